@@ -1,0 +1,241 @@
+"""A scalar reverse-mode autodiff engine with micrograd's API.
+
+Every op computes its forward value and, three lines below, defines the
+`_backward` closure that applies the chain rule for that op alone.  For
+``out = op(a, b)`` the closure does
+
+    a.grad += d(out)/d(a) * out.grad
+
+It *accumulates* (``+=``), so a node used twice receives both contributions,
+and it *scales by out.grad*, the gradient flowing down from above.  Those are
+the two properties a lazy finite-difference test cannot see, and the ones the
+mutation layer in :mod:`minigrad.mutation` breaks on purpose.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+__all__ = ["Value"]
+
+
+def _noop() -> None:
+    """The backward step of a leaf: nothing below it to propagate to."""
+
+
+def _lift(x: object) -> Value | None:
+    """`x` as a Value: Values pass through, numbers are wrapped, anything else is None."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, int | float):
+        return Value(x)
+    return None
+
+
+class Value:
+    """A scalar in a computation graph, with the gradient of the final output w.r.t. it."""
+
+    __slots__ = ("_backward", "_op", "_prev", "data", "grad")
+
+    def __init__(self, data: float, _children: tuple[Value, ...] = (), _op: str = "") -> None:
+        if not isinstance(data, int | float):
+            raise TypeError(f"Value() needs an int or float, got {type(data).__name__}: {data!r}")
+        self.data = float(data)
+        self.grad = 0.0
+        self._backward: Callable[[], None] = _noop
+        # A tuple, in operand order: the backward order is then deterministic,
+        # which keeps mutation verdicts stable from run to run.
+        self._prev = _children
+        self._op = _op
+
+    # --- binary ops ---------------------------------------------------------
+
+    def __add__(self, other: Value | float) -> Value:
+        if not isinstance(other, Value):
+            if not isinstance(other, int | float):
+                return NotImplemented
+            other = Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward() -> None:
+            # d(a + b)/da = 1, d(a + b)/db = 1
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __sub__(self, other: Value | float) -> Value:
+        if not isinstance(other, Value):
+            if not isinstance(other, int | float):
+                return NotImplemented
+            other = Value(other)
+        out = Value(self.data - other.data, (self, other), "-")
+
+        def _backward() -> None:
+            # d(a - b)/da = 1, d(a - b)/db = -1
+            self.grad += out.grad
+            other.grad -= out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other: Value | float) -> Value:
+        if not isinstance(other, Value):
+            if not isinstance(other, int | float):
+                return NotImplemented
+            other = Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward() -> None:
+            # d(a * b)/da = b, d(a * b)/db = a
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __truediv__(self, other: Value | float) -> Value:
+        if not isinstance(other, Value):
+            if not isinstance(other, int | float):
+                return NotImplemented
+            other = Value(other)
+        if other.data == 0.0:
+            raise ZeroDivisionError(f"division by zero: {self.data!r} / {other.data!r}")
+        out = Value(self.data / other.data, (self, other), "/")
+
+        def _backward() -> None:
+            # d(a / b)/da = 1 / b, d(a / b)/db = -a / b**2
+            self.grad += out.grad / other.data
+            other.grad -= self.data / other.data**2 * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __pow__(self, other: int | float) -> Value:
+        if isinstance(other, Value) or not isinstance(other, int | float):
+            return NotImplemented
+        if self.data < 0.0 and not float(other).is_integer():
+            raise ValueError(
+                f"negative base {self.data!r} with non-integer exponent {other!r} is not real"
+            )
+        if self.data == 0.0 and other < 0:
+            raise ZeroDivisionError(f"zero base raised to negative exponent {other!r}")
+        out = Value(self.data**other, (self,), f"**{other}")
+
+        def _backward() -> None:
+            # d(x**k)/dx = k * x**(k - 1)
+            self.grad += other * self.data ** (other - 1) * out.grad
+
+        out._backward = _backward
+        return out
+
+    # Reflected forms: a number on the left.  Addition and multiplication
+    # commute; subtraction and division lift the number and reuse the closures.
+    def __radd__(self, other: float) -> Value:
+        return self.__add__(other)
+
+    def __rmul__(self, other: float) -> Value:
+        return self.__mul__(other)
+
+    def __rsub__(self, other: float) -> Value:
+        left = _lift(other)
+        if left is None:
+            return NotImplemented
+        return left - self
+
+    def __rtruediv__(self, other: float) -> Value:
+        left = _lift(other)
+        if left is None:
+            return NotImplemented
+        return left / self
+
+    # --- unary ops ----------------------------------------------------------
+
+    def __neg__(self) -> Value:
+        out = Value(-self.data, (self,), "neg")
+
+        def _backward() -> None:
+            # d(-x)/dx = -1
+            self.grad -= out.grad
+
+        out._backward = _backward
+        return out
+
+    def relu(self) -> Value:
+        out = Value(self.data if self.data > 0.0 else 0.0, (self,), "ReLU")
+
+        def _backward() -> None:
+            # d relu(x)/dx = 1 for x > 0, else 0 (we take 0 at the kink, as micrograd does)
+            self.grad += (out.data > 0.0) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def tanh(self) -> Value:
+        out = Value(math.tanh(self.data), (self,), "tanh")
+
+        def _backward() -> None:
+            # d tanh(x)/dx = 1 - tanh(x)**2, reusing the forward value
+            self.grad += (1.0 - out.data**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def exp(self) -> Value:
+        if self.data > 709.0:
+            raise OverflowError(f"exp({self.data!r}) overflows a float")
+        out = Value(math.exp(self.data), (self,), "exp")
+
+        def _backward() -> None:
+            # d exp(x)/dx = exp(x), reusing the forward value
+            self.grad += out.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def log(self) -> Value:
+        if self.data <= 0.0:
+            raise ValueError(f"log of non-positive value {self.data!r}")
+        out = Value(math.log(self.data), (self,), "log")
+
+        def _backward() -> None:
+            # d log(x)/dx = 1 / x
+            self.grad += out.grad / self.data
+
+        out._backward = _backward
+        return out
+
+    # --- the graph ----------------------------------------------------------
+
+    def _topo(self) -> list[Value]:
+        """Every node below `self`, children before parents, found without recursion."""
+        topo: list[Value] = []
+        visited: set[Value] = set()
+        # (node, expanded): a node is appended once all of its children are.
+        stack: list[tuple[Value, bool]] = [(self, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                topo.append(node)
+            elif node not in visited:
+                visited.add(node)
+                stack.append((node, True))
+                stack.extend((child, False) for child in reversed(node._prev))
+        return topo
+
+    def backward(self) -> None:
+        """Accumulate d(self)/d(node) into every node's `.grad` (reverse-mode sweep)."""
+        topo = self._topo()
+        self.grad = 1.0
+        for node in reversed(topo):
+            node._backward()
+
+    def zero_grad(self) -> None:
+        """Set `.grad` to 0 on every node of the graph below `self`, `self` included."""
+        for node in self._topo():
+            node.grad = 0.0
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data}, grad={self.grad})"

@@ -1,0 +1,180 @@
+"""The engine: forward values, gradients, reflected forms, domain errors, deep graphs."""
+
+from __future__ import annotations
+
+import gc
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from minigrad.engine import Value
+
+
+def grads(f: Callable[..., Value], *xs: float) -> tuple[float, list[float]]:
+    vs = [Value(x) for x in xs]
+    out = f(*vs)
+    out.backward()
+    return out.data, [v.grad for v in vs]
+
+
+class TestOps:
+    @pytest.mark.parametrize(
+        ("f", "xs", "value", "expected"),
+        [
+            (operator.add, (1.5, -2.0), -0.5, [1.0, 1.0]),
+            (operator.sub, (1.5, -2.0), 3.5, [1.0, -1.0]),
+            (operator.mul, (1.5, -2.0), -3.0, [-2.0, 1.5]),
+            (operator.truediv, (3.0, -2.0), -1.5, [-0.5, -0.75]),
+            (lambda a: a**3, (2.0,), 8.0, [12.0]),
+            (lambda a: a**-1, (2.0,), 0.5, [-0.25]),
+            (lambda a: a**0.5, (4.0,), 2.0, [0.25]),
+            (operator.neg, (1.5,), -1.5, [-1.0]),
+            (lambda a: a.relu(), (1.5,), 1.5, [1.0]),
+            (lambda a: a.relu(), (-1.5,), 0.0, [0.0]),
+            (lambda a: a.relu(), (0.0,), 0.0, [0.0]),
+            (lambda a: a.tanh(), (0.5,), math.tanh(0.5), [1 - math.tanh(0.5) ** 2]),
+            (lambda a: a.exp(), (0.5,), math.exp(0.5), [math.exp(0.5)]),
+            (lambda a: a.log(), (4.0,), math.log(4.0), [0.25]),
+        ],
+    )
+    def test_value_and_gradient(
+        self, f: Callable[..., Value], xs: tuple[float, ...], value: float, expected: list[float]
+    ) -> None:
+        """Each op's forward value and gradient match the closed form."""
+        got, gs = grads(f, *xs)
+        assert got == pytest.approx(value)
+        assert gs == pytest.approx(expected)
+
+    @pytest.mark.parametrize(
+        ("f", "value", "grad"),
+        [
+            (lambda a: 2.0 + a, 5.0, 1.0),
+            (lambda a: a + 2, 5.0, 1.0),
+            (lambda a: 2.0 - a, -1.0, -1.0),
+            (lambda a: a - 2, 1.0, 1.0),
+            (lambda a: 2.0 * a, 6.0, 2.0),
+            (lambda a: a * 2, 6.0, 2.0),
+            (lambda a: 6.0 / a, 2.0, -6.0 / 9.0),
+            (lambda a: a / 2, 1.5, 0.5),
+        ],
+    )
+    def test_reflected_and_number_operands(
+        self, f: Callable[[Value], Value], value: float, grad: float
+    ) -> None:
+        """A number on either side works, and the gradient reaches the Value."""
+        got, (g,) = grads(f, 3.0)
+        assert got == pytest.approx(value)
+        assert g == pytest.approx(grad)
+
+    def test_children_in_operand_order(self) -> None:
+        """_prev is a tuple in operand order, so backward order is deterministic."""
+        a, b = Value(1.0), Value(2.0)
+        assert (a - b)._prev == (a, b)
+        assert (b / a)._prev == (b, a)
+        assert (a**2)._prev == (a,)
+        assert isinstance((a + b)._prev, tuple)
+
+    def test_labels_and_repr(self) -> None:
+        """The op label and repr are for display."""
+        a = Value(2.0)
+        assert (a**3)._op == "**3"
+        assert repr(a) == "Value(data=2.0, grad=0.0)"
+
+
+class TestAccumulation:
+    def test_reused_node_gets_both_contributions(self) -> None:
+        """x * x + x: d/dx = 2x + 1."""
+        _, (g,) = grads(lambda x: x * x + x, 3.0)
+        assert g == 7.0
+
+    def test_backward_accumulates_onto_existing_grads(self) -> None:
+        """Like micrograd, backward() adds to leaves' grads; zero_grad() clears the graph."""
+        a = Value(2.0)
+        out = a * 3.0
+        out.backward()
+        out.backward()
+        assert a.grad == 6.0
+        out.zero_grad()
+        assert (a.grad, out.grad) == (0.0, 0.0)
+        out.backward()
+        assert a.grad == 3.0
+
+    @pytest.mark.slow
+    def test_million_node_chain(self) -> None:
+        """backward() on a 1,000,000-node chain needs no recursion."""
+        a, one = Value(1.0), Value(1.0)
+        y = a
+        gc.disable()  # the cyclic collector rescans the growing heap; it is not under test
+        try:
+            for _ in range(1_000_000):
+                y = y + one
+            y.backward()
+        finally:
+            gc.enable()
+        assert (a.grad, one.grad) == (1.0, 1_000_000.0)
+        assert y.data == 1_000_001.0
+
+
+class TestDomainErrors:
+    @pytest.mark.parametrize(
+        ("f", "exc", "message"),
+        [
+            (lambda: Value(0.0).log(), ValueError, r"log of non-positive value 0\.0"),
+            (lambda: Value(-2.0).log(), ValueError, r"log of non-positive value -2\.0"),
+            (lambda: Value(1.0) / Value(0.0), ZeroDivisionError, r"division by zero: 1\.0 / 0\.0"),
+            (lambda: Value(1.0) / 0, ZeroDivisionError, "division by zero"),
+            (lambda: 1.0 / Value(0.0), ZeroDivisionError, "division by zero"),
+            (
+                lambda: Value(-8.0) ** 0.5,
+                ValueError,
+                r"negative base -8\.0 with non-integer exponent 0\.5",
+            ),
+            (
+                lambda: Value(0.0) ** -1,
+                ZeroDivisionError,
+                "zero base raised to negative exponent -1",
+            ),
+            (lambda: Value(710.0).exp(), OverflowError, r"exp\(710\.0\) overflows"),
+        ],
+    )
+    def test_raises_naming_the_value(
+        self, f: Callable[[], Any], exc: type[Exception], message: str
+    ) -> None:
+        """Domain errors raise a clear exception that names the offending value."""
+        with pytest.raises(exc, match=message):
+            f()
+
+    def test_boundaries_are_fine(self) -> None:
+        """Just inside each domain there is no error."""
+        assert Value(-8.0) ** 2 is not None
+        assert Value(0.0) ** 2 is not None
+        assert Value(709.0).exp().data == math.exp(709.0)
+        assert Value(1e-300).log().data == math.log(1e-300)
+
+    @pytest.mark.parametrize(
+        "f",
+        [
+            lambda v: v + "a",
+            lambda v: "a" + v,
+            lambda v: v - None,
+            lambda v: [] - v,
+            lambda v: v * "a",
+            lambda v: v / "a",
+            lambda v: "a" / v,
+            lambda v: v ** Value(2.0),
+            lambda v: v ** "a",
+        ],
+    )
+    def test_non_number_operand_is_type_error(self, f: Callable[[Value], Any]) -> None:
+        """A non-number operand gives Python's TypeError through NotImplemented."""
+        with pytest.raises(TypeError):
+            f(Value(2.0))
+
+    @pytest.mark.parametrize("bad", ["1.0", None, [1.0], Value(1.0)])
+    def test_constructor_rejects_non_numbers(self, bad: Any) -> None:
+        """Value() takes an int or a float and says what it got otherwise."""
+        with pytest.raises(TypeError, match="Value\\(\\) needs an int or float, got"):
+            Value(bad)

@@ -1,0 +1,266 @@
+"""The battery, one test per case, and proof that gradcheck can fail loudly."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import pytest
+
+from minigrad.battery import BATTERY, Case, run_case
+from minigrad.engine import Value
+from minigrad.engines import Engine
+from minigrad.gradcheck import GradcheckError, Tolerance, gradcheck, graph_nodes
+
+
+@pytest.mark.parametrize("case", BATTERY, ids=[c.name for c in BATTERY])
+def test_battery_case(case: Case, engine: Engine) -> None:
+    """Every battery case passes on the engine under test (skipped where it lacks an op)."""
+    result = run_case(case, engine.value_cls)
+    if result.status == "skip":
+        pytest.skip(result.detail)
+    assert result.status == "pass", f"{result.status}: {result.detail}"
+
+
+class BadSub(Value):
+    """A hand-written wrong backward: the right operand of `-` loses its minus."""
+
+    __slots__ = ()
+
+    def __sub__(self, other: Value | float) -> Value:
+        other = other if isinstance(other, Value) else BadSub(other)
+        out = BadSub(self.data - other.data, (self, other), "-")
+
+        def _backward() -> None:
+            self.grad += out.grad
+            other.grad += out.grad  # the bug: should be -=
+
+        out._backward = _backward
+        return out
+
+
+class TestGradcheckCatches:
+    def test_rejects_wrong_backward(self) -> None:
+        """A wrong derivative raises GradcheckError with index, values and differences."""
+        a, b = BadSub(1.5), BadSub(-2.0)
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x, y: x - y, [a, b], name="sub")
+        err = info.value
+        assert isinstance(err, AssertionError)
+        assert (err.check, err.case, err.index) == ("gradient", "sub", 1)
+        assert err.expected == pytest.approx(-1.0)
+        assert err.actual == 1.0
+        assert err.abs_diff == pytest.approx(2.0)
+        assert err.rel_diff == pytest.approx(2.0)
+        assert err.tolerance == pytest.approx(1e-4 + 1e-3 * 1.0)
+        text = str(err)
+        for needle in (
+            "'sub'",
+            "input index: 1",
+            "expected: -1.0",
+            "actual:   1.0",
+            "abs diff: 2",
+            "rel diff: 2",
+            "tolerance: 0.0011",
+        ):
+            assert needle in text
+
+    def test_fast_mode_rejects_and_names_index(self) -> None:
+        """Fast mode catches the same bug and falls back to per-input mode to name the index."""
+        a, b = BadSub(1.5), BadSub(-2.0)
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x, y: x - y, [a, b], fast=True)
+        assert (info.value.check, info.value.index) == ("gradient", 1)
+
+    def test_battery_case_fails_on_bad_engine(self) -> None:
+        """The battery's `sub` case reports a failure, not a pass, on the broken class."""
+        sub = next(c for c in BATTERY if c.name == "sub")
+        result = run_case(sub, BadSub)
+        assert result.status == "fail"
+        assert "input index: 1" in result.detail
+
+
+def _overwriting_mul(a: Value, b: Value) -> Value:
+    out = Value(a.data * b.data, (a, b), "*")
+
+    def _backward() -> None:
+        a.grad = b.data * out.grad  # `=` where `+=` belongs
+        b.grad = a.data * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def _unscaled_mul(a: Value, b: Value) -> Value:
+    out = Value(a.data * b.data, (a, b), "*")
+
+    def _backward() -> None:
+        a.grad += b.data  # the upstream factor out.grad is dropped
+        b.grad += a.data
+
+    out._backward = _backward
+    return out
+
+
+class TestPropertyChecks:
+    def test_accumulation_catches_assignment(self) -> None:
+        """`=` instead of `+=` passes the plain comparison but fails the accumulation check."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(_overwriting_mul, [Value(1.5), Value(-2.0)])
+        assert info.value.check == "accumulation"
+        assert "accumulation check" in str(info.value)
+        gradcheck(_overwriting_mul, [Value(1.5), Value(-2.0)], properties=False)
+
+    def test_upstream_catches_dropped_factor(self) -> None:
+        """A dropped `* out.grad` passes when the upstream gradient is 1, not under scaling."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(_unscaled_mul, [Value(1.5), Value(-2.0)])
+        assert info.value.check == "upstream"
+        assert "upstream check" in str(info.value)
+        # without out.grad the result is b.data whatever the weight; w * gradient is not
+        assert (info.value.index, info.value.actual) == (0, -2.0)
+        assert info.value.expected != pytest.approx(-2.0)
+
+    def test_accumulation_skips_the_root_itself(self) -> None:
+        """f returning its own input is fine: backward() seeds the root with 1 by design."""
+        assert gradcheck(lambda x: x, [Value(2.0)])
+
+
+class TestTolerance:
+    """The comparison is |num - ana| <= atol + rtol * |num|, at its boundary."""
+
+    @pytest.mark.parametrize(("offset", "ok"), [(0.99, True), (1.01, False)])
+    def test_boundary(self, offset: float, ok: bool) -> None:
+        """A gradient just inside the tolerance passes; just outside, it fails."""
+        atol, rtol, slope = 1e-3, 1e-2, 3.0
+        allowed = atol + rtol * slope
+        wrong = slope + offset * allowed
+
+        def f(x: Value) -> Value:
+            out = Value(slope * x.data, (x,), "lin")
+
+            def _backward() -> None:
+                x.grad += wrong * out.grad
+
+            out._backward = _backward
+            return out
+
+        if ok:
+            assert gradcheck(f, [Value(0.5)], atol=atol, rtol=rtol, properties=False) is True
+        else:
+            with pytest.raises(GradcheckError) as info:
+                gradcheck(f, [Value(0.5)], atol=atol, rtol=rtol, properties=False)
+            assert info.value.tolerance == pytest.approx(allowed)
+
+    def test_tolerance_accepts(self) -> None:
+        """Tolerance.accepts is inclusive at the boundary and relative to the expected value."""
+        tol = Tolerance(eps=1e-5, atol=0.5, rtol=0.25)
+        assert tol.allowed(-4.0) == 1.5
+        assert tol.accepts(-4.0, -2.5)
+        assert not tol.accepts(-4.0, -2.49)
+        assert not tol.accepts(4.0, 5.51)
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"eps": 0.0}, "eps must be"),
+            ({"eps": -1e-3}, "eps must be"),
+            ({"eps": math.nan}, "eps must be"),
+            ({"atol": -1.0}, "atol must be"),
+            ({"rtol": -1.0}, "rtol must be"),
+            ({"rtol": math.inf}, "rtol must be"),
+            ({"probes": 0}, "probes must be"),
+        ],
+    )
+    def test_bad_settings(self, kwargs: dict[str, Any], message: str) -> None:
+        """Nonsense step sizes and tolerances are a ValueError, never a pass."""
+        with pytest.raises(ValueError, match=message):
+            gradcheck(lambda x: x * x, [Value(1.0)], **kwargs)
+
+    def test_zero_tolerances_are_allowed(self) -> None:
+        """atol = rtol = 0 is a legal (strict) setting, not an error."""
+        with pytest.raises(GradcheckError):
+            gradcheck(lambda x: x * x, [Value(1.0)], atol=0.0, rtol=0.0)
+
+    def test_non_value_input(self) -> None:
+        """A float among the inputs names its index and type."""
+        with pytest.raises(TypeError, match=r"input 1 must be a Value.*got float 2\.0"):
+            gradcheck(lambda x, y: x * y, [Value(1.0), 2.0])
+
+    @pytest.mark.parametrize("inputs", ["ab", 3, None])
+    def test_inputs_not_a_sequence(self, inputs: Any) -> None:
+        """Inputs must be a list or tuple."""
+        with pytest.raises(TypeError, match="inputs must be a list or tuple"):
+            gradcheck(lambda x: x, inputs)
+
+    def test_no_inputs(self) -> None:
+        """An empty input list is an error, not a vacuous pass."""
+        with pytest.raises(ValueError, match="at least one input"):
+            gradcheck(lambda: Value(1.0), [])
+
+    def test_f_returns_float(self) -> None:
+        """f must return a Value; a float is a TypeError naming what came back."""
+        with pytest.raises(TypeError, match=r"f must return a Value, got float 2\.0"):
+            gradcheck(lambda x: x.data * 2.0, [Value(1.0)])
+
+    def test_nan_gradient(self) -> None:
+        """A NaN gradient is a failure that says NaN."""
+
+        def f(x: Value) -> Value:
+            out = Value(x.data, (x,), "id")
+
+            def _backward() -> None:
+                x.grad += math.nan
+
+            out._backward = _backward
+            return out
+
+        with pytest.raises(GradcheckError, match="analytic gradient is nan") as info:
+            gradcheck(f, [Value(1.0)])
+        assert (info.value.check, info.value.index) == ("finite", 0)
+
+    def test_infinite_forward(self) -> None:
+        """A non-finite value of f is a failure that says so."""
+        with pytest.raises(GradcheckError, match="non-finite value"):
+            gradcheck(lambda x: x * math.inf, [Value(1.0)])
+
+    def test_user_exception_propagates(self) -> None:
+        """gradcheck never swallows the user's own exceptions."""
+        with pytest.raises(ValueError, match="log of non-positive"):
+            gradcheck(lambda x: x.log(), [Value(1e-6)])
+
+
+class TestMechanics:
+    def test_data_restored_after_failure(self) -> None:
+        """Perturbed `.data` is put back even when a check fails."""
+        a, b = BadSub(1.5), BadSub(-2.0)
+        with pytest.raises(GradcheckError):
+            gradcheck(lambda x, y: x - y, [a, b])
+        assert (a.data, b.data) == (1.5, -2.0)
+
+    def test_closed_over_values_are_zeroed(self) -> None:
+        """Stale gradients on values f closes over do not leak into the check."""
+        w = Value(3.0)
+        w.grad = 100.0
+        assert gradcheck(lambda x: x * w + w, [Value(2.0)])
+        # zeroed before each pass: what is left is one pass's gradient, |weight * (x + 1)| < 10
+        assert abs(w.grad) < 10.0
+
+    def test_fast_mode_passes_correct_engine(self) -> None:
+        """Fast mode accepts a correct many-input function."""
+        xs = [Value(0.1 * i - 0.5) for i in range(12)]
+        assert gradcheck(
+            lambda *v: sum((a * b for a, b in itertools.pairwise(v)), Value(0.0)), xs, fast=True
+        )
+
+    def test_graph_nodes_visits_each_once(self) -> None:
+        """graph_nodes walks a diamond without repeats."""
+        a = Value(1.0)
+        b = a * a
+        c = b + b
+        nodes = list(graph_nodes(c))
+        assert len(nodes) == 3
+        assert {id(n) for n in nodes} == {id(a), id(b), id(c)}
