@@ -20,7 +20,8 @@ def test_battery_case(case: Case, engine: Engine) -> None:
     result = run_case(case, engine.value_cls)
     if result.status == "skip":
         pytest.skip(result.detail)
-    assert result.status == "pass", f"{result.status}: {result.detail}"
+    if result.status != "pass":
+        pytest.fail(f"{result.status}: {result.detail}", pytrace=False)
 
 
 class BadSub(Value):

@@ -32,6 +32,7 @@ __all__ = [
     "CaseResult",
     "Ref",
     "Settings",
+    "dag_op_requires",
     "engine_ops",
     "eval_dag",
     "random_dag",
@@ -326,6 +327,13 @@ CORE_DAG_OPS = (
 )
 
 DagSpec = tuple[tuple[str, int, int], ...]
+
+
+def dag_op_requires(op: str) -> frozenset[str]:
+    """The engine ops a DAG op calls, recorded by running it on the Ref oracle."""
+    used: set[str] = set()
+    DAG_OPS[op](Ref(0.5, used), Ref(0.5, used))
+    return frozenset(used)
 
 
 def eval_dag(spec: DagSpec, *xs: Any) -> Any:

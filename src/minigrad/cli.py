@@ -6,14 +6,22 @@ Exit codes: 0 success, 1 a check failed, 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.syntax import Syntax
 
 from minigrad.battery import Settings, run_battery
 from minigrad.engines import DEFAULT_ENGINE, EngineError, load_engine
 from minigrad.gradcheck import Tolerance
+from minigrad.mutation.inject import catching_cases, find_bug, gradcheck_tests, run_pytest
+from minigrad.mutation.mutants import MutationError, generate_mutants
+from minigrad.mutation.operators import OPERATORS
+from minigrad.mutation.report import print_campaign, print_matrix, write_schema_report
+from minigrad.mutation.runner import Campaign, CampaignConfig, HarnessError, run_campaign
 from minigrad.render import battery_json, print_battery
 
 __all__ = ["main"]
@@ -41,6 +49,118 @@ def _cmd_gradcheck(args: argparse.Namespace, console: Console) -> int:
     else:
         print_battery(console, results, f"gradcheck battery on {args.engine} ({engine.path})")
     return FAILED if any(r.status in ("fail", "error") for r in results) else OK
+
+
+def _operators(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in OPERATORS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown operator(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(OPERATORS)}"
+        )
+    return names
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise argparse.ArgumentTypeError(f"expected I/N with 1 <= I <= N, got {text!r}")
+    return int(index), int(count)
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+        return value
+
+    return parse
+
+
+def _with_progress(console: Console, config: CampaignConfig, engine_spec: str) -> Campaign:
+    engine = load_engine(engine_spec)
+    if not console.is_terminal:
+        return run_campaign(engine, config)
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("mutants", total=None)
+        return run_campaign(
+            engine,
+            config,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+
+def _cmd_mutate(args: argparse.Namespace, console: Console) -> int:
+    config = CampaignConfig(
+        operators=args.operators,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        matrix=args.matrix,
+        shard=args.shard,
+        settings=Settings(fast=args.fast),
+    )
+    try:
+        campaign = _with_progress(console, config, args.engine)
+    except (HarnessError, MutationError) as err:
+        raise UsageError(str(err)) from err
+    if args.matrix:
+        print_matrix(console, campaign)
+    print_campaign(console, campaign)
+    if args.json:
+        write_schema_report(args.json, [campaign])
+        console.print(f"wrote {args.json} (mutation-testing-report-schema v2)")
+    if campaign.score < args.min_score:
+        console.print(
+            f"score {campaign.score:.1f}% is below --min-score {args.min_score:g}%",
+            style="bold red",
+        )
+        return FAILED
+    return OK
+
+
+def _cmd_inject(args: argparse.Namespace, console: Console) -> int:
+    engine = load_engine(args.engine)
+    if args.list:
+        for mutant in generate_mutants(engine.source):
+            console.print(
+                f"{mutant.id:<18} Value.{mutant.function}: {mutant.description}", markup=False
+            )
+        return OK
+    if args.bug is None:
+        raise UsageError("name a bug to inject (see --list), e.g. `minigrad inject sub-sign`")
+    try:
+        mutant = find_bug(engine, args.bug)
+    except MutationError as err:
+        raise UsageError(str(err)) from err
+    console.print(
+        f"[bold]Injecting {mutant.id}[/] into Value.{mutant.function}: {mutant.description}"
+    )
+    console.print(Syntax(mutant.diff(engine.source, engine.path.name), "diff"))
+    tests = gradcheck_tests()
+    if tests is None:
+        console.print("tests/test_gradcheck.py not found here; confirming with the battery alone")
+    else:
+        console.print(f"[bold]Running pytest {tests} against a temporary mutated copy[/]\n")
+        sys.stdout.flush()
+        run_pytest(mutant, engine, tests)
+    killers, reason = catching_cases(mutant, engine)
+    if killers:
+        console.print(f"\n[bold green]caught by {len(killers)} cases:[/] {', '.join(killers)}")
+        console.print(f"the source file {engine.path} was not modified")
+        return OK
+    if reason:
+        console.print(f"\n[bold green]caught:[/] the battery could not finish on it ({reason})")
+        return OK
+    console.print(
+        f"\n[bold red]ESCAPED: no case catches {mutant.id}[/] - the battery needs a case for it"
+    )
+    return FAILED
 
 
 def _add_engine(parser: argparse.ArgumentParser) -> None:
@@ -72,12 +192,68 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tolerance(check)
     check.add_argument("--json", action="store_true", help="print results as JSON")
     check.set_defaults(run=_cmd_gradcheck)
+
+    mutate = commands.add_parser(
+        "mutate", help="mutate every _backward closure and prove the battery kills each mutant"
+    )
+    _add_engine(mutate)
+    mutate.add_argument(
+        "--operators",
+        type=_operators,
+        default=None,
+        metavar="NAMES",
+        help=f"comma-separated operators (default: all of {','.join(OPERATORS)})",
+    )
+    mutate.add_argument(
+        "--min-score",
+        type=float,
+        default=100.0,
+        metavar="PERCENT",
+        help="exit 1 below this score (default 100)",
+    )
+    mutate.add_argument(
+        "--json", metavar="PATH", help="write a mutation-testing-report-schema v2 report"
+    )
+    mutate.add_argument(
+        "--jobs",
+        type=_positive(int),
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="parallel workers (default: all cores)",
+    )
+    mutate.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=None,
+        metavar="SECONDS",
+        help="per-mutant limit (default: 10x the clean battery)",
+    )
+    mutate.add_argument(
+        "--matrix",
+        action="store_true",
+        help="run every case on every mutant; print the kill matrix",
+    )
+    mutate.add_argument(
+        "--shard", type=_shard, default=(1, 1), metavar="I/N", help="run only shard I of N"
+    )
+    mutate.add_argument(
+        "--fast", action="store_true", help="use fast (directional) gradcheck in the battery"
+    )
+    mutate.set_defaults(run=_cmd_mutate)
+
+    inject = commands.add_parser("inject", help="inject one named bug and watch the tests catch it")
+    inject.add_argument("bug", nargs="?", help="a mutant ID such as sub-sign (see --list)")
+    _add_engine(inject)
+    inject.add_argument("--list", action="store_true", help="list every bug ID with a description")
+    inject.set_defaults(run=_cmd_inject)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
+    if not console.is_terminal:  # piped or in CI: wide enough for the op x operator table
+        console = Console(highlight=False, width=120)
     try:
         code: int = args.run(args, console)
     except (EngineError, UsageError) as err:
