@@ -27,6 +27,7 @@ from minigrad.gradcheck import GradcheckError, Tolerance, gradcheck
 
 __all__ = [
     "BATTERY",
+    "GROUPS",
     "OPS",
     "Case",
     "CaseResult",
@@ -531,3 +532,4 @@ def _rows() -> list[Case]:
 
 
 BATTERY: tuple[Case, ...] = tuple(_rows())
+GROUPS: tuple[str, ...] = tuple(dict.fromkeys(case.group for case in BATTERY))

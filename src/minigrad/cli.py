@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.syntax import Syntax
 
-from minigrad.battery import Settings, run_battery
+from minigrad.battery import BATTERY, GROUPS, Case, Settings, run_battery
 from minigrad.engines import DEFAULT_ENGINE, EngineError, load_engine
 from minigrad.gradcheck import Tolerance
 from minigrad.mutation.inject import catching_cases, find_bug, gradcheck_tests, run_pytest
@@ -51,15 +51,20 @@ def _cmd_gradcheck(args: argparse.Namespace, console: Console) -> int:
     return FAILED if any(r.status in ("fail", "error") for r in results) else OK
 
 
-def _operators(text: str) -> tuple[str, ...]:
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in OPERATORS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown operator(s) {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(OPERATORS)}"
-        )
-    return names
+def _names(kind: str, allowed: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
+    """Parse a comma-separated list of names, each one of `allowed`."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in text.split(",") if name.strip())
+        unknown = [name for name in names if name not in allowed]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind}(s) {', '.join(unknown) or '(none given)'}; "
+                f"choose from {', '.join(allowed)}"
+            )
+        return names
+
+    return parse
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -82,16 +87,19 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
     return parse
 
 
-def _with_progress(console: Console, config: CampaignConfig, engine_spec: str) -> Campaign:
+def _with_progress(
+    console: Console, config: CampaignConfig, engine_spec: str, cases: Sequence[Case]
+) -> Campaign:
     engine = load_engine(engine_spec)
     if not console.is_terminal:
-        return run_campaign(engine, config)
+        return run_campaign(engine, config, cases=cases)
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("mutants", total=None)
         return run_campaign(
             engine,
             config,
+            cases=cases,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
 
@@ -105,8 +113,9 @@ def _cmd_mutate(args: argparse.Namespace, console: Console) -> int:
         shard=args.shard,
         settings=Settings(fast=args.fast),
     )
+    cases = BATTERY if args.groups is None else tuple(c for c in BATTERY if c.group in args.groups)
     try:
-        campaign = _with_progress(console, config, args.engine)
+        campaign = _with_progress(console, config, args.engine, cases)
     except (HarnessError, MutationError) as err:
         raise UsageError(str(err)) from err
     if args.matrix:
@@ -199,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine(mutate)
     mutate.add_argument(
         "--operators",
-        type=_operators,
+        type=_names("operator", tuple(OPERATORS)),
         default=None,
         metavar="NAMES",
         help=f"comma-separated operators (default: all of {','.join(OPERATORS)})",
@@ -235,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mutate.add_argument(
         "--shard", type=_shard, default=(1, 1), metavar="I/N", help="run only shard I of N"
+    )
+    mutate.add_argument(
+        "--groups",
+        type=_names("group", GROUPS),
+        default=None,
+        metavar="NAMES",
+        help=f"run only these battery groups (default: all of {','.join(GROUPS)})",
     )
     mutate.add_argument(
         "--fast", action="store_true", help="use fast (directional) gradcheck in the battery"

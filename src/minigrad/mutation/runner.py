@@ -9,6 +9,7 @@ hangs is killed at its deadline (Timeout); one that dies without a verdict
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import select
@@ -128,6 +129,7 @@ Task = Callable[[], dict[str, Any]]
 def _child(task: Task, fd: int) -> None:
     """Run `task` in the forked child, send its JSON verdict down `fd`, and exit at once."""
     try:
+        faulthandler.disable()  # a crashing mutant is a verdict, not a traceback to print
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
