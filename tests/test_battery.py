@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -186,6 +187,7 @@ class TestRandomDags:
         assert {op for op, _, _ in spec} <= set(CORE_DAG_OPS)
         assert dag_is_safe(spec, point)
 
+    @pytest.mark.slow
     @given(dag_specs())
     def test_gradcheck_passes_on_random_dags(
         self, drawn: tuple[DagSpec, tuple[float, ...]]

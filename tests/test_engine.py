@@ -132,10 +132,11 @@ class TestDomainErrors:
                 ValueError,
                 r"negative base -8\.0 with non-integer exponent 0\.5",
             ),
+            (lambda: Value(0.0) ** -1, ZeroDivisionError, r"^0\.0 \*\* -1: at a zero base"),
             (
-                lambda: Value(0.0) ** -1,
+                lambda: Value(0.0) ** 0.5,
                 ZeroDivisionError,
-                "zero base raised to negative exponent -1",
+                r"0\.0 \*\* 0\.5: .* or its derivative infinite",
             ),
             (lambda: Value(710.0).exp(), OverflowError, r"exp\(710\.0\) overflows"),
         ],
@@ -178,3 +179,64 @@ class TestDomainErrors:
         """Value() takes an int or a float and says what it got otherwise."""
         with pytest.raises(TypeError, match="Value\\(\\) needs an int or float, got"):
             Value(bad)
+
+
+class TestDetails:
+    @pytest.mark.parametrize(
+        ("f", "label"),
+        [
+            (operator.add, "+"),
+            (operator.sub, "-"),
+            (operator.mul, "*"),
+            (operator.truediv, "/"),
+            (lambda a, b: a**3, "**3"),
+            (lambda a, b: a**-0.5, "**-0.5"),
+            (lambda a, b: -a, "neg"),
+            (lambda a, b: a.relu(), "ReLU"),
+            (lambda a, b: a.tanh(), "tanh"),
+            (lambda a, b: a.exp(), "exp"),
+            (lambda a, b: a.log(), "log"),
+        ],
+    )
+    def test_op_labels(self, f: Callable[[Value, Value], Value], label: str) -> None:
+        """Each op labels its node as micrograd does (graph drawings read `_op`)."""
+        assert f(Value(2.0), Value(3.0))._op == label
+
+    def test_leaf_has_empty_label_and_no_children(self) -> None:
+        """A leaf has no label, no children, a zero gradient and a no-op backward."""
+        leaf = Value(3)
+        assert (leaf._op, leaf._prev, leaf.grad, leaf.data) == ("", (), 0.0, 3.0)
+        assert isinstance(leaf.data, float)
+        leaf._backward()
+        assert leaf.grad == 0.0
+
+    def test_constructor_message_names_type_and_value(self) -> None:
+        """The TypeError says which type and value it got."""
+        with pytest.raises(TypeError, match=r"^Value\(\) needs an int or float, got str: '1\.0'$"):
+            Value("1.0")  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("base", "exponent", "value", "grad"),
+        [
+            (0.0, 0, 1.0, 0.0),
+            (3.0, 0.0, 1.0, 0.0),
+            (0.0, 1, 0.0, 1.0),
+            (0.0, 2, 0.0, 0.0),
+            (0.0, 1.5, 0.0, 0.0),
+            (-2.0, 2.0, 4.0, -4.0),
+            (-2.0, 3, -8.0, 12.0),
+        ],
+    )
+    def test_pow_edges(self, base: float, exponent: float, value: float, grad: float) -> None:
+        """Zero bases with non-negative exponents and negative bases with integer ones are fine."""
+        got, (g,) = grads(lambda a: a**exponent, base)
+        assert (got, g) == (value, grad)
+
+    def test_pow_rejects_strings_before_domain_checks(self) -> None:
+        """A string exponent is a TypeError even on a negative base."""
+        with pytest.raises(TypeError):
+            Value(-2.0) ** "a"  # type: ignore[operator]
+
+    def test_relu_of_negative_zero_is_positive_zero(self) -> None:
+        """relu(-0.0) is +0.0, like max(x, 0.0)."""
+        assert math.copysign(1.0, Value(-0.0).relu().data) == 1.0

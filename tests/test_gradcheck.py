@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from typing import Any
 
 import pytest
@@ -11,10 +12,17 @@ import pytest
 from minigrad.battery import BATTERY, Case, run_case
 from minigrad.engine import Value
 from minigrad.engines import Engine
-from minigrad.gradcheck import GradcheckError, Tolerance, gradcheck, graph_nodes
+from minigrad.gradcheck import GradcheckError, Tolerance, gradcheck, graph_nodes, signed_uniform
+
+# The 10,000-node chain and the MLP cases take most of the time; mutmut skips them.
+HEAVY = {"deep_chain", "mlp_gradcheck", "mlp_learns"}
 
 
-@pytest.mark.parametrize("case", BATTERY, ids=[c.name for c in BATTERY])
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) if c.name in HEAVY else c for c in BATTERY],
+    ids=[c.name for c in BATTERY],
+)
 def test_battery_case(case: Case, engine: Engine) -> None:
     """Every battery case passes on the engine under test (skipped where it lacks an op)."""
     result = run_case(case, engine.value_cls)
@@ -265,3 +273,231 @@ class TestMechanics:
         nodes = list(graph_nodes(c))
         assert len(nodes) == 3
         assert {id(n) for n in nodes} == {id(a), id(b), id(c)}
+
+
+def _offset_identity(delta: float) -> Any:
+    """f(*xs) = sum(xs) through one node whose backward gives 1 + delta per input."""
+
+    def f(*xs: Value) -> Value:
+        out = Value(sum(x.data for x in xs), tuple(xs), "sum")
+
+        def _backward() -> None:
+            for x in xs:
+                x.grad += (1.0 + delta) * out.grad
+
+        out._backward = _backward
+        return out
+
+    return f
+
+
+class Counting:
+    """Wrap f and count its calls: each call is one forward pass."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.calls = 0
+
+    def __call__(self, *xs: Any) -> Any:
+        self.calls += 1
+        return self.f(*xs)
+
+
+class TestModesAndDefaults:
+    def test_per_input_is_the_default_mode(self) -> None:
+        """By default: 1 analytic pass, 2 per input, 1 each for the two property checks."""
+        f = Counting(lambda a, b, c: a * b + c)
+        gradcheck(f, [Value(1.0), Value(2.0), Value(3.0)])
+        assert f.calls == 1 + 2 * 3 + 2
+
+    def test_fast_mode_costs_two_passes_per_probe(self) -> None:
+        """Fast mode: 4 probes by default, whatever the number of inputs."""
+        f = Counting(lambda *xs: sum(xs[1:], xs[0]))
+        gradcheck(f, [Value(0.1 * i) for i in range(30)], fast=True)
+        assert f.calls == 1 + 2 * 4 + 2
+        g = Counting(lambda *xs: sum(xs[1:], xs[0]))
+        gradcheck(g, [Value(0.1 * i) for i in range(30)], fast=True, probes=1, properties=False)
+        assert g.calls == 1 + 2
+
+    def test_default_seed_is_zero(self) -> None:
+        """The random draws are seeded: the default equals seed=0 and differs from seed=1."""
+
+        def message(**kwargs: Any) -> str:
+            with pytest.raises(GradcheckError) as info:
+                gradcheck(_unscaled_mul, [Value(1.5), Value(-2.0)], **kwargs)
+            return str(info.value)
+
+        assert message() == message(seed=0)
+        assert message() != message(seed=1)
+
+    def test_directional_failure_when_each_input_is_within_tolerance(self) -> None:
+        """Errors just inside tolerance per input add up along a direction: fast mode says so."""
+        f = _offset_identity(0.9e-4)
+        xs = [Value(0.1 * i) for i in range(12)]
+        gradcheck(f, xs, atol=1e-4, rtol=0.0, properties=False)  # per input: passes
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(f, xs, atol=1e-4, rtol=0.0, fast=True, properties=False)
+        err = info.value
+        assert (err.check, err.index, err.tolerance) == ("directional", None, 1e-4)
+        assert err.reason.startswith(
+            "grad . u differs from the derivative along random direction #"
+        )
+        assert err.actual - err.expected == pytest.approx(0.9e-4 * err.expected, rel=1e-3)
+        assert abs(err.expected) >= 2.0
+
+    def test_signed_uniform(self) -> None:
+        """Seeds and weights: |v| spans [low, high], both signs occur, never anything else."""
+        rng = random.Random(0)
+        draws = [signed_uniform(rng, 0.5, 1.5) for _ in range(2000)]
+        sizes = [abs(v) for v in draws]
+        assert 0.5 <= min(sizes) < 0.55
+        assert 1.45 < max(sizes) <= 1.5
+        assert any(v < 0 for v in draws)
+        assert any(v > 0 for v in draws)
+
+
+class TestMessages:
+    def test_full_message(self) -> None:
+        """The message lists check, reason, index, values, differences and tolerance."""
+        err = GradcheckError(
+            "gradient", "why", case="c", index=2, expected=-2.0, actual=1.0, tolerance=0.1
+        )
+        assert str(err) == (
+            "gradcheck failed for case 'c': gradient check: why\n"
+            "  input index: 2\n"
+            "  expected: -2.0\n"
+            "  actual:   1.0\n"
+            "  abs diff: 3   rel diff: 1.5   tolerance: 0.1"
+        )
+        assert (err.abs_diff, err.rel_diff) == (3.0, 1.5)
+
+    def test_message_without_case_index_or_values(self) -> None:
+        """Missing fields are left out, not printed as None or nan."""
+        err = GradcheckError("finite", "f returned a non-finite value (nan)")
+        assert str(err) == "gradcheck failed: finite check: f returned a non-finite value (nan)"
+        assert math.isnan(err.rel_diff)
+        assert GradcheckError("gradient", "r", expected=0.0, actual=1.0).rel_diff == math.inf
+
+    def test_message_with_only_actual(self) -> None:
+        """An infinite actual value is shown even with no expected value."""
+        err = GradcheckError("finite", "r", index=0, actual=math.inf)
+        assert str(err) == (
+            "gradcheck failed: finite check: r\n  input index: 0\n"
+            "  expected: nan\n  actual:   inf\n"
+            "  abs diff: nan   rel diff: nan   tolerance: nan"
+        )
+
+    def test_infinite_gradient(self) -> None:
+        """An infinite analytic gradient is a `finite` failure carrying the value."""
+        with pytest.raises(GradcheckError, match="analytic gradient is inf") as info:
+            gradcheck(_offset_identity(math.inf), [Value(1.0)])
+        assert (info.value.check, info.value.index, info.value.actual) == ("finite", 0, math.inf)
+
+    def test_gradient_reason(self) -> None:
+        """The per-input failure says which side is which."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x, y: x - y, [BadSub(1.5), BadSub(-2.0)])
+        assert info.value.reason == (
+            "analytic gradient (actual) differs from the central difference (expected)"
+        )
+
+    def test_accumulation_reason(self) -> None:
+        """The accumulation failure names the seed and the likely bug, for the right input."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda a, b: _overwriting_mul(b, a), [Value(1.5), Value(-2.0)])
+        err = info.value
+        assert err.index == 0
+        seed = err.expected - (-2.0)
+        assert err.reason == (
+            f"input pre-seeded with .grad = {seed:.6g} must end with seed + gradient;"
+            " a backward step overwrites (=) instead of accumulating (+=)"
+        )
+
+    def test_upstream_reason(self) -> None:
+        """The upstream failure names the weight and the likely bug."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(_unscaled_mul, [Value(1.5), Value(-2.0)])
+        weight = info.value.expected / -2.0
+        assert info.value.reason == (
+            f"gradient of w * f with w = {weight:.6g} must be w * gradient;"
+            " a backward step drops its upstream factor out.grad"
+        )
+
+    def test_infinite_forward_is_a_finite_failure(self) -> None:
+        """A non-finite value of f is reported by the `finite` check."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x: x * math.inf, [Value(1.0)])
+        assert info.value.check == "finite"
+
+
+class LongRepr:
+    def __repr__(self) -> str:
+        return "L" * 200
+
+
+class DataGradOnly:
+    data = 1.0
+    grad = 0.0
+
+
+class NoGrad:
+    data = 1.0
+
+    def backward(self) -> None: ...
+
+
+class NoData:
+    grad = 0.0
+
+    def backward(self) -> None: ...
+
+
+class TestInputChecks:
+    def test_description_is_cut_at_80_characters(self) -> None:
+        """A huge repr is cut so the message stays readable."""
+        with pytest.raises(TypeError) as info:
+            gradcheck(lambda x: x, [LongRepr()])
+        assert str(info.value).endswith("got " + ("LongRepr " + "L" * 200)[:80])
+
+    @pytest.mark.parametrize("bad", [DataGradOnly(), NoGrad(), NoData()])
+    def test_value_needs_data_grad_and_backward(self, bad: object) -> None:
+        """An input lacking .data, .grad or .backward() is not a Value."""
+        with pytest.raises(TypeError, match="input 0 must be a Value"):
+            gradcheck(lambda x: x, [bad])
+
+    def test_sequence_message(self) -> None:
+        """The message for a non-sequence names what it got."""
+        with pytest.raises(
+            TypeError, match=r"^inputs must be a list or tuple of Values, got str 'ab'$"
+        ):
+            gradcheck(lambda x: x, "ab")  # type: ignore[arg-type]
+
+    def test_empty_message(self) -> None:
+        """The message for no inputs is exact."""
+        with pytest.raises(ValueError, match=r"^gradcheck needs at least one input$"):
+            gradcheck(lambda: Value(1.0), [])
+
+    def test_one_probe_is_allowed(self) -> None:
+        """probes=1 is the smallest legal value."""
+        assert gradcheck(lambda x: x * x, [Value(1.0)], fast=True, probes=1)
+
+    def test_non_finite_is_never_accepted(self) -> None:
+        """inf would make the relative tolerance allow anything; NaN compares false."""
+        tol = Tolerance()
+        assert not tol.accepts(math.inf, 1.0)
+        assert not tol.accepts(math.inf, math.inf)
+        assert not tol.accepts(1.0, math.nan)
+        assert tol.accepts(1.0, 1.0)
+
+
+class TestGraphNodes:
+    def test_duplicate_before_unvisited(self) -> None:
+        """A node reached twice does not stop the walk before other nodes are seen."""
+        x, y = Value(1.0), Value(2.0)
+        out = y + (x + x)
+        assert {id(n) for n in graph_nodes(out)} == {id(x), id(y), id(out), id(out._prev[1])}
+
+    def test_nodes_without_children_attribute(self) -> None:
+        """A Value-like without `_prev` is a graph of one node."""
+        leaf = DataGradOnly()
+        assert list(graph_nodes(leaf)) == [leaf]

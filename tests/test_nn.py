@@ -58,6 +58,7 @@ class TestShapes:
         assert a == b
 
 
+@pytest.mark.slow
 def test_mlp_learns_xor_like_data() -> None:
     """Gradient descent on a seeded toy set cuts the loss at least tenfold; zero_grad resets."""
     model = MLP(2, [8, 1], rng=random.Random(1))

@@ -120,8 +120,13 @@ class Value:
             raise ValueError(
                 f"negative base {self.data!r} with non-integer exponent {other!r} is not real"
             )
-        if self.data == 0.0 and other < 0:
-            raise ZeroDivisionError(f"zero base raised to negative exponent {other!r}")
+        if other == 0:  # x**0 = 1 is a constant: no path for gradients
+            return Value(1.0)
+        if self.data == 0.0 and other < 1:
+            raise ZeroDivisionError(
+                f"0.0 ** {other!r}: at a zero base, an exponent below 1 makes the power "
+                "or its derivative infinite"
+            )
         out = Value(self.data**other, (self,), f"**{other}")
 
         def _backward() -> None:

@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""Fail CI when mutmut's score drops: `python scripts/mutmut_gate.py [--min-score 100]`.
+
+A thin wrapper around minigrad.mutmut_gate.  Exit codes: 0 at or above the
+threshold, 1 below it, 2 when there are no results or stale ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from minigrad.mutmut_gate import gate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--min-score", type=float, default=100.0, help="percent (default 100)")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project root")
+    args = parser.parse_args(argv)
+    lines: list[str] = []
+    code = gate(args.root, args.min_score, lines)
+    print("\n".join(lines))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
