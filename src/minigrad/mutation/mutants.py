@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -159,19 +160,40 @@ def _render(edit: Edit) -> str:
     return f"({text})"
 
 
-def _normal_form(source: str) -> str:
-    return ast.dump(ast.parse(source))
+def _enclosing(site: Site, node: ast.AST) -> ast.FunctionDef:
+    """The method of the site (or of its helpers) that contains `node`."""
+    line = node.lineno  # type: ignore[attr-defined]
+    for method in (site.method, *site.helpers):
+        if method.lineno <= line <= (method.end_lineno or method.lineno):
+            return method
+    return site.method
+
+
+def _normal_form(source: _Source, method: ast.FunctionDef, edit: Edit | None, text: str) -> str:
+    """The method's AST dump, with `edit` applied: equal forms mean identical code.
+
+    Only the enclosing method is parsed, which is what a mutant can change.
+    """
+    start, end = source.span(method)
+    segment = source.data[start:end]
+    if edit is not None:
+        a, b = source.span(edit.node)
+        segment = segment[: a - start] + text.encode("utf-8") + segment[b - start :]
+    code = textwrap.dedent(" " * method.col_offset + segment.decode("utf-8"))
+    return f"{method.name}:{ast.dump(ast.parse(code))}"
 
 
 def _mutants_of(site: Site, operator: str, source: _Source, seen: set[str]) -> Iterable[Mutant]:
     n = 0
     for edit in OPERATORS[operator](site):
         replacement = _render(edit)
-        mutated = source.replace(edit.node, replacement)
-        normal = _normal_form(mutated)
+        method = _enclosing(site, edit.node)
+        seen.add(_normal_form(source, method, None, ""))  # the original is no mutant
+        normal = _normal_form(source, method, edit, replacement)
         if normal in seen:  # identical to the original or to an earlier mutant
             continue
         seen.add(normal)
+        mutated = source.replace(edit.node, replacement)
         n += 1
         node = edit.node
         yield Mutant(
@@ -201,7 +223,7 @@ def generate_mutants(source: str, operators: Sequence[str] | None = None) -> lis
     except SyntaxError as err:
         raise MutationError(f"the engine does not parse: {err}") from err
     text = _Source(source)
-    seen = {_normal_form(source)}
+    seen: set[str] = set()
     mutants: list[Mutant] = []
     for site in find_sites(tree):
         for operator in chosen:
