@@ -17,6 +17,7 @@ from rich.syntax import Syntax
 from minigrad.battery import BATTERY, GROUPS, Case, Settings, run_battery
 from minigrad.engines import DEFAULT_ENGINE, EngineError, load_engine
 from minigrad.gradcheck import Tolerance
+from minigrad.mutation.html_report import write_html
 from minigrad.mutation.inject import catching_cases, find_bug, gradcheck_tests, run_pytest
 from minigrad.mutation.mutants import MutationError, generate_mutants
 from minigrad.mutation.operators import OPERATORS
@@ -124,6 +125,9 @@ def _cmd_mutate(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         write_schema_report(args.json, [campaign])
         console.print(f"wrote {args.json} (mutation-testing-report-schema v2)")
+    if args.html:
+        write_html(args.html, campaign)
+        console.print(f"wrote {args.html} (self-contained HTML report)")
     if campaign.score < args.min_score:
         console.print(
             f"score {campaign.score:.1f}% is below --min-score {args.min_score:g}%",
@@ -223,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     mutate.add_argument(
         "--json", metavar="PATH", help="write a mutation-testing-report-schema v2 report"
     )
+    mutate.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
     mutate.add_argument(
         "--jobs",
         type=_positive(int),

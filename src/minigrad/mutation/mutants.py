@@ -200,7 +200,7 @@ def _mutants_of(site: Site, operator: str, source: _Source, seen: set[str]) -> I
             id=make_key(site.op, operator, n),
             op=site.op,
             operator=operator,
-            function=site.method.name,
+            function=method.name,
             description=edit.description,
             source=mutated,
             start=(node.lineno, node.col_offset + 1),  # type: ignore[attr-defined]

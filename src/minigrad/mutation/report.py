@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -15,7 +16,7 @@ from minigrad import __version__
 from minigrad.mutation.operators import OPERATORS
 from minigrad.mutation.runner import Campaign, MutantResult, Outcome, minimal_killing_set
 
-__all__ = ["print_campaign", "print_matrix", "schema_report", "score_line"]
+__all__ = ["Tally", "print_campaign", "print_matrix", "schema_report", "score_line", "tally"]
 
 
 def score_line(campaign: Campaign) -> str:
@@ -29,30 +30,52 @@ def score_line(campaign: Campaign) -> str:
     )
 
 
-def _cell(results: list[MutantResult]) -> str:
-    if not results:
+@dataclass(frozen=True)
+class Tally:
+    """Counts for one op and operator: killed, judged (not equivalent), equivalent."""
+
+    killed: int
+    judged: int
+    equivalent: int
+
+    @property
+    def all_killed(self) -> bool:
+        return self.killed == self.judged
+
+
+def tally(campaign: Campaign) -> tuple[list[str], list[str], dict[tuple[str, str], Tally]]:
+    """Ops (rows), operators (columns) and the counts of each cell that has mutants."""
+    operators = [o for o in OPERATORS if any(r.mutant.operator == o for r in campaign.results)]
+    ops = list(dict.fromkeys(r.mutant.op for r in campaign.results))
+    cells: dict[tuple[str, str], Tally] = {}
+    for op in ops:
+        for operator in operators:
+            rows = [
+                r for r in campaign.results if (r.mutant.op, r.mutant.operator) == (op, operator)
+            ]
+            if rows:
+                judged = [r for r in rows if r.outcome is not Outcome.EQUIVALENT]
+                killed = sum(r.outcome.counts_as_killed for r in judged)
+                cells[op, operator] = Tally(killed, len(judged), len(rows) - len(judged))
+    return ops, operators, cells
+
+
+def _cell(t: Tally | None) -> str:
+    if t is None:
         return ""
-    judged = [r for r in results if r.outcome is not Outcome.EQUIVALENT]
-    killed = sum(r.outcome.counts_as_killed for r in judged)
-    style = "green" if killed == len(judged) else "bold red"
-    equivalent = len(results) - len(judged)
-    extra = f" [dim]+{equivalent} eq[/]" if equivalent else ""
-    return f"[{style}]{killed}/{len(judged)}[/]{extra}"
+    style = "green" if t.all_killed else "bold red"
+    extra = f" [dim]+{t.equivalent} eq[/]" if t.equivalent else ""
+    return f"[{style}]{t.killed}/{t.judged}[/]{extra}"
 
 
 def _op_table(campaign: Campaign) -> Table:
-    operators = [o for o in OPERATORS if any(r.mutant.operator == o for r in campaign.results)]
+    ops, operators, cells = tally(campaign)
     table = Table(title="killed / total per op and operator", title_justify="left")
     table.add_column("op")
     for operator in operators:
         table.add_column(operator, justify="center")
-    ops = list(dict.fromkeys(r.mutant.op for r in campaign.results))
     for op in ops:
-        row = [
-            _cell([r for r in campaign.results if (r.mutant.op, r.mutant.operator) == (op, o)])
-            for o in operators
-        ]
-        table.add_row(op, *row)
+        table.add_row(op, *(_cell(cells.get((op, o))) for o in operators))
     return table
 
 
