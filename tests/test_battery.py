@@ -139,7 +139,7 @@ class TestRunning:
             def relu(self) -> Value:
                 out = Value(max(self.data, 0.0), (self,), "ReLU")
 
-                def _backward() -> None:
+                def _backward(_: Value) -> None:
                     self.grad += (out.data >= 0.0) * out.grad
 
                 out._backward = _backward

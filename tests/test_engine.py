@@ -74,7 +74,9 @@ class TestOps:
         a, b = Value(1.0), Value(2.0)
         assert (a - b)._prev == (a, b)
         assert (b / a)._prev == (b, a)
-        assert (a**2)._prev == (a,)
+        square = a**2
+        assert square._prev[0] is a
+        assert square._prev[1].data == 2.0  # the exponent, a constant leaf
         assert isinstance((a + b)._prev, tuple)
 
     def test_labels_and_repr(self) -> None:
@@ -207,7 +209,7 @@ class TestDetails:
         leaf = Value(3)
         assert (leaf._op, leaf._prev, leaf.grad, leaf.data) == ("", (), 0.0, 3.0)
         assert isinstance(leaf.data, float)
-        leaf._backward()
+        leaf._backward(leaf)
         assert leaf.grad == 0.0
 
     def test_constructor_message_names_type_and_value(self) -> None:

@@ -15,7 +15,7 @@ class TestLoadEngine:
         engine = load_engine()
         assert engine.value_cls.__name__ == "Value"
         assert engine.path.name == "engine.py"
-        assert "def _backward" in engine.source
+        assert "def _sub_backward" in engine.source
 
     def test_from_path(self, tmp_path: Path) -> None:
         """A .py file path loads its Value."""

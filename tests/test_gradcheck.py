@@ -41,7 +41,7 @@ class BadSub(Value):
         other = other if isinstance(other, Value) else BadSub(other)
         out = BadSub(self.data - other.data, (self, other), "-")
 
-        def _backward() -> None:
+        def _backward(_: Value) -> None:
             self.grad += out.grad
             other.grad += out.grad  # the bug: should be -=
 
@@ -93,7 +93,7 @@ class TestGradcheckCatches:
 def _overwriting_mul(a: Value, b: Value) -> Value:
     out = Value(a.data * b.data, (a, b), "*")
 
-    def _backward() -> None:
+    def _backward(_: Value) -> None:
         a.grad = b.data * out.grad  # `=` where `+=` belongs
         b.grad = a.data * out.grad
 
@@ -104,7 +104,7 @@ def _overwriting_mul(a: Value, b: Value) -> Value:
 def _unscaled_mul(a: Value, b: Value) -> Value:
     out = Value(a.data * b.data, (a, b), "*")
 
-    def _backward() -> None:
+    def _backward(_: Value) -> None:
         a.grad += b.data  # the upstream factor out.grad is dropped
         b.grad += a.data
 
@@ -149,7 +149,7 @@ class TestTolerance:
         def f(x: Value) -> Value:
             out = Value(slope * x.data, (x,), "lin")
 
-            def _backward() -> None:
+            def _backward(_: Value) -> None:
                 x.grad += wrong * out.grad
 
             out._backward = _backward
@@ -221,7 +221,7 @@ class TestBadInput:
         def f(x: Value) -> Value:
             out = Value(x.data, (x,), "id")
 
-            def _backward() -> None:
+            def _backward(_: Value) -> None:
                 x.grad += math.nan
 
             out._backward = _backward
@@ -281,7 +281,7 @@ def _offset_identity(delta: float) -> Any:
     def f(*xs: Value) -> Value:
         out = Value(sum(x.data for x in xs), tuple(xs), "sum")
 
-        def _backward() -> None:
+        def _backward(_: Value) -> None:
             for x in xs:
                 x.grad += (1.0 + delta) * out.grad
 

@@ -34,7 +34,7 @@ class TestInject:
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "Value.__sub__" in proc.stdout
-        assert "+            other.grad += out.grad" in proc.stdout
+        assert "+        other.grad += out.grad" in proc.stdout
         assert "FAILED tests/test_gradcheck.py::test_battery_case[sub]" in proc.stdout
         assert "input index: 1" in proc.stdout
         assert "caught by" in proc.stdout

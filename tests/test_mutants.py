@@ -66,8 +66,8 @@ class TestIdentity:
             "other.grad -= out.grad",
             "other.grad += out.grad",
         )
-        assert "-            other.grad -= out.grad" in m.diff(OUR_SOURCE)
-        assert "+            other.grad += out.grad" in m.diff(OUR_SOURCE)
+        assert "-        other.grad -= out.grad" in m.diff(OUR_SOURCE)
+        assert "+        other.grad += out.grad" in m.diff(OUR_SOURCE)
 
     def test_ids_are_unique_and_stable(self) -> None:
         """IDs are unique and the same on a second generation."""
@@ -127,7 +127,7 @@ class TestOtherEngines:
             ("x = 1\n", "no top-level `class Value`"),
             (
                 "class Value:\n    def __add__(self, o):\n        return o\n",
-                "no `_backward` closures",
+                "no `_backward` closures or `_<op>_backward` steps",
             ),
             ("class Value(:\n", "does not parse"),
         ],

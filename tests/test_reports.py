@@ -76,7 +76,7 @@ class TestHtmlReport:
         assert "Distinguishing input" in section
         assert '<span class="add">' in section and '<span class="del">' in section
         assert '<div class="line survived">' in page
-        assert "<h3>Value.__add__</h3>" in page
+        assert "<h3>Value._add_backward</h3>" in page
 
     def test_cli_writes_html(self, tmp_path: Path) -> None:
         """minigrad mutate --html writes the page."""

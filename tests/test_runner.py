@@ -249,7 +249,7 @@ class TestHelpers:
             def relu(self) -> Value:
                 out = Value(max(self.data, 0.0), (self,), "ReLU")
 
-                def _backward() -> None:
+                def _backward(_: Value) -> None:
                     self.grad += (out.data >= 0.0) * out.grad
 
                 out._backward = _backward

@@ -83,10 +83,22 @@ def _value_class(tree: ast.Module) -> ast.ClassDef:
     raise MutationError("the engine has no top-level `class Value`")
 
 
-def _closure(method: ast.FunctionDef) -> ast.FunctionDef | None:
+def _backward_step(
+    method: ast.FunctionDef, steps: dict[str, ast.FunctionDef]
+) -> ast.FunctionDef | None:
+    """The backward step of an op method, in either of the two micrograd styles.
+
+    micrograd: a closure `def _backward()` nested in the op's method.
+    minigrad: a sibling method `_<op>_backward` that the op's method refers to
+    (`Value._mul_backward`), so no function object is made per node.
+    """
     for node in ast.walk(method):
         if isinstance(node, ast.FunctionDef) and node.name == CLOSURE_NAME and node is not method:
             return node
+    for node in ast.walk(method):
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
+        if name in steps and steps[name] is not method:
+            return steps[name]
     return None
 
 
@@ -103,16 +115,21 @@ def _called_methods(method: ast.FunctionDef) -> set[str]:
 
 
 def find_sites(tree: ast.Module) -> list[Site]:
-    """Every op with a `_backward` closure, then the backward() sweep, in source order."""
+    """Every op with a backward step, then the backward() sweep, in source order."""
     cls = _value_class(tree)
     methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+    steps = {name: m for name, m in methods.items() if name.endswith(CLOSURE_NAME)}
     sites = []
     for name, method in methods.items():
-        closure = _closure(method)
+        if name in steps:
+            continue
+        closure = _backward_step(method, steps)
         if closure is not None:
             sites.append(Site(op_name(name), "op", method, closure, class_name=cls.name))
     if not sites:
-        raise MutationError("the engine's Value has no `_backward` closures to mutate")
+        raise MutationError(
+            "the engine's Value has no `_backward` closures or `_<op>_backward` steps to mutate"
+        )
     backward = methods.get(TOPO_METHOD)
     if backward is not None:
         helpers = tuple(methods[m] for m in sorted(_called_methods(backward)) if m in methods)
@@ -161,12 +178,13 @@ def _render(edit: Edit) -> str:
 
 
 def _enclosing(site: Site, node: ast.AST) -> ast.FunctionDef:
-    """The method of the site (or of its helpers) that contains `node`."""
+    """The innermost function of the site (method, backward step, helpers) holding `node`."""
     line = node.lineno  # type: ignore[attr-defined]
-    for method in (site.method, *site.helpers):
-        if method.lineno <= line <= (method.end_lineno or method.lineno):
-            return method
-    return site.method
+    candidates = [site.method, *site.helpers]
+    if site.closure is not None:
+        candidates.append(site.closure)
+    holding = [f for f in candidates if f.lineno <= line <= (f.end_lineno or f.lineno)]
+    return min(holding, key=lambda f: (f.end_lineno or f.lineno) - f.lineno)
 
 
 def _normal_form(source: _Source, method: ast.FunctionDef, edit: Edit | None, text: str) -> str:
@@ -180,7 +198,7 @@ def _normal_form(source: _Source, method: ast.FunctionDef, edit: Edit | None, te
         a, b = source.span(edit.node)
         segment = segment[: a - start] + text.encode("utf-8") + segment[b - start :]
     code = textwrap.dedent(" " * method.col_offset + segment.decode("utf-8"))
-    return f"{method.name}:{ast.dump(ast.parse(code))}"
+    return f"{method.lineno}:{method.name}:{ast.dump(ast.parse(code))}"
 
 
 def _mutants_of(site: Site, operator: str, source: _Source, seen: set[str]) -> Iterable[Mutant]:
@@ -200,7 +218,7 @@ def _mutants_of(site: Site, operator: str, source: _Source, seen: set[str]) -> I
             id=make_key(site.op, operator, n),
             op=site.op,
             operator=operator,
-            function=method.name,
+            function=site.method.name if site.kind == "op" else method.name,
             description=edit.description,
             source=mutated,
             start=(node.lineno, node.col_offset + 1),  # type: ignore[attr-defined]

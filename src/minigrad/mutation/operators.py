@@ -258,20 +258,20 @@ def operator_topo(site: Site) -> Iterator[Edit]:
 
 
 def _forward_expression(site: Site) -> ast.expr | None:
-    """The first argument of `out = Value(<forward>, children, label)` in an op's method.
+    """The first argument of `out = Value(<forward>, children, ...)` or `return Value(...)`.
 
     Only the first argument: the children tuple is structure, and the label is
     display text (mutating it proves nothing).
     """
     for stmt in site.method.body:
+        call = stmt.value if isinstance(stmt, ast.Assign | ast.Return) else None
         if (
-            isinstance(stmt, ast.Assign)
-            and isinstance(stmt.value, ast.Call)
-            and isinstance(stmt.value.func, ast.Name)
-            and stmt.value.func.id == site.class_name
-            and len(stmt.value.args) >= 2
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == site.class_name
+            and len(call.args) >= 2
         ):
-            return stmt.value.args[0]
+            return call.args[0]
     return None
 
 
