@@ -86,10 +86,13 @@ class TestBatteryData:
             "mlp_learns",
         } <= set(c.name for c in BATTERY)
 
-    def test_requires_is_recorded_from_ref(self) -> None:
-        """A case's required ops are the ones its function actually calls."""
-        case = Case("t", "op", lambda a, b: (a * b).tanh() - 1.0, ((1.0, 2.0),))
+    def test_requires_and_cost_are_recorded_from_ref(self) -> None:
+        """A case's ops are the ones its function calls; its cost counts the calls it makes."""
+        case = Case("t", "op", lambda a, b: (a * b).tanh() - 1.0, ((1.0, 2.0), (0.5, 0.5)))
         assert case.requires == {"mul", "tanh", "sub"}
+        assert case.cost == 3 * 2 * (2 * 2 + 3)  # 3 ops, 2 points, 2 passes per input + 3
+        exact = Case("e", "edge", lambda a: a.relu(), ((0.0,),), kind="exact", exact=((0.0,),))
+        assert exact.cost == 1
 
     def test_engine_ops(self) -> None:
         """Op detection reads the attributes the class defines."""
@@ -154,15 +157,15 @@ class TestRunning:
 class TestRef:
     def test_ref_matches_math(self) -> None:
         """The oracle computes each op with plain floats."""
-        used: set[str] = set()
-        a, b = Ref(2.0, used), Ref(-0.5, used)
+        trace: list[str] = []
+        a, b = Ref(2.0, trace), Ref(-0.5, trace)
         assert (a * b + 1.0).data == 0.0
         assert (3.0 - a).data == 1.0
         assert (1.0 / a).data == 0.5
         assert (a**3).data == 8.0
         assert (b.relu()).data == 0.0
         assert a.tanh().data == math.tanh(2.0)
-        assert used == {"mul", "add", "rsub", "rdiv", "pow", "relu", "tanh"}
+        assert trace == ["mul", "add", "rsub", "rdiv", "pow", "relu", "tanh"]
 
 
 @st.composite
@@ -196,6 +199,6 @@ class TestRandomDags:
         spec, point = drawn
         assume(dag_is_safe(spec, point))
         xs = [Value(x) for x in point]
-        want = eval_dag(spec, *(Ref(x, set()) for x in point)).data
+        want = eval_dag(spec, *(Ref(x, []) for x in point)).data
         assert math.isclose(eval_dag(spec, *xs).data, want, rel_tol=1e-9, abs_tol=1e-12)
         assert gradcheck(lambda *v: eval_dag(spec, *v), xs, atol=1e-4, rtol=1e-3)

@@ -18,6 +18,7 @@ from minigrad.cli import main
 from minigrad.engine import Value
 from minigrad.engines import load_engine
 from minigrad.mutation.equivalence import find_difference
+from minigrad.mutation.isolation import run_isolated
 from minigrad.mutation.report import schema_report
 from minigrad.mutation.runner import (
     CampaignConfig,
@@ -25,7 +26,6 @@ from minigrad.mutation.runner import (
     Outcome,
     minimal_killing_set,
     run_campaign,
-    run_isolated,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -74,17 +74,17 @@ def _num(x: object) -> float:
 
 
 class Ref:
-    """The forward oracle: every op on plain floats with `math`, noting which ops ran."""
+    """The forward oracle: every op on plain floats with `math`, tracing the ops that ran."""
 
-    __slots__ = ("data", "used")
+    __slots__ = ("data", "trace")
 
-    def __init__(self, data: float, used: set[str]) -> None:
+    def __init__(self, data: float, trace: list[str]) -> None:
         self.data = float(data)
-        self.used = used
+        self.trace = trace
 
     def _new(self, data: float, op: str) -> Ref:
-        self.used.add(op)
-        return Ref(data, self.used)
+        self.trace.append(op)
+        return Ref(data, self.trace)
 
     def __add__(self, o: object) -> Ref:
         return self._new(self.data + _num(o), "add")
@@ -129,6 +129,10 @@ class Ref:
         return self._new(math.log(self.data), "log")
 
 
+LEARN_STEPS = 40
+LEARN_RATE = 0.05
+
+
 @dataclass(frozen=True)
 class Case:
     """One named check: `fn` maps engine Values to an engine Value.
@@ -147,12 +151,15 @@ class Case:
     kind: Kind = "gradcheck"
     exact: tuple[Point, ...] = ()
     depth: int = 0  # nodes on the longest path, so recursive topo sorts can be given room
-    requires: frozenset[str] = field(init=False)
+    requires: frozenset[str] = field(init=False)  # the ops it calls
+    cost: int = field(init=False)  # op calls it makes in all: runs cheapest first
 
     def __post_init__(self) -> None:
-        used: set[str] = set()
-        self.fn(*(Ref(x, used) for x in self.points[0]))
-        object.__setattr__(self, "requires", frozenset(used))
+        trace: list[str] = []
+        self.fn(*(Ref(x, trace) for x in self.points[0]))
+        object.__setattr__(self, "requires", frozenset(trace))
+        passes = {"gradcheck": 2 * len(self.points[0]) + 3, "exact": 1, "learn": LEARN_STEPS}
+        object.__setattr__(self, "cost", len(trace) * len(self.points) * passes[self.kind])
 
 
 @dataclass(frozen=True)
@@ -178,7 +185,7 @@ def _check_forward(case: Case, value_cls: type, point: Point) -> list[Any]:
     """Build the inputs, run the case once and compare its value with the Ref oracle."""
     inputs = [value_cls(x) for x in point]
     got = float(case.fn(*inputs).data)
-    want = case.fn(*(Ref(x, set()) for x in point)).data
+    want = case.fn(*(Ref(x, []) for x in point)).data
     if not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12):
         raise GradcheckError(
             "forward",
@@ -221,10 +228,6 @@ def _run_exact(case: Case, value_cls: type, settings: Settings) -> None:
                     actual=float(x.grad),
                     tolerance=0.0,
                 )
-
-
-LEARN_STEPS = 40
-LEARN_RATE = 0.05
 
 
 def _run_learn(case: Case, value_cls: type, settings: Settings) -> None:
@@ -332,9 +335,9 @@ DagSpec = tuple[tuple[str, int, int], ...]
 
 def dag_op_requires(op: str) -> frozenset[str]:
     """The engine ops a DAG op calls, recorded by running it on the Ref oracle."""
-    used: set[str] = set()
-    DAG_OPS[op](Ref(0.5, used), Ref(0.5, used))
-    return frozenset(used)
+    trace: list[str] = []
+    DAG_OPS[op](Ref(0.5, trace), Ref(0.5, trace))
+    return frozenset(trace)
 
 
 def eval_dag(spec: DagSpec, *xs: Any) -> Any:
@@ -347,7 +350,7 @@ def eval_dag(spec: DagSpec, *xs: Any) -> Any:
 
 def dag_is_safe(spec: DagSpec, point: Point) -> bool:
     """Values stay moderate and every relu input is far from its kink."""
-    nodes = [Ref(x, set()) for x in point]
+    nodes = [Ref(x, []) for x in point]
     for op, i, j in spec:
         if op == "relu" and abs(nodes[i].data) < 1e-2:
             return False

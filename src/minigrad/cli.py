@@ -6,19 +6,17 @@ Exit codes: 0 success, 1 a check failed, 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.syntax import Syntax
 
 from minigrad.battery import BATTERY, GROUPS, Case, Settings, run_battery
 from minigrad.engines import DEFAULT_ENGINE, EngineError, load_engine
 from minigrad.gradcheck import Tolerance
-from minigrad.mutation.html_report import write_html
-from minigrad.mutation.inject import catching_cases, find_bug, gradcheck_tests, run_pytest
 from minigrad.mutation.mutants import MutationError, generate_mutants
 from minigrad.mutation.operators import OPERATORS
 from minigrad.mutation.report import print_campaign, print_matrix, write_schema_report
@@ -94,6 +92,8 @@ def _with_progress(
     engine = load_engine(engine_spec)
     if not console.is_terminal:
         return run_campaign(engine, config, cases=cases)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("mutants", total=None)
@@ -126,6 +126,8 @@ def _cmd_mutate(args: argparse.Namespace, console: Console) -> int:
         write_schema_report(args.json, [campaign])
         console.print(f"wrote {args.json} (mutation-testing-report-schema v2)")
     if args.html:
+        from minigrad.mutation.html_report import write_html
+
         write_html(args.html, campaign)
         console.print(f"wrote {args.html} (self-contained HTML report)")
     if campaign.score < args.min_score:
@@ -138,6 +140,10 @@ def _cmd_mutate(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_inject(args: argparse.Namespace, console: Console) -> int:
+    from rich.syntax import Syntax
+
+    from minigrad.mutation.inject import catching_cases, find_bug, gradcheck_tests, run_pytest
+
     engine = load_engine(args.engine)
     if args.list:
         for mutant in generate_mutants(engine.source):
@@ -174,6 +180,29 @@ def _cmd_inject(args: argparse.Namespace, console: Console) -> int:
         f"\n[bold red]ESCAPED: no case catches {mutant.id}[/] - the battery needs a case for it"
     )
     return FAILED
+
+
+def _cmd_merge(args: argparse.Namespace, console: Console) -> int:
+    from minigrad.mutation.merge import MergeError, merge_reports, read_report, score_of
+
+    try:
+        merged = merge_reports([read_report(Path(path)) for path in args.reports])
+    except MergeError as err:
+        raise UsageError(str(err)) from err
+    score, counts = score_of(merged)
+    total = sum(counts.values())
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    console.print(f"merged {len(args.reports)} reports: {total} mutants ({detail})", markup=False)
+    if args.json:
+        Path(args.json).write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {args.json}", markup=False)
+    console.print(f"mutation score: {score:.1f}%", style="bold", markup=False)
+    if score < args.min_score:
+        console.print(
+            f"score {score:.1f}% is below --min-score {args.min_score:g}%", style="bold red"
+        )
+        return FAILED
+    return OK
 
 
 def _add_engine(parser: argparse.ArgumentParser) -> None:
@@ -262,6 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mutate.set_defaults(run=_cmd_mutate)
 
+    merge = commands.add_parser("merge", help="combine the JSON reports of --shard runs")
+    merge.add_argument(
+        "reports", nargs="+", metavar="REPORT.json", help="the shards' --json reports"
+    )
+    merge.add_argument("--json", metavar="PATH", help="write the merged report")
+    merge.add_argument(
+        "--min-score", type=float, default=100.0, metavar="PERCENT", help="exit 1 below this score"
+    )
+    merge.set_defaults(run=_cmd_merge)
+
     inject = commands.add_parser("inject", help="inject one named bug and watch the tests catch it")
     inject.add_argument("bug", nargs="?", help="a mutant ID such as sub-sign (see --list)")
     _add_engine(inject)
@@ -278,7 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args, console)
     except (EngineError, UsageError) as err:
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {err}", markup=True)
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[bold red]error:[/] {err}", markup=True
+        )
         return USAGE
     return code
 

@@ -43,6 +43,8 @@ class Mutant:
     end: tuple[int, int]  # (line, column) just past the span, 1-based
     original: str
     replacement: str
+    patch_name: str = ""  # the one method of Value the mutant replaces ...
+    patch_source: str = ""  # ... and its mutated source, dedented
 
     def diff(self, original_source: str, path: str = "engine.py") -> str:
         """A unified diff of the mutated method against the original source."""
@@ -177,27 +179,37 @@ def _render(edit: Edit) -> str:
     return f"({text})"
 
 
+def _lines(f: ast.FunctionDef) -> range:
+    return range(f.lineno, (f.end_lineno or f.lineno) + 1)
+
+
 def _enclosing(site: Site, node: ast.AST) -> ast.FunctionDef:
-    """The innermost function of the site (method, backward step, helpers) holding `node`."""
+    """The method of class Value holding `node`: what a mutant replaces, whole.
+
+    A micrograd closure lives inside its op's method, so that method is the unit;
+    a sibling backward step (`_mul_backward`) is a method of its own.
+    """
     line = node.lineno  # type: ignore[attr-defined]
     candidates = [site.method, *site.helpers]
-    if site.closure is not None:
+    if site.closure is not None and site.closure.lineno not in _lines(site.method):
         candidates.append(site.closure)
-    holding = [f for f in candidates if f.lineno <= line <= (f.end_lineno or f.lineno)]
-    return min(holding, key=lambda f: (f.end_lineno or f.lineno) - f.lineno)
+    return next((f for f in candidates if line in _lines(f)), site.method)
 
 
-def _normal_form(source: _Source, method: ast.FunctionDef, edit: Edit | None, text: str) -> str:
-    """The method's AST dump, with `edit` applied: equal forms mean identical code.
-
-    Only the enclosing method is parsed, which is what a mutant can change.
-    """
+def _mutated_function(
+    source: _Source, method: ast.FunctionDef, edit: Edit | None, text: str
+) -> str:
+    """The method's source, dedented, with `edit` applied."""
     start, end = source.span(method)
     segment = source.data[start:end]
     if edit is not None:
         a, b = source.span(edit.node)
         segment = segment[: a - start] + text.encode("utf-8") + segment[b - start :]
-    code = textwrap.dedent(" " * method.col_offset + segment.decode("utf-8"))
+    return textwrap.dedent(" " * method.col_offset + segment.decode("utf-8"))
+
+
+def _normal_form(method: ast.FunctionDef, code: str) -> str:
+    """Equal forms mean identical code: only the one method a mutant changes is parsed."""
     return f"{method.lineno}:{method.name}:{ast.dump(ast.parse(code))}"
 
 
@@ -206,8 +218,9 @@ def _mutants_of(site: Site, operator: str, source: _Source, seen: set[str]) -> I
     for edit in OPERATORS[operator](site):
         replacement = _render(edit)
         method = _enclosing(site, edit.node)
-        seen.add(_normal_form(source, method, None, ""))  # the original is no mutant
-        normal = _normal_form(source, method, edit, replacement)
+        seen.add(_normal_form(method, _mutated_function(source, method, None, "")))  # no mutant
+        patch = _mutated_function(source, method, edit, replacement)
+        normal = _normal_form(method, patch)
         if normal in seen:  # identical to the original or to an earlier mutant
             continue
         seen.add(normal)
@@ -225,6 +238,8 @@ def _mutants_of(site: Site, operator: str, source: _Source, seen: set[str]) -> I
             end=(node.end_lineno, node.end_col_offset + 1),  # type: ignore[attr-defined]
             original=source.text(node),
             replacement=replacement,
+            patch_name=method.name,
+            patch_source=patch,
         )
 
 

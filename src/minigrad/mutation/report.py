@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.syntax import Syntax
 from rich.table import Table
 
 from minigrad import __version__
@@ -83,6 +82,8 @@ def print_campaign(console: Console, campaign: Campaign) -> None:
     """Op x operator table, survivors with diff and witness, equivalents with reasons, score."""
     console.print(_op_table(campaign))
     survivors = [r for r in campaign.results if r.outcome is Outcome.SURVIVED]
+    from rich.syntax import Syntax  # pygments is slow to import: only for survivors
+
     for r in survivors:
         console.print(
             f"\n[bold red]SURVIVED[/] {r.mutant.id} in Value.{r.mutant.function}: "

@@ -8,17 +8,14 @@ hangs is killed at its deadline (Timeout); one that dies without a verdict
 """
 
 from __future__ import annotations
+import __future__
 
-import faulthandler
-import json
+import ast
 import os
-import select
-import signal
 import sys
 import time
 import types
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -26,6 +23,7 @@ from typing import Any
 from minigrad.battery import BATTERY, Case, Settings, engine_ops, run_case
 from minigrad.engines import Engine
 from minigrad.mutation.equivalence import find_difference
+from minigrad.mutation.isolation import run_isolated, run_pooled
 from minigrad.mutation.mutants import Mutant, generate_mutants
 
 __all__ = [
@@ -37,6 +35,7 @@ __all__ = [
     "minimal_killing_set",
     "run_campaign",
     "run_isolated",
+    "shard_of",
 ]
 
 
@@ -120,111 +119,6 @@ class Campaign:
         return 100.0 * self.killed / judged if judged else 100.0
 
 
-# --- isolation ---------------------------------------------------------------------
-
-
-Task = Callable[[], dict[str, Any]]
-
-
-def _child(task: Task, fd: int) -> None:
-    """Run `task` in the forked child, send its JSON verdict down `fd`, and exit at once."""
-    try:
-        faulthandler.disable()  # a crashing mutant is a verdict, not a traceback to print
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        payload = task()
-    except BaseException as err:  # the mutant broke the child: that is the verdict
-        payload = {"outcome": "RuntimeError", "reason": f"{type(err).__name__}: {err}"}
-    data = memoryview(json.dumps(payload).encode())
-    while data:
-        data = data[os.write(fd, data) :]
-    os._exit(0)
-
-
-@dataclass
-class _Running:
-    key: str
-    pid: int
-    deadline: float
-    started: float
-    chunks: list[bytes] = field(default_factory=list)
-
-
-def _verdict_of_dead_child(job: _Running, status: int) -> dict[str, Any]:
-    if job.chunks:
-        result: dict[str, Any] = json.loads(b"".join(job.chunks))
-        return result
-    if os.WIFSIGNALED(status):
-        name = signal.Signals(os.WTERMSIG(status)).name
-        return {"outcome": "RuntimeError", "reason": f"the interpreter died with {name}"}
-    code = os.WEXITSTATUS(status)
-    return {
-        "outcome": "RuntimeError",
-        "reason": f"the interpreter exited with {code} without a verdict",
-    }
-
-
-def run_isolated(
-    tasks: Iterable[tuple[str, Task]],
-    *,
-    jobs: int,
-    timeout: float,
-    on_done: Callable[[str, dict[str, Any]], None] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Run each task in its own forked child, `jobs` at a time, each within `timeout` seconds."""
-    pending = deque(tasks)
-    running: dict[int, _Running] = {}
-    results: dict[str, dict[str, Any]] = {}
-
-    def finish(fd: int, verdict: dict[str, Any]) -> None:
-        job = running.pop(fd)
-        os.close(fd)
-        verdict["seconds"] = time.monotonic() - job.started
-        results[job.key] = verdict
-        if on_done is not None:
-            on_done(job.key, verdict)
-
-    try:
-        while pending or running:
-            while pending and len(running) < max(1, jobs):
-                key, task = pending.popleft()
-                read_fd, write_fd = os.pipe()
-                pid = os.fork()
-                if pid == 0:  # pragma: no cover - the child never returns
-                    os.close(read_fd)
-                    _child(task, write_fd)
-                os.close(write_fd)
-                now = time.monotonic()
-                running[read_fd] = _Running(key, pid, now + timeout, now)
-            wait = max(0.0, min(job.deadline for job in running.values()) - time.monotonic())
-            ready, _, _ = select.select(list(running), [], [], wait)
-            for fd in ready:
-                chunk = os.read(fd, 1 << 16)
-                if chunk:
-                    running[fd].chunks.append(chunk)
-                    continue
-                _, status = os.waitpid(running[fd].pid, 0)
-                finish(fd, _verdict_of_dead_child(running[fd], status))
-            now = time.monotonic()
-            for fd, job in list(running.items()):
-                if now >= job.deadline:
-                    os.kill(job.pid, signal.SIGKILL)
-                    os.waitpid(job.pid, 0)
-                    finish(
-                        fd, {"outcome": "Timeout", "reason": f"no verdict within {timeout:.1f} s"}
-                    )
-    finally:  # interrupted: take every child down with us
-        for fd, job in running.items():
-            try:
-                os.kill(job.pid, signal.SIGKILL)
-                os.waitpid(job.pid, 0)
-            except ProcessLookupError:
-                pass
-            os.close(fd)
-    return results
-
-
 # --- judging one mutant ------------------------------------------------------------
 
 
@@ -239,14 +133,60 @@ def load_source(source: str, engine: Engine, suffix: str = "mutant") -> types.Mo
     return module
 
 
+def _patchable(mutant: Mutant) -> bool:
+    """Can the mutated method be compiled on its own, outside the class body?
+
+    Not when it needs the class body's compiler magic: `super()` (the __class__
+    cell) or private names (mangled to _Value__x).
+    """
+    if not mutant.patch_source:
+        return False
+    tree = ast.parse(mutant.patch_source)
+    for node in ast.walk(tree):
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+        if name == "super" or (name.startswith("__") and not name.endswith("__")):
+            return False
+    return True
+
+
+def mutant_class(mutant: Mutant, engine: Engine) -> type:
+    """The engine's Value with the one mutated method swapped in (call in a child only).
+
+    Compiling one method costs a tenth of compiling the whole engine, and each
+    child has its own copy of the class, so the original stays untouched.
+    Falls back to executing the whole mutated source when patching cannot work.
+    """
+    if not _patchable(mutant):
+        value_cls: type = load_source(mutant.source, engine).Value
+        return value_cls
+    flags = __future__.annotations.compiler_flag  # annotations stay strings, as in the engine
+    code = compile(mutant.patch_source, str(engine.path), "exec", flags=flags, dont_inherit=True)
+    namespace: dict[str, Any] = {}
+    exec(code, engine.module.__dict__, namespace)
+    function = namespace[mutant.patch_name]
+    cls = engine.value_cls
+    original = cls.__dict__[mutant.patch_name]
+    if isinstance(original, staticmethod):
+        function = staticmethod(function)
+    elif isinstance(original, classmethod):
+        function = classmethod(function)
+    setattr(cls, mutant.patch_name, function)
+    return cls
+
+
+def _cases_for(mutant: Mutant, cases: Sequence[Case]) -> list[Case]:
+    """The cases that use the mutated op first, then the rest; each part cheapest first."""
+    return sorted(cases, key=lambda c: mutant.op not in c.requires)
+
+
 def _judge(
     mutant: Mutant, engine: Engine, cases: Sequence[Case], config: CampaignConfig
 ) -> dict[str, Any]:
-    value_cls = load_source(mutant.source, engine).Value
+    value_cls = mutant_class(mutant, engine)
     ops = engine_ops(value_cls)
     killers: list[str] = []
     reason = ""
-    for case in cases:
+    for case in _cases_for(mutant, cases):
         result = run_case(case, value_cls, config.settings, ops)
         if result.status in ("fail", "error"):
             if not killers:
@@ -256,7 +196,8 @@ def _judge(
                 break
     if killers:
         return {"outcome": "Killed", "reason": reason, "killed_by": killers}
-    witness, count = find_difference(engine.value_cls, value_cls)
+    original = load_source(engine.source, engine, "original").Value
+    witness, count = find_difference(original, value_cls)
     if witness is None:
         return {
             "outcome": "Ignored",
@@ -283,6 +224,14 @@ def _harness(engine: Engine, cases: Sequence[Case], settings: Settings) -> dict[
     }
 
 
+def shard_of(mutants: Sequence[Mutant], shard: tuple[int, int]) -> list[Mutant]:
+    """Shard I of N (1-based): mutants I, I+N, I+2N, ... of the deterministic generation order."""
+    index, count = shard
+    if not 1 <= index <= count:
+        raise ValueError(f"shard must be I/N with 1 <= I <= N, got {index}/{count}")
+    return list(mutants[index - 1 :: count])
+
+
 def minimal_killing_set(killed_by: dict[str, Sequence[str]]) -> list[str]:
     """A small set of cases that still kills every killed mutant: greedy cover, then pruning."""
     uncovered = {m for m, cases in killed_by.items() if cases}
@@ -302,6 +251,21 @@ def minimal_killing_set(killed_by: dict[str, Sequence[str]]) -> list[str]:
     return chosen
 
 
+HARNESS = "harness (the unmutated engine)"
+HARNESS_TIMEOUT = 120.0
+
+
+def _check_harness(verdict: dict[str, Any]) -> None:
+    """The unmutated engine must pass every case: else no verdict would mean anything."""
+    if "failed" not in verdict:
+        raise HarnessError(f"the unmutated engine could not run the battery: {verdict['reason']}")
+    if verdict["failed"]:
+        raise HarnessError(
+            "the unmutated engine fails the battery, so no mutant verdict would mean anything:\n"
+            + "\n".join(verdict["failed"])
+        )
+
+
 def run_campaign(
     engine: Engine,
     config: CampaignConfig | None = None,
@@ -313,26 +277,18 @@ def run_campaign(
     config = config or CampaignConfig()
     start = time.monotonic()
     source = engine.source
-    mutants = generate_mutants(source, config.operators)
-    index, count = config.shard
-    mutants = mutants[index - 1 :: count]
+    mutants = shard_of(generate_mutants(source, config.operators), config.shard)
 
-    harness_timeout = 120.0
+    have = engine_ops(engine.value_cls)
+    # Cheapest first, by a static cost: the order, and so `killed_by`, is the same every run.
+    ordered = sorted((c for c in cases if c.requires <= have), key=lambda c: c.cost)
     harness = run_isolated(
-        [("harness", lambda: _harness(engine, cases, config.settings))],
+        [(HARNESS, lambda: _harness(engine, ordered, config.settings))],
         jobs=1,
-        timeout=harness_timeout,
-    )["harness"]
-    if "failed" not in harness:
-        raise HarnessError(f"the unmutated engine could not run the battery: {harness['reason']}")
-    if harness["failed"]:
-        raise HarnessError(
-            "the unmutated engine fails the battery, so no mutant verdict would mean anything:\n"
-            + "\n".join(harness["failed"])
-        )
-    seconds: dict[str, float] = harness["case_seconds"]
-    ordered = sorted((c for c in cases if c.name in seconds), key=lambda c: seconds[c.name])
-    timeout = config.timeout or max(2.0, 10.0 * sum(seconds.values()))
+        timeout=HARNESS_TIMEOUT,
+    )[HARNESS]
+    _check_harness(harness)
+    timeout = config.timeout or max(2.0, 10.0 * sum(harness["case_seconds"].values()))
 
     by_id = {m.id: m for m in mutants}
     done = 0
@@ -343,7 +299,7 @@ def run_campaign(
         if progress is not None:
             progress(done, len(mutants))
 
-    verdicts = run_isolated(
+    verdicts = run_pooled(
         [(m.id, lambda m=m: _judge(m, engine, ordered, config)) for m in mutants],  # type: ignore[misc]
         jobs=config.jobs,
         timeout=timeout,
