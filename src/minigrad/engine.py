@@ -52,9 +52,13 @@ class Value:
         _op: str = "",
         _backward: Callable[[Value], None] = _leaf_backward,
     ) -> None:
-        if not isinstance(data, int | float):
-            raise TypeError(f"Value() needs an int or float, got {type(data).__name__}: {data!r}")
-        self.data = float(data)
+        if type(data) is not float:  # pragma: no mutate - fast path; the checks give the same
+            if not isinstance(data, int | float):
+                raise TypeError(
+                    f"Value() needs an int or float, got {type(data).__name__}: {data!r}"
+                )
+            data = float(data)
+        self.data = data
         self.grad = 0.0
         # A tuple, in operand order: the backward order is then deterministic,
         # which keeps mutation verdicts stable from run to run.
@@ -223,16 +227,17 @@ class Value:
         """Every node below `self`, children before parents, found without recursion."""
         topo: list[Value] = []
         visited: set[Value] = set()
-        # (node, expanded): a node is appended once all of its children are.
-        stack: list[tuple[Value, bool]] = [(self, False)]
+        # A None on the stack means: the node under it has had all its children emitted.
+        stack: list[Value | None] = [self]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                topo.append(node)
+            node = stack.pop()
+            if node is None:
+                topo.append(stack.pop())  # type: ignore[arg-type]
             elif node not in visited:
                 visited.add(node)
-                stack.append((node, True))
-                stack.extend((child, False) for child in reversed(node._prev))
+                stack.append(node)
+                stack.append(None)
+                stack.extend(reversed(node._prev))
         return topo
 
     def backward(self) -> None:
