@@ -11,21 +11,42 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from minigrad.battery import BATTERY, GROUPS, Case, Settings, run_battery
 from minigrad.engines import DEFAULT_ENGINE, EngineError, load_engine
 from minigrad.gradcheck import Tolerance
 from minigrad.mutation.mutants import MutationError, generate_mutants
 from minigrad.mutation.operators import OPERATORS
-from minigrad.mutation.report import print_campaign, print_matrix, write_schema_report
 from minigrad.mutation.runner import Campaign, CampaignConfig, HarnessError, run_campaign
-from minigrad.render import battery_json, print_battery
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["main"]
 
 OK, FAILED, USAGE = 0, 1, 2
+
+
+class Output:
+    """Standard output through rich, imported on first use.
+
+    rich takes about 0.1 s to import and makes the campaign's forked children
+    slower to copy, so a piped `minigrad mutate` loads it only to print results.
+    """
+
+    def __init__(self) -> None:
+        self.is_terminal = sys.stdout.isatty()
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            # piped or in CI: wide enough for the op x operator table
+            self._console = Console(highlight=False, width=None if self.is_terminal else 120)
+        return self._console
 
 
 class UsageError(Exception):
@@ -39,14 +60,16 @@ def _tolerance(args: argparse.Namespace) -> Tolerance:
         raise UsageError(str(err)) from err
 
 
-def _cmd_gradcheck(args: argparse.Namespace, console: Console) -> int:
+def _cmd_gradcheck(args: argparse.Namespace, out: Output) -> int:
+    from minigrad.render import battery_json, print_battery
+
     engine = load_engine(args.engine)
     settings = Settings(_tolerance(args), fast=args.fast)
     results = run_battery(engine.value_cls, settings=settings)
     if args.json:
         print(battery_json(results, args.engine))
     else:
-        print_battery(console, results, f"gradcheck battery on {args.engine} ({engine.path})")
+        print_battery(out.console, results, f"gradcheck battery on {args.engine} ({engine.path})")
     return FAILED if any(r.status in ("fail", "error") for r in results) else OK
 
 
@@ -87,15 +110,15 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
 
 
 def _with_progress(
-    console: Console, config: CampaignConfig, engine_spec: str, cases: Sequence[Case]
+    out: Output, config: CampaignConfig, engine_spec: str, cases: Sequence[Case]
 ) -> Campaign:
     engine = load_engine(engine_spec)
-    if not console.is_terminal:
+    if not out.is_terminal:
         return run_campaign(engine, config, cases=cases)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(*columns, console=out.console, transient=True) as bar:
         task = bar.add_task("mutants", total=None)
         return run_campaign(
             engine,
@@ -105,7 +128,7 @@ def _with_progress(
         )
 
 
-def _cmd_mutate(args: argparse.Namespace, console: Console) -> int:
+def _cmd_mutate(args: argparse.Namespace, out: Output) -> int:
     config = CampaignConfig(
         operators=args.operators,
         jobs=args.jobs,
@@ -116,9 +139,12 @@ def _cmd_mutate(args: argparse.Namespace, console: Console) -> int:
     )
     cases = BATTERY if args.groups is None else tuple(c for c in BATTERY if c.group in args.groups)
     try:
-        campaign = _with_progress(console, config, args.engine, cases)
+        campaign = _with_progress(out, config, args.engine, cases)
     except (HarnessError, MutationError) as err:
         raise UsageError(str(err)) from err
+    from minigrad.mutation.report import print_campaign, print_matrix, write_schema_report
+
+    console = out.console
     if args.matrix:
         print_matrix(console, campaign)
     print_campaign(console, campaign)
@@ -139,7 +165,8 @@ def _cmd_mutate(args: argparse.Namespace, console: Console) -> int:
     return OK
 
 
-def _cmd_inject(args: argparse.Namespace, console: Console) -> int:
+def _cmd_inject(args: argparse.Namespace, out: Output) -> int:
+    console = out.console
     from rich.syntax import Syntax
 
     from minigrad.mutation.inject import catching_cases, find_bug, gradcheck_tests, run_pytest
@@ -182,7 +209,8 @@ def _cmd_inject(args: argparse.Namespace, console: Console) -> int:
     return FAILED
 
 
-def _cmd_merge(args: argparse.Namespace, console: Console) -> int:
+def _cmd_merge(args: argparse.Namespace, out: Output) -> int:
+    console = out.console
     from minigrad.mutation.merge import MergeError, merge_reports, read_report, score_of
 
     try:
@@ -311,12 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(highlight=False)
-    if not console.is_terminal:  # piped or in CI: wide enough for the op x operator table
-        console = Console(highlight=False, width=120)
     try:
-        code: int = args.run(args, console)
+        code: int = args.run(args, Output())
     except (EngineError, UsageError) as err:
+        from rich.console import Console
+
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[bold red]error:[/] {err}", markup=True
         )
