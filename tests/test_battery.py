@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+from helpers import KinkOne
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -135,18 +136,6 @@ class TestRunning:
 
     def test_exact_cases_check_exactly(self) -> None:
         """relu at 0 must give exactly 0; a relu that passes 1 at the kink fails."""
-
-        class KinkOne(Value):
-            __slots__ = ()
-
-            def relu(self) -> Value:
-                out = Value(max(self.data, 0.0), (self,), "ReLU")
-
-                def _backward(_: Value) -> None:
-                    self.grad += (out.data >= 0.0) * out.grad
-
-                out._backward = _backward
-                return out
 
         case = next(c for c in BATTERY if c.name == "relu_at_zero")
         result = run_case(case, KinkOne)

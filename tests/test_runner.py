@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import KinkOne
 
 from minigrad.battery import BATTERY
 from minigrad.cli import main
@@ -242,18 +243,6 @@ class TestHelpers:
         witness, count = find_difference(Value, Value)
         assert witness is None
         assert count > 300
-
-        class KinkOne(Value):
-            __slots__ = ()
-
-            def relu(self) -> Value:
-                out = Value(max(self.data, 0.0), (self,), "ReLU")
-
-                def _backward(_: Value) -> None:
-                    self.grad += (out.data >= 0.0) * out.grad
-
-                out._backward = _backward
-                return out
 
         witness, _ = find_difference(Value, KinkOne)
         assert witness is not None

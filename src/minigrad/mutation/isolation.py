@@ -41,10 +41,15 @@ def _child(task: Task, fd: int) -> None:
         payload = task()
     except BaseException as err:  # the mutant broke the child: that is the verdict
         payload = {"outcome": "RuntimeError", "reason": f"{type(err).__name__}: {err}"}
-    data = memoryview(json.dumps(payload).encode())
+    _write_all(fd, json.dumps(payload).encode())
+    os._exit(0)
+
+
+def _write_all(fd: int, message: bytes) -> None:
+    """os.write may write part of a message to a pipe: write the rest too."""
+    data = memoryview(message)
     while data:
         data = data[os.write(fd, data) :]
-    os._exit(0)
 
 
 @dataclass
@@ -151,11 +156,8 @@ def _worker(tasks: Sequence[tuple[str, Task]], commands: int, answers: int) -> N
         index_text, _, limit_text = line.decode().partition(" ")
         key, task = tasks[int(index_text)]
         verdict = run_isolated([(key, task)], jobs=1, timeout=float(limit_text))[key]
-        data = memoryview(
-            json.dumps({"index": int(index_text), "verdict": verdict}).encode() + b"\n"
-        )
-        while data:
-            data = data[os.write(answers, data) :]
+        message = {"index": int(index_text), "verdict": verdict}
+        _write_all(answers, json.dumps(message).encode() + b"\n")
     os._exit(0)
 
 

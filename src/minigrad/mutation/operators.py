@@ -204,22 +204,23 @@ def operator_const(site: Site) -> Iterator[Edit]:
                 yield Edit(node, ast.Constant(value), f"{number!r} becomes {value!r}")
 
 
+def _flip_strictness(node: ast.AST) -> Edit | None:
+    """`a > b` <-> `a >= b` and `a < b` <-> `a <= b`; None for any other node."""
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _STRICT_FLIP:
+        flipped = _STRICT_FLIP[type(node.ops[0])]()
+        replacement = ast.Compare(node.left, [flipped], node.comparators)
+        return Edit(node, replacement, "comparison flips strictness")
+    return None
+
+
 def operator_compare(site: Site) -> Iterator[Edit]:
     """Make a comparison in a closure strict or non-strict (`>` <-> `>=`)."""
     if site.closure is None:
         return
     for node in ast.walk(site.closure):
-        if (
-            isinstance(node, ast.Compare)
-            and len(node.ops) == 1
-            and type(node.ops[0]) in _STRICT_FLIP
-        ):
-            flipped = _STRICT_FLIP[type(node.ops[0])]()
-            yield Edit(
-                node,
-                ast.Compare(node.left, [flipped], node.comparators),
-                "comparison flips strictness",
-            )
+        edit = _flip_strictness(node)
+        if edit is not None:
+            yield edit
 
 
 def operator_topo(site: Site) -> Iterator[Edit]:
@@ -295,17 +296,8 @@ def operator_forward(site: Site) -> Iterator[Edit]:
             yield Edit(
                 node, ast.IfExp(node.test, node.orelse, node.body), "the forward branches swap"
             )
-        elif (
-            isinstance(node, ast.Compare)
-            and len(node.ops) == 1
-            and type(node.ops[0]) in _STRICT_FLIP
-        ):
-            flipped = _STRICT_FLIP[type(node.ops[0])]()
-            yield Edit(
-                node,
-                ast.Compare(node.left, [flipped], node.comparators),
-                "comparison flips strictness",
-            )
+        elif (edit := _flip_strictness(node)) is not None:
+            yield edit
         elif (number := _number(node)) is not None:
             yield Edit(node, ast.Constant(number + 1), f"{number!r} becomes {number + 1!r}")
 
