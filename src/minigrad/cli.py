@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_cmd_gradcheck)
 
     mutate = commands.add_parser(
-        "mutate", help="mutate every _backward closure and prove the battery kills each mutant"
+        "mutate", help="mutate every backward step and prove the battery kills each mutant"
     )
     _add_engine(mutate)
     mutate.add_argument(

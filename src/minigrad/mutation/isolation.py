@@ -82,15 +82,10 @@ def run_isolated(
     tasks: Iterable[tuple[str, Task]],
     *,
     jobs: int,
-    timeout: float | Callable[[str], float],
+    timeout: float,
     on_done: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Run each task in its own forked child, `jobs` at a time, each within its timeout.
-
-    `timeout` is seconds, or a function of the task's key read afresh as the run
-    goes, so a limit can be set once a first task has shown how long work takes.
-    """
-    limit = timeout if callable(timeout) else (lambda key: timeout)
+    """Run each task in its own forked child, `jobs` at a time, each within `timeout` seconds."""
     pending = deque(tasks)
     running: dict[int, _Running] = {}
     results: dict[str, dict[str, Any]] = {}
@@ -115,7 +110,7 @@ def run_isolated(
                 os.close(write_fd)
                 now = time.monotonic()
                 running[read_fd] = _Running(key, pid, now)
-            deadline = min(job.started + limit(job.key) for job in running.values())
+            deadline = min(job.started for job in running.values()) + timeout
             wait = max(0.0, deadline - time.monotonic())
             ready, _, _ = select.select(list(running), [], [], wait)
             for fd in ready:
@@ -127,12 +122,11 @@ def run_isolated(
                 finish(fd, _verdict_of_dead_child(running[fd], status))
             now = time.monotonic()
             for fd, job in list(running.items()):
-                seconds = limit(job.key)
-                if now >= job.started + seconds:
+                if now >= job.started + timeout:
                     os.kill(job.pid, signal.SIGKILL)
                     os.waitpid(job.pid, 0)
                     finish(
-                        fd, {"outcome": "Timeout", "reason": f"no verdict within {seconds:.1f} s"}
+                        fd, {"outcome": "Timeout", "reason": f"no verdict within {timeout:.1f} s"}
                     )
     finally:  # interrupted: take every child down with us
         for fd, job in running.items():

@@ -26,7 +26,7 @@ _OP_ALIASES = {"truediv": "div", "rtruediv": "rdiv", "pow": "pow", "neg": "neg"}
 
 
 class MutationError(Exception):
-    """The engine cannot be mutated: no Value class, or no `_backward` closures."""
+    """The engine cannot be mutated: no Value class, or no backward steps."""
 
 
 @dataclass(frozen=True)

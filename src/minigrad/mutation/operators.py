@@ -1,7 +1,8 @@
 """Mutation operators: small generators over the AST of one op, in one registry.
 
-Each operator reads a :class:`Site` (one op's method and its ``_backward``
-closure, or the ``backward()`` sweep) and yields :class:`Edit` s: a node of the
+Each operator reads a :class:`Site` (one op's method and its backward step,
+micrograd's nested ``_backward`` closure or a ``_<op>_backward`` method, or
+the ``backward()`` sweep) and yields :class:`Edit` s: a node of the
 original tree and the node to put in its place.  Operators find code through
 the AST, never by line patterns, so they work on any micrograd-style engine.
 
@@ -21,12 +22,13 @@ __all__ = ["OPERATORS", "REQUIRED", "Edit", "Operator", "Site"]
 
 @dataclass(frozen=True)
 class Site:
-    """Where operators look: an op's method and closure, or the backward sweep."""
+    """Where operators look: an op's method and its backward step, or the backward sweep."""
 
     op: str  # readable op name used in mutant IDs: "sub", "div", "backward"
     kind: Literal["op", "topo"]
     method: ast.FunctionDef
-    closure: ast.FunctionDef | None = None  # the `_backward` of an op site
+    # the op's backward step: a nested `_backward` closure (micrograd) or `_<op>_backward`
+    closure: ast.FunctionDef | None = None
     helpers: tuple[ast.FunctionDef, ...] = ()  # methods backward() calls, e.g. a topo sort
     class_name: str = "Value"
 
@@ -43,11 +45,11 @@ class Edit:
 Operator = Callable[[Site], Iterator[Edit]]
 
 
-# --- reading a closure -----------------------------------------------------------
+# --- reading a backward step -----------------------------------------------------------
 
 
 def _contributions(site: Site) -> list[ast.AugAssign]:
-    """The gradient contributions of a closure: statements `x.grad += ...` / `-=`."""
+    """The gradient contributions of a backward step: statements `x.grad += ...` / `-=`."""
     if site.closure is None:
         return []
     return [
@@ -61,7 +63,7 @@ def _contributions(site: Site) -> list[ast.AugAssign]:
 
 
 def _node_names(site: Site) -> list[str]:
-    """Names used as graph nodes in the closure (`x.data`, `x.grad`), first use first."""
+    """Names used as graph nodes in the backward step (`x.data`, `x.grad`), first use first."""
     names: list[str] = []
     if site.closure is not None:
         for node in ast.walk(site.closure):
@@ -214,7 +216,7 @@ def _flip_strictness(node: ast.AST) -> Edit | None:
 
 
 def operator_compare(site: Site) -> Iterator[Edit]:
-    """Make a comparison in a closure strict or non-strict (`>` <-> `>=`)."""
+    """Make a comparison in a backward step strict or non-strict (`>` <-> `>=`)."""
     if site.closure is None:
         return
     for node in ast.walk(site.closure):

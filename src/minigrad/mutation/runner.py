@@ -1,10 +1,11 @@
 """Run the battery against every mutant: isolated, timed out, in parallel, cheapest case first.
 
-Isolation: each mutant runs in a forked child process that execs the mutated
-source in memory.  Nothing is ever written to the engine's file, so a Ctrl-C
-or a SIGKILL at any moment leaves the source tree as it was.  A child that
-hangs is killed at its deadline (Timeout); one that dies without a verdict
-(a segfault, ``os._exit``) is a RuntimeError.  Both count as killed.
+Each mutant runs in a forked child (see :mod:`minigrad.mutation.isolation`)
+that swaps the one mutated method into its own copy of the engine's class.
+Nothing is ever written to the engine's file, so a Ctrl-C or a SIGKILL at any
+moment leaves the source tree as it was.  A child that hangs is killed at its
+deadline (Timeout); one that dies without a verdict (a segfault, ``os._exit``)
+is a RuntimeError.  Both count as killed.
 """
 
 from __future__ import annotations
@@ -273,7 +274,7 @@ def run_campaign(
     cases: Sequence[Case] = BATTERY,
     progress: Callable[[int, int], None] | None = None,
 ) -> Campaign:
-    """Check the harness, then judge every mutant of the engine's `_backward` closures."""
+    """Check the harness, then judge every mutant of the engine's backward steps."""
     config = config or CampaignConfig()
     start = time.monotonic()
     source = engine.source
@@ -290,7 +291,6 @@ def run_campaign(
     _check_harness(harness)
     timeout = config.timeout or max(2.0, 10.0 * sum(harness["case_seconds"].values()))
 
-    by_id = {m.id: m for m in mutants}
     done = 0
 
     def tick(key: str, verdict: dict[str, Any]) -> None:
@@ -307,14 +307,14 @@ def run_campaign(
     )
     results = [
         MutantResult(
-            by_id[key],
-            Outcome(v["outcome"]),
-            v.get("reason", ""),
-            tuple(v.get("killed_by", ())),
-            v.get("distinguishing"),
-            v.get("seconds", 0.0),
+            m,
+            Outcome(verdicts[m.id]["outcome"]),
+            verdicts[m.id].get("reason", ""),
+            tuple(verdicts[m.id].get("killed_by", ())),
+            verdicts[m.id].get("distinguishing"),
+            verdicts[m.id].get("seconds", 0.0),
         )
-        for key, v in ((m.id, verdicts[m.id]) for m in mutants)
+        for m in mutants
     ]
     return Campaign(
         engine=engine.spec,
