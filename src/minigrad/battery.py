@@ -177,6 +177,11 @@ class CaseResult:
     detail: str = ""
     seconds: float = 0.0
 
+    @property
+    def failed(self) -> bool:
+        """A check failed, or the engine raised: either way the case caught something."""
+        return self.status in ("fail", "error")
+
 
 # --- the checks behind each kind -------------------------------------------
 

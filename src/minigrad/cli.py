@@ -70,7 +70,7 @@ def _cmd_gradcheck(args: argparse.Namespace, out: Output) -> int:
         print(battery_json(results, args.engine))
     else:
         print_battery(out.console, results, f"gradcheck battery on {args.engine} ({engine.path})")
-    return FAILED if any(r.status in ("fail", "error") for r in results) else OK
+    return FAILED if any(r.failed for r in results) else OK
 
 
 def _names(kind: str, allowed: Sequence[str]) -> Callable[[str], tuple[str, ...]]:

@@ -35,7 +35,7 @@ def print_battery(console: Console, results: Sequence[CaseResult], title: str) -
         table.add_row(r.case, _GROUP.get(r.case, ""), f"[{style}]{r.status}[/]", ms, note)
     console.print(table)
     for r in results:
-        if r.status in ("fail", "error"):
+        if r.failed:
             console.print(f"\n[bold red]FAILED[/] {r.case}", highlight=False)
             console.print(r.detail, highlight=False, markup=False)
     console.print(summary_line(results), highlight=False)

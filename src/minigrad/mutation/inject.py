@@ -52,9 +52,7 @@ def run_pytest(mutant: Mutant, engine: Engine, tests: Path) -> int:
 def _all_killers(mutant: Mutant, engine: Engine, cases: tuple[Case, ...]) -> dict[str, Any]:
     value_cls = load_source(mutant.source, engine).Value
     ops = engine_ops(value_cls)
-    killers = [
-        c.name for c in cases if run_case(c, value_cls, Settings(), ops).status in ("fail", "error")
-    ]
+    killers = [c.name for c in cases if run_case(c, value_cls, Settings(), ops).failed]
     return {"killed_by": killers}
 
 

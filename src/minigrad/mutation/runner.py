@@ -189,7 +189,7 @@ def _judge(
     reason = ""
     for case in _cases_for(mutant, cases):
         result = run_case(case, value_cls, config.settings, ops)
-        if result.status in ("fail", "error"):
+        if result.failed:
             if not killers:
                 reason = f"{case.name}: {result.detail.splitlines()[0]}"
             killers.append(case.name)
@@ -218,7 +218,7 @@ def _harness(engine: Engine, cases: Sequence[Case], settings: Settings) -> dict[
     value_cls = load_source(engine.source, engine, "original").Value
     ops = engine_ops(value_cls)
     results = [run_case(case, value_cls, settings, ops) for case in cases]
-    failed = [r for r in results if r.status in ("fail", "error")]
+    failed = [r for r in results if r.failed]
     return {
         "failed": [f"{r.case}: {r.detail}" for r in failed],
         "case_seconds": {r.case: r.seconds for r in results if r.status != "skip"},
