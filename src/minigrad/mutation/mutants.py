@@ -1,61 +1,93 @@
-"""Finding the ops of an engine, and turning operator edits into named mutants.
+"""Turning operator edits into named mutants, and mutants into code.
 
-A mutant is the engine's source with one span replaced: the replaced text is
-exactly the mutated node's span, so comments, layout and line numbers survive
-and the diff a user sees is one line.  IDs are ``<op>-<operator>[-n]``,
-numbered in source order, so they are stable across runs.
+A mutant is one edit of one function (its *unit*).  Its ID is
+``<op>-<operator>[-n]``, numbered in source order, so it is stable across
+runs.  It is shown as the source with one span replaced (comments, layout
+and line numbers survive, so the diff is one line), and run by compiling the
+edited unit from the AST and swapping its code object into the live function
+(:mod:`minigrad.mutation.patch`): nothing is written to disk.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import difflib
-import textwrap
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from minigrad.mutation.operators import OPERATORS, Edit, Site
+from minigrad.adapter.profile import Profile
+from minigrad.adapter.source import Function, SourceIndex
+from minigrad.adapter.spec import EngineSpec
+from minigrad.mutation.operators import OPERATORS, Edit
+from minigrad.mutation.sites import Site, find_sites
 
-__all__ = ["Mutant", "MutationError", "find_sites", "generate_mutants", "make_key", "parse_key"]
+__all__ = [
+    "Generated",
+    "Mutant",
+    "MutationError",
+    "Path",
+    "generate_mutants",
+    "make_key",
+    "parse_key",
+    "path_to",
+]
 
-CLOSURE_NAME = "_backward"
-TOPO_METHOD = "backward"
-
-# Readable op names for dunder methods; everything else drops its underscores.
-_OP_ALIASES = {"truediv": "div", "rtruediv": "rdiv", "pow": "pow", "neg": "neg"}
+# How to reach a node from its unit's FunctionDef: (field, index in a list field or None).
+Path = tuple[tuple[str, int | None], ...]
 
 
 class MutationError(Exception):
-    """The engine cannot be mutated: no Value class, or no backward steps."""
+    """The engine cannot be mutated, or a name is not a mutant: a usage error (exit 2)."""
 
 
 @dataclass(frozen=True)
 class Mutant:
-    """One mutated copy of the engine, with where and how it differs."""
+    """One mutated function of the engine, with where and how it differs."""
 
     id: str
     op: str
     operator: str
-    function: str  # the method it lives in, e.g. "__sub__"
+    function: str  # the unit's qualified name, e.g. "Value.__sub__"
     description: str
-    source: str  # the whole mutated engine
     start: tuple[int, int]  # (line, column), both 1-based
     end: tuple[int, int]  # (line, column) just past the span, 1-based
     original: str
     replacement: str
-    patch_name: str = ""  # the one method of Value the mutant replaces ...
-    patch_source: str = ""  # ... and its mutated source, dedented
+    unit: tuple[str, int]  # (qualname, first line) of the function to patch
+    path: Path  # from the unit's node to the edited node
+    statement: bool  # the edit replaces a statement
+    note: str = ""  # why its code may never run
+    offsets: tuple[int, int] = (0, 0)  # UTF-8 byte span in the source
 
-    def diff(self, original_source: str, path: str = "engine.py") -> str:
-        """A unified diff of the mutated method against the original source."""
+    def mutated_source(self, source: str) -> str:
+        data = source.encode("utf-8")
+        a, b = self.offsets
+        return (data[:a] + self.replacement.encode("utf-8") + data[b:]).decode("utf-8")
+
+    def diff(self, source: str, path: str = "engine.py") -> str:
+        """A unified diff of the mutant against the original source."""
         lines = difflib.unified_diff(
-            original_source.splitlines(keepends=True),
-            self.source.splitlines(keepends=True),
+            source.splitlines(keepends=True),
+            self.mutated_source(source).splitlines(keepends=True),
             fromfile=f"{path} (original)",
             tofile=f"{path} ({self.id})",
             n=2,
         )
         return "".join(lines)
+
+    def one_line(self) -> str:
+        """`- old` / `+ new` of the mutated line, for comments and summaries."""
+        return f"{self.original.strip()}  ->  {self.replacement.strip()}"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """All mutants of an engine, and the ops whose steps no operator can reach."""
+
+    mutants: list[Mutant]
+    unreachable: list[tuple[str, str]] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
 
 
 def make_key(op: str, operator: str, n: int) -> str:
@@ -73,73 +105,7 @@ def parse_key(key: str) -> tuple[str, str, int]:
     raise ValueError(f"not a mutant ID: {key!r} (expected <op>-<operator>[-n])")
 
 
-def op_name(method: str) -> str:
-    stripped = method.strip("_")
-    return _OP_ALIASES.get(stripped, stripped)
-
-
-def _value_class(tree: ast.Module) -> ast.ClassDef:
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == "Value":
-            return node
-    raise MutationError("the engine has no top-level `class Value`")
-
-
-def _backward_step(
-    method: ast.FunctionDef, steps: dict[str, ast.FunctionDef]
-) -> ast.FunctionDef | None:
-    """The backward step of an op method, in either of the two micrograd styles.
-
-    micrograd: a closure `def _backward()` nested in the op's method.
-    minigrad: a sibling method `_<op>_backward` that the op's method refers to
-    (`Value._mul_backward`), so no function object is made per node.
-    """
-    for node in ast.walk(method):
-        if isinstance(node, ast.FunctionDef) and node.name == CLOSURE_NAME and node is not method:
-            return node
-    for node in ast.walk(method):
-        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
-        if name in steps and steps[name] is not method:
-            return steps[name]
-    return None
-
-
-def _called_methods(method: ast.FunctionDef) -> set[str]:
-    """Names `m` in `self.m(...)` calls: the helpers a method relies on."""
-    return {
-        node.func.attr
-        for node in ast.walk(method)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "self"
-    }
-
-
-def find_sites(tree: ast.Module) -> list[Site]:
-    """Every op with a backward step, then the backward() sweep, in source order."""
-    cls = _value_class(tree)
-    methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
-    steps = {name: m for name, m in methods.items() if name.endswith(CLOSURE_NAME)}
-    sites = []
-    for name, method in methods.items():
-        if name in steps:
-            continue
-        closure = _backward_step(method, steps)
-        if closure is not None:
-            sites.append(Site(op_name(name), "op", method, closure, class_name=cls.name))
-    if not sites:
-        raise MutationError(
-            "the engine's Value has no `_backward` closures or `_<op>_backward` steps to mutate"
-        )
-    backward = methods.get(TOPO_METHOD)
-    if backward is not None:
-        helpers = tuple(methods[m] for m in sorted(_called_methods(backward)) if m in methods)
-        sites.append(Site(TOPO_METHOD, "topo", backward, helpers=helpers, class_name=cls.name))
-    return sites
-
-
-class _Source:
+class _Text:
     """The engine's text, addressable by AST positions (UTF-8 byte columns)."""
 
     def __init__(self, text: str) -> None:
@@ -149,17 +115,10 @@ class _Source:
             if byte == 0x0A:
                 self.line_starts.append(i + 1)
 
-    def offset(self, line: int, col: int) -> int:
-        return self.line_starts[line - 1] + col
-
     def span(self, node: ast.AST) -> tuple[int, int]:
-        start = self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
-        end = self.offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+        start = self.line_starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+        end = self.line_starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
         return start, end
-
-    def replace(self, node: ast.AST, text: str) -> str:
-        start, end = self.span(node)
-        return (self.data[:start] + text.encode("utf-8") + self.data[end:]).decode("utf-8")
 
     def text(self, node: ast.AST) -> str:
         start, end = self.span(node)
@@ -169,96 +128,119 @@ class _Source:
 def _render(edit: Edit) -> str:
     """Source text for the replacement, parenthesized unless it is atomic."""
     text = ast.unparse(ast.fix_missing_locations(edit.replacement))
-    atomic = ast.Name | ast.Attribute | ast.Call | ast.Subscript | ast.stmt
+    atomic = ast.Name | ast.Attribute | ast.Call | ast.Subscript | ast.stmt | ast.Tuple | ast.List
     if isinstance(edit.replacement, atomic):
         return text
-    if isinstance(edit.replacement, ast.Constant) and not str(edit.replacement.value).startswith(
-        "-"
-    ):
+    if isinstance(edit.replacement, ast.Constant) and not str(edit.replacement.value).startswith("-"):
         return text
     return f"({text})"
 
 
-def _lines(f: ast.FunctionDef) -> range:
-    return range(f.lineno, (f.end_lineno or f.lineno) + 1)
+def path_to(root: ast.AST, target: ast.AST) -> Path | None:
+    """The fields and indices that lead from `root` to `target`, or None."""
+    stack: list[tuple[ast.AST, Path]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, ast.AST):
+                stack.append((value, (*path, (name, None))))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, ast.AST):
+                        stack.append((item, (*path, (name, i))))
+    return None
 
 
-def _enclosing(site: Site, node: ast.AST) -> ast.FunctionDef:
-    """The method of class Value holding `node`: what a mutant replaces, whole.
-
-    A micrograd closure lives inside its op's method, so that method is the unit;
-    a sibling backward step (`_mul_backward`) is a method of its own.
-    """
-    line = node.lineno  # type: ignore[attr-defined]
-    candidates = [site.method, *site.helpers]
-    if site.closure is not None and site.closure.lineno not in _lines(site.method):
-        candidates.append(site.closure)
-    return next((f for f in candidates if line in _lines(f)), site.method)
+def follow(root: ast.AST, path: Path) -> tuple[ast.AST, str, int | None]:
+    """The parent of the node at `path`, and the field (and index) holding it."""
+    node = root
+    for name, index in path[:-1]:
+        value = getattr(node, name)
+        node = value[index] if index is not None else value
+    name, index = path[-1]
+    return node, name, index
 
 
-def _mutated_function(
-    source: _Source, method: ast.FunctionDef, edit: Edit | None, text: str
-) -> str:
-    """The method's source, dedented, with `edit` applied."""
-    start, end = source.span(method)
-    segment = source.data[start:end]
-    if edit is not None:
-        a, b = source.span(edit.node)
-        segment = segment[: a - start] + text.encode("utf-8") + segment[b - start :]
-    return textwrap.dedent(" " * method.col_offset + segment.decode("utf-8"))
+def apply_edit(unit_node: ast.AST, path: Path, replacement: ast.AST | list[ast.stmt]) -> ast.AST:
+    """A copy of the unit with the node at `path` replaced (a statement by a list, maybe)."""
+    root = copy.deepcopy(unit_node)
+    parent, name, index = follow(root, path)
+    if index is None:
+        setattr(parent, name, replacement)
+    else:
+        items = getattr(parent, name)
+        if isinstance(replacement, list):
+            items[index : index + 1] = replacement
+        else:
+            items[index] = replacement
+    return root
 
 
-def _normal_form(method: ast.FunctionDef, code: str) -> str:
-    """Equal forms mean identical code: only the one method a mutant changes is parsed."""
-    return f"{method.lineno}:{method.name}:{ast.dump(ast.parse(code))}"
+def _normal_form(unit: Function, node: ast.AST) -> str:
+    """Equal forms mean identical code: only the one function a mutant changes is dumped."""
+    return f"{unit.qualname}:{unit.first_line}:{ast.dump(node)}"
 
 
-def _mutants_of(site: Site, operator: str, source: _Source, seen: set[str]) -> Iterable[Mutant]:
-    n = 0
+def _mutants_of(
+    site: Site, operator: str, text: _Text, seen: set[str], numbers: dict[tuple[str, str], int]
+) -> Iterable[Mutant]:
     for edit in OPERATORS[operator](site):
-        replacement = _render(edit)
-        method = _enclosing(site, edit.node)
-        seen.add(_normal_form(method, _mutated_function(source, method, None, "")))  # no mutant
-        patch = _mutated_function(source, method, edit, replacement)
-        normal = _normal_form(method, patch)
+        unit = edit.unit
+        path = path_to(unit.node, edit.node)
+        if path is None:
+            continue
+        seen.add(_normal_form(unit, unit.node))  # the unmutated function is no mutant
+        replacement = copy.deepcopy(edit.replacement)
+        ast.copy_location(replacement, edit.node)
+        mutated = apply_edit(unit.node, path, replacement)
+        normal = _normal_form(unit, mutated)
         if normal in seen:  # identical to the original or to an earlier mutant
             continue
         seen.add(normal)
-        mutated = source.replace(edit.node, replacement)
-        n += 1
+        key = (site.op, operator)
+        numbers[key] = numbers.get(key, 0) + 1
         node = edit.node
         yield Mutant(
-            id=make_key(site.op, operator, n),
+            id=make_key(site.op, operator, numbers[key]),
             op=site.op,
             operator=operator,
-            function=site.method.name if site.kind == "op" else method.name,
+            function=unit.qualname,
             description=edit.description,
-            source=mutated,
             start=(node.lineno, node.col_offset + 1),  # type: ignore[attr-defined]
             end=(node.end_lineno, node.end_col_offset + 1),  # type: ignore[attr-defined]
-            original=source.text(node),
-            replacement=replacement,
-            patch_name=method.name,
-            patch_source=patch,
+            original=text.text(node),
+            replacement=_render(edit),
+            unit=(unit.qualname, unit.first_line),
+            path=path,
+            statement=isinstance(node, ast.stmt),
+            note=site.note,
+            offsets=text.span(node),
         )
 
 
-def generate_mutants(source: str, operators: Sequence[str] | None = None) -> list[Mutant]:
-    """All distinct mutants of an engine's source, for the chosen operators."""
+def generate_mutants(
+    spec: EngineSpec, profile: Profile, operators: Sequence[str] | None = None
+) -> Generated:
+    """All distinct mutants of an engine, for the chosen operators."""
     chosen = list(OPERATORS) if operators is None else list(operators)
     unknown = [name for name in chosen if name not in OPERATORS]
     if unknown:
         raise MutationError(
             f"unknown operator(s) {', '.join(unknown)}; choose from {', '.join(OPERATORS)}"
         )
+    source = spec.source
     try:
-        tree = ast.parse(source)
+        index = SourceIndex.parse(source)
     except SyntaxError as err:
         raise MutationError(f"the engine does not parse: {err}") from err
-    text = _Source(source)
+    sites, unreachable = find_sites(index, profile)
+    text = _Text(source)
     seen: set[str] = set()
+    numbers: dict[tuple[str, str], int] = {}
     mutants: list[Mutant] = []
-    for site in find_sites(tree):
+    for site in sites:
         for operator in chosen:
-            mutants.extend(_mutants_of(site, operator, text, seen))
-    return mutants
+            mutants.extend(_mutants_of(site, operator, text, seen, numbers))
+    return Generated(mutants, unreachable, sites)

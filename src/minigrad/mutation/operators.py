@@ -1,10 +1,22 @@
-"""Mutation operators: small generators over the AST of one op, in one registry.
+"""Mutation operators: small generators over the AST of one site, in one registry.
 
-Each operator reads a :class:`Site` (one op's method and its backward step,
-micrograd's nested ``_backward`` closure or a ``_<op>_backward`` method, or
-the ``backward()`` sweep) and yields :class:`Edit` s: a node of the
-original tree and the node to put in its place.  Operators find code through
-the AST, never by line patterns, so they work on any micrograd-style engine.
+Each operator reads a :class:`~minigrad.mutation.sites.Site` (an op's
+backward steps and forward, or the backward sweep) and yields :class:`Edit` s:
+a node of the original tree, the node to put in its place, and the function
+(the *unit*) a mutant replaces.  Operators find code through the AST, never
+by line patterns, so they work on any micrograd-style engine.
+
+A backward step is read as a list of *contributions*, whatever its style:
+
+=============  ============================================  ====================
+kind           looks like                                    style
+=============  ============================================  ====================
+``aug``        ``x.grad += d * out.grad`` (or ``-=``)         micrograd, minigrad
+``add``        ``x.grad = x.grad + d * out.grad``             spelled out
+``setattr``    ``setattr(x, "grad", x.grad + d * out.grad)``  a lambda
+``returned``   ``return g * b, g * a``                        ``Function.backward``
+``local``      ``Value(..., (b, a))``                         local derivatives
+=============  ============================================  ====================
 
 What is never mutated, by construction: an op's display label (the third
 argument of ``Value(...)``) and ``__repr__``; those mutants would prove nothing.
@@ -17,79 +29,113 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["OPERATORS", "REQUIRED", "Edit", "Operator", "Site"]
+from minigrad.adapter.source import Function
+from minigrad.mutation.sites import Region, Site, node_names
 
-
-@dataclass(frozen=True)
-class Site:
-    """Where operators look: an op's method and its backward step, or the backward sweep."""
-
-    op: str  # readable op name used in mutant IDs: "sub", "div", "backward"
-    kind: Literal["op", "topo"]
-    method: ast.FunctionDef
-    # the op's backward step: a nested `_backward` closure (micrograd) or `_<op>_backward`
-    closure: ast.FunctionDef | None = None
-    helpers: tuple[ast.FunctionDef, ...] = ()  # methods backward() calls, e.g. a topo sort
-    class_name: str = "Value"
+__all__ = ["OPERATORS", "Contribution", "Edit", "Operator", "contributions"]
 
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace `node` (of the original tree) with `replacement`."""
+    """Replace `node` (of the original tree, inside `unit`) with `replacement`."""
 
     node: ast.AST
     replacement: ast.AST
     description: str
+    unit: Function
 
 
 Operator = Callable[[Site], Iterator[Edit]]
 
 
-# --- reading a backward step -----------------------------------------------------------
+@dataclass(frozen=True)
+class Contribution:
+    """One gradient contribution of a backward step: `value` goes into `target`'s grad."""
+
+    kind: Literal["aug", "add", "setattr", "returned", "local"]
+    node: ast.AST  # what statement-level edits replace
+    value: ast.expr  # the local derivative times the upstream gradient
+    target: str | None  # the receiving node's name (aug, add, setattr)
+    subtracts: bool  # `-=`, `x.grad - v`
+    region: Region
+    elements: ast.Tuple | ast.List | None = None  # the tuple holding a returned/local value
+    index: int = 0
 
 
-def _contributions(site: Site) -> list[ast.AugAssign]:
-    """The gradient contributions of a backward step: statements `x.grad += ...` / `-=`."""
-    if site.closure is None:
-        return []
-    return [
-        node
-        for node in ast.walk(site.closure)
-        if isinstance(node, ast.AugAssign)
-        and isinstance(node.target, ast.Attribute)
-        and node.target.attr == "grad"
-        and isinstance(node.target.value, ast.Name)
-    ]
+def _grad_of(node: ast.AST) -> str | None:
+    """`x` for the expression `x.grad`, else None."""
+    if isinstance(node, ast.Attribute) and node.attr == "grad" and isinstance(node.value, ast.Name):
+        return node.value.id
+    return None
 
 
-def _node_names(site: Site) -> list[str]:
-    """Names used as graph nodes in the backward step (`x.data`, `x.grad`), first use first."""
-    names: list[str] = []
-    if site.closure is not None:
-        for node in ast.walk(site.closure):
-            if (
-                isinstance(node, ast.Attribute)
-                and node.attr in ("data", "grad")
-                and isinstance(node.value, ast.Name)
-                and node.value.id not in names
-            ):
-                names.append(node.value.id)
-    return names
+def _accumulation(expr: ast.AST, target: str) -> tuple[ast.expr, bool] | None:
+    """`x.grad + v` / `v + x.grad` / `x.grad - v` -> (v, subtracts)."""
+    if not isinstance(expr, ast.BinOp) or not isinstance(expr.op, ast.Add | ast.Sub):
+        return None
+    if _grad_of(expr.left) == target:
+        return expr.right, isinstance(expr.op, ast.Sub)
+    if isinstance(expr.op, ast.Add) and _grad_of(expr.right) == target:
+        return expr.left, False
+    return None
 
 
-def _target_name(stmt: ast.AugAssign) -> str:
-    assert isinstance(stmt.target, ast.Attribute) and isinstance(stmt.target.value, ast.Name)
-    return stmt.target.value.id
+def _from_statements(region: Region) -> Iterator[Contribution]:
+    for node in ast.walk(region.node):
+        if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add | ast.Sub):
+            target = _grad_of(node.target)
+            if target is not None:
+                yield Contribution(
+                    "aug", node, node.value, target, isinstance(node.op, ast.Sub), region
+                )
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = _grad_of(node.targets[0])
+            found = _accumulation(node.value, target) if target else None
+            if found is not None:
+                yield Contribution("add", node, found[0], target, found[1], region)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and len(node.args) == 3
+            and isinstance(node.args[0], ast.Name)
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value == "grad"
+        ):
+            target = node.args[0].id
+            found = _accumulation(node.args[2], target)
+            if found is not None:
+                yield Contribution("setattr", node, found[0], target, found[1], region)
 
 
-def _grad_of(name: str) -> ast.Attribute:
-    return ast.Attribute(ast.Name(name, ast.Load()), "grad", ast.Store())
+def _elements(region: Region, container: ast.AST, kind: Literal["returned", "local"]) -> Iterator[Contribution]:
+    if isinstance(container, ast.Tuple | ast.List):
+        for i, element in enumerate(container.elts):
+            yield Contribution(kind, element, element, None, False, region, container, i)
+    elif isinstance(container, ast.expr):
+        yield Contribution(kind, container, container, None, False, region)
 
 
-def _in_values(site: Site) -> Iterator[ast.AST]:
-    """Every node inside the local-derivative expressions (right-hand sides)."""
-    for stmt in _contributions(site):
-        yield from ast.walk(stmt.value)
+def contributions(site: Site) -> list[Contribution]:
+    """Every gradient contribution in a site's backward steps (or its sweep)."""
+    found: list[Contribution] = []
+    for region in site.steps:
+        if region.style == "local-grads":
+            found += _elements(region, region.node, "local")
+            continue
+        found += _from_statements(region)
+        if region.style == "function-class":
+            for node in ast.walk(region.node):
+                if isinstance(node, ast.Return) and node.value is not None:
+                    found += _elements(region, node.value, "returned")
+    return found
+
+
+def _values(site: Site) -> Iterator[tuple[ast.AST, Region]]:
+    """Every node inside the contributions' values (the local derivatives)."""
+    for c in contributions(site):
+        for node in ast.walk(c.value):
+            yield node, c.region
 
 
 def _number(node: ast.AST) -> int | float | None:
@@ -131,190 +177,241 @@ _FORWARD_SWAP: dict[type[ast.operator], type[ast.operator]] = {
 }
 
 
-# --- the operators -----------------------------------------------------------------
+def _with_op(c: Contribution, subtracts: bool) -> ast.AST:
+    """The contribution's statement, accumulating with + or - as asked."""
+    grad = ast.Attribute(ast.Name(c.target or "_", ast.Load()), "grad", ast.Load())
+    op: ast.operator = ast.Sub() if subtracts else ast.Add()
+    if c.kind == "aug":
+        assert isinstance(c.node, ast.AugAssign)
+        return ast.AugAssign(c.node.target, op, c.value)
+    if c.kind == "add":
+        assert isinstance(c.node, ast.Assign)
+        return ast.Assign(c.node.targets, ast.BinOp(grad, op, c.value))
+    assert isinstance(c.node, ast.Call)
+    return ast.Call(c.node.func, [c.node.args[0], c.node.args[1], ast.BinOp(grad, op, c.value)], [])
+
+
+def _negated(value: ast.expr) -> ast.expr:
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        return value.operand
+    return ast.UnaryOp(ast.USub(), value)
+
+
+# --- the operators -----------------------------------------------------------------------
 
 
 def operator_sign(site: Site) -> Iterator[Edit]:
     """Flip the sign of a gradient contribution, or of a + / - inside a local derivative."""
-    stmts = _contributions(site)
+    found = contributions(site)
     # Lost minuses come first, so `sub-sign` is the lab's bug: `-=` becomes `+=`.
-    for stmt in stmts:
-        if isinstance(stmt.op, ast.Sub):
-            yield Edit(stmt, ast.AugAssign(stmt.target, ast.Add(), stmt.value), "-= becomes +=")
-    for node in _in_values(site):
+    for c in found:
+        if c.kind in ("aug", "add", "setattr") and c.subtracts:
+            yield Edit(c.node, _with_op(c, False), "-= becomes +=", c.region.unit)
+    for node, region in _values(site):
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            yield Edit(node, node.operand, "a unary minus is dropped")
-    for stmt in stmts:
-        if isinstance(stmt.op, ast.Add):
-            yield Edit(stmt, ast.AugAssign(stmt.target, ast.Sub(), stmt.value), "+= becomes -=")
-    for node in _in_values(site):
+            yield Edit(node, node.operand, "a unary minus is dropped", region.unit)
+    for c in found:
+        if c.kind in ("aug", "add", "setattr") and not c.subtracts:
+            yield Edit(c.node, _with_op(c, True), "+= becomes -=", c.region.unit)
+        elif c.kind in ("returned", "local"):
+            yield Edit(c.node, _negated(c.value), "a local derivative changes sign", c.region.unit)
+    for node, region in _values(site):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
             flipped = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
-            yield Edit(node, ast.BinOp(node.left, flipped, node.right), "+ and - swap")
+            yield Edit(node, ast.BinOp(node.left, flipped, node.right), "+ and - swap", region.unit)
 
 
 def operator_assign(site: Site) -> Iterator[Edit]:
     """Turn an accumulation (`+=`, `-=`) into a plain assignment (`=`)."""
-    for stmt in _contributions(site):
-        value = stmt.value if isinstance(stmt.op, ast.Add) else ast.UnaryOp(ast.USub(), stmt.value)
-        yield Edit(stmt, ast.Assign([stmt.target], value), "accumulation becomes assignment")
+    for c in contributions(site):
+        if c.kind not in ("aug", "add", "setattr"):
+            continue
+        value = _negated(c.value) if c.subtracts else c.value
+        if c.kind == "setattr":
+            assert isinstance(c.node, ast.Call)
+            replacement: ast.AST = ast.Call(c.node.func, [*c.node.args[:2], value], [])
+        else:
+            target = c.node.target if isinstance(c.node, ast.AugAssign) else c.node.targets[0]  # type: ignore[attr-defined]
+            replacement = ast.Assign([target], value)
+        yield Edit(c.node, replacement, "accumulation becomes assignment", c.region.unit)
 
 
 def operator_swap(site: Site) -> Iterator[Edit]:
-    """Swap operand references (`other.data` <-> `self.data`, `out` <-> `self`) or the receiver."""
-    names = _node_names(site)
-    for stmt in _contributions(site):
-        for node in ast.walk(stmt.value):
+    """Swap operand references (`other.data` <-> `self.data`), operands, or receivers."""
+    for c in contributions(site):
+        names = node_names(c.region)
+        unit = c.region.unit
+        for node in ast.walk(c.value):
             if (
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)
                 and node.value.id in names
+                and node.attr in ("data", "grad")
             ):
                 for name in names:
                     if name != node.value.id:
                         swapped = ast.Attribute(ast.Name(name, ast.Load()), node.attr, ast.Load())
-                        yield Edit(
-                            node, swapped, f"{node.value.id}.{node.attr} becomes {name}.{node.attr}"
-                        )
+                        text = f"{node.value.id}.{node.attr} becomes {name}.{node.attr}"
+                        yield Edit(node, swapped, text, unit)
             if isinstance(node, ast.BinOp) and isinstance(node.op, _NON_COMMUTATIVE):
-                yield Edit(node, ast.BinOp(node.right, node.op, node.left), "operands swap")
-        for name in names:
-            if name != _target_name(stmt):
-                receiver = ast.AugAssign(_grad_of(name), stmt.op, stmt.value)
-                yield Edit(stmt, receiver, f"the contribution goes to {name} instead")
+                yield Edit(node, ast.BinOp(node.right, node.op, node.left), "operands swap", unit)
+        if c.kind in ("aug", "add", "setattr"):
+            for name in names:
+                if name != c.target:
+                    moved = Contribution(c.kind, c.node, c.value, name, c.subtracts, c.region)
+                    statement = _with_op(moved, c.subtracts)
+                    if isinstance(statement, ast.AugAssign):
+                        statement.target = ast.Attribute(ast.Name(name, ast.Load()), "grad", ast.Store())
+                    elif isinstance(statement, ast.Assign):
+                        statement.targets = [
+                            ast.Attribute(ast.Name(name, ast.Load()), "grad", ast.Store())
+                        ]
+                    else:
+                        statement.args[0] = ast.Name(name, ast.Load())  # type: ignore[attr-defined]
+                    yield Edit(c.node, statement, f"the contribution goes to {name} instead", unit)
+        elif c.elements is not None and c.index == 0 and len(c.elements.elts) >= 2:
+            elts = list(c.elements.elts)
+            elts[0], elts[1] = elts[1], elts[0]
+            rebuilt = type(c.elements)(elts, ast.Load())
+            yield Edit(c.elements, rebuilt, "the first two local derivatives swap", unit)
 
 
 def operator_drop(site: Site) -> Iterator[Edit]:
     """Delete one gradient contribution."""
-    for stmt in _contributions(site):
-        yield Edit(stmt, ast.Pass(), "a contribution is deleted")
+    for c in contributions(site):
+        if c.kind in ("aug", "add"):
+            replacement: ast.AST = ast.Pass()
+        elif c.kind == "setattr":
+            replacement = ast.Constant(None)
+        else:
+            replacement = ast.Constant(0.0)
+        yield Edit(c.node, replacement, "a contribution is deleted", c.region.unit)
 
 
 def operator_chain(site: Site) -> Iterator[Edit]:
-    """Drop the upstream factor: `out.grad` in a local derivative becomes 1."""
-    for node in _in_values(site):
-        if isinstance(node, ast.Attribute) and node.attr == "grad":
-            yield Edit(node, ast.Constant(1.0), "the upstream gradient is dropped")
+    """Drop the upstream factor: `out.grad` (or a backward's grad argument) becomes 1."""
+    for c in contributions(site):
+        for node in ast.walk(c.value):
+            if _grad_of(node) is not None or (
+                isinstance(node, ast.Name) and node.id == c.region.upstream
+            ):
+                yield Edit(node, ast.Constant(1.0), "the upstream gradient is dropped", c.region.unit)
 
 
 def operator_const(site: Site) -> Iterator[Edit]:
     """Perturb a numeric literal in a local derivative (`k - 1` -> `k - 0`, `1.0` -> `2.0`)."""
-    for node in _in_values(site):
+    for node, region in _values(site):
         number = _number(node)
         if number is not None:
             for value in _number_variants(number):
-                yield Edit(node, ast.Constant(value), f"{number!r} becomes {value!r}")
+                yield Edit(node, ast.Constant(value), f"{number!r} becomes {value!r}", region.unit)
 
 
-def _flip_strictness(node: ast.AST) -> Edit | None:
+def _flip_strictness(node: ast.AST, unit: Function) -> Edit | None:
     """`a > b` <-> `a >= b` and `a < b` <-> `a <= b`; None for any other node."""
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _STRICT_FLIP:
         flipped = _STRICT_FLIP[type(node.ops[0])]()
         replacement = ast.Compare(node.left, [flipped], node.comparators)
-        return Edit(node, replacement, "comparison flips strictness")
+        return Edit(node, replacement, "comparison flips strictness", unit)
     return None
 
 
 def operator_compare(site: Site) -> Iterator[Edit]:
     """Make a comparison in a backward step strict or non-strict (`>` <-> `>=`)."""
-    if site.closure is None:
+    if site.kind == "sweep":
         return
-    for node in ast.walk(site.closure):
-        edit = _flip_strictness(node)
-        if edit is not None:
-            yield edit
+    for region in site.steps:
+        for node in ast.walk(region.node):
+            edit = _flip_strictness(node, region.unit)
+            if edit is not None:
+                yield edit
+
+
+def _sweep_contributions(site: Site) -> Site:
+    """The sweep read as steps: its `child.grad += local * v.grad` lines are contributions."""
+    return Site(site.op, "op", tuple(Region(r.node, r.unit, "sweep") for r in site.steps))
 
 
 def operator_topo(site: Site) -> Iterator[Edit]:
     """Break backward(): reverse the order, forget the visited check, seed with 2."""
-    if site.kind != "topo":
+    if site.kind != "sweep":
         return
-    bodies = (site.method, *site.helpers)
-    for body in bodies:
-        for node in ast.walk(body):
+    for region in site.steps:
+        for node in ast.walk(region.node):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
                 and node.func.id == "reversed"
                 and len(node.args) == 1
             ):
-                yield Edit(node, node.args[0], "nodes are visited in the opposite order")
-    for body in bodies:
-        for node in ast.walk(body):
+                yield Edit(node, node.args[0], "nodes are visited in the opposite order", region.unit)
+    for region in site.steps:
+        for node in ast.walk(region.node):
             if isinstance(node, ast.Compare) and len(node.ops) == 1:
                 if isinstance(node.ops[0], ast.NotIn):
-                    yield Edit(node, ast.Constant(True), "the visited check is removed")
+                    yield Edit(node, ast.Constant(True), "the visited check is removed", region.unit)
                 elif isinstance(node.ops[0], ast.In):
-                    yield Edit(node, ast.Constant(False), "the visited check is removed")
-    for node in ast.walk(site.method):
-        if (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Attribute)
-            and node.targets[0].attr == "grad"
-            and _number(node.value) is not None
-        ):
-            seed = (_number(node.value) or 0) + 1
-            yield Edit(
-                node.value, ast.Constant(seed), f"the output gradient is seeded with {seed!r}"
-            )
-
-
-def _forward_expression(site: Site) -> ast.expr | None:
-    """The first argument of `out = Value(<forward>, children, ...)` or `return Value(...)`.
-
-    Only the first argument: the children tuple is structure, and the label is
-    display text (mutating it proves nothing).
-    """
-    for stmt in site.method.body:
-        call = stmt.value if isinstance(stmt, ast.Assign | ast.Return) else None
-        if (
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Name)
-            and call.func.id == site.class_name
-            and len(call.args) >= 2
-        ):
-            return call.args[0]
-    return None
+                    yield Edit(node, ast.Constant(False), "the visited check is removed", region.unit)
+    for region in site.steps:
+        for node in ast.walk(region.node):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and _grad_of(node.targets[0]) is not None
+                and _number(node.value) is not None
+            ):
+                seed = (_number(node.value) or 0) + 1
+                yield Edit(
+                    node.value,
+                    ast.Constant(seed),
+                    f"the output gradient is seeded with {seed!r}",
+                    region.unit,
+                )
 
 
 def operator_forward(site: Site) -> Iterator[Edit]:
     """Perturb an op's forward computation: its operator, sign, constants or branch."""
-    expr = _forward_expression(site) if site.kind == "op" else None
-    if expr is None:
-        return
-    for node in ast.walk(expr):
-        if isinstance(node, ast.BinOp) and type(node.op) in _FORWARD_SWAP:
-            new_op = _FORWARD_SWAP[type(node.op)]()
-            yield Edit(
-                node, ast.BinOp(node.left, new_op, node.right), "the forward operator changes"
-            )
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            yield Edit(node, node.operand, "the forward loses its minus")
-        elif isinstance(node, ast.Call) and len(node.args) == 1:
-            negated = ast.Call(node.func, [ast.UnaryOp(ast.USub(), node.args[0])], [])
-            yield Edit(node, negated, "the forward function sees a negated argument")
-        elif isinstance(node, ast.IfExp):
-            yield Edit(
-                node, ast.IfExp(node.test, node.orelse, node.body), "the forward branches swap"
-            )
-        elif (edit := _flip_strictness(node)) is not None:
-            yield edit
-        elif (number := _number(node)) is not None:
-            yield Edit(node, ast.Constant(number + 1), f"{number!r} becomes {number + 1!r}")
+    for region in site.forward:
+        for node in ast.walk(region.node):
+            unit = region.unit
+            if isinstance(node, ast.BinOp) and type(node.op) in _FORWARD_SWAP:
+                new_op = _FORWARD_SWAP[type(node.op)]()
+                yield Edit(
+                    node, ast.BinOp(node.left, new_op, node.right), "the forward operator changes", unit
+                )
+            elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+                yield Edit(node, node.operand, "the forward loses its minus", unit)
+            elif isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+                negated = ast.Call(node.func, [ast.UnaryOp(ast.USub(), node.args[0])], [])
+                yield Edit(node, negated, "the forward function sees a negated argument", unit)
+            elif isinstance(node, ast.IfExp):
+                yield Edit(
+                    node, ast.IfExp(node.test, node.orelse, node.body), "the forward branches swap", unit
+                )
+            elif (edit := _flip_strictness(node, unit)) is not None:
+                yield edit
+            elif (number := _number(node)) is not None:
+                yield Edit(node, ast.Constant(number + 1), f"{number!r} becomes {number + 1!r}", unit)
+
+
+def _on_sweep_too(operator: Operator) -> Operator:
+    """Contribution operators also apply to the sweep's own `.grad` accumulation."""
+
+    def both(site: Site) -> Iterator[Edit]:
+        yield from operator(_sweep_contributions(site) if site.kind == "sweep" else site)
+
+    both.__doc__ = operator.__doc__
+    return both
 
 
 OPERATORS: dict[str, Operator] = {
-    "sign": operator_sign,
-    "assign": operator_assign,
-    "swap": operator_swap,
-    "drop": operator_drop,
-    "chain": operator_chain,
+    "sign": _on_sweep_too(operator_sign),
+    "assign": _on_sweep_too(operator_assign),
+    "swap": _on_sweep_too(operator_swap),
+    "drop": _on_sweep_too(operator_drop),
+    "chain": _on_sweep_too(operator_chain),
     "const": operator_const,
     "compare": operator_compare,
     "topo": operator_topo,
     "forward": operator_forward,
 }
-
-# Every op with a `_backward` gets these wherever the construct exists.
-REQUIRED = ("sign", "assign", "swap")

@@ -4,34 +4,45 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from minigrad import __version__
+from minigrad.mutation.campaign import Campaign, MutantResult, Outcome
 from minigrad.mutation.operators import OPERATORS
-from minigrad.mutation.runner import Campaign, MutantResult, Outcome, minimal_killing_set
+from minigrad.output import Cell, Output
 
-__all__ = ["Tally", "print_campaign", "print_matrix", "schema_report", "score_line", "tally"]
+__all__ = [
+    "Tally",
+    "minimal_killing_set",
+    "print_campaign",
+    "print_matrix",
+    "schema_report",
+    "score_line",
+    "tally",
+    "write_schema_report",
+]
+
+_JUDGE_NAMES = {"battery": "minigrad's battery", "tests": "your tests"}
 
 
 def score_line(campaign: Campaign) -> str:
-    counts = {o: sum(r.outcome is o for r in campaign.results) for o in Outcome}
+    judge = _JUDGE_NAMES.get(campaign.judge, campaign.judge)
+    score = "n/a" if campaign.judged == 0 else f"{campaign.score:.1f}%"
     return (
-        f"mutation score: {campaign.score:.1f}% "
-        f"({campaign.killed} killed, {campaign.survived} survived, "
-        f"{counts[Outcome.EQUIVALENT]} equivalent; of the killed, "
-        f"{counts[Outcome.TIMEOUT]} by timeout and {counts[Outcome.CRASHED]} by crash) "
-        f"- {len(campaign.results)} mutants in {campaign.seconds:.1f} s"
+        f"mutation score: {score} ({campaign.killed} killed, {campaign.survived} survived, "
+        f"{campaign.count(Outcome.NO_COVERAGE)} not covered, "
+        f"{campaign.count(Outcome.EQUIVALENT)} equivalent; "
+        f"{campaign.count(Outcome.TIMEOUT)} of the killed by timeout) - "
+        f"{len(campaign.results)} mutants of {campaign.engine} judged by {judge} "
+        f"in {campaign.seconds:.1f} s"
     )
 
 
 @dataclass(frozen=True)
 class Tally:
-    """Counts for one op and operator: killed, judged (not equivalent), equivalent."""
+    """Counts for one op and operator: detected, judged (not equivalent), equivalent."""
 
     killed: int
     judged: int
@@ -47,83 +58,149 @@ def tally(campaign: Campaign) -> tuple[list[str], list[str], dict[tuple[str, str
     operators = [o for o in OPERATORS if any(r.mutant.operator == o for r in campaign.results)]
     ops = list(dict.fromkeys(r.mutant.op for r in campaign.results))
     cells: dict[tuple[str, str], Tally] = {}
-    for op in ops:
-        for operator in operators:
-            rows = [
-                r for r in campaign.results if (r.mutant.op, r.mutant.operator) == (op, operator)
-            ]
-            if rows:
-                judged = [r for r in rows if r.outcome is not Outcome.EQUIVALENT]
-                killed = sum(r.outcome.counts_as_killed for r in judged)
-                cells[op, operator] = Tally(killed, len(judged), len(rows) - len(judged))
+    for r in campaign.results:
+        key = (r.mutant.op, r.mutant.operator)
+        t = cells.get(key, Tally(0, 0, 0))
+        cells[key] = Tally(
+            t.killed + r.outcome.detected,
+            t.judged + r.outcome.judged,
+            t.equivalent + (r.outcome is Outcome.EQUIVALENT),
+        )
     return ops, operators, cells
 
 
-def _cell(t: Tally | None) -> str:
+def _cell(t: Tally | None) -> Cell:
     if t is None:
         return ""
-    style = "green" if t.all_killed else "bold red"
-    extra = f" [dim]+{t.equivalent} eq[/]" if t.equivalent else ""
-    return f"[{style}]{t.killed}/{t.judged}[/]{extra}"
+    extra = f" +{t.equivalent} eq" if t.equivalent else ""
+    return (f"{t.killed}/{t.judged}{extra}", "green" if t.all_killed else "bold red")
 
 
-def _op_table(campaign: Campaign) -> Table:
+def _verdict_of(result: MutantResult, judge: str) -> Outcome | None:
+    for name, verdict in result.judges:
+        if name == judge:
+            return verdict.outcome
+    return None
+
+
+def _missing_tests(campaign: Campaign) -> list[MutantResult]:
+    """Mutants the battery kills and the user's tests do not: each is a missing test."""
+    return [
+        r
+        for r in campaign.results
+        if _verdict_of(r, "battery") in (Outcome.KILLED, Outcome.TIMEOUT)
+        and _verdict_of(r, "tests") in (Outcome.SURVIVED, Outcome.NO_COVERAGE)
+    ]
+
+
+def _how_to_fix(campaign: Campaign) -> str:
+    if campaign.judge == "tests":
+        return (
+            "add a test that builds this input and asserts the value and gradients, or let "
+            "minigrad write one: add --suggest tests/test_suggested.py"
+        )
+    return (
+        "the battery needs a case for it; to see whether your own tests catch it, run "
+        "`minigrad mutate --tests tests/`, and `--suggest OUT.py` writes the missing tests"
+    )
+
+
+def print_campaign(out: Output, campaign: Campaign) -> None:
+    """Op x operator table, then survivors, uncovered and equivalent mutants, then the score."""
     ops, operators, cells = tally(campaign)
-    table = Table(title="killed / total per op and operator", title_justify="left")
-    table.add_column("op")
-    for operator in operators:
-        table.add_column(operator, justify="center")
-    for op in ops:
-        table.add_row(op, *(_cell(cells.get((op, o))) for o in operators))
-    return table
-
-
-def print_campaign(console: Console, campaign: Campaign) -> None:
-    """Op x operator table, survivors with diff and witness, equivalents with reasons, score."""
-    console.print(_op_table(campaign))
-    survivors = [r for r in campaign.results if r.outcome is Outcome.SURVIVED]
-    from rich.syntax import Syntax  # pygments is slow to import: only for survivors
-
-    for r in survivors:
-        console.print(
-            f"\n[bold red]SURVIVED[/] {r.mutant.id} in Value.{r.mutant.function}: "
-            + r.mutant.description
-        )
-        console.print(
-            Syntax(r.mutant.diff(campaign.source, os.path.basename(campaign.path)), "diff")
-        )
-        console.print(
-            f"  distinguishing input (add a case for it): {r.distinguishing}", markup=False
-        )
-    equivalents = [r for r in campaign.results if r.outcome is Outcome.EQUIVALENT]
-    if equivalents:
-        console.print("\n[bold]equivalent mutants[/] (not counted in the score):")
-        for r in equivalents:
-            console.print(
-                f"  {r.mutant.id}: {r.mutant.original} -> {r.mutant.replacement}", markup=False
-            )
-            console.print(f"    {r.reason}", markup=False, style="dim")
-    style = "bold green" if not survivors else "bold red"
-    console.print(f"\n{score_line(campaign)}", style=style, markup=False)
-
-
-def print_matrix(console: Console, campaign: Campaign) -> None:
-    """The kill matrix (one column per case, X = kills) and a minimal killing set of cases."""
-    cases = campaign.cases
-    legend = Table(title="cases (matrix columns)", title_justify="left", show_header=False)
-    for i in range(0, len(cases), 4):
-        legend.add_row(*(f"{j:>2} {cases[j]}" for j in range(i, min(i + 4, len(cases)))))
-    console.print(legend)
-    width = max(len(r.mutant.id) for r in campaign.results)
-    console.print(
-        " " * width + "  " + "".join(str(j % 10) for j in range(len(cases))), markup=False
+    judge = _JUDGE_NAMES.get(campaign.judge, campaign.judge)
+    out.line(f"mutants of {campaign.engine} ({campaign.path}), judged by {judge}", "bold")
+    out.table(
+        "detected / judged per op and operator",
+        ["op", *operators],
+        [[op, *(_cell(cells.get((op, o))) for o in operators)] for op in ops],
     )
     for r in campaign.results:
-        marks = "".join("X" if c in r.killed_by else "." for c in cases)
-        console.print(f"{r.mutant.id:<{width}}  {marks}  {r.outcome.label}", markup=False)
+        if r.outcome is Outcome.SURVIVED:
+            out.line()
+            out.line(
+                f"SURVIVED {r.mutant.id} in {r.mutant.function}: {r.mutant.description}",
+                "bold red",
+            )
+            out.diff(r.mutant.diff(campaign.source, os.path.basename(campaign.path)))
+            out.line(f"  {r.reason}")
+            if r.distinguishing:
+                out.line(f"  distinguishing input: {r.distinguishing}")
+            out.line(f"  how to catch it: {_how_to_fix(campaign)}")
+    uncovered = [r for r in campaign.results if r.outcome is Outcome.NO_COVERAGE]
+    if uncovered:
+        out.line()
+        out.line(f"not covered ({len(uncovered)}): no {_item(campaign)} ran their changed code", "bold red")
+        for r in uncovered:
+            out.line(f"  {r.mutant.id} ({r.mutant.function}, line {r.mutant.start[0]}): {r.reason}")
+    missing = _missing_tests(campaign)
+    if missing:
+        out.line()
+        out.line(
+            f"killed by the battery but not by your tests ({len(missing)}): each is a missing test",
+            "bold yellow",
+        )
+        for r in missing:
+            out.line(f"  {r.mutant.id} ({r.mutant.function}): {r.mutant.one_line()}")
+    equivalents = [r for r in campaign.results if r.outcome is Outcome.EQUIVALENT]
+    if equivalents:
+        out.line()
+        out.line("equivalent mutants (not counted in the score):", "bold")
+        for r in equivalents:
+            out.line(f"  {r.mutant.id}: {r.mutant.one_line()}")
+            out.line(f"    {r.reason}", "dim")
+    for name, why in campaign.unreachable:
+        out.line(f"not mutated: {name}: {why}", "yellow")
+    out.line()
+    good = campaign.survived == 0 and not uncovered
+    out.line(score_line(campaign), "bold green" if good else "bold red")
+
+
+def _item(campaign: Campaign) -> str:
+    return "test" if campaign.judge == "tests" else "case"
+
+
+def minimal_killing_set(killed_by: dict[str, Sequence[str]]) -> list[str]:
+    """A small set of cases that still kills every killed mutant: greedy cover, then pruning."""
+    uncovered = {m for m, cases in killed_by.items() if cases}
+    kills: dict[str, set[str]] = {}
+    for mutant, cases in killed_by.items():
+        for case in cases:
+            kills.setdefault(case, set()).add(mutant)
+    chosen: list[str] = []
+    while uncovered:
+        best = max(sorted(kills), key=lambda c: len(kills[c] & uncovered))
+        chosen.append(best)
+        uncovered -= kills[best]
+    for case in list(chosen):  # drop any case the others already cover
+        rest = set().union(*(kills[c] for c in chosen if c != case))
+        if kills[case] <= rest:
+            chosen.remove(case)
+    return chosen
+
+
+def print_matrix(out: Output, campaign: Campaign) -> None:
+    """The kill matrix (X kills, . runs the code and passes, blank does not run it)."""
+    items = campaign.cases
+    out.table(
+        f"{_item(campaign)}s (matrix columns)",
+        ["#", _item(campaign)],
+        [[str(j), name] for j, name in enumerate(items)],
+        right=[0],
+    )
+    width = max((len(r.mutant.id) for r in campaign.results), default=0)
+    out.line(" " * width + "  " + "".join(str(j % 10) for j in range(len(items))))
+    for r in campaign.results:
+        marks = "".join(
+            "X" if c in r.killed_by else ("." if c in r.covered_by else " ") for c in items
+        )
+        out.line(f"{r.mutant.id:<{width}}  {marks}  {r.outcome.label}".rstrip())
+    idle = [c for c in items if not any(c in r.killed_by for r in campaign.results)]
     minimal = minimal_killing_set({r.mutant.id: r.killed_by for r in campaign.results})
-    console.print(
-        f"\nminimal set of {len(minimal)} cases that kills every killed mutant: "
+    out.line()
+    out.line(f"{len(idle)} {_item(campaign)}s kill nothing: {', '.join(idle) or 'none'}")
+    out.line(
+        f"a minimal set of {len(minimal)} {_item(campaign)}s kills every killed mutant: "
         + ", ".join(minimal)
     )
 
@@ -133,10 +210,11 @@ def _mutant_json(result: MutantResult) -> dict[str, Any]:
     reason = result.reason
     if result.distinguishing:
         reason = f"{reason}; distinguishing input: {result.distinguishing}"
+    side = "; ".join(f"{name}: {v.outcome.value}" for name, v in result.judges)
     return {
         "id": m.id,
         "mutatorName": m.operator,
-        "description": f"Value.{m.function}: {m.description}",
+        "description": f"{m.function}: {m.description}" + (f" ({side})" if len(result.judges) > 1 else ""),
         "replacement": m.replacement,
         "location": {
             "start": {"line": m.start[0], "column": m.start[1]},
@@ -145,6 +223,7 @@ def _mutant_json(result: MutantResult) -> dict[str, Any]:
         "status": result.outcome.value,
         "statusReason": reason,
         "killedBy": list(result.killed_by),
+        "coveredBy": list(result.covered_by),
         "duration": round(result.seconds * 1000),
     }
 
@@ -158,17 +237,29 @@ def _display_path(path: str) -> str:
 
 
 def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
-    """One report (schemaVersion 2) for one or more campaigns, e.g. the shards of one run."""
+    """One report (schemaVersion 2) for one campaign, or the shards of one run."""
     files: dict[str, dict[str, Any]] = {}
     config: dict[str, Any] = {}
+    tests: list[str] = []
     for campaign in campaigns:
         entry = files.setdefault(
             _display_path(campaign.path),
             {"language": "python", "source": campaign.source, "mutants": []},
         )
         entry["mutants"].extend(_mutant_json(r) for r in campaign.results)
-        config = {"engine": campaign.engine, "cases": campaign.cases, "timeout": campaign.timeout}
-    return {
+        index, count = campaign.shard
+        config = {
+            "engine": campaign.engine,
+            "class": campaign.class_name,
+            "judge": campaign.judge,
+            "cases": campaign.cases,
+            "timeout": campaign.timeout,
+            "run": campaign.run_id,
+            "shard": {"index": index, "count": count},
+            "mutants": campaign.total_mutants,
+        }
+        tests = campaign.tests
+    report: dict[str, Any] = {
         "$schema": "https://git.io/mutation-testing-schema",
         "schemaVersion": "2",
         "thresholds": {"high": 100, "low": 80},
@@ -176,6 +267,17 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
         "framework": {"name": "minigrad", "version": __version__},
         "config": config,
     }
+    if tests:
+        report["testFiles"] = _test_files(tests)
+    return report
+
+
+def _test_files(tests: Sequence[str]) -> dict[str, Any]:
+    files: dict[str, Any] = {}
+    for test in tests:
+        path = test.split("::", 1)[0]
+        files.setdefault(path, {"tests": []})["tests"].append({"id": test, "name": test})
+    return files
 
 
 def write_schema_report(path: str, campaigns: Iterable[Campaign]) -> None:

@@ -1,0 +1,68 @@
+"""Watch which code of the engine's file runs: functions, and optionally lines.
+
+The adapter learns which backward step an op attaches by running the op's
+backward under this tracer; the campaign learns which cases (or tests) run
+which lines of the engine the same way, as mutmut's stats run does.  Only
+frames of the watched file are traced line by line, so the rest of the
+program runs at nearly full speed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any
+
+__all__ = ["CodeKey", "Tracer"]
+
+CodeKey = tuple[str, int]  # (co_qualname, co_firstlineno)
+
+
+class Tracer:
+    """A context manager recording the code objects, and lines, of `filename` that ran."""
+
+    def __init__(self, filename: str, *, lines: bool = False) -> None:
+        self.filename = filename
+        self.want_lines = lines
+        self.codes: list[CodeKey] = []  # in first-call order
+        self._seen: set[CodeKey] = set()
+        self.lines: set[int] = set()
+        self._previous: Callable[..., Any] | None = None
+        # Lines of a code object not yet seen run; once none is left, its frames
+        # are no longer traced line by line (a 10,000-node loop costs one pass).
+        self._unseen: dict[CodeType, set[int]] = {}
+
+    def _local(self, frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
+        if event == "line":
+            self.lines.add(frame.f_lineno)
+            unseen = self._unseen[frame.f_code]
+            unseen.discard(frame.f_lineno)
+            if not unseen:
+                frame.f_trace_lines = False
+        return self._local
+
+    def _global(self, frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
+        code = frame.f_code
+        if code.co_filename != self.filename:
+            return None
+        key = (code.co_qualname, code.co_firstlineno)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.codes.append(key)
+        if not self.want_lines:
+            return None
+        unseen = self._unseen.get(code)
+        if unseen is None:
+            unseen = {line for _, _, line in code.co_lines() if line is not None}
+            unseen.discard(code.co_firstlineno)
+            self._unseen[code] = unseen
+        return self._local if unseen else None
+
+    def __enter__(self) -> Tracer:
+        self._previous = sys.gettrace()
+        sys.settrace(self._global)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.settrace(self._previous)

@@ -1,0 +1,70 @@
+"""Whose failure is it: the engine's, or minigrad's own?
+
+A verdict may count the engine's failures (a mutant that raises was caught),
+never minigrad's: a bug in minigrad that raised inside a mutant's run would
+otherwise count as a kill.  An exception is the engine's when engine code is
+on its traceback (or on that of the exception it was raised from); otherwise
+it is minigrad's, and the run ends with exit 2 and where it was raised.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["InternalError", "engine_caused", "set_engine_paths", "where"]
+
+_MINIGRAD = str(Path(__file__).resolve().parent) + os.sep
+_engine_files: set[str] = set()
+_engine_dirs: tuple[str, ...] = ()
+
+
+class InternalError(Exception):
+    """minigrad itself failed: no verdict can be given (exit code 2)."""
+
+
+def set_engine_paths(files: set[str], dirs: tuple[str, ...] = ()) -> None:
+    """Declare which source files (and folders) hold engine or user code, in this process."""
+    global _engine_files, _engine_dirs
+    _engine_files = {str(Path(f).resolve()) for f in files}
+    _engine_dirs = tuple(str(Path(d).resolve()) + os.sep for d in dirs)
+
+
+def _is_engine_file(filename: str) -> bool:
+    if filename in _engine_files:
+        return True
+    if filename.startswith(_MINIGRAD):
+        return False
+    return filename.startswith(_engine_dirs) if _engine_dirs else False
+
+
+def _frames(tb: TracebackType | None) -> list[str]:
+    files = []
+    while tb is not None:
+        files.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    return files
+
+
+def engine_caused(err: BaseException) -> bool:
+    """Did engine code raise this, or the exception it came from?"""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if any(_is_engine_file(f) for f in _frames(current.__traceback__)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def where(err: BaseException) -> str:
+    """`file:line in function` of the innermost frame, and the exception, on one line."""
+    frames = traceback.extract_tb(err.__traceback__)
+    last = traceback.format_exception_only(type(err), err)[-1].strip()
+    if not frames:
+        return last
+    f = frames[-1]
+    return f"{last} (raised at {f.filename}:{f.lineno} in {f.name})"

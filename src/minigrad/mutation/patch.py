@@ -1,0 +1,177 @@
+"""Run a mutant: compile its one mutated function and swap the code object in, in memory.
+
+Only the unit (the method or module-level function the edit is in) is
+compiled, inside a copy of its enclosing class statements so that private
+names and `super()` compile as in the engine.  The live function object keeps
+its identity; only its `__code__` changes, so every reference to it (a class
+attribute, a name the user's tests imported, a step a node holds) runs the
+mutant.  Nothing is written anywhere, and the original code can be put back.
+
+The mutated code carries a marker, a call to ``__minigrad_hit__``, at the
+edit: a mutant whose marker never fired was not executed, and may not be
+called equivalent, nor counted as killed by code that never ran it.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import CodeType, FunctionType, ModuleType
+from typing import Any
+
+from minigrad.adapter.source import Function, SourceIndex
+from minigrad.faults import InternalError
+from minigrad.mutation.mutants import Mutant, follow
+
+__all__ = ["HIT", "Patcher"]
+
+HIT = "__minigrad_hit__"
+
+
+@dataclass
+class _Hits:
+    count: int = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+def _marked(mutant: Mutant, unit: ast.AST) -> ast.AST:
+    """A copy of the unit with the mutant's edit in place, and the hit marker at it."""
+    root = copy.deepcopy(unit)
+    parent, name, index = follow(root, mutant.path)
+    call = ast.Call(ast.Name(HIT, ast.Load()), [], [])
+    if mutant.statement:
+        replacement = ast.parse(mutant.replacement).body
+        marker: ast.stmt = ast.Expr(call)
+        items = getattr(parent, name)
+        assert index is not None
+        old = items[index]
+        for stmt in [marker, *replacement]:
+            ast.copy_location(stmt, old)
+        items[index : index + 1] = [marker, *replacement]
+    else:
+        # `(hit() or expr)`: the marker fires before the mutated expression runs, even if
+        # it raises, and the value is the expression's (hit() returns None).
+        expr = ast.parse(mutant.replacement.strip(), mode="eval").body
+        marked = ast.BoolOp(ast.Or(), [call, expr])
+        old = getattr(parent, name)[index] if index is not None else getattr(parent, name)
+        ast.copy_location(marked, old)
+        if index is None:
+            setattr(parent, name, marked)
+        else:
+            getattr(parent, name)[index] = marked
+    return ast.fix_missing_locations(root)
+
+
+def _wrapped_in_classes(node: ast.AST, classes: tuple[str, ...]) -> ast.Module:
+    body: ast.stmt = node  # type: ignore[assignment]
+    for name in reversed(classes):
+        fields: dict[str, Any] = {"name": name, "bases": [], "keywords": [], "body": [body]}
+        fields["decorator_list"] = []
+        if "type_params" in ast.ClassDef._fields:
+            fields["type_params"] = []
+        cls = ast.ClassDef(**fields)
+        ast.copy_location(cls, body)
+        body = cls
+    return ast.fix_missing_locations(ast.Module(body=[body], type_ignores=[]))
+
+
+def _find_code(code: CodeType, names: tuple[str, ...]) -> CodeType | None:
+    """Follow class bodies and then the function name down the nested code constants."""
+    if not names:
+        return code
+    for const in code.co_consts:
+        if isinstance(const, CodeType) and const.co_name == names[0]:
+            found = _find_code(const, names[1:])
+            if found is not None:
+                return found
+    return None
+
+
+def _functions_of(obj: object) -> Iterator[FunctionType]:
+    if isinstance(obj, staticmethod | classmethod):
+        obj = obj.__func__
+    elif isinstance(obj, property):
+        for part in (obj.fget, obj.fset, obj.fdel):
+            yield from _functions_of(part)
+        return
+    while isinstance(obj, FunctionType):
+        yield obj
+        obj = getattr(obj, "__wrapped__", None)
+
+
+@dataclass
+class Patcher:
+    """Swaps mutants into the live engine in this process (a child), and back."""
+
+    index: SourceIndex
+    filename: str
+    modules: list[ModuleType]
+    hits: _Hits = field(default_factory=_Hits)
+    _live: dict[tuple[str, int], list[FunctionType]] | None = None
+    _patched: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
+
+    def live(self) -> dict[tuple[str, int], list[FunctionType]]:
+        """Every function object of the engine's file reachable from its modules."""
+        if self._live is not None:
+            return self._live
+        found: dict[tuple[str, int], list[FunctionType]] = {}
+        seen: set[int] = set()
+        stack: list[object] = [v for m in self.modules for v in vars(m).values()]
+        while stack:
+            obj = stack.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, type):
+                if getattr(sys.modules.get(obj.__module__), "__file__", None) is None:
+                    continue
+                stack.extend(vars(obj).values())
+                stack.extend(obj.__bases__)
+                continue
+            for function in _functions_of(obj):
+                code = function.__code__
+                if code.co_filename == self.filename:
+                    key = (code.co_qualname, code.co_firstlineno)
+                    found.setdefault(key, []).append(function)
+        self._live = found
+        return found
+
+    def compile(self, mutant: Mutant) -> CodeType:
+        unit: Function | None = self.index.function(*mutant.unit)
+        if unit is None:
+            raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
+        module = _wrapped_in_classes(_marked(mutant, unit.node), unit.classes)
+        code = compile(module, self.filename, "exec", dont_inherit=True)
+        found = _find_code(code, (*unit.classes, unit.name))
+        if found is None:
+            raise InternalError(f"mutant {mutant.id}: no code for {mutant.function} after compiling")
+        return found
+
+    def apply(self, mutant: Mutant) -> None:
+        """Swap the mutant in: every live function of its unit runs the mutated code."""
+        targets = self.live().get(mutant.unit)
+        if not targets:
+            raise InternalError(
+                f"mutant {mutant.id}: no live function {mutant.function} (line {mutant.unit[1]}) "
+                "to patch; is it created inside another function?"
+            )
+        code = self.compile(mutant)
+        for function in targets:
+            if len(function.__code__.co_freevars) != len(code.co_freevars):
+                raise InternalError(
+                    f"mutant {mutant.id}: {mutant.function} has closure variables the "
+                    "mutated code does not"
+                )
+            function.__globals__[HIT] = self.hits
+            self._patched.append((function, function.__code__))
+            function.__code__ = code
+
+    def restore(self) -> None:
+        for function, code in reversed(self._patched):
+            function.__code__ = code
+        self._patched.clear()

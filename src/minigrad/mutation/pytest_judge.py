@@ -1,0 +1,276 @@
+"""Your tests as the judge: each mutant runs against the pytest tests you point at.
+
+A host process installs the engine's snapshot as an import hook, runs pytest
+once to collect your tests (any style pytest runs, unittest included), and
+then serves: each test runs once on the unmutated engine in a child of its
+own, traced (which lines of the engine it runs, how long it takes: mutmut's
+stats run); then each mutant runs in a child forked from the collected
+session, its one function swapped into the engine module your tests
+imported, with only the tests that run its lines, fastest first, up to the
+first failure.  Collection happens once; no file is ever written.
+
+A mutant is killed when a test that passes on the original fails or errors
+on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from minigrad.adapter import EngineSpec, Profile
+from minigrad.adapter.loader import engine_modules, import_engine, install_snapshot
+from minigrad.adapter.source import SourceIndex
+from minigrad.adapter.trace import Tracer
+from minigrad.faults import set_engine_paths
+from minigrad.isolation import Host, HostError, Limits, Reporter, Request
+from minigrad.mutation.campaign import (
+    CampaignConfig,
+    Harness,
+    HarnessError,
+    Verdict,
+    check_timeout,
+    covering,
+    judge_mutants,
+)
+from minigrad.mutation.mutants import Mutant
+from minigrad.mutation.patch import Patcher
+
+__all__ = ["TestsHost", "judge_with_tests", "pytest_args", "run_stats", "run_tests_harness"]
+
+_BLOCKED_PLUGINS = ("cacheprovider", "xdist", "randomly", "random_order")
+_MAX_REPORT = 4000
+
+
+def pytest_args(paths: Sequence[str]) -> list[str]:
+    """Collect and run quietly; no cache written, no parallel or random plugins."""
+    blocked = [arg for name in _BLOCKED_PLUGINS for arg in ("-p", f"no:{name}")]
+    return [*paths, *blocked, "-q", "--no-header", "-rN"]
+
+
+@dataclass
+class _Session:
+    """What the host keeps after collection; every task's child inherits it."""
+
+    items: dict[str, Any] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    patcher: Patcher | None = None
+    mutants: dict[str, Mutant] = field(default_factory=dict)
+    matrix: bool = False
+
+
+class _Plugin:
+    """Takes over pytest's run loop: the host serves tasks inside the collected session."""
+
+    def __init__(self, serve: Callable[[Any], None], session: _Session, prepare: Callable[[], None]) -> None:
+        self.serve = serve
+        self.session = session
+        self.prepare = prepare
+        self.errors: list[str] = []
+        self.served = False
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.errors.append(f"{report.nodeid}: {report.longreprtext[-_MAX_REPORT:]}")
+
+    def pytest_runtestloop(self, session: Any) -> bool:
+        if self.errors or session.testsfailed:
+            return True  # the host reports the collection errors
+        for item in session.items:
+            self.session.items[item.nodeid] = item
+            self.session.order.append(item.nodeid)
+        self.prepare()
+        self.served = True
+        self.serve(self.session)
+        return True
+
+
+def _outcome(reports: Sequence[Any]) -> tuple[str, str]:
+    """passed / failed / skipped, and the failure's text."""
+    for report in reports:
+        if report.failed:
+            return "failed", f"{report.when}: {report.longreprtext[-_MAX_REPORT:]}"
+    if any(r.skipped for r in reports):
+        return "skipped", ""
+    return "passed", ""
+
+
+def _run_item(session: _Session, nodeid: str) -> tuple[str, str]:
+    from _pytest.runner import runtestprotocol
+
+    return _outcome(runtestprotocol(session.items[nodeid], log=False, nextitem=None))
+
+
+def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[str]:
+    return session.order
+
+
+def _stats_task(filename: str) -> Callable[[_Session, dict[str, Any], Reporter], Any]:
+    def task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+        nodeid = args["test"]
+        reporter.phase(f"test {nodeid} on the unmutated engine")
+        start = time.perf_counter()
+        with Tracer(filename, lines=True) as tracer:
+            outcome, text = _run_item(session, nodeid)
+        return {
+            "outcome": outcome,
+            "text": text,
+            "lines": sorted(tracer.lines),
+            "seconds": time.perf_counter() - start,
+        }
+
+    return task
+
+
+def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    mutant = session.mutants[args["mutant"]]
+    patcher = session.patcher
+    assert patcher is not None
+    patcher.apply(mutant)
+    killers: list[str] = []
+    covered: list[str] = []
+    reason = ""
+    for nodeid in args["items"]:
+        reporter.phase(f"mutant {mutant.id}: test {nodeid}")
+        before = patcher.hits.count
+        outcome, text = _run_item(session, nodeid)
+        if patcher.hits.count > before:
+            covered.append(nodeid)
+        if outcome == "failed":
+            if not killers:
+                last = [line for line in text.splitlines() if line.strip()][-1:] or [""]
+                reason = f"{nodeid} fails: {last[0].strip()}"
+            killers.append(nodeid)
+            if not session.matrix:
+                break
+    return {"killed_by": killers, "covered_by": covered, "reason": reason, "hits": patcher.hits.count}
+
+
+class TestsHost:
+    """A host holding a collected pytest session, with the engine served from its snapshot."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    def __init__(
+        self,
+        spec: EngineSpec,
+        paths: Sequence[str],
+        limits: Limits,
+        *,
+        jobs: int = 1,
+        mutants: Sequence[Mutant] = (),
+        matrix: bool = False,
+        index: SourceIndex | None = None,
+        extra: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.paths = list(paths)
+        self.session = _Session(mutants={m.id: m for m in mutants}, matrix=matrix)
+        self.index = index or SourceIndex.parse(spec.source)
+        filename = str(spec.path)
+        tasks: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] = {
+            "list": _list_task,
+            "stats": _stats_task(filename),
+            "judge": _judge_task,
+            **(extra or {}),
+        }
+        self.host = Host(self._setup, tasks, limits, jobs=jobs)
+
+    def _setup(self, serve: Callable[[Any], None], reporter: Reporter) -> str | None:
+        import pytest
+
+        spec = self.spec
+        install_snapshot(spec)
+        test_dirs = tuple(str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()) for p in self.paths)
+        set_engine_paths({str(spec.path)}, test_dirs)
+
+        def prepare() -> None:
+            import_engine(spec)  # tests that import it inside a test get the same module
+            patcher = Patcher(self.index, str(spec.path), engine_modules(spec.path))
+            patcher.live()
+            self.session.patcher = patcher
+
+        plugin = _Plugin(serve, self.session, prepare)
+        reporter.phase("collecting your tests")
+        code = pytest.main(pytest_args(self.paths), plugins=[plugin])
+        if plugin.served:
+            return None
+        if plugin.errors:
+            return "they fail to collect:\n" + "\n".join(plugin.errors)
+        return f"pytest stopped with exit code {int(code)} before running any test"
+
+    def __enter__(self) -> TestsHost:
+        try:
+            self.host.start()
+        except HostError as err:
+            raise HarnessError(f"your tests in {' '.join(self.paths)} cannot be run: {err}") from err
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.host.close()
+
+    def tests(self) -> list[str]:
+        outcome = self.host.run([Request("list", "list")])["list"]
+        if not outcome.ok:
+            raise HarnessError(f"listing your tests failed: {outcome.message}")
+        listed: list[str] = outcome.value
+        return listed
+
+
+def run_stats(tests: TestsHost) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """Every collected test once on the unmutated engine: (outcome, text, traced data)."""
+    ids = tests.tests()
+    outcomes = tests.host.run([Request(i, "stats", {"test": i}) for i in ids])
+    results = {}
+    for nodeid in ids:
+        outcome = outcomes[nodeid]
+        if outcome.status == "internal":
+            raise HarnessError(f"minigrad failed while running {nodeid}: {outcome.message}")
+        if not outcome.ok:
+            results[nodeid] = ("failed", outcome.message, {})
+        else:
+            results[nodeid] = (outcome.value["outcome"], outcome.value["text"], outcome.value)
+    return results
+
+
+def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
+    """Every test once on the unmutated engine, traced; HarnessError naming the failures."""
+    stats = run_stats(tests)
+    if not stats:
+        raise HarnessError(f"{what} in {' '.join(tests.paths)} collect no test")
+    failing = [f"{nodeid}: {text}" for nodeid, (outcome, text, _) in stats.items() if outcome == "failed"]
+    if failing:
+        raise HarnessError(
+            f"{what} must pass on the unmutated engine; these do not:\n" + "\n".join(failing)
+        )
+    kept = [nodeid for nodeid, (outcome, _, _) in stats.items() if outcome == "passed"]
+    if not kept:
+        raise HarnessError(f"every test in {' '.join(tests.paths)} was skipped: nothing judges")
+    lines = {n: frozenset(stats[n][2]["lines"]) for n in kept}
+    seconds = {n: float(stats[n][2]["seconds"]) for n in kept}
+    return Harness(tuple(kept), lines, seconds)
+
+
+def judge_with_tests(
+    spec: EngineSpec,
+    profile: Profile,
+    mutants: Sequence[Mutant],
+    config: CampaignConfig,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[Harness, dict[str, Verdict]]:
+    """The user's tests' verdict on every mutant."""
+    limits = Limits(config.timeout or 60.0, config.memory_mib)
+    host = TestsHost(spec, config.tests, limits, jobs=config.jobs, mutants=mutants, matrix=config.matrix)
+    with host:
+        harness = run_tests_harness(host)
+        check_timeout(mutants, harness, config, covering)
+
+        def tick(done: int, total: int) -> None:
+            if progress is not None:
+                progress("tests", done, total)
+
+        verdicts = judge_mutants(host.host, "judge", mutants, harness, config, "tests", covering, tick)
+    return harness, verdicts

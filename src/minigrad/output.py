@@ -1,0 +1,99 @@
+"""Printing for people: rich tables and colour on a terminal, plain unpadded text when piped.
+
+All text that comes from the user or the engine (paths, exception messages,
+source lines) is printed as text, never parsed as markup, so a path like
+`x[/red].py` prints as itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["Cell", "Output"]
+
+Cell = str | tuple[str, str]  # text, or (text, rich style)
+
+
+def _text(cell: Cell) -> str:
+    return cell if isinstance(cell, str) else cell[0]
+
+
+class Output:
+    """One output stream; rich is imported only when it is a terminal."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.is_terminal = self.stream.isatty()
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self.stream, highlight=False, soft_wrap=True)
+        return self._console
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        if self.is_terminal and style:
+            from rich.text import Text
+
+            self.console.print(Text(text, style=style))
+        else:
+            print(text, file=self.stream)
+
+    def table(
+        self,
+        title: str,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Cell]],
+        right: Sequence[int] = (),
+    ) -> None:
+        """A table; `right` lists the columns to right-align."""
+        if self.is_terminal:
+            self._rich_table(title, headers, rows, right)
+            return
+        widths = [len(h) for h in headers]
+        for row in rows:
+            widths = [max(w, len(_text(c))) for w, c in zip(widths, row, strict=True)]
+        if title:
+            print(title, file=self.stream)
+        for row in [list(headers), *rows]:
+            cells = [
+                _text(c).rjust(w) if i in right else _text(c).ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ]
+            print("  ".join(cells).rstrip(), file=self.stream)
+
+    def _rich_table(
+        self, title: str, headers: Sequence[str], rows: Sequence[Sequence[Cell]], right: Sequence[int]
+    ) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title=title or None, title_justify="left")
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="right" if i in right else "left")
+        for row in rows:
+            table.add_row(*(Text(c) if isinstance(c, str) else Text(c[0], style=c[1]) for c in row))
+        self.console.print(table)
+
+    def diff(self, text: str) -> None:
+        """A unified diff, coloured on a terminal."""
+        for line in text.splitlines():
+            style = None
+            if line.startswith("+") and not line.startswith("+++"):
+                style = "green"
+            elif line.startswith("-") and not line.startswith("---"):
+                style = "red"
+            elif line.startswith("@@"):
+                style = "cyan"
+            self.line(line, style)
+
+    def flush(self) -> None:
+        self.stream.flush()
