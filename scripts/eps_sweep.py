@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Plot |numerical - analytic| against eps: `python scripts/eps_sweep.py --out eps.png`.
 
-A thin wrapper around minigrad.eps_sweep: prints the data as a table with the
-fitted slopes of both regimes, and writes a log-log plot (matplotlib, Agg).
+A thin wrapper around minigrad_dev.eps_sweep (a development tool, not in the wheel):
+prints the data as a table with the fitted slopes of both regimes, and writes a
+log-log plot (matplotlib, Agg).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from minigrad.eps_sweep import sweep
+from minigrad_dev.eps_sweep import sweep
 
 TRUNCATION = (1e-3, 1e-1)  # eps range where truncation dominates
 CANCELLATION = (1e-14, 1e-9)  # eps range where cancellation dominates
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="eps.png", help="where to write the plot (PNG)")
     args = parser.parse_args(argv)
-    from minigrad.eps_sweep import plot, slope
+    from minigrad_dev.eps_sweep import plot, slope
 
     result = sweep()
     print(result.table())

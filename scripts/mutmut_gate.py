@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fail CI when mutmut's score drops: `python scripts/mutmut_gate.py [--min-score 100]`.
 
-A thin wrapper around minigrad.mutmut_gate.  Exit codes: 0 at or above the
+A thin wrapper around minigrad_dev.mutmut_gate (a development tool, not in the
+wheel).  Exit codes: 0 at or above the
 threshold, 1 below it, 2 when there are no results or stale ones.
 """
 
@@ -11,12 +12,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from minigrad.mutmut_gate import gate
+from minigrad.arguments import percentage
+from minigrad_dev.mutmut_gate import gate
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--min-score", type=float, default=100.0, help="percent (default 100)")
+    parser.add_argument(
+        "--min-score", type=percentage, default=100.0, help="percent, 0 to 100 (default 100)"
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project root")
     args = parser.parse_args(argv)
     lines: list[str] = []

@@ -1,32 +1,80 @@
-"""Shared fixtures: `--engine PATH|MODULE` points the battery at a user's own engine."""
+"""Shared fixtures, and the pytest route: `pytest tests/test_gradcheck.py --engine SPEC`.
+
+SPEC is a .py path or a module name, with `:CLASS` when the class is not `Value`.
+
+`--engine` points the battery at another engine.  A bad value is one usage
+error before any test runs; the header names the engine under test; and the
+self-tests that never use the engine are deselected, so that they are not
+counted as passes of the user's engine.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
-from hypothesis import HealthCheck, settings
 
-from minigrad.engines import DEFAULT_ENGINE, Engine, load_engine
-
-# Deterministic property tests: the same examples on every run, no example database.
-settings.register_profile(
-    "deterministic",
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.load_profile("deterministic")
+from minigrad.adapter import DEFAULT_ENGINE, EngineError, Loaded, load_in_process
+from minigrad.battery import build_battery
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--engine",
-        default=DEFAULT_ENGINE,
-        metavar="PATH|MODULE",
-        help="a .py file or module with a micrograd-style Value to run the battery against",
+        default=None,
+        metavar="PATH|MODULE[:CLASS]",
+        help=f"run the battery against this engine (default: {DEFAULT_ENGINE})",
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    chosen = config.getoption("--engine")
+    try:
+        config.stash[ENGINE] = load_in_process(chosen or DEFAULT_ENGINE)
+    except EngineError as err:
+        raise pytest.UsageError(f"--engine {chosen}: {err}") from None
+
+
+ENGINE = pytest.StashKey[Loaded]()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    loaded = config.stash[ENGINE]
+    return (
+        f"engine under test: {loaded.spec.text} ({loaded.spec.path}), class {loaded.cls.__name__}"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --engine, only the tests that use the engine fixture run: the rest test minigrad."""
+    if config.getoption("--engine") is None:
+        return
+    kept = [i for i in items if "engine" in getattr(i, "fixturenames", ())]
+    deselected = [i for i in items if i not in kept]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "battery_case" in metafunc.fixturenames:
+        loaded = metafunc.config.stash[ENGINE]
+        cases = build_battery(loaded.profile).cases
+        metafunc.parametrize("battery_case", cases, ids=[c.name for c in cases])
+
+
 @pytest.fixture(scope="session")
-def engine(request: pytest.FixtureRequest) -> Engine:
-    return load_engine(str(request.config.getoption("--engine")))
+def engine(request: pytest.FixtureRequest) -> Loaded:
+    """The engine under test: ours, or the one --engine names."""
+    return request.config.stash[ENGINE]
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path) -> Iterator[Path]:
+    """Run the test from an empty folder, so that nothing it writes lands in the checkout."""
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    yield tmp_path
+    os.chdir(old)

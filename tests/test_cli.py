@@ -1,81 +1,284 @@
-"""`minigrad gradcheck`: output, exit codes 0/1/2, JSON."""
+"""`minigrad gradcheck` and `minigrad inspect`: exit codes, output, and hostile engines."""
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from minigrad.cli import main
-from minigrad.engines import load_engine
 
-BROKEN_SUB = ("        other.grad -= out.grad\n", "        other.grad += out.grad\n")
+ENGINES = Path(__file__).parent / "engines"
+MICRO = (ENGINES / "microstyle.py").read_text()
 
 
-@pytest.fixture
-def broken_engine(tmp_path: Path) -> Path:
-    """A copy of our engine with the lab's bug: sub's right operand loses its minus."""
-    source = load_engine().source
-    assert BROKEN_SUB[0] in source
-    path = tmp_path / "broken.py"
-    path.write_text(source.replace(*BROKEN_SUB))
-    return path
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write(tmp_path: Path, body: str, name: str = "eng.py") -> str:
+    path = tmp_path / name
+    path.write_text(body)
+    return str(path)
 
 
 class TestGradcheckCommand:
     def test_passes_on_our_engine(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """Exit 0 and a table with every case passing."""
-        assert main(["gradcheck"]) == 0
-        out = capsys.readouterr().out
-        assert "lab_diamond" in out
-        assert "0 failed, 0 skipped" in out
+        """Exit 0: every op listed with how it was checked, precision and tolerances stated."""
+        code, out, _ = run(["gradcheck"], capsys)
+        assert code == 0
+        assert "engine minigrad.engine" in out and "class Value, children in ._prev" in out
+        assert "precision float64" in out and "eps 1e-05, atol 0.0001, rtol 0.001" in out
+        assert "forward vs plain math; relu, relu_reuse, relu_kink, relu_kink_mid" in out
+        assert out.rstrip().endswith("0 failed, 0 skipped")
 
-    def test_fails_loudly_on_broken_copy(
-        self, broken_engine: Path, capsys: pytest.CaptureFixture[str]
+    def test_names_the_bug(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Exit 1, and the failure names the op, its file and line, and the input."""
+        code, out, _ = run(["gradcheck", "--engine", str(ENGINES / "buggy_ops.py")], capsys)
+        assert code == 1
+        assert "FAILED abs" in out
+        assert "the backward of Value.__abs__ (buggy_ops.py:" in out
+        assert "the backward of Value.logcosh (buggy_ops.py:" in out and "at x=0.3" in out
+
+    def test_float32_engine(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A float32 engine passes at tolerances scaled to its precision, which are stated."""
+        code, out, _ = run(["gradcheck", "--engine", str(ENGINES / "float32.py")], capsys)
+        assert code == 0
+        assert "precision float32 (machine epsilon 1.19e-07, measured)" in out
+
+    def test_rtol_governs_the_forward_check(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--rtol and --atol loosen the forward comparison too, and are printed."""
+        args = [
+            "gradcheck",
+            "--engine",
+            str(ENGINES / "float32.py"),
+            "--rtol",
+            "0.5",
+            "--atol",
+            "0.5",
+        ]
+        code, out, _ = run(args, capsys)
+        assert code == 0
+        assert "forward values: rtol 0.5, atol 0.5" in out
+
+    def test_kink_convention_is_a_note(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """relu'(0) = 1: exit 0 with the note, in words."""
+        code, out, _ = run(["gradcheck", "--engine", str(ENGINES / "relu_one.py")], capsys)
+        assert code == 0
+        assert "not the usual convention relu'(0) = 0 (PyTorch, JAX, micrograd)" in out
+
+    def test_json_is_clean_even_if_the_engine_prints(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """Exit 1 with the diagnostic: case, input index, expected, actual."""
-        assert main(["gradcheck", "--engine", str(broken_engine)]) == 1
-        out = capsys.readouterr().out
-        assert "FAILED sub" in out
-        assert "input index: 1" in out
-        assert "expected: -1.0" in out
+        """--json prints JSON only: what the engine prints on import goes nowhere."""
+        path = write(tmp_path, "print('hello from the engine')\n" + MICRO)
+        code, out, _ = run(["gradcheck", "--json", "--engine", path], capsys)
+        assert code == 0
+        report = json.loads(out)
+        assert report["summary"]["pass"] > 10 and "fail" not in report["summary"]
+        assert {op["op"] for op in report["ops"]} >= {"add", "mul", "relu"}
 
-    def test_json(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """--json prints machine-readable results."""
-        assert main(["gradcheck", "--json", "--fast"]) == 0
-        report = json.loads(capsys.readouterr().out)
-        assert report["summary"] == {"pass": len(report["cases"])}
+    def test_nothing_checked_fails(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A Value with no ops: no case can run, and that is a failure, not a pass."""
+        body = (
+            "class Value:\n"
+            "    def __init__(self, data): self.data, self.grad = data, 0.0\n"
+            "    def backward(self): self.grad = 1.0\n"
+        )
+        code, out, _ = run(["gradcheck", "--engine", write(tmp_path, body)], capsys)
+        assert code == 1
+        assert "FAILED: nothing was checked" in out
 
+    def test_piped_output_has_no_padding(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """When piped, no line ends in spaces and there are no box-drawing tables."""
+        _, out, _ = run(["gradcheck", "--engine", str(ENGINES / "microstyle.py")], capsys)
+        assert all(line == line.rstrip() for line in out.splitlines())
+        assert "┃" not in out and "│" not in out
+
+
+class TestUsageErrors:
     @pytest.mark.parametrize(
         ("argv", "message"),
         [
             (["gradcheck", "--engine", "missing_file.py"], "engine file not found"),
             (["gradcheck", "--engine", "no_such_module_xyz"], "no module named"),
             (["gradcheck", "--eps", "0"], "eps must be"),
-            (["gradcheck", "--atol", "-1"], "atol must be"),
         ],
     )
-    def test_usage_errors_exit_2(
+    def test_exit_2_with_one_line(
         self, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """Usage errors exit 2 with a one-line message and no traceback."""
-        assert main(argv) == 2
-        err = capsys.readouterr().err
+        """Usage errors exit 2 with a message and no traceback."""
+        code, _, err = run(argv, capsys)
+        assert code == 2
         assert message in err
         assert "Traceback" not in err
 
-    def test_no_value_class_exits_2(
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ["gradcheck", "--atol", "-1"],
+            ["gradcheck", "--rtol", "nan"],
+            ["gradcheck", "--timeout", "0"],
+            ["gradcheck", "--timeout", "1e10"],
+            ["gradcheck", "--timeout", "nan"],
+            ["gradcheck", "--memory", "10"],
+            ["gradcheck", "--bogus"],
+        ],
+    )
+    def test_bad_values_exit_2(self, argv: list[str]) -> None:
+        """argparse refuses nonsense numbers: exit 2."""
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+
+
+HOSTILE = {
+    "sys.exit at import": ("import sys\nsys.exit(0)\n", "the engine called sys.exit(0)"),
+    "os._exit at import": (
+        "import os\nos._exit(0)\n",
+        "the engine exited with status 0 during importing the engine",
+    ),
+    "segfault at import": (
+        "import ctypes\nctypes.string_at(0)\n",
+        "the engine died with SIGSEGV during importing the engine",
+    ),
+    "hang at import": (
+        "while True:\n    pass\n",
+        "no answer within 2 s during importing the engine",
+    ),
+    "memory at import": (
+        "hoard = []\nwhile True:\n    hoard.append(bytearray(64 << 20))\n",
+        "exceeded the memory limit of 256 MiB",
+    ),
+    "exit in backward": (
+        MICRO.replace(
+            "            self.grad += out.grad\n            other.grad += out.grad",
+            "            import os\n            os._exit(0)",
+        ),
+        "the engine exited with status 0 during calling Value.__add__ (x + y)",
+    ),
+}
+
+
+class TestHostileEngines:
+    @pytest.mark.parametrize("name", list(HOSTILE))
+    def test_named_and_exit_2(
+        self, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Engine code that exits, hangs, crashes or eats memory: exit 2 saying what happened."""
+        body, message = HOSTILE[name]
+        path = write(tmp_path, body)
+        code, _, err = run(
+            ["gradcheck", "--engine", path, "--timeout", "2", "--memory", "256"], capsys
+        )
+        assert code == 2
+        assert message in err
+        assert "Traceback" not in err
+        assert not (tmp_path / "__pycache__").exists()
+
+    def test_markup_in_paths_and_messages_is_printed_as_is(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """An engine file without Value is a usage error."""
-        f = tmp_path / "e.py"
-        f.write_text("X = 1\n")
-        assert main(["gradcheck", "--engine", str(f)]) == 2
-        assert "has no Value class" in capsys.readouterr().err
+        """A path like x[red].py and an error text with brackets are not read as markup."""
+        path = write(tmp_path, "raise ValueError('shape [/] mismatch [red]')\n", "x[red].py")
+        code, _, err = run(["gradcheck", "--engine", path], capsys)
+        assert code == 2
+        assert "x[red].py" in err and "shape [/] mismatch [red]" in err
 
-    def test_bad_flag_exits_2(self) -> None:
-        """argparse's own usage errors exit 2 too."""
+    def test_latin1_engine(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """A PEP 263 latin-1 engine loads and is checked."""
+        path = tmp_path / "latin.py"
+        path.write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + MICRO.encode())
+        code, _, _ = run(["gradcheck", "--engine", str(path)], capsys)
+        assert code == 0
+
+
+class TestInspect:
+    def test_lists_ops_steps_and_mutants(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """inspect names the class, children, precision, and each op's step and mutants."""
+        code, out, _ = run(["inspect", "--engine", str(ENGINES / "local_grads.py")], capsys)
+        assert code == 0
+        assert "class Value, children in ._children" in out
+        assert "local-grads" in out
+        assert "backward()" in out
+        line = next(line for line in out.splitlines() if line.startswith("mul "))
+        assert "sign" in line and "swap" in line
+
+    def test_unchecked_and_unmutated_are_named(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An op that cannot be called on scalars is listed, never silently skipped."""
+        body = MICRO.replace(
+            "    def __neg__(self):",
+            "    def __matmul__(self, other):\n"
+            "        raise ValueError('matmul needs 2-d data')\n\n"
+            "    def __neg__(self):",
+        )
+        code, out, _ = run(["inspect", "--engine", write(tmp_path, body)], capsys)
+        assert code == 0
+        assert (
+            "not an op here: Value.__matmul__: x @ y raised ValueError: matmul needs 2-d data"
+            in out
+        )
+
+
+class TestTheCommand:
+    def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--version prints the version."""
         with pytest.raises(SystemExit) as info:
-            main(["gradcheck", "--bogus"])
-        assert info.value.code == 2
+            main(["--version"])
+        assert info.value.code == 0
+        assert capsys.readouterr().out.startswith("minigrad 0.")
+
+    @pytest.mark.parametrize(
+        ("command", "summary"),
+        [
+            ("gradcheck", "run the gradcheck battery on an engine."),
+            ("inspect", "show what minigrad finds in an engine."),
+            ("mutate", "mutate every backward step and prove the judge kills each mutant."),
+            ("inject", "inject one named bug and watch the tests catch it."),
+            ("merge", "combine the JSON reports of --shard runs into one report and one score."),
+        ],
+    )
+    def test_help_describes_and_shows_defaults(
+        self, command: str, summary: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Each subcommand's help has a description and shows its defaults."""
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert summary in out
+        assert "(default: 100.0)" in out if command in ("mutate", "merge") else True
+        if command != "merge":
+            assert "(default: minigrad.engine)" in out
+
+    def test_ctrl_c_exits_130_with_one_line(self, tmp_path: Path) -> None:
+        """Ctrl-C: exit 130, one line, no traceback, no child left behind."""
+        marker = tmp_path / "importing"
+        body = (
+            f"import time\nopen({str(marker)!r}, 'w').close()\nwhile True:\n    time.sleep(0.1)\n"
+        )
+        path = write(tmp_path, body)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "minigrad", "gradcheck", "--engine", path],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        while not marker.exists() and proc.poll() is None:  # wait until a child runs the engine
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130
+        assert err.strip().count("\n") == 0
+        assert "interrupted" in err and "Traceback" not in err

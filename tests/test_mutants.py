@@ -1,4 +1,4 @@
-"""Mutant generation: operators, coverage, exclusions, IDs, dedupe."""
+"""Mutant generation and patching: sites in every style, operators, IDs, dedupe, the hit marker."""
 
 from __future__ import annotations
 
@@ -7,79 +7,194 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.engines import load_engine
+from minigrad.adapter import Loaded, load_in_process
+from minigrad.adapter.loader import engine_modules
+from minigrad.adapter.source import SourceIndex
 from minigrad.mutation.mutants import (
+    Generated,
     MutationError,
-    find_sites,
     generate_mutants,
     make_key,
     parse_key,
 )
-from minigrad.mutation.operators import OPERATORS, REQUIRED
+from minigrad.mutation.operators import OPERATORS
+from minigrad.mutation.patch import Patcher
 
-MICROSTYLE = Path(__file__).parent / "engines" / "microstyle.py"
-OUR_SOURCE = load_engine().source
-OUR_MUTANTS = generate_mutants(OUR_SOURCE)
+ENGINES = Path(__file__).parent / "engines"
+OURS = load_in_process()
+OUR_MUTANTS = generate_mutants(OURS.spec, OURS.profile).mutants
 
 
-class TestCoverage:
-    def test_every_op_gets_every_required_operator(self) -> None:
-        """Each op with a _backward has sign, assign and swap mutants."""
-        ops = {site.op for site in find_sites(ast.parse(OUR_SOURCE)) if site.kind == "op"}
-        assert ops == {"add", "sub", "mul", "div", "pow", "neg", "relu", "tanh", "exp", "log"}
+def generated(name: str) -> tuple[Loaded, Generated]:
+    loaded = load_in_process(str(ENGINES / name))
+    return loaded, generate_mutants(loaded.spec, loaded.profile)
+
+
+def patcher(loaded: Loaded) -> Patcher:
+    index = SourceIndex.parse(loaded.spec.source)
+    return Patcher(index, str(loaded.spec.path), engine_modules(loaded.spec.path))
+
+
+class TestOurEngine:
+    def test_every_op_with_a_step_has_the_core_operators(self) -> None:
+        """Each op with its own backward step has sign, assign and swap mutants."""
+        ops = {op.name for op in OURS.profile.ops if not op.composite}
+        assert ops == {
+            "add",
+            "sub",
+            "mul",
+            "div",
+            "pow",
+            "vpow",
+            "rpow",
+            "neg",
+            "relu",
+            "tanh",
+            "exp",
+            "log",
+        }
         for op in ops:
             have = {m.operator for m in OUR_MUTANTS if m.op == op}
-            assert set(REQUIRED) <= have, f"{op} lacks {set(REQUIRED) - have}"
+            assert {"sign", "assign", "swap"} <= have, f"{op} lacks {set(OPERATORS) - have}"
 
     def test_every_operator_is_used(self) -> None:
         """Each registered operator produces mutants on our engine."""
         assert {m.operator for m in OUR_MUTANTS} == set(OPERATORS)
 
-    def test_backward_sweep_is_mutated(self) -> None:
-        """topo mutants reverse the order, drop the visited check and reseed."""
-        topo = {m.replacement for m in OUR_MUTANTS if m.operator == "topo"}
-        assert {"topo", "True", "2.0"} <= topo
+    def test_backward_sweep_and_its_helper_are_mutated(self) -> None:
+        """topo mutants reverse the order, drop the visited check and reseed, in _topo too."""
+        topo = {(m.function, m.replacement) for m in OUR_MUTANTS if m.operator == "topo"}
+        assert ("Value.backward", "topo") in topo and ("Value.backward", "2.0") in topo
+        assert ("Value._topo", "True") in topo
 
-
-class TestExclusions:
     def test_labels_and_repr_never_mutated(self) -> None:
         """No mutant touches an op label or __repr__."""
-        tree = ast.parse(OUR_SOURCE)
-        repr_lines = {
-            line
-            for node in ast.walk(tree)
-            if isinstance(node, ast.FunctionDef) and node.name == "__repr__"
-            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)
-        }
         for m in OUR_MUTANTS:
-            assert m.function != "__repr__"
-            assert m.start[0] not in repr_lines
+            assert not m.function.endswith("__repr__")
             assert '"' not in m.original and "'" not in m.original, m.id
 
-
-class TestIdentity:
     def test_sub_sign_is_the_lab_bug(self) -> None:
-        """sub-sign: the right operand of __sub__ loses its minus."""
+        """sub-sign: the right operand of `-` loses its minus, in Value._sub_backward."""
         m = next(m for m in OUR_MUTANTS if m.id == "sub-sign")
         assert (m.function, m.original, m.replacement) == (
-            "__sub__",
+            "Value._sub_backward",
             "other.grad -= out.grad",
             "other.grad += out.grad",
         )
-        assert "-        other.grad -= out.grad" in m.diff(OUR_SOURCE)
-        assert "+        other.grad += out.grad" in m.diff(OUR_SOURCE)
+        diff = m.diff(OURS.spec.source)
+        assert (
+            "-        other.grad -= out.grad" in diff and "+        other.grad += out.grad" in diff
+        )
 
     def test_ids_are_unique_and_stable(self) -> None:
         """IDs are unique and the same on a second generation."""
         ids = [m.id for m in OUR_MUTANTS]
         assert len(ids) == len(set(ids))
-        assert ids == [m.id for m in generate_mutants(OUR_SOURCE)]
+        assert ids == [m.id for m in generate_mutants(OURS.spec, OURS.profile).mutants]
         assert {"add-sign", "mul-swap-2", "backward-topo"} <= set(ids)
 
+    def test_no_duplicates_or_identity(self) -> None:
+        """No mutant equals the original or another mutant after normalization."""
+        forms = [ast.dump(ast.parse(m.mutated_source(OURS.spec.source))) for m in OUR_MUTANTS]
+        assert len(forms) == len(set(forms))
+        assert ast.dump(ast.parse(OURS.spec.source)) not in forms
+
+    def test_one_line_changes(self) -> None:
+        """A mutant's text differs from the source on its own line only."""
+        before = OURS.spec.source.splitlines()
+        for m in OUR_MUTANTS:
+            after = m.mutated_source(OURS.spec.source).splitlines()
+            changed = [i + 1 for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+            assert changed == [m.start[0]], m.id
+
+    def test_commutative_operands_are_not_swapped(self) -> None:
+        """Swapping the operands of + or * would be equivalent, so only -, / and ** swap."""
+        swapped = [m for m in OUR_MUTANTS if m.description == "operands swap"]
+        assert swapped
+        for m in swapped:
+            node = ast.parse(m.original, mode="eval").body
+            assert isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub | ast.Div | ast.Pow)
+
+    def test_forward_of_the_output_only(self) -> None:
+        """Forward mutants edit the value of the output node, not `Value(other)` coercions."""
+        forward = [m for m in OUR_MUTANTS if m.operator == "forward"]
+        assert forward and all("Value(" not in m.original for m in forward)
+
+
+@pytest.mark.parametrize(
+    ("name", "example", "original", "replacement"),
+    [
+        (
+            "closure_named.py",
+            "mul-sign",
+            "self.grad += other.data * out.grad",
+            "self.grad -= other.data * out.grad",
+        ),
+        ("lambda_setattr.py", "add-sign", "self.grad + out.grad", "(self.grad - out.grad)"),
+        ("local_grads.py", "mul-swap", "(other.data, self.data)", "(self.data, other.data)"),
+        ("function_class.py", "mul-chain", "grad_output", "1.0"),
+        ("keyword_forward.py", "add-forward", "self.data + other.data", "(self.data - other.data)"),
+        ("float32.py", "add-assign", "self.grad + out.grad", "out.grad"),
+    ],
+)
+def test_each_style_gets_mutants(name: str, example: str, original: str, replacement: str) -> None:
+    """Steps of every style, and forwards computed into locals, get the operators' mutants."""
+    _, g = generated(name)
+    op, operator = example.split("-")
+    found = {(m.original, m.replacement) for m in g.mutants if (m.op, m.operator) == (op, operator)}
+    assert (original, replacement) in found
+
+
+class TestPatching:
+    def test_swap_in_and_back(self) -> None:
+        """Applying a mutant changes the live function; restoring puts the original back."""
+        loaded, g = generated("closure_named.py")
+        p = patcher(loaded)
+        mutant = next(m for m in g.mutants if m.id == "add-sign-2")
+
+        def grads() -> tuple[float, float]:
+            a, b = loaded.cls(1.5), loaded.cls(-2.0)
+            (a + b).backward()
+            return a.grad, b.grad
+
+        assert grads() == (1.0, 1.0)
+        p.apply(mutant)
+        assert grads() == (1.0, -1.0)
+        assert p.hits.count == 1
+        p.restore()
+        assert grads() == (1.0, 1.0)
+
+    def test_marker_fires_before_a_raising_expression(self) -> None:
+        """A mutated expression that raises still counts as executed."""
+        p = patcher(OURS)
+        mutant = next(m for m in OUR_MUTANTS if m.id == "log-forward")
+        p.apply(mutant)
+        try:
+            with pytest.raises(ValueError):
+                OURS.cls(2.0).log()
+            assert p.hits.count == 1
+        finally:
+            p.restore()
+
+    def test_every_mutant_compiles(self) -> None:
+        """Each mutant of each style engine compiles to a code object for its unit."""
+        for name in ("microstyle.py", "local_grads.py", "function_class.py", "lambda_setattr.py"):
+            loaded, g = generated(name)
+            p = patcher(loaded)
+            for m in g.mutants:
+                assert p.compile(m).co_name == m.function.rpartition(".")[2]
+
+
+class TestKeys:
     @pytest.mark.parametrize(
-        ("key", "parts"), [("sub-sign", ("sub", "sign", 1)), ("mul-swap-12", ("mul", "swap", 12))]
+        ("key", "parts"),
+        [
+            ("sub-sign", ("sub", "sign", 1)),
+            ("mul-swap-12", ("mul", "swap", 12)),
+            ("gamma_actual-const", ("gamma_actual", "const", 1)),
+        ],
     )
-    def test_key_round_trip(self, key: str, parts: tuple[str, str, int]) -> None:
+    def test_round_trip(self, key: str, parts: tuple[str, str, int]) -> None:
         """make_key and parse_key are inverses."""
         assert parse_key(key) == parts
         assert make_key(*parts) == key
@@ -90,54 +205,31 @@ class TestIdentity:
         with pytest.raises(ValueError, match="expected <op>-<operator>"):
             parse_key(bad)
 
-    def test_no_duplicates_or_identity(self) -> None:
-        """No mutant equals the original or another mutant after normalization."""
-        forms = [ast.dump(ast.parse(m.source)) for m in OUR_MUTANTS]
-        assert len(forms) == len(set(forms))
-        assert ast.dump(ast.parse(OUR_SOURCE)) not in forms
-
-    def test_span_patch_keeps_everything_else(self) -> None:
-        """A mutant differs from the source only on its own lines."""
-        for m in OUR_MUTANTS[:40]:
-            before, after = OUR_SOURCE.splitlines(), m.source.splitlines()
-            assert len(before) == len(after)
-            changed = [i + 1 for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
-            assert changed == [m.start[0]], m.id
-
-    def test_commutative_operands_are_not_swapped(self) -> None:
-        """Swapping the operands of + or * would be equivalent, so only -, / and ** swap."""
-        swapped = [m for m in OUR_MUTANTS if m.description == "operands swap"]
-        assert swapped
-        for m in swapped:
-            node = ast.parse(m.original, mode="eval").body
-            assert isinstance(node, ast.BinOp)
-            assert isinstance(node.op, ast.Sub | ast.Div | ast.Pow), m.id
-
-
-class TestOtherEngines:
-    def test_microstyle_engine(self) -> None:
-        """A micrograd-style engine gets mutants for each of its closures and its sweep."""
-        mutants = generate_mutants(MICROSTYLE.read_text())
-        assert {m.op for m in mutants} == {"add", "mul", "pow", "relu", "backward"}
-        assert {m.replacement for m in mutants if m.operator == "topo"} >= {"topo", "True", "2"}
-
-    @pytest.mark.parametrize(
-        ("source", "message"),
-        [
-            ("x = 1\n", "no top-level `class Value`"),
-            (
-                "class Value:\n    def __add__(self, o):\n        return o\n",
-                "no `_backward` closures or `_<op>_backward` steps",
-            ),
-            ("class Value(:\n", "does not parse"),
-        ],
-    )
-    def test_unmutatable_engines(self, source: str, message: str) -> None:
-        """Engines without closures to mutate are a clear MutationError."""
-        with pytest.raises(MutationError, match=message):
-            generate_mutants(source)
-
     def test_unknown_operator(self) -> None:
         """An unknown operator name lists the valid ones."""
         with pytest.raises(MutationError, match=r"unknown operator.*bogus.*choose from sign"):
-            generate_mutants(OUR_SOURCE, ["sign", "bogus"])
+            generate_mutants(OURS.spec, OURS.profile, ["sign", "bogus"])
+
+
+def test_steps_of_ops_that_never_run_still_get_mutants(tmp_path: Path) -> None:
+    """An op that raises on scalars keeps its closure's mutants: they can only be not covered."""
+    body = (
+        (ENGINES / "microstyle.py")
+        .read_text()
+        .replace(
+            "    def __neg__(self):",
+            "    def __matmul__(self, other):\n"
+            "        if not isinstance(self.data, list):\n"
+            "            raise ValueError('needs 2-d data')\n"
+            "        out = Value(0.0, (self, other))\n\n"
+            "        def _backward():\n"
+            "            self.grad += other.data * out.grad\n\n"
+            "        out._backward = _backward\n"
+            "        return out\n\n"
+            "    def __neg__(self):",
+        )
+    )
+    (tmp_path / "mm.py").write_text(body)
+    loaded = load_in_process(str(tmp_path / "mm.py"))
+    matmul = [m for m in generate_mutants(loaded.spec, loaded.profile).mutants if m.op == "matmul"]
+    assert matmul and all("needs 2-d data" in m.note for m in matmul)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.mutmut_gate import STATUS_BY_EXIT_CODE, excluded_mutants, gate, status_of
+from minigrad_dev.mutmut_gate import STATUS_BY_EXIT_CODE, excluded_mutants, gate, status_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "def f(x):\n    return x + 1\n"
@@ -133,3 +133,27 @@ def test_script_exit_code(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "mutmut score: 0.0%" in proc.stdout
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"exit_code_by_key": [1, 2]}', "[]"])
+def test_corrupt_meta_exit_2(tmp_path: Path, content: str) -> None:
+    """A corrupt .meta is a clear error (exit 2), not a traceback."""
+    root = make_project(tmp_path, {"mod.x_f__mutmut_1": 1})
+    (root / "mutants" / "src" / "mod.py.meta").write_text(content)
+    code, out = run_gate(root)
+    assert code == 2
+    assert "corrupt mutmut results in" in out
+
+
+@pytest.mark.parametrize("bad", ["nan", "101", "-1", "inf"])
+def test_script_refuses_bad_thresholds(tmp_path: Path, bad: str) -> None:
+    """--min-score must be a percentage: NaN would pass any score."""
+    proc = subprocess.run(
+        [sys.executable, "scripts/mutmut_gate.py", "--root", str(tmp_path), "--min-score", bad],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "percentage" in proc.stderr

@@ -1,151 +1,202 @@
-"""Pictures: the HTML mutation report and the eps sweep."""
+"""Reports: the schema JSON, the self-contained HTML, and merging shard reports safely."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from minigrad.battery import BATTERY
-from minigrad.engines import load_engine
-from minigrad.eps_sweep import FUNCTIONS, OPTIMUM, eps_grid, slope, sweep
+from minigrad.adapter import load_in_process
+from minigrad.check import settings_for
+from minigrad.cli import main
+from minigrad.mutation.campaign import Campaign, CampaignConfig, run_campaign
 from minigrad.mutation.html_report import render_html
+from minigrad.mutation.merge import MergeError, merge_reports, read_report, score_of
 from minigrad.mutation.report import schema_report
-from minigrad.mutation.runner import CampaignConfig, run_campaign
 
-ROOT = Path(__file__).resolve().parents[1]
+ENGINES = Path(__file__).parent / "engines"
 
 
-class MutantCollector(HTMLParser):
-    """Collect data-mutant-id/data-status pairs and every external reference."""
+class Page(HTMLParser):
+    """Collect data-mutant-id/data-status pairs, headings, anchors and external references."""
 
     def __init__(self) -> None:
         super().__init__()
         self.statuses: dict[str, str] = {}
+        self.ids: set[str] = set()
+        self.links: list[str] = []
         self.external: list[str] = []
         self.scripts = 0
+        self.text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         if "data-mutant-id" in values:
             self.statuses[str(values["data-mutant-id"])] = str(values["data-status"])
+        if values.get("id"):
+            self.ids.add(str(values["id"]))
         for key in ("src", "href"):
             link = values.get(key)
-            if link and not link.startswith("#"):
+            if link and link.startswith("#"):
+                self.links.append(link[1:])
+            elif link:
                 self.external.append(link)
         self.scripts += tag == "script"
 
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
 
 @pytest.fixture(scope="module")
-def weak_campaign():  # type: ignore[no-untyped-def]
-    """A small campaign with killed, equivalent and surviving mutants."""
-    cases = tuple(c for c in BATTERY if c.group == "op")
-    return run_campaign(load_engine(), CampaignConfig(operators=("topo", "chain")), cases=cases)
+def weak() -> Campaign:
+    """A small campaign with killed, equivalent and surviving mutants (the edge cases judge)."""
+    loaded = load_in_process(str(ENGINES / "microstyle.py"))
+    config = CampaignConfig(jobs=2, groups=("edge",), settings=settings_for(loaded.profile))
+    return run_campaign(loaded.spec, loaded.profile, config)
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {m["id"]: m["status"] for e in report["files"].values() for m in e["mutants"]}
 
 
 @pytest.mark.campaign
-class TestHtmlReport:
-    def test_every_mutant_with_its_status(self, weak_campaign) -> None:  # type: ignore[no-untyped-def]
+class TestSchemaAndHtml:
+    def test_json_fields(self, weak: Campaign) -> None:
+        """schemaVersion 2, a location per mutant, and the run's identity and shard."""
+        report = schema_report([weak])
+        assert report["schemaVersion"] == "2"
+        config = report["config"]
+        assert config["shard"] == {"index": 1, "count": 1}
+        assert config["mutants"] == len(weak.results) and len(config["run"]) == 16
+        mutant = next(iter(report["files"].values()))["mutants"][0]
+        assert set(mutant) >= {"id", "mutatorName", "location", "status", "killedBy", "coveredBy"}
+
+    def test_every_mutant_with_its_status(self, weak: Campaign) -> None:
         """Each mutant of the JSON report appears in the HTML with the same status."""
-        parser = MutantCollector()
-        parser.feed(render_html(weak_campaign))
-        report = schema_report([weak_campaign])
-        (entry,) = report["files"].values()
-        assert parser.statuses == {m["id"]: m["status"] for m in entry["mutants"]}
-        assert {"Killed", "Survived", "Ignored"} <= set(parser.statuses.values())
+        page = Page()
+        page.feed(render_html(weak))
+        assert page.statuses == statuses(schema_report([weak]))
+        assert {"Killed", "Survived"} <= set(page.statuses.values())
 
-    def test_self_contained(self, weak_campaign) -> None:  # type: ignore[no-untyped-def]
-        """No scripts and no links out: it opens from disk with no network."""
-        parser = MutantCollector()
-        page = render_html(weak_campaign)
-        parser.feed(page)
-        assert parser.external == []
-        assert parser.scripts == 0
-        assert "http" not in page.replace("http-equiv", "")
+    def test_self_contained_and_linked(self, weak: Campaign) -> None:
+        """No scripts, no links out; every table cell links to its group of mutants."""
+        page = Page()
+        page.feed(render_html(weak))
+        assert page.scripts == 0 and page.external == []
+        assert {link for link in page.links if link.startswith("cell-")} <= page.ids
+        assert any(link.startswith("cell-add-") for link in page.links)
 
-    def test_survivor_shows_diff_and_witness(self, weak_campaign) -> None:  # type: ignore[no-untyped-def]
-        """A survivor's section has its diff and its distinguishing input; sources are marked."""
-        page = render_html(weak_campaign)
-        survivor = next(r for r in weak_campaign.results if r.distinguishing)
-        section = page[page.index(f'id="m-{survivor.mutant.id}"') :]
-        section = section[: section.index("</section>")]
-        assert "Distinguishing input" in section
-        assert '<span class="add">' in section and '<span class="del">' in section
-        assert '<div class="line survived">' in page
-        assert "<h3>Value._add_backward</h3>" in page
-
-    def test_cli_writes_html(self, tmp_path: Path) -> None:
-        """minigrad mutate --html writes the page."""
-        out = tmp_path / "report.html"
-        from minigrad.cli import main
-
+    def test_cards_are_headed_by_the_mutated_function(self, weak: Campaign) -> None:
+        """A mutant card names the function whose line it changes, and the engine path once."""
+        html = render_html(weak)
+        result = next(r for r in weak.results if r.mutant.op == "add")
         assert (
-            main(
-                [
-                    "mutate",
-                    "--operators",
-                    "topo",
-                    "--html",
-                    str(out),
-                    "--json",
-                    str(tmp_path / "r.json"),
-                ]
-            )
-            == 0
+            f"<h3>{result.mutant.function}, line {result.mutant.start[0]}: {result.mutant.id}"
+            in html
         )
-        parser = MutantCollector()
-        parser.feed(out.read_text())
-        statuses = {
-            m["id"]: m["status"]
-            for m in json.loads((tmp_path / "r.json").read_text())["files"].popitem()[1]["mutants"]
-        }
-        assert parser.statuses == statuses
+        assert html.count(weak.path) == 1
 
 
-class TestEpsSweep:
-    def test_both_regimes(self) -> None:
-        """Truncation gives slope 2 at large eps; cancellation about -1 at tiny eps."""
-        result = sweep(FUNCTIONS[:3])
-        for errors in result.errors.values():
-            assert slope(result.eps, errors, 1e-3, 1e-1) == pytest.approx(2.0, abs=0.1)
-            assert -1.6 < slope(result.eps, errors, 1e-14, 1e-9) < -0.6
+def _shard(tmp_path: Path, i: int, n: int, engine: str = "tests/engines/microstyle.py") -> Path:
+    path = tmp_path / f"s{i}of{n}.json"
+    code = main(
+        [
+            "mutate",
+            "--engine",
+            engine,
+            "--operators",
+            "sign,assign",
+            "--shard",
+            f"{i}/{n}",
+            "--json",
+            str(path),
+            "--min-score",
+            "0",
+        ]
+    )
+    assert code == 0
+    return path
 
-    def test_default_eps_near_optimum(self) -> None:
-        """The default eps sits near (3 macheps)^(1/3), where the error is smallest."""
-        assert pytest.approx(8.7e-6, rel=0.01) == OPTIMUM
-        result = sweep(FUNCTIONS[:1])
-        errors = result.errors[FUNCTIONS[0].label]
-        best = result.eps[errors.index(min(errors))]
-        assert 1e-7 <= best <= 1e-4
 
-    def test_grid_and_table(self) -> None:
-        """The grid spans 1e-1 to 1e-14; the table marks the default."""
-        grid = eps_grid()
-        assert grid[0] == pytest.approx(1e-1) and grid[-1] == pytest.approx(1e-14)
-        assert len(grid) == 27
-        table = sweep(FUNCTIONS[:1], [1e-3, 1e-5]).table()
-        assert "1.0e-05" in table and "<- default" in table
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    tmp = tmp_path_factory.mktemp("shards")
+    return [_shard(tmp, i, 3) for i in (1, 2, 3)]
 
-    def test_slope_needs_points(self) -> None:
-        """A fit over fewer than two points is an error."""
-        with pytest.raises(ValueError, match="need two or more eps"):
-            slope([1e-3], [1e-7], 1e-4, 1e-2)
 
-    @pytest.mark.slow
-    def test_script_writes_png(self, tmp_path: Path) -> None:
-        """scripts/eps_sweep.py prints the table and writes a PNG."""
-        out = tmp_path / "eps.png"
-        proc = subprocess.run(
-            [sys.executable, "scripts/eps_sweep.py", "--out", str(out)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
-        assert "truncation +2.00" in proc.stdout
-        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+@pytest.mark.campaign
+class TestMerge:
+    def test_merge_equals_unsharded(self, shards: list[Path], tmp_path: Path) -> None:
+        """Three shards merged give the verdicts of one unsharded run."""
+        merged = merge_reports([(p, read_report(p)) for p in shards])
+        whole = read_report(_shard(tmp_path, 1, 1))
+        assert statuses(merged) == statuses(whole)
+        assert score_of(merged)[0] == score_of(whole)[0] == 100.0
+
+    def test_missing_shard(self, shards: list[Path]) -> None:
+        """2 of 3 shards: an error naming the missing one, never a partial 100%."""
+        with pytest.raises(MergeError, match=r"shard\(s\) 3 of 3 are missing"):
+            merge_reports([(p, read_report(p)) for p in shards[:2]])
+
+    def test_duplicate_shard_under_two_paths(self, shards: list[Path], tmp_path: Path) -> None:
+        """The same shard given twice, even under another name, is refused."""
+        copy = tmp_path / "copy.json"
+        copy.write_bytes(shards[0].read_bytes())
+        with pytest.raises(MergeError, match="are the same shard report"):
+            merge_reports([(p, read_report(p)) for p in [*shards, copy]])
+
+    def test_foreign_shard(self, shards: list[Path], tmp_path: Path) -> None:
+        """A shard of another engine's run is named as foreign."""
+        other = _shard(tmp_path, 3, 3, "tests/engines/closure_named.py")
+        with pytest.raises(MergeError, match=r"s3of3\.json .* is not from the same run"):
+            merge_reports([(p, read_report(p)) for p in [*shards[:2], other]])
+
+    def test_cli_exit_codes(self, shards: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
+        """merge: 0 at the threshold, 2 with a shard missing."""
+        assert main(["merge", *map(str, shards)]) == 0
+        assert "mutation score: 100.0%" in capsys.readouterr().out
+        assert main(["merge", str(shards[0])]) == 2
+        assert "missing" in capsys.readouterr().err
+
+
+class TestReadReport:
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            ("[]", "the top level is not an object"),
+            ('{"schemaVersion": "2"}', "no `files` object"),
+            ('{"schemaVersion": "1", "files": {}}', 'schemaVersion is not "2"'),
+            ('{"schemaVersion": "2", "files": {}, "config": {}}', "config.shard is not"),
+            ("{" * 100_000, "nested too deeply|not JSON"),
+            ("not json", "is not JSON"),
+        ],
+    )
+    def test_malformed(self, content: str, message: str, tmp_path: Path) -> None:
+        """Each malformed report is a MergeError naming the file and the problem."""
+        path = tmp_path / "r.json"
+        path.write_text(content)
+        with pytest.raises(MergeError, match=message):
+            read_report(path)
+
+    @pytest.mark.parametrize("path", ["/dev/zero", "."])
+    def test_not_a_file(self, path: str) -> None:
+        """A device or a directory is refused without reading it."""
+        with pytest.raises(MergeError, match="is not a regular file"):
+            read_report(Path(path))
+
+    def test_nothing_judged_has_no_score(self) -> None:
+        """An empty or all-equivalent report has no score, not 100%."""
+        report = {"files": {"e.py": {"mutants": [{"status": "Ignored"}]}}}
+        assert score_of(report) == (None, {"Ignored": 1})
+        covered = {"files": {"e.py": {"mutants": [{"status": "NoCoverage"}]}}}
+        assert score_of(covered)[0] == 0.0
+
+    @pytest.mark.parametrize("bad", ["nan", "101", "-1", "inf"])
+    def test_min_score_is_a_percentage(self, bad: str) -> None:
+        """--min-score must be a number from 0 to 100, for mutate and merge alike."""
+        for command in (["mutate"], ["merge", "r.json"]):
+            with pytest.raises(SystemExit) as info:
+                main([*command, "--min-score", bad])
+            assert info.value.code == 2

@@ -12,7 +12,9 @@ from minigrad.isolation import MAX_TIMEOUT
 __all__ = ["names", "number", "percentage", "seconds", "shard"]
 
 
-def number(low: float, high: float, *, kind: type[int] | type[float] = float) -> Callable[[str], Any]:
+def number(
+    low: float, high: float, *, kind: type[int] | type[float] = float
+) -> Callable[[str], Any]:
     """A finite number in [low, high]; NaN and infinities are refused."""
 
     def parse(text: str) -> Any:

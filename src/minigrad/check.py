@@ -104,7 +104,7 @@ def engine_host(
         serve(engine)
         return None
 
-    return Host(setup, tasks, limits, jobs=jobs, on_phase=on_phase)  # type: ignore[arg-type]
+    return Host(setup, tasks, limits, jobs=jobs, on_phase=on_phase)
 
 
 def check_engine(

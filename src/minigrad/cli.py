@@ -13,7 +13,6 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from minigrad import __version__, arguments
@@ -49,12 +48,15 @@ def _status(out: Output, text: str) -> Iterator[Callable[[str], None]]:
         yield lambda phase: status.update(f"{text}: {phase}")
 
 
-def _profile(args: argparse.Namespace, out: Output) -> tuple[EngineSpec, Profile]:
+def _profile(
+    args: argparse.Namespace, out: Output, loading: float | None = None
+) -> tuple[EngineSpec, Profile]:
+    """Discover the engine in a child; `loading` is the deadline of each step (else --timeout)."""
     from minigrad.adapter import profile_engine
 
     spec = parse_spec(args.engine)
     with _status(out, f"loading {args.engine}") as update:
-        return profile_engine(spec, _limits(args), on_phase=update)
+        return profile_engine(spec, _limits(args, loading), on_phase=update)
 
 
 def _settings(args: argparse.Namespace, profile: Profile) -> Any:
@@ -182,9 +184,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
     pass
 
 
-def _command(
-    commands: Any, name: str, summary: str, description: str
-) -> argparse.ArgumentParser:
+def _command(commands: Any, name: str, summary: str, description: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(
         name, help=summary, description=f"{summary}.\n\n{description}", formatter_class=_Formatter
     )
@@ -264,4 +264,3 @@ def _entry() -> None:  # pragma: no cover - the console script
 
 if __name__ == "__main__":
     sys.exit(main())
-

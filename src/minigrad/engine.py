@@ -17,6 +17,9 @@ measured with tracemalloc on CPython 3.11), which alone is more than half the
 memory budget of a node.  Here a node stores a reference to its op's shared
 backward function and finds its operands in ``out._prev``; the step reads the
 same as micrograd's closure, line for line.
+
+micrograd's contract still holds for new ops: assign a zero-argument closure
+to ``out._backward`` and ``backward()`` calls it, as in micrograd.
 """
 
 from __future__ import annotations
@@ -27,8 +30,35 @@ from collections.abc import Callable
 __all__ = ["Value"]
 
 
+def _power(base: float, exponent: float) -> float:
+    """base ** exponent, with overflow said in words."""
+    try:
+        return float(base**exponent)
+    except OverflowError:
+        raise OverflowError(f"{base!r} ** {exponent!r} overflows a float") from None
+
+
 def _leaf_backward(out: Value) -> None:
     """The backward step of a leaf: nothing below it to propagate to."""
+
+
+class _Closure:
+    """A micrograd-style zero-argument closure, called as a backward step."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+
+    def __call__(self, out: Value) -> None:
+        self.fn()
+
+
+def _as_float(data: object) -> float:
+    """An int or float as a float; anything else is a TypeError that names it."""
+    if not isinstance(data, int | float):
+        raise TypeError(f"Value() needs an int or float, got {type(data).__name__}: {data!r}")
+    return float(data)
 
 
 def _lift(x: object) -> Value | None:
@@ -43,7 +73,7 @@ def _lift(x: object) -> Value | None:
 class Value:
     """A scalar in a computation graph, with the gradient of the final output w.r.t. it."""
 
-    __slots__ = ("_backward", "_op", "_prev", "data", "grad")
+    __slots__ = ("_op", "_prev", "_step", "data", "grad")
 
     def __init__(
         self,
@@ -52,19 +82,23 @@ class Value:
         _op: str = "",
         _backward: Callable[[Value], None] = _leaf_backward,
     ) -> None:
-        if type(data) is not float:  # pragma: no mutate - fast path; the checks give the same
-            if not isinstance(data, int | float):
-                raise TypeError(
-                    f"Value() needs an int or float, got {type(data).__name__}: {data!r}"
-                )
-            data = float(data)
-        self.data = data
+        self.data = data if type(data) is float else _as_float(data)
         self.grad = 0.0
         # A tuple, in operand order: the backward order is then deterministic,
         # which keeps mutation verdicts stable from run to run.
         self._prev = _children
         self._op = _op
-        self._backward = _backward
+        self._step = _backward  # called as step(node) by backward()
+
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """This node's backward step, callable with no argument as in micrograd."""
+        return lambda: self._step(self)
+
+    @_backward.setter
+    def _backward(self, fn: Callable[[], None]) -> None:
+        # micrograd's way of adding an op: `out._backward = _backward`, a closure.
+        self._step = _Closure(fn)
 
     # --- binary ops ---------------------------------------------------------
 
@@ -122,12 +156,21 @@ class Value:
     @staticmethod
     def _div_backward(out: Value) -> None:
         self, other = out._prev
-        # d(a / b)/da = 1 / b, d(a / b)/db = -a / b**2
+        # d(a / b)/da = 1 / b, d(a / b)/db = -a / b**2 = -(a / b) / b: the
+        # quotient divided again, since b**2 underflows to 0 for |b| < 1e-162
         self.grad += out.grad / other.data
-        other.grad -= self.data / other.data**2 * out.grad
+        other.grad -= out.data / other.data * out.grad
 
-    def __pow__(self, other: int | float) -> Value:
-        if isinstance(other, Value) or not isinstance(other, int | float):
+    def __pow__(self, other: Value | int | float) -> Value:
+        if isinstance(other, Value):
+            if self.data <= 0.0:
+                raise ValueError(
+                    f"{self.data!r} ** Value: a Value exponent needs a positive base "
+                    "(its gradient is base**exponent * log(base))"
+                )
+            data = _power(self.data, other.data)
+            return Value(data, (self, other), "**", Value._vpow_backward)
+        if not isinstance(other, int | float):
             return NotImplemented
         if self.data < 0.0 and not float(other).is_integer():
             raise ValueError(
@@ -149,6 +192,31 @@ class Value:
         self, k = out._prev
         # d(x**k)/dx = k * x**(k - 1)
         self.grad += k.data * self.data ** (k.data - 1) * out.grad
+
+    @staticmethod
+    def _vpow_backward(out: Value) -> None:
+        self, other = out._prev
+        # d(a**b)/da = b * a**(b - 1), d(a**b)/db = a**b * log(a)
+        self.grad += other.data * self.data ** (other.data - 1) * out.grad
+        other.grad += out.data * math.log(self.data) * out.grad
+
+    def __rpow__(self, other: int | float) -> Value:
+        if not isinstance(other, int | float):
+            return NotImplemented
+        if other <= 0:
+            raise ValueError(
+                f"{other!r} ** Value: the base must be positive (the gradient is "
+                "base**x * log(base))"
+            )
+        # The base rides along as a constant leaf: the backward step needs it.
+        base = Value(other)
+        return Value(_power(base.data, self.data), (self, base), "rpow", Value._rpow_backward)
+
+    @staticmethod
+    def _rpow_backward(out: Value) -> None:
+        self, base = out._prev
+        # d(c**x)/dx = c**x * log(c)
+        self.grad += out.data * math.log(base.data) * out.grad
 
     # Reflected forms: a number on the left.  Addition and multiplication
     # commute; subtraction and division lift the number and reuse the ops.
@@ -182,6 +250,7 @@ class Value:
         self.grad -= out.grad
 
     def relu(self) -> Value:
+        # x for x > 0, else +0.0: relu(-0.0) is +0.0 (max(x, 0.0) would keep -0.0)
         return Value(self.data if self.data > 0.0 else 0.0, (self,), "ReLU", Value._relu_backward)
 
     @staticmethod
@@ -245,7 +314,7 @@ class Value:
         topo = self._topo()
         self.grad = 1.0
         for node in reversed(topo):
-            node._backward(node)
+            node._step(node)
 
     def zero_grad(self) -> None:
         """Set `.grad` to 0 on every node of the graph below `self`, `self` included."""

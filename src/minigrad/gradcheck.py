@@ -201,7 +201,9 @@ class _Checker:
         originals = [self.access.value(x) for x in self.inputs]
         try:
             stored = [
-                self.access.set_value(x, originals[i] + steps[i]) - originals[i] if steps[i] else 0.0
+                self.access.set_value(x, originals[i] + steps[i]) - originals[i]
+                if steps[i]
+                else 0.0
                 for i, x in enumerate(self.inputs)
             ]
             value = self._read(self.access.value, self._forward(), None)
@@ -215,7 +217,11 @@ class _Checker:
         """f(x + h u) - f(x - h u), the per-input steps actually taken, and max |f| seen."""
         plus, up = self._shifted([h * u for u in direction])
         minus, down = self._shifted([-h * u for u in direction])
-        return plus - minus, [a - b for a, b in zip(up, down, strict=True)], max(abs(plus), abs(minus))
+        return (
+            plus - minus,
+            [a - b for a, b in zip(up, down, strict=True)],
+            max(abs(plus), abs(minus)),
+        )
 
     def _compare(
         self, check: str, reason: str, index: int | None, expected: float, actual: float

@@ -24,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
+import gc
+import io
 import json
 import math
 import os
@@ -41,6 +43,7 @@ from minigrad.faults import engine_caused, where
 
 __all__ = [
     "MAX_TIMEOUT",
+    "SHOW",
     "Host",
     "HostError",
     "Limits",
@@ -53,6 +56,7 @@ __all__ = [
 MAX_TIMEOUT = 86_400.0  # a day: any longer deadline is a typo
 DEFAULT_MEMORY_MIB = 2048
 Status = Literal["ok", "engine", "timeout", "died", "memory", "internal"]
+_STATUS: dict[str, Status] = {"engine": "engine", "memory": "memory", "internal": "internal"}
 
 
 @dataclass(frozen=True)
@@ -139,10 +143,11 @@ def _become_child(parent: int, limits: Limits, output: int | None) -> None:
         if hard == resource.RLIM_INFINITY or cap <= hard:
             resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     if output is not None:
-        sys.stdout.flush()
-        sys.stderr.flush()
         os.dup2(output, 1)
         os.dup2(output, 2)
+        # Python-level writes follow fds 1 and 2, even where sys.stdout was replaced.
+        sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), line_buffering=True)
+        sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), line_buffering=True)
 
 
 def _describe_engine_error(err: BaseException) -> str:
@@ -212,7 +217,7 @@ class _Child:
             if "ok" in final:
                 return Outcome("ok", final["ok"], "", self.phase, seconds)
             (kind, text), *_ = final.items()
-            return Outcome(kind, None, f"{text}{during}", self.phase, seconds)
+            return Outcome(_STATUS[kind], None, f"{text}{during}", self.phase, seconds)
         if status_word is None:
             return Outcome(
                 "timeout",
@@ -313,9 +318,14 @@ def _drive(
     return [fd for fd in ready if fd not in children and fd in (also or [])]
 
 
+SHOW = "-"  # as `output`: the child writes to the caller's terminal
+
+
 def _output_fd(path: str | None) -> int:
     if path is None:
         return os.open(os.devnull, os.O_WRONLY)
+    if path == SHOW:
+        return os.dup(1)
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
 
@@ -330,7 +340,8 @@ def run_isolated(
     """Run `body(reporter)` in a forked child within `limits`; how it ended.
 
     With `per_phase`, the deadline restarts at each phase the child reports.
-    The child's stdout and stderr go to `output` (a file path) or nowhere.
+    The child's stdout and stderr go to `output` (a file path, or SHOW for the
+    caller's own stdout), or nowhere.
     """
     out = _output_fd(output)
     children: dict[int, _Child] = {}
@@ -378,6 +389,9 @@ def _serve(
     output: int,
 ) -> None:
     """In the host: fork a grandchild per request, up to `jobs` at once; answer each."""
+    # Everything loaded so far moves to a generation the collector never visits: a
+    # child's collections then leave those pages shared instead of copying them.
+    gc.freeze()
     answers.send({"ready": True})
     queue: deque[dict[str, Any]] = deque()
     children: dict[int, _Child] = {}
@@ -455,6 +469,11 @@ class Host:
 
     def start(self) -> None:
         """Fork the host and wait until its setup is done; HostError if it fails."""
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Fork the host; its setup runs while the caller does other work."""
         command_read, command_write = os.pipe()
         terminal = os.dup(1)
         out = _output_fd(self.output)
@@ -480,6 +499,10 @@ class Host:
         os.close(out)
         self.pid, self._commands, self._answers = child.pid, command_write, child.fd
         self._child = child
+
+    def wait_ready(self) -> None:
+        """Wait for the launched host's setup to finish; HostError if it fails or times out."""
+        child = self._child
         while True:
             message = self._next_message(child.deadline)
             if message is None:
@@ -490,6 +513,10 @@ class Host:
                 continue
             if message.get("ready"):
                 return
+            if not message:  # the host is gone without a word
+                _, status = os.waitpid(self.pid, 0)
+                self._close_fds()
+                raise HostError(child.outcome(status))
             if isinstance(message.get("ok"), dict) and "failed" in message["ok"]:
                 message = {"engine": message["ok"]["failed"]}
             child.final = message

@@ -107,7 +107,7 @@ KNOWN: dict[str, Known] = {
         Known("relu", _relu, ((1.5,), (-0.8,), (0.4,)), _RELU_KINK),
         Known("leaky_relu", _leaky_relu, ((1.5,), (-0.8,), (0.4,)), _LEAKY_KINK, 0.01),
         Known("elu", _elu, ((1.5,), (-0.8,), (0.4,)), None, 1.0),
-        Known("abs", _unary(abs), ((1.5,), (-0.8,)), _ABS_KINK),
+        Known("abs", _unary(abs), ((1.5,), (-0.8,), (0.4,), (-0.3,)), _ABS_KINK),
         Known("tanh", _unary(math.tanh), _SMOOTH),
         Known("exp", _unary(math.exp), ((0.5,), (-1.3,), (2.0,))),
         Known("log", _unary(math.log), _POSITIVE),

@@ -71,7 +71,11 @@ class Output:
             print("  ".join(cells).rstrip(), file=self.stream)
 
     def _rich_table(
-        self, title: str, headers: Sequence[str], rows: Sequence[Sequence[Cell]], right: Sequence[int]
+        self,
+        title: str,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Cell]],
+        right: Sequence[int],
     ) -> None:
         from rich.table import Table
         from rich.text import Text

@@ -64,7 +64,9 @@ def _how_checked(op: Op, battery: Battery) -> str:
     return f"{how}; {', '.join(cases)}"
 
 
-def _op_rows(profile: Profile, battery: Battery, results: Mapping[str, CaseResult]) -> list[list[Cell]]:
+def _op_rows(
+    profile: Profile, battery: Battery, results: Mapping[str, CaseResult]
+) -> list[list[Cell]]:
     rows: list[list[Cell]] = []
     for op in profile.ops:
         cases = [c.name for c in battery.cases if c.op == op.name]
@@ -197,12 +199,18 @@ def print_profile(
     sweep = mutations.get("backward")
     if sweep:
         rows.append(
-            ["backward", "x.backward()", "the sweep", "every case", ", ".join(
-                f"{n} {name}" for name, n in sweep.items()
-            )]
+            [
+                "backward",
+                "x.backward()",
+                "the sweep",
+                "every case",
+                ", ".join(f"{n} {name}" for name, n in sweep.items()),
+            ]
         )
     out.table(
-        f"ops ({len(profile.ops)})", ["op", "called as", "backward step", "checked by", "mutants"], rows
+        f"ops ({len(profile.ops)})",
+        ["op", "called as", "backward step", "checked by", "mutants"],
+        rows,
     )
     for name, why in unreachable:
         out.line(f"not mutated: {name}: {why}", "yellow")

@@ -132,7 +132,7 @@ def profile_engine(
     """
     for _ in range(2):
         outcome = run_isolated(
-            lambda r: _discover_in_child(spec, r),
+            lambda r, spec=spec: _discover_in_child(spec, r),  # type: ignore[misc]
             limits,
             per_phase=True,
             on_phase=on_phase,

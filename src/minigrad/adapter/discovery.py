@@ -20,6 +20,7 @@ import dataclasses
 import inspect
 import math
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FunctionType, ModuleType
@@ -102,8 +103,13 @@ class _Candidate:
 def _function_of(attr: object) -> FunctionType | None:
     if isinstance(attr, staticmethod | classmethod | property):
         return None
-    function = inspect.unwrap(attr) if callable(attr) else None  # type: ignore[arg-type]
+    function = inspect.unwrap(attr) if callable(attr) else None
     return function if isinstance(function, FunctionType) else None
+
+
+def _never_called(name: str) -> bool:
+    """Not an op by its name, or possibly harmful to call (it might write or plot)."""
+    return name in _NOT_OPS or name.lower().startswith(_NOT_OP_PREFIXES)
 
 
 def _takes_no_arguments(function: FunctionType) -> bool:
@@ -125,7 +131,7 @@ def _numeric_default(function: FunctionType) -> float | None:
 
 
 def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) -> type:
-    """`:CLASS`, else `Value`, else the one class whose instances carry data, grad and backward()."""
+    """`:CLASS`, else `Value`, else the one class with data, grad and backward() on its nodes."""
     if class_name is not None:
         cls = getattr(module, class_name, None)
         if not isinstance(cls, type):
@@ -290,9 +296,7 @@ class _Discovery:
             elif name in catalogue.UNARY_DUNDERS:
                 op, symbol = catalogue.UNARY_DUNDERS[name]
                 found.append(_Candidate(name, function, "unary", op, symbol))
-            elif name.startswith("__") or name == "__init__":
-                continue
-            elif name in _NOT_OPS or name.lower().startswith(_NOT_OP_PREFIXES):
+            elif name.startswith("__") or _never_called(name):
                 continue
             elif not _takes_no_arguments(function):
                 self.skipped.append((name, "takes arguments besides self: not called"))
@@ -373,7 +377,9 @@ class _Discovery:
         for call in _constructor_calls(method.node, self.cls.__name__):
             arg = _argument(call, *position)
             if arg is not None:
-                steps.append(Step("local-grads", op.qualname, arg.lineno, arg.col_offset, attribute))
+                steps.append(
+                    Step("local-grads", op.qualname, arg.lineno, arg.col_offset, attribute)
+                )
         return steps
 
     def forward_helpers(self, op: Op, watch: _Watch) -> tuple[str, ...]:
@@ -455,13 +461,15 @@ def _attached_attribute(out: Any, leaf: Any) -> str:
         if callable(value) and not is_node(value) and value is not before:
             code = getattr(value, "__code__", None)
             if code is None or code is not getattr(before, "__code__", None):
-                return name
+                return str(name)
     for name in names:
         value = getattr(out, name, None)
-        if value is not None and not is_node(value) and type(value) is not type(
-            getattr(leaf, name, None)
+        if (
+            value is not None
+            and not is_node(value)
+            and type(value) is not type(getattr(leaf, name, None))
         ):
-            return name
+            return str(name)
     return "?"
 
 
@@ -478,7 +486,7 @@ def _local_grads_attribute(out: Any, access: NodeAccess) -> str | None:
                 [real(v, name) for v in value]
             except ValueError:
                 continue
-            return name
+            return str(name)
     return None
 
 
@@ -494,9 +502,8 @@ def _constructor_parameter(index: SourceIndex, cls: type, attribute: str) -> tup
             continue
         params = [a.arg for a in function.node.args.args][1:]
         for node in ast.walk(function.node):
-            if (
-                isinstance(node, ast.Assign)
-                and any(isinstance(t, ast.Attribute) and t.attr == attribute for t in node.targets)
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Attribute) and t.attr == attribute for t in node.targets
             ):
                 used = references(node.value)
                 for position, name in enumerate(params):
@@ -546,6 +553,7 @@ def _forms(c: _Candidate) -> list[tuple[CallForm, str, str, tuple[Point, ...], f
         ]
     if c.form == "binary":
         return [("binary", c.op, c.symbol, catalogue.PAIRS, 2.0)]
+    points: tuple[Point, ...]
     if c.form == "reflected":
         points = ((0.7,), (-2.0,)) if c.op == "rdiv" else ((1.5,), (-0.4,))
         return [("reflected", c.op, c.symbol, points, 2.0)]
@@ -567,9 +575,7 @@ class Redirect(Exception):
         super().__init__(f"{class_name} is defined in {module}")
 
 
-def discover(
-    spec: EngineSpec, module: ModuleType, progress: Progress = lambda _: None
-) -> Profile:
+def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _: None) -> Profile:
     """Everything minigrad needs to know about the engine (call in a child process)."""
     progress("finding the node class")
     cls = resolve_class(module, spec.class_name, spec.text)
@@ -588,6 +594,7 @@ def discover(
     sweep = d.find_sweep()
     ops: list[Op] = []
     foreign_codes: dict[str, tuple[CodeKey, ...]] = {}
+    forward_codes: dict[str, list[str]] = {}
     taken: set[str] = set()
     for c in d.candidates():
         for form, name, symbol, points, constant in _forms(c):
@@ -609,8 +616,10 @@ def discover(
             chosen = points if form == "pow" else d.points_for(op, points, constant)
             note = ""
             if not op.oracle:
-                note = "points found by a domain search" if chosen else (
-                    "no point in [-4.5, 4.5] where its forward is finite and smooth"
+                note = (
+                    "points found by a domain search"
+                    if chosen
+                    else ("no point in [-4.5, 4.5] where its forward is finite and smooth")
                 )
             op = dataclasses.replace(
                 op,
@@ -621,14 +630,27 @@ def discover(
                 note=note,
             )
             foreign_codes[op.name] = foreign
+            forward_codes[op.name] = [q for q, _ in watch.forward_codes]
             ops.append(op)
             taken.add(unique)
+    # A function several ops' backward steps call (a rounding helper, say) is no op's own.
+    claims = Counter(s.qualname for op in ops for s in op.steps if s.style == "method")
+    shared = {q for q, n in claims.items() if n > 1}
+    for i, op in enumerate(ops):
+        mine = tuple(s for s in op.steps if s.qualname not in shared)
+        moved = tuple((s.qualname, s.line) for s in op.steps if s.qualname in shared)
+        ops[i] = dataclasses.replace(op, steps=mine)
+        foreign_codes[op.name] = (*foreign_codes[op.name], *moved)
     owner = {s.qualname: op.name for op in ops for s in op.steps}
     final = []
     for op in ops:
         foreign = foreign_codes[op.name]
-        uses = tuple(dict.fromkeys(owner[q] for q, _ in foreign if q in owner))
-        final.append(dataclasses.replace(op, uses=uses))
+        uses = [owner[q] for q, _ in foreign if q in owner]
+        if op.composite:  # local derivatives run no code in backward: the forward shows the ops
+            uses += [o.name for o in ops if o.steps and o.qualname in forward_codes[op.name]]
+        final.append(
+            dataclasses.replace(op, uses=tuple(dict.fromkeys(u for u in uses if u != op.name)))
+        )
         for key in foreign:
             if key[0] not in owner:
                 d.backward_helpers[key] = None

@@ -20,7 +20,17 @@ from typing import Any
 
 from minigrad.adapter.spec import EngineSpec
 
-__all__ = ["SnapshotFinder", "engine_modules", "import_engine", "install_snapshot"]
+__all__ = [
+    "SnapshotFinder",
+    "engine_modules",
+    "forget_modules",
+    "import_engine",
+    "install_snapshot",
+]
+
+# Engine modules imported before the hook (from disk) and replaced by the snapshot's:
+# objects other modules took from them still run, so mutants are swapped into them too.
+_replaced: list[ModuleType] = []
 
 
 def _same_file(a: str, b: Path) -> bool:
@@ -93,7 +103,7 @@ def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
     # imported again, from the snapshot, on next use.
     for name, module in list(sys.modules.items()):
         if _same_file(getattr(module, "__file__", None) or "", spec.path):
-            del sys.modules[name]
+            _replaced.append(sys.modules.pop(name))
     importlib.invalidate_caches()
     return finder
 
@@ -104,10 +114,24 @@ def import_engine(spec: EngineSpec) -> ModuleType:
 
 
 def engine_modules(path: Path) -> list[ModuleType]:
-    """Every loaded module object whose source is the engine's file."""
+    """Every module object whose source is the engine's file, loaded now or replaced."""
     found: list[ModuleType] = []
-    for module in list(sys.modules.values()):
+    for module in [*sys.modules.values(), *_replaced]:
         file: Any = getattr(module, "__file__", None)
-        if isinstance(file, str) and _same_file(file, path):
+        if isinstance(file, str) and _same_file(file, path) and module not in found:
             found.append(module)
     return found
+
+
+def forget_modules(paths: Sequence[str]) -> None:
+    """Drop modules a fresh pytest run must import itself: those from the test folders, and
+    any module named like one of the test files (a caller's own `test_engine`, say)."""
+    folders = [Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent for p in paths]
+    stems = {f.stem for folder in folders for f in folder.rglob("*.py")} | {"conftest"}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        inside = isinstance(file, str) and any(
+            Path(file).resolve().is_relative_to(folder) for folder in folders
+        )
+        if inside or (name.rpartition(".")[2] in stems and not name.startswith("minigrad")):
+            del sys.modules[name]

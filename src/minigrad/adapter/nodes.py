@@ -43,7 +43,7 @@ def real(x: object, what: str) -> float:
     """`x` as a float; NotANumber if it is not one real number."""
     if isinstance(x, float):
         return x
-    if isinstance(x, complex) or isinstance(x, str | bytes):
+    if isinstance(x, complex | str | bytes):
         raise NotANumber(f"{what} is {x!r}, not a real number")
     try:
         value = float(x)  # type: ignore[arg-type]
@@ -136,12 +136,16 @@ class NodeAccess:
     def macheps(self) -> float:
         """The spacing of the engine's numbers at 1.0: 2**-52 for float64, 2**-23 for float32."""
         if not self._macheps:
-            self._macheps = 2.0**-mantissa_bits(lambda d: self.value(self.leaf(1.0 + d)))
+            self._macheps = 2.0 ** -mantissa_bits(lambda d: self.value(self.leaf(1.0 + d)))
         return self._macheps
 
     def scaled(self, out: Any, weight: float) -> tuple[Any, float]:
         """`weight * out` as the engine can build it: with `*`, else `out + out` (weight 2)."""
-        for make in (lambda: out * weight, lambda: out * self.leaf(weight)):
+        makers: tuple[Callable[[], Any], ...] = (
+            lambda: out * weight,
+            lambda: out * self.leaf(weight),
+        )
+        for make in makers:
             try:
                 scaled = make()
             except TypeError:

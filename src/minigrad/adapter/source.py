@@ -76,13 +76,13 @@ class SourceIndex:
             if not isinstance(node, ast.Lambda):
                 for d in (*node.decorator_list, *_defaults(node)):
                     self._visit(d, prefix, parent, classes)
-                for child in node.body:
-                    self._visit(child, inner, function, classes)
+                for statement in node.body:
+                    self._visit(statement, inner, function, classes)
             else:
                 self._visit(node.body, inner, function, classes)
             return
-        for child in ast.iter_child_nodes(node):
-            self._visit(child, prefix, parent, classes)
+        for part in ast.iter_child_nodes(node):
+            self._visit(part, prefix, parent, classes)
 
     def function(self, qualname: str, first_line: int) -> Function | None:
         found = self.functions.get((qualname, first_line))

@@ -9,4 +9,12 @@
 from minigrad.battery.cases import Case, CaseResult, ForwardTolerance, Settings, run_case
 from minigrad.battery.rows import Battery, build_battery
 
-__all__ = ["Battery", "Case", "CaseResult", "ForwardTolerance", "Settings", "build_battery", "run_case"]
+__all__ = [
+    "Battery",
+    "Case",
+    "CaseResult",
+    "ForwardTolerance",
+    "Settings",
+    "build_battery",
+    "run_case",
+]

@@ -1,4 +1,4 @@
-"""A mutation campaign: prove that a judge (the battery, or your tests) catches every wrong derivative.
+"""A mutation campaign: prove that a judge (the battery, or your tests) catches wrong derivatives.
 
 1. **Harness.**  Each case (or test) runs on the unmutated engine in a child,
    traced: which lines of the engine it runs, how long it takes.  Any failure,
@@ -31,12 +31,12 @@ from minigrad import __version__
 from minigrad.adapter import EngineSpec, Loaded, Profile
 from minigrad.adapter.loader import engine_modules
 from minigrad.adapter.source import SourceIndex
-from minigrad.adapter.trace import Tracer
 from minigrad.battery import Battery, Settings, build_battery, run_case
 from minigrad.battery.cases import Case, observe
 from minigrad.check import engine_host
 from minigrad.faults import InternalError
-from minigrad.isolation import Host, Limits, Outcome as ChildOutcome, Reporter, Request
+from minigrad.isolation import Host, Limits, Reporter, Request
+from minigrad.isolation import Outcome as ChildOutcome
 from minigrad.mutation import equivalence
 from minigrad.mutation.mutants import Generated, Mutant, generate_mutants
 from minigrad.mutation.patch import Patcher
@@ -225,7 +225,8 @@ def check_timeout(
     )
     if config.timeout < 2.0 * worst + 0.05:
         raise HarnessError(
-            f"--timeout {config.timeout:g} s is too short: the unmutated engine needs {worst:.2f} s "
+            f"--timeout {config.timeout:g} s is too short: the unmutated engine needs "
+            f"{worst:.2f} s "
             "for the cases of one mutant, so a timeout would show nothing; "
             f"use at least {2.0 * worst + 0.05:.2f} s, or leave --timeout out"
         )
@@ -234,9 +235,7 @@ def check_timeout(
 # --- judging mutants --------------------------------------------------------------------------
 
 
-def _verdict(
-    mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], what: str
-) -> Verdict:
+def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], what: str) -> Verdict:
     """Turn a judge child's outcome into a verdict; a failure of minigrad itself is no verdict."""
     _raise_internal(outcome, f"mutant {mutant.id}")
     if outcome.status == "timeout":
@@ -247,7 +246,9 @@ def _verdict(
     killers = tuple(value["killed_by"])
     covered = tuple(value["covered_by"])
     if value["hits"] == 0:
-        reason = f"none of the {len(items)} {what} run ran the changed code (line {mutant.start[0]})"
+        reason = (
+            f"none of the {len(items)} {what} run ran the changed code (line {mutant.start[0]})"
+        )
         if killers:
             reason += f"; {killers[0]} failed all the same: is it flaky?"
         return Verdict(Outcome.NO_COVERAGE, reason, (), (), outcome.seconds)
@@ -279,7 +280,8 @@ def judge_mutants(
         items = order(m, harness)
         if not items:
             verdicts[m.id] = Verdict(
-                Outcome.NO_COVERAGE, f"no {what[:-1]} runs line {m.start[0]}" + (f" ({m.note})" if m.note else "")
+                Outcome.NO_COVERAGE,
+                f"no {what[:-1]} runs line {m.start[0]}" + (f" ({m.note})" if m.note else ""),
             )
             continue
         args: dict[str, Any] = {"mutant": m.id, "items": items}
@@ -401,8 +403,8 @@ def _probe_task(ctx: _Context) -> Callable[[Loaded, dict[str, Any], Reporter], A
     return task
 
 
-def _battery_harness(host: Host, cases: Sequence[Case]) -> Harness:
-    outcomes = host.run([Request(c.name, "harness", {"case": c.name}) for c in cases])
+def _battery_harness(outcomes: Mapping[str, ChildOutcome], cases: Sequence[Case]) -> Harness:
+    """The cases' runs on the unmutated engine: each must pass, else HarnessError naming them."""
     problems, seconds, pinned = [], {}, {}
     for case in cases:
         outcome = outcomes[case.name]
@@ -423,6 +425,39 @@ def _battery_harness(host: Host, cases: Sequence[Case]) -> Harness:
         )
     order = tuple(c.name for c in sorted(cases, key=lambda c: seconds.get(c.name, 0.0)))
     return Harness(order, {}, seconds, pinned)
+
+
+def _probe_harness(outcomes: Mapping[str, ChildOutcome]) -> float:
+    """The probes must run on the unmutated engine; how long they take."""
+    outcome = outcomes["probe-original"]
+    _raise_internal(outcome, "probing the unmutated engine")
+    if not outcome.ok:
+        raise HarnessError(f"the probes fail on the unmutated engine: {outcome.message}")
+    return outcome.seconds
+
+
+def _probed(
+    host: Host,
+    ctx: _Context,
+    results: list[MutantResult],
+    verdicts: Mapping[str, Mapping[str, Verdict]],
+    probe_seconds: float,
+) -> list[MutantResult]:
+    """Probe every mutant some judge let through: for equivalence, and for the input that
+    tells it apart (what a missing test should check)."""
+    through = [
+        r.mutant.id
+        for r in results
+        if any(not v[r.mutant.id].outcome.detected for v in verdicts.values())
+    ]
+    if not ctx.config.probes or not through:
+        return results
+    outcomes = _probe(host, ctx, through, probe_seconds)
+    results = [
+        _with_probe(r, outcomes[r.mutant.id], ctx.probes) if r.mutant.id in outcomes else r
+        for r in results
+    ]
+    return [_equivalent_for_all(r) for r in results]
 
 
 def battery_order(battery: Battery) -> Callable[[Mutant, Harness], list[str]]:
@@ -515,60 +550,65 @@ def run_campaign(
     index = SourceIndex.parse(spec.source)
     if config.probes:
         ctx.probes = equivalence.all_probes(profile)
-    limits = Limits(config.timeout or 60.0, config.memory_mib)
+    # Setup and harness get at least a minute; each mutant gets its own deadline.
+    limits = Limits(max(60.0, config.timeout or 0.0), config.memory_mib)
     tasks = {"harness": _harness_case(ctx), "judge": _judge_case(ctx), "probe": _probe_task(ctx)}
     verdicts: dict[str, dict[str, Verdict]] = {}
     tests_harness: Harness | None = None
     judge_items: dict[str, list[str]] = {}
-    host = engine_host(
-        spec, profile, tasks, limits, jobs=config.jobs, prepare=_prepare(ctx, index)
-    )
+    host = engine_host(spec, profile, tasks, limits, jobs=config.jobs, prepare=_prepare(ctx, index))
     order = battery_order(battery)
-    with host:
-        harness_start = time.monotonic()
-        battery_harness = _battery_harness(host, cases)
-        probe_seconds = 0.0
-        if config.probes:
-            outcome = host.run([Request("probe-original", "probe", {}, 600.0)])["probe-original"]
-            _raise_internal(outcome, "probing the unmutated engine")
-            if not outcome.ok:
-                raise HarnessError(f"the probes fail on the unmutated engine: {outcome.message}")
-            probe_seconds = outcome.seconds
-        harness_seconds = time.monotonic() - harness_start
-        if "tests" in config.judges:
-            from minigrad.mutation.pytest_judge import judge_with_tests
+    tests_host = None
+    if "tests" in config.judges:
+        from minigrad.mutation.pytest_judge import TestsHost
 
-            tests_harness, verdicts["tests"] = judge_with_tests(
-                spec, profile, mutants, config, progress=progress
-            )
-            judge_items["tests"] = list(tests_harness.items)
-        if "battery" in config.judges:
-            check_timeout(mutants, battery_harness, config, order)
+        # Collecting the user's tests takes a while: it runs beside the battery's harness.
+        tests_host = TestsHost(
+            spec,
+            config.tests,
+            limits,
+            jobs=config.jobs,
+            mutants=mutants,
+            matrix=config.matrix,
+            index=index,
+        )
+        tests_host.host.launch()
+    try:
+        with host:
+            harness_start = time.monotonic()
+            # Kink cases always run: their values on the unmutated engine pin its convention.
+            wanted = [c for c in cases if "battery" in config.judges or c.kind == "kink"]
+            requests = [Request(c.name, "harness", {"case": c.name}) for c in wanted]
+            if config.probes:
+                requests.append(Request("probe-original", "probe", {}, 600.0))
+            outcomes = host.run(requests)
+            battery_harness = _battery_harness(outcomes, wanted)
+            probe_seconds = _probe_harness(outcomes) if config.probes else 0.0
+            harness_seconds = time.monotonic() - harness_start
+            if tests_host is not None:
+                from minigrad.mutation.pytest_judge import judge_with_tests
 
-            def tick(done: int, total: int) -> None:
-                if progress is not None:
-                    progress("battery", done, total)
+                tests_harness, verdicts["tests"] = judge_with_tests(
+                    tests_host, mutants, config, progress
+                )
+                judge_items["tests"] = list(tests_harness.items)
+            if "battery" in config.judges:
+                check_timeout(mutants, battery_harness, config, order)
 
-            verdicts["battery"] = judge_mutants(
-                host, "judge", mutants, battery_harness, config, "cases", order, tick
-            )
-            judge_items["battery"] = list(battery_harness.items)
-        primary = config.judges[0]
-        results = [_combine(m, verdicts, config.judges) for m in mutants]
-        # Probe every mutant some judge let through: for equivalence, and for the input
-        # that tells it apart (what a missing test should check).
-        unkilled = [
-            r.mutant.id
-            for r in results
-            if any(not v[r.mutant.id].outcome.detected for v in verdicts.values())
-        ]
-        if config.probes and unkilled:
-            outcomes = _probe(host, ctx, unkilled, probe_seconds)
-            results = [
-                _with_probe(r, outcomes[r.mutant.id], ctx.probes) if r.mutant.id in outcomes else r
-                for r in results
-            ]
-            results = [_equivalent_for_all(r) for r in results]
+                def tick(done: int, total: int) -> None:
+                    if progress is not None:
+                        progress("battery", done, total)
+
+                verdicts["battery"] = judge_mutants(
+                    host, "judge", mutants, battery_harness, config, "cases", order, tick
+                )
+                judge_items["battery"] = list(battery_harness.items)
+            results = [_combine(m, verdicts, config.judges) for m in mutants]
+            results = _probed(host, ctx, results, verdicts, probe_seconds)
+    finally:
+        if tests_host is not None:
+            tests_host.host.close()
+    primary = config.judges[0]
     if spec.changed_on_disk():
         raise HarnessError(
             f"{spec.path} changed during the run: the results are for the snapshot taken at its "
@@ -597,7 +637,9 @@ def run_campaign(
     )
 
 
-def _combine(mutant: Mutant, verdicts: Mapping[str, Mapping[str, Verdict]], judges: Sequence[str]) -> MutantResult:
+def _combine(
+    mutant: Mutant, verdicts: Mapping[str, Mapping[str, Verdict]], judges: Sequence[str]
+) -> MutantResult:
     """The primary judge's verdict first; every judge's kept side by side."""
     primary = verdicts[judges[0]][mutant.id]
     return MutantResult(

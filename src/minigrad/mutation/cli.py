@@ -13,6 +13,7 @@ from minigrad.mutation.operators import OPERATORS
 
 __all__ = ["add_mutation_commands", "checked_output", "python_files"]
 
+
 def python_files(paths: Sequence[str]) -> list[Path]:
     """The .py files under the given files and folders: what a run reads."""
     found: list[Path] = []
@@ -102,7 +103,9 @@ def add_mutation_commands(
         metavar="PERCENT",
         help="exit 1 below this score",
     )
-    mutate.add_argument("--json", metavar="PATH", help="write a mutation-testing-report-schema v2 report")
+    mutate.add_argument(
+        "--json", metavar="PATH", help="write a mutation-testing-report-schema v2 report"
+    )
     mutate.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
     mutate.add_argument(
         "--matrix",
@@ -135,10 +138,16 @@ def add_mutation_commands(
         "at least --min-score; 1: below it; 2: missing, duplicate or foreign shards, or a "
         "report that is not one.",
     )
-    merge.add_argument("reports", nargs="+", metavar="REPORT.json", help="the shards' --json reports")
+    merge.add_argument(
+        "reports", nargs="+", metavar="REPORT.json", help="the shards' --json reports"
+    )
     merge.add_argument("--json", metavar="PATH", help="write the merged report")
     merge.add_argument(
-        "--min-score", type=arguments.percentage, default=100.0, metavar="PERCENT", help="exit 1 below this score"
+        "--min-score",
+        type=arguments.percentage,
+        default=100.0,
+        metavar="PERCENT",
+        help="exit 1 below this score",
     )
     merge.set_defaults(run=run.merge)
 

@@ -42,7 +42,7 @@ def _progress(out: Output):  # type: ignore[no-untyped-def]
 
 
 def mutate(args: argparse.Namespace, out: Output) -> int:
-    from minigrad.cli import UsageError, _limits, _profile, _settings
+    from minigrad.cli import DEFAULT_TIMEOUT, UsageError, _limits, _profile, _settings
     from minigrad.mutation.campaign import CampaignConfig, HarnessError, run_campaign
     from minigrad.mutation.cli import checked_output, python_files
     from minigrad.mutation.mutants import MutationError, generate_mutants
@@ -58,7 +58,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     if args.suggest and not tests:
         raise UsageError("--suggest writes tests for what your tests miss: it needs --tests PATH")
     judges = {"both": ("tests", "battery"), "tests": ("tests",), "battery": ("battery",)}[judge]
-    spec, profile = _profile(args, out)
+    spec, profile = _profile(args, out, DEFAULT_TIMEOUT)  # --timeout is each mutant's
     reads = [spec.path, *python_files(tests)]
     json_path = checked_output(args.json, reads, "--json")
     html_path = checked_output(args.html, reads, "--html")
@@ -89,7 +89,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
                     return
                 if judge_name not in tasks:
                     tasks[judge_name] = bar.add_task(f"{judge_name}: mutants", total=total)
-                bar.update(tasks[judge_name], completed=done, total=total)  # type: ignore[arg-type]
+                bar.update(tasks[judge_name], completed=done, total=total)
 
             campaign = run_campaign(spec, profile, config, progress=progress, generated=generated)
     except (HarnessError, MutationError) as err:
@@ -116,7 +116,9 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         out.line("no mutant could be judged: there is no score to give", "bold red")
         return USAGE
     if campaign.score < args.min_score:
-        out.line(f"score {campaign.score:.1f}% is below --min-score {args.min_score:g}%", "bold red")
+        out.line(
+            f"score {campaign.score:.1f}% is below --min-score {args.min_score:g}%", "bold red"
+        )
         return FAILED
     return OK
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from minigrad.adapter.profile import Op, Profile, apply_op
 from minigrad.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
 from minigrad.battery.oracle import Calls
 
-__all__ = ["Observation", "Probe", "compare", "observe", "probes", "probe_source"]
+__all__ = ["Observation", "Probe", "compare", "observe", "probe_source", "probes"]
 
 SPECIAL = (-2.5, -1.0, -0.5, -0.0, 0.0, 0.3, 1.0, 2.0)
 RANDOM_POINTS = 6
@@ -113,7 +113,8 @@ def _dag_lines(spec: DagSpec, methods: dict[str, str]) -> tuple[str, ...]:
 
 
 def _unary_points(rng: random.Random) -> list[Point]:
-    return [(x,) for x in SPECIAL] + [(round(rng.uniform(-3, 3), 3),) for _ in range(RANDOM_POINTS)]
+    points: list[Point] = [(x,) for x in SPECIAL]
+    return points + [(round(rng.uniform(-3, 3), 3),) for _ in range(RANDOM_POINTS)]
 
 
 def probes(profile: Profile) -> Iterator[Probe]:
@@ -201,9 +202,7 @@ def compare(
         low, high = kink
         valid = all(low <= g <= high for g in got[2]) and all(low <= g <= high for g in want[2])
         return valid and _same(want[1], got[1], rtol)
-    return len(want) == len(got) and all(
-        _same(a, b, rtol) for a, b in zip(want, got, strict=True)
-    )
+    return len(want) == len(got) and all(_same(a, b, rtol) for a, b in zip(want, got, strict=True))
 
 
 def show(observed: Observation) -> str:
@@ -215,7 +214,10 @@ def show(observed: Observation) -> str:
 
 def probe_source(probe: Probe, class_name: str) -> list[str]:
     """The probe as statements: inputs, then the graph ending in `out`."""
-    inputs = [f"{n} = {class_name}({v!r})" for n, v in zip(_names(len(probe.point)), probe.point, strict=True)]
+    inputs = [
+        f"{n} = {class_name}({v!r})"
+        for n, v in zip(_names(len(probe.point)), probe.point, strict=True)
+    ]
     return [*inputs, *probe.lines]
 
 
@@ -224,5 +226,5 @@ def tolerance_for(profile: Profile) -> float:
     return max(1e-9, 64.0 * profile.precision.macheps)
 
 
-def all_probes(profile: Profile) -> Sequence[Probe]:
+def all_probes(profile: Profile) -> list[Probe]:
     return list(probes(profile))

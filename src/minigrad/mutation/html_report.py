@@ -9,22 +9,28 @@ status), so tools and tests can read the page back.
 
 from __future__ import annotations
 
-import ast
 import os
 from html import escape
 
+from minigrad.adapter.source import Function, SourceIndex
+from minigrad.mutation.campaign import Campaign, MutantResult, Outcome
 from minigrad.mutation.report import score_line, tally
-from minigrad.mutation.runner import Campaign, MutantResult, Outcome
 
-__all__ = ["render_html", "write_html"]
+__all__ = ["render_html"]
 
 # Worst first: a line shows the colour of its worst mutant.
-_SEVERITY = [Outcome.SURVIVED, Outcome.EQUIVALENT, Outcome.TIMEOUT, Outcome.CRASHED, Outcome.KILLED]
+_SEVERITY = [
+    Outcome.SURVIVED,
+    Outcome.NO_COVERAGE,
+    Outcome.EQUIVALENT,
+    Outcome.TIMEOUT,
+    Outcome.KILLED,
+]
 _CSS_CLASS = {
     Outcome.SURVIVED: "survived",
+    Outcome.NO_COVERAGE: "survived",
     Outcome.EQUIVALENT: "equivalent",
     Outcome.TIMEOUT: "killed",
-    Outcome.CRASHED: "killed",
     Outcome.KILLED: "killed",
 }
 
@@ -57,16 +63,19 @@ pre { margin: 0; font: 12.5px/1.5 ui-monospace, Menlo, Consolas, monospace; }
 """
 
 
-def _methods(source: str) -> list[ast.FunctionDef]:
-    """The methods of class Value, in source order."""
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.ClassDef) and node.name == "Value":
-            return [n for n in node.body if isinstance(n, ast.FunctionDef)]
-    return []
+def _functions(source: str) -> list[Function]:
+    """The top-level functions and methods of the source, in source order."""
+    index = SourceIndex.parse(source)
+    units = [f for f in index.functions.values() if f.parent is None]
+    return sorted(units, key=lambda f: f.first_line)
 
 
 def _worst(results: list[MutantResult]) -> Outcome:
     return min((r.outcome for r in results), key=_SEVERITY.index)
+
+
+def _cell_id(op: str, operator: str) -> str:
+    return f"cell-{op}-{operator}"
 
 
 def _summary(campaign: Campaign) -> str:
@@ -82,7 +91,8 @@ def _summary(campaign: Campaign) -> str:
                 continue
             eq = f' <span class="eq">+{t.equivalent} eq</span>' if t.equivalent else ""
             cls = "all" if t.all_killed else "some"
-            tds.append(f'<td class="{cls}">{t.killed}/{t.judged}{eq}</td>')
+            link = f'<a href="#{escape(_cell_id(op, operator))}">{t.killed}/{t.judged}</a>'
+            tds.append(f'<td class="{cls}">{link}{eq}</td>')
         rows.append(f'<tr><th class="op">{escape(op)}</th>{"".join(tds)}</tr>')
     return (
         '<table class="tally"><thead><tr><th class="op">op</th>'
@@ -97,9 +107,10 @@ def _source_blocks(campaign: Campaign) -> str:
     for r in campaign.results:
         by_line.setdefault(r.mutant.start[0], []).append(r)
     blocks = []
-    for method in _methods(campaign.source):
+    for function in _functions(campaign.source):
+        method = function.node
         end = method.end_lineno or method.lineno
-        span = range(method.lineno, end + 1)
+        span = range(function.first_line, end + 1)
         if not any(n in by_line for n in span):
             continue
         rows = []
@@ -117,7 +128,7 @@ def _source_blocks(campaign: Campaign) -> str:
                 f"<span>{escape(lines[n - 1])}</span>{tag_html}</div>"
             )
         blocks.append(
-            f"<h3>Value.{escape(method.name)}</h3>"
+            f"<h3>{escape(function.qualname)}</h3>"
             f'<div class="source"><pre>{"".join(rows)}</pre></div>'
         )
     return "".join(blocks)
@@ -143,43 +154,68 @@ def _mutant(campaign: Campaign, r: MutantResult) -> str:
     witness = ""
     if r.distinguishing:
         witness = (
-            '<p class="witness"><b>Distinguishing input</b> (add a case for it): '
+            '<p class="witness"><b>Distinguishing input</b> (a test for it would catch it): '
             f"{escape(r.distinguishing)}</p>"
+        )
+    judges = ""
+    if len(r.judges) > 1:
+        judges = "<br>Judges: " + ", ".join(
+            f"{escape(name)}: {escape(v.outcome.label)}" for name, v in r.judges
         )
     diff = m.diff(campaign.source, os.path.basename(campaign.path))
     return (
         f'<section class="mutant {_CSS_CLASS[r.outcome]}" id="m-{escape(m.id)}" '
         f'data-mutant-id="{escape(m.id)}" data-status="{r.outcome.value}">'
-        f'<h3>{escape(m.id)} <span class="status">{escape(r.outcome.label)}</span></h3>'
-        f"<p>Value.{escape(m.function)}, line {m.start[0]}: {escape(m.description)} "
-        f"(operator <code>{escape(m.operator)}</code>)<br>"
-        f"Killed by: {escape(killers)}<br>Reason: {escape(r.reason)}</p>"
+        f"<h3>{escape(m.function)}, line {m.start[0]}: {escape(m.id)} "
+        f'<span class="status">{escape(r.outcome.label)}</span></h3>'
+        f"<p>{escape(m.description)} (operator <code>{escape(m.operator)}</code>)<br>"
+        f"Killed by: {escape(killers)}<br>Reason: {escape(r.reason)}{judges}</p>"
         f'{witness}<pre class="diff">{_diff_html(diff)}</pre></section>'
     )
 
 
+def _mutant_groups(campaign: Campaign) -> str:
+    """Mutants grouped by op and operator, each group the target of its table cell."""
+    groups: dict[tuple[str, str], list[MutantResult]] = {}
+    for r in campaign.results:
+        groups.setdefault((r.mutant.op, r.mutant.operator), []).append(r)
+    parts = []
+    for (op, operator), results in groups.items():
+        ordered = sorted(results, key=lambda r: _SEVERITY.index(r.outcome))
+        parts.append(
+            f'<div class="group" id="{escape(_cell_id(op, operator))}">'
+            f"<h3>{escape(op)} &middot; {escape(operator)}</h3>"
+            f"{''.join(_mutant(campaign, r) for r in ordered)}</div>"
+        )
+    return "".join(parts)
+
+
+def _engine(campaign: Campaign) -> str:
+    """The engine as the user named it, and its file once (unless the name is the file)."""
+    name = escape(campaign.engine)
+    if os.path.abspath(campaign.engine) == campaign.path:
+        return name
+    return f"{name} ({escape(campaign.path)})"
+
+
 def render_html(campaign: Campaign) -> str:
-    survivors = campaign.survived
-    ok = "ok" if survivors == 0 else "bad"
-    order = sorted(campaign.results, key=lambda r: _SEVERITY.index(r.outcome))
+    uncovered = campaign.count(Outcome.NO_COVERAGE)
+    ok = "ok" if campaign.survived == 0 and uncovered == 0 else "bad"
+    judge = "your tests" if campaign.judge == "tests" else "minigrad's battery"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>minigrad mutation report: {escape(campaign.engine)}</title>"
+        f"<title>minigrad mutation report: {escape(os.path.basename(campaign.path))}</title>"
         f"<style>{_STYLE}</style></head><body>"
-        f'<h1>minigrad mutation report</h1><p class="meta">engine {escape(campaign.engine)} '
-        f"({escape(campaign.path)}); {len(campaign.cases)} battery cases; "
+        f'<h1>minigrad mutation report</h1><p class="meta">engine {_engine(campaign)}, '
+        f"class {escape(campaign.class_name)}; judged by {judge} "
+        f"({len(campaign.cases)} {'tests' if campaign.judge == 'tests' else 'cases'}); "
         f"timeout {campaign.timeout:.1f} s per mutant</p>"
-        f'<p class="score {ok}">{escape(score_line(campaign))}</p>'
-        f"<h2>Killed / total per op and operator</h2>{_summary(campaign)}"
+        f'<p class="score {ok}">{escape(score_line(campaign, name_engine=False))}</p>'
+        f"<h2>Detected / judged per op and operator</h2>{_summary(campaign)}"
         '<h2>Source</h2><p class="meta">Lines with mutants are marked: green all killed, '
-        "red a survivor, grey equivalent. Click a tag for the mutant.</p>"
+        "red a survivor or an uncovered mutant, grey equivalent. Click a tag for the mutant.</p>"
         f"{_source_blocks(campaign)}"
         f"<h2>Mutants ({len(campaign.results)})</h2>"
-        f"{''.join(_mutant(campaign, r) for r in order)}"
+        f"{_mutant_groups(campaign)}"
         "</body></html>\n"
     )
-
-
-def write_html(path: str, campaign: Campaign) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(render_html(campaign))

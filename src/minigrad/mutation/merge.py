@@ -1,12 +1,16 @@
 """Combine the JSON reports of a sharded campaign (`--shard I/N`) into one report and one score.
 
 CI matrix jobs each run one shard and upload its report; a final job merges
-them.  The shards must come from the same engine source, and together must not
-judge a mutant twice.
+them.  A merge stands for the whole run only if it has every shard 1..N of
+that one run exactly once: each report records its shard and the run's
+identity (a hash of the engine source, the operators, the judges and the
+mutant count), and anything missing, doubled or foreign is an error that
+names the files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -15,35 +19,118 @@ from typing import Any
 
 __all__ = ["MergeError", "merge_reports", "read_report", "score_of"]
 
-KILLED = ("Killed", "Timeout", "RuntimeError")
+DETECTED = ("Killed", "Timeout")
+UNDETECTED = ("Survived", "NoCoverage")
+STATUSES = (*DETECTED, *UNDETECTED, "Ignored", "RuntimeError", "CompileError", "Pending")
+MAX_BYTES = 64 << 20
 
 
 class MergeError(Exception):
     """The reports cannot be merged: a usage error (exit 2)."""
 
 
+def _require(condition: bool, path: Path, what: str) -> None:
+    if not condition:
+        raise MergeError(f"{path} is not a minigrad shard report: {what}")
+
+
 def read_report(path: Path) -> dict[str, Any]:
+    """A shard report, checked field by field; MergeError naming the file and the problem."""
+    if not path.exists():
+        raise MergeError(f"report not found: {path}")
+    if not path.is_file():
+        raise MergeError(f"{path} is not a regular file")
+    if path.stat().st_size > MAX_BYTES:
+        raise MergeError(f"{path} is larger than {MAX_BYTES >> 20} MiB: not a report")
     try:
-        report: Any = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MergeError(f"report not found: {path}") from None
+        report: Any = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise MergeError(f"{path} is not JSON: {err}") from None
-    if not isinstance(report, dict) or report.get("schemaVersion") != "2" or "files" not in report:
-        raise MergeError(f"{path} is not a mutation-testing-report-schema v2 report")
-    return report
+    except RecursionError:
+        raise MergeError(f"{path} is nested too deeply to be a report") from None
+    _require(isinstance(report, dict), path, "the top level is not an object")
+    _require(report.get("schemaVersion") == "2", path, 'schemaVersion is not "2"')
+    files, config = report.get("files"), report.get("config")
+    _require(isinstance(files, dict), path, "no `files` object")
+    _require(isinstance(config, dict), path, "no `config` object")
+    shard = config.get("shard")
+    _require(
+        isinstance(shard, dict)
+        and isinstance(shard.get("index"), int)
+        and isinstance(shard.get("count"), int)
+        and 1 <= shard["index"] <= shard["count"],
+        path,
+        "config.shard is not {index, count} with 1 <= index <= count",
+    )
+    _require(isinstance(config.get("run"), str) and config["run"], path, "no config.run")
+    _require(isinstance(config.get("mutants"), int), path, "no config.mutants count")
+    assert isinstance(files, dict)
+    for name, entry in files.items():
+        _require(
+            isinstance(entry, dict)
+            and isinstance(entry.get("source"), str)
+            and isinstance(entry.get("mutants"), list),
+            path,
+            f"files[{name!r}] has no source and mutants",
+        )
+        for mutant in entry["mutants"]:
+            _require(
+                isinstance(mutant, dict)
+                and isinstance(mutant.get("id"), str)
+                and mutant.get("status") in STATUSES,
+                path,
+                f"a mutant of {name} has no id or an unknown status",
+            )
+    checked: dict[str, Any] = report
+    return checked
 
 
-def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One report holding every shard's mutants, file by file."""
+def _describe(path: Path, report: dict[str, Any]) -> str:
+    config = report["config"]
+    shard = config["shard"]
+    where = f"shard {shard['index']}/{shard['count']}"
+    return f"{path} (engine {config.get('engine')}, run {config['run']}, {where})"
+
+
+def merge_reports(reports: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+    """One report from every shard of one run; MergeError if one is missing, doubled or foreign."""
     if not reports:
         raise MergeError("no reports to merge")
-    merged: dict[str, Any] = {**reports[0], "files": {}}
-    owner: dict[tuple[str, str], int] = {}
-    for number, report in enumerate(reports, start=1):
-        for path, entry in report["files"].items():
+    first_path, first = reports[0]
+    run, count = first["config"]["run"], first["config"]["shard"]["count"]
+    seen: dict[int, Path] = {}
+    contents: dict[str, Path] = {}
+    for path, report in reports:
+        config = report["config"]
+        if config["run"] != run or config["shard"]["count"] != count:
+            raise MergeError(
+                f"{_describe(path, report)} is not from the same run as "
+                f"{_describe(first_path, first)}"
+            )
+        digest = hashlib.sha256(json.dumps(report, sort_keys=True).encode()).hexdigest()
+        if digest in contents:
+            raise MergeError(f"{path} and {contents[digest]} are the same shard report")
+        contents[digest] = path
+        index = config["shard"]["index"]
+        if index in seen:
+            raise MergeError(f"shard {index}/{count} is given twice: {seen[index]} and {path}")
+        seen[index] = path
+    missing = [str(i) for i in range(1, count + 1) if i not in seen]
+    if missing:
+        raise MergeError(
+            f"shard(s) {', '.join(missing)} of {count} are missing: the merge would not be the "
+            "whole run"
+        )
+    merged: dict[str, Any] = {
+        **first,
+        "files": {},
+        "config": {**first["config"], "shard": {"index": 1, "count": 1}},
+    }
+    total = 0
+    for path, report in reports:
+        for name, entry in report["files"].items():
             target = merged["files"].setdefault(
-                path,
+                name,
                 {
                     "language": entry.get("language", "python"),
                     "source": entry["source"],
@@ -51,23 +138,29 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 },
             )
             if target["source"] != entry["source"]:
-                raise MergeError(f"report {number} judged a different source of {path}")
+                raise MergeError(
+                    f"{path} judged a different source of {name} than the other shards"
+                )
+            ids = {m["id"] for m in target["mutants"]}
             for mutant in entry["mutants"]:
-                key = (path, mutant["id"])
-                if key in owner:
+                if mutant["id"] in ids:
                     raise MergeError(
-                        f"mutant {mutant['id']} of {path} is in reports {owner[key]} and {number}"
+                        f"mutant {mutant['id']} of {name} is in two shards (one is {path})"
                     )
-                owner[key] = number
                 target["mutants"].append(mutant)
+                total += 1
+    expected = first["config"]["mutants"]
+    if total != expected:
+        raise MergeError(f"the shards hold {total} mutants, but the run made {expected}")
     return merged
 
 
-def score_of(report: dict[str, Any]) -> tuple[float, Counter[str]]:
-    """killed / (killed + survived) in percent, and the count of each status."""
+def score_of(report: dict[str, Any]) -> tuple[float | None, Counter[str]]:
+    """(killed + timeout) / (killed + timeout + survived + no coverage) in percent (None if
+    nothing was judged), and the count of each status."""
     counts: Counter[str] = Counter(
         m["status"] for entry in report["files"].values() for m in entry["mutants"]
     )
-    killed = sum(counts[s] for s in KILLED)
-    judged = killed + counts["Survived"]
-    return (100.0 * killed / judged if judged else 100.0), counts
+    detected = sum(counts[s] for s in DETECTED)
+    judged = detected + sum(counts[s] for s in UNDETECTED)
+    return (100.0 * detected / judged if judged else None), counts

@@ -131,7 +131,9 @@ def _render(edit: Edit) -> str:
     atomic = ast.Name | ast.Attribute | ast.Call | ast.Subscript | ast.stmt | ast.Tuple | ast.List
     if isinstance(edit.replacement, atomic):
         return text
-    if isinstance(edit.replacement, ast.Constant) and not str(edit.replacement.value).startswith("-"):
+    if isinstance(edit.replacement, ast.Constant) and not str(edit.replacement.value).startswith(
+        "-"
+    ):
         return text
     return f"({text})"
 

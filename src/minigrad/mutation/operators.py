@@ -25,6 +25,7 @@ argument of ``Value(...)``) and ``__repr__``; those mutants would prove nothing.
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -60,6 +61,7 @@ class Contribution:
     region: Region
     elements: ast.Tuple | ast.List | None = None  # the tuple holding a returned/local value
     index: int = 0
+    accumulation: ast.BinOp | None = None  # `x.grad + v` in an add or setattr contribution
 
 
 def _grad_of(node: ast.AST) -> str | None:
@@ -69,14 +71,19 @@ def _grad_of(node: ast.AST) -> str | None:
     return None
 
 
-def _accumulation(expr: ast.AST, target: str) -> tuple[ast.expr, bool] | None:
-    """`x.grad + v` / `v + x.grad` / `x.grad - v` -> (v, subtracts)."""
+def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool] | None:
+    """`x.grad + v` / `v + x.grad` / `x.grad - v` -> (that expression, v, subtracts).
+
+    A one-argument call around it (`f32(x.grad + v)`, rounding) is looked through.
+    """
+    if isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords:
+        expr = expr.args[0]
     if not isinstance(expr, ast.BinOp) or not isinstance(expr.op, ast.Add | ast.Sub):
         return None
     if _grad_of(expr.left) == target:
-        return expr.right, isinstance(expr.op, ast.Sub)
+        return expr, expr.right, isinstance(expr.op, ast.Sub)
     if isinstance(expr.op, ast.Add) and _grad_of(expr.right) == target:
-        return expr.left, False
+        return expr, expr.left, False
     return None
 
 
@@ -92,7 +99,10 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
             target = _grad_of(node.targets[0])
             found = _accumulation(node.value, target) if target else None
             if found is not None:
-                yield Contribution("add", node, found[0], target, found[1], region)
+                accumulation, value, subtracts = found
+                yield Contribution(
+                    "add", node, value, target, subtracts, region, accumulation=accumulation
+                )
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -105,10 +115,15 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
             target = node.args[0].id
             found = _accumulation(node.args[2], target)
             if found is not None:
-                yield Contribution("setattr", node, found[0], target, found[1], region)
+                accumulation, value, subtracts = found
+                yield Contribution(
+                    "setattr", node, value, target, subtracts, region, accumulation=accumulation
+                )
 
 
-def _elements(region: Region, container: ast.AST, kind: Literal["returned", "local"]) -> Iterator[Contribution]:
+def _elements(
+    region: Region, container: ast.AST, kind: Literal["returned", "local"]
+) -> Iterator[Contribution]:
     if isinstance(container, ast.Tuple | ast.List):
         for i, element in enumerate(container.elts):
             yield Contribution(kind, element, element, None, False, region, container, i)
@@ -177,18 +192,46 @@ _FORWARD_SWAP: dict[type[ast.operator], type[ast.operator]] = {
 }
 
 
-def _with_op(c: Contribution, subtracts: bool) -> ast.AST:
-    """The contribution's statement, accumulating with + or - as asked."""
-    grad = ast.Attribute(ast.Name(c.target or "_", ast.Load()), "grad", ast.Load())
-    op: ast.operator = ast.Sub() if subtracts else ast.Add()
-    if c.kind == "aug":
-        assert isinstance(c.node, ast.AugAssign)
-        return ast.AugAssign(c.node.target, op, c.value)
-    if c.kind == "add":
-        assert isinstance(c.node, ast.Assign)
-        return ast.Assign(c.node.targets, ast.BinOp(grad, op, c.value))
-    assert isinstance(c.node, ast.Call)
-    return ast.Call(c.node.func, [c.node.args[0], c.node.args[1], ast.BinOp(grad, op, c.value)], [])
+def _flipped(c: Contribution) -> tuple[ast.AST, ast.AST]:
+    """(node, replacement) that makes the contribution accumulate with the other sign."""
+    op: ast.operator = ast.Add() if c.subtracts else ast.Sub()
+    if isinstance(c.node, ast.AugAssign):
+        return c.node, ast.AugAssign(c.node.target, op, c.value)
+    assert c.accumulation is not None
+    acc = c.accumulation
+    return acc, ast.BinOp(acc.left, op, acc.right)
+
+
+def _assigned(c: Contribution) -> tuple[ast.AST, ast.AST]:
+    """(node, replacement) that makes the contribution overwrite the gradient."""
+    value = _negated(c.value) if c.subtracts else c.value
+    if isinstance(c.node, ast.AugAssign):
+        return c.node, ast.Assign([c.node.target], value)
+    assert c.accumulation is not None
+    return c.accumulation, value
+
+
+class _Receiver(ast.NodeTransformer):
+    """Renames `old.grad` to `new.grad`: the contribution goes to another node."""
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if _grad_of(node) == self.old:
+            return ast.Attribute(ast.Name(self.new, ast.Load()), "grad", node.ctx)
+        return self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if (  # setattr(old, "grad", ...) names its receiver without `.grad`
+            isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == self.old
+        ):
+            node = copy.copy(node)
+            node.args = [ast.Name(self.new, ast.Load()), *node.args[1:]]
+        return self.generic_visit(node)
 
 
 def _negated(value: ast.expr) -> ast.expr:
@@ -206,13 +249,13 @@ def operator_sign(site: Site) -> Iterator[Edit]:
     # Lost minuses come first, so `sub-sign` is the lab's bug: `-=` becomes `+=`.
     for c in found:
         if c.kind in ("aug", "add", "setattr") and c.subtracts:
-            yield Edit(c.node, _with_op(c, False), "-= becomes +=", c.region.unit)
+            yield Edit(*_flipped(c), "-= becomes +=", c.region.unit)
     for node, region in _values(site):
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             yield Edit(node, node.operand, "a unary minus is dropped", region.unit)
     for c in found:
         if c.kind in ("aug", "add", "setattr") and not c.subtracts:
-            yield Edit(c.node, _with_op(c, True), "+= becomes -=", c.region.unit)
+            yield Edit(*_flipped(c), "+= becomes -=", c.region.unit)
         elif c.kind in ("returned", "local"):
             yield Edit(c.node, _negated(c.value), "a local derivative changes sign", c.region.unit)
     for node, region in _values(site):
@@ -224,16 +267,8 @@ def operator_sign(site: Site) -> Iterator[Edit]:
 def operator_assign(site: Site) -> Iterator[Edit]:
     """Turn an accumulation (`+=`, `-=`) into a plain assignment (`=`)."""
     for c in contributions(site):
-        if c.kind not in ("aug", "add", "setattr"):
-            continue
-        value = _negated(c.value) if c.subtracts else c.value
-        if c.kind == "setattr":
-            assert isinstance(c.node, ast.Call)
-            replacement: ast.AST = ast.Call(c.node.func, [*c.node.args[:2], value], [])
-        else:
-            target = c.node.target if isinstance(c.node, ast.AugAssign) else c.node.targets[0]  # type: ignore[attr-defined]
-            replacement = ast.Assign([target], value)
-        yield Edit(c.node, replacement, "accumulation becomes assignment", c.region.unit)
+        if c.kind in ("aug", "add", "setattr"):
+            yield Edit(*_assigned(c), "accumulation becomes assignment", c.region.unit)
 
 
 def operator_swap(site: Site) -> Iterator[Edit]:
@@ -255,20 +290,12 @@ def operator_swap(site: Site) -> Iterator[Edit]:
                         yield Edit(node, swapped, text, unit)
             if isinstance(node, ast.BinOp) and isinstance(node.op, _NON_COMMUTATIVE):
                 yield Edit(node, ast.BinOp(node.right, node.op, node.left), "operands swap", unit)
-        if c.kind in ("aug", "add", "setattr"):
+        if c.kind in ("aug", "add", "setattr") and c.target is not None:
             for name in names:
                 if name != c.target:
-                    moved = Contribution(c.kind, c.node, c.value, name, c.subtracts, c.region)
-                    statement = _with_op(moved, c.subtracts)
-                    if isinstance(statement, ast.AugAssign):
-                        statement.target = ast.Attribute(ast.Name(name, ast.Load()), "grad", ast.Store())
-                    elif isinstance(statement, ast.Assign):
-                        statement.targets = [
-                            ast.Attribute(ast.Name(name, ast.Load()), "grad", ast.Store())
-                        ]
-                    else:
-                        statement.args[0] = ast.Name(name, ast.Load())  # type: ignore[attr-defined]
-                    yield Edit(c.node, statement, f"the contribution goes to {name} instead", unit)
+                    moved = _Receiver(c.target, name).visit(copy.deepcopy(c.node))
+                    text = f"the contribution goes to {name} instead"
+                    yield Edit(c.node, moved, text, unit)
         elif c.elements is not None and c.index == 0 and len(c.elements.elts) >= 2:
             elts = list(c.elements.elts)
             elts[0], elts[1] = elts[1], elts[0]
@@ -295,7 +322,9 @@ def operator_chain(site: Site) -> Iterator[Edit]:
             if _grad_of(node) is not None or (
                 isinstance(node, ast.Name) and node.id == c.region.upstream
             ):
-                yield Edit(node, ast.Constant(1.0), "the upstream gradient is dropped", c.region.unit)
+                yield Edit(
+                    node, ast.Constant(1.0), "the upstream gradient is dropped", c.region.unit
+                )
 
 
 def operator_const(site: Site) -> Iterator[Edit]:
@@ -344,14 +373,20 @@ def operator_topo(site: Site) -> Iterator[Edit]:
                 and node.func.id == "reversed"
                 and len(node.args) == 1
             ):
-                yield Edit(node, node.args[0], "nodes are visited in the opposite order", region.unit)
+                yield Edit(
+                    node, node.args[0], "nodes are visited in the opposite order", region.unit
+                )
     for region in site.steps:
         for node in ast.walk(region.node):
             if isinstance(node, ast.Compare) and len(node.ops) == 1:
                 if isinstance(node.ops[0], ast.NotIn):
-                    yield Edit(node, ast.Constant(True), "the visited check is removed", region.unit)
+                    yield Edit(
+                        node, ast.Constant(True), "the visited check is removed", region.unit
+                    )
                 elif isinstance(node.ops[0], ast.In):
-                    yield Edit(node, ast.Constant(False), "the visited check is removed", region.unit)
+                    yield Edit(
+                        node, ast.Constant(False), "the visited check is removed", region.unit
+                    )
     for region in site.steps:
         for node in ast.walk(region.node):
             if (
@@ -377,7 +412,10 @@ def operator_forward(site: Site) -> Iterator[Edit]:
             if isinstance(node, ast.BinOp) and type(node.op) in _FORWARD_SWAP:
                 new_op = _FORWARD_SWAP[type(node.op)]()
                 yield Edit(
-                    node, ast.BinOp(node.left, new_op, node.right), "the forward operator changes", unit
+                    node,
+                    ast.BinOp(node.left, new_op, node.right),
+                    "the forward operator changes",
+                    unit,
                 )
             elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
                 yield Edit(node, node.operand, "the forward loses its minus", unit)
@@ -386,12 +424,17 @@ def operator_forward(site: Site) -> Iterator[Edit]:
                 yield Edit(node, negated, "the forward function sees a negated argument", unit)
             elif isinstance(node, ast.IfExp):
                 yield Edit(
-                    node, ast.IfExp(node.test, node.orelse, node.body), "the forward branches swap", unit
+                    node,
+                    ast.IfExp(node.test, node.orelse, node.body),
+                    "the forward branches swap",
+                    unit,
                 )
             elif (edit := _flip_strictness(node, unit)) is not None:
                 yield edit
             elif (number := _number(node)) is not None:
-                yield Edit(node, ast.Constant(number + 1), f"{number!r} becomes {number + 1!r}", unit)
+                yield Edit(
+                    node, ast.Constant(number + 1), f"{number!r} becomes {number + 1!r}", unit
+                )
 
 
 def _on_sweep_too(operator: Operator) -> Operator:

@@ -24,7 +24,7 @@ from typing import Any
 
 from minigrad.adapter.source import Function, SourceIndex
 from minigrad.faults import InternalError
-from minigrad.mutation.mutants import Mutant, follow
+from minigrad.mutation.mutants import Mutant, Path
 
 __all__ = ["HIT", "Patcher"]
 
@@ -39,19 +39,49 @@ class _Hits:
         self.count += 1
 
 
+def _copy_path(root: ast.AST, path: Path) -> tuple[ast.AST, ast.AST, str, int | None]:
+    """A copy of `root` sharing every subtree off `path`; and the parent and field at its end.
+
+    Copying only the nodes on the path (not the whole function) keeps a
+    mutant's compile cheap; the shared subtrees are only read.
+    """
+    top = copy.copy(root)
+    node = top
+    for name, index in path[:-1]:
+        value = getattr(node, name)
+        if index is None:
+            child = copy.copy(value)
+            setattr(node, name, child)
+        else:
+            value = list(value)
+            child = copy.copy(value[index])
+            value[index] = child
+            setattr(node, name, value)
+        node = child
+    name, index = path[-1]
+    if index is not None:
+        setattr(node, name, list(getattr(node, name)))
+    return top, node, name, index
+
+
+def _located(nodes: list[ast.AST], like: ast.AST) -> None:
+    """Give new nodes (and all inside them) the position of the node they replace."""
+    for top in nodes:
+        for node in ast.walk(top):
+            if "lineno" in node._attributes:
+                ast.copy_location(node, like)
+
+
 def _marked(mutant: Mutant, unit: ast.AST) -> ast.AST:
     """A copy of the unit with the mutant's edit in place, and the hit marker at it."""
-    root = copy.deepcopy(unit)
-    parent, name, index = follow(root, mutant.path)
+    root, parent, name, index = _copy_path(unit, mutant.path)
     call = ast.Call(ast.Name(HIT, ast.Load()), [], [])
     if mutant.statement:
         replacement = ast.parse(mutant.replacement).body
         marker: ast.stmt = ast.Expr(call)
         items = getattr(parent, name)
         assert index is not None
-        old = items[index]
-        for stmt in [marker, *replacement]:
-            ast.copy_location(stmt, old)
+        _located([marker, *replacement], items[index])
         items[index : index + 1] = [marker, *replacement]
     else:
         # `(hit() or expr)`: the marker fires before the mutated expression runs, even if
@@ -59,12 +89,12 @@ def _marked(mutant: Mutant, unit: ast.AST) -> ast.AST:
         expr = ast.parse(mutant.replacement.strip(), mode="eval").body
         marked = ast.BoolOp(ast.Or(), [call, expr])
         old = getattr(parent, name)[index] if index is not None else getattr(parent, name)
-        ast.copy_location(marked, old)
+        _located([marked], old)
         if index is None:
             setattr(parent, name, marked)
         else:
             getattr(parent, name)[index] = marked
-    return ast.fix_missing_locations(root)
+    return root
 
 
 def _wrapped_in_classes(node: ast.AST, classes: tuple[str, ...]) -> ast.Module:
@@ -77,7 +107,7 @@ def _wrapped_in_classes(node: ast.AST, classes: tuple[str, ...]) -> ast.Module:
         cls = ast.ClassDef(**fields)
         ast.copy_location(cls, body)
         body = cls
-    return ast.fix_missing_locations(ast.Module(body=[body], type_ignores=[]))
+    return ast.Module(body=[body], type_ignores=[])
 
 
 def _find_code(code: CodeType, names: tuple[str, ...]) -> CodeType | None:
@@ -149,7 +179,9 @@ class Patcher:
         code = compile(module, self.filename, "exec", dont_inherit=True)
         found = _find_code(code, (*unit.classes, unit.name))
         if found is None:
-            raise InternalError(f"mutant {mutant.id}: no code for {mutant.function} after compiling")
+            raise InternalError(
+                f"mutant {mutant.id}: no code for {mutant.function} after compiling"
+            )
         return found
 
     def apply(self, mutant: Mutant) -> None:

@@ -21,8 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from minigrad.adapter import EngineSpec, Profile
-from minigrad.adapter.loader import engine_modules, import_engine, install_snapshot
+from minigrad.adapter import EngineSpec
+from minigrad.adapter.loader import (
+    engine_modules,
+    forget_modules,
+    import_engine,
+    install_snapshot,
+)
 from minigrad.adapter.source import SourceIndex
 from minigrad.adapter.trace import Tracer
 from minigrad.faults import set_engine_paths
@@ -41,14 +46,18 @@ from minigrad.mutation.patch import Patcher
 
 __all__ = ["TestsHost", "judge_with_tests", "pytest_args", "run_stats", "run_tests_harness"]
 
-_BLOCKED_PLUGINS = ("cacheprovider", "xdist", "randomly", "random_order")
+_BLOCKED_PLUGINS = ("cacheprovider", "xdist", "randomly", "random_order", "faulthandler")
 _MAX_REPORT = 4000
 
 
 def pytest_args(paths: Sequence[str]) -> list[str]:
-    """Collect and run quietly; no cache written, no parallel or random plugins."""
+    """Collect and run quietly; no cache written, no parallel or random plugins.
+
+    Output is not captured (it goes nowhere anyway), and a failure is reported
+    in one line: building pytest's long failure report costs more than most tests.
+    """
     blocked = [arg for name in _BLOCKED_PLUGINS for arg in ("-p", f"no:{name}")]
-    return [*paths, *blocked, "-q", "--no-header", "-rN"]
+    return [*paths, *blocked, "-q", "--no-header", "-rN", "-s", "--tb=line"]
 
 
 @dataclass
@@ -65,7 +74,9 @@ class _Session:
 class _Plugin:
     """Takes over pytest's run loop: the host serves tasks inside the collected session."""
 
-    def __init__(self, serve: Callable[[Any], None], session: _Session, prepare: Callable[[], None]) -> None:
+    def __init__(
+        self, serve: Callable[[Any], None], session: _Session, prepare: Callable[[], None]
+    ) -> None:
         self.serve = serve
         self.session = session
         self.prepare = prepare
@@ -146,7 +157,12 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
             killers.append(nodeid)
             if not session.matrix:
                 break
-    return {"killed_by": killers, "covered_by": covered, "reason": reason, "hits": patcher.hits.count}
+    return {
+        "killed_by": killers,
+        "covered_by": covered,
+        "reason": reason,
+        "hits": patcher.hits.count,
+    }
 
 
 class TestsHost:
@@ -183,8 +199,12 @@ class TestsHost:
         import pytest
 
         spec = self.spec
+        forget_modules(self.paths)  # this process may have run tests of the same names
         install_snapshot(spec)
-        test_dirs = tuple(str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()) for p in self.paths)
+        test_dirs = tuple(
+            str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve())
+            for p in self.paths
+        )
         set_engine_paths({str(spec.path)}, test_dirs)
 
         def prepare() -> None:
@@ -203,10 +223,14 @@ class TestsHost:
         return f"pytest stopped with exit code {int(code)} before running any test"
 
     def __enter__(self) -> TestsHost:
+        if not self.host.pid:
+            self.host.launch()
         try:
-            self.host.start()
+            self.host.wait_ready()
         except HostError as err:
-            raise HarnessError(f"your tests in {' '.join(self.paths)} cannot be run: {err}") from err
+            raise HarnessError(
+                f"your tests in {' '.join(self.paths)} cannot be run: {err}"
+            ) from err
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -224,7 +248,7 @@ def run_stats(tests: TestsHost) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """Every collected test once on the unmutated engine: (outcome, text, traced data)."""
     ids = tests.tests()
     outcomes = tests.host.run([Request(i, "stats", {"test": i}) for i in ids])
-    results = {}
+    results: dict[str, tuple[str, str, dict[str, Any]]] = {}
     for nodeid in ids:
         outcome = outcomes[nodeid]
         if outcome.status == "internal":
@@ -241,7 +265,9 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
     stats = run_stats(tests)
     if not stats:
         raise HarnessError(f"{what} in {' '.join(tests.paths)} collect no test")
-    failing = [f"{nodeid}: {text}" for nodeid, (outcome, text, _) in stats.items() if outcome == "failed"]
+    failing = [
+        f"{nodeid}: {text}" for nodeid, (outcome, text, _) in stats.items() if outcome == "failed"
+    ]
     if failing:
         raise HarnessError(
             f"{what} must pass on the unmutated engine; these do not:\n" + "\n".join(failing)
@@ -255,22 +281,21 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
 
 
 def judge_with_tests(
-    spec: EngineSpec,
-    profile: Profile,
+    tests: TestsHost,
     mutants: Sequence[Mutant],
     config: CampaignConfig,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[Harness, dict[str, Verdict]]:
-    """The user's tests' verdict on every mutant."""
-    limits = Limits(config.timeout or 60.0, config.memory_mib)
-    host = TestsHost(spec, config.tests, limits, jobs=config.jobs, mutants=mutants, matrix=config.matrix)
-    with host:
-        harness = run_tests_harness(host)
+    """The user's tests' verdict on every mutant (the host may have been launched already)."""
+    with tests:
+        harness = run_tests_harness(tests)
         check_timeout(mutants, harness, config, covering)
 
         def tick(done: int, total: int) -> None:
             if progress is not None:
                 progress("tests", done, total)
 
-        verdicts = judge_mutants(host.host, "judge", mutants, harness, config, "tests", covering, tick)
+        verdicts = judge_mutants(
+            tests.host, "judge", mutants, harness, config, "tests", covering, tick
+        )
     return harness, verdicts

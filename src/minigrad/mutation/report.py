@@ -27,15 +27,16 @@ __all__ = [
 _JUDGE_NAMES = {"battery": "minigrad's battery", "tests": "your tests"}
 
 
-def score_line(campaign: Campaign) -> str:
+def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
     judge = _JUDGE_NAMES.get(campaign.judge, campaign.judge)
+    of = f" of {campaign.engine}" if name_engine else ""
     score = "n/a" if campaign.judged == 0 else f"{campaign.score:.1f}%"
     return (
         f"mutation score: {score} ({campaign.killed} killed, {campaign.survived} survived, "
         f"{campaign.count(Outcome.NO_COVERAGE)} not covered, "
         f"{campaign.count(Outcome.EQUIVALENT)} equivalent; "
         f"{campaign.count(Outcome.TIMEOUT)} of the killed by timeout) - "
-        f"{len(campaign.results)} mutants of {campaign.engine} judged by {judge} "
+        f"{len(campaign.results)} mutants{of} judged by {judge} "
         f"in {campaign.seconds:.1f} s"
     )
 
@@ -130,7 +131,10 @@ def print_campaign(out: Output, campaign: Campaign) -> None:
     uncovered = [r for r in campaign.results if r.outcome is Outcome.NO_COVERAGE]
     if uncovered:
         out.line()
-        out.line(f"not covered ({len(uncovered)}): no {_item(campaign)} ran their changed code", "bold red")
+        out.line(
+            f"not covered ({len(uncovered)}): no {_item(campaign)} ran their changed code",
+            "bold red",
+        )
         for r in uncovered:
             out.line(f"  {r.mutant.id} ({r.mutant.function}, line {r.mutant.start[0]}): {r.reason}")
     missing = _missing_tests(campaign)
@@ -214,7 +218,8 @@ def _mutant_json(result: MutantResult) -> dict[str, Any]:
     return {
         "id": m.id,
         "mutatorName": m.operator,
-        "description": f"{m.function}: {m.description}" + (f" ({side})" if len(result.judges) > 1 else ""),
+        "description": f"{m.function}: {m.description}"
+        + (f" ({side})" if len(result.judges) > 1 else ""),
         "replacement": m.replacement,
         "location": {
             "start": {"line": m.start[0], "column": m.start[1]},

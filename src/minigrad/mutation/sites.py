@@ -49,9 +49,12 @@ def _find_step(index: SourceIndex, op: Op, step: Step) -> Region | None:
         if method is None:
             return None
         for node in ast.walk(method.node):
-            if getattr(node, "lineno", None) == step.line and getattr(node, "col_offset", None) == step.col:
-                if isinstance(node, ast.expr):
-                    return Region(node, method.outermost, step.style)
+            if (
+                isinstance(node, ast.expr)
+                and node.lineno == step.line
+                and node.col_offset == step.col
+            ):
+                return Region(node, method.outermost, step.style)
         return None
     for function in index.functions.values():
         if function.qualname == step.qualname and function.node.lineno == step.line:
@@ -105,7 +108,9 @@ def _assigned(function: ast.AST, name: str) -> list[ast.expr]:
     return values
 
 
-def _forward_expressions(method: Function, class_names: set[str], data_param: str) -> list[ast.expr]:
+def _forward_expressions(
+    method: Function, class_names: set[str], data_param: str
+) -> list[ast.expr]:
     """What the op computes its output from: the data argument of each node it makes.
 
     A value computed into a local first (`t = math.tanh(x); out = Value(t, ...)`)
@@ -197,7 +202,9 @@ def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[t
         for step in op.steps:
             region = _find_step(index, op, step)
             if region is None:
-                unreachable.append((op.name, f"its backward step {step.qualname} is not in the source"))
+                unreachable.append(
+                    (op.name, f"its backward step {step.qualname} is not in the source")
+                )
             elif id(region.node) not in taken:
                 taken.add(id(region.node))
                 steps.append(region)
@@ -218,11 +225,11 @@ def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[t
     sites += _unrun_sites(index, profile, taken)
     if profile.sweep is not None:
         backward = index.function(profile.sweep.qualname, profile.sweep.line)
-        units = [backward] if backward is not None else []
+        units: list[Function] = [backward] if backward is not None else []
         for qualname, line in profile.sweep.helpers:
-            helper = index.function(qualname, line)
-            if helper is not None and helper.outermost not in units:
-                units.append(helper.outermost)
+            found = index.function(qualname, line)
+            if found is not None and found.outermost not in units:
+                units.append(found.outermost)
         regions = tuple(Region(f.node, f, "sweep") for f in units)
         if regions:
             sites.append(Site("backward", "sweep", regions))

@@ -136,7 +136,9 @@ def _test_source(
     )
     if not plain_differs:
         body.append("    # pre-seeded gradients must be added to; the upstream gradient is not 1")
-        body += [f"    {line}" for line in equivalence.probe_source(probe, class_name)[: len(names)]]
+        body += [
+            f"    {line}" for line in equivalence.probe_source(probe, class_name)[: len(names)]
+        ]
         body += [f"    {n}.grad = {equivalence.SEED!r}" for n in names]
         body += [f"    {line}" for line in probe.lines]
         body.append(f"    out = {scale}")
@@ -169,7 +171,9 @@ def _verify(
     with tempfile.TemporaryDirectory(prefix="minigrad-suggest-") as tmp:
         path = Path(tmp) / "test_minigrad_suggested.py"
         path.write_text(header + "\n\n" + "\n\n".join(sources.values()), encoding="utf-8")
-        with TestsHost(spec, [str(path)], limits, jobs=jobs, mutants=list(mutants.values())) as host:
+        with TestsHost(
+            spec, [str(path)], limits, jobs=jobs, mutants=list(mutants.values())
+        ) as host:
             stats = run_stats(host)
             ids = {
                 m: next((t for t in stats if t.endswith(f"::test_{m.replace('-', '_')}")), "")
@@ -201,8 +205,12 @@ def suggest_tests(
     limits: Limits,
 ) -> Suggestions:
     """A checked pytest file with a test for each mutant the user's tests let through."""
-    through = [r for r in campaign.results if _let_through(r) and r.outcome is not Outcome.EQUIVALENT]
-    dropped = [(r.mutant.id, "no probe tells it from the engine") for r in through if r.witness is None]
+    through = [
+        r for r in campaign.results if _let_through(r) and r.outcome is not Outcome.EQUIVALENT
+    ]
+    dropped = [
+        (r.mutant.id, "no probe tells it from the engine") for r in through if r.witness is None
+    ]
     chosen = [r for r in through if r.witness is not None]
     if not chosen:
         return Suggestions("", [], dropped)
@@ -220,7 +228,9 @@ def suggest_tests(
             dropped.append((r.mutant.id, "the engine raises on the input that tells it apart"))
             continue
         probe = probes[r.witness or 0]
-        sources[r.mutant.id] = _test_source(r.mutant, probe, want, got, profile.class_name, scale, name)
+        sources[r.mutant.id] = _test_source(
+            r.mutant, probe, want, got, profile.class_name, scale, name
+        )
     rel = max(1e-6, 1024.0 * profile.precision.macheps)
     header = "\n".join(
         [

@@ -27,13 +27,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from minigrad.engines import load_engine
+from minigrad.mutation.runner import CampaignConfig, run_campaign
+from minigrad.mutmut_gate import read_results
+
 from minigrad import engine as ours
 from minigrad import nn as our_nn
 from minigrad.battery import BATTERY, Settings, engine_ops, run_case
-from minigrad.engines import load_engine
 from minigrad.gradcheck import gradcheck
-from minigrad.mutation.runner import CampaignConfig, run_campaign
-from minigrad.mutmut_gate import read_results
 
 __all__ = ["Figure", "run_all"]
 

@@ -82,6 +82,22 @@ def _newest(paths: Iterable[Path]) -> tuple[float, Path | None]:
     return newest
 
 
+def _exit_codes(meta: Path) -> dict[str, int | None]:
+    """mutmut's verdicts in one .meta file; GateError if it is not what mutmut writes."""
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise GateError(
+            f"corrupt mutmut results in {meta}: {err}; clean mutants/ and run again"
+        ) from None
+    codes = data.get("exit_code_by_key") if isinstance(data, dict) else None
+    if not isinstance(codes, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, int)) for k, v in codes.items()
+    ):
+        raise GateError(f"corrupt mutmut results in {meta}: no exit_code_by_key of names and codes")
+    return codes
+
+
 def read_results(root: Path) -> MutmutResults:
     """Every verdict under root/mutants; GateError if none, stale or unfinished."""
     results = MutmutResults()
@@ -92,8 +108,7 @@ def read_results(root: Path) -> MutmutResults:
             continue
         results.sources.append(source)
         oldest_meta = min(oldest_meta, meta.stat().st_mtime)
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        for name, code in data["exit_code_by_key"].items():
+        for name, code in _exit_codes(meta).items():
             results.statuses[name] = status_of(code)
     if not results.statuses:
         raise GateError("no mutmut results under mutants/: run `uv run mutmut run` first")

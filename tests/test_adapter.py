@@ -1,0 +1,254 @@
+"""The engine adapter: specs, the snapshot, and what discovery finds in each style of engine."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigrad.adapter import EngineError, Profile, load_in_process, parse_spec, profile_engine
+from minigrad.adapter.nodes import NodeAccess, NotANumber, real
+from minigrad.isolation import Limits
+
+ENGINES = Path(__file__).parent / "engines"
+LIMITS = Limits(timeout=30)
+
+
+def profile(spec: str) -> Profile:
+    return profile_engine(parse_spec(spec), LIMITS)[1]
+
+
+def steps(p: Profile) -> dict[str, tuple[str, ...]]:
+    return {op.name: tuple(s.style for s in op.steps) for op in p.ops}
+
+
+class TestSpec:
+    def test_module_is_found_without_importing_it(self) -> None:
+        """A module name is located by the import system's finders: nothing is executed."""
+        assert "wave" not in sys.modules
+        spec = parse_spec("wave")
+        assert (spec.path.name, spec.module) == ("wave.py", "wave")
+        assert "wave" not in sys.modules
+
+    def test_class_after_colon(self, tmp_path: Path) -> None:
+        """`path:Class` and `module:Class` name the class; a drive letter is no class."""
+        f = tmp_path / "eng.py"
+        f.write_text("class A: pass\n")
+        assert parse_spec(f"{f}:A").class_name == "A"
+        assert parse_spec("minigrad.engine:Value").class_name == "Value"
+        assert parse_spec(str(f)).class_name is None
+
+    def test_file_in_a_package_imports_with_its_package(self, tmp_path: Path) -> None:
+        """pkg/sub/mod.py imports as pkg.sub.mod from the folder above pkg."""
+        (tmp_path / "pkg" / "sub").mkdir(parents=True)
+        (tmp_path / "pkg" / "__init__.py").write_text("")
+        (tmp_path / "pkg" / "sub" / "__init__.py").write_text("")
+        (tmp_path / "pkg" / "sub" / "mod.py").write_text("X = 1\n")
+        spec = parse_spec(str(tmp_path / "pkg" / "sub" / "mod.py"))
+        assert (spec.module, spec.sys_path) == ("pkg.sub.mod", str(tmp_path.resolve()))
+
+    def test_snapshot_is_read_once(self, tmp_path: Path) -> None:
+        """The source is what the file held when the spec was made; changes are noticed."""
+        f = tmp_path / "eng.py"
+        f.write_text("A = 1\n")
+        spec = parse_spec(str(f))
+        f.write_text("A = 2\n")
+        assert spec.source == "A = 1\n"
+        assert spec.changed_on_disk()
+
+    def test_latin1_source(self, tmp_path: Path) -> None:
+        """A PEP 263 latin-1 file is decoded as Python decodes it."""
+        f = tmp_path / "eng.py"
+        f.write_bytes(b"# -*- coding: latin-1 -*-\nNAME = '\xe9t\xe9'\n")
+        assert "été" in parse_spec(str(f)).source
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("missing_file.py", "engine file not found: missing_file.py"),
+            ("no_such_module_xyz", "no module named 'no_such_module_xyz'"),
+            ("json.no_such_sub", "no module named 'json.no_such_sub'"),
+            ("math", "has no Python source file"),
+            ("", "needs a .py path or a module name"),
+            ("not a module!", "neither a .py file nor a module name"),
+        ],
+    )
+    def test_bad_specs(self, text: str, message: str) -> None:
+        """Each unusable spec is an EngineError that says why."""
+        with pytest.raises(EngineError, match=message):
+            parse_spec(text)
+
+    def test_not_a_py_file(self, tmp_path: Path) -> None:
+        """A file that is not .py is refused."""
+        f = tmp_path / "eng.txt"
+        f.write_text("x")
+        with pytest.raises(EngineError, match=r"must be a \.py source file"):
+            parse_spec(str(f) + "/")  # a path by its slash; not a file either
+
+
+class TestDiscoveryStyles:
+    """One engine per style of attaching a backward step: each op's step is found."""
+
+    @pytest.mark.parametrize(
+        ("engine", "cls", "children", "expected"),
+        [
+            ("microstyle.py", "Value", "_prev", {"add": ("closure",), "relu": ("closure",)}),
+            ("closure_named.py", "Scalar", "_children", {"add": ("closure",), "mul": ("closure",)}),
+            ("lambda_setattr.py", "Value", "kids", {"add": ("lambda",), "neg": ("lambda",)}),
+            (
+                "local_grads.py",
+                "Value",
+                "_children",
+                {"mul": ("local-grads",), "log": ("local-grads",)},
+            ),
+            (
+                "function_class.py",
+                "Value",
+                "_prev",
+                {"mul": ("function-class",), "tanh": ("function-class",)},
+            ),
+            ("keyword_forward.py", "Node", "prev", {"add": ("closure",), "exp": ("closure",)}),
+        ],
+    )
+    def test_steps_children_and_class(
+        self, engine: str, cls: str, children: str, expected: dict[str, tuple[str, ...]]
+    ) -> None:
+        """The class (even not named Value), where children live, and each op's step style."""
+        p = profile(str(ENGINES / engine))
+        assert (p.class_name, p.children_attr) == (cls, children)
+        found = steps(p)
+        for op, styles in expected.items():
+            assert found[op] == styles
+
+    def test_our_engine_has_method_steps(self) -> None:
+        """minigrad's own steps are methods beside each op; reflected ops are built from others."""
+        p = profile("minigrad.engine")
+        found = steps(p)
+        assert found["mul"] == ("method",)
+        assert found["vpow"] == ("method",) and found["rpow"] == ("method",)
+        assert p.op("rsub").uses == ("sub",)
+        assert p.sweep is not None and p.sweep.qualname == "Value.backward"
+
+    def test_composites_name_the_ops_they_use(self) -> None:
+        """micrograd-style sub is `self + (-other)`: no step of its own, built from add and mul."""
+        p = profile(str(ENGINES / "microstyle.py"))
+        assert p.op("sub").composite
+        assert set(p.op("sub").uses) == {"add", "mul"}
+
+    def test_every_op_is_found(self) -> None:
+        """Dunders beyond micrograd's (abs, +x, 2 ** x, x ** y) and named methods, known or not."""
+        p = profile(str(ENGINES / "extra_ops.py"))
+        names = {op.name for op in p.ops}
+        assert {"abs", "pos", "rpow", "vpow", "sigmoid", "sin", "softplus", "logcosh"} <= names
+        assert p.op("logcosh").oracle is None
+        assert "domain search" in p.op("logcosh").note
+        assert len(p.op("logcosh").points) == 3
+        assert p.op("sigmoid").oracle == "sigmoid"
+
+    def test_aliases_get_oracles(self, tmp_path: Path) -> None:
+        """`ln`, `reLU` and `__exp__` answer to log, relu and exp."""
+        f = tmp_path / "aliases.py"
+        f.write_text(
+            (ENGINES / "relu_one.py").read_text().replace("def relu(self):", "def reLU(self):")
+        )
+        p = profile(str(f))
+        assert p.op("reLU").oracle == "relu"
+        assert p.method_for("relu") == "reLU"
+
+    def test_precision(self) -> None:
+        """float64 and float32 engines are told apart by measurement."""
+        assert profile("minigrad.engine").precision.name == "float64"
+        assert profile(str(ENGINES / "float32.py")).precision.name == "float32"
+
+    def test_methods_that_take_arguments_are_not_called(self) -> None:
+        """A method with a required argument is listed, not guessed at."""
+        p = profile(str(ENGINES / "closure_named.py"))
+        assert all(method != "__init__" for method, _ in p.skipped)
+
+    def test_round_trip_through_json(self) -> None:
+        """The profile crosses process boundaries as JSON, unchanged."""
+        p = profile(str(ENGINES / "local_grads.py"))
+        import json
+
+        assert Profile.from_dict(json.loads(p.to_json())) == p
+
+
+class TestClassChoice:
+    def _engine(self, tmp_path: Path, body: str) -> str:
+        f = tmp_path / "eng.py"
+        f.write_text(body)
+        return str(f)
+
+    NODE = (
+        "class {name}:\n"
+        "    def __init__(self, data): self.data, self.grad = data, 0.0\n"
+        "    def backward(self): self.grad = 1.0\n"
+    )
+
+    def test_the_one_node_class(self, tmp_path: Path) -> None:
+        """Without Value, the one class whose instances carry data, grad and backward()."""
+        p = profile(
+            self._engine(tmp_path, self.NODE.format(name="Tensorish") + "class Other: pass\n")
+        )
+        assert p.class_name == "Tensorish"
+
+    def test_ambiguous(self, tmp_path: Path) -> None:
+        """Two candidates: exit-2 error listing both, and how to pick one."""
+        body = self.NODE.format(name="A") + self.NODE.format(name="B")
+        with pytest.raises(EngineError, match=r"several node classes \(A, B\).*:A"):
+            profile(self._engine(tmp_path, body))
+
+    def test_missing(self, tmp_path: Path) -> None:
+        """No candidate at all: says so."""
+        with pytest.raises(EngineError, match="has no Value class"):
+            profile(self._engine(tmp_path, "X = 1\n"))
+
+    def test_named_class_missing(self, tmp_path: Path) -> None:
+        """`:CLASS` that is not there lists the classes that are."""
+        path = self._engine(tmp_path, self.NODE.format(name="A"))
+        with pytest.raises(EngineError, match=r"has no class 'B'.*classes with a backward\(\): A"):
+            profile(f"{path}:B")
+
+    def test_package_that_reexports_is_followed(self, tmp_path: Path) -> None:
+        """A package whose __init__ re-exports the class: the defining module is checked."""
+        pkg = tmp_path / "enginepkg_reexport"
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("from .core import Scalar\n")
+        (pkg / "core.py").write_text((ENGINES / "closure_named.py").read_text())
+        spec, p = profile_engine(parse_spec(str(pkg / "__init__.py")), LIMITS)
+        assert spec.path.name == "core.py"
+        assert p.class_name == "Scalar"
+
+    def test_subclass_alias(self, tmp_path: Path) -> None:
+        """`Value = _Sub(Value)`: the methods of the base class are found and mutable."""
+        body = (
+            ENGINES / "microstyle.py"
+        ).read_text() + "\n\nclass _Sub(Value):\n    pass\n\n\nValue = _Sub\n"
+        p = profile(self._engine(tmp_path, body))
+        assert steps(p)["add"] == ("closure",)
+
+
+class TestNoFilesWritten:
+    def test_no_bytecode_beside_the_engine(self, tmp_path: Path) -> None:
+        """Loading an engine (in a child) writes no __pycache__ next to it."""
+        f = tmp_path / "eng.py"
+        f.write_text((ENGINES / "microstyle.py").read_text())
+        (tmp_path / "helper_mod.py").write_text("X = 1\n")
+        f.write_text(f.read_text() + "\nimport helper_mod  # noqa\n")
+        profile(str(f))
+        assert not (tmp_path / "__pycache__").exists()
+
+
+class TestNodes:
+    @pytest.mark.parametrize("bad", [1j, "1.0", None, [1.0, 2.0]])
+    def test_not_a_number(self, bad: object) -> None:
+        """A data or grad that is not one real number is said to be so."""
+        with pytest.raises(NotANumber, match="not a real number"):
+            real(bad, "grad")
+
+    def test_infer_children(self) -> None:
+        """Children are found under the usual names."""
+        loaded = load_in_process()
+        out = loaded.cls(1.0) * 2.0
+        assert NodeAccess.infer(out).children_attr == "_prev"

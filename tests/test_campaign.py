@@ -1,0 +1,285 @@
+"""Campaigns judged by the battery: statuses with evidence, gates that can fail, honest exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from minigrad.adapter import load_in_process
+from minigrad.check import settings_for
+from minigrad.cli import main
+from minigrad.isolation import Outcome as ChildOutcome
+from minigrad.mutation.campaign import (
+    Campaign,
+    CampaignConfig,
+    MutantResult,
+    Outcome,
+    Verdict,
+    _with_probe,
+    run_campaign,
+    shard_of,
+)
+from minigrad.mutation.mutants import generate_mutants
+from minigrad.mutation.report import minimal_killing_set
+
+ENGINES = Path(__file__).parent / "engines"
+MICRO = (ENGINES / "microstyle.py").read_text()
+
+pytestmark = pytest.mark.campaign
+
+
+def campaign(spec: str = "minigrad.engine", **config: object) -> Campaign:
+    loaded = load_in_process(spec)
+    settings = settings_for(
+        loaded.profile, any_subgradient=bool(config.pop("any_subgradient", False))
+    )
+    return run_campaign(
+        loaded.spec, loaded.profile, CampaignConfig(jobs=2, settings=settings, **config)
+    )  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def ours() -> Campaign:
+    return campaign()
+
+
+class TestOurEngine:
+    def test_every_non_equivalent_mutant_is_killed(self, ours: Campaign) -> None:
+        """The battery kills every mutant of our engine that some input tells apart."""
+        assert ours.score == 100.0
+        assert ours.survived == 0 and ours.count(Outcome.NO_COVERAGE) == 0
+        assert len(ours.results) > 150
+
+    def test_equivalents_carry_their_evidence(self, ours: Campaign) -> None:
+        """Each equivalent mutant says its changed code ran under probes that agreed."""
+        equivalent = {r.mutant.id: r for r in ours.results if r.outcome is Outcome.EQUIVALENT}
+        assert set(equivalent) == {"relu-swap-2", "backward-topo-2"}
+        for r in equivalent.values():
+            assert "probes, which ran the changed code" in r.reason
+
+    def test_signed_zero_of_relu_is_pinned(self, ours: Campaign) -> None:
+        """relu's forward `> 0.0` -> `>= 0.0` gives relu(-0.0) = -0.0: killed, not equivalent."""
+        result = next(r for r in ours.results if r.mutant.id == "relu-forward-2")
+        assert result.outcome is Outcome.KILLED
+        assert result.killed_by == ("relu_kink",)
+
+    def test_kink_convention_is_pinned(self, ours: Campaign) -> None:
+        """relu'(0) = 1 is a valid subgradient, but not this engine's: the campaign kills it."""
+        result = next(r for r in ours.results if r.mutant.id == "relu-compare")
+        assert result.outcome is Outcome.KILLED
+
+    @pytest.mark.parametrize(
+        ("any_subgradient", "expected"), [(False, "Killed"), (True, "Ignored")]
+    )
+    def test_any_subgradient_lets_the_convention_go(
+        self, any_subgradient: bool, expected: str
+    ) -> None:
+        """`self.data > 0` -> `>= 0` changes only relu'(0): pinned by default, free on request."""
+        from minigrad.mutation.mutants import Generated
+
+        loaded = load_in_process(str(ENGINES / "local_grads.py"))
+        mutants = generate_mutants(loaded.spec, loaded.profile).mutants
+        compare = [m for m in mutants if m.id == "relu-compare"]
+        assert compare[0].original == "self.data > 0"
+        settings = settings_for(loaded.profile, any_subgradient=any_subgradient)
+        result = run_campaign(
+            loaded.spec,
+            loaded.profile,
+            CampaignConfig(jobs=2, settings=settings),
+            generated=Generated(compare),
+        )
+        assert result.results[0].outcome.value == expected
+
+    def test_killers_are_cases_that_ran_the_code(self, ours: Campaign) -> None:
+        """A killed mutant's killer also ran its changed code (it is in coveredBy)."""
+        for r in ours.results:
+            if r.outcome is Outcome.KILLED and r.killed_by:
+                assert set(r.killed_by) <= set(r.covered_by), r.mutant.id
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "closure_named.py",
+        "lambda_setattr.py",
+        "local_grads.py",
+        "function_class.py",
+        "keyword_forward.py",
+        "float32.py",
+        "relu_one.py",
+    ],
+)
+def test_every_style_reaches_100(name: str) -> None:
+    """Every style of engine: each backward step mutated, every non-equivalent mutant killed."""
+    result = campaign(str(ENGINES / name))
+    assert result.score == 100.0
+    steps = {op.name for op in load_in_process(str(ENGINES / name)).profile.ops if op.steps}
+    assert steps <= {r.mutant.op for r in result.results}
+
+
+class TestGates:
+    def test_a_weak_judge_leaves_survivors_and_exits_1(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Judged by the edge cases alone, mutants survive; the command says how to catch them."""
+        code = main(["mutate", "--groups", "edge", "--engine", str(ENGINES / "microstyle.py")])
+        out = capsys.readouterr().out
+        assert code == 1
+        assert "SURVIVED" in out and "distinguishing input:" in out
+        assert "--tests" in out and "--suggest" in out
+        assert "is below --min-score 100%" in out
+
+    def test_harness_failure_exits_2(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """A buggy engine: no mutant verdict would mean anything, exit 2 naming the failures."""
+        code = main(["mutate", "--engine", str(ENGINES / "buggy_ops.py")])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert "the unmutated engine fails the battery" in err and "case abs:" in err
+
+    def test_timeout_below_the_harness_exits_2(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--timeout too short to let the unmutated engine pass would fake kills: refused."""
+        code = main(["mutate", "--timeout", "0.001", "--engine", str(ENGINES / "microstyle.py")])
+        assert code == 2
+        assert "--timeout 0.001 s is too short" in capsys.readouterr().err
+
+    def test_never_run_code_is_not_covered(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A step no case can run is NoCoverage, counts against the score, and is listed."""
+        body = MICRO.replace(
+            "    def __neg__(self):",
+            "    def __matmul__(self, other):\n"
+            "        raise ValueError('needs 2-d data')\n"
+            "        out = Value(0.0, (self, other))\n\n"
+            "        def _backward():\n"
+            "            self.grad += other.data * out.grad\n\n"
+            "        out._backward = _backward\n"
+            "        return out\n\n"
+            "    def __neg__(self):",
+        )
+        path = tmp_path / "mm.py"
+        path.write_text(body)
+        code = main(["mutate", "--engine", str(path), "--json", str(tmp_path / "r.json")])
+        out = capsys.readouterr().out
+        assert code == 1
+        assert "not covered (" in out and "matmul-sign" in out
+        report = json.loads((tmp_path / "r.json").read_text())
+        statuses = {m["id"]: m["status"] for e in report["files"].values() for m in e["mutants"]}
+        assert statuses["matmul-sign"] == "NoCoverage"
+
+    def test_engine_edited_during_the_run_exits_2(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The file changed under the run: the results belong to the snapshot, say so, exit 2."""
+        path = tmp_path / "selfedit.py"
+        path.write_text(f"open(__file__, 'a').write('# edited\\n')\n{MICRO}")
+        code = main(["mutate", "--engine", str(path)])
+        assert code == 2
+        assert "changed during the run" in capsys.readouterr().err
+
+    def test_minigrad_failure_is_no_verdict(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A crash inside minigrad's own code while judging mutants is exit 2, never a 'kill'."""
+        from minigrad.mutation.patch import Patcher
+
+        def broken(self: Patcher, mutant: object) -> None:
+            raise KeyError("__add__")
+
+        monkeypatch.setattr(Patcher, "apply", broken)
+        code = main(["mutate", "--engine", str(ENGINES / "microstyle.py")])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert "no verdict, minigrad itself failed" in err and "KeyError: '__add__'" in err
+        assert "(raised at " in err
+
+
+class TestStatuses:
+    def _result(self) -> MutantResult:
+        loaded = load_in_process()
+        mutant = generate_mutants(loaded.spec, loaded.profile).mutants[0]
+        verdict = Verdict(Outcome.SURVIVED, "no case fails")
+        return MutantResult(
+            mutant, Outcome.SURVIVED, "no case fails", judges=(("battery", verdict),)
+        )
+
+    def test_equivalent_needs_the_code_to_have_run(self) -> None:
+        """Probes that agree but never ran the changed code prove nothing: still a survivor."""
+        outcome = ChildOutcome("ok", {"witness": None, "hits": 0, "count": 500})
+        result = _with_probe(self._result(), outcome, [])
+        assert result.outcome is Outcome.SURVIVED
+        assert "no probe ran the changed code" in result.reason
+
+    def test_equivalent_with_evidence(self) -> None:
+        """Probes ran the code and agree: equivalent, with the count in the reason."""
+        outcome = ChildOutcome("ok", {"witness": None, "hits": 3, "count": 500})
+        assert _with_probe(self._result(), outcome, []).outcome is Outcome.EQUIVALENT
+
+    def test_score(self) -> None:
+        """(killed + timeout) / every status but equivalent; no judged mutant has no score."""
+        assert [o.detected for o in Outcome] == [True, True, False, False, False]
+        assert [o.judged for o in Outcome] == [True, True, True, True, False]
+
+
+class TestShards:
+    @pytest.mark.parametrize("count", [1, 2, 3, 7])
+    def test_shards_partition_the_mutants(self, count: int) -> None:
+        """Every mutant is in exactly one shard, and shards differ in size by one at most."""
+        loaded = load_in_process()
+        mutants = generate_mutants(loaded.spec, loaded.profile).mutants
+        shards = [shard_of(mutants, (i, count)) for i in range(1, count + 1)]
+        ids = [m.id for shard in shards for m in shard]
+        assert sorted(ids) == sorted(m.id for m in mutants)
+        assert max(map(len, shards)) - min(map(len, shards)) <= 1
+
+    def test_minimal_killing_set(self) -> None:
+        """Greedy cover then pruning keeps a set that kills every killed mutant."""
+        killed_by = {"a": ["x", "y"], "b": ["y"], "c": ["z", "x"], "d": []}
+        chosen = minimal_killing_set(killed_by)
+        assert set(chosen) in ({"y", "z"}, {"y", "x"})
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_midway_leaves_everything_as_it_was(tmp_path: Path, sig: signal.Signals) -> None:
+    """Kill the campaign while mutants run: source byte-identical, no bytecode, no child left."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    engine = tmp_path / "engine.py"
+    engine.write_text(
+        f"import os\nopen(os.path.join({str(marks)!r}, str(os.getpid())), 'w').close()\n" + MICRO
+    )
+    before = engine.read_bytes()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minigrad", "mutate", "--engine", str(engine)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while len(list(marks.iterdir())) < 2 and proc.poll() is None:  # the host has the engine
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    assert engine.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["engine.py", "marks"]
+    pids = [int(p.name) for p in marks.iterdir()]
+    for _ in range(200):
+        if not any(_alive(pid) for pid in pids):
+            break
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids)
+    if sig is signal.SIGINT:
+        assert proc.returncode == 130

@@ -1,0 +1,207 @@
+"""Children: deadlines, memory limits, deaths named by phase, hosts, and whose failure it is."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from minigrad.faults import engine_caused, set_engine_paths
+from minigrad.isolation import Host, HostError, Limits, Reporter, Request, run_isolated
+
+QUICK = Limits(timeout=5.0, memory_mib=512)
+
+
+def _engine_file(tmp_path: Path, body: str) -> dict[str, Any]:
+    """Code compiled under an engine file name, so its frames count as the engine's."""
+    path = tmp_path / "engine_code.py"
+    path.write_text(textwrap.dedent(body))
+    namespace: dict[str, Any] = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    set_engine_paths({str(path)})
+    return namespace
+
+
+class TestOutcomes:
+    def test_value(self) -> None:
+        """A task's JSON-able value comes back."""
+        outcome = run_isolated(lambda r: {"x": [1, 2.5]}, QUICK)
+        assert (outcome.status, outcome.value) == ("ok", {"x": [1, 2.5]})
+
+    def test_exit_is_named_with_its_phase(self) -> None:
+        """os._exit(0) without a verdict: the message names the status and the phase."""
+
+        def body(reporter: Reporter) -> None:
+            reporter.phase("importing the engine")
+            os._exit(0)
+
+        outcome = run_isolated(body, QUICK)
+        assert outcome.status == "died"
+        assert outcome.message == "the engine exited with status 0 during importing the engine"
+
+    def test_hang_is_killed_at_the_deadline(self) -> None:
+        """A child that never answers is killed: status timeout, phase named."""
+
+        def body(reporter: Reporter) -> None:
+            reporter.phase("case deep_chain")
+            while True:
+                pass
+
+        outcome = run_isolated(body, Limits(timeout=0.5))
+        assert outcome.status == "timeout"
+        assert outcome.message == "no answer within 0.5 s during case deep_chain (killed)"
+
+    def test_per_phase_deadline_restarts(self) -> None:
+        """With per_phase, each phase gets the whole deadline."""
+
+        def body(reporter: Reporter) -> str:
+            for phase in range(4):
+                reporter.phase(f"step {phase}")
+                time.sleep(0.2)
+            return "done"
+
+        assert run_isolated(body, Limits(timeout=0.5), per_phase=True).value == "done"
+        assert run_isolated(body, Limits(timeout=0.5)).status == "timeout"
+
+    def test_segfault(self) -> None:
+        """A crash of the interpreter is a death by signal, named."""
+        outcome = run_isolated(lambda r: ctypes.string_at(0), QUICK)
+        assert outcome.status == "died"
+        assert "SIGSEGV" in outcome.message
+
+    def test_memory_limit(self) -> None:
+        """Allocating without end hits the address-space limit: 'exceeded N MiB'."""
+
+        def body(reporter: Reporter) -> None:
+            hoard = []
+            while True:
+                hoard.append(bytearray(32 << 20))
+
+        outcome = run_isolated(body, Limits(timeout=20, memory_mib=256))
+        assert outcome.status == "memory"
+        assert outcome.message.startswith("exceeded the memory limit of 256 MiB")
+
+    def test_stdout_stays_clean(self, capfd: pytest.CaptureFixture[str]) -> None:
+        """What a child prints goes nowhere, not to the caller's stdout."""
+        run_isolated(lambda r: print("engine chatter"), QUICK)
+        assert "engine chatter" not in capfd.readouterr().out
+
+    @pytest.mark.parametrize(
+        ("timeout", "memory"), [(0.0, 100), (float("nan"), 100), (1e10, 100), (1.0, 10)]
+    )
+    def test_limits_are_validated(self, timeout: float, memory: int) -> None:
+        """A deadline must be in (0, a day], memory 64 MiB or more."""
+        with pytest.raises(ValueError):
+            Limits(timeout=timeout, memory_mib=memory)
+
+
+class TestBlame:
+    def test_engine_exception_is_the_engines(self, tmp_path: Path) -> None:
+        """Raised in engine code: the engine failed."""
+        ns = _engine_file(tmp_path, "def f():\n    return 1 / 0\n")
+        outcome = run_isolated(lambda r: ns["f"](), QUICK)
+        assert outcome.status == "engine"
+        assert "ZeroDivisionError" in outcome.message and "engine_code.py:2" in outcome.message
+
+    def test_minigrad_exception_is_internal(self) -> None:
+        """Raised with no engine code on the stack: minigrad's own failure, not a verdict."""
+        set_engine_paths(set())
+        outcome = run_isolated(lambda r: {}["missing"], QUICK)
+        assert outcome.status == "internal"
+        assert "KeyError" in outcome.message
+
+    def test_sys_exit_in_engine(self, tmp_path: Path) -> None:
+        """sys.exit(0) in engine code is named as such."""
+        ns = _engine_file(tmp_path, "import sys\ndef f():\n    sys.exit(0)\n")
+        outcome = run_isolated(lambda r: ns["f"](), QUICK)
+        assert (outcome.status, outcome.message) == ("engine", "the engine called sys.exit(0)")
+
+    def test_chained_cause_counts(self, tmp_path: Path) -> None:
+        """An exception raised from an engine exception is the engine's."""
+        ns = _engine_file(tmp_path, "def f():\n    raise ValueError('x')\n")
+        set_engine_paths({str(tmp_path / "engine_code.py")})
+        try:
+            try:
+                ns["f"]()
+            except ValueError as err:
+                raise RuntimeError("wrapped") from err
+        except RuntimeError as wrapped:
+            assert engine_caused(wrapped)
+
+
+class TestHost:
+    def test_setup_once_then_a_child_per_task(self) -> None:
+        """The setup runs once; each task sees its context in its own process."""
+
+        def setup(serve: Any, reporter: Reporter) -> None:
+            serve({"pid": os.getpid(), "base": 10})
+
+        def task(ctx: Any, args: dict[str, Any], reporter: Reporter) -> list[int]:
+            return [ctx["base"] + args["x"], ctx["pid"], os.getpid()]
+
+        with Host(setup, {"task": task}, QUICK, jobs=2) as host:
+            out = host.run([Request(str(i), "task", {"x": i}) for i in range(20)])
+        values = [out[str(i)].value for i in range(20)]
+        assert [v[0] for v in values] == list(range(10, 30))
+        assert len({v[1] for v in values}) == 1  # one host
+        assert len({v[2] for v in values}) == 20  # a child each
+
+    def test_failed_setup_is_a_host_error(self) -> None:
+        """A setup that dies names what happened."""
+
+        def setup(serve: Any, reporter: Reporter) -> None:
+            reporter.phase("importing the engine")
+            os._exit(3)
+
+        with pytest.raises(HostError, match="exited with status 3 during importing the engine"):
+            Host(setup, {}, QUICK).start()
+
+    def test_setup_can_say_why_it_did_not_serve(self) -> None:
+        """A setup that returns a reason instead of serving: that reason."""
+        with pytest.raises(HostError, match="your tests do not collect"):
+            Host(lambda serve, r: "your tests do not collect", {}, QUICK).start()
+
+
+ORPHAN_SCRIPT = """
+import os, sys, time
+from minigrad.isolation import Limits, run_isolated
+
+def body(reporter):
+    print(os.getpid(), file=open(sys.argv[1], "w"), flush=True)
+    while True:
+        time.sleep(1)
+
+run_isolated(body, Limits(timeout=600))
+"""
+
+
+def test_children_die_with_their_parent(tmp_path: Path) -> None:
+    """SIGKILL the parent: its busy child goes too (no orphan runs to its deadline)."""
+    pid_file = tmp_path / "child.pid"
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT, str(pid_file)])
+    try:
+        for _ in range(300):  # wait for the child to say it runs
+            if pid_file.exists() and pid_file.read_text().strip():
+                break
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        for _ in range(300):  # wait for the child to be gone
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        with pytest.raises(ProcessLookupError):
+            os.kill(child, 0)
+    finally:
+        parent.kill()

@@ -1,0 +1,197 @@
+"""Your tests as the judge: `mutate --tests`, both judges side by side, and `--suggest`."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from minigrad.cli import main
+
+STUDENT = Path(__file__).parents[1] / "examples" / "student"
+
+pytestmark = pytest.mark.campaign
+
+
+@pytest.fixture
+def student(tmp_path: Path) -> Path:
+    """A copy of the worked example: the student's engine and weak tests."""
+    target = tmp_path / "student"
+    shutil.copytree(
+        STUDENT, target, ignore=shutil.ignore_patterns("__pycache__", "test_suggested.py")
+    )
+    return target
+
+
+def mutate(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["mutate", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+class TestWeakTests:
+    def test_survivors_and_missing_tests(
+        self, student: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Weak tests let mutants through; those the battery kills are named as missing tests."""
+        report = student / "report.json"
+        code, out, _ = mutate(
+            [
+                "--engine",
+                str(student / "engine.py"),
+                "--tests",
+                str(student / "test_engine.py"),
+                "--json",
+                str(report),
+            ],
+            capsys,
+        )
+        assert code == 1
+        assert "judged by your tests" in out
+        assert "killed by the battery but not by your tests" in out
+        assert "add-assign (Value.__add__)" in out
+        assert "--suggest" in out
+        data = json.loads(report.read_text())
+        mutants = {m["id"]: m for e in data["files"].values() for m in e["mutants"]}
+        killed = mutants["add-sign"]
+        assert killed["status"] == "Killed"
+        assert killed["killedBy"][0].endswith("test_engine.py::test_add")
+        assert "battery: Killed" in mutants["add-assign"]["description"]
+        assert mutants["add-assign"]["status"] == "Survived"
+        assert any(
+            t.endswith("::test_add")
+            for f in data["testFiles"].values()
+            for t in (x["id"] for x in f["tests"])
+        )
+
+    def test_suggested_tests_close_the_loop(
+        self, student: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--suggest writes checked tests; with them added, every non-equivalent mutant dies."""
+        engine, tests = str(student / "engine.py"), str(student / "test_engine.py")
+        out_file = student / "test_suggested.py"
+        code, out, _ = mutate(
+            ["--engine", engine, "--tests", tests, "--suggest", str(out_file), "--judge", "tests"],
+            capsys,
+        )
+        assert code == 1
+        assert f"wrote {out_file}:" in out
+        text = out_file.read_text()
+        tree = ast.parse(text)
+        tests_written = [
+            n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
+        ]
+        assert len(tests_written) >= 30
+        assert "from engine import Value" in text
+        assert "# mutant add-assign (Value.__add__, engine.py:" in text
+        assert "out = out * -1.7" in text  # the scaled variant, where it is what tells them apart
+        code, out, _ = mutate(
+            ["--engine", engine, "--tests", tests, str(out_file), "--judge", "tests"], capsys
+        )
+        assert code == 0, out
+        assert "mutation score: 100.0%" in out
+
+
+class TestHarness:
+    def test_failing_tests_are_named(
+        self, student: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Tests that fail on the unmutated engine: exit 2, naming them."""
+        bad = student / "test_bad.py"
+        bad.write_text(
+            "from engine import Value\n\ndef test_wrong():\n    assert Value(1.0).data == 2.0\n"
+        )
+        code, _, err = mutate(["--engine", str(student / "engine.py"), "--tests", str(bad)], capsys)
+        assert code == 2
+        assert "must pass on the unmutated engine" in err and "test_bad.py::test_wrong" in err
+
+    def test_collection_errors_are_named(
+        self, student: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A test file that does not import: exit 2 with pytest's reason."""
+        bad = student / "test_broken.py"
+        bad.write_text("import no_such_module_here\n")
+        code, _, err = mutate(["--engine", str(student / "engine.py"), "--tests", str(bad)], capsys)
+        assert code == 2
+        assert "fail to collect" in err and "no_such_module_here" in err
+
+    def test_unittest_style_tests_judge_too(
+        self, student: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """unittest.TestCase tests are run by pytest as judges."""
+        unit = student / "test_unit.py"
+        unit.write_text(
+            "import unittest\nfrom engine import Value\n\n"
+            "class TestMul(unittest.TestCase):\n"
+            "    def test_mul(self):\n"
+            "        a, b = Value(2.0), Value(-3.0)\n"
+            "        (a * b).backward()\n"
+            "        self.assertEqual((a.grad, b.grad), (-3.0, 2.0))\n"
+        )
+        report = student / "unit.json"
+        mutate(
+            [
+                "--engine",
+                str(student / "engine.py"),
+                "--tests",
+                str(unit),
+                "--judge",
+                "tests",
+                "--operators",
+                "sign",
+                "--json",
+                str(report),
+            ],
+            capsys,
+        )
+        data = json.loads(report.read_text())
+        mutants = {m["id"]: m for e in data["files"].values() for m in e["mutants"]}
+        assert mutants["mul-sign"]["status"] == "Killed"
+        assert mutants["mul-sign"]["killedBy"][0].endswith("test_unit.py::TestMul::test_mul")
+
+
+class TestOutputs:
+    def test_report_onto_a_source_is_refused_before_work(
+        self, student: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--json onto the engine, --suggest onto a test: refused at once, nothing written."""
+        engine = student / "engine.py"
+        before = engine.read_bytes()
+        code, _, err = mutate(["--engine", str(engine), "--json", str(engine)], capsys)
+        assert code == 2 and "refusing to write --json onto" in err
+        tests = student / "test_engine.py"
+        code, _, err = mutate(
+            ["--engine", str(engine), "--tests", str(tests), "--suggest", str(tests)], capsys
+        )
+        assert code == 2 and "refusing to write --suggest onto" in err
+        assert engine.read_bytes() == before
+
+    @pytest.mark.parametrize("target", ["missing_dir/r.json", "."])
+    def test_unwritable_report_path(
+        self, target: str, student: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A report path whose folder is missing, or a directory: exit 2 before any work."""
+        code, _, err = mutate(
+            ["--engine", str(student / "engine.py"), "--json", str(student / target)], capsys
+        )
+        assert code == 2
+        assert "does not exist" in err or "is a directory" in err
+
+    def test_suggest_needs_tests(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """--suggest without --tests: a usage error that says what is missing."""
+        code, _, err = mutate(["--suggest", "x.py"], capsys)
+        assert code == 2 and "it needs --tests" in err
+
+
+class TestOurOwnTests:
+    def test_gradcheck_tests_kill_every_mutant_of_our_engine(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """tests/test_gradcheck.py as the judge of our engine: 100%, the time printed."""
+        tests = str(Path(__file__).parent / "test_gradcheck.py")
+        code, out, _ = mutate(["--tests", tests, "--judge", "tests"], capsys)
+        assert code == 0, out
+        assert "mutation score: 100.0%" in out and "judged by your tests in " in out
