@@ -1,7 +1,6 @@
 """Shared fixtures, and the pytest route: `pytest tests/test_gradcheck.py --engine SPEC`.
 
 SPEC is a .py path or a module name, with `:CLASS` when the class is not `Value`.
-
 `--engine` points the battery at another engine.  A bad value is one usage
 error before any test runs; the header names the engine under test; and the
 self-tests that never use the engine are deselected, so that they are not
@@ -19,6 +18,9 @@ import pytest
 from minigrad.adapter import DEFAULT_ENGINE, EngineError, Loaded, load_in_process
 from minigrad.battery import build_battery
 
+ENGINE = pytest.StashKey[Loaded]()
+BROKEN = pytest.StashKey[str]()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -30,17 +32,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Load the engine once: a bad --engine is one usage error; a broken default, failing tests."""
     chosen = config.getoption("--engine")
     try:
         config.stash[ENGINE] = load_in_process(chosen or DEFAULT_ENGINE)
     except EngineError as err:
-        raise pytest.UsageError(f"--engine {chosen}: {err}") from None
-
-
-ENGINE = pytest.StashKey[Loaded]()
+        if chosen is not None:
+            raise pytest.UsageError(f"--engine {chosen}: {err}") from None
+        config.stash[BROKEN] = str(err)  # minigrad's own engine is broken: the tests say so
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    if BROKEN in config.stash:
+        return f"engine under test: {DEFAULT_ENGINE} FAILED TO LOAD: {config.stash[BROKEN]}"
     loaded = config.stash[ENGINE]
     return (
         f"engine under test: {loaded.spec.text} ({loaded.spec.path}), class {loaded.cls.__name__}"
@@ -60,14 +64,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "battery_case" in metafunc.fixturenames:
-        loaded = metafunc.config.stash[ENGINE]
-        cases = build_battery(loaded.profile).cases
+        if BROKEN in metafunc.config.stash:
+            metafunc.parametrize("battery_case", [None], ids=["engine-failed-to-load"])
+            return
+        cases = build_battery(metafunc.config.stash[ENGINE].profile).cases
         metafunc.parametrize("battery_case", cases, ids=[c.name for c in cases])
 
 
 @pytest.fixture(scope="session")
 def engine(request: pytest.FixtureRequest) -> Loaded:
     """The engine under test: ours, or the one --engine names."""
+    if BROKEN in request.config.stash:
+        pytest.fail(f"{DEFAULT_ENGINE} failed to load: {request.config.stash[BROKEN]}")
     return request.config.stash[ENGINE]
 
 

@@ -205,25 +205,28 @@ class TestOracle:
         assert trace == ["mul", "add", "sub"]
 
 
+# Module-level functions, not methods: hypothesis wants one executor per test.
+@DETERMINISTIC
+@given(seed=st.integers(0, 10_000))
+def test_random_dag_is_safe_and_reproducible(seed: int) -> None:
+    """A random DAG is safe at its point, and the same seed gives the same DAG."""
+    spec, point = random_dag(seed, CORE_DAG_OPS)
+    assert dag_is_safe(spec, point)
+    assert (spec, point) == random_dag(seed, CORE_DAG_OPS)
+
+
+@DETERMINISTIC
+@given(seed=st.integers(0, 10_000))
+def test_eval_on_ref_matches_plain_math(seed: int) -> None:
+    """eval_dag on the oracle gives a finite value and runs every op of the spec."""
+    spec, point = random_dag(seed, tuple(DAG_OPS))
+    context = RefContext()
+    value = eval_dag(spec, Calls({}), *(Ref(x, context) for x in point))
+    assert math.isfinite(value.data)
+    assert len(context.trace) >= len(spec)
+
+
 class TestDags:
-    @DETERMINISTIC
-    @given(seed=st.integers(0, 10_000))
-    def test_random_dag_is_safe_and_reproducible(self, seed: int) -> None:
-        """A random DAG is safe at its point, and the same seed gives the same DAG."""
-        spec, point = random_dag(seed, CORE_DAG_OPS)
-        assert dag_is_safe(spec, point)
-        assert (spec, point) == random_dag(seed, CORE_DAG_OPS)
-
-    @DETERMINISTIC
-    @given(seed=st.integers(0, 10_000))
-    def test_eval_on_ref_matches_plain_math(self, seed: int) -> None:
-        """eval_dag on the oracle gives a finite value of moderate size."""
-        spec, point = random_dag(seed, tuple(DAG_OPS))
-        context = RefContext()
-        value = eval_dag(spec, Calls({}), *(Ref(x, context) for x in point))
-        assert math.isfinite(value.data)
-        assert len(context.trace) >= len(spec)
-
     def test_no_ops_no_dag(self) -> None:
         """Asking for a DAG over no ops is an error, not an IndexError inside minigrad."""
         with pytest.raises(ValueError, match="at least one op"):

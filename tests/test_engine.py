@@ -316,3 +316,33 @@ class TestPowers:
         x = Value(1e-200)
         (1.0 / x).backward()
         assert x.grad == -math.inf
+
+
+class TestPowerDomains:
+    @pytest.mark.parametrize(
+        ("f", "message"),
+        [
+            (
+                lambda: Value(0.0) ** Value(2.0),
+                "0.0 ** Value: a Value exponent needs a positive base "
+                "(its gradient is base**exponent * log(base))",
+            ),
+            (
+                lambda: 0 ** Value(2.0),
+                "0 ** Value: the base must be positive (the gradient is base**x * log(base))",
+            ),
+        ],
+    )
+    def test_whole_messages(self, f: Callable[[], Any], message: str) -> None:
+        """A zero base is refused at the forward, with the whole reason."""
+        with pytest.raises(ValueError) as info:
+            f()
+        assert str(info.value) == message
+
+    def test_bases_below_one_are_fine(self) -> None:
+        """Bases in (0, 1) are valid for both Value exponents and number bases."""
+        value, (ga, gb) = grads(lambda a, b: a**b, 0.5, 2.0)
+        assert (value, ga) == (0.25, 1.0)
+        assert gb == pytest.approx(0.25 * math.log(0.5))
+        value, (g,) = grads(lambda x: 0.5**x, 2.0)
+        assert value == 0.25 and g == pytest.approx(0.25 * math.log(0.5))

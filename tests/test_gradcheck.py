@@ -388,3 +388,177 @@ class TestOurConventions:
         up.relu().backward()
         down.relu().backward()
         assert (up.grad, down.grad) == (1.0, 0.0)
+
+
+def _recording(f: Any) -> tuple[Any, list[tuple[float, ...]]]:
+    """f, and the list of input values it is called at (one tuple per forward pass)."""
+    calls: list[tuple[float, ...]] = []
+
+    def g(*xs: Value) -> Value:
+        calls.append(tuple(x.data for x in xs))
+        return f(*xs)
+
+    return g, calls
+
+
+class TestExactBehaviour:
+    """What gradcheck does, pinned number by number, so that any change to it is seen."""
+
+    def test_per_input_evaluation_points(self) -> None:
+        """f at x, then x +- eps one input at a time, then x twice for the property checks."""
+        f, calls = _recording(lambda a, b: a * b)
+        eps = 1e-3
+        gradcheck(f, [Value(0.5), Value(-2.0)], tol=Tolerance(eps=eps))
+        assert calls == [
+            (0.5, -2.0),
+            (0.5 + eps, -2.0),
+            (0.5 - eps, -2.0),
+            (0.5, -2.0 + eps),
+            (0.5, -2.0 - eps),
+            (0.5, -2.0),
+            (0.5, -2.0),
+        ]
+
+    def test_fast_evaluation_points(self) -> None:
+        """Fast mode: x +- h u and x +- 2h u for two Gaussian u drawn from Random(0)."""
+        f, calls = _recording(lambda a, b: a * b)
+        h = 1e-3
+        gradcheck(f, [Value(0.5), Value(-2.0)], tol=Tolerance(eps=h), fast=True)
+        rng = random.Random(0)
+        expected = [(0.5, -2.0)]
+        for _ in range(2):
+            u = (rng.gauss(), rng.gauss())
+            for step in (h, -h, 2 * h, -2 * h):
+                expected.append((0.5 + step * u[0], -2.0 + step * u[1]))
+        expected += [(0.5, -2.0), (0.5, -2.0)]
+        assert calls == expected
+
+    def test_seeds_and_weights_come_from_random_0(self) -> None:
+        """Pre-seeds in [0.5, 1.5] and the weight in [1.5, 3], signed, drawn in that order."""
+        rng = random.Random(0)
+        seed = rng.choice((-1.0, 1.0)) * rng.uniform(0.5, 1.5)
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(_overwriting_mul, [Value(1.5), Value(-2.0)])
+        assert info.value.reason == (
+            f"input pre-seeded with .grad = {seed:.6g} must end with seed + gradient; "
+            "a backward step overwrites (=) instead of accumulating (+=)"
+        )
+        assert (info.value.index, info.value.expected) == (0, seed - 2.0)
+        rng = random.Random(0)
+        for _ in range(2):
+            rng.choice((-1.0, 1.0)), rng.uniform(0.5, 1.5)
+        weight = rng.choice((-1.0, 1.0)) * rng.uniform(1.5, 3.0)
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(_unscaled_mul, [Value(1.5), Value(-2.0)])
+        assert info.value.reason == (
+            f"gradient of w * f with w = {weight:.6g} must be w * gradient; "
+            "a backward step drops its upstream factor out.grad"
+        )
+        assert info.value.expected == pytest.approx(weight * -2.0)
+
+    def test_gradient_reason(self) -> None:
+        """The per-input check says which number is which."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x, y: x - y, [BadSub(1.5), BadSub(-2.0)])
+        assert info.value.reason == (
+            "analytic gradient (actual) differs from the central difference (expected)"
+        )
+
+    def test_message_layout(self) -> None:
+        """The message: a headline, then index, values, differences and tolerance, one per line."""
+        err = GradcheckError(
+            "gradient", "why", case="c", index=1, expected=-4.0, actual=2.0, tolerance=0.5
+        )
+        assert str(err) == (
+            "gradcheck failed for case 'c': gradient check: why\n"
+            "  input index: 1\n"
+            "  expected: -4.0\n"
+            "  actual:   2.0\n"
+            "  abs diff: 6   rel diff: 1.5   tolerance: 0.5"
+        )
+        assert (err.abs_diff, err.rel_diff) == (6.0, 1.5)
+        bare = GradcheckError("finite", "no values")
+        assert str(bare) == "gradcheck failed: finite check: no values"
+        one_side = GradcheckError("finite", "x", actual=math.nan, expected=1.0)
+        assert "  expected: 1.0" in str(one_side) and "  actual:   nan" in str(one_side)
+        assert GradcheckError("x", "y", expected=0.0, actual=1.0).rel_diff == math.inf
+
+    def test_accepts_needs_both_finite(self) -> None:
+        """A finite expected value never accepts an infinite actual one."""
+        tol = Tolerance(atol=1e300)
+        assert not tol.accepts(1.0, math.inf)
+        assert not tol.accepts(math.inf, 1.0)
+        assert tol.accepts(1.0, 2.0)
+
+    def test_float32_numbers(self) -> None:
+        """The float32 tolerances, exactly."""
+        m = 2.0**-23
+        tol = Tolerance.for_precision(m)
+        assert (tol.eps, tol.atol, tol.rtol) == (
+            (3 * m) ** (1 / 3),
+            max(1e-4, 40 * m ** (2 / 3)),
+            max(1e-3, 400 * m ** (2 / 3)),
+        )
+
+    def test_step_that_rounds_away(self) -> None:
+        """x + eps that the engine rounds back to x is an error that says so, not 1/0."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x: x * 2.0, [Value(1e12)])
+        assert (info.value.check, info.value.index) == ("step", 0)
+        assert info.value.reason == (
+            "input 0 = 1000000000000.0 plus the step 1e-05 rounds back to 1000000000000.0 "
+            "in the engine's numbers: use a larger eps"
+        )
+
+    def test_failure_fields(self) -> None:
+        """NaN gradients, complex gradients and infinite values name their check and index."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x: _node(x.data, (x,), (math.inf,)), [Value(1.0)])
+        assert info.value.actual == math.inf
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x: _node(x.data, (x,), (1j,)), [Value(1.0)])
+        assert (info.value.check, info.value.index) == ("real number", 0)
+        assert info.value.reason == "grad is 1j, not a real number"
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x: x * math.inf, [Value(1.0)])
+        assert info.value.check == "finite"
+        assert info.value.reason == "f returned a non-finite value (inf)"
+
+    def test_input_messages(self) -> None:
+        """Bad inputs: each message, whole."""
+        a = Value(2.0)
+        with pytest.raises(ValueError) as value_error:
+            gradcheck(lambda x, y: x * y, [a, a])
+        assert str(value_error.value) == (
+            "inputs 0 and 1 are the same Value: each input must be its own leaf (perturbing one "
+            "would move the other); to check f(a, a), pass `lambda a: f(a, a)` with [a]"
+        )
+        with pytest.raises(ValueError) as value_error:
+            gradcheck(lambda: a, [])
+        assert str(value_error.value) == "gradcheck needs at least one input"
+        with pytest.raises(TypeError) as type_error:
+            gradcheck(lambda x: x, "x" * 200)
+        message = str(type_error.value)
+        assert message.startswith("inputs must be a list or tuple of Values, got str 'xxx")
+        assert len(message.split("got ", 1)[1]) == 80
+
+
+def test_fast_screen_threshold() -> None:
+    """Fast mode hands a disagreement just above 64 macheps |f| / h to per-input mode.
+
+    f = x + y is computed exactly enough that only the planted error delta in
+    y's gradient shows: 1.2 times the threshold along the probe that sees it
+    most is flagged (the per-input pass then accepts it, far below tolerance),
+    0.8 times is not.
+    """
+    h = 1e-5
+    threshold = 64 * 2.0**-52 * 2.0 / h
+    rng = random.Random(0)
+    us = [[rng.gauss(), rng.gauss()] for _ in range(2)]
+    largest = max(abs(u[1]) for u in us)
+    for factor, fell_back in ((1.2, True), (0.8, False)):
+        delta = factor * threshold / largest
+        f, calls = _recording(lambda x, y, d=delta: _node(x.data + y.data, (x, y), (1.0, 1.0 + d)))
+        assert gradcheck(f, [Value(1.0), Value(1.0)], fast=True)
+        per_input = [c for c in calls if (c[0] == 1.0) != (c[1] == 1.0)]  # one input moved
+        assert len(per_input) == (4 if fell_back else 0)

@@ -82,7 +82,7 @@ class Value:
         _op: str = "",
         _backward: Callable[[Value], None] = _leaf_backward,
     ) -> None:
-        self.data = data if type(data) is float else _as_float(data)
+        self.data = _as_float(data)
         self.grad = 0.0
         # A tuple, in operand order: the backward order is then deterministic,
         # which keeps mutation verdicts stable from run to run.

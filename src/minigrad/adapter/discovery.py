@@ -108,8 +108,11 @@ def _function_of(attr: object) -> FunctionType | None:
 
 
 def _never_called(name: str) -> bool:
-    """Not an op by its name, or possibly harmful to call (it might write or plot)."""
-    return name in _NOT_OPS or name.lower().startswith(_NOT_OP_PREFIXES)
+    """Not an op by its name, or possibly harmful to call (it might write or plot).
+
+    Names with `__mutmut_` are the mutant copies mutmut adds to a class it mutates.
+    """
+    return name in _NOT_OPS or name.lower().startswith(_NOT_OP_PREFIXES) or "__mutmut_" in name
 
 
 def _takes_no_arguments(function: FunctionType) -> bool:

@@ -109,7 +109,14 @@ def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
 
 
 def import_engine(spec: EngineSpec) -> ModuleType:
-    """Import the engine module (its package's __init__ first, as `import` does)."""
+    """Import the engine module (its package's __init__ first, as `import` does).
+
+    A module of the same name from another file (an earlier engine of a
+    long-lived process) is dropped first, else `import` would return it.
+    """
+    cached = sys.modules.get(spec.module)
+    if cached is not None and not _same_file(getattr(cached, "__file__", None) or "", spec.path):
+        del sys.modules[spec.module]
     return importlib.import_module(spec.module)
 
 
