@@ -239,6 +239,36 @@ class TestNoFilesWritten:
         profile(str(f))
         assert not (tmp_path / "__pycache__").exists()
 
+    @staticmethod
+    def _engine_with_helper(folder: Path) -> Path:
+        folder.mkdir()
+        (folder / "helper_mod.py").write_text("X = 1\n")
+        f = folder / "eng.py"
+        f.write_text((ENGINES / "microstyle.py").read_text() + "\nimport helper_mod  # noqa\n")
+        return f
+
+    def test_bytecode_goes_to_the_cache_folder(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With $MINIGRAD_CACHE set, the .pyc of a module the engine imports lands there."""
+        cache = tmp_path / "cache"
+        monkeypatch.setenv("MINIGRAD_CACHE", str(cache))
+        f = self._engine_with_helper(tmp_path / "project")
+        profile(str(f))
+        assert not (f.parent / "__pycache__").exists()
+        assert [p.name for p in cache.rglob("helper_mod*.pyc")] == [
+            f"helper_mod.{sys.implementation.cache_tag}.pyc"
+        ]
+        assert not list(cache.rglob("eng*.pyc"))  # the engine runs from its snapshot
+
+    def test_cache_off_writes_no_bytecode(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MINIGRAD_CACHE", "off")
+        f = self._engine_with_helper(tmp_path / "project")
+        profile(str(f))
+        assert not list(tmp_path.rglob("*.pyc"))
+
 
 class TestNodes:
     @pytest.mark.parametrize("bad", [1j, "1.0", None, [1.0, 2.0]])

@@ -185,6 +185,49 @@ class TestPatching:
                 assert p.compile(m).co_name == m.function.rpartition(".")[2]
 
 
+class TestSiteMarkers:
+    """The tests judge's stats run: a marker at every mutant's site records what a test runs."""
+
+    def test_a_product_runs_the_sites_of_mul_and_backward_only(self) -> None:
+        p = patcher(OURS)
+        p.prepare_sites(OUR_MUTANTS)
+        try:
+            ran = p.record_sites()
+            a, b = OURS.cls(2.0), OURS.cls(-3.0)
+            (a * b).backward()
+            assert (a.grad, b.grad) == (-3.0, 2.0)
+            seen = ran()
+        finally:
+            p.restore()
+        ops = {m.op for m in OUR_MUTANTS if m.id in seen}
+        assert {"mul", "backward"} <= ops
+        assert not ops & {"add", "sub", "div", "log", "tanh", "relu"}
+        assert {"mul-sign", "mul-assign", "mul-swap"} <= seen
+        assert OURS.cls.__mul__.__code__.co_names.count("__minigrad_site__") == 0  # restored
+
+    @pytest.mark.parametrize(
+        "name", ["microstyle.py", "local_grads.py", "function_class.py", "lambda_setattr.py"]
+    )
+    def test_markers_change_no_result(self, name: str) -> None:
+        """With every site marked at once, the engine passes the whole battery as before."""
+        from minigrad.battery import build_battery, run_case
+        from minigrad.check import settings_for
+
+        loaded, g = generated(name)
+        p = patcher(loaded)
+        p.prepare_sites(g.mutants)
+        battery = build_battery(loaded.profile)
+        settings = settings_for(loaded.profile)
+        try:
+            ran = p.record_sites()
+            failed = [c.name for c in battery.cases if run_case(c, loaded.access, settings).failed]
+            seen = ran()
+        finally:
+            p.restore()
+        assert failed == []
+        assert len(seen) > len(g.mutants) // 2  # the markers did run
+
+
 class TestKeys:
     @pytest.mark.parametrize(
         ("key", "parts"),

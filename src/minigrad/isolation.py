@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
+import functools
 import gc
 import io
 import json
@@ -39,6 +40,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
+from minigrad.bytecode import keep_bytecode_out_of_tree
 from minigrad.faults import engine_caused, where
 
 __all__ = [
@@ -121,11 +123,16 @@ class Reporter:
 # --- the child's side ---------------------------------------------------------------------
 
 
+@functools.cache
+def _libc() -> Any:
+    """The C library, loaded once: children forked later inherit the handle."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _die_with_parent(parent: int) -> None:
     """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere)."""
     with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        _libc().prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
 
@@ -135,7 +142,7 @@ def _become_child(parent: int, limits: Limits, output: int | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
     faulthandler.disable()  # a crash is a verdict, not a traceback to print
-    sys.dont_write_bytecode = True
+    keep_bytecode_out_of_tree()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if limits.memory_mib is not None:
         cap = limits.memory_mib << 20
@@ -258,6 +265,8 @@ def _fork(
 ) -> _Child:
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
+    with contextlib.suppress(OSError):
+        _libc()  # loaded here, not again in every child
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -376,6 +385,7 @@ class Request:
     args: Mapping[str, Any] = field(default_factory=dict)
     timeout: float | None = None  # None: the host's limits
     show_output: bool = False  # let the task write to the caller's terminal
+    per_phase: bool = False  # the timeout is for each phase the task reports, not the whole
 
 
 def _serve(
@@ -414,7 +424,7 @@ def _serve(
                 body,
                 request["key"],
                 limits,
-                per_phase=False,
+                per_phase=request["per_phase"],
                 output=terminal if request["show_output"] else output,
                 timeout=request["timeout"] or limits.timeout,
             )
@@ -559,6 +569,7 @@ class Host:
                         "args": dict(request.args),
                         "timeout": timeout,
                         "show_output": request.show_output,
+                        "per_phase": request.per_phase,
                     }
                 )
                 os.write(self._commands, line.encode() + b"\n")

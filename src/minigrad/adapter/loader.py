@@ -19,6 +19,7 @@ from types import CodeType, ModuleType
 from typing import Any
 
 from minigrad.adapter.spec import EngineSpec
+from minigrad.bytecode import keep_bytecode_out_of_tree
 
 __all__ = [
     "SnapshotFinder",
@@ -94,7 +95,7 @@ class SnapshotFinder(importlib.abc.MetaPathFinder):
 
 def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
     """Serve the snapshot for the engine's file from now on, in this process."""
-    sys.dont_write_bytecode = True
+    keep_bytecode_out_of_tree()
     if spec.sys_path is not None and spec.sys_path not in sys.path:
         sys.path.insert(0, spec.sys_path)
     finder = SnapshotFinder(spec.path, spec.source)

@@ -1,12 +1,13 @@
 """A mutation campaign: prove that a judge (the battery, or your tests) catches wrong derivatives.
 
-1. **Harness.**  Each case (or test) runs on the unmutated engine in a child,
-   traced: which lines of the engine it runs, how long it takes.  Any failure,
-   hang or crash ends the campaign with exit 2: verdicts would mean nothing.
+1. **Harness.**  Each case (or test) runs on the unmutated engine in a child:
+   how long it takes, and for tests, which mutants' code it runs (a marker at
+   every mutant's site).  Any failure, hang or crash ends the campaign with
+   exit 2: verdicts would mean nothing.
 2. **Judging.**  Each mutant runs in a child forked from a host that has the
-   engine loaded: its one function is swapped in memory, and only the cases
-   that run its lines run, fastest first, up to the first failure.  No case
-   runs its lines: NoCoverage.  Its marker never fired: NoCoverage too.
+   engine loaded: its one function is swapped in memory, and the cases (or
+   the tests that run its code), fastest first, up to the first failure.  No
+   test runs its code: NoCoverage.  Its marker never fired: NoCoverage too.
 3. **Probing.**  A mutant no case kills is compared with the original on the
    probes of :mod:`minigrad.mutation.equivalence`.  Equivalent only if probes
    ran its changed code and none told it apart; otherwise it survived, with
@@ -178,10 +179,10 @@ class Campaign:
 
 @dataclass(frozen=True)
 class Harness:
-    """What the unmutated engine showed under a judge: lines run and time taken per item."""
+    """What the unmutated engine showed under a judge: mutant sites run, time taken per item."""
 
     items: tuple[str, ...]  # cases or test IDs, in run order
-    lines: Mapping[str, frozenset[int]]
+    covers: Mapping[str, frozenset[str]]  # IDs of the mutants whose code each item ran
     seconds: Mapping[str, float]
     pinned: Mapping[str, list[list[float]]] = field(default_factory=dict)
 
@@ -199,9 +200,8 @@ Order = Callable[[Mutant, Harness], list[str]]
 
 
 def covering(mutant: Mutant, harness: Harness) -> list[str]:
-    """The items whose traced lines include the mutated ones, fastest first."""
-    lines = set(range(mutant.start[0], mutant.end[0] + 1))
-    found = [item for item in harness.items if harness.lines.get(item, frozenset()) & lines]
+    """The items that ran the mutant's code on the unmutated engine, fastest first."""
+    found = [item for item in harness.items if mutant.id in harness.covers.get(item, ())]
     return sorted(found, key=lambda item: harness.seconds.get(item, 0.0))
 
 
@@ -378,10 +378,11 @@ def _judge_case(ctx: _Context) -> Callable[[Loaded, dict[str, Any], Reporter], A
 
 def _probe_task(ctx: _Context) -> Callable[[Loaded, dict[str, Any], Reporter], Any]:
     def task(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
-        reporter.phase("probing the unmutated engine")
-        want = [equivalence.observe(engine.access, p) for p in ctx.probes]
         if "mutant" not in args:
-            return {"count": len(want)}
+            reporter.phase("probing the unmutated engine")
+            want = [equivalence.observe(engine.access, p) for p in ctx.probes]
+            return {"count": len(want), "want": want}
+        want = args["want"]  # the original's observations, made once by the harness
         mutant = ctx.mutants[args["mutant"]]
         patcher = ctx.patcher
         assert patcher is not None
@@ -427,13 +428,13 @@ def _battery_harness(outcomes: Mapping[str, ChildOutcome], cases: Sequence[Case]
     return Harness(order, {}, seconds, pinned)
 
 
-def _probe_harness(outcomes: Mapping[str, ChildOutcome]) -> float:
-    """The probes must run on the unmutated engine; how long they take."""
+def _probe_harness(outcomes: Mapping[str, ChildOutcome]) -> tuple[float, list[Any]]:
+    """The probes must run on the unmutated engine: how long they take, what they observe."""
     outcome = outcomes["probe-original"]
     _raise_internal(outcome, "probing the unmutated engine")
     if not outcome.ok:
         raise HarnessError(f"the probes fail on the unmutated engine: {outcome.message}")
-    return outcome.seconds
+    return outcome.seconds, outcome.value["want"]
 
 
 def _probed(
@@ -441,7 +442,7 @@ def _probed(
     ctx: _Context,
     results: list[MutantResult],
     verdicts: Mapping[str, Mapping[str, Verdict]],
-    probe_seconds: float,
+    original: tuple[float, list[Any]],
 ) -> list[MutantResult]:
     """Probe every mutant some judge let through: for equivalence, and for the input that
     tells it apart (what a missing test should check)."""
@@ -452,7 +453,7 @@ def _probed(
     ]
     if not ctx.config.probes or not through:
         return results
-    outcomes = _probe(host, ctx, through, probe_seconds)
+    outcomes = _probe(host, through, original)
     results = [
         _with_probe(r, outcomes[r.mutant.id], ctx.probes) if r.mutant.id in outcomes else r
         for r in results
@@ -463,9 +464,8 @@ def _probed(
 def battery_order(battery: Battery) -> Callable[[Mutant, Harness], list[str]]:
     """Every case, those that call the mutant's op first; each part fastest first.
 
-    Which lines a case runs is not traced for the battery (tracing a
-    10,000-node chain costs more than running it): the hit marker shows,
-    case by case, whether the mutated code ran.
+    Which mutants a case runs is not recorded for the battery: the hit
+    marker shows, case by case, whether the mutated code ran.
     """
 
     def order(mutant: Mutant, harness: Harness) -> list[str]:
@@ -478,10 +478,11 @@ def battery_order(battery: Battery) -> Callable[[Mutant, Harness], list[str]]:
 
 
 def _probe(
-    host: Host, ctx: _Context, survivors: Sequence[str], probe_seconds: float
+    host: Host, survivors: Sequence[str], original: tuple[float, list[Any]]
 ) -> dict[str, ChildOutcome]:
-    deadline = max(2.0, 10.0 * 2.0 * probe_seconds + 1.0)
-    return host.run([Request(m, "probe", {"mutant": m}, deadline) for m in survivors])
+    seconds, want = original
+    deadline = max(2.0, 10.0 * 2.0 * seconds + 1.0)
+    return host.run([Request(m, "probe", {"mutant": m, "want": want}, deadline) for m in survivors])
 
 
 def _with_probe(
@@ -583,7 +584,7 @@ def run_campaign(
                 requests.append(Request("probe-original", "probe", {}, 600.0))
             outcomes = host.run(requests)
             battery_harness = _battery_harness(outcomes, wanted)
-            probe_seconds = _probe_harness(outcomes) if config.probes else 0.0
+            original = _probe_harness(outcomes) if config.probes else (0.0, [])
             harness_seconds = time.monotonic() - harness_start
             if tests_host is not None:
                 from minigrad.mutation.pytest_judge import judge_with_tests
@@ -604,7 +605,7 @@ def run_campaign(
                 )
                 judge_items["battery"] = list(battery_harness.items)
             results = [_combine(m, verdicts, config.judges) for m in mutants]
-            results = _probed(host, ctx, results, verdicts, probe_seconds)
+            results = _probed(host, ctx, results, verdicts, original)
     finally:
         if tests_host is not None:
             tests_host.host.close()

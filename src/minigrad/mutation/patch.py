@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import copy
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
@@ -26,9 +26,10 @@ from minigrad.adapter.source import Function, SourceIndex
 from minigrad.faults import InternalError
 from minigrad.mutation.mutants import Mutant, Path
 
-__all__ = ["HIT", "Patcher"]
+__all__ = ["HIT", "SITE", "Patcher"]
 
 HIT = "__minigrad_hit__"
+SITE = "__minigrad_site__"
 
 
 @dataclass
@@ -97,6 +98,42 @@ def _marked(mutant: Mutant, unit: ast.AST) -> ast.AST:
     return root
 
 
+def _path_key(path: Path) -> tuple[int, tuple[tuple[str, int], ...]]:
+    return len(path), tuple((name, -1 if index is None else index) for name, index in path)
+
+
+def _sites_marked(unit: ast.AST, marks: dict[Path, tuple[int, bool]]) -> ast.AST:
+    """A copy of the unit with a site marker at every path (no edit): ``__minigrad_site__(k)``.
+
+    Deepest paths first, and later statements of a list before earlier ones,
+    so that no marker moves a node another path still has to reach.
+    """
+    root = copy.deepcopy(unit)
+    for path in sorted(marks, key=_path_key, reverse=True):
+        k, statement = marks[path]
+        node: Any = root
+        for name, index in path[:-1]:
+            node = getattr(node, name) if index is None else getattr(node, name)[index]
+        name, index = path[-1]
+        call = ast.Call(ast.Name(SITE, ast.Load()), [ast.Constant(k)], [])
+        if statement:
+            items = getattr(node, name)
+            assert index is not None
+            marker = ast.Expr(call)
+            _located([marker], items[index])
+            items.insert(index, marker)
+            continue
+        old = getattr(node, name) if index is None else getattr(node, name)[index]
+        marked = ast.BoolOp(ast.Or(), [call, old])
+        _located([marked.values[0]], old)
+        ast.copy_location(marked, old)
+        if index is None:
+            setattr(node, name, marked)
+        else:
+            getattr(node, name)[index] = marked
+    return root
+
+
 def _wrapped_in_classes(node: ast.AST, classes: tuple[str, ...]) -> ast.Module:
     body: ast.stmt = node  # type: ignore[assignment]
     for name in reversed(classes):
@@ -144,6 +181,8 @@ class Patcher:
     hits: _Hits = field(default_factory=_Hits)
     _live: dict[tuple[str, int], list[FunctionType]] | None = None
     _patched: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
+    _sites: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
+    _site_mutants: list[tuple[str, ...]] = field(default_factory=list)
 
     def live(self) -> dict[tuple[str, int], list[FunctionType]]:
         """Every function object of the engine's file reachable from its modules."""
@@ -171,18 +210,59 @@ class Patcher:
         self._live = found
         return found
 
+    def _compile_unit(self, unit: Function, node: ast.AST, what: str) -> CodeType:
+        module = _wrapped_in_classes(node, unit.classes)
+        code = compile(module, self.filename, "exec", dont_inherit=True)
+        found = _find_code(code, (*unit.classes, unit.name))
+        if found is None:
+            raise InternalError(f"{what}: no code for {unit.qualname} after compiling")
+        return found
+
     def compile(self, mutant: Mutant) -> CodeType:
         unit: Function | None = self.index.function(*mutant.unit)
         if unit is None:
             raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
-        module = _wrapped_in_classes(_marked(mutant, unit.node), unit.classes)
-        code = compile(module, self.filename, "exec", dont_inherit=True)
-        found = _find_code(code, (*unit.classes, unit.name))
-        if found is None:
-            raise InternalError(
-                f"mutant {mutant.id}: no code for {mutant.function} after compiling"
-            )
-        return found
+        return self._compile_unit(unit, _marked(mutant, unit.node), f"mutant {mutant.id}")
+
+    def prepare_sites(self, mutants: Iterable[Mutant]) -> None:
+        """Compile, once, every unit with a marker at each of its mutants' sites (no edit).
+
+        Running a test on these records which mutants' code it runs, at the
+        cost of one C call per marker passed: mutmut's stats run without
+        tracing every line of the program.
+        """
+        by_unit: dict[tuple[str, int], dict[Path, tuple[int, bool]]] = {}
+        for mutant in mutants:
+            marks = by_unit.setdefault(mutant.unit, {})
+            if mutant.path not in marks:
+                marks[mutant.path] = (len(self._site_mutants), mutant.statement)
+                self._site_mutants.append(())
+            k = marks[mutant.path][0]
+            self._site_mutants[k] = (*self._site_mutants[k], mutant.id)
+        for key, marks in by_unit.items():
+            unit = self.index.function(*key)
+            targets = self.live().get(key, [])
+            if unit is None or not targets:
+                continue  # judging the mutant says why it cannot run
+            code = self._compile_unit(unit, _sites_marked(unit.node, marks), "site markers")
+            self._sites += [
+                (f, code) for f in targets if len(f.__code__.co_freevars) == len(code.co_freevars)
+            ]
+
+    def record_sites(self) -> Callable[[], set[str]]:
+        """Swap the site-marked code in (until `restore`); the IDs of the mutants whose
+        sites ran since, on each call."""
+        ran: set[int] = set()
+        for function, code in self._sites:
+            function.__globals__[SITE] = ran.add
+            if function.__code__ is not code:
+                self._patched.append((function, function.__code__))
+                function.__code__ = code
+
+        def mutants() -> set[str]:
+            return {m for k in ran for m in self._site_mutants[k]}
+
+        return mutants
 
     def apply(self, mutant: Mutant) -> None:
         """Swap the mutant in: every live function of its unit runs the mutated code."""

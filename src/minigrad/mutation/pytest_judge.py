@@ -3,8 +3,8 @@
 A host process installs the engine's snapshot as an import hook, runs pytest
 once to collect your tests (any style pytest runs, unittest included), and
 then serves: each test runs once on the unmutated engine in a child of its
-own, traced (which lines of the engine it runs, how long it takes: mutmut's
-stats run); then each mutant runs in a child forked from the collected
+own, with a marker at every mutant's site (which mutants' code it runs, how
+long it takes: mutmut's stats run); then each mutant runs in a child forked from the collected
 session, its one function swapped into the engine module your tests
 imported, with only the tests that run its lines, fastest first, up to the
 first failure.  Collection happens once; no file is ever written.
@@ -15,6 +15,7 @@ on it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,6 @@ from minigrad.adapter.loader import (
     install_snapshot,
 )
 from minigrad.adapter.source import SourceIndex
-from minigrad.adapter.trace import Tracer
 from minigrad.faults import set_engine_paths
 from minigrad.isolation import Host, HostError, Limits, Reporter, Request
 from minigrad.mutation.campaign import (
@@ -119,21 +119,20 @@ def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> l
     return session.order
 
 
-def _stats_task(filename: str) -> Callable[[_Session, dict[str, Any], Reporter], Any]:
-    def task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
-        nodeid = args["test"]
+def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[Any]:
+    """Tests in collection order on the unmutated engine: outcome, sites run, seconds."""
+    assert session.patcher is not None
+    results = []
+    for nodeid in args["tests"]:
         reporter.phase(f"test {nodeid} on the unmutated engine")
+        ran = session.patcher.record_sites()
         start = time.perf_counter()
-        with Tracer(filename, lines=True) as tracer:
-            outcome, text = _run_item(session, nodeid)
-        return {
-            "outcome": outcome,
-            "text": text,
-            "lines": sorted(tracer.lines),
-            "seconds": time.perf_counter() - start,
-        }
-
-    return task
+        outcome, text = _run_item(session, nodeid)
+        seconds = time.perf_counter() - start
+        results.append(
+            {"outcome": outcome, "text": text, "covers": sorted(ran()), "seconds": seconds}
+        )
+    return results
 
 
 def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
@@ -186,10 +185,9 @@ class TestsHost:
         self.paths = list(paths)
         self.session = _Session(mutants={m.id: m for m in mutants}, matrix=matrix)
         self.index = index or SourceIndex.parse(spec.source)
-        filename = str(spec.path)
         tasks: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] = {
             "list": _list_task,
-            "stats": _stats_task(filename),
+            "stats": _stats_task,
             "judge": _judge_task,
             **(extra or {}),
         }
@@ -210,7 +208,7 @@ class TestsHost:
         def prepare() -> None:
             import_engine(spec)  # tests that import it inside a test get the same module
             patcher = Patcher(self.index, str(spec.path), engine_modules(spec.path))
-            patcher.live()
+            patcher.prepare_sites(self.session.mutants.values())
             self.session.patcher = patcher
 
         plugin = _Plugin(serve, self.session, prepare)
@@ -244,24 +242,52 @@ class TestsHost:
         return listed
 
 
-def run_stats(tests: TestsHost) -> dict[str, tuple[str, str, dict[str, Any]]]:
-    """Every collected test once on the unmutated engine: (outcome, text, traced data)."""
-    ids = tests.tests()
-    outcomes = tests.host.run([Request(i, "stats", {"test": i}) for i in ids])
-    results: dict[str, tuple[str, str, dict[str, Any]]] = {}
-    for nodeid in ids:
-        outcome = outcomes[nodeid]
+Stats = dict[str, tuple[str, str, dict[str, Any]]]
+
+
+def _stats(tests: TestsHost, chunks: Sequence[Sequence[str]]) -> tuple[Stats, list[str]]:
+    """Each chunk's tests in one child; the tests of chunks that did not finish."""
+    requests = [
+        Request(str(k), "stats", {"tests": list(chunk)}, per_phase=True)
+        for k, chunk in enumerate(chunks)
+    ]
+    results: Stats = {}
+    unfinished: list[str] = []
+    for key, outcome in tests.host.run(requests).items():
+        chunk = chunks[int(key)]
         if outcome.status == "internal":
-            raise HarnessError(f"minigrad failed while running {nodeid}: {outcome.message}")
+            raise HarnessError(f"minigrad failed while running your tests: {outcome.message}")
         if not outcome.ok:
-            results[nodeid] = ("failed", outcome.message, {})
-        else:
-            results[nodeid] = (outcome.value["outcome"], outcome.value["text"], outcome.value)
-    return results
+            if len(chunk) == 1:
+                results[chunk[0]] = ("failed", outcome.message, {})
+            else:
+                unfinished += chunk
+            continue
+        for nodeid, value in zip(chunk, outcome.value, strict=True):
+            results[nodeid] = (value["outcome"], value["text"], value)
+    return results, unfinished
+
+
+def run_stats(tests: TestsHost) -> Stats:
+    """Every collected test once on the unmutated engine: (outcome, text, sites and seconds).
+
+    Tests run in chunks, in collection order, a child per chunk (a child per
+    test costs more than most tests).  A test that fails, or a chunk that hangs
+    or dies, is run again alone, from the collected state: that is how each
+    mutant's tests start, and it names the test to blame.
+    """
+    ids = tests.tests()
+    size = max(1, math.ceil(len(ids) / (4 * tests.host.jobs)))
+    results, again = _stats(tests, [ids[i : i + size] for i in range(0, len(ids), size)])
+    again += [nodeid for nodeid, (outcome, _, _) in results.items() if outcome == "failed"]
+    if again:
+        alone, _ = _stats(tests, [[nodeid] for nodeid in again])
+        results.update(alone)
+    return {nodeid: results[nodeid] for nodeid in ids}
 
 
 def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
-    """Every test once on the unmutated engine, traced; HarnessError naming the failures."""
+    """Every test once on the unmutated engine, sites recorded; HarnessError naming the failures."""
     stats = run_stats(tests)
     if not stats:
         raise HarnessError(f"{what} in {' '.join(tests.paths)} collect no test")
@@ -275,9 +301,9 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
     kept = [nodeid for nodeid, (outcome, _, _) in stats.items() if outcome == "passed"]
     if not kept:
         raise HarnessError(f"every test in {' '.join(tests.paths)} was skipped: nothing judges")
-    lines = {n: frozenset(stats[n][2]["lines"]) for n in kept}
+    covers = {n: frozenset(stats[n][2]["covers"]) for n in kept}
     seconds = {n: float(stats[n][2]["seconds"]) for n in kept}
-    return Harness(tuple(kept), lines, seconds)
+    return Harness(tuple(kept), covers, seconds)
 
 
 def judge_with_tests(

@@ -1,0 +1,51 @@
+"""Compiled bytecode goes to minigrad's own cache folder, never next to your files.
+
+A child that imports your code (the engine's package, your tests) would
+otherwise write ``__pycache__`` folders into your tree.  Writing no bytecode
+at all is safe but slow: every run compiles pytest, and pytest's rewritten
+test modules, again.  Python's ``sys.pycache_prefix`` sends every ``.pyc`` to
+a mirror tree under one folder instead: ``$MINIGRAD_CACHE`` if set (``off``
+writes none), else ``$XDG_CACHE_HOME/minigrad/pycache``, else
+``~/.cache/minigrad/pycache``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["ENV", "cache_folder", "keep_bytecode_out_of_tree"]
+
+ENV = "MINIGRAD_CACHE"
+
+
+def cache_folder() -> Path | None:
+    """Where bytecode goes; None: write none."""
+    value = os.environ.get(ENV)
+    if value is not None:
+        return None if value in ("", "off") else Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "minigrad" / "pycache"
+
+
+_settled = False  # set once per process tree: forked children inherit the choice
+
+
+def keep_bytecode_out_of_tree() -> None:
+    """From now on, in this process: bytecode only under the cache folder, or none at all."""
+    global _settled
+    if _settled:
+        return
+    _settled = True
+    folder = cache_folder()
+    try:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            if os.access(folder, os.W_OK):
+                sys.pycache_prefix = str(folder.resolve())
+                sys.dont_write_bytecode = False
+                return
+    except OSError:
+        pass
+    sys.dont_write_bytecode = True
