@@ -174,6 +174,26 @@ class TestGates:
         statuses = {m["id"]: m["status"] for e in report["files"].values() for m in e["mutants"]}
         assert statuses["matmul-sign"] == "NoCoverage"
 
+    def test_branches_of_an_op_are_reached(self, tmp_path: Path) -> None:
+        """propgrad's stable sigmoid: `if x < -50: s = 0.0`.  The adapter finds a point past the
+        branch, so its mutants are judged, not left uncovered."""
+        extra = (ENGINES / "extra_ops.py").read_text()
+        body = extra.replace(
+            "        s = 1.0 / (1.0 + math.exp(-self.data))\n",
+            "        if self.data < -50:\n"
+            "            s = 0.0\n"
+            "        else:\n"
+            "            s = 1.0 / (1.0 + math.exp(-self.data))\n",
+        )
+        assert body != extra
+        path = tmp_path / "stable.py"
+        path.write_text(body)
+        points = load_in_process(str(path)).profile.op("sigmoid").points
+        assert any(x < -50 for (x,) in points)
+        result = campaign(str(path))
+        assert result.count(Outcome.NO_COVERAGE) == 0
+        assert result.score == 100.0
+
     def test_engine_edited_during_the_run_exits_2(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

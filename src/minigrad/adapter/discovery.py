@@ -88,6 +88,9 @@ _NOT_OP_PREFIXES = (
 # Where ops with no oracle are searched for points at which they are finite and smooth.
 _GRID = (0.3, -0.7, 1.3, -1.6, 2.2, 0.8, -0.25, 2.9, -2.6, 1.9, 0.05, 4.5, -4.5)
 _WANTED_POINTS = 3
+# Where an op is tried for branches its usual points never take (`if x < -50: ...`).
+_BRANCH_GRID = (-200.0, -60.0, -25.0, -6.0, -0.5, 0.5, 6.0, 25.0, 60.0, 200.0)
+_MAX_BRANCH_POINTS = 4
 _REFLECTED = ("radd", "rsub", "rmul", "rdiv", "rpow")
 
 
@@ -406,6 +409,54 @@ class _Discovery:
             return good
         return self.search_domain(op, constant)
 
+    def _own_lines(self, op: Op) -> set[int]:
+        """The lines of the op's method and of its backward steps."""
+        lines: set[int] = set()
+        for qualname, line in ((op.qualname, op.line), *((s.qualname, s.line) for s in op.steps)):
+            function = self.index.function(qualname, line)
+            if function is not None:
+                node = function.node
+                lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        return lines
+
+    def _lines_run(self, op: Op, point: Point, constant: float, own: set[int]) -> set[int]:
+        """The op's own lines that a forward and backward at `point` run (empty if it raises)."""
+        try:
+            leaves = [self.leaf(x) for x in point]
+            with Tracer(self.filename, lines=True) as tracer:
+                out = apply_op(op, leaves, constant)
+                out.backward()
+        except Exception:
+            return set()
+        return tracer.lines & own
+
+    def branch_points(self, op: Op, chosen: Sequence[Point], constant: float) -> tuple[Point, ...]:
+        """Points that run lines of the op the chosen points never run: the other side of an
+        `if x < -50` (where the forward is finite and smooth), so those lines get checked."""
+        own = self._own_lines(op)
+        if not own or not chosen:
+            return ()
+        seen: set[int] = set()
+        for point in chosen:
+            seen |= self._lines_run(op, point, constant, own)
+        h = max(1e-4, 10.0 * (3.0 * self.precision.macheps) ** (1.0 / 3.0))
+        found: list[Point] = []
+        base = chosen[0]
+        for i in range(op.arity):
+            for x in _BRANCH_GRID:
+                point = (*base[:i], x, *base[i + 1 :])
+                new = self._lines_run(op, point, constant, own) - seen
+                if not new or not all(
+                    self._smooth(op, point, j, h, constant) for j in range(op.arity)
+                ):
+                    continue
+                self.progress(f"{op.name} at {point} runs lines {sorted(new)}")
+                found.append(point)
+                seen |= new
+                if len(found) == _MAX_BRANCH_POINTS:
+                    return tuple(found)
+        return tuple(found)
+
     def _finite_at(self, op: Op, point: Point, constant: float) -> bool:
         try:
             return math.isfinite(self.value_at(op, point, constant))
@@ -617,6 +668,9 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
             steps, foreign = d.steps_of(op, watch)
             progress(f"choosing points for {op.name}")
             chosen = points if form == "pow" else d.points_for(op, points, constant)
+            if form != "pow":
+                with_steps = dataclasses.replace(op, steps=steps)
+                chosen = (*chosen, *d.branch_points(with_steps, chosen, constant))
             note = ""
             if not op.oracle:
                 note = (

@@ -248,7 +248,7 @@ def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], what: 
     if value["hits"] == 0:
         reason = (
             f"none of the {len(items)} {what} run ran the changed code (line {mutant.start[0]})"
-        )
+        ) + (f" ({mutant.note})" if mutant.note else "")
         if killers:
             reason += f"; {killers[0]} failed all the same: is it flaky?"
         return Verdict(Outcome.NO_COVERAGE, reason, (), (), outcome.seconds)
