@@ -42,13 +42,23 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[BROKEN] = str(err)  # minigrad's own engine is broken: the tests say so
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def _engine_line(config: pytest.Config) -> str:
     if BROKEN in config.stash:
         return f"engine under test: {DEFAULT_ENGINE} FAILED TO LOAD: {config.stash[BROKEN]}"
     loaded = config.stash[ENGINE]
     return (
         f"engine under test: {loaded.spec.text} ({loaded.spec.path}), class {loaded.cls.__name__}"
     )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return _engine_line(config)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """With --engine, the summary names the engine too: `-q` (our default) hides the header."""
+    if terminalreporter.config.getoption("--engine") is not None:
+        terminalreporter.write_line(_engine_line(terminalreporter.config))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

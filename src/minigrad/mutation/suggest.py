@@ -97,11 +97,13 @@ def _observations(
 
 
 _HELPER = '''
+
 def close(actual, expected):
     """Equal within a relative {rel:g}; a zero must have the expected sign too."""
     actual = float(actual)
     if expected == 0.0:
-        return actual == 0.0 and math.copysign(1.0, actual) == math.copysign(1.0, expected)
+        same_sign = math.copysign(1.0, actual) == math.copysign(1.0, expected)
+        return actual == 0.0 and same_sign
     return math.isclose(actual, expected, rel_tol={rel!r}, abs_tol={abs_!r})
 '''
 
