@@ -308,6 +308,13 @@ class TestFastMode:
         assert gradcheck(f, [Value(0.1 * i) for i in range(30)], fast=True)
         assert f.calls == 1 + 2 * 4 + 2
 
+    def test_no_error_at_all_never_falls_back(self) -> None:
+        """f = 0 everywhere: error and bound are both exactly 0, so the screen stays quiet
+        (`>`, not `>=`) and the cost stays constant."""
+        f = Counting(lambda *xs: sum(xs[1:], xs[0]) * 0.0)
+        assert gradcheck(f, [Value(0.1 * i) for i in range(30)], fast=True)
+        assert f.calls == 1 + 2 * 4 + 2
+
     def test_cancelling_directions(self) -> None:
         """pytorch issue 59615: an error (-e, +e, 0) vanishes along sign vectors with u1 = u2.
 
