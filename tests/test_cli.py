@@ -261,6 +261,7 @@ class TestTheCommand:
         assert "(default: 100.0)" in out if command in ("mutate", "merge") else True
         if command != "merge":
             assert "(default: minigrad.engine)" in out
+        assert "(default: None)" not in out and ") (default:" not in out  # each shown once
 
     def test_ctrl_c_exits_130_with_one_line(self, tmp_path: Path) -> None:
         """Ctrl-C: exit 130, one line, no traceback, no child left behind."""

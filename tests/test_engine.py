@@ -141,6 +141,7 @@ class TestDomainErrors:
                 r"0\.0 \*\* 0\.5: .* or its derivative infinite",
             ),
             (lambda: Value(710.0).exp(), OverflowError, r"exp\(710\.0\) overflows"),
+            (lambda: Value(1e200) ** 2, OverflowError, r"1e\+200 \*\* 2 overflows a float"),
         ],
     )
     def test_raises_naming_the_value(

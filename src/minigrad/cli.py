@@ -180,8 +180,21 @@ def _add_checking(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; each option's default shown once, where it means something."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default in (None, False, (), [])
+            or default is argparse.SUPPRESS
+            or action.option_strings == []
+        ):
+            return text
+        shown = ",".join(map(str, default)) if isinstance(default, tuple | list) else default
+        return f"{text} (default: {shown})"
 
 
 def _command(commands: Any, name: str, summary: str, description: str) -> argparse.ArgumentParser:

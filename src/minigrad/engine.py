@@ -185,7 +185,8 @@ class Value:
             )
         # The exponent rides along as a constant leaf: the backward step needs it.
         exponent = Value(other)
-        return Value(self.data**other, (self, exponent), f"**{other}", Value._pow_backward)
+        data = _power(self.data, other)
+        return Value(data, (self, exponent), f"**{other}", Value._pow_backward)
 
     @staticmethod
     def _pow_backward(out: Value) -> None:

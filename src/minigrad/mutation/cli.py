@@ -113,7 +113,11 @@ def add_mutation_commands(
         help="run every covering case on every mutant; print the kill matrix",
     )
     mutate.add_argument(
-        "--shard", type=arguments.shard, default=(1, 1), metavar="I/N", help="run only shard I of N"
+        "--shard",
+        type=arguments.shard,
+        default=(1, 1),
+        metavar="I/N",
+        help="run only shard I of N (default: 1/1, every mutant)",
     )
     mutate.add_argument(
         "--groups",
