@@ -201,6 +201,26 @@ class TestOutputs:
         assert code == 2
         assert "does not exist" in err or "is a directory" in err
 
+    def test_pytest_missing_is_a_usage_error(
+        self, student: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Where minigrad runs without pytest, --tests says how to get it, not a traceback."""
+        import importlib.util
+
+        real = importlib.util.find_spec
+        monkeypatch.setattr(
+            importlib.util,
+            "find_spec",
+            lambda name, *a: None if name == "pytest" else real(name, *a),
+        )
+        code, _, err = mutate(
+            ["--engine", str(student / "engine.py"), "--tests", str(student / "test_engine.py")],
+            capsys,
+        )
+        assert code == 2
+        assert "pytest, which is not installed beside minigrad" in err
+        assert "Traceback" not in err
+
     def test_suggest_needs_tests(self, capsys: pytest.CaptureFixture[str]) -> None:
         """--suggest without --tests: a usage error that says what is missing."""
         code, _, err = mutate(["--suggest", "x.py"], capsys)

@@ -41,6 +41,19 @@ def _progress(out: Output):  # type: ignore[no-untyped-def]
     return Progress(*columns, console=out.console, transient=True)
 
 
+def _needs_pytest(what: str) -> None:
+    """Your tests run under pytest, which must be importable where minigrad runs."""
+    import importlib.util
+
+    from minigrad.cli import UsageError
+
+    if importlib.util.find_spec("pytest") is None:
+        raise UsageError(
+            f"{what} runs your tests with pytest, which is not installed beside minigrad: "
+            "install it there (`pip install pytest`), or run `uv run --with pytest minigrad ...`"
+        )
+
+
 def mutate(args: argparse.Namespace, out: Output) -> int:
     from minigrad.cli import DEFAULT_TIMEOUT, UsageError, _limits, _profile, _settings
     from minigrad.mutation.campaign import CampaignConfig, HarnessError, run_campaign
@@ -57,6 +70,8 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         raise UsageError(f"--judge {judge} needs --tests PATH")
     if args.suggest and not tests:
         raise UsageError("--suggest writes tests for what your tests miss: it needs --tests PATH")
+    if tests:
+        _needs_pytest("--tests")
     judges = {"both": ("tests", "battery"), "tests": ("tests",), "battery": ("battery",)}[judge]
     spec, profile = _profile(args, out, DEFAULT_TIMEOUT)  # --timeout is each mutant's
     reads = [spec.path, *python_files(tests)]
@@ -171,6 +186,7 @@ def inject(args: argparse.Namespace, out: Output) -> int:
         close = difflib.get_close_matches(args.bug, ids, n=5, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `minigrad inject --list`"
         raise UsageError(f"unknown bug {args.bug!r}{hint}")
+    _needs_pytest("inject")
     mutant = next(m for m in generated.mutants if m.id == args.bug)
     tests = args.tests if args.tests is not None else default_tests()
     injection = Injection(spec, profile, mutant, tests, limits, args.jobs)
