@@ -120,6 +120,21 @@ class TestOurEngine:
         forward = [m for m in OUR_MUTANTS if m.operator == "forward"]
         assert forward and all("Value(" not in m.original for m in forward)
 
+    def test_forward_helpers_get_their_arguments_swapped(self) -> None:
+        """A forward computed by a two-argument helper, `_power(base, exponent)`, is mutated
+        too; commuting helpers like `max(a, b)` are not (that would only make equivalents)."""
+        swaps = {
+            (m.id, m.replacement)
+            for m in OUR_MUTANTS
+            if "the forward function's argu" in m.description
+        }
+        assert ("rpow-forward", "_power(self.data, base.data)") in swaps
+        assert ("pow-forward", "_power(other, self.data)") in swaps
+        _, g = generated("local_grads.py")  # relu's forward is max(0, self.data)
+        relu = {(m.original, m.replacement) for m in g.mutants if m.id.startswith("relu-forward")}
+        assert ("0", "1") in relu  # its constant is mutated; its arguments are not swapped
+        assert not any("max(self.data, 0)" in r for _, r in relu)
+
 
 @pytest.mark.parametrize(
     ("name", "example", "original", "replacement"),

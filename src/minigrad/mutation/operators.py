@@ -404,6 +404,17 @@ def operator_topo(site: Site) -> Iterator[Edit]:
                 )
 
 
+# Two-argument functions whose arguments commute: swapping them would only make equivalents.
+_SYMMETRIC_CALLS = frozenset(
+    {"max", "min", "add", "multiply", "maximum", "minimum", "hypot", "fmax", "fmin"}
+)
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
 def operator_forward(site: Site) -> Iterator[Edit]:
     """Perturb an op's forward computation: its operator, sign, constants or branch."""
     for region in site.forward:
@@ -422,6 +433,14 @@ def operator_forward(site: Site) -> Iterator[Edit]:
             elif isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
                 negated = ast.Call(node.func, [ast.UnaryOp(ast.USub(), node.args[0])], [])
                 yield Edit(node, negated, "the forward function sees a negated argument", unit)
+            elif (
+                isinstance(node, ast.Call)
+                and len(node.args) == 2
+                and not node.keywords
+                and _called_name(node) not in _SYMMETRIC_CALLS
+            ):
+                swapped = ast.Call(node.func, [node.args[1], node.args[0]], [])
+                yield Edit(node, swapped, "the forward function's arguments swap", unit)
             elif isinstance(node, ast.IfExp):
                 yield Edit(
                     node,
