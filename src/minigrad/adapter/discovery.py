@@ -439,16 +439,13 @@ class _Discovery:
         seen: set[int] = set()
         for point in chosen:
             seen |= self._lines_run(op, point, constant, own)
-        h = max(1e-4, 10.0 * (3.0 * self.precision.macheps) ** (1.0 / 3.0))
         found: list[Point] = []
         base = chosen[0]
         for i in range(op.arity):
             for x in _BRANCH_GRID:
                 point = (*base[:i], x, *base[i + 1 :])
                 new = self._lines_run(op, point, constant, own) - seen
-                if not new or not all(
-                    self._smooth(op, point, j, h, constant) for j in range(op.arity)
-                ):
+                if not new or not self._smooth(op, point, constant):
                     continue
                 self.progress(f"{op.name} at {point} runs lines {sorted(new)}")
                 found.append(point)
@@ -465,7 +462,6 @@ class _Discovery:
 
     def search_domain(self, op: Op, constant: float) -> tuple[Point, ...]:
         """Points where the forward is finite and smooth: two central differences agree."""
-        h = max(1e-4, 10.0 * (3.0 * self.precision.macheps) ** (1.0 / 3.0))
         found: list[Point] = []
         grid: list[Point] = (
             [(x,) for x in _GRID]
@@ -474,27 +470,34 @@ class _Discovery:
         )
         for point in grid:
             self.progress(f"searching the domain of {op.name} at {point}")
-            if all(self._smooth(op, point, i, h, constant) for i in range(len(point))):
+            if self._smooth(op, point, constant):
                 found.append(point)
                 if len(found) == _WANTED_POINTS:
                     break
         return tuple(found)
 
-    def _smooth(self, op: Op, point: Point, i: int, h: float, constant: float) -> bool:
-        def at(k: int) -> float:
+    def _smooth(self, op: Op, point: Point, constant: float) -> bool:
+        """Finite near `point`, and in each coordinate two central differences (steps h, 2h)
+        agree: no kink, jump or pole there."""
+        h = max(1e-4, 10.0 * (3.0 * self.precision.macheps) ** (1.0 / 3.0))
+
+        def at(i: int, k: int) -> float:
             shifted = list(point)
             shifted[i] += k * h
             return self.value_at(op, tuple(shifted), constant)
 
-        try:
-            v = {k: at(k) for k in (-2, -1, 0, 1, 2)}
-        except Exception:
-            return False
-        if not all(math.isfinite(x) for x in v.values()):
-            return False
-        d1 = (v[1] - v[-1]) / (2 * h)
-        d2 = (v[2] - v[-2]) / (4 * h)
-        return abs(d1 - d2) <= 1e-2 * (1.0 + abs(d1))
+        for i in range(len(point)):
+            try:
+                v = {k: at(i, k) for k in (-2, -1, 0, 1, 2)}
+            except Exception:
+                return False
+            if not all(math.isfinite(x) for x in v.values()):
+                return False
+            d1 = (v[1] - v[-1]) / (2 * h)
+            d2 = (v[2] - v[-2]) / (4 * h)
+            if abs(d1 - d2) > 1e-2 * (1.0 + abs(d1)):
+                return False
+        return True
 
     def exponents(self, op: Op) -> tuple[float, ...]:
         works = []

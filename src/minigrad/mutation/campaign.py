@@ -344,34 +344,65 @@ def _harness_case(ctx: _Context) -> Callable[[Loaded, dict[str, Any], Reporter],
     return task
 
 
+def run_mutant(
+    patcher: Patcher,
+    mutant: Mutant,
+    items: Sequence[str],
+    failure: Callable[[str], str | None],
+    reporter: Reporter,
+    *,
+    kind: str,
+    matrix: bool,
+) -> dict[str, Any]:
+    """In a judge's child: swap the mutant in, run the items in order up to the first failure
+    (all of them with `matrix`); which failed, which ran its code, and why the first failed.
+
+    `failure(item)` runs one item (a `kind`: case or test) and returns why it failed, or
+    None if it passed.
+    """
+    patcher.apply(mutant)
+    killers: list[str] = []
+    covered: list[str] = []
+    reason = ""
+    for item in items:
+        reporter.phase(f"mutant {mutant.id}: {kind} {item}")
+        before = patcher.hits.count
+        why = failure(item)
+        if patcher.hits.count > before:
+            covered.append(item)
+        if why is not None:
+            if not killers:
+                reason = why
+            killers.append(item)
+            if not matrix:
+                break
+    return {
+        "killed_by": killers,
+        "covered_by": covered,
+        "reason": reason,
+        "hits": patcher.hits.count,
+    }
+
+
 def _judge_case(ctx: _Context) -> Callable[[Loaded, dict[str, Any], Reporter], Any]:
     def task(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
-        mutant = ctx.mutants[args["mutant"]]
-        patcher = ctx.patcher
-        assert patcher is not None
-        patcher.apply(mutant)
         settings = replace(ctx.config.settings, pinned=args.get("pinned", {}))
-        killers: list[str] = []
-        covered: list[str] = []
-        reason = ""
-        for name in args["items"]:
-            reporter.phase(f"mutant {mutant.id}: case {name}")
-            before = patcher.hits.count
+
+        def failure(name: str) -> str | None:
             result = run_case(ctx.battery.case(name), engine.access, settings)
-            if patcher.hits.count > before:
-                covered.append(name)
-            if result.failed:
-                if not killers:
-                    reason = f"{name}: {result.detail.splitlines()[0]}"
-                killers.append(name)
-                if not ctx.config.matrix:
-                    break
-        return {
-            "killed_by": killers,
-            "covered_by": covered,
-            "reason": reason,
-            "hits": patcher.hits.count,
-        }
+            return f"{name}: {result.detail.splitlines()[0]}" if result.failed else None
+
+        assert ctx.patcher is not None
+        mutant = ctx.mutants[args["mutant"]]
+        return run_mutant(
+            ctx.patcher,
+            mutant,
+            args["items"],
+            failure,
+            reporter,
+            kind="case",
+            matrix=ctx.config.matrix,
+        )
 
     return task
 

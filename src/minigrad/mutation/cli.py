@@ -49,6 +49,16 @@ def checked_output(text: str | None, reads: Sequence[Path], what: str) -> Path |
     return path
 
 
+def _add_min_score(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--min-score",
+        type=arguments.percentage,
+        default=100.0,
+        metavar="PERCENT",
+        help="exit 1 below this score",
+    )
+
+
 def add_mutation_commands(
     commands: Any,
     command: Callable[..., argparse.ArgumentParser],
@@ -96,13 +106,7 @@ def add_mutation_commands(
         metavar="NAMES",
         help=f"comma-separated operators (default: all of {','.join(OPERATORS)})",
     )
-    mutate.add_argument(
-        "--min-score",
-        type=arguments.percentage,
-        default=100.0,
-        metavar="PERCENT",
-        help="exit 1 below this score",
-    )
+    _add_min_score(mutate)
     mutate.add_argument(
         "--json", metavar="PATH", help="write a mutation-testing-report-schema v2 report"
     )
@@ -146,13 +150,7 @@ def add_mutation_commands(
         "reports", nargs="+", metavar="REPORT.json", help="the shards' --json reports"
     )
     merge.add_argument("--json", metavar="PATH", help="write the merged report")
-    merge.add_argument(
-        "--min-score",
-        type=arguments.percentage,
-        default=100.0,
-        metavar="PERCENT",
-        help="exit 1 below this score",
-    )
+    _add_min_score(merge)
     merge.set_defaults(run=run.merge)
 
     inject = command(

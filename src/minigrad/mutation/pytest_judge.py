@@ -40,6 +40,7 @@ from minigrad.mutation.campaign import (
     check_timeout,
     covering,
     judge_mutants,
+    run_mutant,
 )
 from minigrad.mutation.mutants import Mutant
 from minigrad.mutation.patch import Patcher
@@ -136,32 +137,24 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
 
 
 def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
-    mutant = session.mutants[args["mutant"]]
-    patcher = session.patcher
-    assert patcher is not None
-    patcher.apply(mutant)
-    killers: list[str] = []
-    covered: list[str] = []
-    reason = ""
-    for nodeid in args["items"]:
-        reporter.phase(f"mutant {mutant.id}: test {nodeid}")
-        before = patcher.hits.count
+    def failure(nodeid: str) -> str | None:
         outcome, text = _run_item(session, nodeid)
-        if patcher.hits.count > before:
-            covered.append(nodeid)
-        if outcome == "failed":
-            if not killers:
-                last = [line for line in text.splitlines() if line.strip()][-1:] or [""]
-                reason = f"{nodeid} fails: {last[0].strip()}"
-            killers.append(nodeid)
-            if not session.matrix:
-                break
-    return {
-        "killed_by": killers,
-        "covered_by": covered,
-        "reason": reason,
-        "hits": patcher.hits.count,
-    }
+        if outcome != "failed":
+            return None
+        last = [line for line in text.splitlines() if line.strip()][-1:] or [""]
+        return f"{nodeid} fails: {last[0].strip()}"
+
+    assert session.patcher is not None
+    mutant = session.mutants[args["mutant"]]
+    return run_mutant(
+        session.patcher,
+        mutant,
+        args["items"],
+        failure,
+        reporter,
+        kind="test",
+        matrix=session.matrix,
+    )
 
 
 class TestsHost:
