@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from minigrad.arguments import percentage
 from minigrad_dev.mutmut_gate import gate
+from minigrad_tool.cli.arguments import percentage
 
 
 def main(argv: list[str] | None = None) -> int:

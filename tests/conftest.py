@@ -1,10 +1,8 @@
-"""Shared fixtures, and the pytest route: `pytest tests/test_gradcheck.py --engine SPEC`.
+"""Shared fixtures: our own engine, loaded once, and an empty folder to run in.
 
-SPEC is a .py path or a module name, with `:CLASS` when the class is not `Value`.
-`--engine` points the battery at another engine.  A bad value is one usage
-error before any test runs; the header names the engine under test; and the
-self-tests that never use the engine are deselected, so that they are not
-counted as passes of the user's engine.
+The battery's cases run here on our engine in this process: these are the
+repository's own tests.  The tool itself never does that (`pytest
+--minigrad-engine SPEC`, its plugin, runs each case in a child).
 """
 
 from __future__ import annotations
@@ -15,78 +13,42 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.adapter import DEFAULT_ENGINE, EngineError, Loaded, load_in_process
-from minigrad.battery import build_battery
+from minigrad_tool.adapter import Loaded, load_in_process
+from minigrad_tool.battery import build_battery
 
-ENGINE = pytest.StashKey[Loaded]()
-BROKEN = pytest.StashKey[str]()
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--engine",
-        default=None,
-        metavar="PATH|MODULE[:CLASS]",
-        help=f"run the battery against this engine (default: {DEFAULT_ENGINE})",
-    )
+ROOT = Path(__file__).resolve().parents[1]
+OUR_ENGINE = str(ROOT / "src" / "minigrad" / "engine.py")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Load the engine once: a bad --engine is one usage error; a broken default, failing tests."""
-    chosen = config.getoption("--engine")
-    try:
-        config.stash[ENGINE] = load_in_process(chosen or DEFAULT_ENGINE)
-    except EngineError as err:
-        if chosen is not None:
-            raise pytest.UsageError(f"--engine {chosen}: {err}") from None
-        config.stash[BROKEN] = str(err)  # minigrad's own engine is broken: the tests say so
+@pytest.fixture(scope="session")
+def engine() -> Loaded:
+    """Our engine, src/minigrad/engine.py, as the adapter sees it."""
+    return _our_engine()
 
 
-def _engine_line(config: pytest.Config) -> str:
-    if BROKEN in config.stash:
-        return f"engine under test: {DEFAULT_ENGINE} FAILED TO LOAD: {config.stash[BROKEN]}"
-    loaded = config.stash[ENGINE]
-    return (
-        f"engine under test: {loaded.spec.text} ({loaded.spec.path}), class {loaded.cls.__name__}"
-    )
+_loaded: list[Loaded] = []
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return _engine_line(config)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """With --engine, the summary names the engine too: `-q` (our default) hides the header."""
-    if terminalreporter.config.getoption("--engine") is not None:
-        terminalreporter.write_line(_engine_line(terminalreporter.config))
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With --engine, only the tests that use the engine fixture run: the rest test minigrad."""
-    if config.getoption("--engine") is None:
-        return
-    kept = [i for i in items if "engine" in getattr(i, "fixturenames", ())]
-    deselected = [i for i in items if i not in kept]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = kept
+def _our_engine() -> Loaded:
+    if not _loaded:
+        _loaded.append(load_in_process(OUR_ENGINE))
+    return _loaded[0]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "battery_case" in metafunc.fixturenames:
-        if BROKEN in metafunc.config.stash:
-            metafunc.parametrize("battery_case", [None], ids=["engine-failed-to-load"])
-            return
-        cases = build_battery(metafunc.config.stash[ENGINE].profile).cases
+        cases = build_battery(_our_engine().profile).cases
         metafunc.parametrize("battery_case", cases, ids=[c.name for c in cases])
 
 
-@pytest.fixture(scope="session")
-def engine(request: pytest.FixtureRequest) -> Loaded:
-    """The engine under test: ours, or the one --engine names."""
-    if BROKEN in request.config.stash:
-        pytest.fail(f"{DEFAULT_ENGINE} failed to load: {request.config.stash[BROKEN]}")
-    return request.config.stash[ENGINE]
+@pytest.fixture(scope="session", autouse=True)
+def _outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test runs from an empty folder: nothing it writes lands in the checkout, and the
+    command never picks up this repository's own [tool.minigrad] settings unless a test asks."""
+    old = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(old)
 
 
 @pytest.fixture

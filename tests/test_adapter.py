@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.adapter import EngineError, Profile, load_in_process, parse_spec, profile_engine
-from minigrad.adapter.nodes import NodeAccess, NotANumber, real
-from minigrad.isolation import Limits
+from minigrad_tool.adapter import EngineError, Profile, load_in_process, parse_spec, profile_engine
+from minigrad_tool.adapter.nodes import NodeAccess, NotANumber, real
+from minigrad_tool.isolation import Limits
 
 ENGINES = Path(__file__).parent / "engines"
 LIMITS = Limits(timeout=30)
@@ -279,6 +279,6 @@ class TestNodes:
 
     def test_infer_children(self) -> None:
         """Children are found under the usual names."""
-        loaded = load_in_process()
+        loaded = load_in_process("minigrad.engine")
         out = loaded.cls(1.0) * 2.0
         assert NodeAccess.infer(out).children_attr == "_prev"

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minigrad.adapter import Loaded, load_in_process
-from minigrad.battery import Settings, build_battery, run_case
-from minigrad.battery.dags import CORE_DAG_OPS, DAG_OPS, dag_is_safe, eval_dag, random_dag
-from minigrad.battery.oracle import Calls, NoOracle, Ref, RefContext, trace_ops
-from minigrad.check import settings_for
-from minigrad.gradcheck import Tolerance
+from minigrad_tool.adapter import Loaded, load_in_process
+from minigrad_tool.battery import Settings, build_battery, run_case
+from minigrad_tool.battery.dags import CORE_DAG_OPS, DAG_OPS, dag_is_safe, eval_dag, random_dag
+from minigrad_tool.battery.oracle import Calls, NoOracle, Ref, RefContext, trace_ops
+from minigrad_tool.check import settings_for
+from minigrad_tool.gradcheck import Tolerance
 
 ENGINES = Path(__file__).parent / "engines"
 # Deterministic property tests: the same examples on every run, no example database.
@@ -62,7 +62,7 @@ class TestRows:
 
     def test_all_groups_on_our_engine(self) -> None:
         """Our engine gets every group, a 10,000-node case and kink cases."""
-        battery = build_battery(load_in_process().profile)
+        battery = build_battery(load_in_process("minigrad.engine").profile)
         assert set(battery.groups) == {"op", "composite", "graph", "edge", "random", "mlp"}
         assert any(c.depth >= 10_000 for c in battery.cases)
         assert {"relu_kink", "relu_kink_mid"} <= {c.name for c in battery.cases}
@@ -165,7 +165,7 @@ class TestRunCase:
 
     def test_minigrad_exception_propagates(self) -> None:
         """An exception raised by minigrad's own code is not the engine's failure: it escapes."""
-        loaded = load_in_process()
+        loaded = load_in_process("minigrad.engine")
         case = build_battery(loaded.profile).case("add")
         broken = Settings(tolerance=Tolerance(), forward=None)  # type: ignore[arg-type]
         with pytest.raises(AttributeError):

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.adapter import load_in_process
-from minigrad.check import settings_for
-from minigrad.cli import main
-from minigrad.isolation import Outcome as ChildOutcome
-from minigrad.mutation.campaign import (
+from minigrad_tool.adapter import load_in_process
+from minigrad_tool.check import settings_for
+from minigrad_tool.cli import main
+from minigrad_tool.isolation import Outcome as ChildOutcome
+from minigrad_tool.mutation.campaign import (
     Campaign,
     CampaignConfig,
     MutantResult,
@@ -26,8 +26,8 @@ from minigrad.mutation.campaign import (
     run_campaign,
     shard_of,
 )
-from minigrad.mutation.mutants import generate_mutants
-from minigrad.mutation.report import minimal_killing_set
+from minigrad_tool.mutation.mutants import generate_mutants
+from minigrad_tool.mutation.report import minimal_killing_set
 
 ENGINES = Path(__file__).parent / "engines"
 MICRO = (ENGINES / "microstyle.py").read_text()
@@ -82,7 +82,7 @@ class TestOurEngine:
         self, any_subgradient: bool, expected: str
     ) -> None:
         """`self.data > 0` -> `>= 0` changes only relu'(0): pinned by default, free on request."""
-        from minigrad.mutation.mutants import Generated
+        from minigrad_tool.mutation.mutants import Generated
 
         loaded = load_in_process(str(ENGINES / "local_grads.py"))
         mutants = generate_mutants(loaded.spec, loaded.profile).mutants
@@ -136,12 +136,26 @@ class TestGates:
         assert "--tests" in out and "--suggest" in out
         assert "is below --min-score 100%" in out
 
-    def test_harness_failure_exits_2(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """A buggy engine: no mutant verdict would mean anything, exit 2 naming the failures."""
+    def test_failing_cases_are_findings(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Cases the unmutated engine fails are listed; the rest judge the mutants; exit 1."""
         code = main(["mutate", "--engine", str(ENGINES / "buggy_ops.py")])
+        out = capsys.readouterr().out
+        assert code == 1
+        assert "the battery finds the unmutated engine wrong" in out and "case abs:" in out
+        assert "mutation score:" in out
+
+    def test_an_engine_failing_every_case_exits_2(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """No case passes: nothing could judge a mutant, so no verdict at all."""
+        engine = tmp_path / "no_backward.py"
+        engine.write_text(
+            MICRO.replace("        self.grad = 1\n", '        self.grad = float("nan")\n')
+        )
+        code = main(["mutate", "--engine", str(engine)])
         err = capsys.readouterr().err
         assert code == 2
-        assert "the unmutated engine fails the battery" in err and "case abs:" in err
+        assert "fails every case of the battery" in err
 
     def test_timeout_below_the_harness_exits_2(self, capsys: pytest.CaptureFixture[str]) -> None:
         """--timeout too short to let the unmutated engine pass would fake kills: refused."""
@@ -208,7 +222,7 @@ class TestGates:
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """A crash inside minigrad's own code while judging mutants is exit 2, never a 'kill'."""
-        from minigrad.mutation.patch import Patcher
+        from minigrad_tool.mutation.patch import Patcher
 
         def broken(self: Patcher, mutant: object) -> None:
             raise KeyError("__add__")
@@ -223,7 +237,7 @@ class TestGates:
 
 class TestStatuses:
     def _result(self) -> MutantResult:
-        loaded = load_in_process()
+        loaded = load_in_process("minigrad.engine")
         mutant = generate_mutants(loaded.spec, loaded.profile).mutants[0]
         verdict = Verdict(Outcome.SURVIVED, "no case fails")
         return MutantResult(
@@ -252,7 +266,7 @@ class TestShards:
     @pytest.mark.parametrize("count", [1, 2, 3, 7])
     def test_shards_partition_the_mutants(self, count: int) -> None:
         """Every mutant is in exactly one shard, and shards differ in size by one at most."""
-        loaded = load_in_process()
+        loaded = load_in_process("minigrad.engine")
         mutants = generate_mutants(loaded.spec, loaded.profile).mutants
         shards = [shard_of(mutants, (i, count)) for i in range(1, count + 1)]
         ids = [m.id for shard in shards for m in shard]
@@ -285,7 +299,7 @@ def test_killed_midway_leaves_everything_as_it_was(tmp_path: Path, sig: signal.S
     )
     before = engine.read_bytes()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "minigrad", "mutate", "--engine", str(engine)],
+        [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", str(engine)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

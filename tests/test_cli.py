@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.cli import main
+from minigrad_tool.cli import main
 
 ENGINES = Path(__file__).parent / "engines"
 MICRO = (ENGINES / "microstyle.py").read_text()
+OURS = str(Path(__file__).parents[1] / "src" / "minigrad" / "engine.py")
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -32,7 +33,7 @@ def write(tmp_path: Path, body: str, name: str = "eng.py") -> str:
 class TestGradcheckCommand:
     def test_passes_on_our_engine(self, capsys: pytest.CaptureFixture[str]) -> None:
         """Exit 0: every op listed with how it was checked, precision and tolerances stated."""
-        code, out, _ = run(["gradcheck"], capsys)
+        code, out, _ = run(["gradcheck", "--engine", "minigrad.engine"], capsys)
         assert code == 0
         assert "engine minigrad.engine" in out and "class Value, children in ._prev" in out
         assert "precision float64" in out and "eps 1e-05, atol 0.0001, rtol 0.001" in out
@@ -111,7 +112,10 @@ class TestUsageErrors:
         [
             (["gradcheck", "--engine", "missing_file.py"], "engine file not found"),
             (["gradcheck", "--engine", "no_such_module_xyz"], "no module named"),
-            (["gradcheck", "--eps", "0"], "eps must be"),
+            (["gradcheck", "--engine", OURS, "--eps", "0"], "eps must be"),
+            (["gradcheck"], "no engine named: pass --engine"),
+            (["mutate"], "no engine named: pass --engine"),
+            (["inject", "sub-sign"], "no engine named: pass --engine"),
         ],
     )
     def test_exit_2_with_one_line(
@@ -246,7 +250,7 @@ class TestTheCommand:
             ("gradcheck", "run the gradcheck battery on an engine."),
             ("inspect", "show what minigrad finds in an engine."),
             ("mutate", "mutate every backward step and prove the judge kills each mutant."),
-            ("inject", "inject one named bug and watch the tests catch it."),
+            ("inject", "inject one named bug and watch your tests catch it."),
             ("merge", "combine the JSON reports of --shard runs into one report and one score."),
         ],
     )
@@ -260,7 +264,7 @@ class TestTheCommand:
         assert summary in out
         assert "(default: 100.0)" in out if command in ("mutate", "merge") else True
         if command != "merge":
-            assert "(default: minigrad.engine)" in out
+            assert "[tool.minigrad] of pyproject.toml" in out  # where the engine may be named
         assert "(default: None)" not in out and ") (default:" not in out  # each shown once
 
     def test_ctrl_c_exits_130_with_one_line(self, tmp_path: Path) -> None:
@@ -271,7 +275,7 @@ class TestTheCommand:
         )
         path = write(tmp_path, body)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "minigrad", "gradcheck", "--engine", path],
+            [sys.executable, "-m", "minigrad_tool", "gradcheck", "--engine", path],
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             text=True,

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from minigrad.adapter import Loaded, NodeAccess
-from minigrad.battery import Case, run_case
-from minigrad.check import settings_for
 from minigrad.engine import Value
 from minigrad.gradcheck import GradcheckError, Tolerance, gradcheck
+from minigrad_tool.adapter import Loaded, NodeAccess
+from minigrad_tool.battery import Case, run_case
+from minigrad_tool.check import settings_for
 
 
 def test_battery_case(battery_case: Case, engine: Loaded) -> None:
@@ -114,10 +114,10 @@ class TestGradcheckCatches:
 
 
 def _cases() -> tuple[Case, ...]:
-    from minigrad.adapter import load_in_process
-    from minigrad.battery import build_battery
+    from minigrad_tool.adapter import load_in_process
+    from minigrad_tool.battery import build_battery
 
-    return build_battery(load_in_process().profile).cases
+    return build_battery(load_in_process("minigrad.engine").profile).cases
 
 
 class TestPropertyChecks:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.cli import main
+from minigrad_tool.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT = ROOT / "examples" / "student"
+OURS = str(ROOT / "src" / "minigrad" / "engine.py")
+STUDENT_ARGS = ["--engine", str(STUDENT / "engine.py"), "--tests", str(STUDENT / "test_engine.py")]
 
 pytestmark = pytest.mark.campaign
 
@@ -29,7 +31,7 @@ def inject(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, st
 
 
 def test_lab_step_sub_sign() -> None:
-    """The script shows the diff and the failing test, confirms the catch, writes nothing."""
+    """The script shows the diff and the tests that fail, confirms the catch, writes nothing."""
     before = _git_status()
     engine = (ROOT / "src/minigrad/engine.py").read_bytes()
     proc = subprocess.run(
@@ -43,9 +45,10 @@ def test_lab_step_sub_sign() -> None:
     out = proc.stdout
     assert "Injecting sub-sign into Value._sub_backward: -= becomes +=" in out
     assert "+        other.grad += out.grad" in out
-    assert "FAILED tests/test_gradcheck.py::test_battery_case[sub]" in out
-    assert "caught by your tests (pytest exited 1)" in out
-    assert "battery cases that catch it" in out
+    assert "Running your tests (tests/test_gradcheck.py) against the mutant" in out
+    assert "caught by your tests:" in out
+    assert "  tests/test_gradcheck.py::test_battery_case[sub]\n" in out
+    assert "battery cases that catch it too" in out
     assert (ROOT / "src/minigrad/engine.py").read_bytes() == engine
     assert _git_status() == before
 
@@ -53,35 +56,32 @@ def test_lab_step_sub_sign() -> None:
 class TestVerdicts:
     def test_escapes_weak_tests(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A bug the tests miss: exit 1, ESCAPED, the battery's catchers and how to fix named."""
-        code, out, _ = inject(
-            [
-                "add-assign",
-                "--engine",
-                str(STUDENT / "engine.py"),
-                "--tests",
-                str(STUDENT / "test_engine.py"),
-            ],
-            capsys,
-        )
+        code, out, _ = inject(["add-assign", *STUDENT_ARGS], capsys)
         assert code == 1
-        assert "ESCAPED your tests: pytest passed on add-assign" in out
-        assert "battery cases that catch it" in out and "--suggest" in out
+        assert "ESCAPED your tests: they all pass on add-assign" in out
+        assert "battery cases that catch it too" in out and "--suggest" in out
 
-    def test_equivalent_is_said(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """An equivalent mutant is 'equivalent', not 'escaped'."""
-        code, out, _ = inject(
-            [
-                "relu-swap-2",
-                "--engine",
-                str(STUDENT / "engine.py"),
-                "--tests",
-                str(STUDENT / "test_engine.py"),
-            ],
-            capsys,
-        )
-        assert code == 0
-        assert "equivalent: nothing can catch relu-swap-2" in out
-        assert "ESCAPED" not in out
+    def test_the_suggest_hint_works_where_it_is_printed(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The printed --suggest path is beside the user's tests, in a folder that exists."""
+        _, out, _ = inject(["add-assign", *STUDENT_ARGS], capsys)
+        hint = out.split("--suggest ", 1)[1].split()[0]
+        assert Path(hint).parent.is_dir() and not Path(hint).exists()
+
+    def test_equivalent_is_no_verdict(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """An equivalent mutant can be neither caught nor escaped: exit 2, and it says so."""
+        code, out, _ = inject(["relu-swap-2", *STUDENT_ARGS], capsys)
+        assert code == 2
+        assert "no verdict: relu-swap-2 is equivalent, nothing can catch it" in out
+        assert "ESCAPED" not in out and "caught" not in out
+
+    def test_no_tests_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Without tests there is no verdict: the battery never stands in for them (exit 2)."""
+        code, out, err = inject(["add-assign", "--engine", str(STUDENT / "engine.py")], capsys)
+        assert code == 2
+        assert "inject needs your tests" in err and "[tool.minigrad]" in err
+        assert "caught" not in out
 
     def test_tests_failing_without_the_bug(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -89,45 +89,52 @@ class TestVerdicts:
         """Tests that fail on the unmutated engine: exit 2, a catch would mean nothing."""
         bad = tmp_path / "test_bad.py"
         bad.write_text("def test_fails():\n    assert False\n")
-        code, _, err = inject(["add-sign", "--tests", str(bad)], capsys)
+        code, _, err = inject(["add-sign", "--engine", OURS, "--tests", str(bad)], capsys)
         assert code == 2
-        assert "fail on the unmutated engine" in err
+        assert "must pass on the unmutated engine" in err
 
-    def test_pytest_exit_code_counts(
+    def test_no_test_collected_is_no_verdict(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """A tests path with no test: pytest exits 5, and that is no verdict (exit 2)."""
+        """A tests path with no test: no verdict (exit 2), never 'caught'."""
         empty = tmp_path / "test_empty.py"
         empty.write_text("X = 1\n")
-        code, _, err = inject(["add-sign", "--tests", str(empty)], capsys)
+        code, out, err = inject(["add-sign", "--engine", OURS, "--tests", str(empty)], capsys)
         assert code == 2
-        assert "pytest collected no test" in err
+        assert "collect no test" in err and "caught" not in out
 
-    def test_engine_failing_the_battery(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """An engine that already fails the battery: exit 2, it cannot 'catch' anything."""
-        code, _, err = inject(
-            ["add-sign", "--engine", str(ROOT / "tests/engines/buggy_ops.py")], capsys
+    def test_engine_failing_the_battery_is_judged_by_the_tests(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The battery's findings are notes; the user's tests still give the verdict."""
+        tests = tmp_path / "test_forward.py"
+        tests.write_text(
+            "from buggy_ops import Value\n\n"
+            "def test_add():\n    assert (Value(2.0) + Value(3.0)).data == 5.0\n"
         )
-        assert code == 2
-        assert "the unmutated engine fails the battery" in err
+        engine = str(ROOT / "tests/engines/buggy_ops.py")
+        code, out, _ = inject(["add-sign", "--engine", engine, "--tests", str(tests)], capsys)
+        assert code == 1
+        assert "note: the battery finds the unmutated engine wrong: case abs" in out
+        assert "ESCAPED your tests" in out
 
 
 class TestNames:
     def test_unknown_bug_suggests_close_names(self, capsys: pytest.CaptureFixture[str]) -> None:
         """A typo gets a few close names, not the whole list."""
-        code, _, err = inject(["sub-sgin"], capsys)
+        code, _, err = inject(["sub-sgin", "--engine", OURS], capsys)
         assert code == 2
         assert "unknown bug 'sub-sgin'; did you mean sub-sign" in err
         assert err.count(",") < 5
 
     def test_missing_name(self, capsys: pytest.CaptureFixture[str]) -> None:
         """No bug and no --list is a usage error."""
-        code, _, err = inject([], capsys)
+        code, _, err = inject(["--engine", OURS], capsys)
         assert code == 2 and "name a bug" in err
 
     def test_list_marks_equivalents(self, capsys: pytest.CaptureFixture[str]) -> None:
         """--list prints every ID with its function and description; equivalents are marked."""
-        code, out, _ = inject(["--list"], capsys)
+        code, out, _ = inject(["--list", "--engine", OURS], capsys)
         assert code == 0
         lines = out.splitlines()
         assert any(line.startswith("sub-sign ") and "Value._sub_backward" in line for line in lines)

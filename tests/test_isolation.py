@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from minigrad.faults import engine_caused, set_engine_paths
-from minigrad.isolation import Host, HostError, Limits, Reporter, Request, run_isolated
+from minigrad_tool.faults import engine_caused, set_engine_paths
+from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, run_isolated
 
 QUICK = Limits(timeout=5.0, memory_mib=512)
 
@@ -172,7 +172,7 @@ class TestHost:
 
 ORPHAN_SCRIPT = """
 import os, sys, time
-from minigrad.isolation import Limits, run_isolated
+from minigrad_tool.isolation import Limits, run_isolated
 
 def body(reporter):
     print(os.getpid(), file=open(sys.argv[1], "w"), flush=True)

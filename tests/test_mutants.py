@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.adapter import Loaded, load_in_process
-from minigrad.adapter.loader import engine_modules
-from minigrad.adapter.source import SourceIndex
-from minigrad.mutation.mutants import (
+from minigrad_tool.adapter import Loaded, load_in_process
+from minigrad_tool.adapter.loader import engine_modules
+from minigrad_tool.adapter.source import SourceIndex
+from minigrad_tool.mutation.mutants import (
     Generated,
     MutationError,
     generate_mutants,
     make_key,
     parse_key,
 )
-from minigrad.mutation.operators import OPERATORS
-from minigrad.mutation.patch import Patcher
+from minigrad_tool.mutation.operators import OPERATORS
+from minigrad_tool.mutation.patch import Patcher
 
 ENGINES = Path(__file__).parent / "engines"
-OURS = load_in_process()
+OURS = load_in_process("minigrad.engine")
 OUR_MUTANTS = generate_mutants(OURS.spec, OURS.profile).mutants
 
 
@@ -225,8 +225,8 @@ class TestSiteMarkers:
     )
     def test_markers_change_no_result(self, name: str) -> None:
         """With every site marked at once, the engine passes the whole battery as before."""
-        from minigrad.battery import build_battery, run_case
-        from minigrad.check import settings_for
+        from minigrad_tool.battery import build_battery, run_case
+        from minigrad_tool.check import settings_for
 
         loaded, g = generated(name)
         p = patcher(loaded)

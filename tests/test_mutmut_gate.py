@@ -111,8 +111,11 @@ class TestStatuses:
         assert dict(status_by_exit_code) == STATUS_BY_EXIT_CODE
         assert status_of(99) == "suspicious"
 
-    def test_excluded_counts_pragma_mutants(self, tmp_path: Path) -> None:
+    def test_excluded_counts_pragma_mutants(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """Mutants on `# pragma: no mutate` lines are counted as excluded."""
+        monkeypatch.chdir(ROOT)  # mutmut reads its settings from the working folder
         source = tmp_path / "mod.py"
         source.write_text("def f(x):\n    return x + 1  # pragma: no mutate - a label\n")
         assert excluded_mutants([source]) >= 2

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from minigrad.adapter import load_in_process
-from minigrad.check import settings_for
-from minigrad.cli import main
-from minigrad.mutation.campaign import Campaign, CampaignConfig, run_campaign
-from minigrad.mutation.html_report import render_html
-from minigrad.mutation.merge import MergeError, merge_reports, read_report, score_of
-from minigrad.mutation.report import schema_report
+from minigrad_tool.adapter import load_in_process
+from minigrad_tool.check import settings_for
+from minigrad_tool.cli import main
+from minigrad_tool.mutation.campaign import Campaign, CampaignConfig, run_campaign
+from minigrad_tool.mutation.html_report import render_html
+from minigrad_tool.mutation.merge import MergeError, merge_reports, read_report, score_of
+from minigrad_tool.mutation.report import schema_report
 
 ENGINES = Path(__file__).parent / "engines"
 
@@ -99,7 +99,10 @@ class TestSchemaAndHtml:
         assert html.count(weak.path) == 1
 
 
-def _shard(tmp_path: Path, i: int, n: int, engine: str = "tests/engines/microstyle.py") -> Path:
+ENGINES = Path(__file__).parent / "engines"
+
+
+def _shard(tmp_path: Path, i: int, n: int, engine: str = str(ENGINES / "microstyle.py")) -> Path:
     path = tmp_path / f"s{i}of{n}.json"
     code = main(
         [
@@ -149,7 +152,7 @@ class TestMerge:
 
     def test_foreign_shard(self, shards: list[Path], tmp_path: Path) -> None:
         """A shard of another engine's run is named as foreign."""
-        other = _shard(tmp_path, 3, 3, "tests/engines/closure_named.py")
+        other = _shard(tmp_path, 3, 3, str(ENGINES / "closure_named.py"))
         with pytest.raises(MergeError, match=r"s3of3\.json .* is not from the same run"):
             merge_reports([(p, read_report(p)) for p in [*shards[:2], other]])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.cli import main
+from minigrad_tool.cli import main
 
 STUDENT = Path(__file__).parents[1] / "examples" / "student"
 
@@ -233,6 +233,7 @@ class TestOurOwnTests:
     ) -> None:
         """tests/test_gradcheck.py as the judge of our engine: 100%, the time printed."""
         tests = str(Path(__file__).parent / "test_gradcheck.py")
-        code, out, _ = mutate(["--tests", tests, "--judge", "tests"], capsys)
+        engine = str(Path(__file__).parents[1] / "src" / "minigrad" / "engine.py")
+        code, out, _ = mutate(["--engine", engine, "--tests", tests, "--judge", "tests"], capsys)
         assert code == 0, out
         assert "mutation score: 100.0%" in out and "judged by your tests in " in out

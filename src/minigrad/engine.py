@@ -9,7 +9,7 @@ step, ``Value._<op>_backward``, applying the chain rule for that op alone.  For
 It *accumulates* (``+=``), so a node used twice receives both contributions,
 and it *scales by out.grad*, the gradient flowing down from above.  Those are
 the two properties a lazy finite-difference test cannot see, and the ones the
-mutation layer in :mod:`minigrad.mutation` breaks on purpose.
+mutation operators of minigrad-tool (`minigrad mutate`) break on purpose.
 
 Why a backward step per op and not, as in micrograd, a closure per node: a
 closure is a new function object on every node (152 bytes before its cells,

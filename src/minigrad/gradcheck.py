@@ -23,7 +23,7 @@ Two more checks run on every call, because a plain comparison is blind to them:
   upstream gradient is 1, and fails this one.
 
 ``gradcheck`` works on any micrograd-style engine: inputs need ``.data``,
-``.grad`` and ``.backward()``; :mod:`minigrad.adapter.nodes` knows the rest
+``.grad`` and ``.backward()``; :mod:`minigrad._nodes` knows the rest
 (where nodes keep their children, what number type they store).  ``f`` must
 rebuild its graph from the inputs on every call, as micrograd code does.
 """
@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from minigrad.adapter.nodes import NodeAccess, NotANumber, is_node
+from minigrad._nodes import NodeAccess, NotANumber, is_node
 
 __all__ = ["GradcheckError", "Tolerance", "gradcheck"]
 

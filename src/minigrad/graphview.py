@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from minigrad.adapter.nodes import NodeAccess
+from minigrad._nodes import NodeAccess
 
 __all__ = ["debug_print", "to_dot", "tree"]
 

@@ -256,7 +256,7 @@ def _ours(command: list[str], cwd: Path, runs: int = 3) -> tuple[int, float, flo
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
         report = Path(tmp) / "r.json"
         times = [
-            _timed([sys.executable, "-m", "minigrad", *command, "--json", str(report)], cwd)
+            _timed([sys.executable, "-m", "minigrad_tool", *command, "--json", str(report)], cwd)
             for _ in range(runs)
         ]
         return _count(report), min(times), statistics.median(times)
@@ -275,7 +275,7 @@ def _mutmut(project: Path) -> tuple[int, float]:
 
 def battery_throughput(root: Path, skip_mutmut: bool) -> Figure:
     """`minigrad mutate` (our engine, the battery) against `mutmut run` on this repository."""
-    count, best, median = _ours(["mutate"], root)
+    count, best, median = _ours(["mutate", "--judge", "battery"], root)
     ours_text = _rate(count, best, median)
     if skip_mutmut:
         return Figure(

@@ -1,0 +1,178 @@
+"""Reading and writing the nodes of any micrograd-style engine.
+
+A node has `.data`, `.grad` and `.backward()`, and keeps its operands in some
+attribute (`_prev`, `_children`, `prev`, `kids`, ...).  Engines store numbers
+as floats, ints or 0-d NumPy arrays, at 64 or 32 bits.  The lab's gradcheck
+and graph view reach nodes only through :class:`NodeAccess`.  (minigrad-tool
+keeps its own copy in its adapter: the lab's package stands alone.)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CHILDREN_NAMES", "NodeAccess", "NotANumber", "is_node", "real"]
+
+# Where engines keep a node's operands, most common first.
+CHILDREN_NAMES = (
+    "_prev",
+    "_children",
+    "prev",
+    "children",
+    "_parents",
+    "parents",
+    "kids",
+    "_kids",
+    "_inputs",
+    "inputs",
+    "_operands",
+    "operands",
+    "_src",
+    "src",
+)
+_COLLECTIONS = (tuple, list, set, frozenset)
+
+
+class NotANumber(ValueError):
+    """A node's data or grad is not a real number (a complex, a string, a 2-element array)."""
+
+
+def real(x: object, what: str) -> float:
+    """`x` as a float; NotANumber if it is not one real number."""
+    if isinstance(x, float):
+        return x
+    if isinstance(x, complex | str | bytes):
+        raise NotANumber(f"{what} is {x!r}, not a real number")
+    try:
+        value = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError) as err:
+        raise NotANumber(f"{what} is {type(x).__name__} {x!r:.60}, not a real number") from err
+    return value
+
+
+def mantissa_bits(one_plus: Callable[[float], float]) -> int:
+    """Mantissa bits of a number type: the last k for which 1 + 2**-k is not 1."""
+    for k in range(1, 70):
+        if one_plus(2.0**-k) == 1.0:
+            return k - 1
+    return 64
+
+
+def is_node(x: object) -> bool:
+    """Duck typing: data, grad and a callable backward()."""
+    return hasattr(x, "data") and hasattr(x, "grad") and callable(getattr(x, "backward", None))
+
+
+def _attribute_names(node: object) -> list[str]:
+    names = list(getattr(node, "__dict__", {}))
+    for klass in type(node).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    return list(dict.fromkeys(names))
+
+
+def find_children_attribute(node: object, operands: tuple[object, ...] = ()) -> str | None:
+    """The attribute of `node` that holds its operands.
+
+    With `operands` (the nodes an op was applied to), the attribute must hold
+    them all; without, a known name holding a collection is taken.
+    """
+    names = [n for n in CHILDREN_NAMES if n in _attribute_names(node) or hasattr(node, n)]
+    names += [n for n in _attribute_names(node) if n not in names]
+    for name in names:
+        value = getattr(node, name, None)
+        if isinstance(value, dict):
+            value = list(value.values())
+        if not isinstance(value, _COLLECTIONS):
+            continue
+        if operands:
+            held = {id(v) for v in value}
+            if all(id(o) in held for o in operands):
+                return name
+        elif name in CHILDREN_NAMES:
+            return name
+    return None
+
+
+@dataclass
+class NodeAccess:
+    """How to create, read, write and walk the nodes of one engine class."""
+
+    cls: type
+    children_attr: str | None
+    _zero: Any = field(default=None, repr=False)
+    _macheps: float = field(default=0.0, repr=False)
+
+    @classmethod
+    def infer(cls, node: Any) -> NodeAccess:
+        """The access for `node`'s class, guessing where children live from known names."""
+        return cls(type(node), find_children_attribute(node))
+
+    def leaf(self, x: float) -> Any:
+        return self.cls(x)
+
+    def value(self, node: Any) -> float:
+        return real(node.data, "data")
+
+    def grad(self, node: Any) -> float:
+        return real(node.grad, "grad")
+
+    def set_value(self, node: Any, x: float) -> float:
+        """Store `x` in the engine's own number type; the value actually stored."""
+        node.data = self.cls(x).data
+        return self.value(node)
+
+    def set_grad(self, node: Any, g: float) -> None:
+        node.grad = g
+
+    def zero_grad(self, node: Any) -> None:
+        """Reset `.grad` to the zero a fresh leaf has (0, 0.0 or a 0-d array)."""
+        if self._zero is None:
+            self._zero = self.cls(0.0).grad
+        node.grad = copy.copy(self._zero)
+
+    def macheps(self) -> float:
+        """The spacing of the engine's numbers at 1.0: 2**-52 for float64, 2**-23 for float32."""
+        if not self._macheps:
+            self._macheps = 2.0 ** -mantissa_bits(lambda d: self.value(self.leaf(1.0 + d)))
+        return self._macheps
+
+    def scaled(self, out: Any, weight: float) -> tuple[Any, float]:
+        """`weight * out` as the engine can build it: with `*`, else `out + out` (weight 2)."""
+        makers: tuple[Callable[[], Any], ...] = (
+            lambda: out * weight,
+            lambda: out * self.leaf(weight),
+        )
+        for make in makers:
+            try:
+                scaled = make()
+            except TypeError:
+                continue
+            if is_node(scaled):
+                return scaled, weight
+        return out + out, 2.0
+
+    def children(self, node: Any) -> tuple[Any, ...]:
+        if self.children_attr is None:
+            return ()
+        value = getattr(node, self.children_attr, ())
+        if isinstance(value, dict):
+            value = value.values()
+        if not isinstance(value, (*_COLLECTIONS, type({}.values()))):
+            return ()
+        return tuple(v for v in value if is_node(v))
+
+    def nodes_below(self, root: Any) -> Iterator[Any]:
+        """Every node reachable from `root` through its children, each once, without recursion."""
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            yield node
+            stack.extend(self.children(node))

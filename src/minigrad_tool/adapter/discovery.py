@@ -1,0 +1,747 @@
+"""Discover an engine: its class, children, ops, backward steps and precision.
+
+This runs engine code, so it only ever runs in a child process.  It learns by
+watching: each candidate method is called on real nodes; the attribute the
+result carries and the code that runs during its `backward()` show the op's
+backward step, whatever its style:
+
+* micrograd: a nested function under any name, `out._backward = _backward`;
+* a `lambda` (of `setattr` calls, say);
+* a method of the class or module referenced by the op (minigrad's own);
+* a `Function`-style class whose `backward` the generic sweep calls;
+* local derivatives (`_local_grads`) stored on the node and applied by one
+  generic `backward()`, as in Karpathy's microgpt.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import math
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FunctionType, ModuleType
+from typing import Any
+
+from minigrad_tool import ops as catalogue
+from minigrad_tool.adapter.nodes import (
+    NodeAccess,
+    find_children_attribute,
+    is_node,
+    mantissa_bits,
+    real,
+)
+from minigrad_tool.adapter.profile import (
+    FLOAT64,
+    CallForm,
+    Op,
+    Precision,
+    Profile,
+    Step,
+    Sweep,
+    apply_op,
+)
+from minigrad_tool.adapter.source import Function, SourceIndex, references
+from minigrad_tool.adapter.spec import EngineError, EngineSpec
+from minigrad_tool.adapter.trace import CodeKey, Tracer
+
+__all__ = ["Progress", "Redirect", "discover", "resolve_class"]
+
+Progress = Callable[[str], None]
+Point = tuple[float, ...]
+
+# Methods that are never ops, or that might do something other than compute
+# (write a file, plot, train): they are not called.
+_NOT_OPS = {
+    "backward",
+    "zero_grad",
+    "zerograd",
+    "item",
+    "tolist",
+    "numpy",
+    "detach",
+    "named",
+    "copy",
+    "clone",
+}
+_NOT_OP_PREFIXES = (
+    "draw",
+    "plot",
+    "show",
+    "save",
+    "print",
+    "visual",
+    "render",
+    "display",
+    "dump",
+    "export",
+    "write",
+    "train",
+    "fit",
+    "build",
+    "topo",
+    "_topo",
+)
+# Where ops with no oracle are searched for points at which they are finite and smooth.
+_GRID = (0.3, -0.7, 1.3, -1.6, 2.2, 0.8, -0.25, 2.9, -2.6, 1.9, 0.05, 4.5, -4.5)
+_WANTED_POINTS = 3
+# Where an op is tried for branches its usual points never take (`if x < -50: ...`).
+_BRANCH_GRID = (-200.0, -60.0, -25.0, -6.0, -0.5, 0.5, 6.0, 25.0, 60.0, 200.0)
+_MAX_BRANCH_POINTS = 4
+_REFLECTED = ("radd", "rsub", "rmul", "rdiv", "rpow")
+
+
+@dataclass
+class _Candidate:
+    name: str
+    function: FunctionType
+    form: CallForm | None  # None: a method, to be tried as one
+    op: str
+    symbol: str
+
+
+def _function_of(attr: object) -> FunctionType | None:
+    if isinstance(attr, staticmethod | classmethod | property):
+        return None
+    function = inspect.unwrap(attr) if callable(attr) else None
+    return function if isinstance(function, FunctionType) else None
+
+
+def _never_called(name: str) -> bool:
+    """Not an op by its name, or possibly harmful to call (it might write or plot).
+
+    Names with `__mutmut_` are the mutant copies mutmut adds to a class it mutates.
+    """
+    return name in _NOT_OPS or name.lower().startswith(_NOT_OP_PREFIXES) or "__mutmut_" in name
+
+
+def _takes_no_arguments(function: FunctionType) -> bool:
+    """Callable as `x.m()`: every parameter after self has a default."""
+    try:
+        params = list(inspect.signature(function).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    return all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params
+    )
+
+
+def _numeric_default(function: FunctionType) -> float | None:
+    for p in list(inspect.signature(function).parameters.values())[1:]:
+        if isinstance(p.default, int | float) and not isinstance(p.default, bool):
+            return float(p.default)
+    return None
+
+
+def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) -> type:
+    """`:CLASS`, else `Value`, else the one class with data, grad and backward() on its nodes."""
+    if class_name is not None:
+        cls = getattr(module, class_name, None)
+        if not isinstance(cls, type):
+            raise EngineError(
+                f"engine {spec_text!r} has no class {class_name!r}"
+                + _candidates_hint(module, spec_text)
+            )
+        return cls
+    value = getattr(module, "Value", None)
+    if isinstance(value, type):
+        return value
+    found = [c for c in _node_classes(module) if _makes_nodes(c)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise EngineError(
+            f"engine {spec_text!r} has no Value class, and no other class whose instances "
+            "carry .data, .grad and .backward()" + _candidates_hint(module, spec_text)
+        )
+    names = ", ".join(c.__name__ for c in found)
+    raise EngineError(
+        f"engine {spec_text!r} has several node classes ({names}): "
+        f"name one, e.g. --engine {spec_text}:{found[0].__name__}"
+    )
+
+
+def _node_classes(module: ModuleType) -> list[type]:
+    own = (module.__name__, f"{module.__name__}.")  # this module, or a module of its package
+    classes = [
+        c
+        for name, c in vars(module).items()
+        if isinstance(c, type)
+        and not name.startswith("__")
+        and (c.__module__ == own[0] or c.__module__.startswith(own[1]))
+    ]
+    return [c for c in classes if callable(getattr(c, "backward", None))]
+
+
+def _makes_nodes(cls: type) -> bool:
+    try:
+        return is_node(cls(0.5))
+    except Exception:
+        return False
+
+
+def _candidates_hint(module: ModuleType, spec_text: str) -> str:
+    classes = [c.__name__ for c in _node_classes(module)]
+    if not classes:
+        return ""
+    target = spec_text.rpartition(":")[0] if ":" in spec_text else spec_text
+    return f"; classes with a backward(): {', '.join(classes)} (use --engine {target}:CLASS)"
+
+
+@dataclass
+class _Watch:
+    """What one call of an op showed: its output, the code its backward ran."""
+
+    out: Any
+    backward_codes: list[CodeKey]
+    forward_codes: list[CodeKey]
+    error: str = ""
+
+
+@dataclass
+class _Discovery:
+    spec: EngineSpec
+    module: ModuleType
+    cls: type
+    progress: Progress
+    index: SourceIndex = field(init=False)
+    access: NodeAccess = field(init=False)
+    sweep_codes: set[CodeKey] = field(default_factory=set)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    unreachable: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    precision: Precision = FLOAT64
+    backward_helpers: dict[CodeKey, None] = field(default_factory=dict)  # ordered set
+
+    def __post_init__(self) -> None:
+        self.index = SourceIndex.parse(self.spec.source)
+        self.access = NodeAccess(self.cls, None)
+        self.filename = str(self.spec.path)
+
+    # --- running engine code under watch ------------------------------------------------
+
+    def leaf(self, x: float) -> Any:
+        return self.cls(x)
+
+    def watch(self, op: Op, point: Point, constant: float) -> _Watch:
+        leaves = [self.leaf(x) for x in point]
+        with Tracer(self.filename) as forward:
+            out = apply_op(op, leaves, constant)
+        if not is_node(out):
+            raise TypeError(f"returned {type(out).__name__}, not a node")
+        if self.access.children_attr is None:
+            self.access.children_attr = find_children_attribute(out, tuple(leaves))
+        watch = _Watch(out, [], forward.codes)
+        with Tracer(self.filename) as backward:
+            try:
+                out.backward()
+            except Exception as err:  # a broken backward is a finding for gradcheck, not here
+                watch.error = f"{type(err).__name__}: {err}"
+        watch.backward_codes = [c for c in backward.codes if c not in self.sweep_codes]
+        return watch
+
+    def value_at(self, op: Op, point: Point, constant: float) -> float:
+        out = apply_op(op, [self.leaf(x) for x in point], constant)
+        return real(out.data, "data") if is_node(out) else math.nan
+
+    # --- the class's own facts ------------------------------------------------------------
+
+    def measure_precision(self, add: Op | None) -> None:
+        """Mantissa bits of storage and, if there is `+`, of arithmetic: the coarser wins."""
+        try:
+            width = mantissa_bits(lambda d: real(self.leaf(1.0 + d).data, "data"))
+            if add is not None:
+                width = min(
+                    width,
+                    mantissa_bits(lambda d: real((self.leaf(1.0) + self.leaf(d)).data, "data")),
+                )
+            self.precision = Precision(width)
+        except Exception as err:
+            self.notes.append(f"precision could not be measured ({err}); float64 assumed")
+
+    def find_sweep(self) -> Sweep | None:
+        """backward() on a leaf runs only the generic sweep: remember its code."""
+        backward = _function_of(getattr(self.cls, "backward", None))
+        if backward is None:
+            return None
+        leaf = self.leaf(0.5)
+        with Tracer(self.filename) as t:
+            leaf.backward()
+        self.sweep_codes = set(t.codes)
+        code = backward.__code__
+        for key in t.codes:  # helpers the sweep calls: a topological sort, say
+            if key[0] != code.co_qualname and not key[0].startswith(f"{code.co_qualname}."):
+                self.backward_helpers[key] = None
+        if code.co_filename != self.filename:
+            self.notes.append(f"backward() is defined in {code.co_filename}: it is not mutated")
+            return None
+        return Sweep(code.co_qualname, code.co_firstlineno)
+
+    # --- candidate methods ------------------------------------------------------------------
+
+    def candidates(self) -> list[_Candidate]:
+        attrs: dict[str, object] = {}
+        for klass in reversed(self.cls.__mro__):
+            if klass is object or klass.__module__ == "builtins":
+                continue
+            attrs.update(vars(klass))
+        found: list[_Candidate] = []
+        for name, attr in attrs.items():
+            function = _function_of(attr)
+            if function is None:
+                continue
+            if name in catalogue.BINARY_DUNDERS:
+                op, symbol = catalogue.BINARY_DUNDERS[name]
+                found.append(_Candidate(name, function, "binary", op, symbol))
+            elif name in catalogue.REFLECTED_DUNDERS:
+                op, symbol = catalogue.REFLECTED_DUNDERS[name]
+                found.append(_Candidate(name, function, "reflected", op, symbol))
+            elif name in catalogue.UNARY_DUNDERS:
+                op, symbol = catalogue.UNARY_DUNDERS[name]
+                found.append(_Candidate(name, function, "unary", op, symbol))
+            elif name.startswith("__") or _never_called(name):
+                continue
+            elif not _takes_no_arguments(function):
+                self.skipped.append((name, "takes arguments besides self: not called"))
+            else:
+                found.append(_Candidate(name, function, None, name, ""))
+        return sorted(found, key=lambda c: c.function.__code__.co_firstlineno)
+
+    # --- one op ---------------------------------------------------------------------------
+
+    def op_for(self, c: _Candidate, form: CallForm, name: str, symbol: str) -> Op:
+        code = c.function.__code__
+        if form == "method":
+            oracle = catalogue.canonical(c.name)
+        else:
+            oracle = name if name in catalogue.ARITHMETIC or name in _REFLECTED else None
+        return Op(
+            name=name,
+            method=c.name,
+            call=form,
+            symbol=symbol,
+            oracle=oracle,
+            parameter=_numeric_default(c.function) if form == "method" else None,
+            qualname=code.co_qualname,
+            line=code.co_firstlineno,
+            steps=(),
+            uses=(),
+            points=(),
+        )
+
+    def steps_of(self, op: Op, watch: _Watch) -> tuple[tuple[Step, ...], tuple[CodeKey, ...]]:
+        """The backward steps op owns, from the code its backward ran; and foreign code it ran."""
+        method = self.index.function(op.qualname, op.line)
+        if method is None:
+            self.unreachable.append((op.name, f"{op.qualname} is not in {self.spec.path.name}"))
+            return (), ()
+        refs = references(method.node)
+        steps: list[Step] = []
+        foreign: list[CodeKey] = []
+        attribute = _attached_attribute(watch.out, self.leaf(0.5))
+        for key in watch.backward_codes:
+            qualname, first = key
+            if qualname.startswith(f"{op.qualname}.<locals>."):
+                function = self.index.function(qualname, first)
+                style = "lambda" if qualname.endswith("<lambda>") else "closure"
+            elif qualname.rpartition(".")[2] in refs:
+                function = self.index.function(qualname, first)
+                style = "method"
+            elif qualname.rpartition(".")[0].rpartition(".")[2] in refs:
+                function = self.index.function(qualname, first)
+                style = "function-class"
+            else:
+                foreign.append(key)
+                continue
+            if function is None:
+                continue
+            steps.append(
+                Step(
+                    style,  # type: ignore[arg-type]
+                    qualname,
+                    function.node.lineno,
+                    function.node.col_offset,
+                    attribute,
+                )
+            )
+        if not steps and not foreign:
+            steps = self.local_grad_steps(op, method, watch.out)
+        return tuple(dict.fromkeys(steps)), tuple(foreign)
+
+    def local_grad_steps(self, op: Op, method: Function, out: Any) -> list[Step]:
+        """microgpt style: the op passes its local derivatives to the node's constructor."""
+        attribute = _local_grads_attribute(out, self.access)
+        if attribute is None:
+            return []
+        position = _constructor_parameter(self.index, self.cls, attribute)
+        if position is None:
+            return []
+        steps = []
+        for call in _constructor_calls(method.node, self.cls.__name__):
+            arg = _argument(call, *position)
+            if arg is not None:
+                steps.append(
+                    Step("local-grads", op.qualname, arg.lineno, arg.col_offset, attribute)
+                )
+        return steps
+
+    def forward_helpers(self, op: Op, watch: _Watch) -> tuple[str, ...]:
+        """Function-style `forward` code the op ran (owned by a class the op refers to)."""
+        method = self.index.function(op.qualname, op.line)
+        if method is None:
+            return ()
+        refs = references(method.node)
+        return tuple(
+            q
+            for q, _ in watch.forward_codes
+            if q != op.qualname
+            and not q.startswith(f"{op.qualname}.")
+            and q.rpartition(".")[0].rpartition(".")[2] in refs
+        )
+
+    def points_for(self, op: Op, known: Sequence[Point], constant: float) -> tuple[Point, ...]:
+        """The known points where the op's forward works, else a domain search."""
+        good = tuple(p for p in known if self._finite_at(op, p, constant))
+        if good:
+            return good
+        return self.search_domain(op, constant)
+
+    def _own_lines(self, op: Op) -> set[int]:
+        """The lines of the op's method and of its backward steps."""
+        lines: set[int] = set()
+        for qualname, line in ((op.qualname, op.line), *((s.qualname, s.line) for s in op.steps)):
+            function = self.index.function(qualname, line)
+            if function is not None:
+                node = function.node
+                lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        return lines
+
+    def _lines_run(self, op: Op, point: Point, constant: float, own: set[int]) -> set[int]:
+        """The op's own lines that a forward and backward at `point` run (empty if it raises)."""
+        try:
+            leaves = [self.leaf(x) for x in point]
+            with Tracer(self.filename, lines=True) as tracer:
+                out = apply_op(op, leaves, constant)
+                out.backward()
+        except Exception:
+            return set()
+        return tracer.lines & own
+
+    def branch_points(self, op: Op, chosen: Sequence[Point], constant: float) -> tuple[Point, ...]:
+        """Points that run lines of the op the chosen points never run: the other side of an
+        `if x < -50` (where the forward is finite and smooth), so those lines get checked."""
+        own = self._own_lines(op)
+        if not own or not chosen:
+            return ()
+        seen: set[int] = set()
+        for point in chosen:
+            seen |= self._lines_run(op, point, constant, own)
+        found: list[Point] = []
+        base = chosen[0]
+        for i in range(op.arity):
+            for x in _BRANCH_GRID:
+                point = (*base[:i], x, *base[i + 1 :])
+                new = self._lines_run(op, point, constant, own) - seen
+                if not new or not self._smooth(op, point, constant):
+                    continue
+                self.progress(f"{op.name} at {point} runs lines {sorted(new)}")
+                found.append(point)
+                seen |= new
+                if len(found) == _MAX_BRANCH_POINTS:
+                    return tuple(found)
+        return tuple(found)
+
+    def _finite_at(self, op: Op, point: Point, constant: float) -> bool:
+        try:
+            return math.isfinite(self.value_at(op, point, constant))
+        except Exception:
+            return False
+
+    def search_domain(self, op: Op, constant: float) -> tuple[Point, ...]:
+        """Points where the forward is finite and smooth: two central differences agree."""
+        found: list[Point] = []
+        grid: list[Point] = (
+            [(x,) for x in _GRID]
+            if op.arity == 1
+            else [(x, y) for x, y in zip(_GRID, (*_GRID[3:], *_GRID[:3]), strict=True)]
+        )
+        for point in grid:
+            self.progress(f"searching the domain of {op.name} at {point}")
+            if self._smooth(op, point, constant):
+                found.append(point)
+                if len(found) == _WANTED_POINTS:
+                    break
+        return tuple(found)
+
+    def _smooth(self, op: Op, point: Point, constant: float) -> bool:
+        """Finite near `point`, and in each coordinate two central differences (steps h, 2h)
+        agree: no kink, jump or pole there."""
+        h = max(1e-4, 10.0 * (3.0 * self.precision.macheps) ** (1.0 / 3.0))
+
+        def at(i: int, k: int) -> float:
+            shifted = list(point)
+            shifted[i] += k * h
+            return self.value_at(op, tuple(shifted), constant)
+
+        for i in range(len(point)):
+            try:
+                v = {k: at(i, k) for k in (-2, -1, 0, 1, 2)}
+            except Exception:
+                return False
+            if not all(math.isfinite(x) for x in v.values()):
+                return False
+            d1 = (v[1] - v[-1]) / (2 * h)
+            d2 = (v[2] - v[-2]) / (4 * h)
+            if abs(d1 - d2) > 1e-2 * (1.0 + abs(d1)):
+                return False
+        return True
+
+    def exponents(self, op: Op) -> tuple[float, ...]:
+        works = []
+        for k in catalogue.EXPONENTS:
+            if self._finite_at(op, (1.7,), k):
+                works.append(float(k) if not float(k).is_integer() else k)
+        return tuple(works)
+
+
+def _attached_attribute(out: Any, leaf: Any) -> str:
+    """The attribute in which the output carries something a fresh leaf does not."""
+    names = list(getattr(out, "__dict__", {}))
+    for klass in type(out).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    for name in names:
+        value, before = getattr(out, name, None), getattr(leaf, name, None)
+        if callable(value) and not is_node(value) and value is not before:
+            code = getattr(value, "__code__", None)
+            if code is None or code is not getattr(before, "__code__", None):
+                return str(name)
+    for name in names:
+        value = getattr(out, name, None)
+        if (
+            value is not None
+            and not is_node(value)
+            and type(value) is not type(getattr(leaf, name, None))
+        ):
+            return str(name)
+    return "?"
+
+
+def _local_grads_attribute(out: Any, access: NodeAccess) -> str | None:
+    children = access.children(out)
+    for name in list(getattr(out, "__dict__", {})) + [
+        s for k in type(out).__mro__ for s in k.__dict__.get("__slots__", ())
+    ]:
+        if name == access.children_attr:
+            continue
+        value = getattr(out, name, None)
+        if isinstance(value, tuple | list) and children and len(value) == len(children):
+            try:
+                [real(v, name) for v in value]
+            except ValueError:
+                continue
+            return str(name)
+    return None
+
+
+def _constructor_parameter(index: SourceIndex, cls: type, attribute: str) -> tuple[int, str] | None:
+    """(position after self, name) of the __init__ parameter stored in `attribute`."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if not isinstance(init, FunctionType):
+            continue
+        code = init.__code__
+        function = index.function(code.co_qualname, code.co_firstlineno)
+        if function is None or isinstance(function.node, ast.Lambda):
+            continue
+        params = [a.arg for a in function.node.args.args][1:]
+        for node in ast.walk(function.node):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Attribute) and t.attr == attribute for t in node.targets
+            ):
+                used = references(node.value)
+                for position, name in enumerate(params):
+                    if name in used:
+                        return position, name
+    return None
+
+
+def _constructor_calls(node: ast.AST, class_name: str) -> list[ast.Call]:
+    """Calls that make a node: `Value(...)`, `type(self)(...)`, `self.__class__(...)`."""
+    calls = []
+    for n in ast.walk(node):
+        if not isinstance(n, ast.Call):
+            continue
+        f = n.func
+        if (
+            (isinstance(f, ast.Name) and f.id in (class_name, "Value", "cls"))
+            or (isinstance(f, ast.Attribute) and f.attr == "__class__")
+            or (isinstance(f, ast.Call) and isinstance(f.func, ast.Name) and f.func.id == "type")
+        ):
+            calls.append(n)
+    return calls
+
+
+def _argument(call: ast.Call, position: int, name: str) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    if position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args):
+        return call.args[position]
+    return None
+
+
+def _fallback_points(arity: int) -> list[Point]:
+    """More points to try calling an op at, when its usual ones all raise."""
+    if arity == 1:
+        return [(x,) for x in _GRID[:6]]
+    return [(x, y) for x, y in zip(_GRID[:6], _GRID[6:12], strict=True)]
+
+
+def _forms(c: _Candidate) -> list[tuple[CallForm, str, str, tuple[Point, ...], float]]:
+    """The ways to call a candidate: (form, op name, symbol, points to try first, constant)."""
+    if c.form == "binary" and c.op == "pow":
+        return [
+            ("pow", "pow", "**", ((1.5,), (-0.7,)), 2.0),
+            ("binary", "vpow", "**", catalogue.POSITIVE_PAIRS, 2.0),
+        ]
+    if c.form == "binary":
+        return [("binary", c.op, c.symbol, catalogue.PAIRS, 2.0)]
+    points: tuple[Point, ...]
+    if c.form == "reflected":
+        points = ((0.7,), (-2.0,)) if c.op == "rdiv" else ((1.5,), (-0.4,))
+        return [("reflected", c.op, c.symbol, points, 2.0)]
+    if c.form == "unary":
+        known = catalogue.KNOWN.get(c.op)
+        points = known.points if known else ((1.5,), (-0.4,))
+        return [("unary", c.op, c.symbol, points, 2.0)]
+    oracle = catalogue.canonical(c.name)
+    points = catalogue.KNOWN[oracle].points if oracle else ()
+    return [("method", c.name, "", points, 2.0)]
+
+
+class Redirect(Exception):
+    """The class is defined in another module than the one named (a package re-exports it)."""
+
+    def __init__(self, module: str, class_name: str) -> None:
+        self.module = module
+        self.class_name = class_name
+        super().__init__(f"{class_name} is defined in {module}")
+
+
+def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _: None) -> Profile:
+    """Everything minigrad needs to know about the engine (call in a child process)."""
+    progress("finding the node class")
+    cls = resolve_class(module, spec.class_name, spec.text)
+    home = sys.modules.get(cls.__module__)
+    home_file = getattr(home, "__file__", None)
+    if home is not module and isinstance(home_file, str) and home_file.endswith(".py"):
+        raise Redirect(cls.__module__, cls.__name__)
+    try:
+        leaf = cls(0.5)
+    except Exception as err:
+        raise EngineError(f"{cls.__name__}(0.5) raised {type(err).__name__}: {err}") from err
+    if not is_node(leaf):
+        raise EngineError(f"{cls.__name__}(0.5) has no .data, .grad and .backward()")
+    d = _Discovery(spec, module, cls, progress)
+    progress(f"calling {cls.__name__}(0.5).backward()")
+    sweep = d.find_sweep()
+    ops: list[Op] = []
+    foreign_codes: dict[str, tuple[CodeKey, ...]] = {}
+    forward_codes: dict[str, list[str]] = {}
+    taken: set[str] = set()
+    for c in d.candidates():
+        for form, name, symbol, points, constant in _forms(c):
+            unique = name if name not in taken else f"{name}_method"
+            op = d.op_for(c, form, unique, symbol)
+            progress(f"calling {cls.__name__}.{c.name} ({op.describe_call()})")
+            watch, error = None, ""
+            for point in (*points, *_fallback_points(op.arity)):
+                try:
+                    watch = d.watch(op, point, constant)
+                    break
+                except Exception as err:
+                    error = f"{type(err).__name__}: {err}"
+            if watch is None:
+                d.skipped.append((c.name, f"{op.describe_call()} raised {error}"))
+                continue
+            steps, foreign = d.steps_of(op, watch)
+            progress(f"choosing points for {op.name}")
+            chosen = points if form == "pow" else d.points_for(op, points, constant)
+            if form != "pow":
+                with_steps = dataclasses.replace(op, steps=steps)
+                chosen = (*chosen, *d.branch_points(with_steps, chosen, constant))
+            note = ""
+            if not op.oracle:
+                note = (
+                    "points found by a domain search"
+                    if chosen
+                    else ("no point in [-4.5, 4.5] where its forward is finite and smooth")
+                )
+            op = dataclasses.replace(
+                op,
+                steps=steps,
+                points=chosen,
+                exponents=d.exponents(op) if form == "pow" else (),
+                forward_helpers=d.forward_helpers(op, watch),
+                note=note,
+            )
+            foreign_codes[op.name] = foreign
+            forward_codes[op.name] = [q for q, _ in watch.forward_codes]
+            ops.append(op)
+            taken.add(unique)
+    # A function several ops' backward steps call (a rounding helper, say) is no op's own.
+    claims = Counter(s.qualname for op in ops for s in op.steps if s.style == "method")
+    shared = {q for q, n in claims.items() if n > 1}
+    for i, op in enumerate(ops):
+        mine = tuple(s for s in op.steps if s.qualname not in shared)
+        moved = tuple((s.qualname, s.line) for s in op.steps if s.qualname in shared)
+        ops[i] = dataclasses.replace(op, steps=mine)
+        foreign_codes[op.name] = (*foreign_codes[op.name], *moved)
+    owner = {s.qualname: op.name for op in ops for s in op.steps}
+    final = []
+    for op in ops:
+        foreign = foreign_codes[op.name]
+        uses = [owner[q] for q, _ in foreign if q in owner]
+        if op.composite:  # local derivatives run no code in backward: the forward shows the ops
+            uses += [o.name for o in ops if o.steps and o.qualname in forward_codes[op.name]]
+        final.append(
+            dataclasses.replace(op, uses=tuple(dict.fromkeys(u for u in uses if u != op.name)))
+        )
+        for key in foreign:
+            if key[0] not in owner:
+                d.backward_helpers[key] = None
+    add = next((o for o in final if o.name == "add"), None)
+    progress("measuring the precision")
+    d.measure_precision(add)
+    if sweep is not None and d.backward_helpers:
+        sweep = dataclasses.replace(sweep, helpers=tuple(d.backward_helpers))
+    for op in final:
+        if op.composite and not op.uses:
+            d.unreachable.append((op.name, "no backward step of its own was seen running"))
+    return Profile(
+        spec=spec.text,
+        module=spec.module,
+        path=str(spec.path),
+        class_name=cls.__name__,
+        class_qualname=cls.__qualname__,
+        class_line=_class_line(cls),
+        children_attr=d.access.children_attr,
+        precision=d.precision,
+        ops=tuple(final),
+        sweep=sweep,
+        skipped=tuple(d.skipped),
+        unreachable=tuple(d.unreachable),
+        notes=tuple(d.notes),
+    )
+
+
+def _class_line(cls: type) -> int:
+    for attr in vars(cls).values():
+        function = _function_of(attr)
+        if function is not None:
+            return function.__code__.co_firstlineno
+    return 0

@@ -1,0 +1,145 @@
+"""Import an engine from its snapshot, in a child process, writing nothing to disk.
+
+An import hook serves the snapshot whenever anything imports the engine's
+file, under whatever name: minigrad itself, the user's tests, the engine's
+own package.  So every judge sees the same source, read once, even if the
+file is edited during a run; and no bytecode is ever written beside it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import CodeType, ModuleType
+from typing import Any
+
+from minigrad_tool.adapter.spec import EngineSpec
+from minigrad_tool.bytecode import keep_bytecode_out_of_tree
+
+__all__ = [
+    "SnapshotFinder",
+    "engine_modules",
+    "forget_modules",
+    "import_engine",
+    "install_snapshot",
+]
+
+# Engine modules imported before the hook (from disk) and replaced by the snapshot's:
+# objects other modules took from them still run, so mutants are swapped into them too.
+_replaced: list[ModuleType] = []
+
+
+def _same_file(a: str, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+class SnapshotLoader(importlib.abc.Loader):
+    """Executes the snapshot in place of the file; never reads or writes bytecode."""
+
+    def __init__(self, path: Path, source: str) -> None:
+        self.path = path
+        self.source = source
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None  # the default module object
+
+    def get_code(self, fullname: str) -> CodeType:
+        return compile(self.source, str(self.path), "exec", dont_inherit=True)
+
+    def get_source(self, fullname: str) -> str:
+        return self.source
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__cached__ = None  # type: ignore[attr-defined]
+        exec(self.get_code(module.__name__), module.__dict__)
+
+
+class SnapshotFinder(importlib.abc.MetaPathFinder):
+    """Finds modules as the other finders do, but loads the engine's file from the snapshot."""
+
+    def __init__(self, path: Path, source: str) -> None:
+        self.path = path
+        self.source = source
+        stem = path.parent.name if path.name == "__init__.py" else path.stem
+        self._stem = stem
+        self.names: list[str] = []  # every name the engine was imported under
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.rpartition(".")[2] != self._stem:
+            return None  # cheap: only a module of the engine's name can be the engine
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is None:
+                continue
+            if spec.origin is None or not _same_file(spec.origin, self.path):
+                return None  # another module of the same name: leave it alone
+            spec.loader = SnapshotLoader(self.path, self.source)
+            spec.cached = None
+            spec.has_location = True
+            self.names.append(fullname)
+            return spec
+        return None
+
+
+def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
+    """Serve the snapshot for the engine's file from now on, in this process."""
+    keep_bytecode_out_of_tree()
+    if spec.sys_path is not None and spec.sys_path not in sys.path:
+        sys.path.insert(0, spec.sys_path)
+    finder = SnapshotFinder(spec.path, spec.source)
+    sys.meta_path.insert(0, finder)
+    # An engine imported before the hook (our own engine, in a test run) is
+    # imported again, from the snapshot, on next use.
+    for name, module in list(sys.modules.items()):
+        if _same_file(getattr(module, "__file__", None) or "", spec.path):
+            _replaced.append(sys.modules.pop(name))
+    importlib.invalidate_caches()
+    return finder
+
+
+def import_engine(spec: EngineSpec) -> ModuleType:
+    """Import the engine module (its package's __init__ first, as `import` does).
+
+    A module of the same name from another file (an earlier engine of a
+    long-lived process) is dropped first, else `import` would return it.
+    """
+    cached = sys.modules.get(spec.module)
+    if cached is not None and not _same_file(getattr(cached, "__file__", None) or "", spec.path):
+        del sys.modules[spec.module]
+    return importlib.import_module(spec.module)
+
+
+def engine_modules(path: Path) -> list[ModuleType]:
+    """Every module object whose source is the engine's file, loaded now or replaced."""
+    found: list[ModuleType] = []
+    for module in [*sys.modules.values(), *_replaced]:
+        file: Any = getattr(module, "__file__", None)
+        if isinstance(file, str) and _same_file(file, path) and module not in found:
+            found.append(module)
+    return found
+
+
+def forget_modules(paths: Sequence[str]) -> None:
+    """Drop modules a fresh pytest run must import itself: those from the test folders, and
+    any module named like one of the test files (a caller's own `test_engine`, say)."""
+    folders = [Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent for p in paths]
+    stems = {f.stem for folder in folders for f in folder.rglob("*.py")} | {"conftest"}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        inside = isinstance(file, str) and any(
+            Path(file).resolve().is_relative_to(folder) for folder in folders
+        )
+        if inside or (name.rpartition(".")[2] in stems and not name.startswith("minigrad_tool")):
+            del sys.modules[name]

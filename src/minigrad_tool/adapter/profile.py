@@ -1,0 +1,216 @@
+"""What the adapter found in an engine, as plain data that crosses process boundaries.
+
+A child process discovers the profile (running engine code); the parent reads
+it as JSON and builds the battery, the probes and the mutants from it without
+ever importing the engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from minigrad_tool import ops as catalogue
+
+__all__ = [
+    "CallForm",
+    "Op",
+    "Precision",
+    "Profile",
+    "Step",
+    "StepStyle",
+    "Sweep",
+    "apply_op",
+]
+
+Point = tuple[float, ...]
+# How an op is called: `a + b`, `a + 2.0`, `2.0 + a`, `a ** 2`, `-a`, `a.sigmoid()`.
+CallForm = Literal["binary", "reflected", "pow", "unary", "method"]
+StepStyle = Literal["closure", "lambda", "method", "function-class", "local-grads"]
+
+_SYMBOLS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+    "@": operator.matmul,
+    "//": operator.floordiv,
+    "%": operator.mod,
+}
+_UNARY: dict[str, Callable[[Any], Any]] = {"-": operator.neg, "+": operator.pos, "abs": abs}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One backward step an op attaches to its output, and where its code is."""
+
+    style: StepStyle
+    qualname: str  # the step's function (closure, lambda, method); for local-grads, the op method
+    line: int  # where the step starts: its `def`/`lambda`, or its local-derivative tuple
+    col: int  # column of that node (0-based, UTF-8 bytes as in the AST)
+    attribute: str  # the output node's attribute that holds it ("_backward", "_local_grads")
+
+
+@dataclass(frozen=True)
+class Op:
+    """An op of the engine: how to call it, where it is, its backward steps, where to check it."""
+
+    name: str  # unique: "add", "relu", "gamma_actual"; used in case names and mutant IDs
+    method: str  # the attribute it is reached through: "__add__", "reLU"
+    call: CallForm
+    symbol: str  # operator symbol for dunders ("+", "abs"); "" for methods
+    oracle: str | None  # key of the forward oracle in minigrad_tool.ops, or None
+    parameter: float | None  # the default of a one-parameter op (leaky_relu's slope)
+    qualname: str  # where the method is defined
+    line: int
+    steps: tuple[Step, ...]  # its own backward steps; () when built from other ops
+    uses: tuple[str, ...]  # ops whose backward steps ran for it (composites)
+    points: tuple[Point, ...]  # where to check it
+    exponents: tuple[float, ...] = ()  # for pow: the exponents it accepts
+    forward_helpers: tuple[str, ...] = ()  # Function-style `forward` code it runs
+    note: str = ""
+
+    @property
+    def arity(self) -> int:
+        return 2 if self.call == "binary" else 1
+
+    @property
+    def kink(self) -> catalogue.Kink | None:
+        known = catalogue.KNOWN.get(self.oracle or "")
+        return known.kink if known else None
+
+    @property
+    def composite(self) -> bool:
+        return not self.steps
+
+    def describe_call(self, names: Sequence[str] = ("x", "y"), constant: str = "2.0") -> str:
+        """Source text of a call: `x + y`, `2.0 - x`, `x ** 2`, `abs(x)`, `x.sigmoid()`."""
+        x = names[0]
+        if self.call == "binary":
+            return f"{x} {self.symbol} {names[1]}"
+        if self.call == "reflected":
+            return f"{constant} {self.symbol} {x}"
+        if self.call == "pow":
+            return f"{x} ** {constant}"
+        if self.call == "unary":
+            return f"abs({x})" if self.symbol == "abs" else f"{self.symbol}{x}"
+        return f"{x}.{self.method}()"
+
+
+def apply_op(op: Op, args: Sequence[Any], constant: float = 2.0) -> Any:
+    """Call `op` the way user code does: through Python's operators, or the method."""
+    if op.call == "binary":
+        return _SYMBOLS[op.symbol](args[0], args[1])
+    if op.call == "reflected":
+        return _SYMBOLS[op.symbol](constant, args[0])
+    if op.call == "pow":
+        return args[0] ** constant
+    if op.call == "unary":
+        return _UNARY[op.symbol](args[0])
+    return getattr(args[0], op.method)()
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The float width an engine computes in, measured, and what follows from it."""
+
+    bits: int  # mantissa bits: 52 for float64, 23 for float32
+    how: str = "measured"
+
+    @property
+    def macheps(self) -> float:
+        return 2.0**-self.bits
+
+    @property
+    def name(self) -> str:
+        return {52: "float64", 23: "float32", 10: "float16"}.get(self.bits, f"{self.bits}-bit")
+
+    def describe(self) -> str:
+        return f"{self.name} (machine epsilon {self.macheps:.3g}, {self.how})"
+
+
+FLOAT64 = Precision(52, "assumed")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The engine's `backward()`: its method and the helpers it runs for every node."""
+
+    qualname: str
+    line: int
+    helpers: tuple[tuple[str, int], ...] = ()  # (qualname, first line) of helper code
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything minigrad found in an engine."""
+
+    spec: str
+    module: str
+    path: str
+    class_name: str
+    class_qualname: str
+    class_line: int
+    children_attr: str | None
+    precision: Precision
+    ops: tuple[Op, ...]
+    sweep: Sweep | None
+    skipped: tuple[tuple[str, str], ...] = ()  # (method, why it is not an op)
+    unreachable: tuple[tuple[str, str], ...] = ()  # (op, why its step cannot be mutated)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def op(self, name: str) -> Op:
+        for op in self.ops:
+            if op.name == name:
+                return op
+        raise KeyError(name)
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every op name, plus the oracle names they answer to (`reLU` answers to relu)."""
+        return frozenset(n for op in self.ops for n in (op.name, op.oracle) if n)
+
+    def method_for(self, name: str) -> str | None:
+        """The engine's method for a named op (`relu` -> "reLU"), or None."""
+        for op in self.ops:
+            if op.call == "method" and name in (op.name, op.oracle):
+                return op.method
+        return None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        ops = tuple(
+            Op(
+                **{
+                    **o,
+                    "steps": tuple(Step(**s) for s in o["steps"]),
+                    "uses": tuple(o["uses"]),
+                    "points": tuple(tuple(p) for p in o["points"]),
+                    "exponents": tuple(o["exponents"]),
+                    "forward_helpers": tuple(o["forward_helpers"]),
+                }
+            )
+            for o in data["ops"]
+        )
+        sweep = data["sweep"]
+        return cls(
+            **{
+                **data,
+                "precision": Precision(**data["precision"]),
+                "ops": ops,
+                "sweep": None
+                if sweep is None
+                else Sweep(sweep["qualname"], sweep["line"], tuple(map(tuple, sweep["helpers"]))),
+                "skipped": tuple(map(tuple, data["skipped"])),
+                "unreachable": tuple(map(tuple, data["unreachable"])),
+                "notes": tuple(data["notes"]),
+            }
+        )

@@ -1,0 +1,185 @@
+"""`--engine PATH_OR_MODULE[:CLASS]`: find the engine's source file without running it.
+
+The parent process never imports an engine: it reads the source once (the
+snapshot every child then runs) and locates modules through the import
+system's finders, which look at files but execute nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["EngineError", "EngineSpec", "parse_spec"]
+
+MAX_SOURCE_BYTES = 8 << 20  # an engine file larger than this is not an engine
+
+
+class EngineError(Exception):
+    """The engine cannot be used: a usage error (exit code 2 on the command line)."""
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """An engine's identity: where its source is, how to import it, which class to use."""
+
+    text: str  # as the user wrote it
+    module: str  # the name a child imports it under
+    path: Path  # the source file, resolved
+    sys_path: str | None  # a folder to put first on sys.path (a file outside any package)
+    class_name: str | None  # from `:CLASS`, else discovered
+    snapshot: bytes  # the source as read, once
+
+    @property
+    def source(self) -> str:
+        """The snapshot decoded as Python decodes it (PEP 263 cookie, BOM)."""
+        return importlib.util.decode_source(self.snapshot)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.snapshot).hexdigest()
+
+    def with_class(self, class_name: str) -> EngineSpec:
+        return EngineSpec(
+            self.text, self.module, self.path, self.sys_path, class_name, self.snapshot
+        )
+
+    def changed_on_disk(self) -> bool:
+        """Has the file changed since the snapshot was taken (or gone)?"""
+        try:
+            return self.path.read_bytes() != self.snapshot
+        except OSError:
+            return True
+
+
+def _split_class(text: str) -> tuple[str, str | None]:
+    """`module:Class` -> ("module", "Class"); a Windows drive letter is not a class."""
+    target, colon, name = text.rpartition(":")
+    if colon and target and name.isidentifier():
+        return target, name
+    return text, None
+
+
+def _looks_like_path(target: str) -> bool:
+    return target.endswith(".py") or "/" in target or "\\" in target
+
+
+def _module_of_file(path: Path) -> tuple[str, str]:
+    """The dotted name a file imports as, and the folder that must be on sys.path.
+
+    A file in a package (folders with `__init__.py`) imports as `pkg.sub.mod`
+    from the folder above the package, so its relative imports work; a
+    stand-alone file imports as its stem, from its own folder.
+    """
+    parts = [path.stem] if path.name != "__init__.py" else []
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if not parts:  # a bare __init__.py outside a package
+        parts = [path.parent.name]
+        folder = path.parent.parent
+    return ".".join(parts), str(folder)
+
+
+def _find_spec(name: str, search: list[str] | None) -> importlib.machinery.ModuleSpec | None:
+    """Ask each finder on sys.meta_path, as `import` would, without loading anything."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        try:
+            spec = find(name, search)
+        except (ImportError, ValueError, AttributeError, TypeError):
+            continue
+        if spec is not None:
+            return spec  # type: ignore[no-any-return]
+    return None
+
+
+def _locate_module(module: str, first: str | None = None) -> Path:
+    """The source file of `module`, found the way `import` would find it.
+
+    `first` is a folder searched before sys.path, as a child will put it there.
+    """
+    search: list[str] | None = [first, *sys.path] if first else None
+    spec = None
+    parts = module.split(".")
+    if not all(part.isidentifier() for part in parts):
+        raise EngineError(f"{module!r} is neither a .py file nor a module name")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        spec = _find_spec(name, search)
+        if spec is None:
+            raise EngineError(
+                f"no module named {name!r} (looking for {module!r}); "
+                "pass a .py path or an importable module"
+            )
+        locations = spec.submodule_search_locations
+        search = list(locations) if locations is not None else None
+        if depth < len(parts) and search is None:
+            raise EngineError(f"{name!r} is a module, not a package: cannot find {module!r} in it")
+    assert spec is not None
+    origin = spec.origin
+    if origin is None or not origin.endswith(".py"):
+        raise EngineError(f"engine {module!r} has no Python source file (found {origin})")
+    return Path(origin)
+
+
+def _read(path: Path) -> bytes:
+    if not path.is_file():
+        raise EngineError(f"engine file not found: {path}")
+    if path.suffix != ".py":
+        raise EngineError(f"engine file must be a .py source file, got {path}")
+    try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            raise EngineError(f"engine file {path} is larger than {MAX_SOURCE_BYTES >> 20} MiB")
+        data = path.read_bytes()
+    except OSError as err:
+        raise EngineError(f"cannot read engine file {path}: {err.strerror}") from None
+    try:
+        source = importlib.util.decode_source(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as err:
+        raise EngineError(f"cannot decode engine file {path}: {err}") from None
+    _check_syntax(source, path)
+    return data
+
+
+def _check_syntax(source: str, path: Path) -> None:
+    """A syntax error names the engine's file, line and text: compiling runs nothing."""
+    try:
+        compile(source, str(path), "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
+    except SyntaxError as err:
+        line = (err.text or "").rstrip("\n")
+        where = f"{path}:{err.lineno}" if err.lineno else str(path)
+        shown = f"\n    {line.strip()}" if line.strip() else ""
+        raise EngineError(f"{where}: syntax error in the engine: {err.msg}{shown}") from None
+    except (ValueError, RecursionError, MemoryError) as err:
+        raise EngineError(f"{path} cannot be compiled: {type(err).__name__}: {err}") from None
+
+
+def parse_spec(text: str) -> EngineSpec:
+    """Resolve `PATH_OR_MODULE[:CLASS]` to a source snapshot; EngineError if impossible."""
+    if not text.strip():
+        raise EngineError("--engine needs a .py path or a module name")
+    target, class_name = _split_class(text)
+    if _looks_like_path(target):
+        path = Path(target)
+        snapshot = _read(path)
+        resolved = path.resolve()
+        module, sys_path = _module_of_file(resolved)
+        return EngineSpec(text, module, resolved, sys_path, class_name, snapshot)
+    path = _locate_module(target)
+    return EngineSpec(text, target, path.resolve(), None, class_name, _read(path))
+
+
+def spec_for_module(spec: EngineSpec, module: str, class_name: str) -> EngineSpec:
+    """The spec of the module where `class_name` is really defined (a package re-exports it)."""
+    path = _locate_module(module, spec.sys_path)
+    return EngineSpec(
+        f"{module}:{class_name}", module, path.resolve(), spec.sys_path, class_name, _read(path)
+    )

@@ -1,0 +1,360 @@
+"""A case is a row of data: a name, a function of engine nodes, points, and how to check it.
+
+Kinds of check:
+
+* ``gradcheck``: the forward value against the oracle (when the op has one),
+  then :func:`minigrad_tool.gradcheck.gradcheck` at each point;
+* ``kink``: at a point where the op is not differentiable, the gradient must be
+  a subgradient (any slope in the op's interval there); a valid one that is
+  not the usual convention is reported, not failed.  In a mutation campaign
+  the engine's own values there are pinned instead (:attr:`Settings.pinned`);
+* ``exact``: gradients equal given numbers exactly (an unused input gets 0);
+* ``learn``: plain gradient descent from the point must cut the loss tenfold.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
+from minigrad_tool.battery.oracle import NoOracle, trace_ops
+from minigrad_tool.faults import engine_caused
+from minigrad_tool.gradcheck import GradcheckError, Tolerance, gradcheck
+
+__all__ = [
+    "Case",
+    "CaseResult",
+    "ForwardTolerance",
+    "KinkRule",
+    "Settings",
+    "observe",
+    "run_case",
+]
+
+Point = tuple[float, ...]
+Kind = Literal["gradcheck", "kink", "exact", "learn"]
+Status = Literal["pass", "fail", "skip", "error"]
+
+LEARN_STEPS = 40
+LEARN_RATE = 0.05
+
+
+@dataclass(frozen=True)
+class KinkRule:
+    """What a kink allows: slopes s in [low, high]; `expect(s)` gives each input's gradient."""
+
+    op: str
+    low: float
+    high: float
+    convention: float
+    convention_text: str
+    expect: Callable[[float], Point]  # gradients of the case's inputs for the op's slope s
+    probe: Callable[[Any], Any]  # the op alone, to measure the engine's slope s
+
+
+@dataclass(frozen=True)
+class Case:
+    """One named check of an engine."""
+
+    name: str
+    group: str
+    fn: Callable[..., Any]
+    points: tuple[Point, ...]
+    requires: frozenset[str]  # op names it calls
+    kind: Kind = "gradcheck"
+    op: str | None = None  # the op a per-op case is about
+    where: str = ""  # that op's place in the source, for messages: "Value.sigmoid (engine.py:57)"
+    oracle: bool = True  # compare the forward with plain math
+    alternatives: tuple[Callable[..., float], ...] = ()  # other correct forwards (gelu)
+    exact: tuple[Point, ...] = ()  # kind "exact": the gradients
+    kink: KinkRule | None = None  # kind "kink"
+    depth: int = 0  # nodes on the longest path, so recursive topo sorts can be given room
+    parameters: Mapping[str, float] = field(default_factory=dict)  # op parameters for the oracle
+    cost: int = 0  # op calls it makes in all: cheaper cases run first
+
+
+@dataclass(frozen=True)
+class ForwardTolerance:
+    """How close a forward value must be to plain math: |got - want| <= atol + rtol |want|."""
+
+    rtol: float = 1e-9
+    atol: float = 1e-12
+
+    @classmethod
+    def for_precision(cls, macheps: float) -> ForwardTolerance:
+        """1e-9 relative in float64; about 1000 ulps for coarser engines."""
+        return cls(max(1e-9, 1024.0 * macheps), max(1e-12, 1024.0 * macheps))
+
+    def accepts(self, want: float, got: float) -> bool:
+        return math.isclose(got, want, rel_tol=self.rtol, abs_tol=self.atol)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How cases are checked."""
+
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    forward: ForwardTolerance = field(default_factory=ForwardTolerance)
+    fast: bool = False
+    any_subgradient: bool = False  # at a kink, accept any subgradient without a note
+    pinned: Mapping[str, list[list[float]]] = field(default_factory=dict)  # case -> observations
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: str
+    status: Status
+    detail: str = ""
+    seconds: float = 0.0
+    note: str = ""  # said even when the case passes (a kink convention)
+
+    @property
+    def failed(self) -> bool:
+        """A check failed, or the engine raised: either way the case caught something."""
+        return self.status in ("fail", "error")
+
+
+def _point_text(point: Point) -> str:
+    if len(point) == 1:
+        return f"x={point[0]!r}"
+    return "(" + ", ".join(repr(x) for x in point) + ")"
+
+
+def _about(case: Case, point: Point) -> str:
+    """Who a failure blames: the op and its source line for a per-op case."""
+    if case.where:
+        return f"{case.where} at {_point_text(point)}"
+    return f"case {case.name!r} at {_point_text(point)}"
+
+
+def _leaves(access: NodeAccess, point: Point) -> list[Any]:
+    return [access.leaf(x) for x in point]
+
+
+def _check_forward(case: Case, access: NodeAccess, point: Point, settings: Settings) -> list[Any]:
+    """Build the inputs, run the case once, and compare its value with plain math."""
+    inputs = _leaves(access, point)
+    out = case.fn(*inputs)
+    try:
+        got = access.value(out)
+    except NotANumber as err:
+        raise GradcheckError("forward", f"the forward of {_about(case, point)}: {err}") from None
+    if not case.oracle:
+        return inputs
+    try:
+        want, _ = trace_ops(case.fn, point, case.parameters)
+    except (NoOracle, ArithmeticError, ValueError):
+        return inputs
+    wants = [want] + [alt(*point) for alt in case.alternatives]
+    if not any(settings.forward.accepts(w, got) for w in wants):
+        raise GradcheckError(
+            "forward",
+            f"the forward of {_about(case, point)} is wrong: it differs from plain math "
+            f"(rtol {settings.forward.rtol:.3g}, atol {settings.forward.atol:.3g})",
+            case=case.name,
+            expected=want,
+            actual=got,
+            tolerance=settings.forward.atol + settings.forward.rtol * abs(want),
+        )
+    return inputs
+
+
+def _run_gradcheck(case: Case, access: NodeAccess, settings: Settings) -> str:
+    for point in case.points:
+        inputs = _check_forward(case, access, point, settings)
+        try:
+            gradcheck(case.fn, inputs, tol=settings.tolerance, fast=settings.fast, name=case.name)
+        except GradcheckError as err:
+            if case.where:
+                raise GradcheckError(
+                    err.check,
+                    f"the backward of {_about(case, point)} is wrong: {err.reason}",
+                    case=case.name,
+                    index=err.index,
+                    expected=err.expected,
+                    actual=err.actual,
+                    tolerance=err.tolerance,
+                ) from None
+            raise
+    return ""
+
+
+def _gradients(case: Case, access: NodeAccess, point: Point) -> tuple[float, list[float]]:
+    inputs = _leaves(access, point)
+    out = case.fn(*inputs)
+    out.backward()
+    return access.value(out), [access.grad(x) for x in inputs]
+
+
+def observe(case: Case, access: NodeAccess) -> list[list[float]]:
+    """The case's exact values and gradients at each point: what a campaign pins."""
+    rows = []
+    for point in case.points:
+        value, grads = _gradients(case, access, point)
+        rows.append([value, *grads])
+    return rows
+
+
+def _same(a: float, b: float) -> bool:
+    """Bit-for-bit as numbers: NaN equals NaN, and 0.0 is not -0.0."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def _run_pinned(case: Case, access: NodeAccess, pinned: list[list[float]]) -> str:
+    got = observe(case, access)
+    for point, want, row in zip(case.points, pinned, got, strict=True):
+        if not all(_same(w, g) for w, g in zip(want, row, strict=True)):
+            raise GradcheckError(
+                "pinned",
+                f"at {_point_text(point)} the unmutated engine gives value and gradients {want}, "
+                f"this one {row}: the behaviour at the kink changed",
+                case=case.name,
+            )
+    return ""
+
+
+def _run_kink(case: Case, access: NodeAccess, settings: Settings) -> str:
+    rule = case.kink
+    assert rule is not None
+    if case.name in settings.pinned:
+        return _run_pinned(case, access, settings.pinned[case.name])
+    tol = settings.tolerance
+    notes = []
+    for point in case.points:
+        _check_forward(case, access, point, settings)
+        leaf = access.leaf(point[0] * 0.0)  # the kink itself, with the point's sign of zero
+        rule.probe(leaf).backward()
+        slope = access.grad(leaf)
+        if not (rule.low - tol.atol <= slope <= rule.high + tol.atol):
+            raise GradcheckError(
+                "subgradient",
+                f"{_about(case, point)}: {rule.op}'s gradient at its kink is {slope!r}, "
+                f"not a subgradient: any slope in [{rule.low:g}, {rule.high:g}] is one",
+                case=case.name,
+                expected=rule.convention,
+                actual=slope,
+                tolerance=tol.atol,
+            )
+        _, grads = _gradients(case, access, point)
+        for i, (want, got) in enumerate(zip(rule.expect(slope), grads, strict=True)):
+            if not tol.accepts(want, got):
+                raise GradcheckError(
+                    "kink",
+                    f"{_about(case, point)}: with {rule.op}'s slope {slope!r} at the kink, the "
+                    "chain rule gives the expected gradient",
+                    case=case.name,
+                    index=i,
+                    expected=want,
+                    actual=got,
+                    tolerance=tol.allowed(want),
+                )
+        if not settings.any_subgradient and abs(slope - rule.convention) > tol.atol:
+            notes.append(
+                f"{rule.op}'s gradient at its kink is {slope:g}: a valid subgradient, but not "
+                f"the usual convention {rule.convention_text} (PyTorch, JAX, micrograd); "
+                "not a gradient bug"
+            )
+    return notes[0] if notes else ""
+
+
+def _run_exact(case: Case, access: NodeAccess, settings: Settings) -> str:
+    for point, expected in zip(case.points, case.exact, strict=True):
+        _check_forward(case, access, point, settings)
+        _, grads = _gradients(case, access, point)
+        for i, (want, got) in enumerate(zip(expected, grads, strict=True)):
+            if got != want:
+                raise GradcheckError(
+                    "exact",
+                    f"gradient at {_point_text(point)} must be exactly {want!r}",
+                    case=case.name,
+                    index=i,
+                    expected=want,
+                    actual=got,
+                    tolerance=0.0,
+                )
+    return ""
+
+
+def _run_learn(case: Case, access: NodeAccess, settings: Settings) -> str:
+    params = _leaves(access, case.points[0])
+    first = last = math.nan
+    for step in range(LEARN_STEPS):
+        loss = case.fn(*params)
+        for p in params:
+            access.zero_grad(p)
+        loss.backward()
+        for p in params:
+            access.set_value(p, access.value(p) - LEARN_RATE * access.grad(p))
+        last = access.value(loss)
+        if step == 0:
+            first = last
+    if not last <= first / 10.0:
+        raise GradcheckError(
+            "learning",
+            f"{LEARN_STEPS} steps of gradient descent must cut the loss tenfold",
+            case=case.name,
+            expected=first / 10.0,
+            actual=last,
+            tolerance=0.0,
+        )
+    return ""
+
+
+_RUNNERS: dict[Kind, Callable[[Case, NodeAccess, Settings], str]] = {
+    "gradcheck": _run_gradcheck,
+    "kink": _run_kink,
+    "exact": _run_exact,
+    "learn": _run_learn,
+}
+
+
+def run_case(
+    case: Case,
+    access: NodeAccess,
+    settings: Settings | None = None,
+    available: frozenset[str] | None = None,
+) -> CaseResult:
+    """Run one case; a failed check or an engine exception becomes a result.
+
+    An exception raised by minigrad's own code (no engine frame on its
+    traceback) is not the engine's failure: it propagates, and the run stops.
+    """
+    if available is not None and not case.requires <= available:
+        missing = ", ".join(sorted(case.requires - available))
+        return CaseResult(case.name, "skip", f"engine lacks {missing}")
+    start = time.perf_counter()
+    old_limit = sys.getrecursionlimit()
+    if case.depth:  # recursive topo sorts (micrograd's) need a frame per node
+        sys.setrecursionlimit(max(old_limit, 4 * case.depth + 1000))
+    try:
+        note = _RUNNERS[case.kind](case, access, settings or Settings())
+    except GradcheckError as err:
+        return CaseResult(case.name, "fail", str(err), time.perf_counter() - start)
+    except NotANumber as err:
+        return CaseResult(case.name, "fail", f"{case.name}: {err}", time.perf_counter() - start)
+    except Exception as err:
+        if not engine_caused(err):
+            raise
+        detail = f"{type(err).__name__}: {err}"
+        return CaseResult(case.name, "error", detail, time.perf_counter() - start)
+    finally:
+        sys.setrecursionlimit(old_limit)
+    return CaseResult(case.name, "pass", "", time.perf_counter() - start, note)
+
+
+def requirement(fn: Callable[..., Any], point: Point) -> frozenset[str]:
+    """The ops `fn` calls, learned by running it on the oracle."""
+    _, trace = trace_ops(fn, point, {})
+    return frozenset(trace)
+
+
+def cost(requires_trace: Sequence[str], case_points: int, kind: Kind, inputs: int) -> int:
+    passes = {"gradcheck": 2 * inputs + 3, "kink": 4, "exact": 1, "learn": LEARN_STEPS}
+    return len(requires_trace) * case_points * passes[kind]

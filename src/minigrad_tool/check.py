@@ -1,0 +1,145 @@
+"""Run the battery on an engine, each case in a child: what `minigrad gradcheck` does.
+
+The engine is discovered in one child, imported once more in a host, and
+every case runs in a grandchild forked from that host with its deadline and
+memory limit.  A case that hangs, exits or crashes the interpreter is a
+failure that says so; an exception raised by minigrad itself is not a
+verdict but an :class:`~minigrad_tool.faults.InternalError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from minigrad_tool.adapter import EngineSpec, Loaded, Profile, load_in_child
+from minigrad_tool.battery import Battery, CaseResult, Settings, build_battery, run_case
+from minigrad_tool.battery.cases import ForwardTolerance
+from minigrad_tool.faults import InternalError
+from minigrad_tool.gradcheck import Tolerance
+from minigrad_tool.isolation import Host, Limits, Outcome, Reporter, Request
+
+__all__ = ["CheckReport", "check_engine", "engine_host", "settings_for"]
+
+
+def settings_for(
+    profile: Profile,
+    *,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    fast: bool = False,
+    any_subgradient: bool = False,
+) -> Settings:
+    """Tolerances scaled to the engine's precision; any given value overrides.
+
+    `--atol`/`--rtol` also govern the forward check, so a user who knows the
+    engine is imprecise can loosen both with one flag.
+    """
+    macheps = profile.precision.macheps
+    base = Tolerance.for_precision(macheps)
+    tolerance = Tolerance(
+        eps=base.eps if eps is None else eps,
+        atol=base.atol if atol is None else atol,
+        rtol=base.rtol if rtol is None else rtol,
+    )
+    forward = ForwardTolerance.for_precision(macheps)
+    if atol is not None or rtol is not None:
+        forward = ForwardTolerance(
+            forward.rtol if rtol is None else rtol, forward.atol if atol is None else atol
+        )
+    return Settings(tolerance, forward, fast=fast, any_subgradient=any_subgradient)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The battery's results on one engine."""
+
+    spec: EngineSpec
+    profile: Profile
+    battery: Battery
+    settings: Settings
+    results: tuple[CaseResult, ...]
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [r for r in self.results if r.failed]
+
+    @property
+    def checked(self) -> int:
+        """Cases that ran to a verdict (pass or fail): zero means nothing was checked."""
+        return sum(r.status != "skip" for r in self.results)
+
+
+def _as_result(case: str, outcome: Outcome) -> CaseResult:
+    if outcome.ok:
+        value: dict[str, Any] = outcome.value
+        return CaseResult(**value)
+    if outcome.status == "internal":
+        raise InternalError(f"minigrad failed while running case {case!r}: {outcome.message}")
+    return CaseResult(case, "error", outcome.message, outcome.seconds)
+
+
+def engine_host(
+    spec: EngineSpec,
+    profile: Profile,
+    tasks: dict[str, Callable[[Loaded, dict[str, Any], Reporter], Any]],
+    limits: Limits,
+    *,
+    jobs: int = 1,
+    on_phase: Callable[[str], None] | None = None,
+    prepare: Callable[[Loaded], None] | None = None,
+) -> Host:
+    """A host with the engine imported from its snapshot, serving `tasks`.
+
+    `prepare(engine)` runs once in the host after the import: what it builds
+    there, every task's child inherits.
+    """
+
+    def setup(serve: Callable[[Any], None], reporter: Reporter) -> None:
+        engine = load_in_child(spec, profile, reporter)
+        if prepare is not None:
+            prepare(engine)
+        serve(engine)
+        return None
+
+    return Host(setup, tasks, limits, jobs=jobs, on_phase=on_phase)
+
+
+def check_engine(
+    spec: EngineSpec,
+    profile: Profile,
+    settings: Settings,
+    limits: Limits,
+    *,
+    jobs: int = 1,
+    groups: Sequence[str] | None = None,
+    only: Collection[str] | None = None,
+    on_result: Callable[[CaseResult], None] | None = None,
+) -> CheckReport:
+    """Run every case of the engine's battery (of `groups`, or named in `only`), each in a child."""
+    battery = build_battery(profile)
+    cases = [
+        c
+        for c in battery.cases
+        if (groups is None or c.group in groups) and (only is None or c.name in only)
+    ]
+    by_name = {c.name: c for c in cases}
+
+    def run(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+        case = by_name[args["case"]]
+        reporter.phase(f"case {case.name}")
+        return run_case(case, engine.access, settings).__dict__
+
+    results: dict[str, CaseResult] = {}
+
+    def done(key: str, outcome: Outcome) -> None:
+        results[key] = _as_result(key, outcome)
+        if on_result is not None:
+            on_result(results[key])
+
+    with engine_host(spec, profile, {"case": run}, limits, jobs=jobs) as host:
+        host.run([Request(c.name, "case", {"case": c.name}) for c in cases], on_done=done)
+    ordered = tuple(results[c.name] for c in cases)
+    return CheckReport(spec, profile, battery, settings, ordered)

@@ -1,0 +1,52 @@
+"""The `minigrad` command: parse arguments, call the library, print, choose the exit code.
+
+Exit codes: 0 success, 1 a check failed, 2 a usage error or no verdict
+(the engine cannot be loaded, minigrad itself failed), 130 interrupted.
+Engine code never runs in this process: the library runs it in children.
+Only this package prints or picks an exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+from minigrad_tool.cli.common import FAILED, INTERRUPTED, OK, USAGE, UsageError
+
+__all__ = ["FAILED", "INTERRUPTED", "OK", "USAGE", "UsageError", "main"]
+
+
+def _runner(name: str) -> Callable[..., int]:
+    """The function behind a subcommand, imported when it runs (help stays fast)."""
+
+    def run(args: object, out: object) -> int:
+        if name in ("gradcheck", "inspect"):
+            from minigrad_tool.cli import check_commands as module
+        else:
+            from minigrad_tool.cli import mutation_commands as module  # type: ignore[no-redef]
+        code: int = getattr(module, name)(args, out)
+        return code
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from minigrad_tool.cli.common import guarded
+
+    return guarded(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from minigrad_tool.cli.config import find_config
+    from minigrad_tool.cli.parser import build_parser
+    from minigrad_tool.output import Output
+
+    config = find_config()
+    args = build_parser(config, _runner).parse_args(argv)
+    args.config = config
+    code: int = args.run(args, Output())
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""`minigrad gradcheck` and `minigrad inspect`: call the library, print, choose the exit code."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+from minigrad_tool.cli import common
+from minigrad_tool.cli.common import FAILED, OK
+from minigrad_tool.output import Output
+
+__all__ = ["gradcheck", "inspect"]
+
+
+def gradcheck(args: argparse.Namespace, out: Output) -> int:
+    from minigrad_tool.check import check_engine
+    from minigrad_tool.render import check_json, print_check
+
+    spec, profile = common.profile(args, out)
+    settings = common.settings(args, profile)
+    with common.status(out, "running the battery"):
+        report = check_engine(spec, profile, settings, common.limits(args), jobs=args.jobs)
+    if args.json:
+        print(check_json(report))
+    else:
+        print_check(out, report)
+    if report.checked == 0:
+        out.line(
+            f"FAILED: nothing was checked: {profile.class_name} has none of the ops the "
+            "battery's cases need, so no gradient was compared",
+            "bold red",
+        )
+        return FAILED
+    return FAILED if report.failed else OK
+
+
+def inspect(args: argparse.Namespace, out: Output) -> int:
+    from minigrad_tool.battery import build_battery
+    from minigrad_tool.mutation.mutants import generate_mutants
+    from minigrad_tool.render import print_profile
+
+    spec, profile = common.profile(args, out)
+    settings = common.settings(args, profile)
+    generated = generate_mutants(spec, profile)
+    counts: dict[str, Counter[str]] = {}
+    for mutant in generated.mutants:
+        counts.setdefault(mutant.op, Counter())[mutant.operator] += 1
+    print_profile(out, profile, build_battery(profile), settings, counts, generated.unreachable)
+    return OK

@@ -1,0 +1,116 @@
+"""What every subcommand shares: exit codes, the library's errors as messages, engine and limits."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+
+from minigrad_tool.adapter import EngineError, EngineSpec, Profile, parse_spec
+from minigrad_tool.battery import Settings
+from minigrad_tool.faults import InternalError
+from minigrad_tool.isolation import HostError, Limits
+from minigrad_tool.output import Output
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "FAILED",
+    "INTERRUPTED",
+    "OK",
+    "USAGE",
+    "UsageError",
+    "engine_spec",
+    "guarded",
+    "limits",
+    "profile",
+    "report_error",
+    "settings",
+    "status",
+]
+
+OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
+DEFAULT_TIMEOUT = 60.0
+
+NO_ENGINE = (
+    "no engine named: pass --engine PATH.py or --engine MODULE[:CLASS], or set it once for "
+    'the project in pyproject.toml:\n\n    [tool.minigrad]\n    engine = "src/minigrad/engine.py"'
+)
+
+
+class UsageError(Exception):
+    """A bad argument or an unusable input: printed without a traceback, exit code 2."""
+
+
+def report_error(text: str) -> None:
+    err = Output(sys.stderr)
+    err.line(f"error: {text}", "bold red")
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Run a command; the library's errors become one line on stderr and an exit code."""
+    from minigrad_tool.cli.config import ConfigError
+    from minigrad_tool.cli.outputs import OutputError
+
+    try:
+        return run()
+    except KeyboardInterrupt:
+        report_error("interrupted; every child process was stopped, no file was written")
+        return INTERRUPTED
+    except (EngineError, UsageError, ConfigError, OutputError) as err:
+        report_error(str(err))
+        return USAGE
+    except HostError as err:
+        report_error(f"the engine could not be served: {err}")
+        return USAGE
+    except InternalError as err:
+        report_error(f"no verdict, minigrad itself failed: {err}")
+        return USAGE
+
+
+def limits(args: argparse.Namespace, timeout: float | None = None) -> Limits:
+    return Limits(timeout or args.timeout or DEFAULT_TIMEOUT, args.memory)
+
+
+@contextlib.contextmanager
+def status(out: Output, text: str) -> Iterator[Callable[[str], None]]:
+    """A transient status line on a terminal; nothing when piped."""
+    if not out.is_terminal:
+        yield lambda _: None
+        return
+    with out.console.status(text) as shown:
+        yield lambda phase: shown.update(f"{text}: {phase}")
+
+
+def engine_spec(args: argparse.Namespace) -> EngineSpec:
+    """The engine the user named, by flag or setting; never one they did not name."""
+    if not args.engine:
+        raise UsageError(NO_ENGINE)
+    return parse_spec(args.engine)
+
+
+def profile(
+    args: argparse.Namespace, out: Output, loading: float | None = None
+) -> tuple[EngineSpec, Profile]:
+    """Discover the engine in a child; `loading` is the deadline of each step (else --timeout)."""
+    from minigrad_tool.adapter import profile_engine
+
+    spec = engine_spec(args)
+    with status(out, f"loading {args.engine}") as update:
+        return profile_engine(spec, limits(args, loading), on_phase=update)
+
+
+def settings(args: argparse.Namespace, found: Profile) -> Settings:
+    from minigrad_tool.check import settings_for
+
+    try:
+        return settings_for(
+            found,
+            eps=args.eps,
+            atol=args.atol,
+            rtol=args.rtol,
+            fast=args.fast,
+            any_subgradient=args.any_subgradient,
+        )
+    except ValueError as err:
+        raise UsageError(str(err)) from err

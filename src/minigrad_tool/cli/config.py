@@ -1,0 +1,179 @@
+"""`[tool.minigrad]` in pyproject.toml: the project's settings, read as ruff and pytest read theirs.
+
+The nearest `pyproject.toml` at or above the working folder is the project's;
+if it has no `[tool.minigrad]` table, there are no settings (minigrad never
+reads a settings table of a project above the one the user is in).  Paths in
+it are relative to its folder.  Flags override every value.
+
+    [tool.minigrad]
+    engine = "src/minigrad/engine.py"     # or "pkg.module:Class"
+    tests = ["tests/test_gradcheck.py"]
+    judge = "both"                        # both, tests or battery
+    min-score = 100
+    operators = ["sign", "assign"]
+    timeout = 30                          # seconds
+    memory = 8192                         # MiB
+    jobs = 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from minigrad_tool.cli import arguments
+
+__all__ = ["KEYS", "Config", "ConfigError", "find_config"]
+
+
+class ConfigError(Exception):
+    """The settings cannot be used: a usage error."""
+
+
+class _Refused(ValueError):
+    """A value a flag's parser refused with its own words."""
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError("a non-empty string")
+    return value
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+        raise TypeError("a list of strings")
+    return tuple(items)
+
+
+def _via(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """A value checked by the flag's own parser, so a setting and a flag accept the same."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise TypeError("a number, not true or false")
+        if isinstance(value, list):
+            value = ",".join(map(str, value))
+        try:
+            return parse(str(value))
+        except argparse.ArgumentTypeError as err:
+            text = str(err)
+            if not text.startswith("expected "):
+                raise _Refused(text) from None
+            raise TypeError(text.removeprefix("expected ").rsplit(", got ", 1)[0]) from None
+
+    return check
+
+
+def _judge(value: Any) -> str:
+    if value not in ("both", "tests", "battery"):
+        raise TypeError('one of "both", "tests", "battery"')
+    return str(value)
+
+
+def _operators(value: Any) -> tuple[str, ...]:
+    from minigrad_tool.mutation.operators import OPERATORS
+
+    return _via(arguments.names("operator", tuple(OPERATORS)))(value)  # type: ignore[no-any-return]
+
+
+# key -> (the argparse destination, how to check the value).  Paths are resolved later.
+KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "engine": ("engine", _text),
+    "tests": ("tests", _texts),
+    "judge": ("judge", _judge),
+    "min-score": ("min_score", _via(arguments.percentage)),
+    "operators": ("operators", _operators),
+    "timeout": ("timeout", _via(arguments.seconds)),
+    "memory": ("memory", _via(arguments.memory)),
+    "jobs": ("jobs", _via(arguments.jobs)),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings from one pyproject.toml: values by argparse destination."""
+
+    path: Path | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    @property
+    def origin(self) -> str:
+        return f"{_shown(self.path)} [tool.minigrad]" if self.path else ""
+
+    def path_value(self, text: str) -> str:
+        """A path from the settings, relative to the pyproject's folder, shown from here.
+
+        A module name (`pkg.engine`, `pkg.engine:Class`) is left as it is.
+        """
+        target = text.rpartition(":")[0] if ":" in text and not text.endswith(".py") else text
+        if not (target.endswith(".py") or "/" in target or "\\" in target):
+            return text
+        return _shown(self.folder / text)
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said from the working folder."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _nearest_pyproject(start: Path) -> Path | None:
+    for folder in [start, *start.parents]:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_config(start: Path | None = None) -> Config:
+    """The `[tool.minigrad]` settings of the project the working folder is in."""
+    path = _nearest_pyproject((start or Path.cwd()).resolve())
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read {_shown(path)}: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{_shown(path)} is not valid TOML: {err}") from None
+    table = data.get("tool", {}).get("minigrad")
+    if table is None:
+        return Config()
+    if not isinstance(table, dict):
+        raise ConfigError(f"{_shown(path)}: [tool.minigrad] must be a table")
+    config = Config(path)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"{config.origin}: unknown key {key!r}{hint} (known: {', '.join(KEYS)})"
+            )
+        dest, check = KEYS[key]
+        try:
+            checked = check(value)
+        except _Refused as err:
+            raise ConfigError(f"{config.origin}: {key}: {err}") from None
+        except TypeError as err:
+            raise ConfigError(f"{config.origin}: {key} must be {err}, got {value!r}") from None
+        if key == "engine":
+            checked = config.path_value(checked)
+        elif key == "tests":
+            checked = tuple(_shown(config.folder / t) for t in checked)
+        values[dest] = checked
+    return Config(path, values)

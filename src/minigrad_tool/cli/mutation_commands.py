@@ -1,0 +1,309 @@
+"""`minigrad mutate`, `merge` and `inject`: call the library, print, choose the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import importlib.util
+import json
+import os
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from minigrad_tool.adapter import EngineSpec, engine_paths
+from minigrad_tool.cli import common
+from minigrad_tool.cli.common import FAILED, OK, USAGE, UsageError
+from minigrad_tool.cli.outputs import Outputs, write_file
+from minigrad_tool.output import Output
+from minigrad_tool.reads import read_by_run
+
+__all__ = ["inject", "merge", "mutate"]
+
+NO_TESTS = (
+    "inject needs your tests: it runs them against the bug, and only they can catch it. "
+    "Pass --tests PATH, or set them once for the project in pyproject.toml:\n\n"
+    '    [tool.minigrad]\n    tests = ["tests/test_gradcheck.py"]'
+)
+
+
+def _progress(out: Output) -> Any:
+    """A progress bar on a terminal; nothing when piped."""
+    if not out.is_terminal:
+        return contextlib.nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=out.console, transient=True)
+
+
+def _needs_pytest(what: str) -> None:
+    """Your tests run under pytest, which must be importable where minigrad runs."""
+    if importlib.util.find_spec("pytest") is None:
+        raise UsageError(
+            f"{what} runs your tests with pytest, which is not installed beside minigrad: "
+            "install it there (`pip install pytest`), or run `uv run --with pytest minigrad ...`"
+        )
+
+
+def _existing_tests(tests: Sequence[str]) -> tuple[str, ...]:
+    for path in tests:
+        if not Path(path).exists():
+            raise UsageError(f"--tests: {path} does not exist")
+    return tuple(tests)
+
+
+def _reads(args: argparse.Namespace, spec: EngineSpec | None, tests: Sequence[str]) -> list[Path]:
+    """Every file this run reads: no output may land on one."""
+    package = None
+    if spec is not None:
+        _, dirs = engine_paths(spec)
+        package = Path(dirs[0]) if dirs else None
+    config = args.config.path
+    root = config.parent if config is not None else None
+    others = [config] if config is not None else []
+    return read_by_run(spec.path if spec else None, package, tests, root, others)
+
+
+def suggest_hint(tests: Sequence[str]) -> str:
+    """A --suggest path that works from here: beside the first test file (or in its folder)."""
+    first = Path(tests[0]) if tests else Path(".")
+    folder = first if first.is_dir() else first.parent
+    name = "test_suggested.py"
+    candidate = folder / name
+    k = 2
+    while candidate.exists():
+        candidate, k = folder / f"test_suggested_{k}.py", k + 1
+    return shlex.quote(os.path.normpath(candidate))
+
+
+def _judges(args: argparse.Namespace, tests: Sequence[str]) -> tuple[str, ...]:
+    judge = args.judge or ("both" if tests else "battery")
+    if judge in ("both", "tests") and not tests:
+        raise UsageError(f"--judge {judge} needs --tests PATH")
+    return {"both": ("tests", "battery"), "tests": ("tests",), "battery": ("battery",)}[judge]
+
+
+def mutate(args: argparse.Namespace, out: Output) -> int:
+    from minigrad_tool.mutation.campaign import CampaignConfig, HarnessError, run_campaign
+    from minigrad_tool.mutation.mutants import MutationError, generate_mutants
+    from minigrad_tool.mutation.report import print_campaign, print_matrix, schema_report
+
+    tests = _existing_tests(args.tests)
+    judges = _judges(args, tests)
+    if args.suggest and not tests:
+        raise UsageError("--suggest writes tests for what your tests miss: it needs --tests PATH")
+    if tests:
+        _needs_pytest("--tests")
+    spec = common.engine_spec(args)
+    outputs = Outputs.check(
+        [("--json", args.json), ("--html", args.html), ("--suggest", args.suggest)],
+        _reads(args, spec, tests),
+        new_only=() if args.overwrite else ("--suggest",),
+    )
+    spec, profile = common.profile(args, out, common.DEFAULT_TIMEOUT)  # --timeout: per mutant
+    config = CampaignConfig(
+        operators=args.operators,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        memory_mib=args.memory,
+        matrix=args.matrix,
+        shard=args.shard,
+        settings=common.settings(args, profile),
+        groups=args.groups,
+        tests=tests,
+        judges=judges,
+    )
+    try:
+        generated = generate_mutants(spec, profile, config.operators)
+        if not generated.mutants:
+            raise UsageError(
+                f"{profile.class_name} in {spec.path} has no backward step minigrad can mutate"
+            )
+        with _progress(out) as bar:
+            tasks: dict[str, object] = {}
+
+            def progress(judge_name: str, done: int, total: int) -> None:
+                if bar is None:
+                    return
+                if judge_name not in tasks:
+                    tasks[judge_name] = bar.add_task(f"{judge_name}: mutants", total=total)
+                bar.update(tasks[judge_name], completed=done, total=total)
+
+            campaign = run_campaign(spec, profile, config, progress=progress, generated=generated)
+    except (HarnessError, MutationError) as err:
+        raise UsageError(str(err)) from err
+    if args.matrix:
+        print_matrix(out, campaign)
+    print_campaign(out, campaign, suggest_hint(tests))
+    json_path, html_path = outputs.get("--json"), outputs.get("--html")
+    if json_path is not None:
+        write_file(json_path, json.dumps(schema_report([campaign]), indent=2) + "\n")
+        out.line(f"wrote {json_path} (mutation-testing-report-schema v2)")
+    if html_path is not None:
+        from minigrad_tool.mutation.html_report import render_html
+
+        write_file(html_path, render_html(campaign))
+        out.line(f"wrote {html_path} (self-contained HTML report)")
+    suggest_path = outputs.get("--suggest")
+    if suggest_path is not None:
+        from minigrad_tool.mutation.suggest import suggest_tests
+
+        suggestions = suggest_tests(spec, profile, campaign, config, common.limits(args))
+        if suggestions.text:
+            write_file(suggest_path, suggestions.text)
+        _print_suggestions(out, suggestions, suggest_path)
+    return _mutate_code(out, campaign, args.min_score)
+
+
+def _print_suggestions(out: Output, suggestions: Any, path: Path) -> None:
+    out.line()
+    if suggestions.written:
+        out.line(
+            f"wrote {path}: {len(suggestions.written)} tests, each passing on the engine and "
+            "failing on its mutant; add it to --tests and run again",
+            "bold green",
+        )
+    else:
+        out.line(f"no test written to {path}", "yellow")
+    for mutant, why in suggestions.dropped:
+        out.line(f"  no test for {mutant}: {why}", "yellow")
+
+
+def _mutate_code(out: Output, campaign: Any, min_score: float) -> int:
+    if campaign.judged == 0:
+        out.line("no mutant could be judged: there is no score to give", "bold red")
+        return USAGE
+    code = OK
+    if campaign.score < min_score:
+        out.line(f"score {campaign.score:.1f}% is below --min-score {min_score:g}%", "bold red")
+        code = FAILED
+    if campaign.findings:
+        out.line(
+            f"FAILED: the battery finds the unmutated engine wrong in {len(campaign.findings)} "
+            "case(s) (listed above); mutants were judged by the cases that pass",
+            "bold red",
+        )
+        code = FAILED
+    return code
+
+
+def merge(args: argparse.Namespace, out: Output) -> int:
+    from minigrad_tool.mutation.merge import MergeError, merge_reports, read_report, score_of
+
+    inputs = [Path(p) for p in args.reports]
+    outputs = Outputs.check([("--json", args.json)], inputs)
+    try:
+        merged = merge_reports([(p, read_report(p)) for p in inputs])
+    except MergeError as err:
+        raise UsageError(str(err)) from err
+    score, counts = score_of(merged)
+    total = sum(counts.values())
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    out.line(f"merged {len(args.reports)} shard reports: {total} mutants ({detail})")
+    json_path = outputs.get("--json")
+    if json_path is not None:
+        write_file(json_path, json.dumps(merged, indent=2) + "\n")
+        out.line(f"wrote {json_path}")
+    if score is None:
+        out.line("no mutant was judged: there is no score to give", "bold red")
+        return USAGE
+    out.line(f"mutation score: {score:.1f}%", "bold")
+    if score < args.min_score:
+        out.line(f"score {score:.1f}% is below --min-score {args.min_score:g}%", "bold red")
+        return FAILED
+    return OK
+
+
+def _bug(args: argparse.Namespace, ids: Sequence[str]) -> str:
+    if args.bug is None:
+        raise UsageError("name a bug to inject (see --list), e.g. `minigrad inject sub-sign`")
+    if args.bug not in ids:
+        close = difflib.get_close_matches(args.bug, ids, n=5, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `minigrad inject --list`"
+        raise UsageError(f"unknown bug {args.bug!r}{hint}")
+    return str(args.bug)
+
+
+def inject(args: argparse.Namespace, out: Output) -> int:
+    from minigrad_tool.mutation.campaign import CampaignConfig, HarnessError
+    from minigrad_tool.mutation.inject import equivalent_ids
+    from minigrad_tool.mutation.inject import inject as run_injection
+    from minigrad_tool.mutation.mutants import generate_mutants
+
+    tests = _existing_tests(args.tests)
+    spec, profile = common.profile(args, out)
+    generated = generate_mutants(spec, profile)
+    config = CampaignConfig(
+        jobs=args.jobs,
+        memory_mib=args.memory,
+        settings=common.settings(args, profile),
+    )
+    if args.list:
+        try:
+            equivalent = equivalent_ids(spec, profile, generated, config)
+        except HarnessError as err:
+            raise UsageError(str(err)) from err
+        for m in generated.mutants:
+            mark = "  [equivalent]" if m.id in equivalent else ""
+            out.line(f"{m.id:<22} {m.function}: {m.description}{mark}")
+        return OK
+    bug = _bug(args, [m.id for m in generated.mutants])
+    if not tests:
+        raise UsageError(NO_TESTS)
+    _needs_pytest("inject")
+    mutant = next(m for m in generated.mutants if m.id == bug)
+    out.line(f"Injecting {mutant.id} into {mutant.function}: {mutant.description}", "bold")
+    out.diff(mutant.diff(spec.source, spec.path.name))
+    out.line(f"Running your tests ({' '.join(tests)}) against the mutant, held in memory", "bold")
+    out.flush()
+    try:
+        injection = run_injection(spec, profile, mutant, tests, config)
+    except HarnessError as err:
+        raise UsageError(str(err)) from err
+    return _print_injection(out, injection, spec, tests)
+
+
+def _print_injection(out: Output, injection: Any, spec: EngineSpec, tests: Sequence[str]) -> int:
+    from minigrad_tool.mutation.inject import Catch
+
+    mutant = injection.mutant
+    caught_by = injection.killers("tests")
+    battery = injection.killers("battery")
+    battery_text = (
+        f"battery cases that catch it too ({len(battery)}): {', '.join(battery)}"
+        if battery
+        else "no battery case catches it"
+    )
+    for finding in injection.campaign.findings:
+        out.line(f"note: the battery finds the unmutated engine wrong: {finding}", "yellow")
+    out.line()
+    if injection.catch is Catch.CAUGHT:
+        out.line(f"caught by your tests: {len(caught_by)} fail on {mutant.id}", "bold green")
+        for test in caught_by:
+            out.line(f"  {test}")
+        out.line(f"  first failure: {injection.reason('tests')}")
+        out.line(f"  {battery_text}")
+        out.line(f"the source file {spec.path} was not modified")
+        return OK
+    if injection.catch is Catch.EQUIVALENT:
+        out.line(
+            f"no verdict: {mutant.id} is equivalent, nothing can catch it "
+            f"({injection.result.reason}); pick another bug (`minigrad inject --list` marks "
+            "the equivalent ones)",
+            "bold yellow",
+        )
+        return USAGE
+    out.line(f"ESCAPED your tests: they all pass on {mutant.id}", "bold red")
+    out.line(f"  {injection.reason('tests')}")
+    out.line(f"  {battery_text}")
+    if injection.result.distinguishing:
+        out.line(f"  distinguishing input: {injection.result.distinguishing}")
+    engine = f" --engine {shlex.quote(spec.text)}"
+    out.line(
+        "  to write the missing test: minigrad mutate"
+        f"{engine} --tests {' '.join(map(shlex.quote, tests))} --suggest {suggest_hint(tests)}"
+    )
+    return FAILED

@@ -1,0 +1,626 @@
+"""Run engine code in child processes, never in the caller's: with deadlines and memory limits.
+
+Engine code can hang, exit, segfault or eat memory.  So every call into an
+engine happens in a forked child that
+
+* has a deadline: the parent (or the host, below) kills it when it passes;
+* has an address-space limit (``RLIMIT_AS``), so a runaway allocation ends
+  in a MemoryError or a crash, reported as "exceeded N MiB";
+* dies with its parent (``PR_SET_PDEATHSIG``), so killing minigrad leaves
+  no orphan running; ignores Ctrl-C, which the parent handles;
+* writes no core file, no bytecode, and nothing to the caller's stdout.
+
+A child reports phases as it goes ("importing the engine", "case sub"), so a
+child that dies or hangs is named by what it was doing: "the engine exited
+with status 0 during import".
+
+A :class:`Host` is a child that runs an expensive setup once (import the
+engine, collect the user's tests) and then forks one grandchild per task, so
+each task starts from a clean copy of the loaded engine in a millisecond.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import faulthandler
+import functools
+import gc
+import io
+import json
+import math
+import os
+import resource
+import select
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, NoReturn
+
+from minigrad_tool.bytecode import keep_bytecode_out_of_tree
+from minigrad_tool.faults import engine_caused, where
+
+__all__ = [
+    "MAX_TIMEOUT",
+    "SHOW",
+    "Host",
+    "HostError",
+    "Limits",
+    "Outcome",
+    "Reporter",
+    "Request",
+    "run_isolated",
+]
+
+MAX_TIMEOUT = 86_400.0  # a day: any longer deadline is a typo
+DEFAULT_MEMORY_MIB = 2048
+Status = Literal["ok", "engine", "timeout", "died", "memory", "internal"]
+_STATUS: dict[str, Status] = {"engine": "engine", "memory": "memory", "internal": "internal"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Deadline per task (or per phase) and address-space cap of each child."""
+
+    timeout: float = 60.0
+    memory_mib: int | None = DEFAULT_MEMORY_MIB
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.timeout) and 0.0 < self.timeout <= MAX_TIMEOUT):
+            raise ValueError(
+                f"timeout must be a number of seconds in (0, {MAX_TIMEOUT:g}], got {self.timeout!r}"
+            )
+        if self.memory_mib is not None and not 64 <= self.memory_mib <= 1 << 20:
+            raise ValueError(f"memory limit must be 64 to 1048576 MiB, got {self.memory_mib!r}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a child ended: its value, or what went wrong and during which phase."""
+
+    status: Status
+    value: Any = None  # the task's JSON-able result, when status is "ok"
+    message: str = ""  # what happened, in words
+    phase: str = ""  # what the child was doing last
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def engine_failed(self) -> bool:
+        """The engine (not minigrad) failed: raised, hung, crashed, exited or ran out of memory."""
+        return self.status in ("engine", "timeout", "died", "memory")
+
+
+class HostError(Exception):
+    """A host could not start, or died: the outcome says why."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        super().__init__(outcome.message)
+
+
+class Reporter:
+    """The child's side of the pipe: phases as it goes, then one final message."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = memoryview(json.dumps(message).encode() + b"\n")
+        while data:
+            data = data[os.write(self.fd, data) :]
+
+    def phase(self, text: str) -> None:
+        self.send({"phase": text})
+
+
+# --- the child's side ---------------------------------------------------------------------
+
+
+@functools.cache
+def _libc() -> Any:
+    """The C library, loaded once: children forked later inherit the handle."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere)."""
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _become_child(parent: int, limits: Limits, output: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent(parent)
+    faulthandler.disable()  # a crash is a verdict, not a traceback to print
+    keep_bytecode_out_of_tree()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if limits.memory_mib is not None:
+        cap = limits.memory_mib << 20
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or cap <= hard:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    if output is not None:
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        # Python-level writes follow fds 1 and 2, even where sys.stdout was replaced.
+        sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), line_buffering=True)
+        sys.stderr = io.TextIOWrapper(os.fdopen(2, "wb", closefd=False), line_buffering=True)
+
+
+def _describe_engine_error(err: BaseException) -> str:
+    if isinstance(err, SystemExit):
+        return f"the engine called sys.exit({err.code!r})"
+    return where(err)
+
+
+def _over_limit(limits: Limits) -> str:
+    return (
+        f"exceeded the memory limit of {limits.memory_mib} MiB of address space; "
+        "raise it with --memory MIB"
+    )
+
+
+# What a failed mmap says when the address-space limit stops an import (torch's, say).
+_MAP_FAILURES = ("failed to map segment", "cannot allocate memory", "std::bad_alloc")
+
+
+def _final_message(fn: Callable[[], Any], limits: Limits) -> dict[str, Any]:
+    try:
+        return {"ok": fn()}
+    except MemoryError:
+        return {"memory": f"{_over_limit(limits)} (MemoryError)"}
+    except BaseException as err:
+        text = str(err).lower()
+        if limits.memory_mib is not None and any(m in text for m in _MAP_FAILURES):
+            return {"memory": f"{_over_limit(limits)} ({_describe_engine_error(err)})"}
+        if engine_caused(err):
+            return {"engine": _describe_engine_error(err)}
+        return {"internal": where(err)}
+
+
+def _run_and_exit(fn: Callable[[], Any], reporter: Reporter, limits: Limits) -> NoReturn:
+    try:
+        reporter.send(_final_message(fn, limits))
+    finally:
+        os._exit(0)
+
+
+# --- the parent's side --------------------------------------------------------------------
+
+
+@dataclass
+class _Child:
+    key: str
+    pid: int
+    fd: int
+    limit: float  # seconds
+    per_phase: bool
+    memory_mib: int | None
+    started: float = field(default_factory=time.monotonic)
+    deadline: float = 0.0
+    buffer: bytes = b""
+    phase: str = ""
+    final: dict[str, Any] | None = None
+    on_phase: Callable[[str], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.deadline = self.started + self.limit
+
+    def feed(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        *lines, self.buffer = self.buffer.split(b"\n")
+        for line in lines:
+            message = json.loads(line)
+            if "phase" in message:
+                self.phase = message["phase"]
+                if self.per_phase:
+                    self.deadline = time.monotonic() + self.limit
+                if self.on_phase is not None:
+                    self.on_phase(self.phase)
+            else:
+                self.final = message
+
+    def outcome(self, status_word: int | None) -> Outcome:
+        seconds = time.monotonic() - self.started
+        during = f" during {self.phase}" if self.phase else ""
+        final = self.final
+        if final is not None:
+            if "ok" in final:
+                return Outcome("ok", final["ok"], "", self.phase, seconds)
+            (kind, text), *_ = final.items()
+            return Outcome(_STATUS[kind], None, f"{text}{during}", self.phase, seconds)
+        if status_word is None:
+            return Outcome(
+                "timeout",
+                None,
+                f"no answer within {self.limit:g} s{during} (killed)",
+                self.phase,
+                seconds,
+            )
+        if os.WIFSIGNALED(status_word):
+            name = signal.Signals(os.WTERMSIG(status_word)).name
+            hint = ""
+            if self.memory_mib is not None and name in ("SIGABRT", "SIGKILL"):
+                hint = (
+                    f" (perhaps at the memory limit of {self.memory_mib} MiB: "
+                    "raise it with --memory MIB)"
+                )
+            message = f"the engine died with {name}{during}{hint}"
+            return Outcome("died", None, message, self.phase, seconds)
+        code = os.WEXITSTATUS(status_word)
+        return Outcome(
+            "died", None, f"the engine exited with status {code}{during}", self.phase, seconds
+        )
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _fork(
+    body: Callable[[Reporter], Any],
+    key: str,
+    limits: Limits,
+    *,
+    per_phase: bool,
+    output: int | None,
+    on_phase: Callable[[str], None] | None = None,
+    timeout: float | None = None,
+) -> _Child:
+    read_fd, write_fd = os.pipe()
+    parent = os.getpid()
+    with contextlib.suppress(OSError):
+        _libc()  # loaded here, not again in every child
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child never returns
+        os.close(read_fd)
+        try:
+            _become_child(parent, limits, output)
+            reporter = Reporter(write_fd)
+        except BaseException:
+            os._exit(3)
+        _run_and_exit(lambda: body(reporter), reporter, limits)
+    os.close(write_fd)
+    return _Child(
+        key,
+        pid,
+        read_fd,
+        limits.timeout if timeout is None else timeout,
+        per_phase,
+        limits.memory_mib,
+        on_phase=on_phase,
+    )
+
+
+def _drive(
+    children: dict[int, _Child],
+    finished: Callable[[_Child, Outcome], None],
+    also: list[int] | None = None,
+    longest: float = 3600.0,
+) -> list[int]:
+    """Wait for output, a deadline, or one of `also`; finish every child that ended or timed out.
+
+    Returns the fds of `also` that are ready to read.
+    """
+    watch = [*children, *(also or [])]
+    wait = longest
+    if children:
+        wait = min(wait, max(0.0, min(c.deadline for c in children.values()) - time.monotonic()))
+    ready, _, _ = select.select(watch, [], [], wait)
+    for fd in ready:
+        child = children.get(fd)
+        if child is None:
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if chunk:
+            child.feed(chunk)
+            continue
+        _, status = os.waitpid(child.pid, 0)
+        del children[fd]
+        os.close(fd)
+        finished(child, child.outcome(status))
+    now = time.monotonic()
+    for fd, child in list(children.items()):
+        if now >= child.deadline:
+            _kill(child.pid)
+            del children[fd]
+            os.close(fd)
+            finished(child, child.outcome(None))
+    return [fd for fd in ready if fd not in children and fd in (also or [])]
+
+
+SHOW = "-"  # as `output`: the child writes to the caller's terminal
+
+
+def _output_fd(path: str | None) -> int:
+    if path is None:
+        return os.open(os.devnull, os.O_WRONLY)
+    if path == SHOW:
+        return os.dup(1)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+
+def run_isolated(
+    body: Callable[[Reporter], Any],
+    limits: Limits,
+    *,
+    per_phase: bool = False,
+    output: str | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> Outcome:
+    """Run `body(reporter)` in a forked child within `limits`; how it ended.
+
+    With `per_phase`, the deadline restarts at each phase the child reports.
+    The child's stdout and stderr go to `output` (a file path, or SHOW for the
+    caller's own stdout), or nowhere.
+    """
+    out = _output_fd(output)
+    children: dict[int, _Child] = {}
+    result: list[Outcome] = []
+    try:
+        child = _fork(body, "task", limits, per_phase=per_phase, output=out, on_phase=on_phase)
+        children[child.fd] = child
+        while children:
+            _drive(children, lambda _c, o: result.append(o))
+    finally:
+        for child in children.values():
+            _kill(child.pid)
+            os.close(child.fd)
+        os.close(out)
+    return result[0]
+
+
+# --- hosts ----------------------------------------------------------------------------------
+
+
+Task = Callable[[Any, dict[str, Any], Reporter], Any]  # (context, args, reporter) -> result
+# Calls serve(context) once ready; returns why it could not, if it did not.
+Setup = Callable[[Callable[[Any], None], Reporter], str | None]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One task for a host: which, with what arguments, within how long."""
+
+    key: str
+    task: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float | None = None  # None: the host's limits
+    show_output: bool = False  # let the task write to the caller's terminal
+    per_phase: bool = False  # the timeout is for each phase the task reports, not the whole
+
+
+def _serve(
+    context: Any,
+    tasks: Mapping[str, Task],
+    limits: Limits,
+    jobs: int,
+    commands: int,
+    answers: Reporter,
+    terminal: int,
+    output: int,
+) -> None:
+    """In the host: fork a grandchild per request, up to `jobs` at once; answer each."""
+    # Everything loaded so far moves to a generation the collector never visits: a
+    # child's collections then leave those pages shared instead of copying them.
+    gc.freeze()
+    answers.send({"ready": True})
+    queue: deque[dict[str, Any]] = deque()
+    children: dict[int, _Child] = {}
+    buffer = b""
+    reading = True
+
+    def finished(child: _Child, outcome: Outcome) -> None:
+        answers.send({"key": child.key, "outcome": outcome.__dict__})
+
+    while reading or queue or children:
+        while queue and len(children) < jobs:
+            request = queue.popleft()
+            task = tasks[request["task"]]
+            args = request["args"]
+
+            def body(reporter: Reporter, task: Task = task, args: dict[str, Any] = args) -> Any:
+                return task(context, args, reporter)
+
+            child = _fork(
+                body,
+                request["key"],
+                limits,
+                per_phase=request["per_phase"],
+                output=terminal if request["show_output"] else output,
+                timeout=request["timeout"] or limits.timeout,
+            )
+            children[child.fd] = child
+        if not children and not reading:
+            break
+        ready = _drive(children, finished, [commands] if reading else [])
+        if commands in ready:
+            chunk = os.read(commands, 1 << 16)
+            reading = bool(chunk)
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            queue.extend(json.loads(line) for line in lines)
+
+
+class Host:
+    """A child that sets up once, then runs each task in a grandchild forked from it.
+
+    `setup(serve, reporter)` runs in the host; once the expensive part is done
+    it must call `serve(context)`, which answers requests until the parent
+    closes the host.  Each request names one of `tasks`, called in its own
+    grandchild as `task(context, args, reporter)`.
+    """
+
+    def __init__(
+        self,
+        setup: Setup,
+        tasks: Mapping[str, Task],
+        limits: Limits,
+        *,
+        jobs: int = 1,
+        output: str | None = None,
+        on_phase: Callable[[str], None] | None = None,
+    ) -> None:
+        self.setup = setup
+        self.tasks = tasks
+        self.limits = limits
+        self.jobs = max(1, jobs)
+        self.output = output
+        self.on_phase = on_phase
+        self.pid = 0
+        self._commands = -1
+        self._answers = -1
+        self._buffer = b""
+
+    def __enter__(self) -> Host:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Fork the host and wait until its setup is done; HostError if it fails."""
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Fork the host; its setup runs while the caller does other work."""
+        command_read, command_write = os.pipe()
+        terminal = os.dup(1)
+        out = _output_fd(self.output)
+        tasks, limits, jobs = self.tasks, self.limits, self.jobs
+
+        def body(reporter: Reporter) -> Any:
+            os.close(command_write)  # else the host never sees the parent close its end
+            served = False
+
+            def serve(context: Any) -> None:
+                nonlocal served
+                served = True
+                _serve(context, tasks, limits, jobs, command_read, reporter, terminal, out)
+
+            failure = self.setup(serve, reporter)
+            if not served:  # the setup says why (the user's tests do not collect, say)
+                return {"failed": failure or "the host's setup ended without serving"}
+            return None
+
+        child = _fork(body, "host", limits, per_phase=True, output=out, on_phase=self.on_phase)
+        os.close(command_read)
+        os.close(terminal)
+        os.close(out)
+        self.pid, self._commands, self._answers = child.pid, command_write, child.fd
+        self._child = child
+
+    def wait_ready(self) -> None:
+        """Wait for the launched host's setup to finish; HostError if it fails or times out."""
+        child = self._child
+        while True:
+            message = self._next_message(child.deadline)
+            if message is None:
+                _kill(self.pid)
+                raise HostError(child.outcome(None))
+            if "phase" in message:
+                child.feed(json.dumps(message).encode() + b"\n")
+                continue
+            if message.get("ready"):
+                return
+            if not message:  # the host is gone without a word
+                _, status = os.waitpid(self.pid, 0)
+                self._close_fds()
+                raise HostError(child.outcome(status))
+            if isinstance(message.get("ok"), dict) and "failed" in message["ok"]:
+                message = {"engine": message["ok"]["failed"]}
+            child.final = message
+            _, status = os.waitpid(self.pid, 0)
+            self._close_fds()
+            raise HostError(child.outcome(status))
+
+    def _next_message(self, deadline: float | None) -> dict[str, Any] | None:
+        """The next line from the host; None at the deadline; {} when the host is gone."""
+        while b"\n" not in self._buffer:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self._answers], [], [], wait)
+            if not ready:
+                return None
+            chunk = os.read(self._answers, 1 << 16)
+            if not chunk:
+                return {}
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def run(
+        self,
+        requests: Iterable[Request],
+        on_done: Callable[[str, Outcome], None] | None = None,
+    ) -> dict[str, Outcome]:
+        """Run the requests (at most `jobs` at once); each one's outcome, by key."""
+        pending = deque(requests)
+        in_flight: dict[str, float] = {}  # key -> seconds allowed
+        results: dict[str, Outcome] = {}
+        while pending or in_flight:
+            while pending and len(in_flight) < 2 * self.jobs:
+                request = pending.popleft()
+                timeout = request.timeout or self.limits.timeout
+                line = json.dumps(
+                    {
+                        "key": request.key,
+                        "task": request.task,
+                        "args": dict(request.args),
+                        "timeout": timeout,
+                        "show_output": request.show_output,
+                        "per_phase": request.per_phase,
+                    }
+                )
+                os.write(self._commands, line.encode() + b"\n")
+                in_flight[request.key] = timeout
+            # The host enforces deadlines; this one only catches a host that stopped answering.
+            slack = sum(in_flight.values()) + 30.0
+            message = self._next_message(time.monotonic() + slack)
+            if not message:
+                status = None
+                if message is not None:  # the host is gone
+                    _, status = os.waitpid(self.pid, 0)
+                else:
+                    _kill(self.pid)
+                died = self._child.outcome(status)
+                raise HostError(Outcome("died", None, f"the host stopped: {died.message}"))
+            if "key" not in message:
+                continue
+            key = message["key"]
+            outcome = Outcome(**message["outcome"])
+            in_flight.pop(key, None)
+            results[key] = outcome
+            if on_done is not None:
+                on_done(key, outcome)
+        return results
+
+    def _close_fds(self) -> None:
+        for fd in (self._commands, self._answers):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._commands = self._answers = -1
+
+    def close(self) -> None:
+        """End the host (it finishes nothing further); its grandchildren die with it."""
+        if self.pid:
+            _kill(self.pid)
+            self.pid = 0
+        self._close_fds()

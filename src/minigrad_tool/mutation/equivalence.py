@@ -1,0 +1,230 @@
+"""Is a surviving mutant equivalent to the original?  Search for an input that tells them apart.
+
+A mutant the judge cannot kill is either *equivalent* (no input changes any
+forward value or gradient) or a *survivor* (some input does, and the judge
+should have a test for it).  The probes run every op the engine has, known or
+not, at its points, at kinks and signed zeros, at special and random points,
+and in random graphs, observing the forward value and the gradients under the
+three regimes gradcheck uses: a plain backward, pre-seeded input gradients,
+and a scaled upstream gradient.  Zeros are compared with their signs.
+
+A mutant is called equivalent only when probes *executed* its changed code
+(its marker fired) and none told it apart: a mutant whose code no probe
+reaches has shown nothing, and stays a survivor.
+
+Each probe also knows its own source text, so a survivor's distinguishing
+probe can become a test (:mod:`minigrad_tool.mutation.suggest`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from minigrad_tool.adapter.nodes import NodeAccess
+from minigrad_tool.adapter.profile import Op, Profile, apply_op
+from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
+from minigrad_tool.battery.oracle import Calls
+
+__all__ = ["Observation", "Probe", "compare", "observe", "probe_source", "probes"]
+
+SPECIAL = (-2.5, -1.0, -0.5, -0.0, 0.0, 0.3, 1.0, 2.0)
+RANDOM_POINTS = 6
+RANDOM_GRAPHS = 40
+SEED, SCALE = 0.37, -1.7
+
+Point = tuple[float, ...]
+Observation = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A function of engine nodes, a point, and how to write it as source."""
+
+    label: str
+    fn: Callable[..., Any]
+    point: Point
+    lines: tuple[str, ...]  # statements computing `out` from inputs x, y, z
+    kink: tuple[float, float] | None = None  # at a kink: the valid subgradient interval
+
+
+def _names(n: int) -> tuple[str, ...]:
+    return ("x", "y", "z")[:n]
+
+
+def _op_probe(op: Op, point: Point, constant: float, kink: tuple[float, float] | None) -> Probe:
+    call = op.describe_call(_names(len(point)), repr(constant))
+    return Probe(
+        f"{call} at {_point(point)}",
+        lambda *xs: apply_op(op, xs, constant),
+        point,
+        (f"out = {call}",),
+        kink,
+    )
+
+
+def _point(point: Point) -> str:
+    names = _names(len(point))
+    return ", ".join(f"{n}={v!r}" for n, v in zip(names, point, strict=True))
+
+
+def _self_probe(op: Op, x: float) -> Probe:
+    call = op.describe_call(("x", "x"))
+    return Probe(
+        f"{call} (the same node twice) at x={x!r}",
+        lambda a: apply_op(op, (a, a)),
+        (x,),
+        (f"out = {call}",),
+    )
+
+
+_DAG_SOURCE: dict[str, str] = {
+    "add": "{a} + {b}",
+    "sub": "{a} - {b}",
+    "mul": "{a} * {b}",
+    "div": "{a} / ({b} * {b} + 1.0)",
+    "radd": "0.5 + {a}",
+    "rsub": "1.5 - {a}",
+    "rmul": "1.5 * {a}",
+    "rdiv": "2.0 / ({a} * {a} + 1.0)",
+    "pow2": "{a} ** 2",
+    "pow3": "{a} ** 3",
+    "powf": "({a} * {a} + 0.5) ** 1.5",
+    "neg": "-{a}",
+    "relu": "{a}.{relu}()",
+    "tanh": "{a}.{tanh}()",
+    "exp": "{a}.{exp}()",
+    "log": "({a} * {a} + 0.5).{log}()",
+}
+
+
+def _dag_lines(spec: DagSpec, methods: dict[str, str]) -> tuple[str, ...]:
+    names = ["x", "y", "z"]
+    lines = []
+    for k, (op, i, j) in enumerate(spec, start=3):
+        name = f"n{k}"
+        lines.append(f"{name} = " + _DAG_SOURCE[op].format(a=names[i], b=names[j], **methods))
+        names.append(name)
+    lines.append(f"out = {names[-1]} + {names[-2]}")
+    return tuple(lines)
+
+
+def _unary_points(rng: random.Random) -> list[Point]:
+    points: list[Point] = [(x,) for x in SPECIAL]
+    return points + [(round(rng.uniform(-3, 3), 3),) for _ in range(RANDOM_POINTS)]
+
+
+def probes(profile: Profile) -> Iterator[Probe]:
+    """Single ops first (smallest), then random graphs over the engine's ops."""
+    rng = random.Random(0)
+    unary = _unary_points(rng)
+    pairs = [(x, y) for x in SPECIAL for y in SPECIAL[::3]] + [
+        (round(rng.uniform(-3, 3), 3), round(rng.uniform(-3, 3), 3)) for _ in range(RANDOM_POINTS)
+    ]
+    for op in profile.ops:
+        kink = op.kink
+        interval = None
+        if kink is not None:
+            s = op.parameter if op.parameter is not None else 0.0
+            interval = (kink.low(s), kink.high(s))
+        if op.call == "binary":
+            for pair in dict.fromkeys([*op.points, *pairs]):
+                yield _op_probe(op, pair, 2.0, None)
+            for (x,) in dict.fromkeys([(p[0],) for p in op.points] + unary):
+                yield _self_probe(op, x)
+        elif op.call == "pow":
+            for k in op.exponents:
+                for point in unary:
+                    yield _op_probe(op, point, k, None)
+        else:
+            constant = {"rmul": 3.0, "rdiv": 1.0}.get(op.name, 2.0)
+            for point in dict.fromkeys([*op.points, *unary]):
+                at_kink = kink is not None and point[0] == kink.at
+                yield _op_probe(op, point, constant, interval if at_kink else None)
+    methods = {op.oracle: op.method for op in profile.ops if op.call == "method" and op.oracle}
+    available = profile.names
+    dag_ops = [op for op in DAG_OPS if dag_op_requires(op) <= available]
+    if "add" not in available or not dag_ops:
+        return
+    calls = Calls(methods)
+    template = {name: methods.get(name, name) for name in ("relu", "tanh", "exp", "log")}
+    for seed in range(RANDOM_GRAPHS):
+        spec, start = random_dag(10_000 + seed, dag_ops)
+        yield Probe(
+            f"random graph {spec} at {start}",
+            lambda *xs, s=spec: eval_dag(s, calls, *xs),
+            start,
+            _dag_lines(spec, template),
+        )
+
+
+def observe(access: NodeAccess, probe: Probe) -> Observation:
+    """Forward value and gradients under a plain, a pre-seeded and a scaled backward."""
+    try:
+        xs = [access.leaf(x) for x in probe.point]
+        out = probe.fn(*xs)
+        out.backward()
+        plain = [access.grad(x) for x in xs]
+        xs = [access.leaf(x) for x in probe.point]
+        for x in xs:
+            access.set_grad(x, SEED)
+        scaled, _ = access.scaled(probe.fn(*xs), SCALE)
+        scaled.backward()
+        return ("ok", access.value(out), plain, [access.grad(x) for x in xs])
+    except Exception as err:  # both engines raising the same error is agreement
+        return ("raises", type(err).__name__)
+
+
+def _close(a: float, b: float, rtol: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if a == 0.0 and b == 0.0:
+        return math.copysign(1.0, a) == math.copysign(1.0, b)
+    return math.isclose(a, b, rel_tol=rtol, abs_tol=0.0) or a == b
+
+
+def _same(a: Any, b: Any, rtol: float) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y, rtol) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return _close(a, b, rtol)
+    return bool(a == b)
+
+
+def compare(
+    want: Observation, got: Observation, rtol: float, kink: tuple[float, float] | None = None
+) -> bool:
+    """Do the two observations agree?  At a kink with `kink` given, any subgradient agrees."""
+    if kink is not None and want[0] == got[0] == "ok":
+        low, high = kink
+        valid = all(low <= g <= high for g in got[2]) and all(low <= g <= high for g in want[2])
+        return valid and _same(want[1], got[1], rtol)
+    return len(want) == len(got) and all(_same(a, b, rtol) for a, b in zip(want, got, strict=True))
+
+
+def show(observed: Observation) -> str:
+    if observed[0] == "raises":
+        return f"raises {observed[1]}"
+    _, value, plain, seeded = observed
+    return f"value {value!r}, gradients {plain}, pre-seeded and scaled gradients {seeded}"
+
+
+def probe_source(probe: Probe, class_name: str) -> list[str]:
+    """The probe as statements: inputs, then the graph ending in `out`."""
+    inputs = [
+        f"{n} = {class_name}({v!r})"
+        for n, v in zip(_names(len(probe.point)), probe.point, strict=True)
+    ]
+    return [*inputs, *probe.lines]
+
+
+def tolerance_for(profile: Profile) -> float:
+    """How close two observations must be to agree: 1e-9 in float64, some ulps beyond."""
+    return max(1e-9, 64.0 * profile.precision.macheps)
+
+
+def all_probes(profile: Profile) -> list[Probe]:
+    return list(probes(profile))

@@ -1,0 +1,221 @@
+"""A self-contained HTML mutation report: one file, inline CSS, no scripts, no network.
+
+Sections: the score and the op x operator table; each op's source with its
+mutated lines marked; then every mutant with its status, the cases that killed
+it, its diff and, for survivors, the input that tells it from the original.
+Every mutant element carries `data-mutant-id` and `data-status` (the schema's
+status), so tools and tests can read the page back.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+
+from minigrad_tool.adapter.source import Function, SourceIndex
+from minigrad_tool.mutation.campaign import Campaign, MutantResult, Outcome
+from minigrad_tool.mutation.report import score_line, tally
+
+__all__ = ["render_html"]
+
+# Worst first: a line shows the colour of its worst mutant.
+_SEVERITY = [
+    Outcome.SURVIVED,
+    Outcome.NO_COVERAGE,
+    Outcome.EQUIVALENT,
+    Outcome.TIMEOUT,
+    Outcome.KILLED,
+]
+_CSS_CLASS = {
+    Outcome.SURVIVED: "survived",
+    Outcome.NO_COVERAGE: "survived",
+    Outcome.EQUIVALENT: "equivalent",
+    Outcome.TIMEOUT: "killed",
+    Outcome.KILLED: "killed",
+}
+
+_STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #1d1d1f; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; font-size: 1.15rem; }
+.meta { color: #555; } .score { font-size: 1.3rem; font-weight: 600; }
+.score.ok { color: #137333; } .score.bad { color: #b3261e; }
+table.tally { border-collapse: collapse; margin-top: .6rem; }
+table.tally th, table.tally td { border: 1px solid #ddd; padding: .25rem .6rem;
+  text-align: center; }
+table.tally td.all { background: #e6f4ea; } table.tally td.some { background: #fce8e6; }
+table.tally th.op { text-align: left; } .eq { color: #666; font-size: .85em; }
+pre { margin: 0; font: 12.5px/1.5 ui-monospace, Menlo, Consolas, monospace; }
+.source { border: 1px solid #ddd; border-radius: 6px; overflow-x: auto; margin: .6rem 0 1.2rem; }
+.line { display: flex; flex-wrap: wrap; white-space: pre; } .line .no { color: #999; width: 3.2rem;
+  text-align: right; padding-right: .8rem; user-select: none; flex: none; }
+.line.killed { background: #e6f4ea; } .line.survived { background: #fce8e6; }
+.line.equivalent { background: #eee; }
+.line .tags { margin-left: 1.5rem; white-space: normal; }
+.tag { display: inline-block; font-size: 11px; padding: 0 .35rem; margin-right: .2rem;
+  border-radius: 3px; text-decoration: none; color: #fff; background: #137333; }
+.tag.survived { background: #b3261e; } .tag.equivalent { background: #777; }
+.mutant { border: 1px solid #ddd; border-left: 6px solid #137333; border-radius: 6px;
+  padding: .5rem .9rem; margin: .7rem 0; }
+.mutant.survived { border-left-color: #b3261e; } .mutant.equivalent { border-left-color: #777; }
+.mutant h3 { margin: 0 0 .3rem; font-size: 1rem; } .status { font-weight: 600; }
+.diff .add { background: #e6f4ea; } .diff .del { background: #fce8e6; } .diff .hunk { color: #777; }
+.witness { background: #fff4e5; padding: .4rem; border-radius: 4px; }
+"""
+
+
+def _functions(source: str) -> list[Function]:
+    """The top-level functions and methods of the source, in source order."""
+    index = SourceIndex.parse(source)
+    units = [f for f in index.functions.values() if f.parent is None]
+    return sorted(units, key=lambda f: f.first_line)
+
+
+def _worst(results: list[MutantResult]) -> Outcome:
+    return min((r.outcome for r in results), key=_SEVERITY.index)
+
+
+def _cell_id(op: str, operator: str) -> str:
+    return f"cell-{op}-{operator}"
+
+
+def _summary(campaign: Campaign) -> str:
+    ops, operators, cells = tally(campaign)
+    head = "".join(f"<th>{escape(o)}</th>" for o in operators)
+    rows = []
+    for op in ops:
+        tds = []
+        for operator in operators:
+            t = cells.get((op, operator))
+            if t is None:
+                tds.append("<td></td>")
+                continue
+            eq = f' <span class="eq">+{t.equivalent} eq</span>' if t.equivalent else ""
+            cls = "all" if t.all_killed else "some"
+            link = f'<a href="#{escape(_cell_id(op, operator))}">{t.killed}/{t.judged}</a>'
+            tds.append(f'<td class="{cls}">{link}{eq}</td>')
+        rows.append(f'<tr><th class="op">{escape(op)}</th>{"".join(tds)}</tr>')
+    return (
+        '<table class="tally"><thead><tr><th class="op">op</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _source_blocks(campaign: Campaign) -> str:
+    """Each method that has mutants, its lines numbered and marked with their mutants."""
+    lines = campaign.source.splitlines()
+    by_line: dict[int, list[MutantResult]] = {}
+    for r in campaign.results:
+        by_line.setdefault(r.mutant.start[0], []).append(r)
+    blocks = []
+    for function in _functions(campaign.source):
+        method = function.node
+        end = method.end_lineno or method.lineno
+        span = range(function.first_line, end + 1)
+        if not any(n in by_line for n in span):
+            continue
+        rows = []
+        for n in span:
+            here = by_line.get(n, [])
+            cls = f" {_CSS_CLASS[_worst(here)]}" if here else ""
+            tags = "".join(
+                f'<a class="tag {_CSS_CLASS[r.outcome]}" href="#m-{escape(r.mutant.id)}">'
+                f"{escape(r.mutant.id)}</a>"
+                for r in here
+            )
+            tag_html = f'<span class="tags">{tags}</span>' if tags else ""
+            rows.append(
+                f'<div class="line{cls}"><span class="no">{n}</span>'
+                f"<span>{escape(lines[n - 1])}</span>{tag_html}</div>"
+            )
+        blocks.append(
+            f"<h3>{escape(function.qualname)}</h3>"
+            f'<div class="source"><pre>{"".join(rows)}</pre></div>'
+        )
+    return "".join(blocks)
+
+
+def _diff_html(diff: str) -> str:
+    out = []
+    for line in diff.splitlines():
+        cls = ""
+        if line.startswith("@@"):
+            cls = "hunk"
+        elif line.startswith("+") and not line.startswith("+++"):
+            cls = "add"
+        elif line.startswith("-") and not line.startswith("---"):
+            cls = "del"
+        out.append(f'<span class="{cls}">{escape(line)}</span>' if cls else escape(line))
+    return "\n".join(out)
+
+
+def _mutant(campaign: Campaign, r: MutantResult) -> str:
+    m = r.mutant
+    killers = ", ".join(r.killed_by) if r.killed_by else "none"
+    witness = ""
+    if r.distinguishing:
+        witness = (
+            '<p class="witness"><b>Distinguishing input</b> (a test for it would catch it): '
+            f"{escape(r.distinguishing)}</p>"
+        )
+    judges = ""
+    if len(r.judges) > 1:
+        judges = "<br>Judges: " + ", ".join(
+            f"{escape(name)}: {escape(v.outcome.label)}" for name, v in r.judges
+        )
+    diff = m.diff(campaign.source, os.path.basename(campaign.path))
+    return (
+        f'<section class="mutant {_CSS_CLASS[r.outcome]}" id="m-{escape(m.id)}" '
+        f'data-mutant-id="{escape(m.id)}" data-status="{r.outcome.value}">'
+        f"<h3>{escape(m.function)}, line {m.start[0]}: {escape(m.id)} "
+        f'<span class="status">{escape(r.outcome.label)}</span></h3>'
+        f"<p>{escape(m.description)} (operator <code>{escape(m.operator)}</code>)<br>"
+        f"Killed by: {escape(killers)}<br>Reason: {escape(r.reason)}{judges}</p>"
+        f'{witness}<pre class="diff">{_diff_html(diff)}</pre></section>'
+    )
+
+
+def _mutant_groups(campaign: Campaign) -> str:
+    """Mutants grouped by op and operator, each group the target of its table cell."""
+    groups: dict[tuple[str, str], list[MutantResult]] = {}
+    for r in campaign.results:
+        groups.setdefault((r.mutant.op, r.mutant.operator), []).append(r)
+    parts = []
+    for (op, operator), results in groups.items():
+        ordered = sorted(results, key=lambda r: _SEVERITY.index(r.outcome))
+        parts.append(
+            f'<div class="group" id="{escape(_cell_id(op, operator))}">'
+            f"<h3>{escape(op)} &middot; {escape(operator)}</h3>"
+            f"{''.join(_mutant(campaign, r) for r in ordered)}</div>"
+        )
+    return "".join(parts)
+
+
+def _engine(campaign: Campaign) -> str:
+    """The engine as the user named it, and its file once (unless the name is the file)."""
+    name = escape(campaign.engine)
+    if os.path.abspath(campaign.engine) == campaign.path:
+        return name
+    return f"{name} ({escape(campaign.path)})"
+
+
+def render_html(campaign: Campaign) -> str:
+    uncovered = campaign.count(Outcome.NO_COVERAGE)
+    ok = "ok" if campaign.survived == 0 and uncovered == 0 else "bad"
+    judge = "your tests" if campaign.judge == "tests" else "minigrad's battery"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>minigrad mutation report: {escape(os.path.basename(campaign.path))}</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        f'<h1>minigrad mutation report</h1><p class="meta">engine {_engine(campaign)}, '
+        f"class {escape(campaign.class_name)}; judged by {judge} "
+        f"({len(campaign.cases)} {'tests' if campaign.judge == 'tests' else 'cases'}); "
+        f"timeout {campaign.timeout:.1f} s per mutant</p>"
+        f'<p class="score {ok}">{escape(score_line(campaign, name_engine=False))}</p>'
+        f"<h2>Detected / judged per op and operator</h2>{_summary(campaign)}"
+        '<h2>Source</h2><p class="meta">Lines with mutants are marked: green all killed, '
+        "red a survivor or an uncovered mutant, grey equivalent. Click a tag for the mutant.</p>"
+        f"{_source_blocks(campaign)}"
+        f"<h2>Mutants ({len(campaign.results)})</h2>"
+        f"{_mutant_groups(campaign)}"
+        "</body></html>\n"
+    )

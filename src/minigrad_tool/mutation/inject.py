@@ -1,0 +1,99 @@
+"""Break and confirm: inject one named mutant and see whether your tests catch it.
+
+The lab's step, automated and made honest.  It is a mutation campaign of one
+mutant, run through the same judges as `minigrad mutate --tests`, so the two
+commands cannot disagree:
+
+1. your tests must pass on the unmutated engine (else HarnessError: a catch
+   would mean nothing), and there must be tests: the battery never stands in
+   for them;
+2. your tests run against the mutant, swapped in memory in a child: every
+   test that runs its code, so the result lists each test that catches it;
+3. the battery runs alongside, and says which of its cases catch it; the
+   probes say whether anything could (an equivalent mutant).
+
+Nothing is written to the source tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from minigrad_tool.adapter import EngineSpec, Profile
+from minigrad_tool.mutation.campaign import (
+    Campaign,
+    CampaignConfig,
+    MutantResult,
+    Outcome,
+    run_campaign,
+)
+from minigrad_tool.mutation.mutants import Generated, Mutant
+
+__all__ = ["Catch", "Injection", "equivalent_ids", "inject"]
+
+
+class Catch(Enum):
+    """What happened to the injected bug, by your tests."""
+
+    CAUGHT = "caught"
+    ESCAPED = "escaped"
+    EQUIVALENT = "equivalent"
+
+
+@dataclass(frozen=True)
+class Injection:
+    """The injected mutant, your tests' verdict on it, and the battery's alongside."""
+
+    mutant: Mutant
+    catch: Catch
+    result: MutantResult
+    campaign: Campaign
+
+    def verdict(self, judge: str) -> Outcome | None:
+        return next((v.outcome for name, v in self.result.judges if name == judge), None)
+
+    def killers(self, judge: str) -> tuple[str, ...]:
+        return next((v.killed_by for name, v in self.result.judges if name == judge), ())
+
+    def reason(self, judge: str) -> str:
+        return next((v.reason for name, v in self.result.judges if name == judge), "")
+
+
+def inject(
+    spec: EngineSpec,
+    profile: Profile,
+    mutant: Mutant,
+    tests: Sequence[str],
+    config: CampaignConfig,
+) -> Injection:
+    """Run `tests` (and the battery alongside) against `mutant`; HarnessError if no verdict."""
+    if not tests:
+        raise ValueError("inject needs the tests that must catch the bug")
+    config = CampaignConfig(
+        jobs=config.jobs,
+        timeout=config.timeout,
+        memory_mib=config.memory_mib,
+        settings=config.settings,
+        matrix=True,  # every test that runs the bug's code: the output names each catcher
+        tests=tuple(tests),
+        judges=("tests", "battery"),
+    )
+    campaign = run_campaign(spec, profile, config, generated=Generated([mutant]))
+    result = campaign.results[0]
+    if result.outcome.detected:
+        catch = Catch.CAUGHT
+    elif result.outcome is Outcome.EQUIVALENT:
+        catch = Catch.EQUIVALENT
+    else:
+        catch = Catch.ESCAPED
+    return Injection(mutant, catch, result, campaign)
+
+
+def equivalent_ids(
+    spec: EngineSpec, profile: Profile, generated: Generated, config: CampaignConfig
+) -> set[str]:
+    """The mutants a battery campaign calls equivalent (with evidence)."""
+    campaign = run_campaign(spec, profile, config, generated=generated)
+    return {r.mutant.id for r in campaign.results if r.outcome is Outcome.EQUIVALENT}

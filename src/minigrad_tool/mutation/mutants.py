@@ -1,0 +1,248 @@
+"""Turning operator edits into named mutants, and mutants into code.
+
+A mutant is one edit of one function (its *unit*).  Its ID is
+``<op>-<operator>[-n]``, numbered in source order, so it is stable across
+runs.  It is shown as the source with one span replaced (comments, layout
+and line numbers survive, so the diff is one line), and run by compiling the
+edited unit from the AST and swapping its code object into the live function
+(:mod:`minigrad_tool.mutation.patch`): nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from minigrad_tool.adapter.profile import Profile
+from minigrad_tool.adapter.source import Function, SourceIndex
+from minigrad_tool.adapter.spec import EngineSpec
+from minigrad_tool.mutation.operators import OPERATORS, Edit
+from minigrad_tool.mutation.sites import Site, find_sites
+
+__all__ = [
+    "Generated",
+    "Mutant",
+    "MutationError",
+    "Path",
+    "generate_mutants",
+    "make_key",
+    "parse_key",
+    "path_to",
+]
+
+# How to reach a node from its unit's FunctionDef: (field, index in a list field or None).
+Path = tuple[tuple[str, int | None], ...]
+
+
+class MutationError(Exception):
+    """The engine cannot be mutated, or a name is not a mutant: a usage error (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One mutated function of the engine, with where and how it differs."""
+
+    id: str
+    op: str
+    operator: str
+    function: str  # the unit's qualified name, e.g. "Value.__sub__"
+    description: str
+    start: tuple[int, int]  # (line, column), both 1-based
+    end: tuple[int, int]  # (line, column) just past the span, 1-based
+    original: str
+    replacement: str
+    unit: tuple[str, int]  # (qualname, first line) of the function to patch
+    path: Path  # from the unit's node to the edited node
+    statement: bool  # the edit replaces a statement
+    note: str = ""  # why its code may never run
+    offsets: tuple[int, int] = (0, 0)  # UTF-8 byte span in the source
+
+    def mutated_source(self, source: str) -> str:
+        data = source.encode("utf-8")
+        a, b = self.offsets
+        return (data[:a] + self.replacement.encode("utf-8") + data[b:]).decode("utf-8")
+
+    def diff(self, source: str, path: str = "engine.py") -> str:
+        """A unified diff of the mutant against the original source."""
+        lines = difflib.unified_diff(
+            source.splitlines(keepends=True),
+            self.mutated_source(source).splitlines(keepends=True),
+            fromfile=f"{path} (original)",
+            tofile=f"{path} ({self.id})",
+            n=2,
+        )
+        return "".join(lines)
+
+    def one_line(self) -> str:
+        """`- old` / `+ new` of the mutated line, for comments and summaries."""
+        return f"{self.original.strip()}  ->  {self.replacement.strip()}"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """All mutants of an engine, and the ops whose steps no operator can reach."""
+
+    mutants: list[Mutant]
+    unreachable: list[tuple[str, str]] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
+
+
+def make_key(op: str, operator: str, n: int) -> str:
+    """The mutant ID: `sub-sign`, then `sub-sign-2`, `sub-sign-3`, ..."""
+    return f"{op}-{operator}" if n == 1 else f"{op}-{operator}-{n}"
+
+
+def parse_key(key: str) -> tuple[str, str, int]:
+    """Inverse of make_key: `mul-swap-2` -> ("mul", "swap", 2)."""
+    parts = key.split("-")
+    if len(parts) == 3 and parts[2].isdigit():
+        return parts[0], parts[1], int(parts[2])
+    if len(parts) == 2:
+        return parts[0], parts[1], 1
+    raise ValueError(f"not a mutant ID: {key!r} (expected <op>-<operator>[-n])")
+
+
+class _Text:
+    """The engine's text, addressable by AST positions (UTF-8 byte columns)."""
+
+    def __init__(self, text: str) -> None:
+        self.data = text.encode("utf-8")
+        self.line_starts = [0]
+        for i, byte in enumerate(self.data):
+            if byte == 0x0A:
+                self.line_starts.append(i + 1)
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        start = self.line_starts[node.lineno - 1] + node.col_offset  # type: ignore[attr-defined]
+        end = self.line_starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
+        return start, end
+
+    def text(self, node: ast.AST) -> str:
+        start, end = self.span(node)
+        return self.data[start:end].decode("utf-8")
+
+
+def _render(edit: Edit) -> str:
+    """Source text for the replacement, parenthesized unless it is atomic."""
+    text = ast.unparse(ast.fix_missing_locations(edit.replacement))
+    atomic = ast.Name | ast.Attribute | ast.Call | ast.Subscript | ast.stmt | ast.Tuple | ast.List
+    if isinstance(edit.replacement, atomic):
+        return text
+    if isinstance(edit.replacement, ast.Constant) and not str(edit.replacement.value).startswith(
+        "-"
+    ):
+        return text
+    return f"({text})"
+
+
+def path_to(root: ast.AST, target: ast.AST) -> Path | None:
+    """The fields and indices that lead from `root` to `target`, or None."""
+    stack: list[tuple[ast.AST, Path]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, ast.AST):
+                stack.append((value, (*path, (name, None))))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, ast.AST):
+                        stack.append((item, (*path, (name, i))))
+    return None
+
+
+def follow(root: ast.AST, path: Path) -> tuple[ast.AST, str, int | None]:
+    """The parent of the node at `path`, and the field (and index) holding it."""
+    node = root
+    for name, index in path[:-1]:
+        value = getattr(node, name)
+        node = value[index] if index is not None else value
+    name, index = path[-1]
+    return node, name, index
+
+
+def apply_edit(unit_node: ast.AST, path: Path, replacement: ast.AST | list[ast.stmt]) -> ast.AST:
+    """A copy of the unit with the node at `path` replaced (a statement by a list, maybe)."""
+    root = copy.deepcopy(unit_node)
+    parent, name, index = follow(root, path)
+    if index is None:
+        setattr(parent, name, replacement)
+    else:
+        items = getattr(parent, name)
+        if isinstance(replacement, list):
+            items[index : index + 1] = replacement
+        else:
+            items[index] = replacement
+    return root
+
+
+def _normal_form(unit: Function, node: ast.AST) -> str:
+    """Equal forms mean identical code: only the one function a mutant changes is dumped."""
+    return f"{unit.qualname}:{unit.first_line}:{ast.dump(node)}"
+
+
+def _mutants_of(
+    site: Site, operator: str, text: _Text, seen: set[str], numbers: dict[tuple[str, str], int]
+) -> Iterable[Mutant]:
+    for edit in OPERATORS[operator](site):
+        unit = edit.unit
+        path = path_to(unit.node, edit.node)
+        if path is None:
+            continue
+        seen.add(_normal_form(unit, unit.node))  # the unmutated function is no mutant
+        replacement = copy.deepcopy(edit.replacement)
+        ast.copy_location(replacement, edit.node)
+        mutated = apply_edit(unit.node, path, replacement)
+        normal = _normal_form(unit, mutated)
+        if normal in seen:  # identical to the original or to an earlier mutant
+            continue
+        seen.add(normal)
+        key = (site.op, operator)
+        numbers[key] = numbers.get(key, 0) + 1
+        node = edit.node
+        yield Mutant(
+            id=make_key(site.op, operator, numbers[key]),
+            op=site.op,
+            operator=operator,
+            function=unit.qualname,
+            description=edit.description,
+            start=(node.lineno, node.col_offset + 1),  # type: ignore[attr-defined]
+            end=(node.end_lineno, node.end_col_offset + 1),  # type: ignore[attr-defined]
+            original=text.text(node),
+            replacement=_render(edit),
+            unit=(unit.qualname, unit.first_line),
+            path=path,
+            statement=isinstance(node, ast.stmt),
+            note=site.note,
+            offsets=text.span(node),
+        )
+
+
+def generate_mutants(
+    spec: EngineSpec, profile: Profile, operators: Sequence[str] | None = None
+) -> Generated:
+    """All distinct mutants of an engine, for the chosen operators."""
+    chosen = list(OPERATORS) if operators is None else list(operators)
+    unknown = [name for name in chosen if name not in OPERATORS]
+    if unknown:
+        raise MutationError(
+            f"unknown operator(s) {', '.join(unknown)}; choose from {', '.join(OPERATORS)}"
+        )
+    source = spec.source
+    try:
+        index = SourceIndex.parse(source)
+    except SyntaxError as err:
+        raise MutationError(f"the engine does not parse: {err}") from err
+    sites, unreachable = find_sites(index, profile)
+    text = _Text(source)
+    seen: set[str] = set()
+    numbers: dict[tuple[str, str], int] = {}
+    mutants: list[Mutant] = []
+    for site in sites:
+        for operator in chosen:
+            mutants.extend(_mutants_of(site, operator, text, seen, numbers))
+    return Generated(mutants, unreachable, sites)

@@ -1,0 +1,479 @@
+"""Mutation operators: small generators over the AST of one site, in one registry.
+
+Each operator reads a :class:`~minigrad_tool.mutation.sites.Site` (an op's
+backward steps and forward, or the backward sweep) and yields :class:`Edit` s:
+a node of the original tree, the node to put in its place, and the function
+(the *unit*) a mutant replaces.  Operators find code through the AST, never
+by line patterns, so they work on any micrograd-style engine.
+
+A backward step is read as a list of *contributions*, whatever its style:
+
+=============  ============================================  ====================
+kind           looks like                                    style
+=============  ============================================  ====================
+``aug``        ``x.grad += d * out.grad`` (or ``-=``)         micrograd, minigrad
+``add``        ``x.grad = x.grad + d * out.grad``             spelled out
+``setattr``    ``setattr(x, "grad", x.grad + d * out.grad)``  a lambda
+``returned``   ``return g * b, g * a``                        ``Function.backward``
+``local``      ``Value(..., (b, a))``                         local derivatives
+=============  ============================================  ====================
+
+What is never mutated, by construction: an op's display label (the third
+argument of ``Value(...)``) and ``__repr__``; those mutants would prove nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from minigrad_tool.adapter.source import Function
+from minigrad_tool.mutation.sites import Region, Site, node_names
+
+__all__ = ["OPERATORS", "Contribution", "Edit", "Operator", "contributions"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace `node` (of the original tree, inside `unit`) with `replacement`."""
+
+    node: ast.AST
+    replacement: ast.AST
+    description: str
+    unit: Function
+
+
+Operator = Callable[[Site], Iterator[Edit]]
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One gradient contribution of a backward step: `value` goes into `target`'s grad."""
+
+    kind: Literal["aug", "add", "setattr", "returned", "local"]
+    node: ast.AST  # what statement-level edits replace
+    value: ast.expr  # the local derivative times the upstream gradient
+    target: str | None  # the receiving node's name (aug, add, setattr)
+    subtracts: bool  # `-=`, `x.grad - v`
+    region: Region
+    elements: ast.Tuple | ast.List | None = None  # the tuple holding a returned/local value
+    index: int = 0
+    accumulation: ast.BinOp | None = None  # `x.grad + v` in an add or setattr contribution
+
+
+def _grad_of(node: ast.AST) -> str | None:
+    """`x` for the expression `x.grad`, else None."""
+    if isinstance(node, ast.Attribute) and node.attr == "grad" and isinstance(node.value, ast.Name):
+        return node.value.id
+    return None
+
+
+def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool] | None:
+    """`x.grad + v` / `v + x.grad` / `x.grad - v` -> (that expression, v, subtracts).
+
+    A one-argument call around it (`f32(x.grad + v)`, rounding) is looked through.
+    """
+    if isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords:
+        expr = expr.args[0]
+    if not isinstance(expr, ast.BinOp) or not isinstance(expr.op, ast.Add | ast.Sub):
+        return None
+    if _grad_of(expr.left) == target:
+        return expr, expr.right, isinstance(expr.op, ast.Sub)
+    if isinstance(expr.op, ast.Add) and _grad_of(expr.right) == target:
+        return expr, expr.left, False
+    return None
+
+
+def _from_statements(region: Region) -> Iterator[Contribution]:
+    for node in ast.walk(region.node):
+        if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add | ast.Sub):
+            target = _grad_of(node.target)
+            if target is not None:
+                yield Contribution(
+                    "aug", node, node.value, target, isinstance(node.op, ast.Sub), region
+                )
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = _grad_of(node.targets[0])
+            found = _accumulation(node.value, target) if target else None
+            if found is not None:
+                accumulation, value, subtracts = found
+                yield Contribution(
+                    "add", node, value, target, subtracts, region, accumulation=accumulation
+                )
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and len(node.args) == 3
+            and isinstance(node.args[0], ast.Name)
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value == "grad"
+        ):
+            target = node.args[0].id
+            found = _accumulation(node.args[2], target)
+            if found is not None:
+                accumulation, value, subtracts = found
+                yield Contribution(
+                    "setattr", node, value, target, subtracts, region, accumulation=accumulation
+                )
+
+
+def _elements(
+    region: Region, container: ast.AST, kind: Literal["returned", "local"]
+) -> Iterator[Contribution]:
+    if isinstance(container, ast.Tuple | ast.List):
+        for i, element in enumerate(container.elts):
+            yield Contribution(kind, element, element, None, False, region, container, i)
+    elif isinstance(container, ast.expr):
+        yield Contribution(kind, container, container, None, False, region)
+
+
+def contributions(site: Site) -> list[Contribution]:
+    """Every gradient contribution in a site's backward steps (or its sweep)."""
+    found: list[Contribution] = []
+    for region in site.steps:
+        if region.style == "local-grads":
+            found += _elements(region, region.node, "local")
+            continue
+        found += _from_statements(region)
+        if region.style == "function-class":
+            for node in ast.walk(region.node):
+                if isinstance(node, ast.Return) and node.value is not None:
+                    found += _elements(region, node.value, "returned")
+    return found
+
+
+def _values(site: Site) -> Iterator[tuple[ast.AST, Region]]:
+    """Every node inside the contributions' values (the local derivatives)."""
+    for c in contributions(site):
+        for node in ast.walk(c.value):
+            yield node, c.region
+
+
+def _number(node: ast.AST) -> int | float | None:
+    """The value of a numeric literal (bools excluded), else None."""
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
+        return node.value
+    return None
+
+
+def _number_variants(value: float) -> list[float]:
+    """c -> c + 1, and c -> 0 when c is not already 0."""
+    variants = [value + 1]
+    if value != 0:
+        variants.append(type(value)(0))
+    return variants
+
+
+_STRICT_FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+}
+
+# Swapping the operands of + or * yields the same value: an equivalent mutant
+# by algebra, so only non-commutative operators have their operands swapped.
+_NON_COMMUTATIVE = (ast.Sub, ast.Div, ast.Pow)
+
+_FORWARD_SWAP: dict[type[ast.operator], type[ast.operator]] = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.Pow: ast.Mult,
+}
+
+
+def _flipped(c: Contribution) -> tuple[ast.AST, ast.AST]:
+    """(node, replacement) that makes the contribution accumulate with the other sign."""
+    op: ast.operator = ast.Add() if c.subtracts else ast.Sub()
+    if isinstance(c.node, ast.AugAssign):
+        return c.node, ast.AugAssign(c.node.target, op, c.value)
+    assert c.accumulation is not None
+    acc = c.accumulation
+    return acc, ast.BinOp(acc.left, op, acc.right)
+
+
+def _assigned(c: Contribution) -> tuple[ast.AST, ast.AST]:
+    """(node, replacement) that makes the contribution overwrite the gradient."""
+    value = _negated(c.value) if c.subtracts else c.value
+    if isinstance(c.node, ast.AugAssign):
+        return c.node, ast.Assign([c.node.target], value)
+    assert c.accumulation is not None
+    return c.accumulation, value
+
+
+class _Receiver(ast.NodeTransformer):
+    """Renames `old.grad` to `new.grad`: the contribution goes to another node."""
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if _grad_of(node) == self.old:
+            return ast.Attribute(ast.Name(self.new, ast.Load()), "grad", node.ctx)
+        return self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if (  # setattr(old, "grad", ...) names its receiver without `.grad`
+            isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == self.old
+        ):
+            node = copy.copy(node)
+            node.args = [ast.Name(self.new, ast.Load()), *node.args[1:]]
+        return self.generic_visit(node)
+
+
+def _negated(value: ast.expr) -> ast.expr:
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        return value.operand
+    return ast.UnaryOp(ast.USub(), value)
+
+
+# --- the operators -----------------------------------------------------------------------
+
+
+def operator_sign(site: Site) -> Iterator[Edit]:
+    """Flip the sign of a gradient contribution, or of a + / - inside a local derivative."""
+    found = contributions(site)
+    # Lost minuses come first, so `sub-sign` is the lab's bug: `-=` becomes `+=`.
+    for c in found:
+        if c.kind in ("aug", "add", "setattr") and c.subtracts:
+            yield Edit(*_flipped(c), "-= becomes +=", c.region.unit)
+    for node, region in _values(site):
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            yield Edit(node, node.operand, "a unary minus is dropped", region.unit)
+    for c in found:
+        if c.kind in ("aug", "add", "setattr") and not c.subtracts:
+            yield Edit(*_flipped(c), "+= becomes -=", c.region.unit)
+        elif c.kind in ("returned", "local"):
+            yield Edit(c.node, _negated(c.value), "a local derivative changes sign", c.region.unit)
+    for node, region in _values(site):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+            flipped = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+            yield Edit(node, ast.BinOp(node.left, flipped, node.right), "+ and - swap", region.unit)
+
+
+def operator_assign(site: Site) -> Iterator[Edit]:
+    """Turn an accumulation (`+=`, `-=`) into a plain assignment (`=`)."""
+    for c in contributions(site):
+        if c.kind in ("aug", "add", "setattr"):
+            yield Edit(*_assigned(c), "accumulation becomes assignment", c.region.unit)
+
+
+def operator_swap(site: Site) -> Iterator[Edit]:
+    """Swap operand references (`other.data` <-> `self.data`), operands, or receivers."""
+    for c in contributions(site):
+        names = node_names(c.region)
+        unit = c.region.unit
+        for node in ast.walk(c.value):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in names
+                and node.attr in ("data", "grad")
+            ):
+                for name in names:
+                    if name != node.value.id:
+                        swapped = ast.Attribute(ast.Name(name, ast.Load()), node.attr, ast.Load())
+                        text = f"{node.value.id}.{node.attr} becomes {name}.{node.attr}"
+                        yield Edit(node, swapped, text, unit)
+            if isinstance(node, ast.BinOp) and isinstance(node.op, _NON_COMMUTATIVE):
+                yield Edit(node, ast.BinOp(node.right, node.op, node.left), "operands swap", unit)
+        if c.kind in ("aug", "add", "setattr") and c.target is not None:
+            for name in names:
+                if name != c.target:
+                    moved = _Receiver(c.target, name).visit(copy.deepcopy(c.node))
+                    text = f"the contribution goes to {name} instead"
+                    yield Edit(c.node, moved, text, unit)
+        elif c.elements is not None and c.index == 0 and len(c.elements.elts) >= 2:
+            elts = list(c.elements.elts)
+            elts[0], elts[1] = elts[1], elts[0]
+            rebuilt = type(c.elements)(elts, ast.Load())
+            yield Edit(c.elements, rebuilt, "the first two local derivatives swap", unit)
+
+
+def operator_drop(site: Site) -> Iterator[Edit]:
+    """Delete one gradient contribution."""
+    for c in contributions(site):
+        if c.kind in ("aug", "add"):
+            replacement: ast.AST = ast.Pass()
+        elif c.kind == "setattr":
+            replacement = ast.Constant(None)
+        else:
+            replacement = ast.Constant(0.0)
+        yield Edit(c.node, replacement, "a contribution is deleted", c.region.unit)
+
+
+def operator_chain(site: Site) -> Iterator[Edit]:
+    """Drop the upstream factor: `out.grad` (or a backward's grad argument) becomes 1."""
+    for c in contributions(site):
+        for node in ast.walk(c.value):
+            if _grad_of(node) is not None or (
+                isinstance(node, ast.Name) and node.id == c.region.upstream
+            ):
+                yield Edit(
+                    node, ast.Constant(1.0), "the upstream gradient is dropped", c.region.unit
+                )
+
+
+def operator_const(site: Site) -> Iterator[Edit]:
+    """Perturb a numeric literal in a local derivative (`k - 1` -> `k - 0`, `1.0` -> `2.0`)."""
+    for node, region in _values(site):
+        number = _number(node)
+        if number is not None:
+            for value in _number_variants(number):
+                yield Edit(node, ast.Constant(value), f"{number!r} becomes {value!r}", region.unit)
+
+
+def _flip_strictness(node: ast.AST, unit: Function) -> Edit | None:
+    """`a > b` <-> `a >= b` and `a < b` <-> `a <= b`; None for any other node."""
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _STRICT_FLIP:
+        flipped = _STRICT_FLIP[type(node.ops[0])]()
+        replacement = ast.Compare(node.left, [flipped], node.comparators)
+        return Edit(node, replacement, "comparison flips strictness", unit)
+    return None
+
+
+def operator_compare(site: Site) -> Iterator[Edit]:
+    """Make a comparison in a backward step strict or non-strict (`>` <-> `>=`)."""
+    if site.kind == "sweep":
+        return
+    for region in site.steps:
+        for node in ast.walk(region.node):
+            edit = _flip_strictness(node, region.unit)
+            if edit is not None:
+                yield edit
+
+
+def _sweep_contributions(site: Site) -> Site:
+    """The sweep read as steps: its `child.grad += local * v.grad` lines are contributions."""
+    return Site(site.op, "op", tuple(Region(r.node, r.unit, "sweep") for r in site.steps))
+
+
+def operator_topo(site: Site) -> Iterator[Edit]:
+    """Break backward(): reverse the order, forget the visited check, seed with 2."""
+    if site.kind != "sweep":
+        return
+    for region in site.steps:
+        for node in ast.walk(region.node):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "reversed"
+                and len(node.args) == 1
+            ):
+                yield Edit(
+                    node, node.args[0], "nodes are visited in the opposite order", region.unit
+                )
+    for region in site.steps:
+        for node in ast.walk(region.node):
+            if isinstance(node, ast.Compare) and len(node.ops) == 1:
+                if isinstance(node.ops[0], ast.NotIn):
+                    yield Edit(
+                        node, ast.Constant(True), "the visited check is removed", region.unit
+                    )
+                elif isinstance(node.ops[0], ast.In):
+                    yield Edit(
+                        node, ast.Constant(False), "the visited check is removed", region.unit
+                    )
+    for region in site.steps:
+        for node in ast.walk(region.node):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and _grad_of(node.targets[0]) is not None
+                and _number(node.value) is not None
+            ):
+                seed = (_number(node.value) or 0) + 1
+                yield Edit(
+                    node.value,
+                    ast.Constant(seed),
+                    f"the output gradient is seeded with {seed!r}",
+                    region.unit,
+                )
+
+
+# Two-argument functions whose arguments commute: swapping them would only make equivalents.
+_SYMMETRIC_CALLS = frozenset(
+    {"max", "min", "add", "multiply", "maximum", "minimum", "hypot", "fmax", "fmin"}
+)
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def operator_forward(site: Site) -> Iterator[Edit]:
+    """Perturb an op's forward computation: its operator, sign, constants or branch."""
+    for region in site.forward:
+        for node in ast.walk(region.node):
+            unit = region.unit
+            if isinstance(node, ast.BinOp) and type(node.op) in _FORWARD_SWAP:
+                new_op = _FORWARD_SWAP[type(node.op)]()
+                yield Edit(
+                    node,
+                    ast.BinOp(node.left, new_op, node.right),
+                    "the forward operator changes",
+                    unit,
+                )
+            elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+                yield Edit(node, node.operand, "the forward loses its minus", unit)
+            elif isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+                negated = ast.Call(node.func, [ast.UnaryOp(ast.USub(), node.args[0])], [])
+                yield Edit(node, negated, "the forward function sees a negated argument", unit)
+            elif (
+                isinstance(node, ast.Call)
+                and len(node.args) == 2
+                and not node.keywords
+                and _called_name(node) not in _SYMMETRIC_CALLS
+            ):
+                swapped = ast.Call(node.func, [node.args[1], node.args[0]], [])
+                yield Edit(node, swapped, "the forward function's arguments swap", unit)
+            elif isinstance(node, ast.IfExp):
+                yield Edit(
+                    node,
+                    ast.IfExp(node.test, node.orelse, node.body),
+                    "the forward branches swap",
+                    unit,
+                )
+            elif (edit := _flip_strictness(node, unit)) is not None:
+                yield edit
+            elif (number := _number(node)) is not None:
+                yield Edit(
+                    node, ast.Constant(number + 1), f"{number!r} becomes {number + 1!r}", unit
+                )
+
+
+def _on_sweep_too(operator: Operator) -> Operator:
+    """Contribution operators also apply to the sweep's own `.grad` accumulation."""
+
+    def both(site: Site) -> Iterator[Edit]:
+        yield from operator(_sweep_contributions(site) if site.kind == "sweep" else site)
+
+    both.__doc__ = operator.__doc__
+    return both
+
+
+OPERATORS: dict[str, Operator] = {
+    "sign": _on_sweep_too(operator_sign),
+    "assign": _on_sweep_too(operator_assign),
+    "swap": _on_sweep_too(operator_swap),
+    "drop": _on_sweep_too(operator_drop),
+    "chain": _on_sweep_too(operator_chain),
+    "const": operator_const,
+    "compare": operator_compare,
+    "topo": operator_topo,
+    "forward": operator_forward,
+}

@@ -1,0 +1,289 @@
+"""Run a mutant: compile its one mutated function and swap the code object in, in memory.
+
+Only the unit (the method or module-level function the edit is in) is
+compiled, inside a copy of its enclosing class statements so that private
+names and `super()` compile as in the engine.  The live function object keeps
+its identity; only its `__code__` changes, so every reference to it (a class
+attribute, a name the user's tests imported, a step a node holds) runs the
+mutant.  Nothing is written anywhere, and the original code can be put back.
+
+The mutated code carries a marker, a call to ``__minigrad_hit__``, at the
+edit: a mutant whose marker never fired was not executed, and may not be
+called equivalent, nor counted as killed by code that never ran it.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from types import CodeType, FunctionType, ModuleType
+from typing import Any
+
+from minigrad_tool.adapter.source import Function, SourceIndex
+from minigrad_tool.faults import InternalError
+from minigrad_tool.mutation.mutants import Mutant, Path
+
+__all__ = ["HIT", "SITE", "Patcher"]
+
+HIT = "__minigrad_hit__"
+SITE = "__minigrad_site__"
+
+
+@dataclass
+class _Hits:
+    count: int = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+def _copy_path(root: ast.AST, path: Path) -> tuple[ast.AST, ast.AST, str, int | None]:
+    """A copy of `root` sharing every subtree off `path`; and the parent and field at its end.
+
+    Copying only the nodes on the path (not the whole function) keeps a
+    mutant's compile cheap; the shared subtrees are only read.
+    """
+    top = copy.copy(root)
+    node = top
+    for name, index in path[:-1]:
+        value = getattr(node, name)
+        if index is None:
+            child = copy.copy(value)
+            setattr(node, name, child)
+        else:
+            value = list(value)
+            child = copy.copy(value[index])
+            value[index] = child
+            setattr(node, name, value)
+        node = child
+    name, index = path[-1]
+    if index is not None:
+        setattr(node, name, list(getattr(node, name)))
+    return top, node, name, index
+
+
+def _located(nodes: list[ast.AST], like: ast.AST) -> None:
+    """Give new nodes (and all inside them) the position of the node they replace."""
+    for top in nodes:
+        for node in ast.walk(top):
+            if "lineno" in node._attributes:
+                ast.copy_location(node, like)
+
+
+def _marked(mutant: Mutant, unit: ast.AST) -> ast.AST:
+    """A copy of the unit with the mutant's edit in place, and the hit marker at it."""
+    root, parent, name, index = _copy_path(unit, mutant.path)
+    call = ast.Call(ast.Name(HIT, ast.Load()), [], [])
+    if mutant.statement:
+        replacement = ast.parse(mutant.replacement).body
+        marker: ast.stmt = ast.Expr(call)
+        items = getattr(parent, name)
+        assert index is not None
+        _located([marker, *replacement], items[index])
+        items[index : index + 1] = [marker, *replacement]
+    else:
+        # `(hit() or expr)`: the marker fires before the mutated expression runs, even if
+        # it raises, and the value is the expression's (hit() returns None).
+        expr = ast.parse(mutant.replacement.strip(), mode="eval").body
+        marked = ast.BoolOp(ast.Or(), [call, expr])
+        old = getattr(parent, name)[index] if index is not None else getattr(parent, name)
+        _located([marked], old)
+        if index is None:
+            setattr(parent, name, marked)
+        else:
+            getattr(parent, name)[index] = marked
+    return root
+
+
+def _path_key(path: Path) -> tuple[int, tuple[tuple[str, int], ...]]:
+    return len(path), tuple((name, -1 if index is None else index) for name, index in path)
+
+
+def _sites_marked(unit: ast.AST, marks: dict[Path, tuple[int, bool]]) -> ast.AST:
+    """A copy of the unit with a site marker at every path (no edit): ``__minigrad_site__(k)``.
+
+    Deepest paths first, and later statements of a list before earlier ones,
+    so that no marker moves a node another path still has to reach.
+    """
+    root = copy.deepcopy(unit)
+    for path in sorted(marks, key=_path_key, reverse=True):
+        k, statement = marks[path]
+        node: Any = root
+        for name, index in path[:-1]:
+            node = getattr(node, name) if index is None else getattr(node, name)[index]
+        name, index = path[-1]
+        call = ast.Call(ast.Name(SITE, ast.Load()), [ast.Constant(k)], [])
+        if statement:
+            items = getattr(node, name)
+            assert index is not None
+            marker = ast.Expr(call)
+            _located([marker], items[index])
+            items.insert(index, marker)
+            continue
+        old = getattr(node, name) if index is None else getattr(node, name)[index]
+        marked = ast.BoolOp(ast.Or(), [call, old])
+        _located([marked.values[0]], old)
+        ast.copy_location(marked, old)
+        if index is None:
+            setattr(node, name, marked)
+        else:
+            getattr(node, name)[index] = marked
+    return root
+
+
+def _wrapped_in_classes(node: ast.AST, classes: tuple[str, ...]) -> ast.Module:
+    body: ast.stmt = node  # type: ignore[assignment]
+    for name in reversed(classes):
+        fields: dict[str, Any] = {"name": name, "bases": [], "keywords": [], "body": [body]}
+        fields["decorator_list"] = []
+        if "type_params" in ast.ClassDef._fields:
+            fields["type_params"] = []
+        cls = ast.ClassDef(**fields)
+        ast.copy_location(cls, body)
+        body = cls
+    return ast.Module(body=[body], type_ignores=[])
+
+
+def _find_code(code: CodeType, names: tuple[str, ...]) -> CodeType | None:
+    """Follow class bodies and then the function name down the nested code constants."""
+    if not names:
+        return code
+    for const in code.co_consts:
+        if isinstance(const, CodeType) and const.co_name == names[0]:
+            found = _find_code(const, names[1:])
+            if found is not None:
+                return found
+    return None
+
+
+def _functions_of(obj: object) -> Iterator[FunctionType]:
+    if isinstance(obj, staticmethod | classmethod):
+        obj = obj.__func__
+    elif isinstance(obj, property):
+        for part in (obj.fget, obj.fset, obj.fdel):
+            yield from _functions_of(part)
+        return
+    while isinstance(obj, FunctionType):
+        yield obj
+        obj = getattr(obj, "__wrapped__", None)
+
+
+@dataclass
+class Patcher:
+    """Swaps mutants into the live engine in this process (a child), and back."""
+
+    index: SourceIndex
+    filename: str
+    modules: list[ModuleType]
+    hits: _Hits = field(default_factory=_Hits)
+    _live: dict[tuple[str, int], list[FunctionType]] | None = None
+    _patched: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
+    _sites: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
+    _site_mutants: list[tuple[str, ...]] = field(default_factory=list)
+
+    def live(self) -> dict[tuple[str, int], list[FunctionType]]:
+        """Every function object of the engine's file reachable from its modules."""
+        if self._live is not None:
+            return self._live
+        found: dict[tuple[str, int], list[FunctionType]] = {}
+        seen: set[int] = set()
+        stack: list[object] = [v for m in self.modules for v in vars(m).values()]
+        while stack:
+            obj = stack.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, type):
+                if getattr(sys.modules.get(obj.__module__), "__file__", None) is None:
+                    continue
+                stack.extend(vars(obj).values())
+                stack.extend(obj.__bases__)
+                continue
+            for function in _functions_of(obj):
+                code = function.__code__
+                if code.co_filename == self.filename:
+                    key = (code.co_qualname, code.co_firstlineno)
+                    found.setdefault(key, []).append(function)
+        self._live = found
+        return found
+
+    def _compile_unit(self, unit: Function, node: ast.AST, what: str) -> CodeType:
+        module = _wrapped_in_classes(node, unit.classes)
+        code = compile(module, self.filename, "exec", dont_inherit=True)
+        found = _find_code(code, (*unit.classes, unit.name))
+        if found is None:
+            raise InternalError(f"{what}: no code for {unit.qualname} after compiling")
+        return found
+
+    def compile(self, mutant: Mutant) -> CodeType:
+        unit: Function | None = self.index.function(*mutant.unit)
+        if unit is None:
+            raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
+        return self._compile_unit(unit, _marked(mutant, unit.node), f"mutant {mutant.id}")
+
+    def prepare_sites(self, mutants: Iterable[Mutant]) -> None:
+        """Compile, once, every unit with a marker at each of its mutants' sites (no edit).
+
+        Running a test on these records which mutants' code it runs, at the
+        cost of one C call per marker passed: mutmut's stats run without
+        tracing every line of the program.
+        """
+        by_unit: dict[tuple[str, int], dict[Path, tuple[int, bool]]] = {}
+        for mutant in mutants:
+            marks = by_unit.setdefault(mutant.unit, {})
+            if mutant.path not in marks:
+                marks[mutant.path] = (len(self._site_mutants), mutant.statement)
+                self._site_mutants.append(())
+            k = marks[mutant.path][0]
+            self._site_mutants[k] = (*self._site_mutants[k], mutant.id)
+        for key, marks in by_unit.items():
+            unit = self.index.function(*key)
+            targets = self.live().get(key, [])
+            if unit is None or not targets:
+                continue  # judging the mutant says why it cannot run
+            code = self._compile_unit(unit, _sites_marked(unit.node, marks), "site markers")
+            self._sites += [
+                (f, code) for f in targets if len(f.__code__.co_freevars) == len(code.co_freevars)
+            ]
+
+    def record_sites(self) -> Callable[[], set[str]]:
+        """Swap the site-marked code in (until `restore`); the IDs of the mutants whose
+        sites ran since, on each call."""
+        ran: set[int] = set()
+        for function, code in self._sites:
+            function.__globals__[SITE] = ran.add
+            if function.__code__ is not code:
+                self._patched.append((function, function.__code__))
+                function.__code__ = code
+
+        def mutants() -> set[str]:
+            return {m for k in ran for m in self._site_mutants[k]}
+
+        return mutants
+
+    def apply(self, mutant: Mutant) -> None:
+        """Swap the mutant in: every live function of its unit runs the mutated code."""
+        targets = self.live().get(mutant.unit)
+        if not targets:
+            raise InternalError(
+                f"mutant {mutant.id}: no live function {mutant.function} (line {mutant.unit[1]}) "
+                "to patch; is it created inside another function?"
+            )
+        code = self.compile(mutant)
+        for function in targets:
+            if len(function.__code__.co_freevars) != len(code.co_freevars):
+                raise InternalError(
+                    f"mutant {mutant.id}: {mutant.function} has closure variables the "
+                    "mutated code does not"
+                )
+            function.__globals__[HIT] = self.hits
+            self._patched.append((function, function.__code__))
+            function.__code__ = code
+
+    def restore(self) -> None:
+        for function, code in reversed(self._patched):
+            function.__code__ = code
+        self._patched.clear()

@@ -1,0 +1,320 @@
+"""Your tests as the judge: each mutant runs against the pytest tests you point at.
+
+A host process installs the engine's snapshot as an import hook, runs pytest
+once to collect your tests (any style pytest runs, unittest included), and
+then serves: each test runs once on the unmutated engine in a child of its
+own, with a marker at every mutant's site (which mutants' code it runs, how
+long it takes: mutmut's stats run); then each mutant runs in a child forked from the collected
+session, its one function swapped into the engine module your tests
+imported, with only the tests that run its lines, fastest first, up to the
+first failure.  Collection happens once; no file is ever written.
+
+A mutant is killed when a test that passes on the original fails or errors
+on it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from minigrad_tool.adapter import EngineSpec
+from minigrad_tool.adapter.loader import (
+    engine_modules,
+    forget_modules,
+    import_engine,
+    install_snapshot,
+)
+from minigrad_tool.adapter.source import SourceIndex
+from minigrad_tool.faults import set_engine_paths
+from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request
+from minigrad_tool.mutation.campaign import (
+    CampaignConfig,
+    Harness,
+    HarnessError,
+    Verdict,
+    check_timeout,
+    covering,
+    judge_mutants,
+    run_mutant,
+)
+from minigrad_tool.mutation.mutants import Mutant
+from minigrad_tool.mutation.patch import Patcher
+
+__all__ = ["TestsHost", "judge_with_tests", "pytest_args", "run_stats", "run_tests_harness"]
+
+_BLOCKED_PLUGINS = ("cacheprovider", "xdist", "randomly", "random_order", "faulthandler")
+_MAX_REPORT = 4000
+
+
+def pytest_args(paths: Sequence[str]) -> list[str]:
+    """Collect and run quietly; no cache written, no parallel or random plugins.
+
+    Output is not captured (it goes nowhere anyway), and a failure is reported
+    in one line: building pytest's long failure report costs more than most tests.
+    """
+    blocked = [arg for name in _BLOCKED_PLUGINS for arg in ("-p", f"no:{name}")]
+    return [*paths, *blocked, "-q", "--no-header", "-rN", "-s", "--tb=line"]
+
+
+@dataclass
+class _Session:
+    """What the host keeps after collection; every task's child inherits it."""
+
+    items: dict[str, Any] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    patcher: Patcher | None = None
+    mutants: dict[str, Mutant] = field(default_factory=dict)
+    matrix: bool = False
+
+
+class _Plugin:
+    """Takes over pytest's run loop: the host serves tasks inside the collected session."""
+
+    def __init__(
+        self, serve: Callable[[Any], None], session: _Session, prepare: Callable[[], None]
+    ) -> None:
+        self.serve = serve
+        self.session = session
+        self.prepare = prepare
+        self.errors: list[str] = []
+        self.served = False
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.errors.append(f"{report.nodeid}: {report.longreprtext[-_MAX_REPORT:]}")
+
+    def pytest_runtestloop(self, session: Any) -> bool:
+        if self.errors or session.testsfailed:
+            return True  # the host reports the collection errors
+        for item in session.items:
+            self.session.items[item.nodeid] = item
+            self.session.order.append(item.nodeid)
+        self.prepare()
+        self.served = True
+        self.serve(self.session)
+        return True
+
+
+def _outcome(reports: Sequence[Any]) -> tuple[str, str]:
+    """passed / failed / skipped, and the failure's text."""
+    for report in reports:
+        if report.failed:
+            return "failed", f"{report.when}: {report.longreprtext[-_MAX_REPORT:]}"
+    if any(r.skipped for r in reports):
+        return "skipped", ""
+    return "passed", ""
+
+
+def _run_item(session: _Session, nodeid: str) -> tuple[str, str]:
+    from _pytest.runner import runtestprotocol
+
+    return _outcome(runtestprotocol(session.items[nodeid], log=False, nextitem=None))
+
+
+def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[str]:
+    return session.order
+
+
+def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[Any]:
+    """Tests in collection order on the unmutated engine: outcome, sites run, seconds."""
+    assert session.patcher is not None
+    results = []
+    for nodeid in args["tests"]:
+        reporter.phase(f"test {nodeid} on the unmutated engine")
+        ran = session.patcher.record_sites()
+        start = time.perf_counter()
+        outcome, text = _run_item(session, nodeid)
+        seconds = time.perf_counter() - start
+        results.append(
+            {"outcome": outcome, "text": text, "covers": sorted(ran()), "seconds": seconds}
+        )
+    return results
+
+
+def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    def failure(nodeid: str) -> str | None:
+        outcome, text = _run_item(session, nodeid)
+        if outcome != "failed":
+            return None
+        last = [line for line in text.splitlines() if line.strip()][-1:] or [""]
+        return f"{nodeid} fails: {last[0].strip()}"
+
+    assert session.patcher is not None
+    mutant = session.mutants[args["mutant"]]
+    return run_mutant(
+        session.patcher,
+        mutant,
+        args["items"],
+        failure,
+        reporter,
+        kind="test",
+        matrix=session.matrix,
+    )
+
+
+class TestsHost:
+    """A host holding a collected pytest session, with the engine served from its snapshot."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    def __init__(
+        self,
+        spec: EngineSpec,
+        paths: Sequence[str],
+        limits: Limits,
+        *,
+        jobs: int = 1,
+        mutants: Sequence[Mutant] = (),
+        matrix: bool = False,
+        index: SourceIndex | None = None,
+        extra: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.paths = list(paths)
+        self.session = _Session(mutants={m.id: m for m in mutants}, matrix=matrix)
+        self.index = index or SourceIndex.parse(spec.source)
+        tasks: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] = {
+            "list": _list_task,
+            "stats": _stats_task,
+            "judge": _judge_task,
+            **(extra or {}),
+        }
+        self.host = Host(self._setup, tasks, limits, jobs=jobs)
+
+    def _setup(self, serve: Callable[[Any], None], reporter: Reporter) -> str | None:
+        import pytest
+
+        spec = self.spec
+        forget_modules(self.paths)  # this process may have run tests of the same names
+        install_snapshot(spec)
+        test_dirs = tuple(
+            str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve())
+            for p in self.paths
+        )
+        set_engine_paths({str(spec.path)}, test_dirs)
+
+        def prepare() -> None:
+            import_engine(spec)  # tests that import it inside a test get the same module
+            patcher = Patcher(self.index, str(spec.path), engine_modules(spec.path))
+            patcher.prepare_sites(self.session.mutants.values())
+            self.session.patcher = patcher
+
+        plugin = _Plugin(serve, self.session, prepare)
+        reporter.phase("collecting your tests")
+        code = pytest.main(pytest_args(self.paths), plugins=[plugin])
+        if plugin.served:
+            return None
+        if plugin.errors:
+            return "they fail to collect:\n" + "\n".join(plugin.errors)
+        return f"pytest stopped with exit code {int(code)} before running any test"
+
+    def __enter__(self) -> TestsHost:
+        if not self.host.pid:
+            self.host.launch()
+        try:
+            self.host.wait_ready()
+        except HostError as err:
+            raise HarnessError(
+                f"your tests in {' '.join(self.paths)} cannot be run: {err}"
+            ) from err
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.host.close()
+
+    def tests(self) -> list[str]:
+        outcome = self.host.run([Request("list", "list")])["list"]
+        if not outcome.ok:
+            raise HarnessError(f"listing your tests failed: {outcome.message}")
+        listed: list[str] = outcome.value
+        return listed
+
+
+Stats = dict[str, tuple[str, str, dict[str, Any]]]
+
+
+def _stats(tests: TestsHost, chunks: Sequence[Sequence[str]]) -> tuple[Stats, list[str]]:
+    """Each chunk's tests in one child; the tests of chunks that did not finish."""
+    requests = [
+        Request(str(k), "stats", {"tests": list(chunk)}, per_phase=True)
+        for k, chunk in enumerate(chunks)
+    ]
+    results: Stats = {}
+    unfinished: list[str] = []
+    for key, outcome in tests.host.run(requests).items():
+        chunk = chunks[int(key)]
+        if outcome.status == "internal":
+            raise HarnessError(f"minigrad failed while running your tests: {outcome.message}")
+        if not outcome.ok:
+            if len(chunk) == 1:
+                results[chunk[0]] = ("failed", outcome.message, {})
+            else:
+                unfinished += chunk
+            continue
+        for nodeid, value in zip(chunk, outcome.value, strict=True):
+            results[nodeid] = (value["outcome"], value["text"], value)
+    return results, unfinished
+
+
+def run_stats(tests: TestsHost) -> Stats:
+    """Every collected test once on the unmutated engine: (outcome, text, sites and seconds).
+
+    Tests run in chunks, in collection order, a child per chunk (a child per
+    test costs more than most tests).  A test that fails, or a chunk that hangs
+    or dies, is run again alone, from the collected state: that is how each
+    mutant's tests start, and it names the test to blame.
+    """
+    ids = tests.tests()
+    size = max(1, math.ceil(len(ids) / (4 * tests.host.jobs)))
+    results, again = _stats(tests, [ids[i : i + size] for i in range(0, len(ids), size)])
+    again += [nodeid for nodeid, (outcome, _, _) in results.items() if outcome == "failed"]
+    if again:
+        alone, _ = _stats(tests, [[nodeid] for nodeid in again])
+        results.update(alone)
+    return {nodeid: results[nodeid] for nodeid in ids}
+
+
+def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
+    """Every test once on the unmutated engine, sites recorded; HarnessError naming the failures."""
+    stats = run_stats(tests)
+    if not stats:
+        raise HarnessError(f"{what} in {' '.join(tests.paths)} collect no test")
+    failing = [
+        f"{nodeid}: {text}" for nodeid, (outcome, text, _) in stats.items() if outcome == "failed"
+    ]
+    if failing:
+        raise HarnessError(
+            f"{what} must pass on the unmutated engine; these do not:\n" + "\n".join(failing)
+        )
+    kept = [nodeid for nodeid, (outcome, _, _) in stats.items() if outcome == "passed"]
+    if not kept:
+        raise HarnessError(f"every test in {' '.join(tests.paths)} was skipped: nothing judges")
+    covers = {n: frozenset(stats[n][2]["covers"]) for n in kept}
+    seconds = {n: float(stats[n][2]["seconds"]) for n in kept}
+    return Harness(tuple(kept), covers, seconds)
+
+
+def judge_with_tests(
+    tests: TestsHost,
+    mutants: Sequence[Mutant],
+    config: CampaignConfig,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[Harness, dict[str, Verdict]]:
+    """The user's tests' verdict on every mutant (the host may have been launched already)."""
+    with tests:
+        harness = run_tests_harness(tests)
+        check_timeout(mutants, harness, config, covering)
+
+        def tick(done: int, total: int) -> None:
+            if progress is not None:
+                progress("tests", done, total)
+
+        verdicts = judge_mutants(
+            tests.host, "judge", mutants, harness, config, "tests", covering, tick
+        )
+    return harness, verdicts

@@ -1,0 +1,291 @@
+"""Campaign reports: a terminal summary, and JSON in Stryker's mutation-testing-report-schema."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from minigrad_tool import __version__
+from minigrad_tool.mutation.campaign import Campaign, MutantResult, Outcome
+from minigrad_tool.mutation.operators import OPERATORS
+from minigrad_tool.output import Cell, Output
+
+__all__ = [
+    "Tally",
+    "minimal_killing_set",
+    "print_campaign",
+    "print_matrix",
+    "schema_report",
+    "score_line",
+    "tally",
+]
+
+_JUDGE_NAMES = {"battery": "minigrad's battery", "tests": "your tests"}
+
+
+def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
+    judge = _JUDGE_NAMES.get(campaign.judge, campaign.judge)
+    of = f" of {campaign.engine}" if name_engine else ""
+    score = "n/a" if campaign.judged == 0 else f"{campaign.score:.1f}%"
+    return (
+        f"mutation score: {score} ({campaign.killed} killed, {campaign.survived} survived, "
+        f"{campaign.count(Outcome.NO_COVERAGE)} not covered, "
+        f"{campaign.count(Outcome.EQUIVALENT)} equivalent; "
+        f"{campaign.count(Outcome.TIMEOUT)} of the killed by timeout) - "
+        f"{len(campaign.results)} mutants{of} judged by {judge} "
+        f"in {campaign.seconds:.1f} s"
+    )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts for one op and operator: detected, judged (not equivalent), equivalent."""
+
+    killed: int
+    judged: int
+    equivalent: int
+
+    @property
+    def all_killed(self) -> bool:
+        return self.killed == self.judged
+
+
+def tally(campaign: Campaign) -> tuple[list[str], list[str], dict[tuple[str, str], Tally]]:
+    """Ops (rows), operators (columns) and the counts of each cell that has mutants."""
+    operators = [o for o in OPERATORS if any(r.mutant.operator == o for r in campaign.results)]
+    ops = list(dict.fromkeys(r.mutant.op for r in campaign.results))
+    cells: dict[tuple[str, str], Tally] = {}
+    for r in campaign.results:
+        key = (r.mutant.op, r.mutant.operator)
+        t = cells.get(key, Tally(0, 0, 0))
+        cells[key] = Tally(
+            t.killed + r.outcome.detected,
+            t.judged + r.outcome.judged,
+            t.equivalent + (r.outcome is Outcome.EQUIVALENT),
+        )
+    return ops, operators, cells
+
+
+def _cell(t: Tally | None) -> Cell:
+    if t is None:
+        return ""
+    extra = f" +{t.equivalent} eq" if t.equivalent else ""
+    return (f"{t.killed}/{t.judged}{extra}", "green" if t.all_killed else "bold red")
+
+
+def _verdict_of(result: MutantResult, judge: str) -> Outcome | None:
+    for name, verdict in result.judges:
+        if name == judge:
+            return verdict.outcome
+    return None
+
+
+def _missing_tests(campaign: Campaign) -> list[MutantResult]:
+    """Mutants the battery kills and the user's tests do not: each is a missing test."""
+    return [
+        r
+        for r in campaign.results
+        if _verdict_of(r, "battery") in (Outcome.KILLED, Outcome.TIMEOUT)
+        and _verdict_of(r, "tests") in (Outcome.SURVIVED, Outcome.NO_COVERAGE)
+    ]
+
+
+def _how_to_fix(campaign: Campaign, suggest: str) -> str:
+    if campaign.judge == "tests":
+        return (
+            "add a test that builds this input and asserts the value and gradients, or let "
+            f"minigrad write one: add --suggest {suggest}"
+        )
+    return (
+        "the battery needs a case for it; to see whether your own tests catch it, run "
+        "`minigrad mutate --tests PATH`, and `--suggest OUT.py` writes the missing tests"
+    )
+
+
+def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggested.py") -> None:
+    """Op x operator table, then survivors, uncovered and equivalent mutants, then the score."""
+    ops, operators, cells = tally(campaign)
+    judge = _JUDGE_NAMES.get(campaign.judge, campaign.judge)
+    out.line(f"mutants of {campaign.engine} ({campaign.path}), judged by {judge}", "bold")
+    out.table(
+        "detected / judged per op and operator",
+        ["op", *operators],
+        [[op, *(_cell(cells.get((op, o))) for o in operators)] for op in ops],
+    )
+    for r in campaign.results:
+        if r.outcome is Outcome.SURVIVED:
+            out.line()
+            out.line(
+                f"SURVIVED {r.mutant.id} in {r.mutant.function}: {r.mutant.description}",
+                "bold red",
+            )
+            out.diff(r.mutant.diff(campaign.source, os.path.basename(campaign.path)))
+            out.line(f"  {r.reason}")
+            if r.distinguishing:
+                out.line(f"  distinguishing input: {r.distinguishing}")
+            out.line(f"  how to catch it: {_how_to_fix(campaign, suggest)}")
+    uncovered = [r for r in campaign.results if r.outcome is Outcome.NO_COVERAGE]
+    if uncovered:
+        out.line()
+        out.line(
+            f"not covered ({len(uncovered)}): no {_item(campaign)} ran their changed code",
+            "bold red",
+        )
+        for r in uncovered:
+            out.line(f"  {r.mutant.id} ({r.mutant.function}, line {r.mutant.start[0]}): {r.reason}")
+    missing = _missing_tests(campaign)
+    if missing:
+        out.line()
+        out.line(
+            f"killed by the battery but not by your tests ({len(missing)}): each is a missing test",
+            "bold yellow",
+        )
+        for r in missing:
+            out.line(f"  {r.mutant.id} ({r.mutant.function}): {r.mutant.one_line()}")
+    equivalents = [r for r in campaign.results if r.outcome is Outcome.EQUIVALENT]
+    if equivalents:
+        out.line()
+        out.line("equivalent mutants (not counted in the score):", "bold")
+        for r in equivalents:
+            out.line(f"  {r.mutant.id}: {r.mutant.one_line()}")
+            out.line(f"    {r.reason}", "dim")
+    for name, why in campaign.unreachable:
+        out.line(f"not mutated: {name}: {why}", "yellow")
+    if campaign.findings:
+        out.line()
+        out.line(
+            "the battery finds the unmutated engine wrong; these cases judged no mutant:",
+            "bold red",
+        )
+        for finding in campaign.findings:
+            out.line(f"  {finding}")
+    out.line()
+    good = campaign.survived == 0 and not uncovered
+    out.line(score_line(campaign), "bold green" if good else "bold red")
+
+
+def _item(campaign: Campaign) -> str:
+    return "test" if campaign.judge == "tests" else "case"
+
+
+def minimal_killing_set(killed_by: dict[str, Sequence[str]]) -> list[str]:
+    """A small set of cases that still kills every killed mutant: greedy cover, then pruning."""
+    uncovered = {m for m, cases in killed_by.items() if cases}
+    kills: dict[str, set[str]] = {}
+    for mutant, cases in killed_by.items():
+        for case in cases:
+            kills.setdefault(case, set()).add(mutant)
+    chosen: list[str] = []
+    while uncovered:
+        best = max(sorted(kills), key=lambda c: len(kills[c] & uncovered))
+        chosen.append(best)
+        uncovered -= kills[best]
+    for case in list(chosen):  # drop any case the others already cover
+        rest = set().union(*(kills[c] for c in chosen if c != case))
+        if kills[case] <= rest:
+            chosen.remove(case)
+    return chosen
+
+
+def print_matrix(out: Output, campaign: Campaign) -> None:
+    """The kill matrix (X kills, . runs the code and passes, blank does not run it)."""
+    items = campaign.cases
+    out.table(
+        f"{_item(campaign)}s (matrix columns)",
+        ["#", _item(campaign)],
+        [[str(j), name] for j, name in enumerate(items)],
+        right=[0],
+    )
+    width = max((len(r.mutant.id) for r in campaign.results), default=0)
+    out.line(" " * width + "  " + "".join(str(j % 10) for j in range(len(items))))
+    for r in campaign.results:
+        marks = "".join(
+            "X" if c in r.killed_by else ("." if c in r.covered_by else " ") for c in items
+        )
+        out.line(f"{r.mutant.id:<{width}}  {marks}  {r.outcome.label}".rstrip())
+    idle = [c for c in items if not any(c in r.killed_by for r in campaign.results)]
+    minimal = minimal_killing_set({r.mutant.id: r.killed_by for r in campaign.results})
+    out.line()
+    out.line(f"{len(idle)} {_item(campaign)}s kill nothing: {', '.join(idle) or 'none'}")
+    out.line(
+        f"a minimal set of {len(minimal)} {_item(campaign)}s kills every killed mutant: "
+        + ", ".join(minimal)
+    )
+
+
+def _mutant_json(result: MutantResult) -> dict[str, Any]:
+    m = result.mutant
+    reason = result.reason
+    if result.distinguishing:
+        reason = f"{reason}; distinguishing input: {result.distinguishing}"
+    side = "; ".join(f"{name}: {v.outcome.value}" for name, v in result.judges)
+    return {
+        "id": m.id,
+        "mutatorName": m.operator,
+        "description": f"{m.function}: {m.description}"
+        + (f" ({side})" if len(result.judges) > 1 else ""),
+        "replacement": m.replacement,
+        "location": {
+            "start": {"line": m.start[0], "column": m.start[1]},
+            "end": {"line": m.end[0], "column": m.end[1]},
+        },
+        "status": result.outcome.value,
+        "statusReason": reason,
+        "killedBy": list(result.killed_by),
+        "coveredBy": list(result.covered_by),
+        "duration": round(result.seconds * 1000),
+    }
+
+
+def _display_path(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
+    """One report (schemaVersion 2) for one campaign, or the shards of one run."""
+    files: dict[str, dict[str, Any]] = {}
+    config: dict[str, Any] = {}
+    tests: list[str] = []
+    for campaign in campaigns:
+        entry = files.setdefault(
+            _display_path(campaign.path),
+            {"language": "python", "source": campaign.source, "mutants": []},
+        )
+        entry["mutants"].extend(_mutant_json(r) for r in campaign.results)
+        index, count = campaign.shard
+        config = {
+            "engine": campaign.engine,
+            "class": campaign.class_name,
+            "judge": campaign.judge,
+            "cases": campaign.cases,
+            "timeout": campaign.timeout,
+            "run": campaign.run_id,
+            "shard": {"index": index, "count": count},
+            "mutants": campaign.total_mutants,
+        }
+        tests = campaign.tests
+    report: dict[str, Any] = {
+        "$schema": "https://git.io/mutation-testing-schema",
+        "schemaVersion": "2",
+        "thresholds": {"high": 100, "low": 80},
+        "files": files,
+        "framework": {"name": "minigrad", "version": __version__},
+        "config": config,
+    }
+    if tests:
+        report["testFiles"] = _test_files(tests)
+    return report
+
+
+def _test_files(tests: Sequence[str]) -> dict[str, Any]:
+    files: dict[str, Any] = {}
+    for test in tests:
+        path = test.split("::", 1)[0]
+        files.setdefault(path, {"tests": []})["tests"].append({"id": test, "name": test})
+    return files

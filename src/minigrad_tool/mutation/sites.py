@@ -1,0 +1,254 @@
+"""Where mutation operators look: each op's backward step and forward, and the backward sweep.
+
+The adapter watched each op run and recorded which code its backward step
+is (a nested function, a lambda, a method, a `Function.backward`, or a
+tuple of local derivatives).  This module finds that code in the source's
+AST, together with the function a mutant of it must replace (the *unit*: a
+method or module-level function that is reachable at run time), and the
+expressions that compute each op's forward value.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from minigrad_tool import ops as catalogue
+from minigrad_tool.adapter.profile import Op, Profile, Step
+from minigrad_tool.adapter.source import Function, SourceIndex, references
+
+__all__ = ["Region", "Site", "find_sites"]
+
+
+@dataclass(frozen=True)
+class Region:
+    """A piece of code operators may edit, and the function a mutant of it replaces."""
+
+    node: ast.AST  # a FunctionDef or Lambda (a step), a tuple (local derivatives), an expression
+    unit: Function
+    style: str  # the step's style, "forward", or "sweep"
+    upstream: str | None = None  # a Function-style backward's upstream-gradient parameter
+
+
+@dataclass(frozen=True)
+class Site:
+    """One op's backward steps and forward expressions, or the backward sweep."""
+
+    op: str  # readable op name used in mutant IDs: "sub", "sigmoid", "backward"
+    kind: Literal["op", "sweep"]
+    steps: tuple[Region, ...] = ()
+    forward: tuple[Region, ...] = ()
+    note: str = ""  # why this site's code may never run (an op that raised on scalars)
+
+
+def _find_step(index: SourceIndex, op: Op, step: Step) -> Region | None:
+    if step.style == "local-grads":
+        method = index.function(op.qualname, op.line)
+        if method is None:
+            return None
+        for node in ast.walk(method.node):
+            if (
+                isinstance(node, ast.expr)
+                and node.lineno == step.line
+                and node.col_offset == step.col
+            ):
+                return Region(node, method.outermost, step.style)
+        return None
+    for function in index.functions.values():
+        if function.qualname == step.qualname and function.node.lineno == step.line:
+            return Region(function.node, function.outermost, step.style, _upstream(function, step))
+    return None
+
+
+def _upstream(function: Function, step: Step) -> str | None:
+    """A Function-style backward(ctx, grad_output): the name of its upstream gradient."""
+    node = function.node
+    if step.style != "function-class" or isinstance(node, ast.Lambda):
+        return None
+    params = [a.arg for a in node.args.args]
+    rest = [p for p in params if p not in ("self", "ctx", "cls")]
+    return rest[0] if rest else None
+
+
+def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function's body, not descending into nested functions or lambdas."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _constructor_calls(function: ast.AST, class_names: set[str]) -> list[ast.Call]:
+    calls = []
+    for node in _own_nodes(function):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        if (
+            (isinstance(f, ast.Name) and f.id in class_names)
+            or (isinstance(f, ast.Attribute) and f.attr == "__class__")
+            or (isinstance(f, ast.Call) and isinstance(f.func, ast.Name) and f.func.id == "type")
+        ):
+            calls.append(node)
+    return calls
+
+
+def _assigned(function: ast.AST, name: str) -> list[ast.expr]:
+    """The values a local variable is assigned in the function (not in nested ones)."""
+    values = []
+    for node in _own_nodes(function):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            values.append(node.value)
+    return values
+
+
+def _forward_expressions(
+    method: Function, class_names: set[str], data_param: str
+) -> list[ast.expr]:
+    """What the op computes its output from: the data argument of each node it makes.
+
+    A value computed into a local first (`t = math.tanh(x); out = Value(t, ...)`)
+    is followed to where it is computed, through plain renames.
+    """
+    found: list[ast.expr] = []
+    for call in _constructor_calls(method.node, class_names):
+        if len(call.args) < 2 and not call.keywords:
+            continue  # `Value(other)` wraps an operand; the output node also gets its children
+        data: ast.expr | None = call.args[0] if call.args else None
+        for kw in call.keywords:
+            if kw.arg == data_param:
+                data = kw.value
+        pending = [data] if data is not None else []
+        for _ in range(3):  # follow `x = ...; t = f(x); Value(t)` a few renames deep
+            follow = [d for d in pending if isinstance(d, ast.Name)]
+            found += [d for d in pending if not isinstance(d, ast.Name)]
+            pending = [v for d in follow for v in _assigned(method.node, d.id)]
+        found += [d for d in pending if not isinstance(d, ast.Name)]
+    return list(dict.fromkeys(found))
+
+
+def _returns(function: Function) -> list[ast.expr]:
+    return [
+        n.value
+        for n in _own_nodes(function.node)
+        if isinstance(n, ast.Return) and n.value is not None
+    ]
+
+
+def _data_param(index: SourceIndex, profile: Profile) -> str:
+    init = index.function(f"{profile.class_qualname}.__init__", 0)
+    if init is not None and not isinstance(init.node, ast.Lambda):
+        params = [a.arg for a in init.node.args.args]
+        if len(params) > 1:
+            return params[1]
+    return "data"
+
+
+def _grad_writes(node: ast.AST) -> bool:
+    """Does the code change some node's `.grad` (`x.grad += ...`, `setattr(x, "grad", ...)`)?"""
+    for n in ast.walk(node):
+        if isinstance(n, ast.AugAssign | ast.Assign):
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            if any(isinstance(t, ast.Attribute) and t.attr == "grad" for t in targets):
+                return True
+        if (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name)
+            and n.func.id == "setattr"
+            and len(n.args) == 3
+            and isinstance(n.args[1], ast.Constant)
+            and n.args[1].value == "grad"
+        ):
+            return True
+    return False
+
+
+def _unrun_sites(index: SourceIndex, profile: Profile, taken: set[int]) -> list[Site]:
+    """Ops that raised on scalars still have backward steps: they get mutants that never run."""
+    sites = []
+    for method_name, why in profile.skipped:
+        for function in index.methods(profile.class_qualname):
+            if function.name != method_name:
+                continue
+            nested = [
+                f
+                for f in index.functions.values()
+                if f.parent is function and id(f.node) not in taken and _grad_writes(f.node)
+            ]
+            if nested:
+                op = catalogue.BINARY_DUNDERS.get(method_name, (method_name.strip("_"), ""))[0]
+                regions = tuple(Region(f.node, function, "closure") for f in nested)
+                sites.append(Site(op, "op", regions, note=f"{method_name}: {why}"))
+    return sites
+
+
+def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[tuple[str, str]]]:
+    """Every op's site, then the sweep's; and the ops whose step cannot be mutated, with why."""
+    unreachable = list(profile.unreachable)
+    class_names = {profile.class_name, profile.class_qualname.rpartition(".")[2], "Value", "cls"}
+    data_param = _data_param(index, profile)
+    sites: list[Site] = []
+    taken: set[int] = set()  # step nodes already given to an op (an alias shares its target's)
+    for op in sorted(profile.ops, key=lambda o: o.line):
+        if op.composite:
+            continue
+        steps = []
+        for step in op.steps:
+            region = _find_step(index, op, step)
+            if region is None:
+                unreachable.append(
+                    (op.name, f"its backward step {step.qualname} is not in the source")
+                )
+            elif id(region.node) not in taken:
+                taken.add(id(region.node))
+                steps.append(region)
+        forward: list[Region] = []
+        method = index.function(op.qualname, op.line)
+        if method is not None and id(method.node) not in taken:
+            forward += [
+                Region(e, method, "forward")
+                for e in _forward_expressions(method, class_names, data_param)
+            ]
+            taken.add(id(method.node))
+        for helper in op.forward_helpers:
+            function = next((f for f in index.functions.values() if f.qualname == helper), None)
+            if function is not None:
+                forward += [Region(e, function.outermost, "forward") for e in _returns(function)]
+        if steps or forward:
+            sites.append(Site(op.name, "op", tuple(steps), tuple(forward)))
+    sites += _unrun_sites(index, profile, taken)
+    if profile.sweep is not None:
+        backward = index.function(profile.sweep.qualname, profile.sweep.line)
+        units: list[Function] = [backward] if backward is not None else []
+        for qualname, line in profile.sweep.helpers:
+            found = index.function(qualname, line)
+            if found is not None and found.outermost not in units:
+                units.append(found.outermost)
+        regions = tuple(Region(f.node, f, "sweep") for f in units)
+        if regions:
+            sites.append(Site("backward", "sweep", regions))
+    return sites, unreachable
+
+
+def node_names(region: Region) -> list[str]:
+    """Names used as graph nodes in a region (`x.data`, `x.grad`), first use first."""
+    names: list[str] = []
+    for node in ast.walk(region.node):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("data", "grad")
+            and isinstance(node.value, ast.Name)
+            and node.value.id not in names
+        ):
+            names.append(node.value.id)
+    return names
+
+
+def unit_references(region: Region) -> set[str]:
+    return references(region.unit.node)

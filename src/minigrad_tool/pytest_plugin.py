@@ -1,0 +1,163 @@
+"""The pytest plugin: `pytest --minigrad-engine SPEC` adds minigrad's battery to your own run.
+
+Registered through the `pytest11` entry point and inactive unless asked: a
+run without `--minigrad-engine` is untouched.  With it, each case of the
+battery built for the engine becomes one test item beside your own tests.
+
+Engine code never runs in pytest's process.  The engine is discovered in a
+child, and the selected cases run, the first time one is needed, each in a
+child with a deadline and a memory limit (as `minigrad gradcheck` runs them).
+An engine that calls `os._exit(0)`, segfaults or hangs fails its cases with
+that reason; it cannot pass them, end the run or hang it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["BatteryCase", "BatteryCollector"]
+
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass
+class _State:
+    """The engine under test and, once run, every selected case's result."""
+
+    spec: Any
+    profile: Any
+    settings: Any
+    limits: Any
+    jobs: int
+    results: dict[str, Any] = field(default_factory=dict)
+    ran: bool = False
+
+    def result(self, name: str, selected: list[str]) -> Any:
+        if not self.ran:
+            from minigrad_tool.check import check_engine
+
+            self.ran = True
+            report = check_engine(
+                self.spec, self.profile, self.settings, self.limits, jobs=self.jobs, only=selected
+            )
+            self.results = {r.case: r for r in report.results}
+        return self.results[name]
+
+    def describe(self) -> str:
+        return (
+            f"minigrad battery on {self.spec.text} ({self.spec.path}), "
+            f"class {self.profile.class_name}"
+        )
+
+
+STATE = pytest.StashKey[_State]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("minigrad", "minigrad's gradcheck battery")
+    group.addoption(
+        "--minigrad-engine",
+        default=None,
+        metavar="PATH|MODULE[:CLASS]",
+        help="add minigrad's battery of gradient checks for this engine to the run",
+    )
+    group.addoption(
+        "--minigrad-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"deadline of loading the engine and of each case (default: {DEFAULT_TIMEOUT:g})",
+    )
+    group.addoption(
+        "--minigrad-memory",
+        type=int,
+        default=None,
+        metavar="MIB",
+        help="address-space limit of each child that runs engine code",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Discover the engine (in a child): a bad spec is one usage error before any test runs."""
+    text = config.getoption("minigrad_engine")
+    if text is None:
+        return
+    from minigrad_tool.adapter import EngineError, parse_spec, profile_engine
+    from minigrad_tool.check import settings_for
+    from minigrad_tool.isolation import DEFAULT_MEMORY_MIB, Limits
+
+    memory = config.getoption("minigrad_memory") or DEFAULT_MEMORY_MIB
+    try:
+        limits = Limits(config.getoption("minigrad_timeout"), memory)
+        spec, profile = profile_engine(parse_spec(text), limits)
+    except (EngineError, ValueError) as err:
+        raise pytest.UsageError(f"--minigrad-engine {text}: {err}") from None
+    jobs = os.cpu_count() or 1
+    config.stash[STATE] = _State(spec, profile, settings_for(profile), limits, jobs)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    state = config.stash.get(STATE, None)
+    return state.describe() if state is not None else None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The summary names the engine too: `-q` hides the header."""
+    state = terminalreporter.config.stash.get(STATE, None)
+    if state is not None:
+        terminalreporter.write_line(state.describe())
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    collector = BatteryCollector.from_parent(session, name=f"minigrad[{state.spec.text}]")
+    collector.state = state
+    items.extend(collector.collect())
+
+
+class CaseFailed(Exception):
+    """A battery case failed on the engine: its detail is the report."""
+
+
+class BatteryCollector(pytest.Collector):
+    """The battery's cases for one engine, as test items."""
+
+    state: _State
+
+    def collect(self) -> Iterator[BatteryCase]:
+        from minigrad_tool.battery import build_battery
+
+        for case in build_battery(self.state.profile).cases:
+            yield BatteryCase.from_parent(self, name=case.name)
+
+
+class BatteryCase(pytest.Item):
+    """One case of the battery; its verdict comes from a child that ran it."""
+
+    def runtest(self) -> None:
+        state: _State = self.parent.state  # type: ignore[union-attr]
+        selected = [i.name for i in self.session.items if isinstance(i, BatteryCase)]
+        result = state.result(self.name, selected)
+        if result.status == "skip":
+            pytest.skip(result.detail)
+        if result.failed:
+            raise CaseFailed(result.detail)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, CaseFailed):
+            return f"minigrad case {self.name} failed:\n{excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        state: _State = self.parent.state  # type: ignore[union-attr]
+        return state.spec.path, None, f"minigrad case {self.name}"

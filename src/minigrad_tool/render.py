@@ -1,0 +1,226 @@
+"""What `minigrad gradcheck` and `minigrad inspect` print, for people and as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from minigrad_tool.adapter import Op, Profile
+from minigrad_tool.battery import Battery, CaseResult, Settings
+from minigrad_tool.check import CheckReport
+from minigrad_tool.output import Cell, Output
+
+__all__ = [
+    "check_json",
+    "engine_header",
+    "print_check",
+    "print_profile",
+    "summary_line",
+    "tolerance_line",
+]
+
+_STYLE = {"pass": "green", "fail": "bold red", "error": "bold red", "skip": "yellow"}
+
+
+def summary_line(results: Sequence[CaseResult]) -> str:
+    counts = Counter(r.status for r in results)
+    failed = counts["fail"] + counts["error"]
+    return f"{counts['pass']} passed, {failed} failed, {counts['skip']} skipped"
+
+
+def engine_header(profile: Profile) -> str:
+    children = profile.children_attr or "?"
+    return (
+        f"engine {profile.spec} ({profile.path}): class {profile.class_name}, "
+        f"children in .{children}"
+    )
+
+
+def tolerance_line(settings: Settings, profile: Profile) -> str:
+    f = settings.forward
+    return (
+        f"precision {profile.precision.describe()}; gradients: {settings.tolerance.describe()}; "
+        f"forward values: rtol {f.rtol:.3g}, atol {f.atol:.3g}"
+        + ("; fast mode" if settings.fast else "")
+    )
+
+
+def _step_text(op: Op) -> str:
+    if not op.steps:
+        return f"none of its own: built from {', '.join(op.uses)}" if op.uses else "none seen"
+    styles = sorted({s.style for s in op.steps})
+    lines = ", ".join(str(s.line) for s in op.steps)
+    return f"{'/'.join(styles)} (line {lines})"
+
+
+def _how_checked(op: Op, battery: Battery) -> str:
+    cases = [c.name for c in battery.cases if c.op == op.name]
+    if not cases:
+        return "not checked"
+    how = "forward vs plain math" if op.oracle else "no oracle: domain search"
+    return f"{how}; {', '.join(cases)}"
+
+
+def _op_rows(
+    profile: Profile, battery: Battery, results: Mapping[str, CaseResult]
+) -> list[list[Cell]]:
+    rows: list[list[Cell]] = []
+    for op in profile.ops:
+        cases = [c.name for c in battery.cases if c.op == op.name]
+        statuses = Counter(results[c].status for c in cases if c in results)
+        verdict: Cell = "not checked"
+        if statuses["fail"] or statuses["error"]:
+            verdict = (f"FAILED {statuses['fail'] + statuses['error']}/{len(cases)}", "bold red")
+        elif cases and statuses["pass"] == len(cases):
+            verdict = ("ok", "green")
+        rows.append(
+            [
+                op.name,
+                f"{op.describe_call()}  ({Path(profile.path).name}:{op.line})",
+                _step_text(op),
+                _how_checked(op, battery),
+                verdict,
+            ]
+        )
+    return rows
+
+
+def print_check(out: Output, report: CheckReport) -> None:
+    """The ops and how each was checked, the cases, every failure in full, notes, a summary."""
+    profile, battery = report.profile, report.battery
+    results = {r.case: r for r in report.results}
+    out.line(f"gradcheck on {engine_header(profile)}", "bold")
+    out.line(tolerance_line(report.settings, profile))
+    out.line()
+    out.table(
+        f"ops ({len(profile.ops)})",
+        ["op", "called as", "backward step", "checked by", "result"],
+        _op_rows(profile, battery, results),
+    )
+    out.line()
+    case_rows: list[list[Cell]] = []
+    for case in battery.cases:
+        r = results.get(case.name)
+        if r is None:
+            continue
+        ms = f"{r.seconds * 1000:.1f}" if r.status != "skip" else ""
+        case_rows.append([case.name, case.group, (r.status, _STYLE[r.status]), ms])
+    out.table(f"cases ({len(case_rows)})", ["case", "group", "status", "ms"], case_rows, right=[3])
+    for r in report.failed:
+        out.line()
+        out.line(f"FAILED {r.case}", "bold red")
+        out.line(r.detail)
+    notes = [r for r in report.results if r.note]
+    for r in notes:
+        out.line()
+        out.line(f"note ({r.case}): {r.note}", "yellow")
+    for name, why in battery.skipped:
+        out.line(f"not run: {name}: {why}", "yellow")
+    for name, why in battery.unchecked:
+        out.line(f"not checked: op {name}: {why}", "bold yellow")
+    for method, why in profile.skipped:
+        out.line(f"not an op here: {profile.class_name}.{method}: {why}", "dim")
+    out.line()
+    out.line(summary_line(report.results), "bold")
+
+
+def check_json(report: CheckReport) -> str:
+    profile = report.profile
+    return json.dumps(
+        {
+            "engine": profile.spec,
+            "path": profile.path,
+            "class": profile.class_name,
+            "precision": profile.precision.name,
+            "tolerance": report.settings.tolerance.__dict__,
+            "forward_tolerance": report.settings.forward.__dict__,
+            "summary": dict(Counter(r.status for r in report.results)),
+            "ops": [
+                {
+                    "op": op.name,
+                    "method": op.method,
+                    "line": op.line,
+                    "oracle": op.oracle,
+                    "cases": [c.name for c in report.battery.cases if c.op == op.name],
+                }
+                for op in profile.ops
+            ],
+            "cases": [
+                {
+                    "case": r.case,
+                    "status": r.status,
+                    "detail": r.detail,
+                    "note": r.note,
+                    "seconds": r.seconds,
+                }
+                for r in report.results
+            ],
+            "not_run": [{"case": n, "why": w} for n, w in report.battery.skipped],
+            "not_checked": [{"op": n, "why": w} for n, w in report.battery.unchecked],
+        },
+        indent=2,
+    )
+
+
+def print_profile(
+    out: Output,
+    profile: Profile,
+    battery: Battery,
+    settings: Settings,
+    mutations: Mapping[str, Counter[str]],
+    unreachable: Sequence[tuple[str, str]],
+) -> None:
+    """`minigrad inspect`: what was found, and how each op will be checked and mutated."""
+    out.line(engine_header(profile), "bold")
+    out.line(tolerance_line(settings, profile))
+    if profile.sweep is not None:
+        helpers = ", ".join(q for q, _ in profile.sweep.helpers)
+        out.line(
+            f"backward(): {profile.sweep.qualname} (line {profile.sweep.line})"
+            + (f", with {helpers}" if helpers else "")
+        )
+    out.line()
+    rows: list[list[Cell]] = []
+    for op in profile.ops:
+        counts = mutations.get(op.name, Counter())
+        mutants = ", ".join(f"{n} {name}" for name, n in counts.items()) or "none"
+        rows.append(
+            [
+                op.name,
+                f"{op.describe_call()}  (line {op.line})",
+                _step_text(op),
+                _how_checked(op, battery),
+                mutants,
+            ]
+        )
+    sweep = mutations.get("backward")
+    if sweep:
+        rows.append(
+            [
+                "backward",
+                "x.backward()",
+                "the sweep",
+                "every case",
+                ", ".join(f"{n} {name}" for name, n in sweep.items()),
+            ]
+        )
+    out.table(
+        f"ops ({len(profile.ops)})",
+        ["op", "called as", "backward step", "checked by", "mutants"],
+        rows,
+    )
+    for name, why in unreachable:
+        out.line(f"not mutated: {name}: {why}", "yellow")
+    for name, why in battery.unchecked:
+        out.line(f"not checked: op {name}: {why}", "bold yellow")
+    for method, why in profile.skipped:
+        out.line(f"not an op here: {profile.class_name}.{method}: {why}", "dim")
+    for note in profile.notes:
+        out.line(f"note: {note}", "yellow")
+
+
+def profile_json(profile: Profile) -> dict[str, Any]:
+    return json.loads(profile.to_json())  # type: ignore[no-any-return]

@@ -1,0 +1,266 @@
+"""The tool inside a student's lab project, whose own package is also called `minigrad`.
+
+The project is laid out as the course prescribes: `src/minigrad/engine.py`
+(micrograd-style closures, children in a `set`, plus a `sigmoid` the
+student's tests never check), `src/minigrad/gradcheck.py`, and
+`tests/test_gradcheck.py`.  The tool runs from the project's root in this
+repository's environment, where *our* lab package `minigrad` is importable
+too: every command must check the student's engine, never ours.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.campaign
+
+ENGINE = '''"""The student's engine."""
+
+import math
+
+
+class Value:
+    def __init__(self, data, _children=(), _op=""):
+        self.data = data
+        self.grad = 0.0
+        self._backward = lambda: None
+        self._prev = set(_children)
+        self._op = _op
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def sigmoid(self):
+        s = 1 / (1 + math.exp(-self.data))
+        out = Value(s, (self,), "sigmoid")
+
+        def _backward():
+            self.grad += SIGMOID_STEP * out.grad
+
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        topo = []
+        visited = set()
+
+        def build(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+'''
+RIGHT = "s * (1 - s)"
+WRONG = "s * (1 + s)"
+
+GRADCHECK = '''"""The student's gradcheck: central differences."""
+
+
+def gradcheck(f, inputs, eps=1e-6, tol=1e-4):
+    out = f(*inputs)
+    for x in inputs:
+        x.grad = 0.0
+    out.backward()
+    for x in inputs:
+        x0 = x.data
+        x.data = x0 + eps
+        plus = f(*inputs).data
+        x.data = x0 - eps
+        minus = f(*inputs).data
+        x.data = x0
+        assert abs((plus - minus) / (2 * eps) - x.grad) < tol
+    return True
+'''
+
+TESTS = """from minigrad.engine import Value
+from minigrad.gradcheck import gradcheck
+
+
+def test_add():
+    assert gradcheck(lambda a, b: a + b, [Value(1.5), Value(-2.0)])
+
+
+def test_mul():
+    assert gradcheck(lambda a, b: a * b, [Value(1.5), Value(-2.0)])
+
+
+def test_sub():
+    assert gradcheck(lambda a, b: a - b, [Value(1.5), Value(-2.0)])
+"""
+
+PYPROJECT = """[project]
+name = "minigrad"
+version = "0.1.0"
+
+[tool.minigrad]
+engine = "src/minigrad/engine.py"
+tests = ["tests/test_gradcheck.py"]
+"""
+
+
+def make_project(root: Path, *, step: str = RIGHT, config: bool = True) -> Path:
+    package = root / "src" / "minigrad"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""The student\'s minigrad."""\n')
+    (package / "engine.py").write_text(ENGINE.replace("SIGMOID_STEP", step))
+    (package / "gradcheck.py").write_text(GRADCHECK)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_gradcheck.py").write_text(TESTS)
+    (root / "pyproject.toml").write_text(PYPROJECT if config else PYPROJECT.split("[tool")[0])
+    return root
+
+
+def minigrad(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command, run from the project's root, as the student runs it."""
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}  # their editable install
+    return subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def correct(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_project(tmp_path_factory.mktemp("lab"))
+
+
+@pytest.fixture(scope="module")
+def wrong_sigmoid(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_project(tmp_path_factory.mktemp("lab"), step=WRONG)
+
+
+class TestTheStudentsEngineIsChecked:
+    def test_gradcheck_passes_the_correct_engine(self, correct: Path) -> None:
+        """A bare `minigrad gradcheck` checks the configured engine: the student's, by path."""
+        result = minigrad(correct, "gradcheck")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "engine src/minigrad/engine.py" in result.stdout
+        assert str(correct) in result.stdout and "sigmoid" in result.stdout
+
+    def test_gradcheck_names_the_wrong_derivative(self, wrong_sigmoid: Path) -> None:
+        """A wrong sigmoid derivative: exit 1, naming the op in the student's file."""
+        result = minigrad(wrong_sigmoid, "gradcheck")
+        assert result.returncode == 1, result.stdout
+        assert "FAILED sigmoid" in result.stdout
+        assert "the backward of Value.sigmoid (engine.py:" in result.stdout
+
+    def test_the_pytest_plugin_names_it_too(self, wrong_sigmoid: Path) -> None:
+        """`pytest --minigrad-engine`: the student's tests pass, sigmoid's cases fail."""
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-o",
+                "addopts=",
+                "--minigrad-engine",
+                "src/minigrad/engine.py",
+                "tests",
+            ],
+            cwd=wrong_sigmoid,
+            env={**os.environ, "PYTHONPATH": str(wrong_sigmoid / "src")},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "minigrad case sigmoid failed" in result.stdout
+        assert "tests/test_gradcheck.py ..." in result.stdout  # their own tests ran and passed
+
+    def test_mutate_reports_on_the_students_file(self, correct: Path) -> None:
+        """A bare `minigrad mutate`: the configured engine, judged by the configured tests."""
+        before = files_of(correct)
+        result = minigrad(correct, "mutate", "--operators", "sign,drop")
+        assert result.returncode == 1, result.stdout + result.stderr  # sigmoid is never tested
+        assert f"mutants of src/minigrad/engine.py ({correct}" in result.stdout
+        assert "judged by your tests" in result.stdout
+        assert "sigmoid" in result.stdout
+        assert files_of(correct) == before  # nothing written, bytecode included
+
+
+class TestBreakAndConfirm:
+    def test_a_bug_the_tests_catch(self, correct: Path) -> None:
+        """mul-sign breaks `*`, which the student's tests check: caught, exit 0."""
+        result = minigrad(correct, "inject", "mul-sign")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "caught by your tests:" in result.stdout
+        assert "tests/test_gradcheck.py::test_mul" in result.stdout
+
+    def test_a_bug_the_tests_miss(self, correct: Path) -> None:
+        """A broken sigmoid step, which no test of theirs runs: ESCAPED, exit 1."""
+        listed = minigrad(correct, "inject", "--list").stdout.split()
+        bug = next(word for word in listed if word.startswith("sigmoid-"))
+        result = minigrad(correct, "inject", bug)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "ESCAPED your tests" in result.stdout
+
+
+class TestNoConfiguration:
+    @pytest.mark.parametrize("command", ["gradcheck", "mutate", "inspect"])
+    def test_no_engine_named_is_exit_2(self, tmp_path: Path, command: str) -> None:
+        """Without --engine or [tool.minigrad], nothing is checked: exit 2 says how to name it."""
+        project = make_project(tmp_path, config=False)
+        result = minigrad(project, command)
+        assert result.returncode == 2
+        assert "no engine named" in result.stderr and "[tool.minigrad]" in result.stderr
+
+    def test_inject_without_tests_is_exit_2(self, tmp_path: Path) -> None:
+        """inject with an engine but no tests: no verdict, never 'caught'."""
+        project = make_project(tmp_path, config=False)
+        result = minigrad(project, "inject", "mul-sign", "--engine", "src/minigrad/engine.py")
+        assert result.returncode == 2
+        assert "inject needs your tests" in result.stderr

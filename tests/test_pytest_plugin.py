@@ -1,0 +1,113 @@
+"""The pytest plugin: `pytest --minigrad-engine SPEC` adds the battery beside the user's tests.
+
+Each test runs pytest in a child, in a folder of its own that holds a
+user's test file, as a user would run it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ENGINES = Path(__file__).parent / "engines"
+MICRO = (ENGINES / "microstyle.py").read_text()
+
+USER_TESTS = """
+import sys
+
+
+def test_users_own_test():
+    assert 1 + 1 == 2
+
+
+def test_the_engine_never_runs_in_pytest():
+    assert not any(name.startswith("eng_under_check") for name in sys.modules)
+"""
+
+pytestmark = pytest.mark.campaign
+
+
+def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    (folder / "test_user.py").write_text(USER_TESTS)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "test_user.py", "-p", "no:cacheprovider", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def engine(folder: Path, body: str) -> str:
+    path = folder / "eng_under_check.py"
+    path.write_text(body)
+    return str(path)
+
+
+def test_inactive_unless_asked(tmp_path: Path) -> None:
+    """Without --minigrad-engine the run is the user's alone."""
+    result = run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "collected 2 items" in result.stdout and "2 passed" in result.stdout
+    assert "minigrad battery" not in result.stdout and "minigrad[" not in result.stdout
+
+
+def test_a_missing_engine_is_one_usage_error(tmp_path: Path) -> None:
+    """Not one error per test: pytest's usage error (exit 4), one line, no traceback."""
+    result = run_pytest(tmp_path, "--minigrad-engine", "missing.py")
+    assert result.returncode == 4
+    assert "--minigrad-engine missing.py: engine file not found" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "passed" not in result.stdout
+
+
+def test_the_battery_runs_beside_the_users_tests(tmp_path: Path) -> None:
+    """A correct engine: the user's tests and every case pass; the engine is named."""
+    result = run_pytest(tmp_path, "--minigrad-engine", engine(tmp_path, MICRO))
+    assert result.returncode == 0, result.stdout
+    passed = int(result.stdout.rsplit(" passed", 1)[0].split()[-1])
+    assert passed > 40  # the user's 2 tests and the battery's cases
+    assert "minigrad battery on " in result.stdout and "class Value" in result.stdout
+
+
+def test_a_wrong_derivative_fails_its_case(tmp_path: Path) -> None:
+    """A buggy op: its cases fail and name it; pytest exits 1."""
+    body = (ENGINES / "buggy_ops.py").read_text()
+    result = run_pytest(tmp_path, "--minigrad-engine", engine(tmp_path, body))
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout and "minigrad case abs failed" in result.stdout
+    assert "the backward of Value.__abs__" in result.stdout
+
+
+EXITS_IN_DEEP_GRAPHS = MICRO.replace(
+    "        build_topo(self)\n",
+    "        build_topo(self)\n        if len(topo) > 50:\n            import os\n"
+    "            os._exit(0)\n",
+)
+HANGS_IN_DEEP_GRAPHS = MICRO.replace(
+    "        build_topo(self)\n",
+    "        build_topo(self)\n        while len(topo) > 50:\n            pass\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (EXITS_IN_DEEP_GRAPHS, "the engine exited with status 0"),
+        (HANGS_IN_DEEP_GRAPHS, "no answer within 3 s"),
+    ],
+    ids=["os._exit(0)", "hang"],
+)
+def test_an_engine_cannot_pass_by_leaving(tmp_path: Path, body: str, said: str) -> None:
+    """os._exit(0) or a hang in backward(): those cases fail, saying why; the run goes on."""
+    path = engine(tmp_path, body)
+    result = run_pytest(tmp_path, "--minigrad-engine", path, "--minigrad-timeout", "3", "-v")
+    assert result.returncode == 1, result.stdout
+    assert said in result.stdout
+    assert "test_user.py::test_users_own_test PASSED" in result.stdout
+    assert "test_user.py::test_the_engine_never_runs_in_pytest PASSED" in result.stdout
+    assert "::add PASSED" in result.stdout  # the shallow cases still ran
