@@ -52,11 +52,15 @@ __all__ = [
     "Outcome",
     "Reporter",
     "Request",
+    "memory_hint",
     "run_isolated",
 ]
 
 MAX_TIMEOUT = 86_400.0  # a day: any longer deadline is a typo
-DEFAULT_MEMORY_MIB = 2048
+# Address space, not resident memory: importing CUDA-built torch alone maps 3.1 GiB (measured,
+# torch 2.14.1), and each thread may add a 64 MiB malloc arena.  8 GiB lets such test suites run
+# and still stops a runaway engine long before a 24 GiB machine swaps with two children at once.
+DEFAULT_MEMORY_MIB = 8192
 Status = Literal["ok", "engine", "timeout", "died", "memory", "internal"]
 _STATUS: dict[str, Status] = {"engine": "engine", "memory": "memory", "internal": "internal"}
 
@@ -174,14 +178,26 @@ def _over_limit(limits: Limits) -> str:
 _MAP_FAILURES = ("failed to map segment", "cannot allocate memory", "std::bad_alloc")
 
 
+def hit_memory_limit(text: str, limits: Limits) -> bool:
+    """Does this error text say an allocation or a library mapping failed under our limit?"""
+    lowered = text.lower()
+    return limits.memory_mib is not None and any(m in lowered for m in _MAP_FAILURES)
+
+
+def memory_hint(text: str, limits: Limits) -> str:
+    """`text`, plus how to raise the limit when the limit is what stopped it."""
+    if not hit_memory_limit(text, limits):
+        return text
+    return f"{text}\n({_over_limit(limits)})"
+
+
 def _final_message(fn: Callable[[], Any], limits: Limits) -> dict[str, Any]:
     try:
         return {"ok": fn()}
     except MemoryError:
         return {"memory": f"{_over_limit(limits)} (MemoryError)"}
     except BaseException as err:
-        text = str(err).lower()
-        if limits.memory_mib is not None and any(m in text for m in _MAP_FAILURES):
+        if hit_memory_limit(str(err), limits):
             return {"memory": f"{_over_limit(limits)} ({_describe_engine_error(err)})"}
         if engine_caused(err):
             return {"engine": _describe_engine_error(err)}

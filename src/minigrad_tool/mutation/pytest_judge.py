@@ -31,7 +31,7 @@ from minigrad_tool.adapter.loader import (
 )
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.faults import set_engine_paths
-from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request
+from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
 from minigrad_tool.mutation.campaign import (
     CampaignConfig,
     Harness,
@@ -184,6 +184,7 @@ class TestsHost:
             "judge": _judge_task,
             **(extra or {}),
         }
+        self.limits = limits
         self.host = Host(self._setup, tasks, limits, jobs=jobs)
 
     def _setup(self, serve: Callable[[Any], None], reporter: Reporter) -> str | None:
@@ -220,7 +221,9 @@ class TestsHost:
             self.host.wait_ready()
         except HostError as err:
             raise HarnessError(
-                f"your tests in {' '.join(self.paths)} cannot be run: {err}"
+                memory_hint(
+                    f"your tests in {' '.join(self.paths)} cannot be run: {err}", self.limits
+                )
             ) from err
         return self
 
