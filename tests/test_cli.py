@@ -199,6 +199,39 @@ class TestHostileEngines:
         assert code == 2
         assert "x[red].py" in err and "shape [/] mismatch [red]" in err
 
+    def test_a_syntax_error_points_at_the_engine(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The file, the line and its text: not a frame inside minigrad."""
+        path = write(tmp_path, "import math\n\ndef f(:\n    pass\n")
+        code, _, err = run(["gradcheck", "--engine", path], capsys)
+        assert code == 2
+        assert f"{path}:3: syntax error in the engine" in err and "def f(:" in err
+        assert "minigrad_tool" not in err and "Traceback" not in err
+
+    def test_no_node_class_says_so_without_minigrad_internals(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = write(tmp_path, "class Thing:\n    pass\n")
+        code, _, err = run(["gradcheck", "--engine", path], capsys)
+        assert code == 2
+        assert "has no Value class" in err
+        assert "minigrad_tool" not in err and "EngineError" not in err
+
+    def test_a_tensor_engine_gets_no_verdict(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Nodes that hold arrays: exit 2, never a pass on the scalar cases alone."""
+        body = MICRO.replace(
+            "        self.data = data\n",
+            "        import numpy\n        self.data = numpy.asarray(data)\n",
+        )
+        assert body != MICRO
+        code, out, err = run(["gradcheck", "--engine", write(tmp_path, body)], capsys)
+        assert code == 2
+        assert "is a tensor engine: Value([1.0, 2.0]).data is an array of shape (2,)" in err
+        assert "passed" not in out
+
     def test_latin1_engine(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A PEP 263 latin-1 engine loads and is checked."""
         path = tmp_path / "latin.py"

@@ -116,6 +116,8 @@ def _discover_in_child(spec: EngineSpec, reporter: Reporter) -> str:
         return discover(spec, module, reporter.phase).to_json()
     except Redirect as moved:
         return json.dumps({"redirect": moved.module, "class": moved.class_name})
+    except EngineError as err:  # what discovery found unusable: said as it is, exit 2
+        return json.dumps({"unusable": str(err)})
 
 
 def profile_engine(
@@ -140,6 +142,8 @@ def profile_engine(
         if not outcome.ok:
             raise EngineError(f"engine {spec.text!r} could not be loaded: {outcome.message}")
         data = json.loads(outcome.value)
+        if "unusable" in data:
+            raise EngineError(data["unusable"])
         if "redirect" not in data:
             return spec, Profile.from_dict(data)
         spec = spec_for_module(spec, data["redirect"], data["class"])

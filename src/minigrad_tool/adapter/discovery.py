@@ -183,6 +183,18 @@ def _makes_nodes(cls: type) -> bool:
         return False
 
 
+def _holds_arrays(cls: type) -> str:
+    """What a node built from a list holds, if it is an array of one or more dimensions."""
+    try:
+        data = cls([1.0, 2.0]).data
+    except Exception:
+        return ""
+    shape = getattr(data, "shape", None)
+    if isinstance(shape, tuple) and len(shape) >= 1:
+        return f"an array of shape {shape}"
+    return ""
+
+
 def _candidates_hint(module: ModuleType, spec_text: str) -> str:
     classes = [c.__name__ for c in _node_classes(module)]
     if not classes:
@@ -646,6 +658,14 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
         raise EngineError(f"{cls.__name__}(0.5) raised {type(err).__name__}: {err}") from err
     if not is_node(leaf):
         raise EngineError(f"{cls.__name__}(0.5) has no .data, .grad and .backward()")
+    holds = _holds_arrays(cls)
+    if holds:
+        raise EngineError(
+            f"engine {spec.text!r} is a tensor engine: {cls.__name__}([1.0, 2.0]).data is "
+            f"{holds}. minigrad checks "
+            "scalar engines (one number per node) for now; checking only scalars would leave "
+            "the array code (broadcasting, reductions, matmul) unchecked, so it gives no verdict"
+        )
     d = _Discovery(spec, module, cls, progress)
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()

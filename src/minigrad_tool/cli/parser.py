@@ -206,7 +206,7 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
     mutate.add_argument(
         "--overwrite",
         action="store_true",
-        help="let --suggest replace an existing file",
+        help="let --suggest replace an existing file (never one the run reads)",
     )
     b.option(
         mutate,
