@@ -67,7 +67,7 @@ class TestRefusing:
             ('engnie = "e.py"', "unknown key 'engnie'; did you mean 'engine'?"),
             ("min_score = 90", "unknown key 'min_score'; did you mean 'min-score'?"),
             ("min-score = 120", "min-score must be a percentage from 0 to 100, got 120"),
-            ('judge = "all"', 'judge must be one of "both", "tests", "battery"'),
+            ('judge = "all"', 'judge must be one of "both", "battery", "tests"'),
             ("tests = 3", "tests must be a list of strings"),
             ('operators = ["sgin"]', "unknown operator(s) sgin"),
             ("timeout = true", "timeout must be a number, not true or false"),

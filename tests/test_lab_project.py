@@ -264,3 +264,26 @@ class TestNoConfiguration:
         result = minigrad(project, "inject", "mul-sign", "--engine", "src/minigrad/engine.py")
         assert result.returncode == 2
         assert "inject needs your tests" in result.stderr
+
+
+def test_a_long_lived_process_never_mixes_up_two_minigrads(tmp_path: Path) -> None:
+    """With our `minigrad` already imported, serving the student's engine imports theirs."""
+    project = make_project(tmp_path)
+    script = f"""
+import minigrad.engine  # ours, from this repository
+from minigrad_tool.adapter import parse_spec, serve_for_tests
+from minigrad_tool.adapter.loader import import_engine
+spec = parse_spec({str(project / "src" / "minigrad" / "engine.py")!r})
+serve_for_tests(spec, [{str(project / "tests")!r}])
+module = import_engine(spec)
+import minigrad
+print(module.__file__, minigrad.__file__, hasattr(module.Value, "sigmoid"))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    engine_file, package_file, has_sigmoid = result.stdout.split()
+    assert engine_file == str(project / "src" / "minigrad" / "engine.py")
+    assert package_file == str(project / "src" / "minigrad" / "__init__.py")
+    assert has_sigmoid == "True"

@@ -196,6 +196,7 @@ class TestPatching:
         for name in ("microstyle.py", "local_grads.py", "function_class.py", "lambda_setattr.py"):
             loaded, g = generated(name)
             p = patcher(loaded)
+            assert len(g.mutants) > 20, name
             for m in g.mutants:
                 assert p.compile(m).co_name == m.function.rpartition(".")[2]
 

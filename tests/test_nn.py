@@ -55,7 +55,9 @@ class TestShapes:
         """The same rng seed gives the same weights."""
         a = [p.data for p in MLP(2, [4, 1], rng=random.Random(3)).parameters()]
         b = [p.data for p in MLP(2, [4, 1], rng=random.Random(3)).parameters()]
-        assert a == b
+        c = [p.data for p in MLP(2, [4, 1], rng=random.Random(4)).parameters()]
+        assert a == b and len(a) == 17
+        assert a != c  # the seed is used: another seed, other weights
 
 
 @pytest.mark.slow

@@ -11,10 +11,12 @@ import pytest
 from minigrad_tool.adapter import load_in_process
 from minigrad_tool.check import settings_for
 from minigrad_tool.cli import main
-from minigrad_tool.mutation.campaign import Campaign, CampaignConfig, run_campaign
-from minigrad_tool.mutation.html_report import render_html
-from minigrad_tool.mutation.merge import MergeError, merge_reports, read_report, score_of
-from minigrad_tool.mutation.report import schema_report
+from minigrad_tool.mutation.campaign import run_campaign
+from minigrad_tool.mutation.judging import CampaignConfig
+from minigrad_tool.mutation.results import Campaign
+from minigrad_tool.report.html import render_html
+from minigrad_tool.report.merge import MergeError, merge_reports, read_report, score_of
+from minigrad_tool.report.schema import schema_report
 
 ENGINES = Path(__file__).parent / "engines"
 

@@ -51,7 +51,7 @@ class TestWeakTests:
         )
         assert code == 1
         assert "judged by your tests" in out
-        assert "killed by the battery but not by your tests" in out
+        assert "killed by minigrad's battery but not by your tests" in out
         assert "add-assign (Value.__add__)" in out
         assert "--suggest" in out
         data = json.loads(report.read_text())

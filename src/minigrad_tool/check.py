@@ -13,14 +13,14 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from minigrad_tool.adapter import EngineSpec, Loaded, Profile, load_in_child
+from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
 from minigrad_tool.battery import Battery, CaseResult, Settings, build_battery, run_case
 from minigrad_tool.battery.cases import ForwardTolerance
 from minigrad_tool.faults import InternalError
 from minigrad_tool.gradcheck import Tolerance
-from minigrad_tool.isolation import Host, Limits, Outcome, Reporter, Request
+from minigrad_tool.isolation import Limits, Outcome, Reporter, Request
 
-__all__ = ["CheckReport", "check_engine", "engine_host", "settings_for"]
+__all__ = ["CheckReport", "check_engine", "settings_for"]
 
 
 def settings_for(
@@ -79,32 +79,6 @@ def _as_result(case: str, outcome: Outcome) -> CaseResult:
     if outcome.status == "internal":
         raise InternalError(f"minigrad failed while running case {case!r}: {outcome.message}")
     return CaseResult(case, "error", outcome.message, outcome.seconds)
-
-
-def engine_host(
-    spec: EngineSpec,
-    profile: Profile,
-    tasks: dict[str, Callable[[Loaded, dict[str, Any], Reporter], Any]],
-    limits: Limits,
-    *,
-    jobs: int = 1,
-    on_phase: Callable[[str], None] | None = None,
-    prepare: Callable[[Loaded], None] | None = None,
-) -> Host:
-    """A host with the engine imported from its snapshot, serving `tasks`.
-
-    `prepare(engine)` runs once in the host after the import: what it builds
-    there, every task's child inherits.
-    """
-
-    def setup(serve: Callable[[Any], None], reporter: Reporter) -> None:
-        engine = load_in_child(spec, profile, reporter)
-        if prepare is not None:
-            prepare(engine)
-        serve(engine)
-        return None
-
-    return Host(setup, tasks, limits, jobs=jobs, on_phase=on_phase)
 
 
 def check_engine(

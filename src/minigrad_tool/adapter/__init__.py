@@ -7,21 +7,30 @@
   children, every op, each op's backward step and the precision it computes in;
 * :mod:`~minigrad_tool.adapter.nodes` reads and writes its nodes.
 
-Nothing else in minigrad inspects an engine: it asks the :class:`Profile`
-found here, or a :class:`Loaded` engine inside a child.
+Nothing else in minigrad inspects or loads an engine: it asks the
+:class:`Profile` found here, a :class:`Loaded` engine inside a child, or a host
+made by :func:`engine_host` (the battery's cases, probes) or prepared by
+:func:`serve_for_tests` (your tests).  Which frames count as the engine's, and
+so whose failure an exception is, is decided here too (:func:`engine_paths`).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from minigrad_tool.adapter.discovery import Redirect, discover
-from minigrad_tool.adapter.loader import import_engine, install_snapshot
+from minigrad_tool.adapter.loader import (
+    forget_modules,
+    forget_other_engines,
+    import_engine,
+    install_snapshot,
+)
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Op, Precision, Profile, Step, Sweep, apply_op
 from minigrad_tool.adapter.spec import (
@@ -31,7 +40,7 @@ from minigrad_tool.adapter.spec import (
     spec_for_module,
 )
 from minigrad_tool.faults import set_engine_paths
-from minigrad_tool.isolation import Limits, Reporter, run_isolated
+from minigrad_tool.isolation import Host, Limits, Reporter, run_isolated
 
 __all__ = [
     "EngineError",
@@ -44,11 +53,13 @@ __all__ = [
     "Step",
     "Sweep",
     "apply_op",
+    "engine_host",
     "engine_paths",
     "load_in_child",
     "load_in_process",
     "parse_spec",
     "profile_engine",
+    "serve_for_tests",
 ]
 
 
@@ -70,6 +81,47 @@ def engine_paths(spec: EngineSpec) -> tuple[set[str], tuple[str, ...]]:
         top = spec.module.count(".")
         dirs = (str(spec.path.parents[top - 1] if top else spec.path.parent),)
     return {str(spec.path)}, dirs
+
+
+def _test_folders(paths: Sequence[str]) -> tuple[str, ...]:
+    return tuple(
+        str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve()) for p in paths
+    )
+
+
+def serve_for_tests(spec: EngineSpec, test_paths: Sequence[str]) -> None:
+    """In a child that will run the user's tests: the engine from its snapshot, under whatever
+    name the tests import it; a failure in the engine or the tests is theirs, not minigrad's."""
+    forget_modules(test_paths)  # this process may have run tests of the same names
+    forget_other_engines(spec)  # the tests must import this engine, not one of the same name
+    install_snapshot(spec)
+    set_engine_paths({str(spec.path)}, _test_folders(test_paths))
+
+
+def engine_host(
+    spec: EngineSpec,
+    profile: Profile,
+    tasks: dict[str, Callable[[Loaded, dict[str, Any], Reporter], Any]],
+    limits: Limits,
+    *,
+    jobs: int = 1,
+    on_phase: Callable[[str], None] | None = None,
+    prepare: Callable[[Loaded], None] | None = None,
+) -> Host:
+    """A host with the engine imported from its snapshot, serving `tasks` in its children.
+
+    `prepare(engine)` runs once in the host after the import: what it builds
+    there, every task's child inherits.
+    """
+
+    def setup(serve: Callable[[Any], None], reporter: Reporter) -> None:
+        engine = load_in_child(spec, profile, reporter)
+        if prepare is not None:
+            prepare(engine)
+        serve(engine)
+        return None
+
+    return Host(setup, tasks, limits, jobs=jobs, on_phase=on_phase)
 
 
 def _import(spec: EngineSpec, reporter: Reporter | None) -> ModuleType:

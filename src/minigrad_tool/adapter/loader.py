@@ -25,6 +25,7 @@ __all__ = [
     "SnapshotFinder",
     "engine_modules",
     "forget_modules",
+    "forget_other_engines",
     "import_engine",
     "install_snapshot",
 ]
@@ -109,15 +110,28 @@ def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
     return finder
 
 
-def import_engine(spec: EngineSpec) -> ModuleType:
-    """Import the engine module (its package's __init__ first, as `import` does).
-
-    A module of the same name from another file (an earlier engine of a
-    long-lived process) is dropped first, else `import` would return it.
-    """
+def forget_other_engines(spec: EngineSpec) -> None:
+    """Drop modules of the engine's name, or of its packages' names, loaded from elsewhere
+    (an earlier engine of a long-lived process; another package called `minigrad`), else
+    `import` would return them."""
     cached = sys.modules.get(spec.module)
     if cached is not None and not _same_file(getattr(cached, "__file__", None) or "", spec.path):
         del sys.modules[spec.module]
+    parts = spec.module.split(".")
+    for depth in range(1, len(parts)):
+        name = ".".join(parts[:depth])
+        package = sys.modules.get(name)
+        folder = spec.path.parents[len(parts) - 1 - depth]
+        locations = list(getattr(package, "__path__", None) or [])
+        if package is not None and not any(_same_file(loc, folder) for loc in locations):
+            for other in [n for n in sys.modules if n == name or n.startswith(name + ".")]:
+                del sys.modules[other]
+            return
+
+
+def import_engine(spec: EngineSpec) -> ModuleType:
+    """Import the engine module (its package's __init__ first, as `import` does)."""
+    forget_other_engines(spec)
     return importlib.import_module(spec.module)
 
 

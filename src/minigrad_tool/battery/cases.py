@@ -32,7 +32,7 @@ __all__ = [
     "ForwardTolerance",
     "KinkRule",
     "Settings",
-    "observe",
+    "pinned_values",
     "run_case",
 ]
 
@@ -191,7 +191,7 @@ def _gradients(case: Case, access: NodeAccess, point: Point) -> tuple[float, lis
     return access.value(out), [access.grad(x) for x in inputs]
 
 
-def observe(case: Case, access: NodeAccess) -> list[list[float]]:
+def pinned_values(case: Case, access: NodeAccess) -> list[list[float]]:
     """The case's exact values and gradients at each point: what a campaign pins."""
     rows = []
     for point in case.points:
@@ -208,7 +208,7 @@ def _same(a: float, b: float) -> bool:
 
 
 def _run_pinned(case: Case, access: NodeAccess, pinned: list[list[float]]) -> str:
-    got = observe(case, access)
+    got = pinned_values(case, access)
     for point, want, row in zip(case.points, pinned, got, strict=True):
         if not all(_same(w, g) for w, g in zip(want, row, strict=True)):
             raise GradcheckError(

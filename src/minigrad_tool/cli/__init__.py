@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     from minigrad_tool.cli.config import find_config
     from minigrad_tool.cli.parser import build_parser
-    from minigrad_tool.output import Output
+    from minigrad_tool.report.output import Output
 
     config = find_config()
     args = build_parser(config, _runner).parse_args(argv)

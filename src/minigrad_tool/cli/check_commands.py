@@ -7,14 +7,14 @@ from collections import Counter
 
 from minigrad_tool.cli import common
 from minigrad_tool.cli.common import FAILED, OK
-from minigrad_tool.output import Output
+from minigrad_tool.report.output import Output
 
 __all__ = ["gradcheck", "inspect"]
 
 
 def gradcheck(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.check import check_engine
-    from minigrad_tool.render import check_json, print_check
+    from minigrad_tool.report.check import check_json, print_check
 
     spec, profile = common.profile(args, out)
     settings = common.settings(args, profile)
@@ -37,7 +37,7 @@ def gradcheck(args: argparse.Namespace, out: Output) -> int:
 def inspect(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.battery import build_battery
     from minigrad_tool.mutation.mutants import generate_mutants
-    from minigrad_tool.render import print_profile
+    from minigrad_tool.report.check import print_profile
 
     spec, profile = common.profile(args, out)
     settings = common.settings(args, profile)

@@ -11,7 +11,7 @@ from minigrad_tool.adapter import EngineError, EngineSpec, Profile, parse_spec
 from minigrad_tool.battery import Settings
 from minigrad_tool.faults import InternalError
 from minigrad_tool.isolation import HostError, Limits
-from minigrad_tool.output import Output
+from minigrad_tool.report.output import Output
 
 __all__ = [
     "DEFAULT_TIMEOUT",

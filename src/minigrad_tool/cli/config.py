@@ -73,8 +73,11 @@ def _via(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
 
 
 def _judge(value: Any) -> str:
-    if value not in ("both", "tests", "battery"):
-        raise TypeError('one of "both", "tests", "battery"')
+    from minigrad_tool.mutation.judges import JUDGES
+
+    choices = ("both", *JUDGES)
+    if value not in choices:
+        raise TypeError("one of " + ", ".join(f'"{c}"' for c in choices))
     return str(value)
 
 

@@ -17,8 +17,8 @@ from minigrad_tool.adapter import EngineSpec, engine_paths
 from minigrad_tool.cli import common
 from minigrad_tool.cli.common import FAILED, OK, USAGE, UsageError
 from minigrad_tool.cli.outputs import Outputs, write_file
-from minigrad_tool.output import Output
 from minigrad_tool.reads import read_by_run
+from minigrad_tool.report.output import Output
 
 __all__ = ["inject", "merge", "mutate"]
 
@@ -83,13 +83,15 @@ def _judges(args: argparse.Namespace, tests: Sequence[str]) -> tuple[str, ...]:
     judge = args.judge or ("both" if tests else "battery")
     if judge in ("both", "tests") and not tests:
         raise UsageError(f"--judge {judge} needs --tests PATH")
-    return {"both": ("tests", "battery"), "tests": ("tests",), "battery": ("battery",)}[judge]
+    return ("tests", "battery") if judge == "both" else (judge,)
 
 
 def mutate(args: argparse.Namespace, out: Output) -> int:
-    from minigrad_tool.mutation.campaign import CampaignConfig, HarnessError, run_campaign
+    from minigrad_tool.mutation.campaign import run_campaign
+    from minigrad_tool.mutation.judging import CampaignConfig, HarnessError
     from minigrad_tool.mutation.mutants import MutationError, generate_mutants
-    from minigrad_tool.mutation.report import print_campaign, print_matrix, schema_report
+    from minigrad_tool.report.schema import schema_report
+    from minigrad_tool.report.terminal import print_campaign, print_matrix
 
     tests = _existing_tests(args.tests)
     judges = _judges(args, tests)
@@ -143,15 +145,17 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         write_file(json_path, json.dumps(schema_report([campaign]), indent=2) + "\n")
         out.line(f"wrote {json_path} (mutation-testing-report-schema v2)")
     if html_path is not None:
-        from minigrad_tool.mutation.html_report import render_html
+        from minigrad_tool.report.html import render_html
 
-        write_file(html_path, render_html(campaign))
+        write_file(html_path, render_html(campaign, generated.index))
         out.line(f"wrote {html_path} (self-contained HTML report)")
     suggest_path = outputs.get("--suggest")
     if suggest_path is not None:
         from minigrad_tool.mutation.suggest import suggest_tests
 
-        suggestions = suggest_tests(spec, profile, campaign, config, common.limits(args))
+        suggestions = suggest_tests(
+            spec, profile, campaign, config, common.limits(args), generated.index
+        )
         if suggestions.text:
             write_file(suggest_path, suggestions.text)
         _print_suggestions(out, suggestions, suggest_path)
@@ -191,7 +195,7 @@ def _mutate_code(out: Output, campaign: Any, min_score: float) -> int:
 
 
 def merge(args: argparse.Namespace, out: Output) -> int:
-    from minigrad_tool.mutation.merge import MergeError, merge_reports, read_report, score_of
+    from minigrad_tool.report.merge import MergeError, merge_reports, read_report, score_of
 
     inputs = [Path(p) for p in args.reports]
     outputs = Outputs.check([("--json", args.json)], inputs)
@@ -228,9 +232,9 @@ def _bug(args: argparse.Namespace, ids: Sequence[str]) -> str:
 
 
 def inject(args: argparse.Namespace, out: Output) -> int:
-    from minigrad_tool.mutation.campaign import CampaignConfig, HarnessError
     from minigrad_tool.mutation.inject import equivalent_ids
     from minigrad_tool.mutation.inject import inject as run_injection
+    from minigrad_tool.mutation.judging import CampaignConfig, HarnessError
     from minigrad_tool.mutation.mutants import generate_mutants
 
     tests = _existing_tests(args.tests)

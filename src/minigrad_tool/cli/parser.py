@@ -16,6 +16,7 @@ from minigrad_tool import __version__
 from minigrad_tool.cli import arguments
 from minigrad_tool.cli.config import Config
 from minigrad_tool.isolation import DEFAULT_MEMORY_MIB
+from minigrad_tool.mutation.judges import JUDGES
 from minigrad_tool.mutation.operators import OPERATORS
 
 __all__ = ["DEFAULT_JOBS", "build_parser"]
@@ -193,7 +194,7 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
     b.option(
         mutate,
         "--judge",
-        choices=("both", "tests", "battery"),
+        choices=("both", *JUDGES),
         help="which judge scores: with tests the default is both (your tests score, the "
         "battery alongside); without, the battery",
     )

@@ -22,14 +22,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from minigrad_tool.adapter import EngineSpec, Profile
-from minigrad_tool.mutation.campaign import (
-    Campaign,
-    CampaignConfig,
-    MutantResult,
-    Outcome,
-    run_campaign,
-)
+from minigrad_tool.mutation.campaign import run_campaign
+from minigrad_tool.mutation.judging import CampaignConfig
 from minigrad_tool.mutation.mutants import Generated, Mutant
+from minigrad_tool.mutation.results import Campaign, MutantResult, Status
 
 __all__ = ["Catch", "Injection", "equivalent_ids", "inject"]
 
@@ -51,14 +47,13 @@ class Injection:
     result: MutantResult
     campaign: Campaign
 
-    def verdict(self, judge: str) -> Outcome | None:
-        return next((v.outcome for name, v in self.result.judges if name == judge), None)
-
     def killers(self, judge: str) -> tuple[str, ...]:
-        return next((v.killed_by for name, v in self.result.judges if name == judge), ())
+        verdict = self.result.verdict(judge)
+        return verdict.killed_by if verdict else ()
 
     def reason(self, judge: str) -> str:
-        return next((v.reason for name, v in self.result.judges if name == judge), "")
+        verdict = self.result.verdict(judge)
+        return verdict.reason if verdict else ""
 
 
 def inject(
@@ -82,9 +77,9 @@ def inject(
     )
     campaign = run_campaign(spec, profile, config, generated=Generated([mutant]))
     result = campaign.results[0]
-    if result.outcome.detected:
+    if result.status.detected:
         catch = Catch.CAUGHT
-    elif result.outcome is Outcome.EQUIVALENT:
+    elif result.status is Status.EQUIVALENT:
         catch = Catch.EQUIVALENT
     else:
         catch = Catch.ESCAPED
@@ -96,4 +91,4 @@ def equivalent_ids(
 ) -> set[str]:
     """The mutants a battery campaign calls equivalent (with evidence)."""
     campaign = run_campaign(spec, profile, config, generated=generated)
-    return {r.mutant.id for r in campaign.results if r.outcome is Outcome.EQUIVALENT}
+    return {r.mutant.id for r in campaign.results if r.status is Status.EQUIVALENT}

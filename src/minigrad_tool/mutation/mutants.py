@@ -23,10 +23,10 @@ from minigrad_tool.mutation.operators import OPERATORS, Edit
 from minigrad_tool.mutation.sites import Site, find_sites
 
 __all__ = [
+    "AstPath",
     "Generated",
     "Mutant",
     "MutationError",
-    "Path",
     "generate_mutants",
     "make_key",
     "parse_key",
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 # How to reach a node from its unit's FunctionDef: (field, index in a list field or None).
-Path = tuple[tuple[str, int | None], ...]
+AstPath = tuple[tuple[str, int | None], ...]
 
 
 class MutationError(Exception):
@@ -55,7 +55,7 @@ class Mutant:
     original: str
     replacement: str
     unit: tuple[str, int]  # (qualname, first line) of the function to patch
-    path: Path  # from the unit's node to the edited node
+    path: AstPath  # from the unit's node to the edited node
     statement: bool  # the edit replaces a statement
     note: str = ""  # why its code may never run
     offsets: tuple[int, int] = (0, 0)  # UTF-8 byte span in the source
@@ -77,7 +77,7 @@ class Mutant:
         return "".join(lines)
 
     def one_line(self) -> str:
-        """`- old` / `+ new` of the mutated line, for comments and summaries."""
+        """`old  ->  new`: the mutated text before and after, stripped, on one line."""
         return f"{self.original.strip()}  ->  {self.replacement.strip()}"
 
 
@@ -88,6 +88,7 @@ class Generated:
     mutants: list[Mutant]
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
+    index: SourceIndex | None = None  # the source they were made from, parsed once
 
 
 def make_key(op: str, operator: str, n: int) -> str:
@@ -138,9 +139,9 @@ def _render(edit: Edit) -> str:
     return f"({text})"
 
 
-def path_to(root: ast.AST, target: ast.AST) -> Path | None:
+def path_to(root: ast.AST, target: ast.AST) -> AstPath | None:
     """The fields and indices that lead from `root` to `target`, or None."""
-    stack: list[tuple[ast.AST, Path]] = [(root, ())]
+    stack: list[tuple[ast.AST, AstPath]] = [(root, ())]
     while stack:
         node, path = stack.pop()
         if node is target:
@@ -155,7 +156,7 @@ def path_to(root: ast.AST, target: ast.AST) -> Path | None:
     return None
 
 
-def follow(root: ast.AST, path: Path) -> tuple[ast.AST, str, int | None]:
+def follow(root: ast.AST, path: AstPath) -> tuple[ast.AST, str, int | None]:
     """The parent of the node at `path`, and the field (and index) holding it."""
     node = root
     for name, index in path[:-1]:
@@ -165,7 +166,7 @@ def follow(root: ast.AST, path: Path) -> tuple[ast.AST, str, int | None]:
     return node, name, index
 
 
-def apply_edit(unit_node: ast.AST, path: Path, replacement: ast.AST | list[ast.stmt]) -> ast.AST:
+def apply_edit(unit_node: ast.AST, path: AstPath, replacement: ast.AST | list[ast.stmt]) -> ast.AST:
     """A copy of the unit with the node at `path` replaced (a statement by a list, maybe)."""
     root = copy.deepcopy(unit_node)
     parent, name, index = follow(root, path)
@@ -245,4 +246,4 @@ def generate_mutants(
     for site in sites:
         for operator in chosen:
             mutants.extend(_mutants_of(site, operator, text, seen, numbers))
-    return Generated(mutants, unreachable, sites)
+    return Generated(mutants, unreachable, sites, index)

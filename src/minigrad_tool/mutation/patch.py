@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
+from minigrad_tool.adapter.loader import engine_modules
 from minigrad_tool.adapter.source import Function, SourceIndex
+from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.faults import InternalError
-from minigrad_tool.mutation.mutants import Mutant, Path
+from minigrad_tool.mutation.mutants import AstPath, Mutant
 
-__all__ = ["HIT", "SITE", "Patcher"]
+__all__ = ["HIT", "SITE", "Patcher", "patcher_for"]
 
 HIT = "__minigrad_hit__"
 SITE = "__minigrad_site__"
@@ -40,7 +42,7 @@ class _Hits:
         self.count += 1
 
 
-def _copy_path(root: ast.AST, path: Path) -> tuple[ast.AST, ast.AST, str, int | None]:
+def _copy_path(root: ast.AST, path: AstPath) -> tuple[ast.AST, ast.AST, str, int | None]:
     """A copy of `root` sharing every subtree off `path`; and the parent and field at its end.
 
     Copying only the nodes on the path (not the whole function) keeps a
@@ -98,11 +100,11 @@ def _marked(mutant: Mutant, unit: ast.AST) -> ast.AST:
     return root
 
 
-def _path_key(path: Path) -> tuple[int, tuple[tuple[str, int], ...]]:
+def _path_key(path: AstPath) -> tuple[int, tuple[tuple[str, int], ...]]:
     return len(path), tuple((name, -1 if index is None else index) for name, index in path)
 
 
-def _sites_marked(unit: ast.AST, marks: dict[Path, tuple[int, bool]]) -> ast.AST:
+def _sites_marked(unit: ast.AST, marks: dict[AstPath, tuple[int, bool]]) -> ast.AST:
     """A copy of the unit with a site marker at every path (no edit): ``__minigrad_site__(k)``.
 
     Deepest paths first, and later statements of a list before earlier ones,
@@ -231,7 +233,7 @@ class Patcher:
         cost of one C call per marker passed: mutmut's stats run without
         tracing every line of the program.
         """
-        by_unit: dict[tuple[str, int], dict[Path, tuple[int, bool]]] = {}
+        by_unit: dict[tuple[str, int], dict[AstPath, tuple[int, bool]]] = {}
         for mutant in mutants:
             marks = by_unit.setdefault(mutant.unit, {})
             if mutant.path not in marks:
@@ -287,3 +289,12 @@ class Patcher:
         for function, code in reversed(self._patched):
             function.__code__ = code
         self._patched.clear()
+
+
+def patcher_for(spec: EngineSpec, index: SourceIndex) -> Patcher:
+    """The one way to get a Patcher: over every module object the engine's file was loaded as.
+
+    Call it in the process that imported the engine (a host), after the import.
+    """
+    patcher = Patcher(index, str(spec.path), engine_modules(spec.path))
+    return patcher

@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from minigrad_tool.adapter import EngineSpec, Loaded, Profile
-from minigrad_tool.check import engine_host
+from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
+from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.isolation import Limits, Reporter, Request
 from minigrad_tool.mutation import equivalence
-from minigrad_tool.mutation.campaign import Campaign, CampaignConfig, MutantResult, Outcome
+from minigrad_tool.mutation.judges.tests import TestsHost, run_stats
+from minigrad_tool.mutation.judging import CampaignConfig
 from minigrad_tool.mutation.mutants import Mutant
+from minigrad_tool.mutation.patch import patcher_for
+from minigrad_tool.mutation.results import Campaign, MutantResult, Status
 from minigrad_tool.reads import python_files
 
 __all__ = ["Suggestions", "suggest_tests"]
@@ -41,10 +44,9 @@ class Suggestions:
 
 
 def _let_through(result: MutantResult) -> bool:
-    for name, verdict in result.judges:
-        if name == "tests":
-            return verdict.outcome in (Outcome.SURVIVED, Outcome.NO_COVERAGE)
-    return False
+    """The user's tests let it through: a test is missing."""
+    verdict = result.verdict("tests")
+    return verdict is not None and verdict.status.let_through
 
 
 def import_line(spec: EngineSpec, class_name: str, tests: Sequence[str]) -> str:
@@ -70,22 +72,18 @@ def import_line(spec: EngineSpec, class_name: str, tests: Sequence[str]) -> str:
 def _observations(
     spec: EngineSpec,
     profile: Profile,
+    index: SourceIndex,
     wanted: Sequence[tuple[Mutant, int]],
     limits: Limits,
 ) -> dict[str, tuple[Any, Any]]:
     """For each (mutant, probe index): the probe's observation on the original and the mutant."""
-    from minigrad_tool.adapter.loader import engine_modules
-    from minigrad_tool.adapter.source import SourceIndex
-    from minigrad_tool.mutation.patch import Patcher
-
     probes = equivalence.all_probes(profile)
     mutants = {m.id: m for m, _ in wanted}
-    index = SourceIndex.parse(spec.source)
 
     def task(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> list[Any]:
         probe = probes[args["probe"]]
         want = equivalence.observe(engine.access, probe)
-        patcher = Patcher(index, str(spec.path), engine_modules(spec.path))
+        patcher = patcher_for(spec, index)
         patcher.apply(mutants[args["mutant"]])
         return [want, equivalence.observe(engine.access, probe)]
 
@@ -125,15 +123,17 @@ def _test_source(
     want: Any,
     got: Any,
     class_name: str,
+    *,
     scale: str,
     path: str,
+    rtol: float,
 ) -> str:
     names = ("x", "y", "z")[: len(probe.point)]
     body = [f"    {line}" for line in equivalence.probe_source(probe, class_name)]
     body.append("    out.backward()")
     body += _assertions(names, want, "plain")
     plain_differs = got[0] != "ok" or not equivalence.compare(
-        ("ok", want[1], want[2], []), ("ok", got[1], got[2], []), 1e-9
+        ("ok", want[1], want[2], []), ("ok", got[1], got[2], []), rtol
     )
     if not plain_differs:
         body.append("    # pre-seeded gradients must be added to; the upstream gradient is not 1")
@@ -165,8 +165,6 @@ def _verify(
     jobs: int,
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Which suggested tests pass on the engine and fail on their mutant, run by pytest."""
-    from minigrad_tool.mutation.pytest_judge import TestsHost, run_stats
-
     kept: list[str] = []
     dropped: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="minigrad-suggest-") as tmp:
@@ -181,7 +179,7 @@ def _verify(
                 for m in sources
             }
             passing = {m for m, t in ids.items() if t and stats[t][0] == "passed"}
-            outcomes = host.host.run(
+            outcomes = host.run(
                 [Request(m, "judge", {"mutant": m, "items": [ids[m]]}) for m in sorted(passing)]
             )
     for mutant in sources:
@@ -204,19 +202,23 @@ def suggest_tests(
     campaign: Campaign,
     config: CampaignConfig,
     limits: Limits,
+    index: SourceIndex | None = None,
 ) -> Suggestions:
-    """A checked pytest file with a test for each mutant the user's tests let through."""
-    through = [
-        r for r in campaign.results if _let_through(r) and r.outcome is not Outcome.EQUIVALENT
-    ]
+    """A checked pytest file with a test for each mutant the user's tests let through.
+
+    `index`: the engine's source as the mutants were made from it (parsed again if not given).
+    """
+    through = [r for r in campaign.results if _let_through(r) and r.status is not Status.EQUIVALENT]
     dropped = [
-        (r.mutant.id, "no probe tells it from the engine") for r in through if r.witness is None
+        (r.mutant.id, "no probe tells it from the engine") for r in through if r.probe_index is None
     ]
-    chosen = [r for r in through if r.witness is not None]
+    chosen = [r for r in through if r.probe_index is not None]
     if not chosen:
         return Suggestions("", [], dropped)
     probes = equivalence.all_probes(profile)
-    observed = _observations(spec, profile, [(r.mutant, r.witness or 0) for r in chosen], limits)
+    index = index or SourceIndex.parse(spec.source)
+    wanted = [(r.mutant, r.probe_index or 0) for r in chosen]
+    observed = _observations(spec, profile, index, wanted, limits)
     scale = "out * -1.7" if "mul" in profile.names else "out + out"
     name = Path(spec.path).name
     sources = {}
@@ -228,10 +230,19 @@ def suggest_tests(
         if want[0] != "ok":
             dropped.append((r.mutant.id, "the engine raises on the input that tells it apart"))
             continue
-        probe = probes[r.witness or 0]
+        probe = probes[r.probe_index or 0]
         sources[r.mutant.id] = _test_source(
-            r.mutant, probe, want, got, profile.class_name, scale, name
+            r.mutant,
+            probe,
+            want,
+            got,
+            profile.class_name,
+            scale=scale,
+            path=name,
+            rtol=equivalence.tolerance_for(profile),
         )
+    # A written test compares more loosely than the probes do (1024 ulps, at least 1e-6), so
+    # that it still passes where libm rounds the last bits differently.
     rel = max(1e-6, 1024.0 * profile.precision.macheps)
     header = "\n".join(
         [

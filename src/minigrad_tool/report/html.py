@@ -13,26 +13,11 @@ import os
 from html import escape
 
 from minigrad_tool.adapter.source import Function, SourceIndex
-from minigrad_tool.mutation.campaign import Campaign, MutantResult, Outcome
-from minigrad_tool.mutation.report import score_line, tally
+from minigrad_tool.mutation.judges import items_of, title_of
+from minigrad_tool.mutation.results import Campaign, MutantResult, Status
+from minigrad_tool.report.terminal import score_line, tally
 
 __all__ = ["render_html"]
-
-# Worst first: a line shows the colour of its worst mutant.
-_SEVERITY = [
-    Outcome.SURVIVED,
-    Outcome.NO_COVERAGE,
-    Outcome.EQUIVALENT,
-    Outcome.TIMEOUT,
-    Outcome.KILLED,
-]
-_CSS_CLASS = {
-    Outcome.SURVIVED: "survived",
-    Outcome.NO_COVERAGE: "survived",
-    Outcome.EQUIVALENT: "equivalent",
-    Outcome.TIMEOUT: "killed",
-    Outcome.KILLED: "killed",
-}
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #1d1d1f; }
@@ -63,15 +48,14 @@ pre { margin: 0; font: 12.5px/1.5 ui-monospace, Menlo, Consolas, monospace; }
 """
 
 
-def _functions(source: str) -> list[Function]:
+def _functions(index: SourceIndex) -> list[Function]:
     """The top-level functions and methods of the source, in source order."""
-    index = SourceIndex.parse(source)
     units = [f for f in index.functions.values() if f.parent is None]
     return sorted(units, key=lambda f: f.first_line)
 
 
-def _worst(results: list[MutantResult]) -> Outcome:
-    return min((r.outcome for r in results), key=_SEVERITY.index)
+def _worst(results: list[MutantResult]) -> Status:
+    return min((r.status for r in results), key=lambda s: s.severity)
 
 
 def _cell_id(op: str, operator: str) -> str:
@@ -100,14 +84,14 @@ def _summary(campaign: Campaign) -> str:
     )
 
 
-def _source_blocks(campaign: Campaign) -> str:
+def _source_blocks(campaign: Campaign, index: SourceIndex) -> str:
     """Each method that has mutants, its lines numbered and marked with their mutants."""
     lines = campaign.source.splitlines()
     by_line: dict[int, list[MutantResult]] = {}
     for r in campaign.results:
         by_line.setdefault(r.mutant.start[0], []).append(r)
     blocks = []
-    for function in _functions(campaign.source):
+    for function in _functions(index):
         method = function.node
         end = method.end_lineno or method.lineno
         span = range(function.first_line, end + 1)
@@ -116,9 +100,9 @@ def _source_blocks(campaign: Campaign) -> str:
         rows = []
         for n in span:
             here = by_line.get(n, [])
-            cls = f" {_CSS_CLASS[_worst(here)]}" if here else ""
+            cls = f" {_worst(here).css}" if here else ""
             tags = "".join(
-                f'<a class="tag {_CSS_CLASS[r.outcome]}" href="#m-{escape(r.mutant.id)}">'
+                f'<a class="tag {r.status.css}" href="#m-{escape(r.mutant.id)}">'
                 f"{escape(r.mutant.id)}</a>"
                 for r in here
             )
@@ -160,14 +144,14 @@ def _mutant(campaign: Campaign, r: MutantResult) -> str:
     judges = ""
     if len(r.judges) > 1:
         judges = "<br>Judges: " + ", ".join(
-            f"{escape(name)}: {escape(v.outcome.label)}" for name, v in r.judges
+            f"{escape(name)}: {escape(v.status.label)}" for name, v in r.judges
         )
     diff = m.diff(campaign.source, os.path.basename(campaign.path))
     return (
-        f'<section class="mutant {_CSS_CLASS[r.outcome]}" id="m-{escape(m.id)}" '
-        f'data-mutant-id="{escape(m.id)}" data-status="{r.outcome.value}">'
+        f'<section class="mutant {r.status.css}" id="m-{escape(m.id)}" '
+        f'data-mutant-id="{escape(m.id)}" data-status="{r.status.value}">'
         f"<h3>{escape(m.function)}, line {m.start[0]}: {escape(m.id)} "
-        f'<span class="status">{escape(r.outcome.label)}</span></h3>'
+        f'<span class="status">{escape(r.status.label)}</span></h3>'
         f"<p>{escape(m.description)} (operator <code>{escape(m.operator)}</code>)<br>"
         f"Killed by: {escape(killers)}<br>Reason: {escape(r.reason)}{judges}</p>"
         f'{witness}<pre class="diff">{_diff_html(diff)}</pre></section>'
@@ -181,7 +165,7 @@ def _mutant_groups(campaign: Campaign) -> str:
         groups.setdefault((r.mutant.op, r.mutant.operator), []).append(r)
     parts = []
     for (op, operator), results in groups.items():
-        ordered = sorted(results, key=lambda r: _SEVERITY.index(r.outcome))
+        ordered = sorted(results, key=lambda r: r.status.severity)
         parts.append(
             f'<div class="group" id="{escape(_cell_id(op, operator))}">'
             f"<h3>{escape(op)} &middot; {escape(operator)}</h3>"
@@ -198,23 +182,25 @@ def _engine(campaign: Campaign) -> str:
     return f"{name} ({escape(campaign.path)})"
 
 
-def render_html(campaign: Campaign) -> str:
-    uncovered = campaign.count(Outcome.NO_COVERAGE)
+def render_html(campaign: Campaign, index: SourceIndex | None = None) -> str:
+    """The page; `index` is the campaign's source as parsed for its mutants (else parsed here)."""
+    index = index or SourceIndex.parse(campaign.source)
+    uncovered = campaign.count(Status.NO_COVERAGE)
     ok = "ok" if campaign.survived == 0 and uncovered == 0 else "bad"
-    judge = "your tests" if campaign.judge == "tests" else "minigrad's battery"
+    judge = title_of(campaign.judge)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>minigrad mutation report: {escape(os.path.basename(campaign.path))}</title>"
         f"<style>{_STYLE}</style></head><body>"
         f'<h1>minigrad mutation report</h1><p class="meta">engine {_engine(campaign)}, '
         f"class {escape(campaign.class_name)}; judged by {judge} "
-        f"({len(campaign.cases)} {'tests' if campaign.judge == 'tests' else 'cases'}); "
+        f"({len(campaign.cases)} {items_of(campaign.judge)}); "
         f"timeout {campaign.timeout:.1f} s per mutant</p>"
         f'<p class="score {ok}">{escape(score_line(campaign, name_engine=False))}</p>'
         f"<h2>Detected / judged per op and operator</h2>{_summary(campaign)}"
         '<h2>Source</h2><p class="meta">Lines with mutants are marked: green all killed, '
         "red a survivor or an uncovered mutant, grey equivalent. Click a tag for the mutant.</p>"
-        f"{_source_blocks(campaign)}"
+        f"{_source_blocks(campaign, index)}"
         f"<h2>Mutants ({len(campaign.results)})</h2>"
         f"{_mutant_groups(campaign)}"
         "</body></html>\n"

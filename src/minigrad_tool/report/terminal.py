@@ -1,39 +1,35 @@
-"""Campaign reports: a terminal summary, and JSON in Stryker's mutation-testing-report-schema."""
+"""What a campaign prints on a terminal: the op x operator table, survivors, the score."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from minigrad_tool import __version__
-from minigrad_tool.mutation.campaign import Campaign, MutantResult, Outcome
+from minigrad_tool.mutation.judges import items_of, title_of
 from minigrad_tool.mutation.operators import OPERATORS
-from minigrad_tool.output import Cell, Output
+from minigrad_tool.mutation.results import Campaign, MutantResult, Status
+from minigrad_tool.report.output import Cell, Output
 
 __all__ = [
     "Tally",
     "minimal_killing_set",
     "print_campaign",
     "print_matrix",
-    "schema_report",
     "score_line",
     "tally",
 ]
 
-_JUDGE_NAMES = {"battery": "minigrad's battery", "tests": "your tests"}
-
 
 def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
-    judge = _JUDGE_NAMES.get(campaign.judge, campaign.judge)
+    judge = title_of(campaign.judge)
     of = f" of {campaign.engine}" if name_engine else ""
     score = "n/a" if campaign.judged == 0 else f"{campaign.score:.1f}%"
     return (
         f"mutation score: {score} ({campaign.killed} killed, {campaign.survived} survived, "
-        f"{campaign.count(Outcome.NO_COVERAGE)} not covered, "
-        f"{campaign.count(Outcome.EQUIVALENT)} equivalent; "
-        f"{campaign.count(Outcome.TIMEOUT)} of the killed by timeout) - "
+        f"{campaign.count(Status.NO_COVERAGE)} not covered, "
+        f"{campaign.count(Status.EQUIVALENT)} equivalent; "
+        f"{campaign.count(Status.TIMEOUT)} of the killed by timeout) - "
         f"{len(campaign.results)} mutants{of} judged by {judge} "
         f"in {campaign.seconds:.1f} s"
     )
@@ -61,9 +57,9 @@ def tally(campaign: Campaign) -> tuple[list[str], list[str], dict[tuple[str, str
         key = (r.mutant.op, r.mutant.operator)
         t = cells.get(key, Tally(0, 0, 0))
         cells[key] = Tally(
-            t.killed + r.outcome.detected,
-            t.judged + r.outcome.judged,
-            t.equivalent + (r.outcome is Outcome.EQUIVALENT),
+            t.killed + r.status.detected,
+            t.judged + r.status.judged,
+            t.equivalent + (r.status is Status.EQUIVALENT),
         )
     return ops, operators, cells
 
@@ -75,21 +71,18 @@ def _cell(t: Tally | None) -> Cell:
     return (f"{t.killed}/{t.judged}{extra}", "green" if t.all_killed else "bold red")
 
 
-def _verdict_of(result: MutantResult, judge: str) -> Outcome | None:
-    for name, verdict in result.judges:
-        if name == judge:
-            return verdict.outcome
-    return None
-
-
-def _missing_tests(campaign: Campaign) -> list[MutantResult]:
-    """Mutants the battery kills and the user's tests do not: each is a missing test."""
-    return [
-        r
-        for r in campaign.results
-        if _verdict_of(r, "battery") in (Outcome.KILLED, Outcome.TIMEOUT)
-        and _verdict_of(r, "tests") in (Outcome.SURVIVED, Outcome.NO_COVERAGE)
-    ]
+def _missed_by_the_primary(campaign: Campaign) -> list[tuple[MutantResult, str]]:
+    """Mutants the scoring judge lets through and another judge detects: each is a missing
+    test, and the other judge shows the input for it."""
+    found = []
+    for r in campaign.results:
+        primary = r.verdict(campaign.judge)
+        if primary is None or not primary.status.let_through:
+            continue
+        other = next((n for n, v in r.judges if n != campaign.judge and v.status.detected), None)
+        if other is not None:
+            found.append((r, other))
+    return found
 
 
 def _how_to_fix(campaign: Campaign, suggest: str) -> str:
@@ -107,7 +100,7 @@ def _how_to_fix(campaign: Campaign, suggest: str) -> str:
 def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggested.py") -> None:
     """Op x operator table, then survivors, uncovered and equivalent mutants, then the score."""
     ops, operators, cells = tally(campaign)
-    judge = _JUDGE_NAMES.get(campaign.judge, campaign.judge)
+    judge = title_of(campaign.judge)
     out.line(f"mutants of {campaign.engine} ({campaign.path}), judged by {judge}", "bold")
     out.table(
         "detected / judged per op and operator",
@@ -115,7 +108,7 @@ def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggest
         [[op, *(_cell(cells.get((op, o))) for o in operators)] for op in ops],
     )
     for r in campaign.results:
-        if r.outcome is Outcome.SURVIVED:
+        if r.status is Status.SURVIVED:
             out.line()
             out.line(
                 f"SURVIVED {r.mutant.id} in {r.mutant.function}: {r.mutant.description}",
@@ -126,7 +119,7 @@ def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggest
             if r.distinguishing:
                 out.line(f"  distinguishing input: {r.distinguishing}")
             out.line(f"  how to catch it: {_how_to_fix(campaign, suggest)}")
-    uncovered = [r for r in campaign.results if r.outcome is Outcome.NO_COVERAGE]
+    uncovered = [r for r in campaign.results if r.status is Status.NO_COVERAGE]
     if uncovered:
         out.line()
         out.line(
@@ -135,16 +128,18 @@ def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggest
         )
         for r in uncovered:
             out.line(f"  {r.mutant.id} ({r.mutant.function}, line {r.mutant.start[0]}): {r.reason}")
-    missing = _missing_tests(campaign)
+    missing = _missed_by_the_primary(campaign)
     if missing:
         out.line()
+        others = sorted({title_of(other) for _, other in missing})
         out.line(
-            f"killed by the battery but not by your tests ({len(missing)}): each is a missing test",
+            f"killed by {' and '.join(others)} but not by {title_of(campaign.judge)} "
+            f"({len(missing)}): each is a missing test",
             "bold yellow",
         )
-        for r in missing:
+        for r, _ in missing:
             out.line(f"  {r.mutant.id} ({r.mutant.function}): {r.mutant.one_line()}")
-    equivalents = [r for r in campaign.results if r.outcome is Outcome.EQUIVALENT]
+    equivalents = [r for r in campaign.results if r.status is Status.EQUIVALENT]
     if equivalents:
         out.line()
         out.line("equivalent mutants (not counted in the score):", "bold")
@@ -167,7 +162,7 @@ def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggest
 
 
 def _item(campaign: Campaign) -> str:
-    return "test" if campaign.judge == "tests" else "case"
+    return items_of(campaign.judge)[:-1]
 
 
 def minimal_killing_set(killed_by: dict[str, Sequence[str]]) -> list[str]:
@@ -204,7 +199,7 @@ def print_matrix(out: Output, campaign: Campaign) -> None:
         marks = "".join(
             "X" if c in r.killed_by else ("." if c in r.covered_by else " ") for c in items
         )
-        out.line(f"{r.mutant.id:<{width}}  {marks}  {r.outcome.label}".rstrip())
+        out.line(f"{r.mutant.id:<{width}}  {marks}  {r.status.label}".rstrip())
     idle = [c for c in items if not any(c in r.killed_by for r in campaign.results)]
     minimal = minimal_killing_set({r.mutant.id: r.killed_by for r in campaign.results})
     out.line()
@@ -213,79 +208,3 @@ def print_matrix(out: Output, campaign: Campaign) -> None:
         f"a minimal set of {len(minimal)} {_item(campaign)}s kills every killed mutant: "
         + ", ".join(minimal)
     )
-
-
-def _mutant_json(result: MutantResult) -> dict[str, Any]:
-    m = result.mutant
-    reason = result.reason
-    if result.distinguishing:
-        reason = f"{reason}; distinguishing input: {result.distinguishing}"
-    side = "; ".join(f"{name}: {v.outcome.value}" for name, v in result.judges)
-    return {
-        "id": m.id,
-        "mutatorName": m.operator,
-        "description": f"{m.function}: {m.description}"
-        + (f" ({side})" if len(result.judges) > 1 else ""),
-        "replacement": m.replacement,
-        "location": {
-            "start": {"line": m.start[0], "column": m.start[1]},
-            "end": {"line": m.end[0], "column": m.end[1]},
-        },
-        "status": result.outcome.value,
-        "statusReason": reason,
-        "killedBy": list(result.killed_by),
-        "coveredBy": list(result.covered_by),
-        "duration": round(result.seconds * 1000),
-    }
-
-
-def _display_path(path: str) -> str:
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return path
-    return path if relative.startswith("..") else relative
-
-
-def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
-    """One report (schemaVersion 2) for one campaign, or the shards of one run."""
-    files: dict[str, dict[str, Any]] = {}
-    config: dict[str, Any] = {}
-    tests: list[str] = []
-    for campaign in campaigns:
-        entry = files.setdefault(
-            _display_path(campaign.path),
-            {"language": "python", "source": campaign.source, "mutants": []},
-        )
-        entry["mutants"].extend(_mutant_json(r) for r in campaign.results)
-        index, count = campaign.shard
-        config = {
-            "engine": campaign.engine,
-            "class": campaign.class_name,
-            "judge": campaign.judge,
-            "cases": campaign.cases,
-            "timeout": campaign.timeout,
-            "run": campaign.run_id,
-            "shard": {"index": index, "count": count},
-            "mutants": campaign.total_mutants,
-        }
-        tests = campaign.tests
-    report: dict[str, Any] = {
-        "$schema": "https://git.io/mutation-testing-schema",
-        "schemaVersion": "2",
-        "thresholds": {"high": 100, "low": 80},
-        "files": files,
-        "framework": {"name": "minigrad", "version": __version__},
-        "config": config,
-    }
-    if tests:
-        report["testFiles"] = _test_files(tests)
-    return report
-
-
-def _test_files(tests: Sequence[str]) -> dict[str, Any]:
-    files: dict[str, Any] = {}
-    for test in tests:
-        path = test.split("::", 1)[0]
-        files.setdefault(path, {"tests": []})["tests"].append({"id": test, "name": test})
-    return files

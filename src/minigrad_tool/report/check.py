@@ -11,7 +11,7 @@ from typing import Any
 from minigrad_tool.adapter import Op, Profile
 from minigrad_tool.battery import Battery, CaseResult, Settings
 from minigrad_tool.check import CheckReport
-from minigrad_tool.output import Cell, Output
+from minigrad_tool.report.output import Cell, Output
 
 __all__ = [
     "check_json",

@@ -17,11 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from minigrad_tool.mutation.results import Status, score_of_counts
+
 __all__ = ["MergeError", "merge_reports", "read_report", "score_of"]
 
-DETECTED = ("Killed", "Timeout")
-UNDETECTED = ("Survived", "NoCoverage")
-STATUSES = (*DETECTED, *UNDETECTED, "Ignored", "RuntimeError", "CompileError", "Pending")
+# The statuses of the one status model, as the schema spells them.
+DETECTED = tuple(s.value for s in Status if s.detected)
+UNDETECTED = tuple(s.value for s in Status if s.let_through)
+STATUSES = tuple(s.value for s in Status)
 MAX_BYTES = 64 << 20
 
 
@@ -163,4 +166,4 @@ def score_of(report: dict[str, Any]) -> tuple[float | None, Counter[str]]:
     )
     detected = sum(counts[s] for s in DETECTED)
     judged = detected + sum(counts[s] for s in UNDETECTED)
-    return (100.0 * detected / judged if judged else None), counts
+    return (score_of_counts(detected, judged) if judged else None), counts

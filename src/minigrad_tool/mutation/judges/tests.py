@@ -19,33 +19,29 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from minigrad_tool.adapter import EngineSpec
-from minigrad_tool.adapter.loader import (
-    engine_modules,
-    forget_modules,
-    import_engine,
-    install_snapshot,
-)
+from minigrad_tool.adapter import EngineSpec, serve_for_tests
+from minigrad_tool.adapter.loader import import_engine
 from minigrad_tool.adapter.source import SourceIndex
-from minigrad_tool.faults import set_engine_paths
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
-from minigrad_tool.mutation.campaign import (
-    CampaignConfig,
+from minigrad_tool.isolation import Outcome as ChildOutcome
+from minigrad_tool.mutation.judging import (
     Harness,
     HarnessError,
-    Verdict,
+    Progress,
+    Setup,
+    Task,
     check_timeout,
     covering,
     judge_mutants,
     run_mutant,
 )
 from minigrad_tool.mutation.mutants import Mutant
-from minigrad_tool.mutation.patch import Patcher
+from minigrad_tool.mutation.patch import Patcher, patcher_for
+from minigrad_tool.mutation.results import Verdict
 
-__all__ = ["TestsHost", "judge_with_tests", "pytest_args", "run_stats", "run_tests_harness"]
+__all__ = ["TestsHost", "TestsJudge", "pytest_args", "run_stats", "run_tests_harness"]
 
 _BLOCKED_PLUGINS = ("cacheprovider", "xdist", "randomly", "random_order", "faulthandler")
 _MAX_REPORT = 4000
@@ -152,7 +148,7 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         args["items"],
         failure,
         reporter,
-        kind="test",
+        item="test",
         matrix=session.matrix,
     )
 
@@ -191,17 +187,11 @@ class TestsHost:
         import pytest
 
         spec = self.spec
-        forget_modules(self.paths)  # this process may have run tests of the same names
-        install_snapshot(spec)
-        test_dirs = tuple(
-            str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve())
-            for p in self.paths
-        )
-        set_engine_paths({str(spec.path)}, test_dirs)
+        serve_for_tests(spec, self.paths)
 
         def prepare() -> None:
             import_engine(spec)  # tests that import it inside a test get the same module
-            patcher = Patcher(self.index, str(spec.path), engine_modules(spec.path))
+            patcher = patcher_for(spec, self.index)
             patcher.prepare_sites(self.session.mutants.values())
             self.session.patcher = patcher
 
@@ -215,6 +205,14 @@ class TestsHost:
         return f"pytest stopped with exit code {int(code)} before running any test"
 
     def __enter__(self) -> TestsHost:
+        return self.ready()
+
+    def launch(self) -> None:
+        """Start collecting; `ready` waits for it."""
+        self.host.launch()
+
+    def ready(self) -> TestsHost:
+        """The tests collected and served; HarnessError if they cannot be run at all."""
         if not self.host.pid:
             self.host.launch()
         try:
@@ -228,10 +226,17 @@ class TestsHost:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         self.host.close()
 
+    def run(self, requests: Sequence[Request]) -> dict[str, ChildOutcome]:
+        """Serve requests (list, stats, judge) in children of the collected session."""
+        return self.host.run(list(requests))
+
     def tests(self) -> list[str]:
-        outcome = self.host.run([Request("list", "list")])["list"]
+        outcome = self.run([Request("list", "list")])["list"]
         if not outcome.ok:
             raise HarnessError(f"listing your tests failed: {outcome.message}")
         listed: list[str] = outcome.value
@@ -249,7 +254,7 @@ def _stats(tests: TestsHost, chunks: Sequence[Sequence[str]]) -> tuple[Stats, li
     ]
     results: Stats = {}
     unfinished: list[str] = []
-    for key, outcome in tests.host.run(requests).items():
+    for key, outcome in tests.run(requests).items():
         chunk = chunks[int(key)]
         if outcome.status == "internal":
             raise HarnessError(f"minigrad failed while running your tests: {outcome.message}")
@@ -302,22 +307,50 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
     return Harness(tuple(kept), covers, seconds)
 
 
-def judge_with_tests(
-    tests: TestsHost,
-    mutants: Sequence[Mutant],
-    config: CampaignConfig,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> tuple[Harness, dict[str, Verdict]]:
-    """The user's tests' verdict on every mutant (the host may have been launched already)."""
-    with tests:
-        harness = run_tests_harness(tests)
-        check_timeout(mutants, harness, config, covering)
+class TestsJudge:
+    """Judges by the user's pytest tests, in a host of their own that collects them once."""
 
-        def tick(done: int, total: int) -> None:
-            if progress is not None:
-                progress("tests", done, total)
+    name = "tests"
+    item = "test"
 
-        verdicts = judge_mutants(
-            tests.host, "judge", mutants, harness, config, "tests", covering, tick
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.tests = TestsHost(
+            setup.spec,
+            setup.config.tests,
+            setup.limits,
+            jobs=setup.config.jobs,
+            mutants=list(setup.mutants.values()),
+            matrix=setup.config.matrix,
+            index=setup.index,
         )
-    return harness, verdicts
+
+    def engine_tasks(self) -> dict[str, Task]:
+        return {}
+
+    def start(self) -> None:
+        self.tests.launch()  # collecting takes a while: it runs beside other judges' work
+
+    def close(self) -> None:
+        self.tests.close()
+
+    def harness(self, engine: Host) -> Harness:
+        return run_tests_harness(self.tests.ready())
+
+    def order(self, mutant: Mutant, harness: Harness) -> list[str]:
+        return covering(mutant, harness)
+
+    def judge(
+        self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
+    ) -> dict[str, Verdict]:
+        check_timeout(mutants, harness, self.setup.config, covering)
+        return judge_mutants(
+            self.tests.host,
+            "judge",
+            mutants,
+            harness,
+            self.setup.config,
+            self.item,
+            covering,
+            progress,
+        )

@@ -1,0 +1,139 @@
+"""minigrad's battery as a judge: its cases run in the campaign's engine host.
+
+Which mutants a case runs is not recorded in advance: every case is a
+candidate, those that call the mutant's op first, and the hit marker shows,
+case by case, whether the mutated code ran.  A case the unmutated engine
+fails is left out, as a finding; kink cases pin the engine's own convention
+(its slope at relu(0), say), so that a mutant that changes it is caught.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from minigrad_tool.adapter import Loaded
+from minigrad_tool.battery import run_case
+from minigrad_tool.battery.cases import pinned_values
+from minigrad_tool.isolation import Host, Reporter, Request
+from minigrad_tool.mutation.judging import (
+    Harness,
+    HarnessError,
+    Progress,
+    Setup,
+    Task,
+    check_timeout,
+    judge_mutants,
+    raise_internal,
+    run_mutant,
+)
+from minigrad_tool.mutation.mutants import Mutant
+from minigrad_tool.mutation.results import Verdict
+
+__all__ = ["BatteryJudge"]
+
+
+class BatteryJudge:
+    """Judges by the battery's cases; the campaign's engine host runs them."""
+
+    name = "battery"
+    item = "case"
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        groups = setup.config.groups
+        self.cases = [c for c in setup.battery.cases if groups is None or c.group in groups]
+
+    def engine_tasks(self) -> dict[str, Task]:
+        return {"battery-harness": self._harness_task, "battery-judge": self._judge_task}
+
+    def start(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    # --- in the engine host's children ------------------------------------------------------
+
+    def _harness_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
+        case = self.setup.battery.case(args["case"])
+        reporter.phase(f"case {case.name} on the unmutated engine")
+        result = run_case(case, engine.access, self.setup.config.settings)
+        pinned = (
+            pinned_values(case, engine.access)
+            if case.kind == "kink" and not result.failed
+            else None
+        )
+        return {"status": result.status, "detail": result.detail, "pinned": pinned}
+
+    def _judge_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
+        settings = replace(self.setup.config.settings, pinned=args.get("pinned", {}))
+
+        def failure(name: str) -> str | None:
+            result = run_case(self.setup.battery.case(name), engine.access, settings)
+            return f"{name}: {result.detail.splitlines()[0]}" if result.failed else None
+
+        assert self.setup.patcher is not None, "the engine host prepares the patcher"
+        mutant = self.setup.mutants[args["mutant"]]
+        return run_mutant(
+            self.setup.patcher,
+            mutant,
+            args["items"],
+            failure,
+            reporter,
+            item=self.item,
+            matrix=self.setup.config.matrix,
+        )
+
+    # --- in the campaign's process ----------------------------------------------------------
+
+    def harness(self, engine: Host) -> Harness:
+        outcomes = engine.run(
+            [Request(c.name, "battery-harness", {"case": c.name}) for c in self.cases]
+        )
+        findings, seconds, pinned = [], {}, {}
+        for case in self.cases:
+            outcome = outcomes[case.name]
+            raise_internal(outcome, f"the harness run of case {case.name}")
+            if not outcome.ok:
+                findings.append(f"case {case.name}: {outcome.message}")
+                continue
+            value = outcome.value
+            if value["status"] in ("fail", "error"):
+                findings.append(f"case {case.name}: {value['detail']}")
+                continue
+            seconds[case.name] = outcome.seconds
+            if value["pinned"] is not None:
+                pinned[case.name] = value["pinned"]
+        if not seconds:
+            raise HarnessError(
+                "the unmutated engine fails every case of the battery, so no mutant "
+                "verdict would mean anything:\n" + "\n".join(findings)
+            )
+        passing = sorted(seconds, key=seconds.__getitem__)
+        return Harness(tuple(passing), {}, seconds, pinned, tuple(findings))
+
+    def order(self, mutant: Mutant, harness: Harness) -> list[str]:
+        """Every passing case, those that call the mutant's op first; each part fastest first."""
+
+        def key(name: str) -> tuple[bool, float]:
+            requires = self.setup.battery.case(name).requires
+            return mutant.op not in requires, harness.seconds.get(name, 0.0)
+
+        return sorted(harness.items, key=key)
+
+    def judge(
+        self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
+    ) -> dict[str, Verdict]:
+        check_timeout(mutants, harness, self.setup.config, self.order)
+        return judge_mutants(
+            engine,
+            "battery-judge",
+            mutants,
+            harness,
+            self.setup.config,
+            self.item,
+            self.order,
+            progress,
+        )

@@ -1,0 +1,302 @@
+"""The judge protocol and the loop every judge shares.
+
+A judge is a row in :data:`minigrad_tool.mutation.judges.JUDGES`: a name, what
+one of its items is called (a case, a test), and two steps.
+
+1. **Harness.**  Each item runs on the unmutated engine: how long it takes,
+   and (where the judge can tell) which mutants' code it runs.  An item that
+   fails there cannot judge anything: the judge either leaves it out, as a
+   finding, or refuses with :class:`HarnessError` (exit 2).
+2. **Judging.**  Each mutant runs in a child forked from a host that has the
+   engine loaded: its one function is swapped in memory, and the items that
+   run its code, fastest first, up to the first failure
+   (:func:`run_mutant`, in the child; :func:`judge_mutants`, in the parent).
+
+A judge may also add tasks to the campaign's engine host (the battery does:
+its cases run there) and run hosts of its own (your tests do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from minigrad_tool.adapter import EngineSpec, Loaded, Profile
+from minigrad_tool.adapter.source import SourceIndex
+from minigrad_tool.battery import Battery, Settings
+from minigrad_tool.faults import InternalError
+from minigrad_tool.isolation import Host, Limits, Reporter, Request
+from minigrad_tool.isolation import Outcome as ChildOutcome
+from minigrad_tool.mutation.mutants import Mutant
+from minigrad_tool.mutation.patch import Patcher
+from minigrad_tool.mutation.results import Status, Verdict
+
+__all__ = [
+    "CampaignConfig",
+    "Harness",
+    "HarnessError",
+    "Judge",
+    "JudgeClass",
+    "Progress",
+    "Setup",
+    "Task",
+    "check_timeout",
+    "covering",
+    "deadline_for",
+    "judge_mutants",
+    "raise_internal",
+    "run_mutant",
+]
+
+Task = Callable[[Loaded, dict[str, Any], Reporter], Any]  # a task of the engine host
+Progress = Callable[[int, int], None]  # mutants done, of total
+
+# mutmut's rule for a mutant's deadline: a generous multiple of what the unmutated engine
+# needs for the same items, plus a constant for the fork and the swap.
+DEADLINE_FACTOR = 10.0
+DEADLINE_SLACK = 1.0
+# A --timeout must leave the unmutated engine twice its time, plus 50 ms of fork and
+# swap, else every mutant would "time out" and count as killed.
+TIMEOUT_ROOM = 2.0
+TIMEOUT_SLACK = 0.05
+
+
+class HarnessError(Exception):
+    """The unmutated engine fails its judge, or cannot be run: no verdict (exit 2)."""
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """How to run a campaign."""
+
+    operators: tuple[str, ...] | None = None  # None: all of them
+    jobs: int = 1
+    timeout: float | None = None  # seconds per mutant; None: from the harness run
+    memory_mib: int | None = 8192
+    matrix: bool = False  # run every covering item on every mutant
+    shard: tuple[int, int] = (1, 1)  # (i, n): this run takes mutants i, i+n, i+2n, ... (1-based)
+    settings: Settings = field(default_factory=Settings)
+    groups: tuple[str, ...] | None = None  # battery groups to use; None: all
+    tests: tuple[str, ...] = ()  # the user's pytest paths: the tests judge
+    judges: tuple[str, ...] = ("battery",)  # rows of JUDGES; the first decides the score
+    probes: bool = True  # look for equivalence and distinguishing inputs
+
+
+@dataclass(frozen=True)
+class Harness:
+    """What the unmutated engine showed under a judge: mutant sites run, time taken per item."""
+
+    items: tuple[str, ...]  # cases or test IDs, in run order
+    covers: Mapping[str, frozenset[str]]  # IDs of the mutants whose code each item ran
+    seconds: Mapping[str, float]
+    pinned: Mapping[str, list[list[float]]] = field(default_factory=dict)
+    findings: tuple[str, ...] = ()  # items the unmutated engine fails, left out, and why
+
+
+@dataclass
+class Setup:
+    """What a campaign gives each judge: parsed once, shared by all."""
+
+    spec: EngineSpec
+    profile: Profile
+    index: SourceIndex  # the engine's source, parsed once
+    battery: Battery
+    mutants: dict[str, Mutant]
+    config: CampaignConfig
+    limits: Limits
+    patcher: Patcher | None = None  # made in the engine host after the import; children inherit
+
+
+class Judge(Protocol):
+    """A judge of mutants: the battery, your tests, the next one.  One module and a row."""
+
+    name: str  # "battery", "tests": the judge's row in JUDGES and its name in reports
+    item: str  # what one unit of judgement is called: "case", "test"
+
+    def engine_tasks(self) -> dict[str, Task]:
+        """Tasks this judge runs in the campaign's engine host (none, for its own hosts)."""
+        ...
+
+    def start(self) -> None:
+        """Begin slow set-up (collecting tests) while the engine host runs other work."""
+        ...
+
+    def harness(self, engine: Host) -> Harness:
+        """Run every item on the unmutated engine; HarnessError if none can judge."""
+        ...
+
+    def order(self, mutant: Mutant, harness: Harness) -> list[str]:
+        """The items that may judge `mutant`, in the order to run them."""
+        ...
+
+    def judge(
+        self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
+    ) -> dict[str, Verdict]:
+        """Every mutant's verdict."""
+        ...
+
+    def close(self) -> None:
+        """Stop whatever `start` began."""
+        ...
+
+
+class JudgeClass(Protocol):
+    """What a row of JUDGES holds: the judge's class, which names its items."""
+
+    item: str
+
+    def __call__(self, setup: Setup) -> Judge: ...
+
+
+def raise_internal(outcome: ChildOutcome, what: str) -> None:
+    """A failure of minigrad's own code in a child is no verdict: exit 2, with where it was."""
+    if outcome.status == "internal":
+        raise InternalError(f"minigrad failed during {what}: {outcome.message}")
+
+
+Order = Callable[[Mutant, Harness], list[str]]
+
+
+def covering(mutant: Mutant, harness: Harness) -> list[str]:
+    """The items that ran the mutant's code on the unmutated engine, fastest first."""
+    found = [item for item in harness.items if mutant.id in harness.covers.get(item, ())]
+    return sorted(found, key=lambda item: harness.seconds.get(item, 0.0))
+
+
+def deadline_for(items: Sequence[str], harness: Harness, config: CampaignConfig) -> float:
+    """--timeout, else mutmut's rule: a multiple of what the original needs, plus slack."""
+    if config.timeout is not None:
+        return config.timeout
+    needed = sum(harness.seconds.get(i, 0.0) for i in items)
+    return max(DEADLINE_SLACK, DEADLINE_FACTOR * needed + DEADLINE_SLACK)
+
+
+def check_timeout(
+    mutants: Sequence[Mutant], harness: Harness, config: CampaignConfig, order: Order
+) -> None:
+    """A --timeout shorter than the original needs would turn every mutant into a 'kill'."""
+    if config.timeout is None:
+        return
+    worst = max(
+        (sum(harness.seconds.get(i, 0.0) for i in order(m, harness)) for m in mutants),
+        default=0.0,
+    )
+    least = TIMEOUT_ROOM * worst + TIMEOUT_SLACK
+    if config.timeout < least:
+        raise HarnessError(
+            f"--timeout {config.timeout:g} s is too short: the unmutated engine needs "
+            f"{worst:.2f} s for the items of one mutant, so a timeout would show nothing; "
+            f"use at least {least:.2f} s, or leave --timeout out"
+        )
+
+
+def run_mutant(
+    patcher: Patcher,
+    mutant: Mutant,
+    items: Sequence[str],
+    failure: Callable[[str], str | None],
+    reporter: Reporter,
+    *,
+    item: str,
+    matrix: bool,
+) -> dict[str, Any]:
+    """In a judge's child: swap the mutant in, run the items in order up to the first failure
+    (all of them with `matrix`); which failed, which ran its code, and why the first failed.
+
+    `failure(name)` runs one item and returns why it failed, or None if it passed.
+    """
+    patcher.apply(mutant)
+    killers: list[str] = []
+    covered: list[str] = []
+    reason = ""
+    for name in items:
+        reporter.phase(f"mutant {mutant.id}: {item} {name}")
+        before = patcher.hits.count
+        why = failure(name)
+        if patcher.hits.count > before:
+            covered.append(name)
+        if why is not None:
+            if not killers:
+                reason = why
+            killers.append(name)
+            if not matrix:
+                break
+    return {
+        "killed_by": killers,
+        "covered_by": covered,
+        "reason": reason,
+        "hits": patcher.hits.count,
+    }
+
+
+def _with_note(text: str, mutant: Mutant) -> str:
+    return text + (f" ({mutant.note})" if mutant.note else "")
+
+
+def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], item: str) -> Verdict:
+    """Turn a judge child's outcome into a verdict; a failure of minigrad itself is no verdict."""
+    raise_internal(outcome, f"mutant {mutant.id}")
+    if outcome.status == "timeout":
+        return Verdict(Status.TIMEOUT, outcome.message, (), tuple(items), outcome.seconds)
+    if not outcome.ok:  # the mutant made the engine raise outside an item, crash, or exit
+        return Verdict(Status.KILLED, outcome.message, (), tuple(items), outcome.seconds)
+    value: dict[str, Any] = outcome.value
+    killers = tuple(value["killed_by"])
+    covered = tuple(value["covered_by"])
+    if value["hits"] == 0:
+        reason = _with_note(
+            f"none of the {len(items)} {item}s run ran the changed code (line {mutant.start[0]})",
+            mutant,
+        )
+        if killers:
+            reason += f"; {killers[0]} failed all the same: is it flaky?"
+        return Verdict(Status.NO_COVERAGE, reason, (), (), outcome.seconds)
+    if killers:
+        return Verdict(Status.KILLED, value["reason"], killers, covered, outcome.seconds)
+    return Verdict(
+        Status.SURVIVED,
+        f"no {item} fails, though {len(covered)} ran the changed code",
+        (),
+        covered,
+        outcome.seconds,
+    )
+
+
+def judge_mutants(
+    host: Host,
+    task: str,
+    mutants: Sequence[Mutant],
+    harness: Harness,
+    config: CampaignConfig,
+    item: str,
+    order: Order = covering,
+    progress: Progress | None = None,
+) -> dict[str, Verdict]:
+    """Each mutant judged by the items `order` gives it, in the host's children."""
+    verdicts: dict[str, Verdict] = {}
+    requests: dict[str, Request] = {}
+    for m in mutants:
+        items = order(m, harness)
+        if not items:
+            verdicts[m.id] = Verdict(
+                Status.NO_COVERAGE, _with_note(f"no {item} runs line {m.start[0]}", m)
+            )
+            continue
+        args: dict[str, Any] = {"mutant": m.id, "items": items}
+        pinned = {i: harness.pinned[i] for i in items if i in harness.pinned}
+        if pinned and not config.settings.any_subgradient:
+            args["pinned"] = pinned  # the host forked before the harness ran: send them along
+        requests[m.id] = Request(m.id, task, args, deadline_for(items, harness, config))
+    total = len(mutants)
+    by_id = {m.id: m for m in mutants}
+    if progress is not None:
+        progress(len(verdicts), total)
+
+    def finished(key: str, outcome: ChildOutcome) -> None:
+        verdicts[key] = _verdict(by_id[key], outcome, requests[key].args["items"], item)
+        if progress is not None:
+            progress(len(verdicts), total)
+
+    host.run(list(requests.values()), on_done=finished)
+    return verdicts

@@ -1,0 +1,148 @@
+"""Probing: is a mutant no judge killed equivalent, and if not, which input tells it apart?
+
+The probes of :mod:`minigrad_tool.mutation.equivalence` (every op at kinks,
+signed zeros and random points, and random graphs; forward values and plain,
+pre-seeded and scaled gradients) run once on the unmutated engine, then on
+each mutant some judge let through, in the campaign's engine host.  A mutant
+is equivalent only if the probes ran its changed code and none told it
+apart; otherwise the first probe that does is the input a missing test
+should build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from minigrad_tool.adapter import Loaded
+from minigrad_tool.isolation import Host, Reporter, Request
+from minigrad_tool.isolation import Outcome as ChildOutcome
+from minigrad_tool.mutation import equivalence
+from minigrad_tool.mutation.judging import (
+    DEADLINE_FACTOR,
+    DEADLINE_SLACK,
+    HarnessError,
+    Setup,
+    Task,
+    raise_internal,
+)
+from minigrad_tool.mutation.results import MutantResult, Status, Verdict
+
+__all__ = ["Original", "Probing"]
+
+# The unmutated engine's probe run gets ten minutes: hundreds of probes on a slow engine.
+ORIGINAL_DEADLINE = 600.0
+# A mutant's probe run may take twice the original's (a mutant can make a graph slower),
+# under mutmut's rule on top; never less than two seconds.
+PROBE_SLOWDOWN = 2.0
+PROBE_MIN_DEADLINE = 2.0
+
+Original = tuple[float, list[Any]]  # seconds the probes took, and what each observed
+
+
+class Probing:
+    """The probes of one campaign, run in its engine host."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.probes = equivalence.all_probes(setup.profile)
+
+    def engine_tasks(self) -> dict[str, Task]:
+        return {"probe": self._task}
+
+    def _task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
+        if "mutant" not in args:
+            reporter.phase("probing the unmutated engine")
+            want = [equivalence.observe(engine.access, p) for p in self.probes]
+            return {"count": len(want), "want": want}
+        want = args["want"]  # the original's observations, made once
+        mutant = self.setup.mutants[args["mutant"]]
+        patcher = self.setup.patcher
+        assert patcher is not None, "the engine host prepares the patcher"
+        patcher.apply(mutant)
+        rtol = equivalence.tolerance_for(self.setup.profile)
+        any_kink = self.setup.config.settings.any_subgradient
+        reporter.phase(f"probing mutant {mutant.id}")
+        for i, probe in enumerate(self.probes):
+            got = equivalence.observe(engine.access, probe)
+            if not equivalence.compare(want[i], got, rtol, probe.kink if any_kink else None):
+                return {
+                    "probe_index": i,
+                    "text": f"{probe.label}: original gives {equivalence.show(want[i])}; "
+                    f"mutant gives {equivalence.show(got)}",
+                    "hits": patcher.hits.count,
+                }
+        return {"probe_index": None, "hits": patcher.hits.count, "count": len(self.probes)}
+
+    def original(self, engine: Host) -> Original:
+        """The probes on the unmutated engine: they must run, and are observed once."""
+        outcome = engine.run([Request("original", "probe", {}, ORIGINAL_DEADLINE)])["original"]
+        raise_internal(outcome, "probing the unmutated engine")
+        if not outcome.ok:
+            raise HarnessError(f"the probes fail on the unmutated engine: {outcome.message}")
+        return outcome.seconds, outcome.value["want"]
+
+    def probe(
+        self,
+        engine: Host,
+        results: list[MutantResult],
+        verdicts: Mapping[str, Mapping[str, Verdict]],
+        original: Original,
+    ) -> list[MutantResult]:
+        """Probe every mutant some judge let through: for equivalence, and for the input that
+        tells it apart (what a missing test should check)."""
+        through = [
+            r.mutant.id
+            for r in results
+            if any(not v[r.mutant.id].status.detected for v in verdicts.values())
+        ]
+        if not through:
+            return results
+        seconds, want = original
+        deadline = max(
+            PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK
+        )
+        outcomes = engine.run(
+            [Request(m, "probe", {"mutant": m, "want": want}, deadline) for m in through]
+        )
+        return [
+            _equivalent_for_all(_with_probe(r, outcomes[r.mutant.id]))
+            if r.mutant.id in outcomes
+            else r
+            for r in results
+        ]
+
+
+def _with_probe(result: MutantResult, outcome: ChildOutcome) -> MutantResult:
+    raise_internal(outcome, f"probing mutant {result.mutant.id}")
+    if not outcome.ok:
+        return replace(result, reason=f"{result.reason}; probing it failed: {outcome.message}")
+    value = outcome.value
+    if value["probe_index"] is not None:
+        return replace(result, distinguishing=value["text"], probe_index=value["probe_index"])
+    detected = any(v.status.detected for _, v in result.judges)
+    if result.status is Status.SURVIVED and value["hits"] > 0 and not detected:
+        reason = (
+            f"equivalent: agrees with the original on all {value['count']} probes, which ran "
+            "the changed code (every op at kinks, signed zeros and random points, and random "
+            "graphs; forward values and plain, pre-seeded and scaled gradients)"
+        )
+        return replace(result, status=Status.EQUIVALENT, reason=reason)
+    if value["hits"] == 0:
+        reason = f"{result.reason}; no probe ran the changed code, so equivalence is not shown"
+        return replace(result, reason=reason)
+    return result
+
+
+def _equivalent_for_all(result: MutantResult) -> MutantResult:
+    """An equivalent mutant is equivalent under every judge: no judge can kill it."""
+    if result.status is not Status.EQUIVALENT:
+        return result
+    judges = tuple(
+        (name, replace(v, status=Status.EQUIVALENT, reason=result.reason))
+        if v.status is Status.SURVIVED
+        else (name, v)
+        for name, v in result.judges
+    )
+    return replace(result, judges=judges)

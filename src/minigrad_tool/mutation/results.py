@@ -1,0 +1,152 @@
+"""One status model: what happened to a mutant, and what a campaign found.
+
+Every reader (the terminal report, the JSON schema, the HTML page, `merge`,
+`suggest`, `inject`) asks :class:`Status` what a status means, so the rules
+(what counts as detected, what is left out of the score, which judge let a
+mutant through) are written once, here.
+
+Statuses are those of Stryker's mutation-testing-report-schema.  The score is
+(killed + timeout) / (killed + timeout + survived + no coverage); equivalent
+mutants are left out, with their evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+
+from minigrad_tool.mutation.mutants import Mutant
+
+__all__ = ["Campaign", "MutantResult", "Status", "Verdict", "score_of_counts"]
+
+
+class Status(Enum):
+    """What happened to a mutant; the value is the mutation-testing-report-schema status."""
+
+    KILLED = "Killed"
+    TIMEOUT = "Timeout"
+    SURVIVED = "Survived"
+    NO_COVERAGE = "NoCoverage"
+    EQUIVALENT = "Ignored"
+
+    @property
+    def detected(self) -> bool:
+        """The judge noticed the mutant: it counts for the score."""
+        return self in (Status.KILLED, Status.TIMEOUT)
+
+    @property
+    def judged(self) -> bool:
+        """Counted in the score: every status but equivalent."""
+        return self is not Status.EQUIVALENT
+
+    @property
+    def let_through(self) -> bool:
+        """A wrong derivative the judge would not notice: each is a missing test."""
+        return self in (Status.SURVIVED, Status.NO_COVERAGE)
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def severity(self) -> int:
+        """0 is worst: a line of source shows the colour of its worst mutant."""
+        return _SEVERITY.index(self)
+
+    @property
+    def css(self) -> str:
+        """How the HTML report colours it."""
+        return "killed" if self.detected else "equivalent" if not self.judged else "survived"
+
+    @classmethod
+    def from_schema(cls, text: str) -> Status | None:
+        return next((s for s in cls if s.value == text), None)
+
+
+_LABELS = {
+    Status.KILLED: "killed",
+    Status.TIMEOUT: "killed (timeout)",
+    Status.SURVIVED: "SURVIVED",
+    Status.NO_COVERAGE: "NOT COVERED",
+    Status.EQUIVALENT: "equivalent",
+}
+_SEVERITY = [Status.SURVIVED, Status.NO_COVERAGE, Status.EQUIVALENT, Status.TIMEOUT, Status.KILLED]
+
+
+def score_of_counts(detected: int, judged: int) -> float:
+    """(killed + timeout) / every judged mutant, in percent; NaN if none was judged."""
+    return 100.0 * detected / judged if judged else math.nan
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One judge's verdict on one mutant, with its evidence."""
+
+    status: Status
+    reason: str
+    killed_by: tuple[str, ...] = ()
+    covered_by: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class MutantResult:
+    """A mutant and its verdicts: the primary judge's, and each judge's side by side."""
+
+    mutant: Mutant
+    status: Status
+    reason: str
+    killed_by: tuple[str, ...] = ()
+    covered_by: tuple[str, ...] = ()
+    distinguishing: str | None = None  # the probe that tells it apart, said in words
+    probe_index: int | None = None  # that probe's place in the probe list
+    seconds: float = 0.0
+    judges: tuple[tuple[str, Verdict], ...] = ()  # ("tests", ...), ("battery", ...)
+
+    def verdict(self, judge: str) -> Verdict | None:
+        """The named judge's verdict, if that judge ran."""
+        return next((v for name, v in self.judges if name == judge), None)
+
+
+@dataclass
+class Campaign:
+    """The results of one campaign, and what they were judged by."""
+
+    engine: str
+    path: str
+    source: str
+    class_name: str
+    cases: list[str]  # the primary judge's items (cases or test IDs), in run order
+    results: list[MutantResult]
+    timeout: float
+    seconds: float = 0.0
+    judge: str = "battery"
+    shard: tuple[int, int] = (1, 1)
+    total_mutants: int = 0
+    run_id: str = ""
+    unreachable: list[tuple[str, str]] = field(default_factory=list)
+    harness_seconds: float = 0.0
+    tests: list[str] = field(default_factory=list)  # the test IDs that judged
+    test_paths: list[str] = field(default_factory=list)  # the files and folders they came from
+    findings: list[str] = field(default_factory=list)  # battery cases the unmutated engine fails
+
+    def count(self, status: Status) -> int:
+        return sum(r.status is status for r in self.results)
+
+    @property
+    def killed(self) -> int:
+        return sum(r.status.detected for r in self.results)
+
+    @property
+    def survived(self) -> int:
+        return self.count(Status.SURVIVED)
+
+    @property
+    def judged(self) -> int:
+        return sum(r.status.judged for r in self.results)
+
+    @property
+    def score(self) -> float:
+        """(killed + timeout) / every mutant but the equivalent ones, in percent; NaN if none."""
+        return score_of_counts(self.killed, self.judged)

@@ -1,0 +1,116 @@
+"""Judges are rows: a new judge is one class and one row; inject and mutate share one path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from minigrad_tool.adapter import load_in_process
+from minigrad_tool.check import settings_for
+from minigrad_tool.isolation import Host
+from minigrad_tool.mutation import judges as judge_table
+from minigrad_tool.mutation.campaign import run_campaign
+from minigrad_tool.mutation.inject import Catch, inject
+from minigrad_tool.mutation.judges import JudgeRow
+from minigrad_tool.mutation.judging import CampaignConfig, Harness, Progress, Setup, Task
+from minigrad_tool.mutation.mutants import Mutant
+from minigrad_tool.mutation.results import Status, Verdict
+from minigrad_tool.report.output import Output
+from minigrad_tool.report.terminal import print_campaign
+
+ENGINES = Path(__file__).parent / "engines"
+STUDENT = Path(__file__).parents[1] / "examples" / "student"
+
+pytestmark = pytest.mark.campaign
+
+
+class SignRuleJudge:
+    """A toy judge: it 'kills' every sign mutant and lets the rest through; no host at all."""
+
+    name = "toy"
+    item = "rule"
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+
+    def engine_tasks(self) -> dict[str, Task]:
+        return {}
+
+    def start(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def harness(self, engine: Host) -> Harness:
+        return Harness(("sign-rule",), {}, {"sign-rule": 0.0})
+
+    def order(self, mutant: Mutant, harness: Harness) -> list[str]:
+        return list(harness.items)
+
+    def judge(
+        self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
+    ) -> dict[str, Verdict]:
+        return {
+            m.id: Verdict(Status.KILLED, "a sign flip", ("sign-rule",), ("sign-rule",))
+            if m.operator == "sign"
+            else Verdict(Status.SURVIVED, "not a sign flip", (), ("sign-rule",))
+            for m in mutants
+        }
+
+
+def test_a_new_judge_is_a_row(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One row in JUDGES, and campaigns and reports use the toy judge like any other."""
+    monkeypatch.setitem(judge_table.JUDGES, "toy", JudgeRow("a toy judge", SignRuleJudge))
+    loaded = load_in_process(str(ENGINES / "microstyle.py"))
+    config = CampaignConfig(
+        jobs=2, judges=("toy",), probes=False, settings=settings_for(loaded.profile)
+    )
+    campaign = run_campaign(loaded.spec, loaded.profile, config)
+    statuses = {r.mutant.operator: r.status for r in campaign.results}
+    assert statuses["sign"] is Status.KILLED and statuses["assign"] is Status.SURVIVED
+    assert campaign.judge == "toy" and campaign.cases == ["sign-rule"]
+    print_campaign(Output(), campaign)
+    out = capsys.readouterr().out
+    assert "judged by a toy judge" in out and "no rule ran their changed code" not in out
+
+
+@pytest.fixture(scope="module")
+def student_campaign() -> object:
+    loaded = load_in_process(str(STUDENT / "engine.py"))
+    config = CampaignConfig(
+        jobs=2,
+        tests=(str(STUDENT / "test_engine.py"),),
+        judges=("tests", "battery"),
+        settings=settings_for(loaded.profile),
+    )
+    return loaded, run_campaign(loaded.spec, loaded.profile, config)
+
+
+@pytest.mark.parametrize("bug", ["add-sign", "add-assign", "relu-swap-2"])
+def test_inject_and_mutate_agree(student_campaign: object, bug: str) -> None:
+    """The same mutant gets the same verdict from `inject` and from `mutate --tests`."""
+    loaded, campaign = student_campaign  # type: ignore[misc]
+    result = next(r for r in campaign.results if r.mutant.id == bug)
+    config = CampaignConfig(jobs=2, settings=settings_for(loaded.profile))
+    injection = inject(
+        loaded.spec, loaded.profile, result.mutant, [str(STUDENT / "test_engine.py")], config
+    )
+    expected = {
+        Status.KILLED: Catch.CAUGHT,
+        Status.TIMEOUT: Catch.CAUGHT,
+        Status.EQUIVALENT: Catch.EQUIVALENT,
+        Status.SURVIVED: Catch.ESCAPED,
+        Status.NO_COVERAGE: Catch.ESCAPED,
+    }[result.status]
+    assert injection.catch is expected
+    assert injection.result.status is result.status
+    assert {r.mutant.id: r.status for r in campaign.results}[bug] in (
+        Status.KILLED,
+        Status.SURVIVED,
+        Status.EQUIVALENT,
+    )
