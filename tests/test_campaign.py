@@ -54,15 +54,16 @@ class TestOurEngine:
     def test_equivalents_carry_their_evidence(self, ours: Campaign) -> None:
         """Each equivalent mutant says its changed code ran under probes that agreed."""
         equivalent = {r.mutant.id: r for r in ours.results if r.status is Status.EQUIVALENT}
-        assert set(equivalent) == {"relu-swap-2", "backward-topo-2"}
+        assert set(equivalent) == {"relu-swap-2", "backward-topo-2", "relu-forward-2"}
         for r in equivalent.values():
             assert "probes, which ran the changed code" in r.reason
 
-    def test_signed_zero_of_relu_is_pinned(self, ours: Campaign) -> None:
-        """relu's forward `> 0.0` -> `>= 0.0` gives relu(-0.0) = -0.0: killed, not equivalent."""
+    def test_the_sign_of_a_zero_is_no_difference(self, ours: Campaign) -> None:
+        """relu's forward `> 0.0` -> `>= 0.0` only makes relu(-0.0) -0.0, which == 0.0: no case
+        pins it, and the mutant is equivalent, with its evidence."""
         result = next(r for r in ours.results if r.mutant.id == "relu-forward-2")
-        assert result.status is Status.KILLED
-        assert result.killed_by == ("relu_kink",)
+        assert result.status is Status.EQUIVALENT
+        assert "agrees with the original on all" in result.reason
 
     def test_kink_convention_is_pinned(self, ours: Campaign) -> None:
         """relu'(0) = 1 is a valid subgradient, but not this engine's: the campaign kills it."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
+from minigrad_tool.adapter.order import served_names
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
 
@@ -43,11 +44,16 @@ def _same_file(a: str, b: Path) -> bool:
 
 
 class SnapshotLoader(importlib.abc.Loader):
-    """Executes the snapshot in place of the file; never reads or writes bytecode."""
+    """Executes the snapshot in place of the file; never reads or writes bytecode.
 
-    def __init__(self, path: Path, source: str) -> None:
+    `served`: names put into the module's globals before it runs (a `set` whose
+    order minigrad controls, for an engine whose graph order follows addresses).
+    """
+
+    def __init__(self, path: Path, source: str, served: dict[str, Any] | None = None) -> None:
         self.path = path
         self.source = source
+        self.served = served or {}
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return None  # the default module object
@@ -60,15 +66,17 @@ class SnapshotLoader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         module.__cached__ = None  # type: ignore[attr-defined]
+        module.__dict__.update(self.served)
         exec(self.get_code(module.__name__), module.__dict__)
 
 
 class SnapshotFinder(importlib.abc.MetaPathFinder):
     """Finds modules as the other finders do, but loads the engine's file from the snapshot."""
 
-    def __init__(self, path: Path, source: str) -> None:
+    def __init__(self, path: Path, source: str, served: dict[str, Any] | None = None) -> None:
         self.path = path
         self.source = source
+        self.served = served
         stem = path.parent.name if path.name == "__init__.py" else path.stem
         self._stem = stem
         self.names: list[str] = []  # every name the engine was imported under
@@ -86,7 +94,7 @@ class SnapshotFinder(importlib.abc.MetaPathFinder):
                 continue
             if spec.origin is None or not _same_file(spec.origin, self.path):
                 return None  # another module of the same name: leave it alone
-            spec.loader = SnapshotLoader(self.path, self.source)
+            spec.loader = SnapshotLoader(self.path, self.source, self.served)
             spec.cached = None
             spec.has_location = True
             self.names.append(fullname)
@@ -99,7 +107,8 @@ def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
     keep_bytecode_out_of_tree()
     if spec.sys_path is not None and spec.sys_path not in sys.path:
         sys.path.insert(0, spec.sys_path)
-    finder = SnapshotFinder(spec.path, spec.source)
+    served = served_names() if spec.order_sensitive else None
+    finder = SnapshotFinder(spec.path, spec.source, served)
     sys.meta_path.insert(0, finder)
     # An engine imported before the hook (our own engine, in a test run) is
     # imported again, from the snapshot, on next use.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,8 @@ CHILDREN_NAMES = (
     "_src",
     "src",
 )
-_COLLECTIONS = (tuple, list, set, frozenset)
+# Sets of any kind count: the `set` minigrad serves an order-sensitive engine is a Set too.
+_COLLECTIONS = (tuple, list, AbstractSet)
 
 
 class NotANumber(ValueError):

@@ -7,6 +7,7 @@ system's finders, which look at files but execute nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -38,6 +39,20 @@ class EngineSpec:
     def source(self) -> str:
         """The snapshot decoded as Python decodes it (PEP 263 cookie, BOM)."""
         return importlib.util.decode_source(self.snapshot)
+
+    @functools.cached_property
+    def order_sensitive(self) -> bool:
+        """Does its graph order follow object addresses (it calls set())?  See adapter.order."""
+        from minigrad_tool.adapter.order import order_sensitive
+
+        return order_sensitive(self.source)
+
+    @property
+    def orders(self) -> int:
+        """How many graph orders a verdict must hold in: 1 unless the order can vary."""
+        from minigrad_tool.adapter.order import ORDERS
+
+        return ORDERS if self.order_sensitive else 1
 
     @property
     def sha256(self) -> str:

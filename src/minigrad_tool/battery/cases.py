@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
+from minigrad_tool.adapter.order import fresh
 from minigrad_tool.battery.oracle import NoOracle, trace_ops
 from minigrad_tool.faults import engine_caused
 from minigrad_tool.gradcheck import GradcheckError, Tolerance, gradcheck
@@ -201,10 +202,11 @@ def pinned_values(case: Case, access: NodeAccess) -> list[list[float]]:
 
 
 def _same(a: float, b: float) -> bool:
-    """Bit-for-bit as numbers: NaN equals NaN, and 0.0 is not -0.0."""
+    """Equal as numbers, exactly: NaN equals NaN, and -0.0 equals 0.0, as `==` says (the sign
+    of a zero is no behaviour a test would pin)."""
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
-    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+    return a == b
 
 
 def _run_pinned(case: Case, access: NodeAccess, pinned: list[list[float]]) -> str:
@@ -329,6 +331,7 @@ def run_case(
     if available is not None and not case.requires <= available:
         missing = ", ".join(sorted(case.requires - available))
         return CaseResult(case.name, "skip", f"engine lacks {missing}")
+    fresh()  # the same sets, in the same order, and the same random draws, in any child
     start = time.perf_counter()
     old_limit = sys.getrecursionlimit()
     if case.depth:  # recursive topo sorts (micrograd's) need a frame per node

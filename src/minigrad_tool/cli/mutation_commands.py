@@ -166,8 +166,9 @@ def _print_suggestions(out: Output, suggestions: Any, path: Path) -> None:
     out.line()
     if suggestions.written:
         out.line(
-            f"wrote {path}: {len(suggestions.written)} tests, each passing on the engine and "
-            "failing on its mutant; add it to --tests and run again",
+            f"wrote {path}: {suggestions.tests} tests for {len(suggestions.written)} mutants, "
+            "each passing on the engine and failing on the mutants it lists; add it to --tests "
+            "and run again",
             "bold green",
         )
     else:

@@ -136,6 +136,7 @@ def run_campaign(
     )
     harnesses: dict[str, Harness] = {}
     findings: list[str] = []
+    excluded: list[str] = []
     verdicts: dict[str, dict[str, Verdict]] = {}
     for judge in judges:
         judge.start()
@@ -154,6 +155,7 @@ def run_campaign(
                     findings.append(f"{judge.name} cannot judge: {err}")
                     continue
                 findings += harness.findings
+                excluded += harness.excluded
             harness_seconds = time.monotonic() - harness_start
             for judge in judges:
                 if judge.name not in harnesses:
@@ -198,4 +200,6 @@ def run_campaign(
         tests=list(tests),
         test_paths=list(config.tests),
         findings=findings,
+        excluded=excluded,
+        orders=spec.orders,
     )

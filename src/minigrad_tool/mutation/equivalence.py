@@ -6,7 +6,7 @@ should have a test for it).  The probes run every op the engine has, known or
 not, at its points, at kinks and signed zeros, at special and random points,
 and in random graphs, observing the forward value and the gradients under the
 three regimes gradcheck uses: a plain backward, pre-seeded input gradients,
-and a scaled upstream gradient.  Zeros are compared with their signs.
+and a scaled upstream gradient.  Numbers equal under `==` agree: -0.0 is 0.0.
 
 A mutant is called equivalent only when probes *executed* its changed code
 (its marker fired) and none told it apart: a mutant whose code no probe
@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from minigrad_tool.adapter.nodes import NodeAccess
+from minigrad_tool.adapter.order import fresh
 from minigrad_tool.adapter.profile import Op, Profile, apply_op
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls
 
-__all__ = ["Observation", "Probe", "compare", "observe", "probe_source", "probes"]
+__all__ = ["Observation", "Probe", "compare", "difference", "observe", "probe_source", "probes"]
 
 SPECIAL = (-2.5, -1.0, -0.5, -0.0, 0.0, 0.3, 1.0, 2.0)
 RANDOM_POINTS = 6
@@ -163,6 +164,7 @@ def probes(profile: Profile) -> Iterator[Probe]:
 
 def observe(access: NodeAccess, probe: Probe) -> Observation:
     """Forward value and gradients under a plain, a pre-seeded and a scaled backward."""
+    fresh()
     try:
         xs = [access.leaf(x) for x in probe.point]
         out = probe.fn(*xs)
@@ -171,19 +173,19 @@ def observe(access: NodeAccess, probe: Probe) -> Observation:
         xs = [access.leaf(x) for x in probe.point]
         for x in xs:
             access.set_grad(x, SEED)
-        scaled, _ = access.scaled(probe.fn(*xs), SCALE)
+        scaled, scale = access.scaled(probe.fn(*xs), SCALE)
         scaled.backward()
-        return ("ok", access.value(out), plain, [access.grad(x) for x in xs])
+        return ("ok", access.value(out), plain, [access.grad(x) for x in xs], scale)
     except Exception as err:  # both engines raising the same error is agreement
         return ("raises", type(err).__name__)
 
 
 def _close(a: float, b: float, rtol: float) -> bool:
+    """Equal as numbers (so -0.0 is 0.0, as `==` says: a test asserting the sign of a zero is
+    no test anyone keeps), or within `rtol`; NaN agrees only with NaN."""
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
-    if a == 0.0 and b == 0.0:
-        return math.copysign(1.0, a) == math.copysign(1.0, b)
-    return math.isclose(a, b, rel_tol=rtol, abs_tol=0.0) or a == b
+    return a == b or math.isclose(a, b, rel_tol=rtol, abs_tol=0.0)
 
 
 def _same(a: Any, b: Any, rtol: float) -> bool:
@@ -205,11 +207,51 @@ def compare(
     return len(want) == len(got) and all(_same(a, b, rtol) for a, b in zip(want, got, strict=True))
 
 
-def show(observed: Observation) -> str:
+def _shown(a: float, b: float) -> tuple[str, str]:
+    """Two numbers, rounded for reading: 4 significant digits, more only where they differ
+    beyond them, and Python's repr where nothing shorter tells them apart."""
+    if a == b or (math.isnan(a) and math.isnan(b)):
+        return f"{a:.4g}", f"{b:.4g}"
+    for digits in (4, 6, 8, 10, 12):
+        left, right = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if left != right:
+            return left, right
+    return repr(a), repr(b)
+
+
+def _pair(want: Any, got: Any) -> tuple[str, str]:
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        pairs = [_pair(w, g) for w, g in zip(want, got, strict=True)]
+        return f"[{', '.join(p[0] for p in pairs)}]", f"[{', '.join(p[1] for p in pairs)}]"
+    if isinstance(want, float) and isinstance(got, float):
+        return _shown(want, got)
+    return str(want), str(got)
+
+
+def _said(observed: Observation, value: str, plain: str, seeded: str) -> str:
     if observed[0] == "raises":
         return f"raises {observed[1]}"
-    _, value, plain, seeded = observed
-    return f"value {value!r}, gradients {plain}, pre-seeded and scaled gradients {seeded}"
+    return f"value {value}, gradients {plain}, then pre-seeded and scaled {seeded}"
+
+
+def difference(want: Observation, got: Observation) -> str:
+    """What the original and the mutant give, with every number a test needs to check it:
+    the point is in the probe's label; here the seed and the scale, and both results."""
+    if want[0] == got[0] == "ok":
+        (value, value2), (plain, plain2), (seeded, seeded2) = (
+            _pair(want[1], got[1]),
+            _pair(want[2], got[2]),
+            _pair(want[3], got[3]),
+        )
+    else:
+        value = value2 = plain = plain2 = seeded = seeded2 = ""
+    scale = want[4] if want[0] == "ok" else got[4] if got[0] == "ok" else SCALE
+    return (
+        f"original gives {_said(want, value, plain, seeded)}; "
+        f"mutant gives {_said(got, value2, plain2, seeded2)} "
+        f"(pre-seeded: every input's .grad set to {SEED:g} before backward(); scaled: "
+        f"backward() from out * {scale:g})"
+    )
 
 
 def probe_source(probe: Probe, class_name: str) -> list[str]:

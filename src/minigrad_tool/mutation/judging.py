@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile
+from minigrad_tool.adapter.order import set_order
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import Battery, Settings
 from minigrad_tool.faults import InternalError
@@ -92,6 +93,7 @@ class Harness:
     seconds: Mapping[str, float]
     pinned: Mapping[str, list[list[float]]] = field(default_factory=dict)
     findings: tuple[str, ...] = ()  # items the unmutated engine fails, left out, and why
+    excluded: tuple[str, ...] = ()  # items that cannot judge (flaky, order-dependent), and why
 
 
 @dataclass
@@ -106,6 +108,13 @@ class Setup:
     config: CampaignConfig
     limits: Limits
     patcher: Patcher | None = None  # made in the engine host after the import; children inherit
+
+    def orders_for(self, judge: str) -> int:
+        """Graph orders a verdict of `judge` must hold in: all for the judge that scores; the
+        others judge alongside, in order 0 only, which keeps them cheap and still
+        reproducible (a test `--suggest` writes from their findings is checked in every
+        order)."""
+        return self.spec.orders if judge == self.config.judges[0] else 1
 
 
 class Judge(Protocol):
@@ -159,9 +168,10 @@ Order = Callable[[Mutant, Harness], list[str]]
 
 
 def covering(mutant: Mutant, harness: Harness) -> list[str]:
-    """The items that ran the mutant's code on the unmutated engine, fastest first."""
-    found = [item for item in harness.items if mutant.id in harness.covers.get(item, ())]
-    return sorted(found, key=lambda item: harness.seconds.get(item, 0.0))
+    """The items that ran the mutant's code on the unmutated engine, in the harness's order
+    (for tests, the order pytest collected them in): never by measured time, which changes
+    from run to run, and with it which item is named as the killer."""
+    return [item for item in harness.items if mutant.id in harness.covers.get(item, ())]
 
 
 def deadline_for(items: Sequence[str], harness: Harness, config: CampaignConfig) -> float:
@@ -200,15 +210,21 @@ def run_mutant(
     *,
     item: str,
     matrix: bool,
+    orders: int = 1,
 ) -> dict[str, Any]:
     """In a judge's child: swap the mutant in, run the items in order up to the first failure
     (all of them with `matrix`); which failed, which ran its code, and why the first failed.
 
-    `failure(name)` runs one item and returns why it failed, or None if it passed.
+    `failure(name)` runs one item and returns why it failed, or None if it passed.  A kill
+    is confirmed: the failing item must pass on the unmutated engine, run again here (else
+    it is flaky, or depends on an earlier item's state, and kills nothing).  With `orders`
+    > 1 the mutant must also be caught in every other graph order (adapter.order).
     """
     patcher.apply(mutant)
+    set_order(0)
     killers: list[str] = []
     covered: list[str] = []
+    unreliable: list[str] = []
     reason = ""
     for name in items:
         reporter.phase(f"mutant {mutant.id}: {item} {name}")
@@ -216,18 +232,57 @@ def run_mutant(
         why = failure(name)
         if patcher.hits.count > before:
             covered.append(name)
-        if why is not None:
-            if not killers:
-                reason = why
-            killers.append(name)
-            if not matrix:
-                break
+        if why is None:
+            continue
+        if _fails_unmutated(patcher, mutant, failure, name):
+            unreliable.append(name)
+            continue
+        if not killers:
+            reason = why
+        killers.append(name)
+        if not matrix:
+            break
+    caught = _orders_caught(mutant, items, killers, failure, reporter, orders) if killers else []
     return {
         "killed_by": killers,
         "covered_by": covered,
         "reason": reason,
         "hits": patcher.hits.count,
+        "unreliable": unreliable,
+        "orders_caught": caught,
+        "orders": orders,
     }
+
+
+def _fails_unmutated(
+    patcher: Patcher, mutant: Mutant, failure: Callable[[str], str | None], name: str
+) -> bool:
+    """Run `name` once more with the original code in: does it fail there too?"""
+    patcher.restore()
+    try:
+        return failure(name) is not None
+    finally:
+        patcher.apply(mutant)
+
+
+def _orders_caught(
+    mutant: Mutant,
+    items: Sequence[str],
+    killers: Sequence[str],
+    failure: Callable[[str], str | None],
+    reporter: Reporter,
+    orders: int,
+) -> list[int]:
+    """The graph orders in which some item fails on the mutant: 0, and each other one."""
+    caught = [0]
+    first_tried = [killers[0], *[i for i in items if i != killers[0]]]
+    for order in range(1, orders):
+        set_order(order)
+        reporter.phase(f"mutant {mutant.id}: graph order {order}")
+        if any(failure(name) is not None for name in first_tried):
+            caught.append(order)
+    set_order(0)
+    return caught
 
 
 def _with_note(text: str, mutant: Mutant) -> str:
@@ -244,6 +299,13 @@ def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], item: 
     value: dict[str, Any] = outcome.value
     killers = tuple(value["killed_by"])
     covered = tuple(value["covered_by"])
+    unreliable = value.get("unreliable", [])
+    flaky = (
+        f"; {', '.join(unreliable)} failed on it but fails on the unmutated engine too, run "
+        "alone: flaky, or dependent on an earlier test, so no kill"
+        if unreliable
+        else ""
+    )
     if value["hits"] == 0:
         reason = _with_note(
             f"none of the {len(items)} {item}s run ran the changed code (line {mutant.start[0]})",
@@ -251,12 +313,32 @@ def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], item: 
         )
         if killers:
             reason += f"; {killers[0]} failed all the same: is it flaky?"
-        return Verdict(Status.NO_COVERAGE, reason, (), (), outcome.seconds)
+        return Verdict(Status.NO_COVERAGE, reason + flaky, (), (), outcome.seconds)
+    caught, orders = value.get("orders_caught", [0]), value.get("orders", 1)
+    if killers and len(caught) < orders:
+        return Verdict(
+            Status.SURVIVED,
+            f"caught in only {len(caught)} of {orders} graph orders (orders "
+            f"{', '.join(map(str, caught))}; {killers[0]} in order 0): the {item}s catch it by "
+            "luck of the order in which backward() visits nodes, so it is not counted as killed"
+            + flaky,
+            (),
+            covered,
+            outcome.seconds,
+            orders=(len(caught), orders),
+        )
     if killers:
-        return Verdict(Status.KILLED, value["reason"], killers, covered, outcome.seconds)
+        return Verdict(
+            Status.KILLED,
+            value["reason"] + flaky,
+            killers,
+            covered,
+            outcome.seconds,
+            orders=(len(caught), orders),
+        )
     return Verdict(
         Status.SURVIVED,
-        f"no {item} fails, though {len(covered)} ran the changed code",
+        f"no {item} fails, though {len(covered)} ran the changed code" + flaky,
         (),
         covered,
         outcome.seconds,

@@ -65,6 +65,11 @@ class Mutant:
         a, b = self.offsets
         return (data[:a] + self.replacement.encode("utf-8") + data[b:]).decode("utf-8")
 
+    def mutated_line(self, source: str) -> str:
+        """The first line the mutant changes, as it reads once mutated (stripped)."""
+        lines = self.mutated_source(source).splitlines()
+        return lines[self.start[0] - 1].strip() if self.start[0] <= len(lines) else ""
+
     def diff(self, source: str, path: str = "engine.py") -> str:
         """A unified diff of the mutant against the original source."""
         lines = difflib.unified_diff(

@@ -1,5 +1,9 @@
 """Probing: is a mutant no judge killed equivalent, and if not, which input tells it apart?
 
+Equivalence is a property of the mutant, not of the judge: a mutant your tests
+never run (NoCoverage) is probed too, and is equivalent when the probes ran its
+code and none told it apart.
+
 The probes of :mod:`minigrad_tool.mutation.equivalence` (every op at kinks,
 signed zeros and random points, and random graphs; forward values and plain,
 pre-seeded and scaled gradients) run once on the unmutated engine, then on
@@ -69,8 +73,7 @@ class Probing:
             if not equivalence.compare(want[i], got, rtol, probe.kink if any_kink else None):
                 return {
                     "probe_index": i,
-                    "text": f"{probe.label}: original gives {equivalence.show(want[i])}; "
-                    f"mutant gives {equivalence.show(got)}",
+                    "text": f"{probe.label}: {equivalence.difference(want[i], got)}",
                     "hits": patcher.hits.count,
                 }
         return {"probe_index": None, "hits": patcher.hits.count, "count": len(self.probes)}
@@ -122,7 +125,7 @@ def _with_probe(result: MutantResult, outcome: ChildOutcome) -> MutantResult:
     if value["probe_index"] is not None:
         return replace(result, distinguishing=value["text"], probe_index=value["probe_index"])
     detected = any(v.status.detected for _, v in result.judges)
-    if result.status is Status.SURVIVED and value["hits"] > 0 and not detected:
+    if result.status.let_through and value["hits"] > 0 and not detected:
         reason = (
             f"equivalent: agrees with the original on all {value['count']} probes, which ran "
             "the changed code (every op at kinks, signed zeros and random points, and random "
@@ -141,7 +144,7 @@ def _equivalent_for_all(result: MutantResult) -> MutantResult:
         return result
     judges = tuple(
         (name, replace(v, status=Status.EQUIVALENT, reason=result.reason))
-        if v.status is Status.SURVIVED
+        if v.status.let_through
         else (name, v)
         for name, v in result.judges
     )

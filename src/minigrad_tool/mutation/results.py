@@ -88,6 +88,7 @@ class Verdict:
     killed_by: tuple[str, ...] = ()
     covered_by: tuple[str, ...] = ()
     seconds: float = 0.0
+    orders: tuple[int, int] = (1, 1)  # graph orders it was caught in, of those explored
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,8 @@ class Campaign:
     tests: list[str] = field(default_factory=list)  # the test IDs that judged
     test_paths: list[str] = field(default_factory=list)  # the files and folders they came from
     findings: list[str] = field(default_factory=list)  # battery cases the unmutated engine fails
+    excluded: list[str] = field(default_factory=list)  # items that could not judge, and why
+    orders: int = 1  # graph orders every kill had to hold in (adapter.order)
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)

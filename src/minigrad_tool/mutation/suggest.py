@@ -1,22 +1,28 @@
-"""Tests written for survivors: one pytest test per mutant your tests let through.
+"""Tests written for survivors: the tests your suite is missing, one per distinct input.
 
-Each test is the smallest input the probes found that tells its mutant from
-the engine (probes go from single ops to random graphs, so the first one
-that differs is the smallest).  It builds that graph, runs `backward()` and
-asserts the forward value and the gradients the *unmutated* engine gives;
-where a plain backward does not tell them apart, it also asserts the
-pre-seeded and scaled variants.  It imports the engine the way your tests
-do, and carries the mutant's name and one-line diff in a comment.
+For each mutant your tests let through, the probes found the smallest input
+that tells it from the engine (probes go from single ops to random graphs, so
+the first one that differs is the smallest).  Mutants told apart by the same
+input share one test: it builds that graph (only the nodes that reach the
+output), runs `backward()` and asserts the forward value and the gradients the
+*unmutated* engine gives; where a plain backward does not tell them apart, it
+also asserts the pre-seeded and scaled variants.  It is named after what it
+checks, lists the mutants it catches, writes numbers as short literals, and
+imports the engine the way your tests do most often.
 
-Nothing is written before it is checked: every test must pass on the
-engine and fail on its mutant, run by pytest in children; a test that does
-not is left out and reported.
+Nothing is written before it is checked: every test must pass on the engine
+and fail on each of its mutants in every graph order, run by pytest in
+children; a mutant its test does not catch is left out and reported.
 """
 
 from __future__ import annotations
 
 import ast
+import math
+import re
 import tempfile
+import textwrap
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +45,9 @@ __all__ = ["Suggestions", "suggest_tests"]
 @dataclass
 class Suggestions:
     text: str  # the file to write ("" if no test passed the checks)
-    written: list[str] = field(default_factory=list)  # mutant IDs with a test
+    written: list[str] = field(default_factory=list)  # mutant IDs a written test catches
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (mutant, why no test)
+    tests: int = 0  # how many tests the file holds
 
 
 def _let_through(result: MutantResult) -> bool:
@@ -50,22 +57,27 @@ def _let_through(result: MutantResult) -> bool:
 
 
 def import_line(spec: EngineSpec, class_name: str, tests: Sequence[str]) -> str:
-    """How the user's tests import the engine's class; the module path otherwise."""
-    stem = spec.module.rpartition(".")[2]
+    """How the user's tests import the engine's class, the form they use most; else the
+    module's path.  A package that re-exports the class counts (`from pkg import Value`)."""
+    parts = spec.module.split(".")
+    accepted = {".".join(parts[:k]) for k in range(1, len(parts) + 1)} | {parts[-1]}
+    forms: Counter[str] = Counter()
     for path in python_files(tests):
         try:
             tree = ast.parse(path.read_bytes())
-        except (SyntaxError, ValueError, OSError):
+        except (SyntaxError, ValueError, OSError, RecursionError):
             continue
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.ImportFrom)
                 and node.module
                 and node.level == 0
-                and (node.module == spec.module or node.module.rpartition(".")[2] == stem)
+                and node.module in accepted
                 and any(alias.name == class_name for alias in node.names)
             ):
-                return f"from {node.module} import {class_name}"
+                forms[f"from {node.module} import {class_name}"] += 1
+    if forms:
+        return min(forms, key=lambda form: (-forms[form], form))
     return f"from {spec.module} import {class_name}"
 
 
@@ -96,104 +108,189 @@ def _observations(
 _HELPER = '''
 
 def close(actual, expected):
-    """Equal within a relative {rel:g}; a zero must have the expected sign too."""
-    actual = float(actual)
-    if expected == 0.0:
-        same_sign = math.copysign(1.0, actual) == math.copysign(1.0, expected)
-        return actual == 0.0 and same_sign
-    return math.isclose(actual, expected, rel_tol={rel!r}, abs_tol={abs_!r})
+    """Equal within a relative {rel:g} (and {abs_:g} absolute, around zero)."""
+    return math.isclose(float(actual), expected, rel_tol={rel!r}, abs_tol={abs_!r})
 '''
 
 
-def _assertions(names: Sequence[str], observed: Sequence[Any], what: str) -> list[str]:
-    _, value, plain, seeded = observed
-    lines = []
-    if what == "plain":
-        lines.append(f"    assert close(out.data, {value!r})")
-        grads = plain
-    else:
-        grads = seeded
-    lines += [f"    assert close({n}.grad, {g!r})" for n, g in zip(names, grads, strict=True)]
+def _literal(value: float, rtol: float) -> str:
+    """The shortest decimal that stays within a hundredth of the test's tolerance of `value`."""
+    for digits in range(4, 18):
+        text = f"{value:.{digits}g}"
+        if float(text) == value or math.isclose(float(text), value, rel_tol=rtol / 100):
+            return text
+    return repr(value)
+
+
+def _assertions(names: Sequence[str], values: Sequence[Any], rtol: float) -> list[str]:
+    value, grads = values
+    lines = [f"    assert close(out.data, {_literal(value, rtol)})"] if value is not None else []
+    lines += [
+        f"    assert close({n}.grad, {_literal(g, rtol)})"
+        for n, g in zip(names, grads, strict=True)
+    ]
     return lines
 
 
+def _reaching(lines: Sequence[str]) -> list[str]:
+    """The statements `name = expression` that `out` depends on, in order."""
+    needed = {"out"}
+    kept: list[str] = []
+    for line in reversed(lines):
+        target, _, expression = line.partition(" = ")
+        if target.strip() not in needed:
+            continue
+        kept.append(line)
+        used = {
+            n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)
+        }
+        needed |= used
+    return kept[::-1]
+
+
+@dataclass(frozen=True)
+class _Written:
+    """One test to write: its input, what it asserts, and the mutants it should catch."""
+
+    probe: equivalence.Probe
+    want: Any  # the unmutated engine's observation
+    seeded: bool  # also assert the pre-seeded and scaled gradients
+    mutants: tuple[Mutant, ...]
+
+
+def _what(probe: equivalence.Probe, seeded: bool) -> tuple[str, str]:
+    """(name part, docstring) saying what a test checks."""
+    checks = "its value and gradients" + (
+        ", and that backward() adds to pre-seeded gradients and scales by the upstream one"
+        if seeded
+        else ""
+    )
+    if probe.label.startswith("random graph"):
+        count = len(_reaching(probe.lines))
+        point = ", ".join(f"{n}={v!r}" for n, v in zip(("x", "y", "z"), probe.point, strict=False))
+        return "graph", f"A graph of {count} nodes at {point}: {checks}."
+    return "", f"{probe.label}: {checks}."
+
+
 def _test_source(
-    mutant: Mutant,
-    probe: equivalence.Probe,
-    want: Any,
-    got: Any,
+    test: _Written,
+    name: str,
     class_name: str,
     *,
     scale: str,
     path: str,
     rtol: float,
+    source: str,
 ) -> str:
+    probe = test.probe
     names = ("x", "y", "z")[: len(probe.point)]
-    body = [f"    {line}" for line in equivalence.probe_source(probe, class_name)]
+    inputs = equivalence.probe_source(probe, class_name)[: len(names)]
+    graph = _reaching(probe.lines)
+    _, doc = _what(probe, test.seeded)
+    body = [f"    {line}" for line in [*inputs, *graph]]
     body.append("    out.backward()")
-    body += _assertions(names, want, "plain")
-    plain_differs = got[0] != "ok" or not equivalence.compare(
-        ("ok", want[1], want[2], []), ("ok", got[1], got[2], []), rtol
-    )
-    if not plain_differs:
+    body += _assertions(names, (test.want[1], test.want[2]), rtol)
+    if test.seeded:
         body.append("    # pre-seeded gradients must be added to; the upstream gradient is not 1")
-        body += [
-            f"    {line}" for line in equivalence.probe_source(probe, class_name)[: len(names)]
-        ]
+        body += [f"    {line}" for line in inputs]
         body += [f"    {n}.grad = {equivalence.SEED!r}" for n in names]
-        body += [f"    {line}" for line in probe.lines]
+        body += [f"    {line}" for line in graph]
         body.append(f"    out = {scale}")
         body.append("    out.backward()")
-        body += _assertions(names, want, "seeded")
-    diff = f"{mutant.original.strip()}  ->  {mutant.replacement.strip()}"
-    head = [
-        f"def test_{mutant.id.replace('-', '_')}():",
-        f'    """{probe.label[:90]}: catches mutant {mutant.id}."""',
-        f"    # mutant {mutant.id} ({mutant.function}, {path}:{mutant.start[0]}): "
-        f"{mutant.description}",
-        f"    #   {diff}",
+        body += _assertions(names, (None, test.want[3]), rtol)
+    wrapped = textwrap.wrap(doc, width=88, initial_indent="    ", subsequent_indent="    ")
+    docstring = (
+        [f'    """{doc}"""']
+        if len(wrapped) == 1
+        else [
+            f'    """{wrapped[0].strip()}',
+            *wrapped[1:],
+            '    """',
+        ]
+    )
+    head = [f"def {name}():", *docstring, "    # catches these mutants of the engine:"]
+    for m in test.mutants:
+        head.append(f"    #   {m.id} ({path}:{m.start[0]}), which reads")
+        head += textwrap.wrap(
+            m.mutated_line(source),
+            width=88,
+            initial_indent="    #       ",
+            subsequent_indent="    #         ",
+            break_on_hyphens=False,
+        )
+    return _hug_powers("\n".join([*head, *body]) + "\n")
+
+
+_SIMPLE_POWER = re.compile(r"(?<![\w.])(-?[\w.]+) \*\* (-?[\w.]+)(?![\w.(])")
+
+
+def _hug_powers(source: str) -> str:
+    """`x**2`, as ruff and black write a power of simple operands (not in comments)."""
+    lines = [
+        line if line.lstrip().startswith("#") else _SIMPLE_POWER.sub(r"\1**\2", line)
+        for line in source.splitlines()
     ]
-    return "\n".join([*head, *body]) + "\n"
+    return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
+
+
+def _name(test: _Written, taken: set[str]) -> str:
+    """`test_<op>_<what it checks>`, numbered when two tests would share a name."""
+    part, _ = _what(test.probe, test.seeded)
+    op = part or test.mutants[0].op
+    base = f"test_{op}_" + ("accumulates_and_scales" if test.seeded else "value_and_gradients")
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
 
 
 def _verify(
     spec: EngineSpec,
-    sources: dict[str, str],
+    tests: dict[str, tuple[str, _Written]],
     header: str,
-    mutants: dict[str, Mutant],
     limits: Limits,
     jobs: int,
-) -> tuple[list[str], list[tuple[str, str]]]:
-    """Which suggested tests pass on the engine and fail on their mutant, run by pytest."""
-    kept: list[str] = []
+) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """Which written tests pass on the engine, and which of their mutants each catches in every
+    graph order, run by pytest in children: {test name: mutant IDs caught}, and what is not."""
+    mutants = [m for _, written in tests.values() for m in written.mutants]
+    caught: dict[str, list[str]] = {}
     dropped: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="minigrad-suggest-") as tmp:
         path = Path(tmp) / "test_minigrad_suggested.py"
-        path.write_text(header + "\n\n" + "\n\n".join(sources.values()), encoding="utf-8")
-        with TestsHost(
-            spec, [str(path)], limits, jobs=jobs, mutants=list(mutants.values())
-        ) as host:
+        sources = "\n\n".join(source for source, _ in tests.values())
+        path.write_text(header + "\n\n" + sources, encoding="utf-8")
+        with TestsHost(spec, [str(path)], limits, jobs=jobs, mutants=mutants) as host:
             stats = run_stats(host)
-            ids = {
-                m: next((t for t in stats if t.endswith(f"::test_{m.replace('-', '_')}")), "")
-                for m in sources
-            }
-            passing = {m for m, t in ids.items() if t and stats[t][0] == "passed"}
-            outcomes = host.run(
-                [Request(m, "judge", {"mutant": m, "items": [ids[m]]}) for m in sorted(passing)]
-            )
-    for mutant in sources:
-        if mutant not in passing:
-            text = stats.get(ids[mutant], ("", "not collected", {}))[1]
-            lines = [line for line in text.splitlines() if line.strip()] or ["?"]
-            dropped.append((mutant, f"its test fails on the unmutated engine: {lines[-1].strip()}"))
+            ids = {name: next((t for t in stats if t.endswith(f"::{name}")), "") for name in tests}
+            passing = {name for name, t in ids.items() if t and stats[t][0] == "passed"}
+            requests = [
+                Request(f"{name}|{m.id}", "judge", {"mutant": m.id, "items": [ids[name]]})
+                for name in sorted(passing)
+                for m in tests[name][1].mutants
+            ]
+            outcomes = host.run(requests)
+    for name, (_, written) in tests.items():
+        if name not in passing:
+            why = stats.get(ids[name], ("", "not collected", {}))[1] or "not collected"
+            dropped += [
+                (m.id, f"its test fails on the unmutated engine: {why}") for m in written.mutants
+            ]
             continue
-        outcome = outcomes.get(mutant)
-        if outcome is not None and outcome.ok and outcome.value["killed_by"]:
-            kept.append(mutant)
-        else:
-            dropped.append((mutant, "its test passes on the mutant too"))
-    return kept, dropped
+        for m in written.mutants:
+            outcome = outcomes.get(f"{name}|{m.id}")
+            value = outcome.value if outcome is not None and outcome.ok else {}
+            orders_caught, orders = len(value.get("orders_caught", [])), value.get("orders", 1)
+            if value.get("killed_by") and orders_caught == orders:
+                caught.setdefault(name, []).append(m.id)
+            elif value.get("killed_by"):
+                dropped.append(
+                    (m.id, f"its test catches it in only {orders_caught} of {orders} orders")
+                )
+            else:
+                dropped.append((m.id, "its test passes on the mutant too"))
+    return caught, dropped
 
 
 def suggest_tests(
@@ -219,9 +316,9 @@ def suggest_tests(
     index = index or SourceIndex.parse(spec.source)
     wanted = [(r.mutant, r.probe_index or 0) for r in chosen]
     observed = _observations(spec, profile, index, wanted, limits)
-    scale = "out * -1.7" if "mul" in profile.names else "out + out"
-    name = Path(spec.path).name
-    sources = {}
+    rtol = equivalence.tolerance_for(profile)
+    groups: dict[tuple[int, bool], list[Mutant]] = {}
+    wants: dict[int, Any] = {}
     for r in chosen:
         if r.mutant.id not in observed:
             dropped.append((r.mutant.id, "observing its probe failed"))
@@ -230,17 +327,28 @@ def suggest_tests(
         if want[0] != "ok":
             dropped.append((r.mutant.id, "the engine raises on the input that tells it apart"))
             continue
-        probe = probes[r.probe_index or 0]
-        sources[r.mutant.id] = _test_source(
-            r.mutant,
-            probe,
-            want,
-            got,
+        plain_differs = got[0] != "ok" or not equivalence.compare(
+            ("ok", want[1], want[2], [], 1.0), ("ok", got[1], got[2], [], 1.0), rtol
+        )
+        key = (r.probe_index or 0, not plain_differs)
+        groups.setdefault(key, []).append(r.mutant)
+        wants[key[0]] = want
+    scale = "out * -1.7" if "mul" in profile.names else "out + out"
+    taken: set[str] = set()
+    tests: dict[str, tuple[str, _Written]] = {}
+    for (probe_index, seeded), members in groups.items():
+        written = _Written(probes[probe_index], wants[probe_index], seeded, tuple(members))
+        name = _name(written, taken)
+        source = _test_source(
+            written,
+            name,
             profile.class_name,
             scale=scale,
-            path=name,
-            rtol=equivalence.tolerance_for(profile),
+            path=Path(spec.path).name,
+            rtol=rtol,
+            source=spec.source,
         )
+        tests[name] = (source, written)
     # A written test compares more loosely than the probes do (1024 ulps, at least 1e-6), so
     # that it still passes where libm rounds the last bits differently.
     rel = max(1e-6, 1024.0 * profile.precision.macheps)
@@ -248,9 +356,10 @@ def suggest_tests(
         [
             '"""Tests written by `minigrad mutate --suggest` for mutants your tests let through.',
             "",
-            "Each builds the smallest input minigrad found that tells its mutant from the engine,",
-            "runs backward(), and checks the values and gradients of the unmutated engine.",
-            "Each was run before it was written: it passes on the engine and fails on its mutant.",
+            "Each builds the smallest input minigrad found that tells the mutants it lists from",
+            "the engine, runs backward(), and checks the values and gradients of the unmutated",
+            "engine.  Each was run before it was written: it passes on the engine and fails on",
+            "each mutant it lists, in every graph order.",
             '"""',
             "",
             "import math",
@@ -259,7 +368,25 @@ def suggest_tests(
             _HELPER.format(rel=rel, abs_=rel * 1e-3),
         ]
     )
-    mutants = {r.mutant.id: r.mutant for r in chosen}
-    kept, failed = _verify(spec, sources, header, mutants, limits, config.jobs)
-    text = header + "\n\n" + "\n\n".join(sources[m] for m in kept) if kept else ""
-    return Suggestions(text, kept, [*dropped, *failed])
+    caught, failed = _verify(spec, tests, header, limits, config.jobs)
+    kept = [name for name in tests if name in caught]
+    if not kept:
+        return Suggestions("", [], [*dropped, *failed])
+    bodies = [_only_caught(tests[name][0], caught[name]) for name in kept]
+    caught_ids = [m for name in kept for m in caught[name]]
+    text = header + "\n\n" + "\n\n".join(bodies)
+    return Suggestions(text, caught_ids, [*dropped, *failed], len(kept))
+
+
+def _only_caught(source: str, caught: Sequence[str]) -> str:
+    """The test, listing only the mutants it was shown to catch."""
+    kept: list[str] = []
+    keep = True
+    for line in source.splitlines():
+        if line.startswith("    #   ") and not line.startswith("    #     "):
+            keep = line.split()[1] in caught  # a mutant's line, then its replacement's lines
+        elif not line.startswith("    #     "):
+            keep = True
+        if keep:
+            kept.append(line)
+    return "\n".join(kept) + "\n"

@@ -148,6 +148,19 @@ def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggest
             out.line(f"    {r.reason}", "dim")
     for name, why in campaign.unreachable:
         out.line(f"not mutated: {name}: {why}", "yellow")
+    if campaign.excluded:
+        out.line()
+        out.line("not used as judges (a verdict from them would depend on luck):", "bold yellow")
+        for why in campaign.excluded:
+            out.line(f"  {why}")
+    if campaign.orders > 1:
+        out.line()
+        out.line(
+            f"graph order: the engine keeps children in a set, so backward() could visit "
+            f"nodes in another order on every run; minigrad served it a set whose order it "
+            f"controls, and a mutant counts as killed only if it is caught in all "
+            f"{campaign.orders} orders it tried",
+        )
     if campaign.findings:
         out.line()
         out.line(

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from minigrad_tool.adapter import Loaded
+from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case
 from minigrad_tool.battery.cases import pinned_values
 from minigrad_tool.isolation import Host, Reporter, Request
@@ -42,8 +43,10 @@ class BatteryJudge:
 
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
+        self.orders = setup.orders_for(self.name)
         groups = setup.config.groups
-        self.cases = [c for c in setup.battery.cases if groups is None or c.group in groups]
+        cases = [c for c in setup.battery.cases if groups is None or c.group in groups]
+        self.cases = sorted(cases, key=lambda c: c.cost)  # stable: ties keep the battery's order
 
     def engine_tasks(self) -> dict[str, Task]:
         return {"battery-harness": self._harness_task, "battery-judge": self._judge_task}
@@ -59,12 +62,18 @@ class BatteryJudge:
     def _harness_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
         case = self.setup.battery.case(args["case"])
         reporter.phase(f"case {case.name} on the unmutated engine")
+        set_order(0)
         result = run_case(case, engine.access, self.setup.config.settings)
-        pinned = (
-            pinned_values(case, engine.access)
-            if case.kind == "kink" and not result.failed
-            else None
-        )
+        for order in range(1, self.orders):  # the engine must pass in every order
+            if result.failed:
+                break
+            set_order(order)
+            result = run_case(case, engine.access, self.setup.config.settings)
+            if result.failed:
+                result = replace(result, detail=f"in graph order {order}: {result.detail}")
+        set_order(0)
+        kink = case.kind == "kink" and not result.failed
+        pinned = pinned_values(case, engine.access) if kink else None
         return {"status": result.status, "detail": result.detail, "pinned": pinned}
 
     def _judge_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
@@ -84,6 +93,7 @@ class BatteryJudge:
             reporter,
             item=self.item,
             matrix=self.setup.config.matrix,
+            orders=self.orders,
         )
 
     # --- in the campaign's process ----------------------------------------------------------
@@ -111,15 +121,16 @@ class BatteryJudge:
                 "the unmutated engine fails every case of the battery, so no mutant "
                 "verdict would mean anything:\n" + "\n".join(findings)
             )
-        passing = sorted(seconds, key=seconds.__getitem__)
+        passing = [c.name for c in self.cases if c.name in seconds]  # cheapest first, by cost
         return Harness(tuple(passing), {}, seconds, pinned, tuple(findings))
 
     def order(self, mutant: Mutant, harness: Harness) -> list[str]:
-        """Every passing case, those that call the mutant's op first; each part fastest first."""
+        """Every passing case, those that call the mutant's op first; each part cheapest first
+        by the cases' static cost, so the same case is named the killer on every run."""
 
-        def key(name: str) -> tuple[bool, float]:
-            requires = self.setup.battery.case(name).requires
-            return mutant.op not in requires, harness.seconds.get(name, 0.0)
+        def key(name: str) -> tuple[bool, int]:
+            case = self.setup.battery.case(name)
+            return mutant.op not in case.requires, case.cost
 
         return sorted(harness.items, key=key)
 

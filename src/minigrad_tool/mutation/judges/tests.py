@@ -15,7 +15,9 @@ on it.
 
 from __future__ import annotations
 
+import linecache
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from typing import Any
 
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import import_engine
+from minigrad_tool.adapter.order import fresh, set_order
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -66,6 +69,7 @@ class _Session:
     patcher: Patcher | None = None
     mutants: dict[str, Mutant] = field(default_factory=dict)
     matrix: bool = False
+    orders: int = 1  # graph orders a verdict must hold in (adapter.order)
 
 
 class _Plugin:
@@ -96,11 +100,26 @@ class _Plugin:
         return True
 
 
+def _quote(report: Any) -> str:
+    """Where a test failed, in the user's words: `file:line: the line` and the message's first
+    line (an assert shows its values there), not the last line of pytest's long report."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is None or not crash.lineno:
+        text: str = report.longreprtext
+        lines = [line for line in text.splitlines() if line.strip()] or ["?"]
+        return lines[-1].strip()
+    source = linecache.getline(crash.path, crash.lineno).strip()
+    message = (crash.message.splitlines() or [""])[0].strip()
+    said = f" ({message})" if message and message != source else ""
+    return f"{os.path.basename(crash.path)}:{crash.lineno}: {source}{said}"
+
+
 def _outcome(reports: Sequence[Any]) -> tuple[str, str]:
-    """passed / failed / skipped, and the failure's text."""
+    """passed / failed / skipped, and where it failed."""
     for report in reports:
         if report.failed:
-            return "failed", f"{report.when}: {report.longreprtext[-_MAX_REPORT:]}"
+            where = "" if report.when == "call" else f"in {report.when}: "
+            return "failed", where + _quote(report)[-_MAX_REPORT:]
     if any(r.skipped for r in reports):
         return "skipped", ""
     return "passed", ""
@@ -109,6 +128,7 @@ def _outcome(reports: Sequence[Any]) -> tuple[str, str]:
 def _run_item(session: _Session, nodeid: str) -> tuple[str, str]:
     from _pytest.runner import runtestprotocol
 
+    fresh()  # the same sets, in the same order, and the same random draws, in any child
     return _outcome(runtestprotocol(session.items[nodeid], log=False, nextitem=None))
 
 
@@ -117,17 +137,31 @@ def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> l
 
 
 def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[Any]:
-    """Tests in collection order on the unmutated engine: outcome, sites run, seconds."""
+    """Tests in collection order on the unmutated engine: outcome, sites run, seconds; and,
+    for an engine whose graph order can vary, the outcome in every other order too."""
     assert session.patcher is not None
     results = []
     for nodeid in args["tests"]:
         reporter.phase(f"test {nodeid} on the unmutated engine")
         ran = session.patcher.record_sites()
+        set_order(0)
         start = time.perf_counter()
         outcome, text = _run_item(session, nodeid)
         seconds = time.perf_counter() - start
+        differs = []
+        for order in range(1, session.orders):
+            set_order(order)
+            if _run_item(session, nodeid)[0] != outcome:
+                differs.append(order)
+        set_order(0)
         results.append(
-            {"outcome": outcome, "text": text, "covers": sorted(ran()), "seconds": seconds}
+            {
+                "outcome": outcome,
+                "text": text,
+                "covers": sorted(ran()),
+                "seconds": seconds,
+                "differs_in_orders": differs,
+            }
         )
     return results
 
@@ -135,10 +169,7 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
 def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
     def failure(nodeid: str) -> str | None:
         outcome, text = _run_item(session, nodeid)
-        if outcome != "failed":
-            return None
-        last = [line for line in text.splitlines() if line.strip()][-1:] or [""]
-        return f"{nodeid} fails: {last[0].strip()}"
+        return f"{nodeid} fails at {text}" if outcome == "failed" else None
 
     assert session.patcher is not None
     mutant = session.mutants[args["mutant"]]
@@ -150,6 +181,7 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         reporter,
         item="test",
         matrix=session.matrix,
+        orders=session.orders,
     )
 
 
@@ -169,10 +201,15 @@ class TestsHost:
         matrix: bool = False,
         index: SourceIndex | None = None,
         extra: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] | None = None,
+        orders: int | None = None,
     ) -> None:
         self.spec = spec
         self.paths = list(paths)
-        self.session = _Session(mutants={m.id: m for m in mutants}, matrix=matrix)
+        self.session = _Session(
+            mutants={m.id: m for m in mutants},
+            matrix=matrix,
+            orders=spec.orders if orders is None else orders,
+        )
         self.index = index or SourceIndex.parse(spec.source)
         tasks: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] = {
             "list": _list_task,
@@ -284,6 +321,12 @@ def run_stats(tests: TestsHost) -> Stats:
     if again:
         alone, _ = _stats(tests, [[nodeid] for nodeid in again])
         results.update(alone)
+    for nodeid in [n for n in again if results[n][0] == "failed" and ids.index(n) > 0]:
+        # Run alone it fails; after the tests before it, in collection order, does it pass?
+        prefix = ids[: ids.index(nodeid) + 1]
+        ordered, _ = _stats(tests, [prefix])
+        if nodeid in ordered and ordered[nodeid][0] == "passed":
+            results[nodeid] = ("depends", "", ordered[nodeid][2])
     return {nodeid: results[nodeid] for nodeid in ids}
 
 
@@ -292,19 +335,43 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
     stats = run_stats(tests)
     if not stats:
         raise HarnessError(f"{what} in {' '.join(tests.paths)} collect no test")
+    differs = {
+        nodeid: value.get("differs_in_orders", [])
+        for nodeid, (_, _, value) in stats.items()
+        if value.get("differs_in_orders")
+    }
+    depends = [nodeid for nodeid, (outcome, _, _) in stats.items() if outcome == "depends"]
+    excluded = tuple(
+        f"{nodeid}: its result on the unmutated engine changes with the graph order "
+        f"(orders {', '.join(map(str, orders))} differ from order 0): it cannot judge"
+        for nodeid, orders in differs.items()
+    ) + tuple(
+        f"{nodeid}: it passes only after the tests before it (it uses state they leave), "
+        "and fails alone: it cannot judge a mutant by itself"
+        for nodeid in depends
+    )
     failing = [
-        f"{nodeid}: {text}" for nodeid, (outcome, text, _) in stats.items() if outcome == "failed"
+        f"{nodeid}: {text}"
+        for nodeid, (outcome, text, _) in stats.items()
+        if outcome == "failed" and nodeid not in differs
     ]
     if failing:
         raise HarnessError(
             f"{what} must pass on the unmutated engine; these do not:\n" + "\n".join(failing)
         )
-    kept = [nodeid for nodeid, (outcome, _, _) in stats.items() if outcome == "passed"]
+    kept = [
+        nodeid
+        for nodeid, (outcome, _, _) in stats.items()
+        if outcome == "passed" and nodeid not in differs
+    ]
     if not kept:
-        raise HarnessError(f"every test in {' '.join(tests.paths)} was skipped: nothing judges")
+        raise HarnessError(
+            f"no test in {' '.join(tests.paths)} can judge: each was skipped"
+            + (" or depends on the graph order" if differs else "")
+        )
     covers = {n: frozenset(stats[n][2]["covers"]) for n in kept}
     seconds = {n: float(stats[n][2]["seconds"]) for n in kept}
-    return Harness(tuple(kept), covers, seconds)
+    return Harness(tuple(kept), covers, seconds, excluded=excluded)
 
 
 class TestsJudge:
@@ -323,6 +390,7 @@ class TestsJudge:
             mutants=list(setup.mutants.values()),
             matrix=setup.config.matrix,
             index=setup.index,
+            orders=setup.orders_for(self.name),
         )
 
     def engine_tasks(self) -> dict[str, Task]:

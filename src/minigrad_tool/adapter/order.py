@@ -1,0 +1,183 @@
+"""Graph order under control: the same engine and tests give the same verdict on every run.
+
+Engines in micrograd's style keep a node's children in a `set`
+(`self._prev = set(_children)`) and build `backward()`'s topological order by
+walking them.  A set of nodes iterates in the order of the nodes' addresses,
+which change from run to run, so a mutant that breaks accumulation on a node
+with several consumers may be caught in one run and missed in the next.
+
+minigrad serves such an engine (one whose own file keeps a `set(...)` in a
+node's attribute) a `set` whose iteration order it chooses: its module's globals get
+:class:`ControlledSet` under that name.  Order 0 is insertion
+order, order 1 its reverse, orders 2 to 7 a fixed pseudo-random permutation
+of each set, seeded by the order and the set's creation number.  Creation
+numbers restart, and `random` is reseeded, before each case, test or probe
+(:func:`fresh`), so an item runs the same way in any child, after any other.
+
+A judge runs on order 0; a mutant counts as killed only if it is caught in
+every one of the :data:`ORDERS` orders.  Set literals (`{a, b}`) are not
+served, nor are frozensets (they must stay hashable): they keep Python's order,
+and :func:`uncontrolled` names them.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import sys
+from collections.abc import Iterable, Iterator, MutableSet
+from typing import Any
+
+__all__ = [
+    "ORDERS",
+    "ControlledSet",
+    "current_order",
+    "fresh",
+    "order_sensitive",
+    "served_names",
+    "set_order",
+    "uncontrolled",
+]
+
+# Eight orders: insertion, reversed, and six permutations.  Two children whose order matters
+# are swapped in about half of them, so a mutant caught by luck of the order is very unlikely
+# to be caught in all eight.
+ORDERS = 8
+_MASK = (1 << 64) - 1
+_state = {"order": 0, "serial": 0}
+
+
+def current_order() -> int:
+    return _state["order"]
+
+
+def set_order(order: int) -> None:
+    """From now on, in this process, every ControlledSet iterates in `order`."""
+    _state["order"] = order
+
+
+def fresh() -> None:
+    """Before an item (case, test, probe): creation numbers from 0, `random` reseeded.
+
+    The order stays as :func:`set_order` left it."""
+    _state["serial"] = 0
+    random.seed(0)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(0)
+
+
+def _mix(*values: int) -> int:
+    """A fixed 64-bit mix of small integers (splitmix64's finaliser): same input, same key."""
+    x = 0
+    for v in values:
+        x = (x ^ (v + 0x9E3779B97F4A7C15 + (x << 6) + (x >> 2))) & _MASK
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+        x ^= x >> 31
+    return x
+
+
+class ControlledSet(MutableSet[Any]):
+    """A set that iterates in the order minigrad chooses (insertion order by default)."""
+
+    __slots__ = ("_items", "_serial")
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        self._items: dict[Any, None] = dict.fromkeys(items)
+        self._serial = _state["serial"]
+        _state["serial"] += 1
+
+    @classmethod
+    def _from_iterable(cls, items: Iterable[Any]) -> ControlledSet:
+        return cls(items)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        items = list(self._items)
+        order = _state["order"]
+        if order == 0 or len(items) < 2:
+            return iter(items)
+        if order == 1:
+            return iter(items[::-1])
+        keys = [_mix(order, self._serial, i) for i in range(len(items))]
+        return iter([item for _, item in sorted(zip(keys, items, strict=True), key=_first)])
+
+    def add(self, item: Any) -> None:
+        self._items[item] = None
+
+    def discard(self, item: Any) -> None:
+        self._items.pop(item, None)
+
+    def copy(self) -> ControlledSet:
+        return ControlledSet(self._items)
+
+    def update(self, *others: Iterable[Any]) -> None:
+        for other in others:
+            self._items.update(dict.fromkeys(other))
+
+    def union(self, *others: Iterable[Any]) -> ControlledSet:
+        result = self.copy()
+        result.update(*others)
+        return result
+
+    def __repr__(self) -> str:
+        return f"{{{', '.join(map(repr, self._items))}}}" if self._items else "set()"
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
+
+
+def served_names() -> dict[str, Any]:
+    """What an order-sensitive engine's globals get."""
+    return {"set": ControlledSet}
+
+
+def _is_set_call(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "set"
+
+
+def _kept_sets(tree: ast.AST) -> list[int]:
+    """Lines that keep a set() in a node's attribute (`self._prev = set(_children)`): the
+    children a topological sort walks.  A local `visited = set()` is only asked `in`, whose
+    answer does not depend on order."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and _is_set_call(node.value):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and _is_set_call(node.value):
+            targets = [node.target]
+        else:
+            continue
+        if any(isinstance(target, ast.Attribute) for target in targets):
+            found.append(node.lineno)
+    return found
+
+
+def order_sensitive(source: str) -> bool:
+    """Does the engine keep children in a set(), whose order would follow addresses?"""
+    try:
+        return bool(_kept_sets(ast.parse(source)))
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+
+
+def uncontrolled(source: str) -> list[int]:
+    """Lines with set literals, comprehensions or frozensets: their order is Python's."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    found = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Set | ast.SetComp)]
+    found += [
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "frozenset"
+    ]
+    return sorted(found)

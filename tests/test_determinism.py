@@ -1,0 +1,224 @@
+"""Same engine, same tests, same verdict: graph orders under control, flaky and dependent tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from minigrad_tool.adapter import load_in_process
+from minigrad_tool.adapter.order import ControlledSet, fresh, order_sensitive, set_order
+from minigrad_tool.check import settings_for
+from minigrad_tool.mutation.campaign import run_campaign
+from minigrad_tool.mutation.judging import CampaignConfig
+from minigrad_tool.mutation.results import Campaign, Status
+
+ENGINES = Path(__file__).parent / "engines"
+MICRO = (ENGINES / "microstyle.py").read_text()
+
+SHARED_NODE_TEST = """from eng import Value
+
+
+def test_shared_node():
+    x, y, z = Value(2.0), Value(3.0), Value(5.0)
+    out = (x * y) * (x + z)
+    out.backward()
+    assert abs(x.grad - (y.data * (x.data + z.data) + x.data * y.data)) < 1e-9
+
+
+def test_mul_alone():
+    x, y = Value(2.0), Value(3.0)
+    out = x * y
+    out.backward()
+    assert x.grad == 3.0 and y.grad == 2.0
+"""
+
+FLAKY_AND_DEPENDENT = '''import random
+
+from eng import Value
+
+STATE = {}
+
+
+def test_add():
+    x, y = Value(2.0), Value(3.0)
+    out = x + y
+    out.backward()
+    assert x.grad == 1.0 and y.grad == 1.0
+
+
+def test_flaky_by_chance():
+    """Fails one run in four, as written: minigrad reseeds random before each test."""
+    x = Value(1.0) * 2.0
+    x.backward()
+    assert random.random() > 0.25
+
+
+def test_sets_state():
+    STATE["x"] = Value(2.0)
+    assert STATE["x"].data == 2.0
+
+
+def test_uses_state_left_by_the_one_before():
+    x = STATE["x"]
+    out = x * x
+    out.backward()
+    assert x.grad == 4.0
+'''
+
+pytestmark = pytest.mark.campaign
+
+
+def campaign(folder: Path, tests: str) -> Campaign:
+    (folder / "eng.py").write_text(MICRO)
+    (folder / "test_eng.py").write_text(tests)
+    loaded = load_in_process(str(folder / "eng.py"))
+    config = CampaignConfig(
+        jobs=2,
+        tests=(str(folder / "test_eng.py"),),
+        judges=("tests",),
+        settings=settings_for(loaded.profile),
+    )
+    return run_campaign(loaded.spec, loaded.profile, config)
+
+
+def statuses(result: Campaign) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """Each mutant's status, reason and killers, with the campaign's folder left out."""
+    folder = str(Path(result.path).parent.name) + "/"
+    return {
+        r.mutant.id: (
+            r.status.value,
+            r.reason.replace(folder, ""),
+            tuple(k.replace(folder, "") for k in r.killed_by),
+        )
+        for r in result.results
+    }
+
+
+@pytest.fixture(scope="module")
+def shared_node(tmp_path_factory: pytest.TempPathFactory) -> tuple[Campaign, Campaign]:
+    """The same campaign twice, each in a folder of its own."""
+    first = campaign(tmp_path_factory.mktemp("one"), SHARED_NODE_TEST)
+    return first, campaign(tmp_path_factory.mktemp("two"), SHARED_NODE_TEST)
+
+
+class TestGraphOrders:
+    def test_a_kill_by_luck_of_the_order_is_not_a_kill(
+        self, shared_node: tuple[Campaign, Campaign]
+    ) -> None:
+        """mul-assign on a node with two consumers is caught in some orders only: Survived,
+        with the orders as evidence."""
+        first, _ = shared_node
+        result = next(r for r in first.results if r.mutant.id == "mul-assign")
+        assert result.status is Status.SURVIVED
+        assert "caught in only" in result.reason and "of 8 graph orders" in result.reason
+        (_, verdict), *_ = result.judges
+        assert 0 < verdict.orders[0] < verdict.orders[1] == 8
+        assert first.orders == 8
+
+    def test_every_run_gives_the_same_statuses(
+        self, shared_node: tuple[Campaign, Campaign]
+    ) -> None:
+        first, second = shared_node
+        assert statuses(first) == statuses(second)
+        assert len(statuses(first)) > 60
+
+    def test_a_deterministic_engine_is_judged_in_one_order(self) -> None:
+        """No set kept in a node: nothing to explore, nothing to pay."""
+        ours = (Path(__file__).parents[1] / "src" / "minigrad" / "engine.py").read_text()
+        assert not order_sensitive(ours)
+        assert order_sensitive(MICRO)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Campaign, Campaign]:
+    first = campaign(tmp_path_factory.mktemp("one"), FLAKY_AND_DEPENDENT)
+    return first, campaign(tmp_path_factory.mktemp("two"), FLAKY_AND_DEPENDENT)
+
+
+class TestTestsThatCannotJudge:
+    def test_no_harness_failure_and_the_same_verdicts(
+        self, runs: tuple[Campaign, Campaign]
+    ) -> None:
+        """A test that needs an earlier test's state passes in collection order: the engine
+        is not blamed, and two runs agree."""
+        first, second = runs
+        assert statuses(first) == statuses(second)
+        assert first.killed > 0
+
+    def test_flaky_and_dependent_tests_kill_nothing(self, runs: tuple[Campaign, Campaign]) -> None:
+        first, _ = runs
+        killers = {k.rpartition("::")[2] for r in first.results for k in r.killed_by}
+        assert "test_flaky_by_chance" not in killers
+        assert "test_uses_state_left_by_the_one_before" not in killers
+        assert "test_add" in killers
+        said = " ".join(r.reason for r in first.results)
+        assert "test_uses_state_left_by_the_one_before" not in said  # it never judged
+        assert any("uses state they leave" in why for why in first.excluded)
+
+
+def test_an_uncovered_equivalent_is_ignored(tmp_path: Path) -> None:
+    """Tests that never call relu: its equivalent mutant is still Ignored, not NoCoverage."""
+    result = campaign(tmp_path, SHARED_NODE_TEST)
+    relu = {r.mutant.id: r for r in result.results if r.mutant.op == "relu"}
+    assert relu["relu-swap-2"].status is Status.EQUIVALENT
+    assert relu["relu-sign"].status is Status.NO_COVERAGE
+
+
+class TestControlledSet:
+    def test_orders(self) -> None:
+        """0: insertion; 1: reversed; others: fixed permutations, the same every time."""
+        try:
+            fresh()
+            s = ControlledSet("abcdef")
+            seen = {}
+            for order in range(8):
+                set_order(order)
+                seen[order] = "".join(s)
+            assert seen[0] == "abcdef" and seen[1] == "fedcba"
+            assert len(set(seen.values())) >= 6
+            fresh()
+            again = ControlledSet("abcdef")
+            set_order(5)
+            assert "".join(again) == seen[5]
+        finally:
+            set_order(0)
+
+    def test_it_behaves_as_a_set(self) -> None:
+        s = ControlledSet([3, 1, 3])
+        s.add(2)
+        s.discard(1)
+        assert len(s) == 2 and 3 in s and 1 not in s
+        assert s == {2, 3} and s | {4} == {2, 3, 4} and (s & {3}) == {3}
+        assert sorted(s.copy()) == [2, 3] and repr(ControlledSet()) == "set()"
+
+
+def test_a_killer_that_fails_on_the_original_too_kills_nothing(tmp_path: Path) -> None:
+    """A test that passes once, then fails on every later run (it leaves a file behind): on a
+    mutant it fails, and run again on the unmutated engine it fails too, so it is no kill."""
+    engine = tmp_path / "eng.py"
+    engine.write_text((ENGINES / "closure_named.py").read_text())
+    marker = tmp_path / "ran-once"
+    (tmp_path / "test_eng.py").write_text(
+        "from pathlib import Path\n\nfrom eng import Scalar\n\n\n"
+        "def test_add_once():\n"
+        f"    marker = Path({str(marker)!r})\n"
+        "    assert not marker.exists()\n"
+        "    marker.touch()\n"
+        "    x, y = Scalar(2.0), Scalar(3.0)\n"
+        "    out = x + y\n"
+        "    out.backward()\n"
+        "    assert x.grad == 1.0\n"
+    )
+    loaded = load_in_process(str(engine))
+    config = CampaignConfig(
+        jobs=2,
+        tests=(str(tmp_path / "test_eng.py"),),
+        judges=("tests",),
+        settings=settings_for(loaded.profile),
+    )
+    result = run_campaign(loaded.spec, loaded.profile, config)
+    assert result.orders == 1
+    add = [r for r in result.results if r.mutant.op == "add"]
+    assert add and all(not r.status.detected for r in add)
+    assert any("fails on the unmutated engine too" in r.reason for r in add)
