@@ -16,6 +16,7 @@ import gc
 import itertools
 import json
 import math
+import os
 import random
 import shutil
 import statistics
@@ -240,9 +241,15 @@ def _copy_project(root: Path, target: Path) -> None:
     (target / "mutants").mkdir(exist_ok=True)
 
 
-def _timed(command: list[str], cwd: Path) -> float:
+def _timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
     return time.perf_counter() - start
 
 
@@ -376,6 +383,25 @@ def own_tests_throughput(root: Path, skip: bool) -> Figure:
     )
 
 
+def order_exploration_cost(root: Path, name: str, folder: Path, args: list[str]) -> Figure:
+    """The whole `mutate --tests` command judged in the engine's graph orders (8 when it keeps
+    children in a set) against the same command in one order ($MINIGRAD_ORDERS=1)."""
+    command = [sys.executable, "-m", "minigrad_tool", "mutate", *args, "--min-score", "0"]
+    one: list[float] = []
+    explored: list[float] = []
+    for _ in range(3):  # interleaved, so that load on the machine hits both alike
+        one.append(_timed(command, folder, {"MINIGRAD_ORDERS": "1"}))
+        explored.append(_timed(command, folder))
+    return Figure(
+        f"order exploration: {name} (whole command, wall clock)",
+        f"1 graph order: {min(one):.2f} s",
+        f"every order it needs: {min(explored):.2f} s",
+        min(one) / min(explored),
+        1 / 1.5,
+        "best of 3, interleaved; 0.67 is 1.5x the time, the goal's limit",
+    )
+
+
 def run_all(
     root: Path, *, skip_mutmut: bool, repeats: int, out: Callable[[str], None]
 ) -> list[Figure]:
@@ -395,6 +421,15 @@ def run_all(
         lambda: battery_throughput(root, skip_mutmut),
         lambda: student_throughput(root, skip_mutmut),
         lambda: own_tests_throughput(root, skip_mutmut),
+        lambda: order_exploration_cost(
+            root,
+            "examples/student, children in a set (8 orders)",
+            root / "examples" / "student",
+            ["--engine", "engine.py", "--tests", "test_engine.py"],
+        ),
+        lambda: order_exploration_cost(
+            root, "our engine, children in a tuple (1 order)", root, ["--judge", "tests"]
+        ),
     ]
     figures = []
     for measure in measures:

@@ -50,9 +50,9 @@ class EngineSpec:
     @property
     def orders(self) -> int:
         """How many graph orders a verdict must hold in: 1 unless the order can vary."""
-        from minigrad_tool.adapter.order import ORDERS
+        from minigrad_tool.adapter.order import orders_to_explore
 
-        return ORDERS if self.order_sensitive else 1
+        return orders_to_explore() if self.order_sensitive else 1
 
     @property
     def sha256(self) -> str:

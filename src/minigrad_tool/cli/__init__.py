@@ -37,10 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from minigrad_tool.adapter.order import orders_to_explore
     from minigrad_tool.cli.config import find_config
     from minigrad_tool.cli.parser import build_parser
     from minigrad_tool.report.output import Output
 
+    try:
+        orders_to_explore()
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     config = find_config()
     args = build_parser(config, _runner).parse_args(argv)
     args.config = config
