@@ -20,7 +20,7 @@ from minigrad_tool.faults import InternalError
 from minigrad_tool.gradcheck import Tolerance
 from minigrad_tool.isolation import Limits, Outcome, Reporter, Request
 
-__all__ = ["CheckReport", "check_engine", "settings_for"]
+__all__ = ["CheckReport", "check_engine", "crashed", "settings_for"]
 
 
 def settings_for(
@@ -38,6 +38,14 @@ def settings_for(
     engine is imprecise can loosen both with one flag.
     """
     macheps = profile.precision.macheps
+    # The battery's points reach |x| = 200 or so: below ~1024 ulps of 1.0 a step rounds away
+    # there (x + eps == x), and every case would blame the engine for the user's number.
+    smallest = 1024.0 * macheps
+    if eps is not None and 0.0 < eps < smallest:
+        raise ValueError(
+            f"--eps {eps:g} is too small for {profile.precision.name} numbers: steps below "
+            f"{smallest:.2g} round away at the battery's points (x + eps == x); use a larger one"
+        )
     base = Tolerance.for_precision(macheps)
     tolerance = Tolerance(
         eps=base.eps if eps is None else eps,
@@ -116,4 +124,17 @@ def check_engine(
     with engine_host(spec, profile, {"case": run}, limits, jobs=jobs) as host:
         host.run([Request(c.name, "case", {"case": c.name}) for c in cases], on_done=done)
     ordered = tuple(results[c.name] for c in cases)
-    return CheckReport(spec, profile, battery, settings, ordered)
+    crashes = tuple(crashed(profile))
+    return CheckReport(spec, profile, battery, settings, crashes + ordered)
+
+
+def crashed(profile: Profile) -> list[CaseResult]:
+    """An op whose call crashes in the engine's own code is a failure, not an absent op."""
+    return [
+        CaseResult(
+            f"{method}_runs",
+            "error",
+            f"the op {profile.class_name}.{method} crashes in the engine's code: {why}",
+        )
+        for method, why in profile.broken
+    ]

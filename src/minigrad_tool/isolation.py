@@ -34,6 +34,7 @@ import resource
 import select
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -141,9 +142,26 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _std_fds_open() -> None:
+    """Keep fds 0, 1 and 2 taken (by /dev/null if an engine closed them): else the next pipe
+    would get one of them, and redirecting a child's output would cut its report line."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
 def _become_child(parent: int, limits: Limits, output: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # A process group of its own: whatever the engine starts (a helper it forks, a
+    # `sleep` it spawns) is killed with it, and never outlives the run.
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     _die_with_parent(parent)
     faulthandler.disable()  # a crash is a verdict, not a traceback to print
     keep_bytecode_out_of_tree()
@@ -279,7 +297,14 @@ class _Child:
         )
 
 
+def _kill_group(pid: int) -> None:
+    """Kill what is left of a child's process group: the helpers its engine started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def _kill(pid: int) -> None:
+    _kill_group(pid)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
@@ -296,12 +321,14 @@ def _fork(
     on_phase: Callable[[str], None] | None = None,
     timeout: float | None = None,
 ) -> _Child:
+    _std_fds_open()
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     with contextlib.suppress(OSError):
         _libc()  # loaded here, not again in every child
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):  # an engine may have closed or replaced them
+        with contextlib.suppress(Exception):
+            stream.flush()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child never returns
         os.close(read_fd)
@@ -345,8 +372,12 @@ def _drive(
         chunk = os.read(fd, 1 << 16)
         if chunk:
             child.feed(chunk)
-            continue
+            if child.final is None:
+                continue
+            # The report is in: the child is exiting.  Do not wait for the pipe to close: a
+            # helper the engine started may hold it open for as long as it lives.
         _, status = os.waitpid(child.pid, 0)
+        _kill_group(child.pid)
         del children[fd]
         os.close(fd)
         finished(child, child.outcome(status))
@@ -473,6 +504,26 @@ def _serve(
             queue.extend(json.loads(line) for line in lines)
 
 
+def _threads_started() -> str:
+    """Why forking this process would be unsafe, if it is: Python threads other than this one.
+
+    A fork copies only the thread that calls it; a lock another thread holds stays held in
+    the copy forever, so a child may hang on it, and a hang would read as a timeout, a kill.
+    minigrad forks every case and mutant from a host that imported the engine, so an engine
+    (or a test module) that starts a thread at import gets no verdict rather than a false one.
+    Native threads of libraries (torch's pool) are not Python threads and are left alone.
+    """
+    threads = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    if not threads:
+        return ""
+    names = ", ".join(sorted(t.name for t in threads))
+    return (
+        f"the engine (or a module the tests import) started {len(threads)} thread(s) at import "
+        f"({names}); forking a process with running threads can deadlock, so minigrad, which "
+        "forks every case and mutant, gives no verdict on it"
+    )
+
+
 class Host:
     """A child that sets up once, then runs each task in a grandchild forked from it.
 
@@ -525,13 +576,19 @@ class Host:
         def body(reporter: Reporter) -> Any:
             os.close(command_write)  # else the host never sees the parent close its end
             served = False
+            unsafe = ""
 
             def serve(context: Any) -> None:
-                nonlocal served
+                nonlocal served, unsafe
+                unsafe = _threads_started()
+                if unsafe:
+                    return
                 served = True
                 _serve(context, tasks, limits, jobs, command_read, reporter, terminal, out)
 
             failure = self.setup(serve, reporter)
+            if unsafe:
+                return {"failed": unsafe}
             if not served:  # the setup says why (the user's tests do not collect, say)
                 return {"failed": failure or "the host's setup ended without serving"}
             return None

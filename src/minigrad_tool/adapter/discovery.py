@@ -20,9 +20,11 @@ import dataclasses
 import inspect
 import math
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -195,6 +197,36 @@ def _holds_arrays(cls: type) -> str:
     return ""
 
 
+# Exceptions that mean the engine's own code is wrong, not that the call is unsupported:
+# a name it never defined, an attribute it never set, an operand type it cannot handle.
+_PROGRAMMING_ERRORS = (NameError, AttributeError, TypeError, KeyError, IndexError)
+
+
+def _crash_in_engine(err: Exception, filename: str, op: Op, point: Point) -> str:
+    """Why this call crashed in the engine's code, if it did: a programming error raised by a
+    line of the engine's file that is not a deliberate `raise` (an engine may refuse a call on
+    purpose).  Python's own "unsupported operand" before any engine code runs is no crash."""
+    if not isinstance(err, _PROGRAMMING_ERRORS):
+        return ""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == filename]
+    if not frames:
+        return ""
+    last = frames[-1]
+    if (last.line or "").lstrip().startswith("raise"):
+        return ""
+    call = op.describe_call()
+    at = ", ".join(f"{n}={v!r}" for n, v in zip(("x", "y", "z"), point, strict=False))
+    return (
+        f"{call} at {at} raised {type(err).__name__}: {err} "
+        f"({Path(filename).name}:{last.lineno}: {(last.line or '').strip()})"
+    )
+
+
+def _is_an_op(c: _Candidate) -> bool:
+    """An arithmetic dunder or a method named like an op minigrad knows: a crash is a bug."""
+    return c.form is not None or catalogue.canonical(c.name) is not None
+
+
 def _candidates_hint(module: ModuleType, spec_text: str) -> str:
     classes = [c.__name__ for c in _node_classes(module)]
     if not classes:
@@ -223,6 +255,7 @@ class _Discovery:
     access: NodeAccess = field(init=False)
     sweep_codes: set[CodeKey] = field(default_factory=set)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    broken: list[tuple[str, str]] = field(default_factory=list)  # ops that crash: (method, why)
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     precision: Precision = FLOAT64
@@ -674,20 +707,26 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
     forward_codes: dict[str, list[str]] = {}
     taken: set[str] = set()
     for c in d.candidates():
+        crashes: list[str] = []  # forms of this method that crashed inside the engine's code
+        worked = False
         for form, name, symbol, points, constant in _forms(c):
             unique = name if name not in taken else f"{name}_method"
             op = d.op_for(c, form, unique, symbol)
             progress(f"calling {cls.__name__}.{c.name} ({op.describe_call()})")
-            watch, error = None, ""
+            watch, error, crash = None, "", ""
             for point in (*points, *_fallback_points(op.arity)):
                 try:
                     watch = d.watch(op, point, constant)
                     break
                 except Exception as err:
                     error = f"{type(err).__name__}: {err}"
+                    crash = _crash_in_engine(err, d.filename, op, point)
             if watch is None:
                 d.skipped.append((c.name, f"{op.describe_call()} raised {error}"))
+                if crash:
+                    crashes.append(crash)
                 continue
+            worked = True
             steps, foreign = d.steps_of(op, watch)
             progress(f"choosing points for {op.name}")
             chosen = points if form == "pow" else d.points_for(op, points, constant)
@@ -713,6 +752,8 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
             forward_codes[op.name] = [q for q, _ in watch.forward_codes]
             ops.append(op)
             taken.add(unique)
+        if crashes and not worked and _is_an_op(c):
+            d.broken.append((c.name, crashes[0]))
     # A function several ops' backward steps call (a rounding helper, say) is no op's own.
     claims = Counter(s.qualname for op in ops for s in op.steps if s.style == "method")
     shared = {q for q, n in claims.items() if n > 1}
@@ -756,6 +797,7 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
         skipped=tuple(d.skipped),
         unreachable=tuple(d.unreachable),
         notes=tuple(d.notes),
+        broken=tuple(d.broken),
     )
 
 

@@ -163,6 +163,7 @@ class Profile:
     skipped: tuple[tuple[str, str], ...] = ()  # (method, why it is not an op)
     unreachable: tuple[tuple[str, str], ...] = ()  # (op, why its step cannot be mutated)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    broken: tuple[tuple[str, str], ...] = ()  # (method, how it crashed): ops that are bugs
 
     def op(self, name: str) -> Op:
         for op in self.ops:
@@ -212,5 +213,6 @@ class Profile:
                 "skipped": tuple(map(tuple, data["skipped"])),
                 "unreachable": tuple(map(tuple, data["unreachable"])),
                 "notes": tuple(data["notes"]),
+                "broken": tuple(map(tuple, data.get("broken", ()))),
             }
         )

@@ -135,7 +135,9 @@ def run_campaign(
         prepare=_prepare(setup),
     )
     harnesses: dict[str, Harness] = {}
-    findings: list[str] = []
+    findings = [
+        f"op {method} crashes in the engine's code: {why}" for method, why in profile.broken
+    ]
     excluded: list[str] = []
     verdicts: dict[str, dict[str, Verdict]] = {}
     for judge in judges:
