@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,96 @@ def test_an_op_that_crashes_is_a_failure_not_an_absent_op(
     assert result.returncode == 1, result.stdout
     assert said in result.stdout and "(eng.py:" in result.stdout
     assert "NameError" in result.stdout or "unsupported operand" in result.stdout
+
+
+SHAPES = {
+    "number in .val": (
+        MICRO.replace("self.data", "self.val")
+        .replace("other.data", "other.val")
+        .replace("out.data", "out.val"),
+        "Value(0.5) has no .data (it keeps a number in .val; minigrad reads .data)",
+    ),
+    "backwards()": (
+        MICRO.replace("def backward(self):", "def backwards(self):"),
+        "Value(0.5) has no backward() (found backwards(), not backward())",
+    ),
+    "data and grad as methods": (
+        "class Value:\n"
+        "    def __init__(self, x):\n        self._x = x\n"
+        "    def data(self):\n        return self._x\n"
+        "    def grad(self):\n        return 0.0\n"
+        "    def backward(self):\n        pass\n",
+        "Value(0.5) has .data as a method, not a number",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_an_engine_of_another_shape_is_told_what_is_missing(tmp_path: Path, shape: str) -> None:
+    """Exit 2 with exactly what is missing, and no minigrad internals in the message."""
+    body, said = SHAPES[shape]
+    path = tmp_path / "eng.py"
+    path.write_text(body)
+    result = minigrad(tmp_path, "gradcheck", "--engine", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert said in result.stderr
+    assert "minigrad_tool" not in result.stderr and "EngineError" not in result.stderr
+
+
+def test_a_step_that_sums_hundreds_of_terms(tmp_path: Path) -> None:
+    """Python runs it; so must every walk minigrad makes over its AST (no RecursionError)."""
+    terms = " + ".join(["out.grad * 0.004"] * 250)
+    body = MICRO.replace(
+        "            self.grad += out.grad\n            other.grad += out.grad",
+        f"            self.grad += ({terms}) * 0 + out.grad\n            other.grad += out.grad",
+        1,
+    )
+    assert body != MICRO
+    path = tmp_path / "eng.py"
+    path.write_text(body)
+    result = minigrad(tmp_path, "mutate", "--engine", str(path), "--operators", "assign")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mutation score: 100.0%" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_the_reader_going_away_loses_no_report(tmp_path: Path) -> None:
+    """`minigrad mutate --json r.json | true`: no traceback, the verdict's exit code, r.json."""
+    path = engine(tmp_path, "")
+    report = tmp_path / "r.json"
+    command = ["mutate", "--engine", path, "--json", str(report), "--operators", "sign"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minigrad_tool", *command],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert report.is_file() and report.read_text().startswith("{")
+
+
+def test_text_a_terminal_cannot_encode_is_escaped(tmp_path: Path) -> None:
+    """An engine message with a lone surrogate, on a strict UTF-8 stdout: escaped, no traceback."""
+    body = MICRO.replace(
+        "\n    def backward(self):",
+        "\n    def tanh(self):\n        raise ValueError('bad byte \\udcff here')\n\n"
+        "    def backward(self):",
+        1,
+    )
+    path = tmp_path / "eng.py"
+    path.write_text(body)
+    result = subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", "gradcheck", "--engine", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
+        timeout=120,
+        check=False,
+    )
+    out, err = result.stdout.decode(), result.stderr.decode()
+    assert "Traceback" not in err and "UnicodeEncodeError" not in err
+    assert result.returncode in (0, 1), err
+    assert "bad byte \\udcff here" in out

@@ -160,3 +160,21 @@ def test_script_refuses_bad_thresholds(tmp_path: Path, bad: str) -> None:
     )
     assert proc.returncode == 2
     assert "percentage" in proc.stderr
+
+
+def test_true_is_no_exit_code(tmp_path: Path) -> None:
+    """`true` in exit_code_by_key is corrupt input (exit 2), not a kill counted at 100%."""
+    root = make_project(tmp_path, {"mod.x_f__mutmut_1": 1})
+    meta = root / "mutants" / "src" / "mod.py.meta"
+    meta.write_text(json.dumps({"exit_code_by_key": {"mod.x_f__mutmut_1": True}}))
+    code, out = run_gate(root)
+    assert code == 2 and "corrupt mutmut results" in out
+
+
+def test_a_folder_named_like_a_meta_file(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"mod.x_f__mutmut_1": 1})
+    (root / "src" / "two.py").write_text(SOURCE)
+    os.utime(root / "src" / "two.py", (time.time() - 100, time.time() - 100))
+    (root / "mutants" / "src" / "two.py.meta").mkdir()
+    code, out = run_gate(root)
+    assert code == 2 and "is not a file" in out

@@ -205,3 +205,35 @@ class TestReadReport:
             with pytest.raises(SystemExit) as info:
                 main([*command, "--min-score", bad])
             assert info.value.code == 2
+
+
+class TestMergeRefusesBadNumbers:
+    @pytest.mark.parametrize(
+        ("shard", "said"),
+        [
+            ('{"index": 1, "count": 10000000000000}', "count <= 10000"),
+            ('{"index": 1, "count": ' + "9" * 5000 + "}", "is not a report"),
+            ('{"index": true, "count": 1}', "count <= 10000"),
+        ],
+        ids=["10^13 shards", "5000 digits", "a bool"],
+    )
+    def test_one_line_and_exit_2(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], shard: str, said: str
+    ) -> None:
+        report = tmp_path / "s.json"
+        report.write_text(
+            '{"schemaVersion": "2", "files": {}, "config": {"run": "r", "mutants": 1, "shard": '
+            + shard
+            + "}}"
+        )
+        assert main(["merge", str(report)]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err and err.count("\n") == 1
+
+    def test_output_into_a_missing_folder(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        report = tmp_path / "s.json"
+        report.write_text("{}")
+        assert main(["merge", str(report), "--json", str(tmp_path / "no" / "m.json")]) == 2
+        assert "does not exist" in capsys.readouterr().err

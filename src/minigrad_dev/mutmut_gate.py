@@ -84,15 +84,21 @@ def _newest(paths: Iterable[Path]) -> tuple[float, Path | None]:
 
 def _exit_codes(meta: Path) -> dict[str, int | None]:
     """mutmut's verdicts in one .meta file; GateError if it is not what mutmut writes."""
+    if not meta.is_file():
+        raise GateError(
+            f"corrupt mutmut results: {meta} is not a file; clean mutants/ and run again"
+        )
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError, OSError) as err:
         raise GateError(
             f"corrupt mutmut results in {meta}: {err}; clean mutants/ and run again"
         ) from None
     codes = data.get("exit_code_by_key") if isinstance(data, dict) else None
+    # An exit code is an int or null; `true` is a bool (an int subclass in Python), not a code.
     if not isinstance(codes, dict) or not all(
-        isinstance(k, str) and (v is None or isinstance(v, int)) for k, v in codes.items()
+        isinstance(k, str) and (v is None or (isinstance(v, int) and not isinstance(v, bool)))
+        for k, v in codes.items()
     ):
         raise GateError(f"corrupt mutmut results in {meta}: no exit_code_by_key of names and codes")
     return codes

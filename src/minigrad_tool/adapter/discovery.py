@@ -155,9 +155,12 @@ def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) ->
     if len(found) == 1:
         return found[0]
     if not found:
+        near = _nearest_node_class(module)
         raise EngineError(
             f"engine {spec_text!r} has no Value class, and no other class whose instances "
-            "carry .data, .grad and .backward()" + _candidates_hint(module, spec_text)
+            "carry .data, .grad and .backward()"
+            + (f"; the nearest, {near[0]}: {near[1]}" if near else "")
+            + _candidates_hint(module, spec_text)
         )
     names = ", ".join(c.__name__ for c in found)
     raise EngineError(
@@ -178,11 +181,73 @@ def _node_classes(module: ModuleType) -> list[type]:
     return [c for c in classes if callable(getattr(c, "backward", None))]
 
 
+def _nearest_node_class(module: ModuleType) -> tuple[str, str] | None:
+    """A class of the engine that makes objects from a number, and what they lack."""
+    own = (module.__name__, f"{module.__name__}.")
+    for name, c in vars(module).items():
+        if not isinstance(c, type) or name.startswith("_"):
+            continue
+        if not (c.__module__ == own[0] or c.__module__.startswith(own[1])):
+            continue
+        try:
+            missing = what_is_missing(c(0.5))
+        except Exception:
+            continue
+        if missing and missing.count(";") < 2:  # at most two of the three missing
+            return f"{name}(0.5)", missing
+    return None
+
+
 def _makes_nodes(cls: type) -> bool:
     try:
         return is_node(cls(0.5))
     except Exception:
         return False
+
+
+# Where other engines keep what minigrad reads, for saying what it found instead.
+_DATA_NAMES = ("val", "value", "_data", "v", "x", "item")
+_GRAD_NAMES = ("_grad", "gradient", "g", "adjoint")
+_BACKWARD_NAMES = ("backwards", "backprop", "back", "_backward_pass", "grad_fn", "propagate")
+
+
+def _numeric(value: object) -> bool:
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return not isinstance(value, bool | str | bytes)
+
+
+def what_is_missing(node: object) -> str:
+    """What a would-be node lacks of `.data`, `.grad` and `backward()`, precisely, with what
+    it has instead; "" when nothing is missing."""
+    problems = []
+    for attr, others in (("data", _DATA_NAMES), ("grad", _GRAD_NAMES)):
+        value = getattr(node, attr, None)
+        if value is None and not hasattr(node, attr):
+            instead = [n for n in others if _numeric(getattr(node, n, None))]
+            problems.append(
+                f"has no .{attr}"
+                + (
+                    f" (it keeps a number in .{instead[0]}; minigrad reads .{attr})"
+                    if instead
+                    else ""
+                )
+            )
+        elif callable(value):
+            problems.append(
+                f"has .{attr} as a method, not a number (a compiled engine?); minigrad reads "
+                f"and writes .{attr} as an attribute"
+            )
+    if not callable(getattr(node, "backward", None)):
+        instead = [n for n in _BACKWARD_NAMES if callable(getattr(node, n, None))]
+        problems.append(
+            f"has no backward() (found {instead[0]}(), not backward())"
+            if instead
+            else "has no backward()"
+        )
+    return "; ".join(problems)
 
 
 def _holds_arrays(cls: type) -> str:
@@ -689,8 +754,9 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
         leaf = cls(0.5)
     except Exception as err:
         raise EngineError(f"{cls.__name__}(0.5) raised {type(err).__name__}: {err}") from err
-    if not is_node(leaf):
-        raise EngineError(f"{cls.__name__}(0.5) has no .data, .grad and .backward()")
+    missing = what_is_missing(leaf)
+    if missing:
+        raise EngineError(f"engine {spec.text!r} cannot be used: {cls.__name__}(0.5) {missing}")
     holds = _holds_arrays(cls)
     if holds:
         raise EngineError(

@@ -8,6 +8,8 @@ Only this package prints or picks an exit code.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -30,10 +32,30 @@ def _runner(name: str) -> Callable[..., int]:
     return run
 
 
+# Python runs an engine whose step is a sum of hundreds of terms (an AST hundreds of levels
+# deep); minigrad's walks over that AST recurse a few frames per level, so they get room for
+# a few thousand levels (a frame is well under 1 KiB of the 8 MiB main-thread stack).
+RECURSION_LIMIT = 20_000
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from minigrad_tool.cli.common import guarded
 
-    return guarded(lambda: _main(argv))
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
+    code = guarded(lambda: _main(argv))
+    _quiet_if_reader_gone()
+    return code
+
+
+def _quiet_if_reader_gone() -> None:
+    """With stdout's reader gone (`| head`), Python's last flush would print a traceback."""
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -21,7 +21,7 @@ def gradcheck(args: argparse.Namespace, out: Output) -> int:
     with common.status(out, "running the battery"):
         report = check_engine(spec, profile, settings, common.limits(args), jobs=args.jobs)
     if args.json:
-        print(check_json(report))
+        out.line(check_json(report))
     else:
         print_check(out, report)
     if report.checked == 0:

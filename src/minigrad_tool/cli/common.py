@@ -66,6 +66,12 @@ def guarded(run: Callable[[], int]) -> int:
     except InternalError as err:
         report_error(f"no verdict, minigrad itself failed: {err}")
         return USAGE
+    except RecursionError:
+        report_error(
+            "no verdict: the engine's source is nested too deeply for minigrad to read "
+            f"(beyond {sys.getrecursionlimit()} levels)"
+        )
+        return USAGE
 
 
 def limits(args: argparse.Namespace, timeout: float | None = None) -> Limits:

@@ -26,10 +26,19 @@ DETECTED = tuple(s.value for s in Status if s.detected)
 UNDETECTED = tuple(s.value for s in Status if s.let_through)
 STATUSES = tuple(s.value for s in Status)
 MAX_BYTES = 64 << 20
+# A run split into more shards than a CI matrix could hold, or a count no campaign could make,
+# is a corrupt report (and would make `range(1, count + 1)` eat the memory).
+MAX_SHARDS = 10_000
+MAX_COUNT = 10_000_000
 
 
 class MergeError(Exception):
     """The reports cannot be merged: a usage error (exit 2)."""
+
+
+def _count(value: object) -> bool:
+    """A whole number a report could hold: not a bool, not absurdly large."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def _require(condition: bool, path: Path, what: str) -> None:
@@ -49,6 +58,8 @@ def read_report(path: Path) -> dict[str, Any]:
         report: Any = json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise MergeError(f"{path} is not JSON: {err}") from None
+    except ValueError as err:  # an integer of thousands of digits, say
+        raise MergeError(f"{path} is not a report: {err}") from None
     except RecursionError:
         raise MergeError(f"{path} is nested too deeply to be a report") from None
     _require(isinstance(report, dict), path, "the top level is not an object")
@@ -59,14 +70,14 @@ def read_report(path: Path) -> dict[str, Any]:
     shard = config.get("shard")
     _require(
         isinstance(shard, dict)
-        and isinstance(shard.get("index"), int)
-        and isinstance(shard.get("count"), int)
-        and 1 <= shard["index"] <= shard["count"],
+        and _count(shard.get("index"))
+        and _count(shard.get("count"))
+        and 1 <= shard["index"] <= shard["count"] <= MAX_SHARDS,
         path,
-        "config.shard is not {index, count} with 1 <= index <= count",
+        f"config.shard is not {{index, count}} with 1 <= index <= count <= {MAX_SHARDS}",
     )
     _require(isinstance(config.get("run"), str) and config["run"], path, "no config.run")
-    _require(isinstance(config.get("mutants"), int), path, "no config.mutants count")
+    _require(_count(config.get("mutants")), path, "no config.mutants count")
     assert isinstance(files, dict)
     for name, entry in files.items():
         _require(

@@ -28,8 +28,29 @@ class Output:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
-        self.is_terminal = self.stream.isatty()
+        try:
+            self.is_terminal = self.stream.isatty()
+        except (OSError, ValueError):  # a closed stream
+            self.is_terminal = False
         self._console: Console | None = None
+        self.gone = False  # the reader went away (`| head`): nothing more is printed
+
+    def _write(self, text: str) -> None:
+        """One line, whatever the terminal can encode (a lone surrogate is escaped, never a
+        traceback), and nothing once the reader is gone."""
+        if self.gone:
+            return
+        encoding = getattr(self.stream, "encoding", None) or "utf-8"
+        try:
+            safe = text.encode(encoding, "backslashreplace").decode(encoding)
+        except LookupError:
+            safe = text
+        try:
+            print(safe, file=self.stream)
+        except BrokenPipeError:
+            self.gone = True
+        except (OSError, ValueError):  # a closed stdout: the report files are still written
+            self.gone = True
 
     @property
     def console(self) -> Console:
@@ -40,12 +61,15 @@ class Output:
         return self._console
 
     def line(self, text: str = "", style: str | None = None) -> None:
-        if self.is_terminal and style:
+        if self.is_terminal and style and not self.gone:
             from rich.text import Text
 
-            self.console.print(Text(text, style=style))
+            try:
+                self.console.print(Text(_printable(text), style=style))
+            except (BrokenPipeError, OSError):
+                self.gone = True
         else:
-            print(text, file=self.stream)
+            self._write(text)
 
     def table(
         self,
@@ -62,13 +86,13 @@ class Output:
         for row in rows:
             widths = [max(w, len(_text(c))) for w, c in zip(widths, row, strict=True)]
         if title:
-            print(title, file=self.stream)
+            self._write(title)
         for row in [list(headers), *rows]:
             cells = [
                 _text(c).rjust(w) if i in right else _text(c).ljust(w)
                 for i, (c, w) in enumerate(zip(row, widths, strict=True))
             ]
-            print("  ".join(cells).rstrip(), file=self.stream)
+            self._write("  ".join(cells).rstrip())
 
     def _rich_table(
         self,
@@ -100,4 +124,12 @@ class Output:
             self.line(line, style)
 
     def flush(self) -> None:
-        self.stream.flush()
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.gone = True
+
+
+def _printable(text: str) -> str:
+    """Lone surrogates (from a file name that is not UTF-8, say) escaped as `\\udcxx`."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
