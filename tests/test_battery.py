@@ -160,7 +160,8 @@ class TestRunCase:
         )
         assert results(load_in_process(str(f)))["relu"][:2] == (
             "error",
-            "RuntimeError: broken relu",
+            "relu in Value.relu (raising.py:33), during the plain backward check: RuntimeError: "
+            "broken relu at raising.py:38 (raise RuntimeError('broken relu'))",
         )
 
     def test_minigrad_exception_propagates(self) -> None:

@@ -176,7 +176,8 @@ class TestGates:
         )
         path = tmp_path / "mm.py"
         path.write_text(body)
-        code = main(["mutate", "--engine", str(path), "--json", str(tmp_path / "r.json")])
+        report_path = str(tmp_path / "r.json")
+        code = main(["mutate", "--engine", str(path), "--operators", "sign", "--json", report_path])
         out = capsys.readouterr().out
         assert code == 1
         assert "not covered (" in out and "matmul-sign" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -220,3 +221,55 @@ def test_text_a_terminal_cannot_encode_is_escaped(tmp_path: Path) -> None:
     assert "Traceback" not in err and "UnicodeEncodeError" not in err
     assert result.returncode in (0, 1), err
     assert "bad byte \\udcff here" in out
+
+
+def _numpy_grads(accumulate_in_place_everywhere: bool) -> str:
+    body = "import numpy as np\n" + MICRO.replace(
+        "        self.grad = 0\n", "        self.grad = np.array(0.0)\n"
+    ).replace("        self.grad = 1\n", "        self.grad = np.array(1.0)\n")
+    if accumulate_in_place_everywhere:
+        return re.sub(r"(\w+)\.grad \+= (.+)", r"\1.grad.__iadd__(\2)", body)
+    return body
+
+
+def test_grads_in_the_engines_own_number_type(tmp_path: Path) -> None:
+    """0-d numpy grads added to in place: minigrad pre-seeds with a 0-d array too, so a
+    correct engine passes (no `'float' object has no attribute '__iadd__'`)."""
+    body = _numpy_grads(accumulate_in_place_everywhere=True)
+    assert "__iadd__" in body
+    path = tmp_path / "eng.py"
+    path.write_text(body)
+    result = minigrad(tmp_path, "gradcheck", "--engine", str(path))
+    assert result.returncode == 0, result.stdout
+    assert "__iadd__" not in result.stdout
+
+
+def test_an_exception_in_a_case_names_the_op_the_check_and_the_line(tmp_path: Path) -> None:
+    body = MICRO.replace(
+        "            self.grad += other.data * out.grad",
+        "            self.grad.__iadd__(other.data * out.grad)",
+    )
+    assert body != MICRO
+    path = tmp_path / "eng.py"
+    path.write_text(body)
+    result = minigrad(tmp_path, "gradcheck", "--engine", str(path))
+    assert result.returncode == 1
+    assert "FAILED mul\n" in result.stdout
+    assert "mul in Value.__mul__ (eng.py:" in result.stdout
+    assert "during the plain backward check: AttributeError" in result.stdout
+    assert "(self.grad.__iadd__(other.data * out.grad))" in result.stdout
+
+
+def test_backward_that_zeroes_every_grad_is_blamed_once(tmp_path: Path) -> None:
+    body = MICRO.replace(
+        "        build_topo(self)\n        self.grad = 1\n",
+        "        build_topo(self)\n        for v in topo:\n            v.grad = 0\n"
+        "        self.grad = 1\n",
+    )
+    assert body != MICRO
+    path = tmp_path / "eng.py"
+    path.write_text(body)
+    result = minigrad(tmp_path, "gradcheck", "--engine", str(path))
+    assert result.returncode == 1
+    assert result.stdout.count("FAILED backward(): all ") == 1
+    assert "FAILED add\n" not in result.stdout  # not one blame per op

@@ -98,14 +98,14 @@ HANGS_IN_DEEP_GRAPHS = MICRO.replace(
     ("body", "said"),
     [
         (EXITS_IN_DEEP_GRAPHS, "the engine exited with status 0"),
-        (HANGS_IN_DEEP_GRAPHS, "no answer within 3 s"),
+        (HANGS_IN_DEEP_GRAPHS, "no answer within 1.5 s"),
     ],
     ids=["os._exit(0)", "hang"],
 )
 def test_an_engine_cannot_pass_by_leaving(tmp_path: Path, body: str, said: str) -> None:
     """os._exit(0) or a hang in backward(): those cases fail, saying why; the run goes on."""
     path = engine(tmp_path, body)
-    result = run_pytest(tmp_path, "--minigrad-engine", path, "--minigrad-timeout", "3", "-v")
+    result = run_pytest(tmp_path, "--minigrad-engine", path, "--minigrad-timeout", "1.5", "-v")
     assert result.returncode == 1, result.stdout
     assert said in result.stdout
     assert "test_user.py::test_users_own_test PASSED" in result.stdout

@@ -22,6 +22,9 @@ from minigrad_tool.isolation import Limits, Outcome, Reporter, Request
 
 __all__ = ["CheckReport", "check_engine", "crashed", "settings_for"]
 
+# From this many failures with one cause on, the cause is named once instead of each time.
+MANY_FAILURES = 5
+
 
 def settings_for(
     profile: Profile,
@@ -73,6 +76,20 @@ class CheckReport:
     @property
     def failed(self) -> list[CaseResult]:
         return [r for r in self.results if r.failed]
+
+    @property
+    def common_cause(self) -> str:
+        """One blame for many failures with one cause: when every failing case fails only the
+        accumulation check, each op's step is not to blame; backward() is (it zeroes or
+        overwrites gradients before the steps add to them)."""
+        failed = self.failed
+        if len(failed) < MANY_FAILURES or not all("accumulation check" in r.detail for r in failed):
+            return ""
+        return (
+            f"all {len(failed)} failing cases fail only the accumulation check, the same way: "
+            "pre-seeded gradients are lost, whichever op the case checks. Look at backward() "
+            "itself (does it reset .grad on every node before the steps run?), not at each op"
+        )
 
     @property
     def checked(self) -> int:

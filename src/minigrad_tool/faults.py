@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["InternalError", "engine_caused", "set_engine_paths", "where"]
+__all__ = ["InternalError", "engine_caused", "engine_file", "set_engine_paths", "where"]
 
 _MINIGRAD = str(Path(__file__).resolve().parent) + os.sep
 _engine_files: set[str] = set()
@@ -30,6 +30,11 @@ def set_engine_paths(files: set[str], dirs: tuple[str, ...] = ()) -> None:
     global _engine_files, _engine_dirs
     _engine_files = {str(Path(f).resolve()) for f in files}
     _engine_dirs = tuple(str(Path(d).resolve()) + os.sep for d in dirs)
+
+
+def engine_file(filename: str) -> bool:
+    """Is this source file the engine's (or the user's, in a tests run)?"""
+    return _is_engine_file(filename)
 
 
 def _is_engine_file(filename: str) -> bool:

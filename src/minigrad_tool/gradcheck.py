@@ -30,9 +30,10 @@ rebuild its graph from the inputs on every call, as micrograd code does.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -365,11 +366,27 @@ def gradcheck(
     """
     checker = _Checker(f, _validated_inputs(inputs), tol, name)
     rng = random.Random(0)
-    analytic = checker.analytic()
-    if fast:
-        checker.check_directions(analytic, rng)
-    else:
-        checker.check_each_input(analytic)
-    checker.check_accumulation(analytic, rng)
-    checker.check_upstream(analytic, rng)
+    with _during("plain backward"):
+        analytic = checker.analytic()
+    with _during("gradient"):
+        if fast:
+            checker.check_directions(analytic, rng)
+        else:
+            checker.check_each_input(analytic)
+    with _during("pre-seeded (accumulation)"):
+        checker.check_accumulation(analytic, rng)
+    with _during("scaled (upstream)"):
+        checker.check_upstream(analytic, rng)
     return True
+
+
+@contextlib.contextmanager
+def _during(check: str) -> Iterator[None]:
+    """An exception of the engine's says which check it came from (a note on it)."""
+    try:
+        yield
+    except GradcheckError:
+        raise
+    except Exception as err:
+        err.add_note(f"during the {check} check")
+        raise

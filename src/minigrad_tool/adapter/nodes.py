@@ -127,13 +127,23 @@ class NodeAccess:
         return self.value(node)
 
     def set_grad(self, node: Any, g: float) -> None:
-        node.grad = g
+        """Store `g` in the engine's own number type: a copy of the zero a fresh leaf has, set
+        to `g` when that zero is a 0-d array (an engine may add to it in place, `__iadd__`)."""
+        zero = self._fresh_zero()
+        if getattr(zero, "shape", None) == () and hasattr(zero, "__setitem__"):
+            zero[()] = g
+            node.grad = zero
+        else:
+            node.grad = g
+
+    def _fresh_zero(self) -> Any:
+        if self._zero is None:
+            self._zero = self.cls(0.0).grad
+        return copy.copy(self._zero)
 
     def zero_grad(self, node: Any) -> None:
         """Reset `.grad` to the zero a fresh leaf has (0, 0.0 or a 0-d array)."""
-        if self._zero is None:
-            self._zero = self.cls(0.0).grad
-        node.grad = copy.copy(self._zero)
+        node.grad = self._fresh_zero()
 
     def macheps(self) -> float:
         """The spacing of the engine's numbers at 1.0: 2**-52 for float64, 2**-23 for float32."""

@@ -17,14 +17,16 @@ from __future__ import annotations
 import math
 import sys
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
 from minigrad_tool.adapter.order import fresh
 from minigrad_tool.battery.oracle import NoOracle, trace_ops
-from minigrad_tool.faults import engine_caused
+from minigrad_tool.faults import engine_caused, engine_file
 from minigrad_tool.gradcheck import GradcheckError, Tolerance, gradcheck
 
 __all__ = [
@@ -317,6 +319,17 @@ _RUNNERS: dict[Kind, Callable[[Case, NodeAccess, Settings], str]] = {
 }
 
 
+def _crash(case: Case, err: Exception) -> str:
+    """An engine exception in a case: the op, the check it was in, the engine's line."""
+    notes = "; ".join(getattr(err, "__notes__", []))
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if engine_file(f.filename)]
+    line = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    code = f" ({frames[-1].line.strip()})" if frames and frames[-1].line else ""
+    about = f" in {case.where}" if case.where else ""
+    during = f", {notes}" if notes else ""
+    return f"{case.name}{about}{during}: {type(err).__name__}: {err}{line}{code}"
+
+
 def run_case(
     case: Case,
     access: NodeAccess,
@@ -345,8 +358,7 @@ def run_case(
     except Exception as err:
         if not engine_caused(err):
             raise
-        detail = f"{type(err).__name__}: {err}"
-        return CaseResult(case.name, "error", detail, time.perf_counter() - start)
+        return CaseResult(case.name, "error", _crash(case, err), time.perf_counter() - start)
     finally:
         sys.setrecursionlimit(old_limit)
     return CaseResult(case.name, "pass", "", time.perf_counter() - start, note)

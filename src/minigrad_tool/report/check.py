@@ -109,7 +109,13 @@ def print_check(out: Output, report: CheckReport) -> None:
         ms = f"{r.seconds * 1000:.1f}" if r.status != "skip" else ""
         case_rows.append([case.name, case.group, (r.status, _STYLE[r.status]), ms])
     out.table(f"cases ({len(case_rows)})", ["case", "group", "status", "ms"], case_rows, right=[3])
-    for r in report.failed:
+    cause = report.common_cause
+    if cause:
+        out.line()
+        out.line(f"FAILED backward(): {cause}", "bold red")
+        out.line(f"  the cases: {', '.join(r.case for r in report.failed)}")
+        out.line(f"  the first, in full:\n{report.failed[0].detail}")
+    for r in [] if cause else report.failed:
         out.line()
         out.line(f"FAILED {r.case}", "bold red")
         out.line(r.detail)
