@@ -95,11 +95,14 @@ def statuses(result: Campaign) -> dict[str, tuple[str, str, tuple[str, ...]]]:
     }
 
 
+def twice(factory: pytest.TempPathFactory, tests: str) -> tuple[Campaign, Campaign]:
+    """The same campaign twice, each in a folder of its own."""
+    return campaign(factory.mktemp("one"), tests), campaign(factory.mktemp("two"), tests)
+
+
 @pytest.fixture(scope="module")
 def shared_node(tmp_path_factory: pytest.TempPathFactory) -> tuple[Campaign, Campaign]:
-    """The same campaign twice, each in a folder of its own."""
-    first = campaign(tmp_path_factory.mktemp("one"), SHARED_NODE_TEST)
-    return first, campaign(tmp_path_factory.mktemp("two"), SHARED_NODE_TEST)
+    return twice(tmp_path_factory, SHARED_NODE_TEST)
 
 
 class TestGraphOrders:
@@ -132,8 +135,7 @@ class TestGraphOrders:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Campaign, Campaign]:
-    first = campaign(tmp_path_factory.mktemp("one"), FLAKY_AND_DEPENDENT)
-    return first, campaign(tmp_path_factory.mktemp("two"), FLAKY_AND_DEPENDENT)
+    return twice(tmp_path_factory, FLAKY_AND_DEPENDENT)
 
 
 class TestTestsThatCannotJudge:
