@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from minigrad_tool import __version__
-from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
+from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import build_battery
 from minigrad_tool.isolation import Limits
@@ -37,9 +37,9 @@ from minigrad_tool.mutation.judging import (
     Setup,
     Task,
     deadline_for,
+    prepare_patcher,
 )
 from minigrad_tool.mutation.mutants import Generated, Mutant, generate_mutants
-from minigrad_tool.mutation.patch import patcher_for
 from minigrad_tool.mutation.probing import Probing
 from minigrad_tool.mutation.results import Campaign, MutantResult, Verdict
 
@@ -97,16 +97,6 @@ def _engine_tasks(parts: Sequence[Judge | Probing]) -> dict[str, Task]:
     return tasks
 
 
-def _prepare(setup: Setup) -> Callable[[Loaded], None]:
-    """In the engine host, once, after the import: the patcher every child inherits."""
-
-    def prepare(engine: Loaded) -> None:
-        setup.patcher = patcher_for(setup.spec, setup.index)
-        setup.patcher.live()
-
-    return prepare
-
-
 def run_campaign(
     spec: EngineSpec,
     profile: Profile,
@@ -132,7 +122,7 @@ def run_campaign(
         _engine_tasks([*judges, *([probing] if probing else [])]),
         limits,
         jobs=config.jobs,
-        prepare=_prepare(setup),
+        prepare=prepare_patcher(setup),
     )
     harnesses: dict[str, Harness] = {}
     findings = [

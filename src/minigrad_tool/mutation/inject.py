@@ -21,10 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from minigrad_tool.adapter import EngineSpec, Profile
-from minigrad_tool.mutation.campaign import run_campaign
-from minigrad_tool.mutation.judging import CampaignConfig
+from minigrad_tool.adapter import EngineSpec, Profile, engine_host
+from minigrad_tool.adapter.source import SourceIndex
+from minigrad_tool.battery import build_battery
+from minigrad_tool.isolation import Limits
+from minigrad_tool.mutation.campaign import SETUP_DEADLINE, run_campaign
+from minigrad_tool.mutation.judging import CampaignConfig, Setup, prepare_patcher
 from minigrad_tool.mutation.mutants import Generated, Mutant
+from minigrad_tool.mutation.probing import Probing
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
 
 __all__ = ["Catch", "Injection", "equivalent_ids", "inject"]
@@ -89,6 +93,20 @@ def inject(
 def equivalent_ids(
     spec: EngineSpec, profile: Profile, generated: Generated, config: CampaignConfig
 ) -> set[str]:
-    """The mutants a battery campaign calls equivalent (with evidence)."""
-    campaign = run_campaign(spec, profile, config, generated=generated)
-    return {r.mutant.id for r in campaign.results if r.status is Status.EQUIVALENT}
+    """The mutants the probes show equivalent (their code ran, nothing told them apart):
+    probes alone, no campaign."""
+    index = generated.index or SourceIndex.parse(spec.source)
+    limits = Limits(SETUP_DEADLINE, config.memory_mib)
+    mutants = {m.id: m for m in generated.mutants}
+    setup = Setup(spec, profile, index, build_battery(profile), mutants, config, limits)
+    probing = Probing(setup)
+    host = engine_host(
+        spec,
+        profile,
+        probing.engine_tasks(),
+        limits,
+        jobs=config.jobs,
+        prepare=prepare_patcher(setup),
+    )
+    with host:
+        return probing.equivalent(host, list(mutants))

@@ -30,7 +30,7 @@ from minigrad_tool.faults import InternalError
 from minigrad_tool.isolation import Host, Limits, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.mutants import Mutant
-from minigrad_tool.mutation.patch import Patcher
+from minigrad_tool.mutation.patch import Patcher, patcher_for
 from minigrad_tool.mutation.results import Status, Verdict
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "covering",
     "deadline_for",
     "judge_mutants",
+    "prepare_patcher",
     "raise_internal",
     "run_mutant",
 ]
@@ -382,3 +383,13 @@ def judge_mutants(
 
     host.run(list(requests.values()), on_done=finished)
     return verdicts
+
+
+def prepare_patcher(setup: Setup) -> Callable[[Loaded], None]:
+    """For an engine host: once, after the import, the patcher every child inherits."""
+
+    def prepare(engine: Loaded) -> None:
+        setup.patcher = patcher_for(setup.spec, setup.index)
+        setup.patcher.live()
+
+    return prepare

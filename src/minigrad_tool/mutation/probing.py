@@ -15,7 +15,7 @@ should build.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -102,19 +102,37 @@ class Probing:
         ]
         if not through:
             return results
-        seconds, want = original
-        deadline = max(
-            PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK
-        )
-        outcomes = engine.run(
-            [Request(m, "probe", {"mutant": m, "want": want}, deadline) for m in through]
-        )
+        outcomes = self.run(engine, through, original)
         return [
             _equivalent_for_all(_with_probe(r, outcomes[r.mutant.id]))
             if r.mutant.id in outcomes
             else r
             for r in results
         ]
+
+    def run(
+        self, engine: Host, mutants: Sequence[str], original: Original
+    ) -> dict[str, ChildOutcome]:
+        """Each mutant's probe run: the first probe telling it apart, and whether its code ran."""
+        seconds, want = original
+        deadline = max(
+            PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK
+        )
+        return engine.run(
+            [Request(m, "probe", {"mutant": m, "want": want}, deadline) for m in mutants]
+        )
+
+    def equivalent(self, engine: Host, mutants: Sequence[str]) -> set[str]:
+        """The mutants no probe tells apart though the probes ran their code: no judge needed
+        (a mutant some input tells apart is not equivalent, whoever judges it)."""
+        outcomes = self.run(engine, mutants, self.original(engine))
+        for key, outcome in outcomes.items():
+            raise_internal(outcome, f"probing mutant {key}")
+        return {
+            key
+            for key, outcome in outcomes.items()
+            if outcome.ok and outcome.value["probe_index"] is None and outcome.value["hits"] > 0
+        }
 
 
 def _with_probe(result: MutantResult, outcome: ChildOutcome) -> MutantResult:
