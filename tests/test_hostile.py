@@ -130,12 +130,30 @@ def test_an_op_that_crashes_is_a_failure_not_an_absent_op(
     assert "NameError" in result.stdout or "unsupported operand" in result.stdout
 
 
+VAL_ENGINE = (
+    MICRO.replace("self.data", "self.val")
+    .replace("other.data", "other.val")
+    .replace("out.data", "out.val")
+)
+
+
+def test_a_number_kept_in_val_is_found_and_used(tmp_path: Path) -> None:
+    """The attribute that holds the number is discovered, as the children attribute is."""
+    path = tmp_path / "eng.py"
+    path.write_text(VAL_ENGINE)
+    result = minigrad(tmp_path, "gradcheck", "--engine", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "numbers in .val" in result.stdout and " 0 failed" in result.stdout
+    mutate = minigrad(tmp_path, "mutate", "--engine", str(path), "--operators", "sign,assign")
+    assert mutate.returncode == 0 and "mutation score: 100.0%" in mutate.stdout
+
+
 SHAPES = {
-    "number in .val": (
-        MICRO.replace("self.data", "self.val")
-        .replace("other.data", "other.val")
-        .replace("out.data", "out.val"),
-        "Value(0.5) has no .data (it keeps a number in .val; minigrad reads .data)",
+    "no number at all": (
+        "class Value:\n"
+        "    def __init__(self, x):\n        self.grad = 0.0\n"
+        "    def backward(self):\n        pass\n",
+        "Value(0.5) has no .data",
     ),
     "backwards()": (
         MICRO.replace("def backward(self):", "def backwards(self):"),

@@ -136,7 +136,9 @@ def load_in_child(spec: EngineSpec, profile: Profile, reporter: Reporter | None)
     install_snapshot(spec)
     module = _import(spec, reporter)
     cls = getattr(module, profile.class_name)
-    return Loaded(spec, module, cls, NodeAccess(cls, profile.children_attr), profile)
+    return Loaded(
+        spec, module, cls, NodeAccess(cls, profile.children_attr, profile.data_attr), profile
+    )
 
 
 def load_in_process(text: str) -> Loaded:
@@ -158,7 +160,9 @@ def load_in_process(text: str) -> Loaded:
     except Exception as err:
         raise EngineError(f"engine {text!r} failed to load: {type(err).__name__}: {err}") from err
     cls = getattr(module, profile.class_name)
-    return Loaded(spec, module, cls, NodeAccess(cls, profile.children_attr), profile)
+    return Loaded(
+        spec, module, cls, NodeAccess(cls, profile.children_attr, profile.data_attr), profile
+    )
 
 
 def _discover_in_child(spec: EngineSpec, reporter: Reporter) -> str:

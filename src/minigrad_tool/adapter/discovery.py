@@ -32,6 +32,7 @@ from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
     find_children_attribute,
+    find_data_attribute,
     is_node,
     mantissa_bits,
     real,
@@ -225,6 +226,8 @@ def what_is_missing(node: object) -> str:
     problems = []
     for attr, others in (("data", _DATA_NAMES), ("grad", _GRAD_NAMES)):
         value = getattr(node, attr, None)
+        if attr == "data" and not hasattr(node, "data") and find_data_attribute(node, 0.5):
+            continue  # its number is in .val or the like: minigrad reads it there
         if value is None and not hasattr(node, attr):
             instead = [n for n in others if _numeric(getattr(node, n, None))]
             problems.append(
@@ -250,10 +253,10 @@ def what_is_missing(node: object) -> str:
     return "; ".join(problems)
 
 
-def _holds_arrays(cls: type) -> str:
+def _holds_arrays(cls: type, data_attr: str = "data") -> str:
     """What a node built from a list holds, if it is an array of one or more dimensions."""
     try:
-        data = cls([1.0, 2.0]).data
+        data = getattr(cls([1.0, 2.0]), data_attr)
     except Exception:
         return ""
     shape = getattr(data, "shape", None)
@@ -355,18 +358,18 @@ class _Discovery:
 
     def value_at(self, op: Op, point: Point, constant: float) -> float:
         out = apply_op(op, [self.leaf(x) for x in point], constant)
-        return real(out.data, "data") if is_node(out) else math.nan
+        return self.access.value(out) if is_node(out) else math.nan
 
     # --- the class's own facts ------------------------------------------------------------
 
     def measure_precision(self, add: Op | None) -> None:
         """Mantissa bits of storage and, if there is `+`, of arithmetic: the coarser wins."""
         try:
-            width = mantissa_bits(lambda d: real(self.leaf(1.0 + d).data, "data"))
+            width = mantissa_bits(lambda d: self.access.value(self.leaf(1.0 + d)))
             if add is not None:
                 width = min(
                     width,
-                    mantissa_bits(lambda d: real((self.leaf(1.0) + self.leaf(d)).data, "data")),
+                    mantissa_bits(lambda d: self.access.value(self.leaf(1.0) + self.leaf(d))),
                 )
             self.precision = Precision(width)
         except Exception as err:
@@ -757,15 +760,19 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
     missing = what_is_missing(leaf)
     if missing:
         raise EngineError(f"engine {spec.text!r} cannot be used: {cls.__name__}(0.5) {missing}")
-    holds = _holds_arrays(cls)
+    data_attr = find_data_attribute(leaf, 0.5) or "data"
+    holds = _holds_arrays(cls, data_attr)
     if holds:
         raise EngineError(
-            f"engine {spec.text!r} is a tensor engine: {cls.__name__}([1.0, 2.0]).data is "
+            f"engine {spec.text!r} is a tensor engine: {cls.__name__}([1.0, 2.0]).{data_attr} is "
             f"{holds}. minigrad checks "
             "scalar engines (one number per node) for now; checking only scalars would leave "
             "the array code (broadcasting, reductions, matmul) unchecked, so it gives no verdict"
         )
     d = _Discovery(spec, module, cls, progress)
+    d.access.data_attr = data_attr
+    if data_attr != "data":
+        d.notes.append(f"its nodes keep their number in .{data_attr}, not .data: read there")
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()
     ops: list[Op] = []
@@ -857,6 +864,7 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
         class_qualname=cls.__qualname__,
         class_line=_class_line(cls),
         children_attr=d.access.children_attr,
+        data_attr=d.access.data_attr,
         precision=d.precision,
         ops=tuple(final),
         sweep=sweep,

@@ -14,7 +14,16 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CHILDREN_NAMES", "NodeAccess", "NotANumber", "is_node", "real"]
+__all__ = [
+    "CHILDREN_NAMES",
+    "DATA_NAMES",
+    "NODE_ATTRS",
+    "NodeAccess",
+    "NotANumber",
+    "find_data_attribute",
+    "is_node",
+    "real",
+]
 
 # Where engines keep a node's operands, most common first.
 CHILDREN_NAMES = (
@@ -62,9 +71,46 @@ def mantissa_bits(one_plus: Callable[[float], float]) -> int:
     return 64
 
 
+# Where an engine may keep a node's number: `.data` (micrograd), else one of these names.
+DATA_NAMES = ("data", "val", "value", "_data", "num")
+# A name read as `x.<attr>` in a backward step marks x as a node (for swap mutants).
+NODE_ATTRS = ("grad", *DATA_NAMES)
+
+
+def _is_number(value: object) -> bool:
+    if callable(value) or isinstance(value, bool | str | bytes):
+        return False
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return getattr(value, "shape", None) is not None  # an array: a tensor engine's number
+    return True
+
+
+def find_data_attribute(node: object, number: float | None = None) -> str | None:
+    """The attribute that holds a node's number: `.data` if it is one, else the first of the
+    other usual names that holds a number (`number` itself, when the caller knows it)."""
+    for name in DATA_NAMES:
+        value = getattr(node, name, None)
+        if not _is_number(value):
+            continue
+        if number is None or name == "data":
+            return name
+        try:
+            if float(value) == number:  # type: ignore[arg-type]
+                return name
+        except (TypeError, ValueError):
+            return name
+    return None
+
+
 def is_node(x: object) -> bool:
-    """Duck typing: data, grad and a callable backward()."""
-    return hasattr(x, "data") and hasattr(x, "grad") and callable(getattr(x, "backward", None))
+    """Duck typing: a number (in .data or another usual name), .grad and a callable backward()."""
+    return (
+        hasattr(x, "grad")
+        and callable(getattr(x, "backward", None))
+        and (hasattr(x, "data") or find_data_attribute(x) is not None)
+    )
 
 
 def _attribute_names(node: object) -> list[str]:
@@ -104,26 +150,27 @@ class NodeAccess:
 
     cls: type
     children_attr: str | None
+    data_attr: str = "data"  # where a node keeps its number
     _zero: Any = field(default=None, repr=False)
     _macheps: float = field(default=0.0, repr=False)
 
     @classmethod
     def infer(cls, node: Any) -> NodeAccess:
-        """The access for `node`'s class, guessing where children live from known names."""
-        return cls(type(node), find_children_attribute(node))
+        """The access for `node`'s class, guessing where children and the number live."""
+        return cls(type(node), find_children_attribute(node), find_data_attribute(node) or "data")
 
     def leaf(self, x: float) -> Any:
         return self.cls(x)
 
     def value(self, node: Any) -> float:
-        return real(node.data, "data")
+        return real(getattr(node, self.data_attr), self.data_attr)
 
     def grad(self, node: Any) -> float:
         return real(node.grad, "grad")
 
     def set_value(self, node: Any, x: float) -> float:
         """Store `x` in the engine's own number type; the value actually stored."""
-        node.data = self.cls(x).data
+        setattr(node, self.data_attr, getattr(self.cls(x), self.data_attr))
         return self.value(node)
 
     def set_grad(self, node: Any, g: float) -> None:

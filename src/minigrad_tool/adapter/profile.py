@@ -164,6 +164,7 @@ class Profile:
     unreachable: tuple[tuple[str, str], ...] = ()  # (op, why its step cannot be mutated)
     notes: tuple[str, ...] = field(default_factory=tuple)
     broken: tuple[tuple[str, str], ...] = ()  # (method, how it crashed): ops that are bugs
+    data_attr: str = "data"  # where a node keeps its number (`.val` in some engines)
 
     def op(self, name: str) -> Op:
         for op in self.ops:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.source import Function
 from minigrad_tool.mutation.sites import Region, Site, node_names
 
@@ -281,7 +282,7 @@ def operator_swap(site: Site) -> Iterator[Edit]:
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)
                 and node.value.id in names
-                and node.attr in ("data", "grad")
+                and node.attr in NODE_ATTRS
             ):
                 for name in names:
                     if name != node.value.id:

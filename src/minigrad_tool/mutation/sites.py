@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from minigrad_tool import ops as catalogue
+from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.profile import Op, Profile, Step
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 
@@ -242,7 +243,7 @@ def node_names(region: Region) -> list[str]:
     for node in ast.walk(region.node):
         if (
             isinstance(node, ast.Attribute)
-            and node.attr in ("data", "grad")
+            and node.attr in NODE_ATTRS
             and isinstance(node.value, ast.Name)
             and node.value.id not in names
         ):

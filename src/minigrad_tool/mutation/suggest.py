@@ -122,9 +122,13 @@ def _literal(value: float, rtol: float) -> str:
     return repr(value)
 
 
-def _assertions(names: Sequence[str], values: Sequence[Any], rtol: float) -> list[str]:
+def _assertions(
+    names: Sequence[str], values: Sequence[Any], rtol: float, data_attr: str = "data"
+) -> list[str]:
     value, grads = values
-    lines = [f"    assert close(out.data, {_literal(value, rtol)})"] if value is not None else []
+    lines = (
+        [f"    assert close(out.{data_attr}, {_literal(value, rtol)})"] if value is not None else []
+    )
     lines += [
         f"    assert close({n}.grad, {_literal(g, rtol)})"
         for n, g in zip(names, grads, strict=True)
@@ -181,6 +185,7 @@ def _test_source(
     path: str,
     rtol: float,
     source: str,
+    data_attr: str = "data",
 ) -> str:
     probe = test.probe
     names = ("x", "y", "z")[: len(probe.point)]
@@ -189,7 +194,7 @@ def _test_source(
     _, doc = _what(probe, test.seeded)
     body = [f"    {line}" for line in [*inputs, *graph]]
     body.append("    out.backward()")
-    body += _assertions(names, (test.want[1], test.want[2]), rtol)
+    body += _assertions(names, (test.want[1], test.want[2]), rtol, data_attr)
     if test.seeded:
         body.append("    # pre-seeded gradients must be added to; the upstream gradient is not 1")
         body += [f"    {line}" for line in inputs]
@@ -347,6 +352,7 @@ def suggest_tests(
             path=Path(spec.path).name,
             rtol=rtol,
             source=spec.source,
+            data_attr=profile.data_attr,
         )
         tests[name] = (source, written)
     # A written test compares more loosely than the probes do (1024 ulps, at least 1e-6), so

@@ -33,9 +33,10 @@ def summary_line(results: Sequence[CaseResult]) -> str:
 
 def engine_header(profile: Profile) -> str:
     children = profile.children_attr or "?"
+    number = "" if profile.data_attr == "data" else f", numbers in .{profile.data_attr}"
     return (
         f"engine {profile.spec} ({profile.path}): class {profile.class_name}, "
-        f"children in .{children}"
+        f"children in .{children}{number}"
     )
 
 
