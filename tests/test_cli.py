@@ -113,6 +113,7 @@ class TestUsageErrors:
             (["gradcheck", "--engine", "missing_file.py"], "engine file not found"),
             (["gradcheck", "--engine", "no_such_module_xyz"], "no module named"),
             (["gradcheck", "--engine", OURS, "--eps", "0"], "eps must be"),
+            (["gradcheck", "--engine", OURS, "--eps", "1e-300"], "--eps 1e-300 is too small"),
             (["gradcheck"], "no engine named: pass --engine"),
             (["mutate"], "no engine named: pass --engine"),
             (["inject", "sub-sign"], "no engine named: pass --engine"),
