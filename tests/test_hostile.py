@@ -291,3 +291,19 @@ def test_backward_that_zeroes_every_grad_is_blamed_once(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout.count("FAILED backward(): all ") == 1
     assert "FAILED add\n" not in result.stdout  # not one blame per op
+
+
+@pytest.mark.parametrize("command", ["gradcheck", "inspect"])
+def test_a_reader_gone_before_gradcheck_or_inspect_prints(tmp_path: Path, command: str) -> None:
+    path = engine(tmp_path, "")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minigrad_tool", command, "--engine", path],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
