@@ -428,6 +428,12 @@ def run_all(
             ["--engine", "engine.py", "--tests", "test_engine.py"],
         ),
         lambda: order_exploration_cost(
+            root,
+            "tests/engines/microstyle.py judged by the battery (8 orders)",
+            root,
+            ["--engine", "tests/engines/microstyle.py", "--judge", "battery"],
+        ),
+        lambda: order_exploration_cost(
             root, "our engine, children in a tuple (1 order)", root, ["--judge", "tests"]
         ),
     ]

@@ -243,7 +243,11 @@ def run_mutant(
         killers.append(name)
         if not matrix:
             break
-    caught = _orders_caught(mutant, items, killers, failure, reporter, orders) if killers else []
+    caught = (
+        _orders_caught(patcher, mutant, items, killers, failure, reporter, orders)
+        if killers
+        else []
+    )
     return {
         "killed_by": killers,
         "covered_by": covered,
@@ -267,6 +271,7 @@ def _fails_unmutated(
 
 
 def _orders_caught(
+    patcher: Patcher,
     mutant: Mutant,
     items: Sequence[str],
     killers: Sequence[str],
@@ -274,13 +279,17 @@ def _orders_caught(
     reporter: Reporter,
     orders: int,
 ) -> list[int]:
-    """The graph orders in which some item fails on the mutant: 0, and each other one."""
+    """The graph orders in which some item fails on the mutant and passes on the unmutated
+    engine in that same order: 0, and each other one."""
     caught = [0]
     first_tried = [killers[0], *[i for i in items if i != killers[0]]]
     for order in range(1, orders):
         set_order(order)
         reporter.phase(f"mutant {mutant.id}: graph order {order}")
-        if any(failure(name) is not None for name in first_tried):
+        if any(
+            failure(name) is not None and not _fails_unmutated(patcher, mutant, failure, name)
+            for name in first_tried
+        ):
             caught.append(order)
     set_order(0)
     return caught
