@@ -111,3 +111,27 @@ def test_an_engine_cannot_pass_by_leaving(tmp_path: Path, body: str, said: str) 
     assert "test_user.py::test_users_own_test PASSED" in result.stdout
     assert "test_user.py::test_the_engine_never_runs_in_pytest PASSED" in result.stdout
     assert "::add PASSED" in result.stdout  # the shallow cases still ran
+
+
+def test_nothing_checked_is_no_pass(tmp_path: Path) -> None:
+    """An engine with none of the battery's ops: the run fails, saying nothing was checked."""
+    body = (
+        "class Value:\n"
+        "    def __init__(self, data):\n        self.data = data\n        self.grad = 0.0\n"
+        "    def backward(self):\n        self.grad = 1.0\n"
+    )
+    result = run_pytest(tmp_path, "--minigrad-engine", engine(tmp_path, body))
+    assert result.returncode == 1, result.stdout
+    assert "minigrad: nothing was checked" in result.stdout
+
+
+def test_an_op_that_crashes_fails_its_item(tmp_path: Path) -> None:
+    body = MICRO.replace(
+        "\n    def backward(self):",
+        "\n    def log(self):\n        return Value(log(self.data), (self,), 'log')\n\n"
+        "    def backward(self):",
+        1,
+    )
+    result = run_pytest(tmp_path, "--minigrad-engine", engine(tmp_path, body))
+    assert result.returncode == 1, result.stdout
+    assert "minigrad case log_runs failed" in result.stdout and "NameError" in result.stdout

@@ -134,11 +134,41 @@ class BatteryCollector(pytest.Collector):
 
     state: _State
 
-    def collect(self) -> Iterator[BatteryCase]:
+    def collect(self) -> Iterator[pytest.Item]:
         from minigrad_tool.battery import build_battery
+        from minigrad_tool.check import crashed
 
+        for result in crashed(self.state.profile):  # ops that crash in the engine's code
+            yield BatteryCase.from_parent(self, name=result.case)
         for case in build_battery(self.state.profile).cases:
             yield BatteryCase.from_parent(self, name=case.name)
+        yield SomethingChecked.from_parent(self, name=CHECKED)
+
+
+CHECKED = "something_was_checked"
+
+
+class SomethingChecked(pytest.Item):
+    """Fails when no case of the battery ran to a verdict: a pass that checked nothing is none."""
+
+    def runtest(self) -> None:
+        state: _State = self.parent.state  # type: ignore[union-attr]
+        selected = [i.name for i in self.session.items if isinstance(i, BatteryCase)]
+        results = [state.result(name, selected) for name in selected]
+        if not any(r.status != "skip" for r in results):
+            raise CaseFailed(
+                f"nothing was checked: {state.profile.class_name} has none of the ops the "
+                "battery's cases need (or every case was deselected), so no gradient was compared"
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, CaseFailed):
+            return f"minigrad: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        state: _State = self.parent.state  # type: ignore[union-attr]
+        return state.spec.path, None, "minigrad: something was checked"
 
 
 class BatteryCase(pytest.Item):
