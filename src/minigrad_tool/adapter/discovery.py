@@ -30,10 +30,12 @@ from typing import Any
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import (
+    DATA_NAMES,
     NodeAccess,
     find_children_attribute,
     find_data_attribute,
     is_node,
+    is_number,
     mantissa_bits,
     real,
 )
@@ -206,43 +208,29 @@ def _makes_nodes(cls: type) -> bool:
         return False
 
 
-# Where other engines keep what minigrad reads, for saying what it found instead.
-_DATA_NAMES = ("val", "value", "_data", "v", "x", "item")
+# Where other engines keep a gradient or a backward pass, for saying what was found instead.
 _GRAD_NAMES = ("_grad", "gradient", "g", "adjoint")
 _BACKWARD_NAMES = ("backwards", "backprop", "back", "_backward_pass", "grad_fn", "propagate")
 
 
-def _numeric(value: object) -> bool:
-    try:
-        float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return False
-    return not isinstance(value, bool | str | bytes)
-
-
 def what_is_missing(node: object) -> str:
-    """What a would-be node lacks of `.data`, `.grad` and `backward()`, precisely, with what
+    """What a would-be node lacks of a number, `.grad` and `backward()`, precisely, with what
     it has instead; "" when nothing is missing."""
     problems = []
-    for attr, others in (("data", _DATA_NAMES), ("grad", _GRAD_NAMES)):
-        value = getattr(node, attr, None)
-        if attr == "data" and not hasattr(node, "data") and find_data_attribute(node, 0.5):
-            continue  # its number is in .val or the like: minigrad reads it there
-        if value is None and not hasattr(node, attr):
-            instead = [n for n in others if _numeric(getattr(node, n, None))]
-            problems.append(
-                f"has no .{attr}"
-                + (
-                    f" (it keeps a number in .{instead[0]}; minigrad reads .{attr})"
-                    if instead
-                    else ""
-                )
-            )
-        elif callable(value):
+    for attr in ("data", "grad"):
+        if callable(getattr(node, attr, None)):
             problems.append(
                 f"has .{attr} as a method, not a number (a compiled engine?); minigrad reads "
                 f"and writes .{attr} as an attribute"
             )
+    if not hasattr(node, "data") and find_data_attribute(node, 0.5) is None:
+        problems.append(f"has no .data, nor a number in .{', .'.join(DATA_NAMES[1:])}")
+    if not hasattr(node, "grad"):
+        instead = [n for n in _GRAD_NAMES if is_number(getattr(node, n, None))]
+        problems.append(
+            "has no .grad"
+            + (f" (it keeps a number in .{instead[0]}; minigrad reads .grad)" if instead else "")
+        )
     if not callable(getattr(node, "backward", None)):
         instead = [n for n in _BACKWARD_NAMES if callable(getattr(node, n, None))]
         problems.append(

@@ -22,6 +22,7 @@ __all__ = [
     "NotANumber",
     "find_data_attribute",
     "is_node",
+    "is_number",
     "real",
 ]
 
@@ -77,7 +78,8 @@ DATA_NAMES = ("data", "val", "value", "_data", "num")
 NODE_ATTRS = ("grad", *DATA_NAMES)
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
+    """A number, or an array of them; not a method, a bool or a string."""
     if callable(value) or isinstance(value, bool | str | bytes):
         return False
     try:
@@ -92,7 +94,7 @@ def find_data_attribute(node: object, number: float | None = None) -> str | None
     other usual names that holds a number (`number` itself, when the caller knows it)."""
     for name in DATA_NAMES:
         value = getattr(node, name, None)
-        if not _is_number(value):
+        if not is_number(value):
             continue
         if number is None or name == "data":
             return name
