@@ -9,7 +9,8 @@ one of its items is called (a case, a test), and two steps.
    finding, or refuses with :class:`HarnessError` (exit 2).
 2. **Judging.**  Each mutant runs in a child forked from a host that has the
    engine loaded: its one function is swapped in memory, and the items that
-   run its code, fastest first, up to the first failure
+   may run its code, in the judge's order (never by measured time), up to the
+   first failure
    (:func:`run_mutant`, in the child; :func:`judge_mutants`, in the parent).
 
 A judge may also add tasks to the campaign's engine host (the battery does:
@@ -365,7 +366,9 @@ def judge_mutants(
     order: Order = covering,
     progress: Progress | None = None,
 ) -> dict[str, Verdict]:
-    """Each mutant judged by the items `order` gives it, in the host's children."""
+    """Each mutant judged by the items `order` gives it, in the host's children; first,
+    HarnessError if --timeout leaves the unmutated engine no room (:func:`check_timeout`)."""
+    check_timeout(mutants, harness, config, order)
     verdicts: dict[str, Verdict] = {}
     requests: dict[str, Request] = {}
     for m in mutants:

@@ -24,7 +24,6 @@ from minigrad_tool.mutation.judging import (
     Progress,
     Setup,
     Task,
-    check_timeout,
     judge_mutants,
     raise_internal,
     run_mutant,
@@ -129,7 +128,6 @@ class BatteryJudge:
     def judge(
         self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
     ) -> dict[str, Verdict]:
-        check_timeout(mutants, harness, self.setup.config, self.order)
         return judge_mutants(
             engine,
             "battery-judge",

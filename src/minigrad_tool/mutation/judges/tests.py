@@ -6,7 +6,7 @@ then serves: each test runs once on the unmutated engine in a child of its
 own, with a marker at every mutant's site (which mutants' code it runs, how
 long it takes: mutmut's stats run); then each mutant runs in a child forked from the collected
 session, its one function swapped into the engine module your tests
-imported, with only the tests that run its lines, fastest first, up to the
+imported, with only the tests that run its lines, in collection order, up to the
 first failure.  Collection happens once; no file is ever written.
 
 A mutant is killed when a test that passes on the original fails or errors
@@ -35,7 +35,6 @@ from minigrad_tool.mutation.judging import (
     Progress,
     Setup,
     Task,
-    check_timeout,
     covering,
     judge_mutants,
     run_mutant,
@@ -411,7 +410,6 @@ class TestsJudge:
     def judge(
         self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
     ) -> dict[str, Verdict]:
-        check_timeout(mutants, harness, self.setup.config, covering)
         return judge_mutants(
             self.tests.host,
             "judge",
@@ -419,6 +417,6 @@ class TestsJudge:
             harness,
             self.setup.config,
             self.item,
-            covering,
+            self.order,
             progress,
         )
