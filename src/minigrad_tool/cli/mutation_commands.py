@@ -11,7 +11,7 @@ import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minigrad_tool.adapter import EngineSpec, engine_paths
 from minigrad_tool.cli import common
@@ -19,6 +19,11 @@ from minigrad_tool.cli.common import FAILED, OK, USAGE, UsageError
 from minigrad_tool.cli.outputs import Outputs, write_file
 from minigrad_tool.reads import read_by_run
 from minigrad_tool.report.output import Output
+
+if TYPE_CHECKING:  # the library is imported when a command runs, so help stays fast
+    from minigrad_tool.mutation.inject import Injection
+    from minigrad_tool.mutation.results import Campaign
+    from minigrad_tool.mutation.suggest import Suggestions
 
 __all__ = ["inject", "merge", "mutate"]
 
@@ -162,7 +167,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     return _mutate_code(out, campaign, args.min_score)
 
 
-def _print_suggestions(out: Output, suggestions: Any, path: Path) -> None:
+def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> None:
     out.line()
     if suggestions.written:
         out.line(
@@ -177,7 +182,7 @@ def _print_suggestions(out: Output, suggestions: Any, path: Path) -> None:
         out.line(f"  no test for {mutant}: {why}", "yellow")
 
 
-def _mutate_code(out: Output, campaign: Any, min_score: float) -> int:
+def _mutate_code(out: Output, campaign: Campaign, min_score: float) -> int:
     if campaign.judged == 0:
         out.line("no mutant could be judged: there is no score to give", "bold red")
         return USAGE
@@ -271,7 +276,9 @@ def inject(args: argparse.Namespace, out: Output) -> int:
     return _print_injection(out, injection, spec, tests)
 
 
-def _print_injection(out: Output, injection: Any, spec: EngineSpec, tests: Sequence[str]) -> int:
+def _print_injection(
+    out: Output, injection: Injection, spec: EngineSpec, tests: Sequence[str]
+) -> int:
     from minigrad_tool.mutation.inject import Catch
 
     mutant = injection.mutant

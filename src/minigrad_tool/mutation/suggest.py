@@ -85,11 +85,11 @@ def _observations(
     spec: EngineSpec,
     profile: Profile,
     index: SourceIndex,
+    probes: Sequence[equivalence.Probe],
     wanted: Sequence[tuple[Mutant, int]],
     limits: Limits,
 ) -> dict[str, tuple[Any, Any]]:
     """For each (mutant, probe index): the probe's observation on the original and the mutant."""
-    probes = equivalence.all_probes(profile)
     mutants = {m.id: m for m, _ in wanted}
 
     def task(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> list[Any]:
@@ -320,7 +320,7 @@ def suggest_tests(
     probes = equivalence.all_probes(profile)
     index = index or SourceIndex.parse(spec.source)
     wanted = [(r.mutant, r.probe_index or 0) for r in chosen]
-    observed = _observations(spec, profile, index, wanted, limits)
+    observed = _observations(spec, profile, index, probes, wanted, limits)
     rtol = equivalence.tolerance_for(profile)
     groups: dict[tuple[int, bool], list[Mutant]] = {}
     wants: dict[int, Any] = {}
