@@ -244,14 +244,14 @@ class TestStatuses:
     def test_equivalent_needs_the_code_to_have_run(self) -> None:
         """Probes that agree but never ran the changed code prove nothing: still a survivor."""
         outcome = ChildOutcome("ok", {"probe_index": None, "hits": 0, "count": 500})
-        result = _with_probe(self._result(), outcome)
+        result = _with_probe(self._result(), outcome, "probes")
         assert result.status is Status.SURVIVED
         assert "no probe ran the changed code" in result.reason
 
     def test_equivalent_with_evidence(self) -> None:
         """Probes ran the code and agree: equivalent, with the count in the reason."""
         outcome = ChildOutcome("ok", {"probe_index": None, "hits": 3, "count": 500})
-        assert _with_probe(self._result(), outcome).status is Status.EQUIVALENT
+        assert _with_probe(self._result(), outcome, "probes").status is Status.EQUIVALENT
 
     def test_score(self) -> None:
         """(killed + timeout) / every status but equivalent; no judged mutant has no score."""

@@ -230,7 +230,7 @@ class TestHostileEngines:
         assert body != MICRO
         code, out, err = run(["gradcheck", "--engine", write(tmp_path, body)], capsys)
         assert code == 2
-        assert "is a tensor engine: Value([1.0, 2.0]).data is an array of shape (2,)" in err
+        assert "is a tensor engine without a working sum" in err
         assert "passed" not in out
 
     def test_latin1_engine(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from minigrad_tool.adapter.discovery import Redirect, discover
+from minigrad_tool.adapter.discovery import Progress, Redirect, TensorEngine, discover
 from minigrad_tool.adapter.loader import (
     forget_modules,
     forget_other_engines,
@@ -124,6 +124,16 @@ def engine_host(
     return Host(setup, tasks, limits, jobs=jobs, on_phase=on_phase)
 
 
+def _discover(spec: EngineSpec, module: ModuleType, progress: Progress) -> Profile:
+    """The scalar discovery, or the tensor one for nodes that hold arrays (numpy from here)."""
+    try:
+        return discover(spec, module, progress)
+    except TensorEngine as found:
+        from minigrad_tool.tensor.discovery import discover_tensor
+
+        return discover_tensor(spec, module, found.cls, found.data_attr, progress)
+
+
 def _import(spec: EngineSpec, reporter: Reporter | None) -> ModuleType:
     if reporter is not None:
         reporter.phase("importing the engine")
@@ -152,7 +162,7 @@ def load_in_process(text: str) -> Loaded:
         sys.path.insert(0, spec.sys_path)
     try:
         module = import_engine(spec)
-        profile = discover(spec, module)
+        profile = _discover(spec, module, lambda _: None)
     except Redirect as moved:
         return load_in_process(f"{moved.module}:{moved.class_name}")
     except EngineError:
@@ -169,7 +179,7 @@ def _discover_in_child(spec: EngineSpec, reporter: Reporter) -> str:
     install_snapshot(spec)
     module = _import(spec, reporter)
     try:
-        return discover(spec, module, reporter.phase).to_json()
+        return _discover(spec, module, reporter.phase).to_json()
     except Redirect as moved:
         return json.dumps({"redirect": moved.module, "class": moved.class_name})
     except EngineError as err:  # what discovery found unusable: said as it is, exit 2

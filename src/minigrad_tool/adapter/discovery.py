@@ -53,7 +53,7 @@ from minigrad_tool.adapter.source import Function, SourceIndex, references
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.trace import CodeKey, Tracer
 
-__all__ = ["Progress", "Redirect", "discover", "resolve_class"]
+__all__ = ["Progress", "Redirect", "TensorEngine", "discover", "resolve_class"]
 
 Progress = Callable[[str], None]
 Point = tuple[float, ...]
@@ -724,6 +724,14 @@ def _forms(c: _Candidate) -> list[tuple[CallForm, str, str, tuple[Point, ...], f
     return [("method", c.name, "", points, 2.0)]
 
 
+class TensorEngine(Exception):
+    """Its nodes hold arrays: :mod:`minigrad_tool.tensor.discovery` takes over."""
+
+    def __init__(self, cls: type, data_attr: str) -> None:
+        self.cls, self.data_attr = cls, data_attr
+        super().__init__(f"{cls.__name__} holds arrays in .{data_attr}")
+
+
 class Redirect(Exception):
     """The class is defined in another module than the one named (a package re-exports it)."""
 
@@ -749,14 +757,8 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
     if missing:
         raise EngineError(f"engine {spec.text!r} cannot be used: {cls.__name__}(0.5) {missing}")
     data_attr = find_data_attribute(leaf, 0.5) or "data"
-    holds = _holds_arrays(cls, data_attr)
-    if holds:
-        raise EngineError(
-            f"engine {spec.text!r} is a tensor engine: {cls.__name__}([1.0, 2.0]).{data_attr} is "
-            f"{holds}. minigrad checks "
-            "scalar engines (one number per node) for now; checking only scalars would leave "
-            "the array code (broadcasting, reductions, matmul) unchecked, so it gives no verdict"
-        )
+    if _holds_arrays(cls, data_attr):
+        raise TensorEngine(cls, data_attr)
     d = _Discovery(spec, module, cls, progress)
     d.access.data_attr = data_attr
     if data_attr != "data":

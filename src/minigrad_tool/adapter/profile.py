@@ -28,8 +28,10 @@ __all__ = [
 ]
 
 Point = tuple[float, ...]
-# How an op is called: `a + b`, `a + 2.0`, `2.0 + a`, `a ** 2`, `-a`, `a.sigmoid()`.
-CallForm = Literal["binary", "reflected", "pow", "unary", "method"]
+# How an op is called: `a + b`, `a + 2.0`, `2.0 + a`, `a ** 2`, `-a`, `a.sigmoid()`, `a[i]`.
+CallForm = Literal["binary", "reflected", "pow", "unary", "method", "index"]
+# What a profile describes: one number per node, or an array per node.
+EngineKind = Literal["scalar", "tensor"]
 StepStyle = Literal["closure", "lambda", "method", "function-class", "local-grads"]
 
 _SYMBOLS: dict[str, Callable[[Any, Any], Any]] = {
@@ -74,6 +76,10 @@ class Op:
     exponents: tuple[float, ...] = ()  # for pow: the exponents it accepts
     forward_helpers: tuple[str, ...] = ()  # Function-style `forward` code it runs
     note: str = ""
+    # Tensor ops: the engine's spelling of each keyword (reductions: axis, then keepdims;
+    # "" where it has none), or how a shape is passed (reshape, transpose: "tuple", "args").
+    keywords: tuple[str, ...] = ()
+    keepdims_default: bool = False  # what a reduction does without keepdims (some keep them)
 
     @property
     def arity(self) -> int:
@@ -99,6 +105,8 @@ class Op:
             return f"{x} ** {constant}"
         if self.call == "unary":
             return f"abs({x})" if self.symbol == "abs" else f"{self.symbol}{x}"
+        if self.call == "index":
+            return f"{x}[i]"
         return f"{x}.{self.method}()"
 
 
@@ -165,6 +173,11 @@ class Profile:
     notes: tuple[str, ...] = field(default_factory=tuple)
     broken: tuple[tuple[str, str], ...] = ()  # (method, how it crashed): ops that are bugs
     data_attr: str = "data"  # where a node keeps its number (`.val` in some engines)
+    kind: EngineKind = "scalar"
+    # Functions several ops' backward steps call (a tensor engine's `unbroadcast`): each is
+    # one site of its own, (qualname, first line).
+    helpers: tuple[tuple[str, int], ...] = ()
+    grad_is_node: bool = False  # a tensor engine keeping a node in .grad (DeZero)
 
     def op(self, name: str) -> Op:
         for op in self.ops:
@@ -198,6 +211,7 @@ class Profile:
                     "points": tuple(tuple(p) for p in o["points"]),
                     "exponents": tuple(o["exponents"]),
                     "forward_helpers": tuple(o["forward_helpers"]),
+                    "keywords": tuple(o.get("keywords", ())),
                 }
             )
             for o in data["ops"]
@@ -215,5 +229,6 @@ class Profile:
                 "unreachable": tuple(map(tuple, data["unreachable"])),
                 "notes": tuple(data["notes"]),
                 "broken": tuple(map(tuple, data.get("broken", ()))),
+                "helpers": tuple(map(tuple, data.get("helpers", ()))),
             }
         )

@@ -368,6 +368,11 @@ def _fixed_rows(c: Calls) -> list[Case]:
 
 def build_battery(profile: Profile) -> Battery:
     """Every row that can run on this engine, and the reasons for those that cannot."""
+    if profile.kind == "tensor":  # numpy is needed from here on only
+        from minigrad_tool.tensor.rows import build_tensor_battery
+
+        cases, skipped, unchecked = build_tensor_battery(profile)
+        return Battery(cases, skipped, unchecked, Calls({}))  # type: ignore[arg-type]
     calls = Calls({op.oracle: op.method for op in profile.ops if op.call == "method" and op.oracle})
     rows = _OpRows(profile)
     for op in profile.ops:

@@ -165,6 +165,9 @@ def probes(profile: Profile) -> Iterator[Probe]:
 def observe(access: NodeAccess, probe: Probe) -> Observation:
     """Forward value and gradients under a plain, a pre-seeded and a scaled backward."""
     fresh()
+    own = getattr(probe, "observe", None)
+    if callable(own):  # a tensor probe observes arrays its own way
+        return own(access)  # type: ignore[no-any-return]
     try:
         xs = [access.leaf(x) for x in probe.point]
         out = probe.fn(*xs)
@@ -269,4 +272,28 @@ def tolerance_for(profile: Profile) -> float:
 
 
 def all_probes(profile: Profile) -> list[Probe]:
+    if profile.kind == "tensor":  # numpy is needed from here on only
+        from minigrad_tool.tensor.probes import tensor_probes
+
+        return tensor_probes(profile)  # type: ignore[return-value]
     return list(probes(profile))
+
+
+def describe_probes(profile: Profile) -> str:
+    """What the probes are, for an equivalent mutant's reason."""
+    if profile.kind == "tensor":
+        from minigrad_tool.tensor.probes import DESCRIPTION
+
+        return DESCRIPTION
+    return (
+        "every op at kinks, signed zeros and random points, and random graphs; forward "
+        "values and plain, pre-seeded and scaled gradients"
+    )
+
+
+def explain(probe: Probe, want: Observation, got: Observation) -> str:
+    """What tells the mutant apart at this probe."""
+    own = getattr(probe, "describe", None)
+    if callable(own):
+        return f"{probe.label}: {own(want, got)}"
+    return f"{probe.label}: {difference(want, got)}"

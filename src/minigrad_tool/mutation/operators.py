@@ -33,6 +33,7 @@ from typing import Literal
 from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.source import Function
 from minigrad_tool.mutation.sites import Region, Site, node_names
+from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
 __all__ = ["OPERATORS", "Contribution", "Edit", "Operator", "contributions"]
 
@@ -324,8 +325,16 @@ def operator_chain(site: Site) -> Iterator[Edit]:
                 isinstance(node, ast.Name) and node.id == c.region.upstream
             ):
                 yield Edit(
-                    node, ast.Constant(1.0), "the upstream gradient is dropped", c.region.unit
+                    node, _ones(node, site), "the upstream gradient is dropped", c.region.unit
                 )
+
+
+def _ones(upstream: ast.AST, site: Site) -> ast.expr:
+    """1.0, or for an array, ones of its shape: `(g * 0 + 1)`, which needs no numpy name."""
+    if not site.tensor:
+        return ast.Constant(1.0)
+    zero = ast.BinOp(upstream, ast.Mult(), ast.Constant(0))  # type: ignore[arg-type]
+    return ast.BinOp(zero, ast.Add(), ast.Constant(1))
 
 
 def operator_const(site: Site) -> Iterator[Edit]:
@@ -467,6 +476,15 @@ def _on_sweep_too(operator: Operator) -> Operator:
     return both
 
 
+def _tensor(operator: Callable[[Site], Iterator[tuple[ast.AST, ast.AST, str, Region]]]) -> Operator:
+    def edits(site: Site) -> Iterator[Edit]:
+        for node, replacement, description, region in operator(site):
+            yield Edit(node, replacement, description, region.unit)
+
+    edits.__doc__ = operator.__doc__
+    return edits
+
+
 OPERATORS: dict[str, Operator] = {
     "sign": _on_sweep_too(operator_sign),
     "assign": _on_sweep_too(operator_assign),
@@ -477,4 +495,6 @@ OPERATORS: dict[str, Operator] = {
     "compare": operator_compare,
     "topo": operator_topo,
     "forward": operator_forward,
+    # Array code only (sites of tensor engines): minigrad_tool.mutation.tensor_operators.
+    **{name: _tensor(op) for name, op in TENSOR_OPERATORS.items()},
 }

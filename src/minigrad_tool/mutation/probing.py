@@ -51,6 +51,7 @@ class Probing:
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
         self.probes = equivalence.all_probes(setup.profile)
+        self.description = equivalence.describe_probes(setup.profile)
 
     def engine_tasks(self) -> dict[str, Task]:
         return {"probe": self._task}
@@ -73,7 +74,7 @@ class Probing:
             if not equivalence.compare(want[i], got, rtol, probe.kink if any_kink else None):
                 return {
                     "probe_index": i,
-                    "text": f"{probe.label}: {equivalence.difference(want[i], got)}",
+                    "text": equivalence.explain(probe, want[i], got),
                     "hits": patcher.hits.count,
                 }
         return {"probe_index": None, "hits": patcher.hits.count, "count": len(self.probes)}
@@ -104,7 +105,7 @@ class Probing:
             return results
         outcomes = self.run(engine, through, original)
         return [
-            _equivalent_for_all(_with_probe(r, outcomes[r.mutant.id]))
+            _equivalent_for_all(_with_probe(r, outcomes[r.mutant.id], self.description))
             if r.mutant.id in outcomes
             else r
             for r in results
@@ -135,7 +136,7 @@ class Probing:
         }
 
 
-def _with_probe(result: MutantResult, outcome: ChildOutcome) -> MutantResult:
+def _with_probe(result: MutantResult, outcome: ChildOutcome, probes: str) -> MutantResult:
     raise_internal(outcome, f"probing mutant {result.mutant.id}")
     if not outcome.ok:
         return replace(result, reason=f"{result.reason}; probing it failed: {outcome.message}")
@@ -146,8 +147,7 @@ def _with_probe(result: MutantResult, outcome: ChildOutcome) -> MutantResult:
     if result.status.let_through and value["hits"] > 0 and not detected:
         reason = (
             f"equivalent: agrees with the original on all {value['count']} probes, which ran "
-            "the changed code (every op at kinks, signed zeros and random points, and random "
-            "graphs; forward values and plain, pre-seeded and scaled gradients)"
+            f"the changed code ({probes})"
         )
         return replace(result, status=Status.EQUIVALENT, reason=reason)
     if value["hits"] == 0:

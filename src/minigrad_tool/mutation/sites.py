@@ -11,6 +11,7 @@ expressions that compute each op's forward value.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -20,7 +21,7 @@ from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.profile import Op, Profile, Step
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 
-__all__ = ["Region", "Site", "find_sites"]
+__all__ = ["Region", "Site", "find_sites", "grad_writes"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Site:
     steps: tuple[Region, ...] = ()
     forward: tuple[Region, ...] = ()
     note: str = ""  # why this site's code may never run (an op that raised on scalars)
+    tensor: bool = False  # array code: the tensor operators apply
 
 
 def _find_step(index: SourceIndex, op: Op, step: Step) -> Region | None:
@@ -151,7 +153,7 @@ def _data_param(index: SourceIndex, profile: Profile) -> str:
     return "data"
 
 
-def _grad_writes(node: ast.AST) -> bool:
+def grad_writes(node: ast.AST) -> bool:
     """Does the code change some node's `.grad` (`x.grad += ...`, `setattr(x, "grad", ...)`)?"""
     for n in ast.walk(node):
         if isinstance(n, ast.AugAssign | ast.Assign):
@@ -180,12 +182,31 @@ def _unrun_sites(index: SourceIndex, profile: Profile, taken: set[int]) -> list[
             nested = [
                 f
                 for f in index.functions.values()
-                if f.parent is function and id(f.node) not in taken and _grad_writes(f.node)
+                if f.parent is function and id(f.node) not in taken and grad_writes(f.node)
             ]
             if nested:
                 op = catalogue.BINARY_DUNDERS.get(method_name, (method_name.strip("_"), ""))[0]
                 regions = tuple(Region(f.node, function, "closure") for f in nested)
                 sites.append(Site(op, "op", regions, note=f"{method_name}: {why}"))
+    return sites
+
+
+def _helper_sites(index: SourceIndex, profile: Profile, taken: set[str]) -> list[Site]:
+    """Each helper the ops' steps share (`unbroadcast`): one site, whose mutants reach every
+    op that calls it."""
+    sites: list[Site] = []
+    seen: set[str] = set()
+    for qualname, line in profile.helpers:
+        found = index.function(qualname, line)
+        if found is None or found.outermost.qualname in seen:
+            continue
+        unit = found.outermost
+        seen.add(unit.qualname)
+        name = unit.qualname.rpartition(".")[2].strip("_") or "helper"
+        if name in taken:
+            name = f"helper_{name}"
+        taken.add(name)
+        sites.append(Site(name, "op", (Region(unit.node, unit, "helper"),)))
     return sites
 
 
@@ -224,6 +245,9 @@ def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[t
         if steps or forward:
             sites.append(Site(op.name, "op", tuple(steps), tuple(forward)))
     sites += _unrun_sites(index, profile, taken)
+    sites += _helper_sites(index, profile, {s.op for s in sites})
+    if profile.kind == "tensor":
+        sites = [dataclasses.replace(s, tensor=True) for s in sites]
     if profile.sweep is not None:
         backward = index.function(profile.sweep.qualname, profile.sweep.line)
         units: list[Function] = [backward] if backward is not None else []

@@ -1,0 +1,50 @@
+"""Reading and writing a tensor engine's nodes: arrays in, arrays out, in the engine's dtype.
+
+A node keeps an array in `.data` (or another usual name); its `.grad` is an
+array, None before a backward (lazy engines), or a node itself (DeZero keeps
+a `Variable` there).  Pre-seeding writes a gradient the way the engine keeps
+it, in its dtype, so the engine's own `+=` works on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Array", "TensorAccess"]
+
+Array = NDArray[np.float64]
+
+
+@dataclass
+class TensorAccess:
+    cls: type
+    data_attr: str = "data"
+    grad_is_node: bool = False  # the engine keeps a node in .grad (DeZero), not an array
+
+    def leaf(self, array: Any) -> Any:
+        return self.cls(np.array(array, dtype=np.float64))
+
+    def value(self, node: Any) -> Array:
+        data = getattr(node, self.data_attr)
+        if hasattr(data, self.data_attr) and not isinstance(data, np.ndarray):
+            data = getattr(data, self.data_attr)
+        return np.array(data, dtype=np.float64)
+
+    def grad(self, node: Any) -> Array | None:
+        """The node's gradient as a float64 array; None if none reached it."""
+        grad = node.grad
+        if grad is None:
+            return None
+        if not isinstance(grad, np.ndarray) and hasattr(grad, self.data_attr):
+            grad = getattr(grad, self.data_attr)
+        return np.array(grad, dtype=np.float64)
+
+    def set_grad(self, node: Any, grad: Array) -> None:
+        """Pre-seed `.grad` with `grad`, as the engine keeps gradients."""
+        dtype = np.asarray(getattr(node, self.data_attr)).dtype
+        array = np.array(grad, dtype=dtype if dtype.kind == "f" else np.float64)
+        node.grad = self.cls(array) if self.grad_is_node else array

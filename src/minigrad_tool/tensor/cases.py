@@ -1,0 +1,468 @@
+"""A tensor case, and how it is checked: directional derivatives against the engine's VJP.
+
+Each case builds an output from a few input arrays with the engine's ops, and
+has a numpy reference for the forward.  Its loss is `sum(out * W)` with a
+random `W` (built with the engine's `*` and `sum()`), so the upstream
+gradient is never all ones.  Checks, in order:
+
+1. *forward*: the output's shape and values against numpy;
+2. *directions*: for two random directions `V` (one array per input), the
+   analytic `sum_i <grad_i, V_i>` against a central difference of the loss
+   along `V` with steps `h` and `2h`, combined by Richardson extrapolation
+   (error O(h^4)).  Two forward passes per step and direction: eight in all,
+   whatever the number of elements.  Only a failing case falls back to
+   per-element differences, to name the wrong elements;
+3. *pre-seeded*: inputs whose `.grad` holds a random array must end with that
+   array plus the gradient (accumulation);
+4. *second backward*: a new graph on the same inputs adds the gradient again
+   (nothing in the first backward aliased or consumed a buffer).
+
+A forward that rejects the shapes (numpy's or the engine's own shape error)
+makes the case *not supported*; a programming error in the engine's code, or
+a backward that fails on what its forward accepted, is a failure naming the
+op, the shapes and the engine's line.  *Kink* cases (relu at 0, max with ties)
+accept any subgradient, and in a mutation campaign pin the engine's own.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from minigrad_tool.adapter.nodes import NodeAccess
+from minigrad_tool.battery.cases import CaseResult, Settings
+from minigrad_tool.faults import engine_caused, engine_file
+from minigrad_tool.tensor.access import Array, TensorAccess
+from minigrad_tool.tensor.calls import NotSupported, TensorCalls
+
+__all__ = ["Domain", "Input", "TensorCase", "pinned_tensor_values", "run_tensor_case"]
+
+Domain = Literal["any", "positive", "away", "distinct", "ties", "zeros"]
+KinkKind = Literal["relu", "max"]
+
+DIRECTIONS = 2  # random directions per case: a wrong VJP agrees with the truth on one by chance
+# with probability 0; two guard against a direction that happens to miss a sparse error.
+WRONG_SHOWN = 3  # wrong elements named in a failure
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input array: its shape and where its entries are drawn from."""
+
+    shape: tuple[int, ...]
+    domain: Domain = "any"
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """What a kink case on max reduces: for checking that ties share one upstream gradient."""
+
+    axis: int | tuple[int, ...] | None
+    keepdims: bool
+
+
+@dataclass(frozen=True)
+class TensorCase:
+    """One named check of a tensor engine."""
+
+    name: str
+    group: str
+    text: str  # what it computes, in numpy spelling: "x.sum(axis=(-2, -1))"
+    inputs: tuple[Input, ...]
+    build: Callable[[TensorCalls, Sequence[Any]], Any]  # engine nodes -> output node
+    ref: Callable[[Sequence[Array]], Array]  # numpy arrays -> expected output
+    requires: frozenset[str]
+    calls: TensorCalls
+    macheps: float
+    grad_is_node: bool = False
+    op: str | None = None
+    where: str = ""
+    kind: Literal["tensor", "kink"] = "tensor"
+    kink: KinkKind | None = None
+    reduction: Reduction | None = None
+    cost: int = 0
+    depth: int = 0
+    points: tuple[tuple[float, ...], ...] = field(default=())  # scalar cases' field, unused
+
+    @property
+    def shapes(self) -> str:
+        return " and ".join(str(i.shape) for i in self.inputs)
+
+    def run(self, access: NodeAccess, settings: Settings) -> CaseResult:
+        """This case on the engine `access` reaches, as the battery's runner reports it."""
+        start = time.perf_counter()
+        outcome = run_tensor_case(self, self.access(access), settings.pinned)
+        seconds = time.perf_counter() - start
+        return CaseResult(self.name, outcome.status, outcome.detail, seconds, outcome.note)
+
+    def pinned(self, access: NodeAccess) -> list[list[float]]:
+        return pinned_tensor_values(self, self.access(access))
+
+    def access(self, access: NodeAccess) -> TensorAccess:
+        return TensorAccess(access.cls, access.data_attr, self.grad_is_node)
+
+    def arrays(self, variant: int = 0) -> list[Array]:
+        """The inputs, drawn from a generator seeded by the case's name (and a variant)."""
+        rng = np.random.default_rng([zlib.crc32(self.name.encode()), variant])
+        return [_draw(rng, spec) for spec in self.inputs]
+
+
+def _draw(rng: np.random.Generator, spec: Input) -> Array:
+    shape, size = spec.shape, int(np.prod(spec.shape, dtype=np.int64))
+    if spec.domain == "positive":  # log, fractional powers: away from 0 by more than any step
+        return rng.uniform(0.5, 2.0, size=shape)
+    if spec.domain == "distinct":  # max without ties: entries at least 0.1 apart
+        values = rng.permutation(size).astype(np.float64) * 0.1 - 0.05 * size
+        return values.reshape(shape) + rng.uniform(-0.02, 0.02, size=shape)
+    if spec.domain == "ties":  # max with ties: two values only, so every slice ties
+        return rng.choice([0.5, 1.25], size=shape).astype(np.float64)
+    if spec.domain == "zeros":  # relu at its kink: a third of the entries exactly 0
+        values = rng.uniform(0.3, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+        return np.asarray(np.where(rng.uniform(size=shape) < 0.34, 0.0, values))
+    # "any" and "away": signed, |x| in [0.3, 1.5], so relu, division and 1/x are smooth
+    # within any step
+    return np.asarray(rng.uniform(0.3, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    h: float
+    rtol: float
+    forward_rtol: float
+    forward_atol: float
+
+    @classmethod
+    def for_precision(cls, macheps: float) -> _Settings:
+        # Richardson's central difference has truncation O(h^4) and rounding O(eps / h):
+        # h = eps^(1/5) balances them (7e-4 in float64, 0.04 in float32).
+        h = float(macheps ** (1 / 5))
+        return cls(
+            h=h,
+            rtol=max(1e-6, 1e4 * macheps),  # 1e-6 in float64, ~1e-3 in float32
+            forward_rtol=max(1e-9, 1024 * macheps),
+            forward_atol=max(1e-12, 1024 * macheps),
+        )
+
+
+class CaseFailure(Exception):
+    def __init__(self, check: str, detail: str) -> None:
+        super().__init__(detail)
+        self.check = check
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Literal["pass", "fail", "skip", "error"]
+    detail: str = ""
+    note: str = ""
+
+
+# Exceptions by which a forward refuses shapes or arguments it does not support: numpy's
+# and the engine's own shape errors.  A NameError or AttributeError is never one.
+_REFUSALS = (ValueError, IndexError, AssertionError, NotImplementedError, NotSupported)
+
+
+def _engine_line(err: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if engine_file(f.filename)]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" at {Path(last.filename).name}:{last.lineno} ({(last.line or '').strip()})"
+
+
+def _refused(err: Exception) -> bool:
+    """A forward's exception that means "these shapes are not supported"."""
+    if isinstance(err, _REFUSALS):
+        return True
+    if isinstance(err, TypeError):  # Python's own, or a deliberate `raise` of the engine
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if engine_file(f.filename)]
+        return not frames or (frames[-1].line or "").lstrip().startswith("raise")
+    return False
+
+
+class _Run:
+    """One case on one engine, in the child that imported it."""
+
+    def __init__(self, case: TensorCase, access: TensorAccess, variant: int = 0) -> None:
+        self.case, self.access = case, access
+        self.settings = _Settings.for_precision(case.macheps)
+        self.rng = np.random.default_rng([zlib.crc32(case.name.encode()), 1000 + variant])
+        self.leaves = [access.leaf(a) for a in case.arrays(variant)]
+        # the inputs as the engine stores them (a float32 engine rounds them)
+        self.x = [access.value(leaf) for leaf in self.leaves]
+
+    def output(self, leaves: Sequence[Any]) -> Any:
+        return self.case.build(self.case.calls, leaves)
+
+    def loss(self, out: Any, weight: Array) -> Any:
+        calls = self.case.calls
+        return calls.reduce("sum", calls.binary("mul", out, self.access.leaf(weight)))
+
+    def phi(self, shift: Sequence[Array], t: float, weight: Array) -> float:
+        leaves = [self.access.leaf(x + t * v) for x, v in zip(self.x, shift, strict=True)]
+        return float(np.sum(self.access.value(self.output(leaves)) * weight))
+
+    def gradients(self, leaves: Sequence[Any], check: str) -> list[Array]:
+        grads = []
+        for i, leaf in enumerate(leaves):
+            g = self.access.grad(leaf)
+            name = _NAMES[i]
+            if g is None:
+                raise CaseFailure(check, f"no gradient reached {name} (.grad is None)")
+            if g.shape != self.x[i].shape and g.size == self.x[i].size == 1:
+                g = g.reshape(self.x[i].shape)
+            if g.shape != self.x[i].shape:
+                raise CaseFailure(
+                    check,
+                    f"the gradient of {name} has shape {g.shape}, but {name} has shape "
+                    f"{self.x[i].shape} (a broadcast that is not summed away?)",
+                )
+            if not np.all(np.isfinite(g)):
+                raise CaseFailure(check, f"the gradient of {name} is not finite: {g}")
+            grads.append(g)
+        return grads
+
+
+_NAMES = ("x", "y", "z", "w")
+
+
+def _shown(a: Array) -> str:
+    return np.array2string(np.asarray(a), precision=4, threshold=12, separator=", ")
+
+
+def _forward(run: _Run) -> tuple[Any, Array]:
+    case = run.case
+    out = run.output(run.leaves)
+    got = run.access.value(out)
+    want = np.asarray(case.ref(run.x), dtype=np.float64)
+    if got.shape != want.shape and not (got.size == want.size == 1):
+        raise CaseFailure("forward", f"the output has shape {got.shape}, numpy's {want.shape} has")
+    s = run.settings
+    if not np.allclose(got.reshape(want.shape), want, rtol=s.forward_rtol, atol=s.forward_atol):
+        bad = np.argwhere(
+            ~np.isclose(got.reshape(want.shape), want, s.forward_rtol, s.forward_atol)
+        )
+        at = tuple(int(i) for i in bad[0]) if bad.size else ()
+        raise CaseFailure(
+            "forward",
+            f"the forward differs from numpy at out{list(at)}: "
+            f"{got.reshape(want.shape)[at]!r} instead of {want[at]!r}",
+        )
+    return out, got
+
+
+def _backward(run: _Run, weight: Array, seeds: Sequence[Array] | None, check: str) -> list[Array]:
+    """Fresh leaves (pre-seeded with `seeds`), the loss, its backward: the raw gradients."""
+    leaves = [run.access.leaf(x) for x in run.x]
+    if seeds is not None:
+        for leaf, seed in zip(leaves, seeds, strict=True):
+            run.access.set_grad(leaf, seed)
+    out = run.output(leaves)
+    run.loss(out, weight).backward()
+    run.leaves = leaves
+    return run.gradients(leaves, check)
+
+
+def _locate(run: _Run, grads: Sequence[Array], weight: Array) -> str:
+    """The fallback: per-element central differences, to name the wrong elements."""
+    h = run.settings.h
+    for i, (x, g) in enumerate(zip(run.x, grads, strict=True)):
+        numeric = np.zeros_like(x)
+        for index in np.ndindex(x.shape):
+            shift = [np.zeros_like(a) for a in run.x]
+            shift[i][index] = 1.0
+            numeric[index] = (run.phi(shift, h, weight) - run.phi(shift, -h, weight)) / (2 * h)
+        tol = 1e-4 * (1.0 + np.abs(numeric))
+        wrong = np.argwhere(np.abs(numeric - g) > tol)
+        if wrong.size:
+            shown = ", ".join(
+                f"{_NAMES[i]}{[int(k) for k in w]}: {g[tuple(w)]:.6g} instead of "
+                f"{numeric[tuple(w)]:.6g}"
+                for w in wrong[:WRONG_SHOWN]
+            )
+            return f"; {len(wrong)} of {x.size} elements of d/d{_NAMES[i]} are wrong ({shown})"
+    return ""
+
+
+def _directions(run: _Run, grads: Sequence[Array], weight: Array) -> None:
+    s = run.settings
+    for _ in range(DIRECTIONS):
+        shift = [run.rng.normal(size=x.shape) for x in run.x]
+        top = max((float(np.max(np.abs(v))) for v in shift if v.size), default=1.0)
+        shift = [v / top for v in shift]  # every entry moves by at most h
+        p = {k: run.phi(shift, k * s.h, weight) for k in (-2, -1, 1, 2)}
+        d1 = (p[1] - p[-1]) / (2 * s.h)
+        d2 = (p[2] - p[-2]) / (4 * s.h)
+        numeric = (4 * d1 - d2) / 3  # Richardson: the h^2 terms cancel
+        analytic = float(sum(np.sum(g * v) for g, v in zip(grads, shift, strict=True)))
+        scale = float(sum(np.sum(np.abs(g * v)) for g, v in zip(grads, shift, strict=True)))
+        rounding = 64 * run.case.macheps * (1 + max(abs(v) for v in p.values())) / s.h
+        allowed = s.rtol * (scale + abs(numeric)) + rounding + abs(d1 - d2)
+        if not abs(analytic - numeric) <= allowed:
+            where = _locate(run, grads, weight)
+            raise CaseFailure(
+                "directions",
+                f"along a random direction the loss changes at {numeric:.8g}, but the "
+                f"gradients say {analytic:.8g} (allowed {allowed:.2g}){where}",
+            )
+
+
+def _accumulates(run: _Run, grads: Sequence[Array], weight: Array) -> None:
+    seeds = [run.rng.normal(size=x.shape) for x in run.x]
+    seeded = _backward(run, weight, seeds, "pre-seeded")
+    for i, (g, seed, total) in enumerate(zip(grads, seeds, seeded, strict=True)):
+        if not np.allclose(total - seed, g, rtol=run.settings.rtol, atol=run.settings.rtol):
+            raise CaseFailure(
+                "pre-seeded",
+                f"{_NAMES[i]}.grad pre-seeded with {_shown(seed)} must end with seed + "
+                f"gradient {_shown(seed + g)}, not {_shown(total)} (accumulate with +=)",
+            )
+    leaves = run.leaves  # the same inputs, their grads now seed + g: a second graph and backward
+    out = run.output(leaves)
+    run.loss(out, weight).backward()
+    again = run.gradients(leaves, "second backward")
+    for i, (g, seed, total) in enumerate(zip(grads, seeds, again, strict=True)):
+        if not np.allclose(total - seed, 2 * g, rtol=run.settings.rtol, atol=run.settings.rtol):
+            raise CaseFailure(
+                "second backward",
+                f"a second graph on the same {_NAMES[i]} must add its gradient again: "
+                f"{_shown(seed + 2 * g)}, not {_shown(total)}",
+            )
+
+
+def _kink(run: _Run, grads: Sequence[Array], weight: Array) -> None:
+    """At relu's zeros or max's ties, any subgradient: each share between 0 and 1."""
+    case, x, g = run.case, run.x[0], grads[0]
+    tol = 1e-9 + run.settings.rtol
+    if case.kink == "relu":
+        share = np.divide(g, weight, out=np.zeros_like(g), where=weight != 0)
+        expected = np.where(x > 0, 1.0, 0.0)
+        bad = np.where(x == 0, (share < -tol) | (share > 1 + tol), np.abs(share - expected) > tol)
+        if np.any(bad):
+            at = [int(i) for i in np.argwhere(bad)[0]]
+            raise CaseFailure(
+                "subgradient",
+                f"relu's gradient at x{at} = {x[tuple(at)]!r} is {share[tuple(at)]!r} times the "
+                "upstream gradient; at 0 any share in [0, 1] is a subgradient, elsewhere 1 or 0",
+            )
+        return
+    reduction = case.reduction
+    assert reduction is not None
+    axis, keep = reduction.axis, reduction.keepdims
+    peak = np.max(x, axis=axis, keepdims=True)
+    upstream = weight if keep else np.expand_dims(weight, _axes(axis, x.ndim))
+    upstream = np.broadcast_to(upstream, peak.shape)
+    mask = x == peak
+    if np.any(np.abs(g[~mask]) > tol):
+        raise CaseFailure("subgradient", "max sends gradient to an element that is not a maximum")
+    total = np.sum(np.where(mask, g, 0.0), axis=axis, keepdims=True)
+    if not np.allclose(total, upstream, rtol=tol, atol=tol):
+        raise CaseFailure(
+            "subgradient",
+            f"the tied maxima of a slice must share its upstream gradient {_shown(upstream)}; "
+            f"their gradients sum to {_shown(total)}",
+        )
+    share = np.divide(
+        g,
+        np.broadcast_to(upstream, x.shape),
+        out=np.zeros_like(g),
+        where=np.broadcast_to(upstream, x.shape) != 0,
+    )
+    if np.any(mask & ((share < -tol) | (share > 1 + tol))):
+        raise CaseFailure("subgradient", "a tied maximum gets a share outside [0, 1]")
+
+
+def _axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    chosen = (axis,) if isinstance(axis, int) else axis
+    return tuple(sorted(a % ndim for a in chosen))
+
+
+def pinned_tensor_values(case: TensorCase, access: TensorAccess) -> list[list[float]]:
+    """The output and gradients at a kink case's inputs, exactly: what a campaign pins."""
+    run = _Run(case, access)
+    out = run.output(run.leaves)
+    weight = run.rng.normal(size=np.shape(access.value(out)))
+    grads = _backward(run, weight, None, "plain")
+    return [access.value(out).ravel().tolist(), *[g.ravel().tolist() for g in grads]]
+
+
+def _same(a: Sequence[float], b: Sequence[float]) -> bool:
+    return len(a) == len(b) and all(
+        x == y or (x != x and y != y) for x, y in zip(a, b, strict=True)
+    )
+
+
+def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) -> str:
+    run = _Run(case, access)
+    try:
+        _, got = _forward(run)
+    except CaseFailure:
+        raise
+    except Exception as err:
+        if _refused(err):
+            raise _NotSupported(f"{type(err).__name__}: {err}") from err
+        raise
+    weight = run.rng.normal(size=got.shape)
+    if case.name in pinned:
+        if not all(
+            _same(w, g)
+            for w, g in zip(pinned[case.name], pinned_tensor_values(case, access), strict=False)
+        ):
+            raise CaseFailure(
+                "pinned", "the value or gradients at the kink differ from the unmutated engine's"
+            )
+        return ""
+    try:
+        grads = _backward(run, weight, None, "plain")
+    except CaseFailure:
+        raise
+    except Exception as err:  # the forward accepted these shapes: its backward must too
+        if not engine_caused(err):
+            raise
+        raise CaseFailure(
+            "backward", f"the backward raised {type(err).__name__}: {err}{_engine_line(err)}"
+        ) from err
+    if case.kind == "kink":
+        _kink(run, grads, weight)
+        return ""
+    _directions(run, grads, weight)
+    _accumulates(run, grads, weight)
+    return ""
+
+
+class _NotSupported(Exception):
+    pass
+
+
+def run_tensor_case(
+    case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any] | None = None
+) -> Outcome:
+    """Run one case: a failed check, an engine exception or an unsupported call, as an outcome.
+
+    An exception raised by minigrad's own code (no engine frame) propagates.
+    """
+    about = f"{case.where} on {case.shapes}: {case.text}" if case.where else case.text
+    try:
+        _check(case, access, pinned or {})
+    except _NotSupported as err:
+        return Outcome("skip", f"not supported: {case.text} on {case.shapes} raised {err}")
+    except CaseFailure as err:
+        return Outcome("fail", f"{case.name}: the {err.check} check of {about} failed: {err}")
+    except NotSupported as err:
+        return Outcome("skip", f"not supported: {err}")
+    except Exception as err:
+        if not engine_caused(err):
+            raise
+        return Outcome(
+            "error", f"{case.name}: {about} raised {type(err).__name__}: {err}{_engine_line(err)}"
+        )
+    return Outcome("pass")

@@ -1,0 +1,367 @@
+"""Discover a tensor engine: its ops, their spellings, backward steps and shared helpers.
+
+Runs engine code, so only in a child.  Each op minigrad knows is looked up on
+the node class (dunders, and methods under their usual names), then called on
+small arrays: the code its backward runs, seen by the tracer, is its step
+(a closure, a method, a `Function.backward`), as for scalar engines.  The
+backward is run from `out.sum()`, so `sum`'s own step is set aside; any other
+engine function a step calls (`unbroadcast`, say) is a *helper*, one site
+that every op calling it shares.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import FunctionType, ModuleType
+from typing import Any
+
+import numpy as np
+
+from minigrad_tool.adapter.discovery import _class_line, _Discovery, _function_of, _Watch
+from minigrad_tool.adapter.nodes import find_children_attribute
+from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Step
+from minigrad_tool.adapter.spec import EngineError, EngineSpec
+from minigrad_tool.adapter.trace import CodeKey, Tracer
+from minigrad_tool.mutation.sites import grad_writes as _grad_writes
+
+__all__ = ["discover_tensor"]
+
+Progress = Callable[[str], None]
+
+# minigrad's op name -> (how it is called, the names engines give it).
+_DUNDERS: dict[str, tuple[str, str, str]] = {  # op -> (dunder, call form, symbol)
+    "add": ("__add__", "binary", "+"),
+    "sub": ("__sub__", "binary", "-"),
+    "mul": ("__mul__", "binary", "*"),
+    "div": ("__truediv__", "binary", "/"),
+    "matmul": ("__matmul__", "binary", "@"),
+    "pow": ("__pow__", "pow", "**"),
+    "neg": ("__neg__", "unary", "-"),
+    "radd": ("__radd__", "reflected", "+"),
+    "rsub": ("__rsub__", "reflected", "-"),
+    "rmul": ("__rmul__", "reflected", "*"),
+    "rdiv": ("__rtruediv__", "reflected", "/"),
+    "getitem": ("__getitem__", "index", ""),
+}
+_METHODS: dict[str, tuple[str, ...]] = {
+    "exp": ("exp",),
+    "log": ("log",),
+    "tanh": ("tanh",),
+    "relu": ("relu", "ReLU", "Relu"),
+    "sigmoid": ("sigmoid", "Sigmoid"),
+    "sum": ("sum",),
+    "mean": ("mean",),
+    "max": ("max", "amax"),
+    "reshape": ("reshape", "view"),
+    "transpose": ("transpose", "permute"),
+    "broadcast_to": ("broadcast_to", "expand"),
+}
+_AXIS_NAMES = ("axis", "dim", "axes", "dims")
+_KEEPDIMS_NAMES = ("keepdims", "keepdim", "keep_dims")
+
+_RNG_SEED = 20261201  # the trial arrays: any fixed seed; positive entries keep log defined
+
+
+def _positive(*shape: int) -> Any:
+    rng = np.random.default_rng(_RNG_SEED)
+    return rng.uniform(0.5, 1.5, size=shape)
+
+
+@dataclass
+class _Trial:
+    """How to call one op on small arrays."""
+
+    op: Op
+    call: Callable[[Callable[[Any], Any]], Any]  # given leaf(array), the op's output
+
+
+def _op(name: str, method: str, call: str, symbol: str, function: FunctionType) -> Op:
+    code = function.__code__
+    return Op(
+        name=name,
+        method=method,
+        call=call,  # type: ignore[arg-type]
+        symbol=symbol,
+        oracle=name,
+        parameter=None,
+        qualname=code.co_qualname,
+        line=code.co_firstlineno,
+        steps=(),
+        uses=(),
+        points=(),
+    )
+
+
+def _attribute(cls: type, name: str) -> FunctionType | None:
+    for klass in cls.__mro__:
+        if klass is object or klass.__module__ == "builtins":
+            continue
+        if name in vars(klass):
+            return _function_of(vars(klass)[name])
+    return None
+
+
+def _parameters(function: FunctionType) -> list[inspect.Parameter]:
+    try:
+        return list(inspect.signature(function).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return []
+
+
+def _keyword(function: FunctionType, names: Sequence[str]) -> str:
+    params = _parameters(function)
+    for p in params:
+        if p.name in names and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            return p.name
+    if any(p.kind == p.VAR_POSITIONAL for p in params) and names is _AXIS_NAMES:
+        return "*"  # `sum(*axes)`: the axis is passed positionally
+    return ""
+
+
+def _trial_for(name: str, op: Op) -> _Trial:
+    x23 = _positive(2, 3)
+
+    def binary(leaf: Callable[[Any], Any]) -> Any:
+        right = _positive(3, 4) if name == "matmul" else x23
+        return _apply(op.symbol, leaf(x23), leaf(right))
+
+    calls: dict[str, Callable[[Callable[[Any], Any]], Any]] = {
+        "binary": binary,
+        "pow": lambda leaf: leaf(x23) ** 2.0,
+        "unary": lambda leaf: -leaf(x23),
+        "reflected": lambda leaf: _apply(op.symbol, 2.0, leaf(x23)),
+        "index": lambda leaf: leaf(_positive(3, 4))[1:],
+        "method": lambda leaf: getattr(leaf(x23), op.method)(),
+    }
+    # Shape ops: a tuple, or the sizes as arguments; the first spelling that works is kept.
+    shaped = {"reshape": ((2, 3), (3, 2)), "transpose": ((2, 3, 4), (2, 0, 1))}
+    shaped["broadcast_to"] = ((3, 1), (2, 3, 4))
+    if name in shaped:
+        start, arg = shaped[name]
+
+        def as_tuple(leaf: Callable[[Any], Any]) -> Any:
+            return getattr(leaf(_positive(*start)), op.method)(arg)
+
+        def as_args(leaf: Callable[[Any], Any]) -> Any:
+            return getattr(leaf(_positive(*start)), op.method)(*arg)
+
+        return _Trial(op, _Spelled([as_tuple, as_args], ("tuple", "args")))
+    return _Trial(op, calls[op.call])
+
+
+def _apply(symbol: str, a: Any, b: Any) -> Any:
+    if symbol == "+":
+        return a + b
+    if symbol == "-":
+        return a - b
+    if symbol == "*":
+        return a * b
+    if symbol == "/":
+        return a / b
+    return a @ b
+
+
+class _Spelled:
+    """A call with alternatives: the first spelling that works is the engine's; it is kept."""
+
+    def __init__(
+        self, calls: Sequence[Callable[[Callable[[Any], Any]], Any]], styles: Sequence[str]
+    ) -> None:
+        self.calls, self.styles = list(calls), list(styles)
+        self.style = ""
+
+    def __call__(self, leaf: Callable[[Any], Any]) -> Any:
+        error: Exception | None = None
+        for call, style in zip(self.calls, self.styles, strict=True):
+            try:
+                out = call(leaf)
+            except Exception as err:
+                error = error or err
+                continue
+            self.style = style
+            return out
+        assert error is not None
+        raise error
+
+
+class _TensorDiscovery(_Discovery):
+    def leaf(self, x: Any) -> Any:
+        return self.cls(np.array(x, dtype=np.float64))
+
+    def trace(self, trial: _Trial, loss: Callable[[Any], Any] | None, skip: set[str]) -> _Watch:
+        """Call the op, then run backward from `loss(out)` (or `out` itself), watching."""
+        with Tracer(self.filename) as forward:
+            out = trial.call(self.leaf)
+        if self.access.children_attr is None:
+            self.access.children_attr = find_children_attribute(out)
+        watch = _Watch(out, [], forward.codes)
+        root = loss(out) if loss is not None else out
+        with Tracer(self.filename) as backward:
+            try:
+                root.backward()
+            except Exception as err:  # a broken backward is gradcheck's finding, not absence
+                watch.error = f"{type(err).__name__}: {err}"
+        watch.backward_codes = [
+            c for c in backward.codes if c not in self.sweep_codes and c[0] not in skip
+        ]
+        return watch
+
+
+def _reduction_spelling(d: _TensorDiscovery, op: Op, function: FunctionType) -> Op:
+    """Which keywords the reduction takes, and whether it keeps dims by default."""
+    axis_kw = _keyword(function, _AXIS_NAMES)
+    keep_kw = _keyword(function, _KEEPDIMS_NAMES)
+    keep_default = False
+    if axis_kw:
+        x = d.leaf(_positive(2, 3))
+        try:
+            method = getattr(x, op.method)
+            out = method(0) if axis_kw == "*" else method(**{axis_kw: 0})
+            keep_default = tuple(np.shape(getattr(out, d.access.data_attr))) == (1, 3)
+        except Exception:
+            axis_kw = ""
+    return dataclasses.replace(op, keywords=(axis_kw, keep_kw), keepdims_default=keep_default)
+
+
+def _precision(cls: type, data_attr: str) -> Precision:
+    try:
+        a = getattr(cls(np.array([1.0])), data_attr)
+        b = getattr(cls(np.array([1.0])) + cls(np.array([1e-9])), data_attr)
+        dtypes = [np.asarray(a).dtype, np.asarray(b).dtype]
+        bits = min(np.finfo(t).nmant if t.kind == "f" else 52 for t in dtypes)
+        return Precision(int(bits))
+    except Exception:
+        return FLOAT64
+
+
+def discover_tensor(
+    spec: EngineSpec, module: ModuleType, cls: type, data_attr: str, progress: Progress
+) -> Profile:
+    """Everything minigrad needs to know about a tensor engine (call in a child process)."""
+    d = _TensorDiscovery(spec, module, cls, progress)
+    d.access.data_attr = data_attr
+    progress(f"calling {cls.__name__}(0.5).backward()")
+    sweep = d.find_sweep()
+    found: list[tuple[Op, FunctionType]] = []
+    for name, (dunder, form, symbol) in _DUNDERS.items():
+        function = _attribute(cls, dunder)
+        if function is not None:
+            found.append((_op(name, dunder, form, symbol, function), function))
+    for name, spellings in _METHODS.items():
+        for method in spellings:
+            function = _attribute(cls, method)
+            if function is not None:
+                found.append((_op(name, method, "method", "", function), function))
+                break
+    ops: list[Op] = []
+    foreign: dict[str, tuple[CodeKey, ...]] = {}
+    skip: set[str] = set()
+    by_name = {op.name: (op, fn) for op, fn in found}
+    order = [n for n in ("sum", "mul") if n in by_name] + [
+        n for n in by_name if n not in ("sum", "mul")
+    ]
+    for name in order:
+        op, function = by_name[name]
+        if name in ("sum", "mean", "max"):
+            op = _reduction_spelling(d, op, function)
+        trial = _trial_for(name, op)
+        progress(f"calling {cls.__name__}.{op.method} ({op.describe_call()})")
+        loss = None if name == "sum" else _sum_loss(ops)
+        try:
+            watch = d.trace(trial, loss, skip)
+        except Exception as err:
+            why = f"{op.describe_call()} raised {type(err).__name__}: {err}"
+            d.skipped.append((op.method, why))
+            continue
+        if isinstance(trial.call, _Spelled):
+            op = dataclasses.replace(op, keywords=(trial.call.style,))
+        steps, codes = _own_steps(d, *d.steps_of(op, watch))
+        if name == "sum":
+            skip |= {s.qualname for s in steps}
+        foreign[name] = codes
+        ops.append(
+            dataclasses.replace(op, steps=steps, forward_helpers=d.forward_helpers(op, watch))
+        )
+    names = {op.name for op in ops}
+    if not {"mul", "sum"} <= names:
+        lacking = " and ".join(n for n in ("mul", "sum") if n not in names)
+        raise EngineError(
+            f"engine {spec.text!r} is a tensor engine without a working {lacking}: minigrad "
+            "checks each op through a loss sum(out * W) with a random W (an upstream gradient "
+            "that is not all ones), and cannot build it"
+        )
+    owner = {s.qualname: op.name for op in ops for s in op.steps}
+    ops = [
+        dataclasses.replace(
+            op,
+            uses=tuple(dict.fromkeys(owner[q] for q, _ in foreign[op.name] if q in owner)),
+        )
+        for op in ops
+    ]
+    shared = {k: None for op in ops for k in foreign[op.name] if k[0] not in owner}
+    helpers = tuple(shared)
+    grad_is_node = _grad_is_node(d, data_attr)
+    notes = list(d.notes)
+    if data_attr != "data":
+        notes.append(f"its nodes keep their array in .{data_attr}, not .data: read there")
+    if grad_is_node:
+        notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
+    return Profile(
+        spec=spec.text,
+        module=spec.module,
+        path=str(spec.path),
+        class_name=cls.__name__,
+        class_qualname=cls.__qualname__,
+        class_line=_class_line(cls),
+        children_attr=d.access.children_attr,
+        data_attr=data_attr,
+        precision=_precision(cls, data_attr),
+        ops=tuple(ops),
+        sweep=sweep,
+        skipped=tuple(d.skipped),
+        unreachable=tuple(d.unreachable),
+        notes=tuple(notes),
+        kind="tensor",
+        grad_is_node=grad_is_node,
+        helpers=helpers,
+    )
+
+
+def _own_steps(
+    d: _TensorDiscovery, steps: tuple[Step, ...], foreign: tuple[CodeKey, ...]
+) -> tuple[tuple[Step, ...], tuple[CodeKey, ...]]:
+    """An op's steps are the code that writes gradients (or a `Function`'s backward, which
+    returns them); a function it calls that does neither (`unbroadcast`, a property) is a
+    helper."""
+    own, other = [], list(foreign)
+    for step in steps:
+        function = d.index.function(step.qualname, step.line)
+        writes = function is not None and _grad_writes(function.node)
+        backward = "backward" in step.qualname.rpartition(".")[2].lower()
+        if (step.style == "method" and not writes) or (
+            step.style == "function-class" and not (writes or backward)
+        ):
+            other.append((step.qualname, step.line))
+        else:
+            own.append(step)
+    return tuple(own), tuple(other)
+
+
+def _sum_loss(ops: Sequence[Op]) -> Callable[[Any], Any] | None:
+    method = next((op.method for op in ops if op.name == "sum"), None)
+    if method is None:
+        return None
+    return lambda out: getattr(out, method)()
+
+
+def _grad_is_node(d: _TensorDiscovery, data_attr: str) -> bool:
+    x = d.leaf(_positive(2))
+    try:
+        x.sum().backward() if hasattr(x, "sum") else x.backward()
+    except Exception:
+        return False
+    grad = x.grad
+    return grad is not None and not isinstance(grad, np.ndarray) and hasattr(grad, data_attr)

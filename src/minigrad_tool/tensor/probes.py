@@ -1,0 +1,99 @@
+"""Equivalence probes for tensor engines: every battery case, on other draws of its inputs.
+
+A mutant no judge killed is equivalent only if these probes ran its changed
+code and none told it apart.  Each case of the battery runs on
+:data:`VARIANTS` new draws of its inputs (kink cases on their own, where a
+changed tie rule shows), so every shape family the battery has (square and
+not, 1-D to 4-D, broadcast pairs, reductions over every axis form) is probed:
+a mutant that only differs on non-square or 3-D shapes is found.  Observed:
+the forward values, the plain gradients under a random upstream gradient,
+and the gradients of pre-seeded inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from minigrad_tool.adapter.nodes import NodeAccess
+from minigrad_tool.adapter.profile import Profile
+from minigrad_tool.tensor.cases import TensorCase, _Run
+from minigrad_tool.tensor.rows import build_tensor_battery
+
+__all__ = ["DESCRIPTION", "TensorProbe", "tensor_probes"]
+
+VARIANTS = (1, 2)  # new draws per case; the battery itself uses draw 0
+DESCRIPTION = (
+    "every case of the tensor battery on two new draws of its inputs, and its kink cases; "
+    "forward values, and plain and pre-seeded gradients under a random upstream gradient"
+)
+
+Observation = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class TensorProbe:
+    case: TensorCase
+    variant: int
+    kink: tuple[float, float] | None = None
+    lines: tuple[str, ...] = ()
+    point: tuple[float, ...] = ()
+
+    @property
+    def label(self) -> str:
+        case = self.case
+        return f"{case.text} on {case.shapes} (case {case.name}, draw {self.variant})"
+
+    def observe(self, access: NodeAccess) -> Observation:
+        run = _Run(self.case, self.case.access(access), self.variant)
+        try:
+            out = run.output(run.leaves)
+            value = run.access.value(out)
+            weight = run.rng.normal(size=value.shape)
+            run.loss(out, weight).backward()
+            plain = [_flat(run.access.grad(leaf)) for leaf in run.leaves]
+            seeds = [run.rng.normal(size=x.shape) for x in run.x]
+            leaves = [run.access.leaf(x) for x in run.x]
+            for leaf, seed in zip(leaves, seeds, strict=True):
+                run.access.set_grad(leaf, seed)
+            run.loss(run.output(leaves), weight).backward()
+            seeded = [_flat(run.access.grad(leaf)) for leaf in leaves]
+        except Exception as err:  # both raising the same error is agreement
+            return ("raises", type(err).__name__)
+        return ("ok", _flat(value), plain, seeded)
+
+    def describe(self, want: Observation, got: Observation) -> str:
+        if want[0] != "ok" or got[0] != "ok":
+            said = {o[0]: o for o in (want, got)}
+            raised = said.get("raises", ("", "?"))[1]
+            who = "the original" if want[0] == "raises" else "the mutant"
+            return f"{who} raises {raised}, the other does not"
+        for what, a, b in (("output", [want[1]], [got[1]]), ("gradient", want[2], got[2])):
+            for i, (x, y) in enumerate(zip(a, b, strict=False)):
+                if x != y:
+                    about = what if what == "output" else f"gradient of {'xyzw'[i]}"
+                    return f"the {about} differs: {_short(x)} against {_short(y)}"
+        return "the gradients of pre-seeded inputs differ"
+
+
+def _flat(array: Any) -> Any:
+    if array is None:
+        return None
+    return [float(v) for v in np.asarray(array, dtype=np.float64).ravel()]
+
+
+def _short(values: Any) -> str:
+    if not isinstance(values, list):
+        return repr(values)
+    shown = ", ".join(f"{v:.4g}" for v in values[:6])
+    return f"[{shown}{', ...' if len(values) > 6 else ''}]"
+
+
+def tensor_probes(profile: Profile) -> list[TensorProbe]:
+    probes: list[TensorProbe] = []
+    for case in build_tensor_battery(profile)[0]:
+        variants = (0,) if case.kind == "kink" else VARIANTS
+        probes += [TensorProbe(case, v) for v in variants]
+    return probes

@@ -1,0 +1,582 @@
+"""The tensor battery's rows, as data, built for one engine from its profile.
+
+Per op family:
+
+* elementwise binary ops on every broadcasting pair (equal shapes; (2,3,4) with
+  (4,); (2,1,4) with (2,3,4); (3,1) with (1,4); `()` and `(1,)` operands) and
+  with a Python number on either side;
+* unary ops and powers on 2-D and 3-D arrays; relu at exact zeros (a kink);
+* sum, mean and max over None, an int, a negative int and tuples of axes, with
+  and without keepdims, on shapes with repeated sizes ((3,3,2)), a 3-D shape
+  with distinct sizes and a square one; max with ties (a kink);
+* matmul in every form: 2-D, 1-D on either side and both, batched, broadcast
+  batch on either side, and a 4-D batch;
+* reshape, transpose with an axis order (not its own inverse), broadcast_to,
+  indexing with slices and with repeated indices;
+* composites: softmax and logsumexp on both axes, `x @ W + b` with `b` of shape
+  (5,) and (1, 5), `x * x`, and a diamond.
+
+A row runs when the engine has every op it calls; the others are listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minigrad_tool.adapter.profile import Profile
+from minigrad_tool.tensor.access import Array
+from minigrad_tool.tensor.calls import TensorCalls
+from minigrad_tool.tensor.cases import Domain, Input, Reduction, TensorCase
+
+__all__ = ["build_tensor_battery"]
+
+Build = Callable[[TensorCalls, Sequence[Any]], Any]
+Ref = Callable[[Sequence[Array]], Array]
+AxisArg = int | tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    group: str
+    text: str
+    inputs: tuple[Input, ...]
+    build: Build
+    ref: Ref
+    requires: tuple[str, ...]
+    op: str | None = None
+    kink: str | None = None
+    reduction: Reduction | None = None
+
+
+_NUMPY_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+}
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+_PAIRS: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
+    ("same", (2, 3, 4), (2, 3, 4)),
+    ("trailing", (2, 3, 4), (4,)),
+    ("leading", (4,), (2, 3, 4)),
+    ("middle", (2, 1, 4), (2, 3, 4)),
+    ("outer", (3, 1), (1, 4)),
+    ("scalar", (2, 3), ()),
+    ("scalar_left", (), (2, 3)),
+    ("one", (1,), (2, 3)),
+)
+_REFLECTED = {"radd": "add", "rsub": "sub", "rmul": "mul", "rdiv": "div"}
+_CONSTANT = 1.7
+
+
+def _binary(op: str, left: float | None = None, right: float | None = None) -> Build:
+    """`x <op> y`, or with a Python number on the left or the right."""
+
+    def build(c: TensorCalls, xs: Sequence[Any]) -> Any:
+        if left is not None:
+            return c.binary(op, left, xs[0])
+        return c.binary(op, xs[0], xs[1] if right is None else right)
+
+    return build
+
+
+def _numpy2(
+    fn: Callable[[Any, Any], Any], left: float | None = None, right: float | None = None
+) -> Ref:
+    def ref(xs: Sequence[Array]) -> Array:
+        if left is not None:
+            return np.asarray(fn(left, xs[0]))
+        return np.asarray(fn(xs[0], xs[1] if right is None else right))
+
+    return ref
+
+
+def _method(op: str) -> Build:
+    return lambda c, xs: c.method(op, xs[0])
+
+
+def _numpy1(fn: Callable[[Array], Array]) -> Ref:
+    return lambda xs: fn(xs[0])
+
+
+def _pow(k: float) -> Build:
+    return lambda c, xs: c.pow(xs[0], k)
+
+
+def _numpy_pow(k: float) -> Ref:
+    return lambda xs: np.asarray(xs[0] ** k)
+
+
+def _reduce(op: str, axis: AxisArg, keep: bool) -> Build:
+    return lambda c, xs: c.reduce(op, xs[0], axis, keep)
+
+
+def _numpy_reduce(fn: Callable[..., Array], axis: AxisArg, keep: bool) -> Ref:
+    return lambda xs: np.asarray(fn(xs[0], axis=axis, keepdims=keep))
+
+
+def _on_axis(fn: Callable[[TensorCalls, Any, int], Any], axis: int) -> Build:
+    return lambda c, xs: fn(c, xs[0], axis)
+
+
+def _numpy_on_axis(fn: Callable[[Array, int], Array], axis: int) -> Ref:
+    return lambda xs: fn(xs[0], axis)
+
+
+def _binary_rows() -> list[_Row]:
+    rows = []
+    for op, fn in _NUMPY_BINARY.items():
+        right: Domain = "away"
+        for family, a, b in _PAIRS:
+            rows.append(
+                _Row(
+                    f"{op}_{family}",
+                    op,
+                    f"x {_SYMBOL[op]} y",
+                    (Input(a), Input(b, right)),
+                    _binary(op),
+                    _numpy2(fn),
+                    (op,),
+                    op,
+                )
+            )
+        rows.append(
+            _Row(
+                f"{op}_number",
+                op,
+                f"x {_SYMBOL[op]} {_CONSTANT}",
+                (Input((3, 4)),),
+                _binary(op, right=_CONSTANT),
+                _numpy2(fn, right=_CONSTANT),
+                (op,),
+                op,
+            )
+        )
+    for rop, op in _REFLECTED.items():
+        fn = _NUMPY_BINARY[op]
+        rows.append(
+            _Row(
+                f"{rop}_number",
+                rop,
+                f"{_CONSTANT} {_SYMBOL[op]} x",
+                (Input((3, 4), "away"),),
+                _binary(op, left=_CONSTANT),
+                _numpy2(fn, left=_CONSTANT),
+                (rop,),
+                rop,
+            )
+        )
+    return rows
+
+
+_UNARY: dict[str, tuple[Callable[[Array], Array], Domain]] = {
+    "exp": (np.exp, "any"),
+    "log": (np.log, "positive"),
+    "tanh": (np.tanh, "any"),
+    "relu": (lambda x: np.maximum(x, 0.0), "any"),
+    "sigmoid": (lambda x: 1.0 / (1.0 + np.exp(-x)), "any"),
+}
+_POWERS: tuple[tuple[str, float, Domain], ...] = (
+    ("pow2", 2.0, "any"),
+    ("pow3", 3.0, "any"),
+    ("pow_half", 0.5, "positive"),
+    ("pow_neg1", -1.0, "away"),
+)
+
+
+def _unary_rows() -> list[_Row]:
+    rows = []
+    for op, (fn, domain) in _UNARY.items():
+        for shape in ((3, 4), (2, 3, 4)):
+            rows.append(
+                _Row(
+                    f"{op}_{len(shape)}d",
+                    op,
+                    f"x.{op}()",
+                    (Input(shape, domain),),
+                    _method(op),
+                    _numpy1(fn),
+                    (op,),
+                    op,
+                )
+            )
+    rows.append(
+        _Row(
+            "relu_zero",
+            "relu",
+            "x.relu() at x = 0",
+            (Input((4, 5), "zeros"),),
+            lambda c, xs: c.method("relu", xs[0]),
+            lambda xs: np.maximum(xs[0], 0.0),
+            ("relu",),
+            "relu",
+            kink="relu",
+        )
+    )
+    for shape in ((3, 4), (2, 3, 4)):
+        rows.append(
+            _Row(
+                f"neg_{len(shape)}d",
+                "neg",
+                "-x",
+                (Input(shape),),
+                lambda c, xs: c.neg(xs[0]),
+                lambda xs: -xs[0],
+                ("neg",),
+                "neg",
+            )
+        )
+    for name, k, domain in _POWERS:
+        rows.append(
+            _Row(
+                name,
+                "pow",
+                f"x ** {k}",
+                (Input((3, 4), domain),),
+                _pow(k),
+                _numpy_pow(k),
+                ("pow",),
+                "pow",
+            )
+        )
+    return rows
+
+
+_REDUCE_NUMPY: dict[str, Callable[..., Array]] = {"sum": np.sum, "mean": np.mean, "max": np.max}
+# (shape, axes): repeated sizes take every axis form; the others a few each.
+_REDUCE_SHAPES: tuple[tuple[tuple[int, ...], tuple[AxisArg, ...]], ...] = (
+    ((3, 3, 2), (None, 0, 1, -1, -2, (0, 2), (-2, -1))),
+    ((2, 3, 4), (1, -1, (0, 2), (-2, -1))),
+    ((4, 4), (0, 1)),
+)
+
+
+def _axis_text(axis: AxisArg) -> str:
+    return "" if axis is None else f"axis={axis}"
+
+
+def _reduce_name(op: str, shape: tuple[int, ...], axis: AxisArg, keep: bool) -> str:
+    dims = "x".join(map(str, shape))
+    if axis is None:
+        where = "all"
+    elif isinstance(axis, int):
+        where = f"axis{axis}".replace("-", "m")
+    else:
+        where = "axes" + "_".join(str(a).replace("-", "m") for a in axis)
+    return f"{op}_{dims}_{where}" + ("_keep" if keep else "")
+
+
+def _reduction_rows() -> list[_Row]:
+    rows = []
+    for op, fn in _REDUCE_NUMPY.items():
+        for shape, axes in _REDUCE_SHAPES:
+            for axis in axes:
+                for keep in (False, True):
+                    args = ", ".join(a for a in (_axis_text(axis), "keepdims=True" * keep) if a)
+                    rows.append(
+                        _Row(
+                            _reduce_name(op, shape, axis, keep),
+                            op,
+                            f"x.{op}({args})",
+                            (Input(shape, "distinct" if op == "max" else "any"),),
+                            _reduce(op, axis, keep),
+                            _numpy_reduce(fn, axis, keep),
+                            (op,),
+                            op,
+                        )
+                    )
+    for axis, keep in ((None, False), (1, False), ((-2, -1), True), (0, True)):
+        args = ", ".join(a for a in (_axis_text(axis), "keepdims=True" * keep) if a)
+        rows.append(
+            _Row(
+                _reduce_name("max_ties", (3, 3, 2), axis, keep),
+                "max",
+                f"x.max({args}) with ties",
+                (Input((3, 3, 2), "ties"),),
+                _reduce("max", axis, keep),
+                _numpy_reduce(np.max, axis, keep),
+                ("max",),
+                "max",
+                kink="max",
+                reduction=Reduction(axis, keep),
+            )
+        )
+    return rows
+
+
+_MATMUL: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
+    ("2d", (3, 4), (4, 5)),
+    ("vec_mat", (4,), (4, 5)),
+    ("mat_vec", (3, 4), (4,)),
+    ("vec_vec", (4,), (4,)),
+    ("batched", (2, 3, 4), (2, 4, 5)),
+    ("batch_left", (2, 3, 4), (4, 5)),
+    ("batch_right", (3, 4), (2, 4, 5)),
+    ("batch_broadcast", (1, 3, 4), (2, 4, 5)),
+    ("vec_batch", (4,), (2, 4, 3)),
+    ("batch_vec", (2, 3, 4), (4,)),
+    ("4d", (2, 2, 3, 4), (2, 2, 4, 3)),
+)
+
+
+def _matmul_rows() -> list[_Row]:
+    return [
+        _Row(
+            f"matmul_{family}",
+            "matmul",
+            "x @ y",
+            (Input(a), Input(b)),
+            lambda c, xs: c.binary("matmul", xs[0], xs[1]),
+            lambda xs: np.matmul(xs[0], xs[1]),
+            ("matmul",),
+            "matmul",
+        )
+        for family, a, b in _MATMUL
+    ]
+
+
+def _shape_rows() -> list[_Row]:
+    return [
+        _Row(
+            "reshape_flat",
+            "reshape",
+            "x.reshape((6, 4))",
+            (Input((2, 3, 4)),),
+            lambda c, xs: c.reshape(xs[0], (6, 4)),
+            lambda xs: xs[0].reshape((6, 4)),
+            ("reshape",),
+            "reshape",
+        ),
+        _Row(
+            "reshape_split",
+            "reshape",
+            "x.reshape((2, 2, 6))",
+            (Input((4, 6)),),
+            lambda c, xs: c.reshape(xs[0], (2, 2, 6)),
+            lambda xs: xs[0].reshape((2, 2, 6)),
+            ("reshape",),
+            "reshape",
+        ),
+        _Row(
+            "transpose_2d",
+            "transpose",
+            "x.transpose((1, 0))",
+            (Input((3, 4)),),
+            lambda c, xs: c.transpose(xs[0], (1, 0)),
+            lambda xs: xs[0].transpose((1, 0)),
+            ("transpose",),
+            "transpose",
+        ),
+        _Row(  # (2, 0, 1) is not its own inverse: a backward that reuses it is caught
+            "transpose_3d",
+            "transpose",
+            "x.transpose((2, 0, 1))",
+            (Input((2, 3, 4)),),
+            lambda c, xs: c.transpose(xs[0], (2, 0, 1)),
+            lambda xs: xs[0].transpose((2, 0, 1)),
+            ("transpose",),
+            "transpose",
+        ),
+        _Row(
+            "broadcast_to",
+            "broadcast_to",
+            "x.broadcast_to((2, 3, 4))",
+            (Input((3, 1)),),
+            lambda c, xs: c.broadcast_to(xs[0], (2, 3, 4)),
+            lambda xs: np.broadcast_to(xs[0], (2, 3, 4)),
+            ("broadcast_to",),
+            "broadcast_to",
+        ),
+        _Row(
+            "getitem_slice",
+            "getitem",
+            "x[1:, ::2]",
+            (Input((3, 4)),),
+            lambda c, xs: c.index(xs[0], (slice(1, None), slice(None, None, 2))),
+            lambda xs: xs[0][1:, ::2],
+            ("getitem",),
+            "getitem",
+        ),
+        _Row(
+            "getitem_repeated",
+            "getitem",
+            "x[[0, 2, 0, 0]]",
+            (Input((3, 4)),),
+            lambda c, xs: c.index(xs[0], np.array([0, 2, 0, 0])),
+            lambda xs: xs[0][np.array([0, 2, 0, 0])],
+            ("getitem",),
+            "getitem",
+        ),
+        _Row(
+            "getitem_pairs",
+            "getitem",
+            "x[[1, 1, 0], [2, 2, 3]]",
+            (Input((3, 4)),),
+            lambda c, xs: c.index(xs[0], (np.array([1, 1, 0]), np.array([2, 2, 3]))),
+            lambda xs: xs[0][np.array([1, 1, 0]), np.array([2, 2, 3])],
+            ("getitem",),
+            "getitem",
+        ),
+    ]
+
+
+def _softmax(c: TensorCalls, x: Any, axis: int) -> Any:
+    shifted = c.binary("sub", x, c.reduce("max", x, axis, True))
+    e = c.method("exp", shifted)
+    return c.binary("div", e, c.reduce("sum", e, axis, True))
+
+
+def _logsumexp(c: TensorCalls, x: Any, axis: int) -> Any:
+    m = c.reduce("max", x, axis, True)
+    inner = c.method("exp", c.binary("sub", x, m))
+    return c.binary("add", m, c.method("log", c.reduce("sum", inner, axis, True)))
+
+
+def _np_softmax(x: Array, axis: int) -> Array:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return np.asarray(e / e.sum(axis=axis, keepdims=True))
+
+
+def _np_logsumexp(x: Array, axis: int) -> Array:
+    m = x.max(axis=axis, keepdims=True)
+    return np.asarray(m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True)))
+
+
+def _composite_rows() -> list[_Row]:
+    rows = []
+    for axis in (-1, 0):
+        rows.append(
+            _Row(
+                f"softmax_axis{axis}".replace("-", "m"),
+                "composite",
+                f"softmax(x, axis={axis})",
+                (Input((3, 4), "distinct"),),
+                _on_axis(_softmax, axis),
+                _numpy_on_axis(_np_softmax, axis),
+                ("sub", "max", "exp", "div", "sum"),
+            )
+        )
+        rows.append(
+            _Row(
+                f"logsumexp_axis{axis}".replace("-", "m"),
+                "composite",
+                f"logsumexp(x, axis={axis})",
+                (Input((3, 4), "distinct"),),
+                _on_axis(_logsumexp, axis),
+                _numpy_on_axis(_np_logsumexp, axis),
+                ("sub", "max", "exp", "log", "sum", "add"),
+            )
+        )
+    for family, bias in (("bias", (5,)), ("bias_row", (1, 5))):
+        rows.append(
+            _Row(
+                f"linear_{family}",
+                "composite",
+                f"x @ W + b with b of shape {bias}",
+                (Input((3, 4)), Input((4, 5)), Input(bias)),
+                lambda c, xs: c.binary("add", c.binary("matmul", xs[0], xs[1]), xs[2]),
+                lambda xs: xs[0] @ xs[1] + xs[2],
+                ("matmul", "add"),
+            )
+        )
+    rows.append(
+        _Row(
+            "square_self",
+            "composite",
+            "x * x (one node, both operands)",
+            (Input((3, 4)),),
+            lambda c, xs: c.binary("mul", xs[0], xs[0]),
+            lambda xs: xs[0] * xs[0],
+            ("mul",),
+        )
+    )
+    rows.append(
+        _Row(
+            "diamond",
+            "composite",
+            "a = x * 2; a.exp() * x + a.tanh() (a shared node)",
+            (Input((3, 4)),),
+            lambda c, xs: _diamond(c, xs[0]),
+            lambda xs: np.exp(xs[0] * 2.0) * xs[0] + np.tanh(xs[0] * 2.0),
+            ("mul", "exp", "tanh", "add"),
+        )
+    )
+    return rows
+
+
+def _diamond(c: TensorCalls, x: Any) -> Any:
+    a = c.binary("mul", x, 2.0)
+    return c.binary("add", c.binary("mul", c.method("exp", a), x), c.method("tanh", a))
+
+
+def _rows() -> list[_Row]:
+    return [
+        *_binary_rows(),
+        *_unary_rows(),
+        *_reduction_rows(),
+        *_matmul_rows(),
+        *_shape_rows(),
+        *_composite_rows(),
+    ]
+
+
+def _cost(row: _Row) -> int:
+    """Forward passes it makes, weighted by size: cheap cases run first in a campaign."""
+    size = sum(int(np.prod(i.shape, dtype=np.int64)) for i in row.inputs)
+    return (len(row.requires) + 1) * (12 + size // 8)
+
+
+Built = tuple[tuple[TensorCase, ...], tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+
+
+def build_tensor_battery(profile: Profile) -> Built:
+    """The rows whose ops the engine has, as cases; the rows it lacks ops for, with what they
+    lack; and the ops no case calls (the battery's three parts)."""
+    calls = TensorCalls(profile)
+    have = set(calls.ops)
+    ops = {op.name: op for op in profile.ops}
+    cases: list[TensorCase] = []
+    skipped: list[tuple[str, str]] = []
+    for row in _rows():
+        needs = {*row.requires, "mul", "sum"}  # every loss is sum(out * W)
+        missing = sorted(needs - have)
+        if missing:
+            skipped.append((row.name, f"engine lacks {', '.join(missing)}"))
+            continue
+        op = ops.get(row.op) if row.op else None
+        where = (
+            f"{profile.class_name}.{op.method} ({Path(profile.path).name}:{op.line})"
+            if op is not None
+            else ""
+        )
+        cases.append(
+            TensorCase(
+                name=row.name,
+                group=row.group,
+                text=row.text,
+                inputs=row.inputs,
+                build=row.build,
+                ref=row.ref,
+                requires=frozenset(row.requires),
+                calls=calls,
+                macheps=profile.precision.macheps,
+                grad_is_node=profile.grad_is_node,
+                op=row.op,
+                where=where,
+                kind="kink" if row.kink else "tensor",
+                kink=row.kink,  # type: ignore[arg-type]
+                reduction=row.reduction,
+                cost=_cost(row),
+            )
+        )
+    covered = {c.op for c in cases} | {r for c in cases for r in c.requires}
+    unchecked = tuple(
+        (op.name, "no case of the battery calls it") for op in profile.ops if op.name not in covered
+    )
+    return tuple(cases), tuple(skipped), unchecked
