@@ -402,6 +402,56 @@ def order_exploration_cost(root: Path, name: str, folder: Path, args: list[str])
     )
 
 
+def tensor_gradcheck() -> Figure:
+    """Forward passes of one tensor case, (6,6,5,4) @ (6,6,4,3): per-element central
+    differences against the directional mode (issue 19's goal: at least 100x fewer)."""
+    from minigrad_tool.adapter import load_in_process
+    from minigrad_tool.tensor.access import TensorAccess
+    from minigrad_tool.tensor.calls import TensorCalls
+    from minigrad_tool.tensor.cases import Input, TensorCase, _locate, _Run, run_tensor_case
+
+    loaded = load_in_process("minigrad.tensor")
+    calls = 0
+
+    def build(c: TensorCalls, xs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return c.binary("matmul", xs[0], xs[1])
+
+    case = TensorCase(
+        name="matmul_bench",
+        group="matmul",
+        text="x @ y",
+        inputs=(Input((6, 6, 5, 4)), Input((6, 6, 4, 3))),
+        build=build,
+        ref=lambda xs: xs[0] @ xs[1],
+        requires=frozenset({"matmul"}),
+        calls=TensorCalls(loaded.profile),
+        macheps=loaded.profile.precision.macheps,
+    )
+    access = TensorAccess(loaded.cls)
+    outcome = run_tensor_case(case, access)
+    assert outcome.status == "pass", outcome.detail
+    directional = calls
+    run = _Run(case, access)
+    out = run.output(run.leaves)
+    weight = run.rng.normal(size=out.data.shape)
+    run.loss(out, weight).backward()
+    grads = [leaf.grad for leaf in run.leaves]
+    calls = 0
+    assert _locate(run, grads, weight) == ""
+    per_element = calls
+    return Figure(
+        "tensor gradcheck forward passes, (6,6,5,4) @ (6,6,4,3) (1,152 elements)",
+        f"{per_element} (per-element central differences)",
+        f"{directional} (the whole case: forward, 2 directions with steps h and 2h, "
+        "pre-seeded, second backward)",
+        per_element / directional,
+        100.0,
+        "counted forward passes of the case on minigrad.tensor",
+    )
+
+
 def run_all(
     root: Path, *, skip_mutmut: bool, repeats: int, out: Callable[[str], None]
 ) -> list[Figure]:
@@ -418,6 +468,7 @@ def run_all(
         lambda: longest_chain(mg),
         lambda: memory(mg),
         fast_gradcheck,
+        tensor_gradcheck,
         lambda: battery_throughput(root, skip_mutmut),
         lambda: student_throughput(root, skip_mutmut),
         lambda: own_tests_throughput(root, skip_mutmut),

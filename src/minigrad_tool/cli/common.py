@@ -109,6 +109,25 @@ def profile(
 def settings(args: argparse.Namespace, found: Profile) -> Settings:
     from minigrad_tool.check import settings_for
 
+    if found.kind == "tensor":
+        scalar_only = [
+            flag
+            for flag, given in (
+                ("--fast", args.fast),
+                ("--eps", args.eps is not None),
+                ("--atol", args.atol is not None),
+                ("--rtol", args.rtol is not None),
+                ("--any-subgradient", args.any_subgradient),
+                ("--suggest", getattr(args, "suggest", None)),
+            )
+            if given
+        ]
+        if scalar_only:
+            raise UsageError(
+                f"{found.class_name} is a tensor engine: {', '.join(scalar_only)} apply to "
+                "scalar engines only (the tensor battery picks its steps and tolerances from "
+                "the measured precision, and --suggest writes scalar tests)"
+            )
     try:
         return settings_for(
             found,

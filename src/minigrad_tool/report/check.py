@@ -41,6 +41,10 @@ def engine_header(profile: Profile) -> str:
 
 
 def tolerance_line(settings: Settings, profile: Profile) -> str:
+    if profile.kind == "tensor":
+        from minigrad_tool.tensor.cases import describe_checks
+
+        return f"precision {profile.precision.describe()}; {describe_checks(profile)}"
     f = settings.forward
     return (
         f"precision {profile.precision.describe()}; gradients: {settings.tolerance.describe()}; "
@@ -62,6 +66,8 @@ def _how_checked(op: Op, battery: Battery) -> str:
     if not cases:
         return "not checked"
     how = "forward vs plain math" if op.oracle else "no oracle: domain search"
+    if op.oracle and len(cases) > 6:  # a tensor op: its cases are named in the case table
+        return f"forward vs numpy; {len(cases)} cases: {', '.join(cases[:3])}, ..."
     return f"{how}; {', '.join(cases)}"
 
 

@@ -37,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from minigrad_tool.adapter.nodes import NodeAccess
+from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.cases import CaseResult, Settings
 from minigrad_tool.faults import engine_caused, engine_file
 from minigrad_tool.tensor.access import Array, TensorAccess
@@ -149,6 +150,17 @@ class _Settings:
             forward_rtol=max(1e-9, 1024 * macheps),
             forward_atol=max(1e-12, 1024 * macheps),
         )
+
+
+def describe_checks(profile: Profile) -> str:
+    """The checks and their tolerances, for the report's header."""
+    s = _Settings.for_precision(profile.precision.macheps)
+    return (
+        f"gradients: directional derivatives along {DIRECTIONS} random directions (steps "
+        f"h={s.h:.2g} and 2h, Richardson) against the vector-Jacobian product under a random "
+        f"upstream gradient, rtol {s.rtol:.2g}; then pre-seeded and a second backward; forward "
+        f"values vs numpy: rtol {s.forward_rtol:.3g}, atol {s.forward_atol:.3g}"
+    )
 
 
 class CaseFailure(Exception):

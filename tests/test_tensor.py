@@ -1,0 +1,200 @@
+"""Tensor engines: our reference Tensor, the tensor battery's verdicts, and tensor mutation.
+
+The buggy engines are our own `src/minigrad/tensor.py` with one bug each, the
+bugs published tensor engines have (issue 19): each must be caught, naming
+the op and the shapes; a correct float32 engine must pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minigrad.tensor import Tensor
+from minigrad_tool.adapter import load_in_process
+from minigrad_tool.check import settings_for
+from minigrad_tool.cli import main
+from minigrad_tool.mutation.campaign import run_campaign
+from minigrad_tool.mutation.judging import CampaignConfig
+from minigrad_tool.mutation.results import Campaign, Status
+from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
+
+SOURCE = (Path(__file__).parents[1] / "src" / "minigrad" / "tensor.py").read_text()
+
+# name -> (original text, buggy text, the op and a case the failure must name)
+BUGS: dict[str, tuple[str, str, str, str]] = {
+    "sum re-expands axes one at a time, negative axes in the wrong place": (
+        "        grad = np.expand_dims(grad, _axes(axis, len(shape)))",
+        "        for a in (axis,) if isinstance(axis, int) else (axis or ()):\n"
+        "            grad = np.expand_dims(grad, a)",
+        "Tensor.sum",
+        "sum_3x3x2_axesm2_m1 ",
+    ),
+    "repeated indices assigned, not accumulated": (
+        "np.add.at(self.grad, index, out.grad)",
+        "self.grad[index] += out.grad",
+        "Tensor.__getitem__",
+        "getitem_repeated ",
+    ),
+    "matmul uses .T where swapaxes(-1, -2) is needed": (
+        "da = g @ np.swapaxes(b, -1, -2)",
+        "da = g @ b.T",
+        "Tensor.__matmul__",
+        "matmul_batched ",
+    ),
+    "add does not sum a broadcast operand's gradient": (
+        "            other.grad += unbroadcast(out.grad, other.shape)\n",
+        "            other.grad += out.grad\n",
+        "Tensor.__add__",
+        "add_trailing ",
+    ),
+    "exp drops its upstream gradient (all-ones checks miss it)": (
+        "self.grad += out.data * out.grad",
+        "self.grad += out.data",
+        "Tensor.exp",
+        "exp_2d ",
+    ),
+    "mean divides by the wrong count": (
+        "count = self.data.size // max(out.data.size, 1)",
+        "count = self.data.shape[0]",
+        "Tensor.mean",
+        "mean_2x3x4_axism1 ",
+    ),
+    "max gives every tie the whole gradient": (
+        "self.grad += mask / ties * _expand(out.grad, self.shape, axis, keepdims)",
+        "self.grad += mask * _expand(out.grad, self.shape, axis, keepdims)",
+        "Tensor.max",
+        "max_ties_3x3x2_all ",
+    ),
+}
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def engine(tmp_path: Path, body: str, name: str = "tensor_engine.py") -> str:
+    path = tmp_path / name
+    path.write_text(body)
+    return str(path)
+
+
+class TestReferenceTensor:
+    def test_unbroadcast_sums_to_the_input_shape(self) -> None:
+        a, b = Tensor(np.ones((2, 3, 4))), Tensor(np.ones((3, 1)))
+        (a * b).sum().backward()
+        assert b.grad.shape == (3, 1)
+        assert np.all(b.grad == 8.0)  # each entry of b meets 2 * 4 entries of a
+
+    def test_repeated_indices_accumulate(self) -> None:
+        x = Tensor(np.arange(3.0))
+        x[np.array([0, 0, 2])].sum().backward()
+        assert x.grad.tolist() == [2.0, 0.0, 1.0]
+
+    def test_ties_share_the_gradient(self) -> None:
+        x = Tensor([1.0, 3.0, 3.0])
+        x.max().backward()
+        assert x.grad.tolist() == [0.0, 0.5, 0.5]
+
+    def test_matmul_of_vectors_and_batches(self) -> None:
+        v, m = Tensor(np.ones(4)), Tensor(np.ones((2, 4, 3)))
+        (v @ m).sum().backward()
+        assert v.grad.shape == (4,) and np.all(v.grad == 6.0)
+        assert m.grad.shape == (2, 4, 3) and np.all(m.grad == 1.0)
+
+
+class TestGradcheck:
+    def test_our_tensor_engine_passes_every_case(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, err = run(["gradcheck", "--engine", "minigrad.tensor"], capsys)
+        assert code == 0, out + err
+        assert "0 failed, 0 skipped" in out
+        assert "directional derivatives" in out
+        first = out.splitlines()[-1]
+        assert int(first.split()[0]) >= 150  # cases passed
+
+    def test_the_same_verdict_on_every_run(self, capsys: pytest.CaptureFixture[str]) -> None:
+        args = ["gradcheck", "--engine", "minigrad.tensor", "--json"]
+        outputs = [run(args, capsys)[1] for _ in range(2)]
+        results = [
+            [(c["case"], c["status"], c["detail"]) for c in json.loads(o)["cases"]] for o in outputs
+        ]
+        assert results[0] == results[1] and results[0]
+
+    @pytest.mark.parametrize("bug", list(BUGS))
+    def test_each_published_bug_is_caught(
+        self, bug: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        old, new, op, case = BUGS[bug]
+        assert SOURCE.count(old) >= 1
+        path = engine(tmp_path, SOURCE.replace(old, new, 1))
+        code, out, err = run(["gradcheck", "--engine", path], capsys)
+        assert code == 1, out + err
+        failed = [line for line in out.splitlines() if line.startswith(case)]
+        assert failed and " fail" in failed[0], out
+        assert op in out
+
+    def test_a_float32_engine_passes_with_float32_tolerances(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        body = SOURCE.replace("dtype=np.float64", "dtype=np.float32")
+        assert body != SOURCE
+        code, out, err = run(["gradcheck", "--engine", engine(tmp_path, body)], capsys)
+        assert code == 0, out + err
+        assert "float32" in out
+
+    def test_an_engine_without_sum_gets_no_verdict(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        body = SOURCE.replace("    def sum(", "    def total(")
+        code, _, err = run(["gradcheck", "--engine", engine(tmp_path, body)], capsys)
+        assert code == 2
+        assert "tensor engine without a working sum" in err
+
+    def test_scalar_only_options_are_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(["gradcheck", "--engine", "minigrad.tensor", "--fast"], capsys)
+        assert code == 2
+        assert "tensor engine: --fast apply to scalar engines only" in err
+
+    def test_a_backward_that_crashes_is_a_failure_not_an_absent_op(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        body = SOURCE.replace(
+            "self.grad += _expand(out.grad, self.shape, axis, keepdims) / count",
+            "self.grad += _expand(out.grad, self.shape, axis, keepdims) / cuont",
+        )
+        code, out, _ = run(["gradcheck", "--engine", engine(tmp_path, body)], capsys)
+        assert code == 1
+        assert "NameError" in out and "Tensor.mean" in out
+
+
+@pytest.fixture(scope="module")
+def tensor_campaign() -> Campaign:
+    loaded = load_in_process("minigrad.tensor")
+    settings = settings_for(loaded.profile)
+    return run_campaign(loaded.spec, loaded.profile, CampaignConfig(jobs=2, settings=settings))
+
+
+@pytest.mark.campaign
+class TestMutation:
+    def test_the_battery_kills_every_non_equivalent_mutant(self, tensor_campaign: Campaign) -> None:
+        statuses = {r.status for r in tensor_campaign.results}
+        assert Status.KILLED in statuses
+        assert statuses <= {Status.KILLED, Status.EQUIVALENT}
+
+    def test_every_tensor_operator_makes_mutants(self, tensor_campaign: Campaign) -> None:
+        made = {r.mutant.operator for r in tensor_campaign.results}
+        assert set(TENSOR_OPERATORS) <= made
+
+    def test_a_shared_helper_is_one_site(self, tensor_campaign: Campaign) -> None:
+        helper = [r for r in tensor_campaign.results if r.mutant.function == "unbroadcast"]
+        assert helper and {r.mutant.op for r in helper} == {"unbroadcast"}
+
+    def test_equivalents_are_shown_by_tensor_probes(self, tensor_campaign: Campaign) -> None:
+        equivalent = [r for r in tensor_campaign.results if r.status is Status.EQUIVALENT]
+        assert equivalent
+        assert all("tensor battery" in r.reason for r in equivalent)
