@@ -8,6 +8,8 @@ the op and the shapes; a correct float32 engine must pass.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +200,175 @@ class TestMutation:
         equivalent = [r for r in tensor_campaign.results if r.status is Status.EQUIVALENT]
         assert equivalent
         assert all("tensor battery" in r.reason for r in equivalent)
+
+
+ENGINES = Path(__file__).parent / "engines"
+FUNCTIONS = ENGINES / "tensor_functions.py"
+
+# A student's tensor tests: a numeric check under `.sum()`, whose all-ones upstream gradient
+# hides a backward that drops `out.grad`.
+WEAK_TESTS = """
+import numpy as np
+from tensor_engine import Tensor
+
+
+def numeric(f, x, h=1e-6):
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        a, b = x.copy(), x.copy()
+        a[i] += h
+        b[i] -= h
+        g[i] = (f(a) - f(b)) / (2 * h)
+    return g
+
+
+def test_square_sum():
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    t = Tensor(x)
+    (t * t).sum().backward()
+    assert np.allclose(t.grad, numeric(lambda a: (a * a).sum(), x))
+"""
+
+
+class TestOtherStyles:
+    def test_function_classes_with_torch_spellings(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`Function.backward(ctx, grad)`, `dim`/`keepdim`, `view(*shape)`, `permute(*dims)`."""
+        loaded = load_in_process(str(FUNCTIONS))
+        ops = {op.name: op for op in loaded.profile.ops}
+        assert ops["sum"].keywords == ("dim", "keepdim") and not ops["sum"].keepdims_default
+        assert ops["reshape"].method == "view" and ops["reshape"].keywords == ("args",)
+        assert ops["transpose"].method == "permute"
+        assert {s.style for s in ops["mul"].steps} == {"function-class"}
+        assert any(q == "sum_to" for q, _ in loaded.profile.helpers)
+        code, out, err = run(["gradcheck", "--engine", str(FUNCTIONS)], capsys)
+        assert code == 0, out + err
+        assert "0 failed, 0 skipped" in out
+
+    def test_keepdims_true_by_default(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        body = SOURCE.replace("keepdims: bool = False", "keepdims: bool = True")
+        assert body.count("keepdims: bool = True") == 3
+        path = engine(tmp_path, body)
+        assert all(
+            op.keepdims_default
+            for op in load_in_process(path).profile.ops
+            if op.name in ("sum", "mean", "max")
+        )
+        code, out, err = run(["gradcheck", "--engine", path], capsys)
+        assert code == 0, out + err
+        assert "0 failed, 0 skipped" in out
+
+    def test_an_engine_that_takes_arrays_only(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`Tensor(0.5)` raises (DeZero's Variable does): still a tensor engine, checked; a
+        Python number operand it refuses makes those cases not supported, listed."""
+        body = SOURCE.replace(
+            "    array = np.array(data, dtype=np.float64)",
+            "    if not isinstance(data, np.ndarray | np.generic):\n"
+            "        raise TypeError(f'{type(data).__name__} is not supported')\n"
+            "    array = np.array(data, dtype=np.float64)",
+        )
+        body = body.replace("else Tensor(other)", "else Tensor(np.asarray(other))")
+        body = body.replace("return Tensor(other)", "return Tensor(np.asarray(other))")
+        assert body.count("np.asarray(other)") == 6
+        code, out, err = run(["gradcheck", "--engine", engine(tmp_path, body)], capsys)
+        assert code == 0, out + err
+        assert "0 failed" in out
+
+    def test_a_shared_intermediate_is_in_every_battery(self) -> None:
+        """An engine with only `*` and `sum()` still gets a graph whose node is used twice:
+        without it, a topo mutant that drops the visited check looks equivalent."""
+        loaded = load_in_process(str(FUNCTIONS))
+        from minigrad_tool.battery import build_battery
+
+        names = {c.name for c in build_battery(loaded.profile).cases}
+        assert {"shared_intermediate", "shared_reduction"} <= names
+
+
+@pytest.mark.campaign
+class TestOtherStylesMutated:
+    def test_function_classes_are_mutated_and_the_visited_check_is_caught(self) -> None:
+        loaded = load_in_process(str(FUNCTIONS))
+        config = CampaignConfig(
+            jobs=2,
+            settings=settings_for(loaded.profile),
+            operators=["sign", "swap", "topo", "count", "transpose", "axis"],
+        )
+        result = run_campaign(loaded.spec, loaded.profile, config)
+        statuses = {r.mutant.id: r.status for r in result.results}
+        assert statuses["backward-topo-2"] is Status.KILLED
+        assert set(statuses.values()) <= {Status.KILLED, Status.EQUIVALENT}
+        assert {"mean-count", "Permute-transpose"} & set(statuses) or any(
+            m.startswith("mean-count") for m in statuses
+        )
+
+
+@pytest.mark.campaign
+class TestYourOwnTests:
+    """A student's tensor project: its tests judge, --suggest writes what they miss, inject
+    breaks one step, and the pytest plugin runs the battery beside them."""
+
+    @pytest.fixture()
+    def project(self, tmp_path: Path) -> Path:
+        (tmp_path / "tensor_engine.py").write_text(SOURCE)
+        (tmp_path / "test_engine.py").write_text(WEAK_TESTS)
+        return tmp_path
+
+    def test_suggest_closes_the_gap(
+        self, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(project)
+        base = ["mutate", "--engine", "tensor_engine.py", "--jobs", "2"]
+        code, out, _ = run([*base, "--tests", "test_engine.py", "--suggest", "test_s.py"], capsys)
+        assert code == 1
+        assert "SURVIVED mul-chain" in out  # the all-ones upstream hides it
+        written = (project / "test_s.py").read_text()
+        assert "import numpy as np" in written and "w = np.array(" in written
+        code, out, _ = run([*base, "--tests", "test_engine.py", "test_s.py"], capsys)
+        assert code == 0, out
+        assert "mutation score: 100.0%" in out
+
+    def test_inject_breaks_one_step(
+        self, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(project)
+        args = ["--engine", "tensor_engine.py", "--tests", "test_engine.py"]
+        code, out, err = run(["inject", "mul-sign", *args], capsys)
+        assert code == 0, out + err  # the student's test catches a sign flip in mul
+        code, out, _ = run(["inject", "mul-chain", *args], capsys)
+        assert code == 1, out  # but not a dropped upstream gradient
+        assert "mul_same" in out
+
+    def test_the_pytest_plugin_runs_the_tensor_battery(self, project: Path) -> None:
+        buggy = SOURCE.replace(
+            "np.add.at(self.grad, index, out.grad)", "self.grad[index] += out.grad"
+        )
+        (project / "buggy_engine.py").write_text(buggy)
+        runs = {}
+        for name in ("tensor_engine.py", "buggy_engine.py"):
+            runs[name] = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "test_engine.py",
+                    "-p",
+                    "no:cacheprovider",
+                    "--minigrad-engine",
+                    name,
+                ],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+        good, bad = runs["tensor_engine.py"], runs["buggy_engine.py"]
+        assert good.returncode == 0, good.stdout[-2000:]
+        assert int(good.stdout.rsplit(" passed", 1)[0].split()[-1]) > 150
+        assert bad.returncode == 1
+        assert "getitem_repeated" in bad.stdout

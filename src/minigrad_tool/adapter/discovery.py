@@ -202,10 +202,15 @@ def _nearest_node_class(module: ModuleType) -> tuple[str, str] | None:
 
 
 def _makes_nodes(cls: type) -> bool:
+    """Its instances are nodes, made from a number or (an engine taking arrays only) from an
+    array."""
     try:
         return is_node(cls(0.5))
     except Exception:
-        return False
+        try:
+            return _array_node(cls) is not None
+        except EngineError:
+            return False
 
 
 # Where other engines keep a gradient or a backward pass, for saying what was found instead.
@@ -241,8 +246,26 @@ def what_is_missing(node: object) -> str:
     return "; ".join(problems)
 
 
+def _array_node(cls: type) -> str | None:
+    """Where a class that refuses floats keeps its array, if it takes a numpy array and makes a
+    node of it (None when numpy is missing: then it is no engine minigrad can use)."""
+    try:
+        import numpy
+
+        node = cls(numpy.array([1.0, 2.0]))
+    except Exception:
+        return None
+    missing = what_is_missing(node)
+    if missing:
+        raise EngineError(
+            f"{cls.__name__}(0.5) raises, and {cls.__name__}(numpy.array([1.0, 2.0])) {missing}"
+        )
+    return find_data_attribute(node) or None
+
+
 def _holds_arrays(cls: type, data_attr: str = "data") -> str:
-    """What a node built from a list holds, if it is an array of one or more dimensions."""
+    """What a node built from a list (or an array) holds, if it is an array of one or more
+    dimensions."""
     try:
         data = getattr(cls([1.0, 2.0]), data_attr)
     except Exception:
@@ -752,6 +775,9 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
     try:
         leaf = cls(0.5)
     except Exception as err:
+        arrays = _array_node(cls)  # DeZero's Variable takes arrays only
+        if arrays is not None:
+            raise TensorEngine(cls, arrays) from None
         raise EngineError(f"{cls.__name__}(0.5) raised {type(err).__name__}: {err}") from err
     missing = what_is_missing(leaf)
     if missing:

@@ -118,7 +118,6 @@ def settings(args: argparse.Namespace, found: Profile) -> Settings:
                 ("--atol", args.atol is not None),
                 ("--rtol", args.rtol is not None),
                 ("--any-subgradient", args.any_subgradient),
-                ("--suggest", getattr(args, "suggest", None)),
             )
             if given
         ]
@@ -126,7 +125,7 @@ def settings(args: argparse.Namespace, found: Profile) -> Settings:
             raise UsageError(
                 f"{found.class_name} is a tensor engine: {', '.join(scalar_only)} apply to "
                 "scalar engines only (the tensor battery picks its steps and tolerances from "
-                "the measured precision, and --suggest writes scalar tests)"
+                "the measured precision)"
             )
     try:
         return settings_for(

@@ -113,6 +113,15 @@ def close(actual, expected):
 '''
 
 
+_ARRAY_HELPER = '''
+
+def close(actual, expected):
+    """Equal elementwise within a relative {rel:g} (and {abs_:g} absolute, around zero)."""
+    actual = getattr(actual, "data", actual)  # a gradient kept as a node holds an array
+    return np.allclose(np.asarray(actual, dtype=float), expected, rtol={rel!r}, atol={abs_!r})
+'''
+
+
 def _literal(value: float, rtol: float) -> str:
     """The shortest decimal that stays within a hundredth of the test's tolerance of `value`."""
     for digits in range(4, 18):
@@ -186,16 +195,22 @@ def _test_source(
     rtol: float,
     source: str,
     data_attr: str = "data",
+    grad_is_node: bool = False,
 ) -> str:
     probe = test.probe
     names = ("x", "y", "z")[: len(probe.point)]
     inputs = equivalence.probe_source(probe, class_name)[: len(names)]
     graph = _reaching(probe.lines)
     _, doc = _what(probe, test.seeded)
-    body = [f"    {line}" for line in [*inputs, *graph]]
-    body.append("    out.backward()")
-    body += _assertions(names, (test.want[1], test.want[2]), rtol, data_attr)
-    if test.seeded:
+    own = getattr(probe, "test_lines", None)
+    if callable(own):  # a tensor probe writes its own statements
+        lines = own(test.want, test.seeded, class_name, data_attr, grad_is_node)
+        body = [f"    {line}" for line in lines]
+    else:
+        body = [f"    {line}" for line in [*inputs, *graph]]
+        body.append("    out.backward()")
+        body += _assertions(names, (test.want[1], test.want[2]), rtol, data_attr)
+    if test.seeded and not callable(own):
         body.append("    # pre-seeded gradients must be added to; the upstream gradient is not 1")
         body += [f"    {line}" for line in inputs]
         body += [f"    {n}.grad = {equivalence.SEED!r}" for n in names]
@@ -353,6 +368,7 @@ def suggest_tests(
             rtol=rtol,
             source=spec.source,
             data_attr=profile.data_attr,
+            grad_is_node=profile.grad_is_node,
         )
         tests[name] = (source, written)
     # A written test compares more loosely than the probes do (1024 ulps, at least 1e-6), so
@@ -368,10 +384,12 @@ def suggest_tests(
             "each mutant it lists, in every graph order.",
             '"""',
             "",
-            "import math",
+            *(["import math"] if profile.kind == "scalar" else ["import numpy as np"]),
             "",
             import_line(spec, profile.class_name, config.tests),
-            _HELPER.format(rel=rel, abs_=rel * 1e-3),
+            (_HELPER if profile.kind == "scalar" else _ARRAY_HELPER).format(
+                rel=rel, abs_=rel * 1e-3
+            ),
         ]
     )
     caught, failed = _verify(spec, tests, header, limits, config.jobs)

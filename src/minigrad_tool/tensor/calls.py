@@ -13,12 +13,13 @@ the case is listed as not supported, never failed.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
 from minigrad_tool.adapter.profile import Op, Profile
 
-__all__ = ["REDUCTIONS", "NotSupported", "TensorCalls"]
+__all__ = ["REDUCTIONS", "SYMBOLS", "NotSupported", "SourceCalls", "TensorCalls"]
 
 Axis = int | tuple[int, ...] | None
 
@@ -32,6 +33,9 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "@": operator.matmul,
     "**": operator.pow,
 }
+
+
+SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@"}
 
 
 class NotSupported(Exception):
@@ -55,8 +59,7 @@ class TensorCalls:
 
     def binary(self, name: str, a: Any, b: Any) -> Any:
         """`a <op> b`; either side may be a Python float (through the reflected dunder)."""
-        symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@"}[name]
-        return _BINARY[symbol](a, b)
+        return _BINARY[SYMBOLS[name]](a, b)
 
     def neg(self, a: Any) -> Any:
         self.op("neg")
@@ -69,7 +72,10 @@ class TensorCalls:
     def method(self, name: str, a: Any) -> Any:
         return getattr(a, self.op(name).method)()
 
-    def reduce(self, name: str, a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    def reduce_arguments(
+        self, name: str, axis: Axis, keepdims: bool
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """The positional and keyword arguments of a reduction, in the engine's spelling."""
         op = self.op(name)
         axis_kw, keep_kw = (*op.keywords, "", "")[:2]
         args: list[Any] = []
@@ -85,12 +91,18 @@ class TensorCalls:
             if keep_kw == "":
                 raise NotSupported(f"{op.method}() has no keepdims keyword")
             kwargs[keep_kw] = keepdims
-        return getattr(a, op.method)(*args, **kwargs)
+        return args, kwargs
+
+    def reduce(self, name: str, a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+        args, kwargs = self.reduce_arguments(name, axis, keepdims)
+        return getattr(a, self.op(name).method)(*args, **kwargs)
+
+    def shape_arguments(self, name: str, shape: tuple[int, ...]) -> list[Any]:
+        """A shape or an axis order as the engine takes it: one tuple, or its entries."""
+        return list(shape) if self.op(name).keywords[:1] == ("args",) else [shape]
 
     def _shape_call(self, name: str, a: Any, shape: tuple[int, ...]) -> Any:
-        op = self.op(name)
-        method = getattr(a, op.method)
-        return method(*shape) if op.keywords[:1] == ("args",) else method(shape)
+        return getattr(a, self.op(name).method)(*self.shape_arguments(name, shape))
 
     def reshape(self, a: Any, shape: tuple[int, ...]) -> Any:
         return self._shape_call("reshape", a, shape)
@@ -104,3 +116,102 @@ class TensorCalls:
     def index(self, a: Any, index: Any) -> Any:
         self.op("getitem")
         return a[index]
+
+
+def _text(value: Any) -> str:
+    """Source for an operand or an index: an expression as it is, a number or an index array
+    as a literal, a slice as `1:` or `::2`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, slice):
+        parts = ["" if v is None else str(v) for v in (value.start, value.stop, value.step)]
+        return ":".join(parts[:2]) + (f":{parts[2]}" if value.step is not None else "")
+    if isinstance(value, tuple):
+        return ", ".join(_text(v) for v in value)
+    if hasattr(value, "tolist"):  # a numpy index array
+        return f"np.array({value.tolist()!r})"
+    return repr(value)
+
+
+class SourceCalls:
+    """The same calls as :class:`TensorCalls`, written as source in the engine's spelling
+    (`x.sum(dim=1, keepdim=True)`): the tests `--suggest` writes build their graphs so.
+
+    Each call is a statement `tK = ...`; :meth:`statements` inlines every intermediate used
+    once, so a node used twice (softmax's `e`) stays one shared node, as in the case.
+    """
+
+    def __init__(self, calls: TensorCalls) -> None:
+        self.calls = calls
+        self.lines: list[tuple[str, str]] = []
+
+    def _new(self, expression: str) -> str:
+        name = f"t{len(self.lines) + 1}"
+        self.lines.append((name, expression))
+        return name
+
+    def statements(self, result: str) -> list[str]:
+        """`name = expression` lines computing `out` from the inputs."""
+        pending = dict(self.lines)
+        uses = {name: 0 for name in pending}
+        for _, expression in self.lines:
+            for used in re.findall(r"\bt\d+\b", expression):
+                uses[used] += 1
+        inline = {n for n, k in uses.items() if k == 1}
+        text: dict[str, str] = {}
+        kept: list[str] = []
+        for name, expression in self.lines:
+            expression = re.sub(r"\bt\d+\b", lambda m: text.get(m.group(), m.group()), expression)
+            if name == result:
+                kept.append(f"out = {_unwrapped(expression)}")
+            elif name in inline:
+                text[name] = expression
+            else:
+                kept.append(f"{name} = {_unwrapped(expression)}")
+        return kept if result in pending else [f"out = {result}"]
+
+    def binary(self, name: str, a: Any, b: Any) -> str:
+        return self._new(f"({_text(a)} {SYMBOLS[name]} {_text(b)})")
+
+    def neg(self, a: str) -> str:
+        return self._new(f"(-{a})")
+
+    def pow(self, a: str, exponent: float) -> str:
+        return self._new(f"({a} ** {exponent!r})")
+
+    def method(self, name: str, a: str) -> str:
+        return self._new(f"{a}.{self.calls.op(name).method}()")
+
+    def reduce(self, name: str, a: str, axis: Axis = None, keepdims: bool = False) -> str:
+        args, kwargs = self.calls.reduce_arguments(name, axis, keepdims)
+        text = [repr(v) for v in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        return self._new(f"{a}.{self.calls.op(name).method}({', '.join(text)})")
+
+    def _shape_call(self, name: str, a: str, shape: tuple[int, ...]) -> str:
+        text = ", ".join(repr(v) for v in self.calls.shape_arguments(name, shape))
+        return self._new(f"{a}.{self.calls.op(name).method}({text})")
+
+    def reshape(self, a: str, shape: tuple[int, ...]) -> str:
+        return self._shape_call("reshape", a, shape)
+
+    def transpose(self, a: str, axes: tuple[int, ...]) -> str:
+        return self._shape_call("transpose", a, axes)
+
+    def broadcast_to(self, a: str, shape: tuple[int, ...]) -> str:
+        return self._shape_call("broadcast_to", a, shape)
+
+    def index(self, a: str, index: Any) -> str:
+        return self._new(f"{a}[{_text(index)}]")
+
+
+def _unwrapped(expression: str) -> str:
+    """`(x + y)` -> `x + y`, when the outer parentheses enclose the whole expression."""
+    if not (expression.startswith("(") and expression.endswith(")")):
+        return expression
+    depth = 0
+    for i, ch in enumerate(expression):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i < len(expression) - 1:
+            return expression
+    return expression[1:-1]

@@ -205,13 +205,23 @@ class _Run:
     def __init__(self, case: TensorCase, access: TensorAccess, variant: int = 0) -> None:
         self.case, self.access = case, access
         self.settings = _Settings.for_precision(case.macheps)
-        self.rng = np.random.default_rng([zlib.crc32(case.name.encode()), 1000 + variant])
+        self.rng = self.generator(case, variant)
         self.leaves = [access.leaf(a) for a in case.arrays(variant)]
         # the inputs as the engine stores them (a float32 engine rounds them)
         self.x = [access.value(leaf) for leaf in self.leaves]
 
+    @staticmethod
+    def generator(case: TensorCase, variant: int) -> np.random.Generator:
+        """The draws of upstream gradients, directions and seeds for one case and draw."""
+        return np.random.default_rng([zlib.crc32(case.name.encode()), 1000 + variant])
+
     def output(self, leaves: Sequence[Any]) -> Any:
-        return self.case.build(self.case.calls, leaves)
+        out = self.case.build(self.case.calls, leaves)
+        if not hasattr(out, self.access.data_attr) or not hasattr(out, "backward"):
+            raise CaseFailure(
+                "forward", f"{self.case.text} returned a {type(out).__name__}, not a node"
+            )
+        return out
 
     def loss(self, out: Any, weight: Array) -> Any:
         calls = self.case.calls

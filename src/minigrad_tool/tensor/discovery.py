@@ -22,7 +22,7 @@ import numpy as np
 
 from minigrad_tool.adapter.discovery import _class_line, _Discovery, _function_of, _Watch
 from minigrad_tool.adapter.nodes import find_children_attribute
-from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Step
+from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Step, Sweep
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.trace import CodeKey, Tracer
 from minigrad_tool.mutation.sites import grad_writes as _grad_writes
@@ -191,6 +191,28 @@ class _TensorDiscovery(_Discovery):
     def leaf(self, x: Any) -> Any:
         return self.cls(np.array(x, dtype=np.float64))
 
+    def find_sweep(self) -> Sweep | None:
+        """backward() on a leaf shows the sweep's code; an engine whose backward() fails on a
+        leaf (DeZero sorts a None creator) gets the backward method's own code instead."""
+        try:
+            return super().find_sweep()
+        except Exception as err:
+            backward = _function_of(getattr(self.cls, "backward", None))
+            if backward is None:
+                return None
+            code = backward.__code__
+            self.sweep_prefix = code.co_qualname
+            self.notes.append(f"backward() on a leaf raises {type(err).__name__}: {err}")
+            if code.co_filename != self.filename:
+                return None
+            return Sweep(code.co_qualname, code.co_firstlineno)
+
+    def in_sweep(self, key: CodeKey) -> bool:
+        prefix = getattr(self, "sweep_prefix", "")
+        return key in self.sweep_codes or bool(
+            prefix and (key[0] == prefix or key[0].startswith(f"{prefix}."))
+        )
+
     def trace(self, trial: _Trial, loss: Callable[[Any], Any] | None, skip: set[str]) -> _Watch:
         """Call the op, then run backward from `loss(out)` (or `out` itself), watching."""
         with Tracer(self.filename) as forward:
@@ -205,7 +227,7 @@ class _TensorDiscovery(_Discovery):
             except Exception as err:  # a broken backward is gradcheck's finding, not absence
                 watch.error = f"{type(err).__name__}: {err}"
         watch.backward_codes = [
-            c for c in backward.codes if c not in self.sweep_codes and c[0] not in skip
+            c for c in backward.codes if not self.in_sweep(c) and c[0] not in skip
         ]
         return watch
 
@@ -288,10 +310,15 @@ def discover_tensor(
     names = {op.name for op in ops}
     if not {"mul", "sum"} <= names:
         lacking = " and ".join(n for n in ("mul", "sum") if n not in names)
+        tried = "".join(
+            f"; {method} was tried: {why}"
+            for method, why in d.skipped
+            if method in ("sum", "__mul__")
+        )
         raise EngineError(
             f"engine {spec.text!r} is a tensor engine without a working {lacking}: minigrad "
             "checks each op through a loss sum(out * W) with a random W (an upstream gradient "
-            "that is not all ones), and cannot build it"
+            f"that is not all ones), and cannot build it{tried}"
         )
     owner = {s.qualname: op.name for op in ops for s in op.steps}
     ops = [

@@ -19,6 +19,7 @@ import numpy as np
 
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
+from minigrad_tool.tensor.calls import SourceCalls
 from minigrad_tool.tensor.cases import TensorCase, _Run
 from minigrad_tool.tensor.rows import build_tensor_battery
 
@@ -64,6 +65,51 @@ class TensorProbe:
             return ("raises", type(err).__name__)
         return ("ok", _flat(value), plain, seeded)
 
+    def test_lines(
+        self, want: Observation, seeded: bool, class_name: str, data_attr: str, grad_is_node: bool
+    ) -> list[str]:
+        """A test's statements: the inputs, the graph in the engine's spelling, a loss with
+        a random upstream gradient, and the unmutated engine's values as expected ones."""
+        case = self.case
+        arrays = case.arrays(self.variant)
+        names = _NAMES[: len(arrays)]
+        shape = np.shape(case.ref(arrays))
+        rng = _Run.generator(case, self.variant)  # the draws observe() made, in its order
+        weight = rng.normal(size=shape)
+        seeds = [rng.normal(size=x.shape) for x in arrays]
+        source = SourceCalls(case.calls)
+        graph = source.statements(case.build(source, list(names)))  # type: ignore[arg-type]
+        loss = f"(out * {class_name}(w)).{case.calls.op('sum').method}().backward()"
+        inputs = [
+            f"{n} = {class_name}(np.array({_literal(a)}))"
+            for n, a in zip(names, arrays, strict=True)
+        ]
+        lines = [
+            *inputs,
+            *graph,
+            f"w = np.array({_literal(weight)})  # the upstream gradient: random, not all ones",
+            loss,
+            f"assert close(out.{data_attr}, {_literal(np.reshape(want[1], shape))})",
+        ]
+        lines += [
+            f"assert close({n}.grad, {_literal(np.reshape(g, x.shape))})"
+            for n, g, x in zip(names, want[2], arrays, strict=True)
+        ]
+        if seeded:
+            lines.append("# pre-seeded gradients must be added to, not overwritten")
+            lines += inputs
+            for n, seed in zip(names, seeds, strict=True):
+                value = f"np.array({_literal(seed)})"
+                lines.append(
+                    f"{n}.grad = {class_name}({value})" if grad_is_node else f"{n}.grad = {value}"
+                )
+            lines += [*graph, loss]
+            lines += [
+                f"assert close({n}.grad, {_literal(np.reshape(g, x.shape))})"
+                for n, g, x in zip(names, want[3], arrays, strict=True)
+            ]
+        return lines
+
     def describe(self, want: Observation, got: Observation) -> str:
         if want[0] != "ok" or got[0] != "ok":
             said = {o[0]: o for o in (want, got)}
@@ -76,6 +122,15 @@ class TensorProbe:
                     about = what if what == "output" else f"gradient of {'xyzw'[i]}"
                     return f"the {about} differs: {_short(x)} against {_short(y)}"
         return "the gradients of pre-seeded inputs differ"
+
+
+_NAMES = ("x", "y", "z", "w")
+
+
+def _literal(array: Any) -> str:
+    """Nested lists of 10-digit numbers: exact enough for a test's 1e-6 tolerance."""
+    rounded = np.vectorize(lambda v: float(f"{v:.10g}"), otypes=[float])(np.asarray(array))
+    return repr(rounded.tolist())
 
 
 def _flat(array: Any) -> Any:

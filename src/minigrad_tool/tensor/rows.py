@@ -14,7 +14,8 @@ Per op family:
 * reshape, transpose with an axis order (not its own inverse), broadcast_to,
   indexing with slices and with repeated indices;
 * composites: softmax and logsumexp on both axes, `x @ W + b` with `b` of shape
-  (5,) and (1, 5), `x * x`, and a diamond.
+  (5,) and (1, 5), `x * x`, a diamond, and intermediates used twice (with `*` and
+  `sum()` alone, so that every engine has one).
 
 A row runs when the engine has every op it calls; the others are listed.
 """
@@ -496,6 +497,28 @@ def _composite_rows() -> list[_Row]:
             ("mul",),
         )
     )
+    rows.append(  # needs only the loss's ops, so every engine has a shared intermediate
+        _Row(
+            "shared_intermediate",
+            "composite",
+            "a = x * y; a * a (a shared intermediate node)",
+            (Input((3, 4)), Input((3, 4))),
+            lambda c, xs: _squared(c, c.binary("mul", xs[0], xs[1])),
+            lambda xs: (xs[0] * xs[1]) ** 2,
+            ("mul",),
+        )
+    )
+    rows.append(
+        _Row(
+            "shared_reduction",
+            "composite",
+            "a = x * y; a * a.sum(axis=-1, keepdims=True) (a node and its reduction)",
+            (Input((3, 4)), Input((4,))),
+            lambda c, xs: _times_total(c, c.binary("mul", xs[0], xs[1])),
+            lambda xs: (xs[0] * xs[1]) * (xs[0] * xs[1]).sum(axis=-1, keepdims=True),
+            ("mul", "sum"),
+        )
+    )
     rows.append(
         _Row(
             "diamond",
@@ -508,6 +531,14 @@ def _composite_rows() -> list[_Row]:
         )
     )
     return rows
+
+
+def _squared(c: TensorCalls, a: Any) -> Any:
+    return c.binary("mul", a, a)
+
+
+def _times_total(c: TensorCalls, a: Any) -> Any:
+    return c.binary("mul", a, c.reduce("sum", a, -1, True))
 
 
 def _diamond(c: TensorCalls, x: Any) -> Any:
