@@ -246,7 +246,7 @@ class TestStatuses:
         outcome = ChildOutcome("ok", {"probe_index": None, "hits": 0, "count": 500})
         result = _with_probe(self._result(), outcome, "probes")
         assert result.status is Status.SURVIVED
-        assert "no probe ran the changed code" in result.reason
+        assert "no probe on which the original computes ran the changed code" in result.reason
 
     def test_equivalent_with_evidence(self) -> None:
         """Probes ran the code and agree: equivalent, with the count in the reason."""

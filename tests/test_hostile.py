@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -260,6 +261,24 @@ def test_grads_in_the_engines_own_number_type(tmp_path: Path) -> None:
     result = minigrad(tmp_path, "gradcheck", "--engine", str(path))
     assert result.returncode == 0, result.stdout
     assert "__iadd__" not in result.stdout
+
+
+@pytest.mark.campaign
+def test_in_place_accumulation_is_mutated(tmp_path: Path) -> None:
+    """`x.grad.__iadd__(v)` is `x.grad += v` spelled out: its steps are mutation sites (sign,
+    assign, swap, drop), and the battery kills them all."""
+    path = tmp_path / "eng.py"
+    path.write_text(_numpy_grads(accumulate_in_place_everywhere=True))
+    report = tmp_path / "r.json"
+    result = minigrad(
+        tmp_path, "mutate", "--engine", str(path), "--judge", "battery", "--json", str(report)
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    mutants = [m for f in json.loads(report.read_text())["files"].values() for m in f["mutants"]]
+    assert any(m["replacement"] == "self.grad.__isub__" for m in mutants)
+    assert "mutation score: 100.0%" in result.stdout
+    killed = int(result.stdout.split("mutation score: 100.0% (")[1].split()[0])
+    assert killed > 40  # each op's contributions, not only its forward
 
 
 def test_an_exception_in_a_case_names_the_op_the_check_and_the_line(tmp_path: Path) -> None:

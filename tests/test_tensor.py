@@ -155,7 +155,7 @@ class TestGradcheck:
         body = SOURCE.replace("    def sum(", "    def total(")
         code, _, err = run(["gradcheck", "--engine", engine(tmp_path, body)], capsys)
         assert code == 2
-        assert "tensor engine without a working sum" in err
+        assert "it has no sum() method" in err
 
     def test_scalar_only_options_are_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, _, err = run(["gradcheck", "--engine", "minigrad.tensor", "--fast"], capsys)
@@ -372,3 +372,25 @@ class TestYourOwnTests:
         assert int(good.stdout.rsplit(" passed", 1)[0].split()[-1]) > 150
         assert bad.returncode == 1
         assert "getitem_repeated" in bad.stdout
+
+
+@pytest.mark.campaign
+def test_agreeing_by_both_raising_is_no_equivalence(tmp_path: Path) -> None:
+    """A mutant whose code runs only where the original raises is not shown equivalent: the
+    probes agree there only because both raise."""
+    body = SOURCE.replace(
+        "            a = self.data[None, :] if self.data.ndim == 1 else self.data\n",
+        "            if self.data.ndim == 3 and other.data.ndim == 1:\n"
+        "                self.grad += out.grad[..., None] * other.data * undefined_scale\n"
+        "            a = self.data[None, :] if self.data.ndim == 1 else self.data\n",
+    )
+    assert body != SOURCE
+    path = tmp_path / "raising_branch.py"
+    path.write_text(body)
+    loaded = load_in_process(str(path))
+    config = CampaignConfig(jobs=2, settings=settings_for(loaded.profile), operators=["sign"])
+    result = run_campaign(loaded.spec, loaded.profile, config)
+    branch = [r for r in result.results if "undefined_scale" in r.mutant.replacement]
+    assert branch
+    assert all(r.status is not Status.EQUIVALENT for r in branch)
+    assert all("no probe on which the original computes" in r.reason for r in branch)

@@ -14,6 +14,7 @@ kind           looks like                                    style
 ``aug``        ``x.grad += d * out.grad`` (or ``-=``)         micrograd, minigrad
 ``add``        ``x.grad = x.grad + d * out.grad``             spelled out
 ``setattr``    ``setattr(x, "grad", x.grad + d * out.grad)``  a lambda
+``call``       ``x.grad.__iadd__(d * out.grad)``              0-d arrays, in place
 ``returned``   ``return g * b, g * a``                        ``Function.backward``
 ``local``      ``Value(..., (b, a))``                         local derivatives
 =============  ============================================  ====================
@@ -55,7 +56,7 @@ Operator = Callable[[Site], Iterator[Edit]]
 class Contribution:
     """One gradient contribution of a backward step: `value` goes into `target`'s grad."""
 
-    kind: Literal["aug", "add", "setattr", "returned", "local"]
+    kind: Literal["aug", "add", "setattr", "call", "returned", "local"]
     node: ast.AST  # what statement-level edits replace
     value: ast.expr  # the local derivative times the upstream gradient
     target: str | None  # the receiving node's name (aug, add, setattr)
@@ -64,6 +65,11 @@ class Contribution:
     elements: ast.Tuple | ast.List | None = None  # the tuple holding a returned/local value
     index: int = 0
     accumulation: ast.BinOp | None = None  # `x.grad + v` in an add or setattr contribution
+    call: ast.Call | None = None  # `x.grad.__iadd__(v)` in a call contribution
+
+
+# Contributions that add into `x.grad` (the others are returned or stored as local derivatives).
+_ACCUMULATING = ("aug", "add", "setattr", "call")
 
 
 def _grad_of(node: ast.AST) -> str | None:
@@ -89,6 +95,9 @@ def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool
     return None
 
 
+_IN_PLACE = ("__iadd__", "__isub__")  # `x.grad.__iadd__(v)`: += on an array, spelled out
+
+
 def _from_statements(region: Region) -> Iterator[Contribution]:
     for node in ast.walk(region.node):
         if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add | ast.Sub):
@@ -105,6 +114,18 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
                 yield Contribution(
                     "add", node, value, target, subtracts, region, accumulation=accumulation
                 )
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr in _IN_PLACE
+            and len(node.value.args) == 1
+            and not node.value.keywords
+            and (target := _grad_of(node.value.func.value)) is not None
+        ):
+            subtracts = node.value.func.attr == "__isub__"
+            call = node.value
+            yield Contribution("call", node, call.args[0], target, subtracts, region, call=call)
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -197,6 +218,11 @@ _FORWARD_SWAP: dict[type[ast.operator], type[ast.operator]] = {
 def _flipped(c: Contribution) -> tuple[ast.AST, ast.AST]:
     """(node, replacement) that makes the contribution accumulate with the other sign."""
     op: ast.operator = ast.Add() if c.subtracts else ast.Sub()
+    if c.call is not None:
+        func = c.call.func
+        assert isinstance(func, ast.Attribute)
+        other = "__iadd__" if c.subtracts else "__isub__"
+        return func, ast.Attribute(func.value, other, ast.Load())
     if isinstance(c.node, ast.AugAssign):
         return c.node, ast.AugAssign(c.node.target, op, c.value)
     assert c.accumulation is not None
@@ -209,6 +235,11 @@ def _assigned(c: Contribution) -> tuple[ast.AST, ast.AST]:
     value = _negated(c.value) if c.subtracts else c.value
     if isinstance(c.node, ast.AugAssign):
         return c.node, ast.Assign([c.node.target], value)
+    if c.call is not None:
+        func = c.call.func
+        assert isinstance(func, ast.Attribute)
+        target = ast.Attribute(func.value.value, "grad", ast.Store())  # type: ignore[attr-defined]
+        return c.node, ast.Assign([target], value)
     assert c.accumulation is not None
     return c.accumulation, value
 
@@ -250,13 +281,13 @@ def operator_sign(site: Site) -> Iterator[Edit]:
     found = contributions(site)
     # Lost minuses come first, so `sub-sign` is the lab's bug: `-=` becomes `+=`.
     for c in found:
-        if c.kind in ("aug", "add", "setattr") and c.subtracts:
+        if c.kind in _ACCUMULATING and c.subtracts:
             yield Edit(*_flipped(c), "-= becomes +=", c.region.unit)
     for node, region in _values(site):
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             yield Edit(node, node.operand, "a unary minus is dropped", region.unit)
     for c in found:
-        if c.kind in ("aug", "add", "setattr") and not c.subtracts:
+        if c.kind in _ACCUMULATING and not c.subtracts:
             yield Edit(*_flipped(c), "+= becomes -=", c.region.unit)
         elif c.kind in ("returned", "local"):
             yield Edit(c.node, _negated(c.value), "a local derivative changes sign", c.region.unit)
@@ -269,7 +300,7 @@ def operator_sign(site: Site) -> Iterator[Edit]:
 def operator_assign(site: Site) -> Iterator[Edit]:
     """Turn an accumulation (`+=`, `-=`) into a plain assignment (`=`)."""
     for c in contributions(site):
-        if c.kind in ("aug", "add", "setattr"):
+        if c.kind in _ACCUMULATING:
             yield Edit(*_assigned(c), "accumulation becomes assignment", c.region.unit)
 
 
@@ -292,7 +323,7 @@ def operator_swap(site: Site) -> Iterator[Edit]:
                         yield Edit(node, swapped, text, unit)
             if isinstance(node, ast.BinOp) and isinstance(node.op, _NON_COMMUTATIVE):
                 yield Edit(node, ast.BinOp(node.right, node.op, node.left), "operands swap", unit)
-        if c.kind in ("aug", "add", "setattr") and c.target is not None:
+        if c.kind in _ACCUMULATING and c.target is not None:
             for name in names:
                 if name != c.target:
                     moved = _Receiver(c.target, name).visit(copy.deepcopy(c.node))
@@ -308,7 +339,7 @@ def operator_swap(site: Site) -> Iterator[Edit]:
 def operator_drop(site: Site) -> Iterator[Edit]:
     """Delete one gradient contribution."""
     for c in contributions(site):
-        if c.kind in ("aug", "add"):
+        if c.kind in ("aug", "add", "call"):
             replacement: ast.AST = ast.Pass()
         elif c.kind == "setattr":
             replacement = ast.Constant(None)

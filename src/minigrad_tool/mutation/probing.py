@@ -69,15 +69,21 @@ class Probing:
         rtol = equivalence.tolerance_for(self.setup.profile)
         any_kink = self.setup.config.settings.any_subgradient
         reporter.phase(f"probing mutant {mutant.id}")
+        # Evidence counts only where the original computes: agreeing by both raising shows
+        # nothing about the changed code.
+        hits = 0
         for i, probe in enumerate(self.probes):
+            before = patcher.hits.count
             got = equivalence.observe(engine.access, probe)
+            if want[i][0] == "ok":
+                hits += patcher.hits.count - before
             if not equivalence.compare(want[i], got, rtol, probe.kink if any_kink else None):
                 return {
                     "probe_index": i,
                     "text": equivalence.explain(probe, want[i], got),
                     "hits": patcher.hits.count,
                 }
-        return {"probe_index": None, "hits": patcher.hits.count, "count": len(self.probes)}
+        return {"probe_index": None, "hits": hits, "count": len(self.probes)}
 
     def original(self, engine: Host) -> Original:
         """The probes on the unmutated engine: they must run, and are observed once."""
@@ -151,7 +157,10 @@ def _with_probe(result: MutantResult, outcome: ChildOutcome, probes: str) -> Mut
         )
         return replace(result, status=Status.EQUIVALENT, reason=reason)
     if value["hits"] == 0:
-        reason = f"{result.reason}; no probe ran the changed code, so equivalence is not shown"
+        reason = (
+            f"{result.reason}; no probe on which the original computes ran the changed code, "
+            "so equivalence is not shown"
+        )
         return replace(result, reason=reason)
     return result
 

@@ -154,12 +154,21 @@ def _data_param(index: SourceIndex, profile: Profile) -> str:
 
 
 def grad_writes(node: ast.AST) -> bool:
-    """Does the code change some node's `.grad` (`x.grad += ...`, `setattr(x, "grad", ...)`)?"""
+    """Does the code change some node's `.grad` (`x.grad += ...`, `setattr(x, "grad", ...)`,
+    `x.grad.__iadd__(...)`)?"""
     for n in ast.walk(node):
         if isinstance(n, ast.AugAssign | ast.Assign):
             targets = n.targets if isinstance(n, ast.Assign) else [n.target]
             if any(isinstance(t, ast.Attribute) and t.attr == "grad" for t in targets):
                 return True
+        if (  # `x.grad.__iadd__(v)`: in place on an array
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr in ("__iadd__", "__isub__")
+            and isinstance(n.func.value, ast.Attribute)
+            and n.func.value.attr == "grad"
+        ):
+            return True
         if (
             isinstance(n, ast.Call)
             and isinstance(n.func, ast.Name)

@@ -309,16 +309,19 @@ def discover_tensor(
         )
     names = {op.name for op in ops}
     if not {"mul", "sum"} <= names:
-        lacking = " and ".join(n for n in ("mul", "sum") if n not in names)
-        tried = "".join(
-            f"; {method} was tried: {why}"
-            for method, why in d.skipped
-            if method in ("sum", "__mul__")
-        )
+        found_names = {op.name for op, _ in found}
+        why = [
+            f"{label} raised: {dict(d.skipped).get(method, '?')}"
+            if name in found_names
+            else f"it has no {label} (ops that are module functions, not methods, are not "
+            "called)"
+            for name, label, method in (("mul", "`*`", "__mul__"), ("sum", "sum() method", "sum"))
+            if name not in names
+        ]
         raise EngineError(
-            f"engine {spec.text!r} is a tensor engine without a working {lacking}: minigrad "
-            "checks each op through a loss sum(out * W) with a random W (an upstream gradient "
-            f"that is not all ones), and cannot build it{tried}"
+            f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
+            f"{'; '.join(why)}. Every case's loss is sum(out * W) with a random W (an upstream "
+            "gradient that is not all ones), built with the engine's `*` and sum()"
         )
     owner = {s.qualname: op.name for op in ops for s in op.steps}
     ops = [
