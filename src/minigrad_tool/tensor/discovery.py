@@ -11,6 +11,7 @@ that every op calling it shares.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
@@ -301,28 +302,33 @@ def discover_tensor(
         if isinstance(trial.call, _Spelled):
             op = dataclasses.replace(op, keywords=(trial.call.style,))
         steps, codes = _own_steps(d, *d.steps_of(op, watch))
-        if name == "sum":
-            skip |= {s.qualname for s in steps}
         foreign[name] = codes
+        if name == "sum":  # its steps run in every other op's loss: set them aside there
+            op = _table_steps(d, [dataclasses.replace(op, steps=steps)], foreign)[0]
+            steps = op.steps
+            skip |= {s.qualname for s in steps}
         ops.append(
             dataclasses.replace(op, steps=steps, forward_helpers=d.forward_helpers(op, watch))
         )
     names = {op.name for op in ops}
     if not {"mul", "sum"} <= names:
         found_names = {op.name for op, _ in found}
-        why = [
+        reasons = [
             f"{label} raised: {dict(d.skipped).get(method, '?')}"
-            if name in found_names
-            else f"it has no {label} (ops that are module functions, not methods, are not "
-            "called)"
-            for name, label, method in (("mul", "`*`", "__mul__"), ("sum", "sum() method", "sum"))
-            if name not in names
+            if needed in found_names
+            else f"it has no {label} (ops that are module functions, not methods, are not called)"
+            for needed, label, method in (
+                ("mul", "`*`", "__mul__"),
+                ("sum", "sum() method", "sum"),
+            )
+            if needed not in names
         ]
         raise EngineError(
             f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
-            f"{'; '.join(why)}. Every case's loss is sum(out * W) with a random W (an upstream "
+            f"{'; '.join(reasons)}. Every case's loss is sum(out * W) with a random W (an upstream "
             "gradient that is not all ones), built with the engine's `*` and sum()"
         )
+    ops = _table_steps(d, ops, foreign)
     owner = {s.qualname: op.name for op in ops for s in op.steps}
     ops = [
         dataclasses.replace(
@@ -358,6 +364,40 @@ def discover_tensor(
         grad_is_node=grad_is_node,
         helpers=helpers,
     )
+
+
+def _table_steps(
+    d: _TensorDiscovery, ops: list[Op], foreign: dict[str, tuple[CodeKey, ...]]
+) -> list[Op]:
+    """A gradient table: `backward()` looks each node's step up by its op's name, so the op
+    never refers to it.  A function that writes gradients and runs for one op alone is that
+    op's step; one that several ops run (`unbroadcast`) stays a shared helper."""
+    claims: dict[CodeKey, list[str]] = {}
+    for op in ops:
+        for key in foreign[op.name]:
+            claims.setdefault(key, []).append(op.name)
+    owned = {s.qualname for op in ops for s in op.steps}
+    result = []
+    for op in ops:
+        extra = []
+        for key in foreign[op.name]:
+            function = d.index.function(*key)
+            if (
+                claims[key] == [op.name]
+                and key[0] not in owned
+                and function is not None
+                and not isinstance(function.node, ast.Lambda)
+                and _grad_writes(function.node)
+            ):
+                node = function.node
+                extra.append(Step("method", key[0], node.lineno, node.col_offset, ""))
+        if extra:
+            foreign[op.name] = tuple(
+                k for k in foreign[op.name] if k[0] not in {s.qualname for s in extra}
+            )
+            op = dataclasses.replace(op, steps=(*op.steps, *extra))
+        result.append(op)
+    return result
 
 
 def _own_steps(
