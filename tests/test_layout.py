@@ -133,3 +133,26 @@ def test_only_the_cli_and_reports_print() -> None:
             if isinstance(node, ast.Call):
                 called = ast.unparse(node.func)
                 assert called not in ("print", "sys.exit", "exit"), f"{path}:{node.lineno}"
+
+
+def test_numpy_is_imported_at_module_level_only_by_the_tensor_package() -> None:
+    """A scalar engine's user needs no numpy: only `minigrad_tool/tensor/` imports it at module
+    level, and nothing imports that package at module level."""
+    found = []
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for imported in names:
+                top = imported.split(".")[0]
+                tensor = imported.startswith("minigrad_tool.tensor")
+                if (top == "numpy" or tensor) and not name.startswith("minigrad_tool.tensor"):
+                    found.append((name, imported))
+    assert "minigrad_tool.tensor.cases" in modules()
+    assert found == []

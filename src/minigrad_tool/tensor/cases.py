@@ -292,6 +292,17 @@ def _backward(run: _Run, weight: Array, seeds: Sequence[Array] | None, check: st
     return run.gradients(leaves, check)
 
 
+def _where_wrong(wrong: Any, shape: tuple[int, ...]) -> str:
+    """The axes along which the wrong elements gather: ", only at index 0 of axis 1"."""
+    parts = []
+    for axis, size in enumerate(shape):
+        seen = sorted({int(w[axis]) for w in wrong})
+        if len(seen) < size:
+            at = f"index {seen[0]}" if len(seen) == 1 else f"indices {seen}"
+            parts.append(f"{at} of axis {axis}")
+    return f", only at {' and '.join(parts)}" if parts else ""
+
+
 def _locate(run: _Run, grads: Sequence[Array], weight: Array) -> str:
     """The fallback: per-element central differences, to name the wrong elements."""
     h = run.settings.h
@@ -309,7 +320,10 @@ def _locate(run: _Run, grads: Sequence[Array], weight: Array) -> str:
                 f"{numeric[tuple(w)]:.6g}"
                 for w in wrong[:WRONG_SHOWN]
             )
-            return f"; {len(wrong)} of {x.size} elements of d/d{_NAMES[i]} are wrong ({shown})"
+            where = _where_wrong(wrong, x.shape)
+            return (
+                f"; {len(wrong)} of {x.size} elements of d/d{_NAMES[i]} are wrong{where} ({shown})"
+            )
     return ""
 
 
