@@ -30,7 +30,7 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,8 +89,6 @@ class TensorCase:
     kink: KinkKind | None = None
     reduction: Reduction | None = None
     cost: int = 0
-    depth: int = 0
-    points: tuple[tuple[float, ...], ...] = field(default=())  # scalar cases' field, unused
 
     @property
     def shapes(self) -> str:
