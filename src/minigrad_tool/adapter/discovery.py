@@ -345,6 +345,27 @@ class _Discovery:
         self.access = NodeAccess(self.cls, None)
         self.filename = str(self.spec.path)
 
+    def profile(self, ops: Sequence[Op], sweep: Sweep | None, **extra: Any) -> Profile:
+        """What was found, as the profile that crosses to the parent."""
+        return Profile(
+            spec=self.spec.text,
+            module=self.spec.module,
+            path=str(self.spec.path),
+            class_name=self.cls.__name__,
+            class_qualname=self.cls.__qualname__,
+            class_line=_class_line(self.cls),
+            children_attr=self.access.children_attr,
+            data_attr=self.access.data_attr,
+            precision=self.precision,
+            ops=tuple(ops),
+            sweep=sweep,
+            skipped=tuple(self.skipped),
+            unreachable=tuple(self.unreachable),
+            notes=tuple(self.notes),
+            broken=tuple(self.broken),
+            **extra,
+        )
+
     # --- running engine code under watch ------------------------------------------------
 
     def leaf(self, x: float) -> Any:
@@ -872,23 +893,7 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
     for op in final:
         if op.composite and not op.uses:
             d.unreachable.append((op.name, "no backward step of its own was seen running"))
-    return Profile(
-        spec=spec.text,
-        module=spec.module,
-        path=str(spec.path),
-        class_name=cls.__name__,
-        class_qualname=cls.__qualname__,
-        class_line=_class_line(cls),
-        children_attr=d.access.children_attr,
-        data_attr=d.access.data_attr,
-        precision=d.precision,
-        ops=tuple(final),
-        sweep=sweep,
-        skipped=tuple(d.skipped),
-        unreachable=tuple(d.unreachable),
-        notes=tuple(d.notes),
-        broken=tuple(d.broken),
-    )
+    return d.profile(final, sweep)
 
 
 def _class_line(cls: type) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad_tool.adapter.discovery import _class_line, _Discovery, _function_of, _Watch
+from minigrad_tool.adapter.discovery import _Discovery, _function_of, _Watch
 from minigrad_tool.adapter.nodes import find_children_attribute
 from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Step, Sweep
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
@@ -340,30 +340,12 @@ def discover_tensor(
     shared = {k: None for op in ops for k in foreign[op.name] if k[0] not in owner}
     helpers = tuple(shared)
     grad_is_node = _grad_is_node(d, data_attr)
-    notes = list(d.notes)
     if data_attr != "data":
-        notes.append(f"its nodes keep their array in .{data_attr}, not .data: read there")
+        d.notes.append(f"its nodes keep their array in .{data_attr}, not .data: read there")
     if grad_is_node:
-        notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
-    return Profile(
-        spec=spec.text,
-        module=spec.module,
-        path=str(spec.path),
-        class_name=cls.__name__,
-        class_qualname=cls.__qualname__,
-        class_line=_class_line(cls),
-        children_attr=d.access.children_attr,
-        data_attr=data_attr,
-        precision=_precision(cls, data_attr),
-        ops=tuple(ops),
-        sweep=sweep,
-        skipped=tuple(d.skipped),
-        unreachable=tuple(d.unreachable),
-        notes=tuple(notes),
-        kind="tensor",
-        grad_is_node=grad_is_node,
-        helpers=helpers,
-    )
+        d.notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
+    d.precision = _precision(cls, data_attr)
+    return d.profile(ops, sweep, kind="tensor", helpers=helpers, grad_is_node=grad_is_node)
 
 
 def _table_steps(
