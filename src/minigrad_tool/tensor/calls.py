@@ -19,13 +19,13 @@ from typing import Any
 
 from minigrad_tool.adapter.profile import Op, Profile
 
-__all__ = ["REDUCTIONS", "SYMBOLS", "NotSupported", "SourceCalls", "TensorCalls"]
+__all__ = ["BINARY", "REDUCTIONS", "SYMBOLS", "NotSupported", "SourceCalls", "TensorCalls"]
 
 Axis = int | tuple[int, ...] | None
 
 REDUCTIONS = ("sum", "mean", "max")
 
-_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+BINARY: dict[str, Callable[[Any, Any], Any]] = {  # symbol -> Python's operator
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
@@ -59,7 +59,7 @@ class TensorCalls:
 
     def binary(self, name: str, a: Any, b: Any) -> Any:
         """`a <op> b`; either side may be a Python float (through the reflected dunder)."""
-        return _BINARY[SYMBOLS[name]](a, b)
+        return BINARY[SYMBOLS[name]](a, b)
 
     def neg(self, a: Any) -> Any:
         self.op("neg")

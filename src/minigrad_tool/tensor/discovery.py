@@ -27,6 +27,7 @@ from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Step,
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.trace import CodeKey, Tracer
 from minigrad_tool.mutation.sites import grad_writes as _grad_writes
+from minigrad_tool.tensor.calls import BINARY
 
 __all__ = ["discover_tensor"]
 
@@ -127,13 +128,13 @@ def _trial_for(name: str, op: Op) -> _Trial:
 
     def binary(leaf: Callable[[Any], Any]) -> Any:
         right = _positive(3, 4) if name == "matmul" else x23
-        return _apply(op.symbol, leaf(x23), leaf(right))
+        return BINARY[op.symbol](leaf(x23), leaf(right))
 
     calls: dict[str, Callable[[Callable[[Any], Any]], Any]] = {
         "binary": binary,
         "pow": lambda leaf: leaf(x23) ** 2.0,
         "unary": lambda leaf: -leaf(x23),
-        "reflected": lambda leaf: _apply(op.symbol, 2.0, leaf(x23)),
+        "reflected": lambda leaf: BINARY[op.symbol](2.0, leaf(x23)),
         "index": lambda leaf: leaf(_positive(3, 4))[1:],
         "method": lambda leaf: getattr(leaf(x23), op.method)(),
     }
@@ -151,18 +152,6 @@ def _trial_for(name: str, op: Op) -> _Trial:
 
         return _Trial(op, _Spelled([as_tuple, as_args], ("tuple", "args")))
     return _Trial(op, calls[op.call])
-
-
-def _apply(symbol: str, a: Any, b: Any) -> Any:
-    if symbol == "+":
-        return a + b
-    if symbol == "-":
-        return a - b
-    if symbol == "*":
-        return a * b
-    if symbol == "/":
-        return a / b
-    return a @ b
 
 
 class _Spelled:

@@ -31,7 +31,7 @@ import numpy as np
 
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.tensor.access import Array
-from minigrad_tool.tensor.calls import TensorCalls
+from minigrad_tool.tensor.calls import SYMBOLS, TensorCalls
 from minigrad_tool.tensor.cases import Domain, Input, Reduction, TensorCase
 
 __all__ = ["build_tensor_battery"]
@@ -61,7 +61,6 @@ _NUMPY_BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "mul": np.multiply,
     "div": np.divide,
 }
-_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 _PAIRS: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
     ("same", (2, 3, 4), (2, 3, 4)),
     ("trailing", (2, 3, 4), (4,)),
@@ -139,7 +138,7 @@ def _binary_rows() -> list[_Row]:
                 _Row(
                     f"{op}_{family}",
                     op,
-                    f"x {_SYMBOL[op]} y",
+                    f"x {SYMBOLS[op]} y",
                     (Input(a), Input(b, right)),
                     _binary(op),
                     _numpy2(fn),
@@ -151,7 +150,7 @@ def _binary_rows() -> list[_Row]:
             _Row(
                 f"{op}_number",
                 op,
-                f"x {_SYMBOL[op]} {_CONSTANT}",
+                f"x {SYMBOLS[op]} {_CONSTANT}",
                 (Input((3, 4)),),
                 _binary(op, right=_CONSTANT),
                 _numpy2(fn, right=_CONSTANT),
@@ -165,7 +164,7 @@ def _binary_rows() -> list[_Row]:
             _Row(
                 f"{rop}_number",
                 rop,
-                f"{_CONSTANT} {_SYMBOL[op]} x",
+                f"{_CONSTANT} {SYMBOLS[op]} x",
                 (Input((3, 4), "away"),),
                 _binary(op, left=_CONSTANT),
                 _numpy2(fn, left=_CONSTANT),
