@@ -157,6 +157,34 @@ class TestGradcheck:
         assert code == 2
         assert "it has no sum() method" in err
 
+    @pytest.mark.parametrize(
+        ("old", "new", "said"),
+        [
+            (
+                "    def backward(self) -> None:",
+                "    def backward(self, seed) -> None:",
+                "missing 1 required positional argument",
+            ),
+            (
+                '        out = Tensor(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum")\n',
+                '        out = Tensor(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum")\n'
+                "        if axis is None:\n"
+                "            return float(out.data)\n",
+                "'float' object has no attribute 'backward'",
+            ),
+        ],
+        ids=["backward-takes-a-seed", "sum-returns-a-float"],
+    )
+    def test_an_engine_whose_loss_cannot_be_backpropagated(
+        self, old: str, new: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """No verdict, and no "minigrad failed": exit 2 saying what the loss did."""
+        body = SOURCE.replace(old, new)
+        assert body != SOURCE
+        code, _, err = run(["gradcheck", "--engine", engine(tmp_path, body)], capsys)
+        assert code == 2
+        assert "cannot check: (x * w).sum().backward() raised" in err and said in err
+
     def test_scalar_only_options_are_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, _, err = run(["gradcheck", "--engine", "minigrad.tensor", "--fast"], capsys)
         assert code == 2

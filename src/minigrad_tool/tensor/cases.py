@@ -223,7 +223,10 @@ class _Run:
 
     def loss(self, out: Any, weight: Array) -> Any:
         calls = self.case.calls
-        return calls.reduce("sum", calls.binary("mul", out, self.access.leaf(weight)))
+        loss = calls.reduce("sum", calls.binary("mul", out, self.access.leaf(weight)))
+        if not callable(getattr(loss, "backward", None)):
+            raise CaseFailure("loss", f"sum(out * w) returned a {type(loss).__name__}, not a node")
+        return loss
 
     def phi(self, shift: Sequence[Array], t: float, weight: Array) -> float:
         leaves = [self.access.leaf(x + t * v) for x, v in zip(self.x, shift, strict=True)]

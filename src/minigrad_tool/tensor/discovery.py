@@ -317,6 +317,7 @@ def discover_tensor(
             f"{'; '.join(reasons)}. Every case's loss is sum(out * W) with a random W (an upstream "
             "gradient that is not all ones), built with the engine's `*` and sum()"
         )
+    _check_loss(d, spec, ops)
     ops = _table_steps(d, ops, foreign)
     owner = {s.qualname: op.name for op in ops for s in op.steps}
     ops = [
@@ -335,6 +336,30 @@ def discover_tensor(
         d.notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
     d.precision = _precision(cls, data_attr)
     return d.profile(ops, sweep, kind="tensor", helpers=helpers, grad_is_node=grad_is_node)
+
+
+def _check_loss(d: _TensorDiscovery, spec: EngineSpec, ops: Sequence[Op]) -> None:
+    """Every case backpropagates `sum(out * W)`: on a plain input it must run and give the
+    input a gradient of its shape, or no case could judge anything."""
+    method = next(op.method for op in ops if op.name == "sum")
+    x, weight = d.leaf(_positive(2, 3)), d.leaf(_positive(2, 3))
+    try:
+        loss = getattr(x * weight, method)()
+        loss.backward()
+        grad = x.grad
+        grad = getattr(grad, d.access.data_attr, grad) if not isinstance(grad, np.ndarray) else grad
+        shape = np.shape(grad)
+    except Exception as err:
+        raise EngineError(
+            f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
+            f"(x * w).{method}().backward() raised {type(err).__name__}: {err}. Every case's "
+            "loss is built and backpropagated so"
+        ) from None
+    if shape != (2, 3):
+        raise EngineError(
+            f"engine {spec.text!r} is a tensor engine minigrad cannot check: after "
+            f"(x * w).{method}().backward() on x of shape (2, 3), x.grad has shape {shape}"
+        )
 
 
 def _table_steps(
