@@ -25,6 +25,7 @@ from minigrad_tool.mutation.results import Campaign, Status
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
 SOURCE = (Path(__file__).parents[1] / "src" / "minigrad" / "tensor.py").read_text()
+SUM_LINE = '        out = Tensor(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum")\n'
 
 # name -> (original text, buggy text, the op and a case the failure must name)
 BUGS: dict[str, tuple[str, str, str, str]] = {
@@ -166,10 +167,8 @@ class TestGradcheck:
                 "missing 1 required positional argument",
             ),
             (
-                '        out = Tensor(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum")\n',
-                '        out = Tensor(self.data.sum(axis=axis, keepdims=keepdims), (self,), "sum")\n'
-                "        if axis is None:\n"
-                "            return float(out.data)\n",
+                SUM_LINE,
+                SUM_LINE + "        if axis is None:\n            return float(out.data)\n",
                 "'float' object has no attribute 'backward'",
             ),
         ],
