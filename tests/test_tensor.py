@@ -66,6 +66,18 @@ BUGS: dict[str, tuple[str, str, str, str]] = {
         "Tensor.mean",
         "mean_2x3x4_axism1 ",
     ),
+    "add shares out.grad with its operands, then adds to it in place": (
+        "            self.grad += unbroadcast(out.grad, self.shape)\n"
+        "            other.grad += unbroadcast(out.grad, other.shape)\n",
+        "            for node in (self, other):\n"
+        "                g = unbroadcast(out.grad, node.shape)\n"
+        "                if not node.grad.any():\n"
+        "                    node.grad = g  # the same array as out.grad\n"
+        "                else:\n"
+        "                    node.grad += g\n",
+        "Tensor.__add__",
+        "add_same ",
+    ),
     "max gives every tie the whole gradient": (
         "self.grad += mask / ties * _expand(out.grad, self.shape, axis, keepdims)",
         "self.grad += mask * _expand(out.grad, self.shape, axis, keepdims)",

@@ -14,8 +14,8 @@ gradient is never all ones.  Checks, in order:
    per-element differences, to name the wrong elements;
 3. *pre-seeded*: inputs whose `.grad` holds a random array must end with that
    array plus the gradient (accumulation);
-4. *second backward*: a new graph on the same inputs adds the gradient again
-   (nothing in the first backward aliased or consumed a buffer).
+4. *second backward*: a new graph on the plain backward's inputs adds the gradient
+   again (nothing in the first backward left a buffer shared, or consumed it).
 
 A forward that rejects the shapes (numpy's or the engine's own shape error)
 makes the case *not supported*; a programming error in the engine's code, or
@@ -352,6 +352,7 @@ def _directions(run: _Run, grads: Sequence[Array], weight: Array) -> None:
 
 
 def _accumulates(run: _Run, grads: Sequence[Array], weight: Array) -> None:
+    plain = run.leaves  # the plain backward's inputs: their grads hold g, as the engine left them
     seeds = [run.rng.normal(size=x.shape) for x in run.x]
     seeded = _backward(run, weight, seeds, "pre-seeded")
     for i, (g, seed, total) in enumerate(zip(grads, seeds, seeded, strict=True)):
@@ -361,16 +362,17 @@ def _accumulates(run: _Run, grads: Sequence[Array], weight: Array) -> None:
                 f"{_NAMES[i]}.grad pre-seeded with {_shown(seed)} must end with seed + "
                 f"gradient {_shown(seed + g)}, not {_shown(total)} (accumulate with +=)",
             )
-    leaves = run.leaves  # the same inputs, their grads now seed + g: a second graph and backward
-    out = run.output(leaves)
+    # A second graph on the plain backward's inputs adds g again.  Arrays the first backward
+    # left shared (`x.grad = out.grad`, then `+=` in place) show here.
+    out = run.output(plain)
     run.loss(out, weight).backward()
-    again = run.gradients(leaves, "second backward")
-    for i, (g, seed, total) in enumerate(zip(grads, seeds, again, strict=True)):
-        if not np.allclose(total - seed, 2 * g, rtol=run.settings.rtol, atol=run.settings.rtol):
+    again = run.gradients(plain, "second backward")
+    for i, (g, total) in enumerate(zip(grads, again, strict=True)):
+        if not np.allclose(total, 2 * g, rtol=run.settings.rtol, atol=run.settings.rtol):
             raise CaseFailure(
                 "second backward",
                 f"a second graph on the same {_NAMES[i]} must add its gradient again: "
-                f"{_shown(seed + 2 * g)}, not {_shown(total)}",
+                f"{_shown(2 * g)}, not {_shown(total)} (are gradient arrays shared?)",
             )
 
 
