@@ -285,6 +285,7 @@ class TestOtherStyles:
         code, out, err = run(["gradcheck", "--engine", str(FUNCTIONS)], capsys)
         assert code == 0, out + err
         assert "0 failed, 0 skipped" in out
+        assert "x.sum(dim=..., keepdim=...)" in out and "x.view(...)" in out
 
     def test_keepdims_true_by_default(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -107,6 +107,13 @@ class Op:
             return f"abs({x})" if self.symbol == "abs" else f"{self.symbol}{x}"
         if self.call == "index":
             return f"{x}[i]"
+        if self.keywords in (("tuple",), ("args",)):  # a tensor op taking a shape
+            return f"{x}.{self.method}({'(...)' if self.keywords[0] == 'tuple' else '...'})"
+        if self.keywords:  # a tensor reduction, in the engine's spelling
+            axis, keep = (*self.keywords, "")[:2]
+            axis_text = {"": "", "*": "axis"}.get(axis, f"{axis}=...")
+            shown = [axis_text, f"{keep}=..." if keep else ""]
+            return f"{x}.{self.method}({', '.join(t for t in shown if t)})"
         return f"{x}.{self.method}()"
 
 
