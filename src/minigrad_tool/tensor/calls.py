@@ -19,11 +19,9 @@ from typing import Any
 
 from minigrad_tool.adapter.profile import Op, Profile
 
-__all__ = ["BINARY", "REDUCTIONS", "SYMBOLS", "NotSupported", "SourceCalls", "TensorCalls"]
+__all__ = ["BINARY", "SYMBOLS", "NotSupported", "SourceCalls", "TensorCalls"]
 
 Axis = int | tuple[int, ...] | None
-
-REDUCTIONS = ("sum", "mean", "max")
 
 BINARY: dict[str, Callable[[Any, Any], Any]] = {  # symbol -> Python's operator
     "+": operator.add,
@@ -47,9 +45,6 @@ class TensorCalls:
 
     def __init__(self, profile: Profile) -> None:
         self.ops = {op.name: op for op in profile.ops}
-
-    def has(self, *names: str) -> bool:
-        return all(n in self.ops for n in names)
 
     def op(self, name: str) -> Op:
         found = self.ops.get(name)

@@ -38,7 +38,7 @@ import numpy as np
 
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
-from minigrad_tool.battery.cases import CaseResult, Settings
+from minigrad_tool.battery.cases import CaseResult, Settings, Status
 from minigrad_tool.faults import engine_caused, engine_file
 from minigrad_tool.tensor.access import Array, TensorAccess
 from minigrad_tool.tensor.calls import NotSupported, TensorCalls
@@ -96,10 +96,7 @@ class TensorCase:
 
     def run(self, access: NodeAccess, settings: Settings) -> CaseResult:
         """This case on the engine `access` reaches, as the battery's runner reports it."""
-        start = time.perf_counter()
-        outcome = run_tensor_case(self, self.access(access), settings.pinned)
-        seconds = time.perf_counter() - start
-        return CaseResult(self.name, outcome.status, outcome.detail, seconds, outcome.note)
+        return run_tensor_case(self, self.access(access), settings.pinned)
 
     def pinned(self, access: NodeAccess) -> list[list[float]]:
         return pinned_tensor_values(self, self.access(access))
@@ -165,13 +162,6 @@ class CaseFailure(Exception):
     def __init__(self, check: str, detail: str) -> None:
         super().__init__(detail)
         self.check = check
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: Literal["pass", "fail", "skip", "error"]
-    detail: str = ""
-    note: str = ""
 
 
 # Exceptions by which a forward refuses shapes or arguments it does not support: numpy's
@@ -448,7 +438,9 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
         raise
     except Exception as err:
         if _refused(err):
-            raise _NotSupported(f"{type(err).__name__}: {err}") from err
+            raise NotSupported(
+                f"{case.text} on {case.shapes} raised {type(err).__name__}: {err}"
+            ) from err
         raise
     weight = run.rng.normal(size=got.shape)
     if case.name in pinned:
@@ -478,30 +470,29 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
     return ""
 
 
-class _NotSupported(Exception):
-    pass
-
-
 def run_tensor_case(
     case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any] | None = None
-) -> Outcome:
-    """Run one case: a failed check, an engine exception or an unsupported call, as an outcome.
+) -> CaseResult:
+    """Run one case: a failed check, an engine exception or an unsupported call, as a result.
 
     An exception raised by minigrad's own code (no engine frame) propagates.
     """
     about = f"{case.where} on {case.shapes}: {case.text}" if case.where else case.text
+    start = time.perf_counter()
+
+    def result(status: Status, detail: str = "") -> CaseResult:
+        return CaseResult(case.name, status, detail, time.perf_counter() - start)
+
     try:
         _check(case, access, pinned or {})
-    except _NotSupported as err:
-        return Outcome("skip", f"not supported: {case.text} on {case.shapes} raised {err}")
-    except CaseFailure as err:
-        return Outcome("fail", f"{case.name}: the {err.check} check of {about} failed: {err}")
     except NotSupported as err:
-        return Outcome("skip", f"not supported: {err}")
+        return result("skip", f"not supported: {err}")
+    except CaseFailure as err:
+        return result("fail", f"{case.name}: the {err.check} check of {about} failed: {err}")
     except Exception as err:
         if not engine_caused(err):
             raise
-        return Outcome(
+        return result(
             "error", f"{case.name}: {about} raised {type(err).__name__}: {err}{_engine_line(err)}"
         )
-    return Outcome("pass")
+    return result("pass")

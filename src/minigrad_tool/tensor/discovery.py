@@ -317,7 +317,7 @@ def discover_tensor(
             f"{'; '.join(reasons)}. Every case's loss is sum(out * W) with a random W (an upstream "
             "gradient that is not all ones), built with the engine's `*` and sum()"
         )
-    _check_loss(d, spec, ops)
+    grad_is_node = _check_loss(d, spec, ops)
     ops = _table_steps(d, ops, foreign)
     owner = {s.qualname: op.name for op in ops for s in op.steps}
     ops = [
@@ -329,7 +329,6 @@ def discover_tensor(
     ]
     shared = {k: None for op in ops for k in foreign[op.name] if k[0] not in owner}
     helpers = tuple(shared)
-    grad_is_node = _grad_is_node(d, data_attr)
     if data_attr != "data":
         d.notes.append(f"its nodes keep their array in .{data_attr}, not .data: read there")
     if grad_is_node:
@@ -338,17 +337,22 @@ def discover_tensor(
     return d.profile(ops, sweep, kind="tensor", helpers=helpers, grad_is_node=grad_is_node)
 
 
-def _check_loss(d: _TensorDiscovery, spec: EngineSpec, ops: Sequence[Op]) -> None:
+def _check_loss(d: _TensorDiscovery, spec: EngineSpec, ops: Sequence[Op]) -> bool:
     """Every case backpropagates `sum(out * W)`: on a plain input it must run and give the
-    input a gradient of its shape, or no case could judge anything."""
+    input a gradient of its shape, or no case could judge anything.  Whether that gradient is
+    kept as a node (DeZero's `Variable`), not an array, is returned."""
     method = next(op.method for op in ops if op.name == "sum")
     x, weight = d.leaf(_positive(2, 3)), d.leaf(_positive(2, 3))
     try:
         loss = getattr(x * weight, method)()
         loss.backward()
         grad = x.grad
-        grad = getattr(grad, d.access.data_attr, grad) if not isinstance(grad, np.ndarray) else grad
-        shape = np.shape(grad)
+        is_node = (
+            grad is not None
+            and not isinstance(grad, np.ndarray)
+            and hasattr(grad, d.access.data_attr)
+        )
+        shape = np.shape(getattr(grad, d.access.data_attr) if is_node else grad)
     except Exception as err:
         raise EngineError(
             f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
@@ -360,6 +364,7 @@ def _check_loss(d: _TensorDiscovery, spec: EngineSpec, ops: Sequence[Op]) -> Non
             f"engine {spec.text!r} is a tensor engine minigrad cannot check: after "
             f"(x * w).{method}().backward() on x of shape (2, 3), x.grad has shape {shape}"
         )
+    return is_node
 
 
 def _table_steps(
@@ -421,13 +426,3 @@ def _sum_loss(ops: Sequence[Op]) -> Callable[[Any], Any] | None:
     if method is None:
         return None
     return lambda out: getattr(out, method)()
-
-
-def _grad_is_node(d: _TensorDiscovery, data_attr: str) -> bool:
-    x = d.leaf(_positive(2))
-    try:
-        x.sum().backward() if hasattr(x, "sum") else x.backward()
-    except Exception:
-        return False
-    grad = x.grad
-    return grad is not None and not isinstance(grad, np.ndarray) and hasattr(grad, data_attr)
