@@ -140,6 +140,32 @@ class TestGates:
         assert "the battery finds the unmutated engine wrong" in out and "case abs:" in out
         assert "mutation score:" in out
 
+    def test_a_survivor_whose_ops_cases_fail_says_fix_the_op_first(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """sub's own step has the wrong sign, so sub's cases fail and judge nothing: its
+        survivors point there, not at a case the battery lacks."""
+        engine = tmp_path / "sub_wrong.py"
+        body = MICRO.replace(
+            "    def __sub__(self, other):\n        return self + (-other)\n",
+            "    def __sub__(self, other):\n"
+            "        other = other if isinstance(other, Value) else Value(other)\n"
+            '        out = Value(self.data - other.data, (self, other), "-")\n\n'
+            "        def _backward():\n"
+            "            self.grad -= out.grad\n"
+            "            other.grad += out.grad\n\n"
+            "        out._backward = _backward\n"
+            "        return out\n",
+        )
+        assert body != MICRO
+        engine.write_text(body)
+        code = main(["mutate", "--engine", str(engine), "--operators", "swap"])
+        out = capsys.readouterr().out
+        assert code == 1 and "SURVIVED sub-" in out
+        assert "how to catch it: the battery's cases for sub (" in out
+        assert "fail on the unmutated engine and judge no mutant; fix sub first" in out
+        assert "the battery needs a case for it" not in out
+
     def test_an_engine_failing_every_case_exits_2(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

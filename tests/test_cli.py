@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -165,12 +166,18 @@ HOSTILE = {
         "hoard = []\nwhile True:\n    hoard.append(bytearray(64 << 20))\n",
         "exceeded the memory limit of 256 MiB",
     ),
-    "exit in backward": (
-        MICRO.replace(
-            "            self.grad += out.grad\n            other.grad += out.grad",
-            "            import os\n            os._exit(0)",
-        ),
-        "the engine exited with status 0 during calling Value.__add__ (x + y)",
+}
+
+RELU_STEP = "            self.grad += (out.data > 0) * out.grad"
+# An op whose code kills the process: the op is broken (exit 1), the others are still checked.
+KILLED_IN_AN_OP = {
+    "exit": ("            import os\n            os._exit(0)", "exited with status 0"),
+    "hang": ("            while True:\n                pass", "no answer within 2 s"),
+    "segfault": ("            import ctypes\n            ctypes.string_at(0)", "SIGSEGV"),
+    "memory": (
+        "            hoard = []\n            while True:\n"
+        "                hoard.append(bytearray(64 << 20))",
+        "MemoryError",  # at 256 MiB the engine's own loop raises it: a failure in relu
     ),
 }
 
@@ -190,6 +197,26 @@ class TestHostileEngines:
         assert message in err
         assert "Traceback" not in err
         assert not (tmp_path / "__pycache__").exists()
+
+    @pytest.mark.parametrize("how", list(KILLED_IN_AN_OP))
+    def test_an_op_that_kills_the_process_is_a_failure(
+        self, how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """relu's backward exits, hangs, segfaults or eats memory: discovery goes on without
+        it (or the case catches the MemoryError), relu is a failure that says what happened
+        (exit 1), and add and mul pass."""
+        step, said = KILLED_IN_AN_OP[how]
+        body = MICRO.replace(RELU_STEP, step)
+        assert body != MICRO
+        code, out, err = run(
+            ["gradcheck", "--engine", write(tmp_path, body), "--timeout", "2", "--memory", "256"],
+            capsys,
+        )
+        assert code == 1, err
+        failures = out.split("\nFAILED ", 1)[1]
+        assert failures.startswith("relu") and said in failures.splitlines()[1]
+        assert re.search(r"^add +op +pass", out, re.M) and re.search(r"^mul +op +pass", out, re.M)
+        assert "Traceback" not in out + err
 
     def test_markup_in_paths_and_messages_is_printed_as_is(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -160,6 +160,10 @@ SHAPES = {
         MICRO.replace("def backward(self):", "def backwards(self):"),
         "Value(0.5) has no backward() (found backwards(), not backward())",
     ),
+    "backwardPropagation()": (
+        MICRO.replace("def backward(self):", "def backwardPropagation(self):"),
+        "Value(0.5) has no backward() (found backwardPropagation(), not backward())",
+    ),
     "data and grad as methods": (
         "class Value:\n"
         "    def __init__(self, x):\n        self._x = x\n"

@@ -201,6 +201,21 @@ class TestGradcheck:
         assert code == 2
         assert "tensor engine: --fast apply to scalar engines only" in err
 
+    def test_an_engine_that_reshapes_its_input_gets_no_verdict(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """petitgrad stores every 2-d array as 3-d: shapes cannot be compared with numpy's."""
+        body = SOURCE.replace(
+            "        self.data: Array = _as_array(data)\n",
+            "        self.data: Array = _as_array(data)\n"
+            "        if self.data.ndim == 2:\n"
+            "            self.data = self.data.reshape(1, *self.data.shape)\n",
+        )
+        assert body != SOURCE
+        code, _, err = run(["gradcheck", "--engine", engine(tmp_path, body)], capsys)
+        assert code == 2
+        assert "Tensor(an array of shape (2, 3)).data has shape (1, 2, 3)" in err
+
     def test_a_backward_that_crashes_is_a_failure_not_an_absent_op(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -244,6 +259,50 @@ class TestMutation:
 ENGINES = Path(__file__).parent / "engines"
 FUNCTIONS = ENGINES / "tensor_functions.py"
 TABLE = ENGINES / "tensor_table.py"
+GRAD_FN = ENGINES / "tensor_grad_fn.py"
+GRAD_NODE = ENGINES / "tensor_grad_node.py"
+
+
+def _mutants(report: Path) -> list[dict[str, object]]:
+    return [m for f in json.loads(report.read_text())["files"].values() for m in f["mutants"]]
+
+
+@pytest.mark.campaign
+def test_requires_grad_leaves_and_closures_that_return_gradients(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ugrad's style: leaves are made with requires_grad=True, and each `grad_fn` closure,
+    which returns its gradients, is a step; the broadcasting branch's closure is one too."""
+    spec = f"{GRAD_FN}:Tensor"
+    code, out, err = run(["gradcheck", "--engine", spec], capsys)
+    assert code == 0 and " 0 failed" in out, out + err
+    report = tmp_path / "r.json"
+    argv = ["mutate", "--engine", spec, "--operators", "sign,drop", "--json", str(report)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0 and "mutation score: 100.0%" in out, out
+    source = GRAD_FN.read_text().splitlines()
+    add = source.index("    def __add__(self, other):")
+    closures = [i + 1 for i, line in enumerate(source) if "def grad_fn(grad):" in line]
+    branches = [line for line in closures if add < line < add + 16]
+    assert len(branches) == 2  # equal shapes, and broadcasting
+    lines = {m["location"]["start"]["line"] for m in _mutants(report)}  # type: ignore[index]
+    for line in branches:
+        assert any(line < at <= line + 5 for at in lines), (line, sorted(lines))
+
+
+@pytest.mark.campaign
+def test_steps_that_add_into_a_gradient_nodes_array_are_mutated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`self.grad.data += v` (a `.grad` that is a node) is a contribution like `.grad += v`."""
+    report = tmp_path / "r.json"
+    argv = ["mutate", "--engine", f"{GRAD_NODE}:Tensor", "--operators", "sign,assign,chain"]
+    code, out, _ = run([*argv, "--json", str(report)], capsys)
+    assert code == 0 and "mutation score: 100.0%" in out, out
+    replacements = [str(m["replacement"]) for m in _mutants(report)]
+    assert any(r.startswith("self.grad.data -= ") for r in replacements), replacements
+    assert any(r.startswith("other.grad.data = ") for r in replacements), replacements
+
 
 # A student's tensor tests: a numeric check under `.sum()`, whose all-ones upstream gradient
 # hides a backward that drops `out.grad`.

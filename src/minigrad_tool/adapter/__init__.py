@@ -17,8 +17,9 @@ so whose failure an exception is, is decided here too (:func:`engine_paths`).
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -40,7 +41,7 @@ from minigrad_tool.adapter.spec import (
     spec_for_module,
 )
 from minigrad_tool.faults import set_engine_paths
-from minigrad_tool.isolation import Host, Limits, Reporter, run_isolated
+from minigrad_tool.isolation import Host, Limits, Outcome, Reporter, run_isolated
 
 __all__ = [
     "EngineError",
@@ -124,14 +125,16 @@ def engine_host(
     return Host(setup, tasks, limits, jobs=jobs, on_phase=on_phase)
 
 
-def _discover(spec: EngineSpec, module: ModuleType, progress: Progress) -> Profile:
+def _discover(
+    spec: EngineSpec, module: ModuleType, progress: Progress, avoid: Mapping[str, str]
+) -> Profile:
     """The scalar discovery, or the tensor one for nodes that hold arrays (numpy from here)."""
     try:
-        return discover(spec, module, progress)
+        return discover(spec, module, progress, avoid)
     except TensorEngine as found:
         from minigrad_tool.tensor.discovery import discover_tensor
 
-        return discover_tensor(spec, module, found.cls, found.data_attr, progress)
+        return discover_tensor(spec, module, found.cls, found.data_attr, progress, avoid)
 
 
 def _import(spec: EngineSpec, reporter: Reporter | None) -> ModuleType:
@@ -162,7 +165,7 @@ def load_in_process(text: str) -> Loaded:
         sys.path.insert(0, spec.sys_path)
     try:
         module = import_engine(spec)
-        profile = _discover(spec, module, lambda _: None)
+        profile = _discover(spec, module, lambda _: None, {})
     except Redirect as moved:
         return load_in_process(f"{moved.module}:{moved.class_name}")
     except EngineError:
@@ -175,11 +178,11 @@ def load_in_process(text: str) -> Loaded:
     )
 
 
-def _discover_in_child(spec: EngineSpec, reporter: Reporter) -> str:
+def _discover_in_child(spec: EngineSpec, reporter: Reporter, avoid: Mapping[str, str]) -> str:
     install_snapshot(spec)
     module = _import(spec, reporter)
     try:
-        return _discover(spec, module, reporter.phase).to_json()
+        return _discover(spec, module, reporter.phase, avoid).to_json()
     except Redirect as moved:
         return json.dumps({"redirect": moved.module, "class": moved.class_name})
     except EngineError as err:  # what discovery found unusable: said as it is, exit 2
@@ -197,14 +200,20 @@ def profile_engine(
     A spec naming a package that re-exports the class is followed to the module
     that defines it, since that is the source to check and mutate.
     """
-    for _ in range(2):
+    avoid: dict[str, str] = {}
+    moves = 0
+    while True:
         outcome = run_isolated(
-            lambda r, spec=spec: _discover_in_child(spec, r),  # type: ignore[misc]
+            lambda r, spec=spec: _discover_in_child(spec, r, avoid),  # type: ignore[misc]
             limits,
             per_phase=True,
             on_phase=on_phase,
             output=output,
         )
+        op = _killed_in_op(outcome)
+        if op is not None and op not in avoid and len(avoid) < _MOST_KILLING_OPS:
+            avoid[op] = outcome.message  # a broken op: discover the others without it
+            continue
         if not outcome.ok:
             raise EngineError(f"engine {spec.text!r} could not be loaded: {outcome.message}")
         data = json.loads(outcome.value)
@@ -212,8 +221,27 @@ def profile_engine(
             raise EngineError(data["unusable"])
         if "redirect" not in data:
             return spec, Profile.from_dict(data)
+        moves += 1
+        if moves == 2:
+            raise EngineError(f"engine {spec.text!r}: the class moved twice while loading")
         spec = spec_for_module(spec, data["redirect"], data["class"])
-    raise EngineError(f"engine {spec.text!r}: the class moved twice while loading")
+
+
+# Discovery reports "calling Value.relu (x.relu())" and "choosing points for relu
+# (Value.relu)" while it runs an op's code.
+_CALLING = re.compile(r"calling \w+\.(\w+) \(|choosing points for \w+ \(\w+\.(\w+)\)")
+# Ops that may kill discovery before the engine is given up as unusable: each costs a child,
+# and a hang costs a whole deadline.
+_MOST_KILLING_OPS = 4
+
+
+def _killed_in_op(outcome: Outcome) -> str | None:
+    """The method whose call killed the discovery child (it exited, hung, crashed or ran out
+    of memory there), if it was calling one."""
+    if outcome.ok or outcome.status not in ("timeout", "died", "memory"):
+        return None
+    found = _CALLING.match(outcome.phase)
+    return (found.group(1) or found.group(2)) if found else None
 
 
 def source_path(profile: Profile) -> Path:

@@ -22,7 +22,7 @@ import math
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FunctionType, ModuleType
@@ -36,6 +36,7 @@ from minigrad_tool.adapter.nodes import (
     find_data_attribute,
     is_node,
     is_number,
+    make_leaf,
     mantissa_bits,
     real,
 )
@@ -205,7 +206,7 @@ def _makes_nodes(cls: type) -> bool:
     """Its instances are nodes, made from a number or (an engine taking arrays only) from an
     array."""
     try:
-        return is_node(cls(0.5))
+        return is_node(make_leaf(cls, 0.5))
     except Exception:
         try:
             return _array_node(cls) is not None
@@ -216,6 +217,12 @@ def _makes_nodes(cls: type) -> bool:
 # Where other engines keep a gradient or a backward pass, for saying what was found instead.
 _GRAD_NAMES = ("_grad", "gradient", "g", "adjoint")
 _BACKWARD_NAMES = ("backwards", "backprop", "back", "_backward_pass", "grad_fn", "propagate")
+
+
+def _sounds_like_backward(name: str) -> bool:
+    """`backwardPropagation`, `run_backprop`: a name that says backward pass, in any style."""
+    lowered = name.lower()
+    return not name.startswith("__") and ("backward" in lowered or "backprop" in lowered)
 
 
 def what_is_missing(node: object) -> str:
@@ -237,7 +244,11 @@ def what_is_missing(node: object) -> str:
             + (f" (it keeps a number in .{instead[0]}; minigrad reads .grad)" if instead else "")
         )
     if not callable(getattr(node, "backward", None)):
-        instead = [n for n in _BACKWARD_NAMES if callable(getattr(node, n, None))]
+        instead = [n for n in _BACKWARD_NAMES if callable(getattr(node, n, None))] or [
+            n
+            for n in sorted(dir(node), key=lambda n: (n.startswith("_"), n))
+            if _sounds_like_backward(n) and callable(getattr(node, n))
+        ]
         problems.append(
             f"has no backward() (found {instead[0]}(), not backward())"
             if instead
@@ -252,7 +263,7 @@ def _array_node(cls: type) -> str | None:
     try:
         import numpy
 
-        node = cls(numpy.array([1.0, 2.0]))
+        node = make_leaf(cls, numpy.array([1.0, 2.0]))
     except Exception:
         return None
     missing = what_is_missing(node)
@@ -267,7 +278,7 @@ def _holds_arrays(cls: type, data_attr: str = "data") -> str:
     """What a node built from a list (or an array) holds, if it is an array of one or more
     dimensions."""
     try:
-        data = getattr(cls([1.0, 2.0]), data_attr)
+        data = getattr(make_leaf(cls, [1.0, 2.0]), data_attr)
     except Exception:
         return ""
     shape = getattr(data, "shape", None)
@@ -369,7 +380,7 @@ class _Discovery:
     # --- running engine code under watch ------------------------------------------------
 
     def leaf(self, x: float) -> Any:
-        return self.cls(x)
+        return make_leaf(self.cls, x)
 
     def watch(self, op: Op, point: Point, constant: float) -> _Watch:
         leaves = [self.leaf(x) for x in point]
@@ -785,8 +796,17 @@ class Redirect(Exception):
         super().__init__(f"{class_name} is defined in {module}")
 
 
-def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _: None) -> Profile:
-    """Everything minigrad needs to know about the engine (call in a child process)."""
+def discover(
+    spec: EngineSpec,
+    module: ModuleType,
+    progress: Progress = lambda _: None,
+    avoid: Mapping[str, str] | None = None,
+) -> Profile:
+    """Everything minigrad needs to know about the engine (call in a child process).
+
+    `avoid` names methods whose call killed an earlier discovery child (the engine exited,
+    hung or crashed in them): they are not called again, and are broken ops.
+    """
     progress("finding the node class")
     cls = resolve_class(module, spec.class_name, spec.text)
     home = sys.modules.get(cls.__module__)
@@ -794,7 +814,7 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
     if home is not module and isinstance(home_file, str) and home_file.endswith(".py"):
         raise Redirect(cls.__module__, cls.__name__)
     try:
-        leaf = cls(0.5)
+        leaf = make_leaf(cls, 0.5)
     except Exception as err:
         arrays = _array_node(cls)  # DeZero's Variable takes arrays only
         if arrays is not None:
@@ -817,6 +837,9 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
     forward_codes: dict[str, list[str]] = {}
     taken: set[str] = set()
     for c in d.candidates():
+        if avoid and c.name in avoid:
+            d.broken.append((c.name, avoid[c.name]))
+            continue
         crashes: list[str] = []  # forms of this method that crashed inside the engine's code
         worked = False
         for form, name, symbol, points, constant in _forms(c):
@@ -838,7 +861,7 @@ def discover(spec: EngineSpec, module: ModuleType, progress: Progress = lambda _
                 continue
             worked = True
             steps, foreign = d.steps_of(op, watch)
-            progress(f"choosing points for {op.name}")
+            progress(f"choosing points for {op.name} ({cls.__name__}.{c.name})")
             chosen = points if form == "pow" else d.points_for(op, points, constant)
             if form != "pow":
                 with_steps = dataclasses.replace(op, steps=steps)

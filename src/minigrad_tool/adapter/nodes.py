@@ -9,6 +9,8 @@ does to a node goes through :class:`NodeAccess`, so that knowledge lives here.
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ __all__ = [
     "find_data_attribute",
     "is_node",
     "is_number",
+    "make_leaf",
     "real",
 ]
 
@@ -146,6 +149,30 @@ def find_children_attribute(node: object, operands: tuple[object, ...] = ()) -> 
     return None
 
 
+# Torch-style constructors make a leaf that gets no gradient unless asked: `requires_grad`
+# (ugrad, atomic-autograd) or `requiresGrad` defaulting to False.
+_REQUIRES_GRAD = ("requires_grad", "requiresGrad")
+
+
+@functools.cache
+def _leaf_keywords(cls: type) -> tuple[tuple[str, bool], ...]:
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # a compiled class without a signature
+        return ()
+    return tuple(
+        (name, True)
+        for name in _REQUIRES_GRAD
+        if name in parameters and parameters[name].default is False
+    )
+
+
+def make_leaf(cls: type, value: Any) -> Any:
+    """A leaf node holding `value` that takes part in backward: `cls(value)`, with
+    `requires_grad=True` where the constructor has that switch and it is off by default."""
+    return cls(value, **dict(_leaf_keywords(cls)))
+
+
 @dataclass
 class NodeAccess:
     """How to create, read, write and walk the nodes of one engine class."""
@@ -162,7 +189,7 @@ class NodeAccess:
         return cls(type(node), find_children_attribute(node), find_data_attribute(node) or "data")
 
     def leaf(self, x: float) -> Any:
-        return self.cls(x)
+        return make_leaf(self.cls, x)
 
     def value(self, node: Any) -> float:
         return real(getattr(node, self.data_attr), self.data_attr)
@@ -172,7 +199,7 @@ class NodeAccess:
 
     def set_value(self, node: Any, x: float) -> float:
         """Store `x` in the engine's own number type; the value actually stored."""
-        setattr(node, self.data_attr, getattr(self.cls(x), self.data_attr))
+        setattr(node, self.data_attr, getattr(make_leaf(self.cls, x), self.data_attr))
         return self.value(node)
 
     def set_grad(self, node: Any, g: float) -> None:
@@ -187,7 +214,7 @@ class NodeAccess:
 
     def _fresh_zero(self) -> Any:
         if self._zero is None:
-            self._zero = self.cls(0.0).grad
+            self._zero = make_leaf(self.cls, 0.0).grad
         return copy.copy(self._zero)
 
     def zero_grad(self, node: Any) -> None:

@@ -312,8 +312,8 @@ def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], item: 
     covered = tuple(value["covered_by"])
     unreliable = value.get("unreliable", [])
     flaky = (
-        f"; {', '.join(unreliable)} failed on it but fails on the unmutated engine too, run "
-        "alone: flaky, or dependent on an earlier test, so no kill"
+        f"; {', '.join(unreliable)} failed on it but also failed on the unmutated engine, run "
+        f"again in the same process: flaky, or dependent on an earlier {item}'s state, so no kill"
         if unreliable
         else ""
     )

@@ -33,7 +33,7 @@ from typing import Literal
 
 from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.source import Function
-from minigrad_tool.mutation.sites import Region, Site, node_names
+from minigrad_tool.mutation.sites import Region, Site, grad_writes, node_names
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
 __all__ = ["OPERATORS", "Contribution", "Edit", "Operator", "contributions"]
@@ -72,11 +72,19 @@ class Contribution:
 _ACCUMULATING = ("aug", "add", "setattr", "call")
 
 
-def _grad_of(node: ast.AST) -> str | None:
+def _plain_grad_of(node: ast.AST) -> str | None:
     """`x` for the expression `x.grad`, else None."""
     if isinstance(node, ast.Attribute) and node.attr == "grad" and isinstance(node.value, ast.Name):
         return node.value.id
     return None
+
+
+def _grad_of(node: ast.AST) -> str | None:
+    """`x` for `x.grad`, or for `x.grad.data`: a gradient kept in a node or wrapper whose array
+    the step adds into (atomic-autograd's `self.grad.data += ...`); else None."""
+    if isinstance(node, ast.Attribute) and node.attr == "data":
+        return _plain_grad_of(node.value)
+    return _plain_grad_of(node)
 
 
 def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool] | None:
@@ -149,9 +157,29 @@ def _elements(
 ) -> Iterator[Contribution]:
     if isinstance(container, ast.Tuple | ast.List):
         for i, element in enumerate(container.elts):
+            element = _unless_none(element)
             yield Contribution(kind, element, element, None, False, region, container, i)
     elif isinstance(container, ast.expr):
+        container = _unless_none(container)
         yield Contribution(kind, container, container, None, False, region)
+
+
+def _unless_none(element: ast.expr) -> ast.expr:
+    """`g * w if x.requires_grad else None` -> `g * w`: the gradient is the branch taken when
+    one is wanted (negating the whole would make `-None` of the other branch)."""
+    if (
+        isinstance(element, ast.IfExp)
+        and isinstance(element.orelse, ast.Constant)
+        and element.orelse.value is None
+    ):
+        return element.body
+    return element
+
+
+def _returns_gradients(region: Region) -> bool:
+    """A closure that writes no `.grad` but returns: ugrad's `def grad_fn(grad): return (...)`
+    hands its gradients back to the sweep, as a `Function`'s backward does."""
+    return region.style in ("closure", "lambda") and not grad_writes(region.node)
 
 
 def contributions(site: Site) -> list[Contribution]:
@@ -162,7 +190,9 @@ def contributions(site: Site) -> list[Contribution]:
             found += _elements(region, region.node, "local")
             continue
         found += _from_statements(region)
-        if region.style == "function-class":
+        if isinstance(region.node, ast.Lambda) and _returns_gradients(region):
+            found += _elements(region, region.node.body, "returned")
+        elif region.style == "function-class" or _returns_gradients(region):
             for node in ast.walk(region.node):
                 if isinstance(node, ast.Return) and node.value is not None:
                     found += _elements(region, node.value, "returned")
@@ -251,7 +281,7 @@ class _Receiver(ast.NodeTransformer):
         self.old, self.new = old, new
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        if _grad_of(node) == self.old:
+        if _plain_grad_of(node) == self.old:  # in `x.grad.data`, the inner `x.grad`
             return ast.Attribute(ast.Name(self.new, ast.Load()), "grad", node.ctx)
         return self.generic_visit(node)
 
@@ -351,8 +381,10 @@ def operator_drop(site: Site) -> Iterator[Edit]:
 def operator_chain(site: Site) -> Iterator[Edit]:
     """Drop the upstream factor: `out.grad` (or a backward's grad argument) becomes 1."""
     for c in contributions(site):
+        # in `out.grad.data` the whole is the upstream gradient, not its inner `out.grad`
+        inner = {id(n.value) for n in ast.walk(c.value) if isinstance(n, ast.Attribute)}
         for node in ast.walk(c.value):
-            if _grad_of(node) is not None or (
+            if (_grad_of(node) is not None and id(node) not in inner) or (
                 isinstance(node, ast.Name) and node.id == c.region.upstream
             ):
                 yield Edit(

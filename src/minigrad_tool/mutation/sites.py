@@ -66,9 +66,11 @@ def _find_step(index: SourceIndex, op: Op, step: Step) -> Region | None:
 
 
 def _upstream(function: Function, step: Step) -> str | None:
-    """A Function-style backward(ctx, grad_output): the name of its upstream gradient."""
+    """A Function-style backward(ctx, grad_output), or a closure that returns gradients
+    (`grad_fn(grad)`): the name of its upstream gradient."""
     node = function.node
-    if step.style != "function-class" or isinstance(node, ast.Lambda):
+    returning = step.style in ("closure", "lambda") and not grad_writes(node)  # ugrad's grad_fn
+    if not (step.style == "function-class" or returning):
         return None
     params = [a.arg for a in node.args.args]
     rest = [p for p in params if p not in ("self", "ctx", "cls")]
@@ -153,13 +155,20 @@ def _data_param(index: SourceIndex, profile: Profile) -> str:
     return "data"
 
 
+def _is_grad(target: ast.AST) -> bool:
+    """`x.grad`, or `x.grad.data` (a gradient wrapper's array, written in place)."""
+    if isinstance(target, ast.Attribute) and target.attr == "data":
+        target = target.value
+    return isinstance(target, ast.Attribute) and target.attr == "grad"
+
+
 def grad_writes(node: ast.AST) -> bool:
     """Does the code change some node's `.grad` (`x.grad += ...`, `setattr(x, "grad", ...)`,
     `x.grad.__iadd__(...)`)?"""
     for n in ast.walk(node):
         if isinstance(n, ast.AugAssign | ast.Assign):
             targets = n.targets if isinstance(n, ast.Assign) else [n.target]
-            if any(isinstance(t, ast.Attribute) and t.attr == "grad" for t in targets):
+            if any(_is_grad(t) for t in targets):
                 return True
         if (  # `x.grad.__iadd__(v)`: in place on an array
             isinstance(n, ast.Call)

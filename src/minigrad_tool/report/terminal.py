@@ -85,7 +85,36 @@ def _missed_by_the_primary(campaign: Campaign) -> list[tuple[MutantResult, str]]
     return found
 
 
-def _how_to_fix(campaign: Campaign, suggest: str) -> str:
+def _failing_cases(campaign: Campaign) -> list[str]:
+    """The battery cases the unmutated engine fails (its findings read "case NAME: why")."""
+    return [f.split(":", 1)[0].removeprefix("case ") for f in campaign.findings]
+
+
+def _blocked_by(campaign: Campaign, r: MutantResult) -> str | None:
+    """Why the battery cannot judge this survivor yet: the case that tells it apart, or its
+    op's own cases, fail on the unmutated engine."""
+    failing = _failing_cases(campaign)
+    told = [n for n in failing if f"(case {n}," in (r.distinguishing or "")]
+    if told:
+        return (
+            f"case {told[0]} tells it apart, but the unmutated engine fails that case, so it "
+            f"judges no mutant; once {r.mutant.op} is fixed, it will"
+        )
+    own = [n for n in failing if n == r.mutant.op or n.startswith(f"{r.mutant.op}_")]
+    if own:
+        return (
+            f"the battery's cases for {r.mutant.op} ({', '.join(own[:4])}"
+            f"{', ...' if len(own) > 4 else ''}) fail on the unmutated engine and judge no "
+            f"mutant; fix {r.mutant.op} first"
+        )
+    return None
+
+
+def _how_to_fix(campaign: Campaign, r: MutantResult, suggest: str) -> str:
+    if campaign.judge == "battery":
+        blocked = _blocked_by(campaign, r)
+        if blocked:
+            return blocked
     if campaign.judge == "tests":
         return (
             "add a test that builds this input and asserts the value and gradients, or let "
@@ -118,7 +147,7 @@ def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggest
             out.line(f"  {r.reason}")
             if r.distinguishing:
                 out.line(f"  distinguishing input: {r.distinguishing}")
-            out.line(f"  how to catch it: {_how_to_fix(campaign, suggest)}")
+            out.line(f"  how to catch it: {_how_to_fix(campaign, r, suggest)}")
     uncovered = [r for r in campaign.results if r.status is Status.NO_COVERAGE]
     if uncovered:
         out.line()

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from minigrad_tool.adapter.nodes import make_leaf
+
 __all__ = ["Array", "TensorAccess"]
 
 Array = NDArray[np.float64]
@@ -26,7 +28,7 @@ class TensorAccess:
     grad_is_node: bool = False  # the engine keeps a node in .grad (DeZero), not an array
 
     def leaf(self, array: Any) -> Any:
-        return self.cls(np.array(array, dtype=np.float64))
+        return make_leaf(self.cls, np.array(array, dtype=np.float64))
 
     def value(self, node: Any) -> Array:
         data = getattr(node, self.data_attr)

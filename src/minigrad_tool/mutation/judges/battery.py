@@ -107,6 +107,8 @@ class BatteryJudge:
             if value["status"] in ("fail", "error"):
                 findings.append(f"case {case.name}: {value['detail']}")
                 continue
+            if value["status"] == "skip":  # the engine does not support it: it judges nothing
+                continue
             seconds[case.name] = outcome.seconds
             if value["pinned"] is not None:
                 pinned[case.name] = value["pinned"]
