@@ -160,6 +160,11 @@ SHAPES = {
         MICRO.replace("def backward(self):", "def backwards(self):"),
         "Value(0.5) has no backward() (found backwards(), not backward())",
     ),
+    "data a compiled object": (
+        "class Box:\n    pass\n\n"
+        + MICRO.replace("        self.data = data\n", "        self.data = Box()\n", 1),
+        "Value(0.5).data is Box",
+    ),
     "backwardPropagation()": (
         MICRO.replace("def backward(self):", "def backwardPropagation(self):"),
         "Value(0.5) has no backward() (found backwardPropagation(), not backward())",

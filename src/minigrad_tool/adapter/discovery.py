@@ -32,6 +32,7 @@ from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import (
     DATA_NAMES,
     NodeAccess,
+    NotANumber,
     find_children_attribute,
     find_data_attribute,
     is_node,
@@ -826,6 +827,13 @@ def discover(
     data_attr = find_data_attribute(leaf, 0.5) or "data"
     if _holds_arrays(cls, data_attr):
         raise TensorEngine(cls, data_attr)
+    try:  # axgrad keeps a compiled CTensor there: nothing minigrad can read or compare
+        real(getattr(leaf, data_attr), f"{cls.__name__}(0.5).{data_attr}")
+    except NotANumber as err:
+        raise EngineError(
+            f"engine {spec.text!r} cannot be used: {err}, nor a numpy array; minigrad reads "
+            "the number a node holds"
+        ) from None
     d = _Discovery(spec, module, cls, progress)
     d.access.data_attr = data_attr
     if data_attr != "data":
