@@ -382,7 +382,11 @@ def operator_chain(site: Site) -> Iterator[Edit]:
     """Drop the upstream factor: `out.grad` (or a backward's grad argument) becomes 1."""
     for c in contributions(site):
         # in `out.grad.data` the whole is the upstream gradient, not its inner `out.grad`
-        inner = {id(n.value) for n in ast.walk(c.value) if isinstance(n, ast.Attribute)}
+        inner = {
+            id(n.value)
+            for n in ast.walk(c.value)
+            if isinstance(n, ast.Attribute) and n.attr == "data" and _plain_grad_of(n.value)
+        }
         for node in ast.walk(c.value):
             if (_grad_of(node) is not None and id(node) not in inner) or (
                 isinstance(node, ast.Name) and node.id == c.region.upstream
