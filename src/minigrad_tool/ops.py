@@ -13,7 +13,7 @@ gradcheck compares their backward with central differences there.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -186,6 +186,28 @@ UNARY_DUNDERS: dict[str, tuple[str, str]] = {
     "__pos__": ("pos", "+"),
     "__abs__": ("abs", "abs"),
 }
+
+
+def op_name(method: str) -> str:
+    """The op a method makes: `__add__` -> add, `__rtruediv__` -> rdiv, `reLU` -> relu."""
+    for table in (BINARY_DUNDERS, REFLECTED_DUNDERS, UNARY_DUNDERS):
+        if method in table:
+            return table[method][0]
+    return canonical(method) or method
+
+
+def why_not_run(missing: Iterable[str], broken: Iterable[str]) -> str:
+    """Why a case cannot run: ops the engine lacks, and ops whose call crashed in the engine's
+    code (`broken` methods), which are failures of their own (`relu_runs`)."""
+    crashed = {op_name(method): method for method in broken}
+    lacking = [name for name in missing if name not in crashed]
+    failing = [name for name in missing if name in crashed]
+    parts = [f"engine lacks {', '.join(lacking)}"] if lacking else []
+    if failing:
+        runs = ", ".join(f"{crashed[name]}_runs" for name in failing)
+        parts.append(f"{', '.join(failing)} crashed in the engine's code (see {runs})")
+    return "; ".join(parts)
+
 
 # The forward of every arithmetic op on plain floats.
 ARITHMETIC: dict[str, Callable[[float, float], float]] = {

@@ -385,8 +385,9 @@ def build_battery(profile: Profile) -> Battery:
         _make("mlp_learns", "mlp", loss, (_mlp_point(),), kind="learn"),
     ]
     kept = [case for case in fixed if case.requires <= available]
+    broken = [method for method, _ in profile.broken]
     skipped = tuple(
-        (case.name, f"engine lacks {', '.join(sorted(case.requires - available))}")
+        (case.name, catalogue.why_not_run(sorted(case.requires - available), broken))
         for case in fixed
         if not case.requires <= available
     )

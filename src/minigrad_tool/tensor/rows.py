@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from minigrad_tool.adapter.profile import Profile
+from minigrad_tool.ops import why_not_run
 from minigrad_tool.tensor.access import Array
 from minigrad_tool.tensor.calls import SYMBOLS, TensorCalls
 from minigrad_tool.tensor.cases import Domain, Input, Reduction, TensorCase
@@ -577,7 +578,8 @@ def build_tensor_battery(profile: Profile) -> Built:
         needs = {*row.requires, "mul", "sum"}  # every loss is sum(out * W)
         missing = sorted(needs - have)
         if missing:
-            skipped.append((row.name, f"engine lacks {', '.join(missing)}"))
+            broken = [method for method, _ in profile.broken]
+            skipped.append((row.name, why_not_run(missing, broken)))
             continue
         op = ops.get(row.op) if row.op else None
         where = (
