@@ -291,6 +291,31 @@ def test_requires_grad_leaves_and_closures_that_return_gradients(
 
 
 @pytest.mark.campaign
+def test_an_op_whose_step_is_in_another_file_is_listed_as_not_mutated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DeZero keeps its `Function`s in functions.py: only the engine's file is mutated, so an
+    op whose step is elsewhere is named, with the file, and counted on the score line."""
+    source = FUNCTIONS.read_text()
+    start = source.index("class Exp(Function):")
+    end = source.index("class Sum(Function):")
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    core = source[:start] + source[end:] + "\n\nfrom pkg.extra import Exp  # noqa: E402\n"
+    (package / "core.py").write_text(core)
+    (package / "extra.py").write_text(
+        "from typing import Any\n\nimport numpy as np\n\nfrom pkg.core import Ctx, Function\n\n\n"
+        + source[start:end]
+    )
+    code, out, err = run(["mutate", "--engine", str(package / "core.py") + ":Tensor"], capsys)
+    assert code == 0, out + err
+    assert "not mutated: exp: its backward ran code in extra.py, not in core.py" in out
+    score = next(line for line in out.splitlines() if line.startswith("mutation score:"))
+    assert score.endswith("; 1 op(s) not mutated (listed above)")
+
+
+@pytest.mark.campaign
 def test_steps_that_add_into_a_gradient_nodes_array_are_mutated(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -22,9 +22,13 @@ CodeKey = tuple[str, int]  # (co_qualname, co_firstlineno)
 class Tracer:
     """A context manager recording the code objects, and lines, of `filename` that ran."""
 
-    def __init__(self, filename: str, *, lines: bool = False) -> None:
+    def __init__(self, filename: str, *, lines: bool = False, package: str = "") -> None:
         self.filename = filename
         self.want_lines = lines
+        # Other files below `package` (the engine's package folder) whose code ran: where an
+        # op keeps its step when it is not in the watched file (DeZero's functions.py).
+        self.package = package
+        self.elsewhere: set[tuple[str, str]] = set()  # (file, qualname)
         self.codes: list[CodeKey] = []  # in first-call order
         self._seen: set[CodeKey] = set()
         self.lines: set[int] = set()
@@ -45,6 +49,8 @@ class Tracer:
     def _global(self, frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
         code = frame.f_code
         if code.co_filename != self.filename:
+            if self.package and code.co_filename.startswith(self.package):
+                self.elsewhere.add((code.co_filename, code.co_qualname))
             return None
         key = (code.co_qualname, code.co_firstlineno)
         if key not in self._seen:

@@ -32,6 +32,11 @@ def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
         f"{campaign.count(Status.TIMEOUT)} of the killed by timeout) - "
         f"{len(campaign.results)} mutants{of} judged by {judge} "
         f"in {campaign.seconds:.1f} s"
+        + (
+            f"; {len(campaign.unreachable)} op(s) not mutated (listed above)"
+            if campaign.unreachable
+            else ""
+        )
     )
 
 
