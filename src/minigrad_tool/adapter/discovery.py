@@ -19,6 +19,7 @@ import ast
 import dataclasses
 import inspect
 import math
+import os
 import sys
 import traceback
 from collections import Counter
@@ -356,6 +357,30 @@ class _Discovery:
         self.index = SourceIndex.parse(self.spec.source)
         self.access = NodeAccess(self.cls, None)
         self.filename = str(self.spec.path)
+        # op -> (file, function) of other files of the package that its backward ran
+        self.elsewhere: dict[str, set[tuple[str, str]]] = {}
+
+    @property
+    def package(self) -> str:
+        """The folder of the engine's top-level package (its own folder for a lone file), with
+        a trailing separator: code run below it, outside the engine's file, is the engine's."""
+        top = sys.modules.get(self.spec.module.partition(".")[0])
+        paths = list(getattr(top, "__path__", []))
+        folder = Path(paths[0]) if paths else self.spec.path.parent
+        return f"{folder}{os.sep}"
+
+    def no_step_here(self, op: str) -> str:
+        """Why an op has no step minigrad can mutate: it lives in another file of the package
+        (only the engine's file is traced and mutated), or none was seen running."""
+        ran = self.elsewhere.get(op, set())
+        steps = {Path(f).name for f, q in ran if "backward" in q.rpartition(".")[2].lower()}
+        others = sorted(steps or {Path(f).name for f, _ in ran})
+        if others:
+            return (
+                f"its backward ran code in {', '.join(others)}, not in {self.spec.path.name}: "
+                "only the engine's own file is mutated, so this op's step is not"
+            )
+        return "no backward step of its own was seen running"
 
     def profile(self, ops: Sequence[Op], sweep: Sweep | None, **extra: Any) -> Profile:
         """What was found, as the profile that crosses to the parent."""
@@ -392,12 +417,13 @@ class _Discovery:
         if self.access.children_attr is None:
             self.access.children_attr = find_children_attribute(out, tuple(leaves))
         watch = _Watch(out, [], forward.codes)
-        with Tracer(self.filename) as backward:
+        with Tracer(self.filename, package=self.package) as backward:
             try:
                 out.backward()
             except Exception as err:  # a broken backward is a finding for gradcheck, not here
                 watch.error = f"{type(err).__name__}: {err}"
         watch.backward_codes = [c for c in backward.codes if c not in self.sweep_codes]
+        self.elsewhere.setdefault(op.name, set()).update(backward.elsewhere)
         return watch
 
     def value_at(self, op: Op, point: Point, constant: float) -> float:
@@ -923,7 +949,7 @@ def discover(
         sweep = dataclasses.replace(sweep, helpers=tuple(d.backward_helpers))
     for op in final:
         if op.composite and not op.uses:
-            d.unreachable.append((op.name, "no backward step of its own was seen running"))
+            d.unreachable.append((op.name, d.no_step_here(op.name)))
     return d.profile(final, sweep)
 
 

@@ -14,11 +14,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
-import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -200,20 +197,6 @@ class _Spelled:
 
 
 class _TensorDiscovery(_Discovery):
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        # op -> (file, function) of other files of the package that its backward ran
-        self.elsewhere: dict[str, set[tuple[str, str]]] = {}
-
-    @property
-    def package(self) -> str:
-        """The folder of the engine's top-level package (its own folder for a lone file), with
-        a trailing separator: code run below it, outside the engine's file, is the engine's."""
-        top = sys.modules.get(self.spec.module.partition(".")[0])
-        paths = list(getattr(top, "__path__", []))
-        folder = Path(paths[0]) if paths else self.spec.path.parent
-        return f"{folder}{os.sep}"
-
     def leaf(self, x: Any) -> Any:
         return make_leaf(self.cls, np.array(x, dtype=np.float64))
 
@@ -255,7 +238,7 @@ class _TensorDiscovery(_Discovery):
         watch.backward_codes = [
             c for c in backward.codes if not self.in_sweep(c) and c[0] not in skip
         ]
-        self.elsewhere[trial.op.name] = backward.elsewhere
+        self.elsewhere.setdefault(trial.op.name, set()).update(backward.elsewhere)
         return watch
 
 
@@ -382,7 +365,7 @@ def discover_tensor(
     said = {name for name, _ in d.unreachable}
     for op in ops:
         if not op.steps and not op.uses and op.name not in said:
-            d.unreachable.append((op.name, _no_step_here(d, op)))
+            d.unreachable.append((op.name, d.no_step_here(op.name)))
     shared = {k: None for op in ops for k in foreign[op.name] if k[0] not in owner}
     helpers = tuple(shared)
     if data_attr != "data":
@@ -391,20 +374,6 @@ def discover_tensor(
         d.notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
     d.precision = _precision(cls, data_attr)
     return d.profile(ops, sweep, kind="tensor", helpers=helpers, grad_is_node=grad_is_node)
-
-
-def _no_step_here(d: _TensorDiscovery, op: Op) -> str:
-    """Why an op has no step minigrad can mutate: it lives in another file of the package
-    (only the engine's file is traced and mutated), or none was seen running."""
-    ran = d.elsewhere.get(op.name, set())
-    steps = {Path(f).name for f, q in ran if "backward" in q.rpartition(".")[2].lower()}
-    others = sorted(steps or {Path(f).name for f, _ in ran})
-    if others:
-        return (
-            f"its backward ran code in {', '.join(others)}, not in {d.spec.path.name}: only the "
-            "engine's own file is mutated, so this op's step is not"
-        )
-    return "no backward step of its own was seen running"
 
 
 def _check_loss(d: _TensorDiscovery, spec: EngineSpec, ops: Sequence[Op]) -> bool:
