@@ -220,6 +220,23 @@ class TestHostileEngines:
             assert "not run: lab_relu: relu crashed in the engine's code (see relu_runs)" in out
         assert "Traceback" not in out + err
 
+    def test_an_engine_whose_every_op_kills_the_process_gets_no_verdict(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """add and mul exit in backward, so every op built from them does too: after a few
+        such ops discovery stops, and says which (exit 2, no verdict on what is left)."""
+        body = MICRO.replace(
+            "            self.grad += out.grad\n            other.grad += out.grad",
+            "            import os\n            os._exit(0)",
+        ).replace(
+            "            self.grad += other.data * out.grad\n",
+            "            import os\n            os._exit(0)\n",
+        )
+        assert body.count("os._exit(0)") == 2
+        code, _, err = run(["gradcheck", "--engine", write(tmp_path, body)], capsys)
+        assert code == 2
+        assert "the engine exited with status 0" in err and "(so did calling __add__" in err
+
     def test_markup_in_paths_and_messages_is_printed_as_is(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

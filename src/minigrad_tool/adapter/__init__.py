@@ -215,7 +215,10 @@ def profile_engine(
             avoid[op] = outcome.message  # a broken op: discover the others without it
             continue
         if not outcome.ok:
-            raise EngineError(f"engine {spec.text!r} could not be loaded: {outcome.message}")
+            earlier = f" (so did calling {', '.join(avoid)} before)" if avoid else ""
+            raise EngineError(
+                f"engine {spec.text!r} could not be loaded: {outcome.message}{earlier}"
+            )
         data = json.loads(outcome.value)
         if "unusable" in data:
             raise EngineError(data["unusable"])
