@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,6 +177,39 @@ class TestHarness:
         mutants = {m["id"]: m for e in data["files"].values() for m in e["mutants"]}
         assert mutants["mul-sign"]["status"] == "Killed"
         assert mutants["mul-sign"]["killedBy"][0].endswith("test_unit.py::TestMul::test_mul")
+
+
+def test_a_campaign_leaves_the_tests_folder_as_it_was(student: Path) -> None:
+    """Tests that use hypothesis would leave `.hypothesis/` in the folder pytest runs in: the
+    campaign points it at a scratch folder, so the student's tree is byte-identical after."""
+    (student / "test_hyp.py").write_text(
+        "from hypothesis import given, strategies as st\n\nfrom engine import Value\n\n\n"
+        "@given(st.floats(-3, 3), st.floats(-3, 3))\n"
+        "def test_mul(x, y):\n"
+        "    a, b = Value(x), Value(y)\n"
+        "    (a * b).backward()\n"
+        "    assert (a.grad, b.grad) == (y, x)\n"
+    )
+
+    def tree() -> dict[str, bytes]:
+        return {
+            str(p.relative_to(student)): p.read_bytes() for p in student.rglob("*") if p.is_file()
+        }
+
+    before = tree()
+    command = ["mutate", "--engine", "engine.py", "--tests", "test_hyp.py", "--judge", "tests"]
+    result = subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", *command, "--operators", "sign"],
+        cwd=student,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "judged by your tests" in result.stdout, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree() == before
+    assert sorted(p.name for p in student.iterdir() if p.name.startswith(".")) == []
 
 
 class TestOutputs:

@@ -15,12 +15,17 @@ on it.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import linecache
 import math
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
@@ -57,6 +62,36 @@ def pytest_args(paths: Sequence[str]) -> list[str]:
     """
     blocked = [arg for name in _BLOCKED_PLUGINS for arg in ("-p", f"no:{name}")]
     return [*paths, *blocked, "-q", "--no-header", "-rN", "-s", "--tb=line"]
+
+
+def scratch_args(scratch: Path) -> list[str]:
+    """Options that point plugins which write into the folder pytest runs in at `scratch`, so
+    a campaign leaves the user's tree as it found it (call where pytest will run).
+
+    pytest-benchmark makes `.benchmarks/` at start-up (its fixture still works, run once), and
+    pytest-cov writes `.coverage` when the user's addopts ask for it.  Hypothesis's
+    `.hypothesis/` is moved by :func:`_hypothesis_home` (it has no option).  A plugin is only
+    named when it is installed and loaded by entry point, or pytest would refuse the option.
+    """
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return []
+    loaded = {ep.name for ep in importlib.metadata.entry_points(group="pytest11")}
+    args = []
+    if "benchmark" in loaded:
+        args += ["--benchmark-disable", f"--benchmark-storage=file://{scratch / 'benchmarks'}"]
+    if "pytest_cov" in loaded:
+        args.append("--no-cov")
+    return args
+
+
+def _hypothesis_home(scratch: Path) -> None:
+    """Hypothesis keeps its example database in `.hypothesis/` below the current folder: here
+    it goes to `scratch` (and a run does not replay examples saved by the user's own runs)."""
+    if importlib.util.find_spec("hypothesis") is None:
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(scratch / "hypothesis")
 
 
 @dataclass
@@ -217,6 +252,8 @@ class TestsHost:
             **(extra or {}),
         }
         self.limits = limits
+        # where plugins write what they would write into the user's folder (scratch_args)
+        self.scratch = Path(tempfile.mkdtemp(prefix="minigrad-pytest-"))
         self.host = Host(self._setup, tasks, limits, jobs=jobs)
 
     def _setup(self, serve: Callable[[Any], None], reporter: Reporter) -> str | None:
@@ -233,7 +270,9 @@ class TestsHost:
 
         plugin = _Plugin(serve, self.session, prepare)
         reporter.phase("collecting your tests")
-        code = pytest.main(pytest_args(self.paths), plugins=[plugin])
+        _hypothesis_home(self.scratch)
+        args = [*pytest_args(self.paths), *scratch_args(self.scratch)]
+        code = pytest.main(args, plugins=[plugin])
         if plugin.served:
             return None
         if plugin.errors:
@@ -266,6 +305,7 @@ class TestsHost:
 
     def close(self) -> None:
         self.host.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def run(self, requests: Sequence[Request]) -> dict[str, ChildOutcome]:
         """Serve requests (list, stats, judge) in children of the collected session."""
