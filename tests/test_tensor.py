@@ -316,6 +316,34 @@ def test_an_op_whose_step_is_in_another_file_is_listed_as_not_mutated(
 
 
 @pytest.mark.campaign
+def test_suggested_tests_make_leaves_as_the_engine_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A leaf of a torch-style engine needs requires_grad=True, in a written test too: the
+    suggested tests pass on the engine and, with the student's test, kill every mutant."""
+    engine = tmp_path / "eng.py"
+    engine.write_text(GRAD_FN.read_text())
+    weak = tmp_path / "test_weak.py"
+    weak.write_text(
+        "import numpy as np\n\nfrom eng import Tensor\n\n\n"
+        "def test_sum():\n"
+        "    x = Tensor(np.ones((2, 3)), requires_grad=True)\n"
+        "    x.sum().backward()\n"
+        "    assert (x.grad == 1).all()\n"
+    )
+    written = tmp_path / "test_suggested.py"
+    base = ["mutate", "--engine", f"{engine}:Tensor", "--judge", "tests", "--operators"]
+    code, out, _ = run(
+        [*base, "sign,drop", "--tests", str(weak), "--suggest", str(written)], capsys
+    )
+    assert code == 1 and written.is_file(), out
+    assert "requires_grad=True)" in written.read_text()
+    assert "no test for" not in out  # every suggested test passed on the unmutated engine
+    code, out, _ = run([*base, "sign,drop", "--tests", str(weak), str(written)], capsys)
+    assert code == 0 and "mutation score: 100.0%" in out, out
+
+
+@pytest.mark.campaign
 def test_steps_that_add_into_a_gradient_nodes_array_are_mutated(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -38,6 +38,7 @@ from minigrad_tool.adapter.nodes import (
     find_data_attribute,
     is_node,
     is_number,
+    leaf_keywords,
     make_leaf,
     mantissa_bits,
     real,
@@ -400,6 +401,7 @@ class _Discovery:
             unreachable=tuple(self.unreachable),
             notes=tuple(self.notes),
             broken=tuple(self.broken),
+            leaf_keywords=leaf_keywords(self.cls),
             **extra,
         )
 

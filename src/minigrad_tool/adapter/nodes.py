@@ -25,6 +25,7 @@ __all__ = [
     "find_data_attribute",
     "is_node",
     "is_number",
+    "leaf_keywords",
     "make_leaf",
     "real",
 ]
@@ -155,22 +156,21 @@ _REQUIRES_GRAD = ("requires_grad", "requiresGrad")
 
 
 @functools.cache
-def _leaf_keywords(cls: type) -> tuple[tuple[str, bool], ...]:
+def leaf_keywords(cls: type) -> tuple[str, ...]:
+    """The switches a leaf needs set to True to take part in backward (`requires_grad`)."""
     try:
         parameters = inspect.signature(cls).parameters
     except (TypeError, ValueError):  # a compiled class without a signature
         return ()
     return tuple(
-        (name, True)
-        for name in _REQUIRES_GRAD
-        if name in parameters and parameters[name].default is False
+        name for name in _REQUIRES_GRAD if name in parameters and parameters[name].default is False
     )
 
 
 def make_leaf(cls: type, value: Any) -> Any:
     """A leaf node holding `value` that takes part in backward: `cls(value)`, with
     `requires_grad=True` where the constructor has that switch and it is off by default."""
-    return cls(value, **dict(_leaf_keywords(cls)))
+    return cls(value, **dict.fromkeys(leaf_keywords(cls), True))
 
 
 @dataclass

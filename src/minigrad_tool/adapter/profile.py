@@ -185,6 +185,8 @@ class Profile:
     # one site of its own, (qualname, first line).
     helpers: tuple[tuple[str, int], ...] = ()
     grad_is_node: bool = False  # a tensor engine keeping a node in .grad (DeZero)
+    # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
+    leaf_keywords: tuple[str, ...] = ()
 
     def op(self, name: str) -> Op:
         for op in self.ops:
@@ -203,6 +205,11 @@ class Profile:
             if op.call == "method" and name in (op.name, op.oracle):
                 return op.method
         return None
+
+    def leaf_call(self, value: str) -> str:
+        """Source that makes a leaf of `value`: `Tensor(value, requires_grad=True)`."""
+        switches = "".join(f", {name}=True" for name in self.leaf_keywords)
+        return f"{self.class_name}({value}{switches})"
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -237,5 +244,6 @@ class Profile:
                 "notes": tuple(data["notes"]),
                 "broken": tuple(map(tuple, data.get("broken", ()))),
                 "helpers": tuple(map(tuple, data.get("helpers", ()))),
+                "leaf_keywords": tuple(data.get("leaf_keywords", ())),
             }
         )

@@ -257,11 +257,11 @@ def difference(want: Observation, got: Observation) -> str:
     )
 
 
-def probe_source(probe: Probe, class_name: str) -> list[str]:
-    """The probe as statements: inputs, then the graph ending in `out`."""
+def probe_source(probe: Probe, leaf: Callable[[str], str]) -> list[str]:
+    """The probe as statements: inputs (`leaf` writes a leaf's constructor call), then the
+    graph ending in `out`."""
     inputs = [
-        f"{n} = {class_name}({v!r})"
-        for n, v in zip(_names(len(probe.point)), probe.point, strict=True)
+        f"{n} = {leaf(repr(v))}" for n, v in zip(_names(len(probe.point)), probe.point, strict=True)
     ]
     return [*inputs, *probe.lines]
 

@@ -23,7 +23,7 @@ import re
 import tempfile
 import textwrap
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,15 +196,17 @@ def _test_source(
     source: str,
     data_attr: str = "data",
     grad_is_node: bool = False,
+    leaf: Callable[[str], str] | None = None,
 ) -> str:
+    leaf = leaf or (lambda value: f"{class_name}({value})")
     probe = test.probe
     names = ("x", "y", "z")[: len(probe.point)]
-    inputs = equivalence.probe_source(probe, class_name)[: len(names)]
+    inputs = equivalence.probe_source(probe, leaf)[: len(names)]
     graph = _reaching(probe.lines)
     _, doc = _what(probe, test.seeded)
     own = getattr(probe, "test_lines", None)
     if callable(own):  # a tensor probe writes its own statements
-        lines = own(test.want, test.seeded, class_name, data_attr, grad_is_node)
+        lines = own(test.want, test.seeded, class_name, data_attr, grad_is_node, leaf)
         body = [f"    {line}" for line in lines]
     else:
         body = [f"    {line}" for line in [*inputs, *graph]]
@@ -369,6 +371,7 @@ def suggest_tests(
             source=spec.source,
             data_attr=profile.data_attr,
             grad_is_node=profile.grad_is_node,
+            leaf=profile.leaf_call,
         )
         tests[name] = (source, written)
     # A written test compares more loosely than the probes do (1024 ulps, at least 1e-6), so

@@ -12,6 +12,7 @@ and the gradients of pre-seeded inputs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,13 @@ class TensorProbe:
         return ("ok", _flat(value), plain, seeded)
 
     def test_lines(
-        self, want: Observation, seeded: bool, class_name: str, data_attr: str, grad_is_node: bool
+        self,
+        want: Observation,
+        seeded: bool,
+        class_name: str,
+        data_attr: str,
+        grad_is_node: bool,
+        leaf: Callable[[str], str],
     ) -> list[str]:
         """A test's statements: the inputs, the graph in the engine's spelling, a loss with
         a random upstream gradient, and the unmutated engine's values as expected ones."""
@@ -81,8 +88,7 @@ class TensorProbe:
         graph = source.statements(case.build(source, list(names)))  # type: ignore[arg-type]
         loss = f"(out * {class_name}(w)).{case.calls.op('sum').method}().backward()"
         inputs = [
-            f"{n} = {class_name}(np.array({_literal(a)}))"
-            for n, a in zip(names, arrays, strict=True)
+            f"{n} = {leaf(f'np.array({_literal(a)})')}" for n, a in zip(names, arrays, strict=True)
         ]
         lines = [
             *inputs,
