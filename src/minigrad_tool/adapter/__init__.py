@@ -230,9 +230,9 @@ def profile_engine(
         spec = spec_for_module(spec, data["redirect"], data["class"])
 
 
-# Discovery reports "calling Value.relu (x.relu())" and "choosing points for relu
-# (Value.relu)" while it runs an op's code.
-_CALLING = re.compile(r"calling \w+\.(\w+) \(|choosing points for \w+ \(\w+\.(\w+)\)")
+# Discovery's phase while it runs an op's code names the method: "calling Value.relu (x.relu())",
+# "calling Value.relu to choose points for relu", "calling Tensor.sum (its keywords)".
+_CALLING = re.compile(r"calling \w+\.(\w+)\b")
 # Ops that may kill discovery before the engine is given up as unusable: each costs a child,
 # and a hang costs a whole deadline.
 _MOST_KILLING_OPS = 4
@@ -244,7 +244,7 @@ def _killed_in_op(outcome: Outcome) -> str | None:
     if outcome.ok or outcome.status not in ("timeout", "died", "memory"):
         return None
     found = _CALLING.match(outcome.phase)
-    return (found.group(1) or found.group(2)) if found else None
+    return found.group(1) if found else None
 
 
 def source_path(profile: Profile) -> Path:

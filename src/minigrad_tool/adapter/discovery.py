@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 import math
 import os
@@ -250,7 +251,7 @@ def what_is_missing(node: object) -> str:
         instead = [n for n in _BACKWARD_NAMES if callable(getattr(node, n, None))] or [
             n
             for n in sorted(dir(node), key=lambda n: (n.startswith("_"), n))
-            if _sounds_like_backward(n) and callable(getattr(node, n))
+            if _sounds_like_backward(n) and callable(getattr(node, n, None))
         ]
         problems.append(
             f"has no backward() (found {instead[0]}(), not backward())"
@@ -361,7 +362,7 @@ class _Discovery:
         # op -> (file, function) of other files of the package that its backward ran
         self.elsewhere: dict[str, set[tuple[str, str]]] = {}
 
-    @property
+    @functools.cached_property
     def package(self) -> str:
         """The folder of the engine's top-level package (its own folder for a lone file), with
         a trailing separator: code run below it, outside the engine's file, is the engine's."""
@@ -897,7 +898,7 @@ def discover(
                 continue
             worked = True
             steps, foreign = d.steps_of(op, watch)
-            progress(f"choosing points for {op.name} ({cls.__name__}.{c.name})")
+            progress(f"calling {cls.__name__}.{c.name} to choose points for {op.name}")
             chosen = points if form == "pow" else d.points_for(op, points, constant)
             if form != "pow":
                 with_steps = dataclasses.replace(op, steps=steps)

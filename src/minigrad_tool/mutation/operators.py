@@ -33,7 +33,7 @@ from typing import Literal
 
 from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.source import Function
-from minigrad_tool.mutation.sites import Region, Site, grad_writes, node_names
+from minigrad_tool.mutation.sites import IN_PLACE, Region, Site, grad_writes, node_names
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
 __all__ = ["OPERATORS", "Contribution", "Edit", "Operator", "contributions"]
@@ -103,9 +103,6 @@ def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool
     return None
 
 
-_IN_PLACE = ("__iadd__", "__isub__")  # `x.grad.__iadd__(v)`: += on an array, spelled out
-
-
 def _from_statements(region: Region) -> Iterator[Contribution]:
     for node in ast.walk(region.node):
         if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add | ast.Sub):
@@ -126,7 +123,7 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
             isinstance(node, ast.Expr)
             and isinstance(node.value, ast.Call)
             and isinstance(node.value.func, ast.Attribute)
-            and node.value.func.attr in _IN_PLACE
+            and node.value.func.attr in IN_PLACE
             and len(node.value.args) == 1
             and not node.value.keywords
             and (target := _grad_of(node.value.func.value)) is not None

@@ -21,7 +21,7 @@ from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.profile import Op, Profile, Step
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 
-__all__ = ["Region", "Site", "find_sites", "grad_writes"]
+__all__ = ["IN_PLACE", "Region", "Site", "find_sites", "grad_writes"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,10 @@ def _data_param(index: SourceIndex, profile: Profile) -> str:
     return "data"
 
 
+# `x.grad.__iadd__(v)`: `+=` (or `-=`) on an array, spelled out.
+IN_PLACE = ("__iadd__", "__isub__")
+
+
 def _is_grad(target: ast.AST) -> bool:
     """`x.grad`, or `x.grad.data` (a gradient wrapper's array, written in place)."""
     if isinstance(target, ast.Attribute) and target.attr == "data":
@@ -173,7 +177,7 @@ def grad_writes(node: ast.AST) -> bool:
         if (  # `x.grad.__iadd__(v)`: in place on an array
             isinstance(n, ast.Call)
             and isinstance(n.func, ast.Attribute)
-            and n.func.attr in ("__iadd__", "__isub__")
+            and n.func.attr in IN_PLACE
             and isinstance(n.func.value, ast.Attribute)
             and n.func.value.attr == "grad"
         ):

@@ -196,9 +196,8 @@ def _test_source(
     source: str,
     data_attr: str = "data",
     grad_is_node: bool = False,
-    leaf: Callable[[str], str] | None = None,
+    leaf: Callable[[str], str],
 ) -> str:
-    leaf = leaf or (lambda value: f"{class_name}({value})")
     probe = test.probe
     names = ("x", "y", "z")[: len(probe.point)]
     inputs = equivalence.probe_source(probe, leaf)[: len(names)]

@@ -306,6 +306,7 @@ def discover_tensor(
             d.broken.append((op.method, avoid[op.method]))
             continue
         if name in ("sum", "mean", "max"):
+            progress(f"calling {cls.__name__}.{op.method} (its keywords)")
             op = _reduction_spelling(d, op, function)
         trial = _trial_for(name, op)
         progress(f"calling {cls.__name__}.{op.method} ({op.describe_call()})")
@@ -352,6 +353,7 @@ def discover_tensor(
             f"{'; '.join(reasons)}. Every case's loss is sum(out * W) with a random W (an upstream "
             "gradient that is not all ones), built with the engine's `*` and sum()"
         )
+    progress("backpropagating a loss (x * w).sum()")  # no one op's fault if this hangs
     grad_is_node = _check_loss(d, spec, ops)
     ops = _table_steps(d, ops, foreign)
     owner = {s.qualname: op.name for op in ops for s in op.steps}
@@ -372,6 +374,7 @@ def discover_tensor(
         d.notes.append(f"its nodes keep their array in .{data_attr}, not .data: read there")
     if grad_is_node:
         d.notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
+    progress("measuring the precision")
     d.precision = _precision(cls, data_attr)
     return d.profile(ops, sweep, kind="tensor", helpers=helpers, grad_is_node=grad_is_node)
 

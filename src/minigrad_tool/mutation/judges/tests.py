@@ -88,9 +88,10 @@ def _hypothesis_home(scratch: Path) -> None:
     """Hypothesis keeps its example database in `.hypothesis/` below the current folder: here
     it goes to `scratch` (and a run does not replay examples saved by the user's own runs).
 
-    Hypothesis reads `HYPOTHESIS_STORAGE_DIRECTORY` when it first stores an example; an older
-    one that does not is told directly, if the tests imported it (importing it here would cost
-    every campaign a third of a second)."""
+    Hypothesis reads `HYPOTHESIS_STORAGE_DIRECTORY` when it first touches its storage, which
+    can be at pytest's configure: so this is called before pytest starts.  An older one that
+    does not read it is told directly, once the collected tests have imported it (importing it
+    here would cost every campaign a third of a second)."""
     home = scratch / "hypothesis"
     os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(home)
     configuration = sys.modules.get("hypothesis.configuration")
@@ -267,7 +268,7 @@ class TestsHost:
         serve_for_tests(spec, self.paths)
 
         def prepare() -> None:
-            _hypothesis_home(self.scratch)  # collected tests may have imported hypothesis
+            _hypothesis_home(self.scratch)  # again: an older hypothesis the tests imported
             import_engine(spec)  # tests that import it inside a test get the same module
             patcher = patcher_for(spec, self.index)
             patcher.prepare_sites(self.session.mutants.values())
@@ -275,7 +276,7 @@ class TestsHost:
 
         plugin = _Plugin(serve, self.session, prepare)
         reporter.phase("collecting your tests")
-        _hypothesis_home(self.scratch)
+        _hypothesis_home(self.scratch)  # its pytest plugin stores examples from configure on
         args = [*pytest_args(self.paths), *scratch_args(self.scratch)]
         code = pytest.main(args, plugins=[plugin])
         if plugin.served:
