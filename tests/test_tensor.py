@@ -216,6 +216,24 @@ class TestGradcheck:
         assert code == 2
         assert "Tensor(an array of shape (2, 3)).data has shape (1, 2, 3)" in err
 
+    def test_a_reduction_that_hangs_on_an_axis_is_blamed_by_name(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """minigrad first calls `max` with an axis to learn its keywords: a hang there is
+        max's, not the op checked before it."""
+        body = SOURCE.replace(
+            '        out = Tensor(self.data.max(axis=axis, keepdims=keepdims), (self,), "max")',
+            "        while axis is not None:\n            pass\n"
+            '        out = Tensor(self.data.max(axis=axis, keepdims=keepdims), (self,), "max")',
+        )
+        assert body != SOURCE
+        argv = ["gradcheck", "--engine", engine(tmp_path, body), "--timeout", "2"]
+        code, out, _ = run(argv, capsys)
+        assert code == 1
+        assert "FAILED max_runs\nthe op Tensor.max crashes in the engine's code: " in out
+        assert "no answer within 2 s during calling Tensor.max (its keywords)" in out
+        assert out.count("_runs\n") == 1  # no other op is blamed
+
     def test_a_backward_that_crashes_is_a_failure_not_an_absent_op(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
