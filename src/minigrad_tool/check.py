@@ -100,7 +100,7 @@ class CheckReport:
 def _as_result(case: str, outcome: Outcome) -> CaseResult:
     if outcome.ok:
         value: dict[str, Any] = outcome.value
-        return CaseResult(**value)
+        return CaseResult.from_json(value)
     if outcome.status == "internal":
         raise InternalError(f"minigrad failed while running case {case!r}: {outcome.message}")
     return CaseResult(case, "error", outcome.message, outcome.seconds)
@@ -129,7 +129,7 @@ def check_engine(
     def run(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
         case = by_name[args["case"]]
         reporter.phase(f"case {case.name}")
-        return run_case(case, engine.access, settings).__dict__
+        return run_case(case, engine.access, settings).to_json()
 
     results: dict[str, CaseResult] = {}
 

@@ -99,8 +99,12 @@ class GradcheckError(AssertionError):
         expected: float = math.nan,
         actual: float = math.nan,
         tolerance: float = math.nan,
+        point: tuple[float, ...] | None = None,
+        why: str = "",
     ) -> None:
         self.check = check
+        self.point = point  # the input it failed at, where the caller knows it
+        self.why = why or reason  # the check's own words, without where it was
         self.reason = reason
         self.case = case
         self.index = index

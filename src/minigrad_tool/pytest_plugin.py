@@ -93,6 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from minigrad_tool.isolation import DEFAULT_MEMORY_MIB, Limits
 
     memory = config.getoption("minigrad_memory") or DEFAULT_MEMORY_MIB
+    text = _resolved(text, Path.cwd(), config.rootpath)
     try:
         limits = Limits(config.getoption("minigrad_timeout"), memory)
         spec, profile = profile_engine(parse_spec(text), limits)
@@ -102,16 +103,49 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = _State(spec, profile, settings_for(profile), limits, jobs)
 
 
+def _resolved(text: str, here: Path, root: Path) -> str:
+    """A path as the CLI takes it, from the folder pytest runs in; from a subfolder of the
+    project, a path that exists from pytest's rootdir (where pyproject.toml is) instead."""
+    target = text.rpartition(":")[0] if ":" in text and not text.endswith(".py") else text
+    if not (target.endswith(".py") or "/" in target or os.sep in target):
+        return text  # a module name: imported as the CLI imports it
+    if (here / target).exists() or Path(target).is_absolute():
+        return text
+    if (root / target).exists():
+        return str(root / text)
+    raise pytest.UsageError(
+        f"--minigrad-engine {text}: no such file from here ({here}) nor from pytest's "
+        f"rootdir ({root}); give the path from one of them"
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     state = config.stash.get(STATE, None)
     return state.describe() if state is not None else None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The summary names the engine too: `-q` hides the header."""
+    """The summary names the engine too (`-q` hides the header), and first what the battery
+    finds wrong in it: the op, the input, expected against actual, the line."""
     state = terminalreporter.config.stash.get(STATE, None)
-    if state is not None:
-        terminalreporter.write_line(state.describe())
+    if state is None:
+        return
+    findings = [r.finding for r in state.results.values() if r.finding is not None]
+    if findings:
+        from minigrad_tool.findings import by_op
+
+        grouped = by_op(findings)
+        ops = ", ".join(grouped) if grouped else "graph cases"
+        terminalreporter.section("minigrad: your engine is wrong", sep="=", red=True, bold=True)
+        terminalreporter.write_line(
+            f"the battery finds {state.spec.text} wrong in {ops}; fix that first", red=True
+        )
+        for op, found in grouped.items():
+            terminalreporter.write_line(f"  {op}: {found[0].where}: {found[0].evidence()}")
+        for f in findings:
+            if not f.op:
+                terminalreporter.write_line(f"  case {f.case}: {f.reason or f.first_line}")
+    terminalreporter.write_line(state.describe())
 
 
 def pytest_collection_modifyitems(

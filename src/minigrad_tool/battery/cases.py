@@ -27,6 +27,7 @@ from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
 from minigrad_tool.adapter.order import fresh
 from minigrad_tool.battery.oracle import NoOracle, trace_ops
 from minigrad_tool.faults import engine_caused, engine_file
+from minigrad_tool.findings import Finding
 from minigrad_tool.gradcheck import GradcheckError, Tolerance, gradcheck
 
 __all__ = [
@@ -72,6 +73,7 @@ class Case:
     kind: Kind = "gradcheck"
     op: str | None = None  # the op a per-op case is about
     where: str = ""  # that op's place in the source, for messages: "Value.sigmoid (engine.py:57)"
+    line: int | None = None  # the op's line in the engine's file
     oracle: bool = True  # compare the forward with plain math
     alternatives: tuple[Callable[..., float], ...] = ()  # other correct forwards (gelu)
     exact: tuple[Point, ...] = ()  # kind "exact": the gradients
@@ -115,11 +117,22 @@ class CaseResult:
     detail: str = ""
     seconds: float = 0.0
     note: str = ""  # said even when the case passes (a kink convention)
+    finding: Finding | None = None  # a failed or crashed case: what is wrong, with evidence
 
     @property
     def failed(self) -> bool:
         """A check failed, or the engine raised: either way the case caught something."""
         return self.status in ("fail", "error")
+
+    def to_json(self) -> dict[str, Any]:
+        """What crosses the pipe from the child that ran the case."""
+        finding = self.finding.to_json() if self.finding is not None else None
+        return {**self.__dict__, "finding": finding}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CaseResult:
+        finding = data.get("finding")
+        return cls(**{**data, "finding": Finding.from_json(finding) if finding else None})
 
 
 def _point_text(point: Point) -> str:
@@ -169,21 +182,24 @@ def _check_forward(case: Case, access: NodeAccess, point: Point, settings: Setti
 
 def _run_gradcheck(case: Case, access: NodeAccess, settings: Settings) -> str:
     for point in case.points:
-        inputs = _check_forward(case, access, point, settings)
         try:
+            inputs = _check_forward(case, access, point, settings)
             gradcheck(case.fn, inputs, tol=settings.tolerance, fast=settings.fast, name=case.name)
         except GradcheckError as err:
-            if case.where:
-                raise GradcheckError(
-                    err.check,
-                    f"the backward of {_about(case, point)} is wrong: {err.reason}",
-                    case=case.name,
-                    index=err.index,
-                    expected=err.expected,
-                    actual=err.actual,
-                    tolerance=err.tolerance,
-                ) from None
-            raise
+            reason = err.reason
+            if case.where and err.check != "forward":
+                reason = f"the backward of {_about(case, point)} is wrong: {err.reason}"
+            raise GradcheckError(
+                err.check,
+                reason,
+                case=case.name,
+                index=err.index,
+                expected=err.expected,
+                actual=err.actual,
+                tolerance=err.tolerance,
+                point=point,
+                why=err.why,
+            ) from None
     return ""
 
 
@@ -358,16 +374,44 @@ def run_case(
     try:
         note = _RUNNERS[case.kind](case, access, settings or Settings())
     except GradcheckError as err:
-        return CaseResult(case.name, "fail", str(err), time.perf_counter() - start)
+        finding = _finding(case, str(err), err.check, err.point, err)
+        return CaseResult(case.name, "fail", str(err), time.perf_counter() - start, "", finding)
     except NotANumber as err:
-        return CaseResult(case.name, "fail", f"{case.name}: {err}", time.perf_counter() - start)
+        detail = f"{case.name}: {err}"
+        finding = _finding(case, detail, "number", None)
+        return CaseResult(case.name, "fail", detail, time.perf_counter() - start, "", finding)
     except Exception as err:
         if not engine_caused(err):
             raise
-        return CaseResult(case.name, "error", _crash(case, err), time.perf_counter() - start)
+        detail = _crash(case, err)
+        finding = _finding(case, detail, "crash", None)
+        return CaseResult(case.name, "error", detail, time.perf_counter() - start, "", finding)
     finally:
         sys.setrecursionlimit(old_limit)
     return CaseResult(case.name, "pass", "", time.perf_counter() - start, note)
+
+
+def _finding(
+    case: Case,
+    detail: str,
+    check: str,
+    point: Point | None,
+    err: GradcheckError | None = None,
+) -> Finding:
+    """A failed case as evidence: the op, the input, expected against actual, the line."""
+    return Finding(
+        case.name,
+        detail,
+        case.op,
+        case.where,
+        case.line,
+        check,
+        _point_text(point) if point is not None else "",
+        err.index if err is not None else None,
+        err.expected if err is not None else None,
+        err.actual if err is not None else None,
+        err.why if err is not None else detail.splitlines()[0],
+    )
 
 
 def requirement(fn: Callable[..., Any], point: Point) -> frozenset[str]:

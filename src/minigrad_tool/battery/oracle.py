@@ -8,13 +8,14 @@ called through :class:`Calls`, which uses the engine's own spelling
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from minigrad_tool import ops as catalogue
 
-__all__ = ["Calls", "NoOracle", "Ref", "RefContext", "trace_ops"]
+__all__ = ["Calls", "NoOracle", "NoTruth", "Ref", "RefContext", "slope", "trace_ops", "truth"]
 
 
 class NoOracle(Exception):
@@ -128,3 +129,79 @@ def trace_ops(
     context = RefContext([], parameters)
     out = fn(*(Ref(x, context) for x in point))
     return _num(out), context.trace
+
+
+class NoTruth(Exception):
+    """No trustworthy expected value here: an op without an oracle, a kink, or a domain error."""
+
+
+# Central differences of plain math, in float64, Richardson-extrapolated: D(h) has error
+# c2 h^2 + c4 h^4, so (4 D(h/2) - D(h)) / 3 cancels the h^2 term.  h = 1e-3 (relative to
+# |x|) keeps the rounding error near 1e-13 / 1e-3 = 1e-13 relative, and leaves
+# truncation near h^4 = 1e-12: far inside a written test's 1e-6.
+_STEP = 1e-3
+# A kink (relu, abs) within the step shows as one-sided slopes that disagree: from a step of
+# 1e-7 they differ by about 1e-7 f'' where the function is smooth.
+_SIDE_STEP = 1e-7
+_SIDE_AGREE = 1e-4
+# Two extrapolations (from h and from h/2) must agree this well, else the slope is not
+# resolved (a nearby kink, an overflow): no truth.
+_RESOLVED = 1e-8
+
+
+def _value(
+    fn: Callable[..., Any], point: Sequence[float], parameters: Mapping[str, float]
+) -> float:
+    try:
+        value, _ = trace_ops(fn, tuple(point), parameters)
+    except (ArithmeticError, ValueError, TypeError) as err:
+        raise NoTruth(f"plain math raises {type(err).__name__} at {tuple(point)}") from None
+    if not math.isfinite(value):
+        raise NoTruth(f"plain math gives {value} at {tuple(point)}")
+    return value
+
+
+def slope(f: Callable[[float], float], x: float) -> float:
+    """df/dx at x: Richardson-extrapolated central differences, refused at a kink."""
+    scale = max(1.0, abs(x))
+
+    def central(h: float) -> float:
+        return (f(x + h) - f(x - h)) / (2.0 * h)
+
+    side = _SIDE_STEP * scale
+    here = f(x)
+    left, right = (here - f(x - side)) / side, (f(x + side) - here) / side
+    h = _STEP * scale
+    d1, d2, d3 = central(h), central(h / 2.0), central(h / 4.0)
+    fine, finer = (4.0 * d2 - d1) / 3.0, (4.0 * d3 - d2) / 3.0
+    if abs(left - right) > _SIDE_AGREE * (1.0 + abs(finer)):
+        raise NoTruth(f"a kink at x={x!r}: the slope from the left and the right differ")
+    if abs(fine - finer) > _RESOLVED * (1.0 + abs(finer)):
+        raise NoTruth(f"the slope at x={x!r} is not resolved by central differences")
+    return finer
+
+
+def truth(
+    fn: Callable[..., Any], point: Sequence[float], parameters: Mapping[str, float]
+) -> tuple[float, list[float], list[str]]:
+    """What a correct engine gives for `fn` at `point`: the value from plain math, each
+    input's gradient from float64 central differences of it, and the ops `fn` calls.
+    NoTruth if that cannot be established (an op without an oracle, a kink, a domain error)."""
+    try:
+        value, trace = trace_ops(fn, tuple(point), parameters)
+    except NoOracle as err:
+        raise NoTruth(f"minigrad has no oracle for {err}") from None
+    except (ArithmeticError, ValueError, TypeError) as err:
+        raise NoTruth(f"plain math raises {type(err).__name__} at {tuple(point)}") from None
+    if not math.isfinite(value):
+        raise NoTruth(f"plain math gives {value} at {tuple(point)}")
+    grads = []
+    for i in range(len(point)):
+
+        def along(t: float, i: int = i) -> float:
+            moved = list(point)
+            moved[i] = t
+            return _value(fn, moved, parameters)
+
+        grads.append(slope(along, point[i]))
+    return value, grads, trace

@@ -109,7 +109,11 @@ class _OpRows:
         self.unchecked: list[tuple[str, str]] = []
 
     def add(self, op: Op, name: str, fn: Callable[..., Any], points: Sequence[Point]) -> None:
-        fields: dict[str, Any] = {"op": op.name, "where": _where(self.profile, op)}
+        fields: dict[str, Any] = {
+            "op": op.name,
+            "where": _where(self.profile, op),
+            "line": op.line,
+        }
         known = catalogue.KNOWN.get(op.oracle or "")
         if op.parameter is not None and known is not None:
             fields["parameters"] = {known.name: op.parameter}

@@ -84,6 +84,18 @@ def suggest_hint(tests: Sequence[str]) -> str:
     return shlex.quote(os.path.normpath(candidate))
 
 
+def _no_engine_code(args: argparse.Namespace, err: Exception, remedy: str = "") -> UsageError:
+    """Tests that never run the engine named cannot judge it: say where they came from (the
+    project's settings, for another engine, when --engine was given on the command line)."""
+    from minigrad_tool.mutation.judges.tests import NoEngineCode
+
+    assert isinstance(err, NoEngineCode)
+    config = args.config
+    configured = config.values.get("tests")
+    origin = f"from {config.origin}" if configured and tuple(args.tests) == configured else ""
+    return UsageError(err.explain(origin, remedy))
+
+
 def _judges(args: argparse.Namespace, tests: Sequence[str]) -> tuple[str, ...]:
     judge = args.judge or ("both" if tests else "battery")
     if judge in ("both", "tests") and not tests:
@@ -93,6 +105,7 @@ def _judges(args: argparse.Namespace, tests: Sequence[str]) -> tuple[str, ...]:
 
 def mutate(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.mutation.campaign import run_campaign
+    from minigrad_tool.mutation.judges.tests import NoEngineCode
     from minigrad_tool.mutation.judging import CampaignConfig, HarnessError
     from minigrad_tool.mutation.mutants import MutationError, generate_mutants
     from minigrad_tool.report.schema import schema_report
@@ -140,11 +153,13 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
                 bar.update(tasks[judge_name], completed=done, total=total)
 
             campaign = run_campaign(spec, profile, config, progress=progress, generated=generated)
+    except NoEngineCode as err:
+        raise _no_engine_code(args, err) from err
     except (HarnessError, MutationError) as err:
         raise UsageError(str(err)) from err
     if args.matrix:
         print_matrix(out, campaign)
-    print_campaign(out, campaign, suggest_hint(tests))
+    print_campaign(out, campaign, suggest_hint(tests), verbose=args.verbose)
     json_path, html_path = outputs.get("--json"), outputs.get("--html")
     if json_path is not None:
         write_file(json_path, json.dumps(schema_report([campaign]), indent=2) + "\n")
@@ -172,12 +187,20 @@ def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> Non
     if suggestions.written:
         out.line(
             f"wrote {path}: {suggestions.tests} tests for {len(suggestions.written)} mutants, "
-            "each passing on the engine and failing on the mutants it lists; add it to --tests "
-            "and run again",
+            "each asserting what a correct engine gives (plain math, central differences) and "
+            "failing on the mutants it lists; add it to --tests and run again",
             "bold green",
         )
     else:
         out.line(f"no test written to {path}", "yellow")
+    if suggestions.failing:
+        ops = list(dict.fromkeys(op for _, blamed in suggestions.failing for op in blamed))
+        names = ", ".join(name for name, _ in suggestions.failing)
+        out.line(
+            f"{len(suggestions.failing)} suggested test(s) fail on your engine today: they "
+            f"expose {' and '.join(ops)}'s bug; fix it, then they guard it ({names})",
+            "bold red",
+        )
     for mutant, why in suggestions.dropped:
         out.line(f"  no test for {mutant}: {why}", "yellow")
 
@@ -190,18 +213,29 @@ def _mutate_code(out: Output, campaign: Campaign, min_score: float) -> int:
     if campaign.score < min_score:
         out.line(f"score {campaign.score:.1f}% is below --min-score {min_score:g}%", "bold red")
         code = FAILED
-    if campaign.findings:
+    if campaign.engine_findings:
+        wrong = campaign.wrong_ops
+        what = f"{len(wrong)} op(s): {', '.join(wrong)}" if wrong else "graph cases"
         out.line(
-            f"FAILED: the battery finds the unmutated engine wrong in {len(campaign.findings)} "
-            "case(s) (listed above); mutants were judged by the cases that pass",
+            f"FAILED: the battery finds the unmutated engine wrong in {what} (first lines above); "
+            "mutants were judged by the cases that pass",
             "bold red",
         )
+        code = FAILED
+    elif campaign.findings:  # a judge that could not judge: no full verdict
         code = FAILED
     return code
 
 
 def merge(args: argparse.Namespace, out: Output) -> int:
-    from minigrad_tool.report.merge import MergeError, merge_reports, read_report, score_of
+    from minigrad_tool.report.merge import (
+        MergeError,
+        findings_of,
+        merge_reports,
+        read_report,
+        score_of,
+    )
+    from minigrad_tool.report.terminal import print_findings
 
     inputs = [Path(p) for p in args.reports]
     outputs = Outputs.check([("--json", args.json)], inputs)
@@ -210,6 +244,8 @@ def merge(args: argparse.Namespace, out: Output) -> int:
     except MergeError as err:
         raise UsageError(str(err)) from err
     score, counts = score_of(merged)
+    findings = findings_of(merged)
+    print_findings(out, findings)
     total = sum(counts.values())
     detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     out.line(f"merged {len(args.reports)} shard reports: {total} mutants ({detail})")
@@ -223,6 +259,9 @@ def merge(args: argparse.Namespace, out: Output) -> int:
     out.line(f"mutation score: {score:.1f}%", "bold")
     if score < args.min_score:
         out.line(f"score {score:.1f}% is below --min-score {args.min_score:g}%", "bold red")
+        return FAILED
+    if any(f.check != "judge" for f in findings):
+        out.line("FAILED: the battery finds the unmutated engine wrong (above)", "bold red")
         return FAILED
     return OK
 
@@ -240,6 +279,7 @@ def _bug(args: argparse.Namespace, ids: Sequence[str]) -> str:
 def inject(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.mutation.inject import equivalent_ids
     from minigrad_tool.mutation.inject import inject as run_injection
+    from minigrad_tool.mutation.judges.tests import NoEngineCode
     from minigrad_tool.mutation.judging import CampaignConfig, HarnessError
     from minigrad_tool.mutation.mutants import generate_mutants
 
@@ -271,6 +311,8 @@ def inject(args: argparse.Namespace, out: Output) -> int:
     out.flush()
     try:
         injection = run_injection(spec, profile, mutant, tests, config)
+    except NoEngineCode as err:
+        raise _no_engine_code(args, err, "name its tests with --tests") from err
     except HarnessError as err:
         raise UsageError(str(err)) from err
     return _print_injection(out, injection, spec, tests)

@@ -222,6 +222,13 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
     )
     mutate.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
     mutate.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show each survivor's diff, reason and distinguishing input, and every finding "
+        "in full (without it, one line per survivor)",
+    )
+    mutate.add_argument(
         "--matrix",
         action="store_true",
         help="run every covering case on every mutant; print the kill matrix",

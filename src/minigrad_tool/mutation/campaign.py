@@ -27,6 +27,7 @@ from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import build_battery
+from minigrad_tool.findings import Finding
 from minigrad_tool.isolation import Limits
 from minigrad_tool.mutation.judges import JUDGES
 from minigrad_tool.mutation.judging import (
@@ -42,6 +43,7 @@ from minigrad_tool.mutation.judging import (
 from minigrad_tool.mutation.mutants import Generated, Mutant, generate_mutants
 from minigrad_tool.mutation.probing import Probing
 from minigrad_tool.mutation.results import Campaign, MutantResult, Verdict
+from minigrad_tool.ops import op_name
 
 __all__ = ["run_campaign", "run_id", "shard_of"]
 
@@ -126,7 +128,15 @@ def run_campaign(
     )
     harnesses: dict[str, Harness] = {}
     findings = [
-        f"op {method} crashes in the engine's code: {why}" for method, why in profile.broken
+        Finding(
+            "",
+            f"op {method} crashes in the engine's code: {why}",
+            op_name(method),
+            "",
+            None,
+            "crash",
+        )
+        for method, why in profile.broken
     ]
     excluded: list[str] = []
     verdicts: dict[str, dict[str, Verdict]] = {}
@@ -144,7 +154,7 @@ def run_campaign(
                 except HarnessError as err:
                     if judge is judges[0]:
                         raise
-                    findings.append(f"{judge.name} cannot judge: {err}")
+                    findings.append(Finding("", f"{judge.name} cannot judge: {err}", check="judge"))
                     continue
                 findings += harness.findings
                 excluded += harness.excluded

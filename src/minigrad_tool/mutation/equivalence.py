@@ -24,11 +24,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.order import fresh
 from minigrad_tool.adapter.profile import Op, Profile, apply_op
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
-from minigrad_tool.battery.oracle import Calls
+from minigrad_tool.battery.oracle import Calls, NoTruth, trace_ops, truth
 
 __all__ = ["Observation", "Probe", "compare", "difference", "observe", "probe_source", "probes"]
 
@@ -50,6 +51,39 @@ class Probe:
     point: Point
     lines: tuple[str, ...]  # statements computing `out` from inputs x, y, z
     kink: tuple[float, float] | None = None  # at a kink: the valid subgradient interval
+
+    def truth(self, profile: Profile) -> Observation:
+        """What a correct engine observes here, never read off the engine: the value from
+        plain math, the gradients from float64 central differences of it, and the pre-seeded,
+        scaled gradients from their relation (seed + scale * gradient).  NoTruth if none can
+        be established (a kink, an op without an oracle, a domain error)."""
+        if self.kink is not None:
+            raise NoTruth("the input sits on a kink: any subgradient is right there")
+        value, grads, _ = truth(self.fn, self.point, parameters_of(profile))
+        scale = written_scale(profile)
+        return ("ok", value, grads, [SEED + scale * g for g in grads], scale)
+
+    def ops(self, profile: Profile) -> list[str]:
+        """The ops this probe calls, by the oracle's trace ([] if it has none)."""
+        try:
+            _, trace = trace_ops(self.fn, self.point, parameters_of(profile))
+        except Exception:  # no oracle, or a domain error: nothing to blame by name
+            return []
+        return list(dict.fromkeys(trace))
+
+
+def parameters_of(profile: Profile) -> dict[str, float]:
+    """Op parameters the oracle needs (leaky_relu's slope), as the engine defaults them."""
+    parameters = {}
+    for op in profile.ops:
+        if op.parameter is not None and op.oracle in catalogue.KNOWN:
+            parameters[op.oracle] = op.parameter
+    return parameters
+
+
+def written_scale(profile: Profile) -> float:
+    """The upstream factor a written test scales by: `out * -1.7`, or `out + out` (2)."""
+    return SCALE if "mul" in profile.names else 2.0
 
 
 def _names(n: int) -> tuple[str, ...]:

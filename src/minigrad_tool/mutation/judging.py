@@ -28,6 +28,7 @@ from minigrad_tool.adapter.order import set_order
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import Battery, Settings
 from minigrad_tool.faults import InternalError
+from minigrad_tool.findings import Finding
 from minigrad_tool.isolation import Host, Limits, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.mutants import Mutant
@@ -94,7 +95,7 @@ class Harness:
     covers: Mapping[str, frozenset[str]]  # IDs of the mutants whose code each item ran
     seconds: Mapping[str, float]
     pinned: Mapping[str, list[list[float]]] = field(default_factory=dict)
-    findings: tuple[str, ...] = ()  # items the unmutated engine fails, left out, and why
+    findings: tuple[Finding, ...] = ()  # items the unmutated engine fails, left out, and why
     excluded: tuple[str, ...] = ()  # items that cannot judge (flaky, order-dependent), and why
 
 

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from enum import Enum
 
+from minigrad_tool.findings import Finding, wrong_ops
 from minigrad_tool.mutation.mutants import Mutant
 
 __all__ = ["Campaign", "MutantResult", "Status", "Verdict", "score_of_counts"]
@@ -130,12 +131,22 @@ class Campaign:
     harness_seconds: float = 0.0
     tests: list[str] = field(default_factory=list)  # the test IDs that judged
     test_paths: list[str] = field(default_factory=list)  # the files and folders they came from
-    findings: list[str] = field(default_factory=list)  # battery cases the unmutated engine fails
+    findings: list[Finding] = field(default_factory=list)  # what the unmutated engine fails
     excluded: list[str] = field(default_factory=list)  # items that could not judge, and why
     orders: int = 1  # graph orders every kill had to hold in (adapter.order)
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)
+
+    @property
+    def wrong_ops(self) -> list[str]:
+        """The ops the battery finds wrong on the unmutated engine."""
+        return wrong_ops(self.findings)
+
+    @property
+    def engine_findings(self) -> list[Finding]:
+        """What is wrong with the unmutated engine (not a judge that could not judge)."""
+        return [f for f in self.findings if f.check != "judge"]
 
     @property
     def killed(self) -> int:

@@ -30,6 +30,7 @@ from typing import Any
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
 from minigrad_tool.adapter.source import SourceIndex
+from minigrad_tool.battery.oracle import NoTruth
 from minigrad_tool.isolation import Limits, Reporter, Request
 from minigrad_tool.mutation import equivalence
 from minigrad_tool.mutation.judges.tests import TestsHost, run_stats
@@ -48,6 +49,8 @@ class Suggestions:
     written: list[str] = field(default_factory=list)  # mutant IDs a written test catches
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (mutant, why no test)
     tests: int = 0  # how many tests the file holds
+    # Tests that fail on the engine today, by design: (test name, the wrong ops they expose)
+    failing: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
 def _let_through(result: MutantResult) -> bool:
@@ -166,9 +169,10 @@ class _Written:
     """One test to write: its input, what it asserts, and the mutants it should catch."""
 
     probe: equivalence.Probe
-    want: Any  # the unmutated engine's observation
+    want: Any  # the truth, in an observation's form: never the engine's output
     seeded: bool  # also assert the pre-seeded and scaled gradients
     mutants: tuple[Mutant, ...]
+    blames: tuple[str, ...] = ()  # ops it calls that the battery finds wrong in the engine
 
 
 def _what(probe: equivalence.Probe, seeded: bool) -> tuple[str, str]:
@@ -197,12 +201,14 @@ def _test_source(
     data_attr: str = "data",
     grad_is_node: bool = False,
     leaf: Callable[[str], str],
+    exposes: str = "",
 ) -> str:
     probe = test.probe
     names = ("x", "y", "z")[: len(probe.point)]
     inputs = equivalence.probe_source(probe, leaf)[: len(names)]
     graph = _reaching(probe.lines)
     _, doc = _what(probe, test.seeded)
+    doc = f"{doc} {exposes}" if exposes else doc
     own = getattr(probe, "test_lines", None)
     if callable(own):  # a tensor probe writes its own statements
         lines = own(test.want, test.seeded, class_name, data_attr, grad_is_node, leaf)
@@ -220,6 +226,11 @@ def _test_source(
         body.append("    out.backward()")
         body += _assertions(names, (None, test.want[3]), rtol)
     wrapped = textwrap.wrap(doc, width=88, initial_indent="    ", subsequent_indent="    ")
+    mutants_heading = (
+        "    # once fixed, it catches these mutants of the engine:"
+        if exposes
+        else "    # catches these mutants of the engine:"
+    )
     docstring = (
         [f'    """{doc}"""']
         if len(wrapped) == 1
@@ -229,7 +240,7 @@ def _test_source(
             '    """',
         ]
     )
-    head = [f"def {name}():", *docstring, "    # catches these mutants of the engine:"]
+    head = [f"def {name}():", *docstring, mutants_heading]
     for m in test.mutants:
         head.append(f"    #   {m.id} ({path}:{m.start[0]}), which reads")
         head += textwrap.wrap(
@@ -266,18 +277,33 @@ def _name(test: _Written, taken: set[str]) -> str:
     return name
 
 
+@dataclass
+class _Checked:
+    """What running the written tests showed."""
+
+    caught: dict[str, list[str]] = field(default_factory=dict)  # passing test -> mutants killed
+    exposing: dict[str, list[str]] = field(default_factory=dict)  # failing by design -> mutants
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (mutant, why no test)
+
+
+def _exposes_bug(why: str) -> bool:
+    """The test failed on one of its own assertions of the truth (not a NameError, say)."""
+    return "assert close(" in why
+
+
 def _verify(
     spec: EngineSpec,
     tests: dict[str, tuple[str, _Written]],
     header: str,
     limits: Limits,
     jobs: int,
-) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
-    """Which written tests pass on the engine, and which of their mutants each catches in every
-    graph order, run by pytest in children: {test name: mutant IDs caught}, and what is not."""
+) -> _Checked:
+    """Run the written tests both ways, by pytest in children.  On the engine: a test passes,
+    or it fails on its assertions because an op it calls is wrong (the battery says which).
+    On each mutant it lists: a passing test must fail in every graph order; a failing one
+    must fail too."""
     mutants = [m for _, written in tests.values() for m in written.mutants]
-    caught: dict[str, list[str]] = {}
-    dropped: list[tuple[str, str]] = []
+    checked = _Checked()
     with tempfile.TemporaryDirectory(prefix="minigrad-suggest-") as tmp:
         path = Path(tmp) / "test_minigrad_suggested.py"
         sources = "\n\n".join(source for source, _ in tests.values())
@@ -285,33 +311,79 @@ def _verify(
         with TestsHost(spec, [str(path)], limits, jobs=jobs, mutants=mutants) as host:
             stats = run_stats(host)
             ids = {name: next((t for t in stats if t.endswith(f"::{name}")), "") for name in tests}
-            passing = {name for name, t in ids.items() if t and stats[t][0] == "passed"}
+            outcome_of = {name: stats[t][0] if t else "" for name, t in ids.items()}
+            why_of = {name: stats[t][1] if t else "not collected" for name, t in ids.items()}
+            ran = [n for n, o in outcome_of.items() if o in ("passed", "failed")]
             requests = [
                 Request(f"{name}|{m.id}", "judge", {"mutant": m.id, "items": [ids[name]]})
-                for name in sorted(passing)
+                for name in sorted(ran)
                 for m in tests[name][1].mutants
             ]
             outcomes = host.run(requests)
     for name, (_, written) in tests.items():
-        if name not in passing:
-            why = stats.get(ids[name], ("", "not collected", {}))[1] or "not collected"
-            dropped += [
-                (m.id, f"its test fails on the unmutated engine: {why}") for m in written.mutants
-            ]
+        outcome, why = outcome_of[name], why_of[name] or "not collected"
+        if outcome == "failed" and written.blames and _exposes_bug(why):
+            failing_too = []
+            for m in written.mutants:
+                found = outcomes.get(f"{name}|{m.id}")
+                value = found.value if found is not None and found.ok else {}
+                if value.get("killed_by") or value.get("unreliable"):
+                    failing_too.append(m.id)
+                else:
+                    checked.dropped.append((m.id, "its test passes on the mutant"))
+            if failing_too:
+                checked.exposing[name] = failing_too
+            continue
+        if outcome != "passed":
+            said = (
+                f"its expected values (plain math and central differences) disagree with the "
+                f"engine at {written.probe.label}, where the battery finds every op right: {why}"
+                if outcome == "failed" and not written.blames
+                else f"its test does not run on the engine: {why}"
+            )
+            checked.dropped += [(m.id, said) for m in written.mutants]
             continue
         for m in written.mutants:
-            outcome = outcomes.get(f"{name}|{m.id}")
-            value = outcome.value if outcome is not None and outcome.ok else {}
+            found = outcomes.get(f"{name}|{m.id}")
+            value = found.value if found is not None and found.ok else {}
             orders_caught, orders = len(value.get("orders_caught", [])), value.get("orders", 1)
             if value.get("killed_by") and orders_caught == orders:
-                caught.setdefault(name, []).append(m.id)
+                checked.caught.setdefault(name, []).append(m.id)
             elif value.get("killed_by"):
-                dropped.append(
+                checked.dropped.append(
                     (m.id, f"its test catches it in only {orders_caught} of {orders} orders")
                 )
             else:
-                dropped.append((m.id, "its test passes on the mutant too"))
-    return caught, dropped
+                checked.dropped.append((m.id, "its test passes on the mutant too"))
+    return checked
+
+
+def _truths(
+    profile: Profile, probes: Sequence[equivalence.Probe], indices: Sequence[int]
+) -> tuple[dict[int, Any], dict[int, str]]:
+    """Each probe's truth (never the engine's output), or why none can be established."""
+    truths: dict[int, Any] = {}
+    missing: dict[int, str] = {}
+    for i in dict.fromkeys(indices):
+        try:
+            truths[i] = probes[i].truth(profile)
+        except NoTruth as err:
+            missing[i] = str(err)
+    return truths, missing
+
+
+_HEADER = """\
+\"\"\"Tests written by `minigrad mutate --suggest` for mutants your tests let through.
+
+Each builds the smallest input minigrad found that tells the mutants it lists from
+the engine, runs backward(), and asserts what a correct engine gives, never what
+yours gives today: values from plain math, gradients from float64 central
+differences of it (Richardson-extrapolated), and pre-seeded, scaled gradients
+from their relation (seed + scale * gradient).  Each was run before it was
+written: it fails on each mutant it lists, in every graph order, and passes on
+your engine, except where its docstring says it exposes a bug in an op.
+\"\"\"
+"""
 
 
 def suggest_tests(
@@ -337,12 +409,22 @@ def suggest_tests(
     index = index or SourceIndex.parse(spec.source)
     wanted = [(r.mutant, r.probe_index or 0) for r in chosen]
     observed = _observations(spec, profile, index, probes, wanted, limits)
+    truths, no_truth = _truths(profile, probes, [i for _, i in wanted])
     rtol = equivalence.tolerance_for(profile)
     groups: dict[tuple[int, bool], list[Mutant]] = {}
-    wants: dict[int, Any] = {}
     for r in chosen:
+        probe_index = r.probe_index or 0
         if r.mutant.id not in observed:
             dropped.append((r.mutant.id, "observing its probe failed"))
+            continue
+        if probe_index in no_truth:
+            dropped.append(
+                (
+                    r.mutant.id,
+                    f"no expected value can be established at {probes[probe_index].label} "
+                    f"({no_truth[probe_index]}), and minigrad writes no test it cannot vouch for",
+                )
+            )
             continue
         want, got = observed[r.mutant.id]
         if want[0] != "ok":
@@ -351,40 +433,82 @@ def suggest_tests(
         plain_differs = got[0] != "ok" or not equivalence.compare(
             ("ok", want[1], want[2], [], 1.0), ("ok", got[1], got[2], [], 1.0), rtol
         )
-        key = (r.probe_index or 0, not plain_differs)
-        groups.setdefault(key, []).append(r.mutant)
-        wants[key[0]] = want
-    scale = "out * -1.7" if "mul" in profile.names else "out + out"
-    taken: set[str] = set()
+        groups.setdefault((probe_index, not plain_differs), []).append(r.mutant)
+    wrong = set(campaign.wrong_ops)
+    writer = _Writer(spec, profile, rtol)
     tests: dict[str, tuple[str, _Written]] = {}
+    taken: set[str] = set()
     for (probe_index, seeded), members in groups.items():
-        written = _Written(probes[probe_index], wants[probe_index], seeded, tuple(members))
+        probe = probes[probe_index]
+        blames = tuple(op for op in probe.ops(profile) if op in wrong)
+        written = _Written(probe, truths[probe_index], seeded, tuple(members), blames)
         name = _name(written, taken)
-        source = _test_source(
+        tests[name] = (writer.source(written, name), written)
+    header = _header(spec, profile, config)
+    checked = _verify(spec, tests, header, limits, config.jobs)
+    kept = [name for name in tests if name in checked.caught or name in checked.exposing]
+    if not kept:
+        return Suggestions("", [], [*dropped, *checked.dropped])
+    bodies = []
+    for name in kept:
+        written = tests[name][1]
+        if name in checked.exposing:
+            source = writer.source(written, name, _exposes(written, profile))
+            bodies.append(_only_caught(source, checked.exposing[name]))
+        else:
+            bodies.append(_only_caught(tests[name][0], checked.caught[name]))
+    caught_ids = [m for name in kept for m in checked.caught.get(name, [])]
+    caught_ids += [m for name in kept for m in checked.exposing.get(name, [])]
+    failing = [(name, tests[name][1].blames) for name in kept if name in checked.exposing]
+    text = header + "\n\n" + "\n\n".join(bodies)
+    return Suggestions(text, caught_ids, [*dropped, *checked.dropped], len(kept), failing)
+
+
+def _exposes(written: _Written, profile: Profile) -> str:
+    """The docstring's word on a test that fails on the engine today, by design."""
+    ops = {op.name: op for op in profile.ops}
+    where = ", ".join(
+        f"{name} ({Path(profile.path).name}:{ops[name].line})" if name in ops else name
+        for name in written.blames
+    )
+    said = " and ".join(written.blames)
+    them = "them" if len(written.blames) > 1 else "it"
+    return (
+        f"It FAILS on your engine today, by design: the battery finds {where} wrong, and this "
+        f"test exposes that bug; fix {said}, then it guards {them}."
+    )
+
+
+class _Writer:
+    """Writes a test's source in the engine's spelling."""
+
+    def __init__(self, spec: EngineSpec, profile: Profile, rtol: float) -> None:
+        self.spec, self.profile, self.rtol = spec, profile, rtol
+
+    def source(self, written: _Written, name: str, exposes: str = "") -> str:
+        profile = self.profile
+        return _test_source(
             written,
             name,
             profile.class_name,
-            scale=scale,
-            path=Path(spec.path).name,
-            rtol=rtol,
-            source=spec.source,
+            scale="out * -1.7" if "mul" in profile.names else "out + out",
+            path=Path(self.spec.path).name,
+            rtol=self.rtol,
+            source=self.spec.source,
             data_attr=profile.data_attr,
             grad_is_node=profile.grad_is_node,
             leaf=profile.leaf_call,
+            exposes=exposes,
         )
-        tests[name] = (source, written)
+
+
+def _header(spec: EngineSpec, profile: Profile, config: CampaignConfig) -> str:
     # A written test compares more loosely than the probes do (1024 ulps, at least 1e-6), so
     # that it still passes where libm rounds the last bits differently.
     rel = max(1e-6, 1024.0 * profile.precision.macheps)
-    header = "\n".join(
+    return "\n".join(
         [
-            '"""Tests written by `minigrad mutate --suggest` for mutants your tests let through.',
-            "",
-            "Each builds the smallest input minigrad found that tells the mutants it lists from",
-            "the engine, runs backward(), and checks the values and gradients of the unmutated",
-            "engine.  Each was run before it was written: it passes on the engine and fails on",
-            "each mutant it lists, in every graph order.",
-            '"""',
+            _HEADER.rstrip("\n"),
             "",
             *(["import math"] if profile.kind == "scalar" else ["import numpy as np"]),
             "",
@@ -394,14 +518,6 @@ def suggest_tests(
             ),
         ]
     )
-    caught, failed = _verify(spec, tests, header, limits, config.jobs)
-    kept = [name for name in tests if name in caught]
-    if not kept:
-        return Suggestions("", [], [*dropped, *failed])
-    bodies = [_only_caught(tests[name][0], caught[name]) for name in kept]
-    caught_ids = [m for name in kept for m in caught[name]]
-    text = header + "\n\n" + "\n\n".join(bodies)
-    return Suggestions(text, caught_ids, [*dropped, *failed], len(kept))
 
 
 def _only_caught(source: str, caught: Sequence[str]) -> str:

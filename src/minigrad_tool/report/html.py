@@ -45,6 +45,9 @@ pre { margin: 0; font: 12.5px/1.5 ui-monospace, Menlo, Consolas, monospace; }
 .mutant h3 { margin: 0 0 .3rem; font-size: 1rem; } .status { font-weight: 600; }
 .diff .add { background: #e6f4ea; } .diff .del { background: #fce8e6; } .diff .hunk { color: #777; }
 .witness { background: #fff4e5; padding: .4rem; border-radius: 4px; }
+.findings { border: 2px solid #b3261e; background: #fce8e6; color: #b3261e; border-radius: 6px;
+  padding: .5rem 1rem; margin: 1rem 0; } .findings h2 { margin-top: .3rem; color: #b3261e; }
+.findings pre { color: #1d1d1f; white-space: pre-wrap; }
 """
 
 
@@ -182,11 +185,32 @@ def _engine(campaign: Campaign) -> str:
     return f"{name} ({escape(campaign.path)})"
 
 
+def _findings(campaign: Campaign) -> str:
+    """What the battery finds wrong in the unmutated engine: at the top, in red, before the
+    score, which is of tests on that wrong engine."""
+    found = campaign.engine_findings
+    if not found:
+        return ""
+    wrong = campaign.wrong_ops
+    what = f"{len(wrong)} op(s): {', '.join(wrong)}" if wrong else "graph cases"
+    items = "".join(
+        f"<li><b>{escape(f.op or f.case)}</b> {escape(f.where)}: {escape(f.evidence())}"
+        f"<pre>{escape(f.message)}</pre></li>"
+        for f in found
+    )
+    return (
+        f'<div class="findings"><h2>Your engine is wrong in {escape(what)}</h2>'
+        "<p>The battery finds the unmutated engine wrong; fix it first. The score below is "
+        f"of tests on this wrong engine.</p><ul>{items}</ul></div>"
+    )
+
+
 def render_html(campaign: Campaign, index: SourceIndex | None = None) -> str:
     """The page; `index` is the campaign's source as parsed for its mutants (else parsed here)."""
     index = index or SourceIndex.parse(campaign.source)
     uncovered = campaign.count(Status.NO_COVERAGE)
-    ok = "ok" if campaign.survived == 0 and uncovered == 0 else "bad"
+    clean = campaign.survived == 0 and uncovered == 0 and not campaign.engine_findings
+    ok = "ok" if clean else "bad"
     judge = title_of(campaign.judge)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -196,6 +220,7 @@ def render_html(campaign: Campaign, index: SourceIndex | None = None) -> str:
         f"class {escape(campaign.class_name)}; judged by {judge} "
         f"({len(campaign.cases)} {items_of(campaign.judge)}); "
         f"timeout {campaign.timeout:.1f} s per mutant</p>"
+        f"{_findings(campaign)}"
         f'<p class="score {ok}">{escape(score_line(campaign, name_engine=False))}</p>'
         f"<h2>Detected / judged per op and operator</h2>{_summary(campaign)}"
         '<h2>Source</h2><p class="meta">Lines with mutants are marked: green all killed, '

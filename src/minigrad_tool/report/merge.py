@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from minigrad_tool.findings import Finding
 from minigrad_tool.mutation.results import Status, score_of_counts
 
-__all__ = ["MergeError", "merge_reports", "read_report", "score_of"]
+__all__ = ["MergeError", "findings_of", "merge_reports", "read_report", "score_of"]
 
 # The statuses of the one status model, as the schema spells them.
 DETECTED = tuple(s.value for s in Status if s.detected)
@@ -78,6 +79,10 @@ def read_report(path: Path) -> dict[str, Any]:
     )
     _require(isinstance(config.get("run"), str) and config["run"], path, "no config.run")
     _require(_count(config.get("mutants")), path, "no config.mutants count")
+    try:
+        findings_of(report)
+    except ValueError as err:
+        _require(False, path, f"config.findings: {err}")
     assert isinstance(files, dict)
     for name, entry in files.items():
         _require(
@@ -97,6 +102,19 @@ def read_report(path: Path) -> dict[str, Any]:
             )
     checked: dict[str, Any] = report
     return checked
+
+
+def findings_of(report: dict[str, Any]) -> list[Finding]:
+    """The findings a report carries (none in a report from before they were kept)."""
+    found = report.get("config", {}).get("findings", [])
+    if not isinstance(found, list):
+        raise ValueError("not a list")
+    return [Finding.from_json(f) for f in found]
+
+
+def _blamed(report: dict[str, Any]) -> list[tuple[str, str | None, str]]:
+    """What a report's findings blame (not their wording, which may hold a measured time)."""
+    return [(f.case, f.op, f.check) for f in findings_of(report)]
 
 
 def _describe(path: Path, report: dict[str, Any]) -> str:
@@ -120,6 +138,11 @@ def merge_reports(reports: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, A
             raise MergeError(
                 f"{_describe(path, report)} is not from the same run as "
                 f"{_describe(first_path, first)}"
+            )
+        if _blamed(report) != _blamed(first):
+            raise MergeError(
+                f"{_describe(path, report)} found the unmutated engine wrong in other ways than "
+                f"{_describe(first_path, first)}: not the same engine, or a flaky one"
             )
         digest = hashlib.sha256(json.dumps(report, sort_keys=True).encode()).hexdigest()
         if digest in contents:

@@ -65,6 +65,10 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
             "run": campaign.run_id,
             "shard": {"index": index, "count": count},
             "mutants": campaign.total_mutants,
+            # What the battery finds wrong in the unmutated engine (config is free-form in
+            # the schema, so the report stays valid): every shard has the same, and merge
+            # keeps them.
+            "findings": [f.to_json() for f in campaign.findings],
         }
         tests = campaign.tests
     report: dict[str, Any] = {

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.mutation.judges import items_of, title_of
 from minigrad_tool.mutation.operators import OPERATORS
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
@@ -15,6 +16,7 @@ __all__ = [
     "Tally",
     "minimal_killing_set",
     "print_campaign",
+    "print_findings",
     "print_matrix",
     "score_line",
     "tally",
@@ -25,6 +27,7 @@ def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
     judge = title_of(campaign.judge)
     of = f" of {campaign.engine}" if name_engine else ""
     score = "n/a" if campaign.judged == 0 else f"{campaign.score:.1f}%"
+    wrong = campaign.wrong_ops
     return (
         f"mutation score: {score} ({campaign.killed} killed, {campaign.survived} survived, "
         f"{campaign.count(Status.NO_COVERAGE)} not covered, "
@@ -37,7 +40,49 @@ def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
             if campaign.unreachable
             else ""
         )
+        + (
+            f"; a score of tests on an engine that is wrong in {len(wrong)} op(s) "
+            f"({', '.join(wrong)})"
+            if wrong
+            else ""
+        )
     )
+
+
+def print_findings(out: Output, findings: Sequence[Finding], *, verbose: bool = False) -> None:
+    """The headline: what the battery finds wrong in the unmutated engine, op by op, with the
+    input, expected against actual, and the source line.  Nothing when it finds nothing."""
+    engine = [f for f in findings if f.check != "judge"]
+    if not engine:
+        return
+    grouped = by_op(engine)
+    others = [f for f in engine if not f.op]
+    ops = f"{len(grouped)} op(s) ({', '.join(grouped)})" if grouped else "graph cases"
+    out.line(
+        f"YOUR ENGINE IS WRONG: the battery finds {ops} wrong on the unmutated engine; "
+        "fix that first",
+        "bold red",
+    )
+    for op, found in grouped.items():
+        first = found[0]
+        more = f" (and {len(found) - 1} more case(s))" if len(found) > 1 else ""
+        place = f"{first.where}" if first.where else "the engine"
+        out.line(f"  {op}: {place}{more}", "red")
+        out.line(f"    {_evidence(first)}")
+    for f in others:
+        out.line(f"  case {f.case or '-'}: {f.reason or f.first_line}", "red")
+    if verbose:
+        for f in engine:
+            out.line(f"  {f.message}", "dim")
+    out.line()
+
+
+def _evidence(f: Finding) -> str:
+    """At what input, what the check says, expected against actual."""
+    parts = [f"at {f.input}:" if f.input else "", f.reason or f.first_line]
+    if f.expected is not None and f.actual is not None:
+        parts.append(f"(expected {f.expected:.6g}, got {f.actual:.6g})")
+    return " ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -91,8 +136,8 @@ def _missed_by_the_primary(campaign: Campaign) -> list[tuple[MutantResult, str]]
 
 
 def _failing_cases(campaign: Campaign) -> list[str]:
-    """The battery cases the unmutated engine fails (its findings read "case NAME: why")."""
-    return [f.split(":", 1)[0].removeprefix("case ") for f in campaign.findings]
+    """The battery cases the unmutated engine fails."""
+    return [f.case for f in campaign.engine_findings if f.case]
 
 
 def _blocked_by(campaign: Campaign, r: MutantResult) -> str | None:
@@ -131,28 +176,80 @@ def _how_to_fix(campaign: Campaign, r: MutantResult, suggest: str) -> str:
     )
 
 
-def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggested.py") -> None:
-    """Op x operator table, then survivors, uncovered and equivalent mutants, then the score."""
+def _survivor_line(campaign: Campaign, r: MutantResult) -> str:
+    name = os.path.basename(campaign.path)
+    return (
+        f"  {r.mutant.id} ({name}:{r.mutant.start[0]}, {r.mutant.function}): {r.mutant.one_line()}"
+    )
+
+
+def _print_survivor(
+    out: Output, campaign: Campaign, r: MutantResult, suggest: str, verbose: bool
+) -> None:
+    """One line; with --verbose the diff, the reason, the distinguishing input and the fix."""
+    out.line(_survivor_line(campaign, r), "red")
+    if not verbose:
+        return
+    out.diff(r.mutant.diff(campaign.source, os.path.basename(campaign.path)))
+    out.line(f"    {r.reason}")
+    if r.distinguishing:
+        out.line(f"    distinguishing input: {r.distinguishing}")
+    out.line(f"    how to catch it: {_how_to_fix(campaign, r, suggest)}")
+
+
+def judge_title(campaign: Campaign) -> str:
+    return title_of(campaign.judge)
+
+
+def _print_survivors(out: Output, campaign: Campaign, suggest: str, verbose: bool) -> None:
+    """Survivors in ops the battery finds wrong first, under "fix <op> first"; then the rest."""
+    survivors = [r for r in campaign.results if r.status is Status.SURVIVED]
+    wrong = set(campaign.wrong_ops)
+    for op in campaign.wrong_ops:
+        in_op = [r for r in survivors if r.mutant.op == op]
+        if not in_op:
+            continue
+        out.line()
+        out.line(
+            f"fix {op} first: the battery finds it wrong, so these {len(in_op)} survivor(s) "
+            "were judged against a wrong original",
+            "bold red",
+        )
+        for r in in_op:
+            _print_survivor(out, campaign, r, suggest, verbose)
+    rest = [r for r in survivors if r.mutant.op not in wrong]
+    if rest:
+        out.line()
+        out.line(
+            f"SURVIVED ({len(rest)}): {judge_title(campaign)} let these wrong derivatives through",
+            "bold red",
+        )
+        for r in rest:
+            _print_survivor(out, campaign, r, suggest, verbose)
+    if survivors and not verbose:
+        hint = f"; tests that catch them: --suggest {suggest}" if campaign.judge == "tests" else ""
+        out.line(
+            "  each one's diff, reason and the input that tells it apart: --verbose or --html"
+            + hint,
+            "dim",
+        )
+
+
+def print_campaign(
+    out: Output, campaign: Campaign, suggest: str = "test_suggested.py", *, verbose: bool = False
+) -> None:
+    """What the battery finds wrong first; the op x operator table; survivors (one line each,
+    grouped: fix the wrong ops first), uncovered and equivalent mutants; then the score."""
     ops, operators, cells = tally(campaign)
     judge = title_of(campaign.judge)
+    print_findings(out, campaign.findings, verbose=verbose)
     out.line(f"mutants of {campaign.engine} ({campaign.path}), judged by {judge}", "bold")
     out.table(
         "detected / judged per op and operator",
         ["op", *operators],
         [[op, *(_cell(cells.get((op, o))) for o in operators)] for op in ops],
     )
-    for r in campaign.results:
-        if r.status is Status.SURVIVED:
-            out.line()
-            out.line(
-                f"SURVIVED {r.mutant.id} in {r.mutant.function}: {r.mutant.description}",
-                "bold red",
-            )
-            out.diff(r.mutant.diff(campaign.source, os.path.basename(campaign.path)))
-            out.line(f"  {r.reason}")
-            if r.distinguishing:
-                out.line(f"  distinguishing input: {r.distinguishing}")
-            out.line(f"  how to catch it: {_how_to_fix(campaign, r, suggest)}")
+    _print_survivors(out, campaign, suggest, verbose)
     uncovered = [r for r in campaign.results if r.status is Status.NO_COVERAGE]
     if uncovered:
         out.line()
@@ -160,8 +257,16 @@ def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggest
             f"not covered ({len(uncovered)}): no {_item(campaign)} ran their changed code",
             "bold red",
         )
-        for r in uncovered:
-            out.line(f"  {r.mutant.id} ({r.mutant.function}, line {r.mutant.start[0]}): {r.reason}")
+        if verbose:
+            for r in uncovered:
+                out.line(_survivor_line(campaign, r))
+                out.line(f"    {r.reason}", "dim")
+        else:  # one line per op: which lines no item runs, and the mutants there
+            for op in dict.fromkeys(r.mutant.op for r in uncovered):
+                of_op = [r for r in uncovered if r.mutant.op == op]
+                lines = ", ".join(str(n) for n in sorted({r.mutant.start[0] for r in of_op}))
+                ids = ", ".join(r.mutant.id for r in of_op)
+                out.line(f"  {op} (line {lines}): {ids}")
     missing = _missed_by_the_primary(campaign)
     if missing:
         out.line()
@@ -171,15 +276,19 @@ def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggest
             f"({len(missing)}): each is a missing test",
             "bold yellow",
         )
-        for r, _ in missing:
-            out.line(f"  {r.mutant.id} ({r.mutant.function}): {r.mutant.one_line()}")
+        if verbose:
+            for r, _ in missing:
+                out.line(f"  {r.mutant.id} ({r.mutant.function}): {r.mutant.one_line()}")
+        else:
+            out.line("  " + ", ".join(r.mutant.id for r, _ in missing))
     equivalents = [r for r in campaign.results if r.status is Status.EQUIVALENT]
     if equivalents:
         out.line()
         out.line("equivalent mutants (not counted in the score):", "bold")
         for r in equivalents:
             out.line(f"  {r.mutant.id}: {r.mutant.one_line()}")
-            out.line(f"    {r.reason}", "dim")
+            if verbose:
+                out.line(f"    {r.reason}", "dim")
     for name, why in campaign.unreachable:
         out.line(f"not mutated: {name}: {why}", "yellow")
     if campaign.excluded:
@@ -190,21 +299,15 @@ def print_campaign(out: Output, campaign: Campaign, suggest: str = "test_suggest
     if campaign.orders > 1:
         out.line()
         out.line(
-            f"graph order: the engine keeps children in a set, so backward() could visit "
-            f"nodes in another order on every run; minigrad served it a set whose order it "
-            f"controls, and a mutant counts as killed only if it is caught in all "
-            f"{campaign.orders} orders it tried",
+            f"graph order: the engine keeps children in a set; a mutant counts as killed only "
+            f"if it is caught in all {campaign.orders} orders minigrad served it",
+            "dim",
         )
-    if campaign.findings:
-        out.line()
-        out.line(
-            "the battery finds the unmutated engine wrong; these cases judged no mutant:",
-            "bold red",
-        )
-        for finding in campaign.findings:
-            out.line(f"  {finding}")
+    judge_notes = [f for f in campaign.findings if f.check == "judge"]
+    for f in judge_notes:
+        out.line(f.message, "yellow")
     out.line()
-    good = campaign.survived == 0 and not uncovered
+    good = campaign.survived == 0 and not uncovered and not campaign.engine_findings
     out.line(score_line(campaign), "bold green" if good else "bold red")
 
 

@@ -40,6 +40,7 @@ from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.cases import CaseResult, Settings, Status
 from minigrad_tool.faults import engine_caused, engine_file
+from minigrad_tool.findings import Finding
 from minigrad_tool.tensor.access import Array, TensorAccess
 from minigrad_tool.tensor.calls import NotSupported, TensorCalls
 
@@ -85,6 +86,7 @@ class TensorCase:
     grad_is_node: bool = False
     op: str | None = None
     where: str = ""
+    line: int | None = None  # the op's line in the engine's file
     kind: Literal["tensor", "kink"] = "tensor"
     kink: KinkKind | None = None
     reduction: Reduction | None = None
@@ -480,15 +482,32 @@ def run_tensor_case(
     about = f"{case.where} on {case.shapes}: {case.text}" if case.where else case.text
     start = time.perf_counter()
 
-    def result(status: Status, detail: str = "") -> CaseResult:
-        return CaseResult(case.name, status, detail, time.perf_counter() - start)
+    def result(status: Status, detail: str = "", check: str = "", why: str = "") -> CaseResult:
+        finding = None
+        if status in ("fail", "error"):
+            finding = Finding(
+                case.name,
+                detail,
+                case.op,
+                case.where,
+                case.line,
+                check or "crash",
+                case.shapes,
+                reason=why or detail,
+            )
+        return CaseResult(case.name, status, detail, time.perf_counter() - start, finding=finding)
 
     try:
         _check(case, access, pinned or {})
     except NotSupported as err:
         return result("skip", f"not supported: {err}")
     except CaseFailure as err:
-        return result("fail", f"{case.name}: the {err.check} check of {about} failed: {err}")
+        return result(
+            "fail",
+            f"{case.name}: the {err.check} check of {about} failed: {err}",
+            err.check,
+            str(err),
+        )
     except Exception as err:
         if not engine_caused(err):
             raise

@@ -20,6 +20,7 @@ import numpy as np
 
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
+from minigrad_tool.battery.oracle import NoTruth, slope
 from minigrad_tool.tensor.calls import SourceCalls
 from minigrad_tool.tensor.cases import TensorCase, _Run
 from minigrad_tool.tensor.rows import build_tensor_battery
@@ -66,6 +67,43 @@ class TensorProbe:
             return ("raises", type(err).__name__)
         return ("ok", _flat(value), plain, seeded)
 
+    def ops(self, profile: Profile) -> list[str]:
+        """The ops this probe calls."""
+        return sorted(self.case.requires)
+
+    def truth(self, profile: Profile) -> Observation:
+        """What a correct engine gives, in observe()'s form: the numpy forward (plain math),
+        each input's gradient of sum(out * w) by float64 central differences of that
+        forward, element by element, and pre-seeded gradients as seed + gradient (the
+        upstream w is the same both times).  NoTruth at a kink."""
+        case = self.case
+        if case.kind == "kink":
+            raise NoTruth(f"case {case.name} sits on a kink: any subgradient is right there")
+        arrays = [np.asarray(a, dtype=np.float64) for a in case.arrays(self.variant)]
+        try:
+            value = np.asarray(case.ref(arrays), dtype=np.float64)
+        except (ArithmeticError, ValueError) as err:
+            raise NoTruth(f"numpy raises {type(err).__name__} on the inputs") from None
+        if not np.all(np.isfinite(value)):
+            raise NoTruth("numpy's forward is not finite on the inputs")
+        rng = _Run.generator(case, self.variant)  # the draws observe() makes, in its order
+        weight = rng.normal(size=value.shape)
+        seeds = [rng.normal(size=x.shape) for x in arrays]
+        grads = []
+        for i, x in enumerate(arrays):
+            grad = np.zeros(x.shape, dtype=np.float64)
+            for index in np.ndindex(x.shape):
+
+                def along(t: float, i: int = i, index: tuple[int, ...] = index) -> float:
+                    moved = [a.copy() for a in arrays]
+                    moved[i][index] = t
+                    return float(np.sum(np.asarray(case.ref(moved)) * weight))
+
+                grad[index] = slope(along, float(x[index]))
+            grads.append(grad)
+        seeded = [seed + grad for seed, grad in zip(seeds, grads, strict=True)]
+        return ("ok", _flat(value), [_flat(g) for g in grads], [_flat(g) for g in seeded])
+
     def test_lines(
         self,
         want: Observation,
@@ -76,7 +114,7 @@ class TensorProbe:
         leaf: Callable[[str], str],
     ) -> list[str]:
         """A test's statements: the inputs, the graph in the engine's spelling, a loss with
-        a random upstream gradient, and the unmutated engine's values as expected ones."""
+        a random upstream gradient, and `want` (the truth, from :meth:`truth`) as expected."""
         case = self.case
         arrays = case.arrays(self.variant)
         names = _NAMES[: len(arrays)]

@@ -601,6 +601,7 @@ def build_tensor_battery(profile: Profile) -> Built:
                 grad_is_node=profile.grad_is_node,
                 op=row.op,
                 where=where,
+                line=op.line if op is not None else None,
                 kind="kink" if row.kink else "tensor",
                 kink=row.kink,  # type: ignore[arg-type]
                 reduction=row.reduction,

@@ -17,6 +17,7 @@ from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case
 from minigrad_tool.battery.cases import pinned_values
+from minigrad_tool.findings import Finding
 from minigrad_tool.isolation import Host, Reporter, Request
 from minigrad_tool.mutation.judging import (
     Harness,
@@ -65,7 +66,13 @@ class BatteryJudge:
         result = run_case(case, engine.access, self.setup.config.settings)
         kink = case.kind == "kink" and not result.failed
         pinned = pinned_values(case, engine.access) if kink else None
-        return {"status": result.status, "detail": result.detail, "pinned": pinned}
+        finding = result.finding.to_json() if result.finding is not None else None
+        return {
+            "status": result.status,
+            "detail": result.detail,
+            "pinned": pinned,
+            "finding": finding,
+        }
 
     def _judge_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
         settings = replace(self.setup.config.settings, pinned=args.get("pinned", {}))
@@ -96,16 +103,21 @@ class BatteryJudge:
         outcomes = engine.run(
             [Request(c.name, "battery-harness", {"case": c.name}) for c in self.cases]
         )
-        findings, seconds, pinned = [], {}, {}
+        findings: list[Finding] = []
+        seconds: dict[str, float] = {}
+        pinned: dict[str, Any] = {}
         for case in self.cases:
             outcome = outcomes[case.name]
             raise_internal(outcome, f"the harness run of case {case.name}")
-            if not outcome.ok:
-                findings.append(f"case {case.name}: {outcome.message}")
+            if not outcome.ok:  # the case killed its child: hung, exited, crashed
+                where, line = case.where, getattr(case, "line", None)
+                findings.append(
+                    Finding(case.name, outcome.message, case.op, where, line, outcome.status)
+                )
                 continue
             value = outcome.value
             if value["status"] in ("fail", "error"):
-                findings.append(f"case {case.name}: {value['detail']}")
+                findings.append(Finding.from_json(value["finding"]))
                 continue
             if value["status"] == "skip":  # the engine does not support it: it judges nothing
                 continue
@@ -115,7 +127,7 @@ class BatteryJudge:
         if not seconds:
             raise HarnessError(
                 "the unmutated engine fails every case of the battery, so no mutant "
-                "verdict would mean anything:\n" + "\n".join(findings)
+                "verdict would mean anything:\n" + "\n".join(f.message for f in findings)
             )
         passing = [c.name for c in self.cases if c.name in seconds]  # cheapest first, by cost
         return Harness(tuple(passing), {}, seconds, pinned, tuple(findings))

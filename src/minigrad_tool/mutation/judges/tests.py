@@ -22,6 +22,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,14 @@ from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import Patcher, patcher_for
 from minigrad_tool.mutation.results import Verdict
 
-__all__ = ["TestsHost", "TestsJudge", "pytest_args", "run_stats", "run_tests_harness"]
+__all__ = [
+    "NoEngineCode",
+    "TestsHost",
+    "TestsJudge",
+    "pytest_args",
+    "run_stats",
+    "run_tests_harness",
+]
 
 _BLOCKED_PLUGINS = ("cacheprovider", "xdist", "randomly", "random_order", "faulthandler")
 _MAX_REPORT = 4000
@@ -109,6 +117,31 @@ class _Session:
     mutants: dict[str, Mutant] = field(default_factory=dict)
     matrix: bool = False
     orders: int = 1  # graph orders a verdict must hold in (adapter.order)
+    engine_file: str = ""  # the engine's file, as its code objects name it
+
+
+def _watch(filename: str) -> Callable[[], bool]:
+    """From now on, does code of `filename` run (in any thread)?  A profile hook that steps
+    aside at the first call there; the answer, when asked, also removes it."""
+    ran = False
+    previous, previous_threads = sys.getprofile(), threading.getprofile()
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        nonlocal ran
+        if frame.f_code.co_filename == filename:
+            ran = True
+            sys.setprofile(previous)
+
+    sys.setprofile(hook)
+    threading.setprofile(hook)
+
+    def answer() -> bool:
+        if sys.getprofile() is hook:
+            sys.setprofile(previous)
+        threading.setprofile(previous_threads)
+        return ran
+
+    return answer
 
 
 class _Plugin:
@@ -184,9 +217,11 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         reporter.phase(f"test {nodeid} on the unmutated engine")
         ran = session.patcher.record_sites()
         set_order(0)
+        engine_ran = _watch(session.engine_file)
         start = time.perf_counter()
         outcome, text = _run_item(session, nodeid)
         seconds = time.perf_counter() - start
+        ran_engine = engine_ran()
         differs = []
         for order in range(1, session.orders):
             set_order(order)
@@ -198,6 +233,7 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
                 "outcome": outcome,
                 "text": text,
                 "covers": sorted(ran()),
+                "engine": ran_engine,
                 "seconds": seconds,
                 "differs_in_orders": differs,
             }
@@ -248,6 +284,7 @@ class TestsHost:
             mutants={m.id: m for m in mutants},
             matrix=matrix,
             orders=spec.orders if orders is None else orders,
+            engine_file=str(spec.path),
         )
         self.index = index or SourceIndex.parse(spec.source)
         tasks: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] = {
@@ -415,8 +452,29 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
             + (" or depends on the graph order" if differs else "")
         )
     covers = {n: frozenset(stats[n][2]["covers"]) for n in kept}
+    if not any(covers.values()) and not any(stats[n][2].get("engine") for n in kept):
+        raise NoEngineCode(tests.paths, tests.spec)
     seconds = {n: float(stats[n][2]["seconds"]) for n in kept}
     return Harness(tuple(kept), covers, seconds, excluded=excluded)
+
+
+class NoEngineCode(HarnessError):
+    """The tests pass, but none runs a line of the engine named: they test another module,
+    so they cannot judge this one (no 0% made of 'not covered')."""
+
+    def __init__(self, paths: Sequence[str], spec: EngineSpec) -> None:
+        self.paths = tuple(paths)
+        self.engine = spec.path.name
+        super().__init__(self.explain())
+
+    def explain(self, origin: str = "", remedy: str = "") -> str:
+        """`origin`: where the paths came from ("from pyproject.toml"); `remedy`: what to do."""
+        said = ", ".join(self.paths) + (f", {origin}" if origin else "")
+        return (
+            f"none of your tests ({said}) ran code of {self.engine}: they test another "
+            f"module, so they cannot judge this one; "
+            + (remedy or "name its tests with --tests, or use --judge battery")
+        )
 
 
 class TestsJudge:

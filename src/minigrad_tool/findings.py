@@ -1,0 +1,114 @@
+"""What is wrong with the unmutated engine: a finding, with its evidence.
+
+Mutation testing assumes the original is right.  A student's engine often is
+not, so before any score the campaign says which battery cases the unmutated
+engine fails: the op, the input, what plain math and central differences
+expect against what the engine gives, and the op's source line.  Every report
+carries these (the terminal's first lines, the JSON's `config.findings`, the
+HTML's top), and `merge` keeps them.
+
+A finding crosses a pipe (from the harness child) and a file (a shard
+report), so it is a frozen dataclass with one writer (:meth:`Finding.to_json`)
+and one reader (:meth:`Finding.from_json`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["Finding", "wrong_ops"]
+
+
+def _number(value: object) -> float | None:
+    """A finite float for a report, else None (JSON has no NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A battery case the unmutated engine fails (or an op that crashes), with the evidence."""
+
+    case: str  # the battery case; "" when no case is behind it (a crash while discovering)
+    message: str  # the whole text, as the check said it
+    op: str | None = None  # the op it blames: None for a graph case that mixes ops
+    where: str = ""  # "Value.sigmoid (engine.py:70)": the op's method and source line
+    line: int | None = None  # the op's line in the engine's file
+    check: str = ""  # which check failed: forward, gradient, upstream, accumulation, ...
+    input: str = ""  # the input it failed at: "x=0.5", "(1.5, -2.0)", "(3, 4) and (4,)"
+    index: int | None = None  # which input's gradient was wrong
+    expected: float | None = None  # what the oracle says (plain math, central differences)
+    actual: float | None = None  # what the engine gives
+    reason: str = ""  # the check's own words: "a backward step drops its upstream factor"
+
+    def __post_init__(self) -> None:  # NaN (a check that compared no number) is no evidence
+        object.__setattr__(self, "expected", _number(self.expected))
+        object.__setattr__(self, "actual", _number(self.actual))
+
+    @property
+    def first_line(self) -> str:
+        return self.message.splitlines()[0] if self.message else ""
+
+    def evidence(self) -> str:
+        """One line: where, at what input, expected against actual."""
+        parts = []
+        if self.input:
+            parts.append(f"at {self.input}")
+        if self.expected is not None and self.actual is not None:
+            what = "value" if self.check == "forward" else "gradient"
+            of = f" of input {self.index}" if self.index is not None and what == "gradient" else ""
+            parts.append(f"{what}{of} expected {self.expected:.6g}, got {self.actual:.6g}")
+        if self.check:
+            parts.append(f"({self.check} check, case {self.case})")
+        elif self.case:
+            parts.append(f"(case {self.case})")
+        return " ".join(parts) if parts else self.first_line
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Finding:
+        """The one reader: unknown keys are ignored, wrong types refused with ValueError."""
+        if not isinstance(data, Mapping):
+            raise ValueError("a finding is an object")
+        text = {"case": "", "message": "", "where": "", "check": "", "input": "", "reason": ""}
+        values: dict[str, Any] = {}
+        for key, default in text.items():
+            value = data.get(key, default)
+            if not isinstance(value, str):
+                raise ValueError(f"finding.{key} is not a string")
+            values[key] = value
+        op = data.get("op")
+        if op is not None and not isinstance(op, str):
+            raise ValueError("finding.op is not a string")
+        for key in ("line", "index"):
+            value = data.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"finding.{key} is not a whole number")
+            values[key] = value
+        for key in ("expected", "actual"):
+            value = data.get(key)
+            if value is not None and _number(value) is None:
+                raise ValueError(f"finding.{key} is not a finite number")
+            values[key] = value
+        return cls(op=op, **values)
+
+
+def wrong_ops(findings: Iterable[Finding]) -> list[str]:
+    """The ops the findings blame, in the order first found."""
+    return list(dict.fromkeys(f.op for f in findings if f.op))
+
+
+def by_op(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
+    """Findings grouped by the op they blame."""
+    grouped: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.op:
+            grouped.setdefault(f.op, []).append(f)
+    return grouped
