@@ -17,6 +17,7 @@ from minigrad_tool.adapter import EngineSpec, engine_paths
 from minigrad_tool.cli import common
 from minigrad_tool.cli.common import FAILED, OK, USAGE, UsageError
 from minigrad_tool.cli.outputs import Outputs, write_file
+from minigrad_tool.invocation import command
 from minigrad_tool.reads import read_by_run
 from minigrad_tool.report.output import Output
 
@@ -268,16 +269,17 @@ def merge(args: argparse.Namespace, out: Output) -> int:
 
 def _bug(args: argparse.Namespace, ids: Sequence[str]) -> str:
     if args.bug is None:
-        raise UsageError("name a bug to inject (see --list), e.g. `minigrad inject sub-sign`")
+        raise UsageError(f"name a bug to inject (see --list), e.g. `{command('inject sub-sign')}`")
     if args.bug not in ids:
         close = difflib.get_close_matches(args.bug, ids, n=5, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see `minigrad inject --list`"
+        listing = f"; see `{command('inject --list')}`"
+        hint = f"; did you mean {', '.join(close)}?" if close else listing
         raise UsageError(f"unknown bug {args.bug!r}{hint}")
     return str(args.bug)
 
 
 def inject(args: argparse.Namespace, out: Output) -> int:
-    from minigrad_tool.mutation.inject import equivalent_ids
+    from minigrad_tool.mutation.inject import composite_bug, equivalent_ids
     from minigrad_tool.mutation.inject import inject as run_injection
     from minigrad_tool.mutation.judges.tests import NoEngineCode
     from minigrad_tool.mutation.judging import CampaignConfig, HarnessError
@@ -300,21 +302,30 @@ def inject(args: argparse.Namespace, out: Output) -> int:
             mark = "  [equivalent]" if m.id in equivalent else ""
             out.line(f"{m.id:<22} {m.function}: {m.description}{mark}")
         return OK
+    if args.bug is not None and args.bug not in {m.id for m in generated.mutants}:
+        composite = composite_bug(spec, profile, generated, args.bug, common.limits(args))
+        if composite is not None:
+            raise UsageError(composite.text)
     bug = _bug(args, [m.id for m in generated.mutants])
     if not tests:
         raise UsageError(NO_TESTS)
     _needs_pytest("inject")
     mutant = next(m for m in generated.mutants if m.id == bug)
-    out.line(f"Injecting {mutant.id} into {mutant.function}: {mutant.description}", "bold")
-    out.diff(mutant.diff(spec.source, spec.path.name))
-    out.line(f"Running your tests ({' '.join(tests)}) against the mutant, held in memory", "bold")
-    out.flush()
+    if out.is_terminal:  # a word while the tests run; piped output starts with the verdict
+        out.line(f"running your tests against {mutant.id} ...", "dim")
+        out.flush()
     try:
         injection = run_injection(spec, profile, mutant, tests, config)
     except NoEngineCode as err:
         raise _no_engine_code(args, err, "name its tests with --tests") from err
     except HarnessError as err:
         raise UsageError(str(err)) from err
+    from minigrad_tool.report.terminal import print_findings
+
+    print_findings(out, injection.campaign.findings)
+    out.line(f"Injected {mutant.id} into {mutant.function}: {mutant.description}", "bold")
+    out.diff(mutant.diff(spec.source, spec.path.name))
+    out.line(f"Your tests ({' '.join(tests)}) ran against the mutant, held in memory", "bold")
     return _print_injection(out, injection, spec, tests)
 
 
@@ -331,8 +342,6 @@ def _print_injection(
         if battery
         else "no battery case catches it"
     )
-    for finding in injection.campaign.findings:
-        out.line(f"note: the battery finds the unmutated engine wrong: {finding}", "yellow")
     out.line()
     if injection.catch is Catch.CAUGHT:
         out.line(f"caught by your tests: {len(caught_by)} fail on {mutant.id}", "bold green")
@@ -345,7 +354,7 @@ def _print_injection(
     if injection.catch is Catch.EQUIVALENT:
         out.line(
             f"no verdict: {mutant.id} is equivalent, nothing can catch it "
-            f"({injection.result.reason}); pick another bug (`minigrad inject --list` marks "
+            f"({injection.result.reason}); pick another bug (`{command('inject --list')}` marks "
             "the equivalent ones)",
             "bold yellow",
         )
@@ -357,7 +366,7 @@ def _print_injection(
         out.line(f"  distinguishing input: {injection.result.distinguishing}")
     engine = f" --engine {shlex.quote(spec.text)}"
     out.line(
-        "  to write the missing test: minigrad mutate"
+        f"  to write the missing test: {command('mutate')}"
         f"{engine} --tests {' '.join(map(shlex.quote, tests))} --suggest {suggest_hint(tests)}"
     )
     return FAILED

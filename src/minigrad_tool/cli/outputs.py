@@ -64,6 +64,19 @@ def _check_one(path: Path, what: str, *, overwrite: bool) -> None:
         raise OutputError(f"{what} {path} cannot be written (permission denied)")
 
 
+def _refusal(what: str, text: str, source: Path) -> str:
+    """Why an output may not land on a file the run reads, and what to do instead."""
+    said = f"refusing to write {what} onto {source}: the run reads it"
+    if what != "--suggest":
+        return said
+    other = Path(text).with_name(f"{Path(text).stem}_2.py")
+    return (
+        f"{said} (it is beside your tests, and pytest may import every module there). To "
+        f"write new suggestions, delete it first; to keep it, add it to --tests and write the "
+        f"new ones to another file (--suggest {other})"
+    )
+
+
 @dataclass(frozen=True)
 class Outputs:
     """The report paths of one command, each checked against the others and the run's reads."""
@@ -88,7 +101,7 @@ class Outputs:
             path = Path(text)
             for source in reads:
                 if _same(path, source):
-                    raise OutputError(f"refusing to write {what} onto {source}: the run reads it")
+                    raise OutputError(_refusal(what, text, source))
             for other, taken in chosen.items():
                 if _same(path, taken):
                     raise OutputError(

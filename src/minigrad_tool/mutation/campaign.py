@@ -27,7 +27,7 @@ from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import build_battery
-from minigrad_tool.findings import Finding
+from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Limits
 from minigrad_tool.mutation.judges import JUDGES
 from minigrad_tool.mutation.judging import (
@@ -92,6 +92,19 @@ def _combine(
     )
 
 
+def _blame_wrong_ops(err: HarnessError, findings: Sequence[Finding]) -> HarnessError:
+    """When the battery has found ops wrong, a judge that fails on the unmutated engine most
+    likely fails for them (a suggested test that exposes one does, by design): say so."""
+    blamed = by_op(findings)
+    if not blamed or type(err) is not HarnessError:
+        return err
+    where = ", ".join(f"{op} ({found[0].where})" for op, found in blamed.items())
+    return HarnessError(
+        f"{err}\nThe battery finds the unmutated engine wrong in {where}: fix "
+        f"{' and '.join(blamed)} first; a test that fails because of it cannot judge mutants"
+    )
+
+
 def _engine_tasks(parts: Sequence[Judge | Probing]) -> dict[str, Task]:
     tasks: dict[str, Task] = {}
     for part in parts:
@@ -153,7 +166,7 @@ def run_campaign(
                     harnesses[judge.name] = harness = judge.harness(host)
                 except HarnessError as err:
                     if judge is judges[0]:
-                        raise
+                        raise _blame_wrong_ops(err, findings) from err
                     findings.append(Finding("", f"{judge.name} cannot judge: {err}", check="judge"))
                     continue
                 findings += harness.findings

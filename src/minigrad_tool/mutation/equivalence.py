@@ -31,7 +31,16 @@ from minigrad_tool.adapter.profile import Op, Profile, apply_op
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, NoTruth, trace_ops, truth
 
-__all__ = ["Observation", "Probe", "compare", "difference", "observe", "probe_source", "probes"]
+__all__ = [
+    "Observation",
+    "Probe",
+    "compare",
+    "difference",
+    "observe",
+    "op_probe",
+    "probe_source",
+    "probes",
+]
 
 SPECIAL = (-2.5, -1.0, -0.5, -0.0, 0.0, 0.3, 1.0, 2.0)
 RANDOM_POINTS = 6
@@ -99,6 +108,11 @@ def _op_probe(op: Op, point: Point, constant: float, kink: tuple[float, float] |
         (f"out = {call}",),
         kink,
     )
+
+
+def op_probe(op: Op, point: Point) -> Probe:
+    """The op alone at `point` (2.0 as its number operand)."""
+    return _op_probe(op, point, 2.0, None)
 
 
 def _point(point: Point) -> str:

@@ -17,21 +17,26 @@ Nothing is written to the source tree.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
+from minigrad_tool.adapter.profile import Op
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import build_battery
+from minigrad_tool.invocation import command
 from minigrad_tool.isolation import Limits
+from minigrad_tool.mutation import equivalence
 from minigrad_tool.mutation.campaign import SETUP_DEADLINE, run_campaign
 from minigrad_tool.mutation.judging import CampaignConfig, Setup, prepare_patcher
-from minigrad_tool.mutation.mutants import Generated, Mutant
+from minigrad_tool.mutation.mutants import Generated, Mutant, parse_key
 from minigrad_tool.mutation.probing import Probing
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
+from minigrad_tool.mutation.suggest import observe_mutants
 
-__all__ = ["Catch", "Injection", "equivalent_ids", "inject"]
+__all__ = ["Catch", "Composite", "Injection", "composite_bug", "equivalent_ids", "inject"]
 
 
 class Catch(Enum):
@@ -110,3 +115,115 @@ def equivalent_ids(
     )
     with host:
         return probing.equivalent(host, list(mutants))
+
+
+@dataclass(frozen=True)
+class Composite:
+    """A bug asked for in an op that has no backward step of its own (micrograd's `sub` is
+    `self + (-other)`): where its gradient lives, and the mutants that break it there."""
+
+    bug: str
+    text: str  # the explanation, with the mutants to inject instead
+    instead: tuple[str, ...]  # mutants of the ops it is built from that change its gradient
+
+
+def _returned(index: SourceIndex, op: Op) -> ast.expr | None:
+    """The expression the op's method returns (its last `return`)."""
+    function = index.function(op.qualname, op.line)
+    if function is None or isinstance(function.node, ast.Lambda):
+        return None
+    returns = [n for n in ast.walk(function.node) if isinstance(n, ast.Return) and n.value]
+    return returns[-1].value if returns else None
+
+
+def _built(index: SourceIndex, source: str, op: Op, file: str) -> str:
+    """`sub is `self + (-other)` (engine.py:48)`, or the op's place alone."""
+    expression = _returned(index, op)
+    text = ast.get_source_segment(source, expression) if expression is not None else None
+    return f"`{text}` ({file}:{op.line})" if text else f"defined at {file}:{op.line}"
+
+
+def composite_bug(
+    spec: EngineSpec,
+    profile: Profile,
+    generated: Generated,
+    bug: str,
+    limits: Limits,
+) -> Composite | None:
+    """When `bug` names an op with no step of its own (`sub-sign` on a micrograd-style
+    engine): where that op's gradient comes from, and which mutants of the steps it is
+    built from change it, shown on the op's own input.  None if the op has a step, or is
+    not the engine's."""
+    try:
+        op_name, operator, _ = parse_key(bug)
+    except ValueError:
+        return None
+    ops = {op.name: op for op in profile.ops}
+    op = ops.get(op_name)
+    if op is None or not op.composite:
+        return None
+    index = generated.index or SourceIndex.parse(spec.source)
+    file = spec.path.name
+    parts = [
+        f"{op.name} has no backward step of its own: {op.describe_call()} is "
+        f"{_built(index, spec.source, op, file)}, built from {', '.join(op.uses) or 'other ops'}"
+    ]
+    expression = _returned(index, op)
+    negates = expression is not None and any(
+        isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub) for n in ast.walk(expression)
+    )
+    neg = ops.get("neg")
+    if negates and neg is not None and neg is not op:
+        parts.append(
+            f"its sign lives in neg, which is {_built(index, spec.source, neg, file)}"
+            + (f", built from {', '.join(neg.uses)}" if neg.composite and neg.uses else "")
+        )
+    candidates = [m for m in generated.mutants if m.op in op.uses and m.operator == operator] or [
+        m for m in generated.mutants if m.op in op.uses
+    ]
+    point = op.points[0] if op.points else (1.5, -2.0)[: op.arity]
+    probe = equivalence.op_probe(op, point)
+    observed = observe_mutants(spec, profile, index, [probe], [(m, 0) for m in candidates], limits)
+    instead: list[str] = []
+    shown: list[str] = []
+    flips: list[str] = []  # those that flip the sign of the last input's gradient alone
+    for m in candidates:
+        if m.id not in observed:
+            continue
+        want, got = observed[m.id]
+        if want[0] == got[0] == "ok" and not equivalence.compare(
+            ("ok", want[1], want[2], [], 1.0), ("ok", got[1], got[2], [], 1.0), 1e-9
+        ):
+            instead.append(m.id)
+            flipped = [*want[2][:-1], -want[2][-1]]
+            if equivalence.compare(
+                ("ok", want[1], flipped, [], 1.0), ("ok", got[1], got[2], [], 1.0), 1e-9
+            ):
+                flips.append(m.id)
+            shown.append(
+                f"  {m.id} ({m.function}, {file}:{m.start[0]}: {m.one_line()}): "
+                f"{probe.label} gives gradients {_numbers(got[2])} instead of "
+                f"{_numbers(want[2])}"
+            )
+    text = "; ".join(parts) + "."
+    if instead:
+        text += (
+            f"\nThere is no {bug} to inject: its gradient is computed by those steps, and "
+            f"these bugs in them break it (and every other op that uses them):\n"
+            + "\n".join(shown)
+            + (
+                f"\n{', '.join(flips)} flip{'s' if len(flips) == 1 else ''} the sign of "
+                f"{'y' if op.arity == 2 else 'x'}'s gradient alone, as {bug} would: "
+                f"run `{command('inject ' + flips[0])}` instead."
+                if flips
+                else f"\nInject one of them instead, e.g. `{command('inject ' + instead[0])}`."
+            )
+        )
+    else:
+        text += f"\nThere is no {bug} to inject, and no {operator} bug in {', '.join(op.uses)}"
+        text += " changes its gradient."
+    return Composite(bug, text, tuple(instead))
+
+
+def _numbers(values: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"

@@ -40,7 +40,7 @@ from minigrad_tool.mutation.patch import patcher_for
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
 from minigrad_tool.reads import python_files
 
-__all__ = ["Suggestions", "suggest_tests"]
+__all__ = ["Suggestions", "observe_mutants", "suggest_tests"]
 
 
 @dataclass
@@ -84,7 +84,7 @@ def import_line(spec: EngineSpec, class_name: str, tests: Sequence[str]) -> str:
     return f"from {spec.module} import {class_name}"
 
 
-def _observations(
+def observe_mutants(
     spec: EngineSpec,
     profile: Profile,
     index: SourceIndex,
@@ -408,7 +408,7 @@ def suggest_tests(
     probes = equivalence.all_probes(profile)
     index = index or SourceIndex.parse(spec.source)
     wanted = [(r.mutant, r.probe_index or 0) for r in chosen]
-    observed = _observations(spec, profile, index, probes, wanted, limits)
+    observed = observe_mutants(spec, profile, index, probes, wanted, limits)
     truths, no_truth = _truths(profile, probes, [i for _, i in wanted])
     rtol = equivalence.tolerance_for(profile)
     groups: dict[tuple[int, bool], list[Mutant]] = {}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from minigrad_tool.findings import Finding, by_op
+from minigrad_tool.invocation import command
 from minigrad_tool.mutation.judges import items_of, title_of
 from minigrad_tool.mutation.operators import OPERATORS
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
@@ -172,7 +173,7 @@ def _how_to_fix(campaign: Campaign, r: MutantResult, suggest: str) -> str:
         )
     return (
         "the battery needs a case for it; to see whether your own tests catch it, run "
-        "`minigrad mutate --tests PATH`, and `--suggest OUT.py` writes the missing tests"
+        f"`{command('mutate --tests PATH')}`, and `--suggest OUT.py` writes the missing tests"
     )
 
 
