@@ -125,10 +125,15 @@ class TestGates:
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Judged by the edge cases alone, mutants survive; the command says how to catch them."""
-        code = main(["mutate", "--groups", "edge", "--engine", str(ENGINES / "microstyle.py")])
-        out = capsys.readouterr().out
+        args = ["mutate", "--groups", "edge", "--engine", str(ENGINES / "microstyle.py")]
+        code = main(args)
+        brief = capsys.readouterr().out
         assert code == 1
-        assert "SURVIVED" in out and "distinguishing input:" in out
+        assert "SURVIVED (" in brief and "distinguishing input:" not in brief
+        assert "--verbose" in brief  # one line per survivor; the rest behind the flag
+        code = main([*args, "--verbose"])
+        out = capsys.readouterr().out
+        assert "SURVIVED (" in out and "distinguishing input:" in out
         assert "--tests" in out and "--suggest" in out
         assert "is below --min-score 100%" in out
 
@@ -137,7 +142,7 @@ class TestGates:
         code = main(["mutate", "--engine", str(ENGINES / "buggy_ops.py")])
         out = capsys.readouterr().out
         assert code == 1
-        assert "the battery finds the unmutated engine wrong" in out and "case abs:" in out
+        assert out.startswith("YOUR ENGINE IS WRONG") and "abs:" in out.split("mutants of")[0]
         assert "mutation score:" in out
 
     def test_a_survivor_whose_ops_cases_fail_says_fix_the_op_first(
@@ -159,9 +164,9 @@ class TestGates:
         )
         assert body != MICRO
         engine.write_text(body)
-        code = main(["mutate", "--engine", str(engine), "--operators", "swap"])
+        code = main(["mutate", "--engine", str(engine), "--operators", "swap", "--verbose"])
         out = capsys.readouterr().out
-        assert code == 1 and "SURVIVED sub-" in out
+        assert code == 1 and "fix sub first" in out and "\n  sub-swap" in out
         assert "how to catch it: the battery's cases for sub (" in out
         assert "fail on the unmutated engine and judge no mutant; fix sub first" in out
         assert "the battery needs a case for it" not in out

@@ -60,9 +60,23 @@ def test_a_missing_engine_is_one_usage_error(tmp_path: Path) -> None:
     """Not one error per test: pytest's usage error (exit 4), one line, no traceback."""
     result = run_pytest(tmp_path, "--minigrad-engine", "missing.py")
     assert result.returncode == 4
-    assert "--minigrad-engine missing.py: engine file not found" in result.stderr
+    assert "--minigrad-engine missing.py: no such file from here" in result.stderr
+    assert "nor from pytest's rootdir" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "passed" not in result.stdout
+
+
+def test_a_path_from_the_project_root_works_from_a_subfolder(tmp_path: Path) -> None:
+    """`pytest --minigrad-engine src/eng.py` run from tests/: the path is taken from pytest's
+    rootdir (where pyproject.toml is), as the CLI takes the configured engine."""
+    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "eng_under_check.py").write_text(MICRO)
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    result = run_pytest(tests, "--minigrad-engine", "src/eng_under_check.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"minigrad battery on {tmp_path / 'src' / 'eng_under_check.py'}" in result.stdout
 
 
 def test_the_battery_runs_beside_the_users_tests(tmp_path: Path) -> None:

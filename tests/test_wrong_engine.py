@@ -1,0 +1,365 @@
+"""A wrong engine: the finding first, in every report; suggested tests assert the truth.
+
+The scenario of the lab, as a student meets it: package `minigrad`, children
+in a `set`, `sub` built as `self + (-other)`, and a sigmoid whose step drops
+`* out.grad`; the student's tests never scale the upstream gradient, so they
+pass.  One `mutate` run (with --json, --html and --suggest) is shared by the
+tests of this file; the fixed engine is judged once by the written tests.
+Also here: the Finding record, the truth oracle, tests that cannot judge the
+engine named, and `inject sub-sign` on an engine whose sub has no step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigrad_tool.battery.oracle import NoTruth, truth
+from minigrad_tool.findings import Finding, wrong_ops
+
+pytestmark = pytest.mark.campaign
+
+ENGINE = '''"""The student's engine."""
+
+import math
+
+
+class Value:
+    def __init__(self, data, _children=(), _op=""):
+        self.data = data
+        self.grad = 0.0
+        self._backward = lambda: None
+        self._prev = set(_children)
+        self._op = _op
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def sigmoid(self):
+        s = 1 / (1 + math.exp(-self.data))
+        out = Value(s, (self,), "sigmoid")
+
+        def _backward():
+            self.grad += STEP
+
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        topo = []
+        visited = set()
+
+        def build(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+'''
+BUGGY = "s * (1 - s)"  # the upstream factor out.grad is missing
+FIXED = "s * (1 - s) * out.grad"
+SIGMOID_LINE = ENGINE.splitlines().index("    def sigmoid(self):") + 1
+
+# Tests that pass on the buggy engine: they never scale the upstream gradient.
+TESTS = """import math
+
+from minigrad.engine import Value
+
+
+def test_add():
+    a, b = Value(2.0), Value(3.0)
+    (a + b).backward()
+    assert a.grad == 1.0 and b.grad == 1.0
+
+
+def test_sub():
+    a, b = Value(2.0), Value(3.0)
+    (a - b).backward()
+    assert a.grad == 1.0 and b.grad == -1.0
+
+
+def test_sigmoid():
+    x = Value(0.5)
+    x.sigmoid().backward()
+    s = 1 / (1 + math.exp(-0.5))
+    assert abs(x.grad - s * (1 - s)) < 1e-9
+"""
+
+PYPROJECT = """[project]
+name = "minigrad"
+version = "0.1.0"
+
+[tool.minigrad]
+engine = "src/minigrad/engine.py"
+tests = ["tests/test_gradcheck.py"]
+"""
+
+
+def make_lab(root: Path, step: str) -> Path:
+    package = root / "src" / "minigrad"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""The student\'s minigrad."""\n')
+    (package / "engine.py").write_text(ENGINE.replace("STEP", step))
+    (root / "tests").mkdir()
+    (root / "tests" / "test_gradcheck.py").write_text(TESTS)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    return root
+
+
+def run(cwd: Path, *args: str, module: str = "minigrad_tool") -> subprocess.CompletedProcess[str]:
+    """A command from the project's root, with the student's package importable."""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(cwd / "src")}
+    env.pop("UV_RUN_RECURSION_DEPTH", None)  # hints as a plain shell shows them
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+class Trial:
+    """The buggy lab, its one shared `mutate` run, and the files it wrote."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = make_lab(root, BUGGY)
+        self.result = run(
+            self.root,
+            "mutate",
+            "--json",
+            "report.json",
+            "--html",
+            "report.html",
+            "--suggest",
+            "tests/test_suggested.py",
+        )
+        self.out = self.result.stdout
+        self.report = json.loads((self.root / "report.json").read_text())
+        self.html = (self.root / "report.html").read_text()
+        self.suggested = (self.root / "tests" / "test_suggested.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory: pytest.TempPathFactory) -> Trial:
+    return Trial(tmp_path_factory.mktemp("lab"))
+
+
+class TestTheFindingIsTheHeadline:
+    def test_the_first_lines_name_the_wrong_op(self, trial: Trial) -> None:
+        """Before any table or survivor: sigmoid, its line, the input, expected against got."""
+        assert trial.result.returncode == 1, trial.out + trial.result.stderr
+        first = trial.out.splitlines()[:3]
+        assert first[0].startswith("YOUR ENGINE IS WRONG") and "sigmoid" in first[0]
+        assert f"engine.py:{SIGMOID_LINE}" in first[1]
+        assert "at x=0.5" in first[2] and "expected" in first[2] and "got" in first[2]
+
+    def test_survivors_in_the_wrong_op_come_under_fix_it_first(self, trial: Trial) -> None:
+        """The sigmoid survivors are grouped apart: they were judged against a wrong original."""
+        lines = trial.out.splitlines()
+        heading = next(i for i, line in enumerate(lines) if line.startswith("fix sigmoid first"))
+        assert lines[heading + 1].startswith("  sigmoid-")
+
+    def test_one_line_per_survivor_and_the_score_says_the_engine_is_wrong(
+        self, trial: Trial
+    ) -> None:
+        """No diffs without --verbose; the score is of tests on an engine wrong in 1 op."""
+        assert "--- engine.py (original)" not in trial.out
+        assert "--verbose" in trial.out
+        score = next(line for line in trial.out.splitlines() if line.startswith("mutation score"))
+        assert "wrong in 1 op(s) (sigmoid)" in score
+
+    def test_the_json_keeps_the_finding(self, trial: Trial) -> None:
+        """config.findings: the op, the case, the input, expected, actual and the line."""
+        findings = [Finding.from_json(f) for f in trial.report["config"]["findings"]]
+        assert wrong_ops(findings) == ["sigmoid"]
+        first = findings[0]
+        assert first.line == SIGMOID_LINE and first.input == "x=0.5" and first.case
+        assert first.expected is not None and first.actual is not None
+        assert not math.isclose(first.expected, first.actual)
+
+    def test_the_html_shows_it_in_red_before_the_score(self, trial: Trial) -> None:
+        """The findings block comes before the score line."""
+        assert '<div class="findings">' in trial.html
+        assert trial.html.index('class="findings"') < trial.html.index('class="score')
+        assert "sigmoid" in trial.html[trial.html.index('class="findings"') :][:400]
+
+    def test_merge_keeps_the_finding_and_fails(self, trial: Trial, tmp_path: Path) -> None:
+        """Shards of one run merge with their findings, and a wrong engine fails the merge."""
+        for k in (1, 2):
+            result = run(
+                trial.root, "mutate", "--judge", "battery", "--shard", f"{k}/2", "--json",
+                str(tmp_path / f"s{k}.json"),
+            )  # fmt: skip
+            assert result.returncode == 1, result.stdout + result.stderr
+        merged = tmp_path / "merged.json"
+        result = run(
+            trial.root, "merge", str(tmp_path / "s1.json"), str(tmp_path / "s2.json"),
+            "--json", str(merged), "--min-score", "0",
+        )  # fmt: skip
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.stdout.startswith("YOUR ENGINE IS WRONG")
+        kept = [Finding.from_json(f) for f in json.loads(merged.read_text())["config"]["findings"]]
+        assert wrong_ops(kept) == ["sigmoid"]
+
+
+class TestSuggestedTestsAssertTheTruth:
+    def test_the_sigmoid_test_asserts_the_true_value_and_fails_today(self, trial: Trial) -> None:
+        """The pre-seeded, scaled gradient is 0.37 - 1.7 s(1-s) = -0.0295, not the bug's 0.605;
+        the test says it fails by design, and the command says so."""
+        s = 1 / (1 + math.exp(-0.5))
+        true = 0.37 - 1.7 * s * (1 - s)
+        assert f"{true:.10g}"[:8] in trial.suggested
+        assert "0.605" not in trial.suggested
+        words = " ".join(trial.suggested.replace('"""', " ").split())
+        assert "It FAILS on your engine today, by design" in words
+        assert "fail on your engine today: they expose sigmoid's bug" in trial.out
+        result = run(trial.root, "-q", "-p", "no:cacheprovider",
+                     "tests/test_suggested.py", module="pytest")  # fmt: skip
+        failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+        assert failed and all("test_sigmoid" in line for line in failed), result.stdout
+
+    def test_every_suggested_test_passes_on_the_fixed_engine(
+        self, trial: Trial, tmp_path: Path
+    ) -> None:
+        """Fix sigmoid: every written test passes, and they judge the fixed engine together
+        with the student's tests."""
+        fixed = tmp_path / "fixed"
+        shutil.copytree(trial.root, fixed)
+        engine = fixed / "src" / "minigrad" / "engine.py"
+        engine.write_text(engine.read_text().replace(BUGGY, FIXED))
+        result = run(fixed, "-q", "-p", "no:cacheprovider", "tests",
+                     module="pytest")  # fmt: skip
+        assert result.returncode == 0, result.stdout
+        judged = run(fixed, "mutate", "--tests", "tests", "--judge", "tests")
+        assert judged.returncode in (0, 1), judged.stdout + judged.stderr
+        assert "YOUR ENGINE IS WRONG" not in judged.stdout
+        score = next(line for line in judged.stdout.splitlines() if line.startswith("mutation"))
+        assert "0 survived" in score, judged.stdout
+
+
+class TestTestsThatCannotJudge:
+    def test_tests_of_another_engine_are_refused(self, trial: Trial) -> None:
+        """The configured tests never run other.py: exit 2 naming them and their origin."""
+        (trial.root / "other.py").write_text(ENGINE.replace("STEP", FIXED))
+        for command in (["mutate"], ["inject", "add-sign"]):
+            result = run(trial.root, *command, "--engine", "other.py")
+            assert result.returncode == 2, result.stdout + result.stderr
+            said = result.stderr
+            assert "none of your tests (tests/test_gradcheck.py, from pyproject.toml" in said
+            assert "ran code of other.py" in said
+            assert "ESCAPED" not in result.stdout and "0.0%" not in result.stdout
+
+
+class TestBreakAndConfirm:
+    def test_sub_sign_explains_where_the_sign_lives(self, trial: Trial) -> None:
+        """sub is `self + (-other)`: its sign lives in neg, `self * -1`; exit 2 naming the
+        mutants that flip y's gradient instead."""
+        result = run(trial.root, "inject", "sub-sign")
+        assert result.returncode == 2, result.stdout + result.stderr
+        said = result.stderr
+        assert "sub has no backward step of its own" in said
+        assert "`self + (-other)`" in said and "`self * -1`" in said
+        assert "flip the sign of y's gradient alone" in said
+        assert "run `minigrad inject " in said
+
+    def test_inject_names_the_wrong_op_first(self, trial: Trial) -> None:
+        """A bug injected into a wrong engine: the finding comes before the verdict."""
+        result = run(trial.root, "inject", "sigmoid-assign")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.stdout.startswith("YOUR ENGINE IS WRONG")
+
+
+class TestFinding:
+    def test_round_trip(self) -> None:
+        """to_json and from_json are inverses; NaN evidence becomes None."""
+        f = Finding("sigmoid", "m", "sigmoid", "Value.sigmoid (e.py:3)", 3, "upstream", "x=0.5",
+                    0, 0.3, math.nan, "why")  # fmt: skip
+        assert f.actual is None
+        assert Finding.from_json(json.loads(json.dumps(f.to_json()))) == f
+
+    @pytest.mark.parametrize(
+        ("data", "said"),
+        [
+            ({"case": 3}, "finding.case"),
+            ({"line": "7"}, "finding.line"),
+            ({"expected": "1"}, "finding.expected"),
+            ({"op": ["x"]}, "finding.op"),
+            ([1], "an object"),
+        ],
+    )
+    def test_a_bad_record_is_refused(self, data: object, said: str) -> None:
+        """Each wrong type is named."""
+        with pytest.raises(ValueError, match=said):
+            Finding.from_json(data)  # type: ignore[arg-type]
+
+
+class TestTruth:
+    def test_gradients_are_those_of_the_maths(self) -> None:
+        """sigmoid' = s(1 - s); d(xy)/dx = y; from plain math, never from an engine."""
+        s = 1 / (1 + math.exp(-0.5))
+        value, grads, ops = truth(lambda x: x.sigmoid(), (0.5,), {})
+        assert math.isclose(value, s) and math.isclose(grads[0], s * (1 - s), rel_tol=1e-9)
+        assert ops == ["sigmoid"]
+        _, grads, _ = truth(lambda x, y: x * y + x.tanh(), (0.7, -1.3), {})
+        assert math.isclose(grads[0], -1.3 + 1 - math.tanh(0.7) ** 2, rel_tol=1e-9)
+        assert math.isclose(grads[1], 0.7, rel_tol=1e-9)
+
+    @pytest.mark.parametrize(
+        ("fn", "point"),
+        [
+            (lambda x: x.relu(), (0.0,)),  # a kink: no single truth
+            (lambda x: x.log(), (-1.0,)),  # a domain error
+            (lambda x: x.frobnicate(), (1.0,)),  # no oracle
+        ],
+    )
+    def test_no_truth_where_none_can_be_established(self, fn: object, point: tuple[float]) -> None:
+        """A kink, a domain error, an op without an oracle: NoTruth, so no test is written."""
+        with pytest.raises(NoTruth):
+            truth(fn, point, {})  # type: ignore[arg-type]
