@@ -190,7 +190,12 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
         "unmutated engine wrong; 2: usage error, or the unmutated engine fails the judge.",
     )
     b.engine(mutate)
-    b.tests(mutate, "your pytest tests (files or folders): they judge each mutant")
+    b.tests(
+        mutate,
+        "your pytest tests (files or folders): they judge each mutant.  An --engine given on the "
+        "command line keeps the tests of [tool.minigrad]; tests that run no code of that engine "
+        "cannot judge it (exit 2)",
+    )
     b.option(
         mutate,
         "--judge",
@@ -282,7 +287,11 @@ def _other_mutation_commands(b: _Builder, run: Callable[[str], Callable[..., int
     )
     inject.add_argument("bug", nargs="?", help="a mutant ID such as sub-sign (see --list)")
     b.engine(inject)
-    b.tests(inject, "the tests that must catch the bug")
+    b.tests(
+        inject,
+        "the tests that must catch the bug (those of [tool.minigrad] stay, whatever --engine "
+        "says; tests that run no code of the engine cannot judge it: exit 2)",
+    )
     inject.add_argument(
         "--list", action="store_true", help="list every bug ID, marking the equivalent ones"
     )
