@@ -492,7 +492,7 @@ def run_tensor_case(
                 case.where,
                 case.line,
                 check or "crash",
-                case.shapes,
+                f"shapes {case.shapes}",
                 reason=why or detail,
             )
         return CaseResult(case.name, status, detail, time.perf_counter() - start, finding=finding)
