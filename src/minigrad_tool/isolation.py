@@ -91,6 +91,7 @@ class Outcome:
     message: str = ""  # what happened, in words
     phase: str = ""  # what the child was doing last
     seconds: float = 0.0
+    where: dict[str, Any] = field(default_factory=dict)  # that phase's data: method, op, ...
 
     @property
     def ok(self) -> bool:
@@ -121,8 +122,15 @@ class Reporter:
         while data:
             data = data[os.write(self.fd, data) :]
 
-    def phase(self, text: str) -> None:
-        self.send({"phase": text})
+    def phase(self, text: str, *, budget: float | None = None, **data: Any) -> None:
+        """What the child does now, in words and as data (the method it calls, the item and
+        order it runs), which the parent reads back as fields, never by parsing the words.
+        `budget`: the seconds this phase may take, from now (else the child's own limit,
+        restarted at each phase when the child runs per phase)."""
+        message: dict[str, Any] = {"phase": text, "data": data}
+        if budget is not None:
+            message["budget"] = budget
+        self.send(message)
 
 
 # --- the child's side ---------------------------------------------------------------------
@@ -246,9 +254,12 @@ class _Child:
     phase: str = ""
     final: dict[str, Any] | None = None
     on_phase: Callable[[str], None] | None = None
+    where: dict[str, Any] = field(default_factory=dict)  # the phase's data
+    allowed: float = 0.0  # the seconds the current deadline gave
 
     def __post_init__(self) -> None:
         self.deadline = self.started + self.limit
+        self.allowed = self.limit
 
     def feed(self, chunk: bytes) -> None:
         self.buffer += chunk
@@ -257,7 +268,13 @@ class _Child:
             message = json.loads(line)
             if "phase" in message:
                 self.phase = message["phase"]
-                if self.per_phase:
+                self.where = dict(message.get("data") or {})
+                budget = message.get("budget")
+                if isinstance(budget, int | float) and budget > 0:
+                    self.allowed = float(budget)
+                    self.deadline = time.monotonic() + self.allowed
+                elif self.per_phase:
+                    self.allowed = self.limit
                     self.deadline = time.monotonic() + self.limit
                 if self.on_phase is not None:
                     self.on_phase(self.phase)
@@ -268,18 +285,20 @@ class _Child:
         seconds = time.monotonic() - self.started
         during = f" during {self.phase}" if self.phase else ""
         final = self.final
+        where = self.where
         if final is not None:
             if "ok" in final:
-                return Outcome("ok", final["ok"], "", self.phase, seconds)
+                return Outcome("ok", final["ok"], "", self.phase, seconds, where)
             (kind, text), *_ = final.items()
-            return Outcome(_STATUS[kind], None, f"{text}{during}", self.phase, seconds)
+            return Outcome(_STATUS[kind], None, f"{text}{during}", self.phase, seconds, where)
         if status_word is None:
             return Outcome(
                 "timeout",
                 None,
-                f"no answer within {self.limit:g} s{during} (killed)",
+                f"no answer within {self.allowed:.3g} s{during} (killed)",
                 self.phase,
                 seconds,
+                where,
             )
         if os.WIFSIGNALED(status_word):
             name = signal.Signals(os.WTERMSIG(status_word)).name
@@ -290,11 +309,10 @@ class _Child:
                     "raise it with --memory MIB)"
                 )
             message = f"the engine died with {name}{during}{hint}"
-            return Outcome("died", None, message, self.phase, seconds)
+            return Outcome("died", None, message, self.phase, seconds, where)
         code = os.WEXITSTATUS(status_word)
-        return Outcome(
-            "died", None, f"the engine exited with status {code}{during}", self.phase, seconds
-        )
+        message = f"the engine exited with status {code}{during}"
+        return Outcome("died", None, message, self.phase, seconds, where)
 
 
 def _kill_group(pid: int) -> None:

@@ -17,7 +17,6 @@ so whose failure an exception is, is decided here too (:func:`engine_paths`).
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from minigrad_tool.adapter.discovery import Progress, Redirect, TensorEngine, discover
+from minigrad_tool.adapter.discovery import Progress, Redirect, TensorEngine, discover, quiet
 from minigrad_tool.adapter.loader import (
     forget_modules,
     forget_other_engines,
@@ -165,7 +164,7 @@ def load_in_process(text: str) -> Loaded:
         sys.path.insert(0, spec.sys_path)
     try:
         module = import_engine(spec)
-        profile = _discover(spec, module, lambda _: None, {})
+        profile = _discover(spec, module, quiet, {})
     except Redirect as moved:
         return load_in_process(f"{moved.module}:{moved.class_name}")
     except EngineError:
@@ -178,11 +177,23 @@ def load_in_process(text: str) -> Loaded:
     )
 
 
-def _discover_in_child(spec: EngineSpec, reporter: Reporter, avoid: Mapping[str, str]) -> str:
+def _discover_in_child(
+    spec: EngineSpec,
+    reporter: Reporter,
+    avoid: Mapping[str, str],
+    backward_budget: float | None = None,
+) -> str:
+    """Discovery in a child; `backward_budget`: the seconds an op's backward pass may take
+    (once one op's backward pass has hung, the next is given half the deadline)."""
     install_snapshot(spec)
     module = _import(spec, reporter)
+
+    def progress(text: str, /, **data: Any) -> None:
+        budget = backward_budget if data.get("stage") == "backward" else None
+        reporter.phase(text, budget=budget, **data)
+
     try:
-        return _discover(spec, module, reporter.phase, avoid).to_json()
+        return _discover(spec, module, progress, avoid).to_json()
     except Redirect as moved:
         return json.dumps({"redirect": moved.module, "class": moved.class_name})
     except EngineError as err:  # what discovery found unusable: said as it is, exit 2
@@ -201,18 +212,30 @@ def profile_engine(
     that defines it, since that is the source to check and mutate.
     """
     avoid: dict[str, str] = {}
+    in_backward: list[str] = []  # methods whose backward pass killed the child
     moves = 0
     while True:
+        # Once an op's backward pass has hung, the next gets half the deadline: a second hang
+        # there blames backward() itself, within 1.5 deadlines of the start.
+        budget = limits.timeout / 2 if in_backward else None
         outcome = run_isolated(
-            lambda r, spec=spec: _discover_in_child(spec, r, avoid),  # type: ignore[misc]
+            lambda r, spec=spec, b=budget: _discover_in_child(spec, r, avoid, b),  # type: ignore[misc]
             limits,
             per_phase=True,
             on_phase=on_phase,
             output=output,
         )
-        op = _killed_in_op(outcome)
-        if op is not None and op not in avoid and len(avoid) < _MOST_KILLING_OPS:
-            avoid[op] = outcome.message  # a broken op: discover the others without it
+        killed = _killed_in_op(outcome)
+        if killed is not None and killed[1] == "backward" and outcome.status == "timeout":
+            in_backward.append(killed[0])
+            if len(in_backward) == 2:  # a hang costs a deadline: blame the backward pass once
+                raise EngineError(
+                    f"engine {spec.text!r}: the backward pass hangs on the graphs of "
+                    f"{' and '.join(in_backward)} ({outcome.message}), in backward() itself "
+                    "or in steps every op's graph runs; nothing can be checked"
+                )
+        if killed is not None and killed[0] not in avoid and len(avoid) < _MOST_KILLING_OPS:
+            avoid[killed[0]] = outcome.message  # a broken op: discover the others without it
             continue
         if not outcome.ok:
             earlier = f" (so did calling {', '.join(avoid)} before)" if avoid else ""
@@ -230,21 +253,21 @@ def profile_engine(
         spec = spec_for_module(spec, data["redirect"], data["class"])
 
 
-# Discovery's phase while it runs an op's code names the method: "calling Value.relu (x.relu())",
-# "calling Value.relu to choose points for relu", "calling Tensor.sum (its keywords)".
-_CALLING = re.compile(r"calling \w+\.(\w+)\b")
 # Ops that may kill discovery before the engine is given up as unusable: each costs a child,
 # and a hang costs a whole deadline.
 _MOST_KILLING_OPS = 4
 
 
-def _killed_in_op(outcome: Outcome) -> str | None:
+def _killed_in_op(outcome: Outcome) -> tuple[str, str] | None:
     """The method whose call killed the discovery child (it exited, hung, crashed or ran out
-    of memory there), if it was calling one."""
+    of memory there), and the stage ("backward" for its backward pass), from the phase's
+    data: discovery names the method of every phase that runs an op's code."""
     if outcome.ok or outcome.status not in ("timeout", "died", "memory"):
         return None
-    found = _CALLING.match(outcome.phase)
-    return found.group(1) if found else None
+    method = outcome.where.get("method")
+    if not isinstance(method, str):
+        return None
+    return method, str(outcome.where.get("stage", ""))
 
 
 def source_path(profile: Profile) -> Path:

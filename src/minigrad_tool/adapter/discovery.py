@@ -24,11 +24,11 @@ import os
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FunctionType, ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import (
@@ -58,9 +58,20 @@ from minigrad_tool.adapter.source import Function, SourceIndex, references
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.trace import CodeKey, Tracer
 
-__all__ = ["Progress", "Redirect", "TensorEngine", "discover", "resolve_class"]
+__all__ = ["Progress", "Redirect", "TensorEngine", "discover", "quiet", "resolve_class"]
 
-Progress = Callable[[str], None]
+
+class Progress(Protocol):
+    """Discovery's phases, in words and as data: `method=` names the method whose call runs
+    (a hang or crash there is that op's), `stage="backward"` marks its backward pass."""
+
+    def __call__(self, text: str, /, **data: Any) -> None: ...
+
+
+def quiet(text: str, /, **data: Any) -> None:
+    """A Progress that says nothing."""
+
+
 Point = tuple[float, ...]
 
 # Methods that are never ops, or that might do something other than compute
@@ -420,6 +431,7 @@ class _Discovery:
         if self.access.children_attr is None:
             self.access.children_attr = find_children_attribute(out, tuple(leaves))
         watch = _Watch(out, [], forward.codes)
+        self.progress(f"backward() of {op.describe_call()}", method=op.method, stage="backward")
         with Tracer(self.filename, package=self.package) as backward:
             try:
                 out.backward()
@@ -633,7 +645,7 @@ class _Discovery:
                 new = self._lines_run(op, point, constant, own) - seen
                 if not new or not self._smooth(op, point, constant):
                     continue
-                self.progress(f"{op.name} at {point} runs lines {sorted(new)}")
+                self.progress(f"{op.name} at {point} runs lines {sorted(new)}", method=op.method)
                 found.append(point)
                 seen |= new
                 if len(found) == _MAX_BRANCH_POINTS:
@@ -655,7 +667,7 @@ class _Discovery:
             else [(x, y) for x, y in zip(_GRID, (*_GRID[3:], *_GRID[:3]), strict=True)]
         )
         for point in grid:
-            self.progress(f"searching the domain of {op.name} at {point}")
+            self.progress(f"searching the domain of {op.name} at {point}", method=op.method)
             if self._smooth(op, point, constant):
                 found.append(point)
                 if len(found) == _WANTED_POINTS:
@@ -829,7 +841,7 @@ class Redirect(Exception):
 def discover(
     spec: EngineSpec,
     module: ModuleType,
-    progress: Progress = lambda _: None,
+    progress: Progress = quiet,
     avoid: Mapping[str, str] | None = None,
 ) -> Profile:
     """Everything minigrad needs to know about the engine (call in a child process).
@@ -882,7 +894,7 @@ def discover(
         for form, name, symbol, points, constant in _forms(c):
             unique = name if name not in taken else f"{name}_method"
             op = d.op_for(c, form, unique, symbol)
-            progress(f"calling {cls.__name__}.{c.name} ({op.describe_call()})")
+            progress(f"calling {cls.__name__}.{c.name} ({op.describe_call()})", method=c.name)
             watch, error, crash = None, "", ""
             for point in (*points, *_fallback_points(op.arity)):
                 try:
@@ -898,7 +910,9 @@ def discover(
                 continue
             worked = True
             steps, foreign = d.steps_of(op, watch)
-            progress(f"calling {cls.__name__}.{c.name} to choose points for {op.name}")
+            progress(
+                f"calling {cls.__name__}.{c.name} to choose points for {op.name}", method=c.name
+            )
             chosen = points if form == "pow" else d.points_for(op, points, constant)
             if form != "pow":
                 with_steps = dataclasses.replace(op, steps=steps)

@@ -15,9 +15,13 @@ numbers restart, and `random` is reseeded, before each case, test or probe
 (:func:`fresh`), so an item runs the same way in any child, after any other.
 
 A judge runs on order 0; a mutant counts as killed only if it is caught in
-every one of the :data:`ORDERS` orders.  Set literals (`{a, b}`) are not
-served, nor are frozensets (they must stay hashable): they keep Python's order,
-and :func:`uncontrolled` names them.
+every one of the :data:`ORDERS` orders.  Children kept in a `frozenset(...)`
+get :class:`ControlledFrozenSet` (a frozenset, still hashable, iterating in
+the chosen order), and a class of the engine's that subclasses `set` inherits
+from the served set.  Set literals and comprehensions kept as children
+(`self._prev = {a, b}`) cannot be served: they keep Python's order, and
+:func:`uncontrolled` names their lines, so every report can say that the graph
+order is not controlled.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any
 __all__ = [
     "ENV",
     "ORDERS",
+    "ControlledFrozenSet",
     "ControlledSet",
     "current_order",
     "fresh",
@@ -118,14 +123,18 @@ class ControlledSet(MutableSet[Any]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[Any]:
-        items = list(self._items)
+        return iter(self._arranged(list(self._items), self._serial))
+
+    @staticmethod
+    def _arranged(items: list[Any], serial: int) -> list[Any]:
+        """`items` (in insertion order) in the current order, for the set numbered `serial`."""
         order = _state["order"]
         if order == 0 or len(items) < 2:
-            return iter(items)
+            return items
         if order == 1:
-            return iter(items[::-1])
-        keys = [_mix(order, self._serial, i) for i in range(len(items))]
-        return iter([item for _, item in sorted(zip(keys, items, strict=True), key=_first)])
+            return items[::-1]
+        keys = [_mix(order, serial, i) for i in range(len(items))]
+        return [item for _, item in sorted(zip(keys, items, strict=True), key=_first)]
 
     def add(self, item: Any) -> None:
         self._items[item] = None
@@ -153,34 +162,78 @@ def _first(pair: tuple[int, Any]) -> int:
     return pair[0]
 
 
+class ControlledFrozenSet(frozenset[Any]):
+    """A frozenset (hashable, equal to any set of the same items) that iterates in the order
+    minigrad chooses, as :class:`ControlledSet` does."""
+
+    _order: tuple[Any, ...]
+    _serial: int
+
+    def __new__(cls, items: Iterable[Any] = ()) -> ControlledFrozenSet:
+        ordered = tuple(dict.fromkeys(items))
+        made = super().__new__(cls, ordered)
+        made._order = ordered
+        made._serial = _state["serial"]
+        _state["serial"] += 1
+        return made
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(ControlledSet._arranged(list(self._order), self._serial))
+
+    def __repr__(self) -> str:
+        return f"frozenset({set(self._order)!r})" if self._order else "frozenset()"
+
+
 def served_names() -> dict[str, Any]:
-    """What an order-sensitive engine's globals get."""
-    return {"set": ControlledSet}
+    """What an order-sensitive engine's globals get: its classes that subclass `set` are
+    defined after these are in place, so they inherit the served order too."""
+    return {"set": ControlledSet, "frozenset": ControlledFrozenSet}
 
 
-def _is_set_call(node: ast.AST | None) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "set"
+_SERVED = ("set", "frozenset")
 
 
-def _kept_sets(tree: ast.AST) -> list[int]:
-    """Lines that keep a set() in a node's attribute (`self._prev = set(_children)`): the
-    children a topological sort walks.  A local `visited = set()` is only asked `in`, whose
-    answer does not depend on order."""
-    found = []
+def _set_classes(tree: ast.AST) -> set[str]:
+    """Classes of the engine that subclass set or frozenset (`class Children(set)`)."""
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(b, ast.Name) and b.id in _SERVED for b in node.bases)
+    }
+
+
+def _makes_a_set(node: ast.AST | None, classes: set[str]) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and (node.func.id in _SERVED or node.func.id in classes)
+    )
+
+
+def _attribute_values(tree: ast.AST) -> Iterator[tuple[int, ast.expr]]:
+    """(line, value) of each assignment to an attribute: what a node keeps."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and _is_set_call(node.value):
-            targets = node.targets
-        elif isinstance(node, ast.AnnAssign) and _is_set_call(node.value):
-            targets = [node.target]
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
         else:
             continue
         if any(isinstance(target, ast.Attribute) for target in targets):
-            found.append(node.lineno)
-    return found
+            yield node.lineno, value
+
+
+def _kept_sets(tree: ast.AST) -> list[int]:
+    """Lines that keep a set in a node's attribute (`self._prev = set(_children)`, a
+    frozenset, or a set subclass of the engine's): the children a topological sort walks.  A
+    local `visited = set()` is only asked `in`, whose answer does not depend on order."""
+    classes = _set_classes(tree)
+    return [line for line, value in _attribute_values(tree) if _makes_a_set(value, classes)]
 
 
 def order_sensitive(source: str) -> bool:
-    """Does the engine keep children in a set(), whose order would follow addresses?"""
+    """Does the engine keep children in a set, whose order would follow addresses?"""
     try:
         return bool(_kept_sets(ast.parse(source)))
     except (SyntaxError, ValueError, RecursionError):
@@ -188,15 +241,12 @@ def order_sensitive(source: str) -> bool:
 
 
 def uncontrolled(source: str) -> list[int]:
-    """Lines with set literals, comprehensions or frozensets: their order is Python's."""
+    """Lines that keep a set literal or comprehension in a node's attribute
+    (`self._prev = {a, b}`): minigrad cannot serve those, so their order is Python's."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError):
         return []
-    found = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Set | ast.SetComp)]
-    found += [
-        n.lineno
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "frozenset"
-    ]
-    return sorted(found)
+    return sorted(
+        line for line, value in _attribute_values(tree) if isinstance(value, ast.Set | ast.SetComp)
+    )

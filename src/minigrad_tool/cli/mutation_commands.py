@@ -333,6 +333,7 @@ def _print_injection(
     out: Output, injection: Injection, spec: EngineSpec, tests: Sequence[str]
 ) -> int:
     from minigrad_tool.mutation.inject import Catch
+    from minigrad_tool.mutation.results import Status
 
     mutant = injection.mutant
     caught_by = injection.killers("tests")
@@ -344,10 +345,15 @@ def _print_injection(
     )
     out.line()
     if injection.catch is Catch.CAUGHT:
-        out.line(f"caught by your tests: {len(caught_by)} fail on {mutant.id}", "bold green")
-        for test in caught_by:
-            out.line(f"  {test}")
-        out.line(f"  first failure: {injection.reason('tests')}")
+        if caught_by:
+            out.line(f"caught by your tests: {len(caught_by)} fail on {mutant.id}", "bold green")
+            for test in caught_by:
+                out.line(f"  {test}")
+            out.line(f"  first failure: {injection.reason('tests')}")
+        else:  # no test failed: the tests hung on it (confirmed), or it crashed the engine
+            how = "hang on" if injection.result.status is Status.TIMEOUT else "crash on"
+            out.line(f"caught by your tests: they {how} {mutant.id}", "bold green")
+            out.line(f"  {injection.reason('tests')}")
         out.line(f"  {battery_text}")
         out.line(f"the source file {spec.path} was not modified")
         return OK

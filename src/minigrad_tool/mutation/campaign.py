@@ -217,4 +217,5 @@ def run_campaign(
         findings=findings,
         excluded=excluded,
         orders=spec.orders,
+        uncontrolled=spec.uncontrolled,
     )

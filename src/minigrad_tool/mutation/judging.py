@@ -19,6 +19,7 @@ its cases run there) and run hosts of its own (your tests do).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -41,9 +42,11 @@ __all__ = [
     "HarnessError",
     "Judge",
     "JudgeClass",
+    "MutantRun",
     "Progress",
     "Setup",
     "Task",
+    "budget_for",
     "check_timeout",
     "covering",
     "deadline_for",
@@ -60,6 +63,10 @@ Progress = Callable[[int, int], None]  # mutants done, of total
 # needs for the same items, plus a constant for the fork and the swap.
 DEADLINE_FACTOR = 10.0
 DEADLINE_SLACK = 1.0
+# A mutant that hangs is run again, alone, with this many times the deadlines: only a second
+# hang counts.  Five times covers a machine whose other core is busy (a run there takes
+# about twice as long) with room to spare.
+CONFIRM_FACTOR = 5.0
 # A --timeout must leave the unmutated engine twice its time, plus 50 ms of fork and
 # swap, else every mutant would "time out" and count as killed.
 TIMEOUT_ROOM = 2.0
@@ -177,12 +184,18 @@ def covering(mutant: Mutant, harness: Harness) -> list[str]:
     return [item for item in harness.items if mutant.id in harness.covers.get(item, ())]
 
 
-def deadline_for(items: Sequence[str], harness: Harness, config: CampaignConfig) -> float:
-    """--timeout, else mutmut's rule: a multiple of what the original needs, plus slack."""
+def budget_for(item: str, harness: Harness, config: CampaignConfig, scale: float = 1.0) -> float:
+    """How long one run of `item` may take, in one graph order: --timeout, else mutmut's rule
+    (a multiple of what the unmutated engine needs for it, plus slack); `scale` widens it
+    (a timeout's confirmation)."""
     if config.timeout is not None:
-        return config.timeout
-    needed = sum(harness.seconds.get(i, 0.0) for i in items)
-    return max(DEADLINE_SLACK, DEADLINE_FACTOR * needed + DEADLINE_SLACK)
+        return config.timeout * scale
+    return scale * (DEADLINE_FACTOR * harness.seconds.get(item, 0.0) + DEADLINE_SLACK)
+
+
+def deadline_for(items: Sequence[str], harness: Harness, config: CampaignConfig) -> float:
+    """The longest any one run of these items may take (the report's "timeout")."""
+    return max((budget_for(i, harness, config) for i in items), default=DEADLINE_SLACK)
 
 
 def check_timeout(
@@ -192,16 +205,93 @@ def check_timeout(
     if config.timeout is None:
         return
     worst = max(
-        (sum(harness.seconds.get(i, 0.0) for i in order(m, harness)) for m in mutants),
+        (harness.seconds.get(i, 0.0) for m in mutants for i in order(m, harness)),
         default=0.0,
     )
     least = TIMEOUT_ROOM * worst + TIMEOUT_SLACK
     if config.timeout < least:
         raise HarnessError(
             f"--timeout {config.timeout:g} s is too short: the unmutated engine needs "
-            f"{worst:.2f} s for the items of one mutant, so a timeout would show nothing; "
+            f"{worst:.2f} s for one item, so a timeout would show nothing; "
             f"use at least {least:.2f} s, or leave --timeout out"
         )
+
+
+@dataclass(frozen=True)
+class MutantRun:
+    """What a judge's child found for one mutant: what crosses the pipe, with one reader."""
+
+    killed_by: tuple[str, ...] = ()  # items that failed on it (and pass on the original)
+    covered_by: tuple[str, ...] = ()  # items that ran its changed code
+    reason: str = ""  # why the first killer failed
+    hits: int = 0  # times its changed code ran
+    unreliable: tuple[str, ...] = ()  # items that failed on the original too, run again
+    orders_caught: tuple[int, ...] = ()  # graph orders some item caught it in
+    orders: int = 1  # graph orders explored
+
+    def to_json(self) -> dict[str, Any]:
+        return {f: list(v) if isinstance(v, tuple) else v for f, v in self.__dict__.items()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MutantRun:
+        return cls(
+            tuple(data["killed_by"]),
+            tuple(data["covered_by"]),
+            str(data["reason"]),
+            int(data["hits"]),
+            tuple(data["unreliable"]),
+            tuple(int(o) for o in data["orders_caught"]),
+            int(data["orders"]),
+        )
+
+    @property
+    def caught_everywhere(self) -> bool:
+        """Killed, in every graph order explored."""
+        return bool(self.killed_by) and len(self.orders_caught) == self.orders
+
+
+class _Runner:
+    """In a judge's child: runs items on the mutant or the original, each in a phase with its
+    own deadline (the item's budget, in the graph order at hand), saying where it is as data:
+    the item, the order, and the orders caught and missed so far."""
+
+    def __init__(
+        self,
+        patcher: Patcher,
+        mutant: Mutant,
+        failure: Callable[[str], str | None],
+        reporter: Reporter,
+        item: str,
+        budgets: Mapping[str, float],
+    ) -> None:
+        self.patcher, self.mutant, self.failure = patcher, mutant, failure
+        self.reporter, self.item, self.budgets = reporter, item, budgets
+        self.caught: list[int] = []
+        self.missed: list[int] = []
+
+    def run(
+        self, name: str, order: int, *, original: bool = False, budget: float = 0.0
+    ) -> str | None:
+        """Why `name` fails (on the original with `original`), or None if it passes."""
+        on = "the unmutated engine" if original else f"mutant {self.mutant.id}"
+        in_order = f", graph order {order}" if order else ""
+        self.reporter.phase(
+            f"{self.item} {name} on {on}{in_order}",
+            budget=budget or self.budgets.get(name) or None,
+            mutant=self.mutant.id,
+            item=name,
+            order=order,
+            original=original,
+            caught=list(self.caught),
+            missed=list(self.missed),
+        )
+        if not original:
+            return self.failure(name)
+        self.patcher.restore()
+        try:
+            return self.failure(name)
+        finally:
+            self.patcher.apply(self.mutant)
 
 
 def run_mutant(
@@ -214,30 +304,33 @@ def run_mutant(
     item: str,
     matrix: bool,
     orders: int = 1,
+    budgets: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """In a judge's child: swap the mutant in, run the items in order up to the first failure
-    (all of them with `matrix`); which failed, which ran its code, and why the first failed.
+    (all of them with `matrix`); which failed, which ran its code, and why the first failed
+    (a :class:`MutantRun`, as JSON).
 
     `failure(name)` runs one item and returns why it failed, or None if it passed.  A kill
     is confirmed: the failing item must pass on the unmutated engine, run again here (else
     it is flaky, or depends on an earlier item's state, and kills nothing).  With `orders`
     > 1 the mutant must also be caught in every other graph order (adapter.order).
+    `budgets`: each item's deadline for one run, from the unmutated engine's time.
     """
     patcher.apply(mutant)
     set_order(0)
+    runner = _Runner(patcher, mutant, failure, reporter, item, budgets or {})
     killers: list[str] = []
     covered: list[str] = []
     unreliable: list[str] = []
     reason = ""
     for name in items:
-        reporter.phase(f"mutant {mutant.id}: {item} {name}")
         before = patcher.hits.count
-        why = failure(name)
+        why = runner.run(name, 0)
         if patcher.hits.count > before:
             covered.append(name)
         if why is None:
             continue
-        if _fails_unmutated(patcher, mutant, failure, name):
+        if runner.run(name, 0, original=True) is not None:
             unreliable.append(name)
             continue
         if not killers:
@@ -245,60 +338,71 @@ def run_mutant(
         killers.append(name)
         if not matrix:
             break
-    caught = (
-        _orders_caught(patcher, mutant, items, killers, failure, reporter, orders)
-        if killers
-        else []
-    )
-    return {
-        "killed_by": killers,
-        "covered_by": covered,
-        "reason": reason,
-        "hits": patcher.hits.count,
-        "unreliable": unreliable,
-        "orders_caught": caught,
-        "orders": orders,
-    }
+    if killers:
+        runner.caught.append(0)
+        _other_orders(runner, items, killers[0], orders)
+    return MutantRun(
+        tuple(killers),
+        tuple(covered),
+        reason,
+        patcher.hits.count,
+        tuple(unreliable),
+        tuple(runner.caught),
+        orders,
+    ).to_json()
 
 
-def _fails_unmutated(
-    patcher: Patcher, mutant: Mutant, failure: Callable[[str], str | None], name: str
-) -> bool:
-    """Run `name` once more with the original code in: does it fail there too?"""
-    patcher.restore()
-    try:
-        return failure(name) is not None
-    finally:
-        patcher.apply(mutant)
-
-
-def _orders_caught(
-    patcher: Patcher,
-    mutant: Mutant,
-    items: Sequence[str],
-    killers: Sequence[str],
-    failure: Callable[[str], str | None],
-    reporter: Reporter,
-    orders: int,
-) -> list[int]:
-    """The graph orders in which some item fails on the mutant and passes on the unmutated
-    engine in that same order: 0, and each other one."""
-    caught = [0]
-    first_tried = [killers[0], *[i for i in items if i != killers[0]]]
+def _other_orders(runner: _Runner, items: Sequence[str], killer: str, orders: int) -> None:
+    """Each other graph order: is the mutant caught there, by an item that passes on the
+    unmutated engine in that same order?  The original runs first, and its time there sets
+    the mutant's deadline in that order (it hangs only where the original finished)."""
+    first_tried = [killer, *[i for i in items if i != killer]]
     for order in range(1, orders):
         set_order(order)
-        reporter.phase(f"mutant {mutant.id}: graph order {order}")
-        if any(
-            failure(name) is not None and not _fails_unmutated(patcher, mutant, failure, name)
-            for name in first_tried
-        ):
-            caught.append(order)
+        for name in first_tried:
+            start = time.monotonic()
+            if runner.run(name, order, original=True) is not None:
+                continue  # fails on the original in this order: it cannot judge here
+            needed = time.monotonic() - start
+            budget = max(runner.budgets.get(name, 0.0), DEADLINE_FACTOR * needed + DEADLINE_SLACK)
+            if runner.run(name, order, budget=budget) is not None:
+                runner.caught.append(order)
+                break
+        else:
+            runner.missed.append(order)
     set_order(0)
-    return caught
 
 
 def _with_note(text: str, mutant: Mutant) -> str:
     return text + (f" ({mutant.note})" if mutant.note else "")
+
+
+def _timeout(
+    mutant: Mutant, first: ChildOutcome, second: ChildOutcome, items: Sequence[str], item: str
+) -> Verdict:
+    """A hang seen twice, the second time alone with CONFIRM_FACTOR times the deadline: a
+    Timeout, unless the mutant had already survived in some graph order (then Survived)."""
+    where = second.where
+    missed = [int(o) for o in where.get("missed", [])]
+    caught = [int(o) for o in where.get("caught", [])]
+    said = f"{first.message}; again alone with {CONFIRM_FACTOR:g}x the deadline: {second.message}"
+    if missed:
+        return Verdict(
+            Status.SURVIVED,
+            f"it survived in graph order(s) {', '.join(map(str, missed))} before it hung: {said}",
+            (),
+            tuple(items),
+            second.seconds,
+        )
+    return Verdict(
+        Status.TIMEOUT,
+        f"hung where the unmutated engine finished ({item} {where.get('item', '?')}, graph "
+        f"order {where.get('order', 0)}; caught in order(s) "
+        f"{', '.join(map(str, caught)) or 'none'} before): {said}",
+        (),
+        tuple(items),
+        second.seconds,
+    )
 
 
 def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], item: str) -> Verdict:
@@ -308,17 +412,15 @@ def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], item: 
         return Verdict(Status.TIMEOUT, outcome.message, (), tuple(items), outcome.seconds)
     if not outcome.ok:  # the mutant made the engine raise outside an item, crash, or exit
         return Verdict(Status.KILLED, outcome.message, (), tuple(items), outcome.seconds)
-    value: dict[str, Any] = outcome.value
-    killers = tuple(value["killed_by"])
-    covered = tuple(value["covered_by"])
-    unreliable = value.get("unreliable", [])
+    run = MutantRun.from_json(outcome.value)
+    killers, covered, unreliable = run.killed_by, run.covered_by, run.unreliable
     flaky = (
         f"; {', '.join(unreliable)} failed on it but also failed on the unmutated engine, run "
         f"again in the same process: flaky, or dependent on an earlier {item}'s state, so no kill"
         if unreliable
         else ""
     )
-    if value["hits"] == 0:
+    if run.hits == 0:
         reason = _with_note(
             f"none of the {len(items)} {item}s run ran the changed code (line {mutant.start[0]})",
             mutant,
@@ -326,7 +428,7 @@ def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], item: 
         if killers:
             reason += f"; {killers[0]} failed all the same: is it flaky?"
         return Verdict(Status.NO_COVERAGE, reason + flaky, (), (), outcome.seconds)
-    caught, orders = value.get("orders_caught", [0]), value.get("orders", 1)
+    caught, orders = run.orders_caught, run.orders
     if killers and len(caught) < orders:
         return Verdict(
             Status.SURVIVED,
@@ -342,7 +444,7 @@ def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], item: 
     if killers:
         return Verdict(
             Status.KILLED,
-            value["reason"] + flaky,
+            run.reason + flaky,
             killers,
             covered,
             outcome.seconds,
@@ -368,7 +470,11 @@ def judge_mutants(
     progress: Progress | None = None,
 ) -> dict[str, Verdict]:
     """Each mutant judged by the items `order` gives it, in the host's children; first,
-    HarnessError if --timeout leaves the unmutated engine no room (:func:`check_timeout`)."""
+    HarnessError if --timeout leaves the unmutated engine no room (:func:`check_timeout`).
+
+    Every run of an item has its own deadline (:func:`budget_for`).  A mutant that hangs is
+    run again, alone, with CONFIRM_FACTOR times the deadlines: only a second hang is a
+    Timeout, so a busy machine cannot turn a survivor into a kill."""
     check_timeout(mutants, harness, config, order)
     verdicts: dict[str, Verdict] = {}
     requests: dict[str, Request] = {}
@@ -379,23 +485,52 @@ def judge_mutants(
                 Status.NO_COVERAGE, _with_note(f"no {item} runs line {m.start[0]}", m)
             )
             continue
-        args: dict[str, Any] = {"mutant": m.id, "items": items}
-        pinned = {i: harness.pinned[i] for i in items if i in harness.pinned}
-        if pinned and not config.settings.any_subgradient:
-            args["pinned"] = pinned  # the host forked before the harness ran: send them along
-        requests[m.id] = Request(m.id, task, args, deadline_for(items, harness, config))
+        requests[m.id] = _request(m, task, items, harness, config, 1.0)
     total = len(mutants)
     by_id = {m.id: m for m in mutants}
     if progress is not None:
         progress(len(verdicts), total)
+    hung: dict[str, ChildOutcome] = {}
 
     def finished(key: str, outcome: ChildOutcome) -> None:
+        if outcome.status == "timeout":
+            hung[key] = outcome  # confirmed below, alone, before it counts
+            return
         verdicts[key] = _verdict(by_id[key], outcome, requests[key].args["items"], item)
         if progress is not None:
             progress(len(verdicts), total)
 
     host.run(list(requests.values()), on_done=finished)
+    for key in sorted(hung, key=list(requests).index):  # one at a time: alone on the host
+        items = requests[key].args["items"]
+        again = _request(by_id[key], task, items, harness, config, CONFIRM_FACTOR)
+        outcome = host.run([again])[key]
+        if outcome.status == "timeout":
+            verdicts[key] = _timeout(by_id[key], hung[key], outcome, items, item)
+        else:
+            verdicts[key] = _verdict(by_id[key], outcome, items, item)
+        if progress is not None:
+            progress(len(verdicts), total)
     return verdicts
+
+
+def _request(
+    mutant: Mutant,
+    task: str,
+    items: Sequence[str],
+    harness: Harness,
+    config: CampaignConfig,
+    scale: float,
+) -> Request:
+    """A judge child's request: the items, each one's deadline per run (`scale` times the
+    usual), and the kink pins the host forked before."""
+    budgets = {i: budget_for(i, harness, config, scale) for i in items}
+    args: dict[str, Any] = {"mutant": mutant.id, "items": list(items), "budgets": budgets}
+    pinned = {i: harness.pinned[i] for i in items if i in harness.pinned}
+    if pinned and not config.settings.any_subgradient:
+        args["pinned"] = pinned  # the host forked before the harness ran: send them along
+    # Until the child's first phase starts the first item's deadline: the fork and the swap.
+    return Request(mutant.id, task, args, scale * DEADLINE_SLACK + max(budgets.values()))
 
 
 def prepare_patcher(setup: Setup) -> Callable[[Loaded], None]:

@@ -134,6 +134,7 @@ class Campaign:
     findings: list[Finding] = field(default_factory=list)  # what the unmutated engine fails
     excluded: list[str] = field(default_factory=list)  # items that could not judge, and why
     orders: int = 1  # graph orders every kill had to hold in (adapter.order)
+    uncontrolled: list[int] = field(default_factory=list)  # lines whose set order is Python's
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)

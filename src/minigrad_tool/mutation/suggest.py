@@ -32,9 +32,10 @@ from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery.oracle import NoTruth
 from minigrad_tool.isolation import Limits, Reporter, Request
+from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import equivalence
 from minigrad_tool.mutation.judges.tests import TestsHost, run_stats
-from minigrad_tool.mutation.judging import CampaignConfig
+from minigrad_tool.mutation.judging import CampaignConfig, MutantRun
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import patcher_for
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
@@ -286,6 +287,14 @@ class _Checked:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (mutant, why no test)
 
 
+def _run_of(outcome: ChildOutcome | None) -> MutantRun:
+    """A judge child's finding for one written test on one mutant; nothing if it did not end
+    with one (it hung or crashed: no catch is claimed)."""
+    if outcome is None or not outcome.ok:
+        return MutantRun()
+    return MutantRun.from_json(outcome.value)
+
+
 def _exposes_bug(why: str) -> bool:
     """The test failed on one of its own assertions of the truth (not a NameError, say)."""
     return "assert close(" in why
@@ -325,9 +334,8 @@ def _verify(
         if outcome == "failed" and written.blames and _exposes_bug(why):
             failing_too = []
             for m in written.mutants:
-                found = outcomes.get(f"{name}|{m.id}")
-                value = found.value if found is not None and found.ok else {}
-                if value.get("killed_by") or value.get("unreliable"):
+                run = _run_of(outcomes.get(f"{name}|{m.id}"))
+                if run.killed_by or run.unreliable:
                     failing_too.append(m.id)
                 else:
                     checked.dropped.append((m.id, "its test passes on the mutant"))
@@ -344,14 +352,13 @@ def _verify(
             checked.dropped += [(m.id, said) for m in written.mutants]
             continue
         for m in written.mutants:
-            found = outcomes.get(f"{name}|{m.id}")
-            value = found.value if found is not None and found.ok else {}
-            orders_caught, orders = len(value.get("orders_caught", [])), value.get("orders", 1)
-            if value.get("killed_by") and orders_caught == orders:
+            run = _run_of(outcomes.get(f"{name}|{m.id}"))
+            if run.caught_everywhere:
                 checked.caught.setdefault(name, []).append(m.id)
-            elif value.get("killed_by"):
+            elif run.killed_by:
+                caught = len(run.orders_caught)
                 checked.dropped.append(
-                    (m.id, f"its test catches it in only {orders_caught} of {orders} orders")
+                    (m.id, f"its test catches it in only {caught} of {run.orders} orders")
                 )
             else:
                 checked.dropped.append((m.id, "its test passes on the mutant too"))

@@ -69,6 +69,9 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
             # the schema, so the report stays valid): every shard has the same, and merge
             # keeps them.
             "findings": [f.to_json() for f in campaign.findings],
+            "graphOrders": campaign.orders,
+            # Lines whose children are kept in a set literal: order not controlled there.
+            "orderNotControlled": campaign.uncontrolled,
         }
         tests = campaign.tests
     report: dict[str, Any] = {

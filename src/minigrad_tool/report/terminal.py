@@ -50,6 +50,16 @@ def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
     )
 
 
+def uncontrolled_line(campaign: Campaign) -> str:
+    name = os.path.basename(campaign.path)
+    lines = ", ".join(f"{name}:{n}" for n in campaign.uncontrolled)
+    return (
+        f"graph order not controlled: verdicts may change between runs (children kept in a "
+        f"set literal at {lines}, whose order follows object addresses; keep them in set(...) "
+        "or a tuple, and minigrad controls it)"
+    )
+
+
 def print_findings(out: Output, findings: Sequence[Finding], *, verbose: bool = False) -> None:
     """The headline: what the battery finds wrong in the unmutated engine, op by op, with the
     input, expected against actual, and the source line.  Nothing when it finds nothing."""
@@ -304,6 +314,9 @@ def print_campaign(
             f"if it is caught in all {campaign.orders} orders minigrad served it",
             "dim",
         )
+    if campaign.uncontrolled:
+        out.line()
+        out.line(uncontrolled_line(campaign), "bold yellow")
     judge_notes = [f for f in campaign.findings if f.check == "judge"]
     for f in judge_notes:
         out.line(f.message, "yellow")

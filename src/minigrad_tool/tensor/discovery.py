@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad_tool.adapter.discovery import _Discovery, _function_of, _Watch
+from minigrad_tool.adapter.discovery import Progress, _Discovery, _function_of, _Watch
 from minigrad_tool.adapter.nodes import find_children_attribute, make_leaf
 from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Step, Sweep
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
@@ -31,7 +31,6 @@ from minigrad_tool.tensor.calls import BINARY
 
 __all__ = ["discover_tensor"]
 
-Progress = Callable[[str], None]
 
 # minigrad's op name -> (how it is called, the names engines give it).
 _DUNDERS: dict[str, tuple[str, str, str]] = {  # op -> (dunder, call form, symbol)
@@ -230,6 +229,9 @@ class _TensorDiscovery(_Discovery):
             self.access.children_attr = find_children_attribute(out)
         watch = _Watch(out, [], forward.codes)
         root = loss(out) if loss is not None else out
+        self.progress(
+            f"backward() of {trial.op.describe_call()}", method=trial.op.method, stage="backward"
+        )
         with Tracer(self.filename, package=self.package) as backward:
             try:
                 root.backward()
@@ -306,10 +308,10 @@ def discover_tensor(
             d.broken.append((op.method, avoid[op.method]))
             continue
         if name in ("sum", "mean", "max"):
-            progress(f"calling {cls.__name__}.{op.method} (its keywords)")
+            progress(f"calling {cls.__name__}.{op.method} (its keywords)", method=op.method)
             op = _reduction_spelling(d, op, function)
         trial = _trial_for(name, op)
-        progress(f"calling {cls.__name__}.{op.method} ({op.describe_call()})")
+        progress(f"calling {cls.__name__}.{op.method} ({op.describe_call()})", method=op.method)
         loss = None if name == "sum" else _sum_loss(ops)
         try:
             watch = d.trace(trial, loss, skip)

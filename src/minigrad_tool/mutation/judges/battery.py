@@ -95,6 +95,7 @@ class BatteryJudge:
             item=self.item,
             matrix=self.setup.config.matrix,
             orders=self.orders,
+            budgets=args.get("budgets"),
         )
 
     # --- in the campaign's process ----------------------------------------------------------

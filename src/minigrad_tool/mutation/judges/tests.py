@@ -225,8 +225,10 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         differs = []
         for order in range(1, session.orders):
             set_order(order)
+            start = time.perf_counter()
             if _run_item(session, nodeid)[0] != outcome:
                 differs.append(order)
+            seconds = max(seconds, time.perf_counter() - start)  # the slowest order sets deadlines
         set_order(0)
         results.append(
             {
@@ -257,6 +259,7 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         item="test",
         matrix=session.matrix,
         orders=session.orders,
+        budgets=args.get("budgets"),
     )
 
 

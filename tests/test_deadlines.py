@@ -1,0 +1,286 @@
+"""The same verdict on a busy machine, in every graph order, whatever holds the children.
+
+* Every run of an item has its own deadline, set by the phase that starts it
+  (isolation's phase budgets), never one deadline for a loop of items and orders.
+* A mutant that hangs is run again, alone, with 5x the deadlines: only a second
+  hang is a Timeout, and one that survived in some graph order before it hung
+  is Survived.  Shown with a host whose children are slowed on cue, not with
+  sleeps in assertions.
+* Children kept in a frozenset or a set subclass are served an ordered
+  stand-in; a set literal cannot be, and every report says so.
+* A backward() that hangs on every op's graph is blamed once, not op by op.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from minigrad_tool.adapter.order import (
+    ControlledFrozenSet,
+    fresh,
+    order_sensitive,
+    set_order,
+    uncontrolled,
+)
+from minigrad_tool.isolation import Limits, Outcome, Reporter, Request, run_isolated
+from minigrad_tool.mutation.judging import (
+    CONFIRM_FACTOR,
+    CampaignConfig,
+    Harness,
+    MutantRun,
+    judge_mutants,
+)
+from minigrad_tool.mutation.mutants import Mutant
+from minigrad_tool.mutation.results import Status
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class TestPhaseBudgets:
+    def test_a_phase_with_a_budget_has_its_own_deadline(self) -> None:
+        """The child says how long its phase may take; past it, it is killed, named by the
+        phase's words and data."""
+
+        def body(reporter: Reporter) -> Any:
+            reporter.phase("item slow, graph order 3", budget=0.3, item="slow", order=3)
+            time.sleep(30)
+
+        outcome = run_isolated(body, Limits(timeout=60))
+        assert outcome.status == "timeout"
+        assert outcome.message == "no answer within 0.3 s during item slow, graph order 3 (killed)"
+        assert outcome.where == {"item": "slow", "order": 3}
+
+    def test_a_generous_budget_lets_a_slow_phase_finish(self) -> None:
+        """A budget replaces the task's limit: longer than it, the phase still finishes."""
+
+        def body(reporter: Reporter) -> Any:
+            reporter.phase("item", budget=30.0)
+            time.sleep(0.5)
+            return "done"
+
+        outcome = run_isolated(body, Limits(timeout=0.2))
+        assert outcome.ok and outcome.value == "done"
+
+
+def _mutant(name: str) -> Mutant:
+    return Mutant(name, "add", "sign", "Value.__add__", "+= becomes -=", (3, 1), (3, 9), "+=",
+                  "-=", ("Value.__add__", 1), (), False)  # fmt: skip
+
+
+HARNESS = Harness(("t1", "t2"), {"t1": frozenset({"m"}), "t2": frozenset({"m"})},
+                  {"t1": 0.1, "t2": 0.2})  # fmt: skip
+
+
+def _ran(**fields: Any) -> Outcome:
+    run = MutantRun(hits=1, orders=8, **fields)
+    return Outcome("ok", run.to_json(), "", "", 0.1)
+
+
+def _hung(**where: Any) -> Outcome:
+    return Outcome("timeout", None, "no answer within 2 s during test t1 (killed)", "", 2.0, where)
+
+
+class SlowedHost:
+    """A host whose children answer from a script: the first run of a mutant may hang (as
+    on a busy machine), the confirmation does whatever the script says."""
+
+    def __init__(self, script: dict[str, list[Outcome]]) -> None:
+        self.script = script
+        self.calls: list[list[Request]] = []
+
+    def run(self, requests: list[Request], on_done: Any = None) -> dict[str, Outcome]:
+        self.calls.append(list(requests))
+        results = {}
+        for request in requests:
+            results[request.key] = outcome = self.script[request.key].pop(0)
+            if on_done is not None:
+                on_done(request.key, outcome)
+        return results
+
+
+def _judge(host: SlowedHost) -> Status:
+    verdicts = judge_mutants(host, "judge", [_mutant("m")], HARNESS, CampaignConfig(), "test")  # type: ignore[arg-type]
+    return verdicts["m"].status
+
+
+class TestATimeoutIsConfirmed:
+    def test_a_hang_that_finishes_alone_is_judged_by_what_it_does(self) -> None:
+        """Slowed the first time, the mutant runs to its verdict alone: Killed, and the
+        confirmation ran by itself with 5x each item's deadline."""
+        killed = _ran(killed_by=("t1",), covered_by=("t1",), orders_caught=tuple(range(8)))
+        host = SlowedHost({"m": [_hung(item="t1", order=0), killed]})
+        assert _judge(host) is Status.KILLED
+        first, confirmation = host.calls
+        assert len(confirmation) == 1
+        for item in ("t1", "t2"):
+            budget = first[0].args["budgets"][item]
+            assert confirmation[0].args["budgets"][item] == pytest.approx(CONFIRM_FACTOR * budget)
+
+    def test_a_survivor_slowed_down_stays_a_survivor(self) -> None:
+        """A busy machine cannot turn a survivor into a kill."""
+        survived = _ran(covered_by=("t1", "t2"))
+        assert _judge(SlowedHost({"m": [_hung(item="t1", order=0), survived]})) is Status.SURVIVED
+
+    def test_a_second_hang_is_a_timeout(self) -> None:
+        """Hung twice where the original finished: Timeout, with both deadlines said."""
+        host = SlowedHost({"m": [_hung(item="t1", order=0), _hung(item="t1", order=0)]})
+        verdicts = judge_mutants(host, "judge", [_mutant("m")], HARNESS, CampaignConfig(), "test")  # type: ignore[arg-type]
+        assert verdicts["m"].status is Status.TIMEOUT
+        assert "again alone with 5x the deadline" in verdicts["m"].reason
+
+    def test_a_hang_after_surviving_an_order_is_survived(self) -> None:
+        """Caught in order 0, missed in order 1, then hung in order 2: Survived, whatever the
+        other orders did."""
+        where = {"item": "t1", "order": 2, "caught": [0], "missed": [1]}
+        host = SlowedHost({"m": [_hung(**where), _hung(**where)]})
+        assert _judge(host) is Status.SURVIVED
+
+    def test_each_item_has_its_own_deadline(self) -> None:
+        """Budgets are per item, from the unmutated engine's time for it: 10x + 1 s."""
+        host = SlowedHost({"m": [_ran(covered_by=("t1",))]})
+        _judge(host)
+        budgets = host.calls[0][0].args["budgets"]
+        assert budgets == {"t1": pytest.approx(2.0), "t2": pytest.approx(3.0)}
+
+
+ENGINE = """
+class Value:
+    def __init__(self, data, _children=()):
+        self.data = data
+        self.grad = 0.0
+        self._backward = lambda: None
+        self._prev = KEEP
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        topo, seen = [], set()
+
+        def build(v):
+            if v not in seen:
+                seen.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+"""
+SUBCLASS = "class Children(set):\n    pass\n" + ENGINE.replace("KEEP", "Children(_children)")
+FROZEN = ENGINE.replace("KEEP", "frozenset(_children)")
+LITERAL = ENGINE.replace("KEEP", "{*_children}")
+
+
+class TestOrderControl:
+    @pytest.mark.parametrize("source", [SUBCLASS, FROZEN], ids=["set-subclass", "frozenset"])
+    def test_sets_minigrad_can_serve_are_controlled(self, source: str) -> None:
+        """A set subclass or a frozenset kept as children: served, so judged in every order."""
+        assert order_sensitive(source) and uncontrolled(source) == []
+
+    def test_a_set_literal_is_named(self) -> None:
+        """A set literal kept as children cannot be served; a local one does not matter."""
+        assert not order_sensitive(LITERAL)
+        assert uncontrolled(LITERAL) == [
+            LITERAL.splitlines().index("        self._prev = {*_children}") + 1
+        ]
+        assert uncontrolled("def f():\n    seen = {1, 2}\n") == []
+
+    def test_the_frozen_stand_in_is_a_frozenset_in_the_chosen_order(self) -> None:
+        """Hashable and equal to the frozenset of its items; reversed in order 1."""
+        fresh()
+        try:
+            set_order(0)
+            items = ControlledFrozenSet(["a", "b", "c"])
+            assert list(items) == ["a", "b", "c"]
+            assert items == frozenset("abc") and hash(items) == hash(frozenset("abc"))
+            set_order(1)
+            assert list(items) == ["c", "b", "a"]
+        finally:
+            set_order(0)
+
+    @pytest.mark.campaign
+    @pytest.mark.parametrize(
+        ("source", "controlled"),
+        [(FROZEN, True), (SUBCLASS, True), (LITERAL, False)],
+        ids=["frozenset", "set-subclass", "set-literal"],
+    )
+    def test_reports_say_whether_the_order_is_controlled(
+        self, source: str, controlled: bool, tmp_path: Path
+    ) -> None:
+        """Served: 8 orders in the JSON, two runs give the same statuses.  A literal: the
+        output and the JSON say the order is not controlled."""
+        (tmp_path / "eng.py").write_text(source)
+        runs = []
+        for k in (1, 2):
+            report = tmp_path / f"r{k}.json"
+            result = subprocess.run(
+                [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", "eng.py",
+                 "--json", str(report)],
+                cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+            assert result.returncode in (0, 1), result.stdout + result.stderr
+            data = json.loads(report.read_text())
+            runs.append(
+                [(m["id"], m["status"]) for e in data["files"].values() for m in e["mutants"]]
+            )
+            config = data["config"]
+            said = "graph order not controlled: verdicts may change between runs"
+            if controlled:
+                assert config["graphOrders"] == 8 and config["orderNotControlled"] == []
+                assert said not in result.stdout
+            else:
+                assert config["orderNotControlled"] and said in result.stdout
+        assert runs[0] == runs[1] and runs[0]
+
+
+HANGS = ENGINE.replace("KEEP", "tuple(_children)").replace(
+    """        for v in reversed(topo):
+            v._backward()""",
+    """        while len(topo) > 1:  # never ends once the graph has an op
+            for v in reversed(topo):
+                v._backward()""",
+)
+
+
+@pytest.mark.campaign
+def test_a_backward_that_hangs_on_every_graph_is_blamed_once(tmp_path: Path) -> None:
+    """The first op's backward pass hangs, the second's too: backward() is blamed, exit 2,
+    after one deadline and a half (not one deadline per op)."""
+    (tmp_path / "eng.py").write_text(HANGS)
+    result = subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", "gradcheck", "--engine", "eng.py",
+         "--timeout", "2"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "the backward pass hangs on the graphs of __add__ and __mul__" in result.stderr
+    assert "no answer within 1 s during backward() of x * y" in result.stderr
