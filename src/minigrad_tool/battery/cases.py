@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
 from minigrad_tool.adapter.order import fresh
@@ -31,6 +31,7 @@ from minigrad_tool.findings import Finding
 from minigrad_tool.gradcheck import GradcheckError, Tolerance, gradcheck
 
 __all__ = [
+    "BatteryCase",
     "Case",
     "CaseResult",
     "ForwardTolerance",
@@ -61,6 +62,43 @@ class KinkRule:
     probe: Callable[[Any], Any]  # the op alone, to measure the engine's slope s
 
 
+class BatteryCase(Protocol):
+    """A case of the battery, scalar or tensor: one runner runs both, through these."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def group(self) -> str: ...
+
+    @property
+    def requires(self) -> frozenset[str]: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def op(self) -> str | None: ...
+
+    @property
+    def where(self) -> str: ...
+
+    @property
+    def line(self) -> int | None: ...
+
+    @property
+    def cost(self) -> int: ...
+
+    def run(self, access: NodeAccess, settings: Settings) -> CaseResult:
+        """Check the engine `access` reaches; a failed check or an engine error as a result,
+        an error of minigrad's own code raised."""
+        ...
+
+    def pinned(self, access: NodeAccess) -> list[list[float]]:
+        """The engine's own values and gradients, exactly: what a campaign pins at a kink."""
+        ...
+
+
 @dataclass(frozen=True)
 class Case:
     """One named check of an engine."""
@@ -81,6 +119,37 @@ class Case:
     depth: int = 0  # nodes on the longest path, so recursive topo sorts can be given room
     parameters: Mapping[str, float] = field(default_factory=dict)  # op parameters for the oracle
     cost: int = 0  # op calls it makes in all: cheaper cases run first
+
+    def run(self, access: NodeAccess, settings: Settings) -> CaseResult:
+        start = time.perf_counter()
+        old_limit = sys.getrecursionlimit()
+        if self.depth:  # recursive topo sorts (micrograd's) need a frame per node
+            sys.setrecursionlimit(max(old_limit, 4 * self.depth + 1000))
+        try:
+            note = _RUNNERS[self.kind](self, access, settings)
+        except GradcheckError as err:
+            finding = _finding(self, str(err), err.check, err.point, err)
+            return CaseResult(self.name, "fail", str(err), time.perf_counter() - start, "", finding)
+        except NotANumber as err:
+            detail = f"{self.name}: {err}"
+            finding = _finding(self, detail, "number", None)
+            return CaseResult(self.name, "fail", detail, time.perf_counter() - start, "", finding)
+        except Exception as err:
+            if not engine_caused(err):
+                raise
+            detail = _crash(self, err)
+            finding = _finding(self, detail, "crash", None)
+            return CaseResult(self.name, "error", detail, time.perf_counter() - start, "", finding)
+        finally:
+            sys.setrecursionlimit(old_limit)
+        return CaseResult(self.name, "pass", "", time.perf_counter() - start, note)
+
+    def pinned(self, access: NodeAccess) -> list[list[float]]:
+        rows = []
+        for point in self.points:
+            value, grads = _gradients(self, access, point)
+            rows.append([value, *grads])
+        return rows
 
 
 @dataclass(frozen=True)
@@ -210,16 +279,9 @@ def _gradients(case: Case, access: NodeAccess, point: Point) -> tuple[float, lis
     return access.value(out), [access.grad(x) for x in inputs]
 
 
-def pinned_values(case: Case, access: NodeAccess) -> list[list[float]]:
+def pinned_values(case: BatteryCase, access: NodeAccess) -> list[list[float]]:
     """The case's exact values and gradients at each point: what a campaign pins."""
-    pinned = getattr(case, "pinned", None)
-    if callable(pinned):  # a tensor case pins its own way
-        return pinned(access)  # type: ignore[no-any-return]
-    rows = []
-    for point in case.points:
-        value, grads = _gradients(case, access, point)
-        rows.append([value, *grads])
-    return rows
+    return case.pinned(access)
 
 
 def _same(a: float, b: float) -> bool:
@@ -350,7 +412,7 @@ def _crash(case: Case, err: Exception) -> str:
 
 
 def run_case(
-    case: Case,
+    case: BatteryCase,
     access: NodeAccess,
     settings: Settings | None = None,
     available: frozenset[str] | None = None,
@@ -364,31 +426,7 @@ def run_case(
         missing = ", ".join(sorted(case.requires - available))
         return CaseResult(case.name, "skip", f"engine lacks {missing}")
     fresh()  # the same sets, in the same order, and the same random draws, in any child
-    run = getattr(case, "run", None)
-    if callable(run):  # a tensor case (minigrad_tool.tensor.cases) checks itself
-        return run(access, settings or Settings())  # type: ignore[no-any-return]
-    start = time.perf_counter()
-    old_limit = sys.getrecursionlimit()
-    if case.depth:  # recursive topo sorts (micrograd's) need a frame per node
-        sys.setrecursionlimit(max(old_limit, 4 * case.depth + 1000))
-    try:
-        note = _RUNNERS[case.kind](case, access, settings or Settings())
-    except GradcheckError as err:
-        finding = _finding(case, str(err), err.check, err.point, err)
-        return CaseResult(case.name, "fail", str(err), time.perf_counter() - start, "", finding)
-    except NotANumber as err:
-        detail = f"{case.name}: {err}"
-        finding = _finding(case, detail, "number", None)
-        return CaseResult(case.name, "fail", detail, time.perf_counter() - start, "", finding)
-    except Exception as err:
-        if not engine_caused(err):
-            raise
-        detail = _crash(case, err)
-        finding = _finding(case, detail, "crash", None)
-        return CaseResult(case.name, "error", detail, time.perf_counter() - start, "", finding)
-    finally:
-        sys.setrecursionlimit(old_limit)
-    return CaseResult(case.name, "pass", "", time.perf_counter() - start, note)
+    return case.run(access, settings or Settings())
 
 
 def _finding(

@@ -23,7 +23,7 @@ from typing import Any
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.profile import Op, Profile, apply_op
-from minigrad_tool.battery.cases import Case, KinkRule, cost
+from minigrad_tool.battery.cases import BatteryCase, Case, KinkRule, cost
 from minigrad_tool.battery.dags import CORE_DAG_OPS, DAG_OPS, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, trace_ops
 
@@ -50,12 +50,12 @@ _POW_ROWS: dict[float, tuple[str, tuple[Point, ...]]] = {
 class Battery:
     """The cases for one engine, and what could not be built for it."""
 
-    cases: tuple[Case, ...]
+    cases: tuple[BatteryCase, ...]
     skipped: tuple[tuple[str, str], ...]  # (row, why): fixed rows the engine lacks ops for
     unchecked: tuple[tuple[str, str], ...]  # (op, why): ops with no case at all
     calls: Calls
 
-    def case(self, name: str) -> Case:
+    def case(self, name: str) -> BatteryCase:
         for case in self.cases:
             if case.name == name:
                 return case
@@ -376,7 +376,7 @@ def build_battery(profile: Profile) -> Battery:
         from minigrad_tool.tensor.rows import build_tensor_battery
 
         cases, skipped, unchecked = build_tensor_battery(profile)
-        return Battery(cases, skipped, unchecked, Calls({}))  # type: ignore[arg-type]
+        return Battery(cases, skipped, unchecked, Calls({}))
     calls = Calls({op.oracle: op.method for op in profile.ops if op.call == "method" and op.oracle})
     rows = _OpRows(profile)
     for op in profile.ops:

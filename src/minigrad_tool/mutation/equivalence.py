@@ -18,9 +18,10 @@ probe can become a test (:mod:`minigrad_tool.mutation.suggest`).
 
 from __future__ import annotations
 
+import ast
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +31,13 @@ from minigrad_tool.adapter.order import fresh
 from minigrad_tool.adapter.profile import Op, Profile, apply_op
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, NoTruth, trace_ops, truth
+from minigrad_tool.mutation.probe import Observation, Probe, TestStyle
 
 __all__ = [
     "Observation",
     "Probe",
+    "ScalarProbe",
+    "TestStyle",
     "compare",
     "difference",
     "observe",
@@ -48,11 +52,10 @@ RANDOM_GRAPHS = 40
 SEED, SCALE = 0.37, -1.7
 
 Point = tuple[float, ...]
-Observation = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
-class Probe:
+class ScalarProbe:
     """A function of engine nodes, a point, and how to write it as source."""
 
     label: str
@@ -80,6 +83,41 @@ class Probe:
             return []
         return list(dict.fromkeys(trace))
 
+    def observe(self, access: NodeAccess) -> Observation:
+        """Forward value and gradients under a plain, a pre-seeded and a scaled backward."""
+        try:
+            xs = [access.leaf(x) for x in self.point]
+            out = self.fn(*xs)
+            out.backward()
+            plain = [access.grad(x) for x in xs]
+            xs = [access.leaf(x) for x in self.point]
+            for x in xs:
+                access.set_grad(x, SEED)
+            scaled, scale = access.scaled(self.fn(*xs), SCALE)
+            scaled.backward()
+            return ("ok", access.value(out), plain, [access.grad(x) for x in xs], scale)
+        except Exception as err:  # both engines raising the same error is agreement
+            return ("raises", type(err).__name__)
+
+    def describe(self, want: Observation, got: Observation) -> str:
+        return difference(want, got)
+
+    def test_lines(self, want: Observation, seeded: bool, style: TestStyle) -> list[str]:
+        """The inputs, the graph (only what reaches `out`), backward(), and assertions of the
+        value and gradients; with `seeded`, again with pre-seeded inputs and a scaled output."""
+        names = _names(len(self.point))
+        inputs = probe_source(self, style.leaf)[: len(names)]
+        graph = reaching(self.lines)
+        lines = [*inputs, *graph, "out.backward()"]
+        lines += _assertions(names, (want[1], want[2]), style.rtol, style.data_attr)
+        if seeded:
+            lines.append("# pre-seeded gradients must be added to; the upstream gradient is not 1")
+            lines += inputs
+            lines += [f"{n}.grad = {SEED!r}" for n in names]
+            lines += [*graph, f"out = {style.scale}", "out.backward()"]
+            lines += _assertions(names, (None, want[3]), style.rtol)
+        return lines
+
 
 def parameters_of(profile: Profile) -> dict[str, float]:
     """Op parameters the oracle needs (leaky_relu's slope), as the engine defaults them."""
@@ -99,9 +137,11 @@ def _names(n: int) -> tuple[str, ...]:
     return ("x", "y", "z")[:n]
 
 
-def _op_probe(op: Op, point: Point, constant: float, kink: tuple[float, float] | None) -> Probe:
+def _op_probe(
+    op: Op, point: Point, constant: float, kink: tuple[float, float] | None
+) -> ScalarProbe:
     call = op.describe_call(_names(len(point)), repr(constant))
-    return Probe(
+    return ScalarProbe(
         f"{call} at {_point(point)}",
         lambda *xs: apply_op(op, xs, constant),
         point,
@@ -110,7 +150,7 @@ def _op_probe(op: Op, point: Point, constant: float, kink: tuple[float, float] |
     )
 
 
-def op_probe(op: Op, point: Point) -> Probe:
+def op_probe(op: Op, point: Point) -> ScalarProbe:
     """The op alone at `point` (2.0 as its number operand)."""
     return _op_probe(op, point, 2.0, None)
 
@@ -120,9 +160,9 @@ def _point(point: Point) -> str:
     return ", ".join(f"{n}={v!r}" for n, v in zip(names, point, strict=True))
 
 
-def _self_probe(op: Op, x: float) -> Probe:
+def _self_probe(op: Op, x: float) -> ScalarProbe:
     call = op.describe_call(("x", "x"))
-    return Probe(
+    return ScalarProbe(
         f"{call} (the same node twice) at x={x!r}",
         lambda a: apply_op(op, (a, a)),
         (x,),
@@ -166,7 +206,7 @@ def _unary_points(rng: random.Random) -> list[Point]:
     return points + [(round(rng.uniform(-3, 3), 3),) for _ in range(RANDOM_POINTS)]
 
 
-def probes(profile: Profile) -> Iterator[Probe]:
+def probes(profile: Profile) -> Iterator[ScalarProbe]:
     """Single ops first (smallest), then random graphs over the engine's ops."""
     rng = random.Random(0)
     unary = _unary_points(rng)
@@ -202,7 +242,7 @@ def probes(profile: Profile) -> Iterator[Probe]:
     template = {name: methods.get(name, name) for name in ("relu", "tanh", "exp", "log")}
     for seed in range(RANDOM_GRAPHS):
         spec, start = random_dag(10_000 + seed, dag_ops)
-        yield Probe(
+        yield ScalarProbe(
             f"random graph {spec} at {start}",
             lambda *xs, s=spec: eval_dag(s, calls, *xs),
             start,
@@ -211,24 +251,9 @@ def probes(profile: Profile) -> Iterator[Probe]:
 
 
 def observe(access: NodeAccess, probe: Probe) -> Observation:
-    """Forward value and gradients under a plain, a pre-seeded and a scaled backward."""
+    """The probe's observation, from a fresh start (the same sets and draws in any child)."""
     fresh()
-    own = getattr(probe, "observe", None)
-    if callable(own):  # a tensor probe observes arrays its own way
-        return own(access)  # type: ignore[no-any-return]
-    try:
-        xs = [access.leaf(x) for x in probe.point]
-        out = probe.fn(*xs)
-        out.backward()
-        plain = [access.grad(x) for x in xs]
-        xs = [access.leaf(x) for x in probe.point]
-        for x in xs:
-            access.set_grad(x, SEED)
-        scaled, scale = access.scaled(probe.fn(*xs), SCALE)
-        scaled.backward()
-        return ("ok", access.value(out), plain, [access.grad(x) for x in xs], scale)
-    except Exception as err:  # both engines raising the same error is agreement
-        return ("raises", type(err).__name__)
+    return probe.observe(access)
 
 
 def _close(a: float, b: float, rtol: float) -> bool:
@@ -305,7 +330,7 @@ def difference(want: Observation, got: Observation) -> str:
     )
 
 
-def probe_source(probe: Probe, leaf: Callable[[str], str]) -> list[str]:
+def probe_source(probe: ScalarProbe, leaf: Callable[[str], str]) -> list[str]:
     """The probe as statements: inputs (`leaf` writes a leaf's constructor call), then the
     graph ending in `out`."""
     inputs = [
@@ -323,7 +348,7 @@ def all_probes(profile: Profile) -> list[Probe]:
     if profile.kind == "tensor":  # numpy is needed from here on only
         from minigrad_tool.tensor.probes import tensor_probes
 
-        return tensor_probes(profile)  # type: ignore[return-value]
+        return list(tensor_probes(profile))
     return list(probes(profile))
 
 
@@ -341,7 +366,40 @@ def describe_probes(profile: Profile) -> str:
 
 def explain(probe: Probe, want: Observation, got: Observation) -> str:
     """What tells the mutant apart at this probe."""
-    own = getattr(probe, "describe", None)
-    if callable(own):
-        return f"{probe.label}: {own(want, got)}"
-    return f"{probe.label}: {difference(want, got)}"
+    return f"{probe.label}: {probe.describe(want, got)}"
+
+
+def literal(value: float, rtol: float) -> str:
+    """The shortest decimal that stays within a hundredth of the test's tolerance of `value`."""
+    for digits in range(4, 18):
+        text = f"{value:.{digits}g}"
+        if float(text) == value or math.isclose(float(text), value, rel_tol=rtol / 100):
+            return text
+    return repr(value)
+
+
+def _assertions(
+    names: Sequence[str], values: Sequence[Any], rtol: float, data_attr: str = "data"
+) -> list[str]:
+    value, grads = values
+    lines = [f"assert close(out.{data_attr}, {literal(value, rtol)})"] if value is not None else []
+    lines += [
+        f"assert close({n}.grad, {literal(g, rtol)})" for n, g in zip(names, grads, strict=True)
+    ]
+    return lines
+
+
+def reaching(lines: Sequence[str]) -> list[str]:
+    """The statements `name = expression` that `out` depends on, in order."""
+    needed = {"out"}
+    kept: list[str] = []
+    for line in reversed(lines):
+        target, _, expression = line.partition(" = ")
+        if target.strip() not in needed:
+            continue
+        kept.append(line)
+        used = {
+            n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)
+        }
+        needed |= used
+    return kept[::-1]

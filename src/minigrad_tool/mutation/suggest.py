@@ -18,12 +18,11 @@ children; a mutant its test does not catch is left out and reported.
 from __future__ import annotations
 
 import ast
-import math
 import re
 import tempfile
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,45 +125,6 @@ def close(actual, expected):
 '''
 
 
-def _literal(value: float, rtol: float) -> str:
-    """The shortest decimal that stays within a hundredth of the test's tolerance of `value`."""
-    for digits in range(4, 18):
-        text = f"{value:.{digits}g}"
-        if float(text) == value or math.isclose(float(text), value, rel_tol=rtol / 100):
-            return text
-    return repr(value)
-
-
-def _assertions(
-    names: Sequence[str], values: Sequence[Any], rtol: float, data_attr: str = "data"
-) -> list[str]:
-    value, grads = values
-    lines = (
-        [f"    assert close(out.{data_attr}, {_literal(value, rtol)})"] if value is not None else []
-    )
-    lines += [
-        f"    assert close({n}.grad, {_literal(g, rtol)})"
-        for n, g in zip(names, grads, strict=True)
-    ]
-    return lines
-
-
-def _reaching(lines: Sequence[str]) -> list[str]:
-    """The statements `name = expression` that `out` depends on, in order."""
-    needed = {"out"}
-    kept: list[str] = []
-    for line in reversed(lines):
-        target, _, expression = line.partition(" = ")
-        if target.strip() not in needed:
-            continue
-        kept.append(line)
-        used = {
-            n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)
-        }
-        needed |= used
-    return kept[::-1]
-
-
 @dataclass(frozen=True)
 class _Written:
     """One test to write: its input, what it asserts, and the mutants it should catch."""
@@ -184,7 +144,7 @@ def _what(probe: equivalence.Probe, seeded: bool) -> tuple[str, str]:
         else ""
     )
     if probe.label.startswith("random graph"):
-        count = len(_reaching(probe.lines))
+        count = len(equivalence.reaching(probe.lines))
         point = ", ".join(f"{n}={v!r}" for n, v in zip(("x", "y", "z"), probe.point, strict=False))
         return "graph", f"A graph of {count} nodes at {point}: {checks}."
     return "", f"{probe.label}: {checks}."
@@ -193,39 +153,15 @@ def _what(probe: equivalence.Probe, seeded: bool) -> tuple[str, str]:
 def _test_source(
     test: _Written,
     name: str,
-    class_name: str,
+    style: equivalence.TestStyle,
     *,
-    scale: str,
     path: str,
-    rtol: float,
     source: str,
-    data_attr: str = "data",
-    grad_is_node: bool = False,
-    leaf: Callable[[str], str],
     exposes: str = "",
 ) -> str:
-    probe = test.probe
-    names = ("x", "y", "z")[: len(probe.point)]
-    inputs = equivalence.probe_source(probe, leaf)[: len(names)]
-    graph = _reaching(probe.lines)
-    _, doc = _what(probe, test.seeded)
+    _, doc = _what(test.probe, test.seeded)
     doc = f"{doc} {exposes}" if exposes else doc
-    own = getattr(probe, "test_lines", None)
-    if callable(own):  # a tensor probe writes its own statements
-        lines = own(test.want, test.seeded, class_name, data_attr, grad_is_node, leaf)
-        body = [f"    {line}" for line in lines]
-    else:
-        body = [f"    {line}" for line in [*inputs, *graph]]
-        body.append("    out.backward()")
-        body += _assertions(names, (test.want[1], test.want[2]), rtol, data_attr)
-    if test.seeded and not callable(own):
-        body.append("    # pre-seeded gradients must be added to; the upstream gradient is not 1")
-        body += [f"    {line}" for line in inputs]
-        body += [f"    {n}.grad = {equivalence.SEED!r}" for n in names]
-        body += [f"    {line}" for line in graph]
-        body.append(f"    out = {scale}")
-        body.append("    out.backward()")
-        body += _assertions(names, (None, test.want[3]), rtol)
+    body = [f"    {line}" for line in test.probe.test_lines(test.want, test.seeded, style)]
     wrapped = textwrap.wrap(doc, width=88, initial_indent="    ", subsequent_indent="    ")
     mutants_heading = (
         "    # once fixed, it catches these mutants of the engine:"
@@ -490,21 +426,23 @@ class _Writer:
     """Writes a test's source in the engine's spelling."""
 
     def __init__(self, spec: EngineSpec, profile: Profile, rtol: float) -> None:
-        self.spec, self.profile, self.rtol = spec, profile, rtol
+        self.spec = spec
+        self.style = equivalence.TestStyle(
+            profile.class_name,
+            profile.leaf_call,
+            profile.data_attr,
+            profile.grad_is_node,
+            rtol,
+            "out * -1.7" if "mul" in profile.names else "out + out",
+        )
 
     def source(self, written: _Written, name: str, exposes: str = "") -> str:
-        profile = self.profile
         return _test_source(
             written,
             name,
-            profile.class_name,
-            scale="out * -1.7" if "mul" in profile.names else "out + out",
+            self.style,
             path=Path(self.spec.path).name,
-            rtol=self.rtol,
             source=self.spec.source,
-            data_attr=profile.data_attr,
-            grad_is_node=profile.grad_is_node,
-            leaf=profile.leaf_call,
             exposes=exposes,
         )
 

@@ -12,7 +12,6 @@ and the gradients of pre-seeded inputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.oracle import NoTruth, slope
+from minigrad_tool.mutation.probe import TestStyle
 from minigrad_tool.tensor.calls import SourceCalls
 from minigrad_tool.tensor.cases import TensorCase, _Run
 from minigrad_tool.tensor.rows import build_tensor_battery
@@ -104,18 +104,11 @@ class TensorProbe:
         seeded = [seed + grad for seed, grad in zip(seeds, grads, strict=True)]
         return ("ok", _flat(value), [_flat(g) for g in grads], [_flat(g) for g in seeded])
 
-    def test_lines(
-        self,
-        want: Observation,
-        seeded: bool,
-        class_name: str,
-        data_attr: str,
-        grad_is_node: bool,
-        leaf: Callable[[str], str],
-    ) -> list[str]:
+    def test_lines(self, want: Observation, seeded: bool, style: TestStyle) -> list[str]:
         """A test's statements: the inputs, the graph in the engine's spelling, a loss with
         a random upstream gradient, and `want` (the truth, from :meth:`truth`) as expected."""
         case = self.case
+        class_name, data_attr, leaf = style.class_name, style.data_attr, style.leaf
         arrays = case.arrays(self.variant)
         names = _NAMES[: len(arrays)]
         shape = np.shape(case.ref(arrays))
@@ -145,7 +138,9 @@ class TensorProbe:
             for n, seed in zip(names, seeds, strict=True):
                 value = f"np.array({_literal(seed)})"
                 lines.append(
-                    f"{n}.grad = {class_name}({value})" if grad_is_node else f"{n}.grad = {value}"
+                    f"{n}.grad = {class_name}({value})"
+                    if style.grad_is_node
+                    else f"{n}.grad = {value}"
                 )
             lines += [*graph, loss]
             lines += [

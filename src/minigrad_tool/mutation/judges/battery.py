@@ -111,9 +111,10 @@ class BatteryJudge:
             outcome = outcomes[case.name]
             raise_internal(outcome, f"the harness run of case {case.name}")
             if not outcome.ok:  # the case killed its child: hung, exited, crashed
-                where, line = case.where, getattr(case, "line", None)
                 findings.append(
-                    Finding(case.name, outcome.message, case.op, where, line, outcome.status)
+                    Finding(
+                        case.name, outcome.message, case.op, case.where, case.line, outcome.status
+                    )
                 )
                 continue
             value = outcome.value
