@@ -14,7 +14,7 @@ from minigrad_tool.battery import Settings, build_battery, run_case
 from minigrad_tool.battery.dags import CORE_DAG_OPS, DAG_OPS, dag_is_safe, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, NoOracle, Ref, RefContext, trace_ops
 from minigrad_tool.check import settings_for
-from minigrad_tool.gradcheck import Tolerance
+from minigrad_tool.checker import Tolerance
 
 ENGINES = Path(__file__).parent / "engines"
 # Deterministic property tests: the same examples on every run, no example database.

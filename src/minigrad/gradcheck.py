@@ -1,49 +1,45 @@
-"""Check analytic gradients against central finite differences.
+"""Check analytic gradients against central finite differences: the lab's model answer.
 
 Why central differences: by Taylor,
 
     (f(x + h) - f(x - h)) / 2h = f'(x) + h**2 / 6 * f'''(x) + O(h**4)
 
-so the truncation error is O(h**2), against O(h) for a one-sided difference.
+so the error is O(h**2), against O(h) for a one-sided difference.  Why
+``eps = 1e-5``: each value of f carries a rounding error of about
+``macheps * |f|`` (2.2e-16 in float64), which the division by 2h blows up to
+``macheps * |f| / h``; the sum of both errors is smallest near
+``h = (3 macheps)**(1/3)``, about 1e-5, where each is near 1e-10.
 
-Why ``eps = 1e-5``: each value of f carries a rounding error of about
-``macheps * |f|`` (macheps = 2.2e-16 in float64), and dividing the difference
-by 2h blows it up to ``macheps * |f| / h``.  The total error
-``h**2 |f'''| / 6 + macheps |f| / h`` is smallest near ``h = (3 macheps)**(1/3)``,
-about 1e-5, where both terms are near 1e-10, far below ``atol``.  An engine that
-computes in float32 (macheps 1.2e-7) has its best step near 7e-3 and errors
-near 1e-5: :meth:`Tolerance.for_precision` scales all three numbers with it.
-
-Two more checks run on every call, because a plain comparison is blind to them:
+A plain comparison runs backward() once, from a fresh graph, with an upstream
+gradient of 1, so two more checks follow:
 
 * *accumulation*: an input whose ``.grad`` is pre-seeded must end with
-  seed + gradient.  An op that writes ``=`` instead of ``+=`` fails it.
-* *upstream scaling*: the gradient of ``w * f`` must be ``w`` times the gradient
-  of ``f``.  An op that drops its ``* out.grad`` factor passes every test whose
-  upstream gradient is 1, and fails this one.
+  seed + gradient (a step that writes ``=`` instead of ``+=`` fails it);
+* *upstream scaling*: the gradient of ``w * f`` must be ``w`` times that of
+  ``f`` (a step that drops its ``* out.grad`` passes whenever w is 1).
 
-``gradcheck`` works on any micrograd-style engine: inputs need ``.data``,
-``.grad`` and ``.backward()``; :mod:`minigrad._nodes` knows the rest
-(where nodes keep their children, what number type they store).  ``f`` must
-rebuild its graph from the inputs on every call, as micrograd code does.
+This checker is for the lab's :class:`~minigrad.engine.Value`.  The full one
+(any engine, float32, a fast mode, tensors) is the tool's:
+``from minigrad_tool import gradcheck``.
 """
 
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from minigrad._nodes import NodeAccess, NotANumber, is_node
+from minigrad.engine import Value
 
 __all__ = ["GradcheckError", "Tolerance", "gradcheck"]
+
+SEED = 0.37  # a pre-seeded .grad that is neither 0 nor 1
+WEIGHT = -1.7  # an upstream gradient that is not 1, and negative: it shows a lost sign too
 
 
 @dataclass(frozen=True, kw_only=True)
 class Tolerance:
-    """Step size and tolerances: ``|expected - actual| <= atol + rtol * |expected|``."""
+    """The step, and how close is close: ``|expected - actual| <= atol + rtol * |expected|``."""
 
     eps: float = 1e-5
     atol: float = 1e-4
@@ -52,324 +48,71 @@ class Tolerance:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.eps) and self.eps > 0.0):
             raise ValueError(f"eps must be a finite number > 0, got {self.eps!r}")
-        for label, tol in (("atol", self.atol), ("rtol", self.rtol)):
-            if not (math.isfinite(tol) and tol >= 0.0):
-                raise ValueError(f"{label} must be a finite number >= 0, got {tol!r}")
-
-    @classmethod
-    def for_precision(cls, macheps: float) -> Tolerance:
-        """The defaults for float64; for a coarser engine, eps = (3 macheps)^(1/3).
-
-        At that eps both error terms are about macheps^(2/3) (2.4e-5 in float32),
-        so the tolerances grow with it, with room for the rounding of a few ops.
-        """
-        if macheps <= 2.0**-52:
-            return cls()
-        scale = macheps ** (2.0 / 3.0)
-        return cls(
-            eps=(3.0 * macheps) ** (1.0 / 3.0),
-            atol=max(1e-4, 40.0 * scale),
-            rtol=max(1e-3, 400.0 * scale),
-        )
-
-    def allowed(self, expected: float) -> float:
-        """The largest |expected - actual| accepted around `expected`."""
-        return self.atol + self.rtol * abs(expected)
+        for name, value in (("atol", self.atol), ("rtol", self.rtol)):
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
     def accepts(self, expected: float, actual: float) -> bool:
-        """Within tolerance; NaN and infinities never are (inf would allow anything)."""
-        finite = math.isfinite(expected) and math.isfinite(actual)
-        return finite and abs(expected - actual) <= self.allowed(expected)
-
-    def describe(self) -> str:
-        return f"eps {self.eps:.3g}, atol {self.atol:.3g}, rtol {self.rtol:.3g}"
+        """Within tolerance; NaN and infinities never are."""
+        allowed = self.atol + self.rtol * abs(expected)
+        return math.isfinite(actual) and abs(expected - actual) <= allowed
 
 
 class GradcheckError(AssertionError):
-    """A gradient check failed.  The fields say which check, where, and by how much."""
+    """A check failed: which check, for which input, what was expected and what came."""
 
-    def __init__(
-        self,
-        check: str,
-        reason: str,
-        *,
-        case: str | None = None,
-        index: int | None = None,
-        expected: float = math.nan,
-        actual: float = math.nan,
-        tolerance: float = math.nan,
-    ) -> None:
-        self.check = check
-        self.reason = reason
-        self.case = case
-        self.index = index
-        self.expected = expected
-        self.actual = actual
-        self.abs_diff = abs(expected - actual)
-        self.rel_diff = self.abs_diff / abs(expected) if expected else math.inf
-        self.tolerance = tolerance
-        super().__init__(self._message())
-
-    def _message(self) -> str:
-        where = f" for case {self.case!r}" if self.case else ""
-        lines = [f"gradcheck failed{where}: {self.check} check: {self.reason}"]
-        if self.index is not None:
-            lines.append(f"  input index: {self.index}")
-        if not (math.isnan(self.expected) and math.isnan(self.actual)):
-            lines += [
-                f"  expected: {self.expected!r}",
-                f"  actual:   {self.actual!r}",
-                f"  abs diff: {self.abs_diff:.6g}   rel diff: {self.rel_diff:.6g}"
-                f"   tolerance: {self.tolerance:.6g}",
-            ]
-        return "\n".join(lines)
+    def __init__(self, check: str, index: int, expected: float, actual: float) -> None:
+        self.check, self.index, self.expected, self.actual = check, index, expected, actual
+        super().__init__(
+            f"{check} check failed for input {index}: expected {expected!r}, got {actual!r}"
+        )
 
 
-def _describe(x: object) -> str:
-    return f"{type(x).__name__} {x!r}"[:80]
+def _value(f: Callable[..., Value], inputs: Sequence[Value]) -> Value:
+    out = f(*inputs)
+    if not isinstance(out, Value):
+        raise TypeError(f"f must return a Value, got {type(out).__name__}")
+    if not math.isfinite(out.data):
+        raise ValueError(f"f is not finite at {[x.data for x in inputs]}: {out.data!r}")
+    return out
 
 
-# Random draws are kept O(1) and away from 0 and 1: a seed of 0 or a weight of 1
-# would make the property checks blind.
-_SIGNS = (-1.0, 1.0)
-_SEED_RANGE = (0.5, 1.5)
-_WEIGHT_RANGE = (1.5, 3.0)
-# Fast mode: Gaussian directions.  A sign vector makes errors cancel
-# structurally (pytorch issue 59615: an error (+e, -e) is invisible along any
-# direction whose first two signs agree); a Gaussian one only with probability 0.
-PROBES = 2
-# Fast mode's screening threshold, in units of the rounding error macheps |f| / h.
-_ROUNDING_UNITS = 64.0
-
-
-def signed_uniform(rng: random.Random, low: float, high: float) -> float:
-    """A draw with |v| uniform in [low, high] and a random sign."""
-    return rng.choice(_SIGNS) * rng.uniform(low, high)
-
-
-class _Checker:
-    """One gradcheck run: f, its inputs, the tolerance, and the private check steps."""
-
-    def __init__(
-        self, f: Callable[..., Any], inputs: Sequence[Any], tol: Tolerance, case: str | None
-    ) -> None:
-        self.f = f
-        self.inputs = inputs
-        self.tol = tol
-        self.case = case
-        self.access = NodeAccess.infer(inputs[0])
-
-    def _fail(self, check: str, reason: str, **fields: Any) -> GradcheckError:
-        return GradcheckError(check, reason, case=self.case, **fields)
-
-    def _read(self, read: Callable[[Any], float], node: Any, index: int | None) -> float:
-        try:
-            return read(node)
-        except NotANumber as err:
-            raise self._fail("real number", str(err), index=index) from None
-
-    def _forward(self) -> Any:
-        out = self.f(*self.inputs)
-        if not is_node(out):
-            raise TypeError(f"f must return a Value, got {_describe(out)}")
-        value = self._read(self.access.value, out, None)
-        if not math.isfinite(value):
-            raise self._fail("finite", f"f returned a non-finite value ({value!r})")
-        return out
-
-    def _backward_from(self, out: Any, seeds: Sequence[float] = ()) -> list[float]:
-        """Zero every gradient in out's graph (closed-over values too), seed, backprop."""
-        for node in (*self.access.nodes_below(out), *self.inputs):
-            self.access.zero_grad(node)
-        for i, seed in enumerate(seeds):
-            self.access.set_grad(self.inputs[i], seed)
-        out.backward()
-        return [self._read(self.access.grad, x, i) for i, x in enumerate(self.inputs)]
-
-    def analytic(self) -> list[float]:
-        grads = self._backward_from(self._forward())
-        for i, g in enumerate(grads):
-            if not math.isfinite(g):
-                raise self._fail("finite", f"analytic gradient is {g!r}", index=i, actual=g)
-        return grads
-
-    def _evaluate(self, steps: Mapping[int, float]) -> tuple[float, dict[int, float]]:
-        """f with input i moved by steps[i], and the steps the engine really took.
-
-        An engine stores numbers in its own type and may round x + step; the
-        difference is divided by the step it took.  A step that rounds to
-        nothing is an error, not a division by zero.  Every `.data` is put
-        back afterwards, whatever happens.
-        """
-        originals = {i: self.access.value(self.inputs[i]) for i in steps}
-        taken: dict[int, float] = {}
-        try:
-            for i, step in steps.items():
-                taken[i] = self.access.set_value(self.inputs[i], originals[i] + step) - originals[i]
-                if not taken[i]:
-                    raise self._fail(
-                        "step",
-                        f"input {i} = {originals[i]!r} plus the step {step!r} rounds back to "
-                        f"{originals[i]!r} in the engine's numbers: use a larger eps",
-                        index=i,
-                    )
-            return self._read(self.access.value, self._forward(), None), taken
-        finally:
-            for i, x in originals.items():
-                self.access.set_value(self.inputs[i], x)
-
-    def _difference(
-        self, direction: Mapping[int, float], h: float
-    ) -> tuple[float, dict[int, float], float]:
-        """f(x + h u) - f(x - h u), the total step taken per input, and max |f| seen."""
-        plus, up = self._evaluate({i: h * u for i, u in direction.items()})
-        minus, down = self._evaluate({i: -h * u for i, u in direction.items()})
-        return plus - minus, {i: up[i] - down[i] for i in up}, max(abs(plus), abs(minus))
-
-    def _compare(
-        self, check: str, reason: str, index: int | None, expected: float, actual: float
-    ) -> None:
-        """Fail unless actual is within tolerance of expected (NaN and inf never are)."""
-        if not self.tol.accepts(expected, actual):
-            raise self._fail(
-                check,
-                reason,
-                index=index,
-                expected=expected,
-                actual=actual,
-                tolerance=self.tol.allowed(expected),
-            )
-
-    def check_each_input(self, analytic: Sequence[float]) -> None:
-        """Per-input mode: one central difference per input, 2n forward passes."""
-        for i, actual in enumerate(analytic):
-            delta, taken, _ = self._difference({i: 1.0}, self.tol.eps)
-            self._compare(
-                "gradient",
-                "analytic gradient (actual) differs from the central difference (expected)",
-                i,
-                delta / taken[i],
-                actual,
-            )
-
-    def check_directions(self, analytic: Sequence[float], rng: random.Random) -> None:
-        """Fast mode: screen grad . u against the derivative along Gaussian directions u.
-
-        Costs 4 forward passes per probe whatever the number of inputs.  The
-        screen is far tighter than the tolerance: it flags any disagreement
-        larger than the numerical error of the difference itself, estimated
-        from steps h and 2h (their difference measures the truncation error)
-        plus the rounding error macheps |f| / h.  A flagged probe hands over to
-        per-input mode, which gives the verdict at the user's tolerance and
-        names the input.  So fast mode passes only what per-input mode would,
-        unless every probe direction is nearly orthogonal to the error: for an
-        error e, a Gaussian u has |e . u| below a threshold t with probability
-        about 0.8 t / |e| per probe.
-        """
-        h = self.tol.eps
-        macheps = self.access.macheps()
-        for _ in range(PROBES):
-            direction = {i: rng.gauss() for i in range(len(self.inputs))}
-            near, size = self._error_along(direction, analytic, h)
-            far, size2 = self._error_along(direction, analytic, 2 * h)
-            # A right gradient leaves only the difference's own error, c h**2 + rounding:
-            # c h**2 grows fourfold from h to 2h, so |far - near| = 3 |c| h**2 bounds it.
-            # A wrong one adds e . u to both, which far - near cancels and near keeps.
-            bound = abs(far - near) + _ROUNDING_UNITS * macheps * max(size, size2) / h
-            if abs(near) > bound:  # strictly: a zero error within a zero bound is no error
-                self.check_each_input(analytic)  # raises with the index, or accepts
-                return
-
-    def _error_along(
-        self, direction: Mapping[int, float], analytic: Sequence[float], h: float
-    ) -> tuple[float, float]:
-        """(numerical - analytic) derivative along `direction` with step h, and max |f| seen.
-
-        The analytic prediction uses the steps the engine really took, so the
-        rounding of the inputs to its number type cancels out.
-        """
-        delta, taken, size = self._difference(direction, h)
-        predicted = math.fsum(analytic[i] * step for i, step in taken.items())
-        return (delta - predicted) / (2 * h), size
-
-    def check_accumulation(self, analytic: Sequence[float], rng: random.Random) -> None:
-        """Pre-seeded gradients must end as seed + gradient: backward accumulates."""
-        out = self._forward()
-        seeds = [signed_uniform(rng, *_SEED_RANGE) for _ in self.inputs]
-        grads = self._backward_from(out, seeds)
-        for i, x in enumerate(self.inputs):
-            if x is not out:  # backward() resets the root's own grad to 1 by design
-                self._compare(
-                    "accumulation",
-                    f"input pre-seeded with .grad = {seeds[i]:.6g} must end with seed + gradient;"
-                    " a backward step overwrites (=) instead of accumulating (+=)",
-                    i,
-                    seeds[i] + analytic[i],
-                    grads[i],
-                )
-
-    def check_upstream(self, analytic: Sequence[float], rng: random.Random) -> None:
-        """d(w * f)/dx must be w * df/dx for w != 1: every op scales by out.grad."""
-        out, weight = self.access.scaled(self._forward(), signed_uniform(rng, *_WEIGHT_RANGE))
-        grads = self._backward_from(out)
-        for i, actual in enumerate(grads):
-            self._compare(
-                "upstream",
-                f"gradient of w * f with w = {weight:.6g} must be w * gradient;"
-                " a backward step drops its upstream factor out.grad",
-                i,
-                weight * analytic[i],
-                actual,
-            )
-
-
-def _validated_inputs(inputs: Sequence[Any]) -> Sequence[Any]:
-    if isinstance(inputs, str | bytes) or not isinstance(inputs, Sequence):
-        raise TypeError(f"inputs must be a list or tuple of Values, got {_describe(inputs)}")
-    if not inputs:
-        raise ValueError("gradcheck needs at least one input")
-    first: dict[int, int] = {}
-    for i, x in enumerate(inputs):
-        if not is_node(x):
-            raise TypeError(
-                f"input {i} must be a Value (with .data, .grad and .backward()), got {_describe(x)}"
-            )
-        if id(x) in first:
-            raise ValueError(
-                f"inputs {first[id(x)]} and {i} are the same Value: each input must be its own "
-                "leaf (perturbing one would move the other); to check f(a, a), pass "
-                "`lambda a: f(a, a)` with [a]"
-            )
-        first[id(x)] = i
-    return inputs
-
-
-DEFAULT_TOLERANCE = Tolerance()
+def _backward(
+    f: Callable[..., Value], inputs: Sequence[Value], seed: float, w: float
+) -> list[float]:
+    """Each input's .grad after backward() from `w * f`, every .grad set to `seed` first."""
+    for x in inputs:
+        x.grad = seed
+    (_value(f, inputs) * w).backward()
+    return [x.grad for x in inputs]
 
 
 def gradcheck(
-    f: Callable[..., Any],
-    inputs: Sequence[Any],
-    *,
-    tol: Tolerance = DEFAULT_TOLERANCE,
-    fast: bool = False,
-    name: str | None = None,
+    f: Callable[..., Value], inputs: Sequence[Value], *, tol: Tolerance = Tolerance()
 ) -> bool:
-    """Check the gradients of ``f(*inputs)`` w.r.t. each input; True or GradcheckError.
+    """True if backward() gives f's gradient w.r.t. each input; else GradcheckError.
 
-    ``tol`` holds the step and tolerances (:class:`Tolerance`).  ``fast=True``
-    screens directional derivatives along a few Gaussian directions, with O(1)
-    forward passes, and falls back to one difference per input when a direction
-    disagrees (see ``_Checker.check_directions`` for what it can miss).
-    ``name`` labels failures.  Random draws are seeded: runs are reproducible.
+    `f` must build its graph from the inputs on every call, as micrograd code does.
     """
-    checker = _Checker(f, _validated_inputs(inputs), tol, name)
-    rng = random.Random(0)
-    analytic = checker.analytic()
-    if fast:
-        checker.check_directions(analytic, rng)
-    else:
-        checker.check_each_input(analytic)
-    checker.check_accumulation(analytic, rng)
-    checker.check_upstream(analytic, rng)
+    if not inputs or not all(isinstance(x, Value) for x in inputs):
+        raise TypeError("inputs must be a non-empty sequence of Value")
+    if len({id(x) for x in inputs}) != len(inputs):
+        raise ValueError("each input must be a different Value")
+    analytic = _backward(f, inputs, 0.0, 1.0)
+    for i, x in enumerate(inputs):
+        x0 = x.data
+        try:
+            x.data = x0 + tol.eps
+            plus = _value(f, inputs).data
+            x.data = x0 - tol.eps
+            minus = _value(f, inputs).data
+        finally:
+            x.data = x0
+        numeric = (plus - minus) / (2 * tol.eps)
+        if not tol.accepts(numeric, analytic[i]):
+            raise GradcheckError("gradient", i, numeric, analytic[i])
+    for check, seed, w in (("accumulation", SEED, 1.0), ("upstream", 0.0, WEIGHT)):
+        for i, got in enumerate(_backward(f, inputs, seed, w)):
+            if not tol.accepts(seed + w * analytic[i], got):
+                raise GradcheckError(check, i, seed + w * analytic[i], got)
     return True

@@ -4,6 +4,27 @@ The command is `minigrad`; the import name is `minigrad_tool`, so that it can
 never be confused with the engine it checks (a lab project's own package is
 often called `minigrad`).  Nothing here imports an engine: engines run in
 children, loaded by :mod:`minigrad_tool.adapter`.
+
+The full gradient checker is public here: ``from minigrad_tool import gradcheck``
+works on any micrograd-style engine (float32 ones too, with a fast mode); the
+lab's ``minigrad.gradcheck`` is the short model answer for the lab's Value.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.3.0"
+__all__ = ["GradcheckError", "Tolerance", "__version__", "gradcheck"]
+
+# The full gradient checker, public: `from minigrad_tool import gradcheck`.  Loaded when
+# asked for, so that the command's start-up does not pay for it.
+_CHECKER = ("GradcheckError", "Tolerance", "gradcheck")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CHECKER:
+        from minigrad_tool import checker
+
+        return getattr(checker, name)
+    raise AttributeError(f"module 'minigrad_tool' has no attribute {name!r}")

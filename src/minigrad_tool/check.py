@@ -16,8 +16,8 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
 from minigrad_tool.battery import Battery, CaseResult, Settings, build_battery, run_case
 from minigrad_tool.battery.cases import ForwardTolerance
+from minigrad_tool.checker import Tolerance
 from minigrad_tool.faults import InternalError
-from minigrad_tool.gradcheck import Tolerance
 from minigrad_tool.isolation import Limits, Outcome, Reporter, Request
 
 __all__ = ["CheckReport", "check_engine", "crashed", "settings_for"]

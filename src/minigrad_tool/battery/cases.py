@@ -3,7 +3,7 @@
 Kinds of check:
 
 * ``gradcheck``: the forward value against the oracle (when the op has one),
-  then :func:`minigrad_tool.gradcheck.gradcheck` at each point;
+  then :func:`minigrad_tool.checker.gradcheck` at each point;
 * ``kink``: at a point where the op is not differentiable, the gradient must be
   a subgradient (any slope in the op's interval there); a valid one that is
   not the usual convention is reported, not failed.  In a mutation campaign
@@ -26,9 +26,9 @@ from typing import Any, Literal, Protocol
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
 from minigrad_tool.adapter.order import fresh
 from minigrad_tool.battery.oracle import NoOracle, trace_ops
+from minigrad_tool.checker import GradcheckError, Tolerance, gradcheck
 from minigrad_tool.faults import engine_caused, engine_file
 from minigrad_tool.findings import Finding
-from minigrad_tool.gradcheck import GradcheckError, Tolerance, gradcheck
 
 __all__ = [
     "BatteryCase",

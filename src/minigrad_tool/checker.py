@@ -1,4 +1,6 @@
-"""Check analytic gradients against central finite differences.
+"""The tool's gradient checker, public as ``from minigrad_tool import gradcheck``.
+
+Analytic gradients against central finite differences, for any engine.
 
 Why central differences: by Taylor,
 
