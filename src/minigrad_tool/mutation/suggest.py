@@ -256,8 +256,8 @@ def _verify(
         with TestsHost(spec, [str(path)], limits, jobs=jobs, mutants=mutants) as host:
             stats = run_stats(host)
             ids = {name: next((t for t in stats if t.endswith(f"::{name}")), "") for name in tests}
-            outcome_of = {name: stats[t][0] if t else "" for name, t in ids.items()}
-            why_of = {name: stats[t][1] if t else "not collected" for name, t in ids.items()}
+            outcome_of = {name: stats[t].outcome if t else "" for name, t in ids.items()}
+            why_of = {name: stats[t].text if t else "not collected" for name, t in ids.items()}
             ran = [n for n, o in outcome_of.items() if o in ("passed", "failed")]
             requests = [
                 Request(f"{name}|{m.id}", "judge", {"mutant": m.id, "items": [ids[name]]})

@@ -15,6 +15,7 @@ on it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import linecache
 import math
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from minigrad_tool.mutation.results import Verdict
 
 __all__ = [
     "NoEngineCode",
+    "TestRun",
     "TestsHost",
     "TestsJudge",
     "pytest_args",
@@ -231,16 +233,9 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
             seconds = max(seconds, time.perf_counter() - start)  # the slowest order sets deadlines
         set_order(0)
         results.append(
-            {
-                "outcome": outcome,
-                "text": text,
-                "covers": sorted(ran()),
-                "engine": ran_engine,
-                "seconds": seconds,
-                "differs_in_orders": differs,
-            }
+            TestRun(outcome, text, tuple(sorted(ran())), ran_engine, seconds, tuple(differs))
         )
-    return results
+    return [r.to_json() for r in results]
 
 
 def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
@@ -365,7 +360,36 @@ class TestsHost:
         return listed
 
 
-Stats = dict[str, tuple[str, str, dict[str, Any]]]
+@dataclass(frozen=True)
+class TestRun:
+    """One test on the unmutated engine, as the stats child saw it: what crosses the pipe,
+    with one reader."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    outcome: str  # passed, failed, skipped; "depends": passes only after the tests before it
+    text: str = ""  # where it failed
+    covers: tuple[str, ...] = ()  # the mutants whose sites it ran
+    engine: bool = False  # it ran code of the engine's file
+    seconds: float = 0.0  # its slowest run, over the graph orders
+    differs_in_orders: tuple[int, ...] = ()  # orders whose outcome differs from order 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TestRun:
+        return cls(
+            str(data["outcome"]),
+            str(data["text"]),
+            tuple(map(str, data["covers"])),
+            bool(data["engine"]),
+            float(data["seconds"]),
+            tuple(map(int, data["differs_in_orders"])),
+        )
+
+
+Stats = dict[str, TestRun]
 
 
 def _stats(tests: TestsHost, chunks: Sequence[Sequence[str]]) -> tuple[Stats, list[str]]:
@@ -382,12 +406,12 @@ def _stats(tests: TestsHost, chunks: Sequence[Sequence[str]]) -> tuple[Stats, li
             raise HarnessError(f"minigrad failed while running your tests: {outcome.message}")
         if not outcome.ok:
             if len(chunk) == 1:
-                results[chunk[0]] = ("failed", outcome.message, {})
+                results[chunk[0]] = TestRun("failed", outcome.message)
             else:
                 unfinished += chunk
             continue
         for nodeid, value in zip(chunk, outcome.value, strict=True):
-            results[nodeid] = (value["outcome"], value["text"], value)
+            results[nodeid] = TestRun.from_json(value)
     return results, unfinished
 
 
@@ -402,16 +426,16 @@ def run_stats(tests: TestsHost) -> Stats:
     ids = tests.tests()
     size = max(1, math.ceil(len(ids) / (4 * tests.host.jobs)))
     results, again = _stats(tests, [ids[i : i + size] for i in range(0, len(ids), size)])
-    again += [nodeid for nodeid, (outcome, _, _) in results.items() if outcome == "failed"]
+    again += [nodeid for nodeid, run in results.items() if run.outcome == "failed"]
     if again:
         alone, _ = _stats(tests, [[nodeid] for nodeid in again])
         results.update(alone)
-    for nodeid in [n for n in again if results[n][0] == "failed" and ids.index(n) > 0]:
+    for nodeid in [n for n in again if results[n].outcome == "failed" and ids.index(n) > 0]:
         # Run alone it fails; after the tests before it, in collection order, does it pass?
         prefix = ids[: ids.index(nodeid) + 1]
         ordered, _ = _stats(tests, [prefix])
-        if nodeid in ordered and ordered[nodeid][0] == "passed":
-            results[nodeid] = ("depends", "", ordered[nodeid][2])
+        if nodeid in ordered and ordered[nodeid].outcome == "passed":
+            results[nodeid] = dataclasses.replace(ordered[nodeid], outcome="depends")
     return {nodeid: results[nodeid] for nodeid in ids}
 
 
@@ -420,12 +444,8 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
     stats = run_stats(tests)
     if not stats:
         raise HarnessError(f"{what} in {' '.join(tests.paths)} collect no test")
-    differs = {
-        nodeid: value.get("differs_in_orders", [])
-        for nodeid, (_, _, value) in stats.items()
-        if value.get("differs_in_orders")
-    }
-    depends = [nodeid for nodeid, (outcome, _, _) in stats.items() if outcome == "depends"]
+    differs = {n: run.differs_in_orders for n, run in stats.items() if run.differs_in_orders}
+    depends = [n for n, run in stats.items() if run.outcome == "depends"]
     excluded = tuple(
         f"{nodeid}: its result on the unmutated engine changes with the graph order "
         f"(orders {', '.join(map(str, orders))} differ from order 0): it cannot judge"
@@ -436,28 +456,24 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
         for nodeid in depends
     )
     failing = [
-        f"{nodeid}: {text}"
-        for nodeid, (outcome, text, _) in stats.items()
-        if outcome == "failed" and nodeid not in differs
+        f"{nodeid}: {run.text}"
+        for nodeid, run in stats.items()
+        if run.outcome == "failed" and nodeid not in differs
     ]
     if failing:
         raise HarnessError(
             f"{what} must pass on the unmutated engine; these do not:\n" + "\n".join(failing)
         )
-    kept = [
-        nodeid
-        for nodeid, (outcome, _, _) in stats.items()
-        if outcome == "passed" and nodeid not in differs
-    ]
+    kept = [n for n, run in stats.items() if run.outcome == "passed" and n not in differs]
     if not kept:
         raise HarnessError(
             f"no test in {' '.join(tests.paths)} can judge: each was skipped"
             + (" or depends on the graph order" if differs else "")
         )
-    covers = {n: frozenset(stats[n][2]["covers"]) for n in kept}
-    if not any(covers.values()) and not any(stats[n][2].get("engine") for n in kept):
+    covers = {n: frozenset(stats[n].covers) for n in kept}
+    if not any(covers.values()) and not any(stats[n].engine for n in kept):
         raise NoEngineCode(tests.paths, tests.spec)
-    seconds = {n: float(stats[n][2]["seconds"]) for n in kept}
+    seconds = {n: stats[n].seconds for n in kept}
     return Harness(tuple(kept), covers, seconds, excluded=excluded)
 
 
