@@ -272,6 +272,6 @@ class TestOurOwnTests:
         """tests/test_gradcheck.py as the judge of our engine: 100%, the time printed."""
         tests = str(Path(__file__).parent / "test_gradcheck.py")
         engine = str(Path(__file__).parents[1] / "src" / "minigrad" / "engine.py")
-        code, out, _ = mutate(["--engine", engine, "--tests", tests, "--judge", "tests"], capsys)
-        assert code == 0, out
+        code, out, err = mutate(["--engine", engine, "--tests", tests, "--judge", "tests"], capsys)
+        assert code == 0, out + err
         assert "mutation score: 100.0%" in out and "judged by your tests in " in out

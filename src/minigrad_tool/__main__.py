@@ -1,7 +1,7 @@
-"""`python -m minigrad` is the `minigrad` command."""
+"""`python -m minigrad_tool` is the `minigrad` command."""
 
 import sys
 
-from minigrad_tool.cli import main
+from minigrad_tool._entry import main
 
 sys.exit(main())

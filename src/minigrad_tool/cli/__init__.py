@@ -59,6 +59,9 @@ def _quiet_if_reader_gone() -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from minigrad_tool._entry import started
+
+    started()  # Ctrl-C is the command's to handle from here (guarded: exit 130, one line)
     from minigrad_tool.adapter.order import orders_to_explore
     from minigrad_tool.cli.config import find_config
     from minigrad_tool.cli.parser import build_parser

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -142,18 +143,43 @@ def _nearest_pyproject(start: Path) -> Path | None:
     return None
 
 
+_OUR_TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*minigrad\s*\]\s*(#.*)?$", re.MULTILINE)
+_NEXT_TABLE = re.compile(r"^\s*\[", re.MULTILINE)
+
+
+def _parsed(text: str, path: Path) -> dict[str, Any]:
+    """The TOML document; when another tool's table nests deeper than the parser can recurse,
+    our table alone (from its `[tool.minigrad]` header to the next header)."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        pass
+    header = _OUR_TABLE.search(text)
+    if header is None:
+        return {}
+    rest = text[header.end() :]
+    end = _NEXT_TABLE.search(rest)
+    try:
+        return {"tool": {"minigrad": tomllib.loads(rest[: end.start()] if end else rest)}}
+    except RecursionError:
+        raise ConfigError(f"{_shown(path)}: [tool.minigrad] is nested too deeply to read") from None
+
+
 def find_config(start: Path | None = None) -> Config:
     """The `[tool.minigrad]` settings of the project the working folder is in."""
     path = _nearest_pyproject((start or Path.cwd()).resolve())
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = _parsed(text, path)
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read {_shown(path)}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{_shown(path)} is not valid TOML: {err}") from None
-    table = data.get("tool", {}).get("minigrad")
+    tool = data.get("tool", {})
+    # `tool = "see docs"` or `[[tool]]`: valid TOML, and no [tool.minigrad] table in it.
+    table = tool.get("minigrad") if isinstance(tool, dict) else None
     if table is None:
         return Config()
     if not isinstance(table, dict):

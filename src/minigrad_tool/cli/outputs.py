@@ -138,7 +138,9 @@ def write_file(path: Path, text: str) -> None:
         mode = stat.S_IMODE(info.st_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        # A path that is not UTF-8 (a byte Python keeps as a lone surrogate) is written as an
+        # escape, `\udcff`: the report stays valid UTF-8 and still names the file.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
             f.write(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)

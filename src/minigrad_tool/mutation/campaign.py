@@ -19,6 +19,7 @@ then probes each mutant some judge let through
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +45,7 @@ from minigrad_tool.mutation.mutants import Generated, Mutant, generate_mutants
 from minigrad_tool.mutation.probing import Probing
 from minigrad_tool.mutation.results import Campaign, MutantResult, Verdict
 from minigrad_tool.ops import op_name
+from minigrad_tool.reads import python_files
 
 __all__ = ["run_campaign", "run_id", "shard_of"]
 
@@ -63,9 +65,16 @@ def shard_of(mutants: Sequence[Mutant], shard: tuple[int, int]) -> list[Mutant]:
 
 
 def run_id(spec: EngineSpec, config: CampaignConfig, count: int) -> str:
-    """Identifies a run across shards: same source, operators, judges and mutants."""
+    """Identifies a run across shards: the same engine source, test files (their contents,
+    not only their paths), operators, judges and mutants."""
+    tests = hashlib.sha256()
+    for path in python_files(config.tests):
+        tests.update(str(path).encode() + b"\0")
+        with contextlib.suppress(OSError):
+            tests.update(path.read_bytes())
     parts = [
         spec.sha256,
+        tests.hexdigest(),
         ",".join(config.operators or ()),
         ",".join(config.judges),
         ",".join(config.tests),

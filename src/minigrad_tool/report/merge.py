@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,21 @@ class MergeError(Exception):
     """The reports cannot be merged: a usage error (exit 2)."""
 
 
+class _NotFinite(ValueError):
+    """NaN or an infinity in a report: not JSON, and no duration or count can be one."""
+
+
+def _no_constant(text: str) -> Any:
+    raise _NotFinite(text)  # NaN, Infinity, -Infinity: Python's JSON extensions
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise _NotFinite(text)
+    return value
+
+
 def _count(value: object) -> bool:
     """A whole number a report could hold: not a bool, not absurdly large."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
@@ -56,9 +72,13 @@ def read_report(path: Path) -> dict[str, Any]:
     if path.stat().st_size > MAX_BYTES:
         raise MergeError(f"{path} is larger than {MAX_BYTES >> 20} MiB: not a report")
     try:
-        report: Any = json.loads(path.read_bytes())
+        report: Any = json.loads(
+            path.read_bytes(), parse_constant=_no_constant, parse_float=_finite
+        )
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise MergeError(f"{path} is not JSON: {err}") from None
+    except _NotFinite as err:
+        raise MergeError(f"{path} is not a report: it holds the number {err}, not finite") from None
     except ValueError as err:  # an integer of thousands of digits, say
         raise MergeError(f"{path} is not a report: {err}") from None
     except RecursionError:
@@ -182,8 +202,10 @@ def merge_reports(reports: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, A
             for mutant in entry["mutants"]:
                 if mutant["id"] in ids:
                     raise MergeError(
-                        f"mutant {mutant['id']} of {name} is in two shards (one is {path})"
+                        f"mutant {mutant['id']} of {name} is in the reports twice (again in "
+                        f"{path}): a shard may not judge a mutant twice"
                     )
+                ids.add(mutant["id"])
                 target["mutants"].append(mutant)
                 total += 1
     expected = first["config"]["mutants"]

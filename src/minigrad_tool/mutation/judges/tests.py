@@ -15,6 +15,7 @@ on it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.metadata
 import linecache
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,39 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
     )
 
 
+@contextlib.contextmanager
+def _said_on_stderr(path: Path) -> Iterator[Callable[[], str]]:
+    """While pytest starts, what it writes to stderr (fd 2) goes to `path` too, so that a
+    refusal to start (a usage error) can be quoted; after, fd 2 is what it was."""
+    saved = os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 2)
+    os.close(fd)
+    try:
+        yield lambda: path.read_text(encoding="utf-8", errors="replace")
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _refused(code: int, said: str) -> str:
+    """Why pytest stopped before any test: its own words, and what minigrad's options do."""
+    lines = [line for line in said.splitlines() if line.strip()][-4:]
+    why = f"pytest stopped with exit code {code} before running any test"
+    if lines:
+        why += ", saying:\n" + "\n".join(f"  {line}" for line in lines)
+    if "unrecognized arguments" in said and " -n" in said:
+        why += (
+            "\nminigrad runs your tests without pytest-xdist (-p no:xdist: each mutant's tests "
+            "run in a child of their own, and --jobs runs children side by side), so `-n` from "
+            "addopts is unknown there; move it out of addopts (PYTEST_ADDOPTS, or the command "
+            "line) for minigrad's runs"
+        )
+    return why
+
+
 class TestsHost:
     """A host holding a collected pytest session, with the engine served from its snapshot."""
 
@@ -313,12 +347,13 @@ class TestsHost:
         reporter.phase("collecting your tests")
         _hypothesis_home(self.scratch)  # its pytest plugin stores examples from configure on
         args = [*pytest_args(self.paths), *scratch_args(self.scratch)]
-        code = pytest.main(args, plugins=[plugin])
+        with _said_on_stderr(self.scratch / "pytest-stderr.txt") as said:
+            code = pytest.main(args, plugins=[plugin])
         if plugin.served:
             return None
         if plugin.errors:
             return "they fail to collect:\n" + "\n".join(plugin.errors)
-        return f"pytest stopped with exit code {int(code)} before running any test"
+        return _refused(int(code), said())
 
     def __enter__(self) -> TestsHost:
         return self.ready()

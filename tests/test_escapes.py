@@ -1,0 +1,178 @@
+"""Nothing escapes, round 3 (in part): settings of odd shapes, Ctrl-C at start-up, a path that is
+not UTF-8, merge integrity, and pytest refusing to start.
+
+Each class of failure gets a clear error with the right exit code, the real cause named,
+valid files only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigrad_tool.cli.config import find_config
+from minigrad_tool.report.merge import MergeError, merge_reports, read_report
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDENT = ROOT / "examples" / "student"
+ENGINE = str(ROOT / "src" / "minigrad" / "engine.py")
+
+
+def command(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+class TestSettingsOfOddShapes:
+    @pytest.mark.parametrize(
+        "text",
+        ['tool = "see docs"\n', '[[tool]]\nname = "x"\n'],
+        ids=["tool is a string", "tool is an array of tables"],
+    )
+    def test_no_minigrad_table_there(self, tmp_path: Path, text: str) -> None:
+        """Valid TOML whose `tool` is no table: no settings, no traceback."""
+        (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n' + text)
+        assert find_config(tmp_path).values == {}
+
+    def test_another_tools_deep_table_leaves_ours_readable(self, tmp_path: Path) -> None:
+        """A 15,000-deep array under another tool: [tool.minigrad] is still read."""
+        deep = "[" * 15_000 + "]" * 15_000
+        (tmp_path / "pyproject.toml").write_text(
+            f'[tool.other]\ndeep = {deep}\n\n[tool.minigrad]\nengine = "{ENGINE}"\n\n'
+            "[tool.after]\nx = 1\n"
+        )
+        result = command(tmp_path, "gradcheck")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "nested too deeply" not in result.stderr
+
+
+@pytest.mark.campaign
+class TestCtrlCAtStartUp:
+    def test_before_the_command_is_up_one_line_and_130(self, tmp_path: Path) -> None:
+        """The entry point's handler: a SIGINT while the command is being imported ends the
+        process with one line (sent here at a known moment, not raced)."""
+        code = (
+            "import os, signal, time\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "import minigrad_tool._entry\n"
+            "os.kill(os.getpid(), signal.SIGINT)\n"
+            "time.sleep(10)\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 130
+        assert result.stderr == "error: interrupted before the command started; nothing was run\n"
+
+    def test_the_command_takes_ctrl_c_over(self) -> None:
+        """Once the command runs, Ctrl-C raises KeyboardInterrupt again: its own handling
+        (children stopped, exit 130) applies."""
+        code = (
+            "import signal\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "import minigrad_tool._entry as entry\n"
+            "assert signal.getsignal(signal.SIGINT) is entry._before_start\n"
+            "entry.started()\n"
+            "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
+        )
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                timeout=60, check=False)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.campaign
+def test_an_engine_path_that_is_not_utf8_still_gets_its_reports(tmp_path: Path) -> None:
+    """`eng\\xff.py`: the HTML and the JSON are written, valid UTF-8, naming the file."""
+    name = os.fsdecode(b"eng\xff.py")
+    shutil.copy(STUDENT / "engine.py", tmp_path / name)
+    result = command(tmp_path, "mutate", "--engine", name, "--judge", "battery",
+                     "--html", "r.html", "--json", "r.json")  # fmt: skip
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "eng\\udcff.py" in html
+    json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    root = tmp_path_factory.mktemp("merge")
+    shutil.copy(STUDENT / "engine.py", root)
+    shutil.copy(STUDENT / "test_engine.py", root)
+    paths = []
+    for k in (1, 2):
+        path = root / f"s{k}.json"
+        result = command(root, "mutate", "--engine", "engine.py", "--tests", "test_engine.py",
+                         "--operators", "sign", "--shard", f"{k}/2", "--json", str(path),
+                         "--min-score", "0", env={"MINIGRAD_ORDERS": "1"})  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        paths.append(path)
+    return root, paths
+
+
+@pytest.mark.campaign
+class TestMergeIntegrity:
+    def test_a_test_file_edited_between_shards_is_another_run(
+        self, shards: tuple[Path, list[Path]], tmp_path: Path
+    ) -> None:
+        """The run ID covers the tests' contents: shard 2 after an edit does not merge."""
+        root, (first, _) = shards
+        edited = tmp_path / "edited"
+        shutil.copytree(root, edited)
+        with (edited / "test_engine.py").open("a") as f:
+            f.write("\n# edited\n")
+        second = edited / "s2.json"
+        result = command(edited, "mutate", "--engine", "engine.py", "--tests", "test_engine.py",
+                         "--operators", "sign", "--shard", "2/2", "--json", str(second),
+                         "--min-score", "0", env={"MINIGRAD_ORDERS": "1"})  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        with pytest.raises(MergeError, match="is not from the same run"):
+            merge_reports([(p, read_report(p)) for p in (first, second)])
+
+    def test_a_mutant_twice_in_one_shard_is_refused(
+        self, shards: tuple[Path, list[Path]], tmp_path: Path
+    ) -> None:
+        """The same mutant Killed and Survived in one shard: refused, naming the shard."""
+        _, (first, second) = shards
+        report = json.loads(second.read_text())
+        mutants = next(iter(report["files"].values()))["mutants"]
+        mutants.append({**mutants[0], "status": "Survived"})
+        doubled = tmp_path / "doubled.json"
+        doubled.write_text(json.dumps(report))
+        with pytest.raises(MergeError, match=r"in the reports twice \(again in .*doubled.json"):
+            merge_reports([(p, read_report(p)) for p in (first, doubled)])
+
+    @pytest.mark.parametrize("number", ["NaN", "Infinity", "1e999"])
+    def test_numbers_that_are_not_finite_are_refused(
+        self, shards: tuple[Path, list[Path]], tmp_path: Path, number: str
+    ) -> None:
+        """A duration of NaN, Infinity or 1e999 is no JSON a merge may write back out."""
+        _, (_, second) = shards
+        text = second.read_text()
+        bad = tmp_path / "bad.json"
+        bad.write_text(text.replace('"duration": ', f'"duration": {number}, "was": ', 1))
+        with pytest.raises(MergeError, match=f"holds the number {number}, not finite"):
+            read_report(bad)
+
+
+@pytest.mark.campaign
+def test_pytest_refusing_to_start_is_quoted(tmp_path: Path) -> None:
+    """addopts = "-n 2" without xdist in minigrad's runs: pytest's own words, and why."""
+    shutil.copy(STUDENT / "engine.py", tmp_path)
+    shutil.copy(STUDENT / "test_engine.py", tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-n 2"\n')
+    result = command(tmp_path, "mutate", "--engine", "engine.py", "--tests", "test_engine.py")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unrecognized arguments: -n" in result.stderr
+    assert "without pytest-xdist" in result.stderr
