@@ -176,3 +176,63 @@ def test_pytest_refusing_to_start_is_quoted(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert "unrecognized arguments: -n" in result.stderr
     assert "without pytest-xdist" in result.stderr
+
+
+@pytest.mark.campaign
+def test_a_helper_the_engine_detaches_is_ended_with_the_command(tmp_path: Path) -> None:
+    """A helper started with start_new_session=True at import leaves the child's process
+    group, but not the command: none is alive once it returns."""
+    pids = tmp_path / "pids.txt"
+    engine = tmp_path / "eng.py"
+    engine.write_text(
+        "import subprocess\n"
+        f"_helper = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        f"open({str(pids)!r}, 'a').write(f'{{_helper.pid}}\\n')\n"
+        + (STUDENT / "engine.py").read_text()
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "from minigrad_tool._entry import main; raise SystemExit(main())",
+         "gradcheck", "--engine", str(engine)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    started = [int(line) for line in pids.read_text().split()]
+    assert started  # the engine was imported, and started its helpers
+    alive = [pid for pid in started if Path(f"/proc/{pid}").exists()]
+    assert alive == []
+
+
+TENSOR = (ROOT / "src" / "minigrad" / "tensor.py").read_text()
+
+
+@pytest.mark.campaign
+@pytest.mark.parametrize(
+    ("engine", "said"),
+    [
+        (
+            TENSOR.replace(
+                "np.maximum(self.data, 0.0), (self,)",
+                "np.maximum(self.data, 0.0, out=self.data), (self,)",
+            ),
+            "the forward changed the data of input x in place",
+        ),
+        (
+            (STUDENT / "engine.py")
+            .read_text()
+            .replace(
+                '        out = Value(math.exp(self.data), (self,), "exp")\n',
+                '        out = Value(math.exp(self.data), (self,), "exp")\n'
+                "        self.data = 0.0\n",
+            ),
+            "changed input 0's data in place",
+        ),
+    ],
+    ids=["tensor relu out=x", "scalar exp zeroes its input"],
+)
+def test_an_op_that_writes_into_its_input_is_named(tmp_path: Path, engine: str, said: str) -> None:
+    """Inputs are never changed by an op: the battery checks them after forward and backward."""
+    assert engine not in (TENSOR, (STUDENT / "engine.py").read_text())
+    (tmp_path / "eng.py").write_text(engine)
+    result = command(tmp_path, "gradcheck", "--engine", "eng.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert said in result.stdout

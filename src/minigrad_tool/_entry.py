@@ -28,8 +28,16 @@ if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
 def main() -> int:
     """The `minigrad` command (`minigrad_tool.cli.main`), imported under the early handler."""
     from minigrad_tool.cli import main as command
+    from minigrad_tool.isolation import adopt_strays, kill_strays
 
-    return command(sys.argv[1:])
+    # As the command, this process owns everything it starts: a helper an engine detaches
+    # into a session of its own comes back to it, and ends with it.  (Not when the CLI is
+    # called as a function, from a process whose other children are not ours to end.)
+    adopt_strays()
+    try:
+        return command(sys.argv[1:])
+    finally:
+        kill_strays()
 
 
 def started() -> None:

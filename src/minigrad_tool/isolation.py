@@ -53,6 +53,8 @@ __all__ = [
     "Outcome",
     "Reporter",
     "Request",
+    "adopt_strays",
+    "kill_strays",
     "memory_hint",
     "run_isolated",
 ]
@@ -140,6 +142,48 @@ class Reporter:
 def _libc() -> Any:
     """The C library, loaded once: children forked later inherit the handle."""
     return ctypes.CDLL(None, use_errno=True)
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_strays() -> None:
+    """Make this process the subreaper of everything it starts (Linux): a helper an engine
+    detaches into a session of its own (`start_new_session=True`) escapes its child's process
+    group, but not this process, which :func:`kill_strays` then ends."""
+    with contextlib.suppress(OSError, AttributeError):
+        _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after ")"
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def kill_strays() -> int:
+    """Kill what is left of the processes this one started (helpers engines detached, adopted
+    by :func:`adopt_strays`): call when every child's work is done.  How many there were."""
+    killed = 0
+    for _ in range(3):  # a stray may fork while it is being killed
+        strays = _children_of(os.getpid())
+        if not strays:
+            break
+        for pid in strays:
+            _kill(pid)
+            killed += 1
+    return killed
 
 
 def _die_with_parent(parent: int) -> None:

@@ -224,7 +224,21 @@ def _leaves(access: NodeAccess, point: Point) -> list[Any]:
 def _check_forward(case: Case, access: NodeAccess, point: Point, settings: Settings) -> list[Any]:
     """Build the inputs, run the case once, and compare its value with plain math."""
     inputs = _leaves(access, point)
+    stored = [access.value(x) for x in inputs]  # as the engine keeps them (float32 rounds)
     out = case.fn(*inputs)
+    for i, (x, before) in enumerate(zip(inputs, stored, strict=True)):
+        now = access.value(x)
+        if now != before and not (math.isnan(now) and math.isnan(before)):
+            raise GradcheckError(
+                "inputs",
+                f"the forward of {_about(case, point)} changed input {i}'s data in place "
+                f"({before!r} became {now!r}): an op must leave its inputs as they were",
+                case=case.name,
+                index=i,
+                expected=before,
+                actual=now,
+                tolerance=0.0,
+            )
     try:
         got = access.value(out)
     except NotANumber as err:

@@ -197,8 +197,28 @@ class _Run:
         self.settings = _Settings.for_precision(case.macheps)
         self.rng = self.generator(case, variant)
         self.leaves = [access.leaf(a) for a in case.arrays(variant)]
-        # the inputs as the engine stores them (a float32 engine rounds them)
-        self.x = [access.value(leaf) for leaf in self.leaves]
+        # the inputs as the engine stores them (a float32 engine rounds them), copied: an op
+        # that writes into its input must not change what it is compared with
+        self.x = [np.array(access.value(leaf), copy=True) for leaf in self.leaves]
+
+    def inputs_unchanged(self, when: str) -> None:
+        """Every input still holds its data: an op that writes into its input (`out=x`, `+=`
+        on a view of it) corrupts the caller's array, whatever its gradient says."""
+        for i, (leaf, before) in enumerate(zip(self.leaves, self.x, strict=True)):
+            now = np.asarray(self.access.value(leaf))
+            if now.shape != before.shape:
+                change = f"its shape {before.shape} became {now.shape}"
+            elif not np.array_equal(now, before, equal_nan=True):
+                same = (now == before) | (np.isnan(now) & np.isnan(before))
+                at = tuple(int(k) for k in np.argwhere(~same)[0])
+                change = f"{_NAMES[i]}{list(at)} was {before[at]:.6g}, is now {now[at]:.6g}"
+            else:
+                continue
+            raise CaseFailure(
+                "inputs",
+                f"{when} changed the data of input {_NAMES[i]} in place ({change}): an op "
+                "must leave its inputs as they were",
+            )
 
     @staticmethod
     def generator(case: TensorCase, variant: int) -> np.random.Generator:
@@ -255,6 +275,7 @@ def _shown(a: Array) -> str:
 def _forward(run: _Run) -> tuple[Any, Array]:
     case = run.case
     out = run.output(run.leaves)
+    run.inputs_unchanged("the forward")
     got = run.access.value(out)
     want = np.asarray(case.ref(run.x), dtype=np.float64)
     if got.shape != want.shape and not (got.size == want.size == 1):
@@ -464,6 +485,7 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
         raise CaseFailure(
             "backward", f"the backward raised {type(err).__name__}: {err}{_engine_line(err)}"
         ) from err
+    run.inputs_unchanged("backward()")
     if case.kind == "kink":
         _kink(run, grads, weight)
         return ""
