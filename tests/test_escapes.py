@@ -236,3 +236,31 @@ def test_an_op_that_writes_into_its_input_is_named(tmp_path: Path, engine: str, 
     result = command(tmp_path, "gradcheck", "--engine", "eng.py")
     assert result.returncode == 1, result.stdout + result.stderr
     assert said in result.stdout
+
+
+@pytest.mark.campaign
+def test_tests_that_reload_the_engine_still_get_the_mutant(tmp_path: Path) -> None:
+    """An autouse fixture that calls importlib.reload(engine): the same statuses as without
+    it, not 'not covered' everywhere (a reload is no new engine)."""
+    statuses = []
+    for reload in (False, True):
+        folder = tmp_path / f"reload_{reload}"
+        folder.mkdir()
+        shutil.copy(STUDENT / "engine.py", folder)
+        shutil.copy(STUDENT / "test_engine.py", folder)
+        if reload:
+            (folder / "conftest.py").write_text(
+                "import importlib\n\nimport pytest\n\nimport engine\n\n\n"
+                "@pytest.fixture(autouse=True)\ndef fresh_engine():\n"
+                "    importlib.reload(engine)\n    yield\n"
+            )
+        result = command(folder, "mutate", "--engine", "engine.py", "--tests", "test_engine.py",
+                         "--judge", "tests", "--operators", "sign,chain", "--json", "r.json",
+                         "--min-score", "0", env={"MINIGRAD_ORDERS": "1"})  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        data = json.loads((folder / "r.json").read_text())
+        statuses.append(
+            {m["id"]: m["status"] for e in data["files"].values() for m in e["mutants"]}
+        )
+    assert statuses[0] == statuses[1]
+    assert "Killed" in statuses[1].values() and "NoCoverage" not in statuses[1].values()

@@ -13,7 +13,7 @@ import importlib.abc
 import importlib.machinery
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
@@ -43,6 +43,11 @@ def _same_file(a: str, b: Path) -> bool:
         return False
 
 
+# Called with the module each time the snapshot runs again in this process (a test that
+# reloads or re-imports the engine): the mutation patcher swaps its code into the new functions.
+RELOADED: list[Callable[[ModuleType], None]] = []
+
+
 class SnapshotLoader(importlib.abc.Loader):
     """Executes the snapshot in place of the file; never reads or writes bytecode.
 
@@ -68,6 +73,8 @@ class SnapshotLoader(importlib.abc.Loader):
         module.__cached__ = None  # type: ignore[attr-defined]
         module.__dict__.update(self.served)
         exec(self.get_code(module.__name__), module.__dict__)
+        for hook in list(RELOADED):  # a test reloaded or re-imported the engine: new functions
+            hook(module)
 
 
 class SnapshotFinder(importlib.abc.MetaPathFinder):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
-from minigrad_tool.adapter.loader import engine_modules
+from minigrad_tool.adapter.loader import RELOADED, engine_modules
 from minigrad_tool.adapter.source import Function, SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.faults import InternalError
@@ -185,6 +185,38 @@ class Patcher:
     _patched: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
     _sites: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
     _site_mutants: list[tuple[str, ...]] = field(default_factory=list)
+    _site_codes: dict[tuple[str, int], CodeType] = field(default_factory=dict)  # by unit
+    _recording: Callable[[int], None] | None = None  # sites being recorded into
+    _applied: tuple[Mutant, CodeType] | None = None  # the mutant swapped in
+
+    def reloaded(self, module: ModuleType) -> None:
+        """The engine ran again (a test reloaded it): its new functions get what the old
+        ones have now, the mutant or the site markers, so the reload is no new engine."""
+        if module not in self.modules:
+            self.modules.append(module)
+        self._live = None
+        fresh = {key: fs for key, fs in self.live().items()}
+        for key, code in self._site_codes.items():
+            for function in fresh.get(key, []):
+                pair = (function, code)
+                if pair in self._sites or len(function.__code__.co_freevars) != len(
+                    code.co_freevars
+                ):
+                    continue
+                self._sites.append(pair)
+                if self._recording is not None:
+                    function.__globals__[SITE] = self._recording
+                    self._patched.append((function, function.__code__))
+                    function.__code__ = code
+        if self._applied is not None:
+            mutant, code = self._applied
+            for function in fresh.get(mutant.unit, []):
+                if function.__code__ is code:
+                    continue
+                if len(function.__code__.co_freevars) == len(code.co_freevars):
+                    function.__globals__[HIT] = self.hits
+                    self._patched.append((function, function.__code__))
+                    function.__code__ = code
 
     def live(self) -> dict[tuple[str, int], list[FunctionType]]:
         """Every function object of the engine's file reachable from its modules."""
@@ -247,6 +279,7 @@ class Patcher:
             if unit is None or not targets:
                 continue  # judging the mutant says why it cannot run
             code = self._compile_unit(unit, _sites_marked(unit.node, marks), "site markers")
+            self._site_codes[key] = code
             self._sites += [
                 (f, code) for f in targets if len(f.__code__.co_freevars) == len(code.co_freevars)
             ]
@@ -255,6 +288,7 @@ class Patcher:
         """Swap the site-marked code in (until `restore`); the IDs of the mutants whose
         sites ran since, on each call."""
         ran: set[int] = set()
+        self._recording = ran.add
         for function, code in self._sites:
             function.__globals__[SITE] = ran.add
             if function.__code__ is not code:
@@ -284,11 +318,14 @@ class Patcher:
             function.__globals__[HIT] = self.hits
             self._patched.append((function, function.__code__))
             function.__code__ = code
+        self._applied = (mutant, code)
 
     def restore(self) -> None:
         for function, code in reversed(self._patched):
             function.__code__ = code
         self._patched.clear()
+        self._applied = None
+        self._recording = None
 
 
 def patcher_for(spec: EngineSpec, index: SourceIndex) -> Patcher:
@@ -297,4 +334,5 @@ def patcher_for(spec: EngineSpec, index: SourceIndex) -> Patcher:
     Call it in the process that imported the engine (a host), after the import.
     """
     patcher = Patcher(index, str(spec.path), engine_modules(spec.path))
+    RELOADED.append(patcher.reloaded)
     return patcher
