@@ -81,9 +81,10 @@ class TestCtrlCAtStartUp:
         code = (
             "import signal\n"
             "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-            "import minigrad_tool._entry as entry\n"
-            "assert signal.getsignal(signal.SIGINT) is entry._before_start\n"
-            "entry.started()\n"
+            "import minigrad_tool._entry\n"
+            "from minigrad_tool import interrupt\n"
+            "assert signal.getsignal(signal.SIGINT) is interrupt._before_start\n"
+            "interrupt.started()\n"
             "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
         )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

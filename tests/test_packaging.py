@@ -30,6 +30,6 @@ def test_the_wheel_holds_the_tool_and_never_a_minigrad_package(tmp_path: Path) -
     assert packages == {"minigrad_tool"}
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "minigrad = minigrad_tool.cli:main" in text
-    assert "minigrad-tool = minigrad_tool.cli:main" in text
+    assert "minigrad = minigrad_tool._entry:main" in text
+    assert "minigrad-tool = minigrad_tool._entry:main" in text
     assert "[pytest11]\nminigrad = minigrad_tool.pytest_plugin" in text

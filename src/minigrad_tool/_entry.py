@@ -1,28 +1,13 @@
-"""The console script's entry: Ctrl-C before the command is up is one line and exit 130.
-
-Importing the command takes a moment, and a KeyboardInterrupt raised while Python imports it
-would print a traceback.  Until the command takes over (its own handling stops every child and
-says so), Ctrl-C ends the process at once, with one line: nothing has started yet.
-"""
+"""The console script's entry: Ctrl-C is handled from the first line minigrad runs, and what
+the command starts ends with it."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-from types import FrameType
 
+from minigrad_tool.interrupt import early
 
-def _before_start(signum: int, frame: FrameType | None) -> None:
-    try:
-        os.write(2, b"error: interrupted before the command started; nothing was run\n")
-    finally:
-        os._exit(130)
-
-
-# Only where Ctrl-C would interrupt at all: a job started with SIGINT ignored keeps ignoring it.
-if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, _before_start)
+early()  # before the command's imports (minigrad_tool.interrupt)
 
 
 def main() -> int:
@@ -38,10 +23,3 @@ def main() -> int:
         return command(sys.argv[1:])
     finally:
         kill_strays()
-
-
-def started() -> None:
-    """The command has taken over: from here Ctrl-C raises KeyboardInterrupt, which the
-    command handles (every child stopped, one line, exit 130)."""
-    if signal.getsignal(signal.SIGINT) is _before_start:
-        signal.signal(signal.SIGINT, signal.default_int_handler)

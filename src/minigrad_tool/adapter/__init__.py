@@ -26,6 +26,7 @@ from typing import Any
 
 from minigrad_tool.adapter.discovery import Progress, Redirect, TensorEngine, discover, quiet
 from minigrad_tool.adapter.loader import (
+    forget_engine_folder,
     forget_modules,
     forget_other_engines,
     import_engine,
@@ -94,6 +95,7 @@ def serve_for_tests(spec: EngineSpec, test_paths: Sequence[str]) -> None:
     name the tests import it; a failure in the engine or the tests is theirs, not minigrad's."""
     forget_modules(test_paths)  # this process may have run tests of the same names
     forget_other_engines(spec)  # the tests must import this engine, not one of the same name
+    forget_engine_folder(spec)  # nor a sibling module bound to an earlier copy of it
     install_snapshot(spec)
     set_engine_paths({str(spec.path)}, _test_folders(test_paths))
 

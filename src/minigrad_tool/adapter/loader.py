@@ -8,6 +8,7 @@ file is edited during a run; and no bytecode is ever written beside it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -143,6 +144,20 @@ def forget_other_engines(spec: EngineSpec) -> None:
             for other in [n for n in sys.modules if n == name or n.startswith(name + ".")]:
                 del sys.modules[other]
             return
+
+
+def forget_engine_folder(spec: EngineSpec) -> None:
+    """Drop every module loaded from the engine's folder (its package's other modules, the
+    package itself): a sibling imported earlier in this process (a lab's `gradcheck.py`)
+    would keep the engine's old classes, which the tests' fresh import no longer matches."""
+    folder = spec.path.resolve().parent
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if name.startswith("minigrad_tool") or not isinstance(file, str):
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            if Path(file).resolve().is_relative_to(folder):
+                del sys.modules[name]
 
 
 def import_engine(spec: EngineSpec) -> ModuleType:

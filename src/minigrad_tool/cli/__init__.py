@@ -59,7 +59,7 @@ def _quiet_if_reader_gone() -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from minigrad_tool._entry import started
+    from minigrad_tool.interrupt import started
 
     started()  # Ctrl-C is the command's to handle from here (guarded: exit 130, one line)
     from minigrad_tool.adapter.order import orders_to_explore
