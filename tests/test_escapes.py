@@ -265,3 +265,40 @@ def test_tests_that_reload_the_engine_still_get_the_mutant(tmp_path: Path) -> No
         )
     assert statuses[0] == statuses[1]
     assert "Killed" in statuses[1].values() and "NoCoverage" not in statuses[1].values()
+
+
+@pytest.mark.campaign
+def test_nodes_too_big_for_the_memory_limit_say_so(tmp_path: Path) -> None:
+    """Every node reserves 1 GiB, under --memory 512: the limit is named, with how to raise it,
+    not "no Value class"."""
+    engine = TENSOR.replace(
+        "        self._op = _op\n",
+        "        self._op = _op\n        self._reserve = np.ones(1 << 27)\n",
+        1,
+    )
+    assert engine != TENSOR
+    (tmp_path / "eng.py").write_text(engine)
+    result = command(tmp_path, "gradcheck", "--engine", "eng.py", "--memory", "512")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "exceeded the memory limit of 512 MiB" in result.stderr
+    assert "raise it with --memory MIB" in result.stderr and "no Value class" not in result.stderr
+
+
+@pytest.mark.campaign
+def test_an_engine_that_writes_files_as_it_runs_writes_none_into_your_folder(
+    tmp_path: Path,
+) -> None:
+    """An op that renders a graph file: discovery, the battery and the probes run in a scratch
+    folder, so the folder minigrad runs from stays as it was."""
+    (tmp_path / "eng.py").write_text(
+        (STUDENT / "engine.py").read_text()
+        + "\n    def graph(self):\n"
+        + '        with open("Digraph.gv", "w") as f:\n'
+        + '            f.write("digraph {}")\n'
+        + "        return self\n"
+    )
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args in (["gradcheck"], ["mutate", "--judge", "battery"]):
+        result = command(tmp_path, *args, "--engine", "eng.py")
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before == ["eng.py"]

@@ -54,9 +54,11 @@ __all__ = [
     "Reporter",
     "Request",
     "adopt_strays",
+    "enter_scratch",
     "kill_strays",
     "memory_hint",
     "run_isolated",
+    "scratch_folder",
 ]
 
 MAX_TIMEOUT = 86_400.0  # a day: any longer deadline is a typo
@@ -145,6 +147,28 @@ def _libc() -> Any:
 
 
 _PR_SET_CHILD_SUBREAPER = 36
+
+
+@functools.cache
+def scratch_folder() -> str:
+    """An empty folder of this run (made once, in the parent; removed when it exits) where
+    children that run engine code work: an engine that writes files as it runs (a graph it
+    renders, a log) writes there, never into the folder minigrad was started from."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="minigrad-cwd-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def enter_scratch(folder: str) -> None:
+    """In a child about to run engine code: imports keep working (relative entries of
+    sys.path made absolute first), and the working folder becomes `folder`."""
+    here = os.getcwd()
+    sys.path[:] = [os.path.join(here, p) if not os.path.isabs(p) else p for p in sys.path]
+    os.chdir(folder)
 
 
 def adopt_strays() -> None:

@@ -41,7 +41,15 @@ from minigrad_tool.adapter.spec import (
     spec_for_module,
 )
 from minigrad_tool.faults import set_engine_paths
-from minigrad_tool.isolation import Host, Limits, Outcome, Reporter, run_isolated
+from minigrad_tool.isolation import (
+    Host,
+    Limits,
+    Outcome,
+    Reporter,
+    enter_scratch,
+    run_isolated,
+    scratch_folder,
+)
 
 __all__ = [
     "EngineError",
@@ -116,7 +124,10 @@ def engine_host(
     there, every task's child inherits.
     """
 
+    scratch = scratch_folder()  # made here, in the parent, which removes it
+
     def setup(serve: Callable[[Any], None], reporter: Reporter) -> None:
+        enter_scratch(scratch)  # what the engine writes as it runs lands there
         engine = load_in_child(spec, profile, reporter)
         if prepare is not None:
             prepare(engine)
@@ -183,10 +194,12 @@ def _discover_in_child(
     spec: EngineSpec,
     reporter: Reporter,
     avoid: Mapping[str, str],
-    backward_budget: float | None = None,
+    backward_budget: float | None,
+    scratch: str,
 ) -> str:
     """Discovery in a child; `backward_budget`: the seconds an op's backward pass may take
     (once one op's backward pass has hung, the next is given half the deadline)."""
+    enter_scratch(scratch)  # what the engine writes as it runs lands there, not in your tree
     install_snapshot(spec)
     module = _import(spec, reporter)
 
@@ -213,6 +226,7 @@ def profile_engine(
     A spec naming a package that re-exports the class is followed to the module
     that defines it, since that is the source to check and mutate.
     """
+    scratch = scratch_folder()  # the discovery children's working folder
     avoid: dict[str, str] = {}
     in_backward: list[str] = []  # methods whose backward pass killed the child
     moves = 0
@@ -221,7 +235,7 @@ def profile_engine(
         # there blames backward() itself, within 1.5 deadlines of the start.
         budget = limits.timeout / 2 if in_backward else None
         outcome = run_isolated(
-            lambda r, spec=spec, b=budget: _discover_in_child(spec, r, avoid, b),  # type: ignore[misc]
+            lambda r, spec=spec, b=budget: _discover_in_child(spec, r, avoid, b, scratch),  # type: ignore[misc]
             limits,
             per_phase=True,
             on_phase=on_phase,

@@ -210,6 +210,8 @@ def _nearest_node_class(module: ModuleType) -> tuple[str, str] | None:
             continue
         try:
             missing = what_is_missing(c(0.5))
+        except MemoryError:
+            raise
         except Exception:
             continue
         if missing and missing.count(";") < 2:  # at most two of the three missing
@@ -222,6 +224,8 @@ def _makes_nodes(cls: type) -> bool:
     array."""
     try:
         return is_node(make_leaf(cls, 0.5))
+    except MemoryError:
+        raise  # the memory limit, said as such by the child (isolation), not "no class"
     except Exception:
         try:
             return _array_node(cls) is not None
