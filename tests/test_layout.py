@@ -156,3 +156,37 @@ def test_numpy_is_imported_at_module_level_only_by_the_tensor_package() -> None:
                     found.append((name, imported))
     assert "minigrad_tool.tensor.cases" in modules()
     assert found == []
+
+
+# A function a reader can hold in view: longer ones are split by job (issue 28).
+LONGEST_FUNCTION = 80
+
+
+def test_no_function_of_the_tool_is_longer_than_80_lines() -> None:
+    """Counted from `def` to its last line, docstring included."""
+    long = []
+    for path in sorted(TOOL.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > LONGEST_FUNCTION:
+                    long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name} ({lines})")
+    assert long == []
+
+
+def test_probes_and_cases_are_asked_through_their_protocols() -> None:
+    """No duck typing of a probe or a case (`getattr(probe, "observe")`): scalar and tensor
+    kinds implement one protocol each (mutation/probe.py, battery/cases.py)."""
+    found = []
+    for path in sorted(TOOL.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "getattr"
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id in ("probe", "case")
+            ):
+                found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert found == []

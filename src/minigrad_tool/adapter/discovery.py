@@ -853,6 +853,29 @@ def discover(
     `avoid` names methods whose call killed an earlier discovery child (the engine exited,
     hung or crashed in them): they are not called again, and are broken ops.
     """
+    cls, data_attr = _node_class(spec, module, progress)
+    d = _Discovery(spec, module, cls, progress)
+    d.access.data_attr = data_attr
+    if data_attr != "data":
+        d.notes.append(f"its nodes keep their number in .{data_attr}, not .data: read there")
+    progress(f"calling {cls.__name__}(0.5).backward()")
+    sweep = d.find_sweep()
+    ops, foreign_codes, forward_codes = _called_ops(d, avoid or {})
+    final = _settled(d, ops, foreign_codes, forward_codes)
+    add = next((o for o in final if o.name == "add"), None)
+    progress("measuring the precision")
+    d.measure_precision(add)
+    if sweep is not None and d.backward_helpers:
+        sweep = dataclasses.replace(sweep, helpers=tuple(d.backward_helpers))
+    for op in final:
+        if op.composite and not op.uses:
+            d.unreachable.append((op.name, d.no_step_here(op.name)))
+    return d.profile(final, sweep)
+
+
+def _node_class(spec: EngineSpec, module: ModuleType, progress: Progress) -> tuple[type, str]:
+    """The engine's node class and where its nodes keep their number; Redirect to the module
+    that defines it, TensorEngine for nodes holding arrays, EngineError if it is unusable."""
     progress("finding the node class")
     cls = resolve_class(module, spec.class_name, spec.text)
     home = sys.modules.get(cls.__module__)
@@ -879,18 +902,24 @@ def discover(
             f"engine {spec.text!r} cannot be used: {err}, nor a numpy array; minigrad reads "
             "the number a node holds"
         ) from None
-    d = _Discovery(spec, module, cls, progress)
-    d.access.data_attr = data_attr
-    if data_attr != "data":
-        d.notes.append(f"its nodes keep their number in .{data_attr}, not .data: read there")
-    progress(f"calling {cls.__name__}(0.5).backward()")
-    sweep = d.find_sweep()
+    return cls, data_attr
+
+
+Codes = dict[str, tuple[CodeKey, ...]]
+
+
+def _called_ops(
+    d: _Discovery, avoid: Mapping[str, str]
+) -> tuple[list[Op], Codes, dict[str, list[str]]]:
+    """Every candidate method called in each form it takes: the ops, the code their backward
+    ran outside their own steps, and the engine functions their forward ran."""
+    cls, progress = d.cls, d.progress
     ops: list[Op] = []
-    foreign_codes: dict[str, tuple[CodeKey, ...]] = {}
+    foreign_codes: Codes = {}
     forward_codes: dict[str, list[str]] = {}
     taken: set[str] = set()
     for c in d.candidates():
-        if avoid and c.name in avoid:
+        if c.name in avoid:
             d.broken.append((c.name, avoid[c.name]))
             continue
         crashes: list[str] = []  # forms of this method that crashed inside the engine's code
@@ -917,32 +946,52 @@ def discover(
             progress(
                 f"calling {cls.__name__}.{c.name} to choose points for {op.name}", method=c.name
             )
-            chosen = points if form == "pow" else d.points_for(op, points, constant)
-            if form != "pow":
-                with_steps = dataclasses.replace(op, steps=steps)
-                chosen = (*chosen, *d.branch_points(with_steps, chosen, constant))
-            note = ""
-            if not op.oracle:
-                note = (
-                    "points found by a domain search"
-                    if chosen
-                    else ("no point in [-4.5, 4.5] where its forward is finite and smooth")
-                )
-            op = dataclasses.replace(
-                op,
-                steps=steps,
-                points=chosen,
-                exponents=d.exponents(op) if form == "pow" else (),
-                forward_helpers=d.forward_helpers(op, watch),
-                note=note,
-            )
+            op = _placed(d, op, form, points, constant, steps, watch)
             foreign_codes[op.name] = foreign
             forward_codes[op.name] = [q for q, _ in watch.forward_codes]
             ops.append(op)
             taken.add(unique)
         if crashes and not worked and _is_an_op(c):
             d.broken.append((c.name, crashes[0]))
-    # A function several ops' backward steps call (a rounding helper, say) is no op's own.
+    return ops, foreign_codes, forward_codes
+
+
+def _placed(
+    d: _Discovery,
+    op: Op,
+    form: CallForm,
+    points: tuple[Point, ...],
+    constant: float,
+    steps: tuple[Step, ...],
+    watch: _Watch,
+) -> Op:
+    """The op with its steps, the points to check it at (and its branches'), and notes."""
+    chosen = points if form == "pow" else d.points_for(op, points, constant)
+    if form != "pow":
+        with_steps = dataclasses.replace(op, steps=steps)
+        chosen = (*chosen, *d.branch_points(with_steps, chosen, constant))
+    note = ""
+    if not op.oracle:
+        note = (
+            "points found by a domain search"
+            if chosen
+            else ("no point in [-4.5, 4.5] where its forward is finite and smooth")
+        )
+    return dataclasses.replace(
+        op,
+        steps=steps,
+        points=chosen,
+        exponents=d.exponents(op) if form == "pow" else (),
+        forward_helpers=d.forward_helpers(op, watch),
+        note=note,
+    )
+
+
+def _settled(
+    d: _Discovery, ops: list[Op], foreign_codes: Codes, forward_codes: dict[str, list[str]]
+) -> list[Op]:
+    """Each op's own steps (a function several ops' steps call is none's) and the ops whose
+    steps it uses; code no op owns becomes a backward helper."""
     claims = Counter(s.qualname for op in ops for s in op.steps if s.style == "method")
     shared = {q for q, n in claims.items() if n > 1}
     for i, op in enumerate(ops):
@@ -963,15 +1012,7 @@ def discover(
         for key in foreign:
             if key[0] not in owner:
                 d.backward_helpers[key] = None
-    add = next((o for o in final if o.name == "add"), None)
-    progress("measuring the precision")
-    d.measure_precision(add)
-    if sweep is not None and d.backward_helpers:
-        sweep = dataclasses.replace(sweep, helpers=tuple(d.backward_helpers))
-    for op in final:
-        if op.composite and not op.uses:
-            d.unreachable.append((op.name, d.no_step_here(op.name)))
-    return d.profile(final, sweep)
+    return final
 
 
 def _class_line(cls: type) -> int:

@@ -29,7 +29,7 @@ from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import build_battery
 from minigrad_tool.findings import Finding, by_op
-from minigrad_tool.isolation import Limits
+from minigrad_tool.isolation import Host, Limits
 from minigrad_tool.mutation.judges import JUDGES
 from minigrad_tool.mutation.judging import (
     CampaignConfig,
@@ -114,6 +114,55 @@ def _blame_wrong_ops(err: HarnessError, findings: Sequence[Finding]) -> HarnessE
     )
 
 
+def _longest_deadline(
+    judge: Judge, harness: Harness, mutants: Sequence[Mutant], config: CampaignConfig
+) -> float:
+    """The longest deadline any item run of the scoring judge had (the report's timeout)."""
+    return config.timeout or max(
+        (deadline_for(judge.order(m, harness), harness, config) for m in mutants), default=1.0
+    )
+
+
+def _crashed_ops(profile: Profile) -> list[Finding]:
+    """Ops whose call crashed in the engine's code while it was discovered: findings."""
+    return [
+        Finding(
+            "", f"op {method} crashes in the engine's code: {why}", op_name(method), check="crash"
+        )
+        for method, why in profile.broken
+    ]
+
+
+def _run_harnesses(
+    host: Host,
+    judges: Sequence[Judge],
+    harnesses: dict[str, Harness],
+    findings: list[Finding],
+    excluded: list[str],
+) -> None:
+    """Each judge's harness, the later judges first (the battery's findings are known when
+    the scoring judge's harness fails, so its error can blame a wrong op); a judge other than
+    the first that cannot judge is left out, as a finding."""
+    for judge in reversed(judges):
+        try:
+            harnesses[judge.name] = harness = judge.harness(host)
+        except HarnessError as err:
+            if judge is judges[0]:
+                raise _blame_wrong_ops(err, findings) from err
+            findings.append(Finding("", f"{judge.name} cannot judge: {err}", check="judge"))
+            continue
+        findings += harness.findings
+        excluded += harness.excluded
+
+
+def _ticker(progress: JudgeProgress | None, name: str) -> Callable[[int, int], None]:
+    def tick(done: int, total: int) -> None:
+        if progress is not None:
+            progress(name, done, total)
+
+    return tick
+
+
 def _engine_tasks(parts: Sequence[Judge | Probing]) -> dict[str, Task]:
     tasks: dict[str, Task] = {}
     for part in parts:
@@ -149,17 +198,7 @@ def run_campaign(
         prepare=prepare_patcher(setup),
     )
     harnesses: dict[str, Harness] = {}
-    findings = [
-        Finding(
-            "",
-            f"op {method} crashes in the engine's code: {why}",
-            op_name(method),
-            "",
-            None,
-            "crash",
-        )
-        for method, why in profile.broken
-    ]
+    findings = _crashed_ops(profile)
     excluded: list[str] = []
     verdicts: dict[str, dict[str, Verdict]] = {}
     for judge in judges:
@@ -170,26 +209,13 @@ def run_campaign(
             # The probes' and the later judges' work first: meanwhile, a judge with a host of
             # its own (your tests) is still collecting.
             original = probing.original(host) if probing else None
-            for judge in reversed(judges):
-                try:
-                    harnesses[judge.name] = harness = judge.harness(host)
-                except HarnessError as err:
-                    if judge is judges[0]:
-                        raise _blame_wrong_ops(err, findings) from err
-                    findings.append(Finding("", f"{judge.name} cannot judge: {err}", check="judge"))
-                    continue
-                findings += harness.findings
-                excluded += harness.excluded
+            _run_harnesses(host, judges, harnesses, findings, excluded)
             harness_seconds = time.monotonic() - harness_start
             for judge in judges:
-                if judge.name not in harnesses:
-                    continue
-
-                def tick(done: int, total: int, name: str = judge.name) -> None:
-                    if progress is not None:
-                        progress(name, done, total)
-
-                verdicts[judge.name] = judge.judge(host, mutants, harnesses[judge.name], tick)
+                if judge.name in harnesses:
+                    verdicts[judge.name] = judge.judge(
+                        host, mutants, harnesses[judge.name], _ticker(progress, judge.name)
+                    )
             results = [_combine(m, verdicts, config.judges) for m in mutants]
             if probing is not None and original is not None:
                 results = probing.probe(host, results, verdicts, original)
@@ -202,9 +228,6 @@ def run_campaign(
             "start, not for the file as it is now; run again"
         )
     primary, harness = judges[0], harnesses[judges[0].name]
-    timeout = config.timeout or max(
-        (deadline_for(primary.order(m, harness), harness, config) for m in mutants), default=1.0
-    )
     tests = harnesses["tests"].items if "tests" in harnesses else ()
     return Campaign(
         engine=spec.text,
@@ -213,7 +236,7 @@ def run_campaign(
         class_name=profile.class_name,
         cases=list(harness.items),
         results=results,
-        timeout=timeout,
+        timeout=_longest_deadline(primary, harness, mutants, config),
         seconds=time.monotonic() - start,
         judge=primary.name,
         shard=config.shard,

@@ -284,6 +284,37 @@ def discover_tensor(
     d.access.data_attr = data_attr
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()
+    found = _methods_of(cls)
+    ops, foreign = _traced_ops(d, found, avoid or {})
+    _require_the_loss(d, spec, ops, found)
+    progress("backpropagating a loss (x * w).sum()")  # no one op's fault if this hangs
+    grad_is_node = _check_loss(d, spec, ops)
+    ops = _table_steps(d, ops, foreign)
+    owner = {s.qualname: op.name for op in ops for s in op.steps}
+    ops = [
+        dataclasses.replace(
+            op,
+            uses=tuple(dict.fromkeys(owner[q] for q, _ in foreign[op.name] if q in owner)),
+        )
+        for op in ops
+    ]
+    said = {name for name, _ in d.unreachable}
+    for op in ops:
+        if not op.steps and not op.uses and op.name not in said:
+            d.unreachable.append((op.name, d.no_step_here(op.name)))
+    shared = {k: None for op in ops for k in foreign[op.name] if k[0] not in owner}
+    helpers = tuple(shared)
+    if data_attr != "data":
+        d.notes.append(f"its nodes keep their array in .{data_attr}, not .data: read there")
+    if grad_is_node:
+        d.notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
+    progress("measuring the precision")
+    d.precision = _precision(cls, data_attr)
+    return d.profile(ops, sweep, kind="tensor", helpers=helpers, grad_is_node=grad_is_node)
+
+
+def _methods_of(cls: type) -> list[tuple[Op, FunctionType]]:
+    """The ops the class has: its arithmetic dunders, and a method for each known op."""
     found: list[tuple[Op, FunctionType]] = []
     for name, (dunder, form, symbol) in _DUNDERS.items():
         function = _attribute(cls, dunder)
@@ -295,6 +326,16 @@ def discover_tensor(
             if function is not None:
                 found.append((_op(name, method, "method", "", function), function))
                 break
+    return found
+
+
+def _traced_ops(
+    d: _TensorDiscovery, found: Sequence[tuple[Op, FunctionType]], avoid: Mapping[str, str]
+) -> tuple[list[Op], dict[str, tuple[CodeKey, ...]]]:
+    """Each op called (sum and mul first: every other op's loss needs them) and its backward
+    traced, broadcasting and number variants too; the ops, and the code their backward ran
+    outside their own steps."""
+    cls, progress = d.cls, d.progress
     ops: list[Op] = []
     foreign: dict[str, tuple[CodeKey, ...]] = {}
     skip: set[str] = set()
@@ -304,7 +345,7 @@ def discover_tensor(
     ]
     for name in order:
         op, function = by_name[name]
-        if avoid and op.method in avoid:  # its call killed an earlier discovery child
+        if op.method in avoid:  # its call killed an earlier discovery child
             d.broken.append((op.method, avoid[op.method]))
             continue
         if name in ("sum", "mean", "max"):
@@ -337,48 +378,36 @@ def discover_tensor(
         ops.append(
             dataclasses.replace(op, steps=steps, forward_helpers=d.forward_helpers(op, watch))
         )
+    return ops, foreign
+
+
+def _require_the_loss(
+    d: _TensorDiscovery,
+    spec: EngineSpec,
+    ops: Sequence[Op],
+    found: Sequence[tuple[Op, FunctionType]],
+) -> None:
+    """Every case's loss is sum(out * W): an engine without a working `*` and sum() is
+    refused, saying which is missing or raised."""
     names = {op.name for op in ops}
-    if not {"mul", "sum"} <= names:
-        found_names = {op.name for op, _ in found}
-        reasons = [
-            f"{label} raised: {dict(d.skipped).get(method, '?')}"
-            if needed in found_names
-            else f"it has no {label} (ops that are module functions, not methods, are not called)"
-            for needed, label, method in (
-                ("mul", "`*`", "__mul__"),
-                ("sum", "sum() method", "sum"),
-            )
-            if needed not in names
-        ]
-        raise EngineError(
-            f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
-            f"{'; '.join(reasons)}. Every case's loss is sum(out * W) with a random W (an upstream "
-            "gradient that is not all ones), built with the engine's `*` and sum()"
+    if {"mul", "sum"} <= names:
+        return
+    found_names = {op.name for op, _ in found}
+    reasons = [
+        f"{label} raised: {dict(d.skipped).get(method, '?')}"
+        if needed in found_names
+        else f"it has no {label} (ops that are module functions, not methods, are not called)"
+        for needed, label, method in (
+            ("mul", "`*`", "__mul__"),
+            ("sum", "sum() method", "sum"),
         )
-    progress("backpropagating a loss (x * w).sum()")  # no one op's fault if this hangs
-    grad_is_node = _check_loss(d, spec, ops)
-    ops = _table_steps(d, ops, foreign)
-    owner = {s.qualname: op.name for op in ops for s in op.steps}
-    ops = [
-        dataclasses.replace(
-            op,
-            uses=tuple(dict.fromkeys(owner[q] for q, _ in foreign[op.name] if q in owner)),
-        )
-        for op in ops
+        if needed not in names
     ]
-    said = {name for name, _ in d.unreachable}
-    for op in ops:
-        if not op.steps and not op.uses and op.name not in said:
-            d.unreachable.append((op.name, d.no_step_here(op.name)))
-    shared = {k: None for op in ops for k in foreign[op.name] if k[0] not in owner}
-    helpers = tuple(shared)
-    if data_attr != "data":
-        d.notes.append(f"its nodes keep their array in .{data_attr}, not .data: read there")
-    if grad_is_node:
-        d.notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
-    progress("measuring the precision")
-    d.precision = _precision(cls, data_attr)
-    return d.profile(ops, sweep, kind="tensor", helpers=helpers, grad_is_node=grad_is_node)
+    raise EngineError(
+        f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
+        f"{'; '.join(reasons)}. Every case's loss is sum(out * W) with a random W (an upstream "
+        "gradient that is not all ones), built with the engine's `*` and sum()"
+    )
 
 
 def _check_loss(d: _TensorDiscovery, spec: EngineSpec, ops: Sequence[Op]) -> bool:

@@ -343,6 +343,11 @@ def _matmul_rows() -> list[_Row]:
 
 
 def _shape_rows() -> list[_Row]:
+    return [*_reshape_rows(), *_index_rows()]
+
+
+def _reshape_rows() -> list[_Row]:
+    """reshape, transpose and broadcast_to: the elements move, their number is kept or grows."""
     return [
         _Row(
             "reshape_flat",
@@ -394,6 +399,12 @@ def _shape_rows() -> list[_Row]:
             ("broadcast_to",),
             "broadcast_to",
         ),
+    ]
+
+
+def _index_rows() -> list[_Row]:
+    """Indexing: slices, and repeated indices whose gradients must add up."""
+    return [
         _Row(
             "getitem_slice",
             "getitem",
@@ -450,6 +461,11 @@ def _np_logsumexp(x: Array, axis: int) -> Array:
 
 
 def _composite_rows() -> list[_Row]:
+    return [*_layer_rows(), *_shared_rows()]
+
+
+def _layer_rows() -> list[_Row]:
+    """What a network computes: softmax, logsumexp, a linear layer with its bias."""
     rows = []
     for axis in (-1, 0):
         rows.append(
@@ -486,6 +502,13 @@ def _composite_rows() -> list[_Row]:
                 ("matmul", "add"),
             )
         )
+    return rows
+
+
+def _shared_rows() -> list[_Row]:
+    """Nodes used twice, where gradients must add up: a node with itself, an intermediate, a
+    node and its reduction, a diamond."""
+    rows = []
     rows.append(
         _Row(
             "square_self",
