@@ -189,13 +189,9 @@ def run_campaign(
     )
     judges = [JUDGES[name].judge(setup) for name in config.judges]
     probing = Probing(setup) if config.probes else None
+    tasks = _engine_tasks([*judges, *([probing] if probing else [])])
     host = engine_host(
-        spec,
-        profile,
-        _engine_tasks([*judges, *([probing] if probing else [])]),
-        limits,
-        jobs=config.jobs,
-        prepare=prepare_patcher(setup),
+        spec, profile, tasks, limits, jobs=config.jobs, prepare=prepare_patcher(setup)
     )
     harnesses: dict[str, Harness] = {}
     findings = _crashed_ops(profile)
