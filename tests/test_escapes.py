@@ -302,3 +302,32 @@ def test_an_engine_that_writes_files_as_it_runs_writes_none_into_your_folder(
         result = command(tmp_path, *args, "--engine", "eng.py")
         assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before == ["eng.py"]
+
+
+def _landlock() -> bool:
+    """Does this kernel enforce Landlock?  Asked in a child, which stays confined."""
+    code = (
+        "import os, sys\nfrom minigrad_tool.sandbox import confine_writes\n"
+        "sys.exit(0 if confine_writes([os.getcwd()]) else 3)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    return result.returncode == 0
+
+
+@pytest.mark.campaign
+@pytest.mark.skipif(not _landlock(), reason="this kernel has no Landlock: only the cwd is moved")
+def test_an_engine_cannot_write_into_your_tree_by_an_absolute_path(tmp_path: Path) -> None:
+    """Confined by Landlock, an op that writes to an absolute path in your folder gets a
+    PermissionError (it is then no op), and the folder stays as it was."""
+    target = tmp_path / "Digraph.gv"
+    (tmp_path / "eng.py").write_text(
+        (STUDENT / "engine.py").read_text()
+        + "\n    def graph(self):\n"
+        + f"        with open({str(target)!r}, 'w') as f:\n"
+        + '            f.write("digraph {}")\n'
+        + "        return self\n"
+    )
+    result = command(tmp_path, "gradcheck", "--engine", "eng.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "x.graph() raised PermissionError" in result.stdout
+    assert not target.exists()

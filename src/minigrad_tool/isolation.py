@@ -163,12 +163,23 @@ def scratch_folder() -> str:
     return folder
 
 
-def enter_scratch(folder: str) -> None:
+def enter_scratch(folder: str) -> bool:
     """In a child about to run engine code: imports keep working (relative entries of
-    sys.path made absolute first), and the working folder becomes `folder`."""
+    sys.path made absolute first), the working folder and the temporary folder become
+    `folder`, and, where the kernel has Landlock, writes are confined to it, the bytecode
+    cache and /dev (minigrad_tool.sandbox).  True if the confinement is enforced."""
+    import tempfile
+
+    from minigrad_tool.bytecode import cache_folder
+    from minigrad_tool.sandbox import confine_writes
+
     here = os.getcwd()
     sys.path[:] = [os.path.join(here, p) if not os.path.isabs(p) else p for p in sys.path]
     os.chdir(folder)
+    tempfile.tempdir = folder
+    cache = cache_folder()
+    allowed = [folder, "/dev", *([str(cache)] if cache is not None else [])]
+    return confine_writes(allowed)
 
 
 def adopt_strays() -> None:

@@ -307,7 +307,11 @@ def build_parser(
     parser = argparse.ArgumentParser(
         prog="minigrad",
         description="Check an autograd engine's gradients, and prove your tests would catch a "
-        "wrong derivative.",
+        "wrong derivative.\n\nEngine code runs in child processes, never in this one: with a "
+        "deadline, a memory limit, and a scratch working folder; on Linux with Landlock "
+        "(5.13 and later) those that run the engine on its own (discovery, the battery, the "
+        "probes) may write only there, to minigrad's bytecode cache and to /dev.  Your tests run "
+        "from your folder, unconfined.",
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
