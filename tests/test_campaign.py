@@ -242,7 +242,9 @@ class TestGates:
         """The file changed under the run: the results belong to the snapshot, say so, exit 2."""
         path = tmp_path / "selfedit.py"
         path.write_text(f"open(__file__, 'a').write('# edited\\n')\n{MICRO}")
-        code = main(["mutate", "--engine", str(path)])
+        with pytest.MonkeyPatch.context() as patch:  # an engine may write there: it edits itself
+            patch.setenv("MINIGRAD_WRITABLE", str(tmp_path))
+            code = main(["mutate", "--engine", str(path)])
         assert code == 2
         assert "changed during the run" in capsys.readouterr().err
 
@@ -330,6 +332,7 @@ def test_killed_midway_leaves_everything_as_it_was(tmp_path: Path, sig: signal.S
         [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", str(engine)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "MINIGRAD_WRITABLE": str(marks)},  # where the engine leaves marks
     )
     while len(list(marks.iterdir())) < 2 and proc.poll() is None:  # the host has the engine
         time.sleep(0.02)

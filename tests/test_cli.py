@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -359,6 +360,7 @@ class TestTheCommand:
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             text=True,
+            env={**os.environ, "MINIGRAD_WRITABLE": str(tmp_path)},  # where its marker goes
         )
         while not marker.exists() and proc.poll() is None:  # wait until a child runs the engine
             time.sleep(0.02)

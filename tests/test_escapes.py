@@ -195,6 +195,7 @@ def test_a_helper_the_engine_detaches_is_ended_with_the_command(tmp_path: Path) 
         [sys.executable, "-c", "from minigrad_tool._entry import main; raise SystemExit(main())",
          "gradcheck", "--engine", str(engine)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "MINIGRAD_WRITABLE": str(tmp_path)},  # where it records the pids
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     started = [int(line) for line in pids.read_text().split()]

@@ -147,6 +147,8 @@ def _libc() -> Any:
 
 
 _PR_SET_CHILD_SUBREAPER = 36
+WRITABLE = "MINIGRAD_WRITABLE"  # more folders engine children may write to (os.pathsep list)
+_confinement = {"on": False}  # this process's writes are confined (enter_scratch)
 
 
 @functools.cache
@@ -179,7 +181,10 @@ def enter_scratch(folder: str) -> bool:
     tempfile.tempdir = folder
     cache = cache_folder()
     allowed = [folder, "/dev", *([str(cache)] if cache is not None else [])]
-    return confine_writes(allowed)
+    # Folders an engine must be able to write to (its own cache, say): $MINIGRAD_WRITABLE.
+    allowed += [f for f in os.environ.get(WRITABLE, "").split(os.pathsep) if f]
+    _confinement["on"] = confine_writes(allowed)
+    return _confinement["on"]
 
 
 def adopt_strays() -> None:
@@ -269,6 +274,11 @@ def _become_child(parent: int, limits: Limits, output: int | None) -> None:
 def _describe_engine_error(err: BaseException) -> str:
     if isinstance(err, SystemExit):
         return f"the engine called sys.exit({err.code!r})"
+    if isinstance(err, PermissionError) and _confinement["on"]:
+        return (
+            f"{where(err)}; minigrad lets engine code write only in a scratch folder of the run "
+            f"(Landlock): ${WRITABLE}=FOLDER lets it write under FOLDER too"
+        )
     return where(err)
 
 
