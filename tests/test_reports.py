@@ -14,7 +14,7 @@ from minigrad_tool.check import settings_for
 from minigrad_tool.cli import main
 from minigrad_tool.mutation.campaign import run_campaign
 from minigrad_tool.mutation.judging import CampaignConfig
-from minigrad_tool.mutation.results import Campaign
+from minigrad_tool.mutation.results import Campaign, Status
 from minigrad_tool.report.html import render_html
 from minigrad_tool.report.merge import MergeError, merge_reports, read_report, score_of
 from minigrad_tool.report.schema import schema_report
@@ -246,3 +246,38 @@ class TestMergeRefusesBadNumbers:
         report.write_text("{}")
         assert main(["merge", str(report), "--json", str(tmp_path / "no" / "m.json")]) == 2
         assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.campaign
+class TestCi:
+    def test_github_annotations_point_at_the_lines(self, weak: Campaign) -> None:
+        """One `::error` per survivor or uncovered mutant, on its line, escaped as GitHub
+        wants (a ':' in a property is %3A)."""
+        from minigrad_tool.report.ci import github_annotations
+
+        lines = github_annotations(weak)
+        through = [r for r in weak.results if r.status.let_through]
+        assert through and len(lines) == len(through)
+        first = through[0]
+        assert (
+            lines[0].startswith("::error file=") and f",line={first.mutant.start[0]}," in lines[0]
+        )
+        assert (
+            f"title=mutant survived%3A {first.mutant.id}::" in lines[0] or "not covered" in lines[0]
+        )
+
+    def test_junit_has_a_case_per_mutant(self, weak: Campaign, tmp_path: Path) -> None:
+        """Failures are the mutants let through, with their diff; equivalents are skipped."""
+        import xml.etree.ElementTree as ET
+
+        from minigrad_tool.report.ci import junit_xml
+
+        suite = ET.fromstring(junit_xml(weak))
+        cases = suite.findall("testcase")
+        assert len(cases) == len(weak.results) == int(suite.get("tests", "0"))
+        failed = {c.get("name") for c in cases if c.find("failure") is not None}
+        assert failed == {r.mutant.id for r in weak.results if r.status.let_through}
+        skipped = {c.get("name") for c in cases if c.find("skipped") is not None}
+        assert skipped == {r.mutant.id for r in weak.results if r.status is Status.EQUIVALENT}
+        text = next(c for c in cases if c.find("failure") is not None).find("failure").text or ""
+        assert "--- microstyle.py (original)" in text

@@ -179,6 +179,10 @@ class Trial:
             "report.html",
             "--suggest",
             "tests/test_suggested.py",
+            "--junit",
+            "junit.xml",
+            "--format",
+            "github",
         )
         self.out = self.result.stdout
         self.report = json.loads((self.root / "report.json").read_text())
@@ -229,6 +233,14 @@ class TestTheFindingIsTheHeadline:
         assert '<div class="findings">' in trial.html
         assert trial.html.index('class="findings"') < trial.html.index('class="score')
         assert "sigmoid" in trial.html[trial.html.index('class="findings"') :][:400]
+
+    def test_ci_sees_it_too(self, trial: Trial) -> None:
+        """--format github annotates sigmoid's line first; --junit has a failed finding case."""
+        notes = [line for line in trial.out.splitlines() if line.startswith("::error ")]
+        assert notes[0].startswith(f"::error file=src/minigrad/engine.py,line={SIGMOID_LINE},")
+        assert "title=engine wrong%3A sigmoid::" in notes[0]
+        junit = (trial.root / "junit.xml").read_text()
+        assert 'classname="engine" name="finding sigmoid"' in junit
 
     def test_merge_keeps_the_finding_and_fails(self, trial: Trial, tmp_path: Path) -> None:
         """Shards of one run merge with their findings, and a wrong engine fails the merge."""

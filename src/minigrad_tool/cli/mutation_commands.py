@@ -120,7 +120,12 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         _needs_pytest("--tests")
     spec = common.engine_spec(args)
     outputs = Outputs.check(
-        [("--json", args.json), ("--html", args.html), ("--suggest", args.suggest)],
+        [
+            ("--json", args.json),
+            ("--html", args.html),
+            ("--junit", args.junit),
+            ("--suggest", args.suggest),
+        ],
         _reads(args, spec, tests),
         new_only=() if args.overwrite else ("--suggest",),
     )
@@ -161,6 +166,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     if args.matrix:
         print_matrix(out, campaign)
     print_campaign(out, campaign, suggest_hint(tests), verbose=args.verbose)
+    _ci_outputs(args, out, campaign, outputs)
     json_path, html_path = outputs.get("--json"), outputs.get("--html")
     if json_path is not None:
         write_file(json_path, json.dumps(schema_report([campaign]), indent=2) + "\n")
@@ -181,6 +187,21 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
             write_file(suggest_path, suggestions.text)
         _print_suggestions(out, suggestions, suggest_path)
     return _mutate_code(out, campaign, args.min_score)
+
+
+def _ci_outputs(
+    args: argparse.Namespace, out: Output, campaign: Campaign, outputs: Outputs
+) -> None:
+    """GitHub annotations (--format github) and JUnit XML (--junit)."""
+    from minigrad_tool.report.ci import github_annotations, junit_xml
+
+    if args.format == "github":
+        for line in github_annotations(campaign):
+            out.line(line)
+    junit = outputs.get("--junit")
+    if junit is not None:
+        write_file(junit, junit_xml(campaign))
+        out.line(f"wrote {junit} (JUnit XML, a test case per mutant)")
 
 
 def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> None:

@@ -227,6 +227,16 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
     )
     mutate.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
     mutate.add_argument(
+        "--junit", metavar="PATH", help="write JUnit XML: a test case per mutant (CI test reports)"
+    )
+    mutate.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="github: also print GitHub workflow annotations on the lines of findings, "
+        "survivors and uncovered mutants",
+    )
+    mutate.add_argument(
         "-v",
         "--verbose",
         action="store_true",
