@@ -23,6 +23,7 @@ from minigrad_tool.report.output import Output
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so help stays fast
     from minigrad_tool.mutation.inject import Injection
+    from minigrad_tool.mutation.mutants import Generated
     from minigrad_tool.mutation.results import Campaign
     from minigrad_tool.mutation.suggest import Suggestions
 
@@ -109,7 +110,6 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.mutation.judges.tests import NoEngineCode
     from minigrad_tool.mutation.judging import CampaignConfig, HarnessError
     from minigrad_tool.mutation.mutants import MutationError, generate_mutants
-    from minigrad_tool.report.schema import schema_report
     from minigrad_tool.report.terminal import print_campaign, print_matrix
 
     tests = _existing_tests(args.tests)
@@ -166,16 +166,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     if args.matrix:
         print_matrix(out, campaign)
     print_campaign(out, campaign, suggest_hint(tests), verbose=args.verbose)
-    _ci_outputs(args, out, campaign, outputs)
-    json_path, html_path = outputs.get("--json"), outputs.get("--html")
-    if json_path is not None:
-        write_file(json_path, json.dumps(schema_report([campaign]), indent=2) + "\n")
-        out.line(f"wrote {json_path} (mutation-testing-report-schema v2)")
-    if html_path is not None:
-        from minigrad_tool.report.html import render_html
-
-        write_file(html_path, render_html(campaign, generated.index))
-        out.line(f"wrote {html_path} (self-contained HTML report)")
+    _write_reports(args, out, campaign, outputs, generated)
     suggest_path = outputs.get("--suggest")
     if suggest_path is not None:
         from minigrad_tool.mutation.suggest import suggest_tests
@@ -189,11 +180,17 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     return _mutate_code(out, campaign, args.min_score)
 
 
-def _ci_outputs(
-    args: argparse.Namespace, out: Output, campaign: Campaign, outputs: Outputs
+def _write_reports(
+    args: argparse.Namespace,
+    out: Output,
+    campaign: Campaign,
+    outputs: Outputs,
+    generated: Generated,
 ) -> None:
-    """GitHub annotations (--format github) and JUnit XML (--junit)."""
+    """GitHub annotations (--format github), JUnit XML (--junit), the schema JSON (--json)
+    and the HTML page (--html)."""
     from minigrad_tool.report.ci import github_annotations, junit_xml
+    from minigrad_tool.report.schema import schema_report
 
     if args.format == "github":
         for line in github_annotations(campaign):
@@ -202,6 +199,15 @@ def _ci_outputs(
     if junit is not None:
         write_file(junit, junit_xml(campaign))
         out.line(f"wrote {junit} (JUnit XML, a test case per mutant)")
+    json_path, html_path = outputs.get("--json"), outputs.get("--html")
+    if json_path is not None:
+        write_file(json_path, json.dumps(schema_report([campaign]), indent=2) + "\n")
+        out.line(f"wrote {json_path} (mutation-testing-report-schema v2)")
+    if html_path is not None:
+        from minigrad_tool.report.html import render_html
+
+        write_file(html_path, render_html(campaign, generated.index))
+        out.line(f"wrote {html_path} (self-contained HTML report)")
 
 
 def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> None:

@@ -179,6 +179,24 @@ def _check_commands(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
     inspect.set_defaults(run=run("inspect"))
 
 
+def _mutate_outputs(mutate: argparse.ArgumentParser) -> None:
+    """Where a campaign's reports go: files, and CI's formats."""
+    mutate.add_argument(
+        "--json", metavar="PATH", help="write a mutation-testing-report-schema v2 report"
+    )
+    mutate.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
+    mutate.add_argument(
+        "--junit", metavar="PATH", help="write JUnit XML: a test case per mutant (CI test reports)"
+    )
+    mutate.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="github: also print GitHub workflow annotations on the lines of findings, "
+        "survivors and uncovered mutants",
+    )
+
+
 def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> None:
     mutate = b.command(
         "mutate",
@@ -203,6 +221,7 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
         help="which judge scores: with tests the default is both (your tests score, the "
         "battery alongside); without, the battery",
     )
+    _mutate_outputs(mutate)
     mutate.add_argument(
         "--suggest",
         metavar="OUT.py",
@@ -222,20 +241,6 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
         help=f"comma-separated operators (default: all of {','.join(OPERATORS)})",
     )
     b.min_score(mutate)
-    mutate.add_argument(
-        "--json", metavar="PATH", help="write a mutation-testing-report-schema v2 report"
-    )
-    mutate.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
-    mutate.add_argument(
-        "--junit", metavar="PATH", help="write JUnit XML: a test case per mutant (CI test reports)"
-    )
-    mutate.add_argument(
-        "--format",
-        choices=("text", "github"),
-        default="text",
-        help="github: also print GitHub workflow annotations on the lines of findings, "
-        "survivors and uncovered mutants",
-    )
     mutate.add_argument(
         "-v",
         "--verbose",
