@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["Finding", "wrong_ops"]
+__all__ = ["Finding", "by_op", "wrong_ops"]
 
 
 def _number(value: object) -> float | None:
