@@ -19,85 +19,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_lab_project import ENGINE as LAB_ENGINE
+from test_lab_project import PYPROJECT
 
 from minigrad_tool.battery.oracle import NoTruth, truth
 from minigrad_tool.findings import Finding, wrong_ops
 
 pytestmark = pytest.mark.campaign
 
-ENGINE = '''"""The student's engine."""
-
-import math
-
-
-class Value:
-    def __init__(self, data, _children=(), _op=""):
-        self.data = data
-        self.grad = 0.0
-        self._backward = lambda: None
-        self._prev = set(_children)
-        self._op = _op
-
-    def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data + other.data, (self, other), "+")
-
-        def _backward():
-            self.grad += out.grad
-            other.grad += out.grad
-
-        out._backward = _backward
-        return out
-
-    def __mul__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data * other.data, (self, other), "*")
-
-        def _backward():
-            self.grad += other.data * out.grad
-            other.grad += self.data * out.grad
-
-        out._backward = _backward
-        return out
-
-    def __neg__(self):
-        return self * -1
-
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __radd__(self, other):
-        return self + other
-
-    def __rmul__(self, other):
-        return self * other
-
-    def sigmoid(self):
-        s = 1 / (1 + math.exp(-self.data))
-        out = Value(s, (self,), "sigmoid")
-
-        def _backward():
-            self.grad += STEP
-
-        out._backward = _backward
-        return out
-
-    def backward(self):
-        topo = []
-        visited = set()
-
-        def build(v):
-            if v not in visited:
-                visited.add(v)
-                for child in v._prev:
-                    build(child)
-                topo.append(v)
-
-        build(self)
-        self.grad = 1.0
-        for v in reversed(topo):
-            v._backward()
-'''
+# The lab project's engine (test_lab_project.py), its sigmoid step left to each test here.
+ENGINE = LAB_ENGINE.replace("SIGMOID_STEP * out.grad", "STEP")
+assert ENGINE.count("STEP") == 1
 BUGGY = "s * (1 - s)"  # the upstream factor out.grad is missing
 FIXED = "s * (1 - s) * out.grad"
 SIGMOID_LINE = ENGINE.splitlines().index("    def sigmoid(self):") + 1
@@ -125,15 +57,6 @@ def test_sigmoid():
     x.sigmoid().backward()
     s = 1 / (1 + math.exp(-0.5))
     assert abs(x.grad - s * (1 - s)) < 1e-9
-"""
-
-PYPROJECT = """[project]
-name = "minigrad"
-version = "0.1.0"
-
-[tool.minigrad]
-engine = "src/minigrad/engine.py"
-tests = ["tests/test_gradcheck.py"]
 """
 
 

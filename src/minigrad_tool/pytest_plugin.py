@@ -106,8 +106,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def _resolved(text: str, here: Path, root: Path) -> str:
     """A path as the CLI takes it, from the folder pytest runs in; from a subfolder of the
     project, a path that exists from pytest's rootdir (where pyproject.toml is) instead."""
-    target = text.rpartition(":")[0] if ":" in text and not text.endswith(".py") else text
-    if not (target.endswith(".py") or "/" in target or os.sep in target):
+    from minigrad_tool.adapter.spec import spec_file
+
+    target = spec_file(text)
+    if target is None:
         return text  # a module name: imported as the CLI imports it
     if (here / target).exists() or Path(target).is_absolute():
         return text

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EngineError", "EngineSpec", "parse_spec"]
+__all__ = ["EngineError", "EngineSpec", "parse_spec", "spec_file"]
 
 MAX_SOURCE_BYTES = 8 << 20  # an engine file larger than this is not an engine
 
@@ -89,6 +89,13 @@ def _split_class(text: str) -> tuple[str, str | None]:
 
 def _looks_like_path(target: str) -> bool:
     return target.endswith(".py") or "/" in target or "\\" in target
+
+
+def spec_file(text: str) -> str | None:
+    """The file a spec names (`path/engine.py`, `engine.py:Value`), without its class; None
+    for a module name (`pkg.engine:Value`), which is imported, not looked up as a path."""
+    target, _ = _split_class(text)
+    return target if _looks_like_path(target) else None
 
 
 def _module_of_file(path: Path) -> tuple[str, str]:

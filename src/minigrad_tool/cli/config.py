@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from minigrad_tool.adapter.spec import spec_file
 from minigrad_tool.cli import arguments
 
 __all__ = ["KEYS", "Config", "ConfigError", "find_config"]
@@ -121,8 +122,7 @@ class Config:
 
         A module name (`pkg.engine`, `pkg.engine:Class`) is left as it is.
         """
-        target = text.rpartition(":")[0] if ":" in text and not text.endswith(".py") else text
-        if not (target.endswith(".py") or "/" in target or "\\" in target):
+        if spec_file(text) is None:
             return text
         return _shown(self.folder / text)
 

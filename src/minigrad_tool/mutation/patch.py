@@ -195,9 +195,9 @@ class Patcher:
         if module not in self.modules:
             self.modules.append(module)
         self._live = None
-        fresh = {key: fs for key, fs in self.live().items()}
+        live = self.live()
         for key, code in self._site_codes.items():
-            for function in fresh.get(key, []):
+            for function in live.get(key, []):
                 pair = (function, code)
                 if pair in self._sites or len(function.__code__.co_freevars) != len(
                     code.co_freevars
@@ -210,7 +210,7 @@ class Patcher:
                     function.__code__ = code
         if self._applied is not None:
             mutant, code = self._applied
-            for function in fresh.get(mutant.unit, []):
+            for function in live.get(mutant.unit, []):
                 if function.__code__ is code:
                     continue
                 if len(function.__code__.co_freevars) == len(code.co_freevars):

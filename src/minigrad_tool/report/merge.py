@@ -150,6 +150,7 @@ def merge_reports(reports: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, A
         raise MergeError("no reports to merge")
     first_path, first = reports[0]
     run, count = first["config"]["run"], first["config"]["shard"]["count"]
+    blamed = _blamed(first)
     seen: dict[int, Path] = {}
     contents: dict[str, Path] = {}
     for path, report in reports:
@@ -159,7 +160,7 @@ def merge_reports(reports: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, A
                 f"{_describe(path, report)} is not from the same run as "
                 f"{_describe(first_path, first)}"
             )
-        if _blamed(report) != _blamed(first):
+        if _blamed(report) != blamed:
             raise MergeError(
                 f"{_describe(path, report)} found the unmutated engine wrong in other ways than "
                 f"{_describe(first_path, first)}: not the same engine, or a flaky one"

@@ -208,10 +208,6 @@ def _print_survivor(
     out.line(f"    how to catch it: {_how_to_fix(campaign, r, suggest)}")
 
 
-def judge_title(campaign: Campaign) -> str:
-    return title_of(campaign.judge)
-
-
 def _print_survivors(out: Output, campaign: Campaign, suggest: str, verbose: bool) -> None:
     """Survivors in ops the battery finds wrong first, under "fix <op> first"; then the rest."""
     survivors = [r for r in campaign.results if r.status is Status.SURVIVED]
@@ -232,7 +228,8 @@ def _print_survivors(out: Output, campaign: Campaign, suggest: str, verbose: boo
     if rest:
         out.line()
         out.line(
-            f"SURVIVED ({len(rest)}): {judge_title(campaign)} let these wrong derivatives through",
+            f"SURVIVED ({len(rest)}): {title_of(campaign.judge)} let these wrong derivatives "
+            "through",
             "bold red",
         )
         for r in rest:
