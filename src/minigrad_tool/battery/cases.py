@@ -125,24 +125,25 @@ class Case:
         old_limit = sys.getrecursionlimit()
         if self.depth:  # recursive topo sorts (micrograd's) need a frame per node
             sys.setrecursionlimit(max(old_limit, 4 * self.depth + 1000))
+        status: Status
         try:
             note = _RUNNERS[self.kind](self, access, settings)
         except GradcheckError as err:
-            finding = _finding(self, str(err), err.check, err.point, err)
-            return CaseResult(self.name, "fail", str(err), time.perf_counter() - start, "", finding)
+            status, detail = "fail", str(err)
+            finding = _finding(self, detail, err.check, err.point, err)
         except NotANumber as err:
-            detail = f"{self.name}: {err}"
+            status, detail = "fail", f"{self.name}: {err}"
             finding = _finding(self, detail, "number", None)
-            return CaseResult(self.name, "fail", detail, time.perf_counter() - start, "", finding)
         except Exception as err:
             if not engine_caused(err):
                 raise
-            detail = _crash(self, err)
+            status, detail = "error", _crash(self, err)
             finding = _finding(self, detail, "crash", None)
-            return CaseResult(self.name, "error", detail, time.perf_counter() - start, "", finding)
+        else:
+            return CaseResult(self.name, "pass", "", time.perf_counter() - start, note)
         finally:
             sys.setrecursionlimit(old_limit)
-        return CaseResult(self.name, "pass", "", time.perf_counter() - start, note)
+        return CaseResult(self.name, status, detail, time.perf_counter() - start, "", finding)
 
     def pinned(self, access: NodeAccess) -> list[list[float]]:
         rows = []
