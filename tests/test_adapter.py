@@ -1,4 +1,7 @@
-"""The engine adapter: specs, the snapshot, and what discovery finds in each style of engine."""
+"""The engine adapter: specs, the snapshot, and what discovery finds in each style of engine.
+
+Modules: minigrad_tool.adapter.profile, minigrad_tool.adapter.spec, minigrad_tool.adapter.trace.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The battery as data: rows for each engine's ops, the oracle, kinks, precision, random DAGs."""
+"""The battery as data: rows for each engine's ops, the oracle, kinks, precision, random DAGs.
+
+Modules: minigrad_tool.battery.cases, minigrad_tool.battery.rows, minigrad_tool.ops.
+"""
 
 from __future__ import annotations
 

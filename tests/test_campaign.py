@@ -1,4 +1,7 @@
-"""Campaigns judged by the battery: statuses with evidence, gates that can fail, honest exits."""
+"""Campaigns judged by the battery: statuses with evidence, gates that can fail, honest exits.
+
+Modules: minigrad_tool.mutation.equivalence, minigrad_tool.mutation.probe.
+"""
 
 from __future__ import annotations
 

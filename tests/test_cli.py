@@ -1,4 +1,9 @@
-"""`minigrad gradcheck` and `minigrad inspect`: exit codes, output, and hostile engines."""
+"""`minigrad gradcheck` and `minigrad inspect`: exit codes, output, and hostile engines.
+
+Modules: minigrad_tool.cli.arguments, minigrad_tool.cli.check_commands,
+minigrad_tool.cli.common, minigrad_tool.cli.mutation_commands, minigrad_tool.report.check,
+minigrad_tool.bytecode.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@ not UTF-8, merge integrity, and pytest refusing to start.
 
 Each class of failure gets a clear error with the right exit code, the real cause named,
 valid files only.
+
+Modules: minigrad_tool.__main__, minigrad_tool._entry, minigrad_tool.interrupt,
+minigrad_tool.sandbox.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Judges are rows: a new judge is one class and one row; inject and mutate share one path."""
+"""Judges are rows: a new judge is one class and one row; inject and mutate share one path.
+
+Modules: minigrad_tool.mutation.judges.battery.
+"""
 
 from __future__ import annotations
 

@@ -190,3 +190,77 @@ def test_probes_and_cases_are_asked_through_their_protocols() -> None:
             ):
                 found.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert found == []
+
+
+def test_no_private_name_is_used_across_modules() -> None:
+    """A module's `_private` names are its own: no other module imports them or subclasses a
+    private base (the tensor discovery composes the adapter's public Session)."""
+    found = []
+    for path in sorted(TOOL.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("minigrad_tool"):
+                found += [
+                    f"{path.relative_to(SRC)}:{node.lineno} {alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and not alias.name.startswith("__")
+                ]
+    assert found == []
+
+
+def test_the_engine_source_is_parsed_in_one_place() -> None:
+    """`SourceIndex.parse` runs once per run, in the spec (`spec.index`), which every reader
+    shares; no "parse again if not given" fallback elsewhere."""
+    calls = []
+    for path in sorted(TOOL.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("SourceIndex.parse"):
+                calls.append(str(path.relative_to(TOOL)))
+    assert calls == ["adapter/spec.py"]
+
+
+def test_engine_kinds_are_rows_not_branches() -> None:
+    """Scalar and tensor engines differ in registry rows (`_BATTERIES[profile.kind]`), never in
+    an `if profile.kind == "tensor"` branch."""
+    found = []
+    for path in sorted(TOOL.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Compare)
+                and isinstance(node.left, ast.Attribute)
+                and node.left.attr == "kind"
+                and any(
+                    isinstance(c, ast.Constant) and c.value in ("scalar", "tensor")
+                    for c in node.comparators
+                )
+            ):
+                found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert found == []
+
+
+def named_by_tests() -> dict[str, set[str]]:
+    """Each tool module, with the test files that import it or name it in their header's
+    `Modules:` paragraph."""
+    known = modules()
+    named: dict[str, set[str]] = {name: set() for name in known}
+    for test in sorted(Path(__file__).parent.glob("test_*.py")):
+        tree = ast.parse(test.read_text(encoding="utf-8"))
+        header = (ast.get_docstring(tree) or "").partition("Modules:")[2].partition("\n\n")[0]
+        found = {n.rstrip(".,") for n in header.split()}
+        unknown = found - set(known)
+        assert not unknown, f"{test.name} names modules that do not exist: {sorted(unknown)}"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        for name in found & set(known):
+            named[name].add(test.name)
+    return named
+
+
+def test_every_module_of_the_tool_has_its_tests() -> None:
+    """Tests mirror modules: each module is imported by a test file, or named in the
+    `Modules:` paragraph of the header of the file that tests it through the command line."""
+    named = named_by_tests()
+    assert named["minigrad_tool.adapter.points"] == {"test_discovery.py"}
+    assert [name for name, files in named.items() if not files] == []

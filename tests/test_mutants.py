@@ -1,4 +1,7 @@
-"""Mutant generation and patching: sites in every style, operators, IDs, dedupe, the hit marker."""
+"""Mutant generation and patching: sites in every style, operators, IDs, dedupe, the hit marker.
+
+Modules: minigrad_tool.mutation.sites.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Report paths: only a new regular file, or a regular file the user named, is ever written."""
+"""Report paths: only a new regular file, or a regular file the user named, is ever written.
+
+Modules: minigrad_tool.reads.
+"""
 
 from __future__ import annotations
 

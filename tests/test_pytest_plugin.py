@@ -2,6 +2,8 @@
 
 Each test runs pytest in a child, in a folder of its own that holds a
 user's test file, as a user would run it.
+
+Modules: minigrad_tool.pytest_plugin.
 """
 
 from __future__ import annotations

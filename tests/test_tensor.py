@@ -3,6 +3,10 @@
 The buggy engines are our own `src/minigrad/tensor.py` with one bug each, the
 bugs published tensor engines have (issue 19): each must be caught, naming
 the op and the shapes; a correct float32 engine must pass.
+
+Modules: minigrad_tool.tensor, minigrad_tool.tensor.access, minigrad_tool.tensor.calls,
+minigrad_tool.tensor.cases, minigrad_tool.tensor.discovery, minigrad_tool.tensor.probes,
+minigrad_tool.tensor.rows.
 """
 
 from __future__ import annotations

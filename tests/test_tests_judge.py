@@ -1,4 +1,7 @@
-"""Your tests as the judge: `mutate --tests`, both judges side by side, and `--suggest`."""
+"""Your tests as the judge: `mutate --tests`, both judges side by side, and `--suggest`.
+
+Modules: minigrad_tool.mutation.judges.tests, minigrad_tool.mutation.suggest.
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ pass.  One `mutate` run (with --json, --html and --suggest) is shared by the
 tests of this file; the fixed engine is judged once by the written tests.
 Also here: the Finding record, the truth oracle, tests that cannot judge the
 engine named, and `inject sub-sign` on an engine whose sub has no step.
+
+Modules: minigrad_tool.invocation.
 """
 
 from __future__ import annotations

@@ -433,7 +433,7 @@ def tensor_gradcheck() -> Figure:
     from minigrad_tool.adapter import load_in_process
     from minigrad_tool.tensor.access import TensorAccess
     from minigrad_tool.tensor.calls import TensorCalls
-    from minigrad_tool.tensor.cases import Input, TensorCase, _locate, _Run, run_tensor_case
+    from minigrad_tool.tensor.cases import CaseRun, Input, TensorCase, _locate, run_tensor_case
 
     loaded = load_in_process("minigrad.tensor")
     calls = 0
@@ -458,7 +458,7 @@ def tensor_gradcheck() -> Figure:
     outcome = run_tensor_case(case, access)
     assert outcome.status == "pass", outcome.detail
     directional = calls
-    run = _Run(case, access)
+    run = CaseRun(case, access)
     out = run.output(run.leaves)
     weight = run.rng.normal(size=out.data.shape)
     run.loss(out, weight).backward()

@@ -24,6 +24,11 @@ Two more checks run on every call, because a plain comparison is blind to them:
   of ``f``.  An op that drops its ``* out.grad`` factor passes every test whose
   upstream gradient is 1, and fails this one.
 
+Two modes: :func:`gradcheck` for scalar engines, input by input (or along random
+directions with ``fast``); :func:`directional` for tensor engines, whose battery
+(:mod:`minigrad_tool.tensor.cases`) compares the loss's derivative along random
+directions with the vector-Jacobian product, as torch's fast gradcheck does.
+
 ``gradcheck`` works on any micrograd-style engine: inputs need ``.data``,
 ``.grad`` and ``.backward()``; :mod:`minigrad_tool.adapter.nodes` knows the rest
 (where nodes keep their children, what number type they store).  ``f`` must
@@ -41,7 +46,7 @@ from typing import Any
 
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber, is_node
 
-__all__ = ["GradcheckError", "Tolerance", "gradcheck"]
+__all__ = ["Directional", "GradcheckError", "Tolerance", "directional", "gradcheck"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -328,6 +333,38 @@ class _Checker:
                 weight * analytic[i],
                 actual,
             )
+
+
+@dataclass(frozen=True)
+class Directional:
+    """The derivative of phi(t) at t = 0, by Richardson's extrapolation of two central
+    differences (steps h and 2h), and how far an analytic value may be from it."""
+
+    numeric: float
+    allowed: float
+
+    def accepts(self, analytic: float) -> bool:
+        return abs(analytic - self.numeric) <= self.allowed  # NaN never is
+
+
+def directional(
+    phi: Callable[[float], float], h: float, *, scale: float, rtol: float, macheps: float
+) -> Directional:
+    """The tensor mode's check: the loss along a direction u, phi(t) = L(x + t u), against the
+    vector-Jacobian product grad . u (whose absolute terms sum to `scale`).
+
+    d1 = (phi(h) - phi(-h)) / 2h and d2 = (phi(2h) - phi(-2h)) / 4h both carry c h**2 of
+    truncation (4 c h**2 for d2); (4 d1 - d2) / 3 cancels it, leaving O(h**4).  The error
+    allowed is the relative tolerance, plus |d1 - d2| (which bounds the h**2 term that was
+    cancelled, so the extrapolation's own error) plus the rounding of phi's values divided by
+    h (`_ROUNDING_UNITS` ulps of the largest |phi|).
+    """
+    p = {k: phi(k * h) for k in (-2, -1, 1, 2)}
+    d1 = (p[1] - p[-1]) / (2 * h)
+    d2 = (p[2] - p[-2]) / (4 * h)
+    numeric = (4 * d1 - d2) / 3
+    rounding = _ROUNDING_UNITS * macheps * (1 + max(abs(v) for v in p.values())) / h
+    return Directional(numeric, rtol * (scale + abs(numeric)) + rounding + abs(d1 - d2))
 
 
 def _validated_inputs(inputs: Sequence[Any]) -> Sequence[Any]:

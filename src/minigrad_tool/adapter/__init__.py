@@ -4,7 +4,8 @@
   and reads it once;
 * :mod:`~minigrad_tool.adapter.loader` imports it from that snapshot, in a child;
 * :mod:`~minigrad_tool.adapter.discovery` finds its node class, where nodes keep their
-  children, every op, each op's backward step and the precision it computes in;
+  children, every op, each op's backward step and the precision it computes in (its jobs:
+  ``classes``, ``candidates``, ``steps``, ``points``, ``precision``, on one ``session``);
 * :mod:`~minigrad_tool.adapter.nodes` reads and writes its nodes.
 
 Nothing else in minigrad inspects or loads an engine: it asks the
@@ -24,7 +25,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from minigrad_tool.adapter.discovery import Progress, Redirect, TensorEngine, discover, quiet
+from minigrad_tool.adapter.classes import Redirect, TensorEngine
+from minigrad_tool.adapter.discovery import discover
 from minigrad_tool.adapter.loader import (
     forget_engine_folder,
     forget_modules,
@@ -34,6 +36,7 @@ from minigrad_tool.adapter.loader import (
 )
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Op, Precision, Profile, Step, Sweep, apply_op
+from minigrad_tool.adapter.session import Progress, quiet
 from minigrad_tool.adapter.spec import (
     EngineError,
     EngineSpec,

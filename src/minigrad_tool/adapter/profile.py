@@ -33,6 +33,7 @@ CallForm = Literal["binary", "reflected", "pow", "unary", "method", "index"]
 # What a profile describes: one number per node, or an array per node.
 EngineKind = Literal["scalar", "tensor"]
 StepStyle = Literal["closure", "lambda", "method", "function-class", "local-grads"]
+_HOLDS_ARRAYS: dict[EngineKind, bool] = {"scalar": False, "tensor": True}
 
 _SYMBOLS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
@@ -193,6 +194,17 @@ class Profile:
             if op.name == name:
                 return op
         raise KeyError(name)
+
+    @property
+    def holds_arrays(self) -> bool:
+        """Its nodes hold numpy arrays: the tensor battery, probes and operators apply."""
+        return _HOLDS_ARRAYS[self.kind]
+
+    @property
+    def tuned_by_flags(self) -> bool:
+        """--fast, --eps, --atol, --rtol and --any-subgradient apply (the scalar checker's
+        settings); the tensor battery picks its own from the measured precision."""
+        return not self.holds_arrays
 
     @property
     def names(self) -> frozenset[str]:

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from minigrad_tool.adapter.source import SourceIndex
+
 __all__ = ["EngineError", "EngineSpec", "parse_spec", "spec_file"]
 
 MAX_SOURCE_BYTES = 8 << 20  # an engine file larger than this is not an engine
@@ -39,6 +41,12 @@ class EngineSpec:
     def source(self) -> str:
         """The snapshot decoded as Python decodes it (PEP 263 cookie, BOM)."""
         return importlib.util.decode_source(self.snapshot)
+
+    @functools.cached_property
+    def index(self) -> SourceIndex:
+        """The snapshot parsed, once per run: every reader of the engine's source (discovery,
+        mutant generation, the judges, the reports) shares this index."""
+        return SourceIndex.parse(self.source)
 
     @functools.cached_property
     def order_sensitive(self) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from minigrad_tool import ops as catalogue
-from minigrad_tool.adapter.profile import Op, Profile, apply_op
+from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op
 from minigrad_tool.battery.cases import BatteryCase, Case, KinkRule, cost
 from minigrad_tool.battery.dags import CORE_DAG_OPS, DAG_OPS, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, trace_ops
@@ -372,11 +372,17 @@ def _fixed_rows(c: Calls) -> list[Case]:
 
 def build_battery(profile: Profile) -> Battery:
     """Every row that can run on this engine, and the reasons for those that cannot."""
-    if profile.kind == "tensor":  # numpy is needed from here on only
-        from minigrad_tool.tensor.rows import build_tensor_battery
+    return _BATTERIES[profile.kind](profile)
 
-        cases, skipped, unchecked = build_tensor_battery(profile)
-        return Battery(cases, skipped, unchecked, Calls({}))
+
+def _tensor_battery(profile: Profile) -> Battery:
+    from minigrad_tool.tensor.rows import build_tensor_battery  # numpy from here on only
+
+    cases, skipped, unchecked = build_tensor_battery(profile)
+    return Battery(cases, skipped, unchecked, Calls({}))
+
+
+def _scalar_battery(profile: Profile) -> Battery:
     calls = Calls({op.oracle: op.method for op in profile.ops if op.call == "method" and op.oracle})
     rows = _OpRows(profile)
     for op in profile.ops:
@@ -396,3 +402,10 @@ def build_battery(profile: Profile) -> Battery:
         if not case.requires <= available
     )
     return Battery(tuple(rows.cases + kept), skipped, tuple(rows.unchecked), calls)
+
+
+# Each kind of engine's battery (engine kinds are rows, as ops are).
+_BATTERIES: dict[EngineKind, Callable[[Profile], Battery]] = {
+    "scalar": _scalar_battery,
+    "tensor": _tensor_battery,
+}

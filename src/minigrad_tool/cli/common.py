@@ -109,7 +109,7 @@ def profile(
 def settings(args: argparse.Namespace, found: Profile) -> Settings:
     from minigrad_tool.check import settings_for
 
-    if found.kind == "tensor":
+    if not found.tuned_by_flags:
         scalar_only = [
             flag
             for flag, given in (

@@ -23,7 +23,6 @@ from minigrad_tool.report.output import Output
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so help stays fast
     from minigrad_tool.mutation.inject import Injection
-    from minigrad_tool.mutation.mutants import Generated
     from minigrad_tool.mutation.results import Campaign
     from minigrad_tool.mutation.suggest import Suggestions
 
@@ -166,14 +165,12 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     if args.matrix:
         print_matrix(out, campaign)
     print_campaign(out, campaign, suggest_hint(tests), verbose=args.verbose)
-    _write_reports(args, out, campaign, outputs, generated)
+    _write_reports(args, out, campaign, outputs, spec)
     suggest_path = outputs.get("--suggest")
     if suggest_path is not None:
         from minigrad_tool.mutation.suggest import suggest_tests
 
-        suggestions = suggest_tests(
-            spec, profile, campaign, config, common.limits(args), generated.index
-        )
+        suggestions = suggest_tests(spec, profile, campaign, config, common.limits(args))
         if suggestions.text:
             write_file(suggest_path, suggestions.text)
         _print_suggestions(out, suggestions, suggest_path)
@@ -185,7 +182,7 @@ def _write_reports(
     out: Output,
     campaign: Campaign,
     outputs: Outputs,
-    generated: Generated,
+    spec: EngineSpec,
 ) -> None:
     """GitHub annotations (--format github), JUnit XML (--junit), the schema JSON (--json)
     and the HTML page (--html)."""
@@ -206,7 +203,7 @@ def _write_reports(
     if html_path is not None:
         from minigrad_tool.report.html import render_html
 
-        write_file(html_path, render_html(campaign, generated.index))
+        write_file(html_path, render_html(campaign, spec.index))
         out.line(f"wrote {html_path} (self-contained HTML report)")
 
 

@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
-from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import build_battery
 from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Host, Limits
@@ -181,7 +180,7 @@ def run_campaign(
     """Each judge's harness, then every mutant's verdicts, then probes of what got through."""
     start = time.monotonic()
     generated = generated or generate_mutants(spec, profile, config.operators)
-    index = generated.index or SourceIndex.parse(spec.source)
+    index = spec.index
     mutants = shard_of(generated.mutants, config.shard)
     limits = Limits(max(SETUP_DEADLINE, config.timeout or 0.0), config.memory_mib)
     setup = Setup(

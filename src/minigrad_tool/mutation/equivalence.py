@@ -28,7 +28,7 @@ from typing import Any
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.order import fresh
-from minigrad_tool.adapter.profile import Op, Profile, apply_op
+from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, NoTruth, trace_ops, truth
 from minigrad_tool.mutation.probe import Observation, Probe, TestStyle
@@ -344,24 +344,45 @@ def tolerance_for(profile: Profile) -> float:
     return max(1e-9, 64.0 * profile.precision.macheps)
 
 
-def all_probes(profile: Profile) -> list[Probe]:
-    if profile.kind == "tensor":  # numpy is needed from here on only
-        from minigrad_tool.tensor.probes import tensor_probes
+_SCALAR_PROBES = (
+    "every op at kinks, signed zeros and random points, and random graphs; forward "
+    "values and plain, pre-seeded and scaled gradients"
+)
 
-        return list(tensor_probes(profile))
-    return list(probes(profile))
+
+def _tensor_probes(profile: Profile) -> list[Probe]:
+    from minigrad_tool.tensor.probes import tensor_probes  # numpy is needed from here on only
+
+    return list(tensor_probes(profile))
+
+
+def _tensor_description() -> str:
+    from minigrad_tool.tensor.probes import DESCRIPTION
+
+    return DESCRIPTION
+
+
+@dataclass(frozen=True)
+class _ProbeKind:
+    """A kind of engine's probes, and what they are (an equivalent mutant's reason says it)."""
+
+    build: Callable[[Profile], list[Probe]]
+    description: Callable[[], str]
+
+
+_PROBE_KINDS: dict[EngineKind, _ProbeKind] = {
+    "scalar": _ProbeKind(lambda profile: list(probes(profile)), lambda: _SCALAR_PROBES),
+    "tensor": _ProbeKind(_tensor_probes, _tensor_description),
+}
+
+
+def all_probes(profile: Profile) -> list[Probe]:
+    return _PROBE_KINDS[profile.kind].build(profile)
 
 
 def describe_probes(profile: Profile) -> str:
     """What the probes are, for an equivalent mutant's reason."""
-    if profile.kind == "tensor":
-        from minigrad_tool.tensor.probes import DESCRIPTION
-
-        return DESCRIPTION
-    return (
-        "every op at kinks, signed zeros and random points, and random graphs; forward "
-        "values and plain, pre-seeded and scaled gradients"
-    )
+    return _PROBE_KINDS[profile.kind].description()
 
 
 def explain(probe: Probe, want: Observation, got: Observation) -> str:

@@ -100,7 +100,7 @@ def equivalent_ids(
 ) -> set[str]:
     """The mutants the probes show equivalent (their code ran, nothing told them apart):
     probes alone, no campaign."""
-    index = generated.index or SourceIndex.parse(spec.source)
+    index = spec.index
     limits = Limits(SETUP_DEADLINE, config.memory_mib)
     mutants = {m.id: m for m in generated.mutants}
     setup = Setup(spec, profile, index, build_battery(profile), mutants, config, limits)
@@ -162,7 +162,7 @@ def composite_bug(
     op = ops.get(op_name)
     if op is None or not op.composite:
         return None
-    index = generated.index or SourceIndex.parse(spec.source)
+    index = spec.index
     file = spec.path.name
     parts = [
         f"{op.name} has no backward step of its own: {op.describe_call()} is "

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from minigrad_tool.adapter.profile import Profile
-from minigrad_tool.adapter.source import Function, SourceIndex
+from minigrad_tool.adapter.source import Function
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.mutation.operators import OPERATORS, Edit
 from minigrad_tool.mutation.sites import Site, find_sites
@@ -93,7 +93,6 @@ class Generated:
     mutants: list[Mutant]
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
-    index: SourceIndex | None = None  # the source they were made from, parsed once
 
 
 def make_key(op: str, operator: str, n: int) -> str:
@@ -238,17 +237,16 @@ def generate_mutants(
         raise MutationError(
             f"unknown operator(s) {', '.join(unknown)}; choose from {', '.join(OPERATORS)}"
         )
-    source = spec.source
     try:
-        index = SourceIndex.parse(source)
+        index = spec.index
     except SyntaxError as err:
         raise MutationError(f"the engine does not parse: {err}") from err
     sites, unreachable = find_sites(index, profile)
-    text = _Text(source)
+    text = _Text(spec.source)
     seen: set[str] = set()
     numbers: dict[tuple[str, str], int] = {}
     mutants: list[Mutant] = []
     for site in sites:
         for operator in chosen:
             mutants.extend(_mutants_of(site, operator, text, seen, numbers))
-    return Generated(mutants, unreachable, sites, index)
+    return Generated(mutants, unreachable, sites)

@@ -268,8 +268,7 @@ def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[t
             sites.append(Site(op.name, "op", tuple(steps), tuple(forward)))
     sites += _unrun_sites(index, profile, taken)
     sites += _helper_sites(index, profile, {s.op for s in sites})
-    if profile.kind == "tensor":
-        sites = [dataclasses.replace(s, tensor=True) for s in sites]
+    sites = [dataclasses.replace(s, tensor=profile.holds_arrays) for s in sites]
     if profile.sweep is not None:
         backward = index.function(profile.sweep.qualname, profile.sweep.line)
         units: list[Function] = [backward] if backward is not None else []

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
+from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery.oracle import NoTruth
 from minigrad_tool.isolation import Limits, Reporter, Request
@@ -123,6 +124,12 @@ def close(actual, expected):
     actual = getattr(actual, "data", actual)  # a gradient kept as a node holds an array
     return np.allclose(np.asarray(actual, dtype=float), expected, rtol={rel!r}, atol={abs_!r})
 '''
+
+# What a written test imports to compare, and its `close` helper, for each kind of engine.
+_HELPERS: dict[EngineKind, tuple[str, str]] = {
+    "scalar": ("import math", _HELPER),
+    "tensor": ("import numpy as np", _ARRAY_HELPER),
+}
 
 
 @dataclass(frozen=True)
@@ -346,12 +353,8 @@ def suggest_tests(
     campaign: Campaign,
     config: CampaignConfig,
     limits: Limits,
-    index: SourceIndex | None = None,
 ) -> Suggestions:
-    """A checked pytest file with a test for each mutant the user's tests let through.
-
-    `index`: the engine's source as the mutants were made from it (parsed again if not given).
-    """
+    """A checked pytest file with a test for each mutant the user's tests let through."""
     through = [r for r in campaign.results if _let_through(r) and r.status is not Status.EQUIVALENT]
     dropped = [
         (r.mutant.id, "no probe tells it from the engine") for r in through if r.probe_index is None
@@ -360,7 +363,7 @@ def suggest_tests(
     if not chosen:
         return Suggestions("", [], dropped)
     probes = equivalence.all_probes(profile)
-    index = index or SourceIndex.parse(spec.source)
+    index = spec.index
     wanted = [(r.mutant, r.probe_index or 0) for r in chosen]
     observed = observe_mutants(spec, profile, index, probes, wanted, limits)
     truths, no_truth = _truths(profile, probes, [i for _, i in wanted])
@@ -466,12 +469,10 @@ def _header(spec: EngineSpec, profile: Profile, config: CampaignConfig) -> str:
         [
             _HEADER.rstrip("\n"),
             "",
-            *(["import math"] if profile.kind == "scalar" else ["import numpy as np"]),
+            _HELPERS[profile.kind][0],
             "",
             import_line(spec, profile.class_name, config.tests),
-            (_HELPER if profile.kind == "scalar" else _ARRAY_HELPER).format(
-                rel=rel, abs_=rel * 1e-3
-            ),
+            _HELPERS[profile.kind][1].format(rel=rel, abs_=rel * 1e-3),
         ]
     )
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from minigrad_tool.adapter import Op, Profile
+from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.battery import Battery, CaseResult, Settings
 from minigrad_tool.check import CheckReport
 from minigrad_tool.report.output import Cell, Output
@@ -41,16 +42,30 @@ def engine_header(profile: Profile) -> str:
 
 
 def tolerance_line(settings: Settings, profile: Profile) -> str:
-    if profile.kind == "tensor":
-        from minigrad_tool.tensor.cases import describe_checks
+    """The precision, and the checks' tolerances, for the report's header."""
+    return f"precision {profile.precision.describe()}; " + _CHECKS[profile.kind](settings, profile)
 
-        return f"precision {profile.precision.describe()}; {describe_checks(profile)}"
+
+def _tensor_checks(settings: Settings, profile: Profile) -> str:
+    from minigrad_tool.tensor.cases import describe_checks  # numpy from here on only
+
+    return describe_checks(profile)
+
+
+def _scalar_checks(settings: Settings, profile: Profile) -> str:
     f = settings.forward
     return (
-        f"precision {profile.precision.describe()}; gradients: {settings.tolerance.describe()}; "
+        f"gradients: {settings.tolerance.describe()}; "
         f"forward values: rtol {f.rtol:.3g}, atol {f.atol:.3g}"
         + ("; fast mode" if settings.fast else "")
     )
+
+
+# Each kind of engine's checks and tolerances, in words.
+_CHECKS: dict[EngineKind, Callable[[Settings, Profile], str]] = {
+    "scalar": _scalar_checks,
+    "tensor": _tensor_checks,
+}
 
 
 def _step_text(op: Op) -> str:

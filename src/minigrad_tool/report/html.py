@@ -205,9 +205,8 @@ def _findings(campaign: Campaign) -> str:
     )
 
 
-def render_html(campaign: Campaign, index: SourceIndex | None = None) -> str:
-    """The page; `index` is the campaign's source as parsed for its mutants (else parsed here)."""
-    index = index or SourceIndex.parse(campaign.source)
+def render_html(campaign: Campaign, index: SourceIndex) -> str:
+    """The page; `index` is the campaign's source as parsed for its mutants (`spec.index`)."""
     uncovered = campaign.count(Status.NO_COVERAGE)
     clean = campaign.survived == 0 and uncovered == 0 and not campaign.engine_findings
     ok = "ok" if clean else "bad"

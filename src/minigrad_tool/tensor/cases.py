@@ -26,6 +26,7 @@ accept any subgradient, and in a mutation campaign pin the engine's own.
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 import zlib
@@ -39,12 +40,13 @@ import numpy as np
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.cases import CaseResult, Settings, Status
+from minigrad_tool.checker import directional
 from minigrad_tool.faults import engine_caused, engine_file
 from minigrad_tool.findings import Finding
 from minigrad_tool.tensor.access import Array, TensorAccess
 from minigrad_tool.tensor.calls import NotSupported, TensorCalls
 
-__all__ = ["Domain", "Input", "TensorCase", "pinned_tensor_values", "run_tensor_case"]
+__all__ = ["CaseRun", "Domain", "Input", "TensorCase", "pinned_tensor_values", "run_tensor_case"]
 
 Domain = Literal["any", "positive", "away", "distinct", "ties", "zeros"]
 KinkKind = Literal["relu", "max"]
@@ -189,7 +191,7 @@ def _refused(err: Exception) -> bool:
     return False
 
 
-class _Run:
+class CaseRun:
     """One case on one engine, in the child that imported it."""
 
     def __init__(self, case: TensorCase, access: TensorAccess, variant: int = 0) -> None:
@@ -272,7 +274,7 @@ def _shown(a: Array) -> str:
     return np.array2string(np.asarray(a), precision=4, threshold=12, separator=", ")
 
 
-def _forward(run: _Run) -> tuple[Any, Array]:
+def _forward(run: CaseRun) -> tuple[Any, Array]:
     case = run.case
     out = run.output(run.leaves)
     run.inputs_unchanged("the forward")
@@ -294,7 +296,9 @@ def _forward(run: _Run) -> tuple[Any, Array]:
     return out, got
 
 
-def _backward(run: _Run, weight: Array, seeds: Sequence[Array] | None, check: str) -> list[Array]:
+def _backward(
+    run: CaseRun, weight: Array, seeds: Sequence[Array] | None, check: str
+) -> list[Array]:
     """Fresh leaves (pre-seeded with `seeds`), the loss, its backward: the raw gradients."""
     leaves = [run.access.leaf(x) for x in run.x]
     if seeds is not None:
@@ -317,7 +321,7 @@ def _where_wrong(wrong: Any, shape: tuple[int, ...]) -> str:
     return f", only at {' and '.join(parts)}" if parts else ""
 
 
-def _locate(run: _Run, grads: Sequence[Array], weight: Array) -> str:
+def _locate(run: CaseRun, grads: Sequence[Array], weight: Array) -> str:
     """The fallback: per-element central differences, to name the wrong elements."""
     h = run.settings.h
     for i, (x, g) in enumerate(zip(run.x, grads, strict=True)):
@@ -341,30 +345,31 @@ def _locate(run: _Run, grads: Sequence[Array], weight: Array) -> str:
     return ""
 
 
-def _directions(run: _Run, grads: Sequence[Array], weight: Array) -> None:
+def _directions(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
     s = run.settings
     for _ in range(DIRECTIONS):
         shift = [run.rng.normal(size=x.shape) for x in run.x]
         top = max((float(np.max(np.abs(v))) for v in shift if v.size), default=1.0)
         shift = [v / top for v in shift]  # every entry moves by at most h
-        p = {k: run.phi(shift, k * s.h, weight) for k in (-2, -1, 1, 2)}
-        d1 = (p[1] - p[-1]) / (2 * s.h)
-        d2 = (p[2] - p[-2]) / (4 * s.h)
-        numeric = (4 * d1 - d2) / 3  # Richardson: the h^2 terms cancel
         analytic = float(sum(np.sum(g * v) for g, v in zip(grads, shift, strict=True)))
         scale = float(sum(np.sum(np.abs(g * v)) for g, v in zip(grads, shift, strict=True)))
-        rounding = 64 * run.case.macheps * (1 + max(abs(v) for v in p.values())) / s.h
-        allowed = s.rtol * (scale + abs(numeric)) + rounding + abs(d1 - d2)
-        if not abs(analytic - numeric) <= allowed:
+        along = directional(
+            functools.partial(run.phi, shift, weight=weight),
+            s.h,
+            scale=scale,
+            rtol=s.rtol,
+            macheps=run.case.macheps,
+        )
+        if not along.accepts(analytic):
             where = _locate(run, grads, weight)
             raise CaseFailure(
                 "directions",
-                f"along a random direction the loss changes at {numeric:.8g}, but the "
-                f"gradients say {analytic:.8g} (allowed {allowed:.2g}){where}",
+                f"along a random direction the loss changes at {along.numeric:.8g}, but the "
+                f"gradients say {analytic:.8g} (allowed {along.allowed:.2g}){where}",
             )
 
 
-def _accumulates(run: _Run, grads: Sequence[Array], weight: Array) -> None:
+def _accumulates(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
     plain = run.leaves  # the plain backward's inputs: their grads hold g, as the engine left them
     seeds = [run.rng.normal(size=x.shape) for x in run.x]
     seeded = _backward(run, weight, seeds, "pre-seeded")
@@ -389,7 +394,7 @@ def _accumulates(run: _Run, grads: Sequence[Array], weight: Array) -> None:
             )
 
 
-def _kink(run: _Run, grads: Sequence[Array], weight: Array) -> None:
+def _kink(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
     """At relu's zeros or max's ties, any subgradient: each share between 0 and 1."""
     case, x, g = run.case, run.x[0], grads[0]
     tol = 1e-9 + run.settings.rtol
@@ -440,7 +445,7 @@ def _axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
 
 def pinned_tensor_values(case: TensorCase, access: TensorAccess) -> list[list[float]]:
     """The output and gradients at a kink case's inputs, exactly: what a campaign pins."""
-    run = _Run(case, access)
+    run = CaseRun(case, access)
     out = run.output(run.leaves)
     weight = run.rng.normal(size=np.shape(access.value(out)))
     grads = _backward(run, weight, None, "plain")
@@ -454,7 +459,7 @@ def _same(a: Sequence[float], b: Sequence[float]) -> bool:
 
 
 def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) -> str:
-    run = _Run(case, access)
+    run = CaseRun(case, access)
     try:
         _, got = _forward(run)
     except CaseFailure:

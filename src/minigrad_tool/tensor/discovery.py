@@ -21,12 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from minigrad_tool.adapter.discovery import Progress, _Discovery, _function_of, _Watch
-from minigrad_tool.adapter.nodes import find_children_attribute, make_leaf
-from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Step, Sweep
+from minigrad_tool.adapter.classes import function_of
+from minigrad_tool.adapter.nodes import make_leaf
+from minigrad_tool.adapter.precision import array_precision
+from minigrad_tool.adapter.profile import Op, Profile, Step
+from minigrad_tool.adapter.session import Progress, Session
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
-from minigrad_tool.adapter.trace import CodeKey, Tracer
-from minigrad_tool.mutation.sites import grad_writes as _grad_writes
+from minigrad_tool.adapter.steps import forward_helpers, steps_of
+from minigrad_tool.adapter.trace import CodeKey
+from minigrad_tool.mutation.sites import grad_writes
 from minigrad_tool.tensor.calls import BINARY
 
 __all__ = ["discover_tensor"]
@@ -101,7 +104,7 @@ def _attribute(cls: type, name: str) -> FunctionType | None:
         if klass is object or klass.__module__ == "builtins":
             continue
         if name in vars(klass):
-            return _function_of(vars(klass)[name])
+            return function_of(vars(klass)[name])
     return None
 
 
@@ -195,56 +198,12 @@ class _Spelled:
         raise error
 
 
-class _TensorDiscovery(_Discovery):
-    def leaf(self, x: Any) -> Any:
-        return make_leaf(self.cls, np.array(x, dtype=np.float64))
-
-    def find_sweep(self) -> Sweep | None:
-        """backward() on a leaf shows the sweep's code; an engine whose backward() fails on a
-        leaf (DeZero sorts a None creator) gets the backward method's own code instead."""
-        try:
-            return super().find_sweep()
-        except Exception as err:
-            backward = _function_of(getattr(self.cls, "backward", None))
-            if backward is None:
-                return None
-            code = backward.__code__
-            self.sweep_prefix = code.co_qualname
-            self.notes.append(f"backward() on a leaf raises {type(err).__name__}: {err}")
-            if code.co_filename != self.filename:
-                return None
-            return Sweep(code.co_qualname, code.co_firstlineno)
-
-    def in_sweep(self, key: CodeKey) -> bool:
-        prefix = getattr(self, "sweep_prefix", "")
-        return key in self.sweep_codes or bool(
-            prefix and (key[0] == prefix or key[0].startswith(f"{prefix}."))
-        )
-
-    def trace(self, trial: _Trial, loss: Callable[[Any], Any] | None, skip: set[str]) -> _Watch:
-        """Call the op, then run backward from `loss(out)` (or `out` itself), watching."""
-        with Tracer(self.filename) as forward:
-            out = trial.call(self.leaf)
-        if self.access.children_attr is None:
-            self.access.children_attr = find_children_attribute(out)
-        watch = _Watch(out, [], forward.codes)
-        root = loss(out) if loss is not None else out
-        self.progress(
-            f"backward() of {trial.op.describe_call()}", method=trial.op.method, stage="backward"
-        )
-        with Tracer(self.filename, package=self.package) as backward:
-            try:
-                root.backward()
-            except Exception as err:  # a broken backward is gradcheck's finding, not absence
-                watch.error = f"{type(err).__name__}: {err}"
-        watch.backward_codes = [
-            c for c in backward.codes if not self.in_sweep(c) and c[0] not in skip
-        ]
-        self.elsewhere.setdefault(trial.op.name, set()).update(backward.elsewhere)
-        return watch
+def _array_leaf(cls: type, x: Any) -> Any:
+    """A leaf of a tensor engine: every value (a number too) as a float64 array."""
+    return make_leaf(cls, np.array(x, dtype=np.float64))
 
 
-def _reduction_spelling(d: _TensorDiscovery, op: Op, function: FunctionType) -> Op:
+def _reduction_spelling(d: Session, op: Op, function: FunctionType) -> Op:
     """Which keywords the reduction takes, and whether it keeps dims by default."""
     axis_kw = _keyword(function, _AXIS_NAMES)
     keep_kw = _keyword(function, _KEEPDIMS_NAMES)
@@ -260,17 +219,6 @@ def _reduction_spelling(d: _TensorDiscovery, op: Op, function: FunctionType) -> 
     return dataclasses.replace(op, keywords=(axis_kw, keep_kw), keepdims_default=keep_default)
 
 
-def _precision(cls: type, data_attr: str) -> Precision:
-    try:
-        a = getattr(make_leaf(cls, np.array([1.0])), data_attr)
-        b = getattr(make_leaf(cls, np.array([1.0])) + make_leaf(cls, np.array([1e-9])), data_attr)
-        dtypes = [np.asarray(a).dtype, np.asarray(b).dtype]
-        bits = min(np.finfo(t).nmant if t.kind == "f" else 52 for t in dtypes)
-        return Precision(int(bits))
-    except Exception:
-        return FLOAT64
-
-
 def discover_tensor(
     spec: EngineSpec,
     module: ModuleType,
@@ -280,7 +228,7 @@ def discover_tensor(
     avoid: Mapping[str, str] | None = None,
 ) -> Profile:
     """Everything minigrad needs to know about a tensor engine (call in a child process)."""
-    d = _TensorDiscovery(spec, module, cls, progress)
+    d = Session(spec, module, cls, progress, make=_array_leaf)
     d.access.data_attr = data_attr
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()
@@ -309,7 +257,7 @@ def discover_tensor(
     if grad_is_node:
         d.notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
     progress("measuring the precision")
-    d.precision = _precision(cls, data_attr)
+    d.precision = array_precision(cls, data_attr)
     return d.profile(ops, sweep, kind="tensor", helpers=helpers, grad_is_node=grad_is_node)
 
 
@@ -330,7 +278,7 @@ def _methods_of(cls: type) -> list[tuple[Op, FunctionType]]:
 
 
 def _traced_ops(
-    d: _TensorDiscovery, found: Sequence[tuple[Op, FunctionType]], avoid: Mapping[str, str]
+    d: Session, found: Sequence[tuple[Op, FunctionType]], avoid: Mapping[str, str]
 ) -> tuple[list[Op], dict[str, tuple[CodeKey, ...]]]:
     """Each op called (sum and mul first: every other op's loss needs them) and its backward
     traced, broadcasting and number variants too; the ops, and the code their backward ran
@@ -355,17 +303,19 @@ def _traced_ops(
         progress(f"calling {cls.__name__}.{op.method} ({op.describe_call()})", method=op.method)
         loss = None if name == "sum" else _sum_loss(ops)
         try:
-            watch = d.trace(trial, loss, skip)
+            watch = d.trace(trial.op, trial.call, loss, skip)
         except Exception as err:
             why = f"{op.describe_call()} raised {type(err).__name__}: {err}"
             d.skipped.append((op.method, why))
             continue
         if isinstance(trial.call, _Spelled):
             op = dataclasses.replace(op, keywords=(trial.call.style,))
-        steps, codes = _own_steps(d, *d.steps_of(op, watch))
+        steps, codes = _own_steps(d, *steps_of(d, op, watch))
         for variant in _variants(name, op):
             try:
-                more, more_codes = _own_steps(d, *d.steps_of(op, d.trace(variant, loss, skip)))
+                more, more_codes = _own_steps(
+                    d, *steps_of(d, op, d.trace(variant.op, variant.call, loss, skip))
+                )
             except Exception:
                 continue
             steps = tuple(dict.fromkeys((*steps, *more)))
@@ -376,13 +326,13 @@ def _traced_ops(
             steps = op.steps
             skip |= {s.qualname for s in steps}
         ops.append(
-            dataclasses.replace(op, steps=steps, forward_helpers=d.forward_helpers(op, watch))
+            dataclasses.replace(op, steps=steps, forward_helpers=forward_helpers(d, op, watch))
         )
     return ops, foreign
 
 
 def _require_the_loss(
-    d: _TensorDiscovery,
+    d: Session,
     spec: EngineSpec,
     ops: Sequence[Op],
     found: Sequence[tuple[Op, FunctionType]],
@@ -410,7 +360,7 @@ def _require_the_loss(
     )
 
 
-def _check_loss(d: _TensorDiscovery, spec: EngineSpec, ops: Sequence[Op]) -> bool:
+def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
     """Every case backpropagates `sum(out * W)`: on a plain input it must run and give the
     input a gradient of its shape, or no case could judge anything.  Whether that gradient is
     kept as a node (DeZero's `Variable`), not an array, is returned."""
@@ -448,9 +398,7 @@ def _check_loss(d: _TensorDiscovery, spec: EngineSpec, ops: Sequence[Op]) -> boo
     return is_node
 
 
-def _table_steps(
-    d: _TensorDiscovery, ops: list[Op], foreign: dict[str, tuple[CodeKey, ...]]
-) -> list[Op]:
+def _table_steps(d: Session, ops: list[Op], foreign: dict[str, tuple[CodeKey, ...]]) -> list[Op]:
     """A gradient table: `backward()` looks each node's step up by its op's name, so the op
     never refers to it.  A function that writes gradients and runs for one op alone is that
     op's step; one that several ops run (`unbroadcast`) stays a shared helper."""
@@ -470,7 +418,7 @@ def _table_steps(
                 and function is not None
                 and not isinstance(function.node, ast.Lambda)
                 and not _constructs(key[0])
-                and _grad_writes(function.node)
+                and grad_writes(function.node)
             ):
                 node = function.node
                 extra.append(Step("method", key[0], node.lineno, node.col_offset, ""))
@@ -490,7 +438,7 @@ def _constructs(qualname: str) -> bool:
 
 
 def _own_steps(
-    d: _TensorDiscovery, steps: tuple[Step, ...], foreign: tuple[CodeKey, ...]
+    d: Session, steps: tuple[Step, ...], foreign: tuple[CodeKey, ...]
 ) -> tuple[tuple[Step, ...], tuple[CodeKey, ...]]:
     """An op's steps are the code that writes gradients (or a `Function`'s backward, which
     returns them); a function it calls that does neither (`unbroadcast`, a property) is a
@@ -498,7 +446,7 @@ def _own_steps(
     own, other = [], list(foreign)
     for step in steps:
         function = d.index.function(step.qualname, step.line)
-        writes = function is not None and _grad_writes(function.node)
+        writes = function is not None and grad_writes(function.node)
         backward = "backward" in step.qualname.rpartition(".")[2].lower()
         if (step.style == "method" and not writes) or (
             step.style == "function-class" and not (writes or backward)

@@ -22,7 +22,7 @@ from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.oracle import NoTruth, slope
 from minigrad_tool.mutation.probe import TestStyle
 from minigrad_tool.tensor.calls import SourceCalls
-from minigrad_tool.tensor.cases import TensorCase, _Run
+from minigrad_tool.tensor.cases import CaseRun, TensorCase
 from minigrad_tool.tensor.rows import build_tensor_battery
 
 __all__ = ["DESCRIPTION", "TensorProbe", "tensor_probes"]
@@ -50,7 +50,7 @@ class TensorProbe:
         return f"{case.text} on {case.shapes} (case {case.name}, draw {self.variant})"
 
     def observe(self, access: NodeAccess) -> Observation:
-        run = _Run(self.case, self.case.access(access), self.variant)
+        run = CaseRun(self.case, self.case.access(access), self.variant)
         try:
             out = run.output(run.leaves)
             value = run.access.value(out)
@@ -86,7 +86,7 @@ class TensorProbe:
             raise NoTruth(f"numpy raises {type(err).__name__} on the inputs") from None
         if not np.all(np.isfinite(value)):
             raise NoTruth("numpy's forward is not finite on the inputs")
-        rng = _Run.generator(case, self.variant)  # the draws observe() makes, in its order
+        rng = CaseRun.generator(case, self.variant)  # the draws observe() makes, in its order
         weight = rng.normal(size=value.shape)
         seeds = [rng.normal(size=x.shape) for x in arrays]
         grads = []
@@ -112,7 +112,7 @@ class TensorProbe:
         arrays = case.arrays(self.variant)
         names = _NAMES[: len(arrays)]
         shape = np.shape(case.ref(arrays))
-        rng = _Run.generator(case, self.variant)  # the draws observe() made, in its order
+        rng = CaseRun.generator(case, self.variant)  # the draws observe() made, in its order
         weight = rng.normal(size=shape)
         seeds = [rng.normal(size=x.shape) for x in arrays]
         source = SourceCalls(case.calls)

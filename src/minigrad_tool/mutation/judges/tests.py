@@ -34,7 +34,6 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import import_engine
 from minigrad_tool.adapter.order import fresh, set_order
-from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.judging import (
@@ -306,7 +305,6 @@ class TestsHost:
         jobs: int = 1,
         mutants: Sequence[Mutant] = (),
         matrix: bool = False,
-        index: SourceIndex | None = None,
         extra: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] | None = None,
         orders: int | None = None,
     ) -> None:
@@ -318,7 +316,7 @@ class TestsHost:
             orders=spec.orders if orders is None else orders,
             engine_file=str(spec.path),
         )
-        self.index = index or SourceIndex.parse(spec.source)
+        self.index = spec.index
         tasks: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] = {
             "list": _list_task,
             "stats": _stats_task,
@@ -546,7 +544,6 @@ class TestsJudge:
             jobs=setup.config.jobs,
             mutants=list(setup.mutants.values()),
             matrix=setup.config.matrix,
-            index=setup.index,
             orders=setup.orders_for(self.name),
         )
 

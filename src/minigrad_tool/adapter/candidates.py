@@ -1,0 +1,195 @@
+"""Which methods of the node class are ops, and the ways to call each.
+
+Every method is a candidate unless its name says it is no op or might do
+something other than compute (write, plot, train); arithmetic dunders are
+called with their operator, other methods as `x.m()`.  A call that crashes in
+the engine's own code (not a deliberate `raise`) is a broken op.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import FunctionType
+
+from minigrad_tool import ops as catalogue
+from minigrad_tool.adapter.classes import function_of
+from minigrad_tool.adapter.profile import CallForm, Op
+from minigrad_tool.adapter.session import Point, Session
+
+__all__ = ["Candidate", "candidates", "crash_in_engine", "forms", "is_an_op", "op_for"]
+
+# Methods that are never ops, or that might do something other than compute
+# (write a file, plot, train): they are not called.
+_NOT_OPS = {
+    "backward",
+    "zero_grad",
+    "zerograd",
+    "item",
+    "tolist",
+    "numpy",
+    "detach",
+    "named",
+    "copy",
+    "clone",
+}
+_NOT_OP_PREFIXES = (
+    "draw",
+    "plot",
+    "show",
+    "save",
+    "print",
+    "visual",
+    "render",
+    "display",
+    "dump",
+    "export",
+    "write",
+    "train",
+    "fit",
+    "build",
+    "topo",
+    "_topo",
+)
+_REFLECTED = ("radd", "rsub", "rmul", "rdiv", "rpow")
+
+
+@dataclass
+class Candidate:
+    """A method of the node class that may be an op, and how it is called."""
+
+    name: str
+    function: FunctionType
+    form: CallForm | None  # None: a method, to be tried as one
+    op: str
+    symbol: str
+
+
+def _never_called(name: str) -> bool:
+    """Not an op by its name, or possibly harmful to call (it might write or plot).
+
+    Names with `__mutmut_` are the mutant copies mutmut adds to a class it mutates.
+    """
+    return name in _NOT_OPS or name.lower().startswith(_NOT_OP_PREFIXES) or "__mutmut_" in name
+
+
+def _takes_no_arguments(function: FunctionType) -> bool:
+    """Callable as `x.m()`: every parameter after self has a default."""
+    try:
+        params = list(inspect.signature(function).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    return all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params
+    )
+
+
+def _numeric_default(function: FunctionType) -> float | None:
+    for p in list(inspect.signature(function).parameters.values())[1:]:
+        if isinstance(p.default, int | float) and not isinstance(p.default, bool):
+            return float(p.default)
+    return None
+
+
+# Exceptions that mean the engine's own code is wrong, not that the call is unsupported:
+# a name it never defined, an attribute it never set, an operand type it cannot handle.
+_PROGRAMMING_ERRORS = (NameError, AttributeError, TypeError, KeyError, IndexError)
+
+
+def crash_in_engine(err: Exception, filename: str, op: Op, point: Point) -> str:
+    """Why this call crashed in the engine's code, if it did: a programming error raised by a
+    line of the engine's file that is not a deliberate `raise` (an engine may refuse a call on
+    purpose).  Python's own "unsupported operand" before any engine code runs is no crash."""
+    if not isinstance(err, _PROGRAMMING_ERRORS):
+        return ""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == filename]
+    if not frames:
+        return ""
+    last = frames[-1]
+    if (last.line or "").lstrip().startswith("raise"):
+        return ""
+    call = op.describe_call()
+    at = ", ".join(f"{n}={v!r}" for n, v in zip(("x", "y", "z"), point, strict=False))
+    return (
+        f"{call} at {at} raised {type(err).__name__}: {err} "
+        f"({Path(filename).name}:{last.lineno}: {(last.line or '').strip()})"
+    )
+
+
+def is_an_op(c: Candidate) -> bool:
+    """An arithmetic dunder or a method named like an op minigrad knows: a crash is a bug."""
+    return c.form is not None or catalogue.canonical(c.name) is not None
+
+
+def candidates(session: Session) -> list[Candidate]:
+    attrs: dict[str, object] = {}
+    for klass in reversed(session.cls.__mro__):
+        if klass is object or klass.__module__ == "builtins":
+            continue
+        attrs.update(vars(klass))
+    found: list[Candidate] = []
+    for name, attr in attrs.items():
+        function = function_of(attr)
+        if function is None:
+            continue
+        if name in catalogue.BINARY_DUNDERS:
+            op, symbol = catalogue.BINARY_DUNDERS[name]
+            found.append(Candidate(name, function, "binary", op, symbol))
+        elif name in catalogue.REFLECTED_DUNDERS:
+            op, symbol = catalogue.REFLECTED_DUNDERS[name]
+            found.append(Candidate(name, function, "reflected", op, symbol))
+        elif name in catalogue.UNARY_DUNDERS:
+            op, symbol = catalogue.UNARY_DUNDERS[name]
+            found.append(Candidate(name, function, "unary", op, symbol))
+        elif name.startswith("__") or _never_called(name):
+            continue
+        elif not _takes_no_arguments(function):
+            session.skipped.append((name, "takes arguments besides self: not called"))
+        else:
+            found.append(Candidate(name, function, None, name, ""))
+    return sorted(found, key=lambda c: c.function.__code__.co_firstlineno)
+
+
+def op_for(c: Candidate, form: CallForm, name: str, symbol: str) -> Op:
+    code = c.function.__code__
+    if form == "method":
+        oracle = catalogue.canonical(c.name)
+    else:
+        oracle = name if name in catalogue.ARITHMETIC or name in _REFLECTED else None
+    return Op(
+        name=name,
+        method=c.name,
+        call=form,
+        symbol=symbol,
+        oracle=oracle,
+        parameter=_numeric_default(c.function) if form == "method" else None,
+        qualname=code.co_qualname,
+        line=code.co_firstlineno,
+        steps=(),
+        uses=(),
+        points=(),
+    )
+
+
+def forms(c: Candidate) -> list[tuple[CallForm, str, str, tuple[Point, ...], float]]:
+    """The ways to call a candidate: (form, op name, symbol, points to try first, constant)."""
+    if c.form == "binary" and c.op == "pow":
+        return [
+            ("pow", "pow", "**", ((1.5,), (-0.7,)), 2.0),
+            ("binary", "vpow", "**", catalogue.POSITIVE_PAIRS, 2.0),
+        ]
+    if c.form == "binary":
+        return [("binary", c.op, c.symbol, catalogue.PAIRS, 2.0)]
+    points: tuple[Point, ...]
+    if c.form == "reflected":
+        points = ((0.7,), (-2.0,)) if c.op == "rdiv" else ((1.5,), (-0.4,))
+        return [("reflected", c.op, c.symbol, points, 2.0)]
+    if c.form == "unary":
+        known = catalogue.KNOWN.get(c.op)
+        points = known.points if known else ((1.5,), (-0.4,))
+        return [("unary", c.op, c.symbol, points, 2.0)]
+    oracle = catalogue.canonical(c.name)
+    points = catalogue.KNOWN[oracle].points if oracle else ()
+    return [("method", c.name, "", points, 2.0)]

@@ -1,0 +1,262 @@
+"""Discovery's first job: which class of the engine makes nodes, and what they hold.
+
+`--engine engine.py` names a file; this finds its node class (`:CLASS`, else
+`Value`, else the one class whose instances carry a number, `.grad` and
+`backward()`), says precisely what a would-be node lacks when none fits, and
+tells a scalar engine from one whose nodes hold arrays (the tensor discovery's).
+Runs engine code (it makes nodes), so only in a child.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from types import FunctionType, ModuleType
+
+from minigrad_tool.adapter.nodes import (
+    DATA_NAMES,
+    NotANumber,
+    find_data_attribute,
+    is_node,
+    is_number,
+    make_leaf,
+    real,
+)
+from minigrad_tool.adapter.spec import EngineError, EngineSpec
+
+__all__ = [
+    "Redirect",
+    "TensorEngine",
+    "class_line",
+    "function_of",
+    "node_class",
+    "node_classes",
+    "resolve_class",
+    "what_is_missing",
+]
+
+
+def function_of(attr: object) -> FunctionType | None:
+    """The plain function behind a class attribute (unwrapped), or None for anything minigrad
+    does not call as a method: static and class methods, properties, builtins."""
+    if isinstance(attr, staticmethod | classmethod | property):
+        return None
+    function = inspect.unwrap(attr) if callable(attr) else None
+    return function if isinstance(function, FunctionType) else None
+
+
+class TensorEngine(Exception):
+    """Its nodes hold arrays: :mod:`minigrad_tool.tensor.discovery` takes over."""
+
+    def __init__(self, cls: type, data_attr: str) -> None:
+        self.cls, self.data_attr = cls, data_attr
+        super().__init__(f"{cls.__name__} holds arrays in .{data_attr}")
+
+
+class Redirect(Exception):
+    """The class is defined in another module than the one named (a package re-exports it)."""
+
+    def __init__(self, module: str, class_name: str) -> None:
+        self.module = module
+        self.class_name = class_name
+        super().__init__(f"{class_name} is defined in {module}")
+
+
+def node_class(
+    spec: EngineSpec, module: ModuleType, progress: Callable[[str], None]
+) -> tuple[type, str]:
+    """The engine's node class and where its nodes keep their number; Redirect to the module
+    that defines it, TensorEngine for nodes holding arrays, EngineError if it is unusable."""
+    progress("finding the node class")
+    cls = resolve_class(module, spec.class_name, spec.text)
+    home = sys.modules.get(cls.__module__)
+    home_file = getattr(home, "__file__", None)
+    if home is not module and isinstance(home_file, str) and home_file.endswith(".py"):
+        raise Redirect(cls.__module__, cls.__name__)
+    try:
+        leaf = make_leaf(cls, 0.5)
+    except Exception as err:
+        arrays = _array_node(cls)  # DeZero's Variable takes arrays only
+        if arrays is not None:
+            raise TensorEngine(cls, arrays) from None
+        raise EngineError(f"{cls.__name__}(0.5) raised {type(err).__name__}: {err}") from err
+    missing = what_is_missing(leaf)
+    if missing:
+        raise EngineError(f"engine {spec.text!r} cannot be used: {cls.__name__}(0.5) {missing}")
+    data_attr = find_data_attribute(leaf, 0.5) or "data"
+    if _holds_arrays(cls, data_attr):
+        raise TensorEngine(cls, data_attr)
+    try:  # axgrad keeps a compiled CTensor there: nothing minigrad can read or compare
+        real(getattr(leaf, data_attr), f"{cls.__name__}(0.5).{data_attr}")
+    except NotANumber as err:
+        raise EngineError(
+            f"engine {spec.text!r} cannot be used: {err}, nor a numpy array; minigrad reads "
+            "the number a node holds"
+        ) from None
+    return cls, data_attr
+
+
+def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) -> type:
+    """`:CLASS`, else `Value`, else the one class with data, grad and backward() on its nodes."""
+    if class_name is not None:
+        cls = getattr(module, class_name, None)
+        if not isinstance(cls, type):
+            raise EngineError(
+                f"engine {spec_text!r} has no class {class_name!r}"
+                + _candidates_hint(module, spec_text)
+            )
+        return cls
+    value = getattr(module, "Value", None)
+    if isinstance(value, type):
+        return value
+    found = [c for c in node_classes(module) if _makes_nodes(c)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        near = _nearest_node_class(module)
+        raise EngineError(
+            f"engine {spec_text!r} has no Value class, and no other class whose instances "
+            "carry .data, .grad and .backward()"
+            + (f"; the nearest, {near[0]}: {near[1]}" if near else "")
+            + _candidates_hint(module, spec_text)
+        )
+    names = ", ".join(c.__name__ for c in found)
+    raise EngineError(
+        f"engine {spec_text!r} has several node classes ({names}): "
+        f"name one, e.g. --engine {spec_text}:{found[0].__name__}"
+    )
+
+
+def node_classes(module: ModuleType) -> list[type]:
+    own = (module.__name__, f"{module.__name__}.")  # this module, or a module of its package
+    classes = [
+        c
+        for name, c in vars(module).items()
+        if isinstance(c, type)
+        and not name.startswith("__")
+        and (c.__module__ == own[0] or c.__module__.startswith(own[1]))
+    ]
+    return [c for c in classes if callable(getattr(c, "backward", None))]
+
+
+def _nearest_node_class(module: ModuleType) -> tuple[str, str] | None:
+    """A class of the engine that makes objects from a number, and what they lack."""
+    own = (module.__name__, f"{module.__name__}.")
+    for name, c in vars(module).items():
+        if not isinstance(c, type) or name.startswith("_"):
+            continue
+        if not (c.__module__ == own[0] or c.__module__.startswith(own[1])):
+            continue
+        try:
+            missing = what_is_missing(c(0.5))
+        except MemoryError:
+            raise
+        except Exception:
+            continue
+        if missing and missing.count(";") < 2:  # at most two of the three missing
+            return f"{name}(0.5)", missing
+    return None
+
+
+def _makes_nodes(cls: type) -> bool:
+    """Its instances are nodes, made from a number or (an engine taking arrays only) from an
+    array."""
+    try:
+        return is_node(make_leaf(cls, 0.5))
+    except MemoryError:
+        raise  # the memory limit, said as such by the child (isolation), not "no class"
+    except Exception:
+        try:
+            return _array_node(cls) is not None
+        except EngineError:
+            return False
+
+
+# Where other engines keep a gradient or a backward pass, for saying what was found instead.
+_GRAD_NAMES = ("_grad", "gradient", "g", "adjoint")
+_BACKWARD_NAMES = ("backwards", "backprop", "back", "_backward_pass", "grad_fn", "propagate")
+
+
+def _sounds_like_backward(name: str) -> bool:
+    """`backwardPropagation`, `run_backprop`: a name that says backward pass, in any style."""
+    lowered = name.lower()
+    return not name.startswith("__") and ("backward" in lowered or "backprop" in lowered)
+
+
+def what_is_missing(node: object) -> str:
+    """What a would-be node lacks of a number, `.grad` and `backward()`, precisely, with what
+    it has instead; "" when nothing is missing."""
+    problems = []
+    for attr in ("data", "grad"):
+        if callable(getattr(node, attr, None)):
+            problems.append(
+                f"has .{attr} as a method, not a number (a compiled engine?); minigrad reads "
+                f"and writes .{attr} as an attribute"
+            )
+    if not hasattr(node, "data") and find_data_attribute(node, 0.5) is None:
+        problems.append(f"has no .data, nor a number in .{', .'.join(DATA_NAMES[1:])}")
+    if not hasattr(node, "grad"):
+        instead = [n for n in _GRAD_NAMES if is_number(getattr(node, n, None))]
+        problems.append(
+            "has no .grad"
+            + (f" (it keeps a number in .{instead[0]}; minigrad reads .grad)" if instead else "")
+        )
+    if not callable(getattr(node, "backward", None)):
+        instead = [n for n in _BACKWARD_NAMES if callable(getattr(node, n, None))] or [
+            n
+            for n in sorted(dir(node), key=lambda n: (n.startswith("_"), n))
+            if _sounds_like_backward(n) and callable(getattr(node, n, None))
+        ]
+        problems.append(
+            f"has no backward() (found {instead[0]}(), not backward())"
+            if instead
+            else "has no backward()"
+        )
+    return "; ".join(problems)
+
+
+def _array_node(cls: type) -> str | None:
+    """Where a class that refuses floats keeps its array, if it takes a numpy array and makes a
+    node of it (None when numpy is missing: then it is no engine minigrad can use)."""
+    try:
+        import numpy
+
+        node = make_leaf(cls, numpy.array([1.0, 2.0]))
+    except Exception:
+        return None
+    missing = what_is_missing(node)
+    if missing:
+        raise EngineError(
+            f"{cls.__name__}(0.5) raises, and {cls.__name__}(numpy.array([1.0, 2.0])) {missing}"
+        )
+    return find_data_attribute(node) or None
+
+
+def _holds_arrays(cls: type, data_attr: str = "data") -> str:
+    """What a node built from a list (or an array) holds, if it is an array of one or more
+    dimensions."""
+    try:
+        data = getattr(make_leaf(cls, [1.0, 2.0]), data_attr)
+    except Exception:
+        return ""
+    shape = getattr(data, "shape", None)
+    if isinstance(shape, tuple) and len(shape) >= 1:
+        return f"an array of shape {shape}"
+    return ""
+
+
+def _candidates_hint(module: ModuleType, spec_text: str) -> str:
+    classes = [c.__name__ for c in node_classes(module)]
+    if not classes:
+        return ""
+    target = spec_text.rpartition(":")[0] if ":" in spec_text else spec_text
+    return f"; classes with a backward(): {', '.join(classes)} (use --engine {target}:CLASS)"
+
+
+def class_line(cls: type) -> int:
+    for attr in vars(cls).values():
+        function = function_of(attr)
+        if function is not None:
+            return function.__code__.co_firstlineno
+    return 0

@@ -1,0 +1,224 @@
+"""Discovery's shared state: one engine's class, nodes and source, watched while they run.
+
+A :class:`Session` is what every discovery job works on: the scalar discovery
+(:mod:`~minigrad_tool.adapter.discovery`) and the tensor one
+(:mod:`minigrad_tool.tensor.discovery`) each make one, with their own way of
+making a leaf, and hand it to the jobs that find steps
+(:mod:`~minigrad_tool.adapter.steps`), points (:mod:`~minigrad_tool.adapter.points`)
+and precision (:mod:`~minigrad_tool.adapter.precision`).  It runs engine code, so
+it only ever exists in a child process.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import CodeType, ModuleType
+from typing import Any, Protocol
+
+from minigrad_tool.adapter.classes import class_line, function_of
+from minigrad_tool.adapter.nodes import (
+    NodeAccess,
+    find_children_attribute,
+    is_node,
+    leaf_keywords,
+    make_leaf,
+)
+from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Sweep, apply_op
+from minigrad_tool.adapter.source import SourceIndex
+from minigrad_tool.adapter.spec import EngineSpec
+from minigrad_tool.adapter.trace import CodeKey, Tracer
+
+__all__ = ["Point", "Progress", "Session", "Watch", "quiet"]
+
+Point = tuple[float, ...]
+
+
+class Progress(Protocol):
+    """Discovery's phases, in words and as data: `method=` names the method whose call runs
+    (a hang or crash there is that op's), `stage="backward"` marks its backward pass."""
+
+    def __call__(self, text: str, /, **data: Any) -> None: ...
+
+
+def quiet(text: str, /, **data: Any) -> None:
+    """A Progress that says nothing."""
+
+
+@dataclass
+class Watch:
+    """What one call of an op showed: its output, the code its backward ran."""
+
+    out: Any
+    backward_codes: list[CodeKey]
+    forward_codes: list[CodeKey]
+    error: str = ""
+
+
+@dataclass
+class Session:
+    """One engine under discovery: its class and source, how a leaf is made (from a number,
+    or from an array for a tensor engine), and what has been found so far."""
+
+    spec: EngineSpec
+    module: ModuleType
+    cls: type
+    progress: Progress
+    make: Callable[[type, Any], Any] = make_leaf  # a leaf of the class from a value
+    access: NodeAccess = field(init=False)
+    sweep_codes: set[CodeKey] = field(default_factory=set)
+    sweep_prefix: str = ""  # the backward method's qualname, when a leaf's backward() raised
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    broken: list[tuple[str, str]] = field(default_factory=list)  # ops that crash: (method, why)
+    unreachable: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    precision: Precision = FLOAT64
+    backward_helpers: dict[CodeKey, None] = field(default_factory=dict)  # ordered set
+    # op -> (file, function) of other files of the package that its backward ran
+    elsewhere: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.access = NodeAccess(self.cls, None)
+
+    @property
+    def index(self) -> SourceIndex:
+        """The engine's source, parsed once per run (the spec carries it)."""
+        return self.spec.index
+
+    @property
+    def filename(self) -> str:
+        return str(self.spec.path)
+
+    @functools.cached_property
+    def package(self) -> str:
+        """The folder of the engine's top-level package (its own folder for a lone file), with
+        a trailing separator: code run below it, outside the engine's file, is the engine's."""
+        top = sys.modules.get(self.spec.module.partition(".")[0])
+        paths = list(getattr(top, "__path__", []))
+        folder = Path(paths[0]) if paths else self.spec.path.parent
+        return f"{folder}{os.sep}"
+
+    def leaf(self, value: Any) -> Any:
+        return self.make(self.cls, value)
+
+    def no_step_here(self, op: str) -> str:
+        """Why an op has no step minigrad can mutate: it lives in another file of the package
+        (only the engine's file is traced and mutated), or none was seen running."""
+        ran = self.elsewhere.get(op, set())
+        steps = {Path(f).name for f, q in ran if "backward" in q.rpartition(".")[2].lower()}
+        others = sorted(steps or {Path(f).name for f, _ in ran})
+        if others:
+            return (
+                f"its backward ran code in {', '.join(others)}, not in {self.spec.path.name}: "
+                "only the engine's own file is mutated, so this op's step is not"
+            )
+        return "no backward step of its own was seen running"
+
+    def profile(self, ops: Sequence[Op], sweep: Sweep | None, **extra: Any) -> Profile:
+        """What was found, as the profile that crosses to the parent."""
+        return Profile(
+            spec=self.spec.text,
+            module=self.spec.module,
+            path=str(self.spec.path),
+            class_name=self.cls.__name__,
+            class_qualname=self.cls.__qualname__,
+            class_line=class_line(self.cls),
+            children_attr=self.access.children_attr,
+            data_attr=self.access.data_attr,
+            precision=self.precision,
+            ops=tuple(ops),
+            sweep=sweep,
+            skipped=tuple(self.skipped),
+            unreachable=tuple(self.unreachable),
+            notes=tuple(self.notes),
+            broken=tuple(self.broken),
+            leaf_keywords=leaf_keywords(self.cls),
+            **extra,
+        )
+
+    # --- running engine code under watch ------------------------------------------------
+
+    def watch(self, op: Op, point: Point, constant: float) -> Watch:
+        """Call a scalar op at `point` and run backward() from its output, watching."""
+        leaves = [self.leaf(x) for x in point]
+        with Tracer(self.filename) as forward:
+            out = apply_op(op, leaves, constant)
+        if not is_node(out):
+            raise TypeError(f"returned {type(out).__name__}, not a node")
+        if self.access.children_attr is None:
+            self.access.children_attr = find_children_attribute(out, tuple(leaves))
+        return self._backward(op, Watch(out, [], forward.codes), out, set())
+
+    def trace(
+        self,
+        op: Op,
+        call: Callable[[Callable[[Any], Any]], Any],
+        loss: Callable[[Any], Any] | None,
+        skip: set[str],
+    ) -> Watch:
+        """`call(leaf)` (a tensor op on arrays), then backward() from `loss(out)` (or `out`),
+        watching; code of the functions named in `skip` is set aside."""
+        with Tracer(self.filename) as forward:
+            out = call(self.leaf)
+        if self.access.children_attr is None:
+            self.access.children_attr = find_children_attribute(out)
+        root = loss(out) if loss is not None else out
+        return self._backward(op, Watch(out, [], forward.codes), root, skip)
+
+    def _backward(self, op: Op, watch: Watch, root: Any, skip: set[str]) -> Watch:
+        self.progress(f"backward() of {op.describe_call()}", method=op.method, stage="backward")
+        with Tracer(self.filename, package=self.package) as backward:
+            try:
+                root.backward()
+            except Exception as err:  # a broken backward is gradcheck's finding, not absence
+                watch.error = f"{type(err).__name__}: {err}"
+        watch.backward_codes = [
+            c for c in backward.codes if not self.in_sweep(c) and c[0] not in skip
+        ]
+        self.elsewhere.setdefault(op.name, set()).update(backward.elsewhere)
+        return watch
+
+    def value_at(self, op: Op, point: Point, constant: float) -> float:
+        out = apply_op(op, [self.leaf(x) for x in point], constant)
+        return self.access.value(out) if is_node(out) else math.nan
+
+    # --- the generic backward sweep ---------------------------------------------------------
+
+    def find_sweep(self) -> Sweep | None:
+        """backward() on a leaf runs only the generic sweep: remember its code.  An engine
+        whose backward() fails on a leaf (DeZero sorts a None creator) gets the backward
+        method's own code set aside instead."""
+        backward = function_of(getattr(self.cls, "backward", None))
+        if backward is None:
+            return None
+        code = backward.__code__
+        try:
+            leaf = self.leaf(0.5)
+            with Tracer(self.filename) as t:
+                leaf.backward()
+        except Exception as err:
+            self.sweep_prefix = code.co_qualname
+            self.notes.append(f"backward() on a leaf raises {type(err).__name__}: {err}")
+            return Sweep(code.co_qualname, code.co_firstlineno) if self._own(code) else None
+        self.sweep_codes = set(t.codes)
+        for key in t.codes:  # helpers the sweep calls: a topological sort, say
+            if key[0] != code.co_qualname and not key[0].startswith(f"{code.co_qualname}."):
+                self.backward_helpers[key] = None
+        if not self._own(code):
+            self.notes.append(f"backward() is defined in {code.co_filename}: it is not mutated")
+            return None
+        return Sweep(code.co_qualname, code.co_firstlineno)
+
+    def _own(self, code: CodeType) -> bool:
+        return code.co_filename == self.filename
+
+    def in_sweep(self, key: CodeKey) -> bool:
+        prefix = self.sweep_prefix
+        return key in self.sweep_codes or bool(
+            prefix and (key[0] == prefix or key[0].startswith(f"{prefix}."))
+        )

@@ -1,0 +1,176 @@
+"""Discovery's second job: which code of the engine is an op's backward step.
+
+The code an op's backward ran (seen by the tracer) is sorted against the op's
+own source: a closure or lambda defined in it, a method or a `Function` class
+it refers to, or (microgpt) the local derivatives it hands the node's
+constructor.  Code it ran that none of these own is *foreign*: another op's
+step, or a helper they share.
+"""
+
+from __future__ import annotations
+
+import ast
+from types import FunctionType
+from typing import Any
+
+from minigrad_tool.adapter.nodes import NodeAccess, is_node, real
+from minigrad_tool.adapter.profile import Op, Step, StepStyle
+from minigrad_tool.adapter.session import Session, Watch
+from minigrad_tool.adapter.source import Function, SourceIndex, references
+from minigrad_tool.adapter.trace import CodeKey
+
+__all__ = ["forward_helpers", "steps_of"]
+
+
+def steps_of(
+    session: Session, op: Op, watch: Watch
+) -> tuple[tuple[Step, ...], tuple[CodeKey, ...]]:
+    """The backward steps op owns, from the code its backward ran; and foreign code it ran."""
+    method = session.index.function(op.qualname, op.line)
+    if method is None:
+        session.unreachable.append((op.name, f"{op.qualname} is not in {session.spec.path.name}"))
+        return (), ()
+    refs = references(method.node)
+    steps: list[Step] = []
+    foreign: list[CodeKey] = []
+    attribute = _attached_attribute(watch.out, session.leaf(0.5))
+    for key in watch.backward_codes:
+        qualname, first = key
+        style: StepStyle
+        if qualname.startswith(f"{op.qualname}.<locals>."):
+            function = session.index.function(qualname, first)
+            style = "lambda" if qualname.endswith("<lambda>") else "closure"
+        elif qualname.rpartition(".")[2] in refs:
+            function = session.index.function(qualname, first)
+            style = "method"
+        elif qualname.rpartition(".")[0].rpartition(".")[2] in refs:
+            function = session.index.function(qualname, first)
+            style = "function-class"
+        else:
+            foreign.append(key)
+            continue
+        if function is None:
+            continue
+        node = function.node
+        steps.append(Step(style, qualname, node.lineno, node.col_offset, attribute))
+    if not steps and not foreign:
+        steps = local_grad_steps(session, op, method, watch.out)
+    return tuple(dict.fromkeys(steps)), tuple(foreign)
+
+
+def local_grad_steps(session: Session, op: Op, method: Function, out: Any) -> list[Step]:
+    """microgpt style: the op passes its local derivatives to the node's constructor."""
+    attribute = _local_grads_attribute(out, session.access)
+    if attribute is None:
+        return []
+    position = _constructor_parameter(session.index, session.cls, attribute)
+    if position is None:
+        return []
+    steps = []
+    for call in _constructor_calls(method.node, session.cls.__name__):
+        arg = _argument(call, *position)
+        if arg is not None:
+            steps.append(Step("local-grads", op.qualname, arg.lineno, arg.col_offset, attribute))
+    return steps
+
+
+def forward_helpers(session: Session, op: Op, watch: Watch) -> tuple[str, ...]:
+    """Function-style `forward` code the op ran (owned by a class the op refers to)."""
+    method = session.index.function(op.qualname, op.line)
+    if method is None:
+        return ()
+    refs = references(method.node)
+    return tuple(
+        q
+        for q, _ in watch.forward_codes
+        if q != op.qualname
+        and not q.startswith(f"{op.qualname}.")
+        and q.rpartition(".")[0].rpartition(".")[2] in refs
+    )
+
+
+def _attached_attribute(out: Any, leaf: Any) -> str:
+    """The attribute in which the output carries something a fresh leaf does not."""
+    names = list(getattr(out, "__dict__", {}))
+    for klass in type(out).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    for name in names:
+        value, before = getattr(out, name, None), getattr(leaf, name, None)
+        if callable(value) and not is_node(value) and value is not before:
+            code = getattr(value, "__code__", None)
+            if code is None or code is not getattr(before, "__code__", None):
+                return str(name)
+    for name in names:
+        value = getattr(out, name, None)
+        if (
+            value is not None
+            and not is_node(value)
+            and type(value) is not type(getattr(leaf, name, None))
+        ):
+            return str(name)
+    return "?"
+
+
+def _local_grads_attribute(out: Any, access: NodeAccess) -> str | None:
+    children = access.children(out)
+    for name in list(getattr(out, "__dict__", {})) + [
+        s for k in type(out).__mro__ for s in k.__dict__.get("__slots__", ())
+    ]:
+        if name == access.children_attr:
+            continue
+        value = getattr(out, name, None)
+        if isinstance(value, tuple | list) and children and len(value) == len(children):
+            try:
+                [real(v, name) for v in value]
+            except ValueError:
+                continue
+            return str(name)
+    return None
+
+
+def _constructor_parameter(index: SourceIndex, cls: type, attribute: str) -> tuple[int, str] | None:
+    """(position after self, name) of the __init__ parameter stored in `attribute`."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if not isinstance(init, FunctionType):
+            continue
+        code = init.__code__
+        function = index.function(code.co_qualname, code.co_firstlineno)
+        if function is None or isinstance(function.node, ast.Lambda):
+            continue
+        params = [a.arg for a in function.node.args.args][1:]
+        for node in ast.walk(function.node):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Attribute) and t.attr == attribute for t in node.targets
+            ):
+                used = references(node.value)
+                for position, name in enumerate(params):
+                    if name in used:
+                        return position, name
+    return None
+
+
+def _constructor_calls(node: ast.AST, class_name: str) -> list[ast.Call]:
+    """Calls that make a node: `Value(...)`, `type(self)(...)`, `self.__class__(...)`."""
+    calls = []
+    for n in ast.walk(node):
+        if not isinstance(n, ast.Call):
+            continue
+        f = n.func
+        if (
+            (isinstance(f, ast.Name) and f.id in (class_name, "Value", "cls"))
+            or (isinstance(f, ast.Attribute) and f.attr == "__class__")
+            or (isinstance(f, ast.Call) and isinstance(f.func, ast.Name) and f.func.id == "type")
+        ):
+            calls.append(n)
+    return calls
+
+
+def _argument(call: ast.Call, position: int, name: str) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    if position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args):
+        return call.args[position]
+    return None
