@@ -48,6 +48,7 @@ def ours() -> Campaign:
 
 
 class TestOurEngine:
+    @pytest.mark.e2e
     def test_every_non_equivalent_mutant_is_killed(self, ours: Campaign) -> None:
         """The battery kills every mutant of our engine that some input tells apart."""
         assert ours.score == 100.0
@@ -103,6 +104,7 @@ class TestOurEngine:
             assert set(r.killed_by) <= set(r.covered_by), r.mutant.id
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "name",
     [
@@ -124,6 +126,7 @@ def test_every_style_reaches_100(name: str) -> None:
 
 
 class TestGates:
+    @pytest.mark.e2e
     def test_a_weak_judge_leaves_survivors_and_exits_1(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -321,6 +324,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_midway_leaves_everything_as_it_was(tmp_path: Path, sig: signal.Signals) -> None:
     """Kill the campaign while mutants run: source byte-identical, no bytecode, no child left."""

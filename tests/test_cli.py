@@ -189,6 +189,7 @@ KILLED_IN_AN_OP = {
 
 
 class TestHostileEngines:
+    @pytest.mark.e2e
     @pytest.mark.parametrize("name", list(HOSTILE))
     def test_named_and_exit_2(
         self, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -204,6 +205,7 @@ class TestHostileEngines:
         assert "Traceback" not in err
         assert not (tmp_path / "__pycache__").exists()
 
+    @pytest.mark.e2e
     @pytest.mark.parametrize("how", list(KILLED_IN_AN_OP))
     def test_an_op_that_kills_the_process_is_a_failure(
         self, how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

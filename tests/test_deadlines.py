@@ -227,6 +227,7 @@ class TestOrderControl:
         finally:
             set_order(0)
 
+    @pytest.mark.e2e
     @pytest.mark.campaign
     @pytest.mark.parametrize(
         ("source", "controlled"),
@@ -271,6 +272,7 @@ HANGS = ENGINE.replace("KEEP", "tuple(_children)").replace(
 )
 
 
+@pytest.mark.e2e
 @pytest.mark.campaign
 def test_a_backward_that_hangs_on_every_graph_is_blamed_once(tmp_path: Path) -> None:
     """The first op's backward pass hangs, the second's too: backward() is blamed, exit 2,

@@ -106,6 +106,7 @@ def shared_node(tmp_path_factory: pytest.TempPathFactory) -> tuple[Campaign, Cam
 
 
 class TestGraphOrders:
+    @pytest.mark.e2e
     def test_a_kill_by_luck_of_the_order_is_not_a_kill(
         self, shared_node: tuple[Campaign, Campaign]
     ) -> None:
@@ -139,6 +140,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Campaign, Campaign]:
 
 
 class TestTestsThatCannotJudge:
+    @pytest.mark.e2e
     def test_no_harness_failure_and_the_same_verdicts(
         self, runs: tuple[Campaign, Campaign]
     ) -> None:

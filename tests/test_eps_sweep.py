@@ -45,6 +45,7 @@ def test_slope_needs_points() -> None:
         slope([1e-3], [1e-7], 1e-4, 1e-2)
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_script_writes_png(tmp_path: Path) -> None:
     """scripts/eps_sweep.py prints the table and writes a PNG."""

@@ -95,6 +95,7 @@ class TestCtrlCAtStartUp:
         assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.e2e
 @pytest.mark.campaign
 def test_an_engine_path_that_is_not_utf8_still_gets_its_reports(tmp_path: Path) -> None:
     """`eng\\xff.py`: the HTML and the JSON are written, valid UTF-8, naming the file."""
@@ -127,6 +128,7 @@ def shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
 
 @pytest.mark.campaign
 class TestMergeIntegrity:
+    @pytest.mark.e2e
     def test_a_test_file_edited_between_shards_is_another_run(
         self, shards: tuple[Path, list[Path]], tmp_path: Path
     ) -> None:
@@ -210,6 +212,7 @@ def test_a_helper_the_engine_detaches_is_ended_with_the_command(tmp_path: Path) 
 TENSOR = (ROOT / "src" / "minigrad" / "tensor.py").read_text()
 
 
+@pytest.mark.e2e
 @pytest.mark.campaign
 @pytest.mark.parametrize(
     ("engine", "said"),
@@ -288,6 +291,7 @@ def test_nodes_too_big_for_the_memory_limit_say_so(tmp_path: Path) -> None:
     assert "raise it with --memory MIB" in result.stderr and "no Value class" not in result.stderr
 
 
+@pytest.mark.e2e
 @pytest.mark.campaign
 def test_an_engine_that_writes_files_as_it_runs_writes_none_into_your_folder(
     tmp_path: Path,

@@ -272,6 +272,7 @@ def test_grads_in_the_engines_own_number_type(tmp_path: Path) -> None:
     assert "__iadd__" not in result.stdout
 
 
+@pytest.mark.e2e
 @pytest.mark.campaign
 def test_in_place_accumulation_is_mutated(tmp_path: Path) -> None:
     """`x.grad.__iadd__(v)` is `x.grad += v` spelled out: its steps are mutation sites (sign,

@@ -183,6 +183,7 @@ run_isolated(body, Limits(timeout=600))
 """
 
 
+@pytest.mark.e2e
 def test_children_die_with_their_parent(tmp_path: Path) -> None:
     """SIGKILL the parent: its busy child goes too (no orphan runs to its deadline)."""
     pid_file = tmp_path / "child.pid"

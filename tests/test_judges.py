@@ -94,6 +94,7 @@ def student_campaign() -> object:
     return loaded, run_campaign(loaded.spec, loaded.profile, config)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("bug", ["add-sign", "add-assign", "relu-swap-2"])
 def test_inject_and_mutate_agree(student_campaign: object, bug: str) -> None:
     """The same mutant gets the same verdict from `inject` and from `mutate --tests`."""

@@ -226,6 +226,7 @@ class TestSiteMarkers:
         assert {"mul-sign", "mul-assign", "mul-swap"} <= seen
         assert OURS.cls.__mul__.__code__.co_names.count("__minigrad_site__") == 0  # restored
 
+    @pytest.mark.e2e
     @pytest.mark.parametrize(
         "name", ["microstyle.py", "local_grads.py", "function_class.py", "lambda_setattr.py"]
     )

@@ -110,6 +110,7 @@ HANGS_IN_DEEP_GRAPHS = MICRO.replace(
 )
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("body", "said"),
     [

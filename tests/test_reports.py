@@ -146,6 +146,7 @@ def shards(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.mark.campaign
 class TestMerge:
+    @pytest.mark.e2e
     def test_merge_equals_unsharded(self, shards: list[Path], tmp_path: Path) -> None:
         """Three shards merged give the verdicts of one unsharded run."""
         merged = merge_reports([(p, read_report(p)) for p in shards])

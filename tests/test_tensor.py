@@ -136,6 +136,7 @@ class TestGradcheck:
         first = out.splitlines()[-1]
         assert int(first.split()[0]) >= 150  # cases passed
 
+    @pytest.mark.e2e
     def test_the_same_verdict_on_every_run(self, capsys: pytest.CaptureFixture[str]) -> None:
         args = ["gradcheck", "--engine", "minigrad.tensor", "--json"]
         outputs = [run(args, capsys)[1] for _ in range(2)]
@@ -144,6 +145,7 @@ class TestGradcheck:
         ]
         assert results[0] == results[1] and results[0]
 
+    @pytest.mark.e2e
     @pytest.mark.parametrize("bug", list(BUGS))
     def test_each_published_bug_is_caught(
         self, bug: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -220,6 +222,7 @@ class TestGradcheck:
         assert code == 2
         assert "Tensor(an array of shape (2, 3)).data has shape (1, 2, 3)" in err
 
+    @pytest.mark.e2e
     def test_a_reduction_that_hangs_on_an_axis_is_blamed_by_name(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -259,6 +262,7 @@ def tensor_campaign() -> Campaign:
 
 @pytest.mark.campaign
 class TestMutation:
+    @pytest.mark.e2e
     def test_the_battery_kills_every_non_equivalent_mutant(self, tensor_campaign: Campaign) -> None:
         statuses = {r.status for r in tensor_campaign.results}
         assert Status.KILLED in statuses
@@ -312,6 +316,7 @@ def test_requires_grad_leaves_and_closures_that_return_gradients(
         assert any(line < at <= line + 5 for at in lines), (line, sorted(lines))
 
 
+@pytest.mark.e2e
 @pytest.mark.campaign
 def test_an_op_whose_step_is_in_another_file_is_listed_as_not_mutated(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -337,6 +342,7 @@ def test_an_op_whose_step_is_in_another_file_is_listed_as_not_mutated(
     assert score.endswith("; 1 op(s) not mutated (listed above)")
 
 
+@pytest.mark.e2e
 @pytest.mark.campaign
 def test_suggested_tests_make_leaves_as_the_engine_needs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -526,6 +532,7 @@ class TestYourOwnTests:
         (tmp_path / "test_engine.py").write_text(WEAK_TESTS)
         return tmp_path
 
+    @pytest.mark.e2e
     def test_suggest_closes_the_gap(
         self, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -542,6 +549,7 @@ class TestYourOwnTests:
         assert code == 0, out
         assert "mutation score: 100.0%" in out
 
+    @pytest.mark.e2e
     def test_inject_breaks_one_step(
         self, project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -553,6 +561,7 @@ class TestYourOwnTests:
         assert code == 1, out  # but not a dropped upstream gradient
         assert "mul_same" in out
 
+    @pytest.mark.e2e
     def test_the_pytest_plugin_runs_the_tensor_battery(self, project: Path) -> None:
         buggy = SOURCE.replace(
             "np.add.at(self.grad, index, out.grad)", "self.grad[index] += out.grad"
@@ -584,6 +593,7 @@ class TestYourOwnTests:
         assert "getitem_repeated" in bad.stdout
 
 
+@pytest.mark.e2e
 @pytest.mark.campaign
 def test_agreeing_by_both_raising_is_no_equivalence(tmp_path: Path) -> None:
     """A mutant whose code runs only where the original raises is not shown equivalent: the

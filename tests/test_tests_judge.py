@@ -38,6 +38,7 @@ def mutate(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, st
 
 
 class TestWeakTests:
+    @pytest.mark.e2e
     def test_survivors_and_missing_tests(
         self, student: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -74,6 +75,7 @@ class TestWeakTests:
             for t in (x["id"] for x in f["tests"])
         )
 
+    @pytest.mark.e2e
     def test_suggested_tests_close_the_loop(
         self, student: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -182,6 +184,7 @@ class TestHarness:
         assert mutants["mul-sign"]["killedBy"][0].endswith("test_unit.py::TestMul::test_mul")
 
 
+@pytest.mark.e2e
 def test_a_campaign_leaves_the_tests_folder_as_it_was(student: Path) -> None:
     """Tests that use hypothesis would leave `.hypothesis/` in the folder pytest runs in: the
     campaign points it at a scratch folder, so the student's tree is byte-identical after."""
@@ -269,6 +272,7 @@ class TestOutputs:
 
 
 class TestOurOwnTests:
+    @pytest.mark.e2e
     def test_gradcheck_tests_kill_every_mutant_of_our_engine(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -121,6 +121,7 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> Trial:
 
 
 class TestTheFindingIsTheHeadline:
+    @pytest.mark.e2e
     def test_the_first_lines_name_the_wrong_op(self, trial: Trial) -> None:
         """Before any table or survivor: sigmoid, its line, the input, expected against got."""
         assert trial.result.returncode == 1, trial.out + trial.result.stderr
@@ -167,6 +168,7 @@ class TestTheFindingIsTheHeadline:
         junit = (trial.root / "junit.xml").read_text()
         assert 'classname="engine" name="finding sigmoid"' in junit
 
+    @pytest.mark.e2e
     def test_merge_keeps_the_finding_and_fails(self, trial: Trial, tmp_path: Path) -> None:
         """Shards of one run merge with their findings, and a wrong engine fails the merge."""
         for k in (1, 2):
@@ -202,6 +204,7 @@ class TestSuggestedTestsAssertTheTruth:
         failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
         assert failed and all("test_sigmoid" in line for line in failed), result.stdout
 
+    @pytest.mark.e2e
     def test_every_suggested_test_passes_on_the_fixed_engine(
         self, trial: Trial, tmp_path: Path
     ) -> None:
