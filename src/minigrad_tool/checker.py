@@ -305,7 +305,12 @@ class _Checker:
         return (delta - predicted) / (2 * h), size
 
     def check_accumulation(self, analytic: Sequence[float], rng: random.Random) -> None:
-        """Pre-seeded gradients must end as seed + gradient: backward accumulates."""
+        """Pre-seeded gradients must end as seed + gradient: backward accumulates.  Where
+        `.grad` is read-only (nothing can be pre-seeded), a second graph backpropagated into
+        the same inputs, without a reset, must leave twice the gradient instead."""
+        if not self.access.grad_writable:
+            self._check_second_backward(analytic)
+            return
         out = self._forward()
         seeds = [signed_uniform(rng, *_SEED_RANGE) for _ in self.inputs]
         grads = self._backward_from(out, seeds)
@@ -318,6 +323,21 @@ class _Checker:
                     i,
                     seeds[i] + analytic[i],
                     grads[i],
+                )
+
+    def _check_second_backward(self, analytic: Sequence[float]) -> None:
+        out = self._forward()
+        self._backward_from(out)
+        self._forward().backward()  # a fresh graph, into inputs that keep their gradients
+        for i, x in enumerate(self.inputs):
+            if x is not out:
+                self._compare(
+                    "accumulation",
+                    "a second backward into the same input must add its gradient again;"
+                    " a backward step overwrites (=) instead of accumulating (+=)",
+                    i,
+                    2 * analytic[i],
+                    self._read(self.access.grad, x, i),
                 )
 
     def check_upstream(self, analytic: Sequence[float], rng: random.Random) -> None:

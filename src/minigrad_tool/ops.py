@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "BINARY_DUNDERS",
+    "FORMS",
     "KNOWN",
     "UNARY_DUNDERS",
     "Kink",
@@ -84,6 +85,10 @@ def _gelu_erf(x: float) -> float:
     return 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
+def _gelu(x: float, form: float) -> float:
+    return _gelu_erf(x) if form else _gelu_tanh(x)
+
+
 def _unary(fn: Callable[[float], float]) -> Callable[[float, float], float]:
     return lambda x, _: fn(x)
 
@@ -118,7 +123,7 @@ KNOWN: dict[str, Known] = {
         Known("softplus", _unary(lambda x: math.log1p(math.exp(-abs(x))) + max(x, 0.0)), _SMOOTH),
         Known("softsign", _unary(lambda x: x / (1.0 + abs(x))), ((0.5,), (-1.2,))),
         Known("silu", _unary(lambda x: x * _sigmoid(x)), _SMOOTH),
-        Known("gelu", _unary(_gelu_tanh), _SMOOTH),  # the erf form is accepted too
+        Known("gelu", _gelu, _SMOOTH),  # parameter: which form (FORMS)
         Known("sin", _unary(math.sin), _SMOOTH),
         Known("cos", _unary(math.cos), _SMOOTH),
         Known("tan", _unary(math.tan), ((0.3,), (-0.9,), (1.2,))),
@@ -130,9 +135,13 @@ KNOWN: dict[str, Known] = {
     )
 }
 
-# Other forms of an op's forward that are also correct (gelu has two in use).
-ALTERNATIVES: Mapping[str, tuple[Callable[[float, float], float], ...]] = {
-    "gelu": (_unary(_gelu_erf),),
+# Ops with more than one standard definition, each named, selected by the op's parameter
+# (0, 1, ...): discovery measures which one the engine computes, and the oracle follows it.
+FORMS: Mapping[str, tuple[str, ...]] = {
+    "gelu": (
+        "the tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+        "the exact form, 0.5 x (1 + erf(x / sqrt(2)))",
+    ),
 }
 
 # Spellings engines use, after stripping underscores and lower-casing.

@@ -22,7 +22,10 @@ __all__ = [
     "NODE_ATTRS",
     "NodeAccess",
     "NotANumber",
+    "ReadOnlyGrad",
     "find_data_attribute",
+    "grad_is_read_only",
+    "grad_reset",
     "is_node",
     "is_number",
     "leaf_keywords",
@@ -79,7 +82,7 @@ def mantissa_bits(one_plus: Callable[[float], float]) -> int:
 # Where an engine may keep a node's number: `.data` (micrograd), else one of these names.
 DATA_NAMES = ("data", "val", "value", "_data", "num")
 # A name read as `x.<attr>` in a backward step marks x as a node (for swap mutants).
-NODE_ATTRS = ("grad", *DATA_NAMES)
+NODE_ATTRS = ("grad", "_grad", *DATA_NAMES)  # `._grad`: behind a read-only `grad` property
 
 
 def is_number(value: object) -> bool:
@@ -157,14 +160,50 @@ _REQUIRES_GRAD = ("requires_grad", "requiresGrad")
 
 @functools.cache
 def leaf_keywords(cls: type) -> tuple[str, ...]:
-    """The switches a leaf needs set to True to take part in backward (`requires_grad`)."""
+    """The switches a leaf needs set to True to take part in backward (`requires_grad`): off
+    by default (False, or None meaning "decide later"), required, or keyword-only alike."""
     try:
         parameters = inspect.signature(cls).parameters
     except (TypeError, ValueError):  # a compiled class without a signature
         return ()
     return tuple(
-        name for name in _REQUIRES_GRAD if name in parameters and parameters[name].default is False
+        name
+        for name in _REQUIRES_GRAD
+        if name in parameters and parameters[name].default is not True
     )
+
+
+class ReadOnlyGrad(Exception):
+    """The engine's `.grad` cannot be written: a property without a setter."""
+
+
+# Methods engines reset a node's gradient with, when `.grad` itself is read-only.
+_RESETS = (
+    "zero_grad",
+    "zerograd",
+    "null_grad",
+    "nullgrad",
+    "reset_grad",
+    "clear_grad",
+    "cleargrad",
+)
+
+
+@functools.cache
+def grad_is_read_only(cls: type) -> bool:
+    """Is `.grad` a property without a setter (gradients reset through a method)?  Read from
+    the class, without making a node."""
+    attr = inspect.getattr_static(cls, "grad", None)
+    return isinstance(attr, property) and attr.fset is None
+
+
+@functools.cache
+def grad_reset(cls: type) -> str | None:
+    """The method that resets a node's gradient (`null_grad()`), for read-only `.grad`."""
+    for name in _RESETS:
+        if callable(inspect.getattr_static(cls, name, None)):
+            return name
+    return None
 
 
 def make_leaf(cls: type, value: Any) -> Any:
@@ -202,9 +241,17 @@ class NodeAccess:
         setattr(node, self.data_attr, getattr(make_leaf(self.cls, x), self.data_attr))
         return self.value(node)
 
+    @property
+    def grad_writable(self) -> bool:
+        """Can a gradient be pre-seeded (`.grad = g`)?  Not when it is a read-only property."""
+        return not grad_is_read_only(self.cls)
+
     def set_grad(self, node: Any, g: float) -> None:
         """Store `g` in the engine's own number type: a copy of the zero a fresh leaf has, set
-        to `g` when that zero is a 0-d array (an engine may add to it in place, `__iadd__`)."""
+        to `g` when that zero is a 0-d array (an engine may add to it in place, `__iadd__`).
+        ReadOnlyGrad where `.grad` cannot be written."""
+        if not self.grad_writable:
+            raise ReadOnlyGrad(f"{self.cls.__name__}.grad is read-only: it cannot be pre-seeded")
         zero = self._fresh_zero()
         if getattr(zero, "shape", None) == () and hasattr(zero, "__setitem__"):
             zero[()] = g
@@ -218,8 +265,18 @@ class NodeAccess:
         return copy.copy(self._zero)
 
     def zero_grad(self, node: Any) -> None:
-        """Reset `.grad` to the zero a fresh leaf has (0, 0.0 or a 0-d array)."""
-        node.grad = self._fresh_zero()
+        """Reset `.grad` to the zero a fresh leaf has (0, 0.0 or a 0-d array), or through the
+        engine's own method (`null_grad()`) where `.grad` is read-only."""
+        if self.grad_writable:
+            node.grad = self._fresh_zero()
+            return
+        reset = grad_reset(self.cls)
+        if reset is None:
+            raise ReadOnlyGrad(
+                f"{self.cls.__name__}.grad is read-only and no method resets it "
+                f"({', '.join(f'{n}()' for n in _RESETS[:3])}): gradients cannot start from zero"
+            )
+        getattr(node, reset)()
 
     def macheps(self) -> float:
         """The spacing of the engine's numbers at 1.0: 2**-52 for float64, 2**-23 for float32."""

@@ -186,6 +186,7 @@ class Profile:
     # one site of its own, (qualname, first line).
     helpers: tuple[tuple[str, int], ...] = ()
     grad_is_node: bool = False  # a tensor engine keeping a node in .grad (DeZero)
+    grad_writable: bool = True  # False: `.grad` is a read-only property (reset by a method)
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
 

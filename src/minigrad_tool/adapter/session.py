@@ -25,6 +25,8 @@ from minigrad_tool.adapter.classes import class_line, function_of
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
     find_children_attribute,
+    grad_is_read_only,
+    grad_reset,
     is_node,
     leaf_keywords,
     make_leaf,
@@ -135,11 +137,22 @@ class Session:
             sweep=sweep,
             skipped=tuple(self.skipped),
             unreachable=tuple(self.unreachable),
-            notes=tuple(self.notes),
+            notes=(*self.notes, *self._grad_notes()),
             broken=tuple(self.broken),
             leaf_keywords=leaf_keywords(self.cls),
+            grad_writable=not grad_is_read_only(self.cls),
             **extra,
         )
+
+    def _grad_notes(self) -> list[str]:
+        if not grad_is_read_only(self.cls):
+            return []
+        reset = grad_reset(self.cls)
+        return [
+            ".grad is a read-only property: nothing is pre-seeded; accumulation is checked by "
+            "a second backward into the same inputs"
+            + (f", and gradients are reset with {reset}()" if reset else "")
+        ]
 
     # --- running engine code under watch ------------------------------------------------
 

@@ -117,10 +117,6 @@ class _OpRows:
         known = catalogue.KNOWN.get(op.oracle or "")
         if op.parameter is not None and known is not None:
             fields["parameters"] = {known.name: op.parameter}
-        if op.oracle in catalogue.ALTERNATIVES:
-            fields["alternatives"] = tuple(
-                (lambda x, f=f: f(x, 0.0)) for f in catalogue.ALTERNATIVES[op.oracle or ""]
-            )
         fields["oracle"] = op.oracle is not None
         self.cases.append(_make(name, "op", fn, points, frozenset({op.name}), **fields))
 

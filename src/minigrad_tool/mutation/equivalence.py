@@ -73,7 +73,8 @@ class ScalarProbe:
             raise NoTruth("the input sits on a kink: any subgradient is right there")
         value, grads, _ = truth(self.fn, self.point, parameters_of(profile))
         scale = written_scale(profile)
-        return ("ok", value, grads, [SEED + scale * g for g in grads], scale)
+        seed = SEED if profile.grad_writable else 0.0
+        return ("ok", value, grads, [seed + scale * g for g in grads], scale)
 
     def ops(self, profile: Profile) -> list[str]:
         """The ops this probe calls, by the oracle's trace ([] if it has none)."""
@@ -91,7 +92,7 @@ class ScalarProbe:
             out.backward()
             plain = [access.grad(x) for x in xs]
             xs = [access.leaf(x) for x in self.point]
-            for x in xs:
+            for x in xs if access.grad_writable else ():  # read-only: fresh, unseeded
                 access.set_grad(x, SEED)
             scaled, scale = access.scaled(self.fn(*xs), SCALE)
             scaled.backward()
@@ -110,7 +111,11 @@ class ScalarProbe:
         graph = reaching(self.lines)
         lines = [*inputs, *graph, "out.backward()"]
         lines += _assertions(names, (want[1], want[2]), style.rtol, style.data_attr)
-        if seeded:
+        if seeded and not style.preseed:
+            lines.append("# the upstream gradient is not 1 (.grad is read-only: no pre-seeding)")
+            lines += [*inputs, *graph, f"out = {style.scale}", "out.backward()"]
+            lines += _assertions(names, (None, want[3]), style.rtol)
+        elif seeded:
             lines.append("# pre-seeded gradients must be added to; the upstream gradient is not 1")
             lines += inputs
             lines += [f"{n}.grad = {SEED!r}" for n in names]

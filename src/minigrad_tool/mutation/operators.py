@@ -33,7 +33,14 @@ from typing import Literal
 
 from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.source import Function
-from minigrad_tool.mutation.sites import IN_PLACE, Region, Site, grad_writes, node_names
+from minigrad_tool.mutation.sites import (
+    GRAD_ATTRS,
+    IN_PLACE,
+    Region,
+    Site,
+    grad_writes,
+    node_names,
+)
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
 __all__ = ["OPERATORS", "Contribution", "Edit", "Operator", "contributions"]
@@ -74,7 +81,11 @@ _ACCUMULATING = ("aug", "add", "setattr", "call")
 
 def _plain_grad_of(node: ast.AST) -> str | None:
     """`x` for the expression `x.grad`, else None."""
-    if isinstance(node, ast.Attribute) and node.attr == "grad" and isinstance(node.value, ast.Name):
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr in GRAD_ATTRS
+        and isinstance(node.value, ast.Name)
+    ):
         return node.value.id
     return None
 
@@ -138,7 +149,7 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
             and len(node.args) == 3
             and isinstance(node.args[0], ast.Name)
             and isinstance(node.args[1], ast.Constant)
-            and node.args[1].value == "grad"
+            and node.args[1].value in GRAD_ATTRS
         ):
             target = node.args[0].id
             found = _accumulation(node.args[2], target)
@@ -265,7 +276,9 @@ def _assigned(c: Contribution) -> tuple[ast.AST, ast.AST]:
     if c.call is not None:
         func = c.call.func
         assert isinstance(func, ast.Attribute)
-        target = ast.Attribute(func.value.value, "grad", ast.Store())  # type: ignore[attr-defined]
+        grad = func.value
+        assert isinstance(grad, ast.Attribute)  # `x.grad.__iadd__`: `x.grad` (or `x._grad`)
+        target = ast.Attribute(grad.value, grad.attr, ast.Store())
         return c.node, ast.Assign([target], value)
     assert c.accumulation is not None
     return c.accumulation, value
@@ -279,7 +292,7 @@ class _Receiver(ast.NodeTransformer):
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if _plain_grad_of(node) == self.old:  # in `x.grad.data`, the inner `x.grad`
-            return ast.Attribute(ast.Name(self.new, ast.Load()), "grad", node.ctx)
+            return ast.Attribute(ast.Name(self.new, ast.Load()), node.attr, node.ctx)
         return self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:

@@ -34,6 +34,7 @@ class TestStyle:
     grad_is_node: bool = False
     rtol: float = 1e-9
     scale: str = "out * -1.7"
+    preseed: bool = True  # `.grad` can be written (not a read-only property)
 
 
 class Probe(Protocol):

@@ -21,7 +21,7 @@ from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.profile import Op, Profile, Step
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 
-__all__ = ["IN_PLACE", "Region", "Site", "find_sites", "grad_writes"]
+__all__ = ["GRAD_ATTRS", "IN_PLACE", "Region", "Site", "find_sites", "grad_writes"]
 
 
 @dataclass(frozen=True)
@@ -157,13 +157,16 @@ def _data_param(index: SourceIndex, profile: Profile) -> str:
 
 # `x.grad.__iadd__(v)`: `+=` (or `-=`) on an array, spelled out.
 IN_PLACE = ("__iadd__", "__isub__")
+# Where a node keeps its gradient: `.grad`, or `._grad` behind a read-only `grad` property
+# (an engine that resets gradients through a method).
+GRAD_ATTRS = frozenset({"grad", "_grad"})
 
 
 def _is_grad(target: ast.AST) -> bool:
     """`x.grad`, or `x.grad.data` (a gradient wrapper's array, written in place)."""
     if isinstance(target, ast.Attribute) and target.attr == "data":
         target = target.value
-    return isinstance(target, ast.Attribute) and target.attr == "grad"
+    return isinstance(target, ast.Attribute) and target.attr in GRAD_ATTRS
 
 
 def grad_writes(node: ast.AST) -> bool:
@@ -179,7 +182,7 @@ def grad_writes(node: ast.AST) -> bool:
             and isinstance(n.func, ast.Attribute)
             and n.func.attr in IN_PLACE
             and isinstance(n.func.value, ast.Attribute)
-            and n.func.value.attr == "grad"
+            and n.func.value.attr in GRAD_ATTRS
         ):
             return True
         if (
@@ -188,7 +191,7 @@ def grad_writes(node: ast.AST) -> bool:
             and n.func.id == "setattr"
             and len(n.args) == 3
             and isinstance(n.args[1], ast.Constant)
-            and n.args[1].value == "grad"
+            and n.args[1].value in GRAD_ATTRS
         ):
             return True
     return False

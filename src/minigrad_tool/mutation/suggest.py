@@ -448,6 +448,7 @@ class _Writer:
             profile.grad_is_node,
             rtol,
             "out * -1.7" if "mul" in profile.names else "out + out",
+            profile.grad_writable,
         )
 
     def source(self, written: _Written, name: str, exposes: str = "") -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad_tool.adapter.nodes import make_leaf
+from minigrad_tool.adapter.nodes import ReadOnlyGrad, grad_is_read_only, make_leaf
 
 __all__ = ["Array", "TensorAccess"]
 
@@ -45,8 +45,16 @@ class TensorAccess:
             grad = getattr(grad, self.data_attr)
         return np.array(grad, dtype=np.float64)
 
+    @property
+    def grad_writable(self) -> bool:
+        """Can a gradient be pre-seeded?  Not where `.grad` is a read-only property."""
+        return not grad_is_read_only(self.cls)
+
     def set_grad(self, node: Any, grad: Array) -> None:
-        """Pre-seed `.grad` with `grad`, as the engine keeps gradients."""
+        """Pre-seed `.grad` with `grad`, as the engine keeps gradients (ReadOnlyGrad where it
+        is a read-only property)."""
+        if not self.grad_writable:
+            raise ReadOnlyGrad(f"{self.cls.__name__}.grad is read-only: it cannot be pre-seeded")
         dtype = np.asarray(getattr(node, self.data_attr)).dtype
         array = np.array(grad, dtype=dtype if dtype.kind == "f" else np.float64)
         node.grad = self.cls(array) if self.grad_is_node else array

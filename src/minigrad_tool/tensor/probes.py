@@ -58,11 +58,13 @@ class TensorProbe:
             run.loss(out, weight).backward()
             plain = [_flat(run.access.grad(leaf)) for leaf in run.leaves]
             seeds = [run.rng.normal(size=x.shape) for x in run.x]
-            leaves = [run.access.leaf(x) for x in run.x]
-            for leaf, seed in zip(leaves, seeds, strict=True):
-                run.access.set_grad(leaf, seed)
-            run.loss(run.output(leaves), weight).backward()
-            seeded = [_flat(run.access.grad(leaf)) for leaf in leaves]
+            seeded = plain  # a read-only .grad cannot be pre-seeded
+            if run.access.grad_writable:
+                leaves = [run.access.leaf(x) for x in run.x]
+                for leaf, seed in zip(leaves, seeds, strict=True):
+                    run.access.set_grad(leaf, seed)
+                run.loss(run.output(leaves), weight).backward()
+                seeded = [_flat(run.access.grad(leaf)) for leaf in leaves]
         except Exception as err:  # both raising the same error is agreement
             return ("raises", type(err).__name__)
         return ("ok", _flat(value), plain, seeded)
@@ -101,6 +103,8 @@ class TensorProbe:
 
                 grad[index] = slope(along, float(x[index]))
             grads.append(grad)
+        if not profile.grad_writable:  # observe() seeds nothing: it repeats the plain gradients
+            seeds = [np.zeros_like(seed) for seed in seeds]
         seeded = [seed + grad for seed, grad in zip(seeds, grads, strict=True)]
         return ("ok", _flat(value), [_flat(g) for g in grads], [_flat(g) for g in seeded])
 
@@ -132,7 +136,7 @@ class TensorProbe:
             f"assert close({n}.grad, {_literal(np.reshape(g, x.shape))})"
             for n, g, x in zip(names, want[2], arrays, strict=True)
         ]
-        if seeded:
+        if seeded and style.preseed:
             lines.append("# pre-seeded gradients must be added to, not overwritten")
             lines += inputs
             for n, seed in zip(names, seeds, strict=True):

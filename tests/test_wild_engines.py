@@ -1,0 +1,195 @@
+"""Engines in the wild, round 3 (issue 27): read-only gradients, `requires_grad` in every
+default, and ops with more than one standard definition (exact and tanh GELU).
+
+Each engine here is one of ours, shaped like the published ones of its class: a `.grad`
+property without a setter over `._grad`, reset by `null_grad()`; leaves that need
+`requires_grad`, which defaults to None.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigrad_tool.adapter.nodes import grad_is_read_only, grad_reset, leaf_keywords
+
+ENGINES = Path(__file__).parent / "engines"
+READ_ONLY = (ENGINES / "readonly_grad.py").read_text()
+
+pytestmark = pytest.mark.campaign
+
+# gelu in the exact form, with its correct step; BUGGY drops the `x * pdf` term.
+GELU = """
+    def gelu(self):
+        x = self.data
+        out = Value(0.5 * x * (1 + math.erf(x / math.sqrt(2))), (self,), True)
+
+        def _backward():
+            pdf = math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            self._grad += (0.5 * (1 + math.erf(x / math.sqrt(2))) + x * pdf) * out._grad
+
+        out._backward = _backward
+        return out
+
+    def __neg__(self):"""
+
+
+def minigrad(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def write(folder: Path, text: str, name: str = "engine.py") -> str:
+    (folder / name).write_text(text)
+    return name
+
+
+def with_gelu(bug: bool = False) -> str:
+    step = GELU.replace("+ x * pdf)", "+ pdf)") if bug else GELU
+    return READ_ONLY.replace("\n    def __neg__(self):", step, 1)
+
+
+class TestTheClassReadStatically:
+    def test_a_grad_property_without_a_setter_is_read_only_and_its_reset_is_found(self) -> None:
+        class Node:
+            def __init__(self) -> None:
+                self._grad = 0.0
+
+            @property
+            def grad(self) -> float:
+                return self._grad
+
+            def null_grad(self) -> None:
+                self._grad = 0.0
+
+        class Plain:
+            grad = 0.0
+
+        assert grad_is_read_only(Node) and grad_reset(Node) == "null_grad"
+        assert not grad_is_read_only(Plain) and grad_reset(Plain) is None
+
+    @pytest.mark.parametrize(
+        ("signature", "switches"),
+        [
+            ("data, requires_grad=False", ("requires_grad",)),
+            ("data, requires_grad=None", ("requires_grad",)),
+            ("data, *, requires_grad=None", ("requires_grad",)),
+            ("data, requires_grad", ("requires_grad",)),
+            ("data, requires_grad=True", ()),
+            ("data, requiresGrad=None", ("requiresGrad",)),
+            ("data", ()),
+        ],
+    )
+    def test_requires_grad_is_switched_on_in_every_default(
+        self, signature: str, switches: tuple[str, ...]
+    ) -> None:
+        namespace: dict[str, object] = {}
+        exec(f"class T:\n    def __init__(self, {signature}): pass", namespace)
+        assert leaf_keywords(namespace["T"]) == switches  # type: ignore[arg-type]
+
+
+class TestReadOnlyGradients:
+    def test_a_correct_engine_passes_and_is_told_what_was_checked_instead(
+        self, tmp_path: Path
+    ) -> None:
+        engine = write(tmp_path, READ_ONLY)
+        result = minigrad(tmp_path, "gradcheck", "--engine", engine)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert re.search(r"\b[1-9]\d* passed, 0 failed", result.stdout)
+        shown = minigrad(tmp_path, "inspect", "--engine", engine).stdout
+        assert ".grad is a read-only property" in shown and "null_grad()" in shown
+
+    def test_an_overwriting_step_is_caught_by_a_second_backward(self, tmp_path: Path) -> None:
+        """Nothing can be pre-seeded: `=` for `+=` in mul shows when a second graph
+        backpropagates into the same inputs."""
+        buggy = READ_ONLY.replace(
+            "self._grad += other.data * out._grad", "self._grad = other.data * out._grad"
+        )
+        assert buggy != READ_ONLY
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, buggy))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "a second backward into the same input must add its gradient again" in (
+            result.stdout
+        )
+
+    def test_every_step_is_mutated_and_every_mutant_killed(self, tmp_path: Path) -> None:
+        """Steps write `._grad` (the property has no setter): they are sites like `.grad`."""
+        engine = write(tmp_path, READ_ONLY)
+        runs = [
+            minigrad(tmp_path, "mutate", "--engine", engine, "--judge", "battery", "--json", f)
+            for f in ("a.json", "b.json")
+        ]
+        assert [r.returncode for r in runs] == [0, 0], runs[0].stdout + runs[0].stderr
+        reports = [json.loads((tmp_path / f).read_text()) for f in ("a.json", "b.json")]
+        statuses = [
+            sorted((m["id"], m["status"]) for f in r["files"].values() for m in f["mutants"])
+            for r in reports
+        ]
+        assert statuses[0] == statuses[1]
+        ids = {i for i, _ in statuses[0]}
+        assert {"add-assign", "mul-swap", "tanh-chain", "add-sign"} <= ids
+        assert {s for _, s in statuses[0]} == {"Killed"}
+
+    @pytest.mark.e2e
+    def test_suggested_tests_need_no_pre_seeding_and_close_the_gap(self, tmp_path: Path) -> None:
+        engine = write(tmp_path, READ_ONLY)
+        tests = tmp_path / "tests"
+        tests.mkdir()
+        (tests / "test_weak.py").write_text(
+            "from engine import Value\n\n\n"
+            "def test_add():\n"
+            "    x, y = Value(2.0, requires_grad=True), Value(-3.0, requires_grad=True)\n"
+            "    (x + y).backward()\n"
+            "    assert x.grad == 1.0\n"
+        )
+        first = minigrad(
+            tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests",
+            "--suggest", "tests/test_suggested.py",
+        )  # fmt: skip
+        assert first.returncode == 1, first.stdout + first.stderr
+        written = (tests / "test_suggested.py").read_text()
+        code = [line for line in written.splitlines() if not line.lstrip().startswith("#")]
+        assert not [line for line in code if re.search(r"\.grad = ", line)]
+        again = minigrad(
+            tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests"
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "mutation score: 100.0%" in again.stdout
+
+
+class TestTwoStandardGelus:
+    def test_the_exact_form_is_recognised_and_said(self, tmp_path: Path) -> None:
+        engine = write(tmp_path, with_gelu())
+        result = minigrad(tmp_path, "gradcheck", "--engine", engine)
+        assert result.returncode == 0, result.stdout + result.stderr
+        shown = minigrad(tmp_path, "inspect", "--engine", engine).stdout
+        assert "gelu: its forward is the exact form" in shown
+
+    def test_a_backward_bug_in_the_exact_form_is_caught(self, tmp_path: Path) -> None:
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, with_gelu(True)))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "the backward of Value.gelu" in result.stdout
+
+    def test_a_forward_that_is_neither_form_is_a_finding(self, tmp_path: Path) -> None:
+        wrong = with_gelu().replace("0.5 * x * (1 + math.erf", "0.5 * x * (1.01 + math.erf")
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, wrong))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "the forward of" in result.stdout and "gelu" in result.stdout
+
+    def test_the_tanh_form_is_recognised_too(self) -> None:
+        from minigrad_tool import ops
+
+        exact, approximate = ops.KNOWN["gelu"].forward(1.3, 1.0), ops.KNOWN["gelu"].forward(1.3, 0)
+        assert abs(exact - approximate) > 1e-4  # far apart: the measurement tells them apart
+        assert ops.FORMS["gelu"][0].startswith("the tanh approximation")
