@@ -193,3 +193,37 @@ class TestTwoStandardGelus:
         exact, approximate = ops.KNOWN["gelu"].forward(1.3, 1.0), ops.KNOWN["gelu"].forward(1.3, 0)
         assert abs(exact - approximate) > 1e-4  # far apart: the measurement tells them apart
         assert ops.FORMS["gelu"][0].startswith("the tanh approximation")
+
+
+ROW_BRANCH = """
+        def _backward() -> None:
+            if self.data.ndim == 1 and out.grad.ndim == 2 and self.data.size == out.grad.shape[1]:
+                self.grad += out.grad.sum(axis=0)  # a row added to every row: its own branch
+            else:
+                self.grad += unbroadcast(out.grad, self.shape)
+            other.grad += unbroadcast(out.grad, other.shape)
+"""
+
+
+@pytest.mark.e2e
+def test_a_branch_for_1d_plus_2d_runs_in_the_battery_and_its_mutants_are_killed(
+    tmp_path: Path,
+) -> None:
+    """`(4,) + (3, 4)` takes a branch of its own in this engine's `+`: the battery's pairs
+    include 1-D against 2-D both ways, so its mutants are judged, not left uncovered."""
+    source = (Path(__file__).parents[1] / "src/minigrad/tensor.py").read_text()
+    plain = """
+        def _backward() -> None:
+            self.grad += unbroadcast(out.grad, self.shape)
+            other.grad += unbroadcast(out.grad, other.shape)
+"""
+    assert source.count(plain) >= 1
+    engine = write(tmp_path, source.replace(plain, ROW_BRANCH, 1), "rows.py")
+    result = minigrad(
+        tmp_path, "mutate", "--engine", engine, "--judge", "battery",
+        "--operators", "sign,drop", "--json", "r.json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    add = [m for f in report["files"].values() for m in f["mutants"] if m["id"].startswith("add-")]
+    assert len(add) >= 4 and {m["status"] for m in add} == {"Killed"}

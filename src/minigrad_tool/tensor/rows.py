@@ -2,13 +2,14 @@
 
 Per op family:
 
-* elementwise binary ops on every broadcasting pair (equal shapes; (2,3,4) with
-  (4,); (2,1,4) with (2,3,4); (3,1) with (1,4); `()` and `(1,)` operands) and
-  with a Python number on either side;
+* elementwise binary ops on every broadcasting pattern between ranks 0 and 3
+  (equal shapes; a lower rank on either side, 1-D against 2-D included; size-1
+  axes stretched on one side or both; 0-d operands) and with a Python number on
+  either side;
 * unary ops and powers on 2-D and 3-D arrays; relu at exact zeros (a kink);
 * sum, mean and max over None, an int, a negative int and tuples of axes, with
   and without keepdims, on shapes with repeated sizes ((3,3,2)), a 3-D shape
-  with distinct sizes and a square one; max with ties (a kink);
+  with distinct sizes, a square one and a 1-D one; max with ties (a kink);
 * matmul in every form: 2-D, 1-D on either side and both, batched, broadcast
   batch on either side, and a 4-D batch;
 * reshape, transpose with an axis order (not its own inverse), broadcast_to,
@@ -62,6 +63,10 @@ _NUMPY_BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "mul": np.multiply,
     "div": np.divide,
 }
+# Every way numpy broadcasts two operands of ranks 0 to 3: equal shapes, a lower rank on
+# either side (1-D against 2-D and 3-D, 2-D against 3-D), size-1 axes stretched on either side
+# or on both, and 0-d operands.  An engine's broadcast branch runs in some of them whatever
+# its condition (`ndim`, `shape`, `size`).
 _PAIRS: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
     ("same", (2, 3, 4), (2, 3, 4)),
     ("trailing", (2, 3, 4), (4,)),
@@ -71,6 +76,15 @@ _PAIRS: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
     ("scalar", (2, 3), ()),
     ("scalar_left", (), (2, 3)),
     ("one", (1,), (2, 3)),
+    ("row", (3, 4), (4,)),
+    ("row_left", (4,), (3, 4)),
+    ("column", (3, 4), (3, 1)),
+    ("matrix", (2, 3, 4), (3, 4)),
+    ("matrix_left", (3, 1), (2, 3, 4)),
+    ("vectors", (4,), (4,)),
+    ("vector_one", (4,), (1,)),
+    ("scalars", (), ()),
+    ("scalar_3d", (2, 3, 4), ()),
 )
 _REFLECTED = {"radd": "add", "rsub": "sub", "rmul": "mul", "rdiv": "div"}
 _CONSTANT = 1.7
@@ -255,6 +269,7 @@ _REDUCE_SHAPES: tuple[tuple[tuple[int, ...], tuple[AxisArg, ...]], ...] = (
     ((3, 3, 2), (None, 0, 1, -1, -2, (0, 2), (-2, -1))),
     ((2, 3, 4), (1, -1, (0, 2), (-2, -1))),
     ((4, 4), (0, 1)),
+    ((5,), (None, 0, -1)),  # a 1-D input: every form of its one axis
 )
 
 
