@@ -227,3 +227,64 @@ def test_a_branch_for_1d_plus_2d_runs_in_the_battery_and_its_mutants_are_killed(
     report = json.loads((tmp_path / "r.json").read_text())
     add = [m for f in report["files"].values() for m in f["mutants"] if m["id"].startswith("add-")]
     assert len(add) >= 4 and {m["status"] for m in add} == {"Killed"}
+
+
+ALIAS_ADD = """    def add(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad -= out.grad  # a bug only the alias has
+
+        out._backward = _backward
+        return out
+
+    def mul(self, other):
+        return self * other
+
+    def __pow__(self, other):"""
+
+
+class TestAliases:
+    def test_a_method_beside_its_operator_is_an_op_of_its_own(self, tmp_path: Path) -> None:
+        """`x.add(y)` has its own step (with a bug `+` does not have): it is checked, named
+        and blamed; `x.mul(y)`, built on `*`, passes."""
+        micro = (ENGINES / "microstyle.py").read_text()
+        engine = write(tmp_path, micro.replace("    def __pow__(self, other):", ALIAS_ADD, 1))
+        result = minigrad(tmp_path, "gradcheck", "--engine", engine)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert re.search(r"add_method\s+x\.add\(y\).*FAILED", result.stdout)
+        assert re.search(r"mul_method\s+x\.mul\(y\).*ok", result.stdout)
+        assert "the backward of Value.add (engine.py:" in result.stdout
+        assert not re.search(r"^add\s.*FAILED", result.stdout, re.M)  # `+` itself is right
+
+    def test_an_operator_defined_as_the_method_is_one_op(self, tmp_path: Path) -> None:
+        micro = (ENGINES / "microstyle.py").read_text()
+        aliased = micro.replace(
+            "    def __pow__(self, other):", "    add = __add__\n\n    def __pow__(self, other):", 1
+        )
+        result = minigrad(tmp_path, "inspect", "--engine", write(tmp_path, aliased))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "add_method" not in result.stdout
+
+    @pytest.mark.e2e
+    def test_a_tensor_alias_is_checked_on_a_broadcast(self, tmp_path: Path) -> None:
+        source = (Path(__file__).parents[1] / "src/minigrad/tensor.py").read_text()
+        alias = """    def add(self, other):
+        other = other if isinstance(other, Tensor) else Tensor(other)
+        out = Tensor(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += unbroadcast(out.grad, self.shape)
+            other.grad += out.grad  # no unbroadcast: a bug only the alias has
+
+        out._backward = _backward
+        return out
+
+    def __add__(self, other"""
+        engine = write(tmp_path, source.replace("    def __add__(self, other", alias, 1), "t.py")
+        result = minigrad(tmp_path, "gradcheck", "--engine", engine)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED add_method_row" in result.stdout
+        assert "add_method_same" in result.stdout and "sub_method" not in result.stdout

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "BINARY_DUNDERS",
+    "BINARY_METHODS",
     "FORMS",
     "KNOWN",
     "UNARY_DUNDERS",
@@ -182,6 +183,21 @@ BINARY_DUNDERS: dict[str, tuple[str, str]] = {
     "__floordiv__": ("floordiv", "//"),
     "__mod__": ("mod", "%"),
 }
+# Methods that spell a binary op beside its operator (`x.add(y)` beside `x + y`): each is
+# checked as an op of its own (`add_method`), unless it is the operator's own function.
+BINARY_METHODS: dict[str, str] = {
+    "add": "add",
+    "sub": "sub",
+    "subtract": "sub",
+    "mul": "mul",
+    "multiply": "mul",
+    "div": "div",
+    "divide": "div",
+    "truediv": "div",
+    "matmul": "matmul",
+    "mm": "matmul",
+}
+
 # Reflected forms: a number on the left, `2.0 - x`.
 REFLECTED_DUNDERS: dict[str, tuple[str, str]] = {
     "__radd__": ("radd", "+"),

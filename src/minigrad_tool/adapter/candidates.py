@@ -150,6 +150,9 @@ def candidates(session: Session) -> list[Candidate]:
             found.append(Candidate(name, function, "unary", op, symbol))
         elif name.startswith("__") or _never_called(name):
             continue
+        elif name in catalogue.BINARY_METHODS and _an_alias(function, attrs):
+            op = catalogue.BINARY_METHODS[name]
+            found.append(Candidate(name, function, "binary", op, ""))
         elif not _takes_no_arguments(function):
             session.skipped.append((name, "takes arguments besides self: not called"))
         else:
@@ -157,10 +160,25 @@ def candidates(session: Session) -> list[Candidate]:
     return sorted(found, key=lambda c: c.function.__code__.co_firstlineno)
 
 
+def _an_alias(function: FunctionType, attrs: dict[str, object]) -> bool:
+    """`add(self, other)` beside `__add__`: one argument besides self, and code of its own
+    (`__add__ = add` makes one op, checked through the operator)."""
+    try:
+        params = list(inspect.signature(function).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = [p for p in params if p.default is p.empty and p.kind in positional]
+    dunders = {function_of(attrs.get(d)) for d in catalogue.BINARY_DUNDERS}
+    return len(required) == 1 and function not in dunders
+
+
 def op_for(c: Candidate, form: CallForm, name: str, symbol: str) -> Op:
     code = c.function.__code__
     if form == "method":
         oracle = catalogue.canonical(c.name)
+    elif form == "binary" and not symbol:  # an alias method: the operator's oracle
+        oracle = c.op if c.op in catalogue.ARITHMETIC else None
     else:
         oracle = name if name in catalogue.ARITHMETIC or name in _REFLECTED else None
     return Op(
@@ -180,6 +198,8 @@ def op_for(c: Candidate, form: CallForm, name: str, symbol: str) -> Op:
 
 def forms(c: Candidate) -> list[tuple[CallForm, str, str, tuple[Point, ...], float]]:
     """The ways to call a candidate: (form, op name, symbol, points to try first, constant)."""
+    if c.form == "binary" and not c.symbol:  # an alias method, `x.add(y)`
+        return [("binary", f"{c.op}_method", "", catalogue.PAIRS, 2.0)]
     if c.form == "binary" and c.op == "pow":
         return [
             ("pow", "pow", "**", ((1.5,), (-0.7,)), 2.0),

@@ -86,6 +86,21 @@ class Ref:
     def __abs__(self) -> Ref:
         return self._new(abs(self.data), "abs")
 
+    # Alias methods of the arithmetic operators (`x.add(y)`), traced as the operator.
+    def add(self, o: object) -> Ref:
+        return self.__add__(o)
+
+    def sub(self, o: object) -> Ref:
+        return self.__sub__(o)
+
+    def mul(self, o: object) -> Ref:
+        return self.__mul__(o)
+
+    def div(self, o: object) -> Ref:
+        return self.__truediv__(o)
+
+    subtract, multiply, divide, truediv = sub, mul, div, div
+
     def apply(self, name: str) -> Ref:
         """A named op by its canonical name (relu, tanh, sigmoid, ...)."""
         known = catalogue.KNOWN.get(name)

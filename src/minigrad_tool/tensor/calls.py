@@ -56,6 +56,10 @@ class TensorCalls:
         """`a <op> b`; either side may be a Python float (through the reflected dunder)."""
         return BINARY[SYMBOLS[name]](a, b)
 
+    def alias(self, name: str, a: Any, b: Any) -> Any:
+        """`a.add(b)`: the method an engine spells a binary op with beside its operator."""
+        return getattr(a, self.op(f"{name}_method").method)(b)
+
     def neg(self, a: Any) -> Any:
         self.op("neg")
         return -a
@@ -167,6 +171,9 @@ class SourceCalls:
 
     def binary(self, name: str, a: Any, b: Any) -> str:
         return self._new(f"({_text(a)} {SYMBOLS[name]} {_text(b)})")
+
+    def alias(self, name: str, a: str, b: str) -> str:
+        return self._new(f"{a}.{self.calls.op(f'{name}_method').method}({b})")
 
     def neg(self, a: str) -> str:
         return self._new(f"(-{a})")

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
 from minigrad_tool.adapter.nodes import make_leaf
 from minigrad_tool.adapter.precision import array_precision
@@ -30,7 +31,7 @@ from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.steps import forward_helpers, steps_of
 from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.mutation.sites import grad_writes
-from minigrad_tool.tensor.calls import BINARY
+from minigrad_tool.tensor.calls import BINARY, SYMBOLS
 
 __all__ = ["discover_tensor"]
 
@@ -129,7 +130,9 @@ def _trial_for(name: str, op: Op) -> _Trial:
     x23 = _positive(2, 3)
 
     def binary(leaf: Callable[[Any], Any]) -> Any:
-        right = _positive(3, 4) if name == "matmul" else x23
+        right = _positive(3, 4) if op.oracle == "matmul" else x23
+        if not op.symbol:  # an alias method, `x.add(y)`
+            return getattr(leaf(x23), op.method)(leaf(right))
         return BINARY[op.symbol](leaf(x23), leaf(right))
 
     calls: dict[str, Callable[[Callable[[Any], Any]], Any]] = {
@@ -160,7 +163,7 @@ def _variants(name: str, op: Op) -> list[_Trial]:
     """More calls of a binary op, for the steps a branch keeps for them: ugrad has one
     `grad_fn` for equal shapes and another for broadcasting, and a Python number may take a
     third path.  A variant the engine refuses shows nothing, and the battery judges it."""
-    if op.call != "binary":
+    if op.call != "binary" or not op.symbol:  # an alias's branches run through its operator
         return []
     symbol = BINARY[op.symbol]
     if name == "matmul":
@@ -274,6 +277,21 @@ def _methods_of(cls: type) -> list[tuple[Op, FunctionType]]:
             if function is not None:
                 found.append((_op(name, method, "method", "", function), function))
                 break
+    return found + _aliases_of(cls, [f for _, f in found])
+
+
+def _aliases_of(cls: type, checked: Sequence[FunctionType]) -> list[tuple[Op, FunctionType]]:
+    """`x.add(y)`, `x.matmul(y)` beside the operators: ops of their own (`add_method`), unless
+    the method is an operator's own function (`__add__ = add`)."""
+    found: list[tuple[Op, FunctionType]] = []
+    taken: set[str] = set()
+    for method, base in catalogue.BINARY_METHODS.items():
+        function = _attribute(cls, method)
+        if function is None or function in checked or base in taken or base not in SYMBOLS:
+            continue
+        op = _op(f"{base}_method", method, "binary", "", function)
+        found.append((dataclasses.replace(op, oracle=base), function))
+        taken.add(base)
     return found
 
 

@@ -55,6 +55,7 @@ class _Row:
     op: str | None = None
     kink: str | None = None
     reduction: Reduction | None = None
+    optional: bool = False  # a spelling an engine may not have (`x.add(y)`): unlisted if absent
 
 
 _NUMPY_BINARY: dict[str, Callable[[Any, Any], Any]] = {
@@ -584,9 +585,44 @@ def _diamond(c: TensorCalls, x: Any) -> Any:
     return c.binary("add", c.binary("mul", c.method("exp", a), x), c.method("tanh", a))
 
 
+def _alias(op: str) -> Build:
+    return lambda c, xs: c.alias(op, xs[0], xs[1])
+
+
+def _alias_rows() -> list[_Row]:
+    """`x.add(y)`, `x.matmul(y)`: each alias method on equal shapes and on a broadcast (a batch
+    for matmul), as an op of its own."""
+    Pairs = tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]
+    shapes: dict[str, Pairs] = {
+        op: (("same", (2, 3, 4), (2, 3, 4)), ("row", (3, 4), (4,))) for op in _NUMPY_BINARY
+    }
+    shapes["matmul"] = (("2d", (3, 4), (4, 5)), ("batch_left", (2, 3, 4), (4, 5)))
+    numpy: dict[str, Callable[[Any, Any], Any]] = {**_NUMPY_BINARY, "matmul": np.matmul}
+    rows = []
+    for op, pairs in shapes.items():
+        method = f"{op}_method"
+        right: Domain = "away" if op == "div" else "any"
+        for family, a, b in pairs:
+            rows.append(
+                _Row(
+                    f"{method}_{family}",
+                    method,
+                    f"x.{op}(y)",
+                    (Input(a), Input(b, right)),
+                    _alias(op),
+                    _numpy2(numpy[op]),
+                    (method,),
+                    method,
+                    optional=True,
+                )
+            )
+    return rows
+
+
 def _rows() -> list[_Row]:
     return [
         *_binary_rows(),
+        *_alias_rows(),
         *_unary_rows(),
         *_reduction_rows(),
         *_matmul_rows(),
@@ -615,6 +651,8 @@ def build_tensor_battery(profile: Profile) -> Built:
     for row in _rows():
         needs = {*row.requires, "mul", "sum"}  # every loss is sum(out * W)
         missing = sorted(needs - have)
+        if missing and row.optional and missing == list(row.requires):
+            continue
         if missing:
             broken = [method for method, _ in profile.broken]
             skipped.append((row.name, why_not_run(missing, broken)))
