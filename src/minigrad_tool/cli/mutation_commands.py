@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import difflib
 import importlib.util
 import json
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minigrad_tool.adapter import EngineSpec, engine_paths
+from minigrad_tool.adapter import EngineSpec, Profile, engine_paths
 from minigrad_tool.cli import common
 from minigrad_tool.cli.common import FAILED, OK, USAGE, UsageError
 from minigrad_tool.cli.outputs import Outputs, write_file
@@ -23,7 +24,9 @@ from minigrad_tool.report.output import Output
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so help stays fast
     from minigrad_tool.mutation.inject import Injection
+    from minigrad_tool.mutation.mutants import Generated
     from minigrad_tool.mutation.results import Campaign
+    from minigrad_tool.mutation.since import Changes
     from minigrad_tool.mutation.suggest import Suggestions
 
 __all__ = ["inject", "merge", "mutate"]
@@ -104,6 +107,39 @@ def _judges(args: argparse.Namespace, tests: Sequence[str]) -> tuple[str, ...]:
     return ("tests", "battery") if judge == "both" else (judge,)
 
 
+def _since(
+    args: argparse.Namespace,
+    out: Output,
+    spec: EngineSpec,
+    profile: Profile,
+    generated: Generated,
+    tests: Sequence[str],
+) -> tuple[Changes | None, Generated]:
+    """--since REF: the ops whose code changed (said on one line), and their mutants only;
+    nothing to judge is no verdict (exit 2), since a pass would vouch for code nothing
+    checked."""
+    from minigrad_tool.mutation.since import SinceError, changes_since
+
+    if not args.since:
+        return None, generated
+    judging = tests if "tests" in _judges(args, tests) else ()  # the battery reads no test
+    others = [p for p in _reads(args, spec, judging) if p.resolve() != spec.path]
+    try:
+        changes = changes_since(spec, profile, generated.sites, others, args.since)
+    except SinceError as err:
+        raise UsageError(str(err)) from err
+    if not changes.judged:
+        raise UsageError(
+            f"{changes.describe()}, nor any test, setting or other file of the run: nothing to "
+            f"judge, so no verdict (run without --since for one; in CI, run this step only "
+            f"when the engine or its tests change)"
+        )
+    out.line(changes.describe())
+    judged = set(changes.judged)
+    mutants = [m for m in generated.mutants if m.op in judged]
+    return changes, dataclasses.replace(generated, mutants=mutants)
+
+
 def mutate(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.mutation.campaign import run_campaign
     from minigrad_tool.mutation.judges.tests import NoEngineCode
@@ -147,6 +183,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
             raise UsageError(
                 f"{profile.class_name} in {spec.path} has no backward step minigrad can mutate"
             )
+        changes, generated = _since(args, out, spec, profile, generated, tests)
         with _progress(out) as bar:
             tasks: dict[str, object] = {}
 
@@ -162,6 +199,8 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         raise _no_engine_code(args, err) from err
     except (HarnessError, MutationError) as err:
         raise UsageError(str(err)) from err
+    if changes is not None:
+        campaign.since, campaign.not_judged = changes.ref, list(changes.unchanged)
     if args.matrix:
         print_matrix(out, campaign)
     print_campaign(out, campaign, suggest_hint(tests), verbose=args.verbose)

@@ -197,6 +197,30 @@ def _mutate_outputs(mutate: argparse.ArgumentParser) -> None:
     )
 
 
+def _mutate_selection(mutate: argparse.ArgumentParser) -> None:
+    """Which mutants and cases a run judges: changed ops, a shard, battery groups."""
+    mutate.add_argument(
+        "--since",
+        metavar="REF",
+        help="judge only the ops whose code changed since this git ref (pull requests); every "
+        "op when backward(), a shared helper, a test or the settings changed",
+    )
+    mutate.add_argument(
+        "--shard",
+        type=arguments.shard,
+        default=(1, 1),
+        metavar="I/N",
+        help="run only shard I of N (default: 1/1, every mutant)",
+    )
+    mutate.add_argument(
+        "--groups",
+        type=lambda text: tuple(g.strip() for g in text.split(",") if g.strip()),
+        default=None,
+        metavar="NAMES",
+        help="run only these battery groups (op, composite, graph, edge, random, mlp)",
+    )
+
+
 def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> None:
     mutate = b.command(
         "mutate",
@@ -253,20 +277,7 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
         action="store_true",
         help="run every covering case on every mutant; print the kill matrix",
     )
-    mutate.add_argument(
-        "--shard",
-        type=arguments.shard,
-        default=(1, 1),
-        metavar="I/N",
-        help="run only shard I of N (default: 1/1, every mutant)",
-    )
-    mutate.add_argument(
-        "--groups",
-        type=lambda text: tuple(g.strip() for g in text.split(",") if g.strip()),
-        default=None,
-        metavar="NAMES",
-        help="run only these battery groups (op, composite, graph, edge, random, mlp)",
-    )
+    _mutate_selection(mutate)
     b.checking(mutate)
     b.limits(
         mutate,

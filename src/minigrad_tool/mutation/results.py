@@ -135,6 +135,8 @@ class Campaign:
     excluded: list[str] = field(default_factory=list)  # items that could not judge, and why
     orders: int = 1  # graph orders every kill had to hold in (adapter.order)
     uncontrolled: list[int] = field(default_factory=list)  # lines whose set order is Python's
+    since: str = ""  # --since REF: only the ops whose code changed since REF were judged
+    not_judged: list[str] = field(default_factory=list)  # those ops' names, under --since
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)

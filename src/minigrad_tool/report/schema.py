@@ -73,6 +73,8 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
             # Lines whose children are kept in a set literal: order not controlled there.
             "orderNotControlled": campaign.uncontrolled,
         }
+        if campaign.since:  # --since REF judged the changed ops only
+            config["since"] = {"ref": campaign.since, "notJudged": campaign.not_judged}
         tests = campaign.tests
     report: dict[str, Any] = {
         "$schema": "https://git.io/mutation-testing-schema",

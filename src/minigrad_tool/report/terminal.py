@@ -42,6 +42,11 @@ def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
             else ""
         )
         + (
+            f"; --since {campaign.since}: {len(campaign.not_judged)} unchanged op(s) not judged"
+            if campaign.not_judged
+            else ""
+        )
+        + (
             f"; a score of tests on an engine that is wrong in {len(wrong)} op(s) "
             f"({', '.join(wrong)})"
             if wrong

@@ -1,0 +1,161 @@
+"""`--since REF`: judge only the ops whose code changed since a git ref (CI on pull requests).
+
+An op's code is the functions its mutants replace: its backward steps and its
+forward.  Each is compared, as an AST (so moving code or editing a comment is
+no change), with the function of the same qualified name in the engine's file
+at REF.  Conservative where it cannot tell: when `backward()` itself, a helper
+several ops share, code outside every op's functions (a constant, an import),
+another file the run reads (a test, a conftest, the settings, another module of
+the engine's package) changed, or the engine's file is new, every op is judged
+and the reason is said.  git is only asked to show files as they were
+(`git show REF:./file`): it writes nothing, not even its index.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import dataclasses
+import os
+import subprocess
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from minigrad_tool.adapter import EngineSpec, Profile
+from minigrad_tool.adapter.source import SourceIndex
+from minigrad_tool.mutation.sites import Site
+
+__all__ = ["Changes", "SinceError", "changes_since"]
+
+GIT_TIMEOUT = 30.0  # seconds for one `git show`: a local object read takes milliseconds
+
+
+class SinceError(Exception):
+    """The ref cannot be read: not a git repository, an unknown ref, no git."""
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed since the ref, and so which ops a run judges."""
+
+    ref: str
+    judged: tuple[str, ...]  # the ops whose mutants are judged
+    unchanged: tuple[str, ...]  # the ops not judged: their code is as it was at the ref
+    everything: str = ""  # why every op is judged, if it is
+
+    def describe(self) -> str:
+        if self.everything:
+            return f"--since {self.ref}: every op judged: {self.everything}"
+        if not self.judged:
+            return f"--since {self.ref}: no op's code changed"
+        return (
+            f"--since {self.ref}: judging {', '.join(self.judged)} (changed); not judged, "
+            f"unchanged since {self.ref}: {', '.join(self.unchanged) or 'none'}"
+        )
+
+
+def at_ref(path: Path, ref: str) -> bytes | None:
+    """The file's bytes at `ref` (None if it was not there then)."""
+    try:
+        done = subprocess.run(
+            ["git", "show", f"{ref}:./{path.name}"],
+            cwd=path.parent,
+            capture_output=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except FileNotFoundError:
+        raise SinceError("--since needs git, which is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise SinceError(f"--since {ref}: git show took over {GIT_TIMEOUT:g} s") from None
+    if done.returncode == 0:
+        return done.stdout
+    said = done.stderr.decode(errors="replace").strip().splitlines()
+    if any("does not exist in" in line or "exists on disk, but not in" in line for line in said):
+        return None
+    raise SinceError(f"--since {ref}: git cannot show {path} there: {said[0] if said else '?'}")
+
+
+def _functions(index: SourceIndex) -> dict[str, list[str]]:
+    """Each qualified name's functions as AST dumps (lambdas share names), line-free."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for function in index.functions.values():
+        found[function.qualname].append(ast.dump(function.node))
+    return {name: sorted(dumps) for name, dumps in found.items()}
+
+
+def _outside_functions(tree: ast.Module) -> str:
+    """The module with every function's body emptied: its constants, imports, classes."""
+    tree = copy.deepcopy(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.body = [ast.Pass()]
+        elif isinstance(node, ast.Lambda):
+            node.body = ast.Constant(None)
+    return ast.dump(tree)
+
+
+def _shown(path: Path) -> str:
+    """The path from the working folder when it is below it, else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _changed_elsewhere(others: Sequence[Path], ref: str) -> str:
+    for path in others:
+        try:
+            now = path.read_bytes()
+        except OSError:
+            continue
+        if at_ref(path, ref) != now:
+            return f"{_shown(path)} changed"
+    return ""
+
+
+def _owner(qualname: str, owner: dict[str, str]) -> str | None:
+    """The op whose function holds this one (a step nested in the op's method is the op's)."""
+    while qualname:
+        if qualname in owner:
+            return owner[qualname]
+        qualname = qualname.rpartition(".")[0]
+    return None
+
+
+def changes_since(
+    spec: EngineSpec, profile: Profile, sites: Sequence[Site], others: Sequence[Path], ref: str
+) -> Changes:
+    """Which ops' code changed since `ref`; `others`: the other files the verdict depends on."""
+    op_sites = [s for s in sites if s.kind == "op" and s.op in {o.name for o in profile.ops}]
+    names = tuple(dict.fromkeys(s.op for s in sites))
+    old = at_ref(spec.path, ref)
+    why = ""
+    old_index: SourceIndex | None = None
+    if old is None:
+        why = f"{spec.path.name} is new since {ref}"
+    else:
+        try:
+            old_index = dataclasses.replace(spec, snapshot=old).index
+        except (SyntaxError, ValueError, UnicodeDecodeError):
+            why = f"{spec.path.name} did not parse at {ref}"
+    why = why or _changed_elsewhere(others, ref)
+    if old_index is None or why:
+        return Changes(ref, names, (), why)
+    before, now = _functions(old_index), _functions(spec.index)
+    changed = {q for q in before.keys() | now.keys() if before.get(q) != now.get(q)}
+    if _outside_functions(old_index.tree) != _outside_functions(spec.index.tree):
+        return Changes(ref, names, (), "code outside the ops' functions changed")
+    owner: dict[str, str] = {}
+    for site in op_sites:
+        for region in (*site.steps, *site.forward):
+            owner.setdefault(region.unit.qualname, site.op)
+    owners = {q: _owner(q, owner) for q in sorted(changed)}
+    shared = [q for q, op in owners.items() if op is None]
+    if shared:
+        return Changes(ref, names, (), f"{', '.join(shared)} changed (no one op's code)")
+    judged = tuple(dict.fromkeys(op for op in owners.values() if op is not None))
+    return Changes(ref, judged, tuple(n for n in names if n not in judged))

@@ -1,0 +1,118 @@
+"""`mutate --since REF` (issue 30): only the ops whose code changed since a git ref are judged,
+what was skipped is said, and git is asked to show files only (its index is left as it was).
+
+Modules: minigrad_tool.mutation.since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ENGINES = Path(__file__).parent / "engines"
+MUL_STEP = "self.grad += other.data * out.grad"
+
+pytestmark = pytest.mark.campaign
+
+
+def git(folder: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+
+
+def minigrad(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", "engine.py", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A committed lab project: the engine and one test of mul."""
+    (tmp_path / "engine.py").write_text((ENGINES / "microstyle.py").read_text())
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_mul.py").write_text(
+        "from engine import Value\n\n\ndef test_mul():\n"
+        "    x, y = Value(2.0), Value(-3.0)\n    (x * y).backward()\n"
+        "    assert x.grad == -3.0 and y.grad == 2.0\n"
+    )
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "lab")
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_only_the_changed_op_is_judged_and_the_rest_is_named(repo: Path) -> None:
+    index = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
+    edit(repo / "engine.py", MUL_STEP, "self.grad += out.grad * other.data")
+    result = minigrad(repo, "--judge", "battery", "--since", "HEAD", "--json", "r.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--since HEAD: judging mul (changed); not judged, unchanged since HEAD: add" in (
+        result.stdout
+    )
+    report = json.loads((repo / "r.json").read_text())
+    ops = {m["id"].split("-")[0] for f in report["files"].values() for m in f["mutants"]}
+    assert ops == {"mul"}
+    assert report["config"]["since"]["ref"] == "HEAD"
+    assert "add" in report["config"]["since"]["notJudged"]
+    assert hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest() == index
+
+
+def test_a_change_to_backward_judges_every_op(repo: Path) -> None:
+    edit(repo / "engine.py", "for v in reversed(topo):", "for v in list(reversed(topo)):")
+    result = minigrad(repo, "--judge", "battery", "--since", "HEAD")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "--since HEAD: every op judged: Value.backward" in result.stdout
+
+
+def test_a_changed_test_judges_every_op(repo: Path) -> None:
+    edit(repo / "tests" / "test_mul.py", "Value(2.0)", "Value(2.5)")
+    edit(repo / "tests" / "test_mul.py", "x.grad == -3.0 and y.grad == 2.0", "y.grad == 2.5")
+    result = minigrad(repo, "--tests", "tests", "--judge", "tests", "--since", "HEAD")
+    assert "every op judged: tests/test_mul.py changed" in result.stdout, result.stderr
+
+
+def test_nothing_changed_is_no_verdict(repo: Path) -> None:
+    result = minigrad(repo, "--judge", "battery", "--since", "HEAD")
+    assert result.returncode == 2
+    assert "nothing to judge, so no verdict" in result.stderr
+
+
+def test_an_unknown_ref_or_no_repository_is_a_clear_error(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    result = minigrad(repo, "--judge", "battery", "--since", "no-such-ref")
+    assert result.returncode == 2 and "--since no-such-ref: git cannot show" in result.stderr
+    bare = tmp_path_factory.mktemp("norepo")
+    (bare / "engine.py").write_text((ENGINES / "microstyle.py").read_text())
+    result = minigrad(bare, "--judge", "battery", "--since", "HEAD")
+    assert result.returncode == 2 and "git cannot show" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_engine_new_since_the_ref_is_judged_whole(repo: Path) -> None:
+    git(repo, "rm", "-q", "--cached", "engine.py")
+    git(repo, "commit", "-qm", "without the engine")
+    result = minigrad(repo, "--judge", "battery", "--since", "HEAD")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "every op judged: engine.py is new since HEAD" in result.stdout
