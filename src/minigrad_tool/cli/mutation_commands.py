@@ -107,6 +107,15 @@ def _judges(args: argparse.Namespace, tests: Sequence[str]) -> tuple[str, ...]:
     return ("tests", "battery") if judge == "both" else (judge,)
 
 
+def _nothing_to_mutate(spec: EngineSpec, profile: Profile, generated: Generated) -> str:
+    """No mutant: why, with the ops' own reasons (steps in another file of the package)."""
+    reasons = sorted({why for _, why in generated.unreachable})
+    said = f"; {reasons[0]}" if len(reasons) == 1 else ""
+    if len(reasons) > 1:
+        said = "; " + "; ".join(f"{op}: {why}" for op, why in generated.unreachable[:4])
+    return f"{profile.class_name} in {spec.path} has no backward step minigrad can mutate{said}"
+
+
 def _since(
     args: argparse.Namespace,
     out: Output,
@@ -180,9 +189,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     try:
         generated = generate_mutants(spec, profile, config.operators)
         if not generated.mutants:
-            raise UsageError(
-                f"{profile.class_name} in {spec.path} has no backward step minigrad can mutate"
-            )
+            raise UsageError(_nothing_to_mutate(spec, profile, generated))
         changes, generated = _since(args, out, spec, profile, generated, tests)
         with _progress(out) as bar:
             tasks: dict[str, object] = {}
