@@ -129,6 +129,27 @@ class TestPropertyChecks:
         assert (info.value.index, info.value.actual) == (0, -2.0)
         assert info.value.expected != pytest.approx(-2.0)
 
+    def test_zero_upstream_catches_a_constant_below_every_tolerance(self) -> None:
+        """A step adding 1e-7 "for stability" passes the comparisons (atol 1e-4) and the
+        property checks, and fails under a zero upstream gradient, which allows nothing."""
+
+        def offset_mul(a: Value, b: Value) -> Value:
+            out = Value(a.data * b.data, (a, b), "*")
+
+            def _backward() -> None:
+                a.grad += b.data * out.grad + 1e-7
+                b.grad += a.data * out.grad
+
+            out._backward = _backward
+            return out
+
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(offset_mul, [Value(1.5), Value(-2.0)])
+        assert info.value.check == "zero upstream"
+        assert (info.value.index, info.value.expected) == (0, 0.0)
+        assert info.value.actual == pytest.approx(1e-7)
+        assert gradcheck(lambda a, b: a * b, [Value(1.5), Value(-2.0)])
+
     def test_accumulation_skips_the_root_itself(self) -> None:
         """f returning its own input is fine: backward() seeds the root with 1 by design."""
         assert gradcheck(lambda x: x, [Value(2.0)])
@@ -266,10 +287,10 @@ class TestMechanics:
         assert abs(w.grad) < 10.0
 
     def test_per_input_pass_count(self) -> None:
-        """Per-input mode: 1 analytic pass, 2 per input, 1 for each property check."""
+        """Per-input mode: 1 analytic pass, 2 per input, 1 for each of the 3 property checks."""
         f = Counting(lambda a, b, c: a * b + c)
         gradcheck(f, [Value(1.0), Value(2.0), Value(3.0)])
-        assert f.calls == 1 + 2 * 3 + 2
+        assert f.calls == 1 + 2 * 3 + 3
 
 
 class Counting:
@@ -295,17 +316,17 @@ def _dot(weights: list[float], grads: list[float]) -> Any:
 
 class TestFastMode:
     def test_cost_is_constant(self) -> None:
-        """A correct function: 1 analytic pass, 4 per probe (steps h and 2h), 2 property checks."""
+        """A correct function: 1 analytic pass, 4 per probe (steps h and 2h), 3 property checks."""
         f = Counting(lambda *xs: sum(xs[1:], xs[0]))
         assert gradcheck(f, [Value(0.1 * i) for i in range(30)], fast=True)
-        assert f.calls == 1 + 2 * 4 + 2
+        assert f.calls == 1 + 2 * 4 + 3
 
     def test_no_error_at_all_never_falls_back(self) -> None:
         """f = 0 everywhere: error and bound are both exactly 0, so the screen stays quiet
         (`>`, not `>=`) and the cost stays constant."""
         f = Counting(lambda *xs: sum(xs[1:], xs[0]) * 0.0)
         assert gradcheck(f, [Value(0.1 * i) for i in range(30)], fast=True)
-        assert f.calls == 1 + 2 * 4 + 2
+        assert f.calls == 1 + 2 * 4 + 3
 
     def test_cancelling_directions(self) -> None:
         """pytorch issue 59615: an error (-e, +e, 0) vanishes along sign vectors with u1 = u2.
@@ -404,7 +425,8 @@ class TestExactBehaviour:
     """What gradcheck does, pinned number by number, so that any change to it is seen."""
 
     def test_per_input_evaluation_points(self) -> None:
-        """f at x, then x +- eps one input at a time, then x twice for the property checks."""
+        """f at x, then x +- eps one input at a time, then x three times for the property checks
+        (accumulation, upstream, zero upstream)."""
         f, calls = _recording(lambda a, b: a * b)
         eps = 1e-3
         gradcheck(f, [Value(0.5), Value(-2.0)], tol=Tolerance(eps=eps))
@@ -414,6 +436,7 @@ class TestExactBehaviour:
             (0.5 - eps, -2.0),
             (0.5, -2.0 + eps),
             (0.5, -2.0 - eps),
+            (0.5, -2.0),
             (0.5, -2.0),
             (0.5, -2.0),
         ]
@@ -429,7 +452,7 @@ class TestExactBehaviour:
             u = (rng.gauss(), rng.gauss())
             for step in (h, -h, 2 * h, -2 * h):
                 expected.append((0.5 + step * u[0], -2.0 + step * u[1]))
-        expected += [(0.5, -2.0), (0.5, -2.0)]
+        expected += [(0.5, -2.0)] * 3  # the three property checks
         assert calls == expected
 
     def test_seeds_and_weights_come_from_random_0(self) -> None:

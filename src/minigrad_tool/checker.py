@@ -16,13 +16,15 @@ about 1e-5, where both terms are near 1e-10, far below ``atol``.  An engine that
 computes in float32 (macheps 1.2e-7) has its best step near 7e-3 and errors
 near 1e-5: :meth:`Tolerance.for_precision` scales all three numbers with it.
 
-Two more checks run on every call, because a plain comparison is blind to them:
+Three more checks run on every call, because a plain comparison is blind to them:
 
 * *accumulation*: an input whose ``.grad`` is pre-seeded must end with
   seed + gradient.  An op that writes ``=`` instead of ``+=`` fails it.
 * *upstream scaling*: the gradient of ``w * f`` must be ``w`` times the gradient
   of ``f``.  An op that drops its ``* out.grad`` factor passes every test whose
   upstream gradient is 1, and fails this one.
+* *zero upstream*: the gradient of ``0 * f`` must be exactly 0.  A step that adds
+  a constant, however small, fails it (torch's gradcheck makes the same check).
 
 Two modes: :func:`gradcheck` for scalar engines, input by input (or along random
 directions with ``fast``); :func:`directional` for tensor engines, whose battery
@@ -354,6 +356,26 @@ class _Checker:
                 actual,
             )
 
+    def check_zero_upstream(self) -> None:
+        """d(0 * f)/dx must be exactly 0: every correct step multiplies by its upstream
+        gradient, so a zero one gives zero, with no tolerance.  A step that adds a constant
+        (an epsilon "for stability", `local * out.grad or 1e-12`) fails it, however small the
+        constant: torch's gradcheck makes the same check."""
+        out, weight = self.access.scaled(self._forward(), 0.0)
+        if weight != 0.0:  # the engine cannot multiply by a number: nothing to check
+            return
+        for i, actual in enumerate(self._backward_from(out)):
+            if actual != 0.0:
+                raise self._fail(
+                    "zero upstream",
+                    "the gradient of 0 * f must be exactly 0; a backward step adds something "
+                    "that does not scale with out.grad (a constant)",
+                    index=i,
+                    expected=0.0,
+                    actual=actual,
+                    tolerance=0.0,
+                )
+
 
 @dataclass(frozen=True)
 class Directional:
@@ -440,6 +462,8 @@ def gradcheck(
         checker.check_accumulation(analytic, rng)
     with _during("scaled (upstream)"):
         checker.check_upstream(analytic, rng)
+    with _during("zero upstream"):
+        checker.check_zero_upstream()
     return True
 
 

@@ -369,6 +369,21 @@ def _directions(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
             )
 
 
+def _zero_upstream(run: CaseRun, weight: Array) -> None:
+    """Under a zero upstream gradient every gradient is exactly 0 (or None: none reached it);
+    a step adding something that does not scale with out.grad fails, however small."""
+    leaves = [run.access.leaf(x) for x in run.x]
+    run.loss(run.output(leaves), np.zeros_like(weight)).backward()
+    for i, leaf in enumerate(leaves):
+        g = run.access.grad(leaf)
+        if g is not None and np.any(g != 0):
+            raise CaseFailure(
+                "zero upstream",
+                f"under a zero upstream gradient {_NAMES[i]}.grad must be exactly 0, not "
+                f"{_shown(g)}: a backward step adds something that does not scale with out.grad",
+            )
+
+
 def _accumulates(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
     plain = run.leaves  # the plain backward's inputs: their grads hold g, as the engine left them
     seeds = [run.rng.normal(size=x.shape) for x in run.x]
@@ -497,6 +512,7 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
         return ""
     _directions(run, grads, weight)
     _accumulates(run, grads, weight)
+    _zero_upstream(run, weight)
     return ""
 
 
