@@ -173,6 +173,7 @@ class TestTwoStandardGelus:
         engine = write(tmp_path, with_gelu())
         result = minigrad(tmp_path, "gradcheck", "--engine", engine)
         assert result.returncode == 0, result.stdout + result.stderr
+        assert "note: gelu: its forward is the exact form" in result.stdout
         shown = minigrad(tmp_path, "inspect", "--engine", engine).stdout
         assert "gelu: its forward is the exact form" in shown
 

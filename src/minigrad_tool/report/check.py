@@ -153,6 +153,8 @@ def print_check(out: Output, report: CheckReport) -> None:
         out.line(f"not checked: op {name}: {why}", "bold yellow")
     for method, why in profile.skipped:
         out.line(f"not an op here: {profile.class_name}.{method}: {why}", "dim")
+    for note in profile.notes:  # what discovery decided: a read-only .grad, gelu's form, ...
+        out.line(f"note: {note}", "yellow")
     out.line()
     out.line(summary_line(report.results), "bold")
 
