@@ -414,6 +414,55 @@ def order_exploration_cost(root: Path, name: str, folder: Path | None, args: lis
     )
 
 
+def _interleaved(commands: list[list[str]], cwd: Path, runs: int = 3) -> list[float]:
+    """Best wall time of each command, run in turn `runs` times so that load hits all alike."""
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for i, command in enumerate(commands):
+            times[i].append(_timed([sys.executable, "-m", "minigrad_tool", *command], cwd))
+    return [min(t) for t in times]
+
+
+def jobs_payoff(root: Path) -> Figure:
+    """`mutate --jobs 2` against `--jobs 1` on examples/student (2 cores): goal 0.6x the time."""
+    student = root / "examples" / "student"
+    base = ["mutate", "--engine", "engine.py", "--tests", "test_engine.py", "--min-score", "0"]
+    one, two = _interleaved([[*base, "--jobs", "1"], [*base, "--jobs", "2"]], student)
+    return Figure(
+        "--jobs 2 on examples/student (whole command, wall clock)",
+        f"--jobs 1: {one:.2f} s",
+        f"--jobs 2: {two:.2f} s",
+        one / two,
+        1 / 0.6,
+        "best of 3, interleaved; 1.67x is 0.6 of the time, the goal",
+    )
+
+
+def since_one_op(root: Path) -> Figure:
+    """`mutate --since HEAD` after a change to one op's step, against the full campaign, in a
+    committed copy of examples/student: goal 0.3x the time."""
+    with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
+        folder = Path(tmp)
+        for name in ("engine.py", "test_engine.py"):
+            shutil.copy2(root / "examples" / "student" / name, folder / name)
+        git = ["git", "-c", "user.email=b@b", "-c", "user.name=b"]
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+            subprocess.run([*git, *args], cwd=folder, check=True, capture_output=True)
+        engine = folder / "engine.py"
+        step = "self.grad += other.data * out.grad"
+        engine.write_text(engine.read_text().replace(step, "self.grad += out.grad * other.data"))
+        base = ["mutate", "--engine", "engine.py", "--tests", "test_engine.py", "--min-score", "0"]
+        full, since = _interleaved([base, [*base, "--since", "HEAD"]], folder)
+    return Figure(
+        "--since HEAD after a one-op change, examples/student (whole command, wall clock)",
+        f"the full campaign: {full:.2f} s",
+        f"--since HEAD (mul's mutants only): {since:.2f} s",
+        full / since,
+        1 / 0.3,
+        "best of 3, interleaved; 3.3x is 0.3 of the time, the goal",
+    )
+
+
 def _propgrad() -> Path | None:
     """propgrad 0.1.1's unpacked sdist (its tests need torch), from $MINIGRAD_BENCH_PROPGRAD:
     a set-ordered published engine with its authors' tests."""
@@ -512,6 +561,8 @@ def run_all(
         lambda: order_exploration_cost(
             root, "our engine, children in a tuple (1 order)", root, ["--judge", "tests"]
         ),
+        lambda: jobs_payoff(root),
+        lambda: since_one_op(root),
         lambda: order_exploration_cost(
             root,
             "propgrad 0.1.1 with its authors' torch tests (8 orders)",
