@@ -61,6 +61,10 @@ class TestOurEngine:
         assert set(equivalent) == {"relu-swap-2", "backward-topo-2", "relu-forward-2"}
         for r in equivalent.values():
             assert "probes, which ran the changed code" in r.reason
+            # the evidence names the lines of the mutated function the probes ran (issue 27)
+            assert f"lines of {r.mutant.function} the probes ran: " in r.reason
+            assert "every line ran" in r.reason or "never run by a probe: " in r.reason
+        assert "lines of Value._topo the probes ran: " in equivalent["backward-topo-2"].reason
 
     def test_the_sign_of_a_zero_is_no_difference(self, ours: Campaign) -> None:
         """relu's forward `> 0.0` -> `>= 0.0` only makes relu(-0.0) -0.0, which == 0.0: no case
@@ -355,3 +359,10 @@ def test_killed_midway_leaves_everything_as_it_was(tmp_path: Path, sig: signal.S
     assert not any(_alive(pid) for pid in pids)
     if sig is signal.SIGINT:
         assert proc.returncode == 130
+
+
+def test_line_ranges_are_folded() -> None:
+    from minigrad_tool.mutation.probing import _ranges
+
+    assert _ranges([3, 4, 5, 8, 10, 11]) == "3-5, 8, 10-11"
+    assert _ranges([]) == ""

@@ -15,11 +15,13 @@ should build.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from minigrad_tool.adapter import Loaded
+from minigrad_tool.adapter.trace import Tracer
 from minigrad_tool.isolation import Host, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import equivalence
@@ -31,6 +33,7 @@ from minigrad_tool.mutation.judging import (
     Task,
     raise_internal,
 )
+from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import MutantResult, Status, Verdict
 
 __all__ = ["Original", "Probing"]
@@ -83,7 +86,31 @@ class Probing:
                     "text": equivalence.explain(probe, want[i], got),
                     "hits": patcher.hits.count,
                 }
-        return {"probe_index": None, "hits": hits, "count": len(self.probes)}
+        ran, never = self._lines_run(engine, mutant) if hits else ([], [])
+        return {
+            "probe_index": None,
+            "hits": hits,
+            "count": len(self.probes),
+            "lines_run": ran,
+            "lines_not_run": never,
+        }
+
+    def _lines_run(self, engine: Loaded, mutant: Mutant) -> tuple[list[int], list[int]]:
+        """The statement lines of the mutated function the probes ran, and those none ran: an
+        equivalence claim's evidence (a branch no probe takes shows here)."""
+        unit = self.setup.index.function(*mutant.unit)
+        if unit is None:
+            return [], []
+        lines = {
+            n.lineno
+            for n in ast.walk(unit.node)
+            if isinstance(n, ast.stmt) and not _is_docstring(n)
+        }
+        with Tracer(str(self.setup.spec.path), lines=True) as tracer:
+            for probe in self.probes:
+                equivalence.observe(engine.access, probe)
+        ran = lines & tracer.lines
+        return sorted(ran), sorted(lines - ran - {unit.node.lineno})
 
     def original(self, engine: Host) -> Original:
         """The probes on the unmutated engine: they must run, and are observed once."""
@@ -153,7 +180,7 @@ def _with_probe(result: MutantResult, outcome: ChildOutcome, probes: str) -> Mut
     if result.status.let_through and value["hits"] > 0 and not detected:
         reason = (
             f"equivalent: agrees with the original on all {value['count']} probes, which ran "
-            f"the changed code ({probes})"
+            f"the changed code ({probes}); {_lines_text(result, value)}"
         )
         return replace(result, status=Status.EQUIVALENT, reason=reason)
     if value["hits"] == 0:
@@ -163,6 +190,33 @@ def _with_probe(result: MutantResult, outcome: ChildOutcome, probes: str) -> Mut
         )
         return replace(result, reason=reason)
     return result
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    """A string standing alone: compiled away, so never a line that runs."""
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
+def _lines_text(result: MutantResult, value: Mapping[str, Any]) -> str:
+    ran, never = value.get("lines_run", []), value.get("lines_not_run", [])
+    where = result.mutant.function
+    text = f"lines of {where} the probes ran: {_ranges(ran) or 'none traced'}"
+    return text + (f"; never run by a probe: {_ranges(never)}" if never else "; every line ran")
+
+
+def _ranges(lines: Sequence[int]) -> str:
+    """`3-5, 8`: sorted line numbers, runs folded."""
+    parts: list[str] = []
+    for line in lines:
+        if parts and line == int(parts[-1].rpartition("-")[2]) + 1:
+            parts[-1] = f"{parts[-1].partition('-')[0]}-{line}"
+        else:
+            parts.append(str(line))
+    return ", ".join(parts)
 
 
 def _equivalent_for_all(result: MutantResult) -> MutantResult:
