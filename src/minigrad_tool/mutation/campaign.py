@@ -245,4 +245,14 @@ def run_campaign(
         excluded=excluded,
         orders=spec.orders,
         uncontrolled=spec.uncontrolled,
+        habits=_habits(harnesses),
     )
+
+
+def _habits(harnesses: dict[str, Harness]) -> dict[str, dict[str, list[str]]]:
+    """test -> op -> the habits the tests judge's stats run saw (none without that judge)."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for test, pairs in (harnesses["tests"].habits if "tests" in harnesses else {}).items():
+        for op, habit in sorted(pairs):
+            found.setdefault(test, {}).setdefault(op, []).append(habit)
+    return found

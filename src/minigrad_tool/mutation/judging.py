@@ -104,6 +104,8 @@ class Harness:
     pinned: Mapping[str, list[list[float]]] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()  # items the unmutated engine fails, left out, and why
     excluded: tuple[str, ...] = ()  # items that cannot judge (flaky, order-dependent), and why
+    # test -> (op, habit) pairs it showed on the unmutated engine (mutation.habits)
+    habits: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from minigrad_tool.findings import Finding, wrong_ops
+from minigrad_tool.mutation.habits import Diagnosis, diagnose
 from minigrad_tool.mutation.mutants import Mutant
 
 __all__ = ["Campaign", "MutantResult", "Status", "Verdict", "score_of_counts"]
@@ -137,6 +138,18 @@ class Campaign:
     uncontrolled: list[int] = field(default_factory=list)  # lines whose set order is Python's
     since: str = ""  # --since REF: only the ops whose code changed since REF were judged
     not_judged: list[str] = field(default_factory=list)  # those ops' names, under --since
+    # test -> op -> the habits it showed there on the unmutated engine (mutation.habits)
+    habits: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    def diagnosis(self) -> tuple[list[Diagnosis], list[str]]:
+        """The weak habits of the judging tests that explain survivors, and the survivors no
+        habit explains (mutation.habits)."""
+        survivors = [
+            (r.mutant.id, r.mutant.op, r.mutant.operator, _tests_that_ran(r))
+            for r in self.results
+            if r.status is Status.SURVIVED
+        ]
+        return diagnose(survivors, self.habits)
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)
@@ -167,3 +180,9 @@ class Campaign:
     def score(self) -> float:
         """(killed + timeout) / every mutant but the equivalent ones, in percent; NaN if none."""
         return score_of_counts(self.killed, self.judged)
+
+
+def _tests_that_ran(result: MutantResult) -> tuple[str, ...]:
+    """The tests that ran a mutant's code (the tests judge's coverage, else the result's)."""
+    verdict = result.verdict("tests")
+    return verdict.covered_by if verdict is not None else result.covered_by

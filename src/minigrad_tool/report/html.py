@@ -205,6 +205,21 @@ def _findings(campaign: Campaign) -> str:
     )
 
 
+def _diagnosis(campaign: Campaign) -> str:
+    """Why the tests miss what they miss: each habit, its survivors, the tests, the fix."""
+    found, unexplained = campaign.diagnosis()
+    if not found:
+        return ""
+    items = "".join(
+        f"<li><b>{escape(d.habit.name)}</b>: {escape(d.habit.shows)} "
+        f"({len(d.survivors)} survivor(s): {escape(', '.join(d.survivors))}; in "
+        f"{escape(', '.join(d.tests))})<br>fix: {escape(d.habit.fix)}</li>"
+        for d in found
+    )
+    rest = f"<p>{len(unexplained)} survivor(s) no habit explains.</p>" if unexplained else ""
+    return f'<div class="diagnosis"><h2>Why your tests miss them</h2><ul>{items}</ul>{rest}</div>'
+
+
 def render_html(campaign: Campaign, index: SourceIndex) -> str:
     """The page; `index` is the campaign's source as parsed for its mutants (`spec.index`)."""
     uncovered = campaign.count(Status.NO_COVERAGE)
@@ -221,6 +236,7 @@ def render_html(campaign: Campaign, index: SourceIndex) -> str:
         f"timeout {campaign.timeout:.1f} s per mutant</p>"
         f"{_findings(campaign)}"
         f'<p class="score {ok}">{escape(score_line(campaign, name_engine=False))}</p>'
+        f"{_diagnosis(campaign)}"
         f"<h2>Detected / judged per op and operator</h2>{_summary(campaign)}"
         '<h2>Source</h2><p class="meta">Lines with mutants are marked: green all killed, '
         "red a survivor or an uncovered mutant, grey equivalent. Click a tag for the mutant.</p>"

@@ -73,6 +73,12 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
             # Lines whose children are kept in a set literal: order not controlled there.
             "orderNotControlled": campaign.uncontrolled,
         }
+        found, unexplained = campaign.diagnosis()
+        if found:  # why the judging tests miss what they miss (mutation.habits)
+            config["diagnosis"] = {
+                "habits": [d.to_json() for d in found],
+                "unexplained": unexplained,
+            }
         if campaign.since:  # --since REF judged the changed ops only
             config["since"] = {"ref": campaign.since, "notJudged": campaign.not_judged}
         tests = campaign.tests

@@ -17,6 +17,7 @@ __all__ = [
     "Tally",
     "minimal_killing_set",
     "print_campaign",
+    "print_diagnosis",
     "print_findings",
     "print_matrix",
     "score_line",
@@ -248,6 +249,26 @@ def _print_survivors(out: Output, campaign: Campaign, suggest: str, verbose: boo
         )
 
 
+def print_diagnosis(out: Output, campaign: Campaign, *, verbose: bool = False) -> None:
+    """Why the tests miss what they miss: each weak habit that explains survivors, with the
+    fix; then how many survivors no habit explains."""
+    found, unexplained = campaign.diagnosis()
+    if not found:
+        return
+    out.line()
+    out.line("why your tests miss them (what they did on the unmutated engine):", "bold yellow")
+    for d in found:
+        tests = ", ".join(t.rpartition("::")[2] for t in d.tests[:4])
+        more = f" and {len(d.tests) - 4} more" if len(d.tests) > 4 else ""
+        out.line(f"  {len(d.survivors)} survivor(s), {d.habit.name}: {d.habit.shows}")
+        out.line(f"    in every test that ran their code ({tests}{more})", "dim")
+        if verbose:
+            out.line(f"    {', '.join(d.survivors)}", "dim")
+        out.line(f"    fix: {d.habit.fix}")
+    if unexplained:
+        out.line(f"  {len(unexplained)} survivor(s) no habit explains", "dim")
+
+
 def print_campaign(
     out: Output, campaign: Campaign, suggest: str = "test_suggested.py", *, verbose: bool = False
 ) -> None:
@@ -263,6 +284,7 @@ def print_campaign(
         [[op, *(_cell(cells.get((op, o))) for o in operators)] for op in ops],
     )
     _print_survivors(out, campaign, suggest, verbose)
+    print_diagnosis(out, campaign, verbose=verbose)
     uncovered = [r for r in campaign.results if r.status is Status.NO_COVERAGE]
     if uncovered:
         out.line()

@@ -34,8 +34,10 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import import_engine
 from minigrad_tool.adapter.order import fresh, set_order
+from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
 from minigrad_tool.isolation import Outcome as ChildOutcome
+from minigrad_tool.mutation.habits import record_habits
 from minigrad_tool.mutation.judging import (
     Harness,
     HarnessError,
@@ -120,6 +122,8 @@ class _Session:
     matrix: bool = False
     orders: int = 1  # graph orders a verdict must hold in (adapter.order)
     engine_file: str = ""  # the engine's file, as its code objects name it
+    steps: dict[CodeKey, str] = field(default_factory=dict)  # each step's code -> its op
+    children_attr: str | None = None  # where the engine's nodes keep their children
 
 
 def _watch(filename: str) -> Callable[[], bool]:
@@ -219,11 +223,12 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         reporter.phase(f"test {nodeid} on the unmutated engine")
         ran = session.patcher.record_sites()
         set_order(0)
-        engine_ran = _watch(session.engine_file)
-        start = time.perf_counter()
-        outcome, text = _run_item(session, nodeid)
-        seconds = time.perf_counter() - start
-        ran_engine = engine_ran()
+        with record_habits(session.engine_file, session.steps, session.children_attr) as seen:
+            engine_ran = _watch(session.engine_file)
+            start = time.perf_counter()
+            outcome, text = _run_item(session, nodeid)
+            seconds = time.perf_counter() - start
+            ran_engine = engine_ran()
         differs = []
         for order in range(1, session.orders):
             set_order(order)
@@ -232,8 +237,11 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
                 differs.append(order)
             seconds = max(seconds, time.perf_counter() - start)  # the slowest order sets deadlines
         set_order(0)
+        habits = tuple((op, h) for op, names in seen["habits"].items() for h in names)
         results.append(
-            TestRun(outcome, text, tuple(sorted(ran())), ran_engine, seconds, tuple(differs))
+            TestRun(
+                outcome, text, tuple(sorted(ran())), ran_engine, seconds, tuple(differs), habits
+            )
         )
     return [r.to_json() for r in results]
 
@@ -307,6 +315,8 @@ class TestsHost:
         matrix: bool = False,
         extra: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] | None = None,
         orders: int | None = None,
+        steps: Mapping[CodeKey, str] | None = None,
+        children_attr: str | None = None,
     ) -> None:
         self.spec = spec
         self.paths = list(paths)
@@ -315,6 +325,8 @@ class TestsHost:
             matrix=matrix,
             orders=spec.orders if orders is None else orders,
             engine_file=str(spec.path),
+            steps=dict(steps or {}),
+            children_attr=children_attr,
         )
         self.index = spec.index
         tasks: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] = {
@@ -406,6 +418,7 @@ class TestRun:
     engine: bool = False  # it ran code of the engine's file
     seconds: float = 0.0  # its slowest run, over the graph orders
     differs_in_orders: tuple[int, ...] = ()  # orders whose outcome differs from order 0
+    habits: tuple[tuple[str, str], ...] = ()  # (op, habit) held in every call of op's step
 
     def to_json(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -419,6 +432,7 @@ class TestRun:
             bool(data["engine"]),
             float(data["seconds"]),
             tuple(map(int, data["differs_in_orders"])),
+            tuple((str(op), str(h)) for op, h in data.get("habits", ())),
         )
 
 
@@ -507,7 +521,8 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
     if not any(covers.values()) and not any(stats[n].engine for n in kept):
         raise NoEngineCode(tests.paths, tests.spec)
     seconds = {n: stats[n].seconds for n in kept}
-    return Harness(tuple(kept), covers, seconds, excluded=excluded)
+    habits = {n: frozenset(stats[n].habits) for n in kept}
+    return Harness(tuple(kept), covers, seconds, excluded=excluded, habits=habits)
 
 
 class NoEngineCode(HarnessError):
@@ -545,6 +560,13 @@ class TestsJudge:
             mutants=list(setup.mutants.values()),
             matrix=setup.config.matrix,
             orders=setup.orders_for(self.name),
+            steps={
+                (s.qualname, s.line): op.name
+                for op in setup.profile.ops
+                for s in op.steps
+                if s.style != "local-grads"  # no code of its own runs
+            },
+            children_attr=setup.profile.children_attr,
         )
 
     def engine_tasks(self) -> dict[str, Task]:

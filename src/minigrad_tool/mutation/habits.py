@@ -1,0 +1,202 @@
+"""Why your tests miss it: the weak habits behind survivors, read from what the tests did.
+
+While each test runs on the unmutated engine (the tests judge's stats run), a
+profile hook watches every call of an op's backward step and reads, from the
+step's own frame, what it was given: the upstream gradient (`out.grad`), the
+gradients of the nodes it adds to (`self.grad`, `other.grad`) and its operands.
+A *habit* holds for a test and an op when it held in every call of that op's
+step in that test.  A survivor is explained by a habit when every test that
+ran its code showed the habit for its op, and the habit is the one its
+operator needs to live:
+
+* `chain` (a dropped `* out.grad`) lives when every upstream gradient is 1;
+* `assign` (`=` for `+=`) lives when no step ever adds to a non-zero `.grad`;
+* `swap` (operands exchanged) lives when both operands are equal.
+
+Habits are rows: a habit is a name, what it means, its fix and the operator it
+lets through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from minigrad_tool.adapter.trace import CodeKey
+
+__all__ = ["HABITS", "Diagnosis", "Habit", "diagnose", "record_habits"]
+
+
+@dataclass(frozen=True)
+class Habit:
+    """A weak habit of tests: what it is, the mutants it lets live, and the fix."""
+
+    name: str
+    operator: str  # the mutation operator whose mutants it lets through
+    shows: str  # what the tests did, in words
+    fix: str  # the one change that breaks it
+
+
+HABITS: tuple[Habit, ...] = (
+    Habit(
+        "upstream-one",
+        "chain",
+        "every backward step they ran received an upstream gradient of 1 (backward() called "
+        "straight on the op's output, or a .sum() loss, or ops that pass 1 along)",
+        "multiply the output by a weight before backward(), e.g. (out * -1.7).backward(), "
+        "and expect -1.7 times each gradient",
+    ),
+    Habit(
+        "no-accumulation",
+        "assign",
+        "no step ever added to a .grad that was not zero (each node used once, nothing pre-seeded)",
+        "use an input twice (x * x, or x * y + x), or set x.grad = 0.37 before backward() and "
+        "expect 0.37 + the gradient",
+    ),
+    Habit(
+        "equal-operands",
+        "swap",
+        "both operands were equal in every call (x = y), so exchanging them changes nothing",
+        "use distinct operand values, e.g. x = 1.3 and y = -0.7",
+    ),
+)
+_BY_OPERATOR = {h.operator: h for h in HABITS}
+_RECEIVERS = ("self", "other")
+
+
+def _floats(value: Any) -> Any:
+    """A number as it is; an array (or a node holding one, DeZero's gradient) as a float
+    array, when the engine has loaded numpy."""
+    if isinstance(value, int | float):
+        return float(value)
+    if hasattr(value, "grad") and hasattr(value, "data"):
+        value = value.data
+    numpy = sys.modules.get("numpy")
+    return numpy.asarray(value, dtype=float) if numpy is not None else float(value)
+
+
+def _all(value: Any, target: float) -> bool | None:
+    """Is `value` `target` everywhere?  None if it cannot be read."""
+    if value is None:
+        return target == 0.0  # no gradient yet: as good as zero
+    try:
+        floats = _floats(value)
+    except (TypeError, ValueError):
+        return None
+    same = floats == target
+    return bool(same.all() if hasattr(same, "all") else same)
+
+
+def _equal(a: Any, b: Any) -> bool | None:
+    try:
+        x, y = _floats(a), _floats(b)
+    except (TypeError, ValueError):
+        return None
+    if hasattr(x, "shape") and hasattr(y, "shape"):
+        return bool(x.shape == y.shape and (x == y).all())
+    return bool(x == y)
+
+
+def _observe(local: Mapping[str, Any], flags: dict[str, bool], children: str | None) -> None:
+    """One call of a step: clear each habit its frame shows broken (or cannot show).  The
+    nodes it adds to are its `self` and `other`, else the output's children (a step that
+    unpacks `out._prev` only after it is called)."""
+    out = local.get("out")
+    upstream = _all(getattr(out, "grad", None), 1.0) if out is not None else None
+    flags["upstream-one"] &= upstream is True
+    receivers = [local[n] for n in _RECEIVERS if hasattr(local.get(n), "grad")]
+    if not receivers and out is not None and children:
+        kids = getattr(out, children, ())
+        receivers = [
+            k for k in (kids if isinstance(kids, list | tuple) else ()) if hasattr(k, "grad")
+        ]
+    if not receivers:
+        flags["no-accumulation"] = False
+    for node in receivers:
+        flags["no-accumulation"] &= _all(node.grad, 0.0) is True
+    if len(receivers) < 2:
+        flags["equal-operands"] = False
+    else:
+        a, b = receivers
+        same = a is b or _equal(getattr(a, "data", None), getattr(b, "data", None))
+        flags["equal-operands"] &= same is True
+
+
+@contextlib.contextmanager
+def record_habits(
+    engine_file: str, steps: Mapping[CodeKey, str], children: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """While the block runs, watch the steps' calls; the habits each op showed in every call
+    are in the yielded mapping's "habits" when the block ends: {op: [habit, ...]}."""
+    seen: dict[str, dict[str, bool]] = {}
+    previous: Any = sys.getprofile()  # another hook (a coverage tool's) keeps its events
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename == engine_file:
+            op = steps.get((frame.f_code.co_qualname, frame.f_code.co_firstlineno))
+            if op is not None:
+                flags = seen.setdefault(op, {h.name: True for h in HABITS})
+                try:
+                    _observe(frame.f_locals, flags, children)
+                except Exception:  # an engine object that will not be read: no claim
+                    flags.update(dict.fromkeys(flags, False))
+        if previous is not None:
+            previous(frame, event, arg)
+
+    found: dict[str, Any] = {"habits": {}}
+    sys.setprofile(hook)
+    try:
+        yield found
+    finally:
+        if sys.getprofile() is hook:
+            sys.setprofile(previous)
+        found["habits"] = {op: sorted(n for n, held in f.items() if held) for op, f in seen.items()}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A habit that explains survivors: the survivors, and the tests that show it."""
+
+    habit: Habit
+    survivors: tuple[str, ...]
+    tests: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "habit": self.habit.name,
+            "shows": self.habit.shows,
+            "fix": self.habit.fix,
+            "survivors": list(self.survivors),
+            "tests": list(self.tests),
+        }
+
+
+def diagnose(
+    survivors: Sequence[tuple[str, str, str, Sequence[str]]],
+    habits: Mapping[str, Mapping[str, Sequence[str]]],
+) -> tuple[list[Diagnosis], list[str]]:
+    """Survivors as (id, op, operator, tests that ran its code); habits: test -> op -> habit
+    names it showed.  The habits that explain survivors, and the survivors none explains."""
+    explained: dict[str, tuple[list[str], set[str]]] = {}
+    unexplained: list[str] = []
+    for mutant, op, operator, tests in survivors:
+        habit = _BY_OPERATOR.get(operator)
+        if (
+            habit is not None
+            and tests
+            and all(habit.name in habits.get(t, {}).get(op, ()) for t in tests)
+        ):
+            ids, shown = explained.setdefault(habit.name, ([], set()))
+            ids.append(mutant)
+            shown.update(tests)
+        else:
+            unexplained.append(mutant)
+    found = [
+        Diagnosis(h, tuple(explained[h.name][0]), tuple(sorted(explained[h.name][1])))
+        for h in HABITS
+        if h.name in explained
+    ]
+    return found, unexplained

@@ -1,0 +1,130 @@
+"""Why your tests miss it (issue 29): the weak habit behind survivors, read from what the tests
+did on the unmutated engine, and the fix it prints, applied by hand, kills those survivors.
+
+Modules: minigrad_tool.mutation.habits.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigrad.engine import Value
+from minigrad_tool.mutation.habits import HABITS, diagnose, record_habits
+
+ENGINES = Path(__file__).parent / "engines"
+
+pytestmark = pytest.mark.campaign
+
+WEAK = """from engine import Value
+
+
+def test_mul():
+    x, y = Value({x}), Value({y})
+    out = x * y
+    out.backward()
+    assert abs(x.grad - {y}) < 1e-9 and abs(y.grad - {x}) < 1e-9
+"""
+
+# The fix each habit prints, applied by hand: one more test.
+FIXES = {
+    "upstream-one": """
+
+def test_mul_scaled():
+    x, y = Value(1.3), Value(-0.7)
+    (x * y * -1.7).backward()
+    assert abs(x.grad - -1.7 * -0.7) < 1e-9 and abs(y.grad - -1.7 * 1.3) < 1e-9
+""",
+    "no-accumulation": """
+
+def test_mul_accumulates():
+    x, y = Value(1.3), Value(-0.7)
+    x.grad, y.grad = 0.37, 0.37
+    (x * y).backward()
+    assert abs(x.grad - (0.37 - 0.7)) < 1e-9 and abs(y.grad - (0.37 + 1.3)) < 1e-9
+""",
+    "equal-operands": """
+
+def test_mul_distinct():
+    x, y = Value(1.3), Value(-0.7)
+    (x * y).backward()
+    assert abs(x.grad - -0.7) < 1e-9 and abs(y.grad - 1.3) < 1e-9
+""",
+}
+
+
+def campaign(folder: Path) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", "engine.py",
+         "--tests", "tests", "--judge", "tests", "--operators", "chain,assign,swap",
+         "--min-score", "0", "--json", "r.json"],
+        cwd=folder, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((folder / "r.json").read_text())
+    statuses = {m["id"]: m["status"] for f in report["files"].values() for m in f["mutants"]}
+    return {"statuses": statuses, "config": report["config"], "stdout": done.stdout}
+
+
+def project(tmp_path: Path, x: float, y: float) -> Path:
+    (tmp_path / "engine.py").write_text((ENGINES / "microstyle.py").read_text())
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_weak.py").write_text(WEAK.format(x=x, y=y))
+    return tmp_path
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("habit", [h.name for h in HABITS])
+def test_the_habit_is_named_and_its_fix_kills_its_survivors(tmp_path: Path, habit: str) -> None:
+    folder = project(tmp_path, 2.0, 2.0 if habit == "equal-operands" else -3.0)
+    before = campaign(folder)
+    diagnosis = before["config"]["diagnosis"]  # type: ignore[index]
+    named = {d["habit"]: d for d in diagnosis["habits"]}
+    assert habit in named, diagnosis
+    explained = named[habit]["survivors"]
+    assert explained and all(i.startswith("mul-") for i in explained)
+    assert [t.rpartition("::")[2] for t in named[habit]["tests"]] == ["test_mul"]
+    assert "fix: " in str(before["stdout"]) and habit in str(before["stdout"])
+    with (folder / "tests" / "test_weak.py").open("a") as tests:
+        tests.write(FIXES[habit])
+    after = campaign(folder)
+    statuses = after["statuses"]
+    assert {statuses[i] for i in explained} == {"Killed"}, statuses  # type: ignore[index]
+
+
+def test_a_habit_explains_only_when_every_test_that_ran_the_code_shows_it() -> None:
+    habits = {"t1": {"mul": ["upstream-one"]}, "t2": {"mul": []}}
+    found, unexplained = diagnose(
+        [
+            ("mul-chain", "mul", "chain", ["t1"]),
+            ("mul-chain-2", "mul", "chain", ["t1", "t2"]),
+            ("mul-sign", "mul", "sign", ["t1"]),
+            ("add-chain", "add", "chain", []),
+        ],
+        habits,
+    )
+    assert [(d.habit.name, d.survivors, d.tests) for d in found] == [
+        ("upstream-one", ("mul-chain",), ("t1",))
+    ]
+    assert unexplained == ["mul-chain-2", "mul-sign", "add-chain"]
+
+
+def test_the_recorder_reads_each_step_call() -> None:
+    """Our engine's mul step, watched: upstream 1 and nothing to accumulate into when
+    backward() is called on x * y; neither once the output is scaled and x used twice."""
+    steps = {
+        (c.co_qualname, c.co_firstlineno): "mul"
+        for c in [Value._mul_backward.__code__]  # type: ignore[attr-defined]
+    }
+    engine = Value._mul_backward.__code__.co_filename  # type: ignore[attr-defined]
+    with record_habits(engine, steps, "_prev") as plain:
+        (Value(2.0) * Value(-3.0)).backward()
+    assert plain["habits"] == {"mul": ["no-accumulation", "upstream-one"]}
+    with record_habits(engine, steps, "_prev") as weighted:
+        x = Value(2.0)
+        (x * Value(-3.0) * x * -1.7).backward()
+    assert weighted["habits"] == {"mul": []}
