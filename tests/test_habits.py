@@ -57,11 +57,11 @@ def test_mul_distinct():
 }
 
 
-def campaign(folder: Path) -> dict[str, object]:
+def campaign(folder: Path, *extra: str) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", "engine.py",
          "--tests", "tests", "--judge", "tests", "--operators", "chain,assign,swap",
-         "--min-score", "0", "--json", "r.json"],
+         "--min-score", "0", "--json", "r.json", *extra],
         cwd=folder, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -81,7 +81,7 @@ def project(tmp_path: Path, x: float, y: float) -> Path:
 @pytest.mark.parametrize("habit", [h.name for h in HABITS])
 def test_the_habit_is_named_and_its_fix_kills_its_survivors(tmp_path: Path, habit: str) -> None:
     folder = project(tmp_path, 2.0, 2.0 if habit == "equal-operands" else -3.0)
-    before = campaign(folder)
+    before = campaign(folder, "--suggest", "suggested.py")
     diagnosis = before["config"]["diagnosis"]  # type: ignore[index]
     named = {d["habit"]: d for d in diagnosis["habits"]}
     assert habit in named, diagnosis
@@ -89,6 +89,9 @@ def test_the_habit_is_named_and_its_fix_kills_its_survivors(tmp_path: Path, habi
     assert explained and all(i.startswith("mul-") for i in explained)
     assert [t.rpartition("::")[2] for t in named[habit]["tests"]] == ["test_mul"]
     assert "fix: " in str(before["stdout"]) and habit in str(before["stdout"])
+    broken_by = next(h.broken_by for h in HABITS if h.name == habit)
+    suggested = " ".join((folder / "suggested.py").read_text().split())
+    assert f"{habit}: {broken_by}" in suggested  # the written tests say which habit they break
     with (folder / "tests" / "test_weak.py").open("a") as tests:
         tests.write(FIXES[habit])
     after = campaign(folder)

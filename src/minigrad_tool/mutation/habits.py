@@ -38,6 +38,7 @@ class Habit:
     operator: str  # the mutation operator whose mutants it lets through
     shows: str  # what the tests did, in words
     fix: str  # the one change that breaks it
+    broken_by: str  # how a suggested test breaks it, for its docstring
 
 
 HABITS: tuple[Habit, ...] = (
@@ -48,6 +49,7 @@ HABITS: tuple[Habit, ...] = (
         "straight on the op's output, or a .sum() loss, or ops that pass 1 along)",
         "multiply the output by a weight before backward(), e.g. (out * -1.7).backward(), "
         "and expect -1.7 times each gradient",
+        "its upstream gradient is not 1",
     ),
     Habit(
         "no-accumulation",
@@ -55,12 +57,14 @@ HABITS: tuple[Habit, ...] = (
         "no step ever added to a .grad that was not zero (each node used once, nothing pre-seeded)",
         "use an input twice (x * x, or x * y + x), or set x.grad = 0.37 before backward() and "
         "expect 0.37 + the gradient",
+        "gradients are added to ones that are not zero",
     ),
     Habit(
         "equal-operands",
         "swap",
         "both operands were equal in every call (x = y), so exchanging them changes nothing",
         "use distinct operand values, e.g. x = 1.3 and y = -0.7",
+        "its operands differ",
     ),
 )
 _BY_OPERATOR = {h.operator: h for h in HABITS}

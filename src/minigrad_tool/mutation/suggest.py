@@ -34,6 +34,7 @@ from minigrad_tool.battery.oracle import NoTruth
 from minigrad_tool.isolation import Limits, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import equivalence
+from minigrad_tool.mutation.habits import Habit
 from minigrad_tool.mutation.judges.tests import TestsHost, run_stats
 from minigrad_tool.mutation.judging import CampaignConfig, MutantRun
 from minigrad_tool.mutation.mutants import Mutant
@@ -141,6 +142,7 @@ class _Written:
     seeded: bool  # also assert the pre-seeded and scaled gradients
     mutants: tuple[Mutant, ...]
     blames: tuple[str, ...] = ()  # ops it calls that the battery finds wrong in the engine
+    habits: tuple[Habit, ...] = ()  # the habits of the user's tests it breaks (mutation.habits)
 
 
 def _what(probe: equivalence.Probe, seeded: bool) -> tuple[str, str]:
@@ -167,9 +169,14 @@ def _test_source(
     exposes: str = "",
 ) -> str:
     _, doc = _what(test.probe, test.seeded)
+    if test.habits:
+        said = "; ".join(f"{h.name}: {h.broken_by}" for h in test.habits)
+        doc = f"{doc} It breaks the habit of your tests that let these mutants live ({said})."
     doc = f"{doc} {exposes}" if exposes else doc
     body = [f"    {line}" for line in test.probe.test_lines(test.want, test.seeded, style)]
-    wrapped = textwrap.wrap(doc, width=88, initial_indent="    ", subsequent_indent="    ")
+    wrapped = textwrap.wrap(
+        doc, width=88, initial_indent="    ", subsequent_indent="    ", break_on_hyphens=False
+    )
     mutants_heading = (
         "    # once fixed, it catches these mutants of the engine:"
         if exposes
@@ -392,13 +399,15 @@ def suggest_tests(
         )
         groups.setdefault((probe_index, not plain_differs), []).append(r.mutant)
     wrong = set(campaign.wrong_ops)
+    habit_of = {m: d.habit for d in campaign.diagnosis()[0] for m in d.survivors}
     writer = _Writer(spec, profile, rtol)
     tests: dict[str, tuple[str, _Written]] = {}
     taken: set[str] = set()
     for (probe_index, seeded), members in groups.items():
         probe = probes[probe_index]
         blames = tuple(op for op in probe.ops(profile) if op in wrong)
-        written = _Written(probe, truths[probe_index], seeded, tuple(members), blames)
+        habits = tuple(dict.fromkeys(habit_of[m.id] for m in members if m.id in habit_of))
+        written = _Written(probe, truths[probe_index], seeded, tuple(members), blames, habits)
         name = _name(written, taken)
         tests[name] = (writer.source(written, name), written)
     header = _header(spec, profile, config)
