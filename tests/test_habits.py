@@ -131,3 +131,23 @@ def test_the_recorder_reads_each_step_call() -> None:
         x = Value(2.0)
         (x * Value(-3.0) * x * -1.7).backward()
     assert weighted["habits"] == {"mul": []}
+
+
+def test_merge_joins_the_shards_diagnoses() -> None:
+    """Each shard explains its own survivors: the merged report holds them all, as the
+    unsharded run would (measured on examples/student: the same habits and survivors)."""
+    from minigrad_tool.report.merge import _merged_diagnosis
+
+    def shard(survivors: list[str], tests: list[str], unexplained: list[str]) -> dict[str, object]:
+        habit = {"habit": "upstream-one", "shows": "", "fix": "", "survivors": survivors,
+                 "tests": tests}  # fmt: skip
+        return {"config": {"diagnosis": {"habits": [habit], "unexplained": unexplained}}}
+
+    merged = _merged_diagnosis(
+        [shard(["mul-chain"], ["t::a"], ["mul-sign"]), shard(["add-chain"], ["t::b"], [])]
+    )
+    assert merged is not None
+    assert merged["habits"][0]["survivors"] == ["mul-chain", "add-chain"]
+    assert merged["habits"][0]["tests"] == ["t::a", "t::b"]
+    assert merged["unexplained"] == ["mul-sign"]
+    assert _merged_diagnosis([{"config": {}}]) is None

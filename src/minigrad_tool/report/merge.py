@@ -212,7 +212,29 @@ def merge_reports(reports: Sequence[tuple[Path, dict[str, Any]]]) -> dict[str, A
     expected = first["config"]["mutants"]
     if total != expected:
         raise MergeError(f"the shards hold {total} mutants, but the run made {expected}")
+    diagnosis = _merged_diagnosis([report for _, report in reports])
+    if diagnosis is not None:
+        merged["config"]["diagnosis"] = diagnosis
     return merged
+
+
+def _merged_diagnosis(reports: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Each shard's habits and unexplained survivors, together (each shard judged its own
+    survivors with the same tests, so the habits' tests are the same runs)."""
+    habits: dict[str, dict[str, Any]] = {}
+    unexplained: list[str] = []
+    found = False
+    for report in reports:
+        diagnosis = report["config"].get("diagnosis")
+        if not isinstance(diagnosis, dict):
+            continue
+        found = True
+        for habit in diagnosis.get("habits", []):
+            into = habits.setdefault(habit["habit"], {**habit, "survivors": [], "tests": []})
+            into["survivors"] += [s for s in habit["survivors"] if s not in into["survivors"]]
+            into["tests"] = sorted({*into["tests"], *habit["tests"]})
+        unexplained += [u for u in diagnosis.get("unexplained", []) if u not in unexplained]
+    return {"habits": list(habits.values()), "unexplained": unexplained} if found else None
 
 
 def score_of(report: dict[str, Any]) -> tuple[float | None, Counter[str]]:
