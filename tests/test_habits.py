@@ -81,7 +81,7 @@ def project(tmp_path: Path, x: float, y: float) -> Path:
 @pytest.mark.parametrize("habit", [h.name for h in HABITS])
 def test_the_habit_is_named_and_its_fix_kills_its_survivors(tmp_path: Path, habit: str) -> None:
     folder = project(tmp_path, 2.0, 2.0 if habit == "equal-operands" else -3.0)
-    before = campaign(folder, "--suggest", "suggested.py")
+    before = campaign(folder, "--suggest", "suggested.py", "--html", "r.html")
     diagnosis = before["config"]["diagnosis"]  # type: ignore[index]
     named = {d["habit"]: d for d in diagnosis["habits"]}
     assert habit in named, diagnosis
@@ -92,6 +92,8 @@ def test_the_habit_is_named_and_its_fix_kills_its_survivors(tmp_path: Path, habi
     broken_by = next(h.broken_by for h in HABITS if h.name == habit)
     suggested = " ".join((folder / "suggested.py").read_text().split())
     assert f"{habit}: {broken_by}" in suggested  # the written tests say which habit they break
+    page = (folder / "r.html").read_text()
+    assert '<div class="diagnosis">' in page and f"<b>{habit}</b>" in page
     with (folder / "tests" / "test_weak.py").open("a") as tests:
         tests.write(FIXES[habit])
     after = campaign(folder)
