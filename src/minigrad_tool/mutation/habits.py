@@ -48,7 +48,8 @@ HABITS: tuple[Habit, ...] = (
         "every backward step they ran received an upstream gradient of 1 (backward() called "
         "straight on the op's output, or a .sum() loss, or ops that pass 1 along)",
         "multiply the output by a weight before backward(), e.g. (out * -1.7).backward(), "
-        "and expect -1.7 times each gradient",
+        "and expect -1.7 times each gradient (for arrays, (out * w).sum().backward() with a "
+        "random w of out's shape)",
         "its upstream gradient is not 1",
     ),
     Habit(
