@@ -16,6 +16,7 @@ from types import FunctionType
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
+from minigrad_tool.adapter.nodes import GRAD_RESETS
 from minigrad_tool.adapter.profile import CallForm, Op
 from minigrad_tool.adapter.session import Point, Session
 
@@ -25,13 +26,7 @@ __all__ = ["Candidate", "candidates", "crash_in_engine", "forms", "is_an_op", "o
 # (write a file, plot, train): they are not called.
 _NOT_OPS = {
     "backward",
-    "zero_grad",
-    "zerograd",
-    "null_grad",
-    "nullgrad",
-    "reset_grad",
-    "clear_grad",
-    "cleargrad",
+    *GRAD_RESETS,  # zero_grad(), null_grad(), ...
     "item",
     "tolist",
     "numpy",

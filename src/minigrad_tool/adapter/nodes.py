@@ -19,6 +19,7 @@ from typing import Any
 __all__ = [
     "CHILDREN_NAMES",
     "DATA_NAMES",
+    "GRAD_RESETS",
     "NODE_ATTRS",
     "NodeAccess",
     "NotANumber",
@@ -178,7 +179,7 @@ class ReadOnlyGrad(Exception):
 
 
 # Methods engines reset a node's gradient with, when `.grad` itself is read-only.
-_RESETS = (
+GRAD_RESETS = (
     "zero_grad",
     "zerograd",
     "null_grad",
@@ -200,7 +201,7 @@ def grad_is_read_only(cls: type) -> bool:
 @functools.cache
 def grad_reset(cls: type) -> str | None:
     """The method that resets a node's gradient (`null_grad()`), for read-only `.grad`."""
-    for name in _RESETS:
+    for name in GRAD_RESETS:
         if callable(inspect.getattr_static(cls, name, None)):
             return name
     return None
@@ -274,7 +275,8 @@ class NodeAccess:
         if reset is None:
             raise ReadOnlyGrad(
                 f"{self.cls.__name__}.grad is read-only and no method resets it "
-                f"({', '.join(f'{n}()' for n in _RESETS[:3])}): gradients cannot start from zero"
+                f"({', '.join(f'{n}()' for n in GRAD_RESETS[:3])}): gradients cannot start "
+                "from zero"
             )
         getattr(node, reset)()
 
