@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import functools
+from collections.abc import Iterator
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -18,13 +20,25 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for p in sorted(TOOL.rglob("*.py"))}
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def tool_nodes() -> Iterator[tuple[Path, ast.AST]]:
+    """Every AST node of the tool's modules, with its file (each file parsed once per run)."""
+    for path in sorted(TOOL.rglob("*.py")):
+        for node in ast.walk(_tree(path)):
+            yield path, node
+
+
 def imports_of(path: Path, known: dict[str, Path]) -> set[str]:
     """Every module of the tool this file imports, at the top or inside a function."""
     found: set[str] = set()
     package = (
         module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
     )
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(_tree(path)):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -111,28 +125,23 @@ def test_no_import_cycle() -> None:
 
 def test_the_tool_never_imports_the_lab_package() -> None:
     """A user's package may be called minigrad: the tool loads engines, it never imports one."""
-    for path in TOOL.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            else:
-                continue
-            assert not any(n == "minigrad" or n.startswith("minigrad.") for n in names), path
+    for path, node in tool_nodes():
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        else:
+            continue
+        assert not any(n == "minigrad" or n.startswith("minigrad.") for n in names), path
 
 
 def test_only_the_cli_and_reports_print() -> None:
     """The library raises; it never prints or picks an exit code."""
     allowed = {"cli", "report", "pytest_plugin.py", "__main__.py"}
-    for path in TOOL.rglob("*.py"):
-        top = path.relative_to(TOOL).parts[0]
-        if top in allowed:
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call):
-                called = ast.unparse(node.func)
-                assert called not in ("print", "sys.exit", "exit"), f"{path}:{node.lineno}"
+    for path, node in tool_nodes():
+        if path.relative_to(TOOL).parts[0] not in allowed and isinstance(node, ast.Call):
+            called = ast.unparse(node.func)
+            assert called not in ("print", "sys.exit", "exit"), f"{path}:{node.lineno}"
 
 
 def test_numpy_is_imported_at_module_level_only_by_the_tensor_package() -> None:
@@ -140,8 +149,7 @@ def test_numpy_is_imported_at_module_level_only_by_the_tensor_package() -> None:
     level, and nothing imports that package at module level."""
     found = []
     for name, path in modules().items():
-        tree = ast.parse(path.read_text())
-        for node in tree.body:
+        for node in _tree(path).body:
             names = (
                 [a.name for a in node.names]
                 if isinstance(node, ast.Import)
@@ -165,12 +173,11 @@ LONGEST_FUNCTION = 80
 def test_no_function_of_the_tool_is_longer_than_80_lines() -> None:
     """Counted from `def` to its last line, docstring included."""
     long = []
-    for path in sorted(TOOL.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                lines = (node.end_lineno or node.lineno) - node.lineno + 1
-                if lines > LONGEST_FUNCTION:
-                    long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name} ({lines})")
+    for path, node in tool_nodes():
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            if lines > LONGEST_FUNCTION:
+                long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name} ({lines})")
     assert long == []
 
 
@@ -178,17 +185,16 @@ def test_probes_and_cases_are_asked_through_their_protocols() -> None:
     """No duck typing of a probe or a case (`getattr(probe, "observe")`): scalar and tensor
     kinds implement one protocol each (mutation/probe.py, battery/cases.py)."""
     found = []
-    for path in sorted(TOOL.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "getattr"
-                and node.args
-                and isinstance(node.args[0], ast.Name)
-                and node.args[0].id in ("probe", "case")
-            ):
-                found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    for path, node in tool_nodes():
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id in ("probe", "case")
+        ):
+            found.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert found == []
 
 
@@ -196,14 +202,13 @@ def test_no_private_name_is_used_across_modules() -> None:
     """A module's `_private` names are its own: no other module imports them or subclasses a
     private base (the tensor discovery composes the adapter's public Session)."""
     found = []
-    for path in sorted(TOOL.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("minigrad_tool"):
-                found += [
-                    f"{path.relative_to(SRC)}:{node.lineno} {alias.name}"
-                    for alias in node.names
-                    if alias.name.startswith("_") and not alias.name.startswith("__")
-                ]
+    for path, node in tool_nodes():
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("minigrad_tool"):
+            found += [
+                f"{path.relative_to(SRC)}:{node.lineno} {alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
     assert found == []
 
 
@@ -211,10 +216,9 @@ def test_the_engine_source_is_parsed_in_one_place() -> None:
     """`SourceIndex.parse` runs once per run, in the spec (`spec.index`), which every reader
     shares; no "parse again if not given" fallback elsewhere."""
     calls = []
-    for path in sorted(TOOL.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("SourceIndex.parse"):
-                calls.append(str(path.relative_to(TOOL)))
+    for path, node in tool_nodes():
+        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("SourceIndex.parse"):
+            calls.append(str(path.relative_to(TOOL)))
     assert calls == ["adapter/spec.py"]
 
 
@@ -222,18 +226,17 @@ def test_engine_kinds_are_rows_not_branches() -> None:
     """Scalar and tensor engines differ in registry rows (`_BATTERIES[profile.kind]`), never in
     an `if profile.kind == "tensor"` branch."""
     found = []
-    for path in sorted(TOOL.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Compare)
-                and isinstance(node.left, ast.Attribute)
-                and node.left.attr == "kind"
-                and any(
-                    isinstance(c, ast.Constant) and c.value in ("scalar", "tensor")
-                    for c in node.comparators
-                )
-            ):
-                found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    for path, node in tool_nodes():
+        if (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Attribute)
+            and node.left.attr == "kind"
+            and any(
+                isinstance(c, ast.Constant) and c.value in ("scalar", "tensor")
+                for c in node.comparators
+            )
+        ):
+            found.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert found == []
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "leaf_keywords",
     "make_leaf",
     "real",
+    "require_writable_grad",
 ]
 
 # Where engines keep a node's operands, most common first.
@@ -198,6 +199,12 @@ def grad_is_read_only(cls: type) -> bool:
     return isinstance(attr, property) and attr.fset is None
 
 
+def require_writable_grad(cls: type) -> None:
+    """ReadOnlyGrad unless a gradient can be pre-seeded (`.grad = g`)."""
+    if grad_is_read_only(cls):
+        raise ReadOnlyGrad(f"{cls.__name__}.grad is read-only: it cannot be pre-seeded")
+
+
 @functools.cache
 def grad_reset(cls: type) -> str | None:
     """The method that resets a node's gradient (`null_grad()`), for read-only `.grad`."""
@@ -251,8 +258,7 @@ class NodeAccess:
         """Store `g` in the engine's own number type: a copy of the zero a fresh leaf has, set
         to `g` when that zero is a 0-d array (an engine may add to it in place, `__iadd__`).
         ReadOnlyGrad where `.grad` cannot be written."""
-        if not self.grad_writable:
-            raise ReadOnlyGrad(f"{self.cls.__name__}.grad is read-only: it cannot be pre-seeded")
+        require_writable_grad(self.cls)
         zero = self._fresh_zero()
         if getattr(zero, "shape", None) == () and hasattr(zero, "__setitem__"):
             zero[()] = g

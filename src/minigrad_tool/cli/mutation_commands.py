@@ -109,10 +109,11 @@ def _judges(args: argparse.Namespace, tests: Sequence[str]) -> tuple[str, ...]:
 
 def _nothing_to_mutate(spec: EngineSpec, profile: Profile, generated: Generated) -> str:
     """No mutant: why, with the ops' own reasons (steps in another file of the package)."""
-    reasons = sorted({why for _, why in generated.unreachable})
-    said = f"; {reasons[0]}" if len(reasons) == 1 else ""
-    if len(reasons) > 1:
-        said = "; " + "; ".join(f"{op}: {why}" for op, why in generated.unreachable[:4])
+    reasons = {why for _, why in generated.unreachable}
+    if len(reasons) == 1:  # every op for the same reason: said once
+        said = f"; {reasons.pop()}"
+    else:
+        said = "".join(f"; {op}: {why}" for op, why in generated.unreachable[:4])
     return f"{profile.class_name} in {spec.path} has no backward step minigrad can mutate{said}"
 
 
@@ -122,16 +123,15 @@ def _since(
     spec: EngineSpec,
     profile: Profile,
     generated: Generated,
-    tests: Sequence[str],
+    judging: Sequence[str],
 ) -> tuple[Changes | None, Generated]:
     """--since REF: the ops whose code changed (said on one line), and their mutants only;
     nothing to judge is no verdict (exit 2), since a pass would vouch for code nothing
-    checked."""
+    checked.  `judging`: the tests that judge (none when the battery judges alone)."""
     from minigrad_tool.mutation.since import SinceError, changes_since
 
     if not args.since:
         return None, generated
-    judging = tests if "tests" in _judges(args, tests) else ()  # the battery reads no test
     others = [p for p in _reads(args, spec, judging) if p.resolve() != spec.path]
     try:
         changes = changes_since(spec, profile, generated.sites, others, args.since)
@@ -190,7 +190,8 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         generated = generate_mutants(spec, profile, config.operators)
         if not generated.mutants:
             raise UsageError(_nothing_to_mutate(spec, profile, generated))
-        changes, generated = _since(args, out, spec, profile, generated, tests)
+        judging = tests if "tests" in judges else ()  # the battery reads no test
+        changes, generated = _since(args, out, spec, profile, generated, judging)
         with _progress(out) as bar:
             tasks: dict[str, object] = {}
 

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.trace import CodeKey
 
 __all__ = ["HABITS", "Diagnosis", "Habit", "diagnose", "record_habits"]
@@ -113,11 +114,8 @@ def _observe(local: Mapping[str, Any], flags: dict[str, bool], children: str | N
     upstream = _all(getattr(out, "grad", None), 1.0) if out is not None else None
     flags["upstream-one"] &= upstream is True
     receivers = [local[n] for n in _RECEIVERS if hasattr(local.get(n), "grad")]
-    if not receivers and out is not None and children:
-        kids = getattr(out, children, ())
-        receivers = [
-            k for k in (kids if isinstance(kids, list | tuple) else ()) if hasattr(k, "grad")
-        ]
+    if not receivers and out is not None:
+        receivers = list(NodeAccess(type(out), children).children(out))
     if not receivers:
         flags["no-accumulation"] = False
     for node in receivers:

@@ -14,11 +14,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad_tool.adapter.nodes import ReadOnlyGrad, grad_is_read_only, make_leaf
+from minigrad_tool.adapter.nodes import grad_is_read_only, make_leaf, require_writable_grad
 
-__all__ = ["Array", "TensorAccess"]
+__all__ = ["Array", "TensorAccess", "array_leaf"]
 
 Array = NDArray[np.float64]
+
+
+def array_leaf(cls: type, value: Any) -> Any:
+    """A leaf of a tensor engine: every value (a number too) as a float64 array."""
+    return make_leaf(cls, np.array(value, dtype=np.float64))
 
 
 @dataclass
@@ -28,7 +33,7 @@ class TensorAccess:
     grad_is_node: bool = False  # the engine keeps a node in .grad (DeZero), not an array
 
     def leaf(self, array: Any) -> Any:
-        return make_leaf(self.cls, np.array(array, dtype=np.float64))
+        return array_leaf(self.cls, array)
 
     def value(self, node: Any) -> Array:
         data = getattr(node, self.data_attr)
@@ -53,8 +58,7 @@ class TensorAccess:
     def set_grad(self, node: Any, grad: Array) -> None:
         """Pre-seed `.grad` with `grad`, as the engine keeps gradients (ReadOnlyGrad where it
         is a read-only property)."""
-        if not self.grad_writable:
-            raise ReadOnlyGrad(f"{self.cls.__name__}.grad is read-only: it cannot be pre-seeded")
+        require_writable_grad(self.cls)
         dtype = np.asarray(getattr(node, self.data_attr)).dtype
         array = np.array(grad, dtype=dtype if dtype.kind == "f" else np.float64)
         node.grad = self.cls(array) if self.grad_is_node else array

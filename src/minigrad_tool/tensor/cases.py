@@ -384,18 +384,24 @@ def _zero_upstream(run: CaseRun, weight: Array) -> None:
             )
 
 
-def _accumulates(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
-    plain = run.leaves  # the plain backward's inputs: their grads hold g, as the engine left them
-    seeds = [run.rng.normal(size=x.shape) for x in run.x]
-    # A read-only .grad cannot be pre-seeded: the second backward below checks accumulation.
-    seeded = _backward(run, weight, seeds, "pre-seeded") if run.access.grad_writable else []
-    for i, (g, seed, total) in enumerate(zip(grads, seeds, seeded, strict=False)):
+def _pre_seeded(
+    run: CaseRun, grads: Sequence[Array], weight: Array, seeds: Sequence[Array]
+) -> None:
+    seeded = _backward(run, weight, seeds, "pre-seeded")
+    for i, (g, seed, total) in enumerate(zip(grads, seeds, seeded, strict=True)):
         if not np.allclose(total - seed, g, rtol=run.settings.rtol, atol=run.settings.rtol):
             raise CaseFailure(
                 "pre-seeded",
                 f"{_NAMES[i]}.grad pre-seeded with {_shown(seed)} must end with seed + "
                 f"gradient {_shown(seed + g)}, not {_shown(total)} (accumulate with +=)",
             )
+
+
+def _accumulates(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
+    plain = run.leaves  # the plain backward's inputs: their grads hold g, as the engine left them
+    seeds = [run.rng.normal(size=x.shape) for x in run.x]  # drawn either way: probes follow
+    if run.access.grad_writable:  # read-only: the second backward below checks accumulation
+        _pre_seeded(run, grads, weight, seeds)
     # A second graph on the plain backward's inputs adds g again.  Arrays the first backward
     # left shared (`x.grad = out.grad`, then `+=` in place) show here.
     out = run.output(plain)

@@ -23,7 +23,6 @@ import numpy as np
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
-from minigrad_tool.adapter.nodes import make_leaf
 from minigrad_tool.adapter.precision import array_precision
 from minigrad_tool.adapter.profile import Op, Profile, Step
 from minigrad_tool.adapter.session import Progress, Session
@@ -31,7 +30,8 @@ from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.steps import forward_helpers, steps_of
 from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.mutation.sites import grad_writes
-from minigrad_tool.tensor.calls import BINARY, SYMBOLS
+from minigrad_tool.tensor.access import array_leaf
+from minigrad_tool.tensor.calls import BINARY
 
 __all__ = ["discover_tensor"]
 
@@ -201,11 +201,6 @@ class _Spelled:
         raise error
 
 
-def _array_leaf(cls: type, x: Any) -> Any:
-    """A leaf of a tensor engine: every value (a number too) as a float64 array."""
-    return make_leaf(cls, np.array(x, dtype=np.float64))
-
-
 def _reduction_spelling(d: Session, op: Op, function: FunctionType) -> Op:
     """Which keywords the reduction takes, and whether it keeps dims by default."""
     axis_kw = _keyword(function, _AXIS_NAMES)
@@ -231,7 +226,7 @@ def discover_tensor(
     avoid: Mapping[str, str] | None = None,
 ) -> Profile:
     """Everything minigrad needs to know about a tensor engine (call in a child process)."""
-    d = Session(spec, module, cls, progress, make=_array_leaf)
+    d = Session(spec, module, cls, progress, make=array_leaf)
     d.access.data_attr = data_attr
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()
@@ -287,7 +282,7 @@ def _aliases_of(cls: type, checked: Sequence[FunctionType]) -> list[tuple[Op, Fu
     taken: set[str] = set()
     for method, base in catalogue.BINARY_METHODS.items():
         function = _attribute(cls, method)
-        if function is None or function in checked or base in taken or base not in SYMBOLS:
+        if function is None or function in checked or base in taken:
             continue
         op = _op(f"{base}_method", method, "binary", "", function)
         found.append((dataclasses.replace(op, oracle=base), function))
