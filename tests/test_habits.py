@@ -7,11 +7,10 @@ Modules: minigrad_tool.mutation.habits.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_hostile import minigrad as run_minigrad
 
 from minigrad.engine import Value
 from minigrad_tool.mutation.habits import HABITS, diagnose, record_habits
@@ -58,11 +57,10 @@ def test_mul_distinct():
 
 
 def campaign(folder: Path, *extra: str) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", "engine.py",
-         "--tests", "tests", "--judge", "tests", "--operators", "chain,assign,swap",
-         "--min-score", "0", "--json", "r.json", *extra],
-        cwd=folder, capture_output=True, text=True, timeout=300, check=False,
+    done = run_minigrad(
+        folder, "mutate", "--engine", "engine.py", "--tests", "tests", "--judge", "tests",
+        "--operators", "chain,assign,swap", "--min-score", "0", "--json", "r.json", *extra,
+        timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((folder / "r.json").read_text())

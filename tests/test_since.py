@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_hostile import minigrad as run_minigrad
 
 ENGINES = Path(__file__).parent / "engines"
 MUL_STEP = "self.grad += other.data * out.grad"
@@ -30,14 +30,8 @@ def git(folder: Path, *args: str) -> None:
 
 
 def minigrad(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", "engine.py", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    """`minigrad mutate --engine engine.py ARGS` in the folder."""
+    return run_minigrad(folder, "mutate", "--engine", "engine.py", *args, timeout=300)
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_hostile import minigrad as run_minigrad
 
 from minigrad_tool.adapter.nodes import grad_is_read_only, grad_reset, leaf_keywords
 
@@ -40,14 +40,7 @@ GELU = """
 
 
 def minigrad(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "minigrad_tool", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_minigrad(folder, *args, timeout=300)
 
 
 def write(folder: Path, text: str, name: str = "engine.py") -> str:
