@@ -150,6 +150,57 @@ class TestPropertyChecks:
         assert info.value.actual == pytest.approx(1e-7)
         assert gradcheck(lambda a, b: a * b, [Value(1.5), Value(-2.0)])
 
+    def test_reentrant_catches_a_value_saved_on_the_class(self) -> None:
+        """tanh's step reads the `t` its op's latest forward saved on the class (a `Function`
+        object shared by every call does the same): right for one graph at a time, so every
+        other check passes; wrong once a second graph is built before the backward."""
+
+        class Saved(Value):
+            __slots__ = ()
+
+            def tanh(self) -> Value:
+                t = math.tanh(self.data)
+                type(self)._t = t  # type: ignore[attr-defined]
+                out = Saved(t, (self,), "tanh")
+
+                def _backward() -> None:
+                    self.grad += (1 - type(self)._t ** 2) * out.grad  # type: ignore[attr-defined]
+
+                out._backward = _backward
+                return out
+
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x: x.tanh(), [Saved(0.3)])
+        assert info.value.check == "reentrant"
+        assert info.value.expected == pytest.approx(1 - math.tanh(0.3) ** 2)
+        assert "saved by a later forward" in str(info.value)
+        assert gradcheck(lambda x: x.tanh(), [Value(0.3)])
+
+    def test_unused_input_must_keep_gradient_zero(self) -> None:
+        """The unused input is a fresh leaf f never sees: a gradient on it after f's backward
+        fails the check (here the leaf the engine makes already holds one), 0 passes.  (A leaf
+        that starts with a gradient in a real engine fails earlier: the checker's zero is a
+        fresh leaf's gradient.)"""
+        from minigrad_tool.checker import _Checker
+
+        checker = _Checker(lambda x: x * x, [Value(0.3)], Tolerance(), "square")
+        checker.check_unused_input()
+
+        class Dirty(NodeAccess):
+            def leaf(self, x: float) -> Any:
+                node = Value(x)
+                node.grad = 0.25
+                return node
+
+        checker.access = Dirty(Value, "_prev")
+        with pytest.raises(GradcheckError) as info:
+            checker.check_unused_input()
+        assert (info.value.check, info.value.expected, info.value.actual) == (
+            "unused input",
+            0.0,
+            0.25,
+        )
+
     def test_accumulation_skips_the_root_itself(self) -> None:
         """f returning its own input is fine: backward() seeds the root with 1 by design."""
         assert gradcheck(lambda x: x, [Value(2.0)])
@@ -287,10 +338,11 @@ class TestMechanics:
         assert abs(w.grad) < 10.0
 
     def test_per_input_pass_count(self) -> None:
-        """Per-input mode: 1 analytic pass, 2 per input, 1 for each of the 3 property checks."""
+        """Per-input mode: 1 analytic pass, 2 per input, 1 for each of the 3 property checks,
+        2 for the reentrant check (its second graph too) and 1 for the unused input."""
         f = Counting(lambda a, b, c: a * b + c)
         gradcheck(f, [Value(1.0), Value(2.0), Value(3.0)])
-        assert f.calls == 1 + 2 * 3 + 3
+        assert f.calls == 1 + 2 * 3 + 3 + 2 + 1
 
 
 class Counting:
@@ -316,17 +368,18 @@ def _dot(weights: list[float], grads: list[float]) -> Any:
 
 class TestFastMode:
     def test_cost_is_constant(self) -> None:
-        """A correct function: 1 analytic pass, 4 per probe (steps h and 2h), 3 property checks."""
+        """A correct function: 1 analytic pass, 4 per probe (steps h and 2h), 6 for the
+        property, reentrant and unused-input checks."""
         f = Counting(lambda *xs: sum(xs[1:], xs[0]))
         assert gradcheck(f, [Value(0.1 * i) for i in range(30)], fast=True)
-        assert f.calls == 1 + 2 * 4 + 3
+        assert f.calls == 1 + 2 * 4 + 6
 
     def test_no_error_at_all_never_falls_back(self) -> None:
         """f = 0 everywhere: error and bound are both exactly 0, so the screen stays quiet
         (`>`, not `>=`) and the cost stays constant."""
         f = Counting(lambda *xs: sum(xs[1:], xs[0]) * 0.0)
         assert gradcheck(f, [Value(0.1 * i) for i in range(30)], fast=True)
-        assert f.calls == 1 + 2 * 4 + 3
+        assert f.calls == 1 + 2 * 4 + 6
 
     def test_cancelling_directions(self) -> None:
         """pytorch issue 59615: an error (-e, +e, 0) vanishes along sign vectors with u1 = u2.
@@ -426,7 +479,8 @@ class TestExactBehaviour:
 
     def test_per_input_evaluation_points(self) -> None:
         """f at x, then x +- eps one input at a time, then x three times for the property checks
-        (accumulation, upstream, zero upstream)."""
+        (accumulation, upstream, zero upstream), x and x + 0.01 (1 + |x|) for the reentrant
+        check, and x for the unused input."""
         f, calls = _recording(lambda a, b: a * b)
         eps = 1e-3
         gradcheck(f, [Value(0.5), Value(-2.0)], tol=Tolerance(eps=eps))
@@ -438,6 +492,9 @@ class TestExactBehaviour:
             (0.5, -2.0 - eps),
             (0.5, -2.0),
             (0.5, -2.0),
+            (0.5, -2.0),
+            (0.5, -2.0),
+            (0.5 + 0.01 * 1.5, -2.0 + 0.01 * 3.0),
             (0.5, -2.0),
         ]
 
@@ -452,7 +509,8 @@ class TestExactBehaviour:
             u = (rng.gauss(), rng.gauss())
             for step in (h, -h, 2 * h, -2 * h):
                 expected.append((0.5 + step * u[0], -2.0 + step * u[1]))
-        expected += [(0.5, -2.0)] * 3  # the three property checks
+        expected += [(0.5, -2.0)] * 4  # the three property checks, the reentrant's first graph
+        expected += [(0.5 + 0.01 * 1.5, -2.0 + 0.01 * 3.0), (0.5, -2.0)]  # its second; unused
         assert calls == expected
 
     def test_seeds_and_weights_come_from_random_0(self) -> None:

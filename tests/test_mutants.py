@@ -20,7 +20,7 @@ from minigrad_tool.mutation.mutants import (
     make_key,
     parse_key,
 )
-from minigrad_tool.mutation.operators import OPERATORS
+from minigrad_tool.mutation.operators import DEFAULT_OPERATORS, OPERATORS, OPT_IN
 from minigrad_tool.mutation.patch import Patcher
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
@@ -63,8 +63,58 @@ class TestOurEngine:
 
     def test_every_operator_is_used(self) -> None:
         """Each registered operator produces mutants on our engine; the tensor operators, which
-        edit array code only, none (tests/test_tensor.py runs them on our tensor engine)."""
-        assert {m.operator for m in OUR_MUTANTS} == set(OPERATORS) - set(TENSOR_OPERATORS)
+        edit array code only, none (tests/test_tensor.py runs them on our tensor engine), nor
+        `stale`: our steps are static methods that read the output's children, nothing a
+        forward saved (it is tested on a closure engine below)."""
+        every = generate_mutants(OURS.spec, OURS.profile, list(OPERATORS)).mutants
+        assert {m.operator for m in every} == set(OPERATORS) - set(TENSOR_OPERATORS) - {"stale"}
+
+    def test_the_opt_in_operators_run_only_when_named(self) -> None:
+        """offset, stale and dtype are rows of the registry, left out of the default set."""
+        assert set(OPERATORS) >= OPT_IN and not OPT_IN & set(DEFAULT_OPERATORS)
+        assert {m.operator for m in OUR_MUTANTS} == set(DEFAULT_OPERATORS) - set(TENSOR_OPERATORS)
+
+    def test_offset_adds_a_constant_to_each_contribution(self) -> None:
+        """`x.grad += v` becomes `x.grad += (v + 1e-06)`, one mutant per contribution."""
+        named = generate_mutants(OURS.spec, OURS.profile, ["offset"]).mutants
+        offsets = [m for m in named if m.op == "mul"]
+        assert [m.replacement for m in offsets] == [
+            "(other.data * out.grad + 1e-06)",
+            "(self.data * out.grad + 1e-06)",
+        ]
+
+
+class TestStale:
+    """A closure step reads a value its op's latest forward saved on the class."""
+
+    def test_reads_of_data_and_of_locals_computed_from_data_are_saved(self) -> None:
+        """microstyle's mul reads other.data and self.data, relu out.data, pow self.data; add
+        reads only out.grad (the upstream gradient, never saved), and pow's exponent (a
+        parameter, the same in a second graph of a case) is left alone."""
+        loaded = load_in_process(str(ENGINES / "microstyle.py"))
+        found = generate_mutants(loaded.spec, loaded.profile, ["stale"])
+        stale = {m.id: m for m in found.mutants}
+        assert sorted(stale) == ["mul-stale", "mul-stale-2", "pow-stale", "relu-stale"]
+        lines = stale["relu-stale"].replacement.splitlines()
+        assert lines[:2] == ["if True:", "            type(self)._minigrad_saved_out = out"]
+        assert "(type(self)._minigrad_saved_out.data > 0) * out.grad" in lines[-1]
+
+    def test_the_mutant_compiles_and_reads_the_latest_forward(self) -> None:
+        """relu-stale, patched in: a graph whose relu input is negative backpropagates the
+        gradient of a later graph's positive one."""
+        loaded = load_in_process(str(ENGINES / "microstyle.py"))
+        found = generate_mutants(loaded.spec, loaded.profile, ["stale"])
+        mutant = next(m for m in found.mutants if m.id == "relu-stale")
+        value, p = loaded.cls, patcher(loaded)
+        p.apply(mutant)
+        try:
+            x, later = value(-1.0), value(2.0)
+            first = x.relu()
+            later.relu()
+            first.backward()
+        finally:
+            p.restore()
+        assert x.grad == 1  # the later graph's out.data > 0, not its own
 
     def test_backward_sweep_and_its_helper_are_mutated(self) -> None:
         """topo mutants reverse the order, drop the visited check and reseed, in _topo too."""

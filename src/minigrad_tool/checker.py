@@ -16,7 +16,7 @@ about 1e-5, where both terms are near 1e-10, far below ``atol``.  An engine that
 computes in float32 (macheps 1.2e-7) has its best step near 7e-3 and errors
 near 1e-5: :meth:`Tolerance.for_precision` scales all three numbers with it.
 
-Three more checks run on every call, because a plain comparison is blind to them:
+Five more checks run on every call, because a plain comparison is blind to them:
 
 * *accumulation*: an input whose ``.grad`` is pre-seeded must end with
   seed + gradient.  An op that writes ``=`` instead of ``+=`` fails it.
@@ -25,6 +25,12 @@ Three more checks run on every call, because a plain comparison is blind to them
   upstream gradient is 1, and fails this one.
 * *zero upstream*: the gradient of ``0 * f`` must be exactly 0.  A step that adds
   a constant, however small, fails it (torch's gradcheck makes the same check).
+* *reentrant*: a graph built before another forward (at a nearby point) must
+  backpropagate the gradients it had alone.  A step that reads a value the op
+  saved somewhere shared (the class, a reused ``Function``) reads the later
+  forward's instead (torch checks that two backward passes agree).
+* *unused input*: an input ``f`` does not use gets gradient 0 (or None, the
+  engine's "no gradient"), not an error or a number left from elsewhere.
 
 Two modes: :func:`gradcheck` for scalar engines, input by input (or along random
 directions with ``fast``); :func:`directional` for tensor engines, whose battery
@@ -148,6 +154,14 @@ def _describe(x: object) -> str:
 _SIGNS = (-1.0, 1.0)
 _SEED_RANGE = (0.5, 1.5)
 _WEIGHT_RANGE = (1.5, 3.0)
+# The reentrant check: the second graph is built at x + shift * (1 + |x|), near enough to stay
+# in an op's domain and away from its kinks (battery points keep a wider margin), far enough
+# that a value read from it moves a gradient by far more than the check allows.
+_REENTRANT_SHIFT = 1e-2
+# ... and its tolerance, a thousandth of the gradient check's: the same graph at the same point
+# gives the same gradients up to the order of a sum (children kept in a set).
+_REENTRANT_SHARE = 1e-3
+_UNUSED_VALUE = 0.7  # the unused input's value: any number would do
 # Fast mode: Gaussian directions.  A sign vector makes errors cancel
 # structurally (pytorch issue 59615: an error (+e, -e) is invisible along any
 # direction whose first two signs agree); a Gaussian one only with probability 0.
@@ -376,6 +390,58 @@ class _Checker:
                     tolerance=0.0,
                 )
 
+    def check_reentrant(self, analytic: Sequence[float]) -> None:
+        """A graph built at x, then another at x + shift, then backward on the first: its
+        gradients must be those it had alone.  Where the second graph cannot be built (f
+        leaves its domain at both x + shift and x - shift), there is nothing to compare."""
+        first = self._forward()
+        for sign in (1.0, -1.0):
+            shift = {
+                i: sign * _REENTRANT_SHIFT * (1.0 + abs(self.access.value(x)))
+                for i, x in enumerate(self.inputs)
+            }
+            try:
+                self._evaluate(shift)
+            except Exception:  # the second graph is only a disturbance: none, no check
+                continue
+            break
+        else:
+            return
+        grads = self._backward_from(first)
+        for i, (expected, actual) in enumerate(zip(analytic, grads, strict=True)):
+            allowed = _REENTRANT_SHARE * self.tol.allowed(expected)
+            if not abs(expected - actual) <= allowed:  # NaN never is
+                raise self._fail(
+                    "reentrant",
+                    "the gradients of a graph change once another graph is built (at x + "
+                    f"{_REENTRANT_SHIFT:g} (1 + |x|)) before its backward: a backward step reads"
+                    " a value saved by a later forward (state shared between graphs)",
+                    index=i,
+                    expected=expected,
+                    actual=actual,
+                    tolerance=allowed,
+                )
+
+    def check_unused_input(self) -> None:
+        """An input f does not use (a fresh leaf) must end with gradient 0 after f's
+        backward, or None where the engine keeps None for "no gradient"."""
+        unused = self.access.leaf(_UNUSED_VALUE)
+        self._backward_from(self._forward())
+        grad = unused.grad
+        if grad is None:
+            return
+        actual = self._read(self.access.grad, unused, None)
+        if actual != 0.0:
+            raise self._fail(
+                "unused input",
+                "an input f does not use must keep gradient 0 after backward(); it has a "
+                "gradient from elsewhere (a leaf's .grad starts non-zero, or backward() "
+                "reaches nodes outside the graph)",
+                expected=0.0,
+                actual=actual,
+                tolerance=0.0,
+            )
+
 
 @dataclass(frozen=True)
 class Directional:
@@ -464,6 +530,10 @@ def gradcheck(
         checker.check_upstream(analytic, rng)
     with _during("zero upstream"):
         checker.check_zero_upstream()
+    with _during("reentrant"):
+        checker.check_reentrant(analytic)
+    with _during("unused input"):
+        checker.check_unused_input()
     return True
 
 

@@ -11,7 +11,12 @@ operator needs to live:
 
 * `chain` (a dropped `* out.grad`) lives when every upstream gradient is 1;
 * `assign` (`=` for `+=`) lives when no step ever adds to a non-zero `.grad`;
-* `swap` (operands exchanged) lives when both operands are equal.
+* `swap` (operands exchanged) lives when both operands are equal;
+* `offset` (a constant added) lives when no upstream gradient is ever 0;
+* `stale` (a value read from the op's latest forward) lives when each step runs right
+  after its op's only forward (the recorder counts the op's forward calls too);
+* `unbroadcast` (a reduction skipped) lives when nothing is ever broadcast;
+* `transpose` (a transpose dropped) lives when every matrix is square.
 
 Habits are rows: a habit is a name, what it means, its fix and the operator it
 lets through.
@@ -22,13 +27,13 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.trace import CodeKey
 
-__all__ = ["HABITS", "Diagnosis", "Habit", "diagnose", "record_habits"]
+__all__ = ["HABITS", "Diagnosis", "Habit", "HabitWatch", "diagnose", "record_habits"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,41 @@ HABITS: tuple[Habit, ...] = (
         "use an input twice (x * x, or x * y + x), or set x.grad = 0.37 before backward() and "
         "expect 0.37 + the gradient",
         "gradients are added to ones that are not zero",
+    ),
+    Habit(
+        "nonzero-upstream",
+        "offset",
+        "no backward step they ran received a zero upstream gradient, so a step that adds a "
+        "small constant to its gradient passes every tolerance",
+        "multiply the output by 0 before backward() and expect every gradient to be exactly 0 "
+        "((out * 0).backward(); assert x.grad == 0)",
+        "its upstream gradient is 0",
+    ),
+    Habit(
+        "one-graph-at-a-time",
+        "stale",
+        "each backward step ran right after its op's only forward: no test built two nodes of "
+        "an op, or a second graph, before calling backward()",
+        "build a second graph at other inputs before backward() on the first (g1 = f(x); "
+        "g2 = f(x2); g1.backward()) and expect the gradients g1 has alone, or use the op twice "
+        "in one graph at different inputs (x * y + y * z)",
+        "a second graph of the op is built before backward()",
+    ),
+    Habit(
+        "no-broadcast",
+        "unbroadcast",
+        "every operand had its output's shape (no size-1 or missing axis was stretched), so a "
+        "step that skips the reduction back to its input's shape changes nothing",
+        "broadcast in a test: x of shape (3, 4) with y of shape (4,) or (3, 1), and compare "
+        "y.grad with numerical derivatives",
+        "its operands are broadcast",
+    ),
+    Habit(
+        "square-shapes",
+        "transpose",
+        "every matrix operand was square, so a step that drops a transpose keeps its shapes",
+        "use matrices that are not square, e.g. (2, 3) @ (3, 4), with random values",
+        "its matrices are not square",
     ),
     Habit(
         "equal-operands",
@@ -106,13 +146,23 @@ def _equal(a: Any, b: Any) -> bool | None:
     return bool(x == y)
 
 
-def _observe(local: Mapping[str, Any], flags: dict[str, bool], children: str | None) -> None:
+def _shape(node: Any) -> tuple[int, ...] | None:
+    shape = getattr(getattr(node, "data", None), "shape", None)
+    return tuple(shape) if isinstance(shape, tuple) else None
+
+
+def _observe(
+    local: Mapping[str, Any], flags: dict[str, bool], children: str | None, forwards: int
+) -> None:
     """One call of a step: clear each habit its frame shows broken (or cannot show).  The
     nodes it adds to are its `self` and `other`, else the output's children (a step that
-    unpacks `out._prev` only after it is called)."""
+    unpacks `out._prev` only after it is called).  `forwards`: the op's forward calls since
+    its step last ran."""
     out = local.get("out")
-    upstream = _all(getattr(out, "grad", None), 1.0) if out is not None else None
-    flags["upstream-one"] &= upstream is True
+    upstream = getattr(out, "grad", None) if out is not None else None
+    flags["upstream-one"] &= out is not None and _all(upstream, 1.0) is True
+    flags["nonzero-upstream"] &= out is not None and _all(upstream, 0.0) is False
+    flags["one-graph-at-a-time"] &= forwards == 1
     receivers = [local[n] for n in _RECEIVERS if hasattr(local.get(n), "grad")]
     if not receivers and out is not None:
         receivers = list(NodeAccess(type(out), children).children(out))
@@ -120,6 +170,14 @@ def _observe(local: Mapping[str, Any], flags: dict[str, bool], children: str | N
         flags["no-accumulation"] = False
     for node in receivers:
         flags["no-accumulation"] &= _all(node.grad, 0.0) is True
+    shapes = [_shape(node) for node in receivers]
+    out_shape = _shape(out)
+    flags["no-broadcast"] &= (
+        out_shape is not None and bool(shapes) and all(s == out_shape for s in shapes)
+    )
+    flags["square-shapes"] &= bool(shapes) and all(
+        s is not None and len(s) >= 2 and s[-1] == s[-2] for s in shapes
+    )
     if len(receivers) < 2:
         flags["equal-operands"] = False
     else:
@@ -128,24 +186,38 @@ def _observe(local: Mapping[str, Any], flags: dict[str, bool], children: str | N
         flags["equal-operands"] &= same is True
 
 
+@dataclass(frozen=True)
+class HabitWatch:
+    """What the recorder watches: each step's code and each op's forward code, by op."""
+
+    engine_file: str
+    steps: Mapping[CodeKey, str]  # a step's (qualname, first line) -> its op
+    forwards: Mapping[CodeKey, str] = field(default_factory=dict)  # an op's method -> the op
+    children: str | None = None  # where the engine's nodes keep their children
+
+
 @contextlib.contextmanager
-def record_habits(
-    engine_file: str, steps: Mapping[CodeKey, str], children: str | None = None
-) -> Iterator[dict[str, Any]]:
+def record_habits(watch: HabitWatch) -> Iterator[dict[str, Any]]:
     """While the block runs, watch the steps' calls; the habits each op showed in every call
     are in the yielded mapping's "habits" when the block ends: {op: [habit, ...]}."""
     seen: dict[str, dict[str, bool]] = {}
+    forwards: dict[str, int] = {}  # an op's forward calls since its step last ran
     previous: Any = sys.getprofile()  # another hook (a coverage tool's) keeps its events
 
     def hook(frame: Any, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_filename == engine_file:
-            op = steps.get((frame.f_code.co_qualname, frame.f_code.co_firstlineno))
+        if event == "call" and frame.f_code.co_filename == watch.engine_file:
+            key = (frame.f_code.co_qualname, frame.f_code.co_firstlineno)
+            forward = watch.forwards.get(key)
+            if forward is not None:
+                forwards[forward] = forwards.get(forward, 0) + 1
+            op = watch.steps.get(key)
             if op is not None:
                 flags = seen.setdefault(op, {h.name: True for h in HABITS})
                 try:
-                    _observe(frame.f_locals, flags, children)
+                    _observe(frame.f_locals, flags, watch.children, forwards.get(op, 0))
                 except Exception:  # an engine object that will not be read: no claim
                     flags.update(dict.fromkeys(flags, False))
+                forwards[op] = 0
         if previous is not None:
             previous(frame, event, arg)
 

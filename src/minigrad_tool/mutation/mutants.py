@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.adapter.source import Function
 from minigrad_tool.adapter.spec import EngineSpec
-from minigrad_tool.mutation.operators import OPERATORS, Edit
+from minigrad_tool.mutation.operators import DEFAULT_OPERATORS, OPERATORS, Edit
 from minigrad_tool.mutation.sites import Site, find_sites
 
 __all__ = [
@@ -133,6 +133,9 @@ class _Text:
 def _render(edit: Edit) -> str:
     """Source text for the replacement, parenthesized unless it is atomic."""
     text = ast.unparse(ast.fix_missing_locations(edit.replacement))
+    if isinstance(edit.replacement, ast.stmt):  # later lines of a block, at the node's column
+        indent = " " * edit.node.col_offset  # type: ignore[attr-defined]
+        text = text.replace("\n", "\n" + indent)
     atomic = ast.Name | ast.Attribute | ast.Call | ast.Subscript | ast.stmt | ast.Tuple | ast.List
     if isinstance(edit.replacement, atomic):
         return text
@@ -231,7 +234,7 @@ def generate_mutants(
     spec: EngineSpec, profile: Profile, operators: Sequence[str] | None = None
 ) -> Generated:
     """All distinct mutants of an engine, for the chosen operators."""
-    chosen = list(OPERATORS) if operators is None else list(operators)
+    chosen = list(DEFAULT_OPERATORS) if operators is None else list(operators)
     unknown = [name for name in chosen if name not in OPERATORS]
     if unknown:
         raise MutationError(

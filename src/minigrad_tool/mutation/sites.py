@@ -281,7 +281,7 @@ def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[t
                 units.append(found.outermost)
         regions = tuple(Region(f.node, f, "sweep") for f in units)
         if regions:
-            sites.append(Site("backward", "sweep", regions))
+            sites.append(Site("backward", "sweep", regions, tensor=profile.holds_arrays))
     return sites, unreachable
 
 

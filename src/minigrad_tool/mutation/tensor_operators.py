@@ -20,6 +20,7 @@ operator       what it breaks
 ``scatter``      `np.add.at(g, i, v)` (accumulates repeated indices)
                  becomes `g[i] += v` (which does not)
 ``tie``          max's share among tied elements is dropped: each gets all
+``dtype``        a gradient buffer is made in float16, not its node's dtype
 =============  ==========================================================
 """
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from minigrad_tool.mutation.sites import Region, Site
+from minigrad_tool.mutation.sites import GRAD_ATTRS, Region, Site
 
 __all__ = ["TENSOR_OPERATORS"]
 
@@ -222,6 +223,35 @@ def operator_tie(site: Site) -> Iterator[Found]:
                 yield node, node.left, "tied maxima each get the whole gradient", region
 
 
+# numpy's buffer makers, and a dtype no engine keeps its data in: the buffer is always wrong.
+_BUFFERS = {"zeros_like", "ones_like", "empty_like", "full_like", "zeros", "ones", "empty", "full"}
+_WRONG_DTYPE = "float16"
+
+
+def operator_dtype(site: Site) -> Iterator[Found]:
+    """A gradient buffer made in another dtype: `x.grad = np.ones_like(x.data)` gets
+    `dtype=np.float16`.  Its values stay right where they are exact (ones, zeros), so only a
+    dtype check tells it apart."""
+    for node, region in _walk(site):
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Attribute)
+            and node.targets[0].attr in GRAD_ATTRS
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and isinstance(node.value.func.value, ast.Name)
+            and node.value.func.attr in _BUFFERS
+            and not any(k.arg == "dtype" for k in node.value.keywords)
+        ):
+            continue
+        call = node.value
+        module = node.value.func.value
+        dtype = ast.keyword("dtype", ast.Attribute(module, _WRONG_DTYPE, ast.Load()))
+        wrong = ast.Call(call.func, call.args, [*call.keywords, dtype])
+        yield call, wrong, f"the gradient buffer is made in {_WRONG_DTYPE}", region
+
+
 TENSOR_OPERATORS = {
     "unbroadcast": operator_unbroadcast,
     "axis": operator_axis,
@@ -229,4 +259,5 @@ TENSOR_OPERATORS = {
     "count": operator_count,
     "scatter": operator_scatter,
     "tie": operator_tie,
+    "dtype": operator_dtype,
 }

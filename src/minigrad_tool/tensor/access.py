@@ -50,6 +50,18 @@ class TensorAccess:
             grad = getattr(grad, self.data_attr)
         return np.array(grad, dtype=np.float64)
 
+    def dtypes(self, node: Any) -> tuple[np.dtype[Any], np.dtype[Any] | None]:
+        """The dtype the node keeps its data in, and its gradient's (None: no array there)."""
+
+        def raw(value: Any) -> Any:
+            if not isinstance(value, np.ndarray) and hasattr(value, self.data_attr):
+                value = getattr(value, self.data_attr)  # a node (DeZero's grad) or wrapper
+            return value
+
+        data, grad = raw(getattr(node, self.data_attr)), raw(node.grad)
+        grad_dtype = grad.dtype if isinstance(grad, np.ndarray | np.generic) else None
+        return np.asarray(data).dtype, grad_dtype
+
     @property
     def grad_writable(self) -> bool:
         """Can a gradient be pre-seeded?  Not where `.grad` is a read-only property."""

@@ -54,6 +54,10 @@ KinkKind = Literal["relu", "max"]
 DIRECTIONS = 2  # random directions per case: a wrong VJP agrees with the truth on one by chance
 # with probability 0; two guard against a direction that happens to miss a sparse error.
 WRONG_SHOWN = 3  # wrong elements named in a failure
+# The reentrant check's tolerance, a thousandth of the gradient check's: the same graph at the
+# same inputs gives the same gradients up to the order of a sum.
+_REENTRANT_SHARE = 1e-3
+_UNUSED_SHAPE = (2,)  # the unused input: any shape would do
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,9 @@ def describe_checks(profile: Profile) -> str:
     return (
         f"gradients: directional derivatives along {DIRECTIONS} random directions (steps "
         f"h={s.h:.2g} and 2h, Richardson) against the vector-Jacobian product under a random "
-        f"upstream gradient, rtol {s.rtol:.2g}; then pre-seeded and a second backward; forward "
+        f"upstream gradient, rtol {s.rtol:.2g}; then pre-seeded, a second backward, a zero "
+        f"upstream gradient, a second graph before the backward (reentrant), an unused input, "
+        f"gradient dtypes; forward "
         f"values vs numpy: rtol {s.forward_rtol:.3g}, atol {s.forward_atol:.3g}"
     )
 
@@ -263,8 +269,20 @@ class CaseRun:
                 )
             if not np.all(np.isfinite(g)):
                 raise CaseFailure(check, f"the gradient of {name} is not finite: {g}")
+            self.same_dtype(leaf, name)
             grads.append(g)
         return grads
+
+    def same_dtype(self, node: Any, name: str) -> None:
+        """A gradient array has its node's dtype (torch's check): a float64 gradient of
+        float32 data, or the reverse, is a buffer made without the node's dtype."""
+        data, grad = self.access.dtypes(node)
+        if grad is not None and grad != data:
+            raise CaseFailure(
+                "dtype",
+                f"the gradient of {name} is {grad} but {name} holds {data}: a gradient buffer "
+                "is made without its node's dtype",
+            )
 
 
 _NAMES = ("x", "y", "z", "w")
@@ -305,8 +323,10 @@ def _backward(
         for leaf, seed in zip(leaves, seeds, strict=True):
             run.access.set_grad(leaf, seed)
     out = run.output(leaves)
-    run.loss(out, weight).backward()
+    loss = run.loss(out, weight)
+    loss.backward()
     run.leaves = leaves
+    run.same_dtype(loss, "the loss")
     return run.gradients(leaves, check)
 
 
@@ -382,6 +402,43 @@ def _zero_upstream(run: CaseRun, weight: Array) -> None:
                 f"under a zero upstream gradient {_NAMES[i]}.grad must be exactly 0, not "
                 f"{_shown(g)}: a backward step adds something that does not scale with out.grad",
             )
+
+
+def _reentrant(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
+    """A graph built, then another at other inputs (the case's second draw), then backward on
+    the first: its gradients must be those it had alone.  A step reading a value its op saved
+    somewhere shared (the class, a reused Function object) reads the second graph's."""
+    leaves = [run.access.leaf(x) for x in run.x]
+    first = run.loss(run.output(leaves), weight)
+    others = [run.access.leaf(x) for x in run.case.arrays(variant=1)]
+    try:
+        run.loss(run.output(others), weight)
+    except Exception:  # the second graph is only a disturbance: none, no check
+        return
+    first.backward()
+    share = _REENTRANT_SHARE * run.settings.rtol
+    for i, (g, again) in enumerate(zip(grads, run.gradients(leaves, "reentrant"), strict=True)):
+        if not np.allclose(again, g, rtol=share, atol=share):
+            raise CaseFailure(
+                "reentrant",
+                f"{_NAMES[i]}.grad changes once another graph is built before the backward: "
+                f"{_shown(again)} instead of {_shown(g)}; a backward step reads a value saved "
+                "by a later forward (state shared between graphs)",
+            )
+
+
+def _unused_input(run: CaseRun, weight: Array) -> None:
+    """An input the output does not use keeps gradient 0 (or None: no gradient reached it)."""
+    unused = run.access.leaf(np.full(_UNUSED_SHAPE, 0.7))
+    leaves = [run.access.leaf(x) for x in run.x]
+    run.loss(run.output(leaves), weight).backward()
+    g = run.access.grad(unused)
+    if g is not None and np.any(g != 0):
+        raise CaseFailure(
+            "unused input",
+            f"an input the output does not use must keep gradient 0 (or None), not {_shown(g)}"
+            ": a leaf's .grad starts non-zero, or backward() reaches nodes outside the graph",
+        )
 
 
 def _pre_seeded(
@@ -519,6 +576,8 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
     _directions(run, grads, weight)
     _accumulates(run, grads, weight)
     _zero_upstream(run, weight)
+    _reentrant(run, grads, weight)
+    _unused_input(run, weight)
     return ""
 
 

@@ -34,10 +34,9 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import import_engine
 from minigrad_tool.adapter.order import fresh, set_order
-from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
 from minigrad_tool.isolation import Outcome as ChildOutcome
-from minigrad_tool.mutation.habits import record_habits
+from minigrad_tool.mutation.habits import HabitWatch, record_habits
 from minigrad_tool.mutation.judging import (
     Harness,
     HarnessError,
@@ -122,8 +121,7 @@ class _Session:
     matrix: bool = False
     orders: int = 1  # graph orders a verdict must hold in (adapter.order)
     engine_file: str = ""  # the engine's file, as its code objects name it
-    steps: dict[CodeKey, str] = field(default_factory=dict)  # each step's code -> its op
-    children_attr: str | None = None  # where the engine's nodes keep their children
+    habits: HabitWatch | None = None  # what the stats run's habit recorder watches
 
 
 def _watch(filename: str) -> Callable[[], bool]:
@@ -223,7 +221,8 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         reporter.phase(f"test {nodeid} on the unmutated engine")
         ran = session.patcher.record_sites()
         set_order(0)
-        with record_habits(session.engine_file, session.steps, session.children_attr) as seen:
+        watch = session.habits or HabitWatch(session.engine_file, {})
+        with record_habits(watch) as seen:
             engine_ran = _watch(session.engine_file)
             start = time.perf_counter()
             outcome, text = _run_item(session, nodeid)
@@ -315,8 +314,7 @@ class TestsHost:
         matrix: bool = False,
         extra: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] | None = None,
         orders: int | None = None,
-        steps: Mapping[CodeKey, str] | None = None,
-        children_attr: str | None = None,
+        habits: HabitWatch | None = None,
     ) -> None:
         self.spec = spec
         self.paths = list(paths)
@@ -325,8 +323,7 @@ class TestsHost:
             matrix=matrix,
             orders=spec.orders if orders is None else orders,
             engine_file=str(spec.path),
-            steps=dict(steps or {}),
-            children_attr=children_attr,
+            habits=habits,
         )
         self.index = spec.index
         tasks: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] = {
@@ -560,13 +557,17 @@ class TestsJudge:
             mutants=list(setup.mutants.values()),
             matrix=setup.config.matrix,
             orders=setup.orders_for(self.name),
-            steps={
-                (s.qualname, s.line): op.name
-                for op in setup.profile.ops
-                for s in op.steps
-                if s.style != "local-grads"  # no code of its own runs
-            },
-            children_attr=setup.profile.children_attr,
+            habits=HabitWatch(
+                str(setup.spec.path),
+                steps={
+                    (s.qualname, s.line): op.name
+                    for op in setup.profile.ops
+                    for s in op.steps
+                    if s.style != "local-grads"  # no code of its own runs
+                },
+                forwards={(op.qualname, op.line): op.name for op in setup.profile.ops},
+                children=setup.profile.children_attr,
+            ),
         )
 
     def engine_tasks(self) -> dict[str, Task]:
