@@ -54,7 +54,14 @@ from typing import Any
 
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber, is_node
 
-__all__ = ["Directional", "GradcheckError", "Tolerance", "directional", "gradcheck"]
+__all__ = [
+    "REENTRANT_SHARE",
+    "Directional",
+    "GradcheckError",
+    "Tolerance",
+    "directional",
+    "gradcheck",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,9 +165,9 @@ _WEIGHT_RANGE = (1.5, 3.0)
 # in an op's domain and away from its kinks (battery points keep a wider margin), far enough
 # that a value read from it moves a gradient by far more than the check allows.
 _REENTRANT_SHIFT = 1e-2
-# ... and its tolerance, a thousandth of the gradient check's: the same graph at the same point
-# gives the same gradients up to the order of a sum (children kept in a set).
-_REENTRANT_SHARE = 1e-3
+# ... and its tolerance, a thousandth of the gradient check's (the tensor battery's too): the same
+# graph at the same point gives the same gradients up to the order of a sum (children in a set).
+REENTRANT_SHARE = 1e-3
 _UNUSED_VALUE = 0.7  # the unused input's value: any number would do
 # Fast mode: Gaussian directions.  A sign vector makes errors cancel
 # structurally (pytorch issue 59615: an error (+e, -e) is invisible along any
@@ -395,21 +402,11 @@ class _Checker:
         gradients must be those it had alone.  Where the second graph cannot be built (f
         leaves its domain at both x + shift and x - shift), there is nothing to compare."""
         first = self._forward()
-        for sign in (1.0, -1.0):
-            shift = {
-                i: sign * _REENTRANT_SHIFT * (1.0 + abs(self.access.value(x)))
-                for i, x in enumerate(self.inputs)
-            }
-            try:
-                self._evaluate(shift)
-            except Exception:  # the second graph is only a disturbance: none, no check
-                continue
-            break
-        else:
+        if not any(self._second_graph(sign) for sign in (1.0, -1.0)):
             return
         grads = self._backward_from(first)
         for i, (expected, actual) in enumerate(zip(analytic, grads, strict=True)):
-            allowed = _REENTRANT_SHARE * self.tol.allowed(expected)
+            allowed = REENTRANT_SHARE * self.tol.allowed(expected)
             if not abs(expected - actual) <= allowed:  # NaN never is
                 raise self._fail(
                     "reentrant",
@@ -421,6 +418,18 @@ class _Checker:
                     actual=actual,
                     tolerance=allowed,
                 )
+
+    def _second_graph(self, sign: float) -> bool:
+        """Build f's graph at x + sign * shift (inputs put back after): was it built?"""
+        shift = {
+            i: sign * _REENTRANT_SHIFT * (1.0 + abs(self.access.value(x)))
+            for i, x in enumerate(self.inputs)
+        }
+        try:
+            self._evaluate(shift)
+        except Exception:  # the second graph is only a disturbance: none, no check
+            return False
+        return True
 
     def check_unused_input(self) -> None:
         """An input f does not use (a fresh leaf) must end with gradient 0 after f's

@@ -40,6 +40,7 @@ from minigrad_tool.mutation.sites import (
     Site,
     grad_writes,
     node_names,
+    own_nodes,
 )
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
@@ -567,17 +568,6 @@ def operator_offset(site: Site) -> Iterator[Edit]:
             yield Edit(c.value, plus, f"{_OFFSET:g} is added to the gradient", c.region.unit)
 
 
-def _own_statements(unit: ast.AST, line: int) -> Iterator[ast.AST]:
-    """The unit's nodes before `line`, outside nested functions and classes."""
-    stack = list(ast.iter_child_nodes(unit))
-    while stack:
-        node = stack.pop()
-        if getattr(node, "lineno", 0) < line:
-            yield node
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-            stack.extend(ast.iter_child_nodes(node))
-
-
 # What an array's metadata is: reading it reads no value a second graph of a case would change.
 _METADATA = frozenset({"shape", "ndim", "size", "dtype"})
 
@@ -606,7 +596,7 @@ def _mentions_data(node: ast.AST, names: set[str]) -> bool:
 def _data_locals(unit: ast.AST, line: int) -> set[str]:
     """Locals the unit computes, before `line`, from its nodes' data (`t = tanh(x)` after
     `x = self.data`): the values a forward would save for its backward."""
-    assigns = [n for n in _own_statements(unit, line) if isinstance(n, ast.Assign)]
+    assigns = [n for n in own_nodes(unit) if isinstance(n, ast.Assign) and n.lineno < line]
     found: set[str] = set()
     while True:
         more = {
@@ -667,13 +657,14 @@ def operator_stale(site: Site) -> Iterator[Edit]:
             region.style == "closure"
             and isinstance(region.node, ast.FunctionDef)
             and isinstance(unit, ast.FunctionDef | ast.AsyncFunctionDef)
-            and (unit.args.posonlyargs or unit.args.args)
         ):
             continue
-        owner = (*unit.args.posonlyargs, *unit.args.args)[0].arg
-        params = {a.arg for a in (*unit.args.posonlyargs, *unit.args.args)}
+        params = [a.arg for a in (*unit.args.posonlyargs, *unit.args.args)]
+        if not params:
+            continue
+        owner = params[0]
         data_locals = _data_locals(unit, region.node.lineno)
-        bound = params | data_locals
+        bound = set(params) | data_locals
         values = [c.value for c in _from_statements(region)]
         for name in dict.fromkeys(n for v in values for n in _saved_reads(v, data_locals)):
             if name not in bound:

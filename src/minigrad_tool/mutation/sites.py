@@ -21,7 +21,15 @@ from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.profile import Op, Profile, Step
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 
-__all__ = ["GRAD_ATTRS", "IN_PLACE", "Region", "Site", "find_sites", "grad_writes"]
+__all__ = [
+    "GRAD_ATTRS",
+    "IN_PLACE",
+    "Region",
+    "Site",
+    "find_sites",
+    "grad_writes",
+    "own_nodes",
+]
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ def _upstream(function: Function, step: Step) -> str | None:
     return rest[0] if rest else None
 
 
-def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+def own_nodes(function: ast.AST) -> Iterator[ast.AST]:
     """The nodes of a function's body, not descending into nested functions or lambdas."""
     stack = list(ast.iter_child_nodes(function))
     while stack:
@@ -89,7 +97,7 @@ def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
 
 def _constructor_calls(function: ast.AST, class_names: set[str]) -> list[ast.Call]:
     calls = []
-    for node in _own_nodes(function):
+    for node in own_nodes(function):
         if not isinstance(node, ast.Call):
             continue
         f = node.func
@@ -105,7 +113,7 @@ def _constructor_calls(function: ast.AST, class_names: set[str]) -> list[ast.Cal
 def _assigned(function: ast.AST, name: str) -> list[ast.expr]:
     """The values a local variable is assigned in the function (not in nested ones)."""
     values = []
-    for node in _own_nodes(function):
+    for node in own_nodes(function):
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == name for t in node.targets
         ):
@@ -141,7 +149,7 @@ def _forward_expressions(
 def _returns(function: Function) -> list[ast.expr]:
     return [
         n.value
-        for n in _own_nodes(function.node)
+        for n in own_nodes(function.node)
         if isinstance(n, ast.Return) and n.value is not None
     ]
 
@@ -271,7 +279,6 @@ def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[t
             sites.append(Site(op.name, "op", tuple(steps), tuple(forward)))
     sites += _unrun_sites(index, profile, taken)
     sites += _helper_sites(index, profile, {s.op for s in sites})
-    sites = [dataclasses.replace(s, tensor=profile.holds_arrays) for s in sites]
     if profile.sweep is not None:
         backward = index.function(profile.sweep.qualname, profile.sweep.line)
         units: list[Function] = [backward] if backward is not None else []
@@ -281,8 +288,8 @@ def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[t
                 units.append(found.outermost)
         regions = tuple(Region(f.node, f, "sweep") for f in units)
         if regions:
-            sites.append(Site("backward", "sweep", regions, tensor=profile.holds_arrays))
-    return sites, unreachable
+            sites.append(Site("backward", "sweep", regions))
+    return [dataclasses.replace(s, tensor=profile.holds_arrays) for s in sites], unreachable
 
 
 def node_names(region: Region) -> list[str]:

@@ -40,7 +40,7 @@ import numpy as np
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.cases import CaseResult, Settings, Status
-from minigrad_tool.checker import directional
+from minigrad_tool.checker import REENTRANT_SHARE, directional
 from minigrad_tool.faults import engine_caused, engine_file
 from minigrad_tool.findings import Finding
 from minigrad_tool.tensor.access import Array, TensorAccess
@@ -54,9 +54,6 @@ KinkKind = Literal["relu", "max"]
 DIRECTIONS = 2  # random directions per case: a wrong VJP agrees with the truth on one by chance
 # with probability 0; two guard against a direction that happens to miss a sparse error.
 WRONG_SHOWN = 3  # wrong elements named in a failure
-# The reentrant check's tolerance, a thousandth of the gradient check's: the same graph at the
-# same inputs gives the same gradients up to the order of a sum.
-_REENTRANT_SHARE = 1e-3
 _UNUSED_SHAPE = (2,)  # the unused input: any shape would do
 
 
@@ -416,7 +413,7 @@ def _reentrant(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
     except Exception:  # the second graph is only a disturbance: none, no check
         return
     first.backward()
-    share = _REENTRANT_SHARE * run.settings.rtol
+    share = REENTRANT_SHARE * run.settings.rtol
     for i, (g, again) in enumerate(zip(grads, run.gradients(leaves, "reentrant"), strict=True)):
         if not np.allclose(again, g, rtol=share, atol=share):
             raise CaseFailure(
