@@ -16,6 +16,7 @@ from minigrad.engine import Value
 from minigrad_tool.mutation.habits import HABITS, HabitWatch, diagnose, record_habits
 
 ENGINES = Path(__file__).parent / "engines"
+TENSOR = Path(__file__).parents[1] / "src" / "minigrad" / "tensor.py"
 
 pytestmark = pytest.mark.campaign
 
@@ -75,8 +76,9 @@ def test_mul_distinct():
 
 
 def campaign(folder: Path, operators: str, *extra: str) -> dict[str, object]:
+    engine = "engine.py:Tensor" if "transpose" in operators else "engine.py"
     done = run_minigrad(
-        folder, "mutate", "--engine", "engine.py", "--tests", "tests", "--judge", "tests",
+        folder, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests",
         "--operators", operators, "--min-score", "0", "--json", "r.json", *extra,
         timeout=300,
     )  # fmt: skip
@@ -117,10 +119,9 @@ def test_the_habit_is_named_and_its_fix_kills_its_survivors(tmp_path: Path, habi
     assert explained and all(i.startswith("mul-") for i in explained)
     assert [t.rpartition("::")[2] for t in named[habit]["tests"]] == ["test_mul"]
     assert "fix: " in str(before["stdout"]) and habit in str(before["stdout"])
-    if habit in _FIRST_THREE:  # --suggest writes no test for offset and stale survivors yet
-        broken_by = next(h.broken_by for h in HABITS if h.name == habit)
-        suggested = " ".join((folder / "suggested.py").read_text().split())
-        assert f"{habit}: {broken_by}" in suggested  # the tests say which habit they break
+    broken_by = next(h.broken_by for h in HABITS if h.name == habit)
+    suggested = " ".join((folder / "suggested.py").read_text().split())
+    assert f"{habit}: {broken_by}" in suggested  # the tests say which habit they break
     page = (folder / "r.html").read_text()
     assert '<div class="diagnosis">' in page and f"<b>{habit}</b>" in page
     with (folder / "tests" / "test_weak.py").open("a") as tests:
@@ -130,14 +131,99 @@ def test_the_habit_is_named_and_its_fix_kills_its_survivors(tmp_path: Path, habi
     assert {statuses[i] for i in explained} == {"Killed"}, statuses  # type: ignore[index]
 
 
+TENSOR_WEAK = """import numpy as np
+from engine import Tensor
+
+
+def test_add():
+    a, b = np.array([[1.0, -2.0], [0.5, 3.0]]), np.array([[0.3, 0.7], [-1.1, 2.0]])
+    w = np.array([[0.5, -1.5], [2.0, 0.25]])
+    x, y = Tensor(a), Tensor(b)
+    ((x + y) * Tensor(w)).sum().backward()
+    assert np.allclose(x.grad, w) and np.allclose(y.grad, w)
+
+
+def test_matmul():
+    a, b = np.array([[1.0, -2.0], [-2.0, 3.0]]), np.array([[0.3, 0.7], [0.7, 2.0]])
+    w = np.array([[0.5, -1.5], [-1.5, 0.25]])
+    x, y = Tensor(a), Tensor(b)
+    ((x @ y) * Tensor(w)).sum().backward()
+    assert np.allclose(x.grad, w @ b.T) and np.allclose(y.grad, a.T @ w)
+
+
+def check(op, a, b):
+    w = np.cos(np.arange(np.size(op(a, b)))).reshape(np.shape(op(a, b)))
+    x, y = Tensor(a), Tensor(b)
+    (op(x, y) * Tensor(w)).sum().backward()
+    for got, at, f in ((x.grad, a, lambda t: op(t, b)), (y.grad, b, lambda t: op(a, t))):
+        want = np.zeros_like(at)
+        for i in np.ndindex(at.shape):
+            up, down = at.copy(), at.copy()
+            up[i] += 1e-6
+            down[i] -= 1e-6
+            want[i] = ((f(up) - f(down)) * w).sum() / 2e-6
+        assert np.allclose(got, want, atol=1e-5)
+"""
+
+# The fix each tensor habit prints, applied by hand.
+TENSOR_FIXES = {
+    "no-broadcast": """
+
+def test_broadcast():
+    rng = np.random.default_rng(0)
+    for op in (lambda p, q: p + q, lambda p, q: p * q):  # the loss's * is the tests' too
+        check(op, rng.normal(size=(3, 4)), rng.normal(size=(4,)))
+        check(op, rng.normal(size=(4,)), rng.normal(size=(3, 4)))
+    check(lambda p, q: p @ q, rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5)))
+    check(lambda p, q: p @ q, rng.normal(size=(3, 4)), rng.normal(size=(2, 4, 5)))
+""",
+    "square-shapes": """
+
+def test_matmul_not_square():
+    rng = np.random.default_rng(2)
+    check(lambda p, q: p @ q, rng.normal(size=(2, 3)), rng.normal(size=(3, 4)))
+""",
+    "two-d-only": """
+
+def test_batched_matmul():
+    rng = np.random.default_rng(1)
+    check(lambda p, q: p @ q, rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 4, 5)))
+""",
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("habit", list(TENSOR_FIXES))
+def test_a_tensor_habit_is_named_and_its_fix_kills_its_survivors(
+    tmp_path: Path, habit: str
+) -> None:
+    """On our Tensor, 2-D tests of + and of @ on square symmetric matrices: the diagnosis
+    names the habit, the suggested tests say they break it, and the fix appended by hand
+    kills what it explained."""
+    (tmp_path / "engine.py").write_text(TENSOR.read_text())
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_weak.py").write_text(TENSOR_WEAK)
+    before = campaign(tmp_path, "unbroadcast,transpose", "--suggest", "suggested.py")
+    named = {d["habit"]: d for d in before["config"]["diagnosis"]["habits"]}  # type: ignore[index]
+    assert habit in named
+    explained = named[habit]["survivors"]
+    assert explained and all(i.startswith(("add-", "mul-", "matmul-")) for i in explained)
+    broken_by = next(h.broken_by for h in HABITS if h.name == habit)
+    assert f"{habit}: {broken_by}" in " ".join((tmp_path / "suggested.py").read_text().split())
+    with (tmp_path / "tests" / "test_weak.py").open("a") as tests:
+        tests.write(TENSOR_FIXES[habit])
+    statuses = campaign(tmp_path, "unbroadcast,transpose")["statuses"]
+    assert {statuses[i] for i in explained} == {"Killed"}, statuses  # type: ignore[index]
+
+
 def test_a_habit_explains_only_when_every_test_that_ran_the_code_shows_it() -> None:
     habits = {"t1": {"mul": ["upstream-one"]}, "t2": {"mul": []}}
     found, unexplained = diagnose(
         [
-            ("mul-chain", "mul", "chain", ["t1"]),
-            ("mul-chain-2", "mul", "chain", ["t1", "t2"]),
-            ("mul-sign", "mul", "sign", ["t1"]),
-            ("add-chain", "add", "chain", []),
+            ("mul-chain", "mul", "chain", "", ["t1"]),
+            ("mul-chain-2", "mul", "chain", "", ["t1", "t2"]),
+            ("mul-sign", "mul", "sign", "", ["t1"]),
+            ("add-chain", "add", "chain", "", []),
         ],
         habits,
     )

@@ -6,7 +6,7 @@ the op and the shapes; a correct float32 engine must pass.
 
 Modules: minigrad_tool.tensor, minigrad_tool.tensor.access, minigrad_tool.tensor.calls,
 minigrad_tool.tensor.cases, minigrad_tool.tensor.discovery, minigrad_tool.tensor.probes,
-minigrad_tool.tensor.rows.
+minigrad_tool.tensor.rows, minigrad_tool.tensor.second_order.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from minigrad_tool.check import settings_for
 from minigrad_tool.cli import main
 from minigrad_tool.mutation.campaign import run_campaign
 from minigrad_tool.mutation.judging import CampaignConfig
-from minigrad_tool.mutation.operators import OPT_IN
 from minigrad_tool.mutation.results import Campaign, Status
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
@@ -288,7 +287,7 @@ class TestMutation:
 
     def test_every_tensor_operator_makes_mutants(self, tensor_campaign: Campaign) -> None:
         made = {r.mutant.operator for r in tensor_campaign.results}
-        assert set(TENSOR_OPERATORS) - OPT_IN <= made  # dtype runs when named
+        assert set(TENSOR_OPERATORS) <= made
 
     def test_a_shared_helper_is_one_site(self, tensor_campaign: Campaign) -> None:
         helper = [r for r in tensor_campaign.results if r.mutant.function == "unbroadcast"]
@@ -632,3 +631,38 @@ def test_agreeing_by_both_raising_is_no_equivalence(tmp_path: Path) -> None:
     assert branch
     assert all(r.status is not Status.EQUIVALENT for r in branch)
     assert all("no probe on which the original computes" in r.reason for r in branch)
+
+
+class TestSecondOrder:
+    """gradgradcheck where backward() takes create_graph; a capability line where it does not."""
+
+    SOURCE = (ENGINES / "tensor_create_graph.py").read_text()
+    EXP_STEP = "out._vjp = lambda g: (g * out,)"
+
+    def test_an_engine_with_create_graph_is_checked_and_passes(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(["gradcheck", "--engine", engine(tmp_path, self.SOURCE)], capsys)
+        assert code == 0, out + err
+        assert "second order: u . H v from backward(create_graph=True)" in out
+        assert "its backward() takes create_graph: second order is checked" in out
+
+    def test_a_step_that_is_not_differentiable_fails_the_second_order_check(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """exp's step multiplies by the output's array, not the output node: its first order
+        is right (every other check passes), its second order is 0 where it is exp(x)."""
+        assert self.EXP_STEP in self.SOURCE
+        body = self.SOURCE.replace(self.EXP_STEP, "out._vjp = lambda g: (g * Tensor(out.data),)")
+        code, out, _ = run(["gradcheck", "--engine", engine(tmp_path, body)], capsys)
+        assert code == 1
+        failed = [line for line in out.splitlines() if line.startswith("exp_2d: ")]
+        assert failed and "the second order check of Tensor.exp" in failed[0], out
+        assert all("second order" not in line for line in out.splitlines() if "mul_" in line)
+
+    def test_without_create_graph_second_order_is_a_capability_not_a_failure(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _ = run(["gradcheck", "--engine", "minigrad.tensor"], capsys)
+        assert code == 0
+        assert "second order: not checked, backward() takes no create_graph" in out

@@ -61,6 +61,7 @@ __all__ = [
     "Tolerance",
     "directional",
     "gradcheck",
+    "second_points",
 ]
 
 
@@ -161,10 +162,12 @@ def _describe(x: object) -> str:
 _SIGNS = (-1.0, 1.0)
 _SEED_RANGE = (0.5, 1.5)
 _WEIGHT_RANGE = (1.5, 3.0)
-# The reentrant check: the second graph is built at x + shift * (1 + |x|), near enough to stay
-# in an op's domain and away from its kinks (battery points keep a wider margin), far enough
-# that a value read from it moves a gradient by far more than the check allows.
-_REENTRANT_SHIFT = 1e-2
+# The reentrant check: the second graph is built at -1.5 x (the other sign, so a value read from
+# it shows across a kink, and another magnitude, so it shows for an even derivative such as
+# tanh's), else at x + 0.5 (1 + |x|), else x - 0.5 (1 + |x|), whichever f accepts first.  The
+# second graph is only a disturbance: a correct engine's first gradients never depend on it.
+_SECOND_FLIP = -1.5
+_SECOND_SHIFT = 0.5
 # ... and its tolerance, a thousandth of the gradient check's (the tensor battery's too): the same
 # graph at the same point gives the same gradients up to the order of a sum (children in a set).
 REENTRANT_SHARE = 1e-3
@@ -398,11 +401,12 @@ class _Checker:
                 )
 
     def check_reentrant(self, analytic: Sequence[float]) -> None:
-        """A graph built at x, then another at x + shift, then backward on the first: its
-        gradients must be those it had alone.  Where the second graph cannot be built (f
-        leaves its domain at both x + shift and x - shift), there is nothing to compare."""
+        """A graph built at x, then another at another point (second_points), then backward
+        on the first: its gradients must be those it had alone.  Where the second graph
+        cannot be built (f leaves its domain at every one), there is nothing to compare."""
         first = self._forward()
-        if not any(self._second_graph(sign) for sign in (1.0, -1.0)):
+        here = tuple(self.access.value(x) for x in self.inputs)
+        if not any(self._second_graph(here, there) for there in second_points(here)):
             return
         grads = self._backward_from(first)
         for i, (expected, actual) in enumerate(zip(analytic, grads, strict=True)):
@@ -410,8 +414,9 @@ class _Checker:
             if not abs(expected - actual) <= allowed:  # NaN never is
                 raise self._fail(
                     "reentrant",
-                    "the gradients of a graph change once another graph is built (at x + "
-                    f"{_REENTRANT_SHIFT:g} (1 + |x|)) before its backward: a backward step reads"
+                    "the gradients of a graph change once another graph is built (at "
+                    f"{_SECOND_FLIP:g} x or x +- {_SECOND_SHIFT:g} (1 + |x|)) before its "
+                    "backward: a backward step reads"
                     " a value saved by a later forward (state shared between graphs)",
                     index=i,
                     expected=expected,
@@ -419,12 +424,9 @@ class _Checker:
                     tolerance=allowed,
                 )
 
-    def _second_graph(self, sign: float) -> bool:
-        """Build f's graph at x + sign * shift (inputs put back after): was it built?"""
-        shift = {
-            i: sign * _REENTRANT_SHIFT * (1.0 + abs(self.access.value(x)))
-            for i, x in enumerate(self.inputs)
-        }
+    def _second_graph(self, here: Sequence[float], there: Sequence[float]) -> bool:
+        """Build f's graph at `there` (inputs put back after): was it built?"""
+        shift = {i: b - a for i, (a, b) in enumerate(zip(here, there, strict=True)) if b != a}
         try:
             self._evaluate(shift)
         except Exception:  # the second graph is only a disturbance: none, no check
@@ -450,6 +452,18 @@ class _Checker:
                 actual=actual,
                 tolerance=0.0,
             )
+
+
+def second_points(point: Sequence[float]) -> list[tuple[float, ...]]:
+    """Where a second graph is built before backward() on the first (the reentrant check and
+    its probes), in the order tried: -1.5 x (unless x is all zeros), x + 0.5 (1 + |x|), then
+    x - 0.5 (1 + |x|); rounded to 6 decimals, so that a written test spells them exactly."""
+    shifted = [
+        tuple(round(x + sign * _SECOND_SHIFT * (1.0 + abs(x)), 6) for x in point)
+        for sign in (1.0, -1.0)
+    ]
+    flipped = [tuple(round(_SECOND_FLIP * x, 6) for x in point)] if any(point) else []
+    return flipped + shifted
 
 
 @dataclass(frozen=True)

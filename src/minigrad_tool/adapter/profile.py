@@ -193,6 +193,7 @@ class Profile:
     grad_writable: bool = True  # False: `.grad` is a read-only property (reset by a method)
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
+    second_order: bool = False  # backward() takes create_graph: gradients can be differentiated
 
     def op(self, name: str) -> Op:
         for op in self.ops:

@@ -17,7 +17,7 @@ from minigrad_tool.cli import arguments
 from minigrad_tool.cli.config import Config
 from minigrad_tool.isolation import DEFAULT_MEMORY_MIB
 from minigrad_tool.mutation.judges import JUDGES
-from minigrad_tool.mutation.operators import DEFAULT_OPERATORS, OPERATORS, OPT_IN
+from minigrad_tool.mutation.operators import OPERATORS
 
 __all__ = ["DEFAULT_JOBS", "build_parser"]
 
@@ -262,8 +262,7 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
         "--operators",
         type=arguments.names("operator", tuple(OPERATORS)),
         metavar="NAMES",
-        help=f"comma-separated operators (default: {','.join(DEFAULT_OPERATORS)}; also "
-        f"{','.join(sorted(OPT_IN))}, the bugs only torch's extra checks find)",
+        help=f"comma-separated operators (default: all of {','.join(OPERATORS)})",
     )
     b.min_score(mutate)
     mutate.add_argument(

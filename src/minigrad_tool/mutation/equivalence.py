@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,8 @@ from minigrad_tool.adapter.order import fresh
 from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, NoTruth, trace_ops, truth
-from minigrad_tool.mutation.probe import Observation, Probe, TestStyle
+from minigrad_tool.checker import second_points
+from minigrad_tool.mutation.probe import Observation, Probe, TestStyle, renamed
 
 __all__ = [
     "Observation",
@@ -74,7 +75,11 @@ class ScalarProbe:
         value, grads, _ = truth(self.fn, self.point, parameters_of(profile))
         scale = written_scale(profile)
         seed = SEED if profile.grad_writable else 0.0
-        return ("ok", value, grads, [seed + scale * g for g in grads], scale)
+        seeded = [seed + scale * g for g in grads]
+        zero = [0.0] * len(grads) if "mul" in profile.names else None
+        second = _second_point(self.fn, self.point, parameters_of(profile))
+        again = grads if second is not None else None
+        return ("ok", value, grads, seeded, scale, zero, again)
 
     def ops(self, profile: Profile) -> list[str]:
         """The ops this probe calls, by the oracle's trace ([] if it has none)."""
@@ -96,32 +101,102 @@ class ScalarProbe:
                 access.set_grad(x, SEED)
             scaled, scale = access.scaled(self.fn(*xs), SCALE)
             scaled.backward()
-            return ("ok", access.value(out), plain, [access.grad(x) for x in xs], scale)
+            seeded = [access.grad(x) for x in xs]
+            return ("ok", access.value(out), plain, seeded, scale, *self._extra(access))
         except Exception as err:  # both engines raising the same error is agreement
             return ("raises", type(err).__name__)
+
+    def _extra(self, access: NodeAccess) -> tuple[Any, Any]:
+        """The gradients under a zero upstream gradient (None where the engine cannot multiply
+        by a number), and those of a graph built before a second one at another point (None
+        where no second point is in the domain)."""
+        xs = [access.leaf(x) for x in self.point]
+        zeroed, weight = access.scaled(self.fn(*xs), 0.0)
+        zero = None
+        if weight == 0.0:
+            zeroed.backward()
+            zero = [access.grad(x) for x in xs]
+        xs = [access.leaf(x) for x in self.point]
+        first = self.fn(*xs)
+        for there in second_points(self.point):
+            try:  # the second graph is only a disturbance: where it cannot be built, none
+                self.fn(*(access.leaf(v) for v in there))
+            except Exception:
+                continue
+            first.backward()
+            return zero, [access.grad(x) for x in xs]
+        return zero, None
 
     def describe(self, want: Observation, got: Observation) -> str:
         return difference(want, got)
 
-    def test_lines(self, want: Observation, seeded: bool, style: TestStyle) -> list[str]:
+    def parts(self, observation: Observation) -> dict[str, Any]:
+        _, value, plain, seeded, _, zero, again = observation
+        return {"plain": (value, plain), "seeded": seeded, "zero": zero, "again": again}
+
+    def test_lines(self, want: Observation, regime: str, style: TestStyle) -> list[str]:
         """The inputs, the graph (only what reaches `out`), backward(), and assertions of the
-        value and gradients; with `seeded`, again with pre-seeded inputs and a scaled output."""
+        value and gradients; then the same in `regime` (REGIMES): pre-seeded inputs and a
+        scaled output, a zero upstream gradient, or a second graph built before backward()."""
         names = _names(len(self.point))
         inputs = probe_source(self, style.leaf)[: len(names)]
         graph = reaching(self.lines)
         lines = [*inputs, *graph, "out.backward()"]
         lines += _assertions(names, (want[1], want[2]), style.rtol, style.data_attr)
-        if seeded and not style.preseed:
+        if regime == "seeded" and not style.preseed:
             lines.append("# the upstream gradient is not 1 (.grad is read-only: no pre-seeding)")
             lines += [*inputs, *graph, f"out = {style.scale}", "out.backward()"]
             lines += _assertions(names, (None, want[3]), style.rtol)
-        elif seeded:
+        elif regime == "seeded":
             lines.append("# pre-seeded gradients must be added to; the upstream gradient is not 1")
             lines += inputs
             lines += [f"{n}.grad = {SEED!r}" for n in names]
             lines += [*graph, f"out = {style.scale}", "out.backward()"]
             lines += _assertions(names, (None, want[3]), style.rtol)
+        elif regime == "zero" and style.zero:
+            lines.append("# a zero upstream gradient: every gradient must be exactly 0")
+            lines += [*inputs, *graph, f"out = {style.zero}", "out.backward()"]
+            read = f".{style.data_attr}" if style.grad_is_node else ""
+            lines += [f"assert {n}.grad{read} == 0" for n in names]
+        elif regime == "again":
+            lines += self._second_graph_lines(want, names, inputs, graph, style)
         return lines
+
+    def _second_graph_lines(
+        self,
+        want: Observation,
+        names: Sequence[str],
+        inputs: Sequence[str],
+        graph: Sequence[str],
+        style: TestStyle,
+    ) -> list[str]:
+        """Build the graph, then another at other inputs, then backward() on the first."""
+        second = _second_point(self.fn, self.point, style.parameters)
+        if second is None:
+            return []
+        lines = [
+            "# a second graph built before backward() on the first must not change its gradients",
+            *inputs,
+            *graph,
+        ]
+        lines += [f"{n}2 = {style.leaf(repr(v))}" for n, v in zip(names, second, strict=True)]
+        lines += [*renamed(graph, names, "2"), "out.backward()"]
+        return lines + _assertions(names, (None, want[2]), style.rtol)
+
+
+def _second_point(
+    fn: Callable[..., Any], point: Point, parameters: Mapping[str, float]
+) -> Point | None:
+    """Where a correct engine builds the second graph: the first of second_points whose
+    value plain math gives, None if none."""
+    for there in second_points(point):
+        try:
+            value, _ = trace_ops(fn, there, parameters)
+        except Exception:  # no oracle or a domain error: not there
+            continue
+        if math.isfinite(value):
+            return there
+    return None
 
 
 def parameters_of(profile: Profile) -> dict[str, float]:
@@ -331,8 +406,27 @@ def difference(want: Observation, got: Observation) -> str:
         f"original gives {_said(want, value, plain, seeded)}; "
         f"mutant gives {_said(got, value2, plain2, seeded2)} "
         f"(pre-seeded: every input's .grad set to {SEED:g} before backward(); scaled: "
-        f"backward() from out * {scale:g})"
+        f"backward() from out * {scale:g})" + _other_regimes(want, got)
     )
+
+
+# The regimes after the scaled one, in an observation's order: (index, what they are).
+_OTHER_REGIMES = (
+    (5, "under a zero upstream gradient (backward() from out * 0)"),
+    (6, "with a second graph built at other inputs before backward()"),
+)
+
+
+def _other_regimes(want: Observation, got: Observation) -> str:
+    """The gradients of the regimes that tell the two apart, past the first three."""
+    if not want[0] == got[0] == "ok":
+        return ""
+    said = []
+    for index, what in _OTHER_REGIMES:
+        if not _same(want[index], got[index], 0.0):
+            shown, shown2 = _pair(want[index], got[index])
+            said.append(f"; {what}, original gives gradients {shown}, mutant {shown2}")
+    return "".join(said)
 
 
 def probe_source(probe: ScalarProbe, leaf: Callable[[str], str]) -> list[str]:

@@ -16,10 +16,12 @@ operator needs to live:
 * `stale` (a value read from the op's latest forward) lives when each step runs right
   after its op's only forward (the recorder counts the op's forward calls too);
 * `unbroadcast` (a reduction skipped) lives when nothing is ever broadcast;
-* `transpose` (a transpose dropped) lives when every matrix is square.
+* `transpose` (a transpose dropped) lives when every matrix is square, and `.T` for
+  `swapaxes(-1, -2)` when every operand is 2-D (no batch axis).
 
 Habits are rows: a habit is a name, what it means, its fix and the operator it
-lets through.
+lets through (with words of the mutant's description where the habit hides only some of
+that operator's mutants).
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ class Habit:
     shows: str  # what the tests did, in words
     fix: str  # the one change that breaks it
     broken_by: str  # how a suggested test breaks it, for its docstring
+    described: str = ""  # words of the mutant's description it needs ("": any of the operator's)
+
+    def hides(self, operator: str, description: str) -> bool:
+        """Could this habit be what lets a mutant of `operator` so described live?"""
+        return operator == self.operator and self.described in description
 
 
 HABITS: tuple[Habit, ...] = (
@@ -90,16 +97,28 @@ HABITS: tuple[Habit, ...] = (
         "unbroadcast",
         "every operand had its output's shape (no size-1 or missing axis was stretched), so a "
         "step that skips the reduction back to its input's shape changes nothing",
-        "broadcast in a test: x of shape (3, 4) with y of shape (4,) or (3, 1), and compare "
-        "y.grad with numerical derivatives",
+        "broadcast in a test: x of shape (3, 4) with y of shape (4,) or (3, 1) (for matmul, "
+        "a batch against none: (2, 3, 4) @ (4, 5) and (3, 4) @ (2, 4, 5)), and compare the "
+        "gradients with numerical derivatives",
         "its operands are broadcast",
     ),
     Habit(
         "square-shapes",
         "transpose",
-        "every matrix operand was square, so a step that drops a transpose keeps its shapes",
+        "every matrix operand was square, so a step that drops a transpose keeps its shapes "
+        "(and, where they are symmetric, its values)",
         "use matrices that are not square, e.g. (2, 3) @ (3, 4), with random values",
         "its matrices are not square",
+        described="dropped",
+    ),
+    Habit(
+        "two-d-only",
+        "transpose",
+        "every operand was 2-D (no batch axis), so .T where swapaxes(-1, -2) is needed "
+        "reverses the same two axes",
+        "use a batched operand, e.g. (2, 3, 4) @ (4, 5), and compare with numerical derivatives",
+        "its operands have a batch axis",
+        described="becomes .T",
     ),
     Habit(
         "equal-operands",
@@ -109,7 +128,6 @@ HABITS: tuple[Habit, ...] = (
         "its operands differ",
     ),
 )
-_BY_OPERATOR = {h.operator: h for h in HABITS}
 _RECEIVERS = ("self", "other")
 
 
@@ -178,6 +196,7 @@ def _observe(
     flags["square-shapes"] &= bool(shapes) and all(
         s is not None and len(s) >= 2 and s[-1] == s[-2] for s in shapes
     )
+    flags["two-d-only"] &= bool(shapes) and all(s is not None and len(s) <= 2 for s in shapes)
     if len(receivers) < 2:
         flags["equal-operands"] = False
     else:
@@ -250,15 +269,16 @@ class Diagnosis:
 
 
 def diagnose(
-    survivors: Sequence[tuple[str, str, str, Sequence[str]]],
+    survivors: Sequence[tuple[str, str, str, str, Sequence[str]]],
     habits: Mapping[str, Mapping[str, Sequence[str]]],
 ) -> tuple[list[Diagnosis], list[str]]:
-    """Survivors as (id, op, operator, tests that ran its code); habits: test -> op -> habit
-    names it showed.  The habits that explain survivors, and the survivors none explains."""
+    """Survivors as (id, op, operator, description, tests that ran its code); habits: test ->
+    op -> habit names it showed.  The habits that explain survivors, and the survivors none
+    explains."""
     explained: dict[str, tuple[list[str], set[str]]] = {}
     unexplained: list[str] = []
-    for mutant, op, operator, tests in survivors:
-        habit = _BY_OPERATOR.get(operator)
+    for mutant, op, operator, description, tests in survivors:
+        habit = next((h for h in HABITS if h.hides(operator, description)), None)
         if (
             habit is not None
             and tests

@@ -162,8 +162,7 @@ def composite_bug(
     op = ops.get(op_name)
     if op is None or not op.composite:
         return None
-    index = spec.index
-    file = spec.path.name
+    index, file = spec.index, spec.path.name
     parts = [
         f"{op.name} has no backward step of its own: {op.describe_call()} is "
         f"{_built(index, spec.source, op, file)}, built from {', '.join(op.uses) or 'other ops'}"
@@ -178,19 +177,19 @@ def composite_bug(
             f"its sign lives in neg, which is {_built(index, spec.source, neg, file)}"
             + (f", built from {', '.join(neg.uses)}" if neg.composite and neg.uses else "")
         )
-    candidates = [m for m in generated.mutants if m.op in op.uses and m.operator == operator] or [
-        m for m in generated.mutants if m.op in op.uses
-    ]
+    used = [m for m in generated.mutants if m.op in op.uses]
+    candidates = [m for m in used if m.operator == operator] or used
     point = op.points[0] if op.points else (1.5, -2.0)[: op.arity]
     probe = equivalence.op_probe(op, point)
-    observed = observe_mutants(spec, profile, index, [probe], [(m, 0) for m in candidates], limits)
+    wanted = [(m, [0]) for m in candidates]
+    observed = observe_mutants(spec, profile, index, [probe], wanted, limits)
     instead: list[str] = []
     shown: list[str] = []
     flips: list[str] = []  # those that flip the sign of the last input's gradient alone
     for m in candidates:
         if m.id not in observed:
             continue
-        want, got = observed[m.id]
+        _, want, got = observed[m.id]
         if want[0] == got[0] == "ok" and not equivalence.compare(
             ("ok", want[1], want[2], [], 1.0), ("ok", got[1], got[2], [], 1.0), 1e-9
         ):

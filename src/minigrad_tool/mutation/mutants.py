@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.adapter.source import Function
 from minigrad_tool.adapter.spec import EngineSpec
-from minigrad_tool.mutation.operators import DEFAULT_OPERATORS, OPERATORS, Edit
+from minigrad_tool.mutation.operators import OPERATORS, Edit
 from minigrad_tool.mutation.sites import Site, find_sites
 
 __all__ = [
@@ -66,9 +66,17 @@ class Mutant:
         return (data[:a] + self.replacement.encode("utf-8") + data[b:]).decode("utf-8")
 
     def mutated_line(self, source: str) -> str:
-        """The first line the mutant changes, as it reads once mutated (stripped)."""
-        lines = self.mutated_source(source).splitlines()
-        return lines[self.start[0] - 1].strip() if self.start[0] <= len(lines) else ""
+        """The line the mutant changes, as it reads once mutated (stripped): the first line
+        it rewrites, else the first it adds (a replacement that wraps a statement, such as
+        the stale operator's, re-indents lines it does not change: indentation is ignored)."""
+        before = [line.strip() for line in source.splitlines()]
+        after = [line.strip() for line in self.mutated_source(source).splitlines()]
+        changes = difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
+        for wanted in ("replace", "insert"):
+            for tag, _, _, start, end in changes:
+                if tag == wanted and any(after[start:end]):
+                    return next(line for line in after[start:end] if line)
+        return ""
 
     def diff(self, source: str, path: str = "engine.py") -> str:
         """A unified diff of the mutant against the original source."""
@@ -234,7 +242,7 @@ def generate_mutants(
     spec: EngineSpec, profile: Profile, operators: Sequence[str] | None = None
 ) -> Generated:
     """All distinct mutants of an engine, for the chosen operators."""
-    chosen = list(DEFAULT_OPERATORS) if operators is None else list(operators)
+    chosen = list(OPERATORS) if operators is None else list(operators)
     unknown = [name for name in chosen if name not in OPERATORS]
     if unknown:
         raise MutationError(

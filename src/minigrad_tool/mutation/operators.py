@@ -45,9 +45,7 @@ from minigrad_tool.mutation.sites import (
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
 __all__ = [
-    "DEFAULT_OPERATORS",
     "OPERATORS",
-    "OPT_IN",
     "Contribution",
     "Edit",
     "Operator",
@@ -717,8 +715,3 @@ OPERATORS: dict[str, Operator] = {
     # Array code only (sites of tensor engines): minigrad_tool.mutation.tensor_operators.
     **{name: _tensor(op) for name, op in TENSOR_OPERATORS.items()},
 }
-# Operators for the bugs only torch's extra checks find (zero upstream, reentrant, dtype): run
-# when named (`--operators ...,offset,stale,dtype`).  Not by default yet: the tests --suggest
-# writes assert values and gradients, not those checks, so it cannot kill their survivors.
-OPT_IN = frozenset({"offset", "stale", "dtype"})
-DEFAULT_OPERATORS = tuple(name for name in OPERATORS if name not in OPT_IN)

@@ -9,14 +9,16 @@ test's statements; every caller asks the protocol, never the kind.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import ast
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
 
-__all__ = ["Observation", "Probe", "TestStyle"]
+__all__ = ["REGIMES", "Observation", "Probe", "Regime", "TestStyle", "renamed", "telling_regime"]
 
 Observation = tuple[Any, ...]
 
@@ -35,6 +37,43 @@ class TestStyle:
     rtol: float = 1e-9
     scale: str = "out * -1.7"
     preseed: bool = True  # `.grad` can be written (not a read-only property)
+    zero: str = "out * 0.0"  # the output times 0 ("" where the engine cannot multiply)
+    parameters: Mapping[str, float] = field(default_factory=dict)  # for the oracle (slopes)
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One way a written test runs backward(), beyond the plain one: its name in a test's
+    name, and what it checks, for the docstring.  `exact`: compared with no tolerance."""
+
+    name: str
+    test_name: str
+    checks: str
+    exact: bool = False
+
+
+# In the order a test is chosen: the plain regime if it tells the mutant apart, else the
+# first of the others that does.
+REGIMES: tuple[Regime, ...] = (
+    Regime("plain", "value_and_gradients", ""),
+    Regime(
+        "seeded",
+        "accumulates_and_scales",
+        ", and that backward() adds to pre-seeded gradients and scales by the upstream one",
+    ),
+    Regime(
+        "zero",
+        "zero_upstream",
+        ", and that a zero upstream gradient gives gradients of exactly 0",
+        exact=True,
+    ),
+    Regime(
+        "again",
+        "second_graph",
+        ", and that a second graph built at other inputs before backward() leaves them as they are",
+    ),
+    Regime("dtype", "keeps_dtype", ", and that every gradient keeps its node's dtype", exact=True),
+)
 
 
 class Probe(Protocol):
@@ -68,6 +107,51 @@ class Probe(Protocol):
         """The ops it calls."""
         ...
 
-    def test_lines(self, want: Observation, seeded: bool, style: TestStyle) -> list[str]:
-        """A test's statements asserting `want` (with `seeded`, the pre-seeded gradients)."""
+    def parts(self, observation: Observation) -> dict[str, Any]:
+        """An "ok" observation by regime name (those of REGIMES it has)."""
         ...
+
+    def test_lines(self, want: Observation, regime: str, style: TestStyle) -> list[str]:
+        """A test's statements asserting `want`: plainly, then in `regime` too."""
+        ...
+
+
+def _agree(a: Any, b: Any, rel: float) -> bool:
+    """Equal as a written test's close() sees them: within `rel` (and rel / 1000 absolute
+    around zero), NaN only with NaN; exactly where rel is 0."""
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_agree(x, y, rel) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b or math.isclose(a, b, rel_tol=rel, abs_tol=rel * 1e-3)
+    return bool(a == b)
+
+
+def telling_regime(probe: Probe, want: Observation, got: Observation, rel: float) -> str:
+    """The regime a written test (tolerance `rel`) needs to tell `got` from `want`: the plain
+    one if it does (or the mutant raises), else the first of REGIMES that does, else
+    "seeded" (the written test is then dropped when it is checked)."""
+    if got[0] != "ok":
+        return "plain"
+    wanted, found = probe.parts(want), probe.parts(got)
+    for regime in REGIMES:
+        if wanted.get(regime.name) is not None and not _agree(
+            wanted[regime.name], found.get(regime.name), 0.0 if regime.exact else rel
+        ):
+            return regime.name
+    return "seeded"
+
+
+def renamed(lines: Sequence[str], inputs: Sequence[str], suffix: str) -> list[str]:
+    """Statements `name = expression` with every name they bind or read that is an input or
+    one of theirs suffixed: the same graph again, beside the first."""
+    bound = set(inputs) | {line.partition(" = ")[0].strip() for line in lines}
+
+    class Rename(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.Name:
+            if node.id in bound:
+                node.id += suffix
+            return node
+
+    return [ast.unparse(Rename().visit(ast.parse(line))) for line in lines]

@@ -145,7 +145,7 @@ class Campaign:
         """The weak habits of the judging tests that explain survivors, and the survivors no
         habit explains (mutation.habits)."""
         survivors = [
-            (r.mutant.id, r.mutant.op, r.mutant.operator, _tests_that_ran(r))
+            (r.mutant.id, r.mutant.op, r.mutant.operator, r.mutant.description, _tests_that_ran(r))
             for r in self.results
             if r.status is Status.SURVIVED
         ]

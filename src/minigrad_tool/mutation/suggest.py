@@ -39,6 +39,7 @@ from minigrad_tool.mutation.judges.tests import TestsHost, run_stats
 from minigrad_tool.mutation.judging import CampaignConfig, MutantRun
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import patcher_for
+from minigrad_tool.mutation.probe import REGIMES, telling_regime
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
 from minigrad_tool.reads import python_files
 
@@ -91,23 +92,33 @@ def observe_mutants(
     profile: Profile,
     index: SourceIndex,
     probes: Sequence[equivalence.Probe],
-    wanted: Sequence[tuple[Mutant, int]],
+    wanted: Sequence[tuple[Mutant, Sequence[int]]],
     limits: Limits,
-) -> dict[str, tuple[Any, Any]]:
-    """For each (mutant, probe index): the probe's observation on the original and the mutant."""
+) -> dict[str, tuple[int, Any, Any]]:
+    """For each (mutant, probe indices): the first of those probes that tells the mutant from
+    the original (else the first probe), with its observation on the original and the mutant."""
     mutants = {m.id: m for m, _ in wanted}
+    rtol = equivalence.tolerance_for(profile)
 
     def task(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> list[Any]:
-        probe = probes[args["probe"]]
-        want = equivalence.observe(engine.access, probe)
+        chosen = args["probes"]
+        wants = [equivalence.observe(engine.access, probes[i]) for i in chosen]
         patcher = patcher_for(spec, index)
         patcher.apply(mutants[args["mutant"]])
-        return [want, equivalence.observe(engine.access, probe)]
+        first: list[Any] = []
+        for i, want in zip(chosen, wants, strict=True):
+            got = equivalence.observe(engine.access, probes[i])
+            first = first or [i, want, got]
+            if not equivalence.compare(want, got, rtol):
+                return [i, want, got]
+        return first
 
-    requests = [Request(m.id, "observe", {"mutant": m.id, "probe": i}) for m, i in wanted]
+    requests = [
+        Request(m.id, "observe", {"mutant": m.id, "probes": list(indices)}) for m, indices in wanted
+    ]
     with engine_host(spec, profile, {"observe": task}, limits) as host:
         outcomes = host.run(requests)
-    return {key: (o.value[0], o.value[1]) for key, o in outcomes.items() if o.ok}
+    return {key: (o.value[0], o.value[1], o.value[2]) for key, o in outcomes.items() if o.ok}
 
 
 _HELPER = '''
@@ -133,25 +144,24 @@ _HELPERS: dict[EngineKind, tuple[str, str]] = {
 }
 
 
+_REGIMES = {regime.name: regime for regime in REGIMES}
+
+
 @dataclass(frozen=True)
 class _Written:
     """One test to write: its input, what it asserts, and the mutants it should catch."""
 
     probe: equivalence.Probe
     want: Any  # the truth, in an observation's form: never the engine's output
-    seeded: bool  # also assert the pre-seeded and scaled gradients
+    regime: str  # the regime asserted after the plain one (mutation.probe.REGIMES)
     mutants: tuple[Mutant, ...]
     blames: tuple[str, ...] = ()  # ops it calls that the battery finds wrong in the engine
     habits: tuple[Habit, ...] = ()  # the habits of the user's tests it breaks (mutation.habits)
 
 
-def _what(probe: equivalence.Probe, seeded: bool) -> tuple[str, str]:
+def _what(probe: equivalence.Probe, regime: str) -> tuple[str, str]:
     """(name part, docstring) saying what a test checks."""
-    checks = "its value and gradients" + (
-        ", and that backward() adds to pre-seeded gradients and scales by the upstream one"
-        if seeded
-        else ""
-    )
+    checks = "its value and gradients" + _REGIMES[regime].checks
     if probe.label.startswith("random graph"):
         count = len(equivalence.reaching(probe.lines))
         point = ", ".join(f"{n}={v!r}" for n, v in zip(("x", "y", "z"), probe.point, strict=False))
@@ -168,12 +178,12 @@ def _test_source(
     source: str,
     exposes: str = "",
 ) -> str:
-    _, doc = _what(test.probe, test.seeded)
+    _, doc = _what(test.probe, test.regime)
     if test.habits:
         said = "; ".join(f"{h.name}: {h.broken_by}" for h in test.habits)
         doc = f"{doc} It breaks the habit of your tests that let these mutants live ({said})."
     doc = f"{doc} {exposes}" if exposes else doc
-    body = [f"    {line}" for line in test.probe.test_lines(test.want, test.seeded, style)]
+    body = [f"    {line}" for line in test.probe.test_lines(test.want, test.regime, style)]
     wrapped = textwrap.wrap(
         doc, width=88, initial_indent="    ", subsequent_indent="    ", break_on_hyphens=False
     )
@@ -218,9 +228,9 @@ def _hug_powers(source: str) -> str:
 
 def _name(test: _Written, taken: set[str]) -> str:
     """`test_<op>_<what it checks>`, numbered when two tests would share a name."""
-    part, _ = _what(test.probe, test.seeded)
+    part, _ = _what(test.probe, test.regime)
     op = part or test.mutants[0].op
-    base = f"test_{op}_" + ("accumulates_and_scales" if test.seeded else "value_and_gradients")
+    base = f"test_{op}_{_REGIMES[test.regime].test_name}"
     name, k = base, 2
     while name in taken:
         name, k = f"{base}_{k}", k + 1
@@ -340,6 +350,28 @@ def _truths(
     return truths, missing
 
 
+def _observed_with_truths(
+    spec: EngineSpec,
+    profile: Profile,
+    probes: Sequence[equivalence.Probe],
+    chosen: Sequence[MutantResult],
+    limits: Limits,
+) -> tuple[dict[str, tuple[int, Any, Any]], dict[int, Any], dict[int, str]]:
+    """Each survivor observed, original and mutant, at the probe that told it apart; where
+    that probe has no truth (a kink, a domain error), at the first later probe off a kink
+    (the random graphs last) that tells it apart.  With the truths of those probes."""
+    truths, no_truth = _truths(profile, probes, [r.probe_index or 0 for r in chosen])
+    later = [j for j, probe in enumerate(probes) if probe.kink is None]
+
+    def candidates(i: int) -> list[int]:
+        return [i] if i in truths else [i, *[j for j in later if j > i]]
+
+    wanted = [(r.mutant, candidates(r.probe_index or 0)) for r in chosen]
+    observed = observe_mutants(spec, profile, spec.index, probes, wanted, limits)
+    found, no_truth_found = _truths(profile, probes, [i for i, _, _ in observed.values()])
+    return observed, {**truths, **found}, {**no_truth, **no_truth_found}
+
+
 _HEADER = """\
 \"\"\"Tests written by `minigrad mutate --suggest` for mutants your tests let through.
 
@@ -370,17 +402,13 @@ def suggest_tests(
     if not chosen:
         return Suggestions("", [], dropped)
     probes = equivalence.all_probes(profile)
-    index = spec.index
-    wanted = [(r.mutant, r.probe_index or 0) for r in chosen]
-    observed = observe_mutants(spec, profile, index, probes, wanted, limits)
-    truths, no_truth = _truths(profile, probes, [i for _, i in wanted])
-    rtol = equivalence.tolerance_for(profile)
-    groups: dict[tuple[int, bool], list[Mutant]] = {}
+    observed, truths, no_truth = _observed_with_truths(spec, profile, probes, chosen, limits)
+    groups: dict[tuple[int, str], list[Mutant]] = {}
     for r in chosen:
-        probe_index = r.probe_index or 0
         if r.mutant.id not in observed:
             dropped.append((r.mutant.id, "observing its probe failed"))
             continue
+        probe_index = observed[r.mutant.id][0]
         if probe_index in no_truth:
             dropped.append(
                 (
@@ -390,24 +418,22 @@ def suggest_tests(
                 )
             )
             continue
-        want, got = observed[r.mutant.id]
+        _, want, got = observed[r.mutant.id]
         if want[0] != "ok":
             dropped.append((r.mutant.id, "the engine raises on the input that tells it apart"))
             continue
-        plain_differs = got[0] != "ok" or not equivalence.compare(
-            ("ok", want[1], want[2], [], 1.0), ("ok", got[1], got[2], [], 1.0), rtol
-        )
-        groups.setdefault((probe_index, not plain_differs), []).append(r.mutant)
+        regime = telling_regime(probes[probe_index], want, got, written_tolerance(profile))
+        groups.setdefault((probe_index, regime), []).append(r.mutant)
     wrong = set(campaign.wrong_ops)
     habit_of = {m: d.habit for d in campaign.diagnosis()[0] for m in d.survivors}
-    writer = _Writer(spec, profile, rtol)
+    writer = _Writer(spec, profile, equivalence.tolerance_for(profile))
     tests: dict[str, tuple[str, _Written]] = {}
     taken: set[str] = set()
-    for (probe_index, seeded), members in groups.items():
+    for (probe_index, regime), members in groups.items():
         probe = probes[probe_index]
         blames = tuple(op for op in probe.ops(profile) if op in wrong)
         habits = tuple(dict.fromkeys(habit_of[m.id] for m in members if m.id in habit_of))
-        written = _Written(probe, truths[probe_index], seeded, tuple(members), blames, habits)
+        written = _Written(probe, truths[probe_index], regime, tuple(members), blames, habits)
         name = _name(written, taken)
         tests[name] = (writer.source(written, name), written)
     header = _header(spec, profile, config)
@@ -458,6 +484,8 @@ class _Writer:
             rtol,
             "out * -1.7" if "mul" in profile.names else "out + out",
             profile.grad_writable,
+            "out * 0.0" if "mul" in profile.names else "",
+            equivalence.parameters_of(profile),
         )
 
     def source(self, written: _Written, name: str, exposes: str = "") -> str:
@@ -471,10 +499,14 @@ class _Writer:
         )
 
 
+def written_tolerance(profile: Profile) -> float:
+    """A written test compares more loosely than the probes do (1024 ulps, at least 1e-6), so
+    that it still passes where libm rounds the last bits differently."""
+    return max(1e-6, 1024.0 * profile.precision.macheps)
+
+
 def _header(spec: EngineSpec, profile: Profile, config: CampaignConfig) -> str:
-    # A written test compares more loosely than the probes do (1024 ulps, at least 1e-6), so
-    # that it still passes where libm rounds the last bits differently.
-    rel = max(1e-6, 1024.0 * profile.precision.macheps)
+    rel = written_tolerance(profile)
     return "\n".join(
         [
             _HEADER.rstrip("\n"),

@@ -58,6 +58,7 @@ def _scalar_checks(settings: Settings, profile: Profile) -> str:
         f"gradients: {settings.tolerance.describe()}; "
         f"forward values: rtol {f.rtol:.3g}, atol {f.atol:.3g}"
         + ("; fast mode" if settings.fast else "")
+        + "; second order: not checked (the scalar battery checks first derivatives)"
     )
 
 

@@ -45,6 +45,7 @@ from minigrad_tool.faults import engine_caused, engine_file
 from minigrad_tool.findings import Finding
 from minigrad_tool.tensor.access import Array, TensorAccess
 from minigrad_tool.tensor.calls import NotSupported, TensorCalls
+from minigrad_tool.tensor.second_order import second_order
 
 __all__ = ["CaseRun", "Domain", "Input", "TensorCase", "pinned_tensor_values", "run_tensor_case"]
 
@@ -87,6 +88,7 @@ class TensorCase:
     calls: TensorCalls
     macheps: float
     grad_is_node: bool = False
+    second_order: bool = False  # the engine's gradients can be differentiated (create_graph)
     op: str | None = None
     where: str = ""
     line: int | None = None  # the op's line in the engine's file
@@ -161,7 +163,12 @@ def describe_checks(profile: Profile) -> str:
         f"upstream gradient, rtol {s.rtol:.2g}; then pre-seeded, a second backward, a zero "
         f"upstream gradient, a second graph before the backward (reentrant), an unused input, "
         f"gradient dtypes; forward "
-        f"values vs numpy: rtol {s.forward_rtol:.3g}, atol {s.forward_atol:.3g}"
+        f"values vs numpy: rtol {s.forward_rtol:.3g}, atol {s.forward_atol:.3g}; second order: "
+        + (
+            "u . H v from backward(create_graph=True) against differences of the gradients"
+            if profile.second_order
+            else "not checked, backward() takes no create_graph (a capability, not a failure)"
+        )
     )
 
 
@@ -575,6 +582,10 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
     _zero_upstream(run, weight)
     _reentrant(run, grads, weight)
     _unused_input(run, weight)
+    if case.second_order:
+        wrong = second_order(run, weight)
+        if wrong:
+            raise CaseFailure("second order", wrong)
     return ""
 
 

@@ -30,8 +30,9 @@ from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.steps import forward_helpers, steps_of
 from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.mutation.sites import grad_writes
-from minigrad_tool.tensor.access import array_leaf
+from minigrad_tool.tensor.access import TensorAccess, array_leaf
 from minigrad_tool.tensor.calls import BINARY
+from minigrad_tool.tensor.second_order import supports_second_order
 
 __all__ = ["discover_tensor"]
 
@@ -256,7 +257,20 @@ def discover_tensor(
         d.notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
     progress("measuring the precision")
     d.precision = array_precision(cls, data_attr)
-    return d.profile(ops, sweep, kind="tensor", helpers=helpers, grad_is_node=grad_is_node)
+    second = supports_second_order(cls, TensorAccess(cls, data_attr, grad_is_node))
+    if second:
+        d.notes.append(
+            "its backward() takes create_graph: second order is checked (gradgradcheck by "
+            "directional derivatives)"
+        )
+    return d.profile(
+        ops,
+        sweep,
+        kind="tensor",
+        helpers=helpers,
+        grad_is_node=grad_is_node,
+        second_order=second,
+    )
 
 
 def _methods_of(cls: type) -> list[tuple[Op, FunctionType]]:

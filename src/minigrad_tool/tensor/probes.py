@@ -12,6 +12,7 @@ and the gradients of pre-seeded inputs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.oracle import NoTruth, slope
-from minigrad_tool.mutation.probe import TestStyle
+from minigrad_tool.mutation.probe import TestStyle, renamed
 from minigrad_tool.tensor.calls import SourceCalls
 from minigrad_tool.tensor.cases import CaseRun, TensorCase
 from minigrad_tool.tensor.rows import build_tensor_battery
@@ -65,9 +66,35 @@ class TensorProbe:
                     run.access.set_grad(leaf, seed)
                 run.loss(run.output(leaves), weight).backward()
                 seeded = [_flat(run.access.grad(leaf)) for leaf in leaves]
+            extra = self._extra(run, weight)
         except Exception as err:  # both raising the same error is agreement
             return ("raises", type(err).__name__)
-        return ("ok", _flat(value), plain, seeded)
+        return ("ok", _flat(value), plain, seeded, *extra)
+
+    def second_arrays(self) -> list[Any]:
+        """The inputs of the second graph: another draw of the case's inputs."""
+        return self.case.arrays(SECOND_DRAW + self.variant)
+
+    def _extra(self, run: CaseRun, weight: Any) -> tuple[Any, Any, Any]:
+        """The gradients under a zero upstream gradient, those of a graph built before a
+        second one (another draw; None if that cannot be built), and whether each gradient
+        (the loss's last) keeps its node's dtype."""
+        leaves = [run.access.leaf(x) for x in run.x]
+        run.loss(run.output(leaves), np.zeros_like(weight)).backward()
+        zero = [_flat(run.access.grad(leaf)) for leaf in leaves]
+        leaves = [run.access.leaf(x) for x in run.x]
+        loss = run.loss(run.output(leaves), weight)
+        try:  # the second graph is only a disturbance: where it cannot be built, none
+            others = [run.access.leaf(x) for x in self.second_arrays()]
+            run.loss(run.output(others), weight)
+        except Exception:
+            again = None
+            loss.backward()
+        else:
+            loss.backward()
+            again = [_flat(run.access.grad(leaf)) for leaf in leaves]
+        dtypes = [_same_dtype(run, node) for node in (*leaves, loss)]
+        return zero, again, dtypes
 
     def ops(self, profile: Profile) -> list[str]:
         """The ops this probe calls."""
@@ -106,37 +133,63 @@ class TensorProbe:
         if not profile.grad_writable:  # observe() seeds nothing: it repeats the plain gradients
             seeds = [np.zeros_like(seed) for seed in seeds]
         seeded = [seed + grad for seed, grad in zip(seeds, grads, strict=True)]
-        return ("ok", _flat(value), [_flat(g) for g in grads], [_flat(g) for g in seeded])
+        flat = [_flat(g) for g in grads]
+        zero = [[0.0] * len(g) for g in flat]
+        dtypes = [True] * (len(arrays) + 1)  # each input's, and the loss's
+        return ("ok", _flat(value), flat, [_flat(g) for g in seeded], zero, flat, dtypes)
 
-    def test_lines(self, want: Observation, seeded: bool, style: TestStyle) -> list[str]:
+    def parts(self, observation: Observation) -> dict[str, Any]:
+        _, value, plain, seeded, zero, again, dtypes = observation
+        return {
+            "plain": (value, plain),
+            "seeded": seeded,
+            "zero": zero,
+            "again": again,
+            "dtype": dtypes,
+        }
+
+    def test_lines(self, want: Observation, regime: str, style: TestStyle) -> list[str]:
         """A test's statements: the inputs, the graph in the engine's spelling, a loss with
-        a random upstream gradient, and `want` (the truth, from :meth:`truth`) as expected."""
+        a random upstream gradient, and `want` (the truth, from :meth:`truth`) as expected;
+        then the same in `regime` (REGIMES): pre-seeded inputs, a zero upstream gradient, a
+        second graph built before backward(), or the gradients' dtypes."""
         case = self.case
         class_name, data_attr, leaf = style.class_name, style.data_attr, style.leaf
         arrays = case.arrays(self.variant)
-        names = _NAMES[: len(arrays)]
+        names: tuple[str, ...] = _NAMES[: len(arrays)]
         shape = np.shape(case.ref(arrays))
         rng = CaseRun.generator(case, self.variant)  # the draws observe() made, in its order
         weight = rng.normal(size=shape)
         seeds = [rng.normal(size=x.shape) for x in arrays]
         source = SourceCalls(case.calls)
         graph = source.statements(case.build(source, list(names)))  # type: ignore[arg-type]
-        loss = f"(out * {class_name}(w)).{case.calls.op('sum').method}().backward()"
+        total = case.calls.op("sum").method
+        loss = f"(out * {class_name}(w)).{total}()"
         inputs = [
             f"{n} = {leaf(f'np.array({_literal(a)})')}" for n, a in zip(names, arrays, strict=True)
         ]
+        weighted = (
+            f"w = np.array({_literal(weight)})  # the upstream gradient: random, not all ones"
+        )
         lines = [
             *inputs,
             *graph,
-            f"w = np.array({_literal(weight)})  # the upstream gradient: random, not all ones",
-            loss,
+            weighted,
+            f"{loss}.backward()",
             f"assert close(out.{data_attr}, {_literal(np.reshape(want[1], shape))})",
         ]
-        lines += [
-            f"assert close({n}.grad, {_literal(np.reshape(g, x.shape))})"
-            for n, g, x in zip(names, want[2], arrays, strict=True)
-        ]
-        if seeded and style.preseed:
+
+        def grads_are(values: Sequence[Any]) -> list[str]:
+            return [
+                f"assert close({n}.grad, {_literal(np.reshape(g, x.shape))})"
+                for n, g, x in zip(names, values, arrays, strict=True)
+            ]
+
+        def grad_of(name: str) -> str:
+            return f"{name}.grad.{data_attr}" if style.grad_is_node else f"{name}.grad"
+
+        lines += grads_are(want[2])
+        if regime == "seeded" and style.preseed:
             lines.append("# pre-seeded gradients must be added to, not overwritten")
             lines += inputs
             for n, seed in zip(names, seeds, strict=True):
@@ -146,10 +199,32 @@ class TensorProbe:
                     if style.grad_is_node
                     else f"{n}.grad = {value}"
                 )
-            lines += [*graph, loss]
+            lines += [*graph, f"{loss}.backward()"]
+            lines += grads_are(want[3])
+        elif regime == "zero":
+            lines.append("# a zero upstream gradient: every gradient must be exactly 0")
+            lines += [*inputs, *graph, f"w = np.zeros({shape!r})", f"{loss}.backward()"]
+            lines += [f"assert np.all({grad_of(n)} == 0)" for n in names]
+        elif regime == "again":
+            second = self.second_arrays()
+            lines.append(
+                "# a second graph built before backward() on the first must not change its "
+                "gradients"
+            )
+            lines += [*inputs, *graph, f"loss = {loss}"]
             lines += [
-                f"assert close({n}.grad, {_literal(np.reshape(g, x.shape))})"
-                for n, g, x in zip(names, want[3], arrays, strict=True)
+                f"{n}2 = {leaf(f'np.array({_literal(a)})')}"
+                for n, a in zip(names, second, strict=True)
+            ]
+            lines += renamed(graph, names, "2")
+            lines += [f"{loss.replace('(out ', '(out2 ')}", "loss.backward()"]
+            lines += grads_are(want[5])
+        elif regime == "dtype":
+            lines.append("# every gradient keeps its node's dtype, the loss's included")
+            lines += [*inputs, *graph, f"loss = {loss}", "loss.backward()"]
+            lines += [
+                f"assert np.asarray({grad_of(n)}).dtype == {n}.{data_attr}.dtype"
+                for n in (*names, "loss")
             ]
         return lines
 
@@ -164,10 +239,27 @@ class TensorProbe:
                 if x != y:
                     about = what if what == "output" else f"gradient of {'xyzw'[i]}"
                     return f"the {about} differs: {_short(x)} against {_short(y)}"
+        for index, what in _OTHER_REGIMES:
+            if want[index] != got[index]:
+                return what
         return "the gradients of pre-seeded inputs differ"
 
 
 _NAMES = ("x", "y", "z", "w")
+# The regimes past the plain one that may tell two observations apart: (index, in words).
+_OTHER_REGIMES = (
+    (3, "the gradients of pre-seeded inputs differ"),
+    (4, "the gradients under a zero upstream gradient differ (they must be exactly 0)"),
+    (5, "the gradients differ when a second graph is built at other inputs before backward()"),
+    (6, "a gradient's dtype differs from its node's (the loss's included)"),
+)
+SECOND_DRAW = 100  # the second graph's inputs: draw 100 + the probe's own
+
+
+def _same_dtype(run: CaseRun, node: Any) -> bool:
+    """Does the node's gradient keep its dtype (no gradient array at all counts as kept)?"""
+    data, grad = run.access.dtypes(node)
+    return grad is None or grad == data
 
 
 def _literal(array: Any) -> str:

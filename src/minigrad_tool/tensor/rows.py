@@ -675,6 +675,7 @@ def build_tensor_battery(profile: Profile) -> Built:
                 calls=calls,
                 macheps=profile.precision.macheps,
                 grad_is_node=profile.grad_is_node,
+                second_order=profile.second_order,
                 op=row.op,
                 where=where,
                 line=op.line if op is not None else None,
