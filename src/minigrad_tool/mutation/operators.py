@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -556,12 +557,29 @@ def operator_forward(site: Site) -> Iterator[Edit]:
 _OFFSET = 1e-6
 
 
+# Names of the upstream gradient in the steps of published engines: anything with "grad" in it
+# (out.grad, grad_output), DeZero's gy and gx0, g, dout, dy.
+_UPSTREAM = re.compile(r"grad|^g[a-z]{0,2}\d*$|^d(out|y)\d*$|^upstream$", re.IGNORECASE)
+
+
+def _mentions_upstream(value: ast.AST) -> bool:
+    """Does a contribution read a gradient (`out.grad`, a `gy` parameter)?  One that does not
+    is a local derivative the engine multiplies by out.grad later (vizgrad's `lambda x, r:
+    1.0 / x`)."""
+    return any(
+        (isinstance(n, ast.Name) and _UPSTREAM.search(n.id))
+        or (isinstance(n, ast.Attribute) and _UPSTREAM.search(n.attr))
+        for n in ast.walk(value)
+    )
+
+
 def operator_offset(site: Site) -> Iterator[Edit]:
     """Add a small constant to a contribution: `x.grad += v` becomes `x.grad += v + 1e-06`.
-    Local derivatives are left alone: the engine scales them by out.grad, so a constant there
-    is only a slightly wrong derivative, not one that ignores out.grad."""
+    Local derivatives are left alone (those of local-grads steps, and values that read no
+    gradient): the engine scales them by out.grad, so a constant there is only a slightly
+    wrong derivative, not one that ignores out.grad."""
     for c in contributions(site):
-        if c.kind != "local":
+        if c.kind != "local" and _mentions_upstream(c.value):
             plus = ast.BinOp(c.value, ast.Add(), ast.Constant(_OFFSET))
             yield Edit(c.value, plus, f"{_OFFSET:g} is added to the gradient", c.region.unit)
 
