@@ -1,6 +1,7 @@
 """Your tests as the judge: `mutate --tests`, both judges side by side, and `--suggest`.
 
-Modules: minigrad_tool.mutation.judges.tests, minigrad_tool.mutation.suggest.
+Modules: minigrad_tool.mutation.judges.tests, minigrad_tool.mutation.judges.fixtures,
+minigrad_tool.mutation.suggest.
 """
 
 from __future__ import annotations
@@ -285,3 +286,103 @@ class TestOurOwnTests:
         code, out, err = mutate(["--engine", engine, "--tests", tests, "--judge", "tests"], capsys)
         assert code == 0, out + err
         assert "mutation score: 100.0%" in out and "judged by your tests in " in out
+
+
+COUNTING_CONFTEST = """import os
+import pytest
+from engine import Value
+
+
+@pytest.fixture(scope="{scope}")
+def table():
+    with open(os.environ["MINIGRAD_TEST_FIXTURE_LOG"], "a") as log:
+        log.write("setup\\n")
+    return {value}
+"""
+
+FIXTURE_TESTS = """from engine import Value
+
+
+def number(k):
+    return getattr(k, "data", k)
+
+
+def test_mul(table):
+    x = Value(1.5)
+    (x * table["k"]).backward()
+    assert abs(x.grad - number(table["k"])) < 1e-6
+
+
+def test_tanh(table):
+    x = Value(0.5)
+    x.tanh().backward()
+    assert abs(x.grad - (1 - x.tanh().data ** 2)) < 1e-6
+
+
+def test_add(table):
+    x = Value(1.5)
+    (x + table["k"]).backward()
+    assert x.grad == 1.0
+"""
+
+
+class TestFixturesOnce:
+    """A child keeps the session fixtures its tests share (judges.fixtures): set up once per
+    mutant, not once per test per graph order; the statuses those of function fixtures."""
+
+    def campaign(
+        self, folder: Path, scope: str, value: str, monkeypatch: pytest.MonkeyPatch
+    ) -> tuple[dict[str, tuple[str, list[str]]], int]:
+        (folder / "tests").mkdir(exist_ok=True)
+        conftest = COUNTING_CONFTEST.format(scope=scope, value=value)
+        (folder / "tests" / "conftest.py").write_text(conftest)
+        (folder / "tests" / "test_ops.py").write_text(FIXTURE_TESTS)
+        log = folder / f"setups-{scope}.log"
+        monkeypatch.setenv("MINIGRAD_TEST_FIXTURE_LOG", str(log))
+        report = folder / f"{scope}.json"
+        args = ["--engine", str(folder / "engine.py"), "--tests", str(folder / "tests")]
+        main(["mutate", *args, "--judge", "tests", "--min-score", "0", "--json", str(report)])
+        mutants = [
+            m for f in json.loads(report.read_text())["files"].values() for m in f["mutants"]
+        ]
+        statuses = {m["id"]: (m["status"], m.get("killedBy", [])) for m in mutants}
+        return statuses, len(log.read_text().splitlines())
+
+    @pytest.mark.e2e
+    @pytest.mark.parametrize(
+        "value", ['{"k": Value(3.0)}', '{"k": 3.0}'], ids=["holds-a-node", "plain-number"]
+    )
+    def test_a_session_fixture_is_set_up_once_per_child_and_judges_as_a_function_one(
+        self,
+        student: Path,
+        value: str,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """A fixture holding one of the engine's nodes is set up again when the child switches
+        between the mutant and the original, or graph orders; one holding a number is not."""
+        per_test, each = self.campaign(student, "function", value, monkeypatch)
+        kept, setups = self.campaign(student, "session", value, monkeypatch)
+        capsys.readouterr()
+        assert kept == per_test  # the same statuses and killers as fixtures set up per test
+        assert any(status == "Killed" for status, _ in kept.values())
+        if "Value" in value:  # set up again at each switch, still kept across a child's tests
+            assert setups < each
+        else:  # once per child: per judged mutant, and per chunk of the stats run
+            assert setups <= len(kept) < each
+
+
+def test_a_fixture_value_holding_the_engines_objects_is_told_apart() -> None:
+    """Searched through containers and attributes: a node three levels down is found."""
+    from minigrad.engine import Value
+    from minigrad_tool.mutation.judges.fixtures import _engine_made
+
+    engine = frozenset({Value.__module__})
+
+    class Holder:
+        def __init__(self, inside: object) -> None:
+            self.inside = inside
+
+    assert _engine_made({"model": Holder([Value(1.0)])}, engine)
+    assert not _engine_made({"model": Holder([1.0, "x"]), "h": 1e-6}, engine)
+    assert not _engine_made(Value, engine)  # the class itself makes nothing

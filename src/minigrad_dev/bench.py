@@ -463,6 +463,75 @@ def since_one_op(root: Path) -> Figure:
     )
 
 
+_COUNTING_CONFTEST = """import os
+import time
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def table():
+    time.sleep(0.02)  # a session fixture that loads something: 20 ms
+    with open(os.environ["MINIGRAD_BENCH_FIXTURE_LOG"], "a") as log:
+        log.write("setup\\n")
+    return {"x": 1.5, "y": -0.5}
+"""
+
+_FIXTURE_TESTS = """from engine import Value
+
+
+def test_mul(table):
+    x = Value(table["x"])
+    (x * 3.0).backward()
+    assert abs(x.grad - 3.0) < 1e-6
+
+
+def test_tanh(table):
+    x = Value(table["x"])
+    x.tanh().backward()
+    assert abs(x.grad - (1 - x.tanh().data ** 2)) < 1e-6
+
+
+def test_exp(table):
+    x = Value(table["y"])
+    x.exp().backward()
+    assert abs(x.grad - x.exp().data) < 1e-6
+
+
+def test_add(table):
+    x = Value(table["x"])
+    (x + 2.0).backward()
+    assert x.grad == 1.0
+"""
+
+
+def fixtures_once(root: Path) -> Figure:
+    """Session-fixture setups in one campaign, against its mutants: goal at most one each."""
+    with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
+        folder = Path(tmp)
+        shutil.copy2(root / "examples" / "student" / "engine.py", folder / "engine.py")
+        (folder / "tests").mkdir()
+        (folder / "tests" / "conftest.py").write_text(_COUNTING_CONFTEST)
+        (folder / "tests" / "test_ops.py").write_text(_FIXTURE_TESTS)
+        log, report = folder / "setups.log", folder / "r.json"
+        command = [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", "engine.py"]
+        command += ["--tests", "tests", "--judge", "tests", "--min-score", "0"]
+        seconds = _timed(
+            [*command, "--json", str(report)],
+            folder,
+            {"MINIGRAD_BENCH_FIXTURE_LOG": str(log)},
+        )
+        mutants, setups = _count(report), len(log.read_text().splitlines())
+    return Figure(
+        "fixtures once: a 20 ms session fixture shared by 4 tests, examples/student's engine",
+        f"mutants: {mutants}",
+        f"setups: {setups} ({seconds:.2f} s)",
+        mutants / setups,
+        1.0,
+        "one campaign; 1x is one setup per mutant, the goal (each child sets it up once)",
+    )
+
+
 def _propgrad() -> Path | None:
     """propgrad 0.1.1's unpacked sdist (its tests need torch), from $MINIGRAD_BENCH_PROPGRAD:
     a set-ordered published engine with its authors' tests."""
@@ -562,6 +631,7 @@ def run_all(
             root, "our engine, children in a tuple (1 order)", root, ["--judge", "tests"]
         ),
         lambda: jobs_payoff(root),
+        lambda: fixtures_once(root),
         lambda: since_one_op(root),
         lambda: order_exploration_cost(
             root,

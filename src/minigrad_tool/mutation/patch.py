@@ -320,6 +320,11 @@ class Patcher:
             function.__code__ = code
         self._applied = (mutant, code)
 
+    @property
+    def applied(self) -> str | None:
+        """The ID of the mutant swapped in, None while the engine runs unmutated."""
+        return self._applied[0].id if self._applied is not None else None
+
     def restore(self) -> None:
         for function, code in reversed(self._patched):
             function.__code__ = code

@@ -33,10 +33,11 @@ from typing import Any
 
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import import_engine
-from minigrad_tool.adapter.order import fresh, set_order
+from minigrad_tool.adapter.order import current_order, fresh, set_order
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.habits import HabitWatch, record_habits
+from minigrad_tool.mutation.judges.fixtures import KeptFixtures, engine_module_names
 from minigrad_tool.mutation.judging import (
     Harness,
     HarnessError,
@@ -122,6 +123,7 @@ class _Session:
     orders: int = 1  # graph orders a verdict must hold in (adapter.order)
     engine_file: str = ""  # the engine's file, as its code objects name it
     habits: HabitWatch | None = None  # what the stats run's habit recorder watches
+    kept: KeptFixtures | None = None  # the wide fixtures a child keeps between its runs
 
 
 def _watch(filename: str) -> Callable[[], bool]:
@@ -202,10 +204,18 @@ def _outcome(reports: Sequence[Any]) -> tuple[str, str]:
 
 
 def _run_item(session: _Session, nodeid: str) -> tuple[str, str]:
+    """One test, keeping the wide fixtures it shares with the next (judges.fixtures)."""
     from _pytest.runner import runtestprotocol
 
     fresh()  # the same sets, in the same order, and the same random draws, in any child
-    return _outcome(runtestprotocol(session.items[nodeid], log=False, nextitem=None))
+    item = session.items[nodeid]
+    if session.kept is None:
+        session.kept = KeptFixtures(engine_module_names(session.engine_file))
+    applied = session.patcher.applied if session.patcher is not None else None
+    session.kept.before(item, (applied, current_order()))
+    reports = runtestprotocol(item, log=False, nextitem=session.kept.nextitem(item))
+    session.kept.after(item)
+    return _outcome(reports)
 
 
 def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[str]:
@@ -242,7 +252,14 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
                 outcome, text, tuple(sorted(ran())), ran_engine, seconds, tuple(differs), habits
             )
         )
+    _release(session)  # a wide fixture's teardown that fails is the tests' failure here
     return [r.to_json() for r in results]
+
+
+def _release(session: _Session) -> None:
+    """The end of a task: the kept fixtures are torn down, their finalizers run."""
+    if session.kept is not None and session.items:
+        KeptFixtures.release(next(iter(session.items.values())).session)
 
 
 def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
@@ -252,7 +269,7 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
 
     assert session.patcher is not None
     mutant = session.mutants[args["mutant"]]
-    return run_mutant(
+    run = run_mutant(
         session.patcher,
         mutant,
         args["items"],
@@ -263,6 +280,9 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         orders=session.orders,
         budgets=args.get("budgets"),
     )
+    with contextlib.suppress(Exception):  # a teardown's failure here says nothing of the mutant
+        _release(session)
+    return run
 
 
 @contextlib.contextmanager

@@ -1,0 +1,117 @@
+"""Fixtures once: a child keeps the fixtures wider than a test between the tests it runs.
+
+pytest tears down a test's function fixtures after it, and its module's, class's
+and session's only when the next test needs other ones.  A judge's child runs
+one mutant's covering tests, then, to confirm a kill, the killer on the
+unmutated engine and in other graph orders: run with pytest's own `nextitem=None`,
+every run would set up every session fixture again (a fixture that loads a model
+or a dataset, once per test per order).  Here a run tears down only what the
+next test does not share, so a session fixture is set up once per child.
+
+Across a switch of engine (mutant or original) or of graph order, a fixture is
+kept only if its value holds nothing of the engine's: a value made of the
+engine's nodes was made by one engine in one order, and is set up again.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KeptFixtures", "engine_module_names"]
+
+_WIDE = frozenset({"session", "package", "module", "class"})
+# How far a value is searched for the engine's objects: containers and instance attributes,
+# this deep and this many objects (a fixture holding a dataset is not walked to its end).
+_DEPTH = 4
+_MAX_OBJECTS = 2000
+
+
+@dataclass(frozen=True)
+class _Parents:
+    """pytest's `nextitem`, standing for "a test of the same parents": the item's own
+    (function) fixtures are torn down, its module's, class's and session's are kept."""
+
+    item: Any
+
+    def listchain(self) -> list[Any]:
+        chain: list[Any] = self.item.listchain()
+        return chain[:-1]
+
+
+def _objects(value: Any) -> Iterator[Any]:
+    """Value, then what it holds, breadth first, bounded (_DEPTH, _MAX_OBJECTS)."""
+    seen: set[int] = set()
+    layer = [value]
+    for _ in range(_DEPTH):
+        below: list[Any] = []
+        for obj in layer:
+            if id(obj) in seen or len(seen) >= _MAX_OBJECTS:
+                continue
+            seen.add(id(obj))
+            yield obj
+            if isinstance(obj, dict):
+                below += [*obj.keys(), *obj.values()]
+            elif isinstance(obj, list | tuple | set | frozenset):
+                below += list(obj)
+            elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+                below += list(vars(obj).values())
+        layer = below
+
+
+def _engine_made(value: Any, modules: frozenset[str]) -> bool:
+    """Does the value hold an object of a class from the engine's modules?"""
+    return any(type(obj).__module__ in modules for obj in _objects(value))
+
+
+@dataclass
+class KeptFixtures:
+    """Which wide fixtures a child keeps between the tests it runs, and when to drop them."""
+
+    modules: frozenset[str]  # the engine's module names (a value holding their objects)
+    mode: Hashable = None  # the engine and graph order the kept fixtures were set up under
+    engine_made: bool = False  # a kept fixture's value holds the engine's objects
+
+    def before(self, item: Any, mode: Hashable) -> None:
+        """Before `item` runs under `mode`: drop what it does not share, and everything if the
+        mode changed and a kept value is the engine's."""
+        state = item.session._setupstate
+        if mode != self.mode and self.engine_made:
+            state.teardown_exact(None)
+            self.engine_made = False
+        else:
+            state.teardown_exact(_Parents(item))
+        self.mode = mode
+
+    def nextitem(self, item: Any) -> Any:
+        """What pytest's run of `item` is told comes next: a test of the same parents."""
+        return _Parents(item)
+
+    def after(self, item: Any) -> None:
+        """After `item` ran: does a fixture it kept hold the engine's objects?"""
+        info = getattr(item, "_fixtureinfo", None)  # a doctest item has none
+        for defs in info.name2fixturedefs.values() if info is not None else ():
+            fixture = defs[-1]
+            cached = getattr(fixture, "cached_result", None)
+            if fixture.scope in _WIDE and cached is not None:
+                self.engine_made |= _engine_made(cached[0], self.modules)
+
+    @staticmethod
+    def release(session: Any) -> None:
+        """Tear everything down (the end of a task): the kept fixtures' finalizers run."""
+        session._setupstate.teardown_exact(None)
+
+
+def engine_module_names(engine_file: str) -> frozenset[str]:
+    """The loaded modules whose file is in the engine's folder (its package's `nn` too): an
+    object of one of their classes may hold the engine's nodes."""
+    folder = Path(engine_file).resolve().parent
+    names = set()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and Path(file).resolve().parent == folder:
+            names.add(name)
+    return frozenset(names)
