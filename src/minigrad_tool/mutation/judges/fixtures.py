@@ -15,10 +15,10 @@ engine's nodes was made by one engine in one order, and is set up again.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 __all__ = ["KeptFixtures", "engine_module_names"]
@@ -108,10 +108,10 @@ class KeptFixtures:
 def engine_module_names(engine_file: str) -> frozenset[str]:
     """The loaded modules whose file is in the engine's folder (its package's `nn` too): an
     object of one of their classes may hold the engine's nodes."""
-    folder = Path(engine_file).resolve().parent
+    folder = os.path.dirname(os.path.realpath(engine_file))
     names = set()
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if isinstance(file, str) and Path(file).resolve().parent == folder:
+        if isinstance(file, str) and os.path.dirname(file) == folder:
             names.add(name)
     return frozenset(names)

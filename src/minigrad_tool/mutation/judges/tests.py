@@ -369,6 +369,8 @@ class TestsHost:
             patcher = patcher_for(spec, self.index)
             patcher.prepare_sites(self.session.mutants.values())
             self.session.patcher = patcher
+            # once, here: every child inherits it (reading sys.modules per child costs)
+            self.session.kept = KeptFixtures(engine_module_names(str(spec.path)))
 
         plugin = _Plugin(serve, self.session, prepare)
         reporter.phase("collecting your tests")
