@@ -350,7 +350,9 @@ class TestFixturesOnce:
 
     @pytest.mark.e2e
     @pytest.mark.parametrize(
-        "value", ['{"k": Value(3.0)}', '{"k": 3.0}'], ids=["holds-a-node", "plain-number"]
+        "value",
+        ['{"k": Value(3.0)}', '{"k": Value(3.0).data}', '{"k": 3.0}'],
+        ids=["holds-a-node", "a-number-the-engine-computed", "plain-number"],
     )
     def test_a_session_fixture_is_set_up_once_per_child_and_judges_as_a_function_one(
         self,
@@ -359,14 +361,15 @@ class TestFixturesOnce:
         monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
-        """A fixture holding one of the engine's nodes is set up again when the child switches
-        between the mutant and the original, or graph orders; one holding a number is not."""
+        """A fixture holding one of the engine's nodes, or a number the engine computed, is set
+        up again when the child switches between the mutant and the original, or graph
+        orders; one holding a plain number is not."""
         per_test, each = self.campaign(student, "function", value, monkeypatch)
         kept, setups = self.campaign(student, "session", value, monkeypatch)
         capsys.readouterr()
         assert kept == per_test  # the same statuses and killers as fixtures set up per test
         assert any(status == "Killed" for status, _ in kept.values())
-        if "Value" in value:  # set up again at each switch, still kept across a child's tests
+        if "Value" in value:  # set up again at each switch, kept between a child's tests
             assert setups < each
         else:  # once per child: per judged mutant, and per chunk of the stats run
             assert setups <= len(kept) < each

@@ -8,13 +8,16 @@ every run would set up every session fixture again (a fixture that loads a model
 or a dataset, once per test per order).  Here a run tears down only what the
 next test does not share, so a session fixture is set up once per child.
 
-Across a switch of engine (mutant or original) or of graph order, a fixture is
-kept only if its value holds nothing of the engine's: a value made of the
-engine's nodes was made by one engine in one order, and is set up again.
+Across a switch of engine (mutant or original) or of graph order, the fixtures
+are kept only if none may depend on the engine: no kept value holds the
+engine's objects, and no engine code ran while a test's fixtures were set up
+(a number the engine computed is the engine's too).  Otherwise they are set
+up again, under the engine and order at hand.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Hashable, Iterator
@@ -67,17 +70,65 @@ def _engine_made(value: Any, modules: frozenset[str]) -> bool:
     return any(type(obj).__module__ in modules for obj in _objects(value))
 
 
+@contextlib.contextmanager
+def _engine_runs(engine_file: str) -> Iterator[list[bool]]:
+    """While the block runs, does code of the engine's file run?  Other profile hooks (the
+    habit recorder's) keep their events."""
+    ran = [False]
+    previous: Any = sys.getprofile()
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename == engine_file:
+            ran[0] = True
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(hook)
+    try:
+        yield ran
+    finally:
+        if sys.getprofile() is hook:
+            sys.setprofile(previous)
+
+
 @dataclass
 class KeptFixtures:
     """Which wide fixtures a child keeps between the tests it runs, and when to drop them."""
 
     modules: frozenset[str]  # the engine's module names (a value holding their objects)
+    engine_file: str  # the engine's file, as its code objects name it
     mode: Hashable = None  # the engine and graph order the kept fixtures were set up under
-    engine_made: bool = False  # a kept fixture's value holds the engine's objects
+    # A kept fixture may depend on the engine: its value holds the engine's objects, or the
+    # engine ran while it was set up (a number it computed is the engine's too)
+    engine_made: bool = False
 
-    def before(self, item: Any, mode: Hashable) -> None:
-        """Before `item` runs under `mode`: drop what it does not share, and everything if the
-        mode changed and a kept value is the engine's."""
+    def run(self, item: Any, mode: Hashable) -> list[Any]:
+        """pytest's run of one test (runtestprotocol's steps), under `mode` (the engine and
+        graph order): its reports."""
+        from _pytest.runner import call_and_report
+
+        self._before(item, mode)
+        if hasattr(item, "_request") and not item._request:
+            item._initrequest()  # run again: pytest-rerunfailures does the same
+        try:
+            with _engine_runs(self.engine_file) as ran:
+                reports = [call_and_report(item, "setup", log=False)]
+            self.engine_made |= ran[0]
+            if reports[0].passed:
+                reports.append(call_and_report(item, "call", log=False))
+            stop = item.session.shouldfail or item.session.shouldstop
+            nextitem = None if stop else _Parents(item)
+            reports.append(call_and_report(item, "teardown", log=False, nextitem=nextitem))
+        finally:
+            if hasattr(item, "_request"):
+                item._request = False
+                item.funcargs = None
+        self._after(item)
+        return reports
+
+    def _before(self, item: Any, mode: Hashable) -> None:
+        """Drop what `item` does not share, and everything if the mode changed and a kept
+        fixture may depend on the engine."""
         state = item.session._setupstate
         if mode != self.mode and self.engine_made:
             state.teardown_exact(None)
@@ -86,12 +137,8 @@ class KeptFixtures:
             state.teardown_exact(_Parents(item))
         self.mode = mode
 
-    def nextitem(self, item: Any) -> Any:
-        """What pytest's run of `item` is told comes next: a test of the same parents."""
-        return _Parents(item)
-
-    def after(self, item: Any) -> None:
-        """After `item` ran: does a fixture it kept hold the engine's objects?"""
+    def _after(self, item: Any) -> None:
+        """Does a wide fixture `item` kept hold the engine's objects?"""
         info = getattr(item, "_fixtureinfo", None)  # a doctest item has none
         for defs in info.name2fixturedefs.values() if info is not None else ():
             fixture = defs[-1]

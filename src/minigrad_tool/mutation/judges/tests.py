@@ -205,17 +205,11 @@ def _outcome(reports: Sequence[Any]) -> tuple[str, str]:
 
 def _run_item(session: _Session, nodeid: str) -> tuple[str, str]:
     """One test, keeping the wide fixtures it shares with the next (judges.fixtures)."""
-    from _pytest.runner import runtestprotocol
-
     fresh()  # the same sets, in the same order, and the same random draws, in any child
-    item = session.items[nodeid]
     if session.kept is None:
-        session.kept = KeptFixtures(engine_module_names(session.engine_file))
+        session.kept = KeptFixtures(engine_module_names(session.engine_file), session.engine_file)
     applied = session.patcher.applied if session.patcher is not None else None
-    session.kept.before(item, (applied, current_order()))
-    reports = runtestprotocol(item, log=False, nextitem=session.kept.nextitem(item))
-    session.kept.after(item)
-    return _outcome(reports)
+    return _outcome(session.kept.run(session.items[nodeid], (applied, current_order())))
 
 
 def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[str]:
@@ -370,7 +364,7 @@ class TestsHost:
             patcher.prepare_sites(self.session.mutants.values())
             self.session.patcher = patcher
             # once, here: every child inherits it (reading sys.modules per child costs)
-            self.session.kept = KeptFixtures(engine_module_names(str(spec.path)))
+            self.session.kept = KeptFixtures(engine_module_names(str(spec.path)), str(spec.path))
 
         plugin = _Plugin(serve, self.session, prepare)
         reporter.phase("collecting your tests")
