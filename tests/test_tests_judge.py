@@ -341,7 +341,7 @@ class TestFixturesOnce:
         monkeypatch.setenv("MINIGRAD_TEST_FIXTURE_LOG", str(log))
         report = folder / f"{scope}.json"
         args = ["--engine", str(folder / "engine.py"), "--tests", str(folder / "tests")]
-        main(["mutate", *args, "--judge", "tests", "--min-score", "0", "--json", str(report)])
+        main(["mutate", *args, "--judge", "tests", "--min-score", "0", "--json", str(report), "-v"])
         mutants = [
             m for f in json.loads(report.read_text())["files"].values() for m in f["mutants"]
         ]
@@ -366,7 +366,11 @@ class TestFixturesOnce:
         orders; one holding a plain number is not."""
         per_test, each = self.campaign(student, "function", value, monkeypatch)
         kept, setups = self.campaign(student, "session", value, monkeypatch)
-        capsys.readouterr()
+        said = capsys.readouterr().out  # --verbose says which fixtures are kept, and how
+        if "Value" in value:
+            assert "as they may depend on the engine: table (session)" in said
+        else:
+            assert "fixtures wider than a test: set up once per child: table (session)" in said
         assert kept == per_test  # the same statuses and killers as fixtures set up per test
         assert any(status == "Killed" for status, _ in kept.values())
         if "Value" in value:  # set up again at each switch, kept between a child's tests

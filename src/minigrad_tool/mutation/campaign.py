@@ -223,7 +223,7 @@ def run_campaign(
             "start, not for the file as it is now; run again"
         )
     primary, harness = judges[0], harnesses[judges[0].name]
-    tests = harnesses["tests"].items if "tests" in harnesses else ()
+    yours = harnesses.get("tests")  # the tests judge's harness, if it judged
     return Campaign(
         engine=spec.text,
         path=str(spec.path),
@@ -239,13 +239,14 @@ def run_campaign(
         run_id=run_id(spec, config, len(generated.mutants)),
         unreachable=list(generated.unreachable),
         harness_seconds=harness_seconds,
-        tests=list(tests),
+        tests=list(yours.items if yours else ()),
         test_paths=list(config.tests),
         findings=findings,
         excluded=excluded,
         orders=spec.orders,
         uncontrolled=spec.uncontrolled,
         habits=_habits(harnesses),
+        fixtures=dict(yours.fixtures if yours else {}),
     )
 
 

@@ -32,7 +32,7 @@ from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, NoTruth, trace_ops, truth
 from minigrad_tool.checker import second_points
-from minigrad_tool.mutation.probe import Observation, Probe, TestStyle, renamed
+from minigrad_tool.mutation.probe import Observation, Probe, TestStyle, attempt, renamed
 
 __all__ = [
     "Observation",
@@ -109,13 +109,18 @@ class ScalarProbe:
     def _extra(self, access: NodeAccess) -> tuple[Any, Any]:
         """The gradients under a zero upstream gradient (None where the engine cannot multiply
         by a number), and those of a graph built before a second one at another point (None
-        where no second point is in the domain)."""
+        where no second point is in the domain); each ("raises", ...) where it raises."""
+        return attempt(lambda: self._zero(access)), attempt(lambda: self._again(access))
+
+    def _zero(self, access: NodeAccess) -> Any:
         xs = [access.leaf(x) for x in self.point]
         zeroed, weight = access.scaled(self.fn(*xs), 0.0)
-        zero = None
-        if weight == 0.0:
-            zeroed.backward()
-            zero = [access.grad(x) for x in xs]
+        if weight != 0.0:
+            return None
+        zeroed.backward()
+        return [access.grad(x) for x in xs]
+
+    def _again(self, access: NodeAccess) -> Any:
         xs = [access.leaf(x) for x in self.point]
         first = self.fn(*xs)
         for there in second_points(self.point):
@@ -124,8 +129,8 @@ class ScalarProbe:
             except Exception:
                 continue
             first.backward()
-            return zero, [access.grad(x) for x in xs]
-        return zero, None
+            return [access.grad(x) for x in xs]
+        return None
 
     def describe(self, want: Observation, got: Observation) -> str:
         return difference(want, got)

@@ -106,6 +106,8 @@ class Harness:
     excluded: tuple[str, ...] = ()  # items that cannot judge (flaky, order-dependent), and why
     # test -> (op, habit) pairs it showed on the unmutated engine (mutation.habits)
     habits: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    # the wide fixtures a child keeps between tests: name -> (scope, may depend on the engine)
+    fixtures: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
 
 
 @dataclass

@@ -18,7 +18,16 @@ from typing import Any, Protocol
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
 
-__all__ = ["REGIMES", "Observation", "Probe", "Regime", "TestStyle", "renamed", "telling_regime"]
+__all__ = [
+    "REGIMES",
+    "Observation",
+    "Probe",
+    "Regime",
+    "TestStyle",
+    "attempt",
+    "renamed",
+    "telling_regime",
+]
 
 Observation = tuple[Any, ...]
 
@@ -114,6 +123,15 @@ class Probe(Protocol):
     def test_lines(self, want: Observation, regime: str, style: TestStyle) -> list[str]:
         """A test's statements asserting `want`: plainly, then in `regime` too."""
         ...
+
+
+def attempt(regime: Callable[[], Any]) -> Any:
+    """One regime's observation, or ("raises", the error's type) where the engine raises in
+    it: an engine that cannot run one regime still has the others observed."""
+    try:
+        return regime()
+    except Exception as err:  # both engines raising the same error is agreement
+        return ("raises", type(err).__name__)
 
 
 def _agree(a: Any, b: Any, rel: float) -> bool:

@@ -140,6 +140,9 @@ class Campaign:
     not_judged: list[str] = field(default_factory=list)  # those ops' names, under --since
     # test -> op -> the habits it showed there on the unmutated engine (mutation.habits)
     habits: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # the wide fixtures a judging child keeps between tests: name -> (scope, may depend on the
+    # engine, so set up again at a switch of engine or graph order)
+    fixtures: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     def diagnosis(self) -> tuple[list[Diagnosis], list[str]]:
         """The weak habits of the judging tests that explain survivors, and the survivors no

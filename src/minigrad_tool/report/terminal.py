@@ -269,6 +269,41 @@ def print_diagnosis(out: Output, campaign: Campaign, *, verbose: bool = False) -
         out.line(f"  {len(unexplained)} survivor(s) no habit explains", "dim")
 
 
+def _print_uncovered(out: Output, campaign: Campaign, verbose: bool) -> None:
+    uncovered = [r for r in campaign.results if r.status is Status.NO_COVERAGE]
+    if not uncovered:
+        return
+    out.line()
+    out.line(
+        f"not covered ({len(uncovered)}): no {_item(campaign)} ran their changed code", "bold red"
+    )
+    if verbose:
+        for r in uncovered:
+            out.line(_survivor_line(campaign, r))
+            out.line(f"    {r.reason}", "dim")
+    else:  # one line per op: which lines no item runs, and the mutants there
+        for op in dict.fromkeys(r.mutant.op for r in uncovered):
+            of_op = [r for r in uncovered if r.mutant.op == op]
+            lines = ", ".join(str(n) for n in sorted({r.mutant.start[0] for r in of_op}))
+            ids = ", ".join(r.mutant.id for r in of_op)
+            out.line(f"  {op} (line {lines}): {ids}")
+
+
+def fixtures_line(campaign: Campaign) -> str:
+    """Which of your fixtures wider than a test a judging child set up once, and which again at
+    each switch between the mutant and the unmutated engine, or graph orders."""
+    named = sorted(campaign.fixtures.items())
+    once = [f"{n} ({scope})" for n, (scope, dependent) in named if not dependent]
+    again = [f"{n} ({scope})" for n, (scope, dependent) in named if dependent]
+    said = [f"set up once per child: {', '.join(once)}"] if once else []
+    if again:
+        said.append(
+            f"set up again at each switch of engine or graph order, as they may depend on the "
+            f"engine: {', '.join(again)}"
+        )
+    return "fixtures wider than a test: " + "; ".join(said)
+
+
 def print_campaign(
     out: Output, campaign: Campaign, suggest: str = "test_suggested.py", *, verbose: bool = False
 ) -> None:
@@ -285,23 +320,7 @@ def print_campaign(
     )
     _print_survivors(out, campaign, suggest, verbose)
     print_diagnosis(out, campaign, verbose=verbose)
-    uncovered = [r for r in campaign.results if r.status is Status.NO_COVERAGE]
-    if uncovered:
-        out.line()
-        out.line(
-            f"not covered ({len(uncovered)}): no {_item(campaign)} ran their changed code",
-            "bold red",
-        )
-        if verbose:
-            for r in uncovered:
-                out.line(_survivor_line(campaign, r))
-                out.line(f"    {r.reason}", "dim")
-        else:  # one line per op: which lines no item runs, and the mutants there
-            for op in dict.fromkeys(r.mutant.op for r in uncovered):
-                of_op = [r for r in uncovered if r.mutant.op == op]
-                lines = ", ".join(str(n) for n in sorted({r.mutant.start[0] for r in of_op}))
-                ids = ", ".join(r.mutant.id for r in of_op)
-                out.line(f"  {op} (line {lines}): {ids}")
+    _print_uncovered(out, campaign, verbose)
     missing = _missed_by_the_primary(campaign)
     if missing:
         out.line()
@@ -338,6 +357,9 @@ def print_campaign(
             f"if it is caught in all {campaign.orders} orders minigrad served it",
             "dim",
         )
+    if verbose and campaign.fixtures:
+        out.line()
+        out.line(fixtures_line(campaign), "dim")
     if campaign.uncontrolled:
         out.line()
         out.line(uncontrolled_line(campaign), "bold yellow")
@@ -345,6 +367,7 @@ def print_campaign(
     for f in judge_notes:
         out.line(f.message, "yellow")
     out.line()
+    uncovered = campaign.count(Status.NO_COVERAGE)
     good = campaign.survived == 0 and not uncovered and not campaign.engine_findings
     out.line(score_line(campaign), "bold green" if good else "bold red")
 

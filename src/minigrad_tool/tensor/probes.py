@@ -21,7 +21,7 @@ import numpy as np
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.oracle import NoTruth, slope
-from minigrad_tool.mutation.probe import TestStyle, renamed
+from minigrad_tool.mutation.probe import TestStyle, attempt, renamed
 from minigrad_tool.tensor.calls import SourceCalls
 from minigrad_tool.tensor.cases import CaseRun, TensorCase
 from minigrad_tool.tensor.rows import build_tensor_battery
@@ -78,23 +78,34 @@ class TensorProbe:
     def _extra(self, run: CaseRun, weight: Any) -> tuple[Any, Any, Any]:
         """The gradients under a zero upstream gradient, those of a graph built before a
         second one (another draw; None if that cannot be built), and whether each gradient
-        (the loss's last) keeps its node's dtype."""
+        (the loss's last) keeps its node's dtype; each ("raises", ...) where it raises."""
+        return (
+            attempt(lambda: self._zero(run, weight)),
+            *self._again_and_dtypes(run, weight),
+        )
+
+    @staticmethod
+    def _zero(run: CaseRun, weight: Any) -> Any:
         leaves = [run.access.leaf(x) for x in run.x]
         run.loss(run.output(leaves), np.zeros_like(weight)).backward()
-        zero = [_flat(run.access.grad(leaf)) for leaf in leaves]
-        leaves = [run.access.leaf(x) for x in run.x]
-        loss = run.loss(run.output(leaves), weight)
+        return [_flat(run.access.grad(leaf)) for leaf in leaves]
+
+    def _again_and_dtypes(self, run: CaseRun, weight: Any) -> tuple[Any, Any]:
+        try:
+            leaves = [run.access.leaf(x) for x in run.x]
+            loss = run.loss(run.output(leaves), weight)
+        except Exception as err:
+            return ("raises", type(err).__name__), ("raises", type(err).__name__)
         try:  # the second graph is only a disturbance: where it cannot be built, none
             others = [run.access.leaf(x) for x in self.second_arrays()]
             run.loss(run.output(others), weight)
+            built = True
         except Exception:
-            again = None
-            loss.backward()
-        else:
-            loss.backward()
-            again = [_flat(run.access.grad(leaf)) for leaf in leaves]
-        dtypes = [_same_dtype(run, node) for node in (*leaves, loss)]
-        return zero, again, dtypes
+            built = False
+        failed = attempt(lambda: (loss.backward(), None)[1])  # None, or ("raises", ...)
+        again = failed or ([_flat(run.access.grad(leaf)) for leaf in leaves] if built else None)
+        dtypes = attempt(lambda: [_same_dtype(run, node) for node in (*leaves, loss)])
+        return again, dtypes
 
     def ops(self, profile: Profile) -> list[str]:
         """The ops this probe calls."""

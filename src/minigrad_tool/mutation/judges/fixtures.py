@@ -21,7 +21,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["KeptFixtures", "engine_module_names"]
@@ -101,6 +101,7 @@ class KeptFixtures:
     # A kept fixture may depend on the engine: its value holds the engine's objects, or the
     # engine ran while it was set up (a number it computed is the engine's too)
     engine_made: bool = False
+    dependent: set[str] = field(default_factory=set)  # wide fixtures that may depend on it
 
     def run(self, item: Any, mode: Hashable) -> list[Any]:
         """pytest's run of one test (runtestprotocol's steps), under `mode` (the engine and
@@ -111,9 +112,12 @@ class KeptFixtures:
         if hasattr(item, "_request") and not item._request:
             item._initrequest()  # run again: pytest-rerunfailures does the same
         try:
+            before = set(self._wide(item))
             with _engine_runs(self.engine_file) as ran:
                 reports = [call_and_report(item, "setup", log=False)]
-            self.engine_made |= ran[0]
+            if ran[0]:
+                self.engine_made = True
+                self.dependent |= set(self._wide(item)) - before  # set up while it ran
             if reports[0].passed:
                 reports.append(call_and_report(item, "call", log=False))
             stop = item.session.shouldfail or item.session.shouldstop
@@ -139,12 +143,28 @@ class KeptFixtures:
 
     def _after(self, item: Any) -> None:
         """Does a wide fixture `item` kept hold the engine's objects?"""
+        for name, (_, value) in self._wide(item).items():
+            if _engine_made(value, self.modules):
+                self.engine_made = True
+                self.dependent.add(name)
+
+    @staticmethod
+    def _wide(item: Any) -> dict[str, tuple[str, Any]]:
+        """The wide fixtures `item` uses that are set up now: name -> (scope, value)."""
         info = getattr(item, "_fixtureinfo", None)  # a doctest item has none
-        for defs in info.name2fixturedefs.values() if info is not None else ():
+        found = {}
+        for name, defs in info.name2fixturedefs.items() if info is not None else ():
             fixture = defs[-1]
             cached = getattr(fixture, "cached_result", None)
             if fixture.scope in _WIDE and cached is not None:
-                self.engine_made |= _engine_made(cached[0], self.modules)
+                found[name] = (str(fixture.scope), cached[0])
+        return found
+
+    def kept(self, item: Any) -> tuple[tuple[str, str, bool], ...]:
+        """The wide fixtures `item` shares with the tests after it: (name, scope, whether it
+        may depend on the engine, so is set up again at a switch of engine or order)."""
+        wide = self._wide(item)
+        return tuple((n, wide[n][0], n in self.dependent) for n in sorted(wide))
 
     @staticmethod
     def release(session: Any) -> None:

@@ -241,9 +241,17 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
             seconds = max(seconds, time.perf_counter() - start)  # the slowest order sets deadlines
         set_order(0)
         habits = tuple((op, h) for op, names in seen["habits"].items() for h in names)
+        kept = session.kept.kept(session.items[nodeid]) if session.kept is not None else ()
         results.append(
             TestRun(
-                outcome, text, tuple(sorted(ran())), ran_engine, seconds, tuple(differs), habits
+                outcome,
+                text,
+                tuple(sorted(ran())),
+                ran_engine,
+                seconds,
+                tuple(differs),
+                habits,
+                kept,
             )
         )
     _release(session)  # a wide fixture's teardown that fails is the tests' failure here
@@ -432,6 +440,8 @@ class TestRun:
     seconds: float = 0.0  # its slowest run, over the graph orders
     differs_in_orders: tuple[int, ...] = ()  # orders whose outcome differs from order 0
     habits: tuple[tuple[str, str], ...] = ()  # (op, habit) held in every call of op's step
+    # (name, scope, may depend on the engine): the wide fixtures kept after it (judges.fixtures)
+    fixtures: tuple[tuple[str, str, bool], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
@@ -446,6 +456,7 @@ class TestRun:
             float(data["seconds"]),
             tuple(map(int, data["differs_in_orders"])),
             tuple((str(op), str(h)) for op, h in data.get("habits", ())),
+            tuple((str(n), str(scope), bool(d)) for n, scope, d in data.get("fixtures", ())),
         )
 
 
@@ -535,7 +546,12 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
         raise NoEngineCode(tests.paths, tests.spec)
     seconds = {n: stats[n].seconds for n in kept}
     habits = {n: frozenset(stats[n].habits) for n in kept}
-    return Harness(tuple(kept), covers, seconds, excluded=excluded, habits=habits)
+    fixtures: dict[str, tuple[str, bool]] = {}
+    for name, scope, dependent in (f for n in kept for f in stats[n].fixtures):
+        fixtures[name] = (scope, dependent or fixtures.get(name, ("", False))[1])
+    return Harness(
+        tuple(kept), covers, seconds, excluded=excluded, habits=habits, fixtures=fixtures
+    )
 
 
 class NoEngineCode(HarnessError):
