@@ -422,6 +422,13 @@ _OTHER_REGIMES = (
 )
 
 
+def _regime_said(part: Any) -> str:
+    """One regime's observation in words: its gradients, that it raised, or that it has none."""
+    if isinstance(part, tuple) and part[:1] == ("raises",):
+        return f"raises {part[1]}"
+    return "no gradients (not run)" if part is None else f"gradients {part}"
+
+
 def _other_regimes(want: Observation, got: Observation) -> str:
     """The gradients of the regimes that tell the two apart, past the first three."""
     if not want[0] == got[0] == "ok":
@@ -429,8 +436,10 @@ def _other_regimes(want: Observation, got: Observation) -> str:
     said = []
     for index, what in _OTHER_REGIMES:
         if not _same(want[index], got[index], 0.0):
-            shown, shown2 = _pair(want[index], got[index])
-            said.append(f"; {what}, original gives gradients {shown}, mutant {shown2}")
+            shown, shown2 = (_regime_said(o[index]) for o in (want, got))
+            if shown.startswith("gradients") and shown2.startswith("gradients"):
+                shown, shown2 = (f"gradients {g}" for g in _pair(want[index], got[index]))
+            said.append(f"; {what}, original gives {shown}, mutant {shown2}")
     return "".join(said)
 
 

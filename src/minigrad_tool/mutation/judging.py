@@ -533,6 +533,9 @@ def _request(
     pinned = {i: harness.pinned[i] for i in items if i in harness.pinned}
     if pinned and not config.settings.any_subgradient:
         args["pinned"] = pinned  # the host forked before the harness ran: send them along
+    dependent = sorted(name for name, (_, depends) in harness.fixtures.items() if depends)
+    if dependent:  # fixtures the stats run saw depend on the engine (judges.fixtures)
+        args["dependent"] = dependent
     # Until the child's first phase starts the first item's deadline: the fork and the swap.
     return Request(mutant.id, task, args, scale * DEADLINE_SLACK + max(budgets.values()))
 

@@ -72,14 +72,16 @@ def _engine_made(value: Any, modules: frozenset[str]) -> bool:
 
 @contextlib.contextmanager
 def _engine_runs(engine_file: str) -> Iterator[list[bool]]:
-    """While the block runs, does code of the engine's file run?  Other profile hooks (the
-    habit recorder's) keep their events."""
+    """While the block runs, does code of the engine's file run?  The hook steps aside at the
+    first call there (a profile hook slows every call); other profile hooks (the habit
+    recorder's) keep their events."""
     ran = [False]
     previous: Any = sys.getprofile()
 
     def hook(frame: Any, event: str, arg: Any) -> None:
         if event == "call" and frame.f_code.co_filename == engine_file:
             ran[0] = True
+            sys.setprofile(previous)  # answered: the rest runs at full speed
         if previous is not None:
             previous(frame, event, arg)
 
@@ -89,6 +91,11 @@ def _engine_runs(engine_file: str) -> Iterator[list[bool]]:
     finally:
         if sys.getprofile() is hook:
             sys.setprofile(previous)
+
+
+@contextlib.contextmanager
+def _unwatched() -> Iterator[list[bool]]:
+    yield [False]
 
 
 @dataclass
@@ -102,6 +109,10 @@ class KeptFixtures:
     # engine ran while it was set up (a number it computed is the engine's too)
     engine_made: bool = False
     dependent: set[str] = field(default_factory=set)  # wide fixtures that may depend on it
+    # Watch each wide fixture's setup for engine code (the stats run, once per child, on the
+    # unmutated engine); a judging child is told the stats run's answer instead, as a profile
+    # hook slows a heavy fixture's setup in every child.
+    watch: bool = True
 
     def run(self, item: Any, mode: Hashable) -> list[Any]:
         """pytest's run of one test (runtestprotocol's steps), under `mode` (the engine and
@@ -113,7 +124,10 @@ class KeptFixtures:
             item._initrequest()  # run again: pytest-rerunfailures does the same
         try:
             before = set(self._wide(item))
-            with _engine_runs(self.engine_file) as ran:
+            # Watched only when a wide fixture is set up now: a profile hook slows every call
+            watching = self.watch and self._unset(item)
+            watch = _engine_runs(self.engine_file) if watching else _unwatched()
+            with watch as ran:
                 reports = [call_and_report(item, "setup", log=False)]
             if ran[0]:
                 self.engine_made = True
@@ -144,7 +158,7 @@ class KeptFixtures:
     def _after(self, item: Any) -> None:
         """Does a wide fixture `item` kept hold the engine's objects?"""
         for name, (_, value) in self._wide(item).items():
-            if _engine_made(value, self.modules):
+            if name in self.dependent or _engine_made(value, self.modules):
                 self.engine_made = True
                 self.dependent.add(name)
 
@@ -159,6 +173,15 @@ class KeptFixtures:
             if fixture.scope in _WIDE and cached is not None:
                 found[name] = (str(fixture.scope), cached[0])
         return found
+
+    @staticmethod
+    def _unset(item: Any) -> bool:
+        """Will the setup of `item` set up a wide fixture (one it uses is not set up now)?"""
+        info = getattr(item, "_fixtureinfo", None)
+        return any(
+            defs[-1].scope in _WIDE and getattr(defs[-1], "cached_result", None) is None
+            for defs in (info.name2fixturedefs.values() if info is not None else ())
+        )
 
     def kept(self, item: Any) -> tuple[tuple[str, str, bool], ...]:
         """The wide fixtures `item` shares with the tests after it: (name, scope, whether it

@@ -270,6 +270,9 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         return f"{nodeid} fails at {text}" if outcome == "failed" else None
 
     assert session.patcher is not None
+    if session.kept is not None:  # what the stats run found: no watching here
+        session.kept.watch = False
+        session.kept.dependent |= set(args.get("dependent", ()))
     mutant = session.mutants[args["mutant"]]
     run = run_mutant(
         session.patcher,
