@@ -9,12 +9,14 @@ program runs at nearly full speed.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from types import CodeType, FrameType
 from typing import Any
 
-__all__ = ["CodeKey", "Tracer"]
+__all__ = ["CodeKey", "Tracer", "runs"]
 
 CodeKey = tuple[str, int]  # (co_qualname, co_firstlineno)
 
@@ -72,3 +74,31 @@ class Tracer:
 
     def __exit__(self, *exc: object) -> None:
         sys.settrace(self._previous)
+
+
+@contextlib.contextmanager
+def runs(filename: str, *, threads: bool = False) -> Iterator[list[bool]]:
+    """While the block runs, does code of `filename` run (with `threads`, in threads started
+    meanwhile too)?  Yields [answer].  A profile hook that steps aside at the first call there
+    (it slows every call); other profile hooks (the habit recorder's) keep their events."""
+    ran = [False]
+    previous: Any = sys.getprofile()
+    previous_threads: Any = threading.getprofile()
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if frame.f_code.co_filename == filename:
+            ran[0] = True
+            sys.setprofile(previous)  # answered: the rest runs at full speed
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(hook)
+    if threads:
+        threading.setprofile(hook)
+    try:
+        yield ran
+    finally:
+        if sys.getprofile() is hook:
+            sys.setprofile(previous)
+        if threads:
+            threading.setprofile(previous_threads)

@@ -24,6 +24,8 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from minigrad_tool.adapter.trace import runs
+
 __all__ = ["KeptFixtures", "engine_module_names"]
 
 _WIDE = frozenset({"session", "package", "module", "class"})
@@ -71,29 +73,6 @@ def _engine_made(value: Any, modules: frozenset[str]) -> bool:
 
 
 @contextlib.contextmanager
-def _engine_runs(engine_file: str) -> Iterator[list[bool]]:
-    """While the block runs, does code of the engine's file run?  The hook steps aside at the
-    first call there (a profile hook slows every call); other profile hooks (the habit
-    recorder's) keep their events."""
-    ran = [False]
-    previous: Any = sys.getprofile()
-
-    def hook(frame: Any, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_filename == engine_file:
-            ran[0] = True
-            sys.setprofile(previous)  # answered: the rest runs at full speed
-        if previous is not None:
-            previous(frame, event, arg)
-
-    sys.setprofile(hook)
-    try:
-        yield ran
-    finally:
-        if sys.getprofile() is hook:
-            sys.setprofile(previous)
-
-
-@contextlib.contextmanager
 def _unwatched() -> Iterator[list[bool]]:
     yield [False]
 
@@ -123,11 +102,10 @@ class KeptFixtures:
         if hasattr(item, "_request") and not item._request:
             item._initrequest()  # run again: pytest-rerunfailures does the same
         try:
-            before = set(self._wide(item))
             # Watched only when a wide fixture is set up now: a profile hook slows every call
             watching = self.watch and self._unset(item)
-            watch = _engine_runs(self.engine_file) if watching else _unwatched()
-            with watch as ran:
+            before = set(self._wide(item)) if watching else set()
+            with runs(self.engine_file) if watching else _unwatched() as ran:
                 reports = [call_and_report(item, "setup", log=False)]
             if ran[0]:
                 self.engine_made = True

@@ -24,7 +24,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import import_engine
 from minigrad_tool.adapter.order import current_order, fresh, set_order
+from minigrad_tool.adapter.trace import runs
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.habits import HabitWatch, record_habits
@@ -126,30 +126,6 @@ class _Session:
     kept: KeptFixtures | None = None  # the wide fixtures a child keeps between its runs
 
 
-def _watch(filename: str) -> Callable[[], bool]:
-    """From now on, does code of `filename` run (in any thread)?  A profile hook that steps
-    aside at the first call there; the answer, when asked, also removes it."""
-    ran = False
-    previous, previous_threads = sys.getprofile(), threading.getprofile()
-
-    def hook(frame: Any, event: str, arg: Any) -> None:
-        nonlocal ran
-        if frame.f_code.co_filename == filename:
-            ran = True
-            sys.setprofile(previous)
-
-    sys.setprofile(hook)
-    threading.setprofile(hook)
-
-    def answer() -> bool:
-        if sys.getprofile() is hook:
-            sys.setprofile(previous)
-        threading.setprofile(previous_threads)
-        return ran
-
-    return answer
-
-
 class _Plugin:
     """Takes over pytest's run loop: the host serves tasks inside the collected session."""
 
@@ -206,8 +182,7 @@ def _outcome(reports: Sequence[Any]) -> tuple[str, str]:
 def _run_item(session: _Session, nodeid: str) -> tuple[str, str]:
     """One test, keeping the wide fixtures it shares with the next (judges.fixtures)."""
     fresh()  # the same sets, in the same order, and the same random draws, in any child
-    if session.kept is None:
-        session.kept = KeptFixtures(engine_module_names(session.engine_file), session.engine_file)
+    assert session.kept is not None, "the host prepares it"
     applied = session.patcher.applied if session.patcher is not None else None
     return _outcome(session.kept.run(session.items[nodeid], (applied, current_order())))
 
@@ -226,12 +201,11 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         ran = session.patcher.record_sites()
         set_order(0)
         watch = session.habits or HabitWatch(session.engine_file, {})
-        with record_habits(watch) as seen:
-            engine_ran = _watch(session.engine_file)
+        with record_habits(watch) as seen, runs(session.engine_file, threads=True) as engine:
             start = time.perf_counter()
             outcome, text = _run_item(session, nodeid)
             seconds = time.perf_counter() - start
-            ran_engine = engine_ran()
+        ran_engine = engine[0]
         differs = []
         for order in range(1, session.orders):
             set_order(order)
@@ -241,7 +215,8 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
             seconds = max(seconds, time.perf_counter() - start)  # the slowest order sets deadlines
         set_order(0)
         habits = tuple((op, h) for op, names in seen["habits"].items() for h in names)
-        kept = session.kept.kept(session.items[nodeid]) if session.kept is not None else ()
+        assert session.kept is not None, "the host prepares it"
+        kept = session.kept.kept(session.items[nodeid])
         results.append(
             TestRun(
                 outcome,
@@ -270,9 +245,9 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         return f"{nodeid} fails at {text}" if outcome == "failed" else None
 
     assert session.patcher is not None
-    if session.kept is not None:  # what the stats run found: no watching here
-        session.kept.watch = False
-        session.kept.dependent |= set(args.get("dependent", ()))
+    assert session.kept is not None, "the host prepares it"
+    session.kept.watch = False  # what the stats run found is sent along: no watching here
+    session.kept.dependent |= set(args.get("dependent", ()))
     mutant = session.mutants[args["mutant"]]
     run = run_mutant(
         session.patcher,
