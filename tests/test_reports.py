@@ -83,21 +83,21 @@ class TestSchemaAndHtml:
     def test_every_mutant_with_its_status(self, weak: Campaign) -> None:
         """Each mutant of the JSON report appears in the HTML with the same status."""
         page = Page()
-        page.feed(render_html(weak, SourceIndex.parse(weak.source)))
+        page.feed(render_html(weak, lambda file: SourceIndex.parse(weak.source)))
         assert page.statuses == statuses(schema_report([weak]))
         assert {"Killed", "Survived"} <= set(page.statuses.values())
 
     def test_self_contained_and_linked(self, weak: Campaign) -> None:
         """No scripts, no links out; every table cell links to its group of mutants."""
         page = Page()
-        page.feed(render_html(weak, SourceIndex.parse(weak.source)))
+        page.feed(render_html(weak, lambda file: SourceIndex.parse(weak.source)))
         assert page.scripts == 0 and page.external == []
         assert {link for link in page.links if link.startswith("cell-")} <= page.ids
         assert any(link.startswith("cell-add-") for link in page.links)
 
     def test_cards_are_headed_by_the_mutated_function(self, weak: Campaign) -> None:
         """A mutant card names the function whose line it changes, and the engine path once."""
-        html = render_html(weak, SourceIndex.parse(weak.source))
+        html = render_html(weak, lambda file: SourceIndex.parse(weak.source))
         result = next(r for r in weak.results if r.mutant.op == "add")
         assert (
             f"<h3>{result.mutant.function}, line {result.mutant.start[0]}: {result.mutant.id}"

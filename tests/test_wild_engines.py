@@ -1,5 +1,6 @@
 """Engines in the wild, round 3 (issue 27): read-only gradients, `requires_grad` in every
-default, and ops with more than one standard definition (exact and tanh GELU).
+default, ops with more than one standard definition (exact and tanh GELU), and steps in
+other files of the engine's package (mutated there, with IDs that name the file).
 
 Each engine here is one of ours, shaped like the published ones of its class: a `.grad`
 property without a setter over `._grad`, reset by `null_grad()`; leaves that need
@@ -10,13 +11,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_hostile import minigrad as run_minigrad
 
 from minigrad_tool.adapter.nodes import grad_is_read_only, grad_reset, leaf_keywords
+from minigrad_tool.adapter.spec import parse_spec
 
 ENGINES = Path(__file__).parent / "engines"
 READ_ONLY = (ENGINES / "readonly_grad.py").read_text()
@@ -282,3 +286,143 @@ class TestAliases:
         assert result.returncode == 1, result.stdout + result.stderr
         assert "FAILED add_method_row" in result.stdout
         assert "add_method_same" in result.stdout and "sub_method" not in result.stdout
+
+
+# --- steps in other files of the engine's package (DeZero's functions.py, an ops.py) -----
+
+SPLIT = ENGINES / "split"  # engine.py holds the class, ops.py every op and its step
+WEAK_SPLIT_TESTS = """from split import Value
+
+
+def test_add():
+    x, y = Value(2.0), Value(-3.0)
+    (x + y).backward()
+    assert x.grad == 1.0 and y.grad == 1.0
+
+
+def test_tanh():
+    x = Value(0.5)
+    x.tanh().backward()
+    assert abs(x.grad - 0.7864477329659275) < 1e-9
+"""
+
+
+def split_project(folder: Path) -> Path:
+    """The split package copied into `folder`, with tests that never call `*` or exp."""
+    shutil.copytree(SPLIT, folder / "split", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "test_split.py").write_text(WEAK_SPLIT_TESTS)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def split_battery(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, Any]]:
+    """One battery campaign on the split package, with its JSON report and HTML page."""
+    folder = split_project(tmp_path_factory.mktemp("split"))
+    result = minigrad(
+        folder,
+        "mutate",
+        "--engine",
+        "split.engine",
+        "--judge",
+        "battery",
+        "--json",
+        "r.json",
+        "--html",
+        "r.html",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return folder, result.stdout, json.loads((folder / "r.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def split_tests(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One campaign on the split package judged by tests that never call `*` or exp."""
+    folder = split_project(tmp_path_factory.mktemp("split_tests"))
+    result = minigrad(
+        folder, "mutate", "--engine", "split.engine", "--tests", "test_split.py", "-v"
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    return result.stdout
+
+
+class TestStepsInOtherFiles:
+    def test_discovery_finds_each_step_in_the_file_it_is_in(self, tmp_path: Path) -> None:
+        folder = split_project(tmp_path)
+        result = minigrad(folder, "inspect", "--engine", "split.engine")
+        assert result.returncode == 0, result.stdout + result.stderr
+        for op, style in (("add", "closure"), ("mul", "closure"), ("exp", "function-class")):
+            assert re.search(rf"^{op}\s.*{style} \(line ops\.py:\d+\)", result.stdout, re.M)
+        assert re.search(r"^sub\s.*none of its own: built from add, mul", result.stdout, re.M)
+        assert "not mutated" not in result.stdout
+        assert not list(folder.rglob("__pycache__"))  # no bytecode beside the user's files
+
+    def test_every_file_that_holds_a_step_is_mutated_and_every_mutant_killed(
+        self, split_battery: tuple[Path, str, dict[str, Any]]
+    ) -> None:
+        _, out, report = split_battery
+        assert "mutation score: 100.0%" in out
+        files = report["files"]
+        assert set(files) == {"split/engine.py", "split/ops.py"}
+        ids = {m["id"] for m in files["split/ops.py"]["mutants"]}
+        for op in ("add", "mul", "tanh", "exp"):
+            assert f"ops.py:{op}-sign" in ids
+        assert all(i.startswith("ops.py:") for i in ids)
+        engine_ids = {m["id"] for m in files["split/engine.py"]["mutants"]}
+        assert engine_ids and not any(":" in i for i in engine_ids)  # backward() stays there
+        assert files["split/ops.py"]["source"] == (SPLIT / "ops.py").read_text()
+
+    def test_the_html_report_shows_each_file(
+        self, split_battery: tuple[Path, str, dict[str, Any]]
+    ) -> None:
+        folder, _, _ = split_battery
+        page = (folder / "r.html").read_text()
+        assert "<h3>ops.py: mul</h3>" in page and "<h3>engine.py: Value.backward</h3>" in page
+
+    def test_your_tests_judge_the_mutants_of_every_file(self, split_tests: str) -> None:
+        out = split_tests
+        assert re.search(r"ops\.py:tanh-assign \(ops\.py:\d+, tanh\)", out)
+        assert "--- ops.py (original)" in out and "+++ ops.py (ops.py:tanh-assign)" in out
+        assert re.search(r"^  mul \(line ops\.py:\d+", out, re.M) is None  # -v: one per mutant
+        assert re.search(r"ops\.py:mul-sign \(ops\.py:\d+, mul\)", out)
+        assert "no test runs line" in out
+
+    def test_a_bug_in_another_file_is_injected_by_its_short_name(self, tmp_path: Path) -> None:
+        folder = split_project(tmp_path)
+        result = minigrad(
+            folder, "inject", "mul-sign", "--engine", "split.engine", "--tests", "test_split.py"
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "Injected ops.py:mul-sign into mul: += becomes -=" in result.stdout
+        assert "ESCAPED your tests" in result.stdout
+        assert (folder / "split/ops.py").read_bytes() == (SPLIT / "ops.py").read_bytes()
+
+    def test_since_judges_only_the_op_whose_step_changed_in_another_file(
+        self, tmp_path: Path
+    ) -> None:
+        folder = split_project(tmp_path)
+        git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+        subprocess.run(["git", "init", "-q", "."], cwd=folder, check=True)
+        subprocess.run([*git, "add", "-A"], cwd=folder, check=True)
+        subprocess.run([*git, "commit", "-qm", "start"], cwd=folder, check=True)
+        ops = folder / "split/ops.py"
+        ops.write_text(
+            ops.read_text().replace("a.grad += b.data * out.grad", "a.grad += out.grad * b.data")
+        )
+        result = minigrad(
+            folder, "mutate", "--engine", "split.engine", "--judge", "battery", "--since", "HEAD"
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "judging mul (changed); not judged, unchanged since HEAD: add, tanh, exp" in (
+            result.stdout
+        )
+
+    def test_a_change_to_another_file_during_the_run_is_seen(self, tmp_path: Path) -> None:
+        folder = split_project(tmp_path)
+        spec = parse_spec(str(folder / "split/engine.py")).with_files(
+            [str(folder / "split/ops.py")]
+        )
+        assert spec.changed_on_disk() == []
+        assert spec.name_of(str(folder / "split/ops.py")) == "ops.py"
+        (folder / "split/ops.py").write_text("# edited\n")
+        assert spec.changed_on_disk() == [folder / "split/ops.py"]
+        assert "def mul(a, b)" in spec.source_of(str(folder / "split/ops.py"))  # the snapshot

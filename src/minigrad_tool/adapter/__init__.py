@@ -92,7 +92,7 @@ def engine_paths(spec: EngineSpec) -> tuple[set[str], tuple[str, ...]]:
     if "." in spec.module:
         top = spec.module.count(".")
         dirs = (str(spec.path.parents[top - 1] if top else spec.path.parent),)
-    return {str(spec.path)}, dirs
+    return {str(p) for p in spec.files}, dirs
 
 
 def _test_folders(paths: Sequence[str]) -> tuple[str, ...]:
@@ -108,7 +108,7 @@ def serve_for_tests(spec: EngineSpec, test_paths: Sequence[str]) -> None:
     forget_other_engines(spec)  # the tests must import this engine, not one of the same name
     forget_engine_folder(spec)  # nor a sibling module bound to an earlier copy of it
     install_snapshot(spec)
-    set_engine_paths({str(spec.path)}, _test_folders(test_paths))
+    set_engine_paths({str(p) for p in spec.files}, _test_folders(test_paths))
 
 
 def engine_host(
@@ -265,7 +265,8 @@ def profile_engine(
         if "unusable" in data:
             raise EngineError(data["unusable"])
         if "redirect" not in data:
-            return spec, Profile.from_dict(data)
+            found = Profile.from_dict(data)
+            return spec.with_files(found.step_files), found
         moves += 1
         if moves == 2:
             raise EngineError(f"engine {spec.text!r}: the class moved twice while loading")

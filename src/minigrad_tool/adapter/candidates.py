@@ -188,6 +188,7 @@ def op_for(c: Candidate, form: CallForm, name: str, symbol: str) -> Op:
         steps=(),
         uses=(),
         points=(),
+        file=code.co_filename,  # "" once it is known to be the engine's (Session.profile)
     )
 
 

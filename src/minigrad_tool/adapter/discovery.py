@@ -41,7 +41,7 @@ from minigrad_tool.adapter.precision import scalar_precision
 from minigrad_tool.adapter.profile import CallForm, Op, Profile, Step
 from minigrad_tool.adapter.session import Point, Progress, Session, Watch, quiet
 from minigrad_tool.adapter.spec import EngineSpec
-from minigrad_tool.adapter.steps import forward_helpers, steps_of
+from minigrad_tool.adapter.steps import delegates_of, forward_helpers, steps_of
 from minigrad_tool.adapter.trace import CodeKey
 
 __all__ = ["discover"]
@@ -157,6 +157,7 @@ def _placed(
         points=chosen,
         exponents=exponents(d, op) if form == "pow" else (),
         forward_helpers=forward_helpers(d, op, watch),
+        delegates=delegates_of(d, op, watch),
         note=note,
     )
 
@@ -177,7 +178,7 @@ def _settled(
     final = []
     for op in ops:
         foreign = foreign_codes[op.name]
-        uses = [owner[q] for q, _ in foreign if q in owner]
+        uses = [owner[q] for q, _ in foreign if q in owner] + d.uses_elsewhere(op, ops)
         if op.composite:  # local derivatives run no code in backward: the forward shows the ops
             uses += [o.name for o in ops if o.steps and o.qualname in forward_codes[op.name]]
         final.append(

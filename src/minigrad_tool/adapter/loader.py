@@ -118,10 +118,12 @@ def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
     served = served_names() if spec.order_sensitive else None
     finder = SnapshotFinder(spec.path, spec.source, served)
     sys.meta_path.insert(0, finder)
+    for path, _ in spec.others:  # the package's other files that hold steps: snapshots too
+        sys.meta_path.insert(1, SnapshotFinder(path, spec.source_of(str(path))))
     # An engine imported before the hook (our own engine, in a test run) is
     # imported again, from the snapshot, on next use.
     for name, module in list(sys.modules.items()):
-        if _same_file(getattr(module, "__file__", None) or "", spec.path):
+        if any(_same_file(getattr(module, "__file__", None) or "", p) for p in spec.files):
             _replaced.append(sys.modules.pop(name))
     importlib.invalidate_caches()
     return finder

@@ -40,7 +40,9 @@ def points_for(
 def _own_lines(session: Session, op: Op) -> set[int]:
     """The lines of the op's method and of its backward steps."""
     lines: set[int] = set()
-    for qualname, line in ((op.qualname, op.line), *((s.qualname, s.line) for s in op.steps)):
+    here = [(op.qualname, op.line)] if op.file in ("", session.filename) else []
+    here += [(s.qualname, s.line) for s in op.steps if not s.file]  # lines traced: this file's
+    for qualname, line in here:
         function = session.index.function(qualname, line)
         if function is not None:
             node = function.node

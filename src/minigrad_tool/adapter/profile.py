@@ -57,6 +57,9 @@ class Step:
     line: int  # where the step starts: its `def`/`lambda`, or its local-derivative tuple
     col: int  # column of that node (0-based, UTF-8 bytes as in the AST)
     attribute: str  # the output node's attribute that holds it ("_backward", "_local_grads")
+    # The file the step is in, when it is another file of the engine's package than the
+    # engine's own (DeZero's functions.py, an ops.py of closures); "" for the engine's file.
+    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,12 @@ class Op:
     points: tuple[Point, ...]  # where to check it
     exponents: tuple[float, ...] = ()  # for pow: the exponents it accepts
     forward_helpers: tuple[str, ...] = ()  # Function-style `forward` code it runs
+    # Functions of other files of the package the op's method hands its work to (`ops.exp`,
+    # DeZero's `functions.sum`): (file, qualname, first line).  Their steps are the op's.
+    delegates: tuple[tuple[str, str, int], ...] = ()
+    # The file its method is defined in when that is another file of the package (DeZero's
+    # `Variable.__getitem__ = functions.get_item`); "" for the engine's file.
+    file: str = ""
     note: str = ""
     # Tensor ops: the engine's spelling of each keyword (reductions: axis, then keepdims;
     # "" where it has none), or how a shape is passed (reshape, transpose: "tuple", "args").
@@ -195,6 +204,14 @@ class Profile:
     leaf_keywords: tuple[str, ...] = ()
     second_order: bool = False  # backward() takes create_graph: gradients can be differentiated
 
+    @property
+    def step_files(self) -> tuple[str, ...]:
+        """Other files of the package that hold steps or forwards of its ops, sorted."""
+        found = {s.file for op in self.ops for s in op.steps if s.file}
+        found |= {file for op in self.ops for file, _, _ in op.delegates}
+        found |= {op.file for op in self.ops if op.file}
+        return tuple(sorted(found))
+
     def op(self, name: str) -> Op:
         for op in self.ops:
             if op.name == name:
@@ -243,6 +260,7 @@ class Profile:
                     "points": tuple(tuple(p) for p in o["points"]),
                     "exponents": tuple(o["exponents"]),
                     "forward_helpers": tuple(o["forward_helpers"]),
+                    "delegates": tuple(map(tuple, o.get("delegates", ()))),
                     "keywords": tuple(o.get("keywords", ())),
                 }
             )

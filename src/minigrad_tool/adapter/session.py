@@ -11,6 +11,7 @@ it only ever exists in a child process.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -33,7 +34,7 @@ from minigrad_tool.adapter.nodes import (
 )
 from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Sweep, apply_op
 from minigrad_tool.adapter.source import SourceIndex
-from minigrad_tool.adapter.spec import EngineSpec
+from minigrad_tool.adapter.spec import EngineSpec, parse_snapshot
 from minigrad_tool.adapter.trace import CodeKey, Tracer
 
 __all__ = ["Point", "Progress", "Session", "Watch", "quiet"]
@@ -60,6 +61,9 @@ class Watch:
     backward_codes: list[CodeKey]
     forward_codes: list[CodeKey]
     error: str = ""
+    # Code of other files of the engine's package that ran: (file, code), in call order.
+    forward_elsewhere: list[tuple[str, CodeKey]] = field(default_factory=list)
+    backward_elsewhere: list[tuple[str, CodeKey]] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +78,7 @@ class Session:
     make: Callable[[type, Any], Any] = make_leaf  # a leaf of the class from a value
     access: NodeAccess = field(init=False)
     sweep_codes: set[CodeKey] = field(default_factory=set)
+    sweep_elsewhere: set[tuple[str, CodeKey]] = field(default_factory=set)  # in other files
     sweep_prefix: str = ""  # the backward method's qualname, when a leaf's backward() raised
     skipped: list[tuple[str, str]] = field(default_factory=list)
     broken: list[tuple[str, str]] = field(default_factory=list)  # ops that crash: (method, why)
@@ -83,9 +88,27 @@ class Session:
     backward_helpers: dict[CodeKey, None] = field(default_factory=dict)  # ordered set
     # op -> (file, function) of other files of the package that its backward ran
     elsewhere: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    # op -> the code of other files of the package its backward ran, in call order
+    ran_elsewhere: dict[str, list[tuple[str, CodeKey]]] = field(default_factory=dict)
+
+    _indexes: dict[str, SourceIndex | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.access = NodeAccess(self.cls, None)
+
+    def index_for(self, file: str) -> SourceIndex | None:
+        """The source of the engine's file (""), or of another file of its package, parsed
+        once; None for a file that cannot be read or parsed."""
+        if not file or file == self.filename:
+            return self.index
+        if not file.startswith(self.package):
+            return None
+        if file not in self._indexes:
+            try:
+                self._indexes[file] = parse_snapshot(Path(file).read_bytes(), file)
+            except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+                self._indexes[file] = None
+        return self._indexes[file]
 
     @property
     def index(self) -> SourceIndex:
@@ -121,6 +144,13 @@ class Session:
             )
         return "no backward step of its own was seen running"
 
+    def uses_elsewhere(self, op: Op, ops: Sequence[Op]) -> list[str]:
+        """The ops whose steps in other files of the package the op's backward ran (jungrad's
+        `__radd__` is `self.__add__(other)`: it uses add's closures in ops.py)."""
+        owner = {(s.file, s.qualname): o.name for o in ops for s in o.steps if s.file}
+        ran = self.ran_elsewhere.get(op.name, [])
+        return [owner[f, q] for f, (q, _) in ran if (f, q) in owner and owner[f, q] != op.name]
+
     def profile(self, ops: Sequence[Op], sweep: Sweep | None, **extra: Any) -> Profile:
         """What was found, as the profile that crosses to the parent."""
         return Profile(
@@ -133,7 +163,7 @@ class Session:
             children_attr=self.access.children_attr,
             data_attr=self.access.data_attr,
             precision=self.precision,
-            ops=tuple(ops),
+            ops=tuple(self._placed(op) for op in ops),
             sweep=sweep,
             skipped=tuple(self.skipped),
             unreachable=tuple(self.unreachable),
@@ -143,6 +173,12 @@ class Session:
             grad_writable=not grad_is_read_only(self.cls),
             **extra,
         )
+
+    def _placed(self, op: Op) -> Op:
+        """The op's file said as the profile says it: "" for the engine's own."""
+        if op.file in (self.filename, "") or not op.file.startswith(self.package):
+            return dataclasses.replace(op, file="")
+        return op
 
     def _grad_notes(self) -> list[str]:
         if not grad_is_read_only(self.cls):
@@ -159,13 +195,14 @@ class Session:
     def watch(self, op: Op, point: Point, constant: float) -> Watch:
         """Call a scalar op at `point` and run backward() from its output, watching."""
         leaves = [self.leaf(x) for x in point]
-        with Tracer(self.filename) as forward:
+        with Tracer(self.filename, package=self.package) as forward:
             out = apply_op(op, leaves, constant)
         if not is_node(out):
             raise TypeError(f"returned {type(out).__name__}, not a node")
         if self.access.children_attr is None:
             self.access.children_attr = find_children_attribute(out, tuple(leaves))
-        return self._backward(op, Watch(out, [], forward.codes), out, set())
+        watch = Watch(out, [], forward.codes, forward_elsewhere=forward.package_codes)
+        return self._backward(op, watch, out, set())
 
     def trace(
         self,
@@ -176,12 +213,13 @@ class Session:
     ) -> Watch:
         """`call(leaf)` (a tensor op on arrays), then backward() from `loss(out)` (or `out`),
         watching; code of the functions named in `skip` is set aside."""
-        with Tracer(self.filename) as forward:
+        with Tracer(self.filename, package=self.package) as forward:
             out = call(self.leaf)
         if self.access.children_attr is None:
             self.access.children_attr = find_children_attribute(out)
         root = loss(out) if loss is not None else out
-        return self._backward(op, Watch(out, [], forward.codes), root, skip)
+        watch = Watch(out, [], forward.codes, forward_elsewhere=forward.package_codes)
+        return self._backward(op, watch, root, skip)
 
     def _backward(self, op: Op, watch: Watch, root: Any, skip: set[str]) -> Watch:
         self.progress(f"backward() of {op.describe_call()}", method=op.method, stage="backward")
@@ -193,7 +231,13 @@ class Session:
         watch.backward_codes = [
             c for c in backward.codes if not self.in_sweep(c) and c[0] not in skip
         ]
+        watch.backward_elsewhere = [
+            (f, c)
+            for f, c in backward.package_codes
+            if (f, c) not in self.sweep_elsewhere and c[0] not in skip
+        ]
         self.elsewhere.setdefault(op.name, set()).update(backward.elsewhere)
+        self.ran_elsewhere.setdefault(op.name, []).extend(watch.backward_elsewhere)
         return watch
 
     def value_at(self, op: Op, point: Point, constant: float) -> float:
@@ -212,13 +256,14 @@ class Session:
         code = backward.__code__
         try:
             leaf = self.leaf(0.5)
-            with Tracer(self.filename) as t:
+            with Tracer(self.filename, package=self.package) as t:
                 leaf.backward()
         except Exception as err:
             self.sweep_prefix = code.co_qualname
             self.notes.append(f"backward() on a leaf raises {type(err).__name__}: {err}")
             return Sweep(code.co_qualname, code.co_firstlineno) if self._own(code) else None
         self.sweep_codes = set(t.codes)
+        self.sweep_elsewhere = set(t.package_codes)  # a sweep in autograd.py (jungrad)
         for key in t.codes:  # helpers the sweep calls: a topological sort, say
             if key[0] != code.co_qualname and not key[0].startswith(f"{code.co_qualname}."):
                 self.backward_helpers[key] = None

@@ -25,6 +25,7 @@ class Function:
     first_line: int  # as co_firstlineno: the first decorator's line if decorated
     parent: Function | None
     classes: tuple[str, ...]  # enclosing class names, outermost first (for a method: its class)
+    file: str = ""  # the package file it is in, when not the engine's own ("")
 
     @property
     def name(self) -> str:
@@ -50,12 +51,13 @@ class SourceIndex:
     """Every function of a module's source, by (qualname, first line)."""
 
     tree: ast.Module
+    file: str = ""  # as Function.file
     functions: dict[tuple[str, int], Function] = field(default_factory=dict)
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)  # by qualname
 
     @classmethod
-    def parse(cls, source: str) -> SourceIndex:
-        index = cls(ast.parse(source))
+    def parse(cls, source: str, file: str = "") -> SourceIndex:
+        index = cls(ast.parse(source), file)
         index._visit(index.tree, "", None, ())
         return index
 
@@ -70,7 +72,8 @@ class SourceIndex:
             return
         if isinstance(node, FunctionNode):
             name = "<lambda>" if isinstance(node, ast.Lambda) else node.name
-            function = Function(node, f"{prefix}{name}", _first_line(node), parent, classes)
+            qualname = f"{prefix}{name}"
+            function = Function(node, qualname, _first_line(node), parent, classes, self.file)
             self.functions.setdefault((function.qualname, function.first_line), function)
             inner = f"{function.qualname}.<locals>."
             if not isinstance(node, ast.Lambda):

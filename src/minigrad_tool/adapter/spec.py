@@ -7,17 +7,20 @@ system's finders, which look at files but execute nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib.machinery
 import importlib.util
+import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from minigrad_tool.adapter.source import SourceIndex
 
-__all__ = ["EngineError", "EngineSpec", "parse_spec", "spec_file"]
+__all__ = ["EngineError", "EngineSpec", "file_name", "parse_snapshot", "parse_spec", "spec_file"]
 
 MAX_SOURCE_BYTES = 8 << 20  # an engine file larger than this is not an engine
 
@@ -36,6 +39,9 @@ class EngineSpec:
     sys_path: str | None  # a folder to put first on sys.path (a file outside any package)
     class_name: str | None  # from `:CLASS`, else discovered
     snapshot: bytes  # the source as read, once
+    # Other files of the engine's package that hold steps of its ops (DeZero's functions.py),
+    # each with its snapshot: they are mutated too.  Found by discovery (`with_files`).
+    others: tuple[tuple[Path, bytes], ...] = ()
 
     @property
     def source(self) -> str:
@@ -46,7 +52,7 @@ class EngineSpec:
     def index(self) -> SourceIndex:
         """The snapshot parsed, once per run: every reader of the engine's source (discovery,
         mutant generation, the judges, the reports) shares this index."""
-        return SourceIndex.parse(self.source)
+        return parse_snapshot(self.snapshot)
 
     @functools.cached_property
     def order_sensitive(self) -> bool:
@@ -72,19 +78,82 @@ class EngineSpec:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.snapshot).hexdigest()
+        """Of every file's snapshot, with the other files' paths."""
+        digest = hashlib.sha256(self.snapshot)
+        for path, snapshot in self.others:
+            digest.update(f"\0{path}\0".encode())
+            digest.update(snapshot)
+        return digest.hexdigest()
 
     def with_class(self, class_name: str) -> EngineSpec:
-        return EngineSpec(
-            self.text, self.module, self.path, self.sys_path, class_name, self.snapshot
-        )
+        return dataclasses.replace(self, class_name=class_name)
 
-    def changed_on_disk(self) -> bool:
-        """Has the file changed since the snapshot was taken (or gone)?"""
-        try:
-            return self.path.read_bytes() != self.snapshot
-        except OSError:
-            return True
+    def with_files(self, files: Sequence[str]) -> EngineSpec:
+        """The spec with snapshots of these other files of the package (read now)."""
+        others = tuple((Path(f), _read(Path(f))) for f in files if Path(f) != self.path)
+        return dataclasses.replace(self, others=others)
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file mutated: the engine's, then the others."""
+        return (self.path, *(path for path, _ in self.others))
+
+    def source_of(self, file: str) -> str:
+        """The snapshot of the engine's file (""), or of another file it holds."""
+        if not file or Path(file) == self.path:
+            return self.source
+        return importlib.util.decode_source(self._snapshot_of(file))
+
+    def _snapshot_of(self, file: str) -> bytes:
+        for path, snapshot in self.others:
+            if str(path) == file:
+                return snapshot
+        raise KeyError(file)
+
+    def index_of(self, file: str) -> SourceIndex:
+        """`index`, for any file of the spec: parsed once."""
+        if not file or Path(file) == self.path:
+            return self.index
+        found = self._indexes.get(file)
+        if found is None:
+            found = self._indexes[file] = parse_snapshot(self._snapshot_of(file), file)
+        return found
+
+    @functools.cached_property
+    def _indexes(self) -> dict[str, SourceIndex]:
+        return {}
+
+    def name_of(self, file: str) -> str:
+        """How a file is shown (`file_name`)."""
+        return file_name(file or str(self.path), str(self.path))
+
+    def changed_on_disk(self) -> list[Path]:
+        """The files that changed since their snapshots were taken (or are gone)."""
+        return [
+            path
+            for path, snapshot in ((self.path, self.snapshot), *self.others)
+            if _bytes_or_none(path) != snapshot
+        ]
+
+
+def parse_snapshot(snapshot: bytes, file: str = "") -> SourceIndex:
+    """A file's bytes, decoded as Python does and parsed (SyntaxError, UnicodeDecodeError)."""
+    return SourceIndex.parse(importlib.util.decode_source(snapshot), file)
+
+
+def _bytes_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def file_name(file: str, engine: str) -> str:
+    """How a file is shown: the engine's by its name, another of its package by its path from
+    the engine's folder (`functions.py`, `nn/ops.py`, `../ops.py`)."""
+    if file == engine:
+        return Path(engine).name
+    return Path(os.path.relpath(file, Path(engine).parent)).as_posix()
 
 
 def _split_class(text: str) -> tuple[str, str | None]:

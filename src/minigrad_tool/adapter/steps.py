@@ -19,14 +19,14 @@ from minigrad_tool.adapter.session import Session, Watch
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 from minigrad_tool.adapter.trace import CodeKey
 
-__all__ = ["forward_helpers", "steps_of"]
+__all__ = ["delegates_of", "forward_helpers", "steps_of"]
 
 
 def steps_of(
     session: Session, op: Op, watch: Watch
 ) -> tuple[tuple[Step, ...], tuple[CodeKey, ...]]:
     """The backward steps op owns, from the code its backward ran; and foreign code it ran."""
-    method = session.index.function(op.qualname, op.line)
+    method = method_of(session, op)
     if method is None:
         session.unreachable.append((op.name, f"{op.qualname} is not in {session.spec.path.name}"))
         return (), ()
@@ -53,13 +53,94 @@ def steps_of(
             continue
         node = function.node
         steps.append(Step(style, qualname, node.lineno, node.col_offset, attribute))
+    steps += delegated_steps(session, op, watch, attribute)
     if not steps and not foreign:
         steps = local_grad_steps(session, op, method, watch.out)
     return tuple(dict.fromkeys(steps)), tuple(foreign)
 
 
+def method_of(session: Session, op: Op) -> Function | None:
+    """The op's method in the source: the engine's file, or the package file it is in."""
+    index = session.index_for(op.file)
+    return index.function(op.qualname, op.line) if index is not None else None
+
+
+def _named(node: ast.AST) -> set[str]:
+    """The names a method refers to, and those it imports (`from .ops import sum as sum_op`
+    names `sum`)."""
+    names = references(node)
+    for n in ast.walk(node):
+        if isinstance(n, ast.ImportFrom | ast.Import):
+            names |= {alias.name.rpartition(".")[2] for alias in n.names}
+    return names
+
+
+def delegates_of(session: Session, op: Op, watch: Watch) -> tuple[tuple[str, str, int], ...]:
+    """The functions of other files of the package that the op's method hands its work to
+    (jungrad's `Tensor.exp` calls `ops.exp`, DeZero's `Variable.sum` calls `functions.sum`):
+    module-level functions it names that ran in its forward.  (file, qualname, first line).
+    A method that is itself such a function (`__getitem__ = functions.get_item`) is one."""
+    method = method_of(session, op)
+    if method is None:
+        return ()
+    names = _named(method.node)
+    mine = op.file and op.file != session.filename
+    found = [(op.file, op.qualname, op.line)] if mine else []
+    found += [
+        (file, qualname, line)
+        for file, (qualname, line) in watch.forward_elsewhere
+        if "." not in qualname and qualname in names
+    ]
+    return tuple(dict.fromkeys(found))
+
+
+def delegated_steps(session: Session, op: Op, watch: Watch, attribute: str) -> list[Step]:
+    """The op's steps in other files of its package: a closure or lambda of a function it
+    hands its work to, or the backward of a `Function` class that function (or the op's own
+    method) names, or a function that function names."""
+    method = method_of(session, op)
+    if method is None or not watch.backward_elsewhere:
+        return []
+    delegates = delegates_of(session, op, watch)
+    steps = []
+    for file, (qualname, first) in watch.backward_elsewhere:
+        index = session.index_for(file)
+        function = index.function(qualname, first) if index is not None else None
+        if index is None or function is None:
+            continue
+        style = _delegated_style(index, qualname, file, delegates, references(method.node))
+        if style is not None:
+            node = function.node
+            steps.append(Step(style, qualname, node.lineno, node.col_offset, attribute, file))
+    return steps
+
+
+def _delegated_style(
+    index: SourceIndex,
+    qualname: str,
+    file: str,
+    delegates: tuple[tuple[str, str, int], ...],
+    method_refs: set[str],
+) -> StepStyle | None:
+    owner = qualname.rpartition(".")[0].rpartition(".")[2]  # the class of a method
+    for where, name, line in delegates:
+        delegate = index.function(name, line) if where == file else None
+        if delegate is None:
+            continue
+        if qualname.startswith(f"{name}.<locals>."):
+            return "lambda" if qualname.endswith("<lambda>") else "closure"
+        refs = references(delegate.node)
+        if owner in refs:
+            return "function-class"
+        if "." not in qualname and qualname in refs:
+            return "method"
+    return "function-class" if owner and owner in method_refs else None
+
+
 def local_grad_steps(session: Session, op: Op, method: Function, out: Any) -> list[Step]:
     """microgpt style: the op passes its local derivatives to the node's constructor."""
+    if op.file and op.file != session.filename:
+        return []
     attribute = _local_grads_attribute(out, session.access)
     if attribute is None:
         return []
@@ -76,7 +157,7 @@ def local_grad_steps(session: Session, op: Op, method: Function, out: Any) -> li
 
 def forward_helpers(session: Session, op: Op, watch: Watch) -> tuple[str, ...]:
     """Function-style `forward` code the op ran (owned by a class the op refers to)."""
-    method = session.index.function(op.qualname, op.line)
+    method = method_of(session, op)
     if method is None:
         return ()
     refs = references(method.node)

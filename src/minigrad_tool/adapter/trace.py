@@ -31,6 +31,8 @@ class Tracer:
         # op keeps its step when it is not in the watched file (DeZero's functions.py).
         self.package = package
         self.elsewhere: set[tuple[str, str]] = set()  # (file, qualname)
+        self.package_codes: list[tuple[str, CodeKey]] = []  # (file, code) in first-call order
+        self._seen_elsewhere: set[tuple[str, CodeKey]] = set()
         self.codes: list[CodeKey] = []  # in first-call order
         self._seen: set[CodeKey] = set()
         self.lines: set[int] = set()
@@ -53,6 +55,10 @@ class Tracer:
         if code.co_filename != self.filename:
             if self.package and code.co_filename.startswith(self.package):
                 self.elsewhere.add((code.co_filename, code.co_qualname))
+                ran = (code.co_filename, (code.co_qualname, code.co_firstlineno))
+                if ran not in self._seen_elsewhere:
+                    self._seen_elsewhere.add(ran)
+                    self.package_codes.append(ran)
             return None
         key = (code.co_qualname, code.co_firstlineno)
         if key not in self._seen:

@@ -250,7 +250,7 @@ def _write_reports(
     if html_path is not None:
         from minigrad_tool.report.html import render_html
 
-        write_file(html_path, render_html(campaign, spec.index))
+        write_file(html_path, render_html(campaign, spec.index_of))
         out.line(f"wrote {html_path} (self-contained HTML report)")
 
 
@@ -342,6 +342,10 @@ def _bug(args: argparse.Namespace, ids: Sequence[str]) -> str:
     if args.bug is None:
         raise UsageError(f"name a bug to inject (see --list), e.g. `{command('inject sub-sign')}`")
     if args.bug not in ids:
+        # a step in another file of the package: `sub-sign` names `functions.py:sub-sign`
+        elsewhere = [i for i in ids if i.rpartition(":")[2] == args.bug]
+        if len(elsewhere) == 1:
+            return elsewhere[0]
         close = difflib.get_close_matches(args.bug, ids, n=5, cutoff=0.5)
         listing = f"; see `{command('inject --list')}`"
         hint = f"; did you mean {', '.join(close)}?" if close else listing
@@ -373,7 +377,8 @@ def inject(args: argparse.Namespace, out: Output) -> int:
             mark = "  [equivalent]" if m.id in equivalent else ""
             out.line(f"{m.id:<22} {m.function}: {m.description}{mark}")
         return OK
-    if args.bug is not None and args.bug not in {m.id for m in generated.mutants}:
+    known = {m.id.rpartition(":")[2] for m in generated.mutants}
+    if args.bug is not None and args.bug not in known | {m.id for m in generated.mutants}:
         composite = composite_bug(spec, profile, generated, args.bug, common.limits(args))
         if composite is not None:
             raise UsageError(composite.text)
@@ -395,7 +400,7 @@ def inject(args: argparse.Namespace, out: Output) -> int:
 
     print_findings(out, injection.campaign.findings)
     out.line(f"Injected {mutant.id} into {mutant.function}: {mutant.description}", "bold")
-    out.diff(mutant.diff(spec.source, spec.path.name))
+    out.diff(mutant.diff(spec.source_of(mutant.file), spec.name_of(mutant.file)))
     out.line(f"Your tests ({' '.join(tests)}) ran against the mutant, held in memory", "bold")
     return _print_injection(out, injection, spec, tests)
 
@@ -426,7 +431,7 @@ def _print_injection(
             out.line(f"caught by your tests: they {how} {mutant.id}", "bold green")
             out.line(f"  {injection.reason('tests')}")
         out.line(f"  {battery_text}")
-        out.line(f"the source file {spec.path} was not modified")
+        out.line(f"the source file {mutant.file or spec.path} was not modified")
         return OK
     if injection.catch is Catch.EQUIVALENT:
         out.line(

@@ -217,17 +217,14 @@ def run_campaign(
     finally:
         for judge in judges:
             judge.close()
-    if spec.changed_on_disk():
-        raise HarnessError(
-            f"{spec.path} changed during the run: the results are for the snapshot taken at its "
-            "start, not for the file as it is now; run again"
-        )
+    _require_unchanged(spec)
     primary, harness = judges[0], harnesses[judges[0].name]
     yours = harnesses.get("tests")  # the tests judge's harness, if it judged
     return Campaign(
         engine=spec.text,
         path=str(spec.path),
         source=spec.source,
+        others={str(path): spec.source_of(str(path)) for path, _ in spec.others},
         class_name=profile.class_name,
         cases=list(harness.items),
         results=results,
@@ -248,6 +245,15 @@ def run_campaign(
         habits=_habits(harnesses),
         fixtures=dict(yours.fixtures if yours else {}),
     )
+
+
+def _require_unchanged(spec: EngineSpec) -> None:
+    changed = spec.changed_on_disk()
+    if changed:
+        raise HarnessError(
+            f"{', '.join(map(str, changed))} changed during the run: the results are for the "
+            "snapshot taken at its start, not for the file as it is now; run again"
+        )
 
 
 def _habits(harnesses: dict[str, Harness]) -> dict[str, dict[str, list[str]]]:

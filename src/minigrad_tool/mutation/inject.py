@@ -136,9 +136,10 @@ def _returned(index: SourceIndex, op: Op) -> ast.expr | None:
     return returns[-1].value if returns else None
 
 
-def _built(index: SourceIndex, source: str, op: Op, file: str) -> str:
+def _built(spec: EngineSpec, op: Op) -> str:
     """`sub is `self + (-other)` (engine.py:48)`, or the op's place alone."""
-    expression = _returned(index, op)
+    expression = _returned(spec.index_of(op.file), op)
+    source, file = spec.source_of(op.file), spec.name_of(op.file)
     text = ast.get_source_segment(source, expression) if expression is not None else None
     return f"`{text}` ({file}:{op.line})" if text else f"defined at {file}:{op.line}"
 
@@ -162,19 +163,18 @@ def composite_bug(
     op = ops.get(op_name)
     if op is None or not op.composite:
         return None
-    index, file = spec.index, spec.path.name
     parts = [
         f"{op.name} has no backward step of its own: {op.describe_call()} is "
-        f"{_built(index, spec.source, op, file)}, built from {', '.join(op.uses) or 'other ops'}"
+        f"{_built(spec, op)}, built from {', '.join(op.uses) or 'other ops'}"
     ]
-    expression = _returned(index, op)
+    expression = _returned(spec.index_of(op.file), op)
     negates = expression is not None and any(
         isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub) for n in ast.walk(expression)
     )
     neg = ops.get("neg")
     if negates and neg is not None and neg is not op:
         parts.append(
-            f"its sign lives in neg, which is {_built(index, spec.source, neg, file)}"
+            f"its sign lives in neg, which is {_built(spec, neg)}"
             + (f", built from {', '.join(neg.uses)}" if neg.composite and neg.uses else "")
         )
     used = [m for m in generated.mutants if m.op in op.uses]
@@ -182,7 +182,7 @@ def composite_bug(
     point = op.points[0] if op.points else (1.5, -2.0)[: op.arity]
     probe = equivalence.op_probe(op, point)
     wanted = [(m, [0]) for m in candidates]
-    observed = observe_mutants(spec, profile, index, [probe], wanted, limits)
+    observed = observe_mutants(spec, profile, spec.index, [probe], wanted, limits)
     instead: list[str] = []
     shown: list[str] = []
     flips: list[str] = []  # those that flip the sign of the last input's gradient alone
@@ -200,7 +200,7 @@ def composite_bug(
             ):
                 flips.append(m.id)
             shown.append(
-                f"  {m.id} ({m.function}, {file}:{m.start[0]}: {m.one_line()}): "
+                f"  {m.id} ({m.function}, {spec.name_of(m.file)}:{m.start[0]}: {m.one_line()}): "
                 f"{probe.label} gives gradients {_numbers(got[2])} instead of "
                 f"{_numbers(want[2])}"
             )

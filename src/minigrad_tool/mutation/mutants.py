@@ -59,6 +59,7 @@ class Mutant:
     statement: bool  # the edit replaces a statement
     note: str = ""  # why its code may never run
     offsets: tuple[int, int] = (0, 0)  # UTF-8 byte span in the source
+    file: str = ""  # the package file it mutates, when not the engine's own ("")
 
     def mutated_source(self, source: str) -> str:
         data = source.encode("utf-8")
@@ -103,14 +104,16 @@ class Generated:
     sites: list[Site] = field(default_factory=list)
 
 
-def make_key(op: str, operator: str, n: int) -> str:
-    """The mutant ID: `sub-sign`, then `sub-sign-2`, `sub-sign-3`, ..."""
-    return f"{op}-{operator}" if n == 1 else f"{op}-{operator}-{n}"
+def make_key(op: str, operator: str, n: int, file: str = "") -> str:
+    """The mutant ID: `sub-sign`, then `sub-sign-2`, `sub-sign-3`, ...; a mutant of another
+    file of the package says which: `functions.py:sum-sign`."""
+    key = f"{op}-{operator}" if n == 1 else f"{op}-{operator}-{n}"
+    return f"{file}:{key}" if file else key
 
 
 def parse_key(key: str) -> tuple[str, str, int]:
-    """Inverse of make_key: `mul-swap-2` -> ("mul", "swap", 2)."""
-    parts = key.split("-")
+    """Inverse of make_key, without the file: `mul-swap-2` -> ("mul", "swap", 2)."""
+    parts = key.rpartition(":")[2].split("-")
     if len(parts) == 3 and parts[2].isdigit():
         return parts[0], parts[1], int(parts[2])
     if len(parts) == 2:
@@ -198,14 +201,20 @@ def apply_edit(unit_node: ast.AST, path: AstPath, replacement: ast.AST | list[as
 
 def _normal_form(unit: Function, node: ast.AST) -> str:
     """Equal forms mean identical code: only the one function a mutant changes is dumped."""
-    return f"{unit.qualname}:{unit.first_line}:{ast.dump(node)}"
+    return f"{unit.file}:{unit.qualname}:{unit.first_line}:{ast.dump(node)}"
 
 
 def _mutants_of(
-    site: Site, operator: str, text: _Text, seen: set[str], numbers: dict[tuple[str, str], int]
+    site: Site,
+    operator: str,
+    texts: dict[str, _Text],
+    names: dict[str, str],
+    seen: set[str],
+    numbers: dict[tuple[str, str], int],
 ) -> Iterable[Mutant]:
     for edit in OPERATORS[operator](site):
         unit = edit.unit
+        text = texts[unit.file]
         path = path_to(unit.node, edit.node)
         if path is None:
             continue
@@ -221,7 +230,7 @@ def _mutants_of(
         numbers[key] = numbers.get(key, 0) + 1
         node = edit.node
         yield Mutant(
-            id=make_key(site.op, operator, numbers[key]),
+            id=make_key(site.op, operator, numbers[key], names.get(unit.file, "")),
             op=site.op,
             operator=operator,
             function=unit.qualname,
@@ -235,6 +244,7 @@ def _mutants_of(
             statement=isinstance(node, ast.stmt),
             note=site.note,
             offsets=text.span(node),
+            file=unit.file,
         )
 
 
@@ -249,15 +259,16 @@ def generate_mutants(
             f"unknown operator(s) {', '.join(unknown)}; choose from {', '.join(OPERATORS)}"
         )
     try:
-        index = spec.index
+        sites, unreachable = find_sites(spec.index_of, profile)
     except SyntaxError as err:
         raise MutationError(f"the engine does not parse: {err}") from err
-    sites, unreachable = find_sites(index, profile)
-    text = _Text(spec.source)
+    texts = {str(f): _Text(spec.source_of(str(f))) for f in spec.files}
+    texts[""] = texts[str(spec.path)]
+    names = {str(f): spec.name_of(str(f)) for f in spec.files[1:]}
     seen: set[str] = set()
     numbers: dict[tuple[str, str], int] = {}
     mutants: list[Mutant] = []
     for site in sites:
         for operator in chosen:
-            mutants.extend(_mutants_of(site, operator, text, seen, numbers))
+            mutants.extend(_mutants_of(site, operator, texts, names, seen, numbers))
     return Generated(mutants, unreachable, sites)

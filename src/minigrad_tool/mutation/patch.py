@@ -173,6 +173,22 @@ def _functions_of(obj: object) -> Iterator[FunctionType]:
         obj = getattr(obj, "__wrapped__", None)
 
 
+# A function of the engine: (its file, "" for the engine's own; qualname; first line).
+UnitKey = tuple[str, str, int]
+
+
+def _unit_key(mutant: Mutant) -> UnitKey:
+    return (mutant.file, *mutant.unit)
+
+
+def _held(cell: Any) -> bool:
+    """A closure cell holding a class or function (one that is not empty)."""
+    try:
+        return isinstance(cell.cell_contents, type | FunctionType)
+    except ValueError:  # an empty cell
+        return False
+
+
 @dataclass
 class Patcher:
     """Swaps mutants into the live engine in this process (a child), and back."""
@@ -180,12 +196,13 @@ class Patcher:
     index: SourceIndex
     filename: str
     modules: list[ModuleType]
+    others: dict[str, SourceIndex] = field(default_factory=dict)  # other files mutated
     hits: _Hits = field(default_factory=_Hits)
-    _live: dict[tuple[str, int], list[FunctionType]] | None = None
+    _live: dict[UnitKey, list[FunctionType]] | None = None
     _patched: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
     _sites: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
     _site_mutants: list[tuple[str, ...]] = field(default_factory=list)
-    _site_codes: dict[tuple[str, int], CodeType] = field(default_factory=dict)  # by unit
+    _site_codes: dict[UnitKey, CodeType] = field(default_factory=dict)  # by unit
     _recording: Callable[[int], None] | None = None  # sites being recorded into
     _applied: tuple[Mutant, CodeType] | None = None  # the mutant swapped in
 
@@ -210,7 +227,7 @@ class Patcher:
                     function.__code__ = code
         if self._applied is not None:
             mutant, code = self._applied
-            for function in live.get(mutant.unit, []):
+            for function in live.get(_unit_key(mutant), []):
                 if function.__code__ is code:
                     continue
                 if len(function.__code__.co_freevars) == len(code.co_freevars):
@@ -218,11 +235,12 @@ class Patcher:
                     self._patched.append((function, function.__code__))
                     function.__code__ = code
 
-    def live(self) -> dict[tuple[str, int], list[FunctionType]]:
-        """Every function object of the engine's file reachable from its modules."""
+    def live(self) -> dict[UnitKey, list[FunctionType]]:
+        """Every function object of the engine's files reachable from their modules."""
         if self._live is not None:
             return self._live
-        found: dict[tuple[str, int], list[FunctionType]] = {}
+        files = {self.filename: "", **{f: f for f in self.others}}
+        found: dict[UnitKey, list[FunctionType]] = {}
         seen: set[int] = set()
         stack: list[object] = [v for m in self.modules for v in vars(m).values()]
         while stack:
@@ -238,22 +256,26 @@ class Patcher:
                 continue
             for function in _functions_of(obj):
                 code = function.__code__
-                if code.co_filename == self.filename:
-                    key = (code.co_qualname, code.co_firstlineno)
+                if code.co_filename in files:
+                    key = (files[code.co_filename], code.co_qualname, code.co_firstlineno)
                     found.setdefault(key, []).append(function)
+                    # what a decorator of the engine's wraps (edugrad's `@tensor_op class add`
+                    # leaves a function that holds the class in its closure)
+                    stack += [c.cell_contents for c in function.__closure__ or () if _held(c)]
         self._live = found
         return found
 
     def _compile_unit(self, unit: Function, node: ast.AST, what: str) -> CodeType:
         module = _wrapped_in_classes(node, unit.classes)
-        code = compile(module, self.filename, "exec", dont_inherit=True)
+        code = compile(module, unit.file or self.filename, "exec", dont_inherit=True)
         found = _find_code(code, (*unit.classes, unit.name))
         if found is None:
             raise InternalError(f"{what}: no code for {unit.qualname} after compiling")
         return found
 
     def compile(self, mutant: Mutant) -> CodeType:
-        unit: Function | None = self.index.function(*mutant.unit)
+        index = self.others[mutant.file] if mutant.file else self.index
+        unit: Function | None = index.function(*mutant.unit)
         if unit is None:
             raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
         return self._compile_unit(unit, _marked(mutant, unit.node), f"mutant {mutant.id}")
@@ -265,16 +287,16 @@ class Patcher:
         cost of one C call per marker passed: mutmut's stats run without
         tracing every line of the program.
         """
-        by_unit: dict[tuple[str, int], dict[AstPath, tuple[int, bool]]] = {}
+        by_unit: dict[UnitKey, dict[AstPath, tuple[int, bool]]] = {}
         for mutant in mutants:
-            marks = by_unit.setdefault(mutant.unit, {})
+            marks = by_unit.setdefault(_unit_key(mutant), {})
             if mutant.path not in marks:
                 marks[mutant.path] = (len(self._site_mutants), mutant.statement)
                 self._site_mutants.append(())
             k = marks[mutant.path][0]
             self._site_mutants[k] = (*self._site_mutants[k], mutant.id)
         for key, marks in by_unit.items():
-            unit = self.index.function(*key)
+            unit = (self.others[key[0]] if key[0] else self.index).function(*key[1:])
             targets = self.live().get(key, [])
             if unit is None or not targets:
                 continue  # judging the mutant says why it cannot run
@@ -302,7 +324,7 @@ class Patcher:
 
     def apply(self, mutant: Mutant) -> None:
         """Swap the mutant in: every live function of its unit runs the mutated code."""
-        targets = self.live().get(mutant.unit)
+        targets = self.live().get(_unit_key(mutant))
         if not targets:
             raise InternalError(
                 f"mutant {mutant.id}: no live function {mutant.function} (line {mutant.unit[1]}) "
@@ -338,6 +360,8 @@ def patcher_for(spec: EngineSpec, index: SourceIndex) -> Patcher:
 
     Call it in the process that imported the engine (a host), after the import.
     """
-    patcher = Patcher(index, str(spec.path), engine_modules(spec.path))
+    modules = [m for path in spec.files for m in engine_modules(path)]
+    others = {str(path): spec.index_of(str(path)) for path, _ in spec.others}
+    patcher = Patcher(index, str(spec.path), modules, others)
     RELOADED.append(patcher.reloaded)
     return patcher

@@ -98,7 +98,7 @@ class Probing:
     def _lines_run(self, engine: Loaded, mutant: Mutant) -> tuple[list[int], list[int]]:
         """The statement lines of the mutated function the probes ran, and those none ran: an
         equivalence claim's evidence (a branch no probe takes shows here)."""
-        unit = self.setup.index.function(*mutant.unit)
+        unit = self.setup.spec.index_of(mutant.file).function(*mutant.unit)
         if unit is None:
             return [], []
         lines = {
@@ -106,7 +106,7 @@ class Probing:
             for n in ast.walk(unit.node)
             if isinstance(n, ast.stmt) and not _is_docstring(n)
         }
-        with Tracer(str(self.setup.spec.path), lines=True) as tracer:
+        with Tracer(mutant.file or str(self.setup.spec.path), lines=True) as tracer:
             for probe in self.probes:
                 equivalence.observe(engine.access, probe)
         ran = lines & tracer.lines

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from enum import Enum
 
+from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.findings import Finding, wrong_ops
 from minigrad_tool.mutation.habits import Diagnosis, diagnose
 from minigrad_tool.mutation.mutants import Mutant
@@ -143,6 +144,20 @@ class Campaign:
     # the wide fixtures a judging child keeps between tests: name -> (scope, may depend on the
     # engine, so set up again at a switch of engine or graph order)
     fixtures: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # The other files of the engine's package that were mutated (they hold steps): path -> source
+    others: dict[str, str] = field(default_factory=dict)
+
+    def path_of(self, mutant: Mutant) -> str:
+        """The file a mutant changes."""
+        return mutant.file or self.path
+
+    def source_of(self, mutant: Mutant) -> str:
+        """The source of the file a mutant changes, as it was judged."""
+        return self.others[mutant.file] if mutant.file else self.source
+
+    def name_of(self, mutant: Mutant) -> str:
+        """How the file a mutant changes is shown: `engine.py`, `functions.py`, `nn/ops.py`."""
+        return file_name(self.path_of(mutant), self.path)
 
     def diagnosis(self) -> tuple[list[Diagnosis], list[str]]:
         """The weak habits of the judging tests that explain survivors, and the survivors no

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import dataclasses
 import os
 import subprocess
 from collections import defaultdict
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from minigrad_tool.adapter import EngineSpec, Profile
 from minigrad_tool.adapter.source import SourceIndex
+from minigrad_tool.adapter.spec import parse_snapshot
 from minigrad_tool.mutation.sites import Site
 
 __all__ = ["Changes", "SinceError", "changes_since"]
@@ -117,44 +117,57 @@ def _changed_elsewhere(others: Sequence[Path], ref: str) -> str:
     return ""
 
 
-def _owner(qualname: str, owner: dict[str, str]) -> str | None:
+def _owner(file: str, qualname: str, owner: dict[tuple[str, str], str]) -> str | None:
     """The op whose function holds this one (a step nested in the op's method is the op's)."""
     while qualname:
-        if qualname in owner:
-            return owner[qualname]
+        if (file, qualname) in owner:
+            return owner[file, qualname]
         qualname = qualname.rpartition(".")[0]
     return None
+
+
+def _old_index(spec: EngineSpec, path: Path, ref: str) -> SourceIndex | str:
+    """A file of the engine as it was at `ref`, parsed; or why it cannot be compared."""
+    old = at_ref(path, ref)
+    name = spec.name_of(str(path))
+    if old is None:
+        return f"{name} is new since {ref}"
+    try:
+        return parse_snapshot(old)
+    except (SyntaxError, ValueError, UnicodeDecodeError):
+        return f"{name} did not parse at {ref}"
 
 
 def changes_since(
     spec: EngineSpec, profile: Profile, sites: Sequence[Site], others: Sequence[Path], ref: str
 ) -> Changes:
-    """Which ops' code changed since `ref`; `others`: the other files the verdict depends on."""
+    """Which ops' code changed since `ref`, in the engine's file and the other files of its
+    package that were mutated; `others`: the other files the verdict depends on."""
     op_sites = [s for s in sites if s.kind == "op" and s.op in {o.name for o in profile.ops}]
     names = tuple(dict.fromkeys(s.op for s in sites))
-    old = at_ref(spec.path, ref)
-    why = ""
-    old_index: SourceIndex | None = None
-    if old is None:
-        why = f"{spec.path.name} is new since {ref}"
-    else:
-        try:
-            old_index = dataclasses.replace(spec, snapshot=old).index
-        except (SyntaxError, ValueError, UnicodeDecodeError):
-            why = f"{spec.path.name} did not parse at {ref}"
-    why = why or _changed_elsewhere(others, ref)
-    if old_index is None or why:
+    olds: dict[str, SourceIndex] = {}
+    for path in spec.files:
+        old = _old_index(spec, path, ref)
+        if isinstance(old, str):
+            return Changes(ref, names, (), old)
+        olds["" if path == spec.path else str(path)] = old
+    why = _changed_elsewhere([p for p in others if p.resolve() not in spec.files], ref)
+    if why:
         return Changes(ref, names, (), why)
-    before, now = _functions(old_index), _functions(spec.index)
-    changed = {q for q in before.keys() | now.keys() if before.get(q) != now.get(q)}
-    if _outside_functions(old_index.tree) != _outside_functions(spec.index.tree):
-        return Changes(ref, names, (), "code outside the ops' functions changed")
-    owner: dict[str, str] = {}
+    changed: set[tuple[str, str]] = set()
+    for file, old_index in olds.items():
+        index = spec.index_of(file)
+        if _outside_functions(old_index.tree) != _outside_functions(index.tree):
+            where = f" in {spec.name_of(file)}" if file else ""
+            return Changes(ref, names, (), f"code outside the ops' functions changed{where}")
+        before, now = _functions(old_index), _functions(index)
+        changed |= {(file, q) for q in before.keys() | now.keys() if before.get(q) != now.get(q)}
+    owner: dict[tuple[str, str], str] = {}
     for site in op_sites:
         for region in (*site.steps, *site.forward):
-            owner.setdefault(region.unit.qualname, site.op)
-    owners = {q: _owner(q, owner) for q in sorted(changed)}
-    shared = [q for q, op in owners.items() if op is None]
+            owner.setdefault((region.unit.file, region.unit.qualname), site.op)
+    owners = {(f, q): _owner(f, q, owner) for f, q in sorted(changed)}
+    shared = [q for (_, q), op in owners.items() if op is None]
     if shared:
         return Changes(ref, names, (), f"{', '.join(shared)} changed (no one op's code)")
     judged = tuple(dict.fromkeys(op for op in owners.values() if op is not None))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -55,6 +55,7 @@ class Site:
 
 
 def _find_step(index: SourceIndex, op: Op, step: Step) -> Region | None:
+    """The step in its file's source (`index`)."""
     if step.style == "local-grads":
         method = index.function(op.qualname, op.line)
         if method is None:
@@ -121,18 +122,41 @@ def _assigned(function: ast.AST, name: str) -> list[ast.expr]:
     return values
 
 
+def _returned_calls(function: Function) -> set[int]:
+    """The calls a function returns: `return T(...)`, or `out = T(...)` ... `return out`."""
+    returned = {
+        n.value.id
+        for n in own_nodes(function.node)
+        if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)
+    }
+    found = set()
+    for n in own_nodes(function.node):
+        if (isinstance(n, ast.Return) and isinstance(n.value, ast.Call)) or (
+            isinstance(n, ast.Assign)
+            and isinstance(n.value, ast.Call)
+            and any(isinstance(t, ast.Name) and t.id in returned for t in n.targets)
+        ):
+            found.add(id(n.value))
+    return found
+
+
 def _forward_expressions(
-    method: Function, class_names: set[str], data_param: str
+    method: Function, class_names: set[str], data_param: str, *, returned: bool = False
 ) -> list[ast.expr]:
-    """What the op computes its output from: the data argument of each node it makes.
+    """What the op computes its output from: the data argument of each node it makes (with
+    `returned`, of the nodes it returns: a function of another file that the op hands its
+    work to also converts operands, `Tensor(b_data, requires_grad=...)`).
 
     A value computed into a local first (`t = math.tanh(x); out = Value(t, ...)`)
     is followed to where it is computed, through plain renames.
     """
     found: list[ast.expr] = []
+    outputs = _returned_calls(method) if returned else set()
     for call in _constructor_calls(method.node, class_names):
         if len(call.args) < 2 and not call.keywords:
             continue  # `Value(other)` wraps an operand; the output node also gets its children
+        if returned and id(call) not in outputs:
+            continue
         data: ast.expr | None = call.args[0] if call.args else None
         for kw in call.keywords:
             if kw.arg == data_param:
@@ -243,8 +267,14 @@ def _helper_sites(index: SourceIndex, profile: Profile, taken: set[str]) -> list
     return sites
 
 
-def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[tuple[str, str]]]:
-    """Every op's site, then the sweep's; and the ops whose step cannot be mutated, with why."""
+def find_sites(
+    index_of: Callable[[str], SourceIndex], profile: Profile
+) -> tuple[list[Site], list[tuple[str, str]]]:
+    """Every op's site, then the sweep's; and the ops whose step cannot be mutated, with why.
+
+    `index_of(file)` is the source of the engine's file ("") or of another file of its
+    package that holds steps (`EngineSpec.index_of`)."""
+    index = index_of("")
     unreachable = list(profile.unreachable)
     class_names = {profile.class_name, profile.class_qualname.rpartition(".")[2], "Value", "cls"}
     data_param = _data_param(index, profile)
@@ -255,7 +285,7 @@ def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[t
             continue
         steps = []
         for step in op.steps:
-            region = _find_step(index, op, step)
+            region = _find_step(index_of(step.file), op, step)
             if region is None:
                 unreachable.append(
                     (op.name, f"its backward step {step.qualname} is not in the source")
@@ -264,13 +294,17 @@ def find_sites(index: SourceIndex, profile: Profile) -> tuple[list[Site], list[t
                 taken.add(id(region.node))
                 steps.append(region)
         forward: list[Region] = []
-        method = index.function(op.qualname, op.line)
-        if method is not None and id(method.node) not in taken:
-            forward += [
-                Region(e, method, "forward")
-                for e in _forward_expressions(method, class_names, data_param)
-            ]
-            taken.add(id(method.node))
+        places = [(op.file, op.qualname, op.line), *op.delegates]
+        for file, qualname, line in dict.fromkeys(places):
+            method = index_of(file).function(qualname, line)
+            if method is not None and id(method.node) not in taken:
+                forward += [
+                    Region(e, method, "forward")
+                    for e in _forward_expressions(
+                        method, class_names, data_param, returned=bool(file)
+                    )
+                ]
+                taken.add(id(method.node))
         for helper in op.forward_helpers:
             function = next((f for f in index.functions.values() if f.qualname == helper), None)
             if function is not None:

@@ -30,6 +30,7 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
 from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.adapter.source import SourceIndex
+from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.battery.oracle import NoTruth
 from minigrad_tool.isolation import Limits, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -174,8 +175,7 @@ def _test_source(
     name: str,
     style: equivalence.TestStyle,
     *,
-    path: str,
-    source: str,
+    spec: EngineSpec,
     exposes: str = "",
 ) -> str:
     _, doc = _what(test.probe, test.regime)
@@ -203,9 +203,9 @@ def _test_source(
     )
     head = [f"def {name}():", *docstring, mutants_heading]
     for m in test.mutants:
-        head.append(f"    #   {m.id} ({path}:{m.start[0]}), which reads")
+        head.append(f"    #   {m.id} ({spec.name_of(m.file)}:{m.start[0]}), which reads")
         head += textwrap.wrap(
-            m.mutated_line(source),
+            m.mutated_line(spec.source_of(m.file)),
             width=88,
             initial_indent="    #       ",
             subsequent_indent="    #         ",
@@ -460,7 +460,9 @@ def _exposes(written: _Written, profile: Profile) -> str:
     """The docstring's word on a test that fails on the engine today, by design."""
     ops = {op.name: op for op in profile.ops}
     where = ", ".join(
-        f"{name} ({Path(profile.path).name}:{ops[name].line})" if name in ops else name
+        f"{name} ({file_name(ops[name].file or profile.path, profile.path)}:{ops[name].line})"
+        if name in ops
+        else name
         for name in written.blames
     )
     said = " and ".join(written.blames)
@@ -493,8 +495,7 @@ class _Writer:
             written,
             name,
             self.style,
-            path=Path(self.spec.path).name,
-            source=self.spec.source,
+            spec=self.spec,
             exposes=exposes,
         )
 

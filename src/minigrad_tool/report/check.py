@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from minigrad_tool.adapter import Op, Profile
 from minigrad_tool.adapter.profile import EngineKind
+from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.battery import Battery, CaseResult, Settings
 from minigrad_tool.check import CheckReport
 from minigrad_tool.report.output import Cell, Output
@@ -69,12 +69,17 @@ _CHECKS: dict[EngineKind, Callable[[Settings, Profile], str]] = {
 }
 
 
-def _step_text(op: Op) -> str:
+def _step_text(op: Op, engine: str) -> str:
     if not op.steps:
         return f"none of its own: built from {', '.join(op.uses)}" if op.uses else "none seen"
     styles = sorted({s.style for s in op.steps})
-    lines = ", ".join(str(s.line) for s in op.steps)
+    lines = ", ".join(_place(s.file, s.line, engine) for s in op.steps)
     return f"{'/'.join(styles)} (line {lines})"
+
+
+def _place(file: str, line: int, engine: str) -> str:
+    """`12` in the engine's file, `functions.py:12` in another file of its package."""
+    return f"{file_name(file, engine)}:{line}" if file else str(line)
 
 
 def _how_checked(op: Op, battery: Battery) -> str:
@@ -104,8 +109,9 @@ def _op_rows(
         rows.append(
             [
                 op.name,
-                f"{op.describe_call()}  ({Path(profile.path).name}:{op.line})",
-                _step_text(op),
+                f"{op.describe_call()}  ({file_name(op.file or profile.path, profile.path)}:"
+                f"{op.line})",
+                _step_text(op, profile.path),
                 _how_checked(op, battery),
                 verdict,
             ]
@@ -223,8 +229,8 @@ def print_profile(
         rows.append(
             [
                 op.name,
-                f"{op.describe_call()}  (line {op.line})",
-                _step_text(op),
+                f"{op.describe_call()}  (line {_place(op.file, op.line, profile.path)})",
+                _step_text(op, profile.path),
                 _how_checked(op, battery),
                 mutants,
             ]

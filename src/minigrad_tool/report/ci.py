@@ -49,7 +49,8 @@ def github_annotations(campaign: Campaign) -> list[str]:
         label = "survived" if r.status is Status.SURVIVED else "not covered"
         title = _escape(f"mutant {label}: {r.mutant.id}", property_value=True)
         message = _escape(f"{r.mutant.one_line()}; {r.reason}")
-        lines.append(f"::error file={path},line={r.mutant.start[0]},title={title}::{message}")
+        where = _escape(_shown_path(campaign.path_of(r.mutant)), property_value=True)
+        lines.append(f"::error file={where},line={r.mutant.start[0]},title={title}::{message}")
     return lines
 
 
@@ -75,7 +76,7 @@ def junit_xml(campaign: Campaign) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"{name}.{r.mutant.op}",
+            classname=f"{campaign.name_of(r.mutant)}.{r.mutant.op}",
             name=r.mutant.id,
             time=f"{r.seconds:.3f}",
         )
@@ -83,7 +84,8 @@ def junit_xml(campaign: Campaign) -> str:
             failure = ET.SubElement(
                 case, "failure", message=f"{r.status.label}: {r.mutant.one_line()}"
             )
-            failure.text = f"{r.reason}\n\n{r.mutant.diff(campaign.source, name)}"
+            diff = r.mutant.diff(campaign.source_of(r.mutant), campaign.name_of(r.mutant))
+            failure.text = f"{r.reason}\n\n{diff}"
         elif r.status is Status.EQUIVALENT:
             ET.SubElement(case, "skipped", message=f"equivalent: {r.reason}")
     ET.indent(suite)

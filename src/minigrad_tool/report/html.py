@@ -10,6 +10,7 @@ status), so tools and tests can read the page back.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from html import escape
 
 from minigrad_tool.adapter.source import Function, SourceIndex
@@ -87,11 +88,25 @@ def _summary(campaign: Campaign) -> str:
     )
 
 
-def _source_blocks(campaign: Campaign, index: SourceIndex) -> str:
-    """Each method that has mutants, its lines numbered and marked with their mutants."""
-    lines = campaign.source.splitlines()
+def _source_blocks(campaign: Campaign, index_of: Callable[[str], SourceIndex]) -> str:
+    """Each method that has mutants, file by file (the engine's, then the other files of its
+    package that were mutated), its lines numbered and marked with their mutants."""
+    blocks = []
+    for file in ["", *campaign.others]:
+        results = [r for r in campaign.results if r.mutant.file == file]
+        if results:
+            named = f"{campaign.name_of(results[0].mutant)}: " if campaign.others else ""
+            source = campaign.source_of(results[0].mutant)
+            blocks += _file_blocks(results, source, index_of(file), named)
+    return "".join(blocks)
+
+
+def _file_blocks(
+    results: list[MutantResult], source: str, index: SourceIndex, named: str
+) -> list[str]:
+    lines = source.splitlines()
     by_line: dict[int, list[MutantResult]] = {}
-    for r in campaign.results:
+    for r in results:
         by_line.setdefault(r.mutant.start[0], []).append(r)
     blocks = []
     for function in _functions(index):
@@ -115,10 +130,10 @@ def _source_blocks(campaign: Campaign, index: SourceIndex) -> str:
                 f"<span>{escape(lines[n - 1])}</span>{tag_html}</div>"
             )
         blocks.append(
-            f"<h3>{escape(function.qualname)}</h3>"
+            f"<h3>{escape(named + function.qualname)}</h3>"
             f'<div class="source"><pre>{"".join(rows)}</pre></div>'
         )
-    return "".join(blocks)
+    return blocks
 
 
 def _diff_html(diff: str) -> str:
@@ -149,7 +164,7 @@ def _mutant(campaign: Campaign, r: MutantResult) -> str:
         judges = "<br>Judges: " + ", ".join(
             f"{escape(name)}: {escape(v.status.label)}" for name, v in r.judges
         )
-    diff = m.diff(campaign.source, os.path.basename(campaign.path))
+    diff = m.diff(campaign.source_of(m), campaign.name_of(m))
     return (
         f'<section class="mutant {r.status.css}" id="m-{escape(m.id)}" '
         f'data-mutant-id="{escape(m.id)}" data-status="{r.status.value}">'
@@ -220,8 +235,9 @@ def _diagnosis(campaign: Campaign) -> str:
     return f'<div class="diagnosis"><h2>Why your tests miss them</h2><ul>{items}</ul>{rest}</div>'
 
 
-def render_html(campaign: Campaign, index: SourceIndex) -> str:
-    """The page; `index` is the campaign's source as parsed for its mutants (`spec.index`)."""
+def render_html(campaign: Campaign, index_of: Callable[[str], SourceIndex]) -> str:
+    """The page; `index_of(file)` is a file's source as parsed for its mutants
+    (`spec.index_of`)."""
     uncovered = campaign.count(Status.NO_COVERAGE)
     clean = campaign.survived == 0 and uncovered == 0 and not campaign.engine_findings
     ok = "ok" if clean else "bad"
@@ -240,7 +256,7 @@ def render_html(campaign: Campaign, index: SourceIndex) -> str:
         f"<h2>Detected / judged per op and operator</h2>{_summary(campaign)}"
         '<h2>Source</h2><p class="meta">Lines with mutants are marked: green all killed, '
         "red a survivor or an uncovered mutant, grey equivalent. Click a tag for the mutant.</p>"
-        f"{_source_blocks(campaign, index)}"
+        f"{_source_blocks(campaign, index_of)}"
         f"<h2>Mutants ({len(campaign.results)})</h2>"
         f"{_mutant_groups(campaign)}"
         "</body></html>\n"

@@ -50,11 +50,13 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
     config: dict[str, Any] = {}
     tests: list[str] = []
     for campaign in campaigns:
-        entry = files.setdefault(
-            _display_path(campaign.path),
-            {"language": "python", "source": campaign.source, "mutants": []},
-        )
-        entry["mutants"].extend(_mutant_json(r) for r in campaign.results)
+        for path, source in ((campaign.path, campaign.source), *campaign.others.items()):
+            files.setdefault(
+                _display_path(path), {"language": "python", "source": source, "mutants": []}
+            )
+        for r in campaign.results:
+            where = _display_path(campaign.path_of(r.mutant))
+            files[where]["mutants"].append(_mutant_json(r))
         index, count = campaign.shard
         config = {
             "engine": campaign.engine,

@@ -194,7 +194,7 @@ def _how_to_fix(campaign: Campaign, r: MutantResult, suggest: str) -> str:
 
 
 def _survivor_line(campaign: Campaign, r: MutantResult) -> str:
-    name = os.path.basename(campaign.path)
+    name = campaign.name_of(r.mutant)
     return (
         f"  {r.mutant.id} ({name}:{r.mutant.start[0]}, {r.mutant.function}): {r.mutant.one_line()}"
     )
@@ -207,7 +207,7 @@ def _print_survivor(
     out.line(_survivor_line(campaign, r), "red")
     if not verbose:
         return
-    out.diff(r.mutant.diff(campaign.source, os.path.basename(campaign.path)))
+    out.diff(r.mutant.diff(campaign.source_of(r.mutant), campaign.name_of(r.mutant)))
     out.line(f"    {r.reason}")
     if r.distinguishing:
         out.line(f"    distinguishing input: {r.distinguishing}")
@@ -284,7 +284,9 @@ def _print_uncovered(out: Output, campaign: Campaign, verbose: bool) -> None:
     else:  # one line per op: which lines no item runs, and the mutants there
         for op in dict.fromkeys(r.mutant.op for r in uncovered):
             of_op = [r for r in uncovered if r.mutant.op == op]
-            lines = ", ".join(str(n) for n in sorted({r.mutant.start[0] for r in of_op}))
+            names = {r.mutant.file: campaign.name_of(r.mutant) for r in of_op}
+            places = sorted({(r.mutant.file, r.mutant.start[0]) for r in of_op})
+            lines = ", ".join(f"{names[f]}:{n}" if f else str(n) for f, n in places)
             ids = ", ".join(r.mutant.id for r in of_op)
             out.line(f"  {op} (line {lines}): {ids}")
 

@@ -27,7 +27,7 @@ from minigrad_tool.adapter.precision import array_precision
 from minigrad_tool.adapter.profile import Op, Profile, Step
 from minigrad_tool.adapter.session import Progress, Session
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
-from minigrad_tool.adapter.steps import forward_helpers, steps_of
+from minigrad_tool.adapter.steps import delegates_of, forward_helpers, steps_of
 from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.mutation.sites import grad_writes
 from minigrad_tool.tensor.access import TensorAccess, array_leaf
@@ -98,6 +98,7 @@ def _op(name: str, method: str, call: str, symbol: str, function: FunctionType) 
         steps=(),
         uses=(),
         points=(),
+        file=code.co_filename,  # "" once it is known to be the engine's (Session.profile)
     )
 
 
@@ -241,7 +242,12 @@ def discover_tensor(
     ops = [
         dataclasses.replace(
             op,
-            uses=tuple(dict.fromkeys(owner[q] for q, _ in foreign[op.name] if q in owner)),
+            uses=tuple(
+                dict.fromkeys(
+                    [owner[q] for q, _ in foreign[op.name] if q in owner]
+                    + d.uses_elsewhere(op, ops)
+                )
+            ),
         )
         for op in ops
     ]
@@ -353,7 +359,12 @@ def _traced_ops(
             steps = op.steps
             skip |= {s.qualname for s in steps}
         ops.append(
-            dataclasses.replace(op, steps=steps, forward_helpers=forward_helpers(d, op, watch))
+            dataclasses.replace(
+                op,
+                steps=steps,
+                forward_helpers=forward_helpers(d, op, watch),
+                delegates=delegates_of(d, op, watch),
+            )
         )
     return ops, foreign
 
@@ -472,7 +483,8 @@ def _own_steps(
     helper."""
     own, other = [], list(foreign)
     for step in steps:
-        function = d.index.function(step.qualname, step.line)
+        index = d.index_for(step.file)
+        function = index.function(step.qualname, step.line) if index is not None else None
         writes = function is not None and grad_writes(function.node)
         backward = "backward" in step.qualname.rpartition(".")[2].lower()
         if (step.style == "method" and not writes) or (
