@@ -426,3 +426,76 @@ class TestStepsInOtherFiles:
         (folder / "split/ops.py").write_text("# edited\n")
         assert spec.changed_on_disk() == [folder / "split/ops.py"]
         assert "def mul(a, b)" in spec.source_of(str(folder / "split/ops.py"))  # the snapshot
+
+
+# --- ops as module functions (`F.sum(x)`, `ops.exp(x)`): clumsygrad, MiniTorch, jungrad ----
+
+FNOPS = ENGINES / "fnops"  # tensor.py: operators only; functional.py: sum, exp, relu, tanh
+FN_TESTS = """import numpy as np
+
+from fnops import Tensor
+from fnops import functional as F
+
+
+def test_exp():
+    x = Tensor(np.array([0.5, -1.0]))
+    F.sum(F.exp(x)).backward()
+    assert np.allclose(x.grad, np.exp([0.5, -1.0]))
+"""
+
+
+def fn_project(folder: Path, functional: str | None = None) -> Path:
+    shutil.copytree(FNOPS, folder / "fnops", ignore=shutil.ignore_patterns("__pycache__"))
+    if functional is not None:
+        (folder / "fnops/functional.py").write_text(functional)
+    (folder / "test_fn.py").write_text(FN_TESTS)
+    return folder
+
+
+class TestOpsAsModuleFunctions:
+    def test_functions_of_the_package_are_ops_and_the_loss_is_built_with_them(
+        self, tmp_path: Path
+    ) -> None:
+        folder = fn_project(tmp_path)
+        # a module of the package that defines no op is never run (it would leave a file)
+        (folder / "fnops/plots.py").write_text("open('ran', 'w').close()\n\ndef show(x): ...\n")
+        result = minigrad(folder, "gradcheck", "--engine", "fnops.tensor:Tensor")
+        assert result.returncode == 0, result.stdout + result.stderr
+        out = result.stdout
+        assert re.search(
+            r"^sum\s+fnops\.functional\.sum\(x, axis=\.\.\., keepdims=\.\.\.\)", out, re.M
+        )
+        assert re.search(r"^exp\s+fnops\.functional\.exp\(x\)\s+\(functional\.py:\d+\)", out, re.M)
+        assert re.search(r"^tanh\s.*closure \(line functional\.py:\d+\)", out, re.M)  # reciprocal
+        assert not (folder / "ran").exists()
+
+    def test_a_wrong_step_of_a_function_is_found_and_named(self, tmp_path: Path) -> None:
+        wrong = (
+            (FNOPS / "functional.py")
+            .read_text()
+            .replace("x.grad += out.data * out.grad", "x.grad += out.grad")
+        )
+        folder = fn_project(tmp_path, wrong)
+        result = minigrad(folder, "gradcheck", "--engine", "fnops.tensor:Tensor")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "the directions check of fnops.functional.exp (functional.py:" in result.stdout
+
+    @pytest.mark.e2e
+    def test_their_steps_are_mutated_and_suggested_tests_call_them(self, tmp_path: Path) -> None:
+        folder = fn_project(tmp_path)
+        engine = ["--engine", "fnops.tensor:Tensor"]
+        first = minigrad(folder, "mutate", *engine, "--tests", "test_fn.py", "--suggest", "s.py")
+        assert first.returncode == 1, first.stdout + first.stderr
+        written = (folder / "s.py").read_text()
+        assert "import fnops.functional\n" in written
+        assert "fnops.functional.sum(out * Tensor(w)).backward()" in written
+        assert "out = fnops.functional.exp(x)" in written
+        both = minigrad(folder, "mutate", *engine, "--tests", "test_fn.py", "s.py", "--json", "r")
+        report = json.loads((folder / "r").read_text())["files"]
+        functional = report["fnops/functional.py"]["mutants"]
+        assert "functional.py:exp-sign" in {m["id"] for m in functional}
+        survivors = [
+            m["id"] for f in report.values() for m in f["mutants"] if m["status"] == "Survived"
+        ]
+        # relu's `>` for `>=` differs only at the kink, where no test can be vouched for
+        assert survivors == ["functional.py:relu-compare"], both.stdout

@@ -41,7 +41,12 @@ from minigrad_tool.adapter.precision import scalar_precision
 from minigrad_tool.adapter.profile import CallForm, Op, Profile, Step
 from minigrad_tool.adapter.session import Point, Progress, Session, Watch, quiet
 from minigrad_tool.adapter.spec import EngineSpec
-from minigrad_tool.adapter.steps import delegates_of, forward_helpers, steps_of
+from minigrad_tool.adapter.steps import (
+    delegates_of,
+    forward_helpers,
+    settle_delegates,
+    steps_of,
+)
 from minigrad_tool.adapter.trace import CodeKey
 
 __all__ = ["discover"]
@@ -66,6 +71,7 @@ def discover(
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()
     ops, foreign_codes, forward_codes = _called_ops(d, avoid or {})
+    ops = settle_delegates(d, ops)
     final = _settled(d, ops, foreign_codes, forward_codes)
     add = next((o for o in final if o.name == "add"), None)
     progress("measuring the precision")

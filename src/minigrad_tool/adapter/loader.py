@@ -20,7 +20,7 @@ from types import CodeType, ModuleType
 from typing import Any
 
 from minigrad_tool.adapter.order import served_names
-from minigrad_tool.adapter.spec import EngineSpec
+from minigrad_tool.adapter.spec import EngineSpec, module_of_file
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "forget_modules",
     "forget_other_engines",
     "import_engine",
+    "import_others",
     "install_snapshot",
 ]
 
@@ -166,6 +167,17 @@ def import_engine(spec: EngineSpec) -> ModuleType:
     """Import the engine module (its package's __init__ first, as `import` does)."""
     forget_other_engines(spec)
     return importlib.import_module(spec.module)
+
+
+def import_others(spec: EngineSpec) -> None:
+    """Import the other files of the package that hold steps, if nothing has yet (an ops
+    module the engine's file does not import, `F` that only tests import): their functions
+    must be there to swap mutants into."""
+    for path, _ in spec.others:
+        if not engine_modules(path):
+            name, _ = module_of_file(path)
+            with contextlib.suppress(Exception):  # judging it says the mutant cannot run
+                importlib.import_module(name)
 
 
 def engine_modules(path: Path) -> list[ModuleType]:

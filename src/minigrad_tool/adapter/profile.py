@@ -8,6 +8,8 @@ ever importing the engine.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib
 import json
 import operator
 from collections.abc import Callable, Sequence
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from minigrad_tool import ops as catalogue
+from minigrad_tool.adapter.spec import file_name
 
 __all__ = [
     "CallForm",
@@ -25,6 +28,8 @@ __all__ = [
     "StepStyle",
     "Sweep",
     "apply_op",
+    "bound",
+    "call_text",
 ]
 
 Point = tuple[float, ...]
@@ -85,6 +90,17 @@ class Op:
     # The file its method is defined in when that is another file of the package (DeZero's
     # `Variable.__getitem__ = functions.get_item`); "" for the engine's file.
     file: str = ""
+    # An op that is a function of one of the engine's modules, not a method (`F.sum(x)`,
+    # `ops.exp(x)`): "module:name"; it is called with the node first.  "" for a method.
+    function: str = ""
+
+    @property
+    def spelled(self) -> str:
+        """How its call is written after the node: `.sum` for a method; for a module function,
+        the function's dotted path (`clumsygrad.math.sum`), which takes the node first."""
+        module, _, name = self.function.partition(":")
+        return f"{module}.{name}" if self.function else f".{self.method}"
+
     note: str = ""
     # Tensor ops: the engine's spelling of each keyword (reductions: axis, then keepdims;
     # "" where it has none), or how a shape is passed (reshape, transpose: "tuple", "args").
@@ -119,14 +135,31 @@ class Op:
             return f"abs({x})" if self.symbol == "abs" else f"{self.symbol}{x}"
         if self.call == "index":
             return f"{x}[i]"
+        shown: list[str] = []
         if self.keywords in (("tuple",), ("args",)):  # a tensor op taking a shape
-            return f"{x}.{self.method}({'(...)' if self.keywords[0] == 'tuple' else '...'})"
-        if self.keywords:  # a tensor reduction, in the engine's spelling
+            shown = ["(...)" if self.keywords[0] == "tuple" else "..."]
+        elif self.keywords:  # a tensor reduction, in the engine's spelling
             axis, keep = (*self.keywords, "")[:2]
-            axis_text = {"": "", "*": "axis"}.get(axis, f"{axis}=...")
-            shown = [axis_text, f"{keep}=..." if keep else ""]
-            return f"{x}.{self.method}({', '.join(t for t in shown if t)})"
-        return f"{x}.{self.method}()"
+            shown = [{"": "", "*": "axis"}.get(axis, f"{axis}=..."), f"{keep}=..." if keep else ""]
+        return call_text(self, x, [t for t in shown if t])
+
+
+def call_text(op: Op, node: str, arguments: Sequence[str]) -> str:
+    """Source of a call of a method op, `x.sum(axis=1)`, or of a function op,
+    `clumsygrad.math.sum(x, axis=1)`."""
+    if op.function:
+        return f"{op.spelled}({', '.join([node, *arguments])})"
+    return f"{node}.{op.method}({', '.join(arguments)})"
+
+
+def bound(op: Op, node: Any) -> Callable[..., Any]:
+    """The op's method bound to `node`, or its module function with `node` first: call it
+    with the rest of the arguments.  Runs in a child, where the engine is imported."""
+    if not op.function:
+        return getattr(node, op.method)  # type: ignore[no-any-return]
+    module, _, name = op.function.partition(":")
+    function = getattr(importlib.import_module(module), name)
+    return functools.partial(function, node)
 
 
 def apply_op(op: Op, args: Sequence[Any], constant: float = 2.0) -> Any:
@@ -141,7 +174,7 @@ def apply_op(op: Op, args: Sequence[Any], constant: float = 2.0) -> Any:
         return args[0] ** constant
     if op.call == "unary":
         return _UNARY[op.symbol](args[0])
-    return getattr(args[0], op.method)()
+    return bound(op, args[0])()
 
 
 @dataclass(frozen=True)
@@ -240,6 +273,11 @@ class Profile:
             if op.call == "method" and name in (op.name, op.oracle):
                 return op.method
         return None
+
+    def place(self, op: Op) -> str:
+        """`Value.__mul__ (engine.py:52)`; `jungrad.ops.max (ops.py:610)` for a function op."""
+        name = op.spelled.lstrip(".") if op.function else f"{self.class_name}.{op.method}"
+        return f"{name} ({file_name(op.file or self.path, self.path)}:{op.line})"
 
     def leaf_call(self, value: str) -> str:
         """Source that makes a leaf of `value`: `Tensor(value, requires_grad=True)`."""

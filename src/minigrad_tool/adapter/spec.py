@@ -20,7 +20,15 @@ from pathlib import Path
 
 from minigrad_tool.adapter.source import SourceIndex
 
-__all__ = ["EngineError", "EngineSpec", "file_name", "parse_snapshot", "parse_spec", "spec_file"]
+__all__ = [
+    "EngineError",
+    "EngineSpec",
+    "file_name",
+    "module_of_file",
+    "parse_snapshot",
+    "parse_spec",
+    "spec_file",
+]
 
 MAX_SOURCE_BYTES = 8 << 20  # an engine file larger than this is not an engine
 
@@ -150,10 +158,12 @@ def _bytes_or_none(path: Path) -> bytes | None:
 
 def file_name(file: str, engine: str) -> str:
     """How a file is shown: the engine's by its name, another of its package by its path from
-    the engine's folder (`functions.py`, `nn/ops.py`, `../ops.py`)."""
+    the folder both are in (`functions.py` beside `core.py`; `ops/sum.py` for a
+    `core/variable.py` engine)."""
     if file == engine:
         return Path(engine).name
-    return Path(os.path.relpath(file, Path(engine).parent)).as_posix()
+    common = os.path.commonpath([file, str(Path(engine).parent)])
+    return Path(os.path.relpath(file, common)).as_posix()
 
 
 def _split_class(text: str) -> tuple[str, str | None]:
@@ -175,7 +185,7 @@ def spec_file(text: str) -> str | None:
     return target if _looks_like_path(target) else None
 
 
-def _module_of_file(path: Path) -> tuple[str, str]:
+def module_of_file(path: Path) -> tuple[str, str]:
     """The dotted name a file imports as, and the folder that must be on sys.path.
 
     A file in a package (folders with `__init__.py`) imports as `pkg.sub.mod`
@@ -278,7 +288,7 @@ def parse_spec(text: str) -> EngineSpec:
         path = Path(target)
         snapshot = _read(path)
         resolved = path.resolve()
-        module, sys_path = _module_of_file(resolved)
+        module, sys_path = module_of_file(resolved)
         return EngineSpec(text, module, resolved, sys_path, class_name, snapshot)
     path = _locate_module(target)
     return EngineSpec(text, target, path.resolve(), None, class_name, _read(path))

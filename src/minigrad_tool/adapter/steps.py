@@ -10,6 +10,8 @@ step, or a helper they share.
 from __future__ import annotations
 
 import ast
+import dataclasses
+from collections.abc import Sequence
 from types import FunctionType
 from typing import Any
 
@@ -19,7 +21,7 @@ from minigrad_tool.adapter.session import Session, Watch
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 from minigrad_tool.adapter.trace import CodeKey
 
-__all__ = ["delegates_of", "forward_helpers", "steps_of"]
+__all__ = ["delegates_of", "forward_helpers", "settle_delegates", "steps_of"]
 
 
 def steps_of(
@@ -113,6 +115,39 @@ def delegated_steps(session: Session, op: Op, watch: Watch, attribute: str) -> l
             node = function.node
             steps.append(Step(style, qualname, node.lineno, node.col_offset, attribute, file))
     return steps
+
+
+def settle_delegates(session: Session, ops: Sequence[Op]) -> list[Op]:
+    """A function several ops hand work to is the op's that hands work to the fewest: jungrad's
+    `functional.tanh` computes tanh from `ops.exp` and `ops.div`, which are exp's and div's, so
+    their closures are not tanh's steps (tanh is built from those ops)."""
+    counts = {op.name: len(op.delegates) for op in ops}
+    fewest: dict[tuple[str, str, int], int] = {}
+    for op in ops:
+        for delegate in op.delegates:
+            fewest[delegate] = min(fewest.get(delegate, counts[op.name]), counts[op.name])
+    settled = []
+    for op in ops:
+        kept = tuple(d for d in op.delegates if counts[op.name] == fewest[d] or _own(op, d))
+        method = method_of(session, op)
+        refs = references(method.node) if method is not None else set()
+        steps = tuple(s for s in op.steps if not s.file or _still_owned(session, s, kept, refs))
+        settled.append(dataclasses.replace(op, delegates=kept, steps=steps))
+    return settled
+
+
+def _own(op: Op, delegate: tuple[str, str, int]) -> bool:
+    """The op's method is this function (a function op, `__getitem__ = functions.get_item`)."""
+    return delegate == (op.file, op.qualname, op.line)
+
+
+def _still_owned(
+    session: Session, step: Step, kept: tuple[tuple[str, str, int], ...], refs: set[str]
+) -> bool:
+    index = session.index_for(step.file)
+    return index is not None and (
+        _delegated_style(index, step.qualname, step.file, kept, refs) is not None
+    )
 
 
 def _delegated_style(

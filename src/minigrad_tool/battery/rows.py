@@ -18,7 +18,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from minigrad_tool import ops as catalogue
@@ -67,7 +66,7 @@ class Battery:
 
 
 def _where(profile: Profile, op: Op) -> str:
-    place = f"{profile.class_name}.{op.method} ({Path(profile.path).name}:{op.line})"
+    place = profile.place(op)
     if op.composite and op.uses:
         place += f", built from {', '.join(op.uses)}"
     return place

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
-from minigrad_tool.adapter.loader import RELOADED, engine_modules
+from minigrad_tool.adapter.loader import RELOADED, engine_modules, import_others
 from minigrad_tool.adapter.source import Function, SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.faults import InternalError
@@ -360,6 +360,7 @@ def patcher_for(spec: EngineSpec, index: SourceIndex) -> Patcher:
 
     Call it in the process that imported the engine (a host), after the import.
     """
+    import_others(spec)
     modules = [m for path in spec.files for m in engine_modules(path)]
     others = {str(path): spec.index_of(str(path)) for path, _ in spec.others}
     patcher = Patcher(index, str(spec.path), modules, others)

@@ -515,6 +515,9 @@ def _header(spec: EngineSpec, profile: Profile, config: CampaignConfig) -> str:
             _HELPERS[profile.kind][0],
             "",
             import_line(spec, profile.class_name, config.tests),
+            *sorted(
+                {f"import {op.function.partition(':')[0]}" for op in profile.ops if op.function}
+            ),
             _HELPERS[profile.kind][1].format(rel=rel, abs_=rel * 1e-3),
         ]
     )

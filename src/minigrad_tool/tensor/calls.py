@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from minigrad_tool.adapter.profile import Op, Profile
+from minigrad_tool.adapter.profile import Op, Profile, bound, call_text
 
 __all__ = ["BINARY", "SYMBOLS", "NotSupported", "SourceCalls", "TensorCalls"]
 
@@ -69,7 +69,7 @@ class TensorCalls:
         return a**exponent
 
     def method(self, name: str, a: Any) -> Any:
-        return getattr(a, self.op(name).method)()
+        return bound(self.op(name), a)()
 
     def reduce_arguments(
         self, name: str, axis: Axis, keepdims: bool
@@ -94,14 +94,14 @@ class TensorCalls:
 
     def reduce(self, name: str, a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
         args, kwargs = self.reduce_arguments(name, axis, keepdims)
-        return getattr(a, self.op(name).method)(*args, **kwargs)
+        return bound(self.op(name), a)(*args, **kwargs)
 
     def shape_arguments(self, name: str, shape: tuple[int, ...]) -> list[Any]:
         """A shape or an axis order as the engine takes it: one tuple, or its entries."""
         return list(shape) if self.op(name).keywords[:1] == ("args",) else [shape]
 
     def _shape_call(self, name: str, a: Any, shape: tuple[int, ...]) -> Any:
-        return getattr(a, self.op(name).method)(*self.shape_arguments(name, shape))
+        return bound(self.op(name), a)(*self.shape_arguments(name, shape))
 
     def reshape(self, a: Any, shape: tuple[int, ...]) -> Any:
         return self._shape_call("reshape", a, shape)
@@ -182,16 +182,16 @@ class SourceCalls:
         return self._new(f"({a} ** {exponent!r})")
 
     def method(self, name: str, a: str) -> str:
-        return self._new(f"{a}.{self.calls.op(name).method}()")
+        return self._new(call_text(self.calls.op(name), a, []))
 
     def reduce(self, name: str, a: str, axis: Axis = None, keepdims: bool = False) -> str:
         args, kwargs = self.calls.reduce_arguments(name, axis, keepdims)
         text = [repr(v) for v in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-        return self._new(f"{a}.{self.calls.op(name).method}({', '.join(text)})")
+        return self._new(call_text(self.calls.op(name), a, text))
 
     def _shape_call(self, name: str, a: str, shape: tuple[int, ...]) -> str:
-        text = ", ".join(repr(v) for v in self.calls.shape_arguments(name, shape))
-        return self._new(f"{a}.{self.calls.op(name).method}({text})")
+        text = [repr(v) for v in self.calls.shape_arguments(name, shape)]
+        return self._new(call_text(self.calls.op(name), a, text))
 
     def reshape(self, a: str, shape: tuple[int, ...]) -> str:
         return self._shape_call("reshape", a, shape)

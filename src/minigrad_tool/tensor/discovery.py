@@ -12,10 +12,14 @@ that every op calling it shares.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
+import importlib
 import inspect
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -24,10 +28,15 @@ import numpy as np
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
 from minigrad_tool.adapter.precision import array_precision
-from minigrad_tool.adapter.profile import Op, Profile, Step
+from minigrad_tool.adapter.profile import Op, Profile, Step, bound, call_text
 from minigrad_tool.adapter.session import Progress, Session
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
-from minigrad_tool.adapter.steps import delegates_of, forward_helpers, steps_of
+from minigrad_tool.adapter.steps import (
+    delegates_of,
+    forward_helpers,
+    settle_delegates,
+    steps_of,
+)
 from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.mutation.sites import grad_writes
 from minigrad_tool.tensor.access import TensorAccess, array_leaf
@@ -143,7 +152,7 @@ def _trial_for(name: str, op: Op) -> _Trial:
         "unary": lambda leaf: -leaf(x23),
         "reflected": lambda leaf: BINARY[op.symbol](2.0, leaf(x23)),
         "index": lambda leaf: leaf(_positive(3, 4))[1:],
-        "method": lambda leaf: getattr(leaf(x23), op.method)(),
+        "method": lambda leaf: bound(op, leaf(x23))(),
     }
     # Shape ops: a tuple, or the sizes as arguments; the first spelling that works is kept.
     shaped = {"reshape": ((2, 3), (3, 2)), "transpose": ((2, 3, 4), (2, 0, 1))}
@@ -152,10 +161,10 @@ def _trial_for(name: str, op: Op) -> _Trial:
         start, arg = shaped[name]
 
         def as_tuple(leaf: Callable[[Any], Any]) -> Any:
-            return getattr(leaf(_positive(*start)), op.method)(arg)
+            return bound(op, leaf(_positive(*start)))(arg)
 
         def as_args(leaf: Callable[[Any], Any]) -> Any:
-            return getattr(leaf(_positive(*start)), op.method)(*arg)
+            return bound(op, leaf(_positive(*start)))(*arg)
 
         return _Trial(op, _Spelled([as_tuple, as_args], ("tuple", "args")))
     return _Trial(op, calls[op.call])
@@ -211,7 +220,7 @@ def _reduction_spelling(d: Session, op: Op, function: FunctionType) -> Op:
     if axis_kw:
         x = d.leaf(_positive(2, 3))
         try:
-            method = getattr(x, op.method)
+            method = bound(op, x)
             out = method(0) if axis_kw == "*" else method(**{axis_kw: 0})
             keep_default = tuple(np.shape(getattr(out, d.access.data_attr))) == (1, 3)
         except Exception:
@@ -233,7 +242,9 @@ def discover_tensor(
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()
     found = _methods_of(cls)
+    found += _functions_of(d, {op.name for op, _ in found})
     ops, foreign = _traced_ops(d, found, avoid or {})
+    ops = settle_delegates(d, ops)
     _require_the_loss(d, spec, ops, found)
     progress("backpropagating a loss (x * w).sum()")  # no one op's fault if this hangs
     grad_is_node = _check_loss(d, spec, ops)
@@ -293,6 +304,77 @@ def _methods_of(cls: type) -> list[tuple[Op, FunctionType]]:
                 found.append((_op(name, method, "method", "", function), function))
                 break
     return found + _aliases_of(cls, [f for _, f in found])
+
+
+def _functions_of(d: Session, taken: set[str]) -> list[tuple[Op, FunctionType]]:
+    """Ops the class has no method for that a module of the engine's package has as a function
+    of the node (`F.sum(x)`, `ops.exp(x)`, clumsygrad's `math.sum`): known op names only, so
+    that nothing else of the package is ever called.  It is called, and written in suggested
+    tests, through the package itself if that exports it, else the module defining it."""
+    _import_op_modules(d)
+    modules = [
+        (name, module)
+        for name, module in list(sys.modules.items())
+        if str(getattr(module, "__file__", None) or "").startswith(d.package)
+    ]
+    top = d.spec.module.partition(".")[0]
+    found: list[tuple[Op, FunctionType]] = []
+    for name, spellings in _METHODS.items():
+        places = [
+            (module_name, vars(module)[s])
+            for module_name, module in modules
+            for s in spellings
+            if name not in taken and _node_function(vars(module).get(s), d)
+        ]
+        if places:
+            module_name, function = min(
+                places, key=lambda p: (p[0] != top, p[0] != p[1].__module__, p[0])
+            )
+            op = _op(name, function.__name__, "method", "", function)
+            where = f"{module_name}:{function.__name__}"
+            found.append((dataclasses.replace(op, function=where), function))
+    return found
+
+
+# How many files of a package are read for op functions: a package is a few dozen at most.
+_MOST_PACKAGE_FILES = 400
+
+
+def _import_op_modules(d: Session) -> None:
+    """Import the modules of the engine's package that define an op function at their top
+    level (`def sum(`, `def exp(`), read first without running them: a module of anything
+    else (a dataset loader, a plotting helper) is never run."""
+    top, _, rest = d.spec.module.partition(".")
+    if not rest:
+        return  # a lone module: no package around it
+    root = Path(d.package)
+    names = {s for spellings in _METHODS.values() for s in spellings}
+    for path in sorted(root.rglob("*.py"))[:_MOST_PACKAGE_FILES]:
+        parts = path.relative_to(root).with_suffix("").parts
+        name = ".".join([top, *parts[: -1 if parts[-1] == "__init__" else None]])
+        if name in sys.modules or not all(p.isidentifier() for p in parts):
+            continue
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        if any(isinstance(n, ast.FunctionDef) and n.name in names for n in tree.body):
+            with contextlib.suppress(Exception):  # it does not import: its ops are not found
+                importlib.import_module(name)
+
+
+def _node_function(value: object, d: Session) -> bool:
+    """A plain function of the engine's package taking at least one positional argument."""
+    if not isinstance(value, FunctionType):
+        return False
+    if not value.__code__.co_filename.startswith(d.package):
+        return False
+    try:
+        params = list(inspect.signature(value).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return bool(params) and params[0].kind in positional
 
 
 def _aliases_of(cls: type, checked: Sequence[FunctionType]) -> list[tuple[Op, FunctionType]]:
@@ -384,7 +466,7 @@ def _require_the_loss(
     reasons = [
         f"{label} raised: {dict(d.skipped).get(method, '?')}"
         if needed in found_names
-        else f"it has no {label} (ops that are module functions, not methods, are not called)"
+        else f"it has no {label}, nor a function of its package of that name"
         for needed, label, method in (
             ("mul", "`*`", "__mul__"),
             ("sum", "sum() method", "sum"),
@@ -402,7 +484,7 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
     """Every case backpropagates `sum(out * W)`: on a plain input it must run and give the
     input a gradient of its shape, or no case could judge anything.  Whether that gradient is
     kept as a node (DeZero's `Variable`), not an array, is returned."""
-    method = next(op.method for op in ops if op.name == "sum")
+    total = next(op for op in ops if op.name == "sum")
     x, weight = d.leaf(_positive(2, 3)), d.leaf(_positive(2, 3))
     held = getattr(getattr(x, d.access.data_attr), "shape", (2, 3))
     if tuple(held) != (2, 3):  # petitgrad makes every array 3-d; hobbitgrad wraps it in a list
@@ -413,7 +495,7 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
             "every case compares shapes with numpy's"
         )
     try:
-        loss = getattr(x * weight, method)()
+        loss = bound(total, x * weight)()
         loss.backward()
         grad = x.grad
         is_node = (
@@ -425,13 +507,14 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
     except Exception as err:
         raise EngineError(
             f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
-            f"(x * w).{method}().backward() raised {type(err).__name__}: {err}. Every case's "
-            "loss is built and backpropagated so"
+            f"{call_text(total, '(x * w)', [])}.backward() raised {type(err).__name__}: "
+            f"{err}. Every case's loss is built and backpropagated so"
         ) from None
     if shape != (2, 3):
         raise EngineError(
             f"engine {spec.text!r} is a tensor engine minigrad cannot check: after "
-            f"(x * w).{method}().backward() on x of shape (2, 3), x.grad has shape {shape}"
+            f"{call_text(total, '(x * w)', [])}.backward() on x of shape (2, 3), x.grad has "
+            f"shape {shape}"
         )
     return is_node
 
@@ -497,7 +580,7 @@ def _own_steps(
 
 
 def _sum_loss(ops: Sequence[Op]) -> Callable[[Any], Any] | None:
-    method = next((op.method for op in ops if op.name == "sum"), None)
-    if method is None:
+    total = next((op for op in ops if op.name == "sum"), None)
+    if total is None:
         return None
-    return lambda out: getattr(out, method)()
+    return lambda out: bound(total, out)()

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from minigrad_tool.adapter.nodes import NodeAccess
-from minigrad_tool.adapter.profile import Profile
+from minigrad_tool.adapter.profile import Profile, call_text
 from minigrad_tool.battery.oracle import NoTruth, slope
 from minigrad_tool.mutation.probe import TestStyle, attempt, renamed
 from minigrad_tool.tensor.calls import SourceCalls
@@ -174,8 +174,9 @@ class TensorProbe:
         seeds = [rng.normal(size=x.shape) for x in arrays]
         source = SourceCalls(case.calls)
         graph = source.statements(case.build(source, list(names)))  # type: ignore[arg-type]
-        total = case.calls.op("sum").method
-        loss = f"(out * {class_name}(w)).{total}()"
+        total = case.calls.op("sum")
+        weighted_out = f"out * {class_name}(w)"
+        loss = call_text(total, weighted_out if total.function else f"({weighted_out})", [])
         inputs = [
             f"{n} = {leaf(f'np.array({_literal(a)})')}" for n, a in zip(names, arrays, strict=True)
         ]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -658,11 +657,7 @@ def build_tensor_battery(profile: Profile) -> Built:
             skipped.append((row.name, why_not_run(missing, broken)))
             continue
         op = ops.get(row.op) if row.op else None
-        where = (
-            f"{profile.class_name}.{op.method} ({Path(profile.path).name}:{op.line})"
-            if op is not None
-            else ""
-        )
+        where = profile.place(op) if op is not None else ""
         cases.append(
             TensorCase(
                 name=row.name,
