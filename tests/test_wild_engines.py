@@ -416,6 +416,33 @@ class TestStepsInOtherFiles:
             result.stdout
         )
 
+    def test_a_sweep_in_another_file_is_mutated_there(self, tmp_path: Path) -> None:
+        """jungrad's `Tensor.backward` calls `autograd.backward`, where the sweep is."""
+        folder = split_project(tmp_path)
+        engine = folder / "split/engine.py"
+        source = engine.read_text()
+        start, end = source.index("    def backward(self):"), len(source)
+        (folder / "split/autograd.py").write_text(
+            "def backward(root):\n"
+            + "\n".join(line[4:] for line in source[start:end].splitlines()[1:]).replace(
+                "self", "root"
+            )
+            + "\n"
+        )
+        engine.write_text(
+            source[:start]
+            + "    def backward(self):\n        from .autograd import backward\n\n"
+            + "        backward(self)\n"
+        )
+        result = minigrad(
+            folder, "mutate", "--engine", "split.engine", "--judge", "battery", "--json", "r"
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        files = json.loads((folder / "r").read_text())["files"]
+        ids = {m["id"] for m in files["split/autograd.py"]["mutants"]}
+        assert "autograd.py:backward-topo" in ids, ids
+        assert "mutation score: 100.0%" in result.stdout
+
     def test_a_change_to_another_file_during_the_run_is_seen(self, tmp_path: Path) -> None:
         folder = split_project(tmp_path)
         spec = parse_spec(str(folder / "split/engine.py")).with_files(

@@ -203,9 +203,12 @@ FLOAT64 = Precision(52, "assumed")
 class Sweep:
     """The engine's `backward()`: its method and the helpers it runs for every node."""
 
-    qualname: str
+    qualname: str  # "" when backward() itself is in another file of the package
     line: int
     helpers: tuple[tuple[str, int], ...] = ()  # (qualname, first line) of helper code
+    # Its code in other files of the package (jungrad's autograd.backward, a base class's
+    # backward()): (file, qualname, first line), mutated there.
+    elsewhere: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ class Profile:
         found = {s.file for op in self.ops for s in op.steps if s.file}
         found |= {file for op in self.ops for file, _, _ in op.delegates}
         found |= {op.file for op in self.ops if op.file}
+        found |= {file for file, _, _ in (self.sweep.elsewhere if self.sweep else ())}
         return tuple(sorted(found))
 
     def op(self, name: str) -> Op:
@@ -312,7 +316,12 @@ class Profile:
                 "ops": ops,
                 "sweep": None
                 if sweep is None
-                else Sweep(sweep["qualname"], sweep["line"], tuple(map(tuple, sweep["helpers"]))),
+                else Sweep(
+                    sweep["qualname"],
+                    sweep["line"],
+                    tuple(map(tuple, sweep["helpers"])),
+                    tuple(map(tuple, sweep.get("elsewhere", ()))),
+                ),
                 "skipped": tuple(map(tuple, data["skipped"])),
                 "unreachable": tuple(map(tuple, data["unreachable"])),
                 "notes": tuple(data["notes"]),

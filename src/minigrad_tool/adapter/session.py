@@ -267,10 +267,15 @@ class Session:
         for key in t.codes:  # helpers the sweep calls: a topological sort, say
             if key[0] != code.co_qualname and not key[0].startswith(f"{code.co_qualname}."):
                 self.backward_helpers[key] = None
-        if not self._own(code):
-            self.notes.append(f"backward() is defined in {code.co_filename}: it is not mutated")
-            return None
-        return Sweep(code.co_qualname, code.co_firstlineno)
+        # the sweep's code in other files of the package (jungrad's autograd.backward)
+        elsewhere = tuple((f, q, line) for f, (q, line) in t.package_codes)
+        if self._own(code):
+            return Sweep(code.co_qualname, code.co_firstlineno, elsewhere=elsewhere)
+        if code.co_filename.startswith(self.package):  # a base class in another file
+            where = (code.co_filename, code.co_qualname, code.co_firstlineno)
+            return Sweep("", 0, elsewhere=(where, *(e for e in elsewhere if e != where)))
+        self.notes.append(f"backward() is defined in {code.co_filename}: it is not mutated")
+        return None
 
     def _own(self, code: CodeType) -> bool:
         return code.co_filename == self.filename

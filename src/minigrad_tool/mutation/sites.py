@@ -316,8 +316,9 @@ def find_sites(
     if profile.sweep is not None:
         backward = index.function(profile.sweep.qualname, profile.sweep.line)
         units: list[Function] = [backward] if backward is not None else []
-        for qualname, line in profile.sweep.helpers:
-            found = index.function(qualname, line)
+        places = [("", q, line) for q, line in profile.sweep.helpers]
+        for file, qualname, line in [*places, *profile.sweep.elsewhere]:
+            found = index_of(file).function(qualname, line)
             if found is not None and found.outermost not in units:
                 units.append(found.outermost)
         regions = tuple(Region(f.node, f, "sweep") for f in units)

@@ -215,11 +215,16 @@ def print_profile(
     """`minigrad inspect`: what was found, and how each op will be checked and mutated."""
     out.line(engine_header(profile), "bold")
     out.line(tolerance_line(settings, profile))
-    if profile.sweep is not None:
-        helpers = ", ".join(q for q, _ in profile.sweep.helpers)
+    sweep = profile.sweep
+    if sweep is not None:
+        places = [("", q, line) for q, line in ((sweep.qualname, sweep.line), *sweep.helpers)]
+        shown = [
+            f"{q} (line {_place(f, line, profile.path)})"
+            for f, q, line in [*places, *sweep.elsewhere]
+            if q
+        ]
         out.line(
-            f"backward(): {profile.sweep.qualname} (line {profile.sweep.line})"
-            + (f", with {helpers}" if helpers else "")
+            f"backward(): {shown[0]}" + (f", with {', '.join(shown[1:])}" if shown[1:] else "")
         )
     out.line()
     rows: list[list[Cell]] = []
@@ -235,15 +240,15 @@ def print_profile(
                 mutants,
             ]
         )
-    sweep = mutations.get("backward")
-    if sweep:
+    sweep_counts = mutations.get("backward")
+    if sweep_counts:
         rows.append(
             [
                 "backward",
                 "x.backward()",
                 "the sweep",
                 "every case",
-                ", ".join(f"{n} {name}" for name, n in sweep.items()),
+                ", ".join(f"{n} {name}" for name, n in sweep_counts.items()),
             ]
         )
     out.table(

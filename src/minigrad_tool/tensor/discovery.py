@@ -485,6 +485,7 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
     input a gradient of its shape, or no case could judge anything.  Whether that gradient is
     kept as a node (DeZero's `Variable`), not an array, is returned."""
     total = next(op for op in ops if op.name == "sum")
+    loss_text = call_text(total, "x * w" if total.function else "(x * w)", [])
     x, weight = d.leaf(_positive(2, 3)), d.leaf(_positive(2, 3))
     held = getattr(getattr(x, d.access.data_attr), "shape", (2, 3))
     if tuple(held) != (2, 3):  # petitgrad makes every array 3-d; hobbitgrad wraps it in a list
@@ -507,14 +508,13 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
     except Exception as err:
         raise EngineError(
             f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
-            f"{call_text(total, '(x * w)', [])}.backward() raised {type(err).__name__}: "
-            f"{err}. Every case's loss is built and backpropagated so"
+            f"{loss_text}.backward() raised {type(err).__name__}: {err}. Every case's loss is "
+            "built and backpropagated so"
         ) from None
     if shape != (2, 3):
         raise EngineError(
             f"engine {spec.text!r} is a tensor engine minigrad cannot check: after "
-            f"{call_text(total, '(x * w)', [])}.backward() on x of shape (2, 3), x.grad has "
-            f"shape {shape}"
+            f"{loss_text}.backward() on x of shape (2, 3), x.grad has shape {shape}"
         )
     return is_node
 
