@@ -494,6 +494,7 @@ class TestOpsAsModuleFunctions:
         )
         assert re.search(r"^exp\s+fnops\.functional\.exp\(x\)\s+\(functional\.py:\d+\)", out, re.M)
         assert re.search(r"^tanh\s.*closure \(line functional\.py:\d+\)", out, re.M)  # reciprocal
+        assert re.search(r"^matmul\s+fnops\.functional\.matmul\(x, y\)\s.*ok$", out, re.M)
         assert not (folder / "ran").exists()
 
     def test_a_wrong_step_of_a_function_is_found_and_named(self, tmp_path: Path) -> None:

@@ -123,8 +123,8 @@ class Op:
     def describe_call(self, names: Sequence[str] = ("x", "y"), constant: str = "2.0") -> str:
         """Source text of a call: `x + y`, `2.0 - x`, `x ** 2`, `abs(x)`, `x.sigmoid()`."""
         x = names[0]
-        if self.call == "binary" and not self.symbol:  # an alias method: `x.add(y)`
-            return f"{x}.{self.method}({names[1]})"
+        if self.call == "binary" and not self.symbol:  # `x.add(y)`, `F.matmul(x, y)`
+            return call_text(self, x, [names[1]])
         if self.call == "binary":
             return f"{x} {self.symbol} {names[1]}"
         if self.call == "reflected":
@@ -164,8 +164,8 @@ def bound(op: Op, node: Any) -> Callable[..., Any]:
 
 def apply_op(op: Op, args: Sequence[Any], constant: float = 2.0) -> Any:
     """Call `op` the way user code does: through Python's operators, or the method."""
-    if op.call == "binary" and not op.symbol:  # an alias method: `x.add(y)`
-        return getattr(args[0], op.method)(args[1])
+    if op.call == "binary" and not op.symbol:  # `x.add(y)`, `F.matmul(x, y)`
+        return bound(op, args[0])(args[1])
     if op.call == "binary":
         return _SYMBOLS[op.symbol](args[0], args[1])
     if op.call == "reflected":

@@ -53,12 +53,16 @@ class TensorCalls:
         return found
 
     def binary(self, name: str, a: Any, b: Any) -> Any:
-        """`a <op> b`; either side may be a Python float (through the reflected dunder)."""
+        """`a <op> b`; either side may be a Python float (through the reflected dunder).  An
+        engine with no operator for it has it as a function, `F.matmul(a, b)`."""
+        op = self.ops.get(name)
+        if op is not None and op.function:
+            return bound(op, a)(b)
         return BINARY[SYMBOLS[name]](a, b)
 
     def alias(self, name: str, a: Any, b: Any) -> Any:
         """`a.add(b)`: the method an engine spells a binary op with beside its operator."""
-        return getattr(a, self.op(f"{name}_method").method)(b)
+        return bound(self.op(f"{name}_method"), a)(b)
 
     def neg(self, a: Any) -> Any:
         self.op("neg")
@@ -170,6 +174,9 @@ class SourceCalls:
         return kept if result in pending else [f"out = {result}"]
 
     def binary(self, name: str, a: Any, b: Any) -> str:
+        op = self.calls.ops.get(name)
+        if op is not None and op.function:
+            return self._new(call_text(op, _text(a), [_text(b)]))
         return self._new(f"({_text(a)} {SYMBOLS[name]} {_text(b)})")
 
     def alias(self, name: str, a: str, b: str) -> str:

@@ -74,6 +74,14 @@ _METHODS: dict[str, tuple[str, ...]] = {
     "transpose": ("transpose", "permute"),
     "broadcast_to": ("broadcast_to", "expand"),
 }
+# Binary ops an engine without the operator may have as a function of two nodes.
+_BINARY_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "add": ("add",),
+    "sub": ("sub", "subtract"),
+    "mul": ("mul", "multiply"),
+    "div": ("div", "divide"),
+    "matmul": ("matmul",),
+}
 _AXIS_NAMES = ("axis", "dim", "axes", "dims")
 _KEEPDIMS_NAMES = ("keepdims", "keepdim", "keep_dims")
 
@@ -142,8 +150,8 @@ def _trial_for(name: str, op: Op) -> _Trial:
 
     def binary(leaf: Callable[[Any], Any]) -> Any:
         right = _positive(3, 4) if op.oracle == "matmul" else x23
-        if not op.symbol:  # an alias method, `x.add(y)`
-            return getattr(leaf(x23), op.method)(leaf(right))
+        if not op.symbol:  # an alias method, `x.add(y)`, or a function, `F.matmul(x, y)`
+            return bound(op, leaf(x23))(leaf(right))
         return BINARY[op.symbol](leaf(x23), leaf(right))
 
     calls: dict[str, Callable[[Callable[[Any], Any]], Any]] = {
@@ -319,18 +327,20 @@ def _functions_of(d: Session, taken: set[str]) -> list[tuple[Op, FunctionType]]:
     ]
     top = d.spec.module.partition(".")[0]
     found: list[tuple[Op, FunctionType]] = []
-    for name, spellings in _METHODS.items():
+    wanted = [(n, s, "method", 1) for n, s in _METHODS.items()]
+    wanted += [(n, s, "binary", 2) for n, s in _BINARY_FUNCTIONS.items()]
+    for name, spellings, form, arity in wanted:
         places = [
             (module_name, vars(module)[s])
             for module_name, module in modules
             for s in spellings
-            if name not in taken and _node_function(vars(module).get(s), d)
+            if name not in taken and _node_function(vars(module).get(s), d, arity)
         ]
         if places:
             module_name, function = min(
                 places, key=lambda p: (p[0] != top, p[0] != p[1].__module__, p[0])
             )
-            op = _op(name, function.__name__, "method", "", function)
+            op = _op(name, function.__name__, form, "", function)
             where = f"{module_name}:{function.__name__}"
             found.append((dataclasses.replace(op, function=where), function))
     return found
@@ -363,8 +373,8 @@ def _import_op_modules(d: Session) -> None:
                 importlib.import_module(name)
 
 
-def _node_function(value: object, d: Session) -> bool:
-    """A plain function of the engine's package taking at least one positional argument."""
+def _node_function(value: object, d: Session, arity: int) -> bool:
+    """A plain function of the engine's package taking `arity` positional arguments first."""
     if not isinstance(value, FunctionType):
         return False
     if not value.__code__.co_filename.startswith(d.package):
@@ -374,7 +384,7 @@ def _node_function(value: object, d: Session) -> bool:
     except (TypeError, ValueError):
         return False
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return bool(params) and params[0].kind in positional
+    return len(params) >= arity and all(p.kind in positional for p in params[:arity])
 
 
 def _aliases_of(cls: type, checked: Sequence[FunctionType]) -> list[tuple[Op, FunctionType]]:
