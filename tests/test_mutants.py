@@ -6,6 +6,7 @@ Modules: minigrad_tool.mutation.sites.
 from __future__ import annotations
 
 import ast
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -373,3 +374,23 @@ def test_steps_of_ops_that_never_run_still_get_mutants(tmp_path: Path) -> None:
     loaded = load_in_process(str(tmp_path / "mm.py"))
     matmul = [m for m in generate_mutants(loaded.spec, loaded.profile).mutants if m.op == "matmul"]
     assert matmul and all("needs 2-d data" in m.note for m in matmul)
+
+
+def test_a_mutant_that_deletes_the_only_super_call_keeps_the_class_cell() -> None:
+    """mygrad's `Mean.backward_var` is `return super().backward_var(grad / n, ...)`: a mutant
+    that drops that statement must still compile to code with the `__class__` cell the live
+    method has, or it could not be swapped in (minigrad failed on it before)."""
+    from minigrad_tool.mutation.patch import _keeps_class_cell
+
+    tree = ast.parse("class A:\n    def f(self, g):\n        return super().f(g)\n")
+    cls = tree.body[0]
+    assert isinstance(cls, ast.ClassDef)
+    method = cls.body[0]
+    dropped = ast.parse("def f(self, g):\n    pass\n").body[0]
+    ast.increment_lineno(dropped, 1)
+    for kept, has_cell in ((dropped, False), (_keeps_class_cell(method, dropped), True)):
+        source = "class A:\n" + textwrap.indent(ast.unparse(kept), "    ") + "\n"
+        code = compile(source, "<test>", "exec")
+        f = next(c for c in code.co_consts[0].co_consts if hasattr(c, "co_freevars"))
+        assert ("__class__" in f.co_freevars) is has_cell
+    assert method.body[0].__class__ is ast.Return  # the original is untouched

@@ -527,3 +527,38 @@ class TestOpsAsModuleFunctions:
         ]
         # relu's `>` for `>=` differs only at the kink, where no test can be vouched for
         assert survivors == ["functional.py:relu-compare"], both.stdout
+
+
+# --- engines that set gradients on each backward (mygrad), with a read-only .grad ----------
+
+SETS = ENGINES / "tensor_sets_grads.py"
+
+
+class TestEnginesThatSetGradients:
+    def test_the_convention_is_measured_said_and_checked(self, tmp_path: Path) -> None:
+        result = minigrad(tmp_path, "gradcheck", "--engine", str(SETS))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "backward() sets gradients, it does not add to an earlier backward's" in (
+            result.stdout
+        )
+        assert re.search(r"\d+ passed, 0 failed", result.stdout)
+
+    def test_an_engine_that_accumulates_is_held_to_accumulating(self, tmp_path: Path) -> None:
+        source = SETS.read_text().replace("            v.null_grad()\n", "            pass\n")
+        engine = write(tmp_path, source)
+        result = minigrad(tmp_path, "gradcheck", "--engine", engine)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "sets gradients" not in result.stdout
+        assert "accumulation is checked by a second backward" in result.stdout
+
+    def test_a_step_that_assigns_is_still_caught(self, tmp_path: Path) -> None:
+        """Setting gradients per backward is a convention; within one graph, contributions
+        from two paths must still add up."""
+        source = SETS.read_text().replace(
+            "self._grad += unbroadcast(other.data * out._grad, self.shape)",
+            "self._grad = unbroadcast(other.data * out._grad, self.shape)",
+        )
+        engine = write(tmp_path, source)
+        result = minigrad(tmp_path, "gradcheck", "--engine", engine)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED two_products" in result.stdout

@@ -96,7 +96,9 @@ class SnapshotFinder(importlib.abc.MetaPathFinder):
         if fullname.rpartition(".")[2] != self._stem:
             return None  # cheap: only a module of the engine's name can be the engine
         for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
+            # every snapshot finder is skipped, not only this one: two files of the package
+            # with one name (`a/ops.py`, `b/ops.py`) would otherwise ask each other forever
+            if isinstance(finder, SnapshotFinder) or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(fullname, path, target)
             if spec is None:

@@ -236,6 +236,9 @@ class Profile:
     helpers: tuple[tuple[str, int], ...] = ()
     grad_is_node: bool = False  # a tensor engine keeping a node in .grad (DeZero)
     grad_writable: bool = True  # False: `.grad` is a read-only property (reset by a method)
+    # False: backward() sets gradients, it does not add to an earlier backward's: the measured
+    # convention of an engine with a read-only `.grad` (mygrad); else gradients must accumulate
+    grad_accumulates: bool = True
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
     second_order: bool = False  # backward() takes create_graph: gradients can be differentiated

@@ -144,6 +144,15 @@ class Session:
             )
         return "no backward step of its own was seen running"
 
+    def namespace(self, file: str) -> dict[str, Any]:
+        """The globals of the module loaded from `file` (the engine's module for "")."""
+        if not file or file == self.filename:
+            return vars(self.module)
+        for module in list(sys.modules.values()):
+            if getattr(module, "__file__", None) == file:
+                return vars(module)
+        return {}
+
     def uses_elsewhere(self, op: Op, ops: Sequence[Op]) -> list[str]:
         """The ops whose steps in other files of the package the op's backward ran (jungrad's
         `__radd__` is `self.__add__(other)`: it uses add's closures in ops.py)."""
@@ -167,7 +176,7 @@ class Session:
             sweep=sweep,
             skipped=tuple(self.skipped),
             unreachable=tuple(self.unreachable),
-            notes=(*self.notes, *self._grad_notes()),
+            notes=(*self.notes, *self._grad_notes(extra.get("grad_accumulates", True))),
             broken=tuple(self.broken),
             leaf_keywords=leaf_keywords(self.cls),
             grad_writable=not grad_is_read_only(self.cls),
@@ -180,13 +189,17 @@ class Session:
             return dataclasses.replace(op, file="")
         return op
 
-    def _grad_notes(self) -> list[str]:
+    def _grad_notes(self, accumulates: bool) -> list[str]:
         if not grad_is_read_only(self.cls):
             return []
         reset = grad_reset(self.cls)
+        checked = (
+            "accumulation is checked by a second backward into the same inputs"
+            if accumulates
+            else "a second backward into the same inputs must set their gradients again"
+        )
         return [
-            ".grad is a read-only property: nothing is pre-seeded; accumulation is checked by "
-            "a second backward into the same inputs"
+            f".grad is a read-only property: nothing is pre-seeded; {checked}"
             + (f", and gradients are reset with {reset}()" if reset else "")
         ]
 

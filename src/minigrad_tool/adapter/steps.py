@@ -110,7 +110,8 @@ def delegated_steps(session: Session, op: Op, watch: Watch, attribute: str) -> l
         function = index.function(qualname, first) if index is not None else None
         if index is None or function is None:
             continue
-        style = _delegated_style(index, qualname, file, delegates, references(method.node))
+        refs = _with_bases(session, references(method.node), op.file)
+        style = _delegated_style(session, index, qualname, file, delegates, refs)
         if style is not None:
             node = function.node
             steps.append(Step(style, qualname, node.lineno, node.col_offset, attribute, file))
@@ -130,7 +131,7 @@ def settle_delegates(session: Session, ops: Sequence[Op]) -> list[Op]:
     for op in ops:
         kept = tuple(d for d in op.delegates if counts[op.name] == fewest[d] or _own(op, d))
         method = method_of(session, op)
-        refs = references(method.node) if method is not None else set()
+        refs = _with_bases(session, references(method.node), op.file) if method else set()
         steps = tuple(s for s in op.steps if not s.file or _still_owned(session, s, kept, refs))
         settled.append(dataclasses.replace(op, delegates=kept, steps=steps))
     return settled
@@ -146,11 +147,27 @@ def _still_owned(
 ) -> bool:
     index = session.index_for(step.file)
     return index is not None and (
-        _delegated_style(index, step.qualname, step.file, kept, refs) is not None
+        _delegated_style(session, index, step.qualname, step.file, kept, refs) is not None
     )
 
 
+def _with_bases(session: Session, names: set[str], file: str) -> set[str]:
+    """The names, and those of the base classes of each class they name in the module of
+    `file` (the engine's for ""): mygrad's `Tensor.max` names `Max`, whose step is the
+    `backward_var` it inherits from `MaxMin`."""
+    namespace = session.namespace(file)
+    bases = {
+        base.__name__
+        for name in names
+        if isinstance(found := namespace.get(name), type)
+        for base in found.__mro__[1:]
+        if base is not object
+    }
+    return names | bases
+
+
 def _delegated_style(
+    session: Session,
     index: SourceIndex,
     qualname: str,
     file: str,
@@ -164,7 +181,7 @@ def _delegated_style(
             continue
         if qualname.startswith(f"{name}.<locals>."):
             return "lambda" if qualname.endswith("<lambda>") else "closure"
-        refs = references(delegate.node)
+        refs = _with_bases(session, references(delegate.node), file)
         if owner in refs:
             return "function-class"
         if "." not in qualname and qualname in refs:

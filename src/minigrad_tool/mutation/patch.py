@@ -181,6 +181,27 @@ def _unit_key(mutant: Mutant) -> UnitKey:
     return (mutant.file, *mutant.unit)
 
 
+def _uses_class_cell(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in ("super", "__class__") for n in ast.walk(node))
+
+
+def _keeps_class_cell(original: ast.AST, mutated: ast.AST) -> ast.AST:
+    """A mutant that deletes a method's only `super()` call (mygrad's `return
+    super().backward_var(...)`) must keep its `__class__` cell, or its code no longer fits the
+    live function: a `__class__` statement (it only reads the cell) goes first."""
+    if not (
+        isinstance(mutated, ast.FunctionDef | ast.AsyncFunctionDef)
+        and _uses_class_cell(original)
+        and not _uses_class_cell(mutated)
+    ):
+        return mutated
+    keep = ast.Expr(ast.Name("__class__", ast.Load()))
+    _located([keep], mutated.body[0])
+    kept = copy.copy(mutated)
+    kept.body = [keep, *mutated.body]  # a new list: the original's is shared
+    return kept
+
+
 def _held(cell: Any) -> bool:
     """A closure cell holding a class or function (one that is not empty)."""
     try:
@@ -278,7 +299,8 @@ class Patcher:
         unit: Function | None = index.function(*mutant.unit)
         if unit is None:
             raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
-        return self._compile_unit(unit, _marked(mutant, unit.node), f"mutant {mutant.id}")
+        marked = _keeps_class_cell(unit.node, _marked(mutant, unit.node))
+        return self._compile_unit(unit, marked, f"mutant {mutant.id}")
 
     def prepare_sites(self, mutants: Iterable[Mutant]) -> None:
         """Compile, once, every unit with a marker at each of its mutants' sites (no edit).

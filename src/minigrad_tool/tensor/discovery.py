@@ -256,6 +256,7 @@ def discover_tensor(
     _require_the_loss(d, spec, ops, found)
     progress("backpropagating a loss (x * w).sum()")  # no one op's fault if this hangs
     grad_is_node = _check_loss(d, spec, ops)
+    accumulates = d.access.grad_writable or _accumulates_across_backwards(d, ops)
     ops = _table_steps(d, ops, foreign)
     owner = {s.qualname: op.name for op in ops for s in op.steps}
     ops = [
@@ -295,6 +296,7 @@ def discover_tensor(
         helpers=helpers,
         grad_is_node=grad_is_node,
         second_order=second,
+        grad_accumulates=accumulates,
     )
 
 
@@ -527,6 +529,27 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
             f"{loss_text}.backward() on x of shape (2, 3), x.grad has shape {shape}"
         )
     return is_node
+
+
+def _accumulates_across_backwards(d: Session, ops: Sequence[Op]) -> bool:
+    """Where `.grad` is read-only, the engine owns its gradients: does a second backward into
+    the same leaf add to the first's gradient (torch, micrograd), or set it (mygrad's documented
+    convention)?  Measured on sum(x * 2) then sum(x * 3): 5 or 3 per element."""
+    total = next(op for op in ops if op.name == "sum")
+    try:
+        x = d.leaf(_positive(2, 3))
+        bound(total, x * d.leaf(np.full((2, 3), 2.0)))().backward()
+        bound(total, x * d.leaf(np.full((2, 3), 3.0)))().backward()
+        grad = np.asarray(getattr(x.grad, d.access.data_attr, x.grad), dtype=float)
+    except Exception:
+        return True  # the cases say what goes wrong
+    if not np.allclose(grad, 3.0):
+        return True
+    d.notes.append(
+        "backward() sets gradients, it does not add to an earlier backward's (the engine's "
+        "convention, measured): a second backward is checked to give the new graph's alone"
+    )
+    return False
 
 
 def _table_steps(d: Session, ops: list[Op], foreign: dict[str, tuple[CodeKey, ...]]) -> list[Op]:

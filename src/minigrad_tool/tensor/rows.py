@@ -521,8 +521,8 @@ def _layer_rows() -> list[_Row]:
 
 
 def _shared_rows() -> list[_Row]:
-    """Nodes used twice, where gradients must add up: a node with itself, an intermediate, a
-    node and its reduction, a diamond."""
+    """Nodes used twice, where gradients must add up: a node with itself, a node in two
+    products, an intermediate, a node and its reduction, a diamond."""
     rows = []
     rows.append(
         _Row(
@@ -533,6 +533,19 @@ def _shared_rows() -> list[_Row]:
             lambda c, xs: c.binary("mul", xs[0], xs[0]),
             lambda xs: xs[0] * xs[0],
             ("mul",),
+        )
+    )
+    rows.append(  # a step that sets its first operand's gradient (=) loses one product's
+        _Row(
+            "two_products",
+            "composite",
+            "x * y + x * z (x the first operand of two products)",
+            (Input((3, 4)), Input((3, 4)), Input((3, 4))),
+            lambda c, xs: c.binary(
+                "add", c.binary("mul", xs[0], xs[1]), c.binary("mul", xs[0], xs[2])
+            ),
+            lambda xs: xs[0] * xs[1] + xs[0] * xs[2],
+            ("mul", "add"),
         )
     )
     rows.append(  # needs only the loss's ops, so every engine has a shared intermediate
@@ -671,6 +684,7 @@ def build_tensor_battery(profile: Profile) -> Built:
                 macheps=profile.precision.macheps,
                 grad_is_node=profile.grad_is_node,
                 second_order=profile.second_order,
+                accumulates=profile.grad_accumulates,
                 op=row.op,
                 where=where,
                 line=op.line if op is not None else None,
