@@ -264,10 +264,12 @@ def _unary_rows() -> list[_Row]:
 
 
 _REDUCE_NUMPY: dict[str, Callable[..., Array]] = {"sum": np.sum, "mean": np.mean, "max": np.max}
-# (shape, axes): repeated sizes take every axis form; the others a few each.
+# (shape, axes): repeated sizes take every axis form; the others a few each.  (0, 1) on a 3-D
+# input leaves the last axis: moving the reduced axes last is a 3-cycle, not its own inverse
+# (mygrad's max transposes back by argsort); (2, 0) is a tuple numpy takes in any order.
 _REDUCE_SHAPES: tuple[tuple[tuple[int, ...], tuple[AxisArg, ...]], ...] = (
     ((3, 3, 2), (None, 0, 1, -1, -2, (0, 2), (-2, -1))),
-    ((2, 3, 4), (1, -1, (0, 2), (-2, -1))),
+    ((2, 3, 4), (1, -1, (0, 2), (-2, -1), (0, 1), (2, 0))),
     ((4, 4), (0, 1)),
     ((5,), (None, 0, -1)),  # a 1-D input: every form of its one axis
 )
