@@ -9,6 +9,7 @@ property without a setter over `._grad`, reset by `null_grad()`; leaves that nee
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 import shutil
@@ -19,7 +20,13 @@ from typing import Any
 import pytest
 from test_hostile import minigrad as run_minigrad
 
-from minigrad_tool.adapter.nodes import grad_is_read_only, grad_reset, leaf_keywords
+from minigrad_tool.adapter.nodes import (
+    grad_is_read_only,
+    grad_reset,
+    leaf_enums,
+    leaf_keywords,
+    make_leaf,
+)
 from minigrad_tool.adapter.spec import parse_spec
 
 ENGINES = Path(__file__).parent / "engines"
@@ -562,3 +569,51 @@ class TestEnginesThatSetGradients:
         result = minigrad(tmp_path, "gradcheck", "--engine", engine)
         assert result.returncode == 1, result.stdout + result.stderr
         assert "FAILED two_products" in result.stdout
+
+
+# --- a leaf switched on by an enum, steps as functions of another file (clumsygrad) --------
+
+TYPED = ENGINES / "typed"  # tensor.py: the class; grad.py: the steps; math.py: sum, exp
+
+
+def typed_project(folder: Path) -> Path:
+    shutil.copytree(TYPED, folder / "typed", ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+class TestEnumSwitchesAndStepFunctions:
+    def test_an_enum_switch_is_set_to_its_trainable_member(self) -> None:
+        class Kind(enum.Enum):
+            INPUT = 0
+            PARAMETER = 1
+
+        class Off:
+            def __init__(self, data: float, kind: Kind = Kind.INPUT) -> None:
+                self.data, self.kind = data, kind
+
+        class On:
+            def __init__(self, data: float, kind: Kind = Kind.PARAMETER) -> None:
+                self.data, self.kind = data, kind
+
+        assert leaf_enums(Off) == (("kind", Kind.PARAMETER),)
+        assert make_leaf(Off, 0.5).kind is Kind.PARAMETER
+        assert leaf_enums(On) == ()
+
+    def test_steps_that_are_functions_of_another_file_are_found_and_mutated(
+        self, tmp_path: Path
+    ) -> None:
+        folder = typed_project(tmp_path)
+        engine = ["--engine", "typed.tensor:Tensor"]
+        checked = minigrad(folder, "inspect", *engine)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        out = checked.stdout
+        assert re.search(
+            r"^exp\s+typed\.math\.exp\(x\).*function-class \(line grad\.py:", out, re.M
+        )
+        assert re.search(r"^add\s+x \+ y.*function-class \(line grad\.py:", out, re.M)
+        result = minigrad(folder, "mutate", *engine, "--judge", "battery", "--json", "r")
+        assert result.returncode == 0, result.stdout + result.stderr
+        files = json.loads((folder / "r").read_text())["files"]
+        ids = {m["id"] for m in files["typed/grad.py"]["mutants"]}
+        assert {"grad.py:exp-sign", "grad.py:mul-swap", "grad.py:add-chain"} <= ids
+        assert "mutation score: 100.0%" in result.stdout

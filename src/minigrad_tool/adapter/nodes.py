@@ -9,6 +9,7 @@ does to a node goes through :class:`NodeAccess`, so that knowledge lives here.
 from __future__ import annotations
 
 import copy
+import enum
 import functools
 import inspect
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ __all__ = [
     "grad_reset",
     "is_node",
     "is_number",
+    "leaf_enums",
     "leaf_keywords",
     "make_leaf",
     "real",
@@ -214,10 +216,36 @@ def grad_reset(cls: type) -> str | None:
     return None
 
 
+# Members of a constructor's enum switch that make a leaf trainable (clumsygrad's
+# `tensor_type=TensorType.INPUT` by default, `TensorType.PARAMETER` to get gradients).
+_TRAINABLE = ("PARAMETER", "PARAM", "TRAINABLE", "VARIABLE", "WEIGHT")
+
+
+@functools.cache
+def leaf_enums(cls: type) -> tuple[tuple[str, enum.Enum], ...]:
+    """Enum switches of the constructor whose default is not trainable while another member
+    is: (keyword, the trainable member)."""
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return ()
+    found = []
+    for name, parameter in parameters.items():
+        default = parameter.default
+        if not isinstance(default, enum.Enum) or default.name in _TRAINABLE:
+            continue
+        members = type(default).__members__
+        member = next((members[m] for m in _TRAINABLE if m in members), None)
+        if member is not None:
+            found.append((name, member))
+    return tuple(found)
+
+
 def make_leaf(cls: type, value: Any) -> Any:
     """A leaf node holding `value` that takes part in backward: `cls(value)`, with
-    `requires_grad=True` where the constructor has that switch and it is off by default."""
-    return cls(value, **dict.fromkeys(leaf_keywords(cls), True))
+    `requires_grad=True` where the constructor has that switch and it is off by default, and
+    a trainable member for an enum switch that is not (`tensor_type=TensorType.PARAMETER`)."""
+    return cls(value, **dict.fromkeys(leaf_keywords(cls), True), **dict(leaf_enums(cls)))
 
 
 @dataclass

@@ -241,6 +241,8 @@ class Profile:
     grad_accumulates: bool = True
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
+    # Enum switches a leaf is made with: (keyword, `Enum.MEMBER` as source, the enum's module)
+    leaf_enums: tuple[tuple[str, str, str], ...] = ()
     second_order: bool = False  # backward() takes create_graph: gradients can be differentiated
 
     @property
@@ -289,6 +291,7 @@ class Profile:
     def leaf_call(self, value: str) -> str:
         """Source that makes a leaf of `value`: `Tensor(value, requires_grad=True)`."""
         switches = "".join(f", {name}=True" for name in self.leaf_keywords)
+        switches += "".join(f", {name}={member}" for name, member, _ in self.leaf_enums)
         return f"{self.class_name}({value}{switches})"
 
     def to_json(self) -> str:
@@ -331,5 +334,6 @@ class Profile:
                 "broken": tuple(map(tuple, data.get("broken", ()))),
                 "helpers": tuple(map(tuple, data.get("helpers", ()))),
                 "leaf_keywords": tuple(data.get("leaf_keywords", ())),
+                "leaf_enums": tuple(map(tuple, data.get("leaf_enums", ()))),
             }
         )

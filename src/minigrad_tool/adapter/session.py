@@ -29,6 +29,7 @@ from minigrad_tool.adapter.nodes import (
     grad_is_read_only,
     grad_reset,
     is_node,
+    leaf_enums,
     leaf_keywords,
     make_leaf,
 )
@@ -139,8 +140,8 @@ class Session:
         others = sorted(steps or {Path(f).name for f, _ in ran})
         if others:
             return (
-                f"its backward ran code in {', '.join(others)}, not in {self.spec.path.name}: "
-                "only the engine's own file is mutated, so this op's step is not"
+                f"its backward ran code in {', '.join(others)}, but none that its method (or a "
+                "function of the package it hands its work to) refers to: no step of its own"
             )
         return "no backward step of its own was seen running"
 
@@ -179,6 +180,10 @@ class Session:
             notes=(*self.notes, *self._grad_notes(extra.get("grad_accumulates", True))),
             broken=tuple(self.broken),
             leaf_keywords=leaf_keywords(self.cls),
+            leaf_enums=tuple(
+                (name, f"{type(m).__name__}.{m.name}", type(m).__module__)
+                for name, m in leaf_enums(self.cls)
+            ),
             grad_writable=not grad_is_read_only(self.cls),
             **extra,
         )

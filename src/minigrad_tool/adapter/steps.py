@@ -20,6 +20,7 @@ from minigrad_tool.adapter.profile import Op, Step, StepStyle
 from minigrad_tool.adapter.session import Session, Watch
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 from minigrad_tool.adapter.trace import CodeKey
+from minigrad_tool.mutation.sites import grad_writes
 
 __all__ = ["delegates_of", "forward_helpers", "settle_delegates", "steps_of"]
 
@@ -175,18 +176,23 @@ def _delegated_style(
     method_refs: set[str],
 ) -> StepStyle | None:
     owner = qualname.rpartition(".")[0].rpartition(".")[2]  # the class of a method
+    named = [method_refs]
     for where, name, line in delegates:
-        delegate = index.function(name, line) if where == file else None
+        source = index if where == file else session.index_for(where)
+        delegate = source.function(name, line) if source is not None else None
         if delegate is None:
             continue
-        if qualname.startswith(f"{name}.<locals>."):
+        if where == file and qualname.startswith(f"{name}.<locals>."):
             return "lambda" if qualname.endswith("<lambda>") else "closure"
-        refs = _with_bases(session, references(delegate.node), file)
-        if owner in refs:
-            return "function-class"
-        if "." not in qualname and qualname in refs:
-            return "method"
-    return "function-class" if owner and owner in method_refs else None
+        named.append(_with_bases(session, references(delegate.node), where))
+    if any(owner and owner in refs for refs in named):
+        return "function-class"
+    if "." not in qualname and any(qualname in refs for refs in named):
+        # a module function named as the node's step (clumsygrad's `grad_fn=add_backward`)
+        function = index.function(qualname, 0)
+        returns = function is not None and not grad_writes(function.node)
+        return "function-class" if returns else "method"
+    return None
 
 
 def local_grad_steps(session: Session, op: Op, method: Function, out: Any) -> list[Step]:

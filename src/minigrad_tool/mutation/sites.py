@@ -83,7 +83,13 @@ def _upstream(function: Function, step: Step) -> str | None:
         return None
     params = [a.arg for a in node.args.args]
     rest = [p for p in params if p not in ("self", "ctx", "cls")]
-    return rest[0] if rest else None
+    # `add_backward(tensor, grad)` (clumsygrad): the gradient is the one named so, else first
+    named = [p for p in rest if "grad" in p.lower() or p in _UPSTREAM_NAMES]
+    chosen = named or rest
+    return chosen[0] if chosen else None
+
+
+_UPSTREAM_NAMES = ("g", "gy", "dy", "dout", "upstream", "delta")
 
 
 def own_nodes(function: ast.AST) -> Iterator[ast.AST]:

@@ -518,6 +518,12 @@ def _header(spec: EngineSpec, profile: Profile, config: CampaignConfig) -> str:
             *sorted(
                 {f"import {op.function.partition(':')[0]}" for op in profile.ops if op.function}
             ),
+            *sorted(
+                {
+                    f"from {module} import {member.partition('.')[0]}"
+                    for _, member, module in profile.leaf_enums
+                }
+            ),
             _HELPERS[profile.kind][1].format(rel=rel, abs_=rel * 1e-3),
         ]
     )
