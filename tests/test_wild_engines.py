@@ -617,3 +617,19 @@ class TestEnumSwitchesAndStepFunctions:
         ids = {m["id"] for m in files["typed/grad.py"]["mutants"]}
         assert {"grad.py:exp-sign", "grad.py:mul-swap", "grad.py:add-chain"} <= ids
         assert "mutation score: 100.0%" in result.stdout
+
+
+def test_a_lone_module_among_other_distributions_owns_only_its_own_file(tmp_path: Path) -> None:
+    """An engine installed as one module in site-packages: the folder holds everyone's code, so
+    no function of a neighbour is taken for an op (an `exp` of another distribution)."""
+    folder = tmp_path / "site-packages"
+    folder.mkdir()
+    source = (Path(__file__).parents[1] / "src/minigrad/tensor.py").read_text()
+    (folder / "lone.py").write_text(
+        source.replace("    def exp(self", "    def exp_(self") + "\nimport neighbour  # noqa\n"
+    )
+    (folder / "neighbour.py").write_text("def exp(x):\n    raise SystemExit('called')\n")
+    result = minigrad(folder, "inspect", "--engine", "lone.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not re.search(r"^exp\s", result.stdout, re.M)
+    assert "neighbour" not in result.stdout

@@ -102,7 +102,7 @@ class Session:
         once; None for a file that cannot be read or parsed."""
         if not file or file == self.filename:
             return self.index
-        if not file.startswith(self.package):
+        if not self.in_package(file):
             return None
         if file not in self._indexes:
             try:
@@ -123,11 +123,19 @@ class Session:
     @functools.cached_property
     def package(self) -> str:
         """The folder of the engine's top-level package (its own folder for a lone file), with
-        a trailing separator: code run below it, outside the engine's file, is the engine's."""
+        a trailing separator: code run below it, outside the engine's file, is the engine's.
+        "" for a lone module installed among other distributions (site-packages): there the
+        folder holds everyone's code, and only the engine's file is its."""
         top = sys.modules.get(self.spec.module.partition(".")[0])
         paths = list(getattr(top, "__path__", []))
         folder = Path(paths[0]) if paths else self.spec.path.parent
+        if not paths and folder.name in ("site-packages", "dist-packages"):
+            return ""
         return f"{folder}{os.sep}"
+
+    def in_package(self, file: str) -> bool:
+        """Is this file of the engine's package (another than the engine's own, maybe)?"""
+        return bool(self.package) and file.startswith(self.package)
 
     def leaf(self, value: Any) -> Any:
         return self.make(self.cls, value)
@@ -190,7 +198,7 @@ class Session:
 
     def _placed(self, op: Op) -> Op:
         """The op's file said as the profile says it: "" for the engine's own."""
-        if op.file in (self.filename, "") or not op.file.startswith(self.package):
+        if op.file in (self.filename, "") or not self.in_package(op.file):
             return dataclasses.replace(op, file="")
         return op
 
@@ -289,7 +297,7 @@ class Session:
         elsewhere = tuple((f, q, line) for f, (q, line) in t.package_codes)
         if self._own(code):
             return Sweep(code.co_qualname, code.co_firstlineno, elsewhere=elsewhere)
-        if code.co_filename.startswith(self.package):  # a base class in another file
+        if self.in_package(code.co_filename):  # a base class in another file
             where = (code.co_filename, code.co_qualname, code.co_firstlineno)
             return Sweep("", 0, elsewhere=(where, *(e for e in elsewhere if e != where)))
         self.notes.append(f"backward() is defined in {code.co_filename}: it is not mutated")

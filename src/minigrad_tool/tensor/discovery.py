@@ -325,7 +325,7 @@ def _functions_of(d: Session, taken: set[str]) -> list[tuple[Op, FunctionType]]:
     modules = [
         (name, module)
         for name, module in list(sys.modules.items())
-        if str(getattr(module, "__file__", None) or "").startswith(d.package)
+        if d.in_package(str(getattr(module, "__file__", None) or ""))
     ]
     top = d.spec.module.partition(".")[0]
     found: list[tuple[Op, FunctionType]] = []
@@ -357,7 +357,7 @@ def _import_op_modules(d: Session) -> None:
     level (`def sum(`, `def exp(`), read first without running them: a module of anything
     else (a dataset loader, a plotting helper) is never run."""
     top, _, rest = d.spec.module.partition(".")
-    if not rest:
+    if not rest or not d.package:
         return  # a lone module: no package around it
     root = Path(d.package)
     names = {s for spellings in _METHODS.values() for s in spellings}
@@ -379,7 +379,7 @@ def _node_function(value: object, d: Session, arity: int) -> bool:
     """A plain function of the engine's package taking `arity` positional arguments first."""
     if not isinstance(value, FunctionType):
         return False
-    if not value.__code__.co_filename.startswith(d.package):
+    if not d.in_package(value.__code__.co_filename):
         return False
     try:
         params = list(inspect.signature(value).parameters.values())
