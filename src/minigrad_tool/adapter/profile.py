@@ -284,9 +284,15 @@ class Profile:
         return None
 
     def place(self, op: Op) -> str:
-        """`Value.__mul__ (engine.py:52)`; `jungrad.ops.max (ops.py:610)` for a function op."""
+        """`Value.__mul__ (engine.py:52)`; `jungrad.ops.max (ops.py:610)` for a function op;
+        with where its step is when that is another file (`functions.py:36`)."""
         name = op.spelled.lstrip(".") if op.function else f"{self.class_name}.{op.method}"
-        return f"{name} ({file_name(op.file or self.path, self.path)}:{op.line})"
+        here = f"{file_name(op.file or self.path, self.path)}:{op.line}"
+        elsewhere = [
+            f"{file_name(s.file, self.path)}:{s.line}" for s in op.steps if s.file != op.file
+        ]
+        step = f"; its step: {', '.join(elsewhere)}" if elsewhere else ""
+        return f"{name} ({here}{step})"
 
     def leaf_call(self, value: str) -> str:
         """Source that makes a leaf of `value`: `Tensor(value, requires_grad=True)`."""
