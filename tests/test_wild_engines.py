@@ -450,6 +450,42 @@ class TestStepsInOtherFiles:
         assert "autograd.py:backward-topo" in ids, ids
         assert "mutation score: 100.0%" in result.stdout
 
+    @pytest.mark.parametrize("method", ["delegates", "is_the_function"])
+    def test_a_wrong_step_in_another_file_is_named_there(self, tmp_path: Path, method: str) -> None:
+        """The finding names the op's method and its step's file and line; its annotation
+        points at the op's `def` in the file that holds it (the engine's `def tanh(self)`, or
+        ops.py's `def tanh(a)` where the class says `tanh = ops.tanh`)."""
+        folder = split_project(tmp_path)
+        if method == "is_the_function":
+            engine = folder / "split/engine.py"
+            engine.write_text(
+                engine.read_text().replace(
+                    "    def tanh(self):\n        return ops.tanh(self)\n", "    tanh = ops.tanh\n"
+                )
+            )
+        ops = folder / "split/ops.py"
+        ops.write_text(ops.read_text().replace("(1 - t**2) * out.grad", "(1 - t) * out.grad"))
+        result = minigrad(
+            folder,
+            "mutate",
+            "--engine",
+            "split.engine",
+            "--judge",
+            "battery",
+            "--format",
+            "github",
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert re.search(
+            r"tanh: Value\.tanh \(\w+\.py:\d+(; its step: ops\.py:\d+)?\)", result.stdout
+        )
+        found = [a for a in result.stdout.splitlines() if "title=engine wrong%3A tanh" in a]
+        assert found
+        for annotation in found:  # a line it names is the op's `def` in that very file
+            where = dict(p.split("=", 1) for p in annotation[len("::error ") :].split(",")[:2])
+            line = (folder / where["file"]).read_text().splitlines()[int(where["line"]) - 1]
+            assert line.strip().startswith("def tanh("), line
+
     def test_a_change_to_another_file_during_the_run_is_seen(self, tmp_path: Path) -> None:
         folder = split_project(tmp_path)
         spec = parse_spec(str(folder / "split/engine.py")).with_files(

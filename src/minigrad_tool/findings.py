@@ -45,6 +45,7 @@ class Finding:
     expected: float | None = None  # what the oracle says (plain math, central differences)
     actual: float | None = None  # what the engine gives
     reason: str = ""  # the check's own words: "a backward step drops its upstream factor"
+    file: str = ""  # the file `line` is in, when not the engine's (DeZero's functions.py)
 
     def __post_init__(self) -> None:  # NaN (a check that compared no number) is no evidence
         object.__setattr__(self, "expected", _number(self.expected))
@@ -77,7 +78,15 @@ class Finding:
         """The one reader: unknown keys are ignored, wrong types refused with ValueError."""
         if not isinstance(data, Mapping):
             raise ValueError("a finding is an object")
-        text = {"case": "", "message": "", "where": "", "check": "", "input": "", "reason": ""}
+        text = {
+            "case": "",
+            "message": "",
+            "where": "",
+            "check": "",
+            "input": "",
+            "reason": "",
+            "file": "",
+        }
         values: dict[str, Any] = {}
         for key, default in text.items():
             value = data.get(key, default)

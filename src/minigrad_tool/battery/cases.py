@@ -112,6 +112,7 @@ class Case:
     op: str | None = None  # the op a per-op case is about
     where: str = ""  # that op's place in the source, for messages: "Value.sigmoid (engine.py:57)"
     line: int | None = None  # the op's line in the engine's file
+    file: str = ""  # or in this file of its package
     oracle: bool = True  # compare the forward with plain math
     exact: tuple[Point, ...] = ()  # kind "exact": the gradients
     kink: KinkRule | None = None  # kind "kink"
@@ -462,6 +463,7 @@ def _finding(
         err.expected if err is not None else None,
         err.actual if err is not None else None,
         err.why if err is not None else detail.splitlines()[0],
+        case.file,
     )
 
 

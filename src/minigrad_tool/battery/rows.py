@@ -112,6 +112,7 @@ class _OpRows:
             "op": op.name,
             "where": _where(self.profile, op),
             "line": op.line,
+            "file": op.file,
         }
         known = catalogue.KNOWN.get(op.oracle or "")
         if op.parameter is not None and known is not None:

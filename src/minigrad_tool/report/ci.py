@@ -41,8 +41,9 @@ def github_annotations(campaign: Campaign) -> list[str]:
     lines = []
     for f in campaign.engine_findings:
         where = f",line={f.line}" if f.line else ""
+        file = _escape(_shown_path(f.file), property_value=True) if f.file else path
         title = _escape(f"engine wrong: {f.op or f.case}", property_value=True)
-        lines.append(f"::error file={path}{where},title={title}::{_escape(f.evidence())}")
+        lines.append(f"::error file={file}{where},title={title}::{_escape(f.evidence())}")
     for r in campaign.results:
         if not r.status.let_through:
             continue

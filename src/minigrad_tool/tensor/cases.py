@@ -93,6 +93,7 @@ class TensorCase:
     op: str | None = None
     where: str = ""
     line: int | None = None  # the op's line in the engine's file
+    file: str = ""  # or in this file of its package
     kind: Literal["tensor", "kink"] = "tensor"
     kink: KinkKind | None = None
     reduction: Reduction | None = None
@@ -618,6 +619,7 @@ def run_tensor_case(
                 check or "crash",
                 f"shapes {case.shapes}",
                 reason=why or detail,
+                file=case.file,
             )
         return CaseResult(case.name, status, detail, time.perf_counter() - start, finding=finding)
 

@@ -690,6 +690,7 @@ def build_tensor_battery(profile: Profile) -> Built:
                 op=row.op,
                 where=where,
                 line=op.line if op is not None else None,
+                file=op.file if op is not None else "",
                 kind="kink" if row.kink else "tensor",
                 kink=row.kink,  # type: ignore[arg-type]
                 reduction=row.reduction,
