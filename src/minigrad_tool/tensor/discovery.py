@@ -350,6 +350,8 @@ def _functions_of(d: Session, taken: set[str]) -> list[tuple[Op, FunctionType]]:
 
 # How many files of a package are read for op functions: a package is a few dozen at most.
 _MOST_PACKAGE_FILES = 400
+# Folders of a package that hold no ops, whatever functions they define.
+_NOT_OPS = frozenset({"tests", "test", "testing", "examples", "docs", "scripts", "benchmarks"})
 
 
 def _import_op_modules(d: Session) -> None:
@@ -366,6 +368,8 @@ def _import_op_modules(d: Session) -> None:
         name = ".".join([top, *parts[: -1 if parts[-1] == "__init__" else None]])
         if name in sys.modules or not all(p.isidentifier() for p in parts):
             continue
+        if any(p in _NOT_OPS or p.startswith("test_") for p in parts):
+            continue  # a package's own tests and examples are not run to look for ops
         try:
             tree = ast.parse(path.read_bytes())
         except (OSError, SyntaxError, ValueError):
