@@ -671,3 +671,22 @@ def test_a_lone_module_among_other_distributions_owns_only_its_own_file(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     assert not re.search(r"^exp\s", result.stdout, re.M)
     assert "neighbour" not in result.stdout
+
+
+def test_the_place_of_an_op_names_each_file_once() -> None:
+    """An op in another file whose step is in the engine's (mygrad's function ops) and the
+    reverse: each place is said with its file; the engine's file is "" in a profile."""
+    from minigrad_tool.adapter.profile import FLOAT64, Op, Profile, Step
+
+    def op(file: str, step_file: str) -> Op:
+        step = Step("closure", "f.<locals>.g", 7, 4, "_backward", step_file)
+        return Op("exp", "exp", "method", "", "exp", None, "exp", 3, (step,), (), (), file=file)
+
+    engine, other = "/pkg/tensor_base.py", "/pkg/math/ops.py"
+    profile = Profile(
+        "pkg", "pkg.tensor_base", engine, "Tensor", "Tensor", 1, None, FLOAT64, (), None
+    )
+    assert profile.place(op(other, "")) == "Tensor.exp (math/ops.py:3; its step: tensor_base.py:7)"
+    assert profile.place(op("", other)) == "Tensor.exp (tensor_base.py:3; its step: math/ops.py:7)"
+    assert profile.place(op(other, other)) == "Tensor.exp (math/ops.py:3)"
+    assert profile.place(op("", "")) == "Tensor.exp (tensor_base.py:3)"

@@ -288,8 +288,10 @@ class Profile:
         with where its step is when that is another file (`functions.py:36`)."""
         name = op.spelled.lstrip(".") if op.function else f"{self.class_name}.{op.method}"
         here = f"{file_name(op.file or self.path, self.path)}:{op.line}"
-        elsewhere = [
-            f"{file_name(s.file, self.path)}:{s.line}" for s in op.steps if s.file != op.file
+        elsewhere = [  # "" is the engine's file, for the op and for each step
+            f"{file_name(s.file or self.path, self.path)}:{s.line}"
+            for s in op.steps
+            if (s.file or self.path) != (op.file or self.path)
         ]
         step = f"; its step: {', '.join(elsewhere)}" if elsewhere else ""
         return f"{name} ({here}{step})"
