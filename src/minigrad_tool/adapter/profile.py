@@ -287,14 +287,17 @@ class Profile:
         """`Value.__mul__ (engine.py:52)`; `jungrad.ops.max (ops.py:610)` for a function op;
         with where its step is when that is another file (`functions.py:36`)."""
         name = op.spelled.lstrip(".") if op.function else f"{self.class_name}.{op.method}"
-        here = f"{file_name(op.file or self.path, self.path)}:{op.line}"
         elsewhere = [  # "" is the engine's file, for the op and for each step
-            f"{file_name(s.file or self.path, self.path)}:{s.line}"
+            self.where(s.file, s.line)
             for s in op.steps
             if (s.file or self.path) != (op.file or self.path)
         ]
         step = f"; its step: {', '.join(elsewhere)}" if elsewhere else ""
-        return f"{name} ({here}{step})"
+        return f"{name} ({self.where(op.file, op.line)}{step})"
+
+    def where(self, file: str, line: int) -> str:
+        """`engine.py:52`, `functions.py:36`: a line of the engine's file ("") or another."""
+        return f"{file_name(file or self.path, self.path)}:{line}"
 
     def leaf_call(self, value: str) -> str:
         """Source that makes a leaf of `value`: `Tensor(value, requires_grad=True)`."""

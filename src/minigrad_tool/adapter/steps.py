@@ -105,13 +105,13 @@ def delegated_steps(session: Session, op: Op, watch: Watch, attribute: str) -> l
     if method is None or not watch.backward_elsewhere:
         return []
     delegates = delegates_of(session, op, watch)
+    refs = _method_names(session, op, method)
     steps = []
     for file, (qualname, first) in watch.backward_elsewhere:
         index = session.index_for(file)
         function = index.function(qualname, first) if index is not None else None
         if index is None or function is None:
             continue
-        refs = _with_bases(session, references(method.node), op.file)
         style = _delegated_style(session, index, qualname, file, delegates, refs)
         if style is not None:
             node = function.node
@@ -132,7 +132,7 @@ def settle_delegates(session: Session, ops: Sequence[Op]) -> list[Op]:
     for op in ops:
         kept = tuple(d for d in op.delegates if counts[op.name] == fewest[d] or _own(op, d))
         method = method_of(session, op)
-        refs = _with_bases(session, references(method.node), op.file) if method else set()
+        refs = _method_names(session, op, method) if method else set()
         steps = tuple(s for s in op.steps if not s.file or _still_owned(session, s, kept, refs))
         settled.append(dataclasses.replace(op, delegates=kept, steps=steps))
     return settled
@@ -150,6 +150,11 @@ def _still_owned(
     return index is not None and (
         _delegated_style(session, index, step.qualname, step.file, kept, refs) is not None
     )
+
+
+def _method_names(session: Session, op: Op, method: Function) -> set[str]:
+    """What the op's method names, with the base classes of the classes it names."""
+    return _with_bases(session, references(method.node), op.file)
 
 
 def _with_bases(session: Session, names: set[str], file: str) -> set[str]:

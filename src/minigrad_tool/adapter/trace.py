@@ -30,7 +30,6 @@ class Tracer:
         # Other files below `package` (the engine's package folder) whose code ran: where an
         # op keeps its step when it is not in the watched file (DeZero's functions.py).
         self.package = package
-        self.elsewhere: set[tuple[str, str]] = set()  # (file, qualname)
         self.package_codes: list[tuple[str, CodeKey]] = []  # (file, code) in first-call order
         self._seen_elsewhere: set[tuple[str, CodeKey]] = set()
         self.codes: list[CodeKey] = []  # in first-call order
@@ -54,7 +53,6 @@ class Tracer:
         code = frame.f_code
         if code.co_filename != self.filename:
             if self.package and code.co_filename.startswith(self.package):
-                self.elsewhere.add((code.co_filename, code.co_qualname))
                 ran = (code.co_filename, (code.co_qualname, code.co_firstlineno))
                 if ran not in self._seen_elsewhere:
                     self._seen_elsewhere.add(ran)
@@ -72,6 +70,11 @@ class Tracer:
             unseen.discard(code.co_firstlineno)
             self._unseen[code] = unseen
         return self._local if unseen else None
+
+    @property
+    def elsewhere(self) -> set[tuple[str, str]]:
+        """(file, qualname) of the package's other code that ran."""
+        return {(file, qualname) for file, (qualname, _) in self.package_codes}
 
     def __enter__(self) -> Tracer:
         self._previous = sys.gettrace()

@@ -294,9 +294,12 @@ class Patcher:
             raise InternalError(f"{what}: no code for {unit.qualname} after compiling")
         return found
 
+    def _index_of(self, file: str) -> SourceIndex:
+        """The source of the engine's file (""), or of another file mutated."""
+        return self.others[file] if file else self.index
+
     def compile(self, mutant: Mutant) -> CodeType:
-        index = self.others[mutant.file] if mutant.file else self.index
-        unit: Function | None = index.function(*mutant.unit)
+        unit: Function | None = self._index_of(mutant.file).function(*mutant.unit)
         if unit is None:
             raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
         marked = _keeps_class_cell(unit.node, _marked(mutant, unit.node))
@@ -318,7 +321,7 @@ class Patcher:
             k = marks[mutant.path][0]
             self._site_mutants[k] = (*self._site_mutants[k], mutant.id)
         for key, marks in by_unit.items():
-            unit = (self.others[key[0]] if key[0] else self.index).function(*key[1:])
+            unit = self._index_of(key[0]).function(*key[1:])
             targets = self.live().get(key, [])
             if unit is None or not targets:
                 continue  # judging the mutant says why it cannot run

@@ -30,7 +30,6 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
 from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.adapter.source import SourceIndex
-from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.battery.oracle import NoTruth
 from minigrad_tool.isolation import Limits, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -460,9 +459,7 @@ def _exposes(written: _Written, profile: Profile) -> str:
     """The docstring's word on a test that fails on the engine today, by design."""
     ops = {op.name: op for op in profile.ops}
     where = ", ".join(
-        f"{name} ({file_name(ops[name].file or profile.path, profile.path)}:{ops[name].line})"
-        if name in ops
-        else name
+        f"{name} ({profile.where(ops[name].file, ops[name].line)})" if name in ops else name
         for name in written.blames
     )
     said = " and ".join(written.blames)

@@ -109,8 +109,7 @@ def _op_rows(
         rows.append(
             [
                 op.name,
-                f"{op.describe_call()}  ({file_name(op.file or profile.path, profile.path)}:"
-                f"{op.line})",
+                f"{op.describe_call()}  ({profile.where(op.file, op.line)})",
                 _step_text(op, profile.path),
                 _how_checked(op, battery),
                 verdict,

@@ -332,11 +332,13 @@ def _functions_of(d: Session, taken: set[str]) -> list[tuple[Op, FunctionType]]:
     wanted = [(n, s, "method", 1) for n, s in _METHODS.items()]
     wanted += [(n, s, "binary", 2) for n, s in _BINARY_FUNCTIONS.items()]
     for name, spellings, form, arity in wanted:
+        if name in taken:
+            continue
         places = [
             (module_name, vars(module)[s])
             for module_name, module in modules
             for s in spellings
-            if name not in taken and _node_function(vars(module).get(s), d, arity)
+            if _node_function(vars(module).get(s), d, arity)
         ]
         if places:
             module_name, function = min(
@@ -500,7 +502,8 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
     """Every case backpropagates `sum(out * W)`: on a plain input it must run and give the
     input a gradient of its shape, or no case could judge anything.  Whether that gradient is
     kept as a node (DeZero's `Variable`), not an array, is returned."""
-    total = next(op for op in ops if op.name == "sum")
+    total = _sum_op(ops)
+    assert total is not None  # _require_the_loss
     loss_text = call_text(total, "x * w" if total.function else "(x * w)", [])
     x, weight = d.leaf(_positive(2, 3)), d.leaf(_positive(2, 3))
     held = getattr(getattr(x, d.access.data_attr), "shape", (2, 3))
@@ -539,7 +542,8 @@ def _accumulates_across_backwards(d: Session, ops: Sequence[Op]) -> bool:
     """Where `.grad` is read-only, the engine owns its gradients: does a second backward into
     the same leaf add to the first's gradient (torch, micrograd), or set it (mygrad's documented
     convention)?  Measured on sum(x * 2) then sum(x * 3): 5 or 3 per element."""
-    total = next(op for op in ops if op.name == "sum")
+    total = _sum_op(ops)
+    assert total is not None  # _require_the_loss
     try:
         x = d.leaf(_positive(2, 3))
         bound(total, x * d.leaf(np.full((2, 3), 2.0)))().backward()
@@ -616,8 +620,13 @@ def _own_steps(
     return tuple(own), tuple(other)
 
 
+def _sum_op(ops: Sequence[Op]) -> Op | None:
+    """The engine's sum, which every case's loss is built with."""
+    return next((op for op in ops if op.name == "sum"), None)
+
+
 def _sum_loss(ops: Sequence[Op]) -> Callable[[Any], Any] | None:
-    total = next((op for op in ops if op.name == "sum"), None)
+    total = _sum_op(ops)
     if total is None:
         return None
     return lambda out: bound(total, out)()
