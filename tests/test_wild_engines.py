@@ -542,6 +542,18 @@ class TestOpsAsModuleFunctions:
         assert re.search(r"^matmul\s+fnops\.functional\.matmul\(x, y\)\s.*ok$", out, re.M)
         assert not re.search(r"^mean\s", out, re.M)
 
+    def test_a_module_of_binary_functions_alone_is_found(self, tmp_path: Path) -> None:
+        """matmul in a linalg.py nothing imports: the module is imported for it too."""
+        source = (FNOPS / "functional.py").read_text()
+        start = source.index("def matmul(")
+        folder = fn_project(tmp_path, source[:start])
+        (folder / "fnops/linalg.py").write_text(
+            "import numpy as np\n\nfrom .tensor import Tensor, unbroadcast\n\n\n" + source[start:]
+        )
+        result = minigrad(folder, "inspect", "--engine", "fnops.tensor:Tensor")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert re.search(r"^matmul\s+fnops\.linalg\.matmul\(x, y\)", result.stdout, re.M)
+
     def test_a_wrong_step_of_a_function_is_found_and_named(self, tmp_path: Path) -> None:
         wrong = (
             (FNOPS / "functional.py")

@@ -364,7 +364,7 @@ def _import_op_modules(d: Session) -> None:
     if not rest or not d.package:
         return  # a lone module: no package around it
     root = Path(d.package)
-    names = {s for spellings in _METHODS.values() for s in spellings}
+    names = {s for table in (_METHODS, _BINARY_FUNCTIONS) for ss in table.values() for s in ss}
     for path in sorted(root.rglob("*.py"))[:_MOST_PACKAGE_FILES]:
         parts = path.relative_to(root).with_suffix("").parts
         name = ".".join([top, *parts[: -1 if parts[-1] == "__init__" else None]])
