@@ -702,3 +702,46 @@ def test_the_place_of_an_op_names_each_file_once() -> None:
     assert profile.place(op("", other)) == "Tensor.exp (tensor_base.py:3; its step: math/ops.py:7)"
     assert profile.place(op(other, other)) == "Tensor.exp (math/ops.py:3)"
     assert profile.place(op("", "")) == "Tensor.exp (tensor_base.py:3)"
+
+
+def test_a_scalar_engine_whose_nodes_take_arrays_but_cannot_sum_is_checked_as_scalar(
+    tmp_path: Path,
+) -> None:
+    """nanotorch's class: numpy carries its ops through arrays, but without sum() no case of
+    the tensor battery can build its loss; a node made from a number holds a float, so it is
+    checked as the scalar engine it is, and the note says why.  Its `relu` and `tanh` hand
+    their work to module functions of the same file, whose closures are those ops' steps."""
+    name = write(tmp_path, (ENGINES / "takes_arrays.py").read_text())
+    checked = minigrad(tmp_path, "gradcheck", "--engine", name)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "it cannot be checked as a tensor engine (it has no sum() method" in checked.stdout
+    assert "checked as a scalar engine" in checked.stdout
+    result = minigrad(tmp_path, "mutate", "--engine", name, "--judge", "battery", "--json", "r")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (mutants,) = [f["mutants"] for f in json.loads((tmp_path / "r").read_text())["files"].values()]
+    ids = {m["id"] for m in mutants}
+    assert {"relu-sign", "tanh-sign", "tanh-const"} <= ids  # not the sweep's helpers
+    assert "mutation score: 100.0%" in result.stdout
+
+
+def test_a_needle_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:
+    """CMU needle's shape (gradflow's): `.grad` appears only once a backward sets it, so the
+    engine owns its gradients (nothing pre-seeded; a second backward must set them again);
+    `.data` is a detached node, read from `cached_data`; an op class's `gradient()` is its
+    step; `transpose(axes)` swaps two axes, and is checked as the swap it is."""
+    name = write(tmp_path, (ENGINES / "needle_style.py").read_text())
+    engine = ["--engine", f"{name}:Tensor"]
+    checked = minigrad(tmp_path, "gradcheck", *engine)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    out = checked.stdout
+    assert ".grad appears only once a backward sets it: nothing is pre-seeded" in out
+    assert "keep their array in .cached_data" in out
+    assert "transpose: it swaps the two axes it is given" in out
+    assert re.search(r"^transpose_swap_3d\s+transpose\s+pass", out, re.M)
+    assert not re.search(r"^transpose_3d\s", out, re.M)  # numpy's permutation is not its op
+    result = minigrad(tmp_path, "mutate", *engine, "--judge", "battery", "--json", "r")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (mutants,) = [f["mutants"] for f in json.loads((tmp_path / "r").read_text())["files"].values()]
+    ids = {m["id"] for m in mutants}
+    assert {"mul-swap", "matmul-transpose", "sum-sign", "add-unbroadcast"} <= ids
+    assert "mutation score: 100.0%" in result.stdout

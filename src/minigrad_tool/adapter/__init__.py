@@ -143,13 +143,31 @@ def engine_host(
 def _discover(
     spec: EngineSpec, module: ModuleType, progress: Progress, avoid: Mapping[str, str]
 ) -> Profile:
-    """The scalar discovery, or the tensor one for nodes that hold arrays (numpy from here)."""
+    """The scalar discovery, or the tensor one for nodes that hold arrays (numpy from here).
+
+    Nodes that take arrays but hold a plain number when made from one (an engine written for
+    numbers that numpy's operators happen to carry through) are checked as a scalar engine
+    when the tensor discovery cannot check them, and the note says why.
+    """
     try:
         return discover(spec, module, progress, avoid)
     except TensorEngine as found:
         from minigrad_tool.tensor.discovery import discover_tensor
 
-        return discover_tensor(spec, module, found.cls, found.data_attr, progress, avoid)
+        try:
+            return discover_tensor(spec, module, found.cls, found.data_attr, progress, avoid)
+        except EngineError as refused:
+            if not found.scalar_too:
+                raise
+            why = (str(refused).partition("cannot check: ")[2] or str(refused)).split(". ")[0]
+            note = (
+                f"its nodes take arrays too, but it cannot be checked as a tensor engine ({why}); "
+                f"{found.cls.__name__}(0.5) holds a plain number: checked as a scalar engine"
+            )
+            try:
+                return discover(spec, module, progress, avoid, as_scalar=note)
+            except EngineError:
+                raise refused from None
 
 
 def _import(spec: EngineSpec, reporter: Reporter | None) -> ModuleType:

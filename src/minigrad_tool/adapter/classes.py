@@ -18,6 +18,7 @@ from minigrad_tool.adapter.nodes import (
     DATA_NAMES,
     NotANumber,
     find_data_attribute,
+    grad_is_lazy,
     is_node,
     is_number,
     make_leaf,
@@ -49,8 +50,9 @@ def function_of(attr: object) -> FunctionType | None:
 class TensorEngine(Exception):
     """Its nodes hold arrays: :mod:`minigrad_tool.tensor.discovery` takes over."""
 
-    def __init__(self, cls: type, data_attr: str) -> None:
+    def __init__(self, cls: type, data_attr: str, scalar_too: bool = False) -> None:
         self.cls, self.data_attr = cls, data_attr
+        self.scalar_too = scalar_too  # a node made from a number holds a plain number
         super().__init__(f"{cls.__name__} holds arrays in .{data_attr}")
 
 
@@ -64,10 +66,14 @@ class Redirect(Exception):
 
 
 def node_class(
-    spec: EngineSpec, module: ModuleType, progress: Callable[[str], None]
+    spec: EngineSpec,
+    module: ModuleType,
+    progress: Callable[[str], None],
+    as_scalar: bool = False,
 ) -> tuple[type, str]:
     """The engine's node class and where its nodes keep their number; Redirect to the module
-    that defines it, TensorEngine for nodes holding arrays, EngineError if it is unusable."""
+    that defines it, TensorEngine for nodes holding arrays (unless `as_scalar`: the tensor
+    discovery refused it), EngineError if it is unusable."""
     progress("finding the node class")
     cls = resolve_class(module, spec.class_name, spec.text)
     home = sys.modules.get(cls.__module__)
@@ -85,8 +91,9 @@ def node_class(
     if missing:
         raise EngineError(f"engine {spec.text!r} cannot be used: {cls.__name__}(0.5) {missing}")
     data_attr = find_data_attribute(leaf, 0.5) or "data"
-    if _holds_arrays(cls, data_attr):
-        raise TensorEngine(cls, data_attr)
+    if not as_scalar and _holds_arrays(cls, data_attr):
+        number = getattr(leaf, data_attr)
+        raise TensorEngine(cls, data_attr, scalar_too=getattr(number, "shape", None) is None)
     try:  # axgrad keeps a compiled CTensor there: nothing minigrad can read or compare
         real(getattr(leaf, data_attr), f"{cls.__name__}(0.5).{data_attr}")
     except NotANumber as err:
@@ -196,7 +203,7 @@ def what_is_missing(node: object) -> str:
             )
     if not hasattr(node, "data") and find_data_attribute(node, 0.5) is None:
         problems.append(f"has no .data, nor a number in .{', .'.join(DATA_NAMES[1:])}")
-    if not hasattr(node, "grad"):
+    if not hasattr(node, "grad") and not grad_is_lazy(type(node)):
         instead = [n for n in _GRAD_NAMES if is_number(getattr(node, n, None))]
         problems.append(
             "has no .grad"

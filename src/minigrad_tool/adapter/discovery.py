@@ -57,15 +57,19 @@ def discover(
     module: ModuleType,
     progress: Progress = quiet,
     avoid: Mapping[str, str] | None = None,
+    as_scalar: str = "",
 ) -> Profile:
     """Everything minigrad needs to know about the engine (call in a child process).
 
     `avoid` names methods whose call killed an earlier discovery child (the engine exited,
-    hung or crashed in them): they are not called again, and are broken ops.
+    hung or crashed in them): they are not called again, and are broken ops.  `as_scalar`
+    says why an engine whose nodes also take arrays is checked as a scalar one.
     """
-    cls, data_attr = node_class(spec, module, progress)
+    cls, data_attr = node_class(spec, module, progress, as_scalar=bool(as_scalar))
     d = Session(spec, module, cls, progress)
     d.access.data_attr = data_attr
+    if as_scalar:
+        d.notes.append(as_scalar)
     if data_attr != "data":
         d.notes.append(f"its nodes keep their number in .{data_attr}, not .data: read there")
     progress(f"calling {cls.__name__}(0.5).backward()")

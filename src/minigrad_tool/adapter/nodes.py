@@ -26,6 +26,8 @@ __all__ = [
     "NotANumber",
     "ReadOnlyGrad",
     "find_data_attribute",
+    "grad_is_lazy",
+    "grad_is_owned",
     "grad_is_read_only",
     "grad_reset",
     "is_node",
@@ -83,8 +85,9 @@ def mantissa_bits(one_plus: Callable[[float], float]) -> int:
     return 64
 
 
-# Where an engine may keep a node's number: `.data` (micrograd), else one of these names.
-DATA_NAMES = ("data", "val", "value", "_data", "num")
+# Where an engine may keep a node's number: `.data` (micrograd), else one of these names
+# (`cached_data`: CMU's needle, whose `.data` is a detached node, not the array).
+DATA_NAMES = ("data", "val", "value", "_data", "num", "cached_data")
 # A name read as `x.<attr>` in a backward step marks x as a node (for swap mutants).
 NODE_ATTRS = ("grad", "_grad", *DATA_NAMES)  # `._grad`: behind a read-only `grad` property
 
@@ -105,7 +108,7 @@ def find_data_attribute(node: object, number: float | None = None) -> str | None
     other usual names that holds a number (`number` itself, when the caller knows it)."""
     for name in DATA_NAMES:
         value = getattr(node, name, None)
-        if not is_number(value):
+        if not is_number(value) or isinstance(value, type(node)):  # a detached copy (needle)
             continue
         if number is None or name == "data":
             return name
@@ -120,9 +123,9 @@ def find_data_attribute(node: object, number: float | None = None) -> str | None
 def is_node(x: object) -> bool:
     """Duck typing: a number (in .data or another usual name), .grad and a callable backward()."""
     return (
-        hasattr(x, "grad")
-        and callable(getattr(x, "backward", None))
+        callable(getattr(x, "backward", None))
         and (hasattr(x, "data") or find_data_attribute(x) is not None)
+        and (hasattr(x, "grad") or grad_is_lazy(type(x)))
     )
 
 
@@ -201,10 +204,58 @@ def grad_is_read_only(cls: type) -> bool:
     return isinstance(attr, property) and attr.fset is None
 
 
+def grad_is_lazy(cls: type[Any]) -> bool:
+    """Does `.grad` appear only once a backward sets it (CMU's needle: `node.grad = sum(...)`)?
+    A fresh leaf has none, and backward() on it makes one.  Runs engine code (call in a
+    child); measured once per class."""
+    if cls not in _LAZY:
+        _LAZY[cls] = _measure_lazy(cls)
+    return _LAZY[cls]
+
+
+_LAZY: dict[type[Any], bool] = {}
+
+
+def _measure_lazy(cls: type[Any]) -> bool:
+    for value in _LEAF_VALUES:
+        try:
+            leaf = make_leaf(cls, value())
+        except Exception:
+            continue  # DeZero's Variable takes arrays only
+        if hasattr(leaf, "grad"):
+            return False
+        try:
+            leaf.backward()
+        except Exception:
+            return False
+        return hasattr(leaf, "grad")
+    return False
+
+
+def _zero_d_array() -> Any:
+    import numpy  # only for a class that refuses a float (a tensor engine's)
+
+    return numpy.array(0.5)
+
+
+_LEAF_VALUES: tuple[Callable[[], Any], ...] = (lambda: 0.5, _zero_d_array)
+
+
+def grad_is_owned(cls: type) -> bool:
+    """Does the engine own its gradients, so that none can be pre-seeded: `.grad` is a
+    read-only property, or appears only after a backward (which sets it)?"""
+    return grad_is_read_only(cls) or grad_is_lazy(cls)
+
+
 def require_writable_grad(cls: type) -> None:
     """ReadOnlyGrad unless a gradient can be pre-seeded (`.grad = g`)."""
     if grad_is_read_only(cls):
         raise ReadOnlyGrad(f"{cls.__name__}.grad is read-only: it cannot be pre-seeded")
+    if grad_is_lazy(cls):
+        raise ReadOnlyGrad(
+            f"{cls.__name__}.grad appears only after a backward, which sets it: "
+            "it cannot be pre-seeded"
+        )
 
 
 @functools.cache
@@ -270,7 +321,7 @@ class NodeAccess:
         return real(getattr(node, self.data_attr), self.data_attr)
 
     def grad(self, node: Any) -> float:
-        return real(node.grad, "grad")
+        return real(getattr(node, "grad", None), "grad")
 
     def set_value(self, node: Any, x: float) -> float:
         """Store `x` in the engine's own number type; the value actually stored."""
@@ -279,8 +330,8 @@ class NodeAccess:
 
     @property
     def grad_writable(self) -> bool:
-        """Can a gradient be pre-seeded (`.grad = g`)?  Not when it is a read-only property."""
-        return not grad_is_read_only(self.cls)
+        """Can a gradient be pre-seeded (`.grad = g`)?  Not when the engine owns it."""
+        return not grad_is_owned(self.cls)
 
     def set_grad(self, node: Any, g: float) -> None:
         """Store `g` in the engine's own number type: a copy of the zero a fresh leaf has, set

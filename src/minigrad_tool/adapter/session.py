@@ -26,7 +26,8 @@ from minigrad_tool.adapter.classes import class_line, function_of
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
     find_children_attribute,
-    grad_is_read_only,
+    grad_is_lazy,
+    grad_is_owned,
     grad_reset,
     is_node,
     leaf_enums,
@@ -192,7 +193,7 @@ class Session:
                 (name, f"{type(m).__name__}.{m.name}", type(m).__module__)
                 for name, m in leaf_enums(self.cls)
             ),
-            grad_writable=not grad_is_read_only(self.cls),
+            grad_writable=not grad_is_owned(self.cls),
             **extra,
         )
 
@@ -203,16 +204,21 @@ class Session:
         return op
 
     def _grad_notes(self, accumulates: bool) -> list[str]:
-        if not grad_is_read_only(self.cls):
+        if not grad_is_owned(self.cls):
             return []
         reset = grad_reset(self.cls)
+        owned = (
+            ".grad appears only once a backward sets it"
+            if grad_is_lazy(self.cls)
+            else ".grad is a read-only property"
+        )
         checked = (
             "accumulation is checked by a second backward into the same inputs"
             if accumulates
             else "a second backward into the same inputs must set their gradients again"
         )
         return [
-            f".grad is a read-only property: nothing is pre-seeded; {checked}"
+            f"{owned}: nothing is pre-seeded; {checked}"
             + (f", and gradients are reset with {reset}()" if reset else "")
         ]
 

@@ -37,10 +37,13 @@ def steps_of(
     steps: list[Step] = []
     foreign: list[CodeKey] = []
     attribute = _attached_attribute(watch.out, session.leaf(0.5))
+    # module functions of the engine's file the method hands its work to (nanotorch's
+    # `tensor.relu` returns `relu(self)`): their closures are the op's steps
+    handed = tuple(f"{q}.<locals>." for q, _ in watch.forward_codes if "." not in q and q in refs)
     for key in watch.backward_codes:
         qualname, first = key
         style: StepStyle
-        if qualname.startswith(f"{op.qualname}.<locals>."):
+        if qualname.startswith((f"{op.qualname}.<locals>.", *handed)):
             function = session.index.function(qualname, first)
             style = "lambda" if qualname.endswith("<lambda>") else "closure"
         elif qualname.rpartition(".")[2] in refs:

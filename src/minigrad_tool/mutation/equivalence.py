@@ -469,10 +469,10 @@ def _tensor_probes(profile: Profile) -> list[Probe]:
     return list(tensor_probes(profile))
 
 
-def _tensor_description() -> str:
-    from minigrad_tool.tensor.probes import DESCRIPTION
+def _tensor_description(profile: Profile) -> str:
+    from minigrad_tool.tensor.probes import description
 
-    return DESCRIPTION
+    return description(profile)
 
 
 @dataclass(frozen=True)
@@ -480,11 +480,11 @@ class _ProbeKind:
     """A kind of engine's probes, and what they are (an equivalent mutant's reason says it)."""
 
     build: Callable[[Profile], list[Probe]]
-    description: Callable[[], str]
+    description: Callable[[Profile], str]
 
 
 _PROBE_KINDS: dict[EngineKind, _ProbeKind] = {
-    "scalar": _ProbeKind(lambda profile: list(probes(profile)), lambda: _SCALAR_PROBES),
+    "scalar": _ProbeKind(lambda profile: list(probes(profile)), lambda _: _SCALAR_PROBES),
     "tensor": _ProbeKind(_tensor_probes, _tensor_description),
 }
 
@@ -495,7 +495,7 @@ def all_probes(profile: Profile) -> list[Probe]:
 
 def describe_probes(profile: Profile) -> str:
     """What the probes are, for an equivalent mutant's reason."""
-    return _PROBE_KINDS[profile.kind].description()
+    return _PROBE_KINDS[profile.kind].description(profile)
 
 
 def explain(probe: Probe, want: Observation, got: Observation) -> str:

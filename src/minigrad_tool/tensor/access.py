@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minigrad_tool.adapter.nodes import grad_is_read_only, make_leaf, require_writable_grad
+from minigrad_tool.adapter.nodes import grad_is_owned, make_leaf, require_writable_grad
 
 __all__ = ["Array", "TensorAccess", "array_leaf"]
 
@@ -43,7 +43,7 @@ class TensorAccess:
 
     def grad(self, node: Any) -> Array | None:
         """The node's gradient as a float64 array; None if none reached it."""
-        grad = node.grad
+        grad = getattr(node, "grad", None)  # none yet where a backward makes it (needle)
         if grad is None:
             return None
         if not isinstance(grad, np.ndarray) and hasattr(grad, self.data_attr):
@@ -58,14 +58,15 @@ class TensorAccess:
                 value = getattr(value, self.data_attr)  # a node (DeZero's grad) or wrapper
             return value
 
-        data, grad = raw(getattr(node, self.data_attr)), raw(node.grad)
+        data, grad = raw(getattr(node, self.data_attr)), raw(getattr(node, "grad", None))
         grad_dtype = grad.dtype if isinstance(grad, np.ndarray | np.generic) else None
         return np.asarray(data).dtype, grad_dtype
 
     @property
     def grad_writable(self) -> bool:
-        """Can a gradient be pre-seeded?  Not where `.grad` is a read-only property."""
-        return not grad_is_read_only(self.cls)
+        """Can a gradient be pre-seeded?  Not where the engine owns it (read-only, or set by
+        a backward that makes it appear)."""
+        return not grad_is_owned(self.cls)
 
     def set_grad(self, node: Any, grad: Array) -> None:
         """Pre-seed `.grad` with `grad`, as the engine keeps gradients (ReadOnlyGrad where it

@@ -174,7 +174,13 @@ def _trial_for(name: str, op: Op) -> _Trial:
         def as_args(leaf: Callable[[Any], Any]) -> Any:
             return bound(op, leaf(_positive(*start)))(*arg)
 
-        return _Trial(op, _Spelled([as_tuple, as_args], ("tuple", "args")))
+        def as_pair(leaf: Callable[[Any], Any]) -> Any:
+            return bound(op, leaf(_positive(*start)))(*_SWAPPED)
+
+        spellings, styles = [as_tuple, as_args], ["tuple", "args"]
+        if name == "transpose":  # torch's transpose(dim0, dim1) takes two axes, no more
+            spellings, styles = [*spellings, as_pair], [*styles, "args"]
+        return _Trial(op, _Spelled(spellings, styles))
     return _Trial(op, calls[op.call])
 
 
@@ -218,6 +224,37 @@ class _Spelled:
             return out
         assert error is not None
         raise error
+
+
+# The axes a transpose of a (2, 3, 4) input is called with: numpy's permutation, which is not
+# its own inverse, and the two axes torch's `transpose(dim0, dim1)` (and CMU needle's
+# `transpose(axes)`) swaps: not (2, 0), which reversing every axis (`.T`) also swaps.
+_PERMUTED, _SWAPPED = (2, 0, 1), (2, 1)
+
+
+def _transpose_form(d: Session, op: Op) -> Op:
+    """Which standard transpose the engine's is: numpy's permutation of every axis (parameter
+    0) or a swap of the two axes it is given (1: torch's, needle's; said in a note).  One that
+    is neither keeps numpy's, and the forward check says how it differs."""
+    x = _positive(2, 3, 4)
+    spread = op.keywords[:1] == ("args",)
+    for form, axes, expected in (
+        (0.0, _PERMUTED, np.transpose(x, _PERMUTED)),
+        (1.0, _SWAPPED, np.swapaxes(x, *_SWAPPED)),
+    ):
+        try:
+            out = bound(op, d.leaf(x))(*(axes if spread else (axes,)))
+            got = np.asarray(getattr(out, d.access.data_attr), dtype=float)
+        except Exception:
+            continue
+        if got.shape == expected.shape and np.allclose(got, expected):
+            if form:
+                d.notes.append(
+                    f"{op.method}: it swaps the two axes it is given (torch's transpose(dim0, "
+                    "dim1)), not numpy's permutation of every axis: checked as a swap"
+                )
+            return dataclasses.replace(op, parameter=form)
+    return dataclasses.replace(op, parameter=0.0)
 
 
 def _reduction_spelling(d: Session, op: Op, function: FunctionType) -> Op:
@@ -443,6 +480,8 @@ def _traced_ops(
             continue
         if isinstance(trial.call, _Spelled):
             op = dataclasses.replace(op, keywords=(trial.call.style,))
+        if name == "transpose":
+            op = _transpose_form(d, op)
         steps, codes = _own_steps(d, *steps_of(d, op, watch))
         for variant in _variants(name, op):
             try:
@@ -599,6 +638,11 @@ def _constructs(qualname: str) -> bool:
     return qualname.rpartition(".")[2] in ("__init__", "__new__")
 
 
+# What a `Function` class calls the method that returns its inputs' gradients: DeZero's and
+# torch's `backward`, CMU needle's `gradient`, JAX's `vjp`.
+_STEP_WORDS = ("backward", "gradient", "vjp")
+
+
 def _own_steps(
     d: Session, steps: tuple[Step, ...], foreign: tuple[CodeKey, ...]
 ) -> tuple[tuple[Step, ...], tuple[CodeKey, ...]]:
@@ -610,7 +654,8 @@ def _own_steps(
         index = d.index_for(step.file)
         function = index.function(step.qualname, step.line) if index is not None else None
         writes = function is not None and grad_writes(function.node)
-        backward = "backward" in step.qualname.rpartition(".")[2].lower()
+        name = step.qualname.rpartition(".")[2].lower()
+        backward = any(word in name for word in _STEP_WORDS)
         if (step.style == "method" and not writes) or (
             step.style == "function-class" and not (writes or backward)
         ):

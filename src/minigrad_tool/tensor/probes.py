@@ -26,13 +26,20 @@ from minigrad_tool.tensor.calls import SourceCalls
 from minigrad_tool.tensor.cases import CaseRun, TensorCase
 from minigrad_tool.tensor.rows import build_tensor_battery
 
-__all__ = ["DESCRIPTION", "TensorProbe", "tensor_probes"]
+__all__ = ["TensorProbe", "description", "tensor_probes"]
 
 VARIANTS = (1, 2)  # new draws per case; the battery itself uses draw 0
-DESCRIPTION = (
-    "every case of the tensor battery on two new draws of its inputs, and its kink cases; "
-    "forward values, and plain and pre-seeded gradients under a random upstream gradient"
-)
+
+
+def description(profile: Profile) -> str:
+    """What the probes observe (an equivalent mutant's reason says it): no pre-seeded
+    gradients where the engine owns them."""
+    gradients = "plain and pre-seeded gradients" if profile.grad_writable else "gradients"
+    return (
+        "every case of the tensor battery on two new draws of its inputs, and its kink cases; "
+        f"forward values, and {gradients} under a random upstream gradient"
+    )
+
 
 Observation = tuple[Any, ...]
 
@@ -57,7 +64,9 @@ class TensorProbe:
             value = run.access.value(out)
             weight = run.rng.normal(size=value.shape)
             run.loss(out, weight).backward()
-            plain = [_flat(run.access.grad(leaf)) for leaf in run.leaves]
+            raw = [run.access.grad(leaf) for leaf in run.leaves]
+            plain = [_flat(g) for g in raw]
+            shapes = [_shape(g, x) for g, x in zip(raw, run.x, strict=True)]
             seeds = [run.rng.normal(size=x.shape) for x in run.x]
             seeded = plain  # a read-only .grad cannot be pre-seeded
             if run.access.grad_writable:
@@ -69,7 +78,7 @@ class TensorProbe:
             extra = self._extra(run, weight)
         except Exception as err:  # both raising the same error is agreement
             return ("raises", type(err).__name__)
-        return ("ok", _flat(value), plain, seeded, *extra)
+        return ("ok", _flat(value), plain, seeded, *extra, shapes)
 
     def second_arrays(self) -> list[Any]:
         """The inputs of the second graph: another draw of the case's inputs."""
@@ -147,12 +156,13 @@ class TensorProbe:
         flat = [_flat(g) for g in grads]
         zero = [[0.0] * len(g) for g in flat]
         dtypes = [True] * (len(arrays) + 1)  # each input's, and the loss's
-        return ("ok", _flat(value), flat, [_flat(g) for g in seeded], zero, flat, dtypes)
+        shapes = [list(x.shape) for x in arrays]
+        return ("ok", _flat(value), flat, [_flat(g) for g in seeded], zero, flat, dtypes, shapes)
 
     def parts(self, observation: Observation) -> dict[str, Any]:
-        _, value, plain, seeded, zero, again, dtypes = observation
+        _, value, plain, seeded, zero, again, dtypes, shapes = observation
         return {
-            "plain": (value, plain),
+            "plain": (value, plain, shapes),
             "seeded": seeded,
             "zero": zero,
             "again": again,
@@ -251,6 +261,9 @@ class TensorProbe:
                 if x != y:
                     about = what if what == "output" else f"gradient of {'xyzw'[i]}"
                     return f"the {about} differs: {_short(x)} against {_short(y)}"
+        for i, (x, y) in enumerate(zip(want[7], got[7], strict=False)):
+            if x != y:
+                return f"the gradient of {'xyzw'[i]} has shape {y}, not {x}"
         for index, what in _OTHER_REGIMES:
             if want[index] != got[index]:
                 return what
@@ -278,6 +291,14 @@ def _literal(array: Any) -> str:
     """Nested lists of 10-digit numbers: exact enough for a test's 1e-6 tolerance."""
     rounded = np.vectorize(lambda v: float(f"{v:.10g}"), otypes=[float])(np.asarray(array))
     return repr(rounded.tolist())
+
+
+def _shape(grad: Any, x: Any) -> list[int] | None:
+    """A gradient's shape, as the cases read it (one element in any shape is x's shape); a
+    list, as an observation is once it crossed from a child."""
+    if grad is None:
+        return None
+    return list(np.shape(x) if np.size(grad) == np.size(x) == 1 else np.shape(grad))
 
 
 def _flat(array: Any) -> Any:

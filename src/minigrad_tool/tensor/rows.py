@@ -23,6 +23,7 @@ A row runs when the engine has every op it calls; the others are listed.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ class _Row:
     kink: str | None = None
     reduction: Reduction | None = None
     optional: bool = False  # a spelling an engine may not have (`x.add(y)`): unlisted if absent
+    form: float | None = None  # for the op's standard definition of this number only
 
 
 _NUMPY_BINARY: dict[str, Callable[[Any, Any], Any]] = {
@@ -405,6 +407,18 @@ def _reshape_rows() -> list[_Row]:
             lambda xs: xs[0].transpose((2, 0, 1)),
             ("transpose",),
             "transpose",
+            form=0.0,
+        ),
+        _Row(  # a transpose that swaps two axes (torch's transpose(dim0, dim1)); not `.T`'s two
+            "transpose_swap_3d",
+            "transpose",
+            "x.transpose((2, 1))",
+            (Input((2, 3, 4)),),
+            lambda c, xs: c.transpose(xs[0], (2, 1)),
+            lambda xs: np.swapaxes(xs[0], 2, 1),
+            ("transpose",),
+            "transpose",
+            form=1.0,
         ),
         _Row(
             "broadcast_to",
@@ -522,6 +536,52 @@ def _layer_rows() -> list[_Row]:
     return rows
 
 
+def _operand_twice_rows() -> list[_Row]:
+    """Each operand of each binary op (and of its alias method, `x.matmul(y)`) fed to two of
+    its calls: `x @ y + x @ z`, `x @ y + z @ y`.  A step that sets (`=`) that operand's
+    gradient loses the other call's contribution.  Where the engine owns its gradients nothing
+    can be pre-seeded, so these are what catch it."""
+    fns: dict[str, Callable[[Any, Any], Any]] = {**_NUMPY_BINARY, "matmul": np.matmul}
+    rows = []
+    for (op, fn), alias, side in itertools.product(fns.items(), (False, True), ("x", "y")):
+        if (op, side, alias) == ("mul", "x", False):
+            continue  # two_products
+        first = side == "x"
+        inner = (4, 5) if op == "matmul" else (3, 4)
+        third = inner if first else (3, 4)
+        name = f"{op}_method" if alias else op
+        call = f"{{}}.{op}({{}})" if alias else f"{{}} {SYMBOLS[op]} {{}}"
+        other = call.format("x", "z") if first else call.format("z", "y")
+        rows.append(
+            _Row(
+                f"{name}_{side}_twice",
+                "composite",
+                f"{call.format('x', 'y')} + {other} ({side} an operand of two calls)",
+                (Input((3, 4)), Input(inner, "away"), Input(third, "away")),
+                _twice(op, first, alias),
+                _numpy_twice(fn, first),
+                (name, "add"),
+                name,
+                optional=alias,
+            )
+        )
+    return rows
+
+
+def _twice(op: str, first: bool, alias: bool) -> Build:
+    def build(c: TensorCalls, xs: Sequence[Any]) -> Any:
+        x, y, z = xs
+        call = c.alias if alias else c.binary
+        other = call(op, x, z) if first else call(op, z, y)
+        return c.binary("add", call(op, x, y), other)
+
+    return build
+
+
+def _numpy_twice(fn: Callable[[Any, Any], Any], first: bool) -> Ref:
+    return lambda xs: fn(xs[0], xs[1]) + (fn(xs[0], xs[2]) if first else fn(xs[2], xs[1]))
+
+
 def _shared_rows() -> list[_Row]:
     """Nodes used twice, where gradients must add up: a node with itself, a node in two
     products, an intermediate, a node and its reduction, a diamond."""
@@ -550,6 +610,7 @@ def _shared_rows() -> list[_Row]:
             ("mul", "add"),
         )
     )
+    rows += _operand_twice_rows()
     rows.append(  # needs only the loss's ops, so every engine has a shared intermediate
         _Row(
             "shared_intermediate",
@@ -672,6 +733,8 @@ def build_tensor_battery(profile: Profile) -> Built:
             skipped.append((row.name, why_not_run(missing, broken)))
             continue
         op = ops.get(row.op) if row.op else None
+        if row.form is not None and op is not None and (op.parameter or 0.0) != row.form:
+            continue  # a row for another standard definition of the op
         where = profile.place(op) if op is not None else ""
         cases.append(
             TensorCase(
