@@ -9,6 +9,7 @@ property without a setter over `._grad`, reset by `null_grad()`; leaves that nee
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import re
@@ -101,6 +102,20 @@ class TestTheClassReadStatically:
         namespace: dict[str, object] = {}
         exec(f"class T:\n    def __init__(self, {signature}): pass", namespace)
         assert leaf_keywords(namespace["T"]) == switches  # type: ignore[arg-type]
+
+    def test_a_switch_behind_a_new_that_passes_everything_on_is_found(self) -> None:
+        """neurograd's `__new__(cls, data, *args, **kwargs)` makes the class's signature hide
+        `__init__`'s `requires_grad=False`: the leaves made without it never got gradients."""
+
+        class T:
+            def __new__(cls, data: object, *args: object, **kwargs: object) -> T:
+                return super().__new__(cls)
+
+            def __init__(self, data: object, requires_grad: bool = False) -> None:
+                self.data, self.requires_grad = data, requires_grad
+
+        assert leaf_keywords(T) == ("requires_grad",)
+        assert make_leaf(T, 0.5).requires_grad is True
 
 
 class TestReadOnlyGradients:
@@ -745,3 +760,38 @@ def test_a_needle_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:
     ids = {m["id"] for m in mutants}
     assert {"mul-swap", "matmul-transpose", "sum-sign", "add-unbroadcast"} <= ids
     assert "mutation score: 100.0%" in result.stdout
+
+
+def test_a_fygrad_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:
+    """fygrad's shape: a leaf takes a label first, arrays live in the engine's own `Data`
+    (at least 2-D), `.grad` is None until a backward puts a `Data` there (nothing can be
+    pre-seeded), and each step hands a local `grad_a` to `Node._add_grad(a, ...)`: those
+    contributions are mutated like `a.grad += ...` (sign, swap, drop, the upstream factor)."""
+    name = write(tmp_path, (ENGINES / "wrapped.py").read_text())
+    engine = ["--engine", f"{name}:Node"]
+    checked = minigrad(tmp_path, "gradcheck", *engine)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    out = checked.stdout
+    assert ".grad holds the engine's own Data once a backward makes one" in out
+    assert "it keeps every array in at least 2 dimensions ((3,) as (1, 3))" in out
+    assert re.search(r"^not run: add_trailing: the engine keeps arrays in 2-D", out, re.M)
+    result = minigrad(tmp_path, "mutate", *engine, "--judge", "battery", "--json", "r")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (mutants,) = [f["mutants"] for f in json.loads((tmp_path / "r").read_text())["files"].values()]
+    described = {m["id"]: m["description"] for m in mutants}
+    assert "a contribution changes sign" in described["mul-sign"]
+    assert {"mul-chain", "mul-drop", "mul-swap", "add-drop-2"} <= set(described)
+    assert "mutation score: 100.0%" in result.stdout
+
+
+def test_a_leaf_that_takes_a_label_first_is_made_and_written_so() -> None:
+    from minigrad_tool.adapter.profile import FLOAT64, Profile
+
+    class Node:
+        def __init__(self, label: str, value: float, children: tuple[()] = ()) -> None:
+            self.label, self.value = label, value
+
+    assert make_leaf(Node, 0.5).label == "x"
+    profile = Profile("n", "n", "/n.py", "Node", "Node", 1, None, FLOAT64, (), None)
+    labelled = dataclasses.replace(profile, leaf_label=True, leaf_keywords=("requires_grad",))
+    assert labelled.leaf_call("np.array(1.0)") == "Node('x', np.array(1.0), requires_grad=True)"

@@ -159,7 +159,9 @@ class Tensor:
             node.grad = Tensor(sum(g.cached_data for g in grads[id(node)]))
             if node.op is None:
                 continue
-            for child, grad in zip(node.inputs, node.op.gradient_as_tuple(node.grad, node)):
+            for child, grad in zip(
+                node.inputs, node.op.gradient_as_tuple(node.grad, node), strict=True
+            ):
                 grads.setdefault(id(child), []).append(grad)
 
 

@@ -12,15 +12,17 @@ import copy
 import enum
 import functools
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from types import FunctionType
 from typing import Any
 
 __all__ = [
     "CHILDREN_NAMES",
     "DATA_NAMES",
     "GRAD_RESETS",
+    "LEAF_LABEL",
     "NODE_ATTRS",
     "NodeAccess",
     "NotANumber",
@@ -30,10 +32,12 @@ __all__ = [
     "grad_is_owned",
     "grad_is_read_only",
     "grad_reset",
+    "grad_wrapper",
     "is_node",
     "is_number",
     "leaf_enums",
     "leaf_keywords",
+    "leaf_label",
     "make_leaf",
     "real",
     "require_writable_grad",
@@ -166,13 +170,26 @@ _REQUIRES_GRAD = ("requires_grad", "requiresGrad")
 
 
 @functools.cache
+def _constructor_parameters(cls: type) -> Mapping[str, inspect.Parameter]:
+    """The parameters a node's constructor takes: the class's signature, and `__init__`'s
+    where that one passes anything on (neurograd's `__new__(cls, data, *args, **kwargs)`
+    hides `__init__`'s `requires_grad=False`).  None for a compiled class."""
+    try:
+        parameters = dict(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):  # a compiled class without a signature
+        return {}
+    kinds = {p.kind for p in parameters.values()}
+    init = inspect.getattr_static(cls, "__init__", None)
+    if inspect.Parameter.VAR_KEYWORD in kinds and isinstance(init, FunctionType):
+        passed_on = list(inspect.signature(init).parameters.items())[1:]  # after self
+        parameters.update((name, p) for name, p in passed_on if name not in parameters)
+    return parameters
+
+
 def leaf_keywords(cls: type) -> tuple[str, ...]:
     """The switches a leaf needs set to True to take part in backward (`requires_grad`): off
     by default (False, or None meaning "decide later"), required, or keyword-only alike."""
-    try:
-        parameters = inspect.signature(cls).parameters
-    except (TypeError, ValueError):  # a compiled class without a signature
-        return ()
+    parameters = _constructor_parameters(cls)
     return tuple(
         name
         for name in _REQUIRES_GRAD
@@ -208,28 +225,52 @@ def grad_is_lazy(cls: type[Any]) -> bool:
     """Does `.grad` appear only once a backward sets it (CMU's needle: `node.grad = sum(...)`)?
     A fresh leaf has none, and backward() on it makes one.  Runs engine code (call in a
     child); measured once per class."""
-    if cls not in _LAZY:
-        _LAZY[cls] = _measure_lazy(cls)
-    return _LAZY[cls]
+    return _grad_start(cls)[0]
 
 
-_LAZY: dict[type[Any], bool] = {}
+def grad_wrapper(cls: type[Any]) -> str:
+    """The engine's own gradient type (fygrad's `Data`), where `.grad` is None until a
+    backward puts one there: a gradient minigrad cannot write.  "" for anything else."""
+    return _grad_start(cls)[1]
 
 
-def _measure_lazy(cls: type[Any]) -> bool:
+_ABSENT = object()
+_GRAD_STARTS: dict[type[Any], tuple[bool, str]] = {}
+
+
+def _grad_start(cls: type[Any]) -> tuple[bool, str]:
+    if cls not in _GRAD_STARTS:
+        _GRAD_STARTS[cls] = _measure_grad_start(cls)
+    return _GRAD_STARTS[cls]
+
+
+def _measure_grad_start(cls: type[Any]) -> tuple[bool, str]:
     for value in _LEAF_VALUES:
         try:
             leaf = make_leaf(cls, value())
         except Exception:
             continue  # DeZero's Variable takes arrays only
-        if hasattr(leaf, "grad"):
-            return False
+        before = getattr(leaf, "grad", _ABSENT)
+        if before is not _ABSENT and before is not None:
+            return False, ""
         try:
             leaf.backward()
         except Exception:
-            return False
-        return hasattr(leaf, "grad")
-    return False
+            return False, ""
+        after = getattr(leaf, "grad", None)
+        if before is _ABSENT:
+            return after is not None or hasattr(leaf, "grad"), ""
+        return False, _wrapper_name(after, cls)
+    return False, ""
+
+
+def _wrapper_name(grad: Any, cls: type[Any]) -> str:
+    """The name of a gradient's type if it is a wrapper of the engine's own (not a number, an
+    array, nor a node) that keeps its array in `.data`."""
+    kind = type(grad)
+    if grad is None or isinstance(grad, int | float | cls) or kind.__module__ == "numpy":
+        return ""
+    return kind.__name__ if getattr(grad, "shape", None) is not None else ""
 
 
 def _zero_d_array() -> Any:
@@ -244,7 +285,7 @@ _LEAF_VALUES: tuple[Callable[[], Any], ...] = (lambda: 0.5, _zero_d_array)
 def grad_is_owned(cls: type) -> bool:
     """Does the engine own its gradients, so that none can be pre-seeded: `.grad` is a
     read-only property, or appears only after a backward (which sets it)?"""
-    return grad_is_read_only(cls) or grad_is_lazy(cls)
+    return grad_is_read_only(cls) or grad_is_lazy(cls) or bool(grad_wrapper(cls))
 
 
 def require_writable_grad(cls: type) -> None:
@@ -254,6 +295,11 @@ def require_writable_grad(cls: type) -> None:
     if grad_is_lazy(cls):
         raise ReadOnlyGrad(
             f"{cls.__name__}.grad appears only after a backward, which sets it: "
+            "it cannot be pre-seeded"
+        )
+    if grad_wrapper(cls):
+        raise ReadOnlyGrad(
+            f"{cls.__name__}.grad holds the engine's own {grad_wrapper(cls)}: "
             "it cannot be pre-seeded"
         )
 
@@ -276,10 +322,7 @@ _TRAINABLE = ("PARAMETER", "PARAM", "TRAINABLE", "VARIABLE", "WEIGHT")
 def leaf_enums(cls: type) -> tuple[tuple[str, enum.Enum], ...]:
     """Enum switches of the constructor whose default is not trainable while another member
     is: (keyword, the trainable member)."""
-    try:
-        parameters = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return ()
+    parameters = _constructor_parameters(cls)
     found = []
     for name, parameter in parameters.items():
         default = parameter.default
@@ -292,11 +335,33 @@ def leaf_enums(cls: type) -> tuple[tuple[str, enum.Enum], ...]:
     return tuple(found)
 
 
+# What a constructor calls a label it takes before the value (fygrad's `Node(label, value)`).
+_LABEL_NAMES = ("label", "name", "tag", "key")
+LEAF_LABEL = "x"  # the label every leaf minigrad makes gets
+
+
+@functools.cache
+def leaf_label(cls: type) -> bool:
+    """Does the constructor take a required label before the value?"""
+    positional = [
+        p
+        for p in _constructor_parameters(cls).values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return (
+        len(positional) >= 2
+        and positional[0].name in _LABEL_NAMES
+        and positional[0].default is inspect.Parameter.empty
+    )
+
+
 def make_leaf(cls: type, value: Any) -> Any:
     """A leaf node holding `value` that takes part in backward: `cls(value)`, with
-    `requires_grad=True` where the constructor has that switch and it is off by default, and
-    a trainable member for an enum switch that is not (`tensor_type=TensorType.PARAMETER`)."""
-    return cls(value, **dict.fromkeys(leaf_keywords(cls), True), **dict(leaf_enums(cls)))
+    `requires_grad=True` where the constructor has that switch and it is off by default, a
+    trainable member for an enum switch that is not (`tensor_type=TensorType.PARAMETER`), and
+    a label first where the constructor wants one (`Node("x", value)`)."""
+    label = (LEAF_LABEL,) if leaf_label(cls) else ()
+    return cls(*label, value, **dict.fromkeys(leaf_keywords(cls), True), **dict(leaf_enums(cls)))
 
 
 @dataclass

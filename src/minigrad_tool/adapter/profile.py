@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from minigrad_tool import ops as catalogue
+from minigrad_tool.adapter.nodes import LEAF_LABEL
 from minigrad_tool.adapter.spec import file_name
 
 __all__ = [
@@ -241,9 +242,11 @@ class Profile:
     grad_accumulates: bool = True
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
+    leaf_label: bool = False  # the constructor takes a label first: `Node("x", value)`
     # Enum switches a leaf is made with: (keyword, `Enum.MEMBER` as source, the enum's module)
     leaf_enums: tuple[tuple[str, str, str], ...] = ()
     second_order: bool = False  # backward() takes create_graph: gradients can be differentiated
+    min_rank: int = 0  # the fewest dimensions the engine keeps an array in (fygrad: 2)
 
     @property
     def step_files(self) -> tuple[str, ...]:
@@ -303,7 +306,8 @@ class Profile:
         """Source that makes a leaf of `value`: `Tensor(value, requires_grad=True)`."""
         switches = "".join(f", {name}=True" for name in self.leaf_keywords)
         switches += "".join(f", {name}={member}" for name, member, _ in self.leaf_enums)
-        return f"{self.class_name}({value}{switches})"
+        label = f"{LEAF_LABEL!r}, " if self.leaf_label else ""
+        return f"{self.class_name}({label}{value}{switches})"
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))

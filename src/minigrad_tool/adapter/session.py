@@ -29,9 +29,11 @@ from minigrad_tool.adapter.nodes import (
     grad_is_lazy,
     grad_is_owned,
     grad_reset,
+    grad_wrapper,
     is_node,
     leaf_enums,
     leaf_keywords,
+    leaf_label,
     make_leaf,
 )
 from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Sweep, apply_op
@@ -189,6 +191,7 @@ class Session:
             notes=(*self.notes, *self._grad_notes(extra.get("grad_accumulates", True))),
             broken=tuple(self.broken),
             leaf_keywords=leaf_keywords(self.cls),
+            leaf_label=leaf_label(self.cls),
             leaf_enums=tuple(
                 (name, f"{type(m).__name__}.{m.name}", type(m).__module__)
                 for name, m in leaf_enums(self.cls)
@@ -207,9 +210,12 @@ class Session:
         if not grad_is_owned(self.cls):
             return []
         reset = grad_reset(self.cls)
+        wrapper = grad_wrapper(self.cls)
         owned = (
             ".grad appears only once a backward sets it"
             if grad_is_lazy(self.cls)
+            else f".grad holds the engine's own {wrapper} once a backward makes one"
+            if wrapper
             else ".grad is a read-only property"
         )
         checked = (

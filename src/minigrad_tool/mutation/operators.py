@@ -71,7 +71,7 @@ Operator = Callable[[Site], Iterator[Edit]]
 class Contribution:
     """One gradient contribution of a backward step: `value` goes into `target`'s grad."""
 
-    kind: Literal["aug", "add", "setattr", "call", "returned", "local"]
+    kind: Literal["aug", "add", "setattr", "call", "returned", "local", "handed"]
     node: ast.AST  # what statement-level edits replace
     value: ast.expr  # the local derivative times the upstream gradient
     target: str | None  # the receiving node's name (aug, add, setattr)
@@ -150,6 +150,11 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
             subtracts = node.value.func.attr == "__isub__"
             call = node.value
             yield Contribution("call", node, call.args[0], target, subtracts, region, call=call)
+        elif isinstance(node, ast.Expr) and (handed := _handed(node.value)) is not None:
+            receiver, given = handed.args
+            assert isinstance(receiver, ast.Name)  # _handed
+            value = _handed_value(region.node, given, node)
+            yield Contribution("handed", node, value, receiver.id, False, region, call=handed)
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -166,6 +171,35 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
                 yield Contribution(
                     "setattr", node, value, target, subtracts, region, accumulation=accumulation
                 )
+
+
+def _handed(call: ast.expr) -> ast.Call | None:
+    """`Node._add_grad(a, delta)`, `accumulate_grad(x, g)`: a call that hands a node and its
+    gradient contribution to a helper named for gradients, which adds it (fygrad's)."""
+    if not isinstance(call, ast.Call) or len(call.args) != 2 or call.keywords:
+        return None
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return call if "grad" in name.lower() and isinstance(call.args[0], ast.Name) else None
+
+
+def _handed_value(function: ast.AST, handed: ast.expr, statement: ast.stmt) -> ast.expr:
+    """What a handed contribution computes: the expression last assigned before `statement`
+    to a local the handed value reads (`grad_a = out.grad.data * b.value.data`, then
+    `Data(_sum_to_shape(grad_a, ...))`), else the handed value itself."""
+    names = [n.id for n in ast.walk(handed) if isinstance(n, ast.Name)]
+    found: ast.expr | None = None
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in names
+            and node.lineno < statement.lineno
+            and (found is None or node.lineno > getattr(found, "lineno", 0))
+        ):
+            found = node.value
+    return found if found is not None else handed
 
 
 def _elements(
@@ -339,6 +373,8 @@ def operator_sign(site: Site) -> Iterator[Edit]:
             yield Edit(*_flipped(c), "+= becomes -=", c.region.unit)
         elif c.kind in ("returned", "local"):
             yield Edit(c.node, _negated(c.value), "a local derivative changes sign", c.region.unit)
+        elif c.kind == "handed":
+            yield Edit(c.value, _negated(c.value), "a contribution changes sign", c.region.unit)
     for node, region in _values(site):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
             flipped = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
@@ -387,7 +423,7 @@ def operator_swap(site: Site) -> Iterator[Edit]:
 def operator_drop(site: Site) -> Iterator[Edit]:
     """Delete one gradient contribution."""
     for c in contributions(site):
-        if c.kind in ("aug", "add", "call"):
+        if c.kind in ("aug", "add", "call", "handed"):
             replacement: ast.AST = ast.Pass()
         elif c.kind == "setattr":
             replacement = ast.Constant(None)

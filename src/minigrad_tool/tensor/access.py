@@ -36,28 +36,32 @@ class TensorAccess:
         return array_leaf(self.cls, array)
 
     def value(self, node: Any) -> Array:
-        data = getattr(node, self.data_attr)
-        if hasattr(data, self.data_attr) and not isinstance(data, np.ndarray):
-            data = getattr(data, self.data_attr)
-        return np.array(data, dtype=np.float64)
+        return np.array(self.raw(getattr(node, self.data_attr)), dtype=np.float64)
 
     def grad(self, node: Any) -> Array | None:
         """The node's gradient as a float64 array; None if none reached it."""
         grad = getattr(node, "grad", None)  # none yet where a backward makes it (needle)
         if grad is None:
             return None
-        if not isinstance(grad, np.ndarray) and hasattr(grad, self.data_attr):
-            grad = getattr(grad, self.data_attr)
-        return np.array(grad, dtype=np.float64)
+        return np.array(self.raw(grad), dtype=np.float64)
+
+    def raw(self, value: Any) -> Any:
+        """The array inside a node (DeZero keeps one in `.grad`) or the engine's own wrapper
+        (fygrad's `Data`), which keep it where the engine's nodes do or in `.data`."""
+        for _ in range(3):  # a node, in a wrapper, around the array at most
+            if value is None or isinstance(value, np.ndarray | np.generic | float | int):
+                break
+            inner = getattr(value, self.data_attr, None)
+            if inner is None or inner is value:
+                inner = getattr(value, "data", None)
+            if inner is None or inner is value:
+                break
+            value = inner
+        return value
 
     def dtypes(self, node: Any) -> tuple[np.dtype[Any], np.dtype[Any] | None]:
         """The dtype the node keeps its data in, and its gradient's (None: no array there)."""
-
-        def raw(value: Any) -> Any:
-            if not isinstance(value, np.ndarray) and hasattr(value, self.data_attr):
-                value = getattr(value, self.data_attr)  # a node (DeZero's grad) or wrapper
-            return value
-
+        raw = self.raw
         data, grad = raw(getattr(node, self.data_attr)), raw(getattr(node, "grad", None))
         grad_dtype = grad.dtype if isinstance(grad, np.ndarray | np.generic) else None
         return np.asarray(data).dtype, grad_dtype

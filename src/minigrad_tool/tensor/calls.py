@@ -19,7 +19,7 @@ from typing import Any
 
 from minigrad_tool.adapter.profile import Op, Profile, bound, call_text
 
-__all__ = ["BINARY", "SYMBOLS", "NotSupported", "SourceCalls", "TensorCalls"]
+__all__ = ["ALL_AXES", "BINARY", "SYMBOLS", "NotSupported", "SourceCalls", "TensorCalls"]
 
 Axis = int | tuple[int, ...] | None
 
@@ -34,6 +34,10 @@ BINARY: dict[str, Callable[[Any, Any], Any]] = {  # symbol -> Python's operator
 
 
 SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@"}
+
+
+# A reduction's third keyword entry: its axis defaults to one axis, so `axis=None` is said.
+ALL_AXES = "axis=None"
 
 
 class NotSupported(Exception):
@@ -83,6 +87,8 @@ class TensorCalls:
         axis_kw, keep_kw = (*op.keywords, "", "")[:2]
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
+        if axis is None and ALL_AXES in op.keywords[2:]:
+            kwargs[axis_kw] = None  # its default axis is not every axis
         if axis is not None:
             if axis_kw == "":
                 raise NotSupported(f"{op.method}() takes no axis")

@@ -40,7 +40,7 @@ from minigrad_tool.adapter.steps import (
 from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.mutation.sites import grad_writes
 from minigrad_tool.tensor.access import TensorAccess, array_leaf
-from minigrad_tool.tensor.calls import BINARY
+from minigrad_tool.tensor.calls import ALL_AXES, BINARY
 from minigrad_tool.tensor.second_order import supports_second_order
 
 __all__ = ["discover_tensor"]
@@ -263,14 +263,27 @@ def _reduction_spelling(d: Session, op: Op, function: FunctionType) -> Op:
     keep_kw = _keyword(function, _KEEPDIMS_NAMES)
     keep_default = False
     if axis_kw:
-        x = d.leaf(_positive(2, 3))
+        x = d.leaf(_positive(2, 3, 4))  # 3-D: an engine that pads arrays to 2-D keeps (3, 4)
         try:
             method = bound(op, x)
             out = method(0) if axis_kw == "*" else method(**{axis_kw: 0})
-            keep_default = tuple(np.shape(getattr(out, d.access.data_attr))) == (1, 3)
+            held = TensorAccess(d.cls, d.access.data_attr).raw(getattr(out, d.access.data_attr))
+            keep_default = tuple(np.shape(held)) == (1, 3, 4)
         except Exception:
             axis_kw = ""
-    return dataclasses.replace(op, keywords=(axis_kw, keep_kw), keepdims_default=keep_default)
+    # fygrad's `mean(axis=-1)`: a reduction over every axis must say `axis=None`
+    every = (ALL_AXES,) if axis_kw not in ("", "*") and _default(function, axis_kw) else ()
+    return dataclasses.replace(
+        op, keywords=(axis_kw, keep_kw, *every), keepdims_default=keep_default
+    )
+
+
+def _default(function: FunctionType, name: str) -> object:
+    """The default of a parameter of the function (None where it has none)."""
+    for p in _parameters(function):
+        if p.name == name and p.default is not p.empty:
+            return p.default
+    return None
 
 
 def discover_tensor(
@@ -318,6 +331,12 @@ def discover_tensor(
         d.notes.append(f"its nodes keep their array in .{data_attr}, not .data: read there")
     if grad_is_node:
         d.notes.append("it keeps a node in .grad (DeZero style): its array is read from there")
+    min_rank = _min_rank(d)
+    if min_rank:
+        d.notes.append(
+            f"it keeps every array in at least {min_rank} dimensions ((3,) as "
+            f"{(1,) * (min_rank - 1) + (3,)}): cases with fewer, in or out, are not run"
+        )
     progress("measuring the precision")
     d.precision = array_precision(cls, data_attr)
     second = supports_second_order(cls, TensorAccess(cls, data_attr, grad_is_node))
@@ -334,6 +353,7 @@ def discover_tensor(
         grad_is_node=grad_is_node,
         second_order=second,
         grad_accumulates=accumulates,
+        min_rank=min_rank,
     )
 
 
@@ -575,6 +595,24 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
             f"{loss_text}.backward() on x of shape (2, 3), x.grad has shape {shape}"
         )
     return is_node
+
+
+def _min_rank(d: Session) -> int:
+    """The fewest dimensions the engine keeps an array in: fygrad's `Data` makes a number
+    (1, 1) and a vector (1, 3).  0 where every array is kept as it is given, or where one is
+    changed otherwise than by leading 1s (the cases say what goes wrong)."""
+    access = TensorAccess(d.cls, d.access.data_attr)
+    for rank in range(3):
+        shape = (3,) * rank
+        try:
+            held = np.shape(access.raw(getattr(d.leaf(np.ones(shape)), access.data_attr)))
+        except Exception:
+            return 0
+        if held == shape:
+            return rank
+        if held != (1,) * (len(held) - rank) + shape:
+            return 0
+    return 0
 
 
 def _accumulates_across_backwards(d: Session, ops: Sequence[Op]) -> bool:

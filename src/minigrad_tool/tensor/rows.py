@@ -706,6 +706,16 @@ def _rows() -> list[_Row]:
     ]
 
 
+def _ranks(row: _Row) -> int:
+    """The fewest dimensions among the row's inputs and numpy's output."""
+    ones = [np.ones(i.shape) for i in row.inputs]
+    try:
+        out = np.ndim(row.ref(ones))
+    except Exception:
+        out = 0
+    return min([out, *(x.ndim for x in ones)])
+
+
 def _cost(row: _Row) -> int:
     """Forward passes it makes, weighted by size: cheap cases run first in a campaign."""
     size = sum(int(np.prod(i.shape, dtype=np.int64)) for i in row.inputs)
@@ -726,11 +736,14 @@ def build_tensor_battery(profile: Profile) -> Built:
     for row in _rows():
         needs = {*row.requires, "mul", "sum"}  # every loss is sum(out * W)
         missing = sorted(needs - have)
-        if missing and row.optional and missing == list(row.requires):
+        if missing and row.optional and row.op in missing:  # a spelling it does not have
             continue
         if missing:
             broken = [method for method, _ in profile.broken]
             skipped.append((row.name, why_not_run(missing, broken)))
+            continue
+        if _ranks(row) < profile.min_rank:
+            skipped.append((row.name, f"the engine keeps arrays in {profile.min_rank}-D at least"))
             continue
         op = ops.get(row.op) if row.op else None
         if row.form is not None and op is not None and (op.parameter or 0.0) != row.form:
