@@ -795,3 +795,25 @@ def test_a_leaf_that_takes_a_label_first_is_made_and_written_so() -> None:
     profile = Profile("n", "n", "/n.py", "Node", "Node", 1, None, FLOAT64, (), None)
     labelled = dataclasses.replace(profile, leaf_label=True, leaf_keywords=("requires_grad",))
     assert labelled.leaf_call("np.array(1.0)") == "Node('x', np.array(1.0), requires_grad=True)"
+
+
+def test_leaves_from_a_factory_where_the_constructor_is_internal(tmp_path: Path) -> None:
+    """`Value(data, children, op)` needs every argument; the engine's leaves come from
+    `value(x)`: minigrad makes them so, says it, and the tests it writes do the same."""
+    name = write(tmp_path, (ENGINES / "factory.py").read_text(), "factory.py")
+    checked = minigrad(tmp_path, "gradcheck", "--engine", name)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Value(0.5) cannot make a leaf: leaves are made with value()" in checked.stdout
+    weak = "from factory import value\n\n\ndef test_add():\n    x = value(2.0)\n"
+    weak += "    (x + value(3.0)).backward()\n    assert x.grad == 1.0\n"
+    (tmp_path / "test_weak.py").write_text(weak)
+    result = minigrad(
+        tmp_path, "mutate", "--engine", name, "--tests", "test_weak.py", "--suggest", "test_more.py"
+    )
+    assert result.returncode == 1, result.stdout + result.stderr  # the weak test misses most
+    written = (tmp_path / "test_more.py").read_text()
+    assert "from factory import value" in written and "x = value(" in written
+    again = minigrad(
+        tmp_path, "mutate", "--engine", name, "--tests", "test_weak.py", "test_more.py"
+    )
+    assert again.returncode == 0, again.stdout + again.stderr

@@ -34,7 +34,7 @@ from minigrad_tool.adapter.loader import (
     import_engine,
     install_snapshot,
 )
-from minigrad_tool.adapter.nodes import NodeAccess
+from minigrad_tool.adapter.nodes import NodeAccess, install_leaf_factory
 from minigrad_tool.adapter.profile import Op, Precision, Profile, Step, Sweep, apply_op
 from minigrad_tool.adapter.session import Progress, quiet
 from minigrad_tool.adapter.spec import (
@@ -182,6 +182,7 @@ def load_in_child(spec: EngineSpec, profile: Profile, reporter: Reporter | None)
     install_snapshot(spec)
     module = _import(spec, reporter)
     cls = getattr(module, profile.class_name)
+    install_leaf_factory(module, cls, profile.leaf_factory)
     return Loaded(
         spec, module, cls, NodeAccess(cls, profile.children_attr, profile.data_attr), profile
     )
@@ -206,6 +207,7 @@ def load_in_process(text: str) -> Loaded:
     except Exception as err:
         raise EngineError(f"engine {text!r} failed to load: {type(err).__name__}: {err}") from err
     cls = getattr(module, profile.class_name)
+    install_leaf_factory(module, cls, profile.leaf_factory)
     return Loaded(
         spec, module, cls, NodeAccess(cls, profile.children_attr, profile.data_attr), profile
     )

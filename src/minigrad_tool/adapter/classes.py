@@ -16,13 +16,17 @@ from types import FunctionType, ModuleType
 
 from minigrad_tool.adapter.nodes import (
     DATA_NAMES,
+    FACTORY_METHODS,
+    FACTORY_NAMES,
     NotANumber,
     find_data_attribute,
+    forget_leaf_factory,
     grad_is_lazy,
     is_node,
     is_number,
     make_leaf,
     real,
+    set_leaf_factory,
 )
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
 
@@ -30,6 +34,7 @@ __all__ = [
     "Redirect",
     "TensorEngine",
     "class_line",
+    "find_leaf_factory",
     "function_of",
     "node_class",
     "node_classes",
@@ -86,7 +91,14 @@ def node_class(
         arrays = _array_node(cls)  # DeZero's Variable takes arrays only
         if arrays is not None:
             raise TensorEngine(cls, arrays) from None
-        raise EngineError(f"{cls.__name__}(0.5) raised {type(err).__name__}: {err}") from err
+        if not find_leaf_factory(module, cls):
+            raise EngineError(
+                f"{cls.__name__}(0.5) raised {type(err).__name__}: {err}, and no leaf factory "
+                f"of the engine ({', '.join(FACTORY_NAMES[:2])}, "
+                f"{cls.__name__}.{FACTORY_METHODS[0]}, ...) makes one"
+            ) from err
+        progress(f"{cls.__name__}(0.5) raised {type(err).__name__}: leaves from a factory")
+        return node_class(spec, module, progress, as_scalar)
     missing = what_is_missing(leaf)
     if missing:
         raise EngineError(f"engine {spec.text!r} cannot be used: {cls.__name__}(0.5) {missing}")
@@ -102,6 +114,36 @@ def node_class(
             "the number a node holds"
         ) from None
     return cls, data_attr
+
+
+def find_leaf_factory(module: ModuleType, cls: type) -> str:
+    """A function of the engine's module (`tensor(value)`) or a class method of its node class
+    (`Tensor.from_numpy(array)`) that makes a usable leaf of `cls` from a number or an array,
+    registered for :func:`make_leaf`; how it is spelled, or "" if there is none."""
+    candidates = [(getattr(module, n, None), n) for n in FACTORY_NAMES]
+    candidates += [(getattr(cls, n, None), f"{cls.__name__}.{n}") for n in FACTORY_METHODS]
+    for factory, spelled in candidates:
+        if not callable(factory) or isinstance(factory, type):
+            continue
+        set_leaf_factory(cls, factory, spelled)
+        for value in _FACTORY_VALUES:
+            try:
+                leaf = make_leaf(cls, value())
+            except Exception:
+                continue
+            if isinstance(leaf, cls) and not what_is_missing(leaf):
+                return spelled
+        forget_leaf_factory(cls)
+    return ""
+
+
+def _array() -> object:
+    import numpy  # only for an engine whose leaves come from a factory that takes arrays
+
+    return numpy.array([1.0, 2.0])
+
+
+_FACTORY_VALUES: tuple[Callable[[], object], ...] = (lambda: 0.5, _array)
 
 
 def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) -> type:

@@ -21,6 +21,8 @@ from typing import Any
 __all__ = [
     "CHILDREN_NAMES",
     "DATA_NAMES",
+    "FACTORY_METHODS",
+    "FACTORY_NAMES",
     "GRAD_RESETS",
     "LEAF_LABEL",
     "NODE_ATTRS",
@@ -28,19 +30,24 @@ __all__ = [
     "NotANumber",
     "ReadOnlyGrad",
     "find_data_attribute",
+    "forget_leaf_factory",
     "grad_is_lazy",
     "grad_is_owned",
     "grad_is_read_only",
     "grad_reset",
     "grad_wrapper",
+    "install_leaf_factory",
     "is_node",
     "is_number",
     "leaf_enums",
+    "leaf_factory",
     "leaf_keywords",
     "leaf_label",
+    "leaf_maker",
     "make_leaf",
     "real",
     "require_writable_grad",
+    "set_leaf_factory",
 ]
 
 # Where engines keep a node's operands, most common first.
@@ -170,7 +177,7 @@ _REQUIRES_GRAD = ("requires_grad", "requiresGrad")
 
 
 @functools.cache
-def _constructor_parameters(cls: type) -> Mapping[str, inspect.Parameter]:
+def _constructor_parameters(cls: Callable[..., Any]) -> Mapping[str, inspect.Parameter]:
     """The parameters a node's constructor takes: the class's signature, and `__init__`'s
     where that one passes anything on (neurograd's `__new__(cls, data, *args, **kwargs)`
     hides `__init__`'s `requires_grad=False`).  None for a compiled class."""
@@ -186,7 +193,7 @@ def _constructor_parameters(cls: type) -> Mapping[str, inspect.Parameter]:
     return parameters
 
 
-def leaf_keywords(cls: type) -> tuple[str, ...]:
+def leaf_keywords(cls: Callable[..., Any]) -> tuple[str, ...]:
     """The switches a leaf needs set to True to take part in backward (`requires_grad`): off
     by default (False, or None meaning "decide later"), required, or keyword-only alike."""
     parameters = _constructor_parameters(cls)
@@ -319,7 +326,7 @@ _TRAINABLE = ("PARAMETER", "PARAM", "TRAINABLE", "VARIABLE", "WEIGHT")
 
 
 @functools.cache
-def leaf_enums(cls: type) -> tuple[tuple[str, enum.Enum], ...]:
+def leaf_enums(cls: Callable[..., Any]) -> tuple[tuple[str, enum.Enum], ...]:
     """Enum switches of the constructor whose default is not trainable while another member
     is: (keyword, the trainable member)."""
     parameters = _constructor_parameters(cls)
@@ -341,7 +348,7 @@ LEAF_LABEL = "x"  # the label every leaf minigrad makes gets
 
 
 @functools.cache
-def leaf_label(cls: type) -> bool:
+def leaf_label(cls: Callable[..., Any]) -> bool:
     """Does the constructor take a required label before the value?"""
     positional = [
         p
@@ -359,9 +366,45 @@ def make_leaf(cls: type, value: Any) -> Any:
     """A leaf node holding `value` that takes part in backward: `cls(value)`, with
     `requires_grad=True` where the constructor has that switch and it is off by default, a
     trainable member for an enum switch that is not (`tensor_type=TensorType.PARAMETER`), and
-    a label first where the constructor wants one (`Node("x", value)`)."""
-    label = (LEAF_LABEL,) if leaf_label(cls) else ()
-    return cls(*label, value, **dict.fromkeys(leaf_keywords(cls), True), **dict(leaf_enums(cls)))
+    a label first where the constructor wants one (`Node("x", value)`); or the engine's leaf
+    factory (`tensor(value)`) where its constructor cannot make one."""
+    make = leaf_maker(cls)
+    label = (LEAF_LABEL,) if leaf_label(make) else ()
+    return make(*label, value, **dict.fromkeys(leaf_keywords(make), True), **dict(leaf_enums(make)))
+
+
+# Leaf factories found for node classes whose constructor cannot make a leaf: the function
+# and how it is spelled from the engine's module (`tensor`, `Tensor.from_numpy`).
+_FACTORIES: dict[type, tuple[Callable[..., Any], str]] = {}
+# Where engines make leaves when their constructor is internal: module functions first, then
+# class and static methods of the node class.
+FACTORY_NAMES = ("tensor", "as_tensor", "make_tensor", "value", "variable", "leaf")
+FACTORY_METHODS = ("from_numpy", "from_array", "from_data", "from_value", "create", "leaf")
+
+
+def set_leaf_factory(cls: type, factory: Callable[..., Any], spelled: str) -> None:
+    _FACTORIES[cls] = (factory, spelled)
+
+
+def forget_leaf_factory(cls: type) -> None:
+    _FACTORIES.pop(cls, None)
+
+
+def leaf_factory(cls: type) -> str:
+    """How the leaf factory of `cls` is spelled ("" where its constructor makes leaves)."""
+    return _FACTORIES.get(cls, (cls, ""))[1]
+
+
+def leaf_maker(cls: type) -> Callable[..., Any]:
+    """What makes a leaf of `cls`: its leaf factory, else the class itself."""
+    return _FACTORIES.get(cls, (cls, ""))[0]
+
+
+def install_leaf_factory(module: Any, cls: type, spelled: str) -> None:
+    """In a child, the factory a profile names (`tensor`, `Tensor.from_numpy`), registered."""
+    if spelled:
+        owner, _, name = spelled.rpartition(".")
+        set_leaf_factory(cls, getattr(cls if owner else module, name), spelled)
 
 
 @dataclass

@@ -243,6 +243,7 @@ class Profile:
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
     leaf_label: bool = False  # the constructor takes a label first: `Node("x", value)`
+    leaf_factory: str = ""  # what makes leaves where the constructor cannot: `tensor`
     # Enum switches a leaf is made with: (keyword, `Enum.MEMBER` as source, the enum's module)
     leaf_enums: tuple[tuple[str, str, str], ...] = ()
     second_order: bool = False  # backward() takes create_graph: gradients can be differentiated
@@ -307,7 +308,7 @@ class Profile:
         switches = "".join(f", {name}=True" for name in self.leaf_keywords)
         switches += "".join(f", {name}={member}" for name, member, _ in self.leaf_enums)
         label = f"{LEAF_LABEL!r}, " if self.leaf_label else ""
-        return f"{self.class_name}({label}{value}{switches})"
+        return f"{self.leaf_factory or self.class_name}({label}{value}{switches})"
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))

@@ -32,8 +32,10 @@ from minigrad_tool.adapter.nodes import (
     grad_wrapper,
     is_node,
     leaf_enums,
+    leaf_factory,
     leaf_keywords,
     leaf_label,
+    leaf_maker,
     make_leaf,
 )
 from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Sweep, apply_op
@@ -188,14 +190,19 @@ class Session:
             sweep=sweep,
             skipped=tuple(self.skipped),
             unreachable=tuple(self.unreachable),
-            notes=(*self.notes, *self._grad_notes(extra.get("grad_accumulates", True))),
+            notes=(
+                *self.notes,
+                *self._factory_notes(),
+                *self._grad_notes(extra.get("grad_accumulates", True)),
+            ),
             broken=tuple(self.broken),
-            leaf_keywords=leaf_keywords(self.cls),
-            leaf_label=leaf_label(self.cls),
+            leaf_keywords=leaf_keywords(leaf_maker(self.cls)),
+            leaf_label=leaf_label(leaf_maker(self.cls)),
             leaf_enums=tuple(
                 (name, f"{type(m).__name__}.{m.name}", type(m).__module__)
-                for name, m in leaf_enums(self.cls)
+                for name, m in leaf_enums(leaf_maker(self.cls))
             ),
+            leaf_factory=leaf_factory(self.cls),
             grad_writable=not grad_is_owned(self.cls),
             **extra,
         )
@@ -205,6 +212,12 @@ class Session:
         if op.file in (self.filename, "") or not self.in_package(op.file):
             return dataclasses.replace(op, file="")
         return op
+
+    def _factory_notes(self) -> list[str]:
+        factory = leaf_factory(self.cls)
+        if not factory:
+            return []
+        return [f"{self.cls.__name__}(0.5) cannot make a leaf: leaves are made with {factory}()"]
 
     def _grad_notes(self, accumulates: bool) -> list[str]:
         if not grad_is_owned(self.cls):

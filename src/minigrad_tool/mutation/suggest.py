@@ -512,6 +512,11 @@ def _header(spec: EngineSpec, profile: Profile, config: CampaignConfig) -> str:
             _HELPERS[profile.kind][0],
             "",
             import_line(spec, profile.class_name, config.tests),
+            *(
+                [import_line(spec, profile.leaf_factory, config.tests)]
+                if profile.leaf_factory and "." not in profile.leaf_factory
+                else []
+            ),
             *sorted(
                 {f"import {op.function.partition(':')[0]}" for op in profile.ops if op.function}
             ),
