@@ -817,3 +817,40 @@ def test_leaves_from_a_factory_where_the_constructor_is_internal(tmp_path: Path)
         tmp_path, "mutate", "--engine", name, "--tests", "test_weak.py", "test_more.py"
     )
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_steps_a_registry_looks_up_by_name_are_the_ops(tmp_path: Path) -> None:
+    """Old tinygrad's shape (slowgrad's): `register("mul", Mul)` puts a dispatcher on the class
+    that looks `Mul` up by name, so no method names the step; `Mul.backward` in ops.py, which
+    ran for mul alone, is mul's; a step two ops ran (mean is built from a sum and a product)
+    goes to the op named like its class."""
+    shutil.copytree(ENGINES / "registry", tmp_path / "registry")
+    engine = ["--engine", "registry:Tensor"]
+    checked = minigrad(tmp_path, "inspect", *engine)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for op, line in (("mul", 34), ("add", 19), ("exp", 65), ("mean", 80)):
+        assert re.search(rf"^{op}\s.*function-class \(line ops\.py:{line}\)", checked.stdout, re.M)
+    result = minigrad(tmp_path, "mutate", *engine, "--judge", "battery", "--json", "r")
+    assert result.returncode == 0, result.stdout + result.stderr
+    files = json.loads((tmp_path / "r").read_text())["files"]
+    ids = {m["id"] for m in files["registry/ops.py"]["mutants"]}
+    assert {"ops.py:mul-swap", "ops.py:add-chain", "ops.py:mean-count"} <= ids
+    assert "mutation score: 100.0%" in result.stdout
+
+
+def test_nodes_named_by_attribute_and_index_are_mutated(tmp_path: Path) -> None:
+    """tidygrad's shape: a step adds into `self.parents[0].grad` from `self.out.grad`; those
+    are nodes as much as `x` is: accumulation, receivers and operands are mutated, and a
+    local that names the same node (`a, b = self.parents`) is no swap."""
+    name = write(tmp_path, (ENGINES / "op_objects.py").read_text())
+    result = minigrad(
+        tmp_path, "mutate", "--engine", f"{name}:Tensor", "--judge", "battery", "--json", "r"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (mutants,) = [f["mutants"] for f in json.loads((tmp_path / "r").read_text())["files"].values()]
+    described = {m["description"] for m in mutants}
+    assert "Add.backward: accumulation becomes assignment" in described
+    assert "Add.backward: the contribution goes to self.parents[1] instead" in described
+    assert "Mul.backward: self.out.grad becomes self.parents[0].grad" in described
+    assert not any("b.data becomes self.parents[1].data" in d for d in described)
+    assert "mutation score: 100.0%" in result.stdout

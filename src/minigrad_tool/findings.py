@@ -15,11 +15,22 @@ and one reader (:meth:`Finding.from_json`).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["Finding", "by_op", "wrong_ops"]
+__all__ = ["Finding", "by_op", "stable", "wrong_ops"]
+
+
+# An object's address in an engine's message (`<ops.Sum object at 0x7f94bb1bba50>`): it
+# differs run by run, and the same command must say the same thing every time.
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
+
+
+def stable(text: str) -> str:
+    """`text` with object addresses replaced by `0x...`."""
+    return _ADDRESS.sub("0x...", text)
 
 
 def _number(value: object) -> float | None:
@@ -50,6 +61,8 @@ class Finding:
     def __post_init__(self) -> None:  # NaN (a check that compared no number) is no evidence
         object.__setattr__(self, "expected", _number(self.expected))
         object.__setattr__(self, "actual", _number(self.actual))
+        object.__setattr__(self, "message", stable(self.message))
+        object.__setattr__(self, "reason", stable(self.reason))
 
     @property
     def first_line(self) -> str:

@@ -28,7 +28,7 @@ from minigrad_tool.adapter.order import fresh
 from minigrad_tool.battery.oracle import NoOracle, trace_ops
 from minigrad_tool.checker import GradcheckError, Tolerance, gradcheck
 from minigrad_tool.faults import engine_caused, engine_file
-from minigrad_tool.findings import Finding
+from minigrad_tool.findings import Finding, stable
 
 __all__ = [
     "BatteryCase",
@@ -188,6 +188,9 @@ class CaseResult:
     seconds: float = 0.0
     note: str = ""  # said even when the case passes (a kink convention)
     finding: Finding | None = None  # a failed or crashed case: what is wrong, with evidence
+
+    def __post_init__(self) -> None:  # an engine's message may hold an object's address
+        object.__setattr__(self, "detail", stable(self.detail))
 
     @property
     def failed(self) -> bool:

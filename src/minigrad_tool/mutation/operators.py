@@ -40,7 +40,10 @@ from minigrad_tool.mutation.sites import (
     Region,
     Site,
     grad_writes,
+    node_aliases,
+    node_expr,
     node_names,
+    node_text,
     own_nodes,
 )
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
@@ -88,13 +91,10 @@ _ACCUMULATING = ("aug", "add", "setattr", "call")
 
 
 def _plain_grad_of(node: ast.AST) -> str | None:
-    """`x` for the expression `x.grad`, else None."""
-    if (
-        isinstance(node, ast.Attribute)
-        and node.attr in GRAD_ATTRS
-        and isinstance(node.value, ast.Name)
-    ):
-        return node.value.id
+    """`x` for the expression `x.grad` (`self.parents[0]` for `self.parents[0].grad`), else
+    None."""
+    if isinstance(node, ast.Attribute) and node.attr in GRAD_ATTRS:
+        return node_text(node.value)
     return None
 
 
@@ -334,7 +334,7 @@ class _Receiver(ast.NodeTransformer):
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if _plain_grad_of(node) == self.old:  # in `x.grad.data`, the inner `x.grad`
-            return ast.Attribute(ast.Name(self.new, ast.Load()), node.attr, node.ctx)
+            return ast.Attribute(node_expr(self.new), node.attr, node.ctx)
         return self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -388,28 +388,30 @@ def operator_assign(site: Site) -> Iterator[Edit]:
             yield Edit(*_assigned(c), "accumulation becomes assignment", c.region.unit)
 
 
+def _same_node(aliases: dict[str, str], a: str | None, b: str | None) -> bool:
+    """Do two names stand for one node (`b` and `self.parents[1]` after `a, b = self.parents`)?"""
+    return aliases.get(a or "", a) == aliases.get(b or "", b)
+
+
 def operator_swap(site: Site) -> Iterator[Edit]:
     """Swap operand references (`other.data` <-> `self.data`), operands, or receivers."""
     for c in contributions(site):
         names = node_names(c.region)
+        aliases = node_aliases(c.region)
         unit = c.region.unit
         for node in ast.walk(c.value):
-            if (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.value, ast.Name)
-                and node.value.id in names
-                and node.attr in NODE_ATTRS
-            ):
+            here = node_text(node.value) if isinstance(node, ast.Attribute) else None
+            if isinstance(node, ast.Attribute) and here in names and node.attr in NODE_ATTRS:
                 for name in names:
-                    if name != node.value.id:
-                        swapped = ast.Attribute(ast.Name(name, ast.Load()), node.attr, ast.Load())
-                        text = f"{node.value.id}.{node.attr} becomes {name}.{node.attr}"
+                    if not _same_node(aliases, name, here):
+                        swapped = ast.Attribute(node_expr(name), node.attr, ast.Load())
+                        text = f"{here}.{node.attr} becomes {name}.{node.attr}"
                         yield Edit(node, swapped, text, unit)
             if isinstance(node, ast.BinOp) and isinstance(node.op, _NON_COMMUTATIVE):
                 yield Edit(node, ast.BinOp(node.right, node.op, node.left), "operands swap", unit)
         if c.kind in _ACCUMULATING and c.target is not None:
             for name in names:
-                if name != c.target:
+                if not _same_node(aliases, name, c.target):
                     moved = _Receiver(c.target, name).visit(copy.deepcopy(c.node))
                     text = f"the contribution goes to {name} instead"
                     yield Edit(c.node, moved, text, unit)

@@ -28,6 +28,10 @@ __all__ = [
     "Site",
     "find_sites",
     "grad_writes",
+    "node_aliases",
+    "node_expr",
+    "node_names",
+    "node_text",
     "own_nodes",
 ]
 
@@ -333,17 +337,56 @@ def find_sites(
     return [dataclasses.replace(s, tensor=profile.holds_arrays) for s in sites], unreachable
 
 
+def node_text(expr: ast.AST) -> str | None:
+    """How a step names a node: `x`, or an attribute or constant index of one
+    (`self.parents[0]`, `ctx.inputs[1]`, `self.out`, tidygrad's and embedml's); else None."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = node_text(expr.value)
+        return f"{base}.{expr.attr}" if base is not None else None
+    if (
+        isinstance(expr, ast.Subscript)
+        and isinstance(expr.slice, ast.Constant)
+        and isinstance(expr.slice.value, int)
+    ):
+        base = node_text(expr.value)
+        return f"{base}[{expr.slice.value}]" if base is not None else None
+    return None
+
+
+def node_expr(text: str) -> ast.expr:
+    """The expression a node's name (from :func:`node_text`) stands for."""
+    return ast.parse(text, mode="eval").body
+
+
+def node_aliases(region: Region) -> dict[str, str]:
+    """Locals that name a node another way: `a, b = self.parents` makes `a` the node
+    `self.parents[0]`; `x = ctx.inputs[0]` makes `x` that one (a swap between them is none)."""
+    aliases: dict[str, str] = {}
+    for node in ast.walk(region.node):
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, source = node.targets[0], node_text(node.value)
+        if source is None:
+            continue
+        if isinstance(target, ast.Name):
+            aliases[target.id] = source
+        elif isinstance(target, ast.Tuple):
+            for i, element in enumerate(target.elts):
+                if isinstance(element, ast.Name):
+                    aliases[element.id] = f"{source}[{i}]"
+    return aliases
+
+
 def node_names(region: Region) -> list[str]:
-    """Names used as graph nodes in a region (`x.data`, `x.grad`), first use first."""
+    """Nodes used in a region (`x.data`, `self.parents[0].grad`), first use first."""
     names: list[str] = []
     for node in ast.walk(region.node):
-        if (
-            isinstance(node, ast.Attribute)
-            and node.attr in NODE_ATTRS
-            and isinstance(node.value, ast.Name)
-            and node.value.id not in names
-        ):
-            names.append(node.value.id)
+        if isinstance(node, ast.Attribute) and node.attr in NODE_ATTRS:
+            name = node_text(node.value)
+            if name is not None and name not in names:
+                names.append(name)
     return names
 
 

@@ -646,9 +646,10 @@ def _table_steps(d: Session, ops: list[Op], foreign: dict[str, tuple[CodeKey, ..
         for key in foreign[op.name]:
             claims.setdefault(key, []).append(op.name)
     owned = {s.qualname for op in ops for s in op.steps}
+    elsewhere = _table_steps_elsewhere(d, ops)
     result = []
     for op in ops:
-        extra = []
+        extra = list(elsewhere.get(op.name, ()))
         for key in foreign[op.name]:
             function = d.index.function(*key)
             if (
@@ -668,6 +669,43 @@ def _table_steps(d: Session, ops: list[Op], foreign: dict[str, tuple[CodeKey, ..
             op = dataclasses.replace(op, steps=(*op.steps, *extra))
         result.append(op)
     return result
+
+
+def _table_steps_elsewhere(d: Session, ops: Sequence[Op]) -> dict[str, list[Step]]:
+    """The same in other files of the package: a `Function` class's backward there that ran
+    for one op alone (old tinygrad's `register('add', Add)` puts a dispatcher on the class
+    that looks `Add` up by name: `Add.backward` in ops.py is add's step)."""
+    claims: dict[tuple[str, CodeKey], list[str]] = {}
+    for op in ops:
+        for ran in dict.fromkeys(d.ran_elsewhere.get(op.name, [])):
+            claims.setdefault(ran, []).append(op.name)
+    owned = {(s.file, s.qualname) for op in ops for s in op.steps}
+    by_name = {op.name: op for op in ops}
+    found: dict[str, list[Step]] = {}
+    for (file, (qualname, first)), names in claims.items():
+        owner, _, name = qualname.rpartition(".")
+        index = d.index_for(file)
+        function = index.function(qualname, first) if index is not None else None
+        if len(names) > 1:  # `mean` is built from `mul`: `Mul.backward` is mul's
+            names = [n for n in names if _named_like(by_name[n], owner)]
+        if (
+            len(names) == 1
+            and (file, qualname) not in owned
+            and owner
+            and "<locals>" not in owner
+            and any(word in name.lower() for word in _STEP_WORDS)
+            and function is not None
+        ):
+            node = function.node
+            step = Step("function-class", qualname, node.lineno, node.col_offset, "", file)
+            found.setdefault(names[0], []).append(step)
+    return found
+
+
+def _named_like(op: Op, class_name: str) -> bool:
+    """Is the op named like the class (`Mul` for mul, `MatMul` for `x.matmul(y)`)?"""
+    name = class_name.rpartition(".")[2].lower()
+    return name in (op.name.removesuffix("_method"), op.method.strip("_").lower())
 
 
 def _constructs(qualname: str) -> bool:
