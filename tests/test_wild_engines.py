@@ -854,3 +854,19 @@ def test_nodes_named_by_attribute_and_index_are_mutated(tmp_path: Path) -> None:
     assert "Mul.backward: self.out.grad becomes self.parents[0].grad" in described
     assert not any("b.data becomes self.parents[1].data" in d for d in described)
     assert "mutation score: 100.0%" in result.stdout
+
+
+def test_a_step_two_ops_ran_goes_to_the_op_named_like_its_class() -> None:
+    """`mean` runs `Mul.backward` too: it is mul's; embedml's `__add__` calls its `add`
+    method, so `ADD.backward` is the method's, and the operator is built from it."""
+    from minigrad_tool.adapter.profile import Op
+    from minigrad_tool.tensor.discovery import _claimant
+
+    def op(name: str, method: str) -> Op:
+        return Op(name, method, "method", "", name, None, name, 1, (), (), ())
+
+    ops = {o.name: o for o in (op("mul", "__mul__"), op("mean", "mean"))}
+    assert _claimant(["mul", "mean"], "Mul.backward", ops) == ["mul"]
+    ops = {o.name: o for o in (op("add", "__add__"), op("add_method", "add"))}
+    assert _claimant(["add", "add_method"], "ADD.backward", ops) == ["add_method"]
+    assert _claimant(["add"], "Anything.backward", ops) == ["add"]

@@ -100,7 +100,10 @@ def _plain_grad_of(node: ast.AST) -> str | None:
 
 def _grad_of(node: ast.AST) -> str | None:
     """`x` for `x.grad`, or for `x.grad.data`: a gradient kept in a node or wrapper whose array
-    the step adds into (atomic-autograd's `self.grad.data += ...`); else None."""
+    the step adds into (atomic-autograd's `self.grad.data += ...`), or an index of either
+    (`x.grad[index] += g`); else None."""
+    if isinstance(node, ast.Subscript):
+        node = node.value
     if isinstance(node, ast.Attribute) and node.attr == "data":
         return _plain_grad_of(node.value)
     return _plain_grad_of(node)

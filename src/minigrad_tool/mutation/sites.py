@@ -205,7 +205,10 @@ GRAD_ATTRS = frozenset({"grad", "_grad"})
 
 
 def _is_grad(target: ast.AST) -> bool:
-    """`x.grad`, or `x.grad.data` (a gradient wrapper's array, written in place)."""
+    """`x.grad`, `x.grad.data` (a gradient wrapper's array, written in place), or an index of
+    either (`x.grad[index] += g`: embedml's getitem)."""
+    if isinstance(target, ast.Subscript):
+        target = target.value
     if isinstance(target, ast.Attribute) and target.attr == "data":
         target = target.value
     return isinstance(target, ast.Attribute) and target.attr in GRAD_ATTRS

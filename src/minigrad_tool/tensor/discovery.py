@@ -645,6 +645,8 @@ def _table_steps(d: Session, ops: list[Op], foreign: dict[str, tuple[CodeKey, ..
     for op in ops:
         for key in foreign[op.name]:
             claims.setdefault(key, []).append(op.name)
+    by_name = {op.name: op for op in ops}
+    claims = {key: _claimant(names, key[0], by_name) for key, names in claims.items()}
     owned = {s.qualname for op in ops for s in op.steps}
     elsewhere = _table_steps_elsewhere(d, ops)
     result = []
@@ -686,8 +688,7 @@ def _table_steps_elsewhere(d: Session, ops: Sequence[Op]) -> dict[str, list[Step
         owner, _, name = qualname.rpartition(".")
         index = d.index_for(file)
         function = index.function(qualname, first) if index is not None else None
-        if len(names) > 1:  # `mean` is built from `mul`: `Mul.backward` is mul's
-            names = [n for n in names if _named_like(by_name[n], owner)]
+        names = _claimant(names, qualname, by_name)
         if (
             len(names) == 1
             and (file, qualname) not in owned
@@ -700,6 +701,18 @@ def _table_steps_elsewhere(d: Session, ops: Sequence[Op]) -> dict[str, list[Step
             step = Step("function-class", qualname, node.lineno, node.col_offset, "", file)
             found.setdefault(names[0], []).append(step)
     return found
+
+
+def _claimant(names: list[str], qualname: str, by_name: Mapping[str, Op]) -> list[str]:
+    """Of the ops whose backward ran a class's step, the one it belongs to: `mean` is built from
+    `mul`, so `Mul.backward` is mul's (the op named like the class); where an operator and its
+    alias method are both so named (embedml's `__add__` calls `add`), the method's."""
+    if len(names) < 2:
+        return names
+    owner = qualname.rpartition(".")[0]
+    named = [n for n in names if owner and _named_like(by_name[n], owner)]
+    methods = [n for n in named if n.endswith("_method")]
+    return methods if len(methods) == 1 and len(named) == 2 else named
 
 
 def _named_like(op: Op, class_name: str) -> bool:
