@@ -870,3 +870,32 @@ def test_a_step_two_ops_ran_goes_to_the_op_named_like_its_class() -> None:
     ops = {o.name: o for o in (op("add", "__add__"), op("add_method", "add"))}
     assert _claimant(["add", "add_method"], "ADD.backward", ops) == ["add_method"]
     assert _claimant(["add"], "Anything.backward", ops) == ["add"]
+
+
+def test_a_mutant_that_differs_only_where_the_engine_is_wrong_is_not_judged(
+    tmp_path: Path,
+) -> None:
+    """Our Tensor with a branch only wrong inputs take (a 3-D gradient summed to 1-D, and
+    doubled): its mutants change only what the engine already gets wrong, so no test could be
+    asked to tell them apart; they are not judged, and said so, rather than called wrong
+    derivatives the battery let through."""
+    source = (Path(__file__).parents[1] / "src/minigrad/tensor.py").read_text()
+    broken = source.replace(
+        "    extra = grad.ndim - len(shape)\n",
+        "    if grad.ndim == 3 and len(shape) == 1:\n"
+        "        return 2.0 * grad.sum(axis=(0, 1))\n"
+        "    extra = grad.ndim - len(shape)\n",
+        1,
+    )
+    name = write(tmp_path, broken, "t.py")
+    args = ["--engine", name, "--judge", "battery", "--operators", "unbroadcast,axis"]
+    result = minigrad(tmp_path, "mutate", *args, "--json", "r")
+    assert result.returncode == 1, result.stdout + result.stderr  # the engine is wrong
+    (mutants,) = [f["mutants"] for f in json.loads((tmp_path / "r").read_text())["files"].values()]
+    on_branch = [m for m in mutants if m["location"]["start"]["line"] == 44]
+    assert len(on_branch) == 2, [m["location"] for m in mutants]
+    for m in on_branch:
+        assert m["status"] == "Ignored", m
+        assert m["statusReason"].startswith("not judged: it agrees with the original"), m
+        assert "case add_trailing" in m["statusReason"] or "case add_leading" in m["statusReason"]
+    assert "(not judged: it differs only where the engine already fails a case)" in result.stdout

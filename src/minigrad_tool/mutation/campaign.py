@@ -213,7 +213,8 @@ def run_campaign(
                     )
             results = [_combine(m, verdicts, config.judges) for m in mutants]
             if probing is not None and original is not None:
-                results = probing.probe(host, results, verdicts, original)
+                broken = [f.case for f in findings if f.case]
+                results = probing.probe(host, results, verdicts, original, broken)
     finally:
         for judge in judges:
             judge.close()

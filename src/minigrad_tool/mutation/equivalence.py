@@ -65,6 +65,10 @@ class ScalarProbe:
     lines: tuple[str, ...]  # statements computing `out` from inputs x, y, z
     kink: tuple[float, float] | None = None  # at a kink: the valid subgradient interval
 
+    @property
+    def case_name(self) -> str:
+        return ""  # scalar probes are points of ops and random graphs, not battery cases
+
     def truth(self, profile: Profile) -> Observation:
         """What a correct engine observes here, never read off the engine: the value from
         plain math, the gradients from float64 central differences of it, and the pre-seeded,

@@ -100,6 +100,11 @@ class Probe(Protocol):
     @property
     def kink(self) -> tuple[float, float] | None: ...
 
+    @property
+    def case_name(self) -> str:
+        """The battery case it draws its inputs from ("" if none)."""
+        ...
+
     def observe(self, access: NodeAccess) -> Observation:
         """What the engine `access` reaches gives here (call after :func:`fresh`)."""
         ...

@@ -72,20 +72,21 @@ class Probing:
         rtol = equivalence.tolerance_for(self.setup.profile)
         any_kink = self.setup.config.settings.any_subgradient
         reporter.phase(f"probing mutant {mutant.id}")
+        broken = set(args.get("broken", ()))
         # Evidence counts only where the original computes: agreeing by both raising shows
         # nothing about the changed code.
-        hits = 0
+        hits, only_broken = 0, ""
         for i, probe in enumerate(self.probes):
             before = patcher.hits.count
             got = equivalence.observe(engine.access, probe)
             if want[i][0] == "ok":
                 hits += patcher.hits.count - before
             if not equivalence.compare(want[i], got, rtol, probe.kink if any_kink else None):
-                return {
-                    "probe_index": i,
-                    "text": equivalence.explain(probe, want[i], got),
-                    "hits": patcher.hits.count,
-                }
+                text = equivalence.explain(probe, want[i], got)
+                if probe.case_name in broken:  # the original is wrong there already
+                    only_broken = only_broken or text
+                    continue
+                return {"probe_index": i, "text": text, "hits": patcher.hits.count}
         ran, never = self._lines_run(engine, mutant) if hits else ([], [])
         return {
             "probe_index": None,
@@ -93,6 +94,7 @@ class Probing:
             "count": len(self.probes),
             "lines_run": ran,
             "lines_not_run": never,
+            "only_broken": only_broken,
         }
 
     def _lines_run(self, engine: Loaded, mutant: Mutant) -> tuple[list[int], list[int]]:
@@ -126,9 +128,12 @@ class Probing:
         results: list[MutantResult],
         verdicts: Mapping[str, Mapping[str, Verdict]],
         original: Original,
+        broken: Sequence[str] = (),
     ) -> list[MutantResult]:
         """Probe every mutant some judge let through: for equivalence, and for the input that
-        tells it apart (what a missing test should check)."""
+        tells it apart (what a missing test should check).  A difference on a probe of a case
+        in `broken` (the unmutated engine fails it) tells nothing about the tests: a mutant
+        that differs only there is not judged."""
         through = [
             r.mutant.id
             for r in results
@@ -136,7 +141,7 @@ class Probing:
         ]
         if not through:
             return results
-        outcomes = self.run(engine, through, original)
+        outcomes = self.run(engine, through, original, broken)
         return [
             _equivalent_for_all(_with_probe(r, outcomes[r.mutant.id], self.description))
             if r.mutant.id in outcomes
@@ -145,16 +150,19 @@ class Probing:
         ]
 
     def run(
-        self, engine: Host, mutants: Sequence[str], original: Original
+        self,
+        engine: Host,
+        mutants: Sequence[str],
+        original: Original,
+        broken: Sequence[str] = (),
     ) -> dict[str, ChildOutcome]:
         """Each mutant's probe run: the first probe telling it apart, and whether its code ran."""
         seconds, want = original
         deadline = max(
             PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK
         )
-        return engine.run(
-            [Request(m, "probe", {"mutant": m, "want": want}, deadline) for m in mutants]
-        )
+        args = {"want": want, "broken": sorted(broken)}
+        return engine.run([Request(m, "probe", {"mutant": m, **args}, deadline) for m in mutants])
 
     def equivalent(self, engine: Host, mutants: Sequence[str]) -> set[str]:
         """The mutants no probe tells apart though the probes ran their code: no judge needed
@@ -182,6 +190,12 @@ def _with_probe(result: MutantResult, outcome: ChildOutcome, probes: str) -> Mut
             f"equivalent: agrees with the original on all {value['count']} probes, which ran "
             f"the changed code ({probes}); {_lines_text(result, value)}"
         )
+        if value.get("only_broken"):
+            reason = (
+                "not judged: it agrees with the original wherever the original is right, and "
+                f"differs only where the unmutated engine already fails a case ({probes}): "
+                f"{value['only_broken']}; fix the engine, then judge it again"
+            )
         return replace(result, status=Status.EQUIVALENT, reason=reason)
     if value["hits"] == 0:
         reason = (

@@ -342,7 +342,9 @@ def print_campaign(
         out.line()
         out.line("equivalent mutants (not counted in the score):", "bold")
         for r in equivalents:
-            out.line(f"  {r.mutant.id}: {r.mutant.one_line()}")
+            unjudged = " (not judged: it differs only where the engine already fails a case)"
+            said = unjudged if r.reason.startswith("not judged") else ""
+            out.line(f"  {r.mutant.id}: {r.mutant.one_line()}{said}")
             if verbose:
                 out.line(f"    {r.reason}", "dim")
     for name, why in campaign.unreachable:

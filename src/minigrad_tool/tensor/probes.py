@@ -53,6 +53,10 @@ class TensorProbe:
     point: tuple[float, ...] = ()
 
     @property
+    def case_name(self) -> str:
+        return self.case.name
+
+    @property
     def label(self) -> str:
         case = self.case
         return f"{case.text} on {case.shapes} (case {case.name}, draw {self.variant})"

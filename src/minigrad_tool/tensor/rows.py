@@ -568,6 +568,66 @@ def _operand_twice_rows() -> list[_Row]:
     return rows
 
 
+# One-input ops, each called twice on one input: (op, its call, numpy's, domain, shape).  A
+# step that sets (`=`) its input's gradient wipes the other call's share; the two outputs have
+# one shape, so no broadcasting is needed (an engine whose `+` cannot broadcast a kept-dims
+# sum against a matrix is still judged).
+_ALONGSIDE: tuple[tuple[str, str, Build, Ref, Domain, tuple[int, ...]], ...] = (
+    *(
+        (op, f"x.{op}()", _method(op), _numpy1(fn), domain, (3, 4))
+        for op, (fn, domain) in _UNARY.items()
+    ),
+    ("neg", "-x", lambda c, xs: c.neg(xs[0]), lambda xs: -xs[0], "any", (3, 4)),
+    ("pow", "x ** 2.0", lambda c, xs: c.pow(xs[0], 2.0), lambda xs: xs[0] ** 2.0, "any", (3, 4)),
+    *(  # over every axis: a reduction the loss needs anyway (an axis may not be supported)
+        (
+            op,
+            f"x.{op}()",
+            lambda c, xs, op=op: c.reduce(op, xs[0]),
+            lambda xs, fn=fn: fn(xs[0]),
+            "distinct",
+            (3, 4),
+        )
+        for op, fn in (("sum", np.sum), ("mean", np.mean), ("max", np.max))
+    ),
+    ("getitem", "x[0]", lambda c, xs: c.index(xs[0], 0), lambda xs: xs[0][0], "any", (3, 4)),
+    (
+        "transpose",
+        "x.transpose((1, 0))",
+        lambda c, xs: c.transpose(xs[0], (1, 0)),
+        lambda xs: xs[0].T,
+        "any",
+        (4, 4),
+    ),
+)
+
+
+def _alongside_rows() -> list[_Row]:
+    """`f(x) + f(x)` for each one-input op: where the engine owns its gradients (nothing can be
+    pre-seeded), what catches a step of f that sets x's gradient instead of adding to it."""
+    return [
+        _Row(
+            f"{op}_called_twice",
+            "composite",
+            f"{text} + {text} (x the input of two calls)",
+            (Input(shape, domain),),
+            _called_twice(build),
+            _numpy_called_twice(ref),
+            (op, "add"),
+            op,
+        )
+        for op, text, build, ref, domain, shape in _ALONGSIDE
+    ]
+
+
+def _called_twice(build: Build) -> Build:
+    return lambda c, xs: c.binary("add", build(c, xs), build(c, xs))
+
+
+def _numpy_called_twice(ref: Ref) -> Ref:
+    return lambda xs: ref(xs) + ref(xs)
+
+
 def _twice(op: str, first: bool, alias: bool) -> Build:
     def build(c: TensorCalls, xs: Sequence[Any]) -> Any:
         x, y, z = xs
@@ -611,6 +671,7 @@ def _shared_rows() -> list[_Row]:
         )
     )
     rows += _operand_twice_rows()
+    rows += _alongside_rows()
     rows.append(  # needs only the loss's ops, so every engine has a shared intermediate
         _Row(
             "shared_intermediate",
