@@ -76,6 +76,15 @@ class TensorCalls:
         self.op("pow")
         return a**exponent
 
+    def power(self, a: Any, b: Any) -> Any:
+        """`a ** b` with a node exponent: an engine whose `**` takes numbers only (micrograd's
+        assertion, numpy's TypeError) does not support it."""
+        self.op("pow")
+        try:
+            return a**b
+        except Exception as err:
+            raise NotSupported(f"x ** y with a node y raised {type(err).__name__}: {err}") from err
+
     def method(self, name: str, a: Any) -> Any:
         return bound(self.op(name), a)()
 
@@ -193,6 +202,9 @@ class SourceCalls:
 
     def pow(self, a: str, exponent: float) -> str:
         return self._new(f"({a} ** {exponent!r})")
+
+    def power(self, a: str, b: str) -> str:
+        return self._new(f"({a} ** {b})")
 
     def method(self, name: str, a: str) -> str:
         return self._new(call_text(self.calls.op(name), a, []))

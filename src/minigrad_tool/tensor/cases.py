@@ -560,6 +560,8 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
     except CaseFailure:
         raise
     except Exception as err:
+        if isinstance(err, NotSupported):  # a call the engine has no way to make
+            raise NotSupported(f"{case.text} on {case.shapes}: {err}") from err
         if _refused(err):
             raise NotSupported(
                 f"{case.text} on {case.shapes} raised {type(err).__name__}: {err}"

@@ -262,6 +262,19 @@ def _unary_rows() -> list[_Row]:
                 "pow",
             )
         )
+    for family, exponent in (("same", (3, 4)), ("row", (4,))):  # the exponent's step too
+        rows.append(
+            _Row(
+                f"pow_node_{family}",
+                "pow",
+                "x ** y (y a node)",
+                (Input((3, 4), "positive"), Input(exponent)),
+                lambda c, xs: c.power(xs[0], xs[1]),
+                lambda xs: np.power(xs[0], xs[1]),
+                ("pow",),
+                "pow",
+            )
+        )
     return rows
 
 
