@@ -262,13 +262,20 @@ def _unary_rows() -> list[_Row]:
                 "pow",
             )
         )
-    for family, exponent in (("same", (3, 4)), ("row", (4,))):  # the exponent's step too
+    # a node exponent: its step runs too; each side broadcast in turn (a 2-D row first, for
+    # engines that keep arrays 2-D at least)
+    for family, base, exponent in (
+        ("same", (3, 4), (3, 4)),
+        ("row", (3, 4), (1, 4)),
+        ("vector", (3, 4), (4,)),
+        ("base_row", (1, 4), (3, 4)),
+    ):
         rows.append(
             _Row(
                 f"pow_node_{family}",
                 "pow",
                 "x ** y (y a node)",
-                (Input((3, 4), "positive"), Input(exponent)),
+                (Input(base, "positive"), Input(exponent)),
                 lambda c, xs: c.power(xs[0], xs[1]),
                 lambda xs: np.power(xs[0], xs[1]),
                 ("pow",),
