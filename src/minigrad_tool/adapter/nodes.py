@@ -132,7 +132,8 @@ def find_data_attribute(node: object, number: float | None = None) -> str | None
 
 
 def is_node(x: object) -> bool:
-    """Duck typing: a number (in .data or another usual name), .grad and a callable backward()."""
+    """Duck typing: a number (in .data or another usual name), a callable backward(), and
+    .grad, or a class whose `.grad` a backward makes (needle's)."""
     return (
         callable(getattr(x, "backward", None))
         and (hasattr(x, "data") or find_data_attribute(x) is not None)
@@ -180,7 +181,7 @@ _REQUIRES_GRAD = ("requires_grad", "requiresGrad")
 def _constructor_parameters(cls: Callable[..., Any]) -> Mapping[str, inspect.Parameter]:
     """The parameters a node's constructor takes: the class's signature, and `__init__`'s
     where that one passes anything on (neurograd's `__new__(cls, data, *args, **kwargs)`
-    hides `__init__`'s `requires_grad=False`).  None for a compiled class."""
+    hides `__init__`'s `requires_grad=False`).  Empty for a compiled class."""
     try:
         parameters = dict(inspect.signature(cls).parameters)
     except (TypeError, ValueError):  # a compiled class without a signature
