@@ -159,9 +159,9 @@ def _discover(
         except EngineError as refused:
             if not found.scalar_too:
                 raise
-            why = (str(refused).partition("cannot check: ")[2] or str(refused)).split(". ")[0]
             note = (
-                f"its nodes take arrays too, but it cannot be checked as a tensor engine ({why}); "
+                "its nodes take arrays too, but it cannot be checked as a tensor engine "
+                f"({refused.why}); "
                 f"{found.cls.__name__}(0.5) holds a plain number: checked as a scalar engine"
             )
             try:

@@ -265,10 +265,9 @@ def _measure_grad_start(cls: type[Any]) -> tuple[bool, str]:
             leaf.backward()
         except Exception:
             return False, ""
-        after = getattr(leaf, "grad", None)
         if before is _ABSENT:
-            return after is not None or hasattr(leaf, "grad"), ""
-        return False, _wrapper_name(after, cls)
+            return hasattr(leaf, "grad"), ""
+        return False, _wrapper_name(getattr(leaf, "grad", None), cls)
     return False, ""
 
 

@@ -176,6 +176,7 @@ class Session:
 
     def profile(self, ops: Sequence[Op], sweep: Sweep | None, **extra: Any) -> Profile:
         """What was found, as the profile that crosses to the parent."""
+        maker = leaf_maker(self.cls)  # the class, or the factory that makes its leaves
         return Profile(
             spec=self.spec.text,
             module=self.spec.module,
@@ -196,11 +197,11 @@ class Session:
                 *self._grad_notes(extra.get("grad_accumulates", True)),
             ),
             broken=tuple(self.broken),
-            leaf_keywords=leaf_keywords(leaf_maker(self.cls)),
-            leaf_label=leaf_label(leaf_maker(self.cls)),
+            leaf_keywords=leaf_keywords(maker),
+            leaf_label=leaf_label(maker),
             leaf_enums=tuple(
                 (name, f"{type(m).__name__}.{m.name}", type(m).__module__)
-                for name, m in leaf_enums(leaf_maker(self.cls))
+                for name, m in leaf_enums(maker)
             ),
             leaf_factory=leaf_factory(self.cls),
             grad_writable=not grad_is_owned(self.cls),

@@ -34,7 +34,12 @@ MAX_SOURCE_BYTES = 8 << 20  # an engine file larger than this is not an engine
 
 
 class EngineError(Exception):
-    """The engine cannot be used: a usage error (exit code 2 on the command line)."""
+    """The engine cannot be used: a usage error (exit code 2 on the command line).  `why` is
+    the reason alone, without the advice around it (the whole message by default)."""
+
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message
 
 
 @dataclass(frozen=True)

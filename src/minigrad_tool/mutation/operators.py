@@ -190,19 +190,17 @@ def _handed_value(function: ast.AST, handed: ast.expr, statement: ast.stmt) -> a
     """What a handed contribution computes: the expression last assigned before `statement`
     to a local the handed value reads (`grad_a = out.grad.data * b.value.data`, then
     `Data(_sum_to_shape(grad_a, ...))`), else the handed value itself."""
-    names = [n.id for n in ast.walk(handed) if isinstance(n, ast.Name)]
-    found: ast.expr | None = None
-    for node in ast.walk(function):
-        if (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and node.targets[0].id in names
-            and node.lineno < statement.lineno
-            and (found is None or node.lineno > getattr(found, "lineno", 0))
-        ):
-            found = node.value
-    return found if found is not None else handed
+    names = {n.id for n in ast.walk(handed) if isinstance(n, ast.Name)}
+    earlier = [
+        node
+        for node in ast.walk(function)
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in names
+        and node.lineno < statement.lineno
+    ]
+    return max(earlier, key=lambda node: node.lineno).value if earlier else handed
 
 
 def _elements(

@@ -34,7 +34,7 @@ from minigrad_tool.mutation.judging import (
     raise_internal,
 )
 from minigrad_tool.mutation.mutants import Mutant
-from minigrad_tool.mutation.results import MutantResult, Status, Verdict
+from minigrad_tool.mutation.results import NOT_JUDGED, MutantResult, Status, Verdict
 
 __all__ = ["Original", "Probing"]
 
@@ -192,7 +192,7 @@ def _with_probe(result: MutantResult, outcome: ChildOutcome, probes: str) -> Mut
         )
         if value.get("only_broken"):
             reason = (
-                "not judged: it agrees with the original wherever the original is right, and "
+                f"{NOT_JUDGED}: it agrees with the original wherever the original is right, and "
                 f"differs only where the unmutated engine already fails a case ({probes}): "
                 f"{value['only_broken']}; fix the engine, then judge it again"
             )

@@ -21,7 +21,11 @@ from minigrad_tool.findings import Finding, wrong_ops
 from minigrad_tool.mutation.habits import Diagnosis, diagnose
 from minigrad_tool.mutation.mutants import Mutant
 
-__all__ = ["Campaign", "MutantResult", "Status", "Verdict", "score_of_counts"]
+__all__ = ["NOT_JUDGED", "Campaign", "MutantResult", "Status", "Verdict", "score_of_counts"]
+
+# How the reason of an equivalent-status mutant begins when it is not judged at all: it
+# differs from the original only on cases the unmutated engine already fails.
+NOT_JUDGED = "not judged"
 
 
 class Status(Enum):
@@ -111,6 +115,11 @@ class MutantResult:
     def verdict(self, judge: str) -> Verdict | None:
         """The named judge's verdict, if that judge ran."""
         return next((v for name, v in self.judges if name == judge), None)
+
+    @property
+    def not_judged(self) -> bool:
+        """Left out of the score because it differs only where the engine already fails."""
+        return self.status is Status.EQUIVALENT and self.reason.startswith(NOT_JUDGED)
 
 
 @dataclass

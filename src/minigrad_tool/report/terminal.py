@@ -10,7 +10,7 @@ from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.invocation import command
 from minigrad_tool.mutation.judges import items_of, title_of
 from minigrad_tool.mutation.operators import OPERATORS
-from minigrad_tool.mutation.results import Campaign, MutantResult, Status
+from minigrad_tool.mutation.results import NOT_JUDGED, Campaign, MutantResult, Status
 from minigrad_tool.report.output import Cell, Output
 
 __all__ = [
@@ -342,8 +342,11 @@ def print_campaign(
         out.line()
         out.line("equivalent mutants (not counted in the score):", "bold")
         for r in equivalents:
-            unjudged = " (not judged: it differs only where the engine already fails a case)"
-            said = unjudged if r.reason.startswith("not judged") else ""
+            said = (
+                f" ({NOT_JUDGED}: it differs only where the engine already fails a case)"
+                if r.not_judged
+                else ""
+            )
             out.line(f"  {r.mutant.id}: {r.mutant.one_line()}{said}")
             if verbose:
                 out.line(f"    {r.reason}", "dim")

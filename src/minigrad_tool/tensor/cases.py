@@ -47,7 +47,15 @@ from minigrad_tool.tensor.access import Array, TensorAccess
 from minigrad_tool.tensor.calls import NotSupported, TensorCalls
 from minigrad_tool.tensor.second_order import second_order
 
-__all__ = ["CaseRun", "Domain", "Input", "TensorCase", "pinned_tensor_values", "run_tensor_case"]
+__all__ = [
+    "CaseRun",
+    "Domain",
+    "Input",
+    "TensorCase",
+    "one_element_as",
+    "pinned_tensor_values",
+    "run_tensor_case",
+]
 
 Domain = Literal["any", "positive", "away", "distinct", "ties", "zeros"]
 KinkKind = Literal["relu", "max"]
@@ -265,8 +273,7 @@ class CaseRun:
             name = _NAMES[i]
             if g is None:
                 raise CaseFailure(check, f"no gradient reached {name} (.grad is None)")
-            if g.shape != self.x[i].shape and g.size == self.x[i].size == 1:
-                g = g.reshape(self.x[i].shape)
+            g = one_element_as(g, self.x[i].shape)
             if g.shape != self.x[i].shape:
                 raise CaseFailure(
                     check,
@@ -293,6 +300,14 @@ class CaseRun:
                 f"the gradient of {name} is {grad} but {name} holds {data}: a gradient buffer "
                 "is made without its node's dtype",
             )
+
+
+def one_element_as(grad: Array, shape: tuple[int, ...]) -> Array:
+    """A gradient of one element in any shape, read in its input's shape (a 0-d input's
+    gradient kept as (1,), or the reverse): the only reshape the cases allow."""
+    if grad.shape != shape and grad.size == int(np.prod(shape, dtype=np.int64)) == 1:
+        return grad.reshape(shape)
+    return grad
 
 
 _NAMES = ("x", "y", "z", "w")

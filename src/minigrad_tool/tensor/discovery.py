@@ -551,10 +551,19 @@ def _require_the_loss(
         )
         if needed not in names
     ]
-    raise EngineError(
-        f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
-        f"{'; '.join(reasons)}. Every case's loss is sum(out * W) with a random W (an upstream "
-        "gradient that is not all ones), built with the engine's `*` and sum()"
+    raise _cannot_check(
+        spec,
+        "; ".join(reasons),
+        ". Every case's loss is sum(out * W) with a random W (an upstream gradient that is not "
+        "all ones), built with the engine's `*` and sum()",
+    )
+
+
+def _cannot_check(spec: EngineSpec, why: str, advice: str = "") -> EngineError:
+    """A tensor engine the battery cannot check, and why (kept apart from the advice: a
+    scalar engine whose nodes take arrays says it in a note)."""
+    return EngineError(
+        f"engine {spec.text!r} is a tensor engine minigrad cannot check: {why}{advice}", why
     )
 
 
@@ -568,11 +577,10 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
     x, weight = d.leaf(_positive(2, 3)), d.leaf(_positive(2, 3))
     held = getattr(getattr(x, d.access.data_attr), "shape", (2, 3))
     if tuple(held) != (2, 3):  # petitgrad makes every array 3-d; hobbitgrad wraps it in a list
-        raise EngineError(
-            f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
+        raise _cannot_check(
+            spec,
             f"{d.cls.__name__}(an array of shape (2, 3)).{d.access.data_attr} "
-            f"has shape {tuple(held)}; "
-            "every case compares shapes with numpy's"
+            f"has shape {tuple(held)}; every case compares shapes with numpy's",
         )
     try:
         loss = bound(total, x * weight)()
@@ -585,15 +593,14 @@ def _check_loss(d: Session, spec: EngineSpec, ops: Sequence[Op]) -> bool:
         )
         shape = np.shape(getattr(grad, d.access.data_attr) if is_node else grad)
     except Exception as err:
-        raise EngineError(
-            f"engine {spec.text!r} is a tensor engine minigrad cannot check: "
-            f"{loss_text}.backward() raised {type(err).__name__}: {err}. Every case's loss is "
-            "built and backpropagated so"
+        raise _cannot_check(
+            spec,
+            f"{loss_text}.backward() raised {type(err).__name__}: {err}",
+            ". Every case's loss is built and backpropagated so",
         ) from None
     if shape != (2, 3):
-        raise EngineError(
-            f"engine {spec.text!r} is a tensor engine minigrad cannot check: after "
-            f"{loss_text}.backward() on x of shape (2, 3), x.grad has shape {shape}"
+        raise _cannot_check(
+            spec, f"after {loss_text}.backward() on x of shape (2, 3), x.grad has shape {shape}"
         )
     return is_node
 

@@ -23,7 +23,7 @@ from minigrad_tool.adapter.profile import Profile, call_text
 from minigrad_tool.battery.oracle import NoTruth, slope
 from minigrad_tool.mutation.probe import TestStyle, attempt, renamed
 from minigrad_tool.tensor.calls import SourceCalls
-from minigrad_tool.tensor.cases import CaseRun, TensorCase
+from minigrad_tool.tensor.cases import CaseRun, TensorCase, one_element_as
 from minigrad_tool.tensor.rows import build_tensor_battery
 
 __all__ = ["TensorProbe", "description", "tensor_probes"]
@@ -298,11 +298,11 @@ def _literal(array: Any) -> str:
 
 
 def _shape(grad: Any, x: Any) -> list[int] | None:
-    """A gradient's shape, as the cases read it (one element in any shape is x's shape); a
-    list, as an observation is once it crossed from a child."""
+    """A gradient's shape, as the cases read it; a list, as an observation is once it
+    crossed from a child."""
     if grad is None:
         return None
-    return list(np.shape(x) if np.size(grad) == np.size(x) == 1 else np.shape(grad))
+    return list(one_element_as(np.asarray(grad), np.shape(x)).shape)
 
 
 def _flat(array: Any) -> Any:

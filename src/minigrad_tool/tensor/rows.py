@@ -598,7 +598,7 @@ _ALONGSIDE: tuple[tuple[str, str, Build, Ref, Domain, tuple[int, ...]], ...] = (
         for op, (fn, domain) in _UNARY.items()
     ),
     ("neg", "-x", lambda c, xs: c.neg(xs[0]), lambda xs: -xs[0], "any", (3, 4)),
-    ("pow", "x ** 2.0", lambda c, xs: c.pow(xs[0], 2.0), lambda xs: xs[0] ** 2.0, "any", (3, 4)),
+    ("pow", "x ** 2.0", _pow(2.0), _numpy_pow(2.0), "any", (3, 4)),
     *(  # over every axis: a reduction the loss needs anyway (an axis may not be supported)
         (
             op,
@@ -608,7 +608,7 @@ _ALONGSIDE: tuple[tuple[str, str, Build, Ref, Domain, tuple[int, ...]], ...] = (
             "distinct",
             (3, 4),
         )
-        for op, fn in (("sum", np.sum), ("mean", np.mean), ("max", np.max))
+        for op, fn in _REDUCE_NUMPY.items()
     ),
     ("getitem", "x[0]", lambda c, xs: c.index(xs[0], 0), lambda xs: xs[0][0], "any", (3, 4)),
     (
@@ -823,7 +823,7 @@ def build_tensor_battery(profile: Profile) -> Built:
             broken = [method for method, _ in profile.broken]
             skipped.append((row.name, why_not_run(missing, broken)))
             continue
-        if _ranks(row) < profile.min_rank:
+        if profile.min_rank and _ranks(row) < profile.min_rank:
             skipped.append((row.name, f"the engine keeps arrays in {profile.min_rank}-D at least"))
             continue
         op = ops.get(row.op) if row.op else None
