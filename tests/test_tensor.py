@@ -176,6 +176,28 @@ class TestGradcheck:
         assert failed and " fail" in failed[0], out
         assert op in out
 
+    def test_a_leaf_born_with_a_gradient_fails_only_the_unused_input_check(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Leaves start with gradient ones (the seed, d x / d x) and backward() zeroes the ones
+        it reaches unless they were set: every gradient the graph reaches is right, pre-seeded
+        and accumulated ones too, so only a leaf the output does not use shows the bug. The
+        tensor battery passed this engine before it had the unused-input check."""
+        born = "        self.grad: Array = np.zeros_like(self.data)\n"
+        seed = "        self.grad = np.ones_like(self.data)\n        for node in reversed(topo):\n"
+        zero = "        for node in topo:\n            if node.grad is node._born:\n"
+        zero += "                node.grad = np.zeros_like(node.data)\n"
+        assert SOURCE.count(born) == 1 and SOURCE.count(seed) == 1
+        body = SOURCE.replace(
+            born, born.replace("zeros", "ones") + "        self._born = self.grad\n"
+        )
+        path = engine(tmp_path, body.replace(seed, zero + seed))
+        code, out, err = run(["gradcheck", "--engine", path, "--json"], capsys)
+        assert code == 1, out + err
+        failed = [c for c in json.loads(out)["cases"] if c["status"] == "fail"]
+        assert len(failed) > 200
+        assert all(": the unused input check of " in c["detail"] for c in failed), failed
+
     def test_a_float32_engine_passes_with_float32_tolerances(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
