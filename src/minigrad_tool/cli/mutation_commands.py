@@ -23,6 +23,7 @@ from minigrad_tool.reads import read_by_run
 from minigrad_tool.report.output import Output
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so help stays fast
+    from minigrad_tool.cli.cached import RunCache
     from minigrad_tool.mutation.inject import Injection
     from minigrad_tool.mutation.mutants import Generated
     from minigrad_tool.mutation.results import Campaign
@@ -154,7 +155,6 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.mutation.judges.tests import NoEngineCode
     from minigrad_tool.mutation.judging import CampaignConfig, HarnessError
     from minigrad_tool.mutation.mutants import MutationError, generate_mutants
-    from minigrad_tool.report.terminal import print_campaign, print_matrix
 
     tests = _existing_tests(args.tests)
     judges = _judges(args, tests)
@@ -173,6 +173,10 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         _reads(args, spec, tests),
         new_only=() if args.overwrite else ("--suggest",),
     )
+    kept = _kept(args, spec, tests)
+    replayed = kept.replay() if kept is not None else None
+    if replayed is not None:
+        return _report(args, out, replayed, outputs, spec, tests)
     spec, profile = common.profile(args, out, common.DEFAULT_TIMEOUT)  # --timeout: per mutant
     config = CampaignConfig(
         operators=args.operators,
@@ -202,17 +206,19 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
                     tasks[judge_name] = bar.add_task(f"{judge_name}: mutants", total=total)
                 bar.update(tasks[judge_name], completed=done, total=total)
 
-            campaign = run_campaign(spec, profile, config, progress=progress, generated=generated)
+            keys = kept.mutant_keys(spec, generated) if kept is not None else None
+            campaign = run_campaign(
+                spec, profile, config, progress=progress, generated=generated, keys=keys
+            )
     except NoEngineCode as err:
         raise _no_engine_code(args, err) from err
     except (HarnessError, MutationError) as err:
         raise UsageError(str(err)) from err
     if changes is not None:
         campaign.since, campaign.not_judged = changes.ref, list(changes.unchanged)
-    if args.matrix:
-        print_matrix(out, campaign)
-    print_campaign(out, campaign, suggest_hint(tests), verbose=args.verbose)
-    _write_reports(args, out, campaign, outputs, spec)
+    if kept is not None:
+        kept.save(campaign)
+    code = _report(args, out, campaign, outputs, spec, tests)
     suggest_path = outputs.get("--suggest")
     if suggest_path is not None:
         from minigrad_tool.mutation.suggest import suggest_tests
@@ -221,6 +227,33 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         if suggestions.text:
             write_file(suggest_path, suggestions.text)
         _print_suggestions(out, suggestions, suggest_path)
+    return code
+
+
+def _kept(args: argparse.Namespace, spec: EngineSpec, tests: Sequence[str]) -> RunCache | None:
+    """The result cache of this command, unless it is off (cli.cached)."""
+    from minigrad_tool.cli.cached import RunCache
+
+    if not RunCache.wanted(args):
+        return None
+    return RunCache(args, spec, _reads(args, spec, tests), tests)
+
+
+def _report(
+    args: argparse.Namespace,
+    out: Output,
+    campaign: Campaign,
+    outputs: Outputs,
+    spec: EngineSpec,
+    tests: Sequence[str],
+) -> int:
+    """The terminal report, the files asked for, and the exit code."""
+    from minigrad_tool.report.terminal import print_campaign, print_matrix
+
+    if args.matrix:
+        print_matrix(out, campaign)
+    print_campaign(out, campaign, suggest_hint(tests), verbose=args.verbose)
+    _write_reports(args, out, campaign, outputs, spec)
     return _mutate_code(out, campaign, args.min_score)
 
 

@@ -206,6 +206,14 @@ def _mutate_selection(mutate: argparse.ArgumentParser) -> None:
         "op when backward(), a shared helper, a test or the settings changed",
     )
     mutate.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="judge every mutant; by default a verdict whose inputs (its op's code, the code "
+        "its covering tests reach, the tests, the settings, minigrad, the installed packages) "
+        "are those of the last run is reported from it, and a run that changed nothing is "
+        "the last one, reported again",
+    )
+    mutate.add_argument(
         "--shard",
         type=arguments.shard,
         default=(1, 1),

@@ -20,6 +20,8 @@ then probes each mutant some judge let through
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +31,7 @@ from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
 from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Host, Limits
+from minigrad_tool.mutation.cache import MutantKeys, Part
 from minigrad_tool.mutation.judges import JUDGES
 from minigrad_tool.mutation.judging import (
     CampaignConfig,
@@ -162,11 +165,49 @@ def _ticker(progress: JudgeProgress | None, name: str) -> Callable[[int, int], N
     return tick
 
 
+def _judge_all(
+    host: Host,
+    judges: Sequence[Judge],
+    harnesses: Mapping[str, Harness],
+    mutants: Sequence[Mutant],
+    progress: JudgeProgress | None,
+) -> dict[str, dict[str, Verdict]]:
+    """Every judge that could judge, on every mutant: judge -> mutant ID -> verdict."""
+    return {
+        judge.name: judge.judge(host, mutants, harnesses[judge.name], _ticker(progress, judge.name))
+        for judge in judges
+        if judge.name in harnesses
+    }
+
+
 def _engine_tasks(parts: Sequence[Judge | Probing]) -> dict[str, Task]:
     tasks: dict[str, Task] = {}
     for part in parts:
         tasks.update(part.engine_tasks())
     return tasks
+
+
+def _parts(
+    spec: EngineSpec, profile: Profile, config: CampaignConfig, mutants: Sequence[Mutant]
+) -> tuple[list[Judge], Probing | None, Host]:
+    """The judges, the probes and the engine host they share, over one Setup."""
+    limits = Limits(max(SETUP_DEADLINE, config.timeout or 0.0), config.memory_mib)
+    setup = Setup(
+        spec,
+        profile,
+        spec.index,
+        build_battery(profile),
+        {m.id: m for m in mutants},
+        config,
+        limits,
+    )
+    judges = [JUDGES[name].judge(setup) for name in config.judges]
+    probing = Probing(setup) if config.probes else None
+    tasks = _engine_tasks([*judges, *([probing] if probing else [])])
+    host = engine_host(
+        spec, profile, tasks, limits, jobs=config.jobs, prepare=prepare_patcher(setup)
+    )
+    return judges, probing, host
 
 
 def run_campaign(
@@ -176,48 +217,49 @@ def run_campaign(
     *,
     progress: JudgeProgress | None = None,
     generated: Generated | None = None,
+    keys: MutantKeys | None = None,
 ) -> Campaign:
-    """Each judge's harness, then every mutant's verdicts, then probes of what got through."""
+    """Each judge's harness, then every mutant's verdicts, then probes of what got through.
+    `keys`: the mutants' keys and the verdicts kept from the last run (mutation.cache): a
+    mutant whose key is unchanged is reported as it was, not judged again."""
     start = time.monotonic()
     generated = generated or generate_mutants(spec, profile, config.operators)
-    index = spec.index
+    if keys is not None:  # a kept verdict's key holds the code its items ran: record it
+        config = dataclasses.replace(config, record_code=True)
     mutants = shard_of(generated.mutants, config.shard)
-    limits = Limits(max(SETUP_DEADLINE, config.timeout or 0.0), config.memory_mib)
-    setup = Setup(
-        spec, profile, index, build_battery(profile), {m.id: m for m in mutants}, config, limits
-    )
-    judges = [JUDGES[name].judge(setup) for name in config.judges]
-    probing = Probing(setup) if config.probes else None
-    tasks = _engine_tasks([*judges, *([probing] if probing else [])])
-    host = engine_host(
-        spec, profile, tasks, limits, jobs=config.jobs, prepare=prepare_patcher(setup)
-    )
+    judges, probing, host = _parts(spec, profile, config, mutants)
     harnesses: dict[str, Harness] = {}
     findings = _crashed_ops(profile)
     excluded: list[str] = []
-    verdicts: dict[str, dict[str, Verdict]] = {}
+    reused: dict[str, MutantResult] = {}
+    keyed: _Keys | None = None
     for judge in judges:
         judge.start()
     try:
         with host:
             harness_start = time.monotonic()
             # The probes' and the later judges' work first: meanwhile, a judge with a host of
-            # its own (your tests) is still collecting.
-            original = probing.original(host) if probing else None
+            # its own (your tests) is still collecting.  With kept verdicts, the probes wait
+            # until the harnesses tell which mutants must be judged at all.
+            early = probing is not None and (keys is None or not keys.previous)
+            original = probing.original(host) if probing and early else None
             _run_harnesses(host, judges, harnesses, findings, excluded)
             harness_seconds = time.monotonic() - harness_start
-            for judge in judges:
-                if judge.name in harnesses:
-                    verdicts[judge.name] = judge.judge(
-                        host, mutants, harnesses[judge.name], _ticker(progress, judge.name)
-                    )
-            results = [_combine(m, verdicts, config.judges) for m in mutants]
+            if keys is not None:
+                keyed = _Keys(keys, judges, harnesses, generated.mutants, config.matrix)
+            reused = _reused(keyed, mutants)
+            judged = [m for m in mutants if m.id not in reused]
+            verdicts = _judge_all(host, judges, harnesses, judged, progress)
+            results = [_combine(m, verdicts, config.judges) for m in judged]
+            if probing is not None and original is None and judged:
+                original = probing.original(host)
             if probing is not None and original is not None:
                 broken = [f.case for f in findings if f.case]
                 results = probing.probe(host, results, verdicts, original, broken)
     finally:
         for judge in judges:
             judge.close()
+    results = _in_order(mutants, results, reused, keyed)
     _require_unchanged(spec)
     primary, harness = judges[0], harnesses[judges[0].name]
     yours = harnesses.get("tests")  # the tests judge's harness, if it judged
@@ -245,7 +287,77 @@ def run_campaign(
         uncontrolled=spec.uncontrolled,
         habits=_habits(harnesses),
         fixtures=dict(yours.fixtures if yours else {}),
+        reused=len(reused),
     )
+
+
+class _Keys:
+    """Each mutant's key (mutation.cache) in this run: what its verdicts depended on."""
+
+    def __init__(
+        self,
+        keys: MutantKeys,
+        judges: Sequence[Judge],
+        harnesses: Mapping[str, Harness],
+        every: Sequence[Mutant],
+        matrix: bool,
+    ) -> None:
+        self.keys = keys
+        self.judges = {j.name: j for j in judges}
+        self.harnesses = harnesses
+        self.op_of = {m.id: m.op for m in every}
+        self.matrix = matrix
+
+    def _ops(self, item: str, harness: Harness) -> set[str]:
+        """The ops whose code an item ran on the unmutated engine: those of the mutants whose
+        sites it ran (an op's forward mutant among them when its forward ran)."""
+        reached = harness.covers.get(item, frozenset()) | harness.reached.get(item, frozenset())
+        return {self.op_of[i] for i in reached if i in self.op_of}
+
+    def __call__(self, mutant: Mutant, result: MutantResult) -> str | None:
+        """The items each judge ran on the mutant (in its order, up to the killer, which a
+        change can move) and the ops they reach; None when a judge cannot judge now."""
+        parts: list[Part] = []
+        for name, verdict in result.judges:
+            judge, harness = self.judges.get(name), self.harnesses.get(name)
+            if judge is None or harness is None:
+                return None
+            items = judge.order(mutant, harness)
+            killer = verdict.killed_by[0] if verdict.killed_by and not self.matrix else None
+            if killer is not None:
+                if killer not in items:
+                    return None
+                items = items[: items.index(killer) + 1]
+            ops = set().union(*(self._ops(item, harness) for item in items))
+            parts.append((name, items, ops))
+        return self.keys.key(mutant, parts)
+
+
+def _reused(keyed: _Keys | None, mutants: Sequence[Mutant]) -> dict[str, MutantResult]:
+    """The last run's verdicts of the mutants whose keys are unchanged."""
+    if keyed is None:
+        return {}
+    found: dict[str, MutantResult] = {}
+    for mutant in mutants:
+        kept = keyed.keys.reuse(mutant, functools.partial(keyed, mutant))
+        if kept is not None:
+            found[mutant.id] = kept
+    return found
+
+
+def _in_order(
+    mutants: Sequence[Mutant],
+    judged: Sequence[MutantResult],
+    reused: Mapping[str, MutantResult],
+    keyed: _Keys | None,
+) -> list[MutantResult]:
+    """Every mutant's result in generation order, kept for the next run when `keyed`."""
+    by_id = {r.mutant.id: r for r in judged} | dict(reused)
+    results = [by_id[m.id] for m in mutants]
+    if keyed is not None:
+        for result in results:
+            keyed.keys.keep(result, keyed(result.mutant, result))
+    return results
 
 
 def _require_unchanged(spec: EngineSpec) -> None:

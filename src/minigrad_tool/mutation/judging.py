@@ -92,6 +92,7 @@ class CampaignConfig:
     tests: tuple[str, ...] = ()  # the user's pytest paths: the tests judge
     judges: tuple[str, ...] = ("battery",)  # rows of JUDGES; the first decides the score
     probes: bool = True  # look for equivalence and distinguishing inputs
+    record_code: bool = False  # record the mutant sites each harness item runs (result cache)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,9 @@ class Harness:
     habits: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     # the wide fixtures a child keeps between tests: name -> (scope, may depend on the engine)
     fixtures: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
+    # item -> IDs of the mutants whose sites it ran, where a judge that needs no `covers`
+    # records them for the result cache (the battery, with `record_code`)
+    reached: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -546,5 +550,7 @@ def prepare_patcher(setup: Setup) -> Callable[[Loaded], None]:
     def prepare(engine: Loaded) -> None:
         setup.patcher = patcher_for(setup.spec, setup.index)
         setup.patcher.live()
+        if setup.config.record_code:
+            setup.patcher.prepare_sites(setup.mutants.values())
 
     return prepare

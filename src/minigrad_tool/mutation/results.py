@@ -155,6 +155,8 @@ class Campaign:
     fixtures: dict[str, tuple[str, bool]] = field(default_factory=dict)
     # The other files of the engine's package that were mutated (they hold steps): path -> source
     others: dict[str, str] = field(default_factory=dict)
+    reused: int = 0  # verdicts reported from the last run, their inputs unchanged (cache)
+    replayed: bool = False  # the whole campaign is the last run's: nothing it read changed
 
     def path_of(self, mutant: Mutant) -> str:
         """The file a mutant changes."""

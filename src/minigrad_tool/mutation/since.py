@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import hashlib
 import os
 import subprocess
 from collections import defaultdict
@@ -27,7 +28,7 @@ from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.adapter.spec import parse_snapshot
 from minigrad_tool.mutation.sites import Site
 
-__all__ = ["Changes", "SinceError", "changes_since"]
+__all__ = ["Changes", "Code", "SinceError", "changes_since", "code_digests"]
 
 GIT_TIMEOUT = 30.0  # seconds for one `git show`: a local object read takes milliseconds
 
@@ -162,13 +163,50 @@ def changes_since(
             return Changes(ref, names, (), f"code outside the ops' functions changed{where}")
         before, now = _functions(old_index), _functions(index)
         changed |= {(file, q) for q in before.keys() | now.keys() if before.get(q) != now.get(q)}
-    owner: dict[tuple[str, str], str] = {}
-    for site in op_sites:
-        for region in (*site.steps, *site.forward):
-            owner.setdefault((region.unit.file, region.unit.qualname), site.op)
+    owner = _owners(op_sites)
     owners = {(f, q): _owner(f, q, owner) for f, q in sorted(changed)}
     shared = [q for (_, q), op in owners.items() if op is None]
     if shared:
         return Changes(ref, names, (), f"{', '.join(shared)} changed (no one op's code)")
     judged = tuple(dict.fromkeys(op for op in owners.values() if op is not None))
     return Changes(ref, judged, tuple(n for n in names if n not in judged))
+
+
+def _owners(sites: Sequence[Site]) -> dict[tuple[str, str], str]:
+    """(file, qualname) of each op's steps and forward -> the op."""
+    owner: dict[tuple[str, str], str] = {}
+    for site in sites:
+        if site.kind == "op":
+            for region in (*site.steps, *site.forward):
+                owner.setdefault((region.unit.file, region.unit.qualname), site.op)
+    return owner
+
+
+@dataclass(frozen=True)
+class Code:
+    """The engine's code, split as the result cache needs it (`code_digests`)."""
+
+    shared: str  # the code no op with a forward mutant owns, and every module's top level
+    ops: dict[str, str]  # op -> its functions' code
+
+
+def code_digests(spec: EngineSpec, sites: Sequence[Site], owned: set[str]) -> Code:
+    """Each op's functions, for the ops in `owned`; one digest of the rest: the code outside
+    every op's functions, the functions no op owns, those of the other ops.  As ASTs, like
+    `changes_since`: moving code or editing a comment changes nothing."""
+    owner = {k: op for k, op in _owners(sites).items() if op in owned}
+    shared = hashlib.sha256()
+    ops: dict[str, list[str]] = defaultdict(list)
+    for path in spec.files:
+        file = "" if path == spec.path else str(path)
+        index = spec.index_of(file)
+        shared.update(f"\0{file}\0".encode() + _outside_functions(index.tree).encode())
+        for qualname, dumps in sorted(_functions(index).items()):
+            op = _owner(file, qualname, owner)
+            text = f"\0{file}:{qualname}\0" + "\0".join(dumps)
+            if op is None:
+                shared.update(text.encode())
+            else:
+                ops[op].append(text)
+    digests = {op: hashlib.sha256("".join(texts).encode()).hexdigest() for op, texts in ops.items()}
+    return Code(shared.hexdigest(), digests)

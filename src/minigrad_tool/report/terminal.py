@@ -373,10 +373,31 @@ def print_campaign(
     judge_notes = [f for f in campaign.findings if f.check == "judge"]
     for f in judge_notes:
         out.line(f.message, "yellow")
+    _print_reuse(out, campaign)
     out.line()
     uncovered = campaign.count(Status.NO_COVERAGE)
     good = campaign.survived == 0 and not uncovered and not campaign.engine_findings
     out.line(score_line(campaign), "bold green" if good else "bold red")
+
+
+def _print_reuse(out: Output, campaign: Campaign) -> None:
+    """What the result cache gave: the whole last run, or some of its verdicts."""
+    if campaign.replayed:
+        out.line()
+        out.line(
+            "nothing this run reads changed since the last one (the engine, the tests, the "
+            "settings, minigrad, the installed packages): its verdicts, reported again "
+            "(--no-cache judges them)",
+            "dim",
+        )
+    elif campaign.reused:
+        out.line()
+        out.line(
+            f"{campaign.reused} of {len(campaign.results)} verdicts from the last run: their "
+            "op's code, the code their covering tests reach, the tests and the settings are "
+            f"unchanged; {len(campaign.results) - campaign.reused} judged (--no-cache judges all)",
+            "dim",
+        )
 
 
 def _item(campaign: Campaign) -> str:

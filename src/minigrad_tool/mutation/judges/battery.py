@@ -63,7 +63,14 @@ class BatteryJudge:
         case = self.setup.battery.case(args["case"])
         reporter.phase(f"case {case.name} on the unmutated engine")
         set_order(0)  # the other orders are checked kill by kill (judging._orders_caught)
-        result = run_case(case, engine.access, self.setup.config.settings)
+        patcher = self.setup.patcher
+        record = patcher.record_sites() if self.setup.config.record_code and patcher else None
+        try:
+            result = run_case(case, engine.access, self.setup.config.settings)
+        finally:
+            reached = sorted(record()) if record is not None else []
+            if patcher is not None:
+                patcher.restore()
         kink = case.kind == "kink" and result.status == "pass"  # a skipped one judges nothing
         pinned = pinned_values(case, engine.access) if kink else None
         finding = result.finding.to_json() if result.finding is not None else None
@@ -72,6 +79,7 @@ class BatteryJudge:
             "detail": result.detail,
             "pinned": pinned,
             "finding": finding,
+            "reached": reached,
         }
 
     def _judge_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
@@ -107,6 +115,7 @@ class BatteryJudge:
         findings: list[Finding] = []
         seconds: dict[str, float] = {}
         pinned: dict[str, Any] = {}
+        reached: dict[str, frozenset[str]] = {}
         for case in self.cases:
             outcome = outcomes[case.name]
             raise_internal(outcome, f"the harness run of case {case.name}")
@@ -124,6 +133,7 @@ class BatteryJudge:
             if value["status"] == "skip":  # the engine does not support it: it judges nothing
                 continue
             seconds[case.name] = outcome.seconds
+            reached[case.name] = frozenset(value["reached"])
             if value["pinned"] is not None:
                 pinned[case.name] = value["pinned"]
         if not seconds:
@@ -132,7 +142,7 @@ class BatteryJudge:
                 "verdict would mean anything:\n" + "\n".join(f.message for f in findings)
             )
         passing = [c.name for c in self.cases if c.name in seconds]  # cheapest first, by cost
-        return Harness(tuple(passing), {}, seconds, pinned, tuple(findings))
+        return Harness(tuple(passing), {}, seconds, pinned, tuple(findings), reached=reached)
 
     def order(self, mutant: Mutant, harness: Harness) -> list[str]:
         """Every passing case, those that call the mutant's op first; each part cheapest first

@@ -1,0 +1,120 @@
+"""`mutate`'s use of the result cache (mutation.cache): what a run's verdicts depend on.
+
+The run is named by the command's settings and the engine's path; its key adds
+the bytes of everything it reads.  The files counted go beyond those no output
+may land on (`reads`): every file in the test folders (data a test loads), the
+modules beside an engine that is not in a package (it may import them), and
+pytest's configuration files where pytest looks for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from minigrad_tool.adapter import EngineSpec
+from minigrad_tool.mutation import cache
+from minigrad_tool.mutation.mutants import Generated
+from minigrad_tool.mutation.results import Campaign
+from minigrad_tool.mutation.since import code_digests
+
+__all__ = ["RunCache"]
+
+# The options a verdict depends on; output paths, --format, --verbose and --jobs do not
+# change one (a verdict never depends on how many children ran at once).
+VERDICT_OPTIONS = (
+    "engine",
+    "tests",
+    "judge",
+    "operators",
+    "timeout",
+    "memory",
+    "matrix",
+    "shard",
+    "groups",
+    "eps",
+    "atol",
+    "rtol",
+    "fast",
+    "any_subgradient",
+)
+PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+
+
+# Folders under a test folder that hold no test input: caches, environments, outputs.
+NOT_INPUTS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "mutants"})
+
+
+def _test_folder_files(tests: Sequence[str]) -> list[Path]:
+    """Every file under the test folders (a test may load data), hidden folders and those of
+    NOT_INPUTS left out."""
+    found: list[Path] = []
+    for text in tests:
+        path = Path(text)
+        folder = path if path.is_dir() else path.parent
+        for where, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in NOT_INPUTS)
+            found += [Path(where) / name for name in sorted(files)]
+    return found
+
+
+def _inputs(reads: Sequence[Path], spec: EngineSpec, tests: Sequence[str]) -> list[Path]:
+    files = [*reads, *spec.files, *_test_folder_files(tests)]
+    if not (spec.path.parent / "__init__.py").exists():
+        files += sorted(spec.path.parent.glob("*.py"))
+    for folder in {Path.cwd(), *(Path(t).resolve().parent for t in tests)}:
+        files += [folder / name for name in PYTEST_CONFIGS if (folder / name).is_file()]
+    return files
+
+
+class RunCache:
+    """The kept run of this command, and how to keep this one."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        spec: EngineSpec,
+        reads: Sequence[Path],
+        tests: Sequence[str],
+    ) -> None:
+        settings = repr([(name, getattr(args, name, None)) for name in VERDICT_OPTIONS])
+        settings += f"\0{Path.cwd()}\0{spec.path}\0{spec.class_name}\0{spec.orders}"
+        self.name = settings
+        files = _inputs(reads, spec, tests)
+        engine = {p.resolve() for p in spec.files}
+        self.run = cache.inputs_digest(settings, files)
+        self.inputs = cache.inputs_digest(settings, [p for p in files if p.resolve() not in engine])
+        self.stored = cache.load(self.name)
+        self.keys: cache.MutantKeys | None = None
+
+    @staticmethod
+    def wanted(args: argparse.Namespace) -> bool:
+        """--no-cache, --since (it says what it did not judge) and --suggest (it probes the
+        engine again) run in full."""
+        return not (args.no_cache or args.since or args.suggest) and cache.folder() is not None
+
+    def replay(self) -> Campaign | None:
+        """The last campaign, if nothing this run reads changed since."""
+        if self.stored is None or self.stored.run != self.run:
+            return None
+        return dataclasses.replace(
+            self.stored.campaign, replayed=True, reused=len(self.stored.campaign.results)
+        )
+
+    def mutant_keys(self, spec: EngineSpec, generated: Generated) -> cache.MutantKeys:
+        """The keys of this run's mutants.  An op's code counts apart only when the op has a
+        forward mutant: a test that runs the op's forward then covers one, so the op is
+        among those the test reaches; any other op's code counts for every mutant."""
+        owned = {m.op for m in generated.mutants if m.operator == "forward"}
+        code = code_digests(spec, generated.sites, owned)
+        previous = self.stored.entries if self.stored is not None else None
+        self.keys = cache.MutantKeys(self.inputs, code, previous)
+        return self.keys
+
+    def save(self, campaign: Campaign) -> None:
+        if self.keys is None or os.environ.get(cache.ENV) == "off":
+            return
+        cache.save(self.name, cache.Stored(self.run, campaign, self.keys.entries))

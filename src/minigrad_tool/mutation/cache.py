@@ -1,0 +1,210 @@
+"""Verdicts kept by content: a rerun judges only what changed, and reports the rest.
+
+Two levels, both keyed by what a verdict depends on, never by time:
+
+* **the whole run**: the bytes of every file the run reads (the engine's files,
+  the other modules of its package or folder, your tests, every module and
+  data file in their folders, the conftests, the settings), the command's
+  settings, minigrad's own source, the Python and the installed packages.
+  When none changed, the last campaign is reported as it was, without running
+  anything;
+* **a mutant**: the same inputs, except that of the engine's code only the
+  parts it depends on count: its op's functions, the functions of every op
+  whose mutated code its covering items ran, the code outside every op's
+  functions (``backward()``, helpers, constants, imports) and every op without
+  a mutant.  Its covering items, taken from this run's unmutated engine, count
+  too.  A mutant some judge let through was probed on every op (random graphs
+  mix them): it is reused only when no op's code changed.
+
+A verdict is deterministic (the same command on the same files gives the same
+one), so a reused verdict is the one a full run would give; ``--no-cache``
+judges everything.  The cache lives in minigrad's cache folder, never in
+your tree: ``$MINIGRAD_RESULTS`` if set (``off`` keeps none), else
+``$XDG_CACHE_HOME/minigrad/results``, else ``~/.cache/minigrad/results``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from minigrad_tool.mutation.mutants import Mutant
+from minigrad_tool.mutation.results import Campaign, MutantResult
+from minigrad_tool.mutation.since import Code
+
+__all__ = [
+    "ENV",
+    "FORMAT",
+    "MutantKeys",
+    "Part",
+    "Stored",
+    "folder",
+    "inputs_digest",
+    "load",
+    "save",
+]
+
+ENV = "MINIGRAD_RESULTS"
+FORMAT = 1  # bumped when what is stored changes shape: older files are ignored
+
+
+def folder() -> Path | None:
+    """Where verdicts are kept; None: keep none."""
+    value = os.environ.get(ENV)
+    if value is not None:
+        return None if value in ("", "off") else Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "minigrad" / "results"
+
+
+@functools.cache
+def _tool_digest() -> str:
+    """minigrad's own source: a change to the tool is a change to every verdict."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _environment() -> str:
+    """The interpreter and the installed distributions (names carry their versions)."""
+    parts = [sys.version, sys.platform, sys.executable]
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            names = os.listdir(entry or ".")
+            parts += sorted(n for n in names if n.endswith((".dist-info", ".egg-info", ".pth")))
+    parts += sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("MINIGRAD_"))
+    return "\n".join(parts)
+
+
+def _file_part(path: Path) -> bytes:
+    """A module by its bytes; a data file by size and modification time (a folder of datasets
+    would otherwise be read whole on every run)."""
+    try:
+        if path.suffix != ".py":
+            stat = path.stat()
+            return f"{stat.st_size}:{stat.st_mtime_ns}".encode()
+        return path.read_bytes()
+    except OSError:
+        return b"<missing>"
+
+
+def inputs_digest(settings: str, files: Iterable[Path]) -> str:
+    """Of the command's settings, the files given, minigrad and the environment."""
+    digest = hashlib.sha256(f"{FORMAT}\0{_tool_digest()}\0{_environment()}\0{settings}".encode())
+    for path in sorted({p.resolve() for p in files}):
+        digest.update(b"\0" + str(path).encode() + b"\0" + _file_part(path))
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: str  # what the verdict depends on, but the code of ops it does not reach
+    engine: str  # every op's code: a verdict that was probed depends on all of it
+    result: MutantResult
+
+
+@dataclass
+class Stored:
+    """One run's campaign, under the key of everything it read, with its mutants' keys."""
+
+    run: str
+    campaign: Campaign
+    entries: dict[str, _Entry] = field(default_factory=dict)
+
+
+def _file_for(name: str) -> Path | None:
+    where = folder()
+    if where is None:
+        return None
+    return where / (hashlib.sha256(name.encode()).hexdigest()[:24] + ".pickle")
+
+
+def load(name: str) -> Stored | None:
+    """The run kept under `name` (the command's identity), if any and readable."""
+    path = _file_for(name)
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as f:
+            fmt, stored = pickle.load(f)
+    except Exception:  # a missing, partial or foreign file: no cache, never an error
+        return None
+    return stored if fmt == FORMAT and isinstance(stored, Stored) else None
+
+
+def save(name: str, stored: Stored) -> None:
+    """Keep the run; a folder that cannot be written keeps nothing (the run still stands)."""
+    path = _file_for(name)
+    if path is None:
+        return
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump((FORMAT, stored), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+
+
+# What one judge's verdict on a mutant depended on: the judge, the items it ran on the mutant
+# (in order, up to the killer), and the ops whose code those items ran.
+Part = tuple[str, Sequence[str], set[str]]
+
+
+class MutantKeys:
+    """Each mutant's key in this run, and the verdicts of the last run whose keys match."""
+
+    def __init__(self, inputs: str, code: Code, previous: Mapping[str, _Entry] | None) -> None:
+        self.inputs = inputs  # everything but the engine's files (inputs_digest)
+        self.code = code  # the engine's code, split by op (mutation.since)
+        self.engine = hashlib.sha256(
+            f"{code.shared}\0{sorted(code.ops.items())}".encode()
+        ).hexdigest()
+        self.previous = previous or {}
+        self.entries: dict[str, _Entry] = {}
+
+    def key(self, mutant: Mutant, parts: Sequence[Part]) -> str:
+        """Of the mutant, the inputs, the shared code, and per judge the items it ran and the
+        code of the ops they reach."""
+        text = [self.inputs, self.code.shared, repr(mutant)]
+        for judge, items, ops in parts:
+            text += [judge, repr(list(items))]
+            text += [f"{op}={self.code.ops.get(op, '?')}" for op in sorted(ops | {mutant.op})]
+        return hashlib.sha256("\0".join(text).encode()).hexdigest()
+
+    def reuse(
+        self, mutant: Mutant, key_of: Callable[[MutantResult], str | None]
+    ) -> MutantResult | None:
+        """The last run's verdict, if nothing it depends on changed: `key_of` gives the key it
+        has now (None: it cannot be reused)."""
+        entry = self.previous.get(mutant.id)
+        if entry is None or key_of(entry.result) != entry.key:
+            return None
+        if _probed(entry.result) and entry.engine != self.engine:
+            return None
+        return replace(entry.result, mutant=mutant)
+
+    def keep(self, result: MutantResult, key: str | None) -> None:
+        """Keep a verdict of this run for the next, under the key it has."""
+        if key is not None:
+            self.entries[result.mutant.id] = _Entry(key, self.engine, result)
+
+
+def _probed(result: MutantResult) -> bool:
+    """Some judge let it through, so the probes, which mix every op, decided it."""
+    statuses = [v.status for _, v in result.judges] or [result.status]
+    return not all(status.detected for status in statuses)

@@ -1,0 +1,163 @@
+"""The result cache (issue 30): a rerun judges only what changed and reports the rest, with the
+statuses a full run gives; a run that changed nothing is the last one, reported again.
+
+Each comparison runs the same command with the cache and with `--no-cache` on the same files
+and requires identical statuses, killers and reasons for every mutant.
+
+Modules: minigrad_tool.mutation.cache, minigrad_tool.cli.cached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigrad_tool.mutation import cache
+
+STUDENT = Path(__file__).parents[1] / "examples" / "student"
+TANH_STEP = "self.grad += (1 - t**2) * out.grad"
+REPLAYED = "nothing this run reads changed since the last one"
+
+pytestmark = pytest.mark.campaign
+
+Statuses = dict[str, tuple[str, object, object]]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of examples/student: the engine and the student's tests."""
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    for name in ("engine.py", "test_engine.py"):
+        shutil.copy2(STUDENT / name, folder / name)
+    return folder
+
+
+def mutate(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Statuses]:
+    """`minigrad mutate --engine engine.py ARGS`, the cache in the folder's sibling `cache`;
+    the output and each mutant's (status, killers, reason)."""
+    report = folder.parent / "report.json"
+    more = ("--min-score", "0", "--json", str(report))
+    done = subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", "mutate", "--engine", "engine.py", *args, *more],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, cache.ENV: str(folder.parent / "cache")},
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: an engine made wrong
+    data = json.loads(report.read_text())
+    statuses = {
+        m["id"]: (m["status"], m.get("killedBy"), m.get("statusReason"))
+        for entry in data["files"].values()
+        for m in entry["mutants"]
+    }
+    assert statuses
+    return done, statuses
+
+
+def reused(out: str) -> int:
+    """How many verdicts the run says it took from the last one (0 if it says nothing)."""
+    for line in out.splitlines():
+        if " verdicts from the last run" in line:
+            return int(line.split()[0])
+    return 0
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_a_run_that_changed_nothing_is_the_last_one_reported_again(project: Path) -> None:
+    first, statuses = mutate(project, "--judge", "battery")
+    assert REPLAYED not in first.stdout and not reused(first.stdout)
+    again, same = mutate(project, "--judge", "battery")
+    assert REPLAYED in again.stdout
+    assert same == statuses
+    # the report below the cache line is the same, line for line
+    assert again.stdout.replace(REPLAYED, "").count("\n") >= first.stdout.count("\n")
+
+
+def test_no_cache_neither_reads_nor_keeps(project: Path) -> None:
+    mutate(project, "--judge", "battery", "--no-cache")
+    assert not (project.parent / "cache").exists()
+
+
+@pytest.mark.e2e
+def test_one_op_changed_the_rest_is_reused_with_the_statuses_of_a_full_run(
+    project: Path,
+) -> None:
+    """tanh's step rewritten (same maths), then broken: each time the cached run reuses the
+    verdicts of mutants whose cases never reach tanh and judges the others, and every status,
+    killer and reason is the full run's."""
+    mutate(project, "--judge", "battery")
+    rewritten = "self.grad += out.grad * (1 - t**2)"
+    broken = "self.grad += (1 - t) * out.grad"
+    for old, new in ((TANH_STEP, rewritten), (rewritten, broken)):
+        edit(project / "engine.py", old, new)
+        cached, statuses = mutate(project, "--judge", "battery")
+        assert 0 < reused(cached.stdout) < len(statuses), cached.stdout
+        done, full = mutate(project, "--judge", "battery", "--no-cache")
+        assert statuses == full
+        assert cached.returncode == done.returncode == (0 if new == rewritten else 1)
+
+
+@pytest.mark.e2e
+def test_your_tests_judge_a_changed_op_and_a_changed_test_judges_everything(
+    project: Path,
+) -> None:
+    mutate(project, "--tests", "test_engine.py")
+    edit(project / "engine.py", TANH_STEP, "self.grad += out.grad * (1 - t**2)")
+    cached, statuses = mutate(project, "--tests", "test_engine.py")
+    assert 0 < reused(cached.stdout) < len(statuses), cached.stdout
+    _, full = mutate(project, "--tests", "test_engine.py", "--no-cache")
+    assert statuses == full
+    with (project / "test_engine.py").open("a") as f:
+        f.write("\n# a comment changes the file: every verdict may depend on it\n")
+    cached, statuses = mutate(project, "--tests", "test_engine.py")
+    assert REPLAYED not in cached.stdout and not reused(cached.stdout)
+    assert statuses == full
+
+
+class TestKeys:
+    def test_the_inputs_digest_follows_a_module_byte_for_byte(self, tmp_path: Path) -> None:
+        module = tmp_path / "helper.py"
+        module.write_text("X = 1\n")
+        before = cache.inputs_digest("settings", [module])
+        assert cache.inputs_digest("settings", [module]) == before
+        assert cache.inputs_digest("other settings", [module]) != before
+        module.write_text("X = 2\n")
+        assert cache.inputs_digest("settings", [module]) != before
+
+    def test_a_missing_file_counts_as_missing(self, tmp_path: Path) -> None:
+        gone = tmp_path / "gone.py"
+        before = cache.inputs_digest("s", [gone])
+        gone.write_text("")
+        assert cache.inputs_digest("s", [gone]) != before
+
+    def test_a_corrupt_or_foreign_cache_file_is_no_cache(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv(cache.ENV, str(tmp_path))
+        assert cache.load("a run") is None
+        cache.save("a run", cache.Stored("key", campaign=None))  # type: ignore[arg-type]
+        assert cache.load("a run") is not None
+        for path in tmp_path.iterdir():
+            path.write_bytes(b"not a pickle")
+        assert cache.load("a run") is None
+
+    def test_off_keeps_nothing(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv(cache.ENV, "off")
+        assert cache.folder() is None
+        cache.save("a run", cache.Stored("key", campaign=None))  # type: ignore[arg-type]
+        assert cache.load("a run") is None
