@@ -226,6 +226,9 @@ class Patcher:
     _site_codes: dict[UnitKey, CodeType] = field(default_factory=dict)  # by unit
     _recording: Callable[[int], None] | None = None  # sites being recorded into
     _applied: tuple[Mutant, CodeType] | None = None  # the mutant swapped in
+    # Each mutant's code, compiled once per child: a kill is confirmed on the original and in
+    # every graph order, each a restore and a new swap of the same mutant.
+    _compiled: dict[str, CodeType] = field(default_factory=dict)
 
     def reloaded(self, module: ModuleType) -> None:
         """The engine ran again (a test reloaded it): its new functions get what the old
@@ -299,6 +302,12 @@ class Patcher:
         return self.others[file] if file else self.index
 
     def compile(self, mutant: Mutant) -> CodeType:
+        found = self._compiled.get(mutant.id)
+        if found is None:
+            found = self._compiled[mutant.id] = self._compile_mutant(mutant)
+        return found
+
+    def _compile_mutant(self, mutant: Mutant) -> CodeType:
         unit: Function | None = self._index_of(mutant.file).function(*mutant.unit)
         if unit is None:
             raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
