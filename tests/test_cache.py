@@ -139,6 +139,18 @@ class TestKeys:
         module.write_text("X = 2\n")
         assert cache.inputs_digest("settings", [module]) != before
 
+    def test_where_the_caches_live_is_no_input(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A verdict does not depend on the cache folders: a rerun with the cache copied
+        elsewhere reuses it; a setting of minigrad's in the environment is an input."""
+        before = cache.inputs_digest("s", [])
+        monkeypatch.setenv(cache.ENV, str(tmp_path / "elsewhere"))
+        monkeypatch.setenv("MINIGRAD_CACHE", str(tmp_path / "bytecode"))
+        assert cache.inputs_digest("s", []) == before
+        monkeypatch.setenv("MINIGRAD_ORDERS", "1")
+        assert cache.inputs_digest("s", []) != before
+
     def test_a_missing_file_counts_as_missing(self, tmp_path: Path) -> None:
         gone = tmp_path / "gone.py"
         before = cache.inputs_digest("s", [gone])

@@ -82,7 +82,12 @@ def _environment() -> str:
         with contextlib.suppress(OSError):
             names = os.listdir(entry or ".")
             parts += sorted(n for n in names if n.endswith((".dist-info", ".egg-info", ".pth")))
-    parts += sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("MINIGRAD_"))
+    # minigrad's settings in the environment ($MINIGRAD_ORDERS, ...), but where caches live
+    parts += sorted(
+        f"{k}={v}"
+        for k, v in os.environ.items()
+        if k.startswith("MINIGRAD_") and k not in (ENV, "MINIGRAD_CACHE")
+    )
     return "\n".join(parts)
 
 
