@@ -34,6 +34,7 @@ from typing import Any
 from minigrad import engine as ours
 from minigrad import nn as our_nn
 from minigrad_dev.mutmut_gate import read_results
+from minigrad_dev.scaled import write_scaled_student
 from minigrad_tool import gradcheck  # the full checker: its fast mode
 
 __all__ = ["Figure", "run_all"]
@@ -446,6 +447,67 @@ def jobs_payoff(root: Path) -> Figure:
     )
 
 
+def jobs_payoff_scaled(root: Path) -> Figure:
+    """`mutate --jobs 2` against `--jobs 1` on the student suite scaled up (minigrad_dev.scaled:
+    18 ops, 80 tests), 2 cores: goal 0.6x the time."""
+    with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
+        folder = Path(tmp)
+        write_scaled_student(root, folder)
+        base = [*_STUDENT_COMMAND, "--min-score", "0"]
+        one, two = _interleaved([[*base, "--jobs", "1"], [*base, "--jobs", "2"]], folder)
+    return Figure(
+        "--jobs 2 on examples/student scaled up: 18 ops, 80 tests (whole command, wall clock)",
+        f"--jobs 1: {one:.2f} s",
+        f"--jobs 2: {two:.2f} s",
+        one / two,
+        1 / 0.6,
+        "best of 3, interleaved; 1.67x is 0.6 of the time, the goal",
+    )
+
+
+def against_pytest(
+    root: Path, name: str, folder: Path, tests: list[str], args: list[str]
+) -> Figure:
+    """The whole campaign against one plain pytest run of the same tests (the venv's python
+    on both sides): goal at most 2x the time."""
+    pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
+    plain, campaign = [], []
+    for _ in range(3):
+        plain.append(_timed(pytest_command, folder))
+        campaign.append(_timed([sys.executable, "-m", "minigrad_tool", "mutate", *args], folder))
+    return Figure(
+        f"campaign against one plain pytest run: {name} (whole commands)",
+        f"pytest: {min(plain):.2f} s",
+        f"minigrad mutate: {min(campaign):.2f} s",
+        min(plain) / min(campaign),
+        0.5,
+        "best of 3, interleaved; 0.5x is twice the time of the plain run, the goal",
+    )
+
+
+def against_pytest_rows(root: Path) -> list[Figure]:
+    """examples/student, the scaled-up student suite, our engine with tests/test_gradcheck.py."""
+    student = ["--engine", "engine.py", "--tests", "test_engine.py", "--min-score", "0"]
+    with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
+        scaled = Path(tmp)
+        write_scaled_student(root, scaled)
+        return [
+            against_pytest(
+                root, "examples/student", root / "examples" / "student", ["test_engine.py"], student
+            ),
+            against_pytest(
+                root, "the student suite scaled up", scaled, ["test_engine.py"], student
+            ),
+            against_pytest(
+                root,
+                "our engine, tests/test_gradcheck.py",
+                root,
+                ["tests/test_gradcheck.py"],
+                ["--judge", "tests", "--min-score", "0"],
+            ),
+        ]
+
+
 def since_one_op(root: Path) -> Figure:
     """`mutate --since HEAD` after a change to one op's step, against the full campaign, in a
     committed copy of examples/student: goal 0.3x the time."""
@@ -715,6 +777,7 @@ def run_all(
             root, "our engine, children in a tuple (1 order)", root, ["--judge", "tests"]
         ),
         lambda: jobs_payoff(root),
+        lambda: jobs_payoff_scaled(root),
         lambda: fixtures_once(root),
         lambda: since_one_op(root),
         lambda: rerun_unchanged(root),
@@ -731,6 +794,9 @@ def run_all(
     for measure in measures:
         figures.append(measure())
         out(_line(figures[-1]))
+    for figure in against_pytest_rows(root):
+        figures.append(figure)
+        out(_line(figure))
     return figures
 
 
