@@ -15,18 +15,24 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["ENV", "cache_folder", "keep_bytecode_out_of_tree"]
+__all__ = ["ENV", "cache_folder", "keep_bytecode_out_of_tree", "minigrad_folder"]
 
 ENV = "MINIGRAD_CACHE"
 
 
-def cache_folder() -> Path | None:
-    """Where bytecode goes; None: write none."""
-    value = os.environ.get(ENV)
+def minigrad_folder(env: str, name: str) -> Path | None:
+    """One of minigrad's cache folders: `$env` if set (``off`` or empty: none), else `name`
+    under ``$XDG_CACHE_HOME/minigrad``, else under ``~/.cache/minigrad``."""
+    value = os.environ.get(env)
     if value is not None:
         return None if value in ("", "off") else Path(value)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "minigrad" / "pycache"
+    return Path(base) / "minigrad" / name
+
+
+def cache_folder() -> Path | None:
+    """Where bytecode goes; None: write none."""
+    return minigrad_folder(ENV, "pycache")
 
 
 _settled = False  # set once per process tree: forked children inherit the choice

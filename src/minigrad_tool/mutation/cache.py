@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from minigrad_tool.bytecode import minigrad_folder
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Campaign, MutantResult
 from minigrad_tool.mutation.since import Code
@@ -58,11 +59,7 @@ FORMAT = 1  # bumped when what is stored changes shape: older files are ignored
 
 def folder() -> Path | None:
     """Where verdicts are kept; None: keep none."""
-    value = os.environ.get(ENV)
-    if value is not None:
-        return None if value in ("", "off") else Path(value)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "minigrad" / "results"
+    return minigrad_folder(ENV, "results")
 
 
 @functools.cache
