@@ -320,8 +320,8 @@ class _Keys:
         parts: list[Part] = []
         for name, verdict in result.judges:
             judge, harness = self.judges.get(name), self.harnesses.get(name)
-            if judge is None or harness is None:
-                return None
+            if judge is None or harness is None or not (harness.covers or harness.reached):
+                return None  # this judge cannot judge now, or did not say what its items ran
             items = judge.order(mutant, harness)
             killer = verdict.killed_by[0] if verdict.killed_by and not self.matrix else None
             if killer is not None:

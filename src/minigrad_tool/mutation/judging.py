@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile
@@ -551,6 +551,9 @@ def prepare_patcher(setup: Setup) -> Callable[[Loaded], None]:
         setup.patcher = patcher_for(setup.spec, setup.index)
         setup.patcher.live()
         if setup.config.record_code:
-            setup.patcher.prepare_sites(setup.mutants.values())
+            try:
+                setup.patcher.prepare_sites(setup.mutants.values())
+            except InternalError:  # no record, so no verdict of this run's is reused
+                setup.config = replace(setup.config, record_code=False)
 
     return prepare

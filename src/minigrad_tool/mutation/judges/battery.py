@@ -68,7 +68,7 @@ class BatteryJudge:
         try:
             result = run_case(case, engine.access, self.setup.config.settings)
         finally:
-            reached = sorted(record()) if record is not None else []
+            reached = sorted(record()) if record is not None else None  # None: not recorded
             if patcher is not None:
                 patcher.restore()
         kink = case.kind == "kink" and result.status == "pass"  # a skipped one judges nothing
@@ -133,7 +133,8 @@ class BatteryJudge:
             if value["status"] == "skip":  # the engine does not support it: it judges nothing
                 continue
             seconds[case.name] = outcome.seconds
-            reached[case.name] = frozenset(value["reached"])
+            if value["reached"] is not None:
+                reached[case.name] = frozenset(value["reached"])
             if value["pinned"] is not None:
                 pinned[case.name] = value["pinned"]
         if not seconds:
