@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,14 +105,19 @@ class RunCache:
             self.stored.campaign, replayed=True, reused=len(self.stored.campaign.results)
         )
 
-    def mutant_keys(self, spec: EngineSpec, generated: Generated) -> cache.MutantKeys:
+    def mutant_keys(
+        self, spec: EngineSpec, generated: Generated, discovered: str
+    ) -> cache.MutantKeys:
         """The keys of this run's mutants.  An op's code counts apart only when the op has a
         forward mutant: a test that runs the op's forward then covers one, so the op is
-        among those the test reaches; any other op's code counts for every mutant."""
+        among those the test reaches; any other op's code counts for every mutant.
+        `discovered`: what discovery found and the settings it gave (the battery's cases and
+        tolerances come from them, whichever op's code changed them)."""
         owned = {m.op for m in generated.mutants if m.operator == "forward"}
         code = code_digests(spec, generated.sites, owned)
         previous = self.stored.entries if self.stored is not None else None
-        self.keys = cache.MutantKeys(self.inputs, code, previous)
+        inputs = hashlib.sha256(f"{self.inputs}\0{discovered}".encode()).hexdigest()
+        self.keys = cache.MutantKeys(inputs, code, previous)
         return self.keys
 
     def save(self, campaign: Campaign) -> None:

@@ -206,7 +206,8 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
                     tasks[judge_name] = bar.add_task(f"{judge_name}: mutants", total=total)
                 bar.update(tasks[judge_name], completed=done, total=total)
 
-            keys = kept.mutant_keys(spec, generated) if kept is not None else None
+            discovered = f"{profile!r}\0{config.settings!r}"
+            keys = kept.mutant_keys(spec, generated, discovered) if kept is not None else None
             campaign = run_campaign(
                 spec, profile, config, progress=progress, generated=generated, keys=keys
             )
