@@ -9,12 +9,15 @@ Two levels, both keyed by what a verdict depends on, never by time:
   When none changed, the last campaign is reported as it was, without running
   anything;
 * **a mutant**: the same inputs, except that of the engine's code only the
-  parts it depends on count: its op's functions, the functions of every op
-  whose mutated code its covering items ran, the code outside every op's
-  functions (``backward()``, helpers, constants, imports) and every op without
-  a mutant.  Its covering items, taken from this run's unmutated engine, count
-  too.  A mutant some judge let through was probed on every op (random graphs
-  mix them): it is reused only when no op's code changed.
+  parts it depends on count: its op's functions; the functions of every op
+  whose mutated code the items that judged it ran on this run's unmutated
+  engine (each judge's items in its order, up to the killer: a change that
+  moves a killer or adds an item changes the key); the code outside every op's
+  functions (``backward()``, helpers, constants, imports) and that of every op
+  without a ``forward`` mutant (an item can run such an op's code unseen); and
+  what discovery found, with the settings it gave.  A mutant some judge let
+  through was probed on every op (random graphs mix them): it is reused only
+  when no op's code changed.
 
 A verdict is deterministic (the same command on the same files gives the same
 one), so a reused verdict is the one a full run would give; ``--no-cache``
