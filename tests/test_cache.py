@@ -168,6 +168,19 @@ class TestKeys:
             path.write_bytes(b"not a pickle")
         assert cache.load("a run") is None
 
+    def test_what_cannot_be_kept_is_not_kept_and_no_error(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A value that does not pickle, a folder that cannot be made: nothing kept, nothing
+        left behind, nothing raised."""
+        monkeypatch.setenv(cache.ENV, str(tmp_path))
+        cache.save("a run", cache.Stored("key", campaign=lambda: None))  # type: ignore[arg-type]
+        assert list(tmp_path.iterdir()) == []
+        (tmp_path / "file").write_text("")
+        monkeypatch.setenv(cache.ENV, str(tmp_path / "file" / "below"))
+        cache.save("a run", cache.Stored("key", campaign=None))  # type: ignore[arg-type]
+        assert cache.load("a run") is None
+
     def test_off_keeps_nothing(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(cache.ENV, "off")
         assert cache.folder() is None

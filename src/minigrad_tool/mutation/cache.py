@@ -148,21 +148,25 @@ def load(name: str) -> Stored | None:
 
 
 def save(name: str, stored: Stored) -> None:
-    """Keep the run; a folder that cannot be written keeps nothing (the run still stands)."""
+    """Keep the run.  Nothing kept is no error: a folder that cannot be written, a full disk,
+    a value that does not pickle leave the run's verdict as it is."""
     path = _file_for(name)
     if path is None:
         return
-    with contextlib.suppress(OSError):
+    temp = None
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump((FORMAT, stored), f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temp, path)
-        except BaseException:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump((FORMAT, stored), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+        temp = None
+    except Exception:  # the cache is an optimisation: never a reason for another verdict
+        pass
+    finally:
+        if temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-            raise
 
 
 # What one judge's verdict on a mutant depended on: the judge, the items it ran on the mutant
