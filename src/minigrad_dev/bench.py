@@ -781,7 +781,7 @@ def run_all(
         lambda: fixtures_once(root),
         lambda: since_one_op(root),
         lambda: rerun_unchanged(root),
-        lambda: rerun_one_op(root, [], "its tests (each runs tanh)"),
+        lambda: rerun_one_op(root, [], "its tests, the battery alongside"),
         lambda: rerun_one_op(root, ["--judge", "battery"], "the battery"),
         lambda: order_exploration_cost(
             root,
