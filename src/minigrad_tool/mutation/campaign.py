@@ -251,7 +251,8 @@ def run_campaign(
             judged = [m for m in mutants if m.id not in reused]
             verdicts = _judge_all(host, judges, harnesses, judged, progress)
             results = [_combine(m, verdicts, config.judges) for m in judged]
-            if probing is not None and original is None and judged:
+            through = any(not v[m.id].status.detected for m in judged for v in verdicts.values())
+            if probing is not None and original is None and through:  # only if it will probe
                 original = probing.original(host)
             if probing is not None and original is not None:
                 broken = [f.case for f in findings if f.case]
