@@ -72,6 +72,16 @@ def reused(out: str) -> int:
     return 0
 
 
+def kept_cases(out: str) -> tuple[int, int]:
+    """How many battery cases' runs on the unmutated engine the run took from the last one,
+    of how many."""
+    for line in out.splitlines():
+        if " battery cases' runs on the unmutated engine from the last run" in line:
+            words = line.split()
+            return int(words[0]), int(words[2])
+    return 0, 0
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
@@ -107,6 +117,8 @@ def test_one_op_changed_the_rest_is_reused_with_the_statuses_of_a_full_run(
         edit(project / "engine.py", old, new)
         cached, statuses = mutate(project, "--judge", "battery")
         assert 0 < reused(cached.stdout) < len(statuses), cached.stdout
+        kept, cases = kept_cases(cached.stdout)
+        assert 0 < kept < cases, cached.stdout  # the cases that reach tanh ran again
         done, full = mutate(project, "--judge", "battery", "--no-cache")
         assert statuses == full
         assert cached.returncode == done.returncode == (0 if new == rewritten else 1)

@@ -115,12 +115,11 @@ class RunCache:
         tolerances come from them, whichever op's code changed them)."""
         owned = {m.op for m in generated.mutants if m.operator == "forward"}
         code = code_digests(spec, generated.sites, owned)
-        previous = self.stored.entries if self.stored is not None else None
         inputs = hashlib.sha256(f"{self.inputs}\0{discovered}".encode()).hexdigest()
-        self.keys = cache.MutantKeys(inputs, code, previous)
+        self.keys = cache.MutantKeys(inputs, code, self.stored)
         return self.keys
 
     def save(self, campaign: Campaign) -> None:
         if self.keys is None or os.environ.get(cache.ENV) == "off":
             return
-        cache.save(self.name, cache.Stored(self.run, campaign, self.keys.entries))
+        cache.save(self.name, cache.Stored(self.run, campaign, self.keys.entries, self.keys.cases))

@@ -35,9 +35,10 @@ import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from minigrad_tool.bytecode import minigrad_folder
 from minigrad_tool.mutation.mutants import Mutant
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 ENV = "MINIGRAD_RESULTS"
-FORMAT = 1  # bumped when what is stored changes shape: older files are ignored
+FORMAT = 2  # bumped when what is stored changes shape: older files are ignored
 
 
 def folder() -> Path | None:
@@ -118,13 +119,25 @@ class _Entry:
     result: MutantResult
 
 
+@dataclass(frozen=True)
+class _Case:
+    """A battery case's run on the unmutated engine, under the key of the code it reached."""
+
+    key: str
+    ops: tuple[str, ...]  # the ops whose mutated code it ran
+    value: Any  # what the harness child answered (mutation.judges.battery)
+    seconds: float
+
+
 @dataclass
 class Stored:
-    """One run's campaign, under the key of everything it read, with its mutants' keys."""
+    """One run's campaign, under the key of everything it read, with its mutants' keys and
+    its battery cases' runs on the unmutated engine."""
 
     run: str
     campaign: Campaign
     entries: dict[str, _Entry] = field(default_factory=dict)
+    cases: dict[str, _Case] = field(default_factory=dict)
 
 
 def _file_for(name: str) -> Path | None:
@@ -177,14 +190,33 @@ Part = tuple[str, Sequence[str], set[str]]
 class MutantKeys:
     """Each mutant's key in this run, and the verdicts of the last run whose keys match."""
 
-    def __init__(self, inputs: str, code: Code, previous: Mapping[str, _Entry] | None) -> None:
+    def __init__(self, inputs: str, code: Code, previous: Stored | None) -> None:
         self.inputs = inputs  # everything but the engine's files (inputs_digest)
         self.code = code  # the engine's code, split by op (mutation.since)
         self.engine = hashlib.sha256(
             f"{code.shared}\0{sorted(code.ops.items())}".encode()
         ).hexdigest()
-        self.previous = previous or {}
+        self.previous = previous.entries if previous is not None else {}
+        self.previous_cases = previous.cases if previous is not None else {}
         self.entries: dict[str, _Entry] = {}
+        self.cases: dict[str, _Case] = {}
+
+    def _case_key(self, case: str, ops: Iterable[str]) -> str:
+        text = [self.inputs, self.code.shared, case]
+        text += [f"{op}={self.code.ops.get(op, '?')}" for op in sorted(set(ops))]
+        return hashlib.sha256("\0".join(text).encode()).hexdigest()
+
+    def kept_case(self, case: str) -> tuple[Any, float] | None:
+        """A battery case's last run on the unmutated engine, if none of the code it reached
+        changed: it runs the same code, so it would do the same again."""
+        entry = self.previous_cases.get(case)
+        if entry is None or self._case_key(case, entry.ops) != entry.key:
+            return None
+        return entry.value, entry.seconds
+
+    def keep_case(self, case: str, ops: Iterable[str], value: Any, seconds: float) -> None:
+        kept = tuple(sorted(set(ops)))
+        self.cases[case] = _Case(self._case_key(case, kept), kept, value, seconds)
 
     def key(self, mutant: Mutant, parts: Sequence[Part]) -> str:
         """Of the mutant, the inputs, the shared code, and per judge the items it ran and the

@@ -188,7 +188,11 @@ def _engine_tasks(parts: Sequence[Judge | Probing]) -> dict[str, Task]:
 
 
 def _parts(
-    spec: EngineSpec, profile: Profile, config: CampaignConfig, mutants: Sequence[Mutant]
+    spec: EngineSpec,
+    profile: Profile,
+    config: CampaignConfig,
+    mutants: Sequence[Mutant],
+    keys: MutantKeys | None,
 ) -> tuple[list[Judge], Probing | None, Host]:
     """The judges, the probes and the engine host they share, over one Setup."""
     limits = Limits(max(SETUP_DEADLINE, config.timeout or 0.0), config.memory_mib)
@@ -200,6 +204,7 @@ def _parts(
         {m.id: m for m in mutants},
         config,
         limits,
+        keys=keys,
     )
     judges = [JUDGES[name].judge(setup) for name in config.judges]
     probing = Probing(setup) if config.probes else None
@@ -227,7 +232,7 @@ def run_campaign(
     if keys is not None:  # a kept verdict's key holds the code its items ran: record it
         config = dataclasses.replace(config, record_code=True)
     mutants = shard_of(generated.mutants, config.shard)
-    judges, probing, host = _parts(spec, profile, config, mutants)
+    judges, probing, host = _parts(spec, profile, config, mutants, keys)
     harnesses: dict[str, Harness] = {}
     findings = _crashed_ops(profile)
     excluded: list[str] = []
@@ -245,8 +250,7 @@ def run_campaign(
             original = probing.original(host) if probing and early else None
             _run_harnesses(host, judges, harnesses, findings, excluded)
             harness_seconds = time.monotonic() - harness_start
-            if keys is not None:
-                keyed = _Keys(keys, judges, harnesses, generated.mutants, config.matrix)
+            keyed = _Keys.of(keys, judges, harnesses, generated.mutants, config.matrix)
             reused = _reused(keyed, mutants)
             judged = [m for m in mutants if m.id not in reused]
             verdicts = _judge_all(host, judges, harnesses, judged, progress)
@@ -263,7 +267,7 @@ def run_campaign(
     results = _in_order(mutants, results, reused, keyed)
     _require_unchanged(spec)
     primary, harness = judges[0], harnesses[judges[0].name]
-    yours = harnesses.get("tests")  # the tests judge's harness, if it judged
+    yours, cases = harnesses.get("tests"), harnesses.get("battery")  # the harnesses that ran
     return Campaign(
         engine=spec.text,
         path=str(spec.path),
@@ -289,6 +293,7 @@ def run_campaign(
         habits=_habits(harnesses),
         fixtures=dict(yours.fixtures if yours else {}),
         reused=len(reused),
+        kept_cases=cases.kept if cases else (0, 0),
     )
 
 
@@ -308,6 +313,17 @@ class _Keys:
         self.harnesses = harnesses
         self.op_of = {m.id: m.op for m in every}
         self.matrix = matrix
+
+    @classmethod
+    def of(
+        cls,
+        keys: MutantKeys | None,
+        judges: Sequence[Judge],
+        harnesses: Mapping[str, Harness],
+        every: Sequence[Mutant],
+        matrix: bool,
+    ) -> _Keys | None:
+        return None if keys is None else cls(keys, judges, harnesses, every, matrix)
 
     def _ops(self, item: str, harness: Harness) -> set[str]:
         """The ops whose code an item ran on the unmutated engine: those of the mutants whose

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile
 from minigrad_tool.adapter.order import set_order
@@ -35,6 +35,9 @@ from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import Patcher, patcher_for
 from minigrad_tool.mutation.results import Status, Verdict
+
+if TYPE_CHECKING:  # the cache imports the results this module does: no cycle at run time
+    from minigrad_tool.mutation.cache import MutantKeys
 
 __all__ = [
     "CampaignConfig",
@@ -112,6 +115,7 @@ class Harness:
     # item -> IDs of the mutants whose sites it ran, where a judge that needs no `covers`
     # records them for the result cache (the battery, with `record_code`)
     reached: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    kept: tuple[int, int] = (0, 0)  # items whose run is the last run's (result cache), of all
 
 
 @dataclass
@@ -126,6 +130,7 @@ class Setup:
     config: CampaignConfig
     limits: Limits
     patcher: Patcher | None = None  # made in the engine host after the import; children inherit
+    keys: MutantKeys | None = None  # the result cache's keys: the battery reuses cases' runs
 
     def orders_for(self, judge: str) -> int:
         """Graph orders a verdict of `judge` must hold in: all for the judge that scores; the

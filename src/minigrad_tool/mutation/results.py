@@ -156,6 +156,7 @@ class Campaign:
     # The other files of the engine's package that were mutated (they hold steps): path -> source
     others: dict[str, str] = field(default_factory=dict)
     reused: int = 0  # verdicts reported from the last run, their inputs unchanged (cache)
+    kept_cases: tuple[int, int] = (0, 0)  # battery cases whose unmutated run was the last's, of
     replayed: bool = False  # the whole campaign is the last run's: nothing it read changed
 
     def path_of(self, mutant: Mutant) -> str:

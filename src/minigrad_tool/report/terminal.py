@@ -381,7 +381,7 @@ def print_campaign(
 
 
 def _print_reuse(out: Output, campaign: Campaign) -> None:
-    """What the result cache gave: the whole last run, or some of its verdicts."""
+    """What the result cache gave: the whole last run, or some of its verdicts and runs."""
     if campaign.replayed:
         out.line()
         out.line(
@@ -390,12 +390,21 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
             "(--no-cache judges them)",
             "dim",
         )
-    elif campaign.reused:
+        return
+    kept, cases = campaign.kept_cases
+    if campaign.reused or kept:
         out.line()
+    if campaign.reused:
         out.line(
             f"{campaign.reused} of {len(campaign.results)} verdicts from the last run: their "
             "op's code, the code their covering tests reach, the tests and the settings are "
             f"unchanged; {len(campaign.results) - campaign.reused} judged (--no-cache judges all)",
+            "dim",
+        )
+    if kept:
+        out.line(
+            f"{kept} of {cases} battery cases' runs on the unmutated engine from the last run "
+            "(none of the code they reached changed)",
             "dim",
         )
 

@@ -19,6 +19,7 @@ from minigrad_tool.battery import run_case
 from minigrad_tool.battery.cases import pinned_values
 from minigrad_tool.findings import Finding
 from minigrad_tool.isolation import Host, Reporter, Request
+from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.judging import (
     Harness,
     HarnessError,
@@ -47,6 +48,7 @@ class BatteryJudge:
         groups = setup.config.groups
         cases = [c for c in setup.battery.cases if groups is None or c.group in groups]
         self.cases = sorted(cases, key=lambda c: c.cost)  # stable: ties keep the battery's order
+        self._kept = 0  # cases whose harness run is the last run's (the result cache)
 
     def engine_tasks(self) -> dict[str, Task]:
         return {"battery-harness": self._harness_task, "battery-judge": self._judge_task}
@@ -108,31 +110,52 @@ class BatteryJudge:
 
     # --- in the campaign's process ----------------------------------------------------------
 
-    def harness(self, engine: Host) -> Harness:
+    def _ops(self, reached: Sequence[str]) -> list[str]:
+        return [self.setup.mutants[i].op for i in reached if i in self.setup.mutants]
+
+    def _runs(self, engine: Host) -> dict[str, tuple[Any, float] | ChildOutcome]:
+        """Each case's run on the unmutated engine: its answer and seconds, or the outcome
+        of a child it killed.  With the result cache, a case none of whose reached code
+        changed is the last run's (the same code runs the same way), and every run is kept."""
+        keys = self.setup.keys if self.setup.config.record_code else None
+        kept = {c.name: k for c in self.cases if keys and (k := keys.kept_case(c.name))}
         outcomes = engine.run(
-            [Request(c.name, "battery-harness", {"case": c.name}) for c in self.cases]
+            [
+                Request(c.name, "battery-harness", {"case": c.name})
+                for c in self.cases
+                if c.name not in kept
+            ]
         )
+        self._kept = len(kept)
+        runs: dict[str, tuple[Any, float] | ChildOutcome] = dict(kept)
+        for name, outcome in outcomes.items():
+            raise_internal(outcome, f"the harness run of case {name}")
+            runs[name] = (outcome.value, outcome.seconds) if outcome.ok else outcome
+        for name, run in runs.items():
+            if keys is not None and isinstance(run, tuple) and run[0]["reached"] is not None:
+                keys.keep_case(name, self._ops(run[0]["reached"]), *run)
+        return runs
+
+    def harness(self, engine: Host) -> Harness:
+        runs = self._runs(engine)
         findings: list[Finding] = []
         seconds: dict[str, float] = {}
         pinned: dict[str, Any] = {}
         reached: dict[str, frozenset[str]] = {}
         for case in self.cases:
-            outcome = outcomes[case.name]
-            raise_internal(outcome, f"the harness run of case {case.name}")
-            if not outcome.ok:  # the case killed its child: hung, exited, crashed
+            run = runs[case.name]
+            if not isinstance(run, tuple):  # the case killed its child: hung, exited, crashed
                 findings.append(
-                    Finding(
-                        case.name, outcome.message, case.op, case.where, case.line, outcome.status
-                    )
+                    Finding(case.name, run.message, case.op, case.where, case.line, run.status)
                 )
                 continue
-            value = outcome.value
+            value, took = run
             if value["status"] in ("fail", "error"):
                 findings.append(Finding.from_json(value["finding"]))
                 continue
             if value["status"] == "skip":  # the engine does not support it: it judges nothing
                 continue
-            seconds[case.name] = outcome.seconds
+            seconds[case.name] = took
             if value["reached"] is not None:
                 reached[case.name] = frozenset(value["reached"])
             if value["pinned"] is not None:
@@ -143,7 +166,17 @@ class BatteryJudge:
                 "verdict would mean anything:\n" + "\n".join(f.message for f in findings)
             )
         passing = [c.name for c in self.cases if c.name in seconds]  # cheapest first, by cost
-        return Harness(tuple(passing), {}, seconds, pinned, tuple(findings), reached=reached)
+        if not all(name in reached for name in passing):  # a case said nothing: no reuse
+            reached = {}
+        return Harness(
+            tuple(passing),
+            {},
+            seconds,
+            pinned,
+            tuple(findings),
+            reached=reached,
+            kept=(self._kept, len(self.cases)),
+        )
 
     def order(self, mutant: Mutant, harness: Harness) -> list[str]:
         """Every passing case, those that call the mutant's op first; each part cheapest first
