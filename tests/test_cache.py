@@ -193,6 +193,19 @@ class TestKeys:
         cache.save("a run", cache.Stored("key", campaign=None))  # type: ignore[arg-type]
         assert cache.load("a run") is None
 
+    def test_the_folder_keeps_the_latest_runs_only(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv(cache.ENV, str(tmp_path))
+        monkeypatch.setattr(cache, "KEPT_RUNS", 3)
+        for k in range(5):
+            cache.save(f"run {k}", cache.Stored(f"key {k}", campaign=None))  # type: ignore[arg-type]
+            newest = max(tmp_path.iterdir(), key=lambda f: f.stat().st_mtime_ns)
+            os.utime(newest, ns=(k * 10**9, k * 10**9))  # written in this order, a second apart
+        assert len(list(tmp_path.iterdir())) == 3
+        assert cache.load("run 0") is None and cache.load("run 1") is None
+        assert cache.load("run 4") is not None
+
     def test_off_keeps_nothing(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(cache.ENV, "off")
         assert cache.folder() is None

@@ -59,6 +59,9 @@ __all__ = [
 
 ENV = "MINIGRAD_RESULTS"
 FORMAT = 2  # bumped when what is stored changes shape: older files are ignored
+# Runs kept at most: one file per command (folder, engine, options), each 0.1 to 1 MB; the
+# least recently written go first, so a cache folder never grows past a few hundred MB.
+KEPT_RUNS = 256
 
 
 def folder() -> Path | None:
@@ -174,12 +177,21 @@ def save(name: str, stored: Stored) -> None:
             pickle.dump((FORMAT, stored), f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temp, path)
         temp = None
+        _prune(path.parent)
     except Exception:  # the cache is an optimisation: never a reason for another verdict
         pass
     finally:
         if temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+
+
+def _prune(where: Path) -> None:
+    """Keep the KEPT_RUNS most recently written runs; drop the rest."""
+    runs = sorted(where.glob("*.pickle"), key=lambda f: f.stat().st_mtime_ns, reverse=True)
+    for old in runs[KEPT_RUNS:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
 
 
 # What one judge's verdict on a mutant depended on: the judge, the items it ran on the mutant
