@@ -85,9 +85,7 @@ class RunCache:
         settings += f"\0{Path.cwd()}\0{spec.path}\0{spec.class_name}\0{spec.orders}"
         self.name = settings
         files = _inputs(reads, spec, tests)
-        engine = {p.resolve() for p in spec.files}
-        self.run = cache.inputs_digest(settings, files)
-        self.inputs = cache.inputs_digest(settings, [p for p in files if p.resolve() not in engine])
+        self.run, self.inputs = cache.inputs_digests(settings, files, spec.files)
         self.stored = cache.load(self.name)
         self.keys: cache.MutantKeys | None = None
 
@@ -120,6 +118,6 @@ class RunCache:
         return self.keys
 
     def save(self, campaign: Campaign) -> None:
-        if self.keys is None or os.environ.get(cache.ENV) == "off":
+        if self.keys is None:  # no campaign was run with this cache's keys
             return
         cache.save(self.name, cache.Stored(self.run, campaign, self.keys.entries, self.keys.cases))

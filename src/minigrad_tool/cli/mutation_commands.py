@@ -206,8 +206,9 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
                     tasks[judge_name] = bar.add_task(f"{judge_name}: mutants", total=total)
                 bar.update(tasks[judge_name], completed=done, total=total)
 
-            discovered = f"{profile!r}\0{config.settings!r}"
-            keys = kept.mutant_keys(spec, generated, discovered) if kept is not None else None
+            keys = None
+            if kept is not None:  # what discovery found and the settings it gave count too
+                keys = kept.mutant_keys(spec, generated, f"{profile!r}\0{config.settings!r}")
             campaign = run_campaign(
                 spec, profile, config, progress=progress, generated=generated, keys=keys
             )

@@ -53,6 +53,7 @@ __all__ = [
     "Stored",
     "folder",
     "inputs_digest",
+    "inputs_digests",
     "load",
     "save",
 ]
@@ -107,12 +108,26 @@ def _file_part(path: Path) -> bytes:
         return b"<missing>"
 
 
+def inputs_digests(
+    settings: str, files: Iterable[Path], apart: Iterable[Path] = ()
+) -> tuple[str, str]:
+    """Of the command's settings, the files given, minigrad and the environment: with every
+    file, and without those `apart` (the engine's, which a mutant's key counts op by op).
+    Each file is read, and the environment listed, once for both."""
+    head = f"{FORMAT}\0{_tool_digest()}\0{_environment()}\0{settings}".encode()
+    every, without = hashlib.sha256(head), hashlib.sha256(head)
+    left_out = {p.resolve() for p in apart}
+    for path in sorted({p.resolve() for p in files}):
+        part = b"\0" + str(path).encode() + b"\0" + _file_part(path)
+        every.update(part)
+        if path not in left_out:
+            without.update(part)
+    return every.hexdigest(), without.hexdigest()
+
+
 def inputs_digest(settings: str, files: Iterable[Path]) -> str:
     """Of the command's settings, the files given, minigrad and the environment."""
-    digest = hashlib.sha256(f"{FORMAT}\0{_tool_digest()}\0{_environment()}\0{settings}".encode())
-    for path in sorted({p.resolve() for p in files}):
-        digest.update(b"\0" + str(path).encode() + b"\0" + _file_part(path))
-    return digest.hexdigest()
+    return inputs_digests(settings, files)[0]
 
 
 @dataclass(frozen=True)
@@ -213,17 +228,21 @@ class MutantKeys:
         self.entries: dict[str, _Entry] = {}
         self.cases: dict[str, _Case] = {}
 
+    def _code_of(self, ops: Iterable[str]) -> list[str]:
+        """Each op's name and the digest of its code, in a stable order."""
+        return [f"{op}={self.code.ops.get(op, '?')}" for op in sorted(set(ops))]
+
     def _case_key(self, case: str, ops: Iterable[str]) -> str:
-        text = [self.inputs, self.code.shared, case]
-        text += [f"{op}={self.code.ops.get(op, '?')}" for op in sorted(set(ops))]
+        text = [self.inputs, self.code.shared, case, *self._code_of(ops)]
         return hashlib.sha256("\0".join(text).encode()).hexdigest()
 
     def kept_case(self, case: str) -> tuple[Any, float] | None:
         """A battery case's last run on the unmutated engine, if none of the code it reached
-        changed: it runs the same code, so it would do the same again."""
+        changed: it runs the same code, so it would do the same again (and is kept again)."""
         entry = self.previous_cases.get(case)
         if entry is None or self._case_key(case, entry.ops) != entry.key:
             return None
+        self.cases[case] = entry
         return entry.value, entry.seconds
 
     def keep_case(self, case: str, ops: Iterable[str], value: Any, seconds: float) -> None:
@@ -236,19 +255,20 @@ class MutantKeys:
         text = [self.inputs, self.code.shared, repr(mutant)]
         for judge, items, ops in parts:
             text += [judge, repr(list(items))]
-            text += [f"{op}={self.code.ops.get(op, '?')}" for op in sorted(ops | {mutant.op})]
+            text += self._code_of(ops | {mutant.op})
         return hashlib.sha256("\0".join(text).encode()).hexdigest()
 
     def reuse(
         self, mutant: Mutant, key_of: Callable[[MutantResult], str | None]
     ) -> MutantResult | None:
-        """The last run's verdict, if nothing it depends on changed: `key_of` gives the key it
-        has now (None: it cannot be reused)."""
+        """The last run's verdict, if nothing it depends on changed (and kept again): `key_of`
+        gives the key it has now (None: it cannot be reused)."""
         entry = self.previous.get(mutant.id)
         if entry is None or key_of(entry.result) != entry.key:
             return None
         if _probed(entry.result) and entry.engine != self.engine:
             return None
+        self.entries[mutant.id] = entry
         return replace(entry.result, mutant=mutant)
 
     def keep(self, result: MutantResult, key: str | None) -> None:

@@ -368,13 +368,13 @@ def _in_order(
     reused: Mapping[str, MutantResult],
     keyed: _Keys | None,
 ) -> list[MutantResult]:
-    """Every mutant's result in generation order, kept for the next run when `keyed`."""
-    by_id = {r.mutant.id: r for r in judged} | dict(reused)
-    results = [by_id[m.id] for m in mutants]
+    """Every mutant's result in generation order; with `keyed`, each judged one is kept for
+    the next run (a reused one was kept again as it was reused)."""
     if keyed is not None:
-        for result in results:
+        for result in judged:
             keyed.keys.keep(result, keyed(result.mutant, result))
-    return results
+    by_id = {r.mutant.id: r for r in judged} | dict(reused)
+    return [by_id[m.id] for m in mutants]
 
 
 def _require_unchanged(spec: EngineSpec) -> None:

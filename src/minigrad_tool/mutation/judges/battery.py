@@ -48,7 +48,6 @@ class BatteryJudge:
         groups = setup.config.groups
         cases = [c for c in setup.battery.cases if groups is None or c.group in groups]
         self.cases = sorted(cases, key=lambda c: c.cost)  # stable: ties keep the battery's order
-        self._kept = 0  # cases whose harness run is the last run's (the result cache)
 
     def engine_tasks(self) -> dict[str, Task]:
         return {"battery-harness": self._harness_task, "battery-judge": self._judge_task}
@@ -113,10 +112,11 @@ class BatteryJudge:
     def _ops(self, reached: Sequence[str]) -> list[str]:
         return [self.setup.mutants[i].op for i in reached if i in self.setup.mutants]
 
-    def _runs(self, engine: Host) -> dict[str, tuple[Any, float] | ChildOutcome]:
+    def _runs(self, engine: Host) -> tuple[dict[str, tuple[Any, float] | ChildOutcome], int]:
         """Each case's run on the unmutated engine: its answer and seconds, or the outcome
-        of a child it killed.  With the result cache, a case none of whose reached code
-        changed is the last run's (the same code runs the same way), and every run is kept."""
+        of a child it killed; and how many were the last run's.  With the result cache, a
+        case none of whose reached code changed is the last run's (the same code runs the
+        same way), and every new run is kept."""
         keys = self.setup.keys if self.setup.config.record_code else None
         kept = {c.name: k for c in self.cases if keys and (k := keys.kept_case(c.name))}
         outcomes = engine.run(
@@ -126,18 +126,17 @@ class BatteryJudge:
                 if c.name not in kept
             ]
         )
-        self._kept = len(kept)
         runs: dict[str, tuple[Any, float] | ChildOutcome] = dict(kept)
         for name, outcome in outcomes.items():
             raise_internal(outcome, f"the harness run of case {name}")
             runs[name] = (outcome.value, outcome.seconds) if outcome.ok else outcome
-        for name, run in runs.items():
-            if keys is not None and isinstance(run, tuple) and run[0]["reached"] is not None:
-                keys.keep_case(name, self._ops(run[0]["reached"]), *run)
-        return runs
+            reached = outcome.value["reached"] if outcome.ok else None
+            if keys is not None and reached is not None:
+                keys.keep_case(name, self._ops(reached), outcome.value, outcome.seconds)
+        return runs, len(kept)
 
     def harness(self, engine: Host) -> Harness:
-        runs = self._runs(engine)
+        runs, kept = self._runs(engine)
         findings: list[Finding] = []
         seconds: dict[str, float] = {}
         pinned: dict[str, Any] = {}
@@ -175,7 +174,7 @@ class BatteryJudge:
             pinned,
             tuple(findings),
             reached=reached,
-            kept=(self._kept, len(self.cases)),
+            kept=(kept, len(self.cases)),
         )
 
     def order(self, mutant: Mutant, harness: Harness) -> list[str]:
