@@ -432,13 +432,18 @@ def _interleaved(
     return [min(t) for t in times]
 
 
-def jobs_payoff(root: Path) -> Figure:
-    """`mutate --jobs 2` against `--jobs 1` on examples/student (2 cores): goal 0.6x the time."""
-    student = root / "examples" / "student"
-    base = ["mutate", "--engine", "engine.py", "--tests", "test_engine.py", "--min-score", "0"]
-    one, two = _interleaved([[*base, "--jobs", "1"], [*base, "--jobs", "2"]], student)
+# The student example's command, run in a copy of its folder (or of the scaled-up suite).
+_STUDENT_COMMAND = ["mutate", "--engine", "engine.py", "--tests", "test_engine.py"]
+_TANH_STEP = "self.grad += (1 - t**2) * out.grad"
+
+
+def jobs_payoff(folder: Path, name: str) -> Figure:
+    """`mutate --jobs 2` against `--jobs 1` on a student suite in `folder` (2 cores): goal
+    0.6x the time."""
+    base = [*_STUDENT_COMMAND, "--min-score", "0"]
+    one, two = _interleaved([[*base, "--jobs", "1"], [*base, "--jobs", "2"]], folder)
     return Figure(
-        "--jobs 2 on examples/student (whole command, wall clock)",
+        f"--jobs 2 on {name} (whole command, wall clock)",
         f"--jobs 1: {one:.2f} s",
         f"--jobs 2: {two:.2f} s",
         one / two,
@@ -448,21 +453,10 @@ def jobs_payoff(root: Path) -> Figure:
 
 
 def jobs_payoff_scaled(root: Path) -> Figure:
-    """`mutate --jobs 2` against `--jobs 1` on the student suite scaled up (minigrad_dev.scaled:
-    18 ops, 80 tests), 2 cores: goal 0.6x the time."""
+    """`jobs_payoff` on the student suite scaled up (minigrad_dev.scaled: 18 ops, 80 tests)."""
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
-        folder = Path(tmp)
-        write_scaled_student(root, folder)
-        base = [*_STUDENT_COMMAND, "--min-score", "0"]
-        one, two = _interleaved([[*base, "--jobs", "1"], [*base, "--jobs", "2"]], folder)
-    return Figure(
-        "--jobs 2 on examples/student scaled up: 18 ops, 80 tests (whole command, wall clock)",
-        f"--jobs 1: {one:.2f} s",
-        f"--jobs 2: {two:.2f} s",
-        one / two,
-        1 / 0.6,
-        "best of 3, interleaved; 1.67x is 0.6 of the time, the goal",
-    )
+        write_scaled_student(root, Path(tmp))
+        return jobs_payoff(Path(tmp), "examples/student scaled up: 18 ops, 80 tests")
 
 
 def against_pytest(
@@ -533,21 +527,16 @@ def since_one_op(root: Path) -> Figure:
     )
 
 
-_STUDENT_COMMAND = ["mutate", "--engine", "engine.py", "--tests", "test_engine.py"]
-_TANH_STEP = "self.grad += (1 - t**2) * out.grad"
-
-
 def _student_copy(root: Path, folder: Path) -> None:
     for name in ("engine.py", "test_engine.py"):
         shutil.copy2(root / "examples" / "student" / name, folder / name)
 
 
-def _cached_runs(folder: Path, judge: list[str], caches: list[Path]) -> list[float]:
-    """The student command in `folder`, once with each of these cache folders."""
-    command = [sys.executable, "-m", "minigrad_tool", *_STUDENT_COMMAND, *judge]
-    return [
-        _timed([*command, "--min-score", "0"], folder, {"MINIGRAD_RESULTS": str(c)}) for c in caches
-    ]
+def _student_run(folder: Path, judge: list[str], cache: Path | None = None) -> float:
+    """Seconds of the student command in `folder`: with the result cache in `cache`, else
+    judging in full."""
+    command = [sys.executable, "-m", "minigrad_tool", *_STUDENT_COMMAND, *judge, "--min-score", "0"]
+    return _timed(command, folder, {"MINIGRAD_RESULTS": str(cache)} if cache else None)
 
 
 def rerun_unchanged(root: Path) -> Figure:
@@ -557,7 +546,7 @@ def rerun_unchanged(root: Path) -> Figure:
         folder, warm = Path(tmp) / "lab", Path(tmp) / "cache"
         folder.mkdir()
         _student_copy(root, folder)
-        _cached_runs(folder, [], [warm])  # the last run, kept
+        _student_run(folder, [], warm)  # the last run, kept
         command = [*_STUDENT_COMMAND, "--min-score", "0"]
         full, again = _interleaved(
             [command, command], folder, envs=[{}, {"MINIGRAD_RESULTS": str(warm)}]
@@ -579,7 +568,7 @@ def rerun_one_op(root: Path, judge: list[str], what: str) -> Figure:
         folder, warm = Path(tmp) / "lab", Path(tmp) / "cache"
         folder.mkdir()
         _student_copy(root, folder)
-        _cached_runs(folder, judge, [warm])  # the run before the change, kept
+        _student_run(folder, judge, warm)  # the run before the change, kept
         engine = folder / "engine.py"
         engine.write_text(
             engine.read_text().replace(_TANH_STEP, "self.grad += out.grad * (1 - t**2)")
@@ -588,17 +577,8 @@ def rerun_one_op(root: Path, judge: list[str], what: str) -> Figure:
         for k in range(3):  # each rerun starts from the cache of the run before the change
             fresh = Path(tmp) / f"cache-{k}"
             shutil.copytree(warm, fresh)
-            command = [
-                sys.executable,
-                "-m",
-                "minigrad_tool",
-                *_STUDENT_COMMAND,
-                *judge,
-                "--min-score",
-                "0",
-            ]
-            full.append(_timed(command, folder))
-            cached.append(_cached_runs(folder, judge, [fresh])[0])
+            full.append(_student_run(folder, judge))
+            cached.append(_student_run(folder, judge, fresh))
     return Figure(
         f"rerun after a one-op change (tanh's step), examples/student judged by {what}",
         f"a full run: {min(full):.2f} s",
@@ -776,7 +756,7 @@ def run_all(
         lambda: order_exploration_cost(
             root, "our engine, children in a tuple (1 order)", root, ["--judge", "tests"]
         ),
-        lambda: jobs_payoff(root),
+        lambda: jobs_payoff(root / "examples" / "student", "examples/student"),
         lambda: jobs_payoff_scaled(root),
         lambda: fixtures_once(root),
         lambda: since_one_op(root),

@@ -54,25 +54,6 @@ _STUDENT_OPS = {
 }
 POINTS = (0.3, 0.7, 1.1, 1.5)
 
-_TESTS_HEAD = '''"""examples/student's tests, 10x: each op at 4 points, against differences."""
-
-import pytest
-
-from engine import Value
-
-
-def numeric(f, x, h=1e-6):
-    return (f(x + h) - f(x - h)) / (2 * h)
-
-
-def check(op, x):
-    v = Value(x)
-    out = op(v)
-    out.backward()
-    expected = numeric(lambda t: op(Value(t)).data, x)
-    assert abs(v.grad - expected) < 1e-4
-'''
-
 _TEST = """
 
 @pytest.mark.parametrize("x", {points})
@@ -95,4 +76,13 @@ def write_scaled_student(root: Path, folder: Path) -> None:
     tests = "".join(
         _TEST.format(points=repr(POINTS), name=name, call=call) for name, call in calls.items()
     )
-    (folder / "test_engine.py").write_text(_TESTS_HEAD + tests)
+    (folder / "test_engine.py").write_text(_tests_head(root) + tests)
+
+
+def _tests_head(root: Path) -> str:
+    """The student's test file up to its first test (its helpers), with pytest imported and a
+    docstring saying what this file is."""
+    text = (root / "examples" / "student" / "test_engine.py").read_text()
+    helpers = text[text.index("from engine import Value") : text.index("\n\n\ndef test_")]
+    doc = '"""examples/student\'s tests, 10x: each op at 4 points, against differences."""'
+    return f"{doc}\n\nimport pytest\n\n{helpers}\n"
