@@ -459,16 +459,14 @@ def jobs_payoff_scaled(root: Path) -> Figure:
         return jobs_payoff(Path(tmp), "examples/student scaled up: 18 ops, 80 tests")
 
 
-def against_pytest(
-    root: Path, name: str, folder: Path, tests: list[str], args: list[str]
-) -> Figure:
+def against_pytest(name: str, folder: Path, tests: list[str], args: list[str]) -> Figure:
     """The whole campaign against one plain pytest run of the same tests (the venv's python
     on both sides): goal at most 2x the time."""
     pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
     plain, campaign = [], []
     for _ in range(3):
         plain.append(_timed(pytest_command, folder))
-        campaign.append(_timed([sys.executable, "-m", "minigrad_tool", "mutate", *args], folder))
+        campaign.append(_timed([sys.executable, "-m", "minigrad_tool", *args], folder))
     return Figure(
         f"campaign against one plain pytest run: {name} (whole commands)",
         f"pytest: {min(plain):.2f} s",
@@ -481,23 +479,20 @@ def against_pytest(
 
 def against_pytest_rows(root: Path) -> list[Figure]:
     """examples/student, the scaled-up student suite, our engine with tests/test_gradcheck.py."""
-    student = ["--engine", "engine.py", "--tests", "test_engine.py", "--min-score", "0"]
+    student = [*_STUDENT_COMMAND, "--min-score", "0"]
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
         scaled = Path(tmp)
         write_scaled_student(root, scaled)
         return [
             against_pytest(
-                root, "examples/student", root / "examples" / "student", ["test_engine.py"], student
+                "examples/student", root / "examples" / "student", ["test_engine.py"], student
             ),
+            against_pytest("the student suite scaled up", scaled, ["test_engine.py"], student),
             against_pytest(
-                root, "the student suite scaled up", scaled, ["test_engine.py"], student
-            ),
-            against_pytest(
-                root,
                 "our engine, tests/test_gradcheck.py",
                 root,
                 ["tests/test_gradcheck.py"],
-                ["--judge", "tests", "--min-score", "0"],
+                ["mutate", "--judge", "tests", "--min-score", "0"],
             ),
         ]
 
