@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the cache imports the results this module does: no cycle at
 
 __all__ = [
     "CampaignConfig",
+    "Failure",
     "Harness",
     "HarnessError",
     "Judge",
@@ -263,6 +264,10 @@ class MutantRun:
         return bool(self.killed_by) and len(self.orders_caught) == self.orders
 
 
+# Runs one item: why it failed (in words when the second argument asks for them), or None.
+Failure = Callable[[str, bool], str | None]
+
+
 class _Runner:
     """In a judge's child: runs items on the mutant or the original, each in a phase with its
     own deadline (the item's budget, in the graph order at hand), saying where it is as data:
@@ -272,7 +277,7 @@ class _Runner:
         self,
         patcher: Patcher,
         mutant: Mutant,
-        failure: Callable[[str], str | None],
+        failure: Failure,
         reporter: Reporter,
         item: str,
         budgets: Mapping[str, float],
@@ -283,9 +288,16 @@ class _Runner:
         self.missed: list[int] = []
 
     def run(
-        self, name: str, order: int, *, original: bool = False, budget: float = 0.0
+        self,
+        name: str,
+        order: int,
+        *,
+        original: bool = False,
+        budget: float = 0.0,
+        reason: bool = False,
     ) -> str | None:
-        """Why `name` fails (on the original with `original`), or None if it passes."""
+        """Why `name` fails (on the original with `original`), or None if it passes; the
+        why is in words only with `reason` (else any text: only the outcome counts)."""
         on = "the unmutated engine" if original else f"mutant {self.mutant.id}"
         in_order = f", graph order {order}" if order else ""
         self.reporter.phase(
@@ -299,10 +311,10 @@ class _Runner:
             missed=list(self.missed),
         )
         if not original:
-            return self.failure(name)
+            return self.failure(name, reason)
         self.patcher.restore()
         try:
-            return self.failure(name)
+            return self.failure(name, reason)
         finally:
             self.patcher.apply(self.mutant)
 
@@ -311,23 +323,29 @@ def run_mutant(
     patcher: Patcher,
     mutant: Mutant,
     items: Sequence[str],
-    failure: Callable[[str], str | None],
+    failure: Failure,
     reporter: Reporter,
     *,
     item: str,
     matrix: bool,
     orders: int = 1,
     budgets: Mapping[str, float] | None = None,
+    passes_in_every_order: bool = False,
 ) -> dict[str, Any]:
     """In a judge's child: swap the mutant in, run the items in order up to the first failure
     (all of them with `matrix`); which failed, which ran its code, and why the first failed
     (a :class:`MutantRun`, as JSON).
 
-    `failure(name)` runs one item and returns why it failed, or None if it passed.  A kill
+    `failure(name, reason)` runs one item and returns why it failed, or None if it passed;
+    only the first killer's why is read, so the others' may skip the words.  A kill
     is confirmed: the failing item must pass on the unmutated engine, run again here (else
     it is flaky, or depends on an earlier item's state, and kills nothing).  With `orders`
     > 1 the mutant must also be caught in every other graph order (adapter.order).
     `budgets`: each item's deadline for one run, from the unmutated engine's time.
+    `passes_in_every_order`: the harness ran every item in every graph order on the
+    unmutated engine and kept only those that pass in all, with the slowest order's time in
+    `budgets`: no other order runs the original again (the kill's confirmation in order 0,
+    after the mutant failed, still does).
     """
     patcher.apply(mutant)
     set_order(0)
@@ -338,7 +356,7 @@ def run_mutant(
     reason = ""
     for name in items:
         before = patcher.hits.count
-        why = runner.run(name, 0)
+        why = runner.run(name, 0, reason=not killers)
         if patcher.hits.count > before:
             covered.append(name)
         if why is None:
@@ -353,7 +371,7 @@ def run_mutant(
             break
     if killers:
         runner.caught.append(0)
-        _other_orders(runner, items, killers[0], orders)
+        _other_orders(runner, items, killers[0], orders, passes_in_every_order)
     return MutantRun(
         tuple(killers),
         tuple(covered),
@@ -365,14 +383,22 @@ def run_mutant(
     ).to_json()
 
 
-def _other_orders(runner: _Runner, items: Sequence[str], killer: str, orders: int) -> None:
+def _other_orders(
+    runner: _Runner, items: Sequence[str], killer: str, orders: int, known: bool
+) -> None:
     """Each other graph order: is the mutant caught there, by an item that passes on the
-    unmutated engine in that same order?  The original runs first, and its time there sets
-    the mutant's deadline in that order (it hangs only where the original finished)."""
+    unmutated engine in that same order?  Unless the harness showed it does (`known`), the
+    original runs first, and its time there sets the mutant's deadline in that order (it
+    hangs only where the original finished)."""
     first_tried = [killer, *[i for i in items if i != killer]]
     for order in range(1, orders):
         set_order(order)
         for name in first_tried:
+            if known:
+                if runner.run(name, order) is not None:
+                    runner.caught.append(order)
+                    break
+                continue
             start = time.monotonic()
             if runner.run(name, order, original=True) is not None:
                 continue  # fails on the original in this order: it cannot judge here
@@ -555,7 +581,9 @@ def prepare_patcher(setup: Setup) -> Callable[[Loaded], None]:
     def prepare(engine: Loaded) -> None:
         setup.patcher = patcher_for(setup.spec, setup.index)
         setup.patcher.live()
-        if setup.config.record_code:
+        # Site markers record the code a case or a probe runs: for the result cache's keys,
+        # and so that a mutant is probed only by the probes that reach its code.
+        if setup.config.record_code or setup.config.probes:
             try:
                 setup.patcher.prepare_sites(setup.mutants.values())
             except InternalError:  # no record, so no verdict of this run's is reused

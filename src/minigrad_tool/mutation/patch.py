@@ -224,6 +224,7 @@ class Patcher:
     _sites: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
     _site_mutants: list[tuple[str, ...]] = field(default_factory=list)
     _site_codes: dict[UnitKey, CodeType] = field(default_factory=dict)  # by unit
+    marked: set[str] = field(default_factory=set)  # the mutants whose sites record_sites sees
     _recording: Callable[[int], None] | None = None  # sites being recorded into
     _applied: tuple[Mutant, CodeType] | None = None  # the mutant swapped in
     # Each mutant's code, compiled once per child: a kill is confirmed on the original and in
@@ -336,6 +337,7 @@ class Patcher:
                 continue  # judging the mutant says why it cannot run
             code = self._compile_unit(unit, _sites_marked(unit.node, marks), "site markers")
             self._site_codes[key] = code
+            self.marked.update(m for k, _ in marks.values() for m in self._site_mutants[k])
             self._sites += [
                 (f, code) for f in targets if len(f.__code__.co_freevars) == len(code.co_freevars)
             ]

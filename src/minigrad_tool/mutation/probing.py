@@ -45,7 +45,9 @@ ORIGINAL_DEADLINE = 600.0
 PROBE_SLOWDOWN = 2.0
 PROBE_MIN_DEADLINE = 2.0
 
-Original = tuple[float, list[Any]]  # seconds the probes took, and what each observed
+# Seconds the probes took on the unmutated engine, what each observed, and the probes that
+# reach each mutant's code (None: not recorded, every probe runs).
+Original = tuple[float, list[Any], dict[str, list[int]] | None]
 
 
 class Probing:
@@ -62,8 +64,8 @@ class Probing:
     def _task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
         if "mutant" not in args:
             reporter.phase("probing the unmutated engine")
-            want = [equivalence.observe(engine.access, p) for p in self.probes]
-            return {"count": len(want), "want": want}
+            want, reached = self._observe_original(engine)
+            return {"count": len(want), "want": want, "reached": reached}
         want = args["want"]  # the original's observations, made once
         mutant = self.setup.mutants[args["mutant"]]
         patcher = self.setup.patcher
@@ -76,8 +78,8 @@ class Probing:
         # Evidence counts only where the original computes: agreeing by both raising shows
         # nothing about the changed code.
         hits, only_broken = 0, ""
-        for i, probe in enumerate(self.probes):
-            before = patcher.hits.count
+        for i in args.get("probes", range(len(self.probes))):
+            probe, before = self.probes[i], patcher.hits.count
             got = equivalence.observe(engine.access, probe)
             if want[i][0] == "ok":
                 hits += patcher.hits.count - before
@@ -96,6 +98,26 @@ class Probing:
             "lines_not_run": never,
             "only_broken": only_broken,
         }
+
+    def _observe_original(self, engine: Loaded) -> tuple[list[Any], dict[str, list[int]] | None]:
+        """Each probe's observation of the unmutated engine, and for each mutant with site
+        markers, the probes that run its code (None: not recorded).  A probe that never
+        reaches a mutant's code runs the mutant exactly as the original, so it cannot tell
+        the mutant apart: a mutant is probed by the probes that reach it alone."""
+        patcher = self.setup.patcher
+        if patcher is None or not patcher.marked:
+            return [equivalence.observe(engine.access, p) for p in self.probes], None
+        want: list[Any] = []
+        reached: dict[str, list[int]] = {m: [] for m in patcher.marked}
+        try:
+            for i, probe in enumerate(self.probes):
+                record = patcher.record_sites()
+                want.append(equivalence.observe(engine.access, probe))
+                for m in record():
+                    reached[m].append(i)
+        finally:
+            patcher.restore()
+        return want, reached
 
     def _lines_run(self, engine: Loaded, mutant: Mutant) -> tuple[list[int], list[int]]:
         """The statement lines of the mutated function the probes ran, and those none ran: an
@@ -120,7 +142,7 @@ class Probing:
         raise_internal(outcome, "probing the unmutated engine")
         if not outcome.ok:
             raise HarnessError(f"the probes fail on the unmutated engine: {outcome.message}")
-        return outcome.seconds, outcome.value["want"]
+        return outcome.seconds, outcome.value["want"], outcome.value["reached"]
 
     def probe(
         self,
@@ -157,12 +179,17 @@ class Probing:
         broken: Sequence[str] = (),
     ) -> dict[str, ChildOutcome]:
         """Each mutant's probe run: the first probe telling it apart, and whether its code ran."""
-        seconds, want = original
+        seconds, want, reached = original
         deadline = max(
             PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK
         )
         args = {"want": want, "broken": sorted(broken)}
-        return engine.run([Request(m, "probe", {"mutant": m, **args}, deadline) for m in mutants])
+        return engine.run(
+            [
+                Request(m, "probe", {"mutant": m, **args, **_probes(m, reached)}, deadline)
+                for m in mutants
+            ]
+        )
 
     def equivalent(self, engine: Host, mutants: Sequence[str]) -> set[str]:
         """The mutants no probe tells apart though the probes ran their code: no judge needed
@@ -175,6 +202,11 @@ class Probing:
             for key, outcome in outcomes.items()
             if outcome.ok and outcome.value["probe_index"] is None and outcome.value["hits"] > 0
         }
+
+
+def _probes(mutant: str, reached: Mapping[str, list[int]] | None) -> dict[str, list[int]]:
+    """The probes to run on `mutant`: those that reach its code, when that was recorded."""
+    return {"probes": reached[mutant]} if reached is not None and mutant in reached else {}
 
 
 def _with_probe(result: MutantResult, outcome: ChildOutcome, probes: str) -> MutantResult:

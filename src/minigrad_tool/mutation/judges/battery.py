@@ -86,7 +86,7 @@ class BatteryJudge:
     def _judge_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
         settings = replace(self.setup.config.settings, pinned=args.get("pinned", {}))
 
-        def failure(name: str) -> str | None:
+        def failure(name: str, reason: bool) -> str | None:  # the detail is made anyway
             result = run_case(self.setup.battery.case(name), engine.access, settings)
             # Every case judged passed on the unmutated engine: one the mutant makes
             # unsupported (its forward now refuses the shapes) has caught it too.

@@ -124,6 +124,9 @@ class _Session:
     engine_file: str = ""  # the engine's file, as its code objects name it
     habits: HabitWatch | None = None  # what the stats run's habit recorder watches
     kept: KeptFixtures | None = None  # the wide fixtures a child keeps between its runs
+    # Only a test's outcome counts now, not why it failed: pytest's failure report (the
+    # traceback cut and formatted, about a millisecond) is left unmade (_Plugin).
+    quiet: bool = False
 
 
 class _Plugin:
@@ -141,6 +144,31 @@ class _Plugin:
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
             self.errors.append(f"{report.nodeid}: {report.longreprtext[-_MAX_REPORT:]}")
+
+    def pytest_runtest_makereport(self, item: Any, call: Any) -> Any:
+        """A failure's report without its formatted traceback while the session is quiet;
+        None (pytest's own report) otherwise, and for a skip.  pytest's hook wrappers
+        (xfail's among them) still see and amend this report."""
+        from _pytest.outcomes import skip
+        from _pytest.reports import TestReport
+
+        excinfo = call.excinfo
+        if not self.session.quiet or excinfo is None:
+            return None
+        if isinstance(excinfo.value, skip.Exception | BaseExceptionGroup):
+            return None
+        return TestReport(
+            item.nodeid,
+            item.location,
+            dict.fromkeys(item.keywords, 1),
+            "failed",
+            f"{excinfo.typename} (not formatted: only the outcome counts here)",
+            call.when,
+            duration=call.duration,
+            start=call.start,
+            stop=call.stop,
+            user_properties=item.user_properties,
+        )
 
     def pytest_runtestloop(self, session: Any) -> bool:
         if self.errors or session.testsfailed:
@@ -240,7 +268,8 @@ def _release(session: _Session) -> None:
 
 
 def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
-    def failure(nodeid: str) -> str | None:
+    def failure(nodeid: str, reason: bool) -> str | None:
+        session.quiet = not reason
         outcome, text = _run_item(session, nodeid)
         return f"{nodeid} fails at {text}" if outcome == "failed" else None
 
@@ -259,6 +288,7 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         matrix=session.matrix,
         orders=session.orders,
         budgets=args.get("budgets"),
+        passes_in_every_order=True,  # run_tests_harness excludes a test the order changes
     )
     with contextlib.suppress(Exception):  # a teardown's failure here says nothing of the mutant
         _release(session)
