@@ -370,13 +370,115 @@ class TestFixturesOnce:
         if "Value" in value:
             assert "as they may depend on the engine: table (session)" in said
         else:
-            assert "fixtures wider than a test: set up once per child: table (session)" in said
+            assert "set up once, before the children fork: table (session)" in said
         assert kept == per_test  # the same statuses and killers as fixtures set up per test
         assert any(status == "Killed" for status, _ in kept.values())
         if "Value" in value:  # set up again at each switch, kept between a child's tests
             assert setups < each
-        else:  # once per child: per judged mutant, and per chunk of the stats run
-            assert setups <= len(kept) < each
+        else:  # once in each stats child (3 tests: at most 3), in a trial child and the host
+            assert setups <= 3 + 2 < each
+
+
+WARM_CONFTEST = """import os
+import threading
+
+import pytest
+
+
+def log(word):
+    with open(os.environ["MINIGRAD_TEST_FIXTURE_LOG"], "a") as f:
+        f.write(word + "\\n")
+
+
+@pytest.fixture(scope="session")
+def table():
+    log("setup table")
+    yield {"k": 3.0}
+    log("teardown table")
+
+
+@pytest.fixture(scope="session")
+def handle():
+    log("setup handle")
+    with open(os.environ["MINIGRAD_TEST_FIXTURE_LOG"]) as f:
+        yield f
+
+
+@pytest.fixture(scope="session")
+def worker():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    yield thread
+    stop.set()
+
+
+@pytest.fixture(scope="session", params=[1.0, 2.0])
+def scale(request):
+    return request.param
+"""
+
+WARM_TESTS = """from engine import Value
+
+
+def test_mul(table, handle):
+    x = Value(1.5)
+    (x * table["k"]).backward()
+    assert abs(x.grad - table["k"]) < 1e-6
+
+
+def test_tanh(table, worker):
+    x = Value(0.5)
+    x.tanh().backward()
+    assert abs(x.grad - (1 - x.tanh().data ** 2)) < 1e-6
+
+
+def test_add(table, scale):
+    x = Value(1.5)
+    (x * scale + table["k"]).backward()
+    assert x.grad == scale
+"""
+
+
+@pytest.mark.e2e
+def test_session_fixtures_are_set_up_before_the_fork_only_where_forked_children_can_share_them(
+    student: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plain session fixture is set up once in the host and torn down there at the end; one
+    that keeps a file open, starts a thread or is parametrized is set up in each child, and
+    --verbose says why.  The statuses are those of a campaign judging the same tests with
+    function fixtures."""
+    tests = student / "tests"
+    tests.mkdir()
+    (tests / "test_ops.py").write_text(WARM_TESTS)
+    log = student / "fixtures.log"
+    monkeypatch.setenv("MINIGRAD_TEST_FIXTURE_LOG", str(log))
+    runs = {}
+    for scope in ("function", "session"):
+        (tests / "conftest.py").write_text(
+            WARM_CONFTEST.replace('scope="session"', f'scope="{scope}"')
+        )
+        report = student / f"{scope}.json"
+        args = ["--engine", str(student / "engine.py"), "--tests", str(tests), "--judge", "tests"]
+        main(["mutate", *args, "--min-score", "0", "--json", str(report), "-v"])
+        mutants = [
+            m for f in json.loads(report.read_text())["files"].values() for m in f["mutants"]
+        ]
+        runs[scope] = {m["id"]: (m["status"], m.get("killedBy", [])) for m in mutants}
+        if scope == "function":
+            log.unlink()
+    assert runs["session"] == runs["function"]
+    assert any(status == "Killed" for status, _ in runs["session"].values())
+    said = capsys.readouterr().out
+    assert "set up once, before the children fork: table (session)" in said
+    assert "handle (session; not before the fork: it leaves 1 file(s) open)" in said
+    assert "worker (session; not before the fork: it leaves 1 thread(s) started)" in said
+    assert "scale (session; not before the fork: parametrized)" in said
+    lines = log.read_text().splitlines()
+    # table: in each stats child (4 tests: at most 4), two trials and the host; each torn down
+    assert 4 <= lines.count("setup table") <= 4 + 3
+    assert lines.count("teardown table") == lines.count("setup table")
+    assert lines.count("setup handle") > lines.count("setup table")  # in each judging child
 
 
 def test_a_fixture_value_holding_the_engines_objects_is_told_apart() -> None:

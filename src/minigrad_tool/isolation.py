@@ -557,6 +557,10 @@ class Request:
     timeout: float | None = None  # None: the host's limits
     show_output: bool = False  # let the task write to the caller's terminal
     per_phase: bool = False  # the timeout is for each phase the task reports, not the whole
+    # Run in the host itself, once nothing else runs, so that every child forked after it
+    # inherits what it did (fixtures set up once).  A hang or a crash there ends the host:
+    # the caller tries the same task in a child first.
+    in_host: bool = False
 
 
 def _serve(
@@ -584,6 +588,14 @@ def _serve(
 
     while reading or queue or children:
         while queue and len(children) < jobs:
+            if queue[0].get("in_host"):
+                if children:
+                    break  # it waits for the children already running
+                request = queue.popleft()
+                answers.send(
+                    {"key": request["key"], "outcome": _in_host(request, tasks, context, limits)}
+                )
+                continue
             request = queue.popleft()
             task = tasks[request["task"]]
             args = request["args"]
@@ -609,6 +621,31 @@ def _serve(
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             queue.extend(json.loads(line) for line in lines)
+
+
+class _Quiet(Reporter):
+    """A task run in the host says nothing until its answer: the host's own pipe carries
+    only answers."""
+
+    def __init__(self) -> None:
+        super().__init__(-1)
+
+    def send(self, message: dict[str, Any]) -> None:
+        return None
+
+
+def _in_host(
+    request: Mapping[str, Any], tasks: Mapping[str, Task], context: Any, limits: Limits
+) -> dict[str, Any]:
+    """Run a request in the host itself: its outcome, as a child's would be sent."""
+    task, args = tasks[request["task"]], request["args"]
+    start = time.monotonic()
+    final = _final_message(lambda: task(context, args, _Quiet()), limits)
+    seconds = time.monotonic() - start
+    if "ok" in final:
+        return Outcome("ok", final["ok"], "", "", seconds).__dict__
+    (kind, text), *_ = final.items()
+    return Outcome(_STATUS[kind], None, f"{text} (in the host)", "", seconds).__dict__
 
 
 def _threads_started() -> str:
@@ -767,6 +804,7 @@ class Host:
                         "timeout": timeout,
                         "show_output": request.show_output,
                         "per_phase": request.per_phase,
+                        "in_host": request.in_host,
                     }
                 )
                 os.write(self._commands, line.encode() + b"\n")
@@ -798,9 +836,20 @@ class Host:
                 os.close(fd)
         self._commands = self._answers = -1
 
-    def close(self) -> None:
-        """End the host (it finishes nothing further); its grandchildren die with it."""
-        if self.pid:
-            _kill(self.pid)
-            self.pid = 0
-        self._close_fds()
+    def close(self, grace: float = 0.0) -> None:
+        """End the host; its grandchildren die with it.  With `grace`, it may first finish
+        what it holds (a fixture set up once has its teardown there) for up to that many
+        seconds: it stops serving once its commands pipe closes."""
+        try:
+            if self.pid and grace > 0 and self._commands >= 0:
+                os.close(self._commands)
+                self._commands = -1
+                deadline = time.monotonic() + grace
+                with contextlib.suppress(OSError, ValueError):
+                    while self._next_message(deadline):  # {} once it is gone, None at the deadline
+                        pass
+        finally:
+            if self.pid:
+                _kill(self.pid)
+                self.pid = 0
+            self._close_fds()

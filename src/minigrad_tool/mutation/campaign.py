@@ -292,6 +292,7 @@ def run_campaign(
         uncontrolled=spec.uncontrolled,
         habits=_habits(harnesses),
         fixtures=dict(yours.fixtures if yours else {}),
+        warmed=dict(yours.warmed if yours else {}),
         reused=len(reused),
         kept_cases=cases.kept if cases else (0, 0),
     )

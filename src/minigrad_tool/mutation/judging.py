@@ -117,6 +117,9 @@ class Harness:
     # records them for the result cache (the battery, with `record_code`)
     reached: Mapping[str, frozenset[str]] = field(default_factory=dict)
     kept: tuple[int, int] = (0, 0)  # items whose run is the last run's (result cache), of all
+    # session fixtures that could be set up once before the fork: name -> "" if they were,
+    # else why not (judges.fixtures)
+    warmed: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -153,6 +153,9 @@ class Campaign:
     # the wide fixtures a judging child keeps between tests: name -> (scope, may depend on the
     # engine, so set up again at a switch of engine or graph order)
     fixtures: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # session fixtures that could be set up once before the fork: name -> "" if they were, else
+    # why not (judges.fixtures)
+    warmed: dict[str, str] = field(default_factory=dict)
     # The other files of the engine's package that were mutated (they hold steps): path -> source
     others: dict[str, str] = field(default_factory=dict)
     reused: int = 0  # verdicts reported from the last run, their inputs unchanged (cache)

@@ -295,9 +295,16 @@ def fixtures_line(campaign: Campaign) -> str:
     """Which of your fixtures wider than a test a judging child set up once, and which again at
     each switch between the mutant and the unmutated engine, or graph orders."""
     named = sorted(campaign.fixtures.items())
-    once = [f"{n} ({scope})" for n, (scope, dependent) in named if not dependent]
+    warmed = campaign.warmed
+    before = [f"{n} ({scope})" for n, (scope, _) in named if warmed.get(n) == ""]
+    once = [
+        f"{n} ({scope}{'; not before the fork: ' + warmed[n] if warmed.get(n) else ''})"
+        for n, (scope, dependent) in named
+        if not dependent and warmed.get(n) != ""
+    ]
     again = [f"{n} ({scope})" for n, (scope, dependent) in named if dependent]
-    said = [f"set up once per child: {', '.join(once)}"] if once else []
+    said = [f"set up once, before the children fork: {', '.join(before)}"] if before else []
+    said += [f"set up once per child: {', '.join(once)}"] if once else []
     if again:
         said.append(
             f"set up again at each switch of engine or graph order, as they may depend on the "

@@ -13,6 +13,13 @@ are kept only if none may depend on the engine: no kept value holds the
 engine's objects, and no engine code ran while a test's fixtures were set up
 (a number the engine computed is the engine's too).  Otherwise they are set
 up again, under the engine and order at hand.
+
+A session fixture the stats run showed independent of the engine is set up
+once for the whole campaign, in the host before it forks the judging children
+(`set_up_once`): every child inherits its value, none sets it up or tears it
+down, and the host tears it down at the end.  Not when it is parametrized, needs
+a narrower or engine-dependent fixture, or starts a thread or keeps a file open
+(a trial in a child counts them first): forked children would share those.
 """
 
 from __future__ import annotations
@@ -20,13 +27,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from minigrad_tool.adapter.trace import runs
 
-__all__ = ["KeptFixtures", "engine_module_names"]
+__all__ = ["KeptFixtures", "Warmed", "engine_module_names", "plan_warm", "set_up_once"]
 
 _WIDE = frozenset({"session", "package", "module", "class"})
 # How far a value is searched for the engine's objects: containers and instance attributes,
@@ -183,3 +190,132 @@ def engine_module_names(engine_file: str) -> frozenset[str]:
         if isinstance(file, str) and os.path.dirname(file) == folder:
             names.add(name)
     return frozenset(names)
+
+
+@dataclass(frozen=True)
+class _SessionOnly:
+    """pytest's SetupState sets up an item's chain of nodes; this stands for the session."""
+
+    session: Any
+
+    def listchain(self) -> list[Any]:
+        return [self.session]
+
+
+def _counts() -> tuple[int, int] | None:
+    """This process's threads and open files (Linux's /proc), None where they cannot be told."""
+    try:
+        return len(os.listdir("/proc/self/task")), len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return None
+
+
+def plan_warm(
+    items: Mapping[str, Any], order: Sequence[str], names: Collection[str]
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """Which of `names` (session fixtures independent of the engine) can be set up once before
+    the fork, each through the first test in `order` that uses it: (test, fixture) pairs in
+    set-up order, and the others with why not."""
+    plan: list[tuple[str, str]] = []
+    why_not: dict[str, str] = {}
+    planned: set[int] = set()
+    for nodeid in order:
+        info = getattr(items[nodeid], "_fixtureinfo", None)
+        if info is None:  # a doctest item has none
+            continue
+        params = getattr(getattr(items[nodeid], "callspec", None), "params", {})
+        for name in info.names_closure:
+            defs = info.name2fixturedefs.get(name) if name in names else None
+            if not defs or id(defs[-1]) in planned:
+                continue
+            fixture = defs[-1]
+            why = _not_once(fixture, name in params, info.name2fixturedefs, names)
+            if why:
+                why_not[name] = why
+                continue
+            planned.add(id(fixture))
+            plan.append((nodeid, name))
+    return plan, {n: w for n, w in why_not.items() if n not in {name for _, name in plan}}
+
+
+def _not_once(
+    fixture: Any, parametrized: bool, defs: Mapping[str, Sequence[Any]], names: Collection[str]
+) -> str:
+    """Why this fixture cannot be set up once for every child ("" if it can)."""
+    if fixture.scope != "session":
+        return f"{fixture.scope} scope"
+    if fixture.params is not None or parametrized:
+        return "parametrized"
+    for arg in fixture.argnames:
+        if arg != "request" and arg not in names:
+            return f"it needs {arg}, which cannot be"
+        if arg != "request" and defs.get(arg) and defs[arg][-1].scope != "session":
+            return f"it needs {arg}, which is narrower"
+    return ""
+
+
+@dataclass
+class Warmed:
+    """Fixtures set up once in this process: their names, what tears them down, and the
+    threads or open files each left behind (fixture -> words)."""
+
+    names: list[str]
+    finalizers: list[Callable[[], object]]
+    left: dict[str, str]
+
+    def tear_down(self) -> None:
+        """The fixtures' finalizers, last set up first; a failing one does not stop the rest."""
+        while self.finalizers:
+            with contextlib.suppress(Exception):
+                self.finalizers.pop()()
+
+
+def set_up_once(items: Mapping[str, Any], plan: Sequence[tuple[str, str]]) -> Warmed:
+    """Set up the planned fixtures here, outside any test: their values stay cached in their
+    FixtureDefs, and their finalizers leave pytest's stack (a child tearing down its tests
+    never reaches them), held by the result instead."""
+    session = items[plan[0][0]].session
+    state = session._setupstate
+    state.setup(_SessionOnly(session))
+    mark = len(state.stack[session][0])
+    left: dict[str, str] = {}
+    warmed = Warmed([name for _, name in plan], [], left)
+    try:
+        for nodeid, name in plan:
+            item = items[nodeid]
+            before = _counts()
+            if hasattr(item, "_request") and not item._request:
+                item._initrequest()
+            try:
+                item._request.getfixturevalue(name)
+            finally:
+                item._request = False
+                item.funcargs = None
+            left.update(_left_behind(name, before, _counts()))
+    except BaseException:
+        warmed.finalizers = _detached(state, session, mark)
+        warmed.tear_down()  # what was set up before the failure
+        raise
+    warmed.finalizers = _detached(state, session, mark)
+    return warmed
+
+
+def _detached(state: Any, session: Any, mark: int) -> list[Callable[[], object]]:
+    """The finalizers added since `mark`, off pytest's stack, and the session off it too
+    (as collection left it)."""
+    finalizers: list[Callable[[], object]] = state.stack[session][0][mark:]
+    del state.stack[session][0][mark:]
+    state.stack.pop(session)
+    return finalizers
+
+
+def _left_behind(
+    name: str, before: tuple[int, int] | None, after: tuple[int, int] | None
+) -> dict[str, str]:
+    if before is None or after is None:
+        return {name: "threads and open files cannot be counted here"}
+    threads, files = after[0] - before[0], after[1] - before[1]
+    said = [f"{threads} thread(s) started"] * (threads > 0) + [f"{files} file(s) open"] * (
+        files > 0
+    )
+    return {name: " and ".join(said)} if said else {}

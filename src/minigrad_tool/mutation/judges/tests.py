@@ -37,7 +37,13 @@ from minigrad_tool.adapter.trace import runs
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.habits import HabitWatch, record_habits
-from minigrad_tool.mutation.judges.fixtures import KeptFixtures, engine_module_names
+from minigrad_tool.mutation.judges.fixtures import (
+    KeptFixtures,
+    Warmed,
+    engine_module_names,
+    plan_warm,
+    set_up_once,
+)
 from minigrad_tool.mutation.judging import (
     Harness,
     HarnessError,
@@ -127,6 +133,7 @@ class _Session:
     # Only a test's outcome counts now, not why it failed: pytest's failure report (the
     # traceback cut and formatted, about a millisecond) is left unmade (_Plugin).
     quiet: bool = False
+    warmed: Warmed | None = None  # session fixtures the host set up once, for every child
 
 
 class _Plugin:
@@ -179,6 +186,8 @@ class _Plugin:
         self.prepare()
         self.served = True
         self.serve(self.session)
+        if self.session.warmed is not None:  # the end of the campaign: their teardown runs
+            self.session.warmed.tear_down()
         return True
 
 
@@ -259,6 +268,27 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         )
     _release(session)  # a wide fixture's teardown that fails is the tests' failure here
     return [r.to_json() for r in results]
+
+
+def _warm_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    """Session fixtures set up once (judges.fixtures): with `names`, plan which can be and try
+    them here, in a child, counting the threads and open files each leaves; with `plan`, in
+    the host, for good unless one leaves any (then they are torn down again)."""
+    why_not: dict[str, str] = {}
+    if "plan" in args:
+        plan = [(str(t), str(n)) for t, n in args["plan"]]
+    else:
+        plan, why_not = plan_warm(session.items, args["order"], set(args["names"]))
+    left: dict[str, str] = {}
+    if plan:
+        reporter.phase(f"setting up {', '.join(n for _, n in plan)} once")
+        warmed = set_up_once(session.items, plan)
+        left = warmed.left
+        if "plan" in args and not left:
+            session.warmed = warmed
+        else:
+            warmed.tear_down()
+    return {"plan": plan, "why_not": why_not, "left": left}
 
 
 def _release(session: _Session) -> None:
@@ -360,12 +390,14 @@ class TestsHost:
             "list": _list_task,
             "stats": _stats_task,
             "judge": _judge_task,
+            "warm": _warm_task,
             **(extra or {}),
         }
         self.limits = limits
         # where plugins write what they would write into the user's folder (scratch_args)
         self.scratch = Path(tempfile.mkdtemp(prefix="minigrad-pytest-"))
         self.host = Host(self._setup, tasks, limits, jobs=jobs)
+        self.warmed = False  # the host holds fixtures set up once (warm_fixtures)
 
     def _setup(self, serve: Callable[[Any], None], reporter: Reporter) -> str | None:
         import pytest
@@ -419,7 +451,8 @@ class TestsHost:
         self.close()
 
     def close(self) -> None:
-        self.host.close()
+        # Fixtures set up in the host are torn down there, once it stops serving.
+        self.host.close(grace=self.limits.timeout if self.warmed else 0.0)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def run(self, requests: Sequence[Request]) -> dict[str, ChildOutcome]:
@@ -516,6 +549,41 @@ def run_stats(tests: TestsHost) -> Stats:
         if nodeid in ordered and ordered[nodeid].outcome == "passed":
             results[nodeid] = dataclasses.replace(ordered[nodeid], outcome="depends")
     return {nodeid: results[nodeid] for nodeid in ids}
+
+
+def warm_fixtures(tests: TestsHost, harness: Harness) -> Harness:
+    """The session fixtures the stats run showed independent of the engine, set up once in the
+    host before it forks the judging children (judges.fixtures), after a trial in a child;
+    the harness says which were, and why the others were not (`warmed`)."""
+    names = sorted(
+        n for n, (scope, dep) in harness.fixtures.items() if scope == "session" and not dep
+    )
+    warmed: dict[str, str] = {}
+    for _ in range(2):  # a second trial without those that leave a thread or a file open
+        if not names:
+            break
+        args = {"names": names, "order": list(harness.items)}
+        trial = tests.run([Request("warm", "warm", args, per_phase=True)])["warm"]
+        if not trial.ok:
+            return dataclasses.replace(
+                harness, warmed={n: f"its trial set-up failed: {trial.message}" for n in names}
+            )
+        warmed.update(trial.value["why_not"])
+        left = trial.value["left"]
+        warmed.update({n: f"it leaves {why}" for n, why in left.items()})
+        names = [n for n in names if n not in warmed]
+        if left:
+            continue
+        plan = trial.value["plan"]
+        host = tests.run([Request("warm-host", "warm", {"plan": plan}, in_host=True)])["warm-host"]
+        tests.warmed = True  # even a failed set-up may have left a teardown to run
+        if not host.ok:
+            said = f"its set-up in the host failed: {host.message}"
+        else:  # the trial left nothing; the host's own run did
+            said = "; ".join(f"in the host it leaves {why}" for why in host.value["left"].values())
+        warmed.update({n: said for _, n in plan})
+        break
+    return dataclasses.replace(harness, warmed=warmed)
 
 
 def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
@@ -620,7 +688,7 @@ class TestsJudge:
         self.tests.close()
 
     def harness(self, engine: Host) -> Harness:
-        return run_tests_harness(self.tests.ready())
+        return warm_fixtures(self.tests, run_tests_harness(self.tests.ready()))
 
     def order(self, mutant: Mutant, harness: Harness) -> list[str]:
         return covering(mutant, harness)
