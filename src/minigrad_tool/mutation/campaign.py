@@ -25,6 +25,7 @@ import functools
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
@@ -284,18 +285,28 @@ def run_campaign(
         run_id=run_id(spec, config, len(generated.mutants)),
         unreachable=list(generated.unreachable),
         harness_seconds=harness_seconds,
-        tests=list(yours.items if yours else ()),
         test_paths=list(config.tests),
         findings=findings,
         excluded=excluded,
         orders=spec.orders,
         uncontrolled=spec.uncontrolled,
         habits=_habits(harnesses),
-        fixtures=dict(yours.fixtures if yours else {}),
-        warmed=dict(yours.warmed if yours else {}),
+        **_of_your_tests(yours),
         reused=len(reused),
         kept_cases=cases.kept if cases else (0, 0),
     )
+
+
+def _of_your_tests(harness: Harness | None) -> dict[str, Any]:
+    """What a campaign reports of your tests' harness: the tests that judged, the fixtures
+    kept wider than a test and those set up before the fork (nothing if they did not judge)."""
+    if harness is None:
+        return {}
+    return {
+        "tests": list(harness.items),
+        "fixtures": dict(harness.fixtures),
+        "warmed": dict(harness.warmed),
+    }
 
 
 class _Keys:
