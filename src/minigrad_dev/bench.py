@@ -470,7 +470,7 @@ def against_pytest(name: str, folder: Path, tests: list[str], args: list[str]) -
     return Figure(
         f"campaign against one plain pytest run: {name} (whole commands)",
         f"pytest: {min(plain):.2f} s",
-        f"minigrad mutate: {min(campaign):.2f} s",
+        f"{' '.join(args[:1] + args[args.index('--judge') :][:2])}: {min(campaign):.2f} s",
         min(plain) / min(campaign),
         0.5,
         "best of 3, interleaved; 0.5x is twice the time of the plain run, the goal",
@@ -478,8 +478,9 @@ def against_pytest(name: str, folder: Path, tests: list[str], args: list[str]) -
 
 
 def against_pytest_rows(root: Path) -> list[Figure]:
-    """examples/student, the scaled-up student suite, our engine with tests/test_gradcheck.py."""
-    student = [*_STUDENT_COMMAND, "--min-score", "0"]
+    """examples/student, the scaled-up student suite, our engine with tests/test_gradcheck.py;
+    each `mutate --judge tests`, as the issue that set the goal measured it."""
+    student = [*_STUDENT_COMMAND, "--judge", "tests", "--min-score", "0"]
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
         scaled = Path(tmp)
         write_scaled_student(root, scaled)
