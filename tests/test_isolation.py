@@ -154,6 +154,43 @@ class TestHost:
         assert len({v[1] for v in values}) == 1  # one host
         assert len({v[2] for v in values}) == 20  # a child each
 
+    def test_a_task_run_in_the_host_is_inherited_by_the_children_forked_after_it(
+        self, tmp_path: Path
+    ) -> None:
+        """`in_host`: the host itself runs it, once nothing else runs; what it did is in every
+        later child.  One that raises is an outcome, and the host keeps serving; closing with
+        a grace lets the host finish what it holds (here, write a file) before it ends."""
+        done = tmp_path / "torn-down"
+
+        def setup(serve: Any, reporter: Reporter) -> None:
+            context: dict[str, Any] = {"warm": None}
+            serve(context)
+            done.write_text(str(context["warm"]))  # after serving: the host's own teardown
+
+        def warm(ctx: Any, args: dict[str, Any], reporter: Reporter) -> int:
+            if args.get("fail"):
+                raise RuntimeError("cannot warm")
+            ctx["warm"] = os.getpid()
+            return os.getpid()
+
+        def read(ctx: Any, args: dict[str, Any], reporter: Reporter) -> list[Any]:
+            return [ctx["warm"], os.getpid()]
+
+        host = Host(setup, {"warm": warm, "read": read}, QUICK, jobs=2)
+        with host:
+            before = host.run([Request(str(i), "read") for i in range(3)])
+            failed = host.run([Request("bad", "warm", {"fail": True}, in_host=True)])["bad"]
+            warmed = host.run([Request("w", "warm", in_host=True)])["w"]
+            after = host.run([Request(str(i), "read") for i in range(3)])
+            host.close(grace=5.0)
+        assert (
+            not failed.ok and "cannot warm" in failed.message and "(in the host)" in failed.message
+        )
+        assert all(o.value[0] is None for o in before.values())
+        assert warmed.ok and all(o.value[0] == warmed.value for o in after.values())
+        assert all(o.value[1] != warmed.value for o in after.values())  # each in its own child
+        assert done.read_text() == str(warmed.value)
+
     def test_failed_setup_is_a_host_error(self) -> None:
         """A setup that dies names what happened."""
 

@@ -416,6 +416,13 @@ def worker():
 @pytest.fixture(scope="session", params=[1.0, 2.0])
 def scale(request):
     return request.param
+
+
+@pytest.fixture(scope="session")
+def precise():
+    os.environ["MINIGRAD_TEST_PRECISION"] = "double"
+    yield
+    del os.environ["MINIGRAD_TEST_PRECISION"]
 """
 
 WARM_TESTS = """from engine import Value
@@ -433,7 +440,7 @@ def test_tanh(table, worker):
     assert abs(x.grad - (1 - x.tanh().data ** 2)) < 1e-6
 
 
-def test_add(table, scale):
+def test_add(table, scale, precise):
     x = Value(1.5)
     (x * scale + table["k"]).backward()
     assert x.grad == scale
@@ -445,8 +452,8 @@ def test_session_fixtures_are_set_up_before_the_fork_only_where_forked_children_
     student: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A plain session fixture is set up once in the host and torn down there at the end; one
-    that keeps a file open, starts a thread or is parametrized is set up in each child, and
-    --verbose says why.  The statuses are those of a campaign judging the same tests with
+    that keeps a file open, starts a thread, changes the environment or is parametrized is set
+    up in each child, and --verbose says why.  The statuses are those of a campaign judging the same tests with
     function fixtures."""
     tests = student / "tests"
     tests.mkdir()
@@ -474,6 +481,7 @@ def test_session_fixtures_are_set_up_before_the_fork_only_where_forked_children_
     assert "handle (session; not before the fork: it leaves 1 file(s) open)" in said
     assert "worker (session; not before the fork: it leaves 1 thread(s) started)" in said
     assert "scale (session; not before the fork: parametrized)" in said
+    assert "the environment changed (MINIGRAD_TEST_PRECISION)" in said
     lines = log.read_text().splitlines()
     # table: in each stats child (4 tests: at most 4), two trials and the host; each torn down
     assert 4 <= lines.count("setup table") <= 4 + 3

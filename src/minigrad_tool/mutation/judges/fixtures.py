@@ -202,12 +202,37 @@ class _SessionOnly:
         return [self.session]
 
 
-def _counts() -> tuple[int, int] | None:
-    """This process's threads and open files (Linux's /proc), None where they cannot be told."""
-    try:
-        return len(os.listdir("/proc/self/task")), len(os.listdir("/proc/self/fd"))
-    except OSError:
-        return None
+@dataclass(frozen=True)
+class _State:
+    """What of this process a fixture set up before the fork must leave as it found it:
+    threads and open files (Linux's /proc; None where they cannot be counted), which forked
+    children would lose or share, and the environment and working folder, which tests that
+    do not ask for the fixture would otherwise see changed too."""
+
+    counts: tuple[int, int] | None  # threads, open files
+    environ: frozenset[tuple[str, str]]
+    cwd: str
+
+    @classmethod
+    def now(cls) -> _State:
+        try:
+            counts = len(os.listdir("/proc/self/task")), len(os.listdir("/proc/self/fd"))
+        except OSError:
+            counts = None
+        return cls(counts, frozenset(os.environ.items()), os.getcwd())
+
+    def left_by(self, before: _State) -> str:
+        """What changed since `before`, in words ("" if nothing)."""
+        if self.counts is None or before.counts is None:
+            return "threads and open files cannot be counted here"
+        threads, files = (now - then for now, then in zip(self.counts, before.counts, strict=True))
+        said = [f"{threads} thread(s) started"] * (threads > 0) + [f"{files} file(s) open"] * (
+            files > 0
+        )
+        changed = sorted({k for k, _ in self.environ ^ before.environ})
+        said += [f"the environment changed ({', '.join(changed)})"] * bool(changed)
+        said += ["the working folder changed"] * (self.cwd != before.cwd)
+        return " and ".join(said)
 
 
 def plan_warm(
@@ -283,7 +308,7 @@ def set_up_once(items: Mapping[str, Any], plan: Sequence[tuple[str, str]]) -> Wa
     try:
         for nodeid, name in plan:
             item = items[nodeid]
-            before = _counts()
+            before = _State.now()
             if hasattr(item, "_request") and not item._request:
                 item._initrequest()
             try:
@@ -291,7 +316,7 @@ def set_up_once(items: Mapping[str, Any], plan: Sequence[tuple[str, str]]) -> Wa
             finally:
                 item._request = False
                 item.funcargs = None
-            left.update(_left_behind(name, before, _counts()))
+            left.update({name: why} if (why := _State.now().left_by(before)) else {})
     except BaseException:
         warmed.finalizers = _detached(state, session, mark)
         warmed.tear_down()  # what was set up before the failure
@@ -307,15 +332,3 @@ def _detached(state: Any, session: Any, mark: int) -> list[Callable[[], object]]
     del state.stack[session][0][mark:]
     state.stack.pop(session)
     return finalizers
-
-
-def _left_behind(
-    name: str, before: tuple[int, int] | None, after: tuple[int, int] | None
-) -> dict[str, str]:
-    if before is None or after is None:
-        return {name: "threads and open files cannot be counted here"}
-    threads, files = after[0] - before[0], after[1] - before[1]
-    said = [f"{threads} thread(s) started"] * (threads > 0) + [f"{files} file(s) open"] * (
-        files > 0
-    )
-    return {name: " and ".join(said)} if said else {}
