@@ -453,8 +453,8 @@ def test_session_fixtures_are_set_up_before_the_fork_only_where_forked_children_
 ) -> None:
     """A plain session fixture is set up once in the host and torn down there at the end; one
     that keeps a file open, starts a thread, changes the environment or is parametrized is set
-    up in each child, and --verbose says why.  The statuses are those of a campaign judging the same tests with
-    function fixtures."""
+    up in each child, and --verbose says why.  The statuses are those of a campaign judging
+    the same tests with function fixtures."""
     tests = student / "tests"
     tests.mkdir()
     (tests / "test_ops.py").write_text(WARM_TESTS)

@@ -650,7 +650,7 @@ def fixtures_once(root: Path) -> Figure:
         f"setups: {setups} ({seconds:.2f} s)",
         mutants / setups,
         1.0,
-        "one campaign; 1x is one setup per mutant, the goal (each child sets it up once)",
+        "one campaign; 1x is one setup per mutant, the goal (set up in the host before the fork)",
     )
 
 
