@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -487,6 +488,47 @@ def test_session_fixtures_are_set_up_before_the_fork_only_where_forked_children_
     assert 4 <= lines.count("setup table") <= 4 + 3
     assert lines.count("teardown table") == lines.count("setup table")
     assert lines.count("setup handle") > lines.count("setup table")  # in each judging child
+
+
+HOST_KILLING_CONFTEST = """import os
+import pytest
+
+
+@pytest.fixture(scope="session")
+def table():
+    if os.getppid() == int(os.environ["MINIGRAD_TEST_TOOL_PID"]):
+        os._exit(3)  # only in the host: its parent is the tool; a child's is the host
+    return {"k": 3.0}
+"""
+
+
+@pytest.mark.e2e
+def test_a_fixture_that_ends_the_host_is_set_up_per_child_by_a_new_host(
+    student: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fixture whose set-up passes its trial in a child but kills the host: the host is
+    started again, the fixture stays per child, --verbose says why, and the verdicts are
+    those of the same tests with the fixture in function scope."""
+    tests = student / "tests"
+    tests.mkdir()
+    (tests / "test_ops.py").write_text(FIXTURE_TESTS)
+    monkeypatch.setenv("MINIGRAD_TEST_TOOL_PID", str(os.getpid()))
+    runs = {}
+    for scope in ("function", "session"):
+        conftest = HOST_KILLING_CONFTEST.replace('scope="session"', f'scope="{scope}"')
+        (tests / "conftest.py").write_text(conftest)
+        report = student / f"{scope}.json"
+        args = ["--engine", str(student / "engine.py"), "--tests", str(tests), "--judge", "tests"]
+        code = main(["mutate", *args, "--min-score", "0", "--json", str(report), "-v"])
+        assert code == 0
+        mutants = [
+            m for f in json.loads(report.read_text())["files"].values() for m in f["mutants"]
+        ]
+        runs[scope] = {m["id"]: (m["status"], m.get("killedBy", [])) for m in mutants}
+    assert runs["session"] == runs["function"]
+    assert any(status == "Killed" for status, _ in runs["session"].values())
+    said = capsys.readouterr().out
+    assert "set up once per child: table (session; not before the fork: its set-up ended" in said
 
 
 def test_a_fixture_value_holding_the_engines_objects_is_told_apart() -> None:

@@ -756,6 +756,7 @@ class Host:
                 child.feed(json.dumps(message).encode() + b"\n")
                 continue
             if message.get("ready"):
+                child.phase = "serving"  # a death from now on is not during its setup
                 return
             if not message:  # the host is gone without a word
                 _, status = os.waitpid(self.pid, 0)
@@ -853,3 +854,4 @@ class Host:
                 _kill(self.pid)
                 self.pid = 0
             self._close_fds()
+            self._buffer = b""  # a host launched again starts a new conversation

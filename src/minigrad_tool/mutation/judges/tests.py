@@ -455,6 +455,12 @@ class TestsHost:
         self.host.close(grace=self.limits.timeout if self.warmed else 0.0)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
+    def restart(self) -> None:
+        """A new host, collecting again: the last one died (nothing it held is kept)."""
+        self.host.close()
+        self.warmed = False
+        self.ready()
+
     def run(self, requests: Sequence[Request]) -> dict[str, ChildOutcome]:
         """Serve requests (list, stats, judge) in children of the collected session."""
         return self.host.run(list(requests))
@@ -574,16 +580,25 @@ def warm_fixtures(tests: TestsHost, harness: Harness) -> Harness:
         names = [n for n in names if n not in warmed]
         if left:
             continue
-        plan = trial.value["plan"]
-        host = tests.run([Request("warm-host", "warm", {"plan": plan}, in_host=True)])["warm-host"]
-        tests.warmed = True  # even a failed set-up may have left a teardown to run
-        if not host.ok:
-            said = f"its set-up in the host failed: {host.message}"
-        else:  # the trial left nothing; the host's own run did
-            said = "; ".join(f"in the host it leaves {why}" for why in host.value["left"].values())
-        warmed.update({n: said for _, n in plan})
+        said = _set_up_in_host(tests, trial.value["plan"])
+        warmed.update({n: said for _, n in trial.value["plan"]})
         break
     return dataclasses.replace(harness, warmed=warmed)
+
+
+def _set_up_in_host(tests: TestsHost, plan: list[list[str]]) -> str:
+    """Set the planned fixtures up in the host itself: "" if they are, else why not.  A host
+    that dies there (the trial in a child did not) is started again, collecting afresh."""
+    tests.warmed = True  # even a failed set-up may have left a teardown to run
+    try:
+        outcome = tests.run([Request("warm-host", "warm", {"plan": plan}, in_host=True)])
+    except HostError as err:
+        tests.restart()
+        return f"its set-up ended the host: {err}"
+    if not outcome["warm-host"].ok:
+        return f"its set-up in the host failed: {outcome['warm-host'].message}"
+    left = outcome["warm-host"].value["left"]  # the trial left nothing; the host's own run did
+    return "; ".join(f"in the host it leaves {why}" for why in left.values())
 
 
 def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
