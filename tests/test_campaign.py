@@ -66,6 +66,38 @@ class TestOurEngine:
             assert "every line ran" in r.reason or "never run by a probe: " in r.reason
         assert "lines of Value._topo the probes ran: " in equivalent["backward-topo-2"].reason
 
+    @pytest.mark.e2e
+    def test_a_line_no_probe_runs_is_named_in_an_equivalents_evidence(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """relu's step raises on a NaN upstream gradient, which no probe sends: its equivalent
+        mutant (`out.data` -> `self.data`) names that line as never run.  The probes stop
+        once every line a probe can run has run, never before."""
+        engine = tmp_path / "nan_guard.py"
+        body = MICRO.replace(
+            "        def _backward():\n            self.grad += (out.data > 0) * out.grad\n",
+            "        def _backward():\n"
+            "            if out.grad != out.grad:\n"
+            '                raise FloatingPointError("a NaN upstream gradient")\n'
+            "            self.grad += (out.data > 0) * out.grad\n",
+        )
+        assert body != MICRO
+        engine.write_text(body)
+        report = tmp_path / "r.json"
+        main(["mutate", "--engine", str(engine), "--min-score", "0", "--json", str(report)])
+        capsys.readouterr()
+        mutants = json.loads(report.read_text())["files"].popitem()[1]["mutants"]
+        guard = (
+            body.splitlines().index(
+                '                raise FloatingPointError("a NaN upstream gradient")'
+            )
+            + 1
+        )
+        reasons = [
+            m["statusReason"] for m in mutants if m["status"] == "Ignored" and "relu" in m["id"]
+        ]
+        assert reasons and all(f"never run by a probe: {guard}" in r for r in reasons)
+
     def test_the_sign_of_a_zero_is_no_difference(self, ours: Campaign) -> None:
         """relu's forward `> 0.0` -> `>= 0.0` only makes relu(-0.0) -0.0, which == 0.0: no case
         pins it, and the mutant is equivalent, with its evidence."""

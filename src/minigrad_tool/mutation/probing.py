@@ -89,7 +89,8 @@ class Probing:
                     only_broken = only_broken or text
                     continue
                 return {"probe_index": i, "text": text, "hits": patcher.hits.count}
-        ran, never = self._lines_run(engine, mutant) if hits else ([], [])
+        first = args.get("probes", [])
+        ran, never = self._lines_run(engine, mutant, first) if hits else ([], [])
         return {
             "probe_index": None,
             "hits": hits,
@@ -119,9 +120,13 @@ class Probing:
             patcher.restore()
         return want, reached
 
-    def _lines_run(self, engine: Loaded, mutant: Mutant) -> tuple[list[int], list[int]]:
+    def _lines_run(
+        self, engine: Loaded, mutant: Mutant, first: Sequence[int]
+    ) -> tuple[list[int], list[int]]:
         """The statement lines of the mutated function the probes ran, and those none ran: an
-        equivalence claim's evidence (a branch no probe takes shows here)."""
+        equivalence claim's evidence (a branch no probe takes shows here).  The probes in
+        `first` (those that reach its code) run first; once every line a probe can run has
+        run, the others could add none."""
         unit = self.setup.spec.index_of(mutant.file).function(*mutant.unit)
         if unit is None:
             return [], []
@@ -130,9 +135,15 @@ class Probing:
             for n in ast.walk(unit.node)
             if isinstance(n, ast.stmt) and not _is_docstring(n)
         }
+        # A function of a module or class is defined at import: no probe runs its `def` line.
+        runnable = lines - {unit.node.lineno} if "<locals>" not in mutant.unit[0] else lines
+        skip = set(first)
+        order = [*first, *(i for i in range(len(self.probes)) if i not in skip)]
         with Tracer(mutant.file or str(self.setup.spec.path), lines=True) as tracer:
-            for probe in self.probes:
-                equivalence.observe(engine.access, probe)
+            for i in order:
+                equivalence.observe(engine.access, self.probes[i])
+                if runnable <= tracer.lines:
+                    break
         ran = lines & tracer.lines
         return sorted(ran), sorted(lines - ran - {unit.node.lineno})
 
