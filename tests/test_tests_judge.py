@@ -419,6 +419,13 @@ def scale(request):
     return request.param
 
 
+@pytest.fixture(scope="session", autouse=True)
+def everywhere():
+    os.environ["MINIGRAD_TEST_EVERYWHERE"] = "1"  # every test sees it, in pytest too
+    yield
+    del os.environ["MINIGRAD_TEST_EVERYWHERE"]
+
+
 @pytest.fixture(scope="session")
 def precise():
     os.environ["MINIGRAD_TEST_PRECISION"] = "double"
@@ -453,8 +460,9 @@ def test_session_fixtures_are_set_up_before_the_fork_only_where_forked_children_
     student: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A plain session fixture is set up once in the host and torn down there at the end; one
-    that keeps a file open, starts a thread, changes the environment or is parametrized is set
-    up in each child, and --verbose says why.  The statuses are those of a campaign judging
+    that keeps a file open, starts a thread, changes the environment (unless autouse: then
+    every test sees the change in pytest too) or is parametrized is set up in each child, and
+    --verbose says why.  The statuses are those of a campaign judging
     the same tests with function fixtures."""
     tests = student / "tests"
     tests.mkdir()
@@ -478,7 +486,7 @@ def test_session_fixtures_are_set_up_before_the_fork_only_where_forked_children_
     assert runs["session"] == runs["function"]
     assert any(status == "Killed" for status, _ in runs["session"].values())
     said = capsys.readouterr().out
-    assert "set up once, before the children fork: table (session)" in said
+    assert "set up once, before the children fork: everywhere (session), table (session)" in said
     assert "handle (session; not before the fork: it leaves 1 file(s) open)" in said
     assert "worker (session; not before the fork: it leaves 1 thread(s) started)" in said
     assert "scale (session; not before the fork: parametrized)" in said

@@ -221,14 +221,17 @@ class _State:
             counts = None
         return cls(counts, frozenset(os.environ.items()), os.getcwd())
 
-    def left_by(self, before: _State) -> str:
-        """What changed since `before`, in words ("" if nothing)."""
+    def left_by(self, before: _State, autouse: bool) -> str:
+        """What changed since `before`, in words ("" if nothing).  An autouse fixture's change
+        of environment or folder is no change for any test: every test sees it in pytest too."""
         if self.counts is None or before.counts is None:
             return "threads and open files cannot be counted here"
         threads, files = (now - then for now, then in zip(self.counts, before.counts, strict=True))
         said = [f"{threads} thread(s) started"] * (threads > 0) + [f"{files} file(s) open"] * (
             files > 0
         )
+        if autouse:
+            return " and ".join(said)
         changed = sorted({k for k, _ in self.environ ^ before.environ})
         said += [f"the environment changed ({', '.join(changed)})"] * bool(changed)
         said += ["the working folder changed"] * (self.cwd != before.cwd)
@@ -316,7 +319,9 @@ def set_up_once(items: Mapping[str, Any], plan: Sequence[tuple[str, str]]) -> Wa
             finally:
                 item._request = False
                 item.funcargs = None
-            left.update({name: why} if (why := _State.now().left_by(before)) else {})
+            fixture = item._fixtureinfo.name2fixturedefs[name][-1]
+            autouse = bool(getattr(fixture, "_autouse", False))  # pytest's flag; else stricter
+            left.update({name: why} if (why := _State.now().left_by(before, autouse)) else {})
     except BaseException:
         warmed.finalizers = _detached(state, session, mark)
         warmed.tear_down()  # what was set up before the failure
