@@ -376,10 +376,7 @@ class _Child:
         final = self.final
         where = self.where
         if final is not None:
-            if "ok" in final:
-                return Outcome("ok", final["ok"], "", self.phase, seconds, where)
-            (kind, text), *_ = final.items()
-            return Outcome(_STATUS[kind], None, f"{text}{during}", self.phase, seconds, where)
+            return _from_final(final, during, self.phase, seconds, where)
         if status_word is None:
             return Outcome(
                 "timeout",
@@ -402,6 +399,17 @@ class _Child:
         code = os.WEXITSTATUS(status_word)
         message = f"the engine exited with status {code}{during}"
         return Outcome("died", None, message, self.phase, seconds, where)
+
+
+def _from_final(
+    final: Mapping[str, Any], during: str, phase: str, seconds: float, where: dict[str, Any]
+) -> Outcome:
+    """The outcome a task's final message tells (`_final_message`): its value, or its failure
+    with `during` (where it was) after the words."""
+    if "ok" in final:
+        return Outcome("ok", final["ok"], "", phase, seconds, where)
+    (kind, text), *_ = final.items()
+    return Outcome(_STATUS[kind], None, f"{text}{during}", phase, seconds, where)
 
 
 def _kill_group(pid: int) -> None:
@@ -641,11 +649,7 @@ def _in_host(
     task, args = tasks[request["task"]], request["args"]
     start = time.monotonic()
     final = _final_message(lambda: task(context, args, _Quiet()), limits)
-    seconds = time.monotonic() - start
-    if "ok" in final:
-        return Outcome("ok", final["ok"], "", "", seconds).__dict__
-    (kind, text), *_ = final.items()
-    return Outcome(_STATUS[kind], None, f"{text} (in the host)", "", seconds).__dict__
+    return _from_final(final, " (in the host)", "", time.monotonic() - start, {}).__dict__
 
 
 def _threads_started() -> str:

@@ -78,7 +78,8 @@ class Probing:
         # Evidence counts only where the original computes: agreeing by both raising shows
         # nothing about the changed code.
         hits, only_broken = 0, ""
-        for i in args.get("probes", range(len(self.probes))):
+        reaching = args.get("probes")  # None: not recorded, every probe may reach it
+        for i in range(len(self.probes)) if reaching is None else reaching:
             probe, before = self.probes[i], patcher.hits.count
             got = equivalence.observe(engine.access, probe)
             if want[i][0] == "ok":
@@ -89,8 +90,7 @@ class Probing:
                     only_broken = only_broken or text
                     continue
                 return {"probe_index": i, "text": text, "hits": patcher.hits.count}
-        first = args.get("probes", [])
-        ran, never = self._lines_run(engine, mutant, first) if hits else ([], [])
+        ran, never = self._lines_run(engine, mutant, reaching or []) if hits else ([], [])
         return {
             "probe_index": None,
             "hits": hits,

@@ -19,7 +19,8 @@ once for the whole campaign, in the host before it forks the judging children
 (`set_up_once`): every child inherits its value, none sets it up or tears it
 down, and the host tears it down at the end.  Not when it is parametrized, needs
 a narrower or engine-dependent fixture, or starts a thread or keeps a file open
-(a trial in a child counts them first): forked children would share those.
+(a trial in a child counts them first: forked children would share those), or,
+unless it is autouse, changes the environment or the working folder.
 """
 
 from __future__ import annotations
@@ -84,6 +85,20 @@ def _unwatched() -> Iterator[list[bool]]:
     yield [False]
 
 
+@contextlib.contextmanager
+def _fresh_request(item: Any) -> Iterator[None]:
+    """A test's fixture request made anew for a run, and dropped after it (with the values
+    it filled in), so that the test can run again: pytest-rerunfailures does the same."""
+    if hasattr(item, "_request") and not item._request:
+        item._initrequest()
+    try:
+        yield
+    finally:
+        if hasattr(item, "_request"):
+            item._request = False
+            item.funcargs = None
+
+
 @dataclass
 class KeptFixtures:
     """Which wide fixtures a child keeps between the tests it runs, and when to drop them."""
@@ -106,9 +121,7 @@ class KeptFixtures:
         from _pytest.runner import call_and_report
 
         self._before(item, mode)
-        if hasattr(item, "_request") and not item._request:
-            item._initrequest()  # run again: pytest-rerunfailures does the same
-        try:
+        with _fresh_request(item):
             # Watched only when a wide fixture is set up now: a profile hook slows every call
             watching = self.watch and self._unset(item)
             before = set(self._wide(item)) if watching else set()
@@ -122,10 +135,6 @@ class KeptFixtures:
             stop = item.session.shouldfail or item.session.shouldstop
             nextitem = None if stop else _Parents(item)
             reports.append(call_and_report(item, "teardown", log=False, nextitem=nextitem))
-        finally:
-            if hasattr(item, "_request"):
-                item._request = False
-                item.funcargs = None
         self._after(item)
         return reports
 
@@ -284,10 +293,9 @@ def _not_once(
 
 @dataclass
 class Warmed:
-    """Fixtures set up once in this process: their names, what tears them down, and the
-    threads or open files each left behind (fixture -> words)."""
+    """Fixtures set up once in this process: what tears them down, and what each left
+    behind that forked children could not share (fixture -> words)."""
 
-    names: list[str]
     finalizers: list[Callable[[], object]]
     left: dict[str, str]
 
@@ -306,22 +314,17 @@ def set_up_once(items: Mapping[str, Any], plan: Sequence[tuple[str, str]]) -> Wa
     state = session._setupstate
     state.setup(_SessionOnly(session))
     mark = len(state.stack[session][0])
-    left: dict[str, str] = {}
-    warmed = Warmed([name for _, name in plan], [], left)
+    warmed = Warmed([], {})
     try:
         for nodeid, name in plan:
             item = items[nodeid]
             before = _State.now()
-            if hasattr(item, "_request") and not item._request:
-                item._initrequest()
-            try:
+            with _fresh_request(item):
                 item._request.getfixturevalue(name)
-            finally:
-                item._request = False
-                item.funcargs = None
             fixture = item._fixtureinfo.name2fixturedefs[name][-1]
             autouse = bool(getattr(fixture, "_autouse", False))  # pytest's flag; else stricter
-            left.update({name: why} if (why := _State.now().left_by(before, autouse)) else {})
+            if why := _State.now().left_by(before, autouse):
+                warmed.left[name] = why
     except BaseException:
         warmed.finalizers = _detached(state, session, mark)
         warmed.tear_down()  # what was set up before the failure
