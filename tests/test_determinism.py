@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from minigrad_tool.adapter import load_in_process
-from minigrad_tool.adapter.order import ControlledSet, fresh, order_sensitive, set_order
+from minigrad_tool.adapter.order import (
+    SERVED_LOG,
+    ControlledSet,
+    current_order,
+    fresh,
+    order_sensitive,
+    same_run,
+    served,
+    set_order,
+)
 from minigrad_tool.check import settings_for
 from minigrad_tool.mutation.campaign import run_campaign
-from minigrad_tool.mutation.judging import CampaignConfig
+from minigrad_tool.mutation.judging import CampaignConfig, run_mutant
 from minigrad_tool.mutation.results import Campaign, Status
 
 ENGINES = Path(__file__).parent / "engines"
@@ -188,6 +199,31 @@ class TestControlledSet:
         finally:
             set_order(0)
 
+    def test_a_run_is_known_by_the_sets_it_iterates(self) -> None:
+        """served() lists the sets iterated with two items or more, as (creation number,
+        size); two orders in which each comes out the same give the same run."""
+        try:
+            fresh()
+            one, pair, three = ControlledSet("a"), ControlledSet("ab"), ControlledSet("abc")
+            assert served() == ()
+            list(one), list(pair), list(three), list(pair)
+            assert served() == ((1, 2), (2, 3), (1, 2))
+            for order in range(8):
+                for other in range(8):
+                    set_order(order)
+                    seen = ("".join(pair), "".join(three))
+                    set_order(other)
+                    assert same_run([(1, 2), (2, 3)], order, other) == (
+                        seen == ("".join(pair), "".join(three))
+                    )
+            fresh()
+            assert served() == ()
+            for _ in range(SERVED_LOG + 1):
+                list(ControlledSet("ab"))
+            assert served() is None  # too many sets to tell two orders' runs apart
+        finally:
+            set_order(0)
+
     def test_it_behaves_as_a_set(self) -> None:
         s = ControlledSet([3, 1, 3])
         s.add(2)
@@ -226,3 +262,62 @@ def test_a_killer_that_fails_on_the_original_too_kills_nothing(tmp_path: Path) -
     add = [r for r in result.results if r.mutant.op == "add"]
     assert add and all(not r.status.detected for r in add)
     assert any("also failed on the unmutated engine" in r.reason for r in add)
+
+
+class _Reporter:
+    def phase(self, text: str, budget: float | None = None, **data: Any) -> None:
+        return None
+
+
+def _judge_in_orders(caught: str, *, known: bool) -> tuple[list[int], list[tuple[int, bool]]]:
+    """run_mutant on a mutant whose one test builds a set of two nodes: the mutant fails it
+    where the set yields `caught` first ("" for everywhere).  The orders it was caught in,
+    and each run as (graph order, on the mutant)."""
+    patcher = SimpleNamespace(hits=SimpleNamespace(count=0), on=False)
+    patcher.apply = lambda mutant: setattr(patcher, "on", True)
+    patcher.restore = lambda: setattr(patcher, "on", False)
+    runs: list[tuple[int, bool]] = []
+
+    def failure(name: str, reason: bool) -> str | None:
+        fresh()
+        first = next(iter(ControlledSet(["a", "b"])))
+        runs.append((current_order(), patcher.on))
+        if not patcher.on:
+            return None
+        patcher.hits.count += 1
+        return "caught" if caught in ("", first) else None
+
+    mutant = SimpleNamespace(id="m")
+    result = run_mutant(
+        patcher,  # type: ignore[arg-type]
+        mutant,  # type: ignore[arg-type]
+        ["test"],
+        failure,
+        _Reporter(),
+        item="test",
+        matrix=False,
+        orders=8,
+        passes_in_every_order=known,
+    )
+    return result["orders_caught"], runs
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_an_order_whose_sets_come_out_as_before_is_not_run_again(known: bool) -> None:
+    """One set of two has two arrangements: every order but 0 and 1 repeats one of them, so
+    a kill is confirmed in all 8 orders by running two; a kill only where the set keeps its
+    insertion order is caught in exactly the orders that keep it, as if each had run."""
+    caught, runs = _judge_in_orders("", known=known)
+    assert caught == list(range(8))
+    assert sorted({order for order, _ in runs}) == [0, 1]
+    on_mutant = [order for order, on in runs if on]
+    assert on_mutant == [0, 1]
+    caught, runs = _judge_in_orders("a", known=known)
+    keeps = []
+    for order in range(8):
+        set_order(order)
+        fresh()
+        if next(iter(ControlledSet(["a", "b"]))) == "a":
+            keeps.append(order)
+    set_order(0)
+    assert caught == keeps and 0 in keeps and 1 not in keeps and len(keeps) > 1

@@ -13,7 +13,12 @@ import pytest
 from test_hostile import minigrad as run_minigrad
 
 from minigrad.engine import Value
+from minigrad_tool.adapter import load_in_process
+from minigrad_tool.check import settings_for
+from minigrad_tool.mutation.campaign import run_campaign
 from minigrad_tool.mutation.habits import HABITS, HabitWatch, diagnose, record_habits
+from minigrad_tool.mutation.judging import CampaignConfig
+from minigrad_tool.mutation.results import Status
 
 ENGINES = Path(__file__).parent / "engines"
 TENSOR = Path(__file__).parents[1] / "src" / "minigrad" / "tensor.py"
@@ -283,3 +288,44 @@ def test_merge_joins_the_shards_diagnoses() -> None:
     assert merged["habits"][0]["tests"] == ["t::a", "t::b"]
     assert merged["unexplained"] == ["mul-sign"]
     assert _merged_diagnosis([{"config": {}}]) is None
+
+
+STRONG_ADD_WEAK_MUL = """from engine import Value
+
+
+def test_add():
+    x, y = Value(2.0), Value(-3.0)
+    (x + y).backward()
+    assert x.grad == 1.0 and y.grad == 1.0
+
+
+def test_mul():
+    x, y = Value(2.0), Value(-3.0)
+    (x * y).backward()
+    assert x.grad == -3.0
+"""
+
+
+def test_only_the_tests_that_ran_a_survivors_code_are_recorded(tmp_path: Path) -> None:
+    """The recorder's hook slows every call: it runs after judging, on the tests that ran a
+    survivor's code alone.  test_add kills every sign flip of add though its upstream is
+    always 1 (a habit it has), so nothing of it is recorded; test_mul misses the flip of
+    y's gradient, and shows that habit for mul."""
+    (tmp_path / "engine.py").write_text((ENGINES / "microstyle.py").read_text())
+    (tmp_path / "test_engine.py").write_text(STRONG_ADD_WEAK_MUL)
+    loaded = load_in_process(str(tmp_path / "engine.py"))
+    config = CampaignConfig(
+        operators=("sign",),
+        jobs=2,
+        tests=(str(tmp_path / "test_engine.py"),),
+        judges=("tests",),
+        settings=settings_for(loaded.profile),
+    )
+    campaign = run_campaign(loaded.spec, loaded.profile, config)
+    status = {r.mutant.id: r.status for r in campaign.results}
+    assert {status[i] for i in status if i.startswith("add-")} == {Status.KILLED}, status
+    survivors = [r for r in campaign.results if r.status is Status.SURVIVED]
+    assert survivors and {r.mutant.op for r in survivors} == {"mul"}, status
+    recorded = {test.rpartition("::")[2]: ops for test, ops in campaign.habits.items()}
+    assert list(recorded) == ["test_mul"], campaign.habits
+    assert "upstream-one" in recorded["test_mul"]["mul"]

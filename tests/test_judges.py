@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,6 +18,7 @@ from minigrad_tool.mutation import judges as judge_table
 from minigrad_tool.mutation.campaign import run_campaign
 from minigrad_tool.mutation.inject import Catch, inject
 from minigrad_tool.mutation.judges import JudgeRow
+from minigrad_tool.mutation.judges.battery import BatteryJudge
 from minigrad_tool.mutation.judging import CampaignConfig, Harness, Progress, Setup, Task
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Status, Verdict
@@ -62,6 +64,9 @@ class SignRuleJudge:
             else Verdict(Status.SURVIVED, "not a sign flip", (), ("sign-rule",))
             for m in mutants
         }
+
+    def explain(self, harness: Harness, survivors: Sequence[Mutant]) -> Harness:
+        return harness
 
 
 def test_a_new_judge_is_a_row(
@@ -118,3 +123,35 @@ def test_inject_and_mutate_agree(student_campaign: object, bug: str) -> None:
         Status.SURVIVED,
         Status.EQUIVALENT,
     )
+
+
+def test_the_battery_judges_a_mutant_by_the_cases_that_ran_its_code() -> None:
+    """A case that never ran a mutant's code runs it as the original: only those that did
+    judge it (those that call its op first, each part cheapest first); a mutant whose site
+    had no marker, or a harness that recorded nothing, gets every case."""
+    rows = [("deep_chain", 1, {"add"}), ("tanh", 2, {"tanh"}), ("relu", 3, {"relu"})]
+    cases = [
+        SimpleNamespace(name=n, group="op", cost=c, requires=frozenset(r)) for n, c, r in rows
+    ] + [SimpleNamespace(name="mlp", group="graph", cost=5, requires=frozenset({"add", "tanh"}))]
+    battery = SimpleNamespace(cases=cases, case=lambda n: next(c for c in cases if c.name == n))
+    setup = SimpleNamespace(
+        orders_for=lambda name: 1, config=SimpleNamespace(groups=None), battery=battery
+    )
+    judge = BatteryJudge(setup)  # type: ignore[arg-type]
+    judge.marked = frozenset({"relu-1", "tanh-1"})
+    reached = {
+        "deep_chain": frozenset(),
+        "tanh": frozenset({"tanh-1"}),
+        "relu": frozenset({"relu-1"}),
+        "mlp": frozenset({"relu-1", "tanh-1"}),
+    }
+    items = ("deep_chain", "tanh", "relu", "mlp")
+    harness = Harness(items, {}, dict.fromkeys(items, 0.01), reached=reached)
+    relu, tanh = SimpleNamespace(id="relu-1", op="relu"), SimpleNamespace(id="tanh-1", op="tanh")
+    assert judge.order(relu, harness) == ["relu", "mlp"]  # type: ignore[arg-type]
+    assert judge.order(tanh, harness) == ["tanh", "mlp"]  # type: ignore[arg-type]
+    unmarked = SimpleNamespace(id="add-1", op="add")
+    every = ["deep_chain", "mlp", "tanh", "relu"]
+    assert judge.order(unmarked, harness) == every  # type: ignore[arg-type]
+    unrecorded = Harness(items, {}, dict.fromkeys(items, 0.01))
+    assert judge.order(relu, unrecorded) == ["relu", "deep_chain", "tanh", "mlp"]  # type: ignore[arg-type]

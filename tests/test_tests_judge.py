@@ -553,3 +553,26 @@ def test_a_fixture_value_holding_the_engines_objects_is_told_apart() -> None:
     assert _engine_made({"model": Holder([Value(1.0)])}, engine)
     assert not _engine_made({"model": Holder([1.0, "x"]), "h": 1e-6}, engine)
     assert not _engine_made(Value, engine)  # the class itself makes nothing
+
+
+def test_tests_that_run_no_mutant_site_are_told_apart_by_whether_they_run_the_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first run of the tests watches only mutant sites; when none ran, a second look
+    says whether any engine code ran: a test of a helper with no mutant judges (every
+    mutant not covered), a test of another module is refused (exit 2)."""
+    engine = (Path(__file__).parent / "engines" / "microstyle.py").read_text()
+    (tmp_path / "eng.py").write_text(engine + '\n\ndef version():\n    return "1.0"\n')
+    (tmp_path / "test_helper.py").write_text(
+        'from eng import version\n\n\ndef test_version():\n    assert version() == "1.0"\n'
+    )
+    (tmp_path / "test_other.py").write_text(
+        'import json\n\n\ndef test_json():\n    assert json.loads("1") == 1\n'
+    )
+    engine_args = ["--engine", str(tmp_path / "eng.py"), "--judge", "tests"]
+    code, out, err = mutate([*engine_args, "--tests", str(tmp_path / "test_helper.py")], capsys)
+    assert code == 1, out + err
+    assert "0 killed, 0 survived" in out and "not covered" in out
+    code, out, err = mutate([*engine_args, "--tests", str(tmp_path / "test_other.py")], capsys)
+    assert code == 2, out + err
+    assert "none of your tests" in err and "ran code of eng.py" in err

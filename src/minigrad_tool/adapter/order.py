@@ -15,13 +15,15 @@ numbers restart, and `random` is reseeded, before each case, test or probe
 (:func:`fresh`), so an item runs the same way in any child, after any other.
 
 A judge runs on order 0; a mutant counts as killed only if it is caught in
-every one of the :data:`ORDERS` orders.  Children kept in a `frozenset(...)`
-get :class:`ControlledFrozenSet` (a frozenset, still hashable, iterating in
-the chosen order), and a class of the engine's that subclasses `set` inherits
-from the served set.  Set literals and comprehensions kept as children
-(`self._prev = {a, b}`) cannot be served: they keep Python's order, and
-:func:`uncontrolled` names their lines, so every report can say that the graph
-order is not controlled.
+every one of the :data:`ORDERS` orders.  A run records the sets it iterated
+(:func:`served`): in another order where each of them comes out the same
+(:func:`same_run`), the run would be the very same, so it need not run again.
+Children kept in a `frozenset(...)` get :class:`ControlledFrozenSet` (a
+frozenset, still hashable, iterating in the chosen order), and a class of the
+engine's that subclasses `set` inherits from the served set.  Set literals and
+comprehensions kept as children (`self._prev = {a, b}`) cannot be served: they
+keep Python's order, and :func:`uncontrolled` names their lines, so every
+report can say that the graph order is not controlled.
 """
 
 from __future__ import annotations
@@ -36,12 +38,16 @@ from typing import Any
 __all__ = [
     "ENV",
     "ORDERS",
+    "SERVED_LOG",
     "ControlledFrozenSet",
     "ControlledSet",
+    "Served",
     "current_order",
     "fresh",
     "order_sensitive",
     "orders_to_explore",
+    "same_run",
+    "served",
     "served_names",
     "set_order",
     "uncontrolled",
@@ -68,7 +74,13 @@ def orders_to_explore() -> int:
 
 
 _MASK = (1 << 64) - 1
-_state = {"order": 0, "serial": 0}
+_state = {"order": 0, "serial": 0, "overflow": 0}
+# The sets iterated since fresh() with two items or more, as (creation number, size): what
+# decides how a run goes.  Up to SERVED_LOG of them: a run that iterates more is never taken
+# for another order's (two orders agree on 64 sets about once in 2**64 runs).
+SERVED_LOG = 64
+_served: list[tuple[int, int]] = []
+Served = tuple[tuple[int, int], ...] | None  # what served() says of a run
 
 
 def current_order() -> int:
@@ -85,10 +97,36 @@ def fresh() -> None:
 
     The order stays as :func:`set_order` left it."""
     _state["serial"] = 0
+    _state["overflow"] = 0
+    _served.clear()
     random.seed(0)
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         numpy.random.seed(0)
+
+
+def served() -> Served:
+    """The sets iterated since :func:`fresh` with two items or more: (creation number, size)
+    of each, in the order they were; None if there were more than SERVED_LOG."""
+    return None if _state["overflow"] else tuple(_served)
+
+
+def same_run(sets: Iterable[tuple[int, int]], order: int, other: int) -> bool:
+    """Would a run that iterated `sets` in graph order `other` get each of them in the same
+    arrangement in `order`?  Then it is the same run: with the same inputs, every set comes
+    out the same, so it takes the same path, makes the same sets, and ends the same way."""
+    return all(_arrangement(order, s, n) == _arrangement(other, s, n) for s, n in sets)
+
+
+def _arrangement(order: int, serial: int, size: int) -> list[int]:
+    """The positions, in insertion order, of a set's items as the set numbered `serial`
+    iterates them in `order`: insertion order, its reverse, or a fixed permutation."""
+    if order == 0 or size < 2:
+        return list(range(size))
+    if order == 1:
+        return list(range(size - 1, -1, -1))
+    keys = [_mix(order, serial, i) for i in range(size)]
+    return sorted(range(size), key=keys.__getitem__)
 
 
 def _mix(*values: int) -> int:
@@ -129,12 +167,17 @@ class ControlledSet(MutableSet[Any]):
     def _arranged(items: list[Any], serial: int) -> list[Any]:
         """`items` (in insertion order) in the current order, for the set numbered `serial`."""
         order = _state["order"]
-        if order == 0 or len(items) < 2:
+        if len(items) < 2:
+            return items
+        if len(_served) < SERVED_LOG:
+            _served.append((serial, len(items)))
+        else:
+            _state["overflow"] = 1
+        if order == 0:
             return items
         if order == 1:
             return items[::-1]
-        keys = [_mix(order, serial, i) for i in range(len(items))]
-        return [item for _, item in sorted(zip(keys, items, strict=True), key=_first)]
+        return [items[i] for i in _arrangement(order, serial, len(items))]
 
     def add(self, item: Any) -> None:
         self._items[item] = None
@@ -156,10 +199,6 @@ class ControlledSet(MutableSet[Any]):
 
     def __repr__(self) -> str:
         return f"{{{', '.join(map(repr, self._items))}}}" if self._items else "set()"
-
-
-def _first(pair: tuple[int, Any]) -> int:
-    return pair[0]
 
 
 class ControlledFrozenSet(frozenset[Any]):

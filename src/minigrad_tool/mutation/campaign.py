@@ -46,7 +46,7 @@ from minigrad_tool.mutation.judging import (
 )
 from minigrad_tool.mutation.mutants import Generated, Mutant, generate_mutants
 from minigrad_tool.mutation.probing import Probing
-from minigrad_tool.mutation.results import Campaign, MutantResult, Verdict
+from minigrad_tool.mutation.results import Campaign, MutantResult, Status, Verdict
 from minigrad_tool.ops import op_name
 from minigrad_tool.reads import python_files
 
@@ -158,6 +158,17 @@ def _run_harnesses(
         excluded += harness.excluded
 
 
+def _explain(
+    judges: Sequence[Judge], harnesses: dict[str, Harness], results: Sequence[MutantResult]
+) -> None:
+    """What the scoring judge's items did that lets its survivors live (your tests' habits),
+    recorded once the survivors are known: only the items that ran their code pay for it."""
+    scoring = judges[0]
+    if scoring.name in harnesses:
+        survivors = [r.mutant for r in results if r.status is Status.SURVIVED]
+        harnesses[scoring.name] = scoring.explain(harnesses[scoring.name], survivors)
+
+
 def _ticker(progress: JudgeProgress | None, name: str) -> Callable[[int, int], None]:
     def tick(done: int, total: int) -> None:
         if progress is not None:
@@ -262,6 +273,7 @@ def run_campaign(
             if probing is not None and original is not None:
                 broken = [f.case for f in findings if f.case]
                 results = probing.probe(host, results, verdicts, original, broken)
+            _explain(judges, harnesses, [*results, *reused.values()])
     finally:
         for judge in judges:
             judge.close()

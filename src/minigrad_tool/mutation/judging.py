@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile
-from minigrad_tool.adapter.order import set_order
+from minigrad_tool.adapter.order import Served, same_run, served, set_order
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import Battery, Settings
 from minigrad_tool.faults import InternalError
@@ -109,7 +109,8 @@ class Harness:
     pinned: Mapping[str, list[list[float]]] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()  # items the unmutated engine fails, left out, and why
     excluded: tuple[str, ...] = ()  # items that cannot judge (flaky, order-dependent), and why
-    # test -> (op, habit) pairs it showed on the unmutated engine (mutation.habits)
+    # test -> (op, habit) pairs it showed on the unmutated engine (mutation.habits), for the
+    # tests that ran a survivor's code (Judge.explain)
     habits: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     # the wide fixtures a child keeps between tests: name -> (scope, may depend on the engine)
     fixtures: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
@@ -170,6 +171,11 @@ class Judge(Protocol):
         self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
     ) -> dict[str, Verdict]:
         """Every mutant's verdict."""
+        ...
+
+    def explain(self, harness: Harness, survivors: Sequence[Mutant]) -> Harness:
+        """After judging: the harness with what its items did that lets `survivors` live (your
+        tests' habits), recorded only for the items that ran their code."""
         ...
 
     def close(self) -> None:
@@ -289,6 +295,7 @@ class _Runner:
         self.reporter, self.item, self.budgets = reporter, item, budgets
         self.caught: list[int] = []
         self.missed: list[int] = []
+        self.served: Served = None  # the sets the last run iterated (adapter.order.served)
 
     def run(
         self,
@@ -314,12 +321,18 @@ class _Runner:
             missed=list(self.missed),
         )
         if not original:
-            return self.failure(name, reason)
+            return self._failure(name, reason)
         self.patcher.restore()
+        try:
+            return self._failure(name, reason)
+        finally:
+            self.patcher.apply(self.mutant)
+
+    def _failure(self, name: str, reason: bool) -> str | None:
         try:
             return self.failure(name, reason)
         finally:
-            self.patcher.apply(self.mutant)
+            self.served = served()
 
 
 def run_mutant(
@@ -357,6 +370,7 @@ def run_mutant(
     covered: list[str] = []
     unreliable: list[str] = []
     reason = ""
+    kill: _Kill | None = None  # the sets the first kill's runs iterated, in order 0
     for name in items:
         before = patcher.hits.count
         why = runner.run(name, 0, reason=not killers)
@@ -364,17 +378,19 @@ def run_mutant(
             covered.append(name)
         if why is None:
             continue
+        on_mutant = runner.served
         if runner.run(name, 0, original=True) is not None:
             unreliable.append(name)
             continue
         if not killers:
             reason = why
+            kill = _Kill(name, {0: (on_mutant, runner.served)})
         killers.append(name)
         if not matrix:
             break
-    if killers:
+    if kill is not None:
         runner.caught.append(0)
-        _other_orders(runner, items, killers[0], orders, passes_in_every_order)
+        _other_orders(runner, items, kill, orders, passes_in_every_order)
     return MutantRun(
         tuple(killers),
         tuple(covered),
@@ -386,29 +402,58 @@ def run_mutant(
     ).to_json()
 
 
+@dataclass
+class _Kill:
+    """The first killer, and the sets (adapter.order.served) its runs iterated in each order
+    it caught the mutant in: (on the mutant, on the original)."""
+
+    killer: str
+    runs: dict[int, tuple[Served, Served]]
+
+    def repeated(self, order: int, known: bool) -> bool:
+        """Would the killer's runs in `order` be the very runs of an order it caught the
+        mutant in (each set it iterates comes out the same)?  Then it catches it there too;
+        its pass on the original needs the same of the original's run, unless `known`."""
+        return any(
+            mutant is not None
+            and same_run(mutant, order, caught)
+            and (known or (original is not None and same_run(original, order, caught)))
+            for caught, (mutant, original) in self.runs.items()
+        )
+
+
 def _other_orders(
-    runner: _Runner, items: Sequence[str], killer: str, orders: int, known: bool
+    runner: _Runner, items: Sequence[str], kill: _Kill, orders: int, known: bool
 ) -> None:
     """Each other graph order: is the mutant caught there, by an item that passes on the
     unmutated engine in that same order?  Unless the harness showed it does (`known`), the
     original runs first, and its time there sets the mutant's deadline in that order (it
-    hangs only where the original finished)."""
+    hangs only where the original finished).  An order in which the killer's runs would be
+    those of an order it caught the mutant in is caught without running them again."""
+    killer = kill.killer
     first_tried = [killer, *[i for i in items if i != killer]]
     for order in range(1, orders):
         set_order(order)
+        if kill.repeated(order, known):
+            runner.caught.append(order)
+            continue
         for name in first_tried:
-            if known:
-                if runner.run(name, order) is not None:
-                    runner.caught.append(order)
-                    break
-                continue
-            start = time.monotonic()
-            if runner.run(name, order, original=True) is not None:
-                continue  # fails on the original in this order: it cannot judge here
-            needed = time.monotonic() - start
-            budget = max(runner.budgets.get(name, 0.0), DEADLINE_FACTOR * needed + DEADLINE_SLACK)
+            original: Served = None
+            if not known:
+                start = time.monotonic()
+                if runner.run(name, order, original=True) is not None:
+                    continue  # fails on the original in this order: it cannot judge here
+                original = runner.served
+                needed = time.monotonic() - start
+                budget = max(
+                    runner.budgets.get(name, 0.0), DEADLINE_FACTOR * needed + DEADLINE_SLACK
+                )
+            else:
+                budget = 0.0
             if runner.run(name, order, budget=budget) is not None:
                 runner.caught.append(order)
+                if name == killer:
+                    kill.runs[order] = (runner.served, original)
                 break
         else:
             runner.missed.append(order)

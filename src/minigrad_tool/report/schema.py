@@ -76,7 +76,7 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
             "orderNotControlled": campaign.uncontrolled,
         }
         found, unexplained = campaign.diagnosis()
-        if campaign.habits:  # your tests judged: why they miss what they miss (mutation.habits)
+        if campaign.tests:  # your tests judged: why they miss what they miss (mutation.habits)
             config["diagnosis"] = {
                 "habits": [d.to_json() for d in found],
                 "unexplained": unexplained,

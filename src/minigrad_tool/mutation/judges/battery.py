@@ -1,10 +1,13 @@
 """minigrad's battery as a judge: its cases run in the campaign's engine host.
 
-Which mutants a case runs is not recorded in advance: every case is a
-candidate, those that call the mutant's op first, and the hit marker shows,
-case by case, whether the mutated code ran.  A case the unmutated engine
-fails is left out, as a finding; kink cases pin the engine's own convention
-(its slope at relu(0), say), so that a mutant that changes it is caught.
+Each case's run on the unmutated engine records, with site markers, which
+mutants' code it ran; a mutant is judged by those cases only (any other runs
+it exactly as the original, so cannot tell them apart), those that call the
+mutant's op first.  Without markers every case is a candidate, and the hit
+marker shows, case by case, whether the mutated code ran.  A case the
+unmutated engine fails is left out, as a finding; kink cases pin the engine's
+own convention (its slope at relu(0), say), so that a mutant that changes it
+is caught.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class BatteryJudge:
         groups = setup.config.groups
         cases = [c for c in setup.battery.cases if groups is None or c.group in groups]
         self.cases = sorted(cases, key=lambda c: c.cost)  # stable: ties keep the battery's order
+        self.marked: frozenset[str] = frozenset()  # the mutants whose sites the harness saw
 
     def engine_tasks(self) -> dict[str, Task]:
         return {"battery-harness": self._harness_task, "battery-judge": self._judge_task}
@@ -65,11 +69,13 @@ class BatteryJudge:
         reporter.phase(f"case {case.name} on the unmutated engine")
         set_order(0)  # the other orders are checked kill by kill (judging._orders_caught)
         patcher = self.setup.patcher
-        record = patcher.record_sites() if self.setup.config.record_code and patcher else None
+        # the markers are there for the result cache's keys or for the probes (prepare_patcher)
+        record = patcher.record_sites() if patcher is not None and patcher.marked else None
         try:
             result = run_case(case, engine.access, self.setup.config.settings)
         finally:
             reached = sorted(record()) if record is not None else None  # None: not recorded
+            marked = sorted(patcher.marked) if record is not None and patcher else None
             if patcher is not None:
                 patcher.restore()
         kink = case.kind == "kink" and result.status == "pass"  # a skipped one judges nothing
@@ -81,6 +87,7 @@ class BatteryJudge:
             "pinned": pinned,
             "finding": finding,
             "reached": reached,
+            "marked": marked,
         }
 
     def _judge_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
@@ -157,6 +164,7 @@ class BatteryJudge:
             seconds[case.name] = took
             if value["reached"] is not None:
                 reached[case.name] = frozenset(value["reached"])
+                self.marked = self.marked.union(value["marked"])
             if value["pinned"] is not None:
                 pinned[case.name] = value["pinned"]
         if not seconds:
@@ -177,15 +185,22 @@ class BatteryJudge:
             kept=(kept, len(self.cases)),
         )
 
+    def explain(self, harness: Harness, survivors: Sequence[Mutant]) -> Harness:
+        return harness  # a case's checks say why it passes: nothing more to record
+
     def order(self, mutant: Mutant, harness: Harness) -> list[str]:
-        """Every passing case, those that call the mutant's op first; each part cheapest first
-        by the cases' static cost, so the same case is named the killer on every run."""
+        """The passing cases that ran the mutant's code on the unmutated engine (every passing
+        case, if that was not recorded), those that call the mutant's op first; each part
+        cheapest first by the cases' static cost, so the same case is named the killer on
+        every run."""
 
         def key(name: str) -> tuple[bool, int]:
             case = self.setup.battery.case(name)
             return mutant.op not in case.requires, case.cost
 
-        return sorted(harness.items, key=key)
+        reached = harness.reached if mutant.id in self.marked else {}
+        items = [n for n in harness.items if not reached or mutant.id in reached[n]]
+        return sorted(items, key=key)
 
     def judge(
         self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress

@@ -32,7 +32,14 @@ from typing import Any
 
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import import_engine
-from minigrad_tool.adapter.order import current_order, fresh, set_order
+from minigrad_tool.adapter.order import (
+    Served,
+    current_order,
+    fresh,
+    same_run,
+    served,
+    set_order,
+)
 from minigrad_tool.adapter.trace import runs
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -52,6 +59,7 @@ from minigrad_tool.mutation.judging import (
     Task,
     covering,
     judge_mutants,
+    raise_internal,
     run_mutant,
 )
 from minigrad_tool.mutation.mutants import Mutant
@@ -128,7 +136,7 @@ class _Session:
     matrix: bool = False
     orders: int = 1  # graph orders a verdict must hold in (adapter.order)
     engine_file: str = ""  # the engine's file, as its code objects name it
-    habits: HabitWatch | None = None  # what the stats run's habit recorder watches
+    habits: HabitWatch | None = None  # what the habit recorder watches (_habits_task)
     kept: KeptFixtures | None = None  # the wide fixtures a child keeps between its runs
     # Only a test's outcome counts now, not why it failed: pytest's failure report (the
     # traceback cut and formatted, about a millisecond) is left unmade (_Plugin).
@@ -183,6 +191,10 @@ class _Plugin:
         for item in session.items:
             self.session.items[item.nodeid] = item
             self.session.order.append(item.nodeid)
+            # Each report reads it; worked out here, once, it is every child's (a cached
+            # property, about 0.2 ms per item per child otherwise).
+            with contextlib.suppress(Exception):  # pytest says it, if it fails there too
+                _ = item.location
         self.prepare()
         self.served = True
         self.serve(self.session)
@@ -230,44 +242,70 @@ def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> l
 
 def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[Any]:
     """Tests in collection order on the unmutated engine: outcome, sites run, seconds; and,
-    for an engine whose graph order can vary, the outcome in every other order too."""
+    for an engine whose graph order can vary, the outcome in every other order too.  With
+    `engine`, whether a test ran any code of the engine's file, sites or not (a profile hook
+    until it does, which slows every call before); else only whether it ran a site."""
     assert session.patcher is not None
     results = []
     for nodeid in args["tests"]:
         reporter.phase(f"test {nodeid} on the unmutated engine")
         ran = session.patcher.record_sites()
         set_order(0)
-        watch = session.habits or HabitWatch(session.engine_file, {})
-        with record_habits(watch) as seen, runs(session.engine_file, threads=True) as engine:
+        watch = runs(session.engine_file, threads=True) if args.get("engine") else None
+        with watch or contextlib.nullcontext([False]) as engine:
             start = time.perf_counter()
             outcome, text = _run_item(session, nodeid)
             seconds = time.perf_counter() - start
-        ran_engine = engine[0]
-        differs = []
+        covers = tuple(sorted(ran()))
+        ran_engine = engine[0] or bool(covers)
+        runs_in: dict[int, tuple[str, Served]] = {0: (outcome, served())}
         for order in range(1, session.orders):
             set_order(order)
+            same = [
+                o
+                for o, (_, sets) in runs_in.items()
+                if sets is not None and same_run(sets, order, o)
+            ]
+            if same:  # the very run of an order already run: it ends the same
+                runs_in[order] = runs_in[same[0]]
+                continue
             start = time.perf_counter()
-            if _run_item(session, nodeid)[0] != outcome:
-                differs.append(order)
+            runs_in[order] = (_run_item(session, nodeid)[0], served())
             seconds = max(seconds, time.perf_counter() - start)  # the slowest order sets deadlines
+        differs = [o for o, (got, _) in runs_in.items() if got != outcome]
         set_order(0)
-        habits = tuple((op, h) for op, names in seen["habits"].items() for h in names)
         assert session.kept is not None, "the host prepares it"
         kept = session.kept.kept(session.items[nodeid])
         results.append(
             TestRun(
                 outcome,
                 text,
-                tuple(sorted(ran())),
+                covers,
                 ran_engine,
                 seconds,
                 tuple(differs),
-                habits,
                 kept,
             )
         )
     _release(session)  # a wide fixture's teardown that fails is the tests' failure here
     return [r.to_json() for r in results]
+
+
+def _habits_task(
+    session: _Session, args: dict[str, Any], reporter: Reporter
+) -> dict[str, list[list[str]]]:
+    """Each test's habits on the unmutated engine, in graph order 0 (mutation.habits): what
+    it did that lets a survivor live.  A test that does not pass here shows none."""
+    found: dict[str, list[list[str]]] = {}
+    for nodeid in args["tests"]:
+        reporter.phase(f"test {nodeid}: what it does on the unmutated engine")
+        set_order(0)
+        with record_habits(session.habits or HabitWatch(session.engine_file, {})) as seen:
+            outcome, _ = _run_item(session, nodeid)
+        if outcome == "passed":
+            found[nodeid] = [[op, h] for op, names in seen["habits"].items() for h in names]
+    _release(session)
+    return found
 
 
 def _warm_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
@@ -391,6 +429,7 @@ class TestsHost:
             "stats": _stats_task,
             "judge": _judge_task,
             "warm": _warm_task,
+            "habits": _habits_task,
             **(extra or {}),
         }
         self.limits = limits
@@ -486,7 +525,6 @@ class TestRun:
     engine: bool = False  # it ran code of the engine's file
     seconds: float = 0.0  # its slowest run, over the graph orders
     differs_in_orders: tuple[int, ...] = ()  # orders whose outcome differs from order 0
-    habits: tuple[tuple[str, str], ...] = ()  # (op, habit) held in every call of op's step
     # (name, scope, may depend on the engine): the wide fixtures kept after it (judges.fixtures)
     fixtures: tuple[tuple[str, str, bool], ...] = ()
 
@@ -502,7 +540,6 @@ class TestRun:
             bool(data["engine"]),
             float(data["seconds"]),
             tuple(map(int, data["differs_in_orders"])),
-            tuple((str(op), str(h)) for op, h in data.get("habits", ())),
             tuple((str(n), str(scope), bool(d)) for n, scope, d in data.get("fixtures", ())),
         )
 
@@ -510,10 +547,13 @@ class TestRun:
 Stats = dict[str, TestRun]
 
 
-def _stats(tests: TestsHost, chunks: Sequence[Sequence[str]]) -> tuple[Stats, list[str]]:
-    """Each chunk's tests in one child; the tests of chunks that did not finish."""
+def _stats(
+    tests: TestsHost, chunks: Sequence[Sequence[str]], *, engine: bool = False
+) -> tuple[Stats, list[str]]:
+    """Each chunk's tests in one child; the tests of chunks that did not finish.  With
+    `engine`, each says whether it ran any code of the engine (_stats_task)."""
     requests = [
-        Request(str(k), "stats", {"tests": list(chunk)}, per_phase=True)
+        Request(str(k), "stats", {"tests": list(chunk), "engine": engine}, per_phase=True)
         for k, chunk in enumerate(chunks)
     ]
     results: Stats = {}
@@ -633,16 +673,20 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
             + (" or depends on the graph order" if differs else "")
         )
     covers = {n: frozenset(stats[n].covers) for n in kept}
-    if not any(covers.values()) and not any(stats[n].engine for n in kept):
+    if not any(covers.values()) and not _run_engine_code(tests, kept):
         raise NoEngineCode(tests.paths, tests.spec)
     seconds = {n: stats[n].seconds for n in kept}
-    habits = {n: frozenset(stats[n].habits) for n in kept}
     fixtures: dict[str, tuple[str, bool]] = {}
     for name, scope, dependent in (f for n in kept for f in stats[n].fixtures):
         fixtures[name] = (scope, dependent or fixtures.get(name, ("", False))[1])
-    return Harness(
-        tuple(kept), covers, seconds, excluded=excluded, habits=habits, fixtures=fixtures
-    )
+    return Harness(tuple(kept), covers, seconds, excluded=excluded, fixtures=fixtures)
+
+
+def _run_engine_code(tests: TestsHost, kept: Sequence[str]) -> bool:
+    """Does any of the tests run code of the engine's file?  Asked only when none ran a
+    mutant's site: whether they test another module, or only code no operator changes."""
+    watched, _ = _stats(tests, [kept], engine=True)
+    return any(run.engine for run in watched.values())
 
 
 class NoEngineCode(HarnessError):
@@ -707,6 +751,28 @@ class TestsJudge:
 
     def order(self, mutant: Mutant, harness: Harness) -> list[str]:
         return covering(mutant, harness)
+
+    def explain(self, harness: Harness, survivors: Sequence[Mutant]) -> Harness:
+        """The habits of the tests that ran a survivor's code (mutation.habits), recorded now,
+        each test run again in a child of the collected session: the recorder's profile hook
+        slows every call, so only the tests that explain something pay for it."""
+        wanted = {t for m in survivors for t in covering(m, harness)}
+        tests = [t for t in harness.items if t in wanted]
+        if not tests:
+            return harness
+        size = max(1, math.ceil(len(tests) / (2 * self.tests.host.jobs)))
+        chunks = [tests[i : i + size] for i in range(0, len(tests), size)]
+        outcomes = self.tests.run(
+            [Request(str(k), "habits", {"tests": c}, per_phase=True) for k, c in enumerate(chunks)]
+        )
+        habits: dict[str, frozenset[tuple[str, str]]] = {}
+        for key, outcome in outcomes.items():
+            raise_internal(outcome, f"recording what tests {', '.join(chunks[int(key)])} do")
+            if outcome.ok:  # a chunk that hung or died shows no habit: no claim is made
+                habits.update(
+                    {n: frozenset((op, h) for op, h in pairs) for n, pairs in outcome.value.items()}
+                )
+        return dataclasses.replace(harness, habits=habits)
 
     def judge(
         self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
