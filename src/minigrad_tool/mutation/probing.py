@@ -57,16 +57,24 @@ class Probing:
         self.setup = setup
         self.probes = equivalence.all_probes(setup.profile)
         self.description = equivalence.describe_probes(setup.profile)
+        # In the engine host: the original's observations and the cases it fails, kept once
+        # for every probe child forked after (_keep), not sent with each mutant's request.
+        self.kept: tuple[list[Any], list[str]] = ([], [])
 
     def engine_tasks(self) -> dict[str, Task]:
-        return {"probe": self._task}
+        return {"probe": self._task, "probe-keep": self._keep}
+
+    def _keep(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> None:
+        """Run in the engine host itself (no engine code runs): keep what every mutant's
+        probe run compares with."""
+        self.kept = (args["want"], args["broken"])
 
     def _task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
         if "mutant" not in args:
             reporter.phase("probing the unmutated engine")
             want, reached = self._observe_original(engine)
             return {"count": len(want), "want": want, "reached": reached}
-        want = args["want"]  # the original's observations, made once
+        want, broken_cases = self.kept  # the original's observations, made once
         mutant = self.setup.mutants[args["mutant"]]
         patcher = self.setup.patcher
         assert patcher is not None, "the engine host prepares the patcher"
@@ -74,7 +82,7 @@ class Probing:
         rtol = equivalence.tolerance_for(self.setup.profile)
         any_kink = self.setup.config.settings.any_subgradient
         reporter.phase(f"probing mutant {mutant.id}")
-        broken = set(args.get("broken", ()))
+        broken = set(broken_cases)
         # Evidence counts only where the original computes: agreeing by both raising shows
         # nothing about the changed code.
         hits, only_broken = 0, ""
@@ -194,12 +202,15 @@ class Probing:
         deadline = max(
             PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK
         )
-        args = {"want": want, "broken": sorted(broken)}
+        keep = Request("keep", "probe-keep", {"want": want, "broken": sorted(broken)}, in_host=True)
+        kept = engine.run([keep])["keep"]
+        raise_internal(kept, "keeping the probes' observations")
+        if not kept.ok:
+            raise HarnessError(
+                f"the engine host cannot keep the probes' observations: {kept.message}"
+            )
         return engine.run(
-            [
-                Request(m, "probe", {"mutant": m, **args, **_probes(m, reached)}, deadline)
-                for m in mutants
-            ]
+            [Request(m, "probe", {"mutant": m, **_probes(m, reached)}, deadline) for m in mutants]
         )
 
     def equivalent(self, engine: Host, mutants: Sequence[str]) -> set[str]:

@@ -126,10 +126,12 @@ class BatteryJudge:
         same way), and every new run is kept."""
         keys = self.setup.keys if self.setup.config.record_code else None
         kept = {c.name: k for c in self.cases if keys and (k := keys.kept_case(c.name))}
+        # The costliest first: a long case (a deep chain) runs beside the many short ones,
+        # not after them, when children run at once.
         outcomes = engine.run(
             [
                 Request(c.name, "battery-harness", {"case": c.name})
-                for c in self.cases
+                for c in sorted(self.cases, key=lambda c: -c.cost)
                 if c.name not in kept
             ]
         )
