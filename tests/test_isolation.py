@@ -1,4 +1,7 @@
-"""Children: deadlines, memory limits, deaths named by phase, hosts, and whose failure it is."""
+"""Children: deadlines, memory limits, deaths named by phase, hosts, and whose failure it is.
+
+Modules: minigrad_tool.leftovers.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -14,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from minigrad_tool import leftovers
 from minigrad_tool.faults import engine_caused, set_engine_paths
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, run_isolated
 
@@ -243,3 +248,31 @@ def test_children_die_with_their_parent(tmp_path: Path) -> None:
             os.kill(child, 0)
     finally:
         parent.kill()
+
+
+def test_the_scratch_folders_of_killed_runs_are_removed_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGKILL skips a run's clean-up: the next run removes the scratch folders whose maker
+    is gone, and nothing else (a live maker's, a file, a link, another name)."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = int(gone.stdout)
+    stale = [tmp_path / f"minigrad-cwd-{dead}-abc123", tmp_path / f"minigrad-pytest-{dead}-x"]
+    for folder in stale:
+        (folder / "inner").mkdir(parents=True)
+        (folder / "inner" / "graph.dot").write_text("digraph {}")
+    live = tmp_path / f"minigrad-cwd-{os.getpid()}-mine"
+    live.mkdir()
+    not_a_folder = tmp_path / f"minigrad-cwd-{dead}-file"
+    not_a_folder.write_text("")
+    link = tmp_path / f"minigrad-cwd-{dead}-link"
+    link.symlink_to(live)
+    other = tmp_path / f"minigrad-cache-{dead}-x"
+    other.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    made = Path(leftovers.make("cwd"))
+    assert made.parent == tmp_path and made.name.startswith(f"minigrad-cwd-{os.getpid()}-")
+    assert not any(folder.exists() for folder in stale)
+    assert live.is_dir() and not_a_folder.is_file() and link.is_symlink() and other.is_dir()
+    assert leftovers.sweep(str(tmp_path)) == []  # nothing left to remove

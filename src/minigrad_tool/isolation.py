@@ -158,9 +158,10 @@ def scratch_folder() -> str:
     renders, a log) writes there, never into the folder minigrad was started from."""
     import atexit
     import shutil
-    import tempfile
 
-    folder = tempfile.mkdtemp(prefix="minigrad-cwd-")
+    from minigrad_tool import leftovers
+
+    folder = leftovers.make("cwd")  # those of runs that were killed are removed first
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 

@@ -23,13 +23,13 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from minigrad_tool import leftovers
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import import_engine
 from minigrad_tool.adapter.order import (
@@ -434,7 +434,7 @@ class TestsHost:
         }
         self.limits = limits
         # where plugins write what they would write into the user's folder (scratch_args)
-        self.scratch = Path(tempfile.mkdtemp(prefix="minigrad-pytest-"))
+        self.scratch = Path(leftovers.make("pytest"))
         self.host = Host(self._setup, tasks, limits, jobs=jobs)
         self.warmed = False  # the host holds fixtures set up once (warm_fixtures)
 
