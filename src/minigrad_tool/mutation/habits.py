@@ -1,7 +1,8 @@
 """Why your tests miss it: the weak habits behind survivors, read from what the tests did.
 
-While each test runs on the unmutated engine (the tests judge's stats run), a
-profile hook watches every call of an op's backward step and reads, from the
+Once the survivors are known, each test that ran a survivor's code runs again
+on the unmutated engine (TestsJudge.explain) while a profile hook watches
+every call of an op's backward step and reads, from the
 step's own frame, what it was given: the upstream gradient (`out.grad`), the
 gradients of the nodes it adds to (`self.grad`, `other.grad`) and its operands.
 A *habit* holds for a test and an op when it held in every call of that op's
