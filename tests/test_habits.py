@@ -243,15 +243,10 @@ def test_the_recorder_reads_each_step_call() -> None:
     forward per step when backward() is called on x * y; none of these once the output is
     scaled, x used twice and a second graph built before the backward; and a zero upstream
     gradient clears the last."""
+    step, forward = Value._mul_backward.__code__, Value.__mul__.__code__  # type: ignore[attr-defined]
     watch = HabitWatch(
-        Value._mul_backward.__code__.co_filename,  # type: ignore[attr-defined]
-        steps={
-            (c.co_qualname, c.co_firstlineno): "mul"
-            for c in [Value._mul_backward.__code__]  # type: ignore[attr-defined]
-        },
-        forwards={
-            (Value.__mul__.__code__.co_qualname, Value.__mul__.__code__.co_firstlineno): "mul"
-        },
+        steps={(step.co_filename, step.co_qualname, step.co_firstlineno): "mul"},
+        forwards={(forward.co_filename, forward.co_qualname, forward.co_firstlineno): "mul"},
         children="_prev",
     )
     with record_habits(watch) as plain:

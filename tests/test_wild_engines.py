@@ -408,6 +408,14 @@ class TestStepsInOtherFiles:
         assert re.search(r"ops\.py:mul-sign \(ops\.py:\d+, mul\)", out)
         assert "no test runs line" in out
 
+    def test_why_your_tests_miss_a_step_in_another_file(self, split_tests: str) -> None:
+        """The habit recorder watches the steps where they are: test_add and test_tanh call
+        backward() straight on the op's output, so a dropped `* out.grad` in ops.py lives."""
+        out = split_tests
+        assert "why your tests miss them" in out
+        assert re.search(r"\d+ survivor\(s\), upstream-one: ", out)
+        assert "in every test that ran their code (test_add, test_tanh)" in out
+
     def test_a_bug_in_another_file_is_injected_by_its_short_name(self, tmp_path: Path) -> None:
         folder = split_project(tmp_path)
         result = minigrad(

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minigrad_tool.adapter.nodes import NodeAccess
-from minigrad_tool.adapter.trace import CodeKey
 
 __all__ = ["HABITS", "Diagnosis", "Habit", "HabitWatch", "diagnose", "record_habits"]
 
@@ -206,14 +205,22 @@ def _observe(
         flags["equal-operands"] &= same is True
 
 
+# A function's code, wherever in the engine's files: (file, qualname, first line).
+FileCode = tuple[str, str, int]
+
+
 @dataclass(frozen=True)
 class HabitWatch:
-    """What the recorder watches: each step's code and each op's forward code, by op."""
+    """What the recorder watches: each step's code and each op's forward code, by op, in the
+    engine's file or another file of its package (steps in a functions.py)."""
 
-    engine_file: str
-    steps: Mapping[CodeKey, str]  # a step's (qualname, first line) -> its op
-    forwards: Mapping[CodeKey, str] = field(default_factory=dict)  # an op's method -> the op
+    steps: Mapping[FileCode, str]  # a step's code -> its op
+    forwards: Mapping[FileCode, str] = field(default_factory=dict)  # an op's method -> the op
     children: str | None = None  # where the engine's nodes keep their children
+
+    @property
+    def files(self) -> frozenset[str]:
+        return frozenset(f for f, _, _ in [*self.steps, *self.forwards])
 
 
 @contextlib.contextmanager
@@ -223,10 +230,12 @@ def record_habits(watch: HabitWatch) -> Iterator[dict[str, Any]]:
     seen: dict[str, dict[str, bool]] = {}
     forwards: dict[str, int] = {}  # an op's forward calls since its step last ran
     previous: Any = sys.getprofile()  # another hook (a coverage tool's) keeps its events
+    files = watch.files
 
     def hook(frame: Any, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_filename == watch.engine_file:
-            key = (frame.f_code.co_qualname, frame.f_code.co_firstlineno)
+        if event == "call" and frame.f_code.co_filename in files:
+            code = frame.f_code
+            key = (code.co_filename, code.co_qualname, code.co_firstlineno)
             forward = watch.forwards.get(key)
             if forward is not None:
                 forwards[forward] = forwards.get(forward, 0) + 1

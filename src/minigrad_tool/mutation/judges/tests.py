@@ -300,7 +300,7 @@ def _habits_task(
     for nodeid in args["tests"]:
         reporter.phase(f"test {nodeid}: what it does on the unmutated engine")
         set_order(0)
-        with record_habits(session.habits or HabitWatch(session.engine_file, {})) as seen:
+        with record_habits(session.habits or HabitWatch({})) as seen:
             outcome, _ = _run_item(session, nodeid)
         if outcome == "passed":
             found[nodeid] = [[op, h] for op, names in seen["habits"].items() for h in names]
@@ -708,6 +708,21 @@ class NoEngineCode(HarnessError):
         )
 
 
+def _habit_watch(setup: Setup) -> HabitWatch:
+    """The steps and forwards of the engine's ops, wherever in its files (mutation.habits)."""
+    engine = str(setup.spec.path)
+    return HabitWatch(
+        steps={
+            (s.file or engine, s.qualname, s.line): op.name
+            for op in setup.profile.ops
+            for s in op.steps
+            if s.style != "local-grads"  # no code of its own runs
+        },
+        forwards={(op.file or engine, op.qualname, op.line): op.name for op in setup.profile.ops},
+        children=setup.profile.children_attr,
+    )
+
+
 class TestsJudge:
     """Judges by the user's pytest tests, in a host of their own that collects them once."""
 
@@ -724,17 +739,7 @@ class TestsJudge:
             mutants=list(setup.mutants.values()),
             matrix=setup.config.matrix,
             orders=setup.orders_for(self.name),
-            habits=HabitWatch(
-                str(setup.spec.path),
-                steps={
-                    (s.qualname, s.line): op.name
-                    for op in setup.profile.ops
-                    for s in op.steps
-                    if s.style != "local-grads"  # no code of its own runs
-                },
-                forwards={(op.qualname, op.line): op.name for op in setup.profile.ops},
-                children=setup.profile.children_attr,
-            ),
+            habits=_habit_watch(setup),
         )
 
     def engine_tasks(self) -> dict[str, Task]:
