@@ -122,6 +122,12 @@ class Harness:
     # else why not (judges.fixtures)
     warmed: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def dependent(self) -> list[str]:
+        """The wide fixtures that may depend on the engine: set up again for every test run
+        on a mutant (judges.fixtures)."""
+        return sorted(name for name, (_, depends) in self.fixtures.items() if depends)
+
 
 @dataclass
 class Setup:
@@ -616,9 +622,8 @@ def _request(
     pinned = {i: harness.pinned[i] for i in items if i in harness.pinned}
     if pinned and not config.settings.any_subgradient:
         args["pinned"] = pinned  # the host forked before the harness ran: send them along
-    dependent = sorted(name for name, (_, depends) in harness.fixtures.items() if depends)
-    if dependent:  # fixtures the stats run saw depend on the engine (judges.fixtures)
-        args["dependent"] = dependent
+    if harness.dependent:  # fixtures the stats run saw depend on the engine (judges.fixtures)
+        args["dependent"] = harness.dependent
     # Until the child's first phase starts the first item's deadline: the fork and the swap.
     return Request(mutant.id, task, args, scale * DEADLINE_SLACK + max(budgets.values()))
 

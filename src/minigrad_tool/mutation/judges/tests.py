@@ -295,7 +295,11 @@ def _habits_task(
     session: _Session, args: dict[str, Any], reporter: Reporter
 ) -> dict[str, list[list[str]]]:
     """Each test's habits on the unmutated engine, in graph order 0 (mutation.habits): what
-    it did that lets a survivor live.  A test that does not pass here shows none."""
+    it did that lets a survivor live.  A test that does not pass here shows none.  Its wide
+    fixtures are kept as when the survivors were judged (_judge_task)."""
+    assert session.kept is not None, "the host prepares it"
+    session.kept.watch = False
+    session.kept.dependent |= set(args.get("dependent", ()))
     found: dict[str, list[list[str]]] = {}
     for nodeid in args["tests"]:
         reporter.phase(f"test {nodeid}: what it does on the unmutated engine")
@@ -768,7 +772,12 @@ class TestsJudge:
         size = max(1, math.ceil(len(tests) / (2 * self.tests.host.jobs)))
         chunks = [tests[i : i + size] for i in range(0, len(tests), size)]
         outcomes = self.tests.run(
-            [Request(str(k), "habits", {"tests": c}, per_phase=True) for k, c in enumerate(chunks)]
+            [
+                Request(
+                    str(k), "habits", {"tests": c, "dependent": harness.dependent}, per_phase=True
+                )
+                for k, c in enumerate(chunks)
+            ]
         )
         habits: dict[str, frozenset[tuple[str, str]]] = {}
         for key, outcome in outcomes.items():
