@@ -141,10 +141,8 @@ class Reporter:
 
 
 @functools.cache
-@functools.cache
 def _libc() -> Any:
-    """The C library, loaded once: children forked later inherit the handle (loading it
-    costs about 0.3 ms, once per fork in parent and child when it was not kept)."""
+    """The C library, loaded once: children forked later inherit the handle."""
     return ctypes.CDLL(None, use_errno=True)
 
 
