@@ -32,7 +32,7 @@ import ast
 import os
 import random
 import sys
-from collections.abc import Iterable, Iterator, MutableSet
+from collections.abc import Iterable, Iterator, Mapping, MutableSet
 from typing import Any
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "fresh",
     "order_sensitive",
     "orders_to_explore",
+    "repeats",
     "same_run",
     "served",
     "served_names",
@@ -116,6 +117,12 @@ def same_run(sets: Iterable[tuple[int, int]], order: int, other: int) -> bool:
     arrangement in `order`?  Then it is the same run: with the same inputs, every set comes
     out the same, so it takes the same path, makes the same sets, and ends the same way."""
     return all(_arrangement(order, s, n) == _arrangement(other, s, n) for s, n in sets)
+
+
+def repeats(runs: Mapping[int, Served], order: int) -> list[int]:
+    """The orders among `runs` (graph order -> the sets its run iterated) whose run a run in
+    `order` would be (same_run); none for a run that iterated too many sets to tell."""
+    return [o for o, sets in runs.items() if sets is not None and same_run(sets, order, o)]
 
 
 def _arrangement(order: int, serial: int, size: int) -> list[int]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile
-from minigrad_tool.adapter.order import Served, same_run, served, set_order
+from minigrad_tool.adapter.order import Served, repeats, served, set_order
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import Battery, Settings
 from minigrad_tool.faults import InternalError
@@ -420,12 +420,11 @@ class _Kill:
         """Would the killer's runs in `order` be the very runs of an order it caught the
         mutant in (each set it iterates comes out the same)?  Then it catches it there too;
         its pass on the original needs the same of the original's run, unless `known`."""
-        return any(
-            mutant is not None
-            and same_run(mutant, order, caught)
-            and (known or (original is not None and same_run(original, order, caught)))
-            for caught, (mutant, original) in self.runs.items()
-        )
+        on_mutant = repeats({o: mutant for o, (mutant, _) in self.runs.items()}, order)
+        if known or not on_mutant:
+            return bool(on_mutant)
+        on_original = repeats({o: original for o, (_, original) in self.runs.items()}, order)
+        return any(o in on_original for o in on_mutant)
 
 
 def _other_orders(

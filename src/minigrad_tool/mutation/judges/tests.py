@@ -36,7 +36,7 @@ from minigrad_tool.adapter.order import (
     Served,
     current_order,
     fresh,
-    same_run,
+    repeats,
     served,
     set_order,
 )
@@ -261,11 +261,7 @@ def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         runs_in: dict[int, tuple[str, Served]] = {0: (outcome, served())}
         for order in range(1, session.orders):
             set_order(order)
-            same = [
-                o
-                for o, (_, sets) in runs_in.items()
-                if sets is not None and same_run(sets, order, o)
-            ]
+            same = repeats({o: sets for o, (_, sets) in runs_in.items()}, order)
             if same:  # the very run of an order already run: it ends the same
                 runs_in[order] = runs_in[same[0]]
                 continue
