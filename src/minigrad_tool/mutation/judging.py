@@ -124,8 +124,8 @@ class Harness:
 
     @property
     def dependent(self) -> list[str]:
-        """The wide fixtures that may depend on the engine: set up again for every test run
-        on a mutant (judges.fixtures)."""
+        """The wide fixtures that may depend on the engine: set up again whenever the engine
+        or the graph order changes in a child (judges.fixtures)."""
         return sorted(name for name, (_, depends) in self.fixtures.items() if depends)
 
 

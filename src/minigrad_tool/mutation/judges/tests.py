@@ -292,10 +292,8 @@ def _habits_task(
 ) -> dict[str, list[list[str]]]:
     """Each test's habits on the unmutated engine, in graph order 0 (mutation.habits): what
     it did that lets a survivor live.  A test that does not pass here shows none.  Its wide
-    fixtures are kept as when the survivors were judged (_judge_task)."""
-    assert session.kept is not None, "the host prepares it"
-    session.kept.watch = False
-    session.kept.dependent |= set(args.get("dependent", ()))
+    fixtures are kept as when the survivors were judged."""
+    _keep_as_judging(session, args)
     found: dict[str, list[list[str]]] = {}
     for nodeid in args["tests"]:
         reporter.phase(f"test {nodeid}: what it does on the unmutated engine")
@@ -335,6 +333,14 @@ def _release(session: _Session) -> None:
         KeptFixtures.release(next(iter(session.items.values())).session)
 
 
+def _keep_as_judging(session: _Session, args: Mapping[str, Any]) -> None:
+    """A child after the stats run keeps wide fixtures as it found: which may depend on the
+    engine is sent along (`dependent`), so no profile hook watches their set-up here."""
+    assert session.kept is not None, "the host prepares it"
+    session.kept.watch = False
+    session.kept.dependent |= set(args.get("dependent", ()))
+
+
 def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
     def failure(nodeid: str, reason: bool) -> str | None:
         session.quiet = not reason
@@ -342,9 +348,7 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
         return f"{nodeid} fails at {text}" if outcome == "failed" else None
 
     assert session.patcher is not None
-    assert session.kept is not None, "the host prepares it"
-    session.kept.watch = False  # what the stats run found is sent along: no watching here
-    session.kept.dependent |= set(args.get("dependent", ()))
+    _keep_as_judging(session, args)
     mutant = session.mutants[args["mutant"]]
     run = run_mutant(
         session.patcher,
