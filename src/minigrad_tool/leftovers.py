@@ -10,6 +10,7 @@ never a file, a link, or a folder whose maker still runs.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -24,8 +25,14 @@ _NAME = re.compile(rf"minigrad-({'|'.join(KINDS)})-(\d+)-[^/]+")
 
 def make(kind: str) -> str:
     """A new scratch folder of this process, after the leftovers of dead ones are gone."""
-    sweep()
+    _sweep_once(tempfile.gettempdir())
     return tempfile.mkdtemp(prefix=f"minigrad-{kind}-{os.getpid()}-")
+
+
+@functools.cache
+def _sweep_once(where: str) -> None:
+    """Sweep `where` once per process: a run makes several scratch folders."""
+    sweep(where)
 
 
 def sweep(where: str | None = None) -> list[str]:
