@@ -416,6 +416,7 @@ class NodeAccess:
     data_attr: str = "data"  # where a node keeps its number
     _zero: Any = field(default=None, repr=False)
     _macheps: float = field(default=0.0, repr=False)
+    _owned: bool | None = field(default=None, repr=False)  # grad_is_owned(cls), asked once
 
     @classmethod
     def infer(cls, node: Any) -> NodeAccess:
@@ -439,7 +440,9 @@ class NodeAccess:
     @property
     def grad_writable(self) -> bool:
         """Can a gradient be pre-seeded (`.grad = g`)?  Not when the engine owns it."""
-        return not grad_is_owned(self.cls)
+        if self._owned is None:  # a walk of a 10,000-node graph asks once per node
+            self._owned = grad_is_owned(self.cls)
+        return not self._owned
 
     def set_grad(self, node: Any, g: float) -> None:
         """Store `g` in the engine's own number type: a copy of the zero a fresh leaf has, set
@@ -456,6 +459,8 @@ class NodeAccess:
     def _fresh_zero(self) -> Any:
         if self._zero is None:
             self._zero = make_leaf(self.cls, 0.0).grad
+        if type(self._zero) in (int, float):  # immutable: the same zero serves every node
+            return self._zero
         return copy.copy(self._zero)
 
     def zero_grad(self, node: Any) -> None:
@@ -502,7 +507,8 @@ class NodeAccess:
             value = value.values()
         if not isinstance(value, (*_COLLECTIONS, type({}.values()))):
             return ()
-        return tuple(v for v in value if is_node(v))
+        # A child of the node class itself is a node; anything else is asked (duck typing).
+        return tuple(v for v in value if type(v) is self.cls or is_node(v))
 
     def nodes_below(self, root: Any) -> Iterator[Any]:
         """Every node reachable from `root` through its children, each once, without recursion."""
