@@ -141,6 +141,29 @@ def test_your_tests_judge_a_changed_op_and_a_changed_test_judges_everything(
     assert statuses == full
 
 
+@pytest.mark.e2e
+def test_a_survivor_is_reused_when_the_probes_that_told_it_apart_never_ran_the_changed_op(
+    project: Path,
+) -> None:
+    """Your tests and the battery: the survivors your tests let through were probed, and the
+    probe that tells one apart rarely runs tanh.  A change to tanh's step, then to exp's (the
+    same maths), judges again the mutants whose tests, cases or probes run that op, reuses the
+    other survivors too (before, every survivor was judged again after any change), and every
+    status, killer and reason is the full run's."""
+    mutate(project, "--tests", "test_engine.py")
+    exp = "self.grad += out.data * out.grad"
+    for old, new in (
+        (TANH_STEP, "self.grad += out.grad * (1 - t**2)"),
+        (exp, "self.grad += out.grad * out.data"),
+    ):
+        edit(project / "engine.py", old, new)
+        cached, statuses = mutate(project, "--tests", "test_engine.py")
+        _, full = mutate(project, "--tests", "test_engine.py", "--no-cache")
+        assert statuses == full
+        killed = sum(status == "Killed" for status, _, _ in full.values())
+        assert killed < reused(cached.stdout) < len(full), cached.stdout
+
+
 class TestKeys:
     def test_the_inputs_digest_follows_a_module_byte_for_byte(self, tmp_path: Path) -> None:
         module = tmp_path / "helper.py"

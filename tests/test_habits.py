@@ -6,6 +6,7 @@ Modules: minigrad_tool.mutation.habits.
 
 from __future__ import annotations
 
+import cProfile
 import json
 from pathlib import Path
 
@@ -263,6 +264,23 @@ def test_the_recorder_reads_each_step_call() -> None:
     with record_habits(watch) as zeroed:
         (Value(2.0) * Value(-3.0) * 0.0).backward()
     assert "nonzero-upstream" not in zeroed["habits"]["mul"]
+
+
+def test_the_recorder_runs_under_a_profiler_written_in_c() -> None:
+    """cProfile's hook is no function: recording under it (`python -m cProfile -m
+    minigrad_tool mutate`) failed with "'Profile' object is not callable"."""
+    step = Value._mul_backward.__code__  # type: ignore[attr-defined]
+    watch = HabitWatch(
+        {(step.co_filename, step.co_qualname, step.co_firstlineno): "mul"}, {}, "_prev"
+    )
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        with record_habits(watch) as found:
+            (Value(2.0) * Value(-3.0)).backward()
+    finally:
+        profiler.disable()
+    assert "upstream-one" in found["habits"]["mul"]
 
 
 def test_merge_joins_the_shards_diagnoses() -> None:

@@ -16,8 +16,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from minigrad_tool.adapter import EngineSpec
+from minigrad_tool.adapter import EngineSpec, Profile
 from minigrad_tool.mutation import cache
+from minigrad_tool.mutation.campaign import shard_of
+from minigrad_tool.mutation.judging import CampaignConfig
 from minigrad_tool.mutation.mutants import Generated
 from minigrad_tool.mutation.results import Campaign
 from minigrad_tool.mutation.since import code_digests
@@ -104,15 +106,18 @@ class RunCache:
         )
 
     def mutant_keys(
-        self, spec: EngineSpec, generated: Generated, discovered: str
+        self, spec: EngineSpec, generated: Generated, profile: Profile, config: CampaignConfig
     ) -> cache.MutantKeys:
         """The keys of this run's mutants.  An op's code counts apart only when the op has a
         forward mutant: a test that runs the op's forward then covers one, so the op is
         among those the test reaches; any other op's code counts for every mutant.
-        `discovered`: what discovery found and the settings it gave (the battery's cases and
-        tolerances come from them, whichever op's code changed them)."""
-        owned = {m.op for m in generated.mutants if m.operator == "forward"}
+        What discovery found (`profile`) and the settings it gave count too: the battery's
+        cases and tolerances come from them, whichever op's code changed them."""
+        # Only this shard's mutants carry site markers: an op's forward mutant in another
+        # shard would never show that a test runs the op.
+        owned = {m.op for m in shard_of(generated.mutants, config.shard) if m.operator == "forward"}
         code = code_digests(spec, generated.sites, owned)
+        discovered = f"{profile!r}\0{config.settings!r}"
         inputs = hashlib.sha256(f"{self.inputs}\0{discovered}".encode()).hexdigest()
         self.keys = cache.MutantKeys(inputs, code, self.stored)
         return self.keys

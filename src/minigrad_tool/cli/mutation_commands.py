@@ -208,7 +208,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
 
             keys = None
             if kept is not None:  # what discovery found and the settings it gave count too
-                keys = kept.mutant_keys(spec, generated, f"{profile!r}\0{config.settings!r}")
+                keys = kept.mutant_keys(spec, generated, profile, config)
             campaign = run_campaign(
                 spec, profile, config, progress=progress, generated=generated, keys=keys
             )

@@ -228,6 +228,10 @@ class MutantKeys:
         self.entries: dict[str, _Entry] = {}
         self.cases: dict[str, _Case] = {}
 
+    def kept_probed(self) -> bool:
+        """Whether the last run kept a verdict a probe decided by telling the mutant apart."""
+        return any(_told_apart(e.result) for e in self.previous.values())
+
     def _code_of(self, ops: Iterable[str]) -> list[str]:
         """Each op's name and the digest of its code, in a stable order."""
         return [f"{op}={self.code.ops.get(op, '?')}" for op in sorted(set(ops))]
@@ -266,7 +270,7 @@ class MutantKeys:
         entry = self.previous.get(mutant.id)
         if entry is None or key_of(entry.result) != entry.key:
             return None
-        if _probed(entry.result) and entry.engine != self.engine:
+        if _probed(entry.result) and not _told_apart(entry.result) and entry.engine != self.engine:
             return None
         self.entries[mutant.id] = entry
         return replace(entry.result, mutant=mutant)
@@ -275,6 +279,12 @@ class MutantKeys:
         """Keep a verdict of this run for the next, under the key it has."""
         if key is not None:
             self.entries[result.mutant.id] = _Entry(key, self.engine, result)
+
+
+def _told_apart(result: MutantResult) -> bool:
+    """A probe told it apart: its key holds the probes that reached it up to that one, and the
+    code they ran (mutation.campaign), so the code of other ops does not count."""
+    return result.probe_index is not None
 
 
 def _probed(result: MutantResult) -> bool:

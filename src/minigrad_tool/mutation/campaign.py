@@ -45,7 +45,7 @@ from minigrad_tool.mutation.judging import (
     prepare_patcher,
 )
 from minigrad_tool.mutation.mutants import Generated, Mutant, generate_mutants
-from minigrad_tool.mutation.probing import Probing
+from minigrad_tool.mutation.probing import Original, Probing
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status, Verdict
 from minigrad_tool.ops import op_name
 from minigrad_tool.reads import python_files
@@ -169,6 +169,40 @@ def _explain(
         harnesses[scoring.name] = scoring.explain(harnesses[scoring.name], survivors)
 
 
+def _early_original(
+    host: Host, probing: Probing | None, keys: MutantKeys | None
+) -> Original | None:
+    """The probes on the unmutated engine, before the harnesses: meanwhile, a judge with a host
+    of its own (your tests) is still collecting.  With kept verdicts, they wait until the
+    harnesses tell which mutants must be judged at all; unless a survivor was kept, whose key
+    holds the probes that reach it now (`_ProbeReach`)."""
+    if probing is None or (keys is not None and keys.previous and not keys.kept_probed()):
+        return None
+    return probing.original(host)
+
+
+def _probe(
+    host: Host,
+    probing: Probing,
+    original: Original | None,
+    results: list[MutantResult],
+    verdicts: Mapping[str, Mapping[str, Verdict]],
+    findings: Sequence[Finding],
+    keyed: _Keys | None,
+) -> list[MutantResult]:
+    """Probe each mutant some judge let through (the probes run on the unmutated engine first,
+    if they have not yet and any did)."""
+    through = any(not v[r.mutant.id].status.detected for r in results for v in verdicts.values())
+    if original is None and through:
+        original = probing.original(host)
+    if original is None:
+        return results
+    results = probing.probe(host, results, verdicts, original, [f.case for f in findings if f.case])
+    if keyed is not None:
+        keyed.probed_by(probing, original, findings)
+    return results
+
+
 def _ticker(progress: JudgeProgress | None, name: str) -> Callable[[int, int], None]:
     def tick(done: int, total: int) -> None:
         if progress is not None:
@@ -255,24 +289,18 @@ def run_campaign(
     try:
         with host:
             harness_start = time.monotonic()
-            # The probes' and the later judges' work first: meanwhile, a judge with a host of
-            # its own (your tests) is still collecting.  With kept verdicts, the probes wait
-            # until the harnesses tell which mutants must be judged at all.
-            early = probing is not None and (keys is None or not keys.previous)
-            original = probing.original(host) if probing and early else None
+            original = _early_original(host, probing, keys)
             _run_harnesses(host, judges, harnesses, findings, excluded)
             harness_seconds = time.monotonic() - harness_start
             keyed = _Keys.of(keys, judges, harnesses, generated.mutants, config.matrix)
+            if keyed is not None and probing is not None and original is not None:
+                keyed.probed_by(probing, original, findings)
             reused = _reused(keyed, mutants)
             judged = [m for m in mutants if m.id not in reused]
             verdicts = _judge_all(host, judges, harnesses, judged, progress)
             results = [_combine(m, verdicts, config.judges) for m in judged]
-            through = any(not v[m.id].status.detected for m in judged for v in verdicts.values())
-            if probing is not None and original is None and through:  # only if it will probe
-                original = probing.original(host)
-            if probing is not None and original is not None:
-                broken = [f.case for f in findings if f.case]
-                results = probing.probe(host, results, verdicts, original, broken)
+            if probing is not None:
+                results = _probe(host, probing, original, results, verdicts, findings, keyed)
             _explain(judges, harnesses, [*results, *reused.values()])
     finally:
         for judge in judges:
@@ -337,6 +365,14 @@ class _Keys:
         self.harnesses = harnesses
         self.op_of = {m.id: m.op for m in every}
         self.matrix = matrix
+        self.probes: _ProbeReach | None = None  # known once the probes ran on the original
+
+    def probed_by(self, probing: Probing, original: Original, findings: Sequence[Finding]) -> None:
+        """What this run's probes reach on the unmutated engine, for the keys of the mutants
+        they told apart."""
+        broken = {f.case for f in findings if f.case}
+        reached = original[2]
+        self.probes = None if reached is None else _ProbeReach(probing, reached, broken, self.op_of)
 
     @classmethod
     def of(
@@ -371,7 +407,45 @@ class _Keys:
                 items = items[: items.index(killer) + 1]
             ops = set().union(*(self._ops(item, harness) for item in items))
             parts.append((name, items, ops))
+        if result.probe_index is not None:  # a probe told it apart: what that depended on
+            probes = self.probes.part(mutant, result.probe_index) if self.probes else None
+            if probes is None:
+                return None
+            parts.append(probes)
         return self.keys.key(mutant, parts)
+
+
+class _ProbeReach:
+    """Which probes reach which mutant's code on this run's unmutated engine.
+
+    A mutant some judge let through is probed by the probes that reach its code, in order,
+    up to the first that tells it apart (mutation.probing).  That one is found again as long
+    as the same probes reach it up to there, and each of them runs the same code: the code
+    of the ops whose sites it ran (as an item's ops, `_Keys._ops`), and whether the original
+    fails its battery case (a difference there is passed over).  A change to an op no such
+    probe runs leaves the verdict as it was."""
+
+    def __init__(
+        self,
+        probing: Probing,
+        reached: Mapping[str, Sequence[int]],
+        broken: set[str],
+        op_of: Mapping[str, str],
+    ) -> None:
+        self.reached = reached
+        self.ops: dict[int, set[str]] = {}
+        for mutant, probes in reached.items():
+            for i in probes:
+                self.ops.setdefault(i, set()).add(op_of.get(mutant, "?"))
+        self.broken = {i for i, p in enumerate(probing.probes) if p.case_name in broken}
+
+    def part(self, mutant: Mutant, index: int) -> Part | None:
+        """None: which probes reach the mutant is not known (it has no site marker)."""
+        if mutant.id not in self.reached:
+            return None
+        upto = [i for i in self.reached[mutant.id] if i <= index]
+        items = [f"probe {i}{' (broken)' if i in self.broken else ''}" for i in upto]
+        return ("probes", items, set().union(*(self.ops.get(i, set()) for i in upto)))
 
 
 def _reused(keyed: _Keys | None, mutants: Sequence[Mutant]) -> dict[str, MutantResult]:

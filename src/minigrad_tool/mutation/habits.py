@@ -229,7 +229,10 @@ def record_habits(watch: HabitWatch) -> Iterator[dict[str, Any]]:
     are in the yielded mapping's "habits" when the block ends: {op: [habit, ...]}."""
     seen: dict[str, dict[str, bool]] = {}
     forwards: dict[str, int] = {}  # an op's forward calls since its step last ran
-    previous: Any = sys.getprofile()  # another hook (a coverage tool's) keeps its events
+    # Another hook (a coverage tool's) keeps its events.  A profiler written in C (cProfile)
+    # shows as an object that cannot be called: it cannot be chained, and stops meanwhile.
+    previous: Any = sys.getprofile()
+    previous = previous if callable(previous) else None
     files = watch.files
 
     def hook(frame: Any, event: str, arg: Any) -> None:
