@@ -184,24 +184,31 @@ def follow(root: ast.AST, path: AstPath) -> tuple[ast.AST, str, int | None]:
     return node, name, index
 
 
-def apply_edit(unit_node: ast.AST, path: AstPath, replacement: ast.AST | list[ast.stmt]) -> ast.AST:
-    """A copy of the unit with the node at `path` replaced (a statement by a list, maybe)."""
-    root = copy.deepcopy(unit_node)
-    parent, name, index = follow(root, path)
-    if index is None:
-        setattr(parent, name, replacement)
-    else:
-        items = getattr(parent, name)
-        if isinstance(replacement, list):
-            items[index : index + 1] = replacement
-        else:
-            items[index] = replacement
-    return root
-
-
 def _normal_form(unit: Function, node: ast.AST) -> str:
     """Equal forms mean identical code: only the one function a mutant changes is dumped."""
     return f"{unit.file}:{unit.qualname}:{unit.first_line}:{ast.dump(node)}"
+
+
+def _mutated_form(unit: Function, path: AstPath, replacement: ast.AST) -> str:
+    """The normal form of the unit with the node at `path` replaced: the edit is made in place
+    and undone, where `apply_edit` would copy the whole function for each mutant (most of the
+    time generating took: 0.6 s of 269 mutants under cProfile)."""
+    parent, name, index = follow(unit.node, path)
+    if index is None:
+        old = getattr(parent, name)
+        setattr(parent, name, replacement)
+        try:
+            return _normal_form(unit, unit.node)
+        finally:
+            setattr(parent, name, old)
+    items = getattr(parent, name)
+    kept = items[index]
+    new = replacement if isinstance(replacement, list) else [replacement]
+    items[index : index + 1] = new
+    try:
+        return _normal_form(unit, unit.node)
+    finally:
+        items[index : index + len(new)] = [kept]
 
 
 def _mutants_of(
@@ -211,6 +218,7 @@ def _mutants_of(
     names: dict[str, str],
     seen: set[str],
     numbers: dict[tuple[str, str], int],
+    originals: set[int],
 ) -> Iterable[Mutant]:
     for edit in OPERATORS[operator](site):
         unit = edit.unit
@@ -218,11 +226,12 @@ def _mutants_of(
         path = path_to(unit.node, edit.node)
         if path is None:
             continue
-        seen.add(_normal_form(unit, unit.node))  # the unmutated function is no mutant
+        if id(unit.node) not in originals:  # the unmutated function is no mutant
+            originals.add(id(unit.node))
+            seen.add(_normal_form(unit, unit.node))
         replacement = copy.deepcopy(edit.replacement)
         ast.copy_location(replacement, edit.node)
-        mutated = apply_edit(unit.node, path, replacement)
-        normal = _normal_form(unit, mutated)
+        normal = _mutated_form(unit, path, replacement)
         if normal in seen:  # identical to the original or to an earlier mutant
             continue
         seen.add(normal)
@@ -267,8 +276,9 @@ def generate_mutants(
     names = {str(f): spec.name_of(str(f)) for f in spec.files[1:]}
     seen: set[str] = set()
     numbers: dict[tuple[str, str], int] = {}
+    originals: set[int] = set()  # the units whose unmutated form is in `seen`
     mutants: list[Mutant] = []
     for site in sites:
         for operator in chosen:
-            mutants.extend(_mutants_of(site, operator, texts, names, seen, numbers))
+            mutants.extend(_mutants_of(site, operator, texts, names, seen, numbers, originals))
     return Generated(mutants, unreachable, sites)
