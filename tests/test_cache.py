@@ -234,3 +234,33 @@ class TestKeys:
         assert cache.folder() is None
         cache.save("a run", cache.Stored("key", campaign=None))  # type: ignore[arg-type]
         assert cache.load("a run") is None
+
+
+def test_with_a_shard_an_op_counts_apart_only_if_its_forward_mutant_is_in_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the shard's mutants carry site markers, so a test is seen to run an op's forward
+    only through a forward mutant of this shard: an op whose forward mutant is in another
+    shard counts as code every verdict depends on (it counted apart, so a change to its
+    forward was invisible to a test that runs nothing else of it)."""
+    import argparse
+
+    from minigrad_tool.adapter import parse_spec, profile_engine
+    from minigrad_tool.cli.cached import RunCache
+    from minigrad_tool.isolation import Limits
+    from minigrad_tool.mutation.campaign import shard_of
+    from minigrad_tool.mutation.judging import CampaignConfig
+    from minigrad_tool.mutation.mutants import generate_mutants
+
+    monkeypatch.chdir(project)
+    monkeypatch.setenv(cache.ENV, str(project.parent / "cache"))
+    spec, profile = profile_engine(parse_spec("engine.py"), Limits(60.0, None))
+    generated = generate_mutants(spec, profile)
+    owned = {}
+    for shard in ((1, 1), (1, 2), (2, 2)):
+        kept = RunCache(argparse.Namespace(shard=shard), spec, [], [])
+        keys = kept.mutant_keys(spec, generated, profile, CampaignConfig(shard=shard))
+        owned[shard] = set(keys.code.ops)
+        marked = shard_of(generated.mutants, shard)
+        assert owned[shard] == {m.op for m in marked if m.operator == "forward"}
+    assert owned[1, 2] | owned[2, 2] == owned[1, 1] != owned[1, 2]
