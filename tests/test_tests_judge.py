@@ -70,6 +70,13 @@ class TestWeakTests:
         # a - b is a + (-b) in this engine: test_sub runs add's step too, and is as fast
         assert killed["killedBy"][0].rpartition("::")[2] in ("test_add", "test_sub")
         assert set(killed["killedBy"]) <= set(killed["coveredBy"])
+        # the killer's reason quotes where it failed, as pytest's report has it (the line and
+        # the assertion's values), though no traceback was formatted (judges.tests._CrashOnly)
+        assert re.fullmatch(
+            r".*test_engine\.py::test_(add|sub) fails at test_engine\.py:21: "
+            r"assert abs\(v\.grad - expected\) < 1e-4 \(assert [0-9.e-]+ < 0\.0001\)",
+            killed["statusReason"],
+        ), killed["statusReason"]
         assert "battery: Killed" in mutants["add-assign"]["description"]
         assert mutants["add-assign"]["status"] == "Survived"
         assert any(
