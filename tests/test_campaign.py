@@ -398,3 +398,52 @@ def test_line_ranges_are_folded() -> None:
 
     assert _ranges([3, 4, 5, 8, 10, 11]) == "3-5, 8, 10-11"
     assert _ranges([]) == ""
+
+
+def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each mutant your tests or the battery let through is probed once, its probe run
+    started as its verdict came (campaign._ProbeAhead), and the results are those of probing
+    after judging, mutant for mutant."""
+    from minigrad_tool.mutation import campaign as module
+
+    student = Path(__file__).parents[1] / "examples" / "student"
+    sent: list[str] = []
+
+    class Recording(module._ProbeAhead):
+        def verdict(self, mutant: str, verdict: Verdict) -> None:
+            super().verdict(mutant, verdict)
+            sent[:] = self.sent
+
+    class Late(module._ProbeAhead):
+        def verdict(self, mutant: str, verdict: Verdict) -> None:
+            return None  # nothing ahead: every probe run after judging
+
+    def run() -> list[tuple[object, ...]]:
+        loaded = load_in_process(str(student / "engine.py"))
+        config = CampaignConfig(
+            jobs=2,
+            settings=settings_for(loaded.profile),
+            tests=(str(student / "test_engine.py"),),
+            judges=("tests", "battery"),
+        )
+        done = run_campaign(loaded.spec, loaded.profile, config)
+        return [
+            (
+                r.mutant.id,
+                r.status,
+                r.reason,
+                r.probe_index,
+                r.distinguishing,
+                *((n, v.status, v.reason, v.killed_by, v.orders) for n, v in r.judges),
+            )
+            for r in done.results
+        ]
+
+    monkeypatch.setattr(module, "_ProbeAhead", Recording)
+    ahead = run()
+    monkeypatch.setattr(module, "_ProbeAhead", Late)
+    assert run() == ahead
+    through = [r[0] for r in ahead if any(not v[1].detected for v in r[5:])]
+    assert through and sorted(sent) == sorted(through) and len(set(sent)) == len(sent)

@@ -159,6 +159,26 @@ class TestHost:
         assert len({v[1] for v in values}) == 1  # one host
         assert len({v[2] for v in values}) == 20  # a child each
 
+    def test_requests_submitted_ahead_run_beside_others_and_are_collected_apart(self) -> None:
+        """`submit` sends requests that run while `run` serves others; their answers, however
+        they interleave with the others', are set aside for `collect`, by key, and `run`
+        returns only its own."""
+
+        def setup(serve: Any, reporter: Reporter) -> None:
+            serve({})
+
+        def task(ctx: Any, args: dict[str, Any], reporter: Reporter) -> int:
+            return int(args["x"]) * 10
+
+        with Host(setup, {"task": task}, QUICK, jobs=2) as host:
+            host.submit([Request(f"ahead {i}", "task", {"x": i}) for i in range(5)])
+            own = host.run([Request(str(i), "task", {"x": i}) for i in range(5)])
+            host.submit([Request("ahead 5", "task", {"x": 5})])
+            ahead = host.collect([f"ahead {i}" for i in range(6)])
+            assert host.collect([]) == {}
+        assert {k: o.value for k, o in own.items()} == {str(i): i * 10 for i in range(5)}
+        assert {k: o.value for k, o in ahead.items()} == {f"ahead {i}": i * 10 for i in range(6)}
+
     def test_a_task_run_in_the_host_is_inherited_by_the_children_forked_after_it(
         self, tmp_path: Path
     ) -> None:

@@ -19,7 +19,14 @@ from minigrad_tool.mutation.campaign import run_campaign
 from minigrad_tool.mutation.inject import Catch, inject
 from minigrad_tool.mutation.judges import JudgeRow
 from minigrad_tool.mutation.judges.battery import BatteryJudge
-from minigrad_tool.mutation.judging import CampaignConfig, Harness, Progress, Setup, Task
+from minigrad_tool.mutation.judging import (
+    Ahead,
+    CampaignConfig,
+    Harness,
+    Progress,
+    Setup,
+    Task,
+)
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Status, Verdict
 from minigrad_tool.report.output import Output
@@ -56,7 +63,12 @@ class SignRuleJudge:
         return list(harness.items)
 
     def judge(
-        self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
+        self,
+        engine: Host,
+        mutants: Sequence[Mutant],
+        harness: Harness,
+        progress: Progress,
+        ahead: Ahead | None = None,  # a judge may say its verdicts only at the end
     ) -> dict[str, Verdict]:
         return {
             m.id: Verdict(Status.KILLED, "a sign flip", ("sign-rule",), ("sign-rule",))

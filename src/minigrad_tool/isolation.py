@@ -702,6 +702,10 @@ class Host:
         self._commands = -1
         self._answers = -1
         self._buffer = b""
+        # Requests sent ahead (`submit`): their seconds allowed, and the outcomes that came
+        # in while other requests ran, until `collect` takes them.
+        self._submitted: dict[str, float] = {}
+        self._early: dict[str, Outcome] = {}
 
     def __enter__(self) -> Host:
         self.start()
@@ -801,22 +805,51 @@ class Host:
         while pending or in_flight:
             while pending and len(in_flight) < 2 * self.jobs:
                 request = pending.popleft()
-                timeout = request.timeout or self.limits.timeout
-                line = json.dumps(
-                    {
-                        "key": request.key,
-                        "task": request.task,
-                        "args": dict(request.args),
-                        "timeout": timeout,
-                        "show_output": request.show_output,
-                        "per_phase": request.per_phase,
-                        "in_host": request.in_host,
-                    }
-                )
-                os.write(self._commands, line.encode() + b"\n")
-                in_flight[request.key] = timeout
+                in_flight[request.key] = self._send(request)
+            key, outcome = self._answer(in_flight)
+            in_flight.pop(key, None)
+            results[key] = outcome
+            if on_done is not None:
+                on_done(key, outcome)
+        return results
+
+    def submit(self, requests: Iterable[Request]) -> None:
+        """Send requests now, to run while the caller waits for others (`run`, here or on
+        another host); `collect` gives their outcomes.  Keys must differ from those of the
+        requests `run` meanwhile."""
+        for request in requests:
+            self._submitted[request.key] = self._send(request)
+
+    def collect(self, keys: Iterable[str]) -> dict[str, Outcome]:
+        """The outcomes of submitted requests, waiting for those not in yet."""
+        wanted = list(keys)
+        while any(k in self._submitted for k in wanted):
+            self._answer({})
+        return {k: self._early.pop(k) for k in wanted}
+
+    def _send(self, request: Request) -> float:
+        """Write the request to the host; the seconds it is allowed."""
+        timeout = request.timeout or self.limits.timeout
+        line = json.dumps(
+            {
+                "key": request.key,
+                "task": request.task,
+                "args": dict(request.args),
+                "timeout": timeout,
+                "show_output": request.show_output,
+                "per_phase": request.per_phase,
+                "in_host": request.in_host,
+            }
+        )
+        os.write(self._commands, line.encode() + b"\n")
+        return timeout
+
+    def _answer(self, in_flight: Mapping[str, float]) -> tuple[str, Outcome]:
+        """The next answer to a request of `run`; the answers to submitted requests that come
+        first are set aside for `collect`.  HostError if the host stops answering."""
+        while True:
             # The host enforces deadlines; this one only catches a host that stopped answering.
-            slack = sum(in_flight.values()) + 30.0
+            slack = sum(in_flight.values()) + sum(self._submitted.values()) + 30.0
             message = self._next_message(time.monotonic() + slack)
             if not message:
                 status = None
@@ -828,13 +861,14 @@ class Host:
                 raise HostError(Outcome("died", None, f"the host stopped: {died.message}"))
             if "key" not in message:
                 continue
-            key = message["key"]
-            outcome = Outcome(**message["outcome"])
-            in_flight.pop(key, None)
-            results[key] = outcome
-            if on_done is not None:
-                on_done(key, outcome)
-        return results
+            key, outcome = message["key"], Outcome(**message["outcome"])
+            if key in self._submitted and key not in in_flight:
+                del self._submitted[key]
+                self._early[key] = outcome
+                if not in_flight:  # `collect` waits for these
+                    return key, outcome
+                continue
+            return key, outcome
 
     def _close_fds(self) -> None:
         for fd in (self._commands, self._answers):
@@ -860,3 +894,5 @@ class Host:
                 self.pid = 0
             self._close_fds()
             self._buffer = b""  # a host launched again starts a new conversation
+            self._submitted.clear()
+            self._early.clear()

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the cache imports the results this module does: no cycle at
     from minigrad_tool.mutation.cache import MutantKeys
 
 __all__ = [
+    "Ahead",
     "CampaignConfig",
     "Failure",
     "Harness",
@@ -151,6 +152,15 @@ class Setup:
         return self.spec.orders if judge == self.config.judges[0] else 1
 
 
+class Ahead(Protocol):
+    """Told each verdict as it comes, to start work on it meanwhile (the probes of a mutant a
+    judge lets through); asked to finish what it started before a hang is run again alone."""
+
+    def verdict(self, mutant: str, verdict: Verdict) -> None: ...
+
+    def drain(self) -> None: ...
+
+
 class Judge(Protocol):
     """A judge of mutants: the battery, your tests, the next one.  One module and a row."""
 
@@ -174,9 +184,14 @@ class Judge(Protocol):
         ...
 
     def judge(
-        self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
+        self,
+        engine: Host,
+        mutants: Sequence[Mutant],
+        harness: Harness,
+        progress: Progress,
+        ahead: Ahead | None = None,
     ) -> dict[str, Verdict]:
-        """Every mutant's verdict."""
+        """Every mutant's verdict (each told to `ahead` as it comes)."""
         ...
 
     def explain(self, harness: Harness, survivors: Sequence[Mutant]) -> Harness:
@@ -560,6 +575,7 @@ def judge_mutants(
     item: str,
     order: Order = covering,
     progress: Progress | None = None,
+    ahead: Ahead | None = None,
 ) -> dict[str, Verdict]:
     """Each mutant judged by the items `order` gives it, in the host's children; first,
     HarnessError if --timeout leaves the unmutated engine no room (:func:`check_timeout`).
@@ -570,15 +586,24 @@ def judge_mutants(
     check_timeout(mutants, harness, config, order)
     verdicts: dict[str, Verdict] = {}
     requests: dict[str, Request] = {}
+    total = len(mutants)
+
+    def found(key: str, verdict: Verdict) -> None:
+        verdicts[key] = verdict
+        if ahead is not None:
+            ahead.verdict(key, verdict)
+        if progress is not None:
+            progress(len(verdicts), total)
+
     for m in mutants:
         items = order(m, harness)
         if not items:
-            verdicts[m.id] = Verdict(
-                Status.NO_COVERAGE, _with_note(f"no {item} runs line {m.start[0]}", m)
+            found(
+                m.id,
+                Verdict(Status.NO_COVERAGE, _with_note(f"no {item} runs line {m.start[0]}", m)),
             )
             continue
         requests[m.id] = _request(m, task, items, harness, config, 1.0)
-    total = len(mutants)
     by_id = {m.id: m for m in mutants}
     if progress is not None:
         progress(len(verdicts), total)
@@ -588,21 +613,19 @@ def judge_mutants(
         if outcome.status == "timeout":
             hung[key] = outcome  # confirmed below, alone, before it counts
             return
-        verdicts[key] = _verdict(by_id[key], outcome, requests[key].args["items"], item)
-        if progress is not None:
-            progress(len(verdicts), total)
+        found(key, _verdict(by_id[key], outcome, requests[key].args["items"], item))
 
     host.run(list(requests.values()), on_done=finished)
+    if hung and ahead is not None:
+        ahead.drain()  # alone on the machine: no probe runs beside it
     for key in sorted(hung, key=list(requests).index):  # one at a time: alone on the host
         items = requests[key].args["items"]
         again = _request(by_id[key], task, items, harness, config, CONFIRM_FACTOR)
         outcome = host.run([again])[key]
         if outcome.status == "timeout":
-            verdicts[key] = _timeout(by_id[key], hung[key], outcome, items, item)
+            found(key, _timeout(by_id[key], hung[key], outcome, items, item))
         else:
-            verdicts[key] = _verdict(by_id[key], outcome, items, item)
-        if progress is not None:
-            progress(len(verdicts), total)
+            found(key, _verdict(by_id[key], outcome, items, item))
     return verdicts
 
 

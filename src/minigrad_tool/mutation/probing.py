@@ -170,11 +170,13 @@ class Probing:
         verdicts: Mapping[str, Mapping[str, Verdict]],
         original: Original,
         broken: Sequence[str] = (),
+        done: Mapping[str, ChildOutcome] | None = None,
     ) -> list[MutantResult]:
         """Probe every mutant some judge let through: for equivalence, and for the input that
         tells it apart (what a missing test should check).  A difference on a probe of a case
         in `broken` (the unmutated engine fails it) tells nothing about the tests: a mutant
-        that differs only there is not judged."""
+        that differs only there is not judged.  `done`: the probe runs already made (started
+        while the judges went on, `submit`)."""
         through = [
             r.mutant.id
             for r in results
@@ -182,7 +184,9 @@ class Probing:
         ]
         if not through:
             return results
-        outcomes = self.run(engine, through, original, broken)
+        done = done or {}
+        left = [m for m in through if m not in done]
+        outcomes = {**done, **(self.run(engine, left, original, broken) if left else {})}
         return [
             _equivalent_for_all(_with_probe(r, outcomes[r.mutant.id], self.description))
             if r.mutant.id in outcomes
@@ -198,10 +202,12 @@ class Probing:
         broken: Sequence[str] = (),
     ) -> dict[str, ChildOutcome]:
         """Each mutant's probe run: the first probe telling it apart, and whether its code ran."""
-        seconds, want, reached = original
-        deadline = max(
-            PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK
-        )
+        self.keep(engine, original, broken)
+        return engine.run(_requests(mutants, original, ""))
+
+    def keep(self, engine: Host, original: Original, broken: Sequence[str]) -> None:
+        """Keep the original's observations in the engine host, for every probe child after."""
+        want = original[1]
         keep = Request("keep", "probe-keep", {"want": want, "broken": sorted(broken)}, in_host=True)
         kept = engine.run([keep])["keep"]
         raise_internal(kept, "keeping the probes' observations")
@@ -209,9 +215,15 @@ class Probing:
             raise HarnessError(
                 f"the engine host cannot keep the probes' observations: {kept.message}"
             )
-        return engine.run(
-            [Request(m, "probe", {"mutant": m, **_probes(m, reached)}, deadline) for m in mutants]
-        )
+
+    def submit(self, engine: Host, mutants: Sequence[str], original: Original) -> None:
+        """Start the mutants' probe runs (after `keep`), while the judges go on."""
+        engine.submit(_requests(mutants, original, _AHEAD))
+
+    def collect(self, engine: Host, mutants: Sequence[str]) -> dict[str, ChildOutcome]:
+        """The probe runs `submit` started, by mutant."""
+        outcomes = engine.collect([_AHEAD + m for m in mutants])
+        return {m: outcomes[_AHEAD + m] for m in mutants}
 
     def equivalent(self, engine: Host, mutants: Sequence[str]) -> set[str]:
         """The mutants no probe tells apart though the probes ran their code: no judge needed
@@ -224,6 +236,20 @@ class Probing:
             for key, outcome in outcomes.items()
             if outcome.ok and outcome.value["probe_index"] is None and outcome.value["hits"] > 0
         }
+
+
+# The keys of probe runs submitted ahead: apart from a judge's, which are the mutants' IDs.
+_AHEAD = "probe "
+
+
+def _requests(mutants: Sequence[str], original: Original, prefix: str) -> list[Request]:
+    """Each mutant's probe request, its key the mutant's ID after `prefix`."""
+    seconds, _, reached = original
+    deadline = max(PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK)
+    return [
+        Request(prefix + m, "probe", {"mutant": m, **_probes(m, reached)}, deadline)
+        for m in mutants
+    ]
 
 
 def _probes(mutant: str, reached: Mapping[str, list[int]] | None) -> dict[str, list[int]]:

@@ -24,6 +24,7 @@ from minigrad_tool.findings import Finding
 from minigrad_tool.isolation import Host, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.judging import (
+    Ahead,
     Harness,
     HarnessError,
     Progress,
@@ -205,7 +206,12 @@ class BatteryJudge:
         return sorted(items, key=key)
 
     def judge(
-        self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
+        self,
+        engine: Host,
+        mutants: Sequence[Mutant],
+        harness: Harness,
+        progress: Progress,
+        ahead: Ahead | None = None,
     ) -> dict[str, Verdict]:
         return judge_mutants(
             engine,
@@ -216,4 +222,5 @@ class BatteryJudge:
             self.item,
             self.order,
             progress,
+            ahead,
         )

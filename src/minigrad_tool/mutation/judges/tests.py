@@ -52,6 +52,7 @@ from minigrad_tool.mutation.judges.fixtures import (
     set_up_once,
 )
 from minigrad_tool.mutation.judging import (
+    Ahead,
     Harness,
     HarnessError,
     Progress,
@@ -830,7 +831,12 @@ class TestsJudge:
         return dataclasses.replace(harness, habits=habits)
 
     def judge(
-        self, engine: Host, mutants: Sequence[Mutant], harness: Harness, progress: Progress
+        self,
+        engine: Host,
+        mutants: Sequence[Mutant],
+        harness: Harness,
+        progress: Progress,
+        ahead: Ahead | None = None,
     ) -> dict[str, Verdict]:
         return judge_mutants(
             self.tests.host,
@@ -841,4 +847,5 @@ class TestsJudge:
             self.item,
             self.order,
             progress,
+            ahead,
         )
