@@ -406,6 +406,8 @@ def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
     """Each mutant your tests or the battery let through is probed once, its probe run
     started as its verdict came (campaign._ProbeAhead), and the results are those of probing
     after judging, mutant for mutant."""
+    from minigrad_tool.adapter import parse_spec, profile_engine
+    from minigrad_tool.isolation import Limits
     from minigrad_tool.mutation import campaign as module
 
     student = Path(__file__).parents[1] / "examples" / "student"
@@ -421,14 +423,15 @@ def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
             return None  # nothing ahead: every probe run after judging
 
     def run() -> list[tuple[object, ...]]:
-        loaded = load_in_process(str(student / "engine.py"))
+        # discovered in a child: no engine module named `engine` left in this process
+        spec, profile = profile_engine(parse_spec(str(student / "engine.py")), Limits(60.0, None))
         config = CampaignConfig(
             jobs=2,
-            settings=settings_for(loaded.profile),
+            settings=settings_for(profile),
             tests=(str(student / "test_engine.py"),),
             judges=("tests", "battery"),
         )
-        done = run_campaign(loaded.spec, loaded.profile, config)
+        done = run_campaign(spec, profile, config)
         return [
             (
                 r.mutant.id,

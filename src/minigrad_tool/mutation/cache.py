@@ -228,10 +228,6 @@ class MutantKeys:
         self.entries: dict[str, _Entry] = {}
         self.cases: dict[str, _Case] = {}
 
-    def kept_probed(self) -> bool:
-        """Whether the last run kept a verdict a probe decided by telling the mutant apart."""
-        return any(_told_apart(e.result) for e in self.previous.values())
-
     def _code_of(self, ops: Iterable[str]) -> list[str]:
         """Each op's name and the digest of its code, in a stable order."""
         return [f"{op}={self.code.ops.get(op, '?')}" for op in sorted(set(ops))]

@@ -170,41 +170,20 @@ def _explain(
         harnesses[scoring.name] = scoring.explain(harnesses[scoring.name], survivors)
 
 
-def _early_original(
-    host: Host, probing: Probing | None, keys: MutantKeys | None
-) -> Original | None:
-    """The probes on the unmutated engine, before the harnesses: meanwhile, a judge with a host
-    of its own (your tests) is still collecting.  With kept verdicts, they wait until the
-    harnesses tell which mutants must be judged at all; unless a survivor was kept, whose key
-    holds the probes that reach it now (`_ProbeReach`)."""
-    if probing is None or (keys is not None and keys.previous and not keys.kept_probed()):
-        return None
-    return probing.original(host)
-
-
 def _probe(
     host: Host,
     probing: Probing,
-    original: Original | None,
+    original: Original,
     results: list[MutantResult],
     verdicts: Mapping[str, Mapping[str, Verdict]],
     findings: Sequence[Finding],
     keyed: _Keys | None,
-    ahead: _ProbeAhead | None,
+    ahead: _ProbeAhead,
 ) -> list[MutantResult]:
-    """Probe each mutant some judge let through (the probes run on the unmutated engine first,
-    if they have not yet and any did); those `ahead` started are collected."""
-    through = any(not v[r.mutant.id].status.detected for r in results for v in verdicts.values())
-    if original is None and through:
-        original = probing.original(host)
-    if original is None:
-        return results
-    done = None
-    if ahead is not None:
-        ahead.drain()
-        done = ahead.done
+    """Probe each mutant some judge let through: `ahead` started most as their verdicts came."""
+    ahead.drain()
     broken = [f.case for f in findings if f.case]
-    results = probing.probe(host, results, verdicts, original, broken, done)
+    results = probing.probe(host, results, verdicts, original, broken, ahead.done)
     if keyed is not None:
         keyed.probed_by(probing, original, findings)
     return results
@@ -322,20 +301,22 @@ def run_campaign(
     try:
         with host:
             harness_start = time.monotonic()
-            original = _early_original(host, probing, keys)
+            if probing is not None:  # the probes on the unmutated engine run beside the harnesses
+                probing.start(host)
             _run_harnesses(host, judges, harnesses, findings, excluded)
             harness_seconds = time.monotonic() - harness_start
             keyed = _Keys.of(keys, judges, harnesses, generated.mutants, config.matrix)
-            if keyed is not None and probing is not None and original is not None:
-                keyed.probed_by(probing, original, findings)
+            ahead = None
+            if probing is not None:
+                original = probing.original(host, started=True)
+                ahead = _ProbeAhead(host, probing, original, [f.case for f in findings if f.case])
+                if keyed is not None:  # a kept survivor's key holds the probes that reach it now
+                    keyed.probed_by(probing, original, findings)
             reused = _reused(keyed, mutants)
             judged = [m for m in mutants if m.id not in reused]
-            ahead = None
-            if probing is not None and original is not None:
-                ahead = _ProbeAhead(host, probing, original, [f.case for f in findings if f.case])
             verdicts = _judge_all(host, judges, harnesses, judged, progress, ahead)
             results = [_combine(m, verdicts, config.judges) for m in judged]
-            if probing is not None:
+            if probing is not None and ahead is not None:
                 results = _probe(host, probing, original, results, verdicts, findings, keyed, ahead)
             _explain(judges, harnesses, [*results, *reused.values()])
     finally:

@@ -155,9 +155,17 @@ class Probing:
         ran = lines & tracer.lines
         return sorted(ran), sorted(lines - ran - {unit.node.lineno})
 
-    def original(self, engine: Host) -> Original:
+    def start(self, engine: Host) -> None:
+        """Start the probes on the unmutated engine, to run beside other work; `original`
+        with `started` collects them."""
+        engine.submit([Request(_AHEAD + "original", "probe", {}, ORIGINAL_DEADLINE)])
+
+    def original(self, engine: Host, started: bool = False) -> Original:
         """The probes on the unmutated engine: they must run, and are observed once."""
-        outcome = engine.run([Request("original", "probe", {}, ORIGINAL_DEADLINE)])["original"]
+        if started:
+            outcome = engine.collect([_AHEAD + "original"])[_AHEAD + "original"]
+        else:
+            outcome = engine.run([Request("original", "probe", {}, ORIGINAL_DEADLINE)])["original"]
         raise_internal(outcome, "probing the unmutated engine")
         if not outcome.ok:
             raise HarnessError(f"the probes fail on the unmutated engine: {outcome.message}")
