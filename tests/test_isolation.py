@@ -179,6 +179,37 @@ class TestHost:
         assert {k: o.value for k, o in own.items()} == {str(i): i * 10 for i in range(5)}
         assert {k: o.value for k, o in ahead.items()} == {f"ahead {i}": i * 10 for i in range(6)}
 
+    def test_two_hosts_sharing_slots_run_no_more_children_together_than_the_slots(
+        self, tmp_path: Path
+    ) -> None:
+        """A campaign's hosts (your tests', the engine's) share --jobs slots (isolation.Slots):
+        with one slot, no child of either host runs while another does, though each host
+        may run two; every request is still answered."""
+        from minigrad_tool.isolation import Slots
+
+        def setup(serve: Any, reporter: Reporter) -> None:
+            serve({})
+
+        def task(ctx: Any, args: dict[str, Any], reporter: Reporter) -> int:
+            mark = tmp_path / f"running-{os.getpid()}"
+            mark.touch()
+            seen = len(list(tmp_path.glob("running-*")))
+            time.sleep(0.02)  # long enough for a second child to start, were it allowed to
+            mark.unlink()
+            return seen
+
+        slots = Slots(1)
+        first = Host(setup, {"task": task}, QUICK, jobs=2, slots=slots)
+        second = Host(setup, {"task": task}, QUICK, jobs=2, slots=slots)
+        with first, second:
+            second.submit([Request(f"b{i}", "task") for i in range(6)])
+            ours = first.run([Request(f"a{i}", "task") for i in range(6)])
+            theirs = second.collect([f"b{i}" for i in range(6)])
+        slots.close()
+        seen = [o.value for o in (*ours.values(), *theirs.values())]
+        assert len(seen) == 12 and all(o.ok for o in (*ours.values(), *theirs.values()))
+        assert max(seen) == 1
+
     def test_a_task_run_in_the_host_is_inherited_by_the_children_forked_after_it(
         self, tmp_path: Path
     ) -> None:

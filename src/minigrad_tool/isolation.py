@@ -53,6 +53,7 @@ __all__ = [
     "Outcome",
     "Reporter",
     "Request",
+    "Slots",
     "adopt_strays",
     "enter_scratch",
     "kill_strays",
@@ -572,6 +573,33 @@ class Request:
     in_host: bool = False
 
 
+class Slots:
+    """At most N children at once, whichever host forks them (make's jobserver): a pipe that
+    holds a byte per free slot.  A host takes one before it forks a child and gives it back
+    when the child ends, so two hosts of one campaign (your tests', the engine's) never run
+    more children together than --jobs says."""
+
+    def __init__(self, count: int) -> None:
+        self.read, self.write = os.pipe()
+        os.set_blocking(self.read, False)
+        os.write(self.write, b"+" * max(1, count))
+
+    def take(self) -> bool:
+        """A slot, if one is free now."""
+        try:
+            return os.read(self.read, 1) == b"+"
+        except BlockingIOError:
+            return False
+
+    def give(self) -> None:
+        os.write(self.write, b"+")
+
+    def close(self) -> None:
+        for fd in (self.read, self.write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
 def _serve(
     context: Any,
     tasks: Mapping[str, Task],
@@ -581,8 +609,10 @@ def _serve(
     answers: Reporter,
     terminal: int,
     output: int,
+    slots: Slots | None,
 ) -> None:
-    """In the host: fork a grandchild per request, up to `jobs` at once; answer each."""
+    """In the host: fork a grandchild per request, up to `jobs` at once (and one free slot of
+    `slots` each); answer each."""
     # Everything loaded so far moves to a generation the collector never visits: a
     # child's collections then leave those pages shared instead of copying them.
     gc.freeze()
@@ -593,9 +623,12 @@ def _serve(
     reading = True
 
     def finished(child: _Child, outcome: Outcome) -> None:
+        if slots is not None:
+            slots.give()
         answers.send({"key": child.key, "outcome": outcome.__dict__})
 
     while reading or queue or children:
+        waiting = False  # for a slot the other host holds
         while queue and len(children) < jobs:
             if queue[0].get("in_host"):
                 if children:
@@ -605,11 +638,16 @@ def _serve(
                     {"key": request["key"], "outcome": _in_host(request, tasks, context, limits)}
                 )
                 continue
+            if slots is not None and not slots.take():
+                waiting = True
+                break
             request = queue.popleft()
             task = tasks[request["task"]]
             args = request["args"]
 
             def body(reporter: Reporter, task: Task = task, args: dict[str, Any] = args) -> Any:
+                if slots is not None:  # the engine's code never touches the campaign's slots
+                    slots.close()
                 return task(context, args, reporter)
 
             child = _fork(
@@ -621,9 +659,10 @@ def _serve(
                 timeout=request["timeout"] or limits.timeout,
             )
             children[child.fd] = child
-        if not children and not reading:
+        if not children and not reading and not waiting:
             break
-        ready = _drive(children, finished, [commands] if reading else [])
+        also = [commands] if reading else []
+        ready = _drive(children, finished, also + ([slots.read] if waiting and slots else []))
         if commands in ready:
             chunk = os.read(commands, 1 << 16)
             reading = bool(chunk)
@@ -691,11 +730,13 @@ class Host:
         jobs: int = 1,
         output: str | None = None,
         on_phase: Callable[[str], None] | None = None,
+        slots: Slots | None = None,
     ) -> None:
         self.setup = setup
         self.tasks = tasks
         self.limits = limits
         self.jobs = max(1, jobs)
+        self.slots = slots  # shared with the other hosts of a campaign
         self.output = output
         self.on_phase = on_phase
         self.pid = 0
@@ -724,7 +765,7 @@ class Host:
         command_read, command_write = os.pipe()
         terminal = os.dup(1)
         out = _output_fd(self.output)
-        tasks, limits, jobs = self.tasks, self.limits, self.jobs
+        tasks, limits, jobs, slots = self.tasks, self.limits, self.jobs, self.slots
 
         def body(reporter: Reporter) -> Any:
             os.close(command_write)  # else the host never sees the parent close its end
@@ -737,7 +778,7 @@ class Host:
                 if unsafe:
                     return
                 served = True
-                _serve(context, tasks, limits, jobs, command_read, reporter, terminal, out)
+                _serve(context, tasks, limits, jobs, command_read, reporter, terminal, out, slots)
 
             failure = self.setup(serve, reporter)
             if unsafe:

@@ -49,6 +49,7 @@ from minigrad_tool.isolation import (
     Limits,
     Outcome,
     Reporter,
+    Slots,
     enter_scratch,
     run_isolated,
     scratch_folder,
@@ -120,6 +121,7 @@ def engine_host(
     jobs: int = 1,
     on_phase: Callable[[str], None] | None = None,
     prepare: Callable[[Loaded], None] | None = None,
+    slots: Slots | None = None,
 ) -> Host:
     """A host with the engine imported from its snapshot, serving `tasks` in its children.
 
@@ -137,7 +139,7 @@ def engine_host(
         serve(engine)
         return None
 
-    return Host(setup, tasks, limits, jobs=jobs, on_phase=on_phase)
+    return Host(setup, tasks, limits, jobs=jobs, on_phase=on_phase, slots=slots)
 
 
 def _discover(

@@ -31,7 +31,7 @@ from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
 from minigrad_tool.findings import Finding, by_op
-from minigrad_tool.isolation import Host, Limits
+from minigrad_tool.isolation import Host, Limits, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.cache import MutantKeys, Part
 from minigrad_tool.mutation.judges import JUDGES
@@ -171,9 +171,6 @@ def _explain(
 
 
 def _probe(
-    host: Host,
-    probing: Probing,
-    original: Original,
     results: list[MutantResult],
     verdicts: Mapping[str, Mapping[str, Verdict]],
     findings: Sequence[Finding],
@@ -183,6 +180,7 @@ def _probe(
     """Probe each mutant some judge let through: `ahead` started most as their verdicts came."""
     ahead.drain()
     broken = [f.case for f in findings if f.case]
+    host, probing, original = ahead.host, ahead.probing, ahead.original
     results = probing.probe(host, results, verdicts, original, broken, ahead.done)
     if keyed is not None:
         keyed.probed_by(probing, original, findings)
@@ -251,8 +249,10 @@ def _parts(
     config: CampaignConfig,
     mutants: Sequence[Mutant],
     keys: MutantKeys | None,
+    slots: Slots,
 ) -> tuple[list[Judge], Probing | None, Host]:
-    """The judges, the probes and the engine host they share, over one Setup."""
+    """The judges, the probes and the engine host they share, over one Setup; their hosts
+    run `slots` children at once between them."""
     limits = Limits(max(SETUP_DEADLINE, config.timeout or 0.0), config.memory_mib)
     setup = Setup(
         spec,
@@ -263,12 +263,19 @@ def _parts(
         config,
         limits,
         keys=keys,
+        slots=slots,
     )
     judges = [JUDGES[name].judge(setup) for name in config.judges]
     probing = Probing(setup) if config.probes else None
     tasks = _engine_tasks([*judges, *([probing] if probing else [])])
     host = engine_host(
-        spec, profile, tasks, limits, jobs=config.jobs, prepare=prepare_patcher(setup)
+        spec,
+        profile,
+        tasks,
+        limits,
+        jobs=config.jobs,
+        prepare=prepare_patcher(setup),
+        slots=setup.slots,
     )
     return judges, probing, host
 
@@ -290,12 +297,11 @@ def run_campaign(
     if keys is not None:  # a kept verdict's key holds the code its items ran: record it
         config = dataclasses.replace(config, record_code=True)
     mutants = shard_of(generated.mutants, config.shard)
-    judges, probing, host = _parts(spec, profile, config, mutants, keys)
+    slots = Slots(config.jobs)
+    judges, probing, host = _parts(spec, profile, config, mutants, keys, slots)
     harnesses: dict[str, Harness] = {}
     findings = _crashed_ops(profile)
     excluded: list[str] = []
-    reused: dict[str, MutantResult] = {}
-    keyed: _Keys | None = None
     for judge in judges:
         judge.start()
     try:
@@ -316,12 +322,13 @@ def run_campaign(
             judged = [m for m in mutants if m.id not in reused]
             verdicts = _judge_all(host, judges, harnesses, judged, progress, ahead)
             results = [_combine(m, verdicts, config.judges) for m in judged]
-            if probing is not None and ahead is not None:
-                results = _probe(host, probing, original, results, verdicts, findings, keyed, ahead)
+            if ahead is not None:
+                results = _probe(results, verdicts, findings, keyed, ahead)
             _explain(judges, harnesses, [*results, *reused.values()])
     finally:
         for judge in judges:
             judge.close()
+        slots.close()
     results = _in_order(mutants, results, reused, keyed)
     _require_unchanged(spec)
     primary, harness = judges[0], harnesses[judges[0].name]

@@ -30,7 +30,7 @@ from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import Battery, Settings
 from minigrad_tool.faults import InternalError
 from minigrad_tool.findings import Finding
-from minigrad_tool.isolation import Host, Limits, Reporter, Request
+from minigrad_tool.isolation import Host, Limits, Reporter, Request, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import Patcher, patcher_for
@@ -143,6 +143,7 @@ class Setup:
     limits: Limits
     patcher: Patcher | None = None  # made in the engine host after the import; children inherit
     keys: MutantKeys | None = None  # the result cache's keys: the battery reuses cases' runs
+    slots: Slots | None = None  # --jobs children at once, across the campaign's hosts
 
     def orders_for(self, judge: str) -> int:
         """Graph orders a verdict of `judge` must hold in: all for the judge that scores; the

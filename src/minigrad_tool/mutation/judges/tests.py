@@ -41,7 +41,15 @@ from minigrad_tool.adapter.order import (
     set_order,
 )
 from minigrad_tool.adapter.trace import runs
-from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, memory_hint
+from minigrad_tool.isolation import (
+    Host,
+    HostError,
+    Limits,
+    Reporter,
+    Request,
+    Slots,
+    memory_hint,
+)
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.habits import HabitWatch, record_habits
 from minigrad_tool.mutation.judges.fixtures import (
@@ -459,6 +467,7 @@ class TestsHost:
         extra: dict[str, Callable[[Any, dict[str, Any], Reporter], Any]] | None = None,
         orders: int | None = None,
         habits: HabitWatch | None = None,
+        slots: Slots | None = None,
     ) -> None:
         self.spec = spec
         self.paths = list(paths)
@@ -481,7 +490,7 @@ class TestsHost:
         self.limits = limits
         # where plugins write what they would write into the user's folder (scratch_args)
         self.scratch = Path(leftovers.make("pytest"))
-        self.host = Host(self._setup, tasks, limits, jobs=jobs)
+        self.host = Host(self._setup, tasks, limits, jobs=jobs, slots=slots)
         self.warmed = False  # the host holds fixtures set up once (warm_fixtures)
 
     def _setup(self, serve: Callable[[Any], None], reporter: Reporter) -> str | None:
@@ -786,6 +795,7 @@ class TestsJudge:
             matrix=setup.config.matrix,
             orders=setup.orders_for(self.name),
             habits=_habit_watch(setup),
+            slots=setup.slots,
         )
 
     def engine_tasks(self) -> dict[str, Task]:
