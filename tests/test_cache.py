@@ -4,7 +4,7 @@ statuses a full run gives; a run that changed nothing is the last one, reported 
 Each comparison runs the same command with the cache and with `--no-cache` on the same files
 and requires identical statuses, killers and reasons for every mutant.
 
-Modules: minigrad_tool.mutation.cache, minigrad_tool.cli.cached.
+Modules: minigrad_tool.mutation.cache, minigrad_tool.cli.cached, minigrad_tool.mutation.compiled.
 """
 
 from __future__ import annotations
@@ -264,3 +264,57 @@ def test_with_a_shard_an_op_counts_apart_only_if_its_forward_mutant_is_in_it(
         marked = shard_of(generated.mutants, shard)
         assert owned[shard] == {m.op for m in marked if m.operator == "forward"}
     assert owned[1, 2] | owned[2, 2] == owned[1, 1] != owned[1, 2]
+
+
+class TestCompiledMutants:
+    """Mutants compiled once are loaded by the children of later runs (mutation.compiled)."""
+
+    def test_a_code_object_is_kept_under_what_its_compilation_read(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from minigrad_tool.mutation import compiled
+
+        monkeypatch.setenv("MINIGRAD_CACHE", str(tmp_path / "pycache"))
+        code = compile("def f(x):\n    return x * 2\n", "engine.py", "exec")
+        key = compiled.key_of(["engine.py", "()", "dump", "edit"])
+        assert key == compiled.key_of(["engine.py", "()", "dump", "edit"])
+        assert key != compiled.key_of(["engine.py", "()", "dump", "another edit"])
+        assert compiled.load("v1", key) is None
+        compiled.keep("v1", key, code)
+        assert compiled.load("v1", key) == code
+        assert compiled.load("v2", key) is None  # another version of the engine's files
+        (path,) = (tmp_path / "pycache" / compiled.FOLDER / "v1").iterdir()
+        path.write_bytes(b"not marshal")  # a partial or foreign file: compiled again
+        assert compiled.load("v1", key) is None
+        monkeypatch.setenv("MINIGRAD_CACHE", "off")
+        compiled.keep("v1", key, code)
+        assert compiled.load("v1", key) is None
+
+    def test_only_the_versions_used_last_are_kept(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from minigrad_tool.mutation import compiled
+
+        monkeypatch.setenv("MINIGRAD_CACHE", str(tmp_path))
+        monkeypatch.setattr(compiled, "KEPT_VERSIONS", 3)
+        for version in ("a", "b", "c", "d"):
+            os.utime(tmp_path, None)
+            compiled.used(version)
+            folder = tmp_path / compiled.FOLDER / version
+            os.utime(folder, ns=(1, 10**18 + ord(version)))  # later ones used later
+        compiled.used("b")  # used again: the latest
+        assert sorted(p.name for p in (tmp_path / compiled.FOLDER).iterdir()) == ["b", "c", "d"]
+
+    @pytest.mark.e2e
+    def test_a_second_run_loads_the_mutants_the_first_compiled(
+        self, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The same statuses, and every mutant's code kept once (nothing more written)."""
+        monkeypatch.setenv("MINIGRAD_CACHE", str(tmp_path / "pycache"))
+        _, first = mutate(project, "--tests", "test_engine.py", "--no-cache")
+        kept = sorted((tmp_path / "pycache").rglob("*.marshal"))
+        assert len(kept) == len(first)
+        stamps = [p.stat().st_mtime_ns for p in kept]
+        _, second = mutate(project, "--tests", "test_engine.py", "--no-cache")
+        assert second == first
+        assert [p.stat().st_mtime_ns for p in kept] == stamps

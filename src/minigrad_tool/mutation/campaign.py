@@ -33,6 +33,7 @@ from minigrad_tool.battery import build_battery
 from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Host, Limits, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
+from minigrad_tool.mutation import compiled
 from minigrad_tool.mutation.cache import MutantKeys, Part
 from minigrad_tool.mutation.judges import JUDGES
 from minigrad_tool.mutation.judging import (
@@ -297,6 +298,7 @@ def run_campaign(
     if keys is not None:  # a kept verdict's key holds the code its items ran: record it
         config = dataclasses.replace(config, record_code=True)
     mutants = shard_of(generated.mutants, config.shard)
+    compiled.used(spec.sha256)  # its children load the mutants compiled by an earlier run
     slots = Slots(config.jobs)
     judges, probing, host = _parts(spec, profile, config, mutants, keys, slots)
     harnesses: dict[str, Harness] = {}

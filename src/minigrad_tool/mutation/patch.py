@@ -26,6 +26,7 @@ from minigrad_tool.adapter.loader import RELOADED, engine_modules, import_others
 from minigrad_tool.adapter.source import Function, SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.faults import InternalError
+from minigrad_tool.mutation import compiled
 from minigrad_tool.mutation.mutants import AstPath, Mutant
 
 __all__ = ["HIT", "SITE", "Patcher", "patcher_for"]
@@ -218,6 +219,7 @@ class Patcher:
     filename: str
     modules: list[ModuleType]
     others: dict[str, SourceIndex] = field(default_factory=dict)  # other files mutated
+    version: str = ""  # the engine's files' digest: where their compiled mutants are kept
     hits: _Hits = field(default_factory=_Hits)
     _live: dict[UnitKey, list[FunctionType]] | None = None
     _patched: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
@@ -309,11 +311,25 @@ class Patcher:
         return found
 
     def _compile_mutant(self, mutant: Mutant) -> CodeType:
+        """The mutant's code: kept from an earlier run (mutation.compiled), else compiled."""
         unit: Function | None = self._index_of(mutant.file).function(*mutant.unit)
         if unit is None:
             raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
-        marked = _keeps_class_cell(unit.node, _marked(mutant, unit.node))
-        return self._compile_unit(unit, marked, f"mutant {mutant.id}")
+        key = compiled.key_of(
+            [
+                unit.file or self.filename,
+                repr(unit.classes),
+                ast.dump(unit.node, include_attributes=True),
+                repr((mutant.path, mutant.replacement, mutant.statement)),
+            ]
+        )
+        code = compiled.load(self.version, key) if self.version else None
+        if code is None:
+            marked = _keeps_class_cell(unit.node, _marked(mutant, unit.node))
+            code = self._compile_unit(unit, marked, f"mutant {mutant.id}")
+            if self.version:
+                compiled.keep(self.version, key, code)
+        return code
 
     def prepare_sites(self, mutants: Iterable[Mutant]) -> None:
         """Compile, once, every unit with a marker at each of its mutants' sites (no edit).
@@ -399,6 +415,6 @@ def patcher_for(spec: EngineSpec, index: SourceIndex) -> Patcher:
     import_others(spec)
     modules = [m for path in spec.files for m in engine_modules(path)]
     others = {str(path): spec.index_of(str(path)) for path, _ in spec.others}
-    patcher = Patcher(index, str(spec.path), modules, others)
+    patcher = Patcher(index, str(spec.path), modules, others, spec.sha256)
     RELOADED.append(patcher.reloaded)
     return patcher
