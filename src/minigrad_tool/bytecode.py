@@ -11,11 +11,13 @@ writes none), else ``$XDG_CACHE_HOME/minigrad/pycache``, else
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-__all__ = ["ENV", "cache_folder", "keep_bytecode_out_of_tree", "minigrad_folder"]
+__all__ = ["ENV", "cache_folder", "keep_bytecode_out_of_tree", "minigrad_folder", "write_whole"]
 
 ENV = "MINIGRAD_CACHE"
 
@@ -55,3 +57,25 @@ def keep_bytecode_out_of_tree() -> None:
     except OSError:
         pass
     sys.dont_write_bytecode = True
+
+
+def write_whole(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` whole or not at all: into a temporary file beside it, renamed
+    over it (a reader, or another process writing the same file, never sees half of it).
+    False, and nothing left behind, where it cannot be written: minigrad's caches are an
+    optimisation, never a reason for an error."""
+    temp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temp, path)
+        temp = None
+        return True
+    except Exception:
+        return False
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)

@@ -34,13 +34,12 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from minigrad_tool.bytecode import minigrad_folder
+from minigrad_tool.bytecode import minigrad_folder, write_whole
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Campaign, MutantResult
 from minigrad_tool.mutation.since import Code
@@ -184,21 +183,12 @@ def save(name: str, stored: Stored) -> None:
     path = _file_for(name)
     if path is None:
         return
-    temp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump((FORMAT, stored), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, path)
-        temp = None
-        _prune(path.parent)
+        data = pickle.dumps((FORMAT, stored), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # the cache is an optimisation: never a reason for another verdict
-        pass
-    finally:
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+        return
+    if write_whole(path, data):
+        _prune(path.parent)
 
 
 def _prune(where: Path) -> None:

@@ -20,12 +20,11 @@ import marshal
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import CodeType
 
-from minigrad_tool.bytecode import cache_folder
+from minigrad_tool.bytecode import cache_folder, write_whole
 
 __all__ = ["keep", "key_of", "load", "used"]
 
@@ -88,19 +87,5 @@ def load(version: str, key: str) -> CodeType | None:
 def keep(version: str, key: str, code: CodeType) -> None:
     """Keep the code object; a folder that cannot be written keeps nothing, and says nothing."""
     path = _path(version, key)
-    if path is None:
-        return
-    temp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as f:
-            f.write(marshal.dumps(code))
-        os.replace(temp, path)  # whole or not at all, whichever child writes it first
-        temp = None
-    except Exception:
-        pass
-    finally:
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+    if path is not None:
+        write_whole(path, marshal.dumps(code))  # whichever child writes it first
