@@ -11,7 +11,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -415,8 +417,17 @@ def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
 
     class Recording(module._ProbeAhead):
         def verdict(self, mutant: str, verdict: Verdict) -> None:
-            super().verdict(mutant, verdict)
-            sent[:] = self.sent
+            submit = self.probing.submit
+
+            def recorded(host: Any, mutants: Sequence[str], original: Any) -> None:
+                sent.extend(mutants)  # each probe run started, as it starts
+                submit(host, mutants, original)
+
+            self.probing.submit = recorded  # type: ignore[method-assign]
+            try:
+                super().verdict(mutant, verdict)
+            finally:
+                self.probing.submit = submit  # type: ignore[method-assign]
 
     class Late(module._ProbeAhead):
         def verdict(self, mutant: str, verdict: Verdict) -> None:

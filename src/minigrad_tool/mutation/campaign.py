@@ -171,23 +171,6 @@ def _explain(
         harnesses[scoring.name] = scoring.explain(harnesses[scoring.name], survivors)
 
 
-def _probe(
-    results: list[MutantResult],
-    verdicts: Mapping[str, Mapping[str, Verdict]],
-    findings: Sequence[Finding],
-    keyed: _Keys | None,
-    ahead: _ProbeAhead,
-) -> list[MutantResult]:
-    """Probe each mutant some judge let through: `ahead` started most as their verdicts came."""
-    ahead.drain()
-    broken = [f.case for f in findings if f.case]
-    host, probing, original = ahead.host, ahead.probing, ahead.original
-    results = probing.probe(host, results, verdicts, original, broken, ahead.done)
-    if keyed is not None:
-        keyed.probed_by(probing, original, findings)
-    return results
-
-
 def _ticker(progress: JudgeProgress | None, name: str) -> Callable[[int, int], None]:
     def tick(done: int, total: int) -> None:
         if progress is not None:
@@ -222,19 +205,29 @@ class _ProbeAhead:
 
     def __init__(self, host: Host, probing: Probing, original: Original, broken: list[str]):
         self.host, self.probing, self.original = host, probing, original
+        self.broken = broken  # the battery's cases the unmutated engine fails
         probing.keep(host, original, broken)
-        self.sent: list[str] = []
+        self.sent: set[str] = set()
         self.done: dict[str, ChildOutcome] = {}
 
     def verdict(self, mutant: str, verdict: Verdict) -> None:
         if not verdict.status.detected and mutant not in self.sent:
-            self.sent.append(mutant)
+            self.sent.add(mutant)
             self.probing.submit(self.host, [mutant], self.original)
 
     def drain(self) -> None:
         """Every probe run started so far, finished (a hang is confirmed alone)."""
         waiting = [m for m in self.sent if m not in self.done]
         self.done.update(self.probing.collect(self.host, waiting))
+
+    def probe(
+        self, results: list[MutantResult], verdicts: Mapping[str, Mapping[str, Verdict]]
+    ) -> list[MutantResult]:
+        """Each mutant some judge let through, probed: most as their verdicts came."""
+        self.drain()
+        return self.probing.probe(
+            self.host, results, verdicts, self.original, self.broken, self.done
+        )
 
 
 def _engine_tasks(parts: Sequence[Judge | Probing]) -> dict[str, Task]:
@@ -319,13 +312,13 @@ def run_campaign(
                 original = probing.original(host, started=True)
                 ahead = _ProbeAhead(host, probing, original, [f.case for f in findings if f.case])
                 if keyed is not None:  # a kept survivor's key holds the probes that reach it now
-                    keyed.probed_by(probing, original, findings)
+                    keyed.probed_by(probing, original, ahead.broken)
             reused = _reused(keyed, mutants)
             judged = [m for m in mutants if m.id not in reused]
             verdicts = _judge_all(host, judges, harnesses, judged, progress, ahead)
             results = [_combine(m, verdicts, config.judges) for m in judged]
             if ahead is not None:
-                results = _probe(results, verdicts, findings, keyed, ahead)
+                results = ahead.probe(results, verdicts)
             _explain(judges, harnesses, [*results, *reused.values()])
     finally:
         for judge in judges:
@@ -393,10 +386,9 @@ class _Keys:
         self.matrix = matrix
         self.probes: _ProbeReach | None = None  # known once the probes ran on the original
 
-    def probed_by(self, probing: Probing, original: Original, findings: Sequence[Finding]) -> None:
+    def probed_by(self, probing: Probing, original: Original, broken: Sequence[str]) -> None:
         """What this run's probes reach on the unmutated engine, for the keys of the mutants
-        they told apart."""
-        broken = {f.case for f in findings if f.case}
+        they told apart; `broken`: the battery's cases the unmutated engine fails."""
         reached = original[2]
         self.probes = None if reached is None else _ProbeReach(probing, reached, broken, self.op_of)
 
@@ -455,7 +447,7 @@ class _ProbeReach:
         self,
         probing: Probing,
         reached: Mapping[str, Sequence[int]],
-        broken: set[str],
+        broken: Sequence[str],
         op_of: Mapping[str, str],
     ) -> None:
         self.reached = reached

@@ -2,13 +2,14 @@
 bytecode: a child that swaps a mutant in loads its code object instead of compiling it again
 (about 1.3 ms a mutant: 374 children of the scaled-up student suite compiled for 0.5 s of CPU).
 
-A code object is kept under the digest of everything its compilation reads: the Python
+A code object is kept under everything its compilation reads: the engine's files (their
+digest, EngineSpec.sha256, names the folder: each version has one), and in the key the Python
 (marshal's format and the bytecode are the interpreter's), this module's and the patcher's
-source, the file name the code reports, the function's AST with every position, the classes
-around it, and the mutant's edit.  Anything else gives another key; a file that cannot be
-read, or that does not hold a code object, is compiled again.  ``MINIGRAD_CACHE=off`` keeps
-none.  Each version of the engine's files has a folder of its own; the KEPT_VERSIONS used last
-are kept (`used`), so the folder never grows past a few tens of MB.
+source, the file name the code reports, the function (file, qualified name, first line) and
+the mutant's edit.  Anything else gives another key; a file that cannot be read, or that does
+not hold a code object, is compiled again.  ``MINIGRAD_CACHE=off`` keeps none.  The
+KEPT_VERSIONS folders used last are kept (`used`), so the folder never grows past a few tens
+of MB.
 """
 
 from __future__ import annotations

@@ -315,11 +315,12 @@ class Patcher:
         unit: Function | None = self._index_of(mutant.file).function(*mutant.unit)
         if unit is None:
             raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
+        # The engine's files are those of `version` (their digest): the function is named by
+        # its file, qualified name and first line, the edit by its path and replacement.
         key = compiled.key_of(
             [
                 unit.file or self.filename,
-                repr(unit.classes),
-                ast.dump(unit.node, include_attributes=True),
+                repr(mutant.unit),
                 repr((mutant.path, mutant.replacement, mutant.statement)),
             ]
         )
