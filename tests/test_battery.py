@@ -167,6 +167,20 @@ class TestRunCase:
             "broken relu at raising.py:38 (raise RuntimeError('broken relu'))",
         )
 
+    def test_a_case_alone_in_its_child_runs_without_the_cyclic_collector(self) -> None:
+        """`last`: the child ends after the case, so the collector is off for good (its
+        graphs are freed at the exit); a case run among others leaves it as it was."""
+        import gc
+
+        loaded = load_in_process("minigrad.engine")
+        case = build_battery(loaded.profile).case("deep_chain")
+        try:
+            assert run_case(case, loaded.access).status == "pass" and gc.isenabled()
+            assert run_case(case, loaded.access, last=True).status == "pass"
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+
     def test_minigrad_exception_propagates(self) -> None:
         """An exception raised by minigrad's own code is not the engine's failure: it escapes."""
         loaded = load_in_process("minigrad.engine")

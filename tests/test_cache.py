@@ -305,6 +305,34 @@ class TestCompiledMutants:
         compiled.used("b")  # used again: the latest
         assert sorted(p.name for p in (tmp_path / compiled.FOLDER).iterdir()) == ["b", "c", "d"]
 
+    def test_a_host_loads_the_kept_code_once_for_its_children(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Patcher.preload: the code an earlier patcher compiled and kept is loaded into a
+        new one (in a host, before it forks), so its children compile and read nothing."""
+        from minigrad_tool.adapter import load_in_process
+        from minigrad_tool.adapter.loader import engine_modules
+        from minigrad_tool.adapter.source import SourceIndex
+        from minigrad_tool.mutation.mutants import generate_mutants
+        from minigrad_tool.mutation.patch import Patcher
+
+        monkeypatch.setenv("MINIGRAD_CACHE", str(tmp_path))
+        loaded = load_in_process("minigrad.engine")
+        mutants = generate_mutants(loaded.spec, loaded.profile).mutants[:3]
+
+        def patcher() -> Patcher:
+            index = SourceIndex.parse(loaded.spec.source)
+            path = loaded.spec.path
+            return Patcher(index, str(path), engine_modules(path), version=loaded.spec.sha256)
+
+        first = patcher()
+        codes = [first.compile(m) for m in mutants[:2]]  # compiled, and kept
+        second = patcher()
+        second.preload(mutants)
+        assert set(second._compiled) == {m.id for m in mutants[:2]}  # the third was never kept
+        monkeypatch.setattr(second, "_compile_unit", None)  # compiling now would fail
+        assert [second.compile(m) for m in mutants[:2]] == codes
+
     @pytest.mark.e2e
     def test_a_second_run_loads_the_mutants_the_first_compiled(
         self, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from minigrad_tool.adapter import load_in_process
+from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.order import (
     SERVED_LOG,
     ControlledSet,
@@ -221,6 +222,32 @@ class TestControlledSet:
             for _ in range(SERVED_LOG + 1):
                 list(ControlledSet("ab"))
             assert served() is None  # too many sets to tell two orders' runs apart
+        finally:
+            set_order(0)
+
+    def test_minigrads_own_walks_neither_arrange_nor_log_a_set(self) -> None:
+        """NodeAccess.children reads a served set in insertion order, in every graph order,
+        and leaves served() as it was: zeroing a graph's gradients decides nothing of a run."""
+
+        class Node:
+            grad = 0.0
+
+            def __init__(self, *children: Node) -> None:
+                self._prev = ControlledSet(children)
+
+        try:
+            fresh()
+            a, b, c = Node(), Node(), Node()
+            out = Node(a, b, c)
+            access = NodeAccess(Node, "_prev")
+            for order in range(4):
+                set_order(order)
+                assert access.children(out) == (a, b, c)
+                assert list(access.nodes_below(out)) == [out, c, b, a]
+            assert served() == ()
+            set_order(1)
+            assert list(out._prev) == [c, b, a]  # the engine's own iteration: arranged, logged
+            assert served() == ((3, 3),)
         finally:
             set_order(0)
 

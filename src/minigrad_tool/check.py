@@ -129,7 +129,7 @@ def check_engine(
     def run(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
         case = by_name[args["case"]]
         reporter.phase(f"case {case.name}")
-        return run_case(case, engine.access, settings).to_json()
+        return run_case(case, engine.access, settings, last=True).to_json()
 
     results: dict[str, CaseResult] = {}
 

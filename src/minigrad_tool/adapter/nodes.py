@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any
 
+from minigrad_tool.adapter.order import ControlledSet
+
 __all__ = [
     "CHILDREN_NAMES",
     "DATA_NAMES",
@@ -503,12 +505,18 @@ class NodeAccess:
         if self.children_attr is None:
             return ()
         value = getattr(node, self.children_attr, ())
-        if isinstance(value, dict):
+        if type(value) is ControlledSet:  # the engine's set, served: our walks need no order
+            value = value.members()
+        elif isinstance(value, dict):
             value = value.values()
-        if not isinstance(value, (*_COLLECTIONS, type({}.values()))):
+        elif not isinstance(value, (*_COLLECTIONS, type({}.values()))):
             return ()
         # A child of the node class itself is a node; anything else is asked (duck typing).
-        return tuple(v for v in value if type(v) is self.cls or is_node(v))
+        cls = self.cls
+        found = tuple(value)
+        if all(type(v) is cls for v in found):
+            return found
+        return tuple(v for v in found if type(v) is cls or is_node(v))
 
     def nodes_below(self, root: Any) -> Iterator[Any]:
         """Every node reachable from `root` through its children, each once, without recursion."""

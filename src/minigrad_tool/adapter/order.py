@@ -168,7 +168,15 @@ class ControlledSet(MutableSet[Any]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[Any]:
+        if len(self._items) < 2:  # one order only, and nothing to log
+            return iter(self._items)
         return iter(self._arranged(list(self._items), self._serial))
+
+    def members(self) -> Iterable[Any]:
+        """The items in insertion order, for minigrad's own walks of a graph (zeroing its
+        gradients, counting children): their order decides nothing, so it is neither
+        arranged nor logged as a set the run iterated."""
+        return self._items.keys()
 
     @staticmethod
     def _arranged(items: list[Any], serial: int) -> list[Any]:

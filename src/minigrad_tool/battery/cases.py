@@ -14,6 +14,7 @@ Kinds of check:
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 import time
@@ -433,15 +434,26 @@ def run_case(
     access: NodeAccess,
     settings: Settings | None = None,
     available: frozenset[str] | None = None,
+    *,
+    last: bool = False,
 ) -> CaseResult:
     """Run one case; a failed check or an engine exception becomes a result.
 
     An exception raised by minigrad's own code (no engine frame on its
     traceback) is not the engine's failure: it propagates, and the run stops.
+
+    `last`: this process ends after the case (a child of its own), so the cyclic garbage
+    collector is turned off for good.  The graphs a case builds stay alive until each pass
+    ends, and are freed whole at the child's exit instead of collected: the collector's
+    passes over the growing heap, then over the dead graphs, took about half of the
+    10,000-node chain's time (examples/student: 0.45 s with it, 0.24 s without, measured in
+    one process).  A case is a fixed workload, so what it leaves is bounded.
     """
     if available is not None and not case.requires <= available:
         missing = ", ".join(sorted(case.requires - available))
         return CaseResult(case.name, "skip", f"engine lacks {missing}")
+    if last:
+        gc.disable()
     fresh()  # the same sets, in the same order, and the same random draws, in any child
     return case.run(access, settings or Settings())
 

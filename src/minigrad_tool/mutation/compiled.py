@@ -36,14 +36,16 @@ KEPT_VERSIONS = 32
 
 
 @functools.cache
-def _sources() -> bytes:
-    """This module's and the patcher's source: a change to either changes every key."""
+def _base() -> hashlib._Hash:
+    """The digest of the Python and of this module's and the patcher's source: a change to
+    any changes every key.  Hashed once per process, or once in a host for all its children."""
     here = Path(__file__).resolve().parent
-    return (here / "compiled.py").read_bytes() + (here / "patch.py").read_bytes()
+    sources = (here / "compiled.py").read_bytes() + (here / "patch.py").read_bytes()
+    return hashlib.sha256(sys.version.encode() + b"\0" + sources)
 
 
 def key_of(parts: Sequence[str]) -> str:
-    digest = hashlib.sha256(sys.version.encode() + b"\0" + _sources())
+    digest = _base().copy()
     for part in parts:
         digest.update(b"\0" + part.encode("utf-8", "surrogatepass"))  # a path's undecodable bytes
     return digest.hexdigest()

@@ -310,20 +310,27 @@ class Patcher:
             found = self._compiled[mutant.id] = self._compile_mutant(mutant)
         return found
 
-    def _compile_mutant(self, mutant: Mutant) -> CodeType:
-        """The mutant's code: kept from an earlier run (mutation.compiled), else compiled."""
+    def _unit_of(self, mutant: Mutant) -> Function:
         unit: Function | None = self._index_of(mutant.file).function(*mutant.unit)
         if unit is None:
             raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
-        # The engine's files are those of `version` (their digest): the function is named by
-        # its file, qualified name and first line, the edit by its path and replacement.
-        key = compiled.key_of(
+        return unit
+
+    def _compiled_key(self, mutant: Mutant, unit: Function) -> str:
+        """The engine's files are those of `version` (their digest): the function is named by
+        its file, qualified name and first line, the edit by its path and replacement."""
+        return compiled.key_of(
             [
                 unit.file or self.filename,
                 repr(mutant.unit),
                 repr((mutant.path, mutant.replacement, mutant.statement)),
             ]
         )
+
+    def _compile_mutant(self, mutant: Mutant) -> CodeType:
+        """The mutant's code: kept from an earlier run (mutation.compiled), else compiled."""
+        unit = self._unit_of(mutant)
+        key = self._compiled_key(mutant, unit)
         code = compiled.load(self.version, key) if self.version else None
         if code is None:
             marked = _keeps_class_cell(unit.node, _marked(mutant, unit.node))
@@ -331,6 +338,25 @@ class Patcher:
             if self.version:
                 compiled.keep(self.version, key, code)
         return code
+
+    def preload(self, mutants: Iterable[Mutant]) -> None:
+        """Load, once, the code of the mutants an earlier run compiled (mutation.compiled): in
+        a host, so that every child forked from it has it (about a millisecond a child, to
+        hash the key's sources and read the file).  The others are compiled by the children
+        that swap them in, as before."""
+        if not self.version:
+            return
+        for mutant in mutants:
+            if mutant.id in self._compiled:
+                continue
+            unit = self._index_of(mutant.file).function(*mutant.unit)
+            code = (
+                None
+                if unit is None
+                else compiled.load(self.version, self._compiled_key(mutant, unit))
+            )
+            if code is not None:
+                self._compiled[mutant.id] = code
 
     def prepare_sites(self, mutants: Iterable[Mutant]) -> None:
         """Compile, once, every unit with a marker at each of its mutants' sites (no edit).

@@ -73,7 +73,7 @@ class BatteryJudge:
         # the markers are there for the result cache's keys or for the probes (prepare_patcher)
         record = patcher.record_sites() if patcher is not None and patcher.marked else None
         try:
-            result = run_case(case, engine.access, self.setup.config.settings)
+            result = run_case(case, engine.access, self.setup.config.settings, last=True)
         finally:
             reached = sorted(record()) if record is not None else None  # None: not recorded
             marked = sorted(patcher.marked) if record is not None and patcher else None

@@ -504,6 +504,7 @@ class TestsHost:
             import_engine(spec)  # tests that import it inside a test get the same module
             patcher = patcher_for(spec, self.index)
             patcher.prepare_sites(self.session.mutants.values())
+            patcher.preload(self.session.mutants.values())
             self.session.patcher = patcher
             # once, here: every child inherits it (reading sys.modules per child costs)
             self.session.kept = KeptFixtures(engine_module_names(str(spec.path)), str(spec.path))
