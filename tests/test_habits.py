@@ -264,6 +264,8 @@ def test_the_recorder_reads_each_step_call() -> None:
     with record_habits(watch) as zeroed:
         (Value(2.0) * Value(-3.0) * 0.0).backward()
     assert "nonzero-upstream" not in zeroed["habits"]["mul"]
+    sent = json.loads(json.dumps(watch.to_json()))  # to a host launched before discovery
+    assert HabitWatch.from_json(sent) == watch
 
 
 def test_the_recorder_runs_under_a_profiler_written_in_c() -> None:

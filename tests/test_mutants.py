@@ -40,6 +40,16 @@ def patcher(loaded: Loaded) -> Patcher:
     return Patcher(index, str(loaded.spec.path), engine_modules(loaded.spec.path))
 
 
+def test_a_mutant_sent_as_json_is_the_same_mutant() -> None:
+    """What a host launched before generation gets (TestsHost.assign): equal mutants."""
+    import json
+
+    from minigrad_tool.mutation.mutants import Mutant
+
+    sent = [Mutant.from_json(json.loads(json.dumps(m.to_json()))) for m in OUR_MUTANTS]
+    assert sent == OUR_MUTANTS and len(sent) > 100
+
+
 class TestOurEngine:
     def test_every_op_with_a_step_has_the_core_operators(self) -> None:
         """Each op with its own backward step has sign, assign and swap mutants."""

@@ -119,6 +119,68 @@ class TestWeakTests:
         assert "mutation score: 100.0%" in out
 
 
+class TestEarlyHost:
+    """Your tests' host launched before discovery (EarlyTests): taken by the campaign only
+    when discovery keeps the spec it was launched with."""
+
+    def test_it_is_taken_for_its_own_spec_and_closed_for_another(self, student: Path) -> None:
+        import dataclasses
+
+        from minigrad_tool.adapter import parse_spec
+        from minigrad_tool.mutation.judges.tests import EarlyTests
+        from minigrad_tool.mutation.judging import CampaignConfig
+
+        spec = parse_spec(str(student / "engine.py"))
+        config = CampaignConfig(tests=(str(student / "test_engine.py"),), judges=("tests",))
+        early = EarlyTests(spec, config)
+        try:
+            host = early.take(spec, dataclasses.replace(config, record_code=True))
+            assert host is not None and host.host.pid and early.take(spec, config) is None
+            host.close()
+        finally:
+            early.close()
+        other = spec.with_files([str(student / "test_engine.py")])  # a file with steps found
+        early = EarlyTests(spec, config)
+        try:
+            launched = early.tests
+            assert launched is not None and launched.host.pid
+            assert early.take(other, config) is None and not launched.host.pid  # closed
+        finally:
+            early.close()
+
+    def test_the_mutants_it_is_assigned_once_ready_are_the_campaigns(
+        self, student: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The same statuses, killers and reasons from an early host as from one launched
+        with its mutants (the campaign's own, as for an engine whose steps are in another
+        file): the mutants reach it as JSON, in the host, before any child."""
+        from minigrad_tool.mutation.judges import tests as judge
+
+        def unused(self: judge.EarlyTests, *_: object) -> None:
+            assert self.tests is not None
+            self.tests.close()
+            self.tests = None
+
+        args = ["--engine", str(student / "engine.py"), "--tests", str(student / "test_engine.py")]
+        reports = []
+        for early in (True, False):
+            report = student / f"report-{early}.json"
+            with pytest.MonkeyPatch.context() as patch:
+                if not early:  # every early host closed unused: the campaign launches its own
+                    patch.setattr(judge.EarlyTests, "take", unused)
+                code, _, _ = mutate([*args, "--no-cache", "--json", str(report)], capsys)
+            assert code == 1
+            mutants = json.loads(report.read_text())["files"]
+            reports.append(
+                [
+                    (m["id"], m["status"], m.get("killedBy"), m.get("statusReason"))
+                    for f in mutants.values()
+                    for m in f["mutants"]
+                ]
+            )
+        assert reports[0] == reports[1] and len(reports[0]) > 50
+
+
 class TestHarness:
     def test_failing_tests_are_named(
         self, student: Path, capsys: pytest.CaptureFixture[str]

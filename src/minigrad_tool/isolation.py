@@ -595,9 +595,12 @@ class Slots:
         os.write(self.write, b"+")
 
     def close(self) -> None:
+        """Close the pipe, once (a number closed twice may be another file's by then)."""
         for fd in (self.read, self.write):
             with contextlib.suppress(OSError):
-                os.close(fd)
+                if fd >= 0:
+                    os.close(fd)
+        self.read = self.write = -1
 
 
 def _serve(
@@ -634,9 +637,9 @@ def _serve(
                 if children:
                     break  # it waits for the children already running
                 request = queue.popleft()
-                answers.send(
-                    {"key": request["key"], "outcome": _in_host(request, tasks, context, limits)}
-                )
+                outcome = _in_host(request, tasks, context, limits)
+                gc.freeze()  # what it made joins what the children leave to the collector
+                answers.send({"key": request["key"], "outcome": outcome})
                 continue
             if slots is not None and not slots.take():
                 waiting = True

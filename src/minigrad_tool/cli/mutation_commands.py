@@ -25,6 +25,8 @@ from minigrad_tool.report.output import Output
 if TYPE_CHECKING:  # the library is imported when a command runs, so help stays fast
     from minigrad_tool.cli.cached import RunCache
     from minigrad_tool.mutation.inject import Injection
+    from minigrad_tool.mutation.judges.tests import EarlyTests
+    from minigrad_tool.mutation.judging import CampaignConfig
     from minigrad_tool.mutation.mutants import Generated
     from minigrad_tool.mutation.results import Campaign
     from minigrad_tool.mutation.since import Changes
@@ -151,10 +153,8 @@ def _since(
 
 
 def mutate(args: argparse.Namespace, out: Output) -> int:
-    from minigrad_tool.mutation.campaign import run_campaign
-    from minigrad_tool.mutation.judges.tests import NoEngineCode
-    from minigrad_tool.mutation.judging import CampaignConfig, HarnessError
-    from minigrad_tool.mutation.mutants import MutationError, generate_mutants
+    from minigrad_tool.mutation.judges.tests import tests_started_early
+    from minigrad_tool.mutation.judging import CampaignConfig
 
     tests = _existing_tests(args.tests)
     judges = _judges(args, tests)
@@ -177,7 +177,6 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     replayed = kept.replay() if kept is not None else None
     if replayed is not None:
         return _report(args, out, replayed, outputs, spec, tests)
-    spec, profile = common.profile(args, out, common.DEFAULT_TIMEOUT)  # --timeout: per mutant
     config = CampaignConfig(
         operators=args.operators,
         jobs=args.jobs,
@@ -185,11 +184,30 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         memory_mib=args.memory,
         matrix=args.matrix,
         shard=args.shard,
-        settings=common.settings(args, profile),
         groups=args.groups,
         tests=tests,
         judges=judges,
     )
+    with tests_started_early(spec, config) as early:  # collected while the engine is profiled
+        return _campaign(args, out, kept, config, outputs, early)
+
+
+def _campaign(
+    args: argparse.Namespace,
+    out: Output,
+    kept: RunCache | None,
+    config: CampaignConfig,
+    outputs: Outputs,
+    early: EarlyTests | None,
+) -> int:
+    from minigrad_tool.mutation.campaign import run_campaign
+    from minigrad_tool.mutation.judges.tests import NoEngineCode
+    from minigrad_tool.mutation.judging import HarnessError
+    from minigrad_tool.mutation.mutants import MutationError, generate_mutants
+
+    tests, judges = config.tests, config.judges
+    spec, profile = common.profile(args, out, common.DEFAULT_TIMEOUT)  # --timeout: per mutant
+    config = dataclasses.replace(config, settings=common.settings(args, profile))
     try:
         generated = generate_mutants(spec, profile, config.operators)
         if not generated.mutants:
@@ -210,7 +228,13 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
             if kept is not None:  # what discovery found and the settings it gave count too
                 keys = kept.mutant_keys(spec, generated, profile, config)
             campaign = run_campaign(
-                spec, profile, config, progress=progress, generated=generated, keys=keys
+                spec,
+                profile,
+                config,
+                progress=progress,
+                generated=generated,
+                keys=keys,
+                early=early,
             )
     except NoEngineCode as err:
         raise _no_engine_code(args, err) from err

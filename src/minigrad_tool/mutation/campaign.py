@@ -31,11 +31,12 @@ from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
 from minigrad_tool.findings import Finding, by_op
-from minigrad_tool.isolation import Host, Limits, Slots
+from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import compiled
 from minigrad_tool.mutation.cache import MutantKeys, Part
 from minigrad_tool.mutation.judges import JUDGES
+from minigrad_tool.mutation.judges.tests import EarlyTests
 from minigrad_tool.mutation.judging import (
     CampaignConfig,
     Harness,
@@ -44,6 +45,7 @@ from minigrad_tool.mutation.judging import (
     Setup,
     Task,
     deadline_for,
+    host_limits,
     prepare_patcher,
 )
 from minigrad_tool.mutation.mutants import Generated, Mutant, generate_mutants
@@ -53,10 +55,6 @@ from minigrad_tool.ops import op_name
 from minigrad_tool.reads import python_files
 
 __all__ = ["run_campaign", "run_id", "shard_of"]
-
-# Loading the engine and running a harness get at least a minute, whatever --timeout says
-# (that is each mutant's deadline).
-SETUP_DEADLINE = 60.0
 
 JudgeProgress = Callable[[str, int, int], None]  # judge name, mutants done, of total
 
@@ -244,10 +242,11 @@ def _parts(
     mutants: Sequence[Mutant],
     keys: MutantKeys | None,
     slots: Slots,
+    early: EarlyTests | None,
 ) -> tuple[list[Judge], Probing | None, Host]:
     """The judges, the probes and the engine host they share, over one Setup; their hosts
     run `slots` children at once between them."""
-    limits = Limits(max(SETUP_DEADLINE, config.timeout or 0.0), config.memory_mib)
+    limits = host_limits(config)
     setup = Setup(
         spec,
         profile,
@@ -258,6 +257,7 @@ def _parts(
         limits,
         keys=keys,
         slots=slots,
+        early_tests=early.take(spec, config) if early is not None else None,
     )
     judges = [JUDGES[name].judge(setup) for name in config.judges]
     probing = Probing(setup) if config.probes else None
@@ -282,18 +282,21 @@ def run_campaign(
     progress: JudgeProgress | None = None,
     generated: Generated | None = None,
     keys: MutantKeys | None = None,
+    early: EarlyTests | None = None,
 ) -> Campaign:
     """Each judge's harness, then every mutant's verdicts, then probes of what got through.
     `keys`: the mutants' keys and the verdicts kept from the last run (mutation.cache): a
-    mutant whose key is unchanged is reported as it was, not judged again."""
+    mutant whose key is unchanged is reported as it was, not judged again.  `early`: your
+    tests' host, launched with `config` (its settings aside) before the engine was profiled:
+    the campaign takes it and its slots."""
     start = time.monotonic()
     generated = generated or generate_mutants(spec, profile, config.operators)
     if keys is not None:  # a kept verdict's key holds the code its items ran: record it
         config = dataclasses.replace(config, record_code=True)
     mutants = shard_of(generated.mutants, config.shard)
     compiled.used(spec.sha256)  # its children load the mutants compiled by an earlier run
-    slots = Slots(config.jobs)
-    judges, probing, host = _parts(spec, profile, config, mutants, keys, slots)
+    slots = early.slots if early is not None else Slots(config.jobs)
+    judges, probing, host = _parts(spec, profile, config, mutants, keys, slots, early)
     harnesses: dict[str, Harness] = {}
     findings = _crashed_ops(profile)
     excluded: list[str] = []

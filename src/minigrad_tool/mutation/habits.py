@@ -222,6 +222,23 @@ class HabitWatch:
     def files(self) -> frozenset[str]:
         return frozenset(f for f, _, _ in [*self.steps, *self.forwards])
 
+    def to_json(self) -> dict[str, Any]:
+        def rows(codes: Mapping[FileCode, str]) -> list[list[Any]]:
+            return [[*code, op] for code, op in codes.items()]
+
+        return {
+            "steps": rows(self.steps),
+            "forwards": rows(self.forwards),
+            "children": self.children,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> HabitWatch:
+        def codes(rows: list[list[Any]]) -> dict[FileCode, str]:
+            return {(file, qualname, line): op for file, qualname, line, op in rows}
+
+        return cls(codes(data["steps"]), codes(data["forwards"]), data["children"])
+
 
 @contextlib.contextmanager
 def record_habits(watch: HabitWatch) -> Iterator[dict[str, Any]]:

@@ -29,8 +29,8 @@ from minigrad_tool.battery import build_battery
 from minigrad_tool.invocation import command
 from minigrad_tool.isolation import Limits
 from minigrad_tool.mutation import equivalence
-from minigrad_tool.mutation.campaign import SETUP_DEADLINE, run_campaign
-from minigrad_tool.mutation.judging import CampaignConfig, Setup, prepare_patcher
+from minigrad_tool.mutation.campaign import run_campaign
+from minigrad_tool.mutation.judging import SETUP_DEADLINE, CampaignConfig, Setup, prepare_patcher
 from minigrad_tool.mutation.mutants import Generated, Mutant, parse_key
 from minigrad_tool.mutation.probing import Probing
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status

@@ -38,6 +38,7 @@ from minigrad_tool.mutation.results import Status, Verdict
 
 if TYPE_CHECKING:  # the cache imports the results this module does: no cycle at run time
     from minigrad_tool.mutation.cache import MutantKeys
+    from minigrad_tool.mutation.judges.tests import TestsHost
 
 __all__ = [
     "Ahead",
@@ -100,6 +101,16 @@ class CampaignConfig:
     record_code: bool = False  # record the mutant sites each harness item runs (result cache)
 
 
+# Loading the engine and running a harness get at least a minute, whatever --timeout says
+# (that is each mutant's deadline).
+SETUP_DEADLINE = 60.0
+
+
+def host_limits(config: CampaignConfig) -> Limits:
+    """The limits of a campaign's hosts: a minute at least to set up, and --memory."""
+    return Limits(max(SETUP_DEADLINE, config.timeout or 0.0), config.memory_mib)
+
+
 @dataclass(frozen=True)
 class Harness:
     """What the unmutated engine showed under a judge: mutant sites run, time taken per item."""
@@ -144,6 +155,7 @@ class Setup:
     patcher: Patcher | None = None  # made in the engine host after the import; children inherit
     keys: MutantKeys | None = None  # the result cache's keys: the battery reuses cases' runs
     slots: Slots | None = None  # --jobs children at once, across the campaign's hosts
+    early_tests: TestsHost | None = None  # your tests' host, launched before discovery
 
     def orders_for(self, judge: str) -> int:
         """Graph orders a verdict of `judge` must hold in: all for the judge that scores; the

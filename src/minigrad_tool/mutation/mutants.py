@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.adapter.source import Function
@@ -60,6 +62,22 @@ class Mutant:
     note: str = ""  # why its code may never run
     offsets: tuple[int, int] = (0, 0)  # UTF-8 byte span in the source
     file: str = ""  # the package file it mutates, when not the engine's own ("")
+
+    def to_json(self) -> dict[str, Any]:
+        """The mutant as JSON data, for a host started before it was generated."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Mutant:
+        """The mutant `to_json` gave (JSON's lists made tuples again)."""
+        pairs = ("start", "end", "unit", "offsets")
+        return cls(
+            **{
+                **data,
+                **{k: tuple(data[k]) for k in pairs},
+                "path": tuple((field_, index) for field_, index in data["path"]),
+            }
+        )
 
     def mutated_source(self, source: str) -> str:
         data = source.encode("utf-8")

@@ -61,12 +61,14 @@ from minigrad_tool.mutation.judges.fixtures import (
 )
 from minigrad_tool.mutation.judging import (
     Ahead,
+    CampaignConfig,
     Harness,
     HarnessError,
     Progress,
     Setup,
     Task,
     covering,
+    host_limits,
     judge_mutants,
     raise_internal,
     run_mutant,
@@ -76,6 +78,7 @@ from minigrad_tool.mutation.patch import Patcher, patcher_for
 from minigrad_tool.mutation.results import Verdict
 
 __all__ = [
+    "EarlyTests",
     "NoEngineCode",
     "TestRun",
     "TestsHost",
@@ -83,6 +86,7 @@ __all__ = [
     "pytest_args",
     "run_stats",
     "run_tests_harness",
+    "tests_started_early",
 ]
 
 _BLOCKED_PLUGINS = ("cacheprovider", "xdist", "randomly", "random_order", "faulthandler")
@@ -377,6 +381,21 @@ def _warm_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> d
     return {"plan": plan, "why_not": why_not, "left": left}
 
 
+def _prepare_sites(session: _Session) -> None:
+    """The patcher's site markers for the mutants, and their code kept by an earlier run."""
+    assert session.patcher is not None, "the host prepares it"
+    session.patcher.prepare_sites(session.mutants.values())
+    session.patcher.preload(session.mutants.values())
+
+
+def _assign_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> None:
+    """In a host started before the mutants were generated: them, and what the habit
+    recorder watches (TestsHost.assign)."""
+    session.mutants = {m["id"]: Mutant.from_json(m) for m in args["mutants"]}
+    session.habits = HabitWatch.from_json(args["habits"]) if args["habits"] else None
+    _prepare_sites(session)
+
+
 def _release(session: _Session) -> None:
     """The end of a task: the kept fixtures are torn down, their finalizers run."""
     if session.kept is not None and session.items:
@@ -485,6 +504,7 @@ class TestsHost:
             "judge": _judge_task,
             "warm": _warm_task,
             "habits": _habits_task,
+            "assign": _assign_task,
             **(extra or {}),
         }
         self.limits = limits
@@ -492,6 +512,15 @@ class TestsHost:
         self.scratch = Path(leftovers.make("pytest"))
         self.host = Host(self._setup, tasks, limits, jobs=jobs, slots=slots)
         self.warmed = False  # the host holds fixtures set up once (warm_fixtures)
+        self.unassigned = False  # the host started before `assign`: it has no mutants yet
+
+    def assign(self, mutants: Sequence[Mutant], habits: HabitWatch | None) -> None:
+        """The mutants to judge, and what the habit recorder watches: a host launched
+        before they were known gets them once it is ready, in the host itself (so every
+        child inherits them); one launched later (a restart) starts with them."""
+        self.session.mutants = {m.id: m for m in mutants}
+        self.session.habits = habits
+        self.unassigned = bool(self.host.pid)
 
     def _setup(self, serve: Callable[[Any], None], reporter: Reporter) -> str | None:
         import pytest
@@ -502,10 +531,8 @@ class TestsHost:
         def prepare() -> None:
             _hypothesis_home(self.scratch)  # again: an older hypothesis the tests imported
             import_engine(spec)  # tests that import it inside a test get the same module
-            patcher = patcher_for(spec, self.index)
-            patcher.prepare_sites(self.session.mutants.values())
-            patcher.preload(self.session.mutants.values())
-            self.session.patcher = patcher
+            self.session.patcher = patcher_for(spec, self.index)
+            _prepare_sites(self.session)  # none yet when the host started early: `assign`
             # once, here: every child inherits it (reading sys.modules per child costs)
             self.session.kept = KeptFixtures(engine_module_names(str(spec.path)), str(spec.path))
 
@@ -532,8 +559,12 @@ class TestsHost:
         """The tests collected and served; HarnessError if they cannot be run at all."""
         if not self.host.pid:
             self.host.launch()
+            self.unassigned = False  # forked with the mutants it judges
         try:
             self.host.wait_ready()
+            if self.unassigned:
+                self.unassigned = False
+                self._send_assigned()
         except HostError as err:
             raise HarnessError(
                 memory_hint(
@@ -541,6 +572,15 @@ class TestsHost:
                 )
             ) from err
         return self
+
+    def _send_assigned(self) -> None:
+        session = self.session
+        habits = session.habits.to_json() if session.habits is not None else None
+        mutants = [m.to_json() for m in session.mutants.values()]
+        request = Request("assign", "assign", {"mutants": mutants, "habits": habits}, in_host=True)
+        outcome = self.host.run([request])["assign"]
+        if not outcome.ok:  # as when the host's own preparation fails: it cannot judge
+            raise HostError(outcome)
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -779,6 +819,66 @@ def _habit_watch(setup: Setup) -> HabitWatch:
     )
 
 
+def _host_for(spec: EngineSpec, config: CampaignConfig, slots: Slots | None) -> TestsHost:
+    """The host of a campaign whose first judge is "tests" or not (graph orders)."""
+    orders = spec.orders if config.judges[0] == TestsJudge.name else 1
+    return TestsHost(
+        spec,
+        config.tests,
+        host_limits(config),
+        jobs=config.jobs,
+        matrix=config.matrix,
+        orders=orders,
+        slots=slots,
+    )
+
+
+class EarlyTests:
+    """Your tests' host, launched before the engine is profiled and its mutants generated:
+    pytest's import and your tests' collection run beside that work (the host was ready
+    about 0.2 s after its launch on the scaled-up student suite, measured with timestamps).
+    The campaign takes it when discovery kept the engine's spec as the user named it (no
+    re-export followed, no other file of its package holding steps) and runs with the same
+    settings for it; else it is closed unused, and the campaign launches its own."""
+
+    def __init__(self, spec: EngineSpec, config: CampaignConfig) -> None:
+        self.spec, self.config = spec, config
+        self.slots = Slots(config.jobs)  # the campaign's: the host holds them from its fork
+        self.tests: TestsHost | None = _host_for(spec, config, self.slots)
+        self.tests.launch()
+
+    def take(self, spec: EngineSpec, config: CampaignConfig) -> TestsHost | None:
+        """The host, if it serves this spec and config (else closed); once."""
+        tests, self.tests = self.tests, None
+
+        def kept(c: CampaignConfig) -> tuple[Any, ...]:
+            return (c.tests, c.jobs, c.matrix, c.judges, c.timeout, c.memory_mib)
+
+        if tests is not None and (spec != self.spec or kept(config) != kept(self.config)):
+            tests.close()
+            return None
+        return tests
+
+    def close(self) -> None:
+        if self.tests is not None:
+            self.tests.close()
+            self.tests = None
+        self.slots.close()
+
+
+@contextlib.contextmanager
+def tests_started_early(spec: EngineSpec, config: CampaignConfig) -> Iterator[EarlyTests | None]:
+    """EarlyTests when your tests judge, closed at the end of the block; else None."""
+    if TestsJudge.name not in config.judges:
+        yield None
+        return
+    early = EarlyTests(spec, config)
+    try:
+        yield early
+    finally:
+        early.close()
+
+
 class TestsJudge:
     """Judges by the user's pytest tests, in a host of their own that collects them once."""
 
@@ -787,23 +887,15 @@ class TestsJudge:
 
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
-        self.tests = TestsHost(
-            setup.spec,
-            setup.config.tests,
-            setup.limits,
-            jobs=setup.config.jobs,
-            mutants=list(setup.mutants.values()),
-            matrix=setup.config.matrix,
-            orders=setup.orders_for(self.name),
-            habits=_habit_watch(setup),
-            slots=setup.slots,
-        )
+        self.tests = setup.early_tests or _host_for(setup.spec, setup.config, setup.slots)
+        self.tests.assign(list(setup.mutants.values()), _habit_watch(setup))
 
     def engine_tasks(self) -> dict[str, Task]:
         return {}
 
     def start(self) -> None:
-        self.tests.launch()  # collecting takes a while: it runs beside other judges' work
+        if not self.tests.host.pid:  # collecting takes a while: it runs beside other work
+            self.tests.launch()
 
     def close(self) -> None:
         self.tests.close()
