@@ -241,11 +241,11 @@ def _parts(
     config: CampaignConfig,
     mutants: Sequence[Mutant],
     keys: MutantKeys | None,
-    slots: Slots,
     early: EarlyTests | None,
-) -> tuple[list[Judge], Probing | None, Host]:
-    """The judges, the probes and the engine host they share, over one Setup; their hosts
-    run `slots` children at once between them."""
+) -> tuple[list[Judge], Probing | None, Host, Slots]:
+    """The judges (started), the probes and the engine host they share, over one Setup;
+    their hosts run --jobs children at once between them (the slots)."""
+    slots = early.slots if early is not None else Slots(config.jobs)
     limits = host_limits(config)
     setup = Setup(
         spec,
@@ -271,7 +271,9 @@ def _parts(
         prepare=prepare_patcher(setup),
         slots=setup.slots,
     )
-    return judges, probing, host
+    for judge in judges:
+        judge.start()  # your tests' collection runs beside the rest
+    return judges, probing, host, slots
 
 
 def run_campaign(
@@ -285,23 +287,19 @@ def run_campaign(
     early: EarlyTests | None = None,
 ) -> Campaign:
     """Each judge's harness, then every mutant's verdicts, then probes of what got through.
-    `keys`: the mutants' keys and the verdicts kept from the last run (mutation.cache): a
-    mutant whose key is unchanged is reported as it was, not judged again.  `early`: your
-    tests' host, launched with `config` (its settings aside) before the engine was profiled:
-    the campaign takes it and its slots."""
+    `keys`: the verdicts kept from the last run, by key (mutation.cache): a mutant whose key
+    is unchanged is reported as it was.  `early`: your tests' host, launched before
+    discovery with `config`: the campaign takes it (if it serves `spec`) and its slots."""
     start = time.monotonic()
     generated = generated or generate_mutants(spec, profile, config.operators)
     if keys is not None:  # a kept verdict's key holds the code its items ran: record it
         config = dataclasses.replace(config, record_code=True)
     mutants = shard_of(generated.mutants, config.shard)
     compiled.used(spec.sha256)  # its children load the mutants compiled by an earlier run
-    slots = early.slots if early is not None else Slots(config.jobs)
-    judges, probing, host = _parts(spec, profile, config, mutants, keys, slots, early)
+    judges, probing, host, slots = _parts(spec, profile, config, mutants, keys, early)
     harnesses: dict[str, Harness] = {}
     findings = _crashed_ops(profile)
     excluded: list[str] = []
-    for judge in judges:
-        judge.start()
     try:
         with host:
             harness_start = time.monotonic()

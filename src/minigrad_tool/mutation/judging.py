@@ -38,7 +38,6 @@ from minigrad_tool.mutation.results import Status, Verdict
 
 if TYPE_CHECKING:  # the cache imports the results this module does: no cycle at run time
     from minigrad_tool.mutation.cache import MutantKeys
-    from minigrad_tool.mutation.judges.tests import TestsHost
 
 __all__ = [
     "Ahead",
@@ -155,7 +154,8 @@ class Setup:
     patcher: Patcher | None = None  # made in the engine host after the import; children inherit
     keys: MutantKeys | None = None  # the result cache's keys: the battery reuses cases' runs
     slots: Slots | None = None  # --jobs children at once, across the campaign's hosts
-    early_tests: TestsHost | None = None  # your tests' host, launched before discovery
+    # your tests' host, launched before discovery (judges.tests.EarlyTests), for their judge
+    early_tests: object = None
 
     def orders_for(self, judge: str) -> int:
         """Graph orders a verdict of `judge` must hold in: all for the judge that scores; the

@@ -844,8 +844,9 @@ class EarlyTests:
     def __init__(self, spec: EngineSpec, config: CampaignConfig) -> None:
         self.spec, self.config = spec, config
         self.slots = Slots(config.jobs)  # the campaign's: the host holds them from its fork
-        self.tests: TestsHost | None = _host_for(spec, config, self.slots)
-        self.tests.launch()
+        self.launched = _host_for(spec, config, self.slots)
+        self.launched.launch()
+        self.tests: TestsHost | None = self.launched  # until taken
 
     def take(self, spec: EngineSpec, config: CampaignConfig) -> TestsHost | None:
         """The host, if it serves this spec and config (else closed); once."""
@@ -860,9 +861,10 @@ class EarlyTests:
         return tests
 
     def close(self) -> None:
-        if self.tests is not None:
-            self.tests.close()
-            self.tests = None
+        """The host closed, taken or not (the campaign closes it too, unless it failed
+        before it could), and the slots."""
+        self.tests = None
+        self.launched.close()
         self.slots.close()
 
 
@@ -887,7 +889,12 @@ class TestsJudge:
 
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
-        self.tests = setup.early_tests or _host_for(setup.spec, setup.config, setup.slots)
+        early = setup.early_tests
+        self.tests = (
+            early
+            if isinstance(early, TestsHost)
+            else _host_for(setup.spec, setup.config, setup.slots)
+        )
         self.tests.assign(list(setup.mutants.values()), _habit_watch(setup))
 
     def engine_tasks(self) -> dict[str, Task]:
