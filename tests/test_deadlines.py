@@ -35,12 +35,26 @@ from minigrad_tool.mutation.judging import (
     CampaignConfig,
     Harness,
     MutantRun,
+    costliest_first,
     judge_mutants,
 )
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Status
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_costliest_mutants_start_first() -> None:
+    """judge_mutants sends the mutants whose items took longest on the unmutated engine
+    first, in generation order among equals: a long one started last would leave the other
+    slots idle at the end."""
+    harness = Harness(("a", "b", "c"), {}, {"a": 0.001, "b": 0.05, "c": 0.001})
+    requests = [
+        Request(key, "judge", {"items": items})
+        for key, items in (("m1", ["a"]), ("m2", ["a", "c"]), ("m3", ["b"]), ("m4", ["c"]))
+    ]
+    assert [r.key for r in costliest_first(requests, harness)] == ["m3", "m2", "m1", "m4"]
+    assert costliest_first([], harness) == []
 
 
 class TestPhaseBudgets:

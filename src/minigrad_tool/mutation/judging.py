@@ -53,8 +53,10 @@ __all__ = [
     "Task",
     "budget_for",
     "check_timeout",
+    "costliest_first",
     "covering",
     "deadline_for",
+    "host_limits",
     "judge_mutants",
     "prepare_patcher",
     "raise_internal",
@@ -628,7 +630,7 @@ def judge_mutants(
             return
         found(key, _verdict(by_id[key], outcome, requests[key].args["items"], item))
 
-    host.run(list(requests.values()), on_done=finished)
+    host.run(costliest_first(list(requests.values()), harness), on_done=finished)
     if hung and ahead is not None:
         ahead.drain()  # alone on the machine: no probe runs beside it
     for key in sorted(hung, key=list(requests).index):  # one at a time: alone on the host
@@ -640,6 +642,18 @@ def judge_mutants(
         else:
             found(key, _verdict(by_id[key], outcome, items, item))
     return verdicts
+
+
+def costliest_first(requests: Sequence[Request], harness: Harness) -> list[Request]:
+    """The requests by what their items took on the unmutated engine, longest first (in
+    generation order among equals): a long one started last would leave the other slots
+    idle at the end (the longest-processing-time-first rule).  The order they run in
+    changes no verdict: each runs in a fresh child."""
+
+    def cost(request: Request) -> float:
+        return sum(harness.seconds.get(i, 0.0) for i in request.args["items"])
+
+    return sorted(requests, key=lambda r: -cost(r))
 
 
 def _request(
