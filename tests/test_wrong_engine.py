@@ -280,6 +280,41 @@ class TestFinding:
             Finding.from_json(data)  # type: ignore[arg-type]
 
 
+def test_an_op_that_fails_only_beside_a_wrong_op_is_not_called_wrong() -> None:
+    """A wrong mul fails tanh_reuse (tanh(x) * tanh(x) + ...) whatever tanh does: tanh is
+    left out of the wrong ops and named apart, as failing only cases that call mul too.  An op
+    whose failing case calls only right ops (or itself alone) is wrong."""
+    import io
+
+    from minigrad_tool.findings import by_op, explained
+    from minigrad_tool.report.output import Output
+    from minigrad_tool.report.terminal import print_findings
+
+    def found(case: str, op: str, *also: str) -> Finding:
+        return Finding(case, f"{case} fails", op, f"Value.{op}", also=also)
+
+    findings = [
+        found("mul", "mul"),
+        found("tanh_reuse", "tanh", "add", "mul"),
+        found("exp_reuse", "exp", "add", "mul"),
+        found("exp", "exp"),  # exp is wrong on its own too
+        found("pow_reuse", "pow", "add"),  # add passes all its cases: pow is wrong
+    ]
+    assert wrong_ops(findings) == ["mul", "exp", "pow"]
+    assert list(by_op(findings)) == ["mul", "exp", "pow"]
+    assert {op: [f.case for f in fs] for op, fs in explained(findings).items()} == {
+        "tanh": ["tanh_reuse"]
+    }
+    assert wrong_ops([found("tanh_reuse", "tanh", "add", "mul")]) == ["tanh"]
+    assert Finding.from_json(json.loads(json.dumps(findings[1].to_json()))) == findings[1]
+    stream = io.StringIO()
+    print_findings(Output(stream), findings)
+    text = stream.getvalue()
+    assert "finds 3 op(s) (mul, exp, pow) wrong" in text
+    assert "1 more op(s) fail only cases that call mul too" in text
+    assert "tanh (tanh_reuse)" in text
+
+
 class TestTruth:
     def test_gradients_are_those_of_the_maths(self) -> None:
         """sigmoid' = s(1 - s); d(xy)/dx = y; from plain math, never from an engine."""

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["Finding", "by_op", "stable", "wrong_ops"]
+__all__ = ["Finding", "by_op", "explained", "stable", "wrong_ops"]
 
 
 # An object's address in an engine's message (`<ops.Sum object at 0x7f94bb1bba50>`): it
@@ -57,6 +57,7 @@ class Finding:
     actual: float | None = None  # what the engine gives
     reason: str = ""  # the check's own words: "a backward step drops its upstream factor"
     file: str = ""  # the file `line` is in, when not the engine's (DeZero's functions.py)
+    also: tuple[str, ...] = ()  # the other ops its case calls (tanh_reuse: add and mul)
 
     def __post_init__(self) -> None:  # NaN (a check that compared no number) is no evidence
         object.__setattr__(self, "expected", _number(self.expected))
@@ -119,18 +120,49 @@ class Finding:
             if value is not None and _number(value) is None:
                 raise ValueError(f"finding.{key} is not a finite number")
             values[key] = value
-        return cls(op=op, **values)
+        also = data.get("also", [])
+        if not isinstance(also, list | tuple) or not all(isinstance(o, str) for o in also):
+            raise ValueError("finding.also is not a list of op names")
+        return cls(op=op, also=tuple(also), **values)
+
+
+def _explained(f: Finding, alone: set[str]) -> bool:
+    """Does another op found wrong explain this failure?  Its case calls that op too, and
+    that op fails a case that calls nothing else (a wrong mul fails tanh_reuse, which
+    computes tanh(x) * tanh(x) + ..., whatever tanh does)."""
+    return f.op not in alone and bool(alone.intersection(f.also))
+
+
+def _wrong_alone(findings: Iterable[Finding]) -> set[str]:
+    return {f.op for f in findings if f.op and not f.also}
 
 
 def wrong_ops(findings: Iterable[Finding]) -> list[str]:
-    """The ops the findings blame, in the order first found."""
-    return list(dict.fromkeys(f.op for f in findings if f.op))
+    """The ops the findings blame, in the order first found; not an op whose every failing
+    case also calls an op found wrong on its own (`explained`)."""
+    return list(by_op(list(findings)))
 
 
 def by_op(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
-    """Findings grouped by the op they blame."""
+    """Findings grouped by the op they blame, for the ops `wrong_ops` gives."""
+    alone = _wrong_alone(findings)
     grouped: dict[str, list[Finding]] = {}
     for f in findings:
         if f.op:
+            grouped.setdefault(f.op, []).append(f)
+    return {
+        op: found for op, found in grouped.items() if not all(_explained(f, alone) for f in found)
+    }
+
+
+def explained(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
+    """The ops left out of `by_op`: each fails only cases that also call an op found wrong
+    on its own, which may be all that is wrong with them (the next run, once that op is
+    fixed, tells)."""
+    alone = _wrong_alone(findings)
+    blamed = by_op(findings)
+    grouped: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.op and f.op not in blamed and _explained(f, alone):
             grouped.setdefault(f.op, []).append(f)
     return grouped

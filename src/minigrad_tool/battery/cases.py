@@ -479,6 +479,7 @@ def _finding(
         err.actual if err is not None else None,
         err.why if err is not None else detail.splitlines()[0],
         case.file,
+        tuple(sorted(case.requires - {case.op})),
     )
 
 

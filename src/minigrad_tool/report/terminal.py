@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from minigrad_tool.findings import Finding, by_op
+from minigrad_tool.findings import Finding, by_op, explained
 from minigrad_tool.invocation import command
 from minigrad_tool.mutation.judges import items_of, title_of
 from minigrad_tool.mutation.operators import OPERATORS
@@ -88,6 +88,16 @@ def print_findings(out: Output, findings: Sequence[Finding], *, verbose: bool = 
         out.line(f"    {_evidence(first)}")
     for f in others:
         out.line(f"  case {f.case or '-'}: {f.reason or f.first_line}", "red")
+    if also := explained(engine):
+        calls = sorted({o for found in also.values() for f in found for o in f.also} & set(grouped))
+        cases = ", ".join(
+            f"{op} ({', '.join(f.case for f in found)})" for op, found in also.items()
+        )
+        out.line(
+            f"  {len(also)} more op(s) fail only cases that call {' or '.join(calls)} too, "
+            f"which may be all that is wrong with them: {cases}",
+            "red",
+        )
     if verbose:
         for f in engine:
             out.line(f"  {f.message}", "dim")
