@@ -12,6 +12,7 @@ from minigrad_tool.adapter import load_in_process
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.order import (
     SERVED_LOG,
+    ControlledFrozenSet,
     ControlledSet,
     current_order,
     fresh,
@@ -239,11 +240,14 @@ class TestControlledSet:
             fresh()
             a, b, c = Node(), Node(), Node()
             out = Node(a, b, c)
+            frozen = Node()
+            frozen._prev = ControlledFrozenSet((c, a))  # type: ignore[assignment]
             access = NodeAccess(Node, "_prev")
             for order in range(4):
                 set_order(order)
                 assert access.children(out) == (a, b, c)
                 assert list(access.nodes_below(out)) == [out, c, b, a]
+                assert access.children(frozen) == (c, a)
             assert served() == ()
             set_order(1)
             assert list(out._prev) == [c, b, a]  # the engine's own iteration: arranged, logged

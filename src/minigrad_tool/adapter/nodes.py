@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import FunctionType
 from typing import Any
 
-from minigrad_tool.adapter.order import ControlledSet
+from minigrad_tool.adapter.order import ControlledFrozenSet, ControlledSet
 
 __all__ = [
     "CHILDREN_NAMES",
@@ -71,6 +71,7 @@ CHILDREN_NAMES = (
 )
 # Sets of any kind count: the `set` minigrad serves an order-sensitive engine is a Set too.
 _COLLECTIONS = (tuple, list, AbstractSet)
+_SERVED = (ControlledSet, ControlledFrozenSet)  # the sets served to an engine (adapter.order)
 
 
 class NotANumber(ValueError):
@@ -504,8 +505,8 @@ class NodeAccess:
     def children(self, node: Any) -> tuple[Any, ...]:
         if self.children_attr is None:
             return ()
-        value = getattr(node, self.children_attr, ())
-        if type(value) is ControlledSet:  # the engine's set, served: our walks need no order
+        value: Any = getattr(node, self.children_attr, ())
+        if type(value) in _SERVED:  # the engine's set, served: our walks need no order
             value = value.members()
         elif isinstance(value, dict):
             value = value.values()

@@ -234,6 +234,10 @@ class ControlledFrozenSet(frozenset[Any]):
     def __iter__(self) -> Iterator[Any]:
         return iter(ControlledSet._arranged(list(self._order), self._serial))
 
+    def members(self) -> Iterable[Any]:
+        """The items in insertion order, unarranged and unlogged (`ControlledSet.members`)."""
+        return self._order
+
     def __repr__(self) -> str:
         return f"frozenset({set(self._order)!r})" if self._order else "frozenset()"
 
