@@ -142,8 +142,8 @@ class TestEarlyHost:
         other = spec.with_files([str(student / "test_engine.py")])  # a file with steps found
         early = EarlyTests(spec, config)
         try:
-            launched = early.tests
-            assert launched is not None and launched.host.pid
+            launched = early.launched
+            assert launched.host.pid
             assert early.take(other, config) is None and not launched.host.pid  # closed
         finally:
             early.close()
@@ -157,9 +157,9 @@ class TestEarlyHost:
         from minigrad_tool.mutation.judges import tests as judge
 
         def unused(self: judge.EarlyTests, *_: object) -> None:
-            assert self.tests is not None
-            self.tests.close()
-            self.tests = None
+            assert not self.taken
+            self.taken = True
+            self.launched.close()
 
         args = ["--engine", str(student / "engine.py"), "--tests", str(student / "test_engine.py")]
         reports = []

@@ -143,26 +143,30 @@ def wrong_ops(findings: Iterable[Finding]) -> list[str]:
     return list(by_op(list(findings)))
 
 
-def by_op(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
-    """Findings grouped by the op they blame, for the ops `wrong_ops` gives."""
+def _sorted_out(
+    findings: Sequence[Finding],
+) -> tuple[dict[str, list[Finding]], dict[str, list[Finding]]]:
+    """The findings by op, in the order first found: (the ops they blame, the ops all of whose
+    failures another op found wrong explains)."""
     alone = _wrong_alone(findings)
     grouped: dict[str, list[Finding]] = {}
     for f in findings:
         if f.op:
             grouped.setdefault(f.op, []).append(f)
-    return {
-        op: found for op, found in grouped.items() if not all(_explained(f, alone) for f in found)
-    }
+    blamed: dict[str, list[Finding]] = {}
+    others: dict[str, list[Finding]] = {}
+    for op, found in grouped.items():
+        (others if all(_explained(f, alone) for f in found) else blamed)[op] = found
+    return blamed, others
+
+
+def by_op(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
+    """Findings grouped by the op they blame, for the ops `wrong_ops` gives."""
+    return _sorted_out(findings)[0]
 
 
 def explained(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
     """The ops left out of `by_op`: each fails only cases that also call an op found wrong
     on its own, which may be all that is wrong with them (the next run, once that op is
     fixed, tells)."""
-    alone = _wrong_alone(findings)
-    blamed = by_op(findings)
-    grouped: dict[str, list[Finding]] = {}
-    for f in findings:
-        if f.op and f.op not in blamed and _explained(f, alone):
-            grouped.setdefault(f.op, []).append(f)
-    return grouped
+    return _sorted_out(findings)[1]

@@ -310,28 +310,25 @@ class Patcher:
             found = self._compiled[mutant.id] = self._compile_mutant(mutant)
         return found
 
-    def _unit_of(self, mutant: Mutant) -> Function:
-        unit: Function | None = self._index_of(mutant.file).function(*mutant.unit)
-        if unit is None:
-            raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
-        return unit
-
-    def _compiled_key(self, mutant: Mutant, unit: Function) -> str:
-        """The engine's files are those of `version` (their digest): the function is named by
-        its file, qualified name and first line, the edit by its path and replacement."""
-        return compiled.key_of(
+    def _kept(self, mutant: Mutant, unit: Function) -> tuple[str, CodeType | None]:
+        """The mutant's key in mutation.compiled, and the code kept under it, if any.  The
+        engine's files are those of `version` (their digest): the function is named by its
+        file, qualified name and first line, the edit by its path and replacement."""
+        key = compiled.key_of(
             [
                 unit.file or self.filename,
                 repr(mutant.unit),
                 repr((mutant.path, mutant.replacement, mutant.statement)),
             ]
         )
+        return key, compiled.load(self.version, key) if self.version else None
 
     def _compile_mutant(self, mutant: Mutant) -> CodeType:
         """The mutant's code: kept from an earlier run (mutation.compiled), else compiled."""
-        unit = self._unit_of(mutant)
-        key = self._compiled_key(mutant, unit)
-        code = compiled.load(self.version, key) if self.version else None
+        unit: Function | None = self._index_of(mutant.file).function(*mutant.unit)
+        if unit is None:
+            raise InternalError(f"mutant {mutant.id}: {mutant.function} is not in the source")
+        key, code = self._kept(mutant, unit)
         if code is None:
             marked = _keeps_class_cell(unit.node, _marked(mutant, unit.node))
             code = self._compile_unit(unit, marked, f"mutant {mutant.id}")
@@ -347,14 +344,10 @@ class Patcher:
         if not self.version:
             return
         for mutant in mutants:
-            if mutant.id in self._compiled:
-                continue
             unit = self._index_of(mutant.file).function(*mutant.unit)
-            code = (
-                None
-                if unit is None
-                else compiled.load(self.version, self._compiled_key(mutant, unit))
-            )
+            if unit is None or mutant.id in self._compiled:
+                continue  # a missing unit is said when the mutant is swapped in
+            _, code = self._kept(mutant, unit)
             if code is not None:
                 self._compiled[mutant.id] = code
 

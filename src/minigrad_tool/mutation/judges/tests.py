@@ -846,24 +846,26 @@ class EarlyTests:
         self.slots = Slots(config.jobs)  # the campaign's: the host holds them from its fork
         self.launched = _host_for(spec, config, self.slots)
         self.launched.launch()
-        self.tests: TestsHost | None = self.launched  # until taken
+        self.taken = False
 
     def take(self, spec: EngineSpec, config: CampaignConfig) -> TestsHost | None:
         """The host, if it serves this spec and config (else closed); once."""
-        tests, self.tests = self.tests, None
 
         def kept(c: CampaignConfig) -> tuple[Any, ...]:
             return (c.tests, c.jobs, c.matrix, c.judges, c.timeout, c.memory_mib)
 
-        if tests is not None and (spec != self.spec or kept(config) != kept(self.config)):
-            tests.close()
+        if self.taken:
             return None
-        return tests
+        self.taken = True
+        if spec != self.spec or kept(config) != kept(self.config):
+            self.launched.close()
+            return None
+        return self.launched
 
     def close(self) -> None:
         """The host closed, taken or not (the campaign closes it too, unless it failed
         before it could), and the slots."""
-        self.tests = None
+        self.taken = True
         self.launched.close()
         self.slots.close()
 
