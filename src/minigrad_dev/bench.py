@@ -34,6 +34,13 @@ from typing import Any
 from minigrad import engine as ours
 from minigrad import nn as our_nn
 from minigrad_dev.mutmut_gate import read_results
+from minigrad_dev.published import (
+    PUBLISHED,
+    PUBLISHED_NEEDS,
+    PublishedError,
+    fetch,
+    venv_python,
+)
 from minigrad_dev.scaled import write_scaled_student
 from minigrad_tool import gradcheck  # the full checker: its fast mode
 
@@ -459,14 +466,17 @@ def jobs_payoff_scaled(root: Path) -> Figure:
         return jobs_payoff(Path(tmp), "examples/student scaled up: 18 ops, 80 tests")
 
 
-def against_pytest(name: str, folder: Path, tests: list[str], args: list[str]) -> Figure:
+def against_pytest(
+    name: str, folder: Path, tests: list[str], args: list[str], python: Path | None = None
+) -> Figure:
     """The whole campaign against one plain pytest run of the same tests (the venv's python
-    on both sides): goal at most 2x the time."""
-    pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
+    on both sides, `python` if given): goal at most 2x the time."""
+    executable = str(python or sys.executable)
+    pytest_command = [executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
     plain, campaign = [], []
     for _ in range(3):
         plain.append(_timed(pytest_command, folder))
-        campaign.append(_timed([sys.executable, "-m", "minigrad_tool", *args], folder))
+        campaign.append(_timed([executable, "-m", "minigrad_tool", *args], folder))
     return Figure(
         f"campaign against one plain pytest run: {name} (whole commands)",
         f"pytest: {min(plain):.2f} s",
@@ -479,23 +489,67 @@ def against_pytest(name: str, folder: Path, tests: list[str], args: list[str]) -
 
 def against_pytest_rows(root: Path) -> list[Figure]:
     """examples/student, the scaled-up student suite, our engine with tests/test_gradcheck.py;
-    each `mutate --judge tests`, as the issue that set the goal measured it."""
+    each `mutate --judge tests`, as the issue that set the goal measured it, in a venv as a
+    student has it (minigrad_dev.published.venv_python)."""
     student = [*_STUDENT_COMMAND, "--judge", "tests", "--min-score", "0"]
+    names = [
+        "examples/student",
+        "the student suite scaled up",
+        "our engine, tests/test_gradcheck.py",
+    ]
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
-        scaled = Path(tmp)
+        try:
+            python = venv_python(root, Path(tmp) / "venv")
+        except PublishedError as err:
+            return [_not_measured(name, str(err)) for name in names]
+        scaled = Path(tmp) / "scaled"
+        scaled.mkdir()
         write_scaled_student(root, scaled)
         return [
             against_pytest(
-                "examples/student", root / "examples" / "student", ["test_engine.py"], student
+                names[0], root / "examples" / "student", ["test_engine.py"], student, python
             ),
-            against_pytest("the student suite scaled up", scaled, ["test_engine.py"], student),
+            against_pytest(names[1], scaled, ["test_engine.py"], student, python),
             against_pytest(
-                "our engine, tests/test_gradcheck.py",
+                names[2],
                 root,
                 ["tests/test_gradcheck.py"],
                 ["mutate", "--judge", "tests", "--min-score", "0"],
+                python,
             ),
         ]
+
+
+def against_pytest_published(root: Path, skip: bool) -> list[Figure]:
+    """The published engines of minigrad_dev.published, each `mutate --judge tests` with its
+    authors' tests against one plain pytest run of them, in a venv of their own."""
+    names = [f"{p.requirement}, its authors' {p.tests}/" for p in PUBLISHED]
+    if skip:
+        return [_not_measured(name, "--skip-published") for name in names]
+    with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
+        try:
+            python = venv_python(root, Path(tmp) / "venv", PUBLISHED_NEEDS)
+        except PublishedError as err:
+            return [_not_measured(name, str(err)) for name in names]
+        figures = []
+        for engine, name in zip(PUBLISHED, names, strict=True):
+            folder = Path(tmp) / engine.dist
+            folder.mkdir()
+            try:
+                project = fetch(engine, folder)
+            except PublishedError as err:
+                figures.append(_not_measured(name, str(err)))
+                continue
+            args = ["mutate", "--engine", engine.engine, "--tests", engine.tests]
+            args += ["--judge", "tests", "--min-score", "0"]
+            figures.append(against_pytest(name, project, [engine.tests], args, python))
+        return figures
+
+
+def _not_measured(name: str, why: str) -> Figure:
+    return Figure(
+        f"campaign against one plain pytest run: {name}", "skipped", why, math.nan, 0.5, ""
+    )
 
 
 def since_one_op(root: Path) -> Figure:
@@ -718,7 +772,12 @@ def tensor_gradcheck() -> Figure:
 
 
 def run_all(
-    root: Path, *, skip_mutmut: bool, repeats: int, out: Callable[[str], None]
+    root: Path,
+    *,
+    skip_mutmut: bool,
+    repeats: int,
+    out: Callable[[str], None],
+    skip_published: bool = False,
 ) -> list[Figure]:
     try:
         import micrograd.engine as mg  # type: ignore[import-not-found, unused-ignore]
@@ -770,7 +829,7 @@ def run_all(
     for measure in measures:
         figures.append(measure())
         out(_line(figures[-1]))
-    for figure in against_pytest_rows(root):
+    for figure in [*against_pytest_rows(root), *against_pytest_published(root, skip_published)]:
         figures.append(figure)
         out(_line(figure))
     return figures
