@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.metadata
 import linecache
 import math
 import os
@@ -112,6 +111,8 @@ def scratch_args(scratch: Path) -> list[str]:
     `.hypothesis/` is moved by :func:`_hypothesis_home` (it has no option).  A plugin is only
     named when it is installed and loaded by entry point, or pytest would refuse the option.
     """
+    import importlib.metadata  # 12 ms of imports: here, in the host pytest runs in
+
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         return []
     loaded = {ep.name for ep in importlib.metadata.entry_points(group="pytest11")}
