@@ -206,6 +206,97 @@ class TestPropertyChecks:
         assert gradcheck(lambda x: x, [Value(2.0)])
 
 
+class _SavedTanh(Value):
+    """tanh's step reads the `t` its latest forward saved on the class (reentrant bug); with
+    `unscaled`, it also drops out.grad (upstream bug)."""
+
+    __slots__ = ()
+    unscaled = False
+
+    def tanh(self) -> Value:
+        t = math.tanh(self.data)
+        type(self)._t = t  # type: ignore[attr-defined]
+        out = type(self)(t, (self,), "tanh")
+
+        def _backward() -> None:
+            upstream = 1.0 if self.unscaled else out.grad
+            self.grad += (1 - type(self)._t ** 2) * upstream  # type: ignore[attr-defined]
+
+        out._backward = _backward
+        return out
+
+
+class _UnscaledSavedTanh(_SavedTanh):
+    __slots__ = ()
+    unscaled = True
+
+
+class TestSharedGraph:
+    """Accumulation, reentrant and unused input are screened on one graph (checker
+    `screen_graph_properties`); where the screen does not pass, the checks run one by one
+    and report what they would alone."""
+
+    def test_a_correct_engine_is_screened_in_two_passes(self) -> None:
+        """The graph at x and the second graph: no check runs alone (f returning its own
+        input included, whose root gradient is left out)."""
+        for f in (lambda x: x.tanh() * x, lambda x: x):
+            counted = Counting(f)
+            assert gradcheck(counted, [Value(0.3)])
+            assert counted.calls == 1 + 2 + 2 + 2
+
+    def test_each_wrong_step_fails_the_screen(self) -> None:
+        """The three bugs the screen stands for each make it hand over."""
+        from minigrad_tool.checker import _Checker
+
+        def screen(f: Any, inputs: list[Value], access: NodeAccess | None = None) -> bool:
+            checker = _Checker(f, inputs, Tolerance(), None)
+            checker.access = access or checker.access
+            return checker.screen_graph_properties(checker.analytic(), random.Random(0))
+
+        class Dirty(NodeAccess):
+            def leaf(self, x: float) -> Any:
+                node = Value(x)
+                node.grad = 0.25
+                return node
+
+        square = lambda x: x * x  # noqa: E731
+        assert screen(square, [Value(0.3)])
+        assert not screen(_overwriting_mul, [Value(1.5), Value(-2.0)])
+        assert not screen(lambda x: x.tanh(), [_SavedTanh(0.3)])
+        assert not screen(square, [Value(0.3)], Dirty(Value, "_prev"))
+
+    def test_two_wrong_steps_are_reported_in_the_order_of_the_checks(self) -> None:
+        """A step that drops out.grad and reads a saved value fails the screen on its
+        reentrant part; upstream, which comes first one by one, is what is reported, with
+        the weight it draws alone."""
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x: x.tanh(), [_UnscaledSavedTanh(0.3)])
+        assert info.value.check == "upstream"
+        rng = random.Random(0)
+        rng.choice((-1.0, 1.0)), rng.uniform(0.5, 1.5)  # the one input's seed
+        weight = rng.choice((-1.0, 1.0)) * rng.uniform(1.5, 3.0)
+        assert f"w = {weight:.6g}" in info.value.reason
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda x: x.tanh(), [_SavedTanh(0.3)])
+        assert info.value.check == "reentrant"
+
+    def test_an_error_in_the_screen_hands_over_with_the_draws_put_back(self) -> None:
+        """An exception of the engine's in the screen: the checks one by one meet it, in
+        their own context, and draw what they would have drawn."""
+        from minigrad_tool.checker import _Checker, _screened
+
+        class Broken(NodeAccess):
+            def leaf(self, x: float) -> Any:
+                raise RuntimeError("no leaves here")
+
+        checker = _Checker(lambda x: x * x, [Value(0.3)], Tolerance(), None)
+        checker.access = Broken(Value, "_prev")
+        rng = random.Random(0)
+        before = rng.getstate()
+        assert not _screened(checker, checker.analytic(), rng)
+        assert rng.getstate() == before
+
+
 class TestTolerance:
     """The comparison is |num - ana| <= atol + rtol * |num|, at its boundary."""
 
@@ -338,11 +429,12 @@ class TestMechanics:
         assert abs(w.grad) < 10.0
 
     def test_per_input_pass_count(self) -> None:
-        """Per-input mode: 1 analytic pass, 2 per input, 1 for each of the 3 property checks,
-        2 for the reentrant check (its second graph too) and 1 for the unused input."""
+        """Per-input mode: 1 analytic pass, 2 per input, 2 for the graph shared by the
+        accumulation, reentrant and unused-input checks (its second graph too), 1 each for
+        upstream and zero upstream."""
         f = Counting(lambda a, b, c: a * b + c)
         gradcheck(f, [Value(1.0), Value(2.0), Value(3.0)])
-        assert f.calls == 1 + 2 * 3 + 3 + 2 + 1
+        assert f.calls == 1 + 2 * 3 + 2 + 2
 
 
 class Counting:
@@ -368,18 +460,18 @@ def _dot(weights: list[float], grads: list[float]) -> Any:
 
 class TestFastMode:
     def test_cost_is_constant(self) -> None:
-        """A correct function: 1 analytic pass, 4 per probe (steps h and 2h), 6 for the
+        """A correct function: 1 analytic pass, 4 per probe (steps h and 2h), 4 for the
         property, reentrant and unused-input checks."""
         f = Counting(lambda *xs: sum(xs[1:], xs[0]))
         assert gradcheck(f, [Value(0.1 * i) for i in range(30)], fast=True)
-        assert f.calls == 1 + 2 * 4 + 6
+        assert f.calls == 1 + 2 * 4 + 4
 
     def test_no_error_at_all_never_falls_back(self) -> None:
         """f = 0 everywhere: error and bound are both exactly 0, so the screen stays quiet
         (`>`, not `>=`) and the cost stays constant."""
         f = Counting(lambda *xs: sum(xs[1:], xs[0]) * 0.0)
         assert gradcheck(f, [Value(0.1 * i) for i in range(30)], fast=True)
-        assert f.calls == 1 + 2 * 4 + 6
+        assert f.calls == 1 + 2 * 4 + 4
 
     def test_cancelling_directions(self) -> None:
         """pytorch issue 59615: an error (-e, +e, 0) vanishes along sign vectors with u1 = u2.
@@ -478,9 +570,9 @@ class TestExactBehaviour:
     """What gradcheck does, pinned number by number, so that any change to it is seen."""
 
     def test_per_input_evaluation_points(self) -> None:
-        """f at x, then x +- eps one input at a time, then x three times for the property checks
-        (accumulation, upstream, zero upstream), x and -1.5 x for the reentrant check, and x
-        for the unused input."""
+        """f at x, then x +- eps one input at a time, then x and -1.5 x for the graph shared by
+        the accumulation, reentrant and unused-input checks, then x for upstream and x for
+        zero upstream."""
         f, calls = _recording(lambda a, b: a * b)
         eps = 1e-3
         gradcheck(f, [Value(0.5), Value(-2.0)], tol=Tolerance(eps=eps))
@@ -491,10 +583,8 @@ class TestExactBehaviour:
             (0.5, -2.0 + eps),
             (0.5, -2.0 - eps),
             (0.5, -2.0),
-            (0.5, -2.0),
-            (0.5, -2.0),
-            (0.5, -2.0),
             (-0.75, 3.0),
+            (0.5, -2.0),
             (0.5, -2.0),
         ]
 
@@ -509,8 +599,8 @@ class TestExactBehaviour:
             u = (rng.gauss(), rng.gauss())
             for step in (h, -h, 2 * h, -2 * h):
                 expected.append((0.5 + step * u[0], -2.0 + step * u[1]))
-        expected += [(0.5, -2.0)] * 4  # the three property checks, the reentrant's first graph
-        expected += [(-0.75, 3.0), (0.5, -2.0)]  # its second graph; the unused input's
+        expected += [(0.5, -2.0), (-0.75, 3.0)]  # the shared graph, then the second graph
+        expected += [(0.5, -2.0)] * 2  # upstream, zero upstream
         assert calls == expected
 
     def test_seeds_and_weights_come_from_random_0(self) -> None:

@@ -32,6 +32,12 @@ Five more checks run on every call, because a plain comparison is blind to them:
 * *unused input*: an input ``f`` does not use gets gradient 0 (or None, the
   engine's "no gradient"), not an error or a number left from elsewhere.
 
+Accumulation, reentrant and unused input share one graph, screened first
+(``_Checker.screen_graph_properties``): two forward passes where they take four
+one by one.  Where the screen does not pass, they run one by one, in the order
+above, with the same random draws, and the first that fails is the one reported:
+what the screen decides is only that none of them needs to run.
+
 Two modes: :func:`gradcheck` for scalar engines, input by input (or along random
 directions with ``fast``); :func:`directional` for tensor engines, whose battery
 (:mod:`minigrad_tool.tensor.cases`) compares the loss's derivative along random
@@ -424,6 +430,35 @@ class _Checker:
                     tolerance=allowed,
                 )
 
+    def screen_graph_properties(self, analytic: Sequence[float], rng: random.Random) -> bool:
+        """Accumulation, reentrant and unused input on one graph: an unused leaf, the graph at
+        x, a second graph (second_points), then the first's backward with pre-seeded inputs.
+        Each input must end with seed + gradient (accumulation), its gradient, the seed taken
+        off, within the reentrant check's tolerance of the one it had alone, and the leaf with
+        gradient 0 or None.  Two forward passes where the checks one by one take four.
+
+        True when all three hold.  False (or an exception of the engine's) hands over to the
+        checks one by one, with `rng` as it was, which say which fails and why, as they
+        would alone: the screen only decides that none needs to run.  The root's own
+        gradient is left out (backward() sets it to 1 by design)."""
+        unused = self.access.leaf(_UNUSED_VALUE)
+        first = self._forward()
+        here = tuple(self.access.value(x) for x in self.inputs)
+        second = any(self._second_graph(here, there) for there in second_points(here))
+        seeds = [signed_uniform(rng, *_SEED_RANGE) for _ in self.inputs]
+        grads = self._backward_from(first, seeds)
+        for i, x in enumerate(self.inputs):
+            if x is first:
+                continue
+            if not self.tol.accepts(seeds[i] + analytic[i], grads[i]):
+                return False
+            alone = grads[i] - seeds[i]
+            if second and not abs(analytic[i] - alone) <= REENTRANT_SHARE * self.tol.allowed(
+                analytic[i]
+            ):
+                return False
+        return unused.grad is None or self._read(self.access.grad, unused, None) == 0.0
+
     def _second_graph(self, here: Sequence[float], there: Sequence[float]) -> bool:
         """Build f's graph at `there` (inputs put back after): was it built?"""
         shift = {i: b - a for i, (a, b) in enumerate(zip(here, there, strict=True)) if b != a}
@@ -547,6 +582,12 @@ def gradcheck(
             checker.check_directions(analytic, rng)
         else:
             checker.check_each_input(analytic)
+    if _screened(checker, analytic, rng):
+        with _during("scaled (upstream)"):
+            checker.check_upstream(analytic, rng)
+        with _during("zero upstream"):
+            checker.check_zero_upstream()
+        return True
     with _during("pre-seeded (accumulation)"):
         checker.check_accumulation(analytic, rng)
     with _during("scaled (upstream)"):
@@ -558,6 +599,21 @@ def gradcheck(
     with _during("unused input"):
         checker.check_unused_input()
     return True
+
+
+def _screened(checker: _Checker, analytic: Sequence[float], rng: random.Random) -> bool:
+    """Did the shared-graph screen pass accumulation, reentrant and unused input?  If not,
+    `rng` is put back, so the checks one by one draw the seeds and weight they would have
+    drawn alone (the same messages, the same numbers).  An engine whose `.grad` cannot be
+    written is not screened: its accumulation check builds graphs of its own."""
+    if not checker.access.grad_writable:
+        return False
+    state = rng.getstate()
+    with contextlib.suppress(Exception):  # the checks one by one meet it, and say during which
+        if checker.screen_graph_properties(analytic, rng):
+            return True
+    rng.setstate(state)
+    return False
 
 
 @contextlib.contextmanager
