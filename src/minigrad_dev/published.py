@@ -2,10 +2,11 @@
 benchmarks that measure a campaign against one plain pytest run of the same tests.
 
 Both sides of such a row run the python of a venv holding pytest (this environment's
-version), minigrad from this checkout and what the tests need, nothing else: in this
-repository's own venv, hypothesis's pytest plugin imports hypothesis at the end of every
-plain run (0.55 s on this machine), which a campaign never pays, so the plain run there is
-no user's.
+version), minigrad from this checkout and what the tests need, nothing else, compiled to
+bytecode: in this repository's own venv, hypothesis's pytest plugin imports hypothesis at the
+end of every plain run (0.55 s on this machine), and with $PYTHONDONTWRITEBYTECODE set a plain
+run compiles pytest (0.2 s), neither of which a campaign pays, so the plain run there is no
+user's.
 
 A published engine's sdist (the wheels hold no tests) is downloaded from the package
 registry and unpacked.  The first venv with torch installs it (about two minutes); later
@@ -105,5 +106,9 @@ def venv_python(root: Path, venv: Path, needs: tuple[str, ...] = ()) -> Path:
     _run([_uv(), "venv", "-q", "--python", sys.executable, str(venv)], "making a venv")
     python = venv / "bin" / "python"
     needs = (f"pytest=={pytest.__version__}", *needs, "-e", str(root))
-    _run([_uv(), "pip", "install", "-q", "--python", str(python), *needs], "installing")
+    # Compiled at install, as a user's imports leave them: where $PYTHONDONTWRITEBYTECODE is
+    # set (this machine), a plain run would otherwise compile pytest each time (0.2 s of
+    # 0.4), which a campaign never does (minigrad keeps bytecode in its cache folder).
+    install = [_uv(), "pip", "install", "-q", "--compile-bytecode", "--python", str(python)]
+    _run([*install, *needs], "installing")
     return python
