@@ -48,3 +48,15 @@ def test_each_published_engine_is_pinned_and_named_inside_its_sdist() -> None:
         "micrograd==0.1.0",
     ]
     assert all(not Path(p.engine.partition(":")[0]).is_absolute() for p in PUBLISHED)
+
+
+def test_a_member_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    """tarfile's data filter: an sdist cannot write outside the folder it is unpacked in."""
+    data = b"x"
+    with tarfile.open(tmp_path / "toygrad-1.0.tar.gz", "w:gz") as archive:
+        info = tarfile.TarInfo("../escaped.py")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    with pytest.raises(tarfile.TarError):
+        unpack(ENGINE, tmp_path)
+    assert not (tmp_path.parent / "escaped.py").exists()

@@ -90,6 +90,8 @@ def unpack(engine: Published, folder: Path) -> Path:
     archives = sorted(folder.glob("*.tar.gz"))
     if len(archives) != 1:
         raise PublishedError(f"expected one sdist of {engine.requirement}, found {len(archives)}")
+    if not hasattr(tarfile, "data_filter"):  # before Python 3.11.4: no safe extraction
+        raise PublishedError("unpacking an sdist safely needs Python 3.11.4 or later")
     with tarfile.open(archives[0]) as archive:
         archive.extractall(folder / "unpacked", filter="data")
     projects = [p for p in (folder / "unpacked").iterdir() if p.is_dir()]
