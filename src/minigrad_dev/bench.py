@@ -267,12 +267,16 @@ def _count(report: Path) -> int:
     return sum(len(e["mutants"]) for e in data["files"].values())
 
 
-def _ours(command: list[str], cwd: Path, runs: int = 3) -> tuple[int, float, float]:
-    """Mutant count, best and median wall time of `minigrad mutate ... --json`, over `runs`."""
+def _ours(
+    command: list[str], cwd: Path, runs: int = 3, python: Path | None = None
+) -> tuple[int, float, float]:
+    """Mutant count, best and median wall time of `minigrad mutate ... --json`, over `runs`
+    (with `python`, else this environment's)."""
+    executable = str(python or sys.executable)
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
         report = Path(tmp) / "r.json"
         times = [
-            _timed([sys.executable, "-m", "minigrad_tool", *command, "--json", str(report)], cwd)
+            _timed([executable, "-m", "minigrad_tool", *command, "--json", str(report)], cwd)
             for _ in range(runs)
         ]
         return _count(report), min(times), statistics.median(times)
@@ -282,9 +286,10 @@ def _rate(count: int, best: float, median: float) -> str:
     return f"{count} in {best:.2f} s = {count / best:.0f}/s (median {count / median:.0f}/s)"
 
 
-def _mutmut(project: Path) -> tuple[int, float]:
-    """Mutant count and wall time of one `mutmut run` in a clean project folder."""
-    mutmut = shutil.which("mutmut", path=str(Path(sys.executable).parent)) or "mutmut"
+def _mutmut(project: Path, python: Path | None = None) -> tuple[int, float]:
+    """Mutant count and wall time of one `mutmut run` in a clean project folder (the mutmut
+    beside `python`, else beside this environment's)."""
+    mutmut = shutil.which("mutmut", path=str(Path(python or sys.executable).parent)) or "mutmut"
     seconds = _timed([mutmut, "run"], project)
     return len(read_results(project).statuses), seconds
 
@@ -343,16 +348,22 @@ def _repository_project(root: Path, target: Path, engine: str, tests: str) -> No
 
 
 def tests_throughput(
-    root: Path, name: str, ours: list[str], cwd: Path, make: Callable[[Path], None], skip: bool
+    name: str,
+    ours: list[str],
+    cwd: Path,
+    make: Callable[[Path], None],
+    skip: bool,
+    python: Path | None,
 ) -> Figure:
-    """Your tests as the judge: minigrad against mutmut, same engine file, same test file."""
-    count, best, median = _ours([*ours, "--judge", "tests", "--min-score", "0"], cwd)
+    """Your tests as the judge: minigrad against mutmut, same engine file, same test file,
+    both with `python` (a venv as a user has it, minigrad_dev.published)."""
+    count, best, median = _ours([*ours, "--judge", "tests", "--min-score", "0"], cwd, 3, python)
     ours_text = f"mutate --tests --judge tests: {_rate(count, best, median)}"
     if skip:
         return Figure(name, "skipped", ours_text, math.nan, 10.0, "")
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
         make(Path(tmp))
-        theirs, seconds = _mutmut(Path(tmp))
+        theirs, seconds = _mutmut(Path(tmp), python)
     return Figure(
         name + " (whole command, wall clock)",
         f"mutmut run: {theirs} in {seconds:.1f} s = {theirs / seconds:.1f}/s",
@@ -364,31 +375,31 @@ def tests_throughput(
     )
 
 
-def student_throughput(root: Path, skip: bool) -> Figure:
+def student_throughput(root: Path, skip: bool, python: Path | None) -> Figure:
     engine = root / "examples" / "student" / "engine.py"
     tests = root / "examples" / "student" / "test_engine.py"
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
         ours = Path(tmp)
         _two_file_project(ours, engine, tests)
         return tests_throughput(
-            root,
             "tests as judge: examples/student/engine.py with its test_engine.py",
             ["mutate", "--engine", "src/engine.py", "--tests", "tests/test_engine.py"],
             ours,
             lambda target: _two_file_project(target, engine, tests),
             skip,
+            python,
         )
 
 
-def own_tests_throughput(root: Path, skip: bool) -> Figure:
+def own_tests_throughput(root: Path, skip: bool, python: Path | None) -> Figure:
     engine, tests = "src/minigrad/engine.py", "tests/test_gradcheck.py"
     return tests_throughput(
-        root,
         f"tests as judge: {engine} with {tests}",
         ["mutate", "--tests", tests],
         root,
         lambda target: _repository_project(root, target, engine, tests),
         skip,
+        python,
     )
 
 
@@ -487,31 +498,27 @@ def against_pytest(
     )
 
 
-def against_pytest_rows(root: Path) -> list[Figure]:
+def against_pytest_rows(root: Path, python: Path) -> list[Figure]:
     """examples/student, the scaled-up student suite, our engine with tests/test_gradcheck.py;
-    each `mutate --judge tests`, as the issue that set the goal measured it, in a venv as a
-    student has it (minigrad_dev.published.venv_python)."""
+    each `mutate --judge tests`, as the issue that set the goal measured it, with `python`, a
+    venv as a student has it (minigrad_dev.published.venv_python)."""
     student = [*_STUDENT_COMMAND, "--judge", "tests", "--min-score", "0"]
-    names = [
-        "examples/student",
-        "the student suite scaled up",
-        "our engine, tests/test_gradcheck.py",
-    ]
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
-        try:
-            python = venv_python(root, Path(tmp) / "venv")
-        except PublishedError as err:
-            return [_not_measured(name, str(err)) for name in names]
-        scaled = Path(tmp) / "scaled"
-        scaled.mkdir()
+        scaled = Path(tmp)
         write_scaled_student(root, scaled)
         return [
             against_pytest(
-                names[0], root / "examples" / "student", ["test_engine.py"], student, python
+                "examples/student",
+                root / "examples" / "student",
+                ["test_engine.py"],
+                student,
+                python,
             ),
-            against_pytest(names[1], scaled, ["test_engine.py"], student, python),
             against_pytest(
-                names[2],
+                "the student suite scaled up", scaled, ["test_engine.py"], student, python
+            ),
+            against_pytest(
+                "our engine, tests/test_gradcheck.py",
                 root,
                 ["tests/test_gradcheck.py"],
                 ["mutate", "--judge", "tests", "--min-score", "0"],
@@ -779,6 +786,9 @@ def run_all(
     out: Callable[[str], None],
     skip_published: bool = False,
 ) -> list[Figure]:
+    """Every row, in order.  The rows that time a plain pytest run, or mutmut judged by your
+    tests, run in venvs as users have them (`_user_venvs`); those that compare minigrad with
+    itself, and mutmut on this whole repository, run in this environment."""
     try:
         import micrograd.engine as mg  # type: ignore[import-not-found, unused-ignore]
         import micrograd.nn as mg_nn  # type: ignore[import-not-found, unused-ignore]
@@ -787,15 +797,47 @@ def run_all(
             "micrograd is not installed here; run:"
             " uv run --with micrograd==0.1.0 python scripts/bench.py"
         ) from None
-    measures: list[Callable[[], Figure]] = [
-        lambda: training_step(mg, mg_nn, repeats),
-        lambda: longest_chain(mg),
-        lambda: memory(mg),
-        fast_gradcheck,
-        tensor_gradcheck,
-        lambda: battery_throughput(root, skip_mutmut),
-        lambda: student_throughput(root, skip_mutmut),
-        lambda: own_tests_throughput(root, skip_mutmut),
+    with tempfile.TemporaryDirectory(prefix="minigrad-bench-venvs-") as tmp:
+        lean, with_mutmut = _user_venvs(root, Path(tmp), skip_mutmut)
+        measures: list[Callable[[], Figure]] = [
+            lambda: training_step(mg, mg_nn, repeats),
+            lambda: longest_chain(mg),
+            lambda: memory(mg),
+            fast_gradcheck,
+            tensor_gradcheck,
+            lambda: battery_throughput(root, skip_mutmut),
+            lambda: student_throughput(root, skip_mutmut, with_mutmut),
+            lambda: own_tests_throughput(root, skip_mutmut, with_mutmut),
+            *_self_comparisons(root),
+        ]
+        figures = []
+        for measure in measures:
+            figures.append(measure())
+            out(_line(figures[-1]))
+        rows = [*against_pytest_rows(root, lean), *against_pytest_published(root, skip_published)]
+        for figure in rows:
+            figures.append(figure)
+            out(_line(figure))
+    return figures
+
+
+def _user_venvs(root: Path, folder: Path, skip_mutmut: bool) -> tuple[Path, Path | None]:
+    """Two venvs as users have them: pytest and minigrad; the same with mutmut (this
+    environment's version), unless mutmut is not timed."""
+    from importlib.metadata import version
+
+    try:
+        lean = venv_python(root, folder / "lean")
+        if skip_mutmut:
+            return lean, None
+        return lean, venv_python(root, folder / "mutmut", (f"mutmut=={version('mutmut')}",))
+    except PublishedError as err:
+        raise SystemExit(f"the bench makes venvs with uv and the package registry: {err}") from err
+
+
+def _self_comparisons(root: Path) -> list[Callable[[], Figure]]:
+    """The rows that compare minigrad with itself: graph orders, --jobs, fixtures, reruns."""
+    return [
         lambda: order_exploration_cost(
             root,
             "examples/student, children in a set (8 orders)",
@@ -825,14 +867,6 @@ def run_all(
             ["--engine", "propgrad/engine.py", "--tests", "test", "--judge", "tests"],
         ),
     ]
-    figures = []
-    for measure in measures:
-        figures.append(measure())
-        out(_line(figures[-1]))
-    for figure in [*against_pytest_rows(root), *against_pytest_published(root, skip_published)]:
-        figures.append(figure)
-        out(_line(figure))
-    return figures
 
 
 def _line(f: Figure) -> str:

@@ -101,13 +101,15 @@ def unpack(engine: Published, folder: Path) -> Path:
 
 
 def venv_python(root: Path, venv: Path, needs: tuple[str, ...] = ()) -> Path:
-    """A venv at `venv` with pytest (this environment's version), minigrad from the checkout
-    at `root` and `needs`, nothing else: its python."""
+    """A venv at `venv` with pytest (this environment's version), minigrad's wheel built from
+    the checkout at `root` and `needs`, nothing else: its python."""
     import pytest
 
     _run([_uv(), "venv", "-q", "--python", sys.executable, str(venv)], "making a venv")
     python = venv / "bin" / "python"
-    needs = (f"pytest=={pytest.__version__}", *needs, "-e", str(root))
+    # minigrad as users install it (`uv add --dev PATH`): the wheel, the tool alone; an
+    # editable install would put the lab's package, src/minigrad, on every path too.
+    needs = (f"pytest=={pytest.__version__}", *needs, str(root))
     # Compiled at install, as a user's imports leave them: where $PYTHONDONTWRITEBYTECODE is
     # set (this machine), a plain run would otherwise compile pytest each time (0.2 s of
     # 0.4), which a campaign never does (minigrad keeps bytecode in its cache folder).
