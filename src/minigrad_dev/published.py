@@ -1,12 +1,12 @@
 """Venvs as users have them, and published engines with their authors' tests, for the
-benchmarks that measure a campaign against one plain pytest run of the same tests.
+benchmarks that time a plain pytest run, or mutmut judged by your tests, beside a campaign.
 
 Both sides of such a row run the python of a venv holding pytest (this environment's
-version), minigrad from this checkout and what the tests need, nothing else, compiled to
-bytecode: in this repository's own venv, hypothesis's pytest plugin imports hypothesis at the
-end of every plain run (0.55 s on this machine), and with $PYTHONDONTWRITEBYTECODE set a plain
-run compiles pytest (0.2 s), neither of which a campaign pays, so the plain run there is no
-user's.
+version), minigrad's wheel built from this checkout and what the tests need (mutmut for its
+rows), nothing else, compiled to bytecode: in this repository's own venv, hypothesis's pytest
+plugin imports hypothesis at the end of every plain run (0.55 s on this machine), and with
+$PYTHONDONTWRITEBYTECODE set a plain run compiles pytest (0.2 s), neither of which a campaign
+pays, so the plain run there is no user's.
 
 A published engine's sdist (the wheels hold no tests) is downloaded from the package
 registry and unpacked.  The first venv with torch installs it (about two minutes); later
@@ -59,7 +59,8 @@ PUBLISHED = (
 
 
 class PublishedError(Exception):
-    """A published suite could not be set up (no uv, no registry, an sdist without tests)."""
+    """A venv or a published suite could not be set up (no uv, no registry, an sdist without
+    its tests)."""
 
 
 def _uv() -> str:
