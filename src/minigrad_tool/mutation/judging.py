@@ -101,6 +101,13 @@ class CampaignConfig:
     probes: bool = True  # look for equivalence and distinguishing inputs
     record_code: bool = False  # record the mutant sites each harness item runs (result cache)
 
+    def orders_for(self, judge: str, orders: int) -> int:
+        """Graph orders a verdict of `judge` must hold in, of the engine's `orders`: all for
+        the judge that scores; the others judge alongside, in order 0 only, which keeps them
+        cheap and still reproducible (a test `--suggest` writes from their findings is
+        checked in every order)."""
+        return orders if judge == self.judges[0] else 1
+
 
 # Loading the engine and running a harness get at least a minute, whatever --timeout says
 # (that is each mutant's deadline).
@@ -160,11 +167,8 @@ class Setup:
     early_tests: object = None
 
     def orders_for(self, judge: str) -> int:
-        """Graph orders a verdict of `judge` must hold in: all for the judge that scores; the
-        others judge alongside, in order 0 only, which keeps them cheap and still
-        reproducible (a test `--suggest` writes from their findings is checked in every
-        order)."""
-        return self.spec.orders if judge == self.config.judges[0] else 1
+        """Graph orders a verdict of `judge` must hold in (CampaignConfig.orders_for)."""
+        return self.config.orders_for(judge, self.spec.orders)
 
 
 class Ahead(Protocol):

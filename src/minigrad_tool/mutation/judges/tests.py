@@ -553,14 +553,14 @@ class TestsHost:
         return self.ready()
 
     def launch(self) -> None:
-        """Start collecting; `ready` waits for it."""
-        self.host.launch()
-
-    def ready(self) -> TestsHost:
-        """The tests collected and served; HarnessError if they cannot be run at all."""
+        """Start collecting, unless it started already; `ready` waits for it."""
         if not self.host.pid:
             self.host.launch()
             self.unassigned = False  # forked with the mutants it judges
+
+    def ready(self) -> TestsHost:
+        """The tests collected and served; HarnessError if they cannot be run at all."""
+        self.launch()
         try:
             self.host.wait_ready()
             if self.unassigned:
@@ -821,15 +821,14 @@ def _habit_watch(setup: Setup) -> HabitWatch:
 
 
 def _host_for(spec: EngineSpec, config: CampaignConfig, slots: Slots | None) -> TestsHost:
-    """The host of a campaign whose first judge is "tests" or not (graph orders)."""
-    orders = spec.orders if config.judges[0] == TestsJudge.name else 1
+    """The tests host of a campaign run with `config` (its graph orders: those of its judge)."""
     return TestsHost(
         spec,
         config.tests,
         host_limits(config),
         jobs=config.jobs,
         matrix=config.matrix,
-        orders=orders,
+        orders=config.orders_for(TestsJudge.name, spec.orders),
         slots=slots,
     )
 
@@ -904,8 +903,7 @@ class TestsJudge:
         return {}
 
     def start(self) -> None:
-        if not self.tests.host.pid:  # collecting takes a while: it runs beside other work
-            self.tests.launch()
+        self.tests.launch()  # collecting takes a while: it runs beside other work
 
     def close(self) -> None:
         self.tests.close()
