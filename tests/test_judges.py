@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
+from typing import ClassVar
 
 import pytest
 
@@ -97,6 +98,54 @@ def test_a_new_judge_is_a_row(
     print_campaign(Output(), campaign)
     out = capsys.readouterr().out
     assert "judged by a toy judge" in out and "no rule ran their changed code" not in out
+
+
+class RecordingJudge(SignRuleJudge):
+    """A second toy judge: it kills whatever it is asked to judge, and keeps the IDs."""
+
+    name = "spy"
+    asked: ClassVar[list[str]] = []  # set by each test
+
+    def judge(
+        self,
+        engine: Host,
+        mutants: Sequence[Mutant],
+        harness: Harness,
+        progress: Progress,
+        ahead: Ahead | None = None,
+    ) -> dict[str, Verdict]:
+        self.asked.extend(m.id for m in mutants)
+        return {
+            m.id: Verdict(Status.KILLED, "spied", ("sign-rule",), ("sign-rule",)) for m in mutants
+        }
+
+
+@pytest.mark.parametrize("matrix", [False, True])
+def test_the_other_judges_judge_what_the_scoring_judge_lets_through(
+    monkeypatch: pytest.MonkeyPatch, matrix: bool
+) -> None:
+    """A mutant the scoring judge kills needs no second verdict: the judge alongside is asked
+    about the others only (its kills are the missing tests), and about all with --matrix."""
+    monkeypatch.setitem(judge_table.JUDGES, "toy", JudgeRow("a toy judge", SignRuleJudge))
+    monkeypatch.setitem(judge_table.JUDGES, "spy", JudgeRow("a spying judge", RecordingJudge))
+    asked: ClassVar[list[str]] = []  # set by each test
+    monkeypatch.setattr(RecordingJudge, "asked", asked)
+    loaded = load_in_process(str(ENGINES / "microstyle.py"))
+    config = CampaignConfig(
+        jobs=2,
+        judges=("toy", "spy"),
+        probes=False,
+        matrix=matrix,
+        settings=settings_for(loaded.profile),
+    )
+    campaign = run_campaign(loaded.spec, loaded.profile, config)
+    every = [r.mutant.id for r in campaign.results]
+    through = [r.mutant.id for r in campaign.results if r.mutant.operator != "sign"]
+    assert 0 < len(through) < len(every)
+    assert sorted(asked) == sorted(every if matrix else through)
+    for r in campaign.results:
+        judged_by = [name for name, _ in r.judges]
+        assert judged_by == ["toy", "spy"] if matrix or r.mutant.id in through else ["toy"]
 
 
 @pytest.fixture(scope="module")

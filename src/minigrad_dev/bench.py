@@ -559,23 +559,23 @@ def _not_measured(name: str, why: str) -> Figure:
     )
 
 
-def since_one_op(root: Path) -> Figure:
+def since_one_op(root: Path, suite: Suite) -> Figure:
     """`mutate --since HEAD` after a change to one op's step, against the full campaign, in a
-    committed copy of examples/student: goal 0.3x the time."""
+    committed copy of a student suite: goal 0.3x the time."""
+    name, write = suite
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
         folder = Path(tmp)
-        for name in ("engine.py", "test_engine.py"):
-            shutil.copy2(root / "examples" / "student" / name, folder / name)
+        write(root, folder)
         git = ["git", "-c", "user.email=b@b", "-c", "user.name=b"]
         for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
             subprocess.run([*git, *args], cwd=folder, check=True, capture_output=True)
         engine = folder / "engine.py"
         step = "self.grad += other.data * out.grad"
         engine.write_text(engine.read_text().replace(step, "self.grad += out.grad * other.data"))
-        base = ["mutate", "--engine", "engine.py", "--tests", "test_engine.py", "--min-score", "0"]
+        base = [*_STUDENT_COMMAND, "--min-score", "0"]
         full, since = _interleaved([base, [*base, "--since", "HEAD"]], folder)
     return Figure(
-        "--since HEAD after a one-op change, examples/student (whole command, wall clock)",
+        f"--since HEAD after a one-op change, {name} (whole command, wall clock)",
         f"the full campaign: {full:.2f} s",
         f"--since HEAD (mul's mutants only): {since:.2f} s",
         full / since,
@@ -587,6 +587,14 @@ def since_one_op(root: Path) -> Figure:
 def _student_copy(root: Path, folder: Path) -> None:
     for name in ("engine.py", "test_engine.py"):
         shutil.copy2(root / "examples" / "student" / name, folder / name)
+
+
+# A student suite the reruns are measured on: its name, and what writes its engine.py and
+# test_engine.py into a folder.  The goal of a one-op rerun names no suite: examples/student
+# is mostly fixed cost, the scaled-up suite (minigrad_dev.scaled) less so.
+Suite = tuple[str, Callable[[Path, Path], None]]
+STUDENT: Suite = ("examples/student", _student_copy)
+SCALED: Suite = ("the student suite scaled up (18 ops, 80 tests)", write_scaled_student)
 
 
 def _student_run(folder: Path, judge: list[str], cache: Path | None = None) -> float:
@@ -618,13 +626,14 @@ def rerun_unchanged(root: Path) -> Figure:
     )
 
 
-def rerun_one_op(root: Path, judge: list[str], what: str) -> Figure:
+def rerun_one_op(root: Path, suite: Suite, judge: list[str], what: str) -> Figure:
     """`mutate` after tanh's step is rewritten (the same maths), with the cache of the run
     before the change, against a full run of the changed engine: goal 0.3x the time."""
+    name, write = suite
     with tempfile.TemporaryDirectory(prefix="minigrad-bench-") as tmp:
         folder, warm = Path(tmp) / "lab", Path(tmp) / "cache"
         folder.mkdir()
-        _student_copy(root, folder)
+        write(root, folder)
         _student_run(folder, judge, warm)  # the run before the change, kept
         engine = folder / "engine.py"
         engine.write_text(
@@ -637,7 +646,7 @@ def rerun_one_op(root: Path, judge: list[str], what: str) -> Figure:
             full.append(_student_run(folder, judge))
             cached.append(_student_run(folder, judge, fresh))
     return Figure(
-        f"rerun after a one-op change (tanh's step), examples/student judged by {what}",
+        f"rerun after a one-op change (tanh's step), {name} judged by {what}",
         f"a full run: {min(full):.2f} s",
         f"the rerun: {min(cached):.2f} s",
         min(full) / min(cached),
@@ -856,10 +865,12 @@ def _self_comparisons(root: Path) -> list[Callable[[], Figure]]:
         lambda: jobs_payoff(root / "examples" / "student", "examples/student"),
         lambda: jobs_payoff_scaled(root),
         lambda: fixtures_once(root),
-        lambda: since_one_op(root),
+        lambda: since_one_op(root, STUDENT),
+        lambda: since_one_op(root, SCALED),
         lambda: rerun_unchanged(root),
-        lambda: rerun_one_op(root, [], "its tests, the battery alongside"),
-        lambda: rerun_one_op(root, ["--judge", "battery"], "the battery"),
+        lambda: rerun_one_op(root, STUDENT, [], "its tests, the battery alongside"),
+        lambda: rerun_one_op(root, STUDENT, ["--judge", "battery"], "the battery"),
+        lambda: rerun_one_op(root, SCALED, [], "its tests, the battery alongside"),
         lambda: order_exploration_cost(
             root,
             "propgrad 0.1.1 with its authors' torch tests (8 orders)",

@@ -10,7 +10,8 @@ the probes run there, and then, for each judge in `config.judges` (rows of
    (whose score it is) must be able to judge, else :class:`HarnessError`;
    another judge that cannot is left out, as a finding.  Items the engine
    fails are findings too;
-2. every mutant's verdict;
+2. the verdicts: the first judge's on every mutant, another's on those the
+   first lets through (on every mutant with `matrix`);
 
 then probes each mutant some judge let through
 (:mod:`~minigrad_tool.mutation.probing`), and returns the
@@ -91,7 +92,7 @@ def run_id(spec: EngineSpec, config: CampaignConfig, count: int) -> str:
 def _combine(
     mutant: Mutant, verdicts: Mapping[str, Mapping[str, Verdict]], judges: Sequence[str]
 ) -> MutantResult:
-    """The primary judge's verdict first; every judge's kept side by side."""
+    """The primary judge's verdict first; those of the judges that judged it beside it."""
     primary = verdicts[judges[0]][mutant.id]
     return MutantResult(
         mutant,
@@ -100,7 +101,9 @@ def _combine(
         primary.killed_by,
         primary.covered_by,
         seconds=primary.seconds,
-        judges=tuple((j, verdicts[j][mutant.id]) for j in judges if j in verdicts),
+        judges=tuple(
+            (j, verdicts[j][mutant.id]) for j in judges if mutant.id in verdicts.get(j, {})
+        ),
     )
 
 
@@ -184,15 +187,24 @@ def _judge_all(
     mutants: Sequence[Mutant],
     progress: JudgeProgress | None,
     ahead: _ProbeAhead | None = None,
+    every: bool = False,
 ) -> dict[str, dict[str, Verdict]]:
-    """Every judge that could judge, on every mutant: judge -> mutant ID -> verdict."""
-    return {
-        judge.name: judge.judge(
-            host, mutants, harnesses[judge.name], _ticker(progress, judge.name), ahead
-        )
-        for judge in judges
-        if judge.name in harnesses
-    }
+    """judge -> mutant ID -> verdict.  The scoring judge judges every mutant; the others,
+    those it lets through (each a missing test when another judge catches it; a mutant your
+    tests kill needs no second verdict), or every mutant with `every` (--matrix)."""
+    verdicts: dict[str, dict[str, Verdict]] = {}
+    left = list(mutants)
+    for judge in judges:
+        if judge.name not in harnesses:
+            continue
+        if left:
+            tick = _ticker(progress, judge.name)
+            verdicts[judge.name] = judge.judge(host, left, harnesses[judge.name], tick, ahead)
+        else:
+            verdicts[judge.name] = {}
+        if judge is judges[0] and not every:
+            left = [m for m in left if not verdicts[judge.name][m.id].status.detected]
+    return verdicts
 
 
 class _ProbeAhead:
@@ -316,7 +328,7 @@ def run_campaign(
                     keyed.probed_by(probing, original, ahead.broken)
             reused = _reused(keyed, mutants)
             judged = [m for m in mutants if m.id not in reused]
-            verdicts = _judge_all(host, judges, harnesses, judged, progress, ahead)
+            verdicts = _judge_all(host, judges, harnesses, judged, progress, ahead, config.matrix)
             results = [_combine(m, verdicts, config.judges) for m in judged]
             if ahead is not None:
                 results = ahead.probe(results, verdicts)

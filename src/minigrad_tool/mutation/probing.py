@@ -188,7 +188,9 @@ class Probing:
         through = [
             r.mutant.id
             for r in results
-            if any(not v[r.mutant.id].status.detected for v in verdicts.values())
+            if any(
+                r.mutant.id in v and not v[r.mutant.id].status.detected for v in verdicts.values()
+            )
         ]
         if not through:
             return results
