@@ -230,14 +230,10 @@ class _ProbeAhead:
         waiting = [m for m in self.sent if m not in self.done]
         self.done.update(self.probing.collect(self.host, waiting))
 
-    def probe(
-        self, results: list[MutantResult], verdicts: Mapping[str, Mapping[str, Verdict]]
-    ) -> list[MutantResult]:
+    def probe(self, results: list[MutantResult]) -> list[MutantResult]:
         """Each mutant some judge let through, probed: most as their verdicts came."""
         self.drain()
-        return self.probing.probe(
-            self.host, results, verdicts, self.original, self.broken, self.done
-        )
+        return self.probing.probe(self.host, results, self.original, self.broken, self.done)
 
 
 def _engine_tasks(parts: Sequence[Judge | Probing]) -> dict[str, Task]:
@@ -331,7 +327,7 @@ def run_campaign(
             verdicts = _judge_all(host, judges, harnesses, judged, progress, ahead, config.matrix)
             results = [_combine(m, verdicts, config.judges) for m in judged]
             if ahead is not None:
-                results = ahead.probe(results, verdicts)
+                results = ahead.probe(results)
             _explain(judges, harnesses, [*results, *reused.values()])
     finally:
         for judge in judges:

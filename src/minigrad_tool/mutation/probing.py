@@ -34,7 +34,7 @@ from minigrad_tool.mutation.judging import (
     raise_internal,
 )
 from minigrad_tool.mutation.mutants import Mutant
-from minigrad_tool.mutation.results import NOT_JUDGED, MutantResult, Status, Verdict
+from minigrad_tool.mutation.results import NOT_JUDGED, MutantResult, Status
 
 __all__ = ["Original", "Probing"]
 
@@ -175,7 +175,6 @@ class Probing:
         self,
         engine: Host,
         results: list[MutantResult],
-        verdicts: Mapping[str, Mapping[str, Verdict]],
         original: Original,
         broken: Sequence[str] = (),
         done: Mapping[str, ChildOutcome] | None = None,
@@ -185,13 +184,7 @@ class Probing:
         in `broken` (the unmutated engine fails it) tells nothing about the tests: a mutant
         that differs only there is not judged.  `done`: the probe runs already made (started
         while the judges went on, `submit`)."""
-        through = [
-            r.mutant.id
-            for r in results
-            if any(
-                r.mutant.id in v and not v[r.mutant.id].status.detected for v in verdicts.values()
-            )
-        ]
+        through = [r.mutant.id for r in results if any(not v.status.detected for _, v in r.judges)]
         if not through:
             return results
         done = done or {}
