@@ -214,6 +214,49 @@ class TestHost:
         os.fstat(reused)
         os.close(reused)
 
+    def test_a_host_whose_answers_wait_unread_never_stops_the_parent(self, tmp_path: Path) -> None:
+        """While the parent waits for one host (or writes to one), it reads what the others
+        answer.  Here host A's first answer alone overfills a pipe; unread, A would block on it
+        and never run its second request, which B's request waits for; and a 300 KB request
+        written to A then would wait forever for A to read it (a campaign whose tests let 150
+        mutants through hung so).  The alarm turns such a hang into this test's failure."""
+        answer_text = "x" * 100_000  # a pipe holds 64 KiB
+
+        def setup(serve: Any, reporter: Reporter) -> None:
+            serve({})
+
+        def answer(ctx: Any, args: dict[str, Any], reporter: Reporter) -> str:
+            (tmp_path / f"done-{args['i']}").touch()
+            return answer_text
+
+        def wait(ctx: Any, args: dict[str, Any], reporter: Reporter) -> int:
+            while not (tmp_path / "done-1").exists():  # A's second request ran
+                time.sleep(0.005)
+            return 1
+
+        def size(ctx: Any, args: dict[str, Any], reporter: Reporter) -> int:
+            return len(args["text"])
+
+        def hung(signum: int, frame: Any) -> None:
+            raise AssertionError("the parent and a host wait for each other")
+
+        first = Host(setup, {"answer": answer, "size": size}, QUICK)
+        second = Host(setup, {"wait": wait}, QUICK)
+        before = signal.signal(signal.SIGALRM, hung)
+        signal.alarm(30)
+        try:
+            with first, second:
+                first.submit([Request(f"a{i}", "answer", {"i": i}) for i in range(2)])
+                waited = second.run([Request("b", "wait")])["b"]
+                first.submit([Request("big", "size", {"text": "y" * 300_000})])
+                got = first.collect(["a0", "a1", "big"])
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, before)
+        assert waited.ok and waited.value == 1, waited.message
+        assert [got[k].value for k in ("a0", "a1")] == [answer_text] * 2
+        assert got["big"].value == 300_000
+
     def test_a_task_run_in_the_host_is_inherited_by_the_children_forked_after_it(
         self, tmp_path: Path
     ) -> None:

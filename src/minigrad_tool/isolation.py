@@ -449,6 +449,7 @@ def _fork(
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child never returns
         os.close(read_fd)
+        _OPEN.clear()  # the parent's hosts: never this child's to read
         try:
             _become_child(parent, limits, output)
             reporter = Reporter(write_fd)
@@ -715,6 +716,20 @@ def _threads_started() -> str:
     )
 
 
+# Every host of this process with its answers pipe open, by that pipe's fd.  While the
+# parent waits for one host, or writes a request to one, it reads what the others answer into
+# their buffers: a host whose answers nobody reads blocks writing them, stops reading its
+# requests, and a parent writing one more request to it would then wait forever (a campaign
+# whose tests let 150 mutants through hung so: their probes' answers filled the engine host's
+# pipe while the parent read your tests' host).
+_OPEN: dict[int, Host] = {}
+
+
+def _listening() -> list[int]:
+    """The answers pipes of the hosts that may still say something."""
+    return [fd for fd, host in _OPEN.items() if not host._ended]
+
+
 class Host:
     """A child that sets up once, then runs each task in a grandchild forked from it.
 
@@ -746,6 +761,7 @@ class Host:
         self._commands = -1
         self._answers = -1
         self._buffer = b""
+        self._ended = False  # its answers pipe said end-of-file: the host is gone
         # Requests sent ahead (`submit`): their seconds allowed, and the outcomes that came
         # in while other requests ran, until `collect` takes them.
         self._submitted: dict[str, float] = {}
@@ -795,6 +811,9 @@ class Host:
         os.close(terminal)
         os.close(out)
         self.pid, self._commands, self._answers = child.pid, command_write, child.fd
+        os.set_blocking(command_write, False)  # written between reads (_send), never blocked on
+        self._ended = False
+        _OPEN[child.fd] = self
         self._child = child
 
     def wait_ready(self) -> None:
@@ -825,17 +844,23 @@ class Host:
     def _next_message(self, deadline: float | None) -> dict[str, Any] | None:
         """The next line from the host; None at the deadline; {} when the host is gone."""
         while b"\n" not in self._buffer:
+            if self._ended:
+                return {}
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([self._answers], [], [], wait)
+            ready, _, _ = select.select(_listening(), [], [], wait)
             if not ready:
                 return None
-            chunk = os.read(self._answers, 1 << 16)
-            if not chunk:
-                return {}
-            self._buffer += chunk
+            for fd in ready:
+                _OPEN[fd]._take_chunk()
         line, _, self._buffer = self._buffer.partition(b"\n")
         message: dict[str, Any] = json.loads(line)
         return message
+
+    def _take_chunk(self) -> None:
+        """What the host wrote so far, into its buffer (its end: `_ended`)."""
+        chunk = os.read(self._answers, 1 << 16)
+        self._buffer += chunk
+        self._ended = not chunk
 
     def run(
         self,
@@ -885,7 +910,14 @@ class Host:
                 "in_host": request.in_host,
             }
         )
-        os.write(self._commands, line.encode() + b"\n")
+        data = memoryview(line.encode() + b"\n")
+        while data:  # every host's answers read meanwhile: none waits on a full pipe for us
+            readable, writable, _ = select.select(_listening(), [self._commands], [])
+            for fd in readable:
+                _OPEN[fd]._take_chunk()
+            if writable:
+                with contextlib.suppress(BlockingIOError):
+                    data = data[os.write(self._commands, data) :]
         return timeout
 
     def _answer(self, in_flight: Mapping[str, float]) -> tuple[str, Outcome]:
@@ -915,6 +947,7 @@ class Host:
             return key, outcome
 
     def _close_fds(self) -> None:
+        _OPEN.pop(self._answers, None)
         for fd in (self._commands, self._answers):
             with contextlib.suppress(OSError):
                 os.close(fd)
