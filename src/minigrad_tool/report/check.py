@@ -106,6 +106,13 @@ def _op_rows(
             verdict = (f"FAILED {statuses['fail'] + statuses['error']}/{len(cases)}", "bold red")
         elif cases and statuses["pass"] == len(cases):
             verdict = ("ok", "green")
+        elif statuses["pass"]:  # the rest are calls the engine cannot make (skipped)
+            verdict = (
+                f"ok in {statuses['pass']} of {len(cases)} cases, the rest not supported",
+                "yellow",
+            )
+        elif statuses["skip"]:
+            verdict = ("not supported", "yellow")
         rows.append(
             [
                 op.name,
@@ -116,6 +123,25 @@ def _op_rows(
             ]
         )
     return rows
+
+
+def _not_supported(
+    battery: Battery, results: Sequence[CaseResult]
+) -> dict[tuple[str, str], list[str]]:
+    """The skipped cases (calls the engine cannot make), by op and by why: the detail reads
+    "not supported: <the call> on <the shapes>: <why>", and the why is what they share."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    cases = {c.name: c for c in battery.cases}
+    for r in results:
+        case = cases.get(r.case)
+        if r.status != "skip" or case is None:
+            continue
+        why = r.detail.removeprefix("not supported: ")
+        call = f"{getattr(case, 'text', '')} on {getattr(case, 'shapes', '')}"
+        if why.startswith(call):
+            why = why[len(call) :].removeprefix(":").strip()
+        grouped.setdefault((case.op or case.group, why or "skipped"), []).append(r.case)
+    return grouped
 
 
 def print_check(out: Output, report: CheckReport) -> None:
@@ -149,6 +175,9 @@ def print_check(out: Output, report: CheckReport) -> None:
         out.line()
         out.line(f"FAILED {r.case}", "bold red")
         out.line(r.detail)
+    for (op, why), names in _not_supported(battery, report.results).items():
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        out.line(f"not supported: {op}: {why} ({len(names)} case(s): {shown})", "yellow")
     notes = [r for r in report.results if r.note]
     for r in notes:
         out.line()
