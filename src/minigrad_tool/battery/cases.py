@@ -189,6 +189,7 @@ class CaseResult:
     seconds: float = 0.0
     note: str = ""  # said even when the case passes (a kink convention)
     finding: Finding | None = None  # a failed or crashed case: what is wrong, with evidence
+    why: str = ""  # a skipped case: why the engine cannot make its call, as other cases share it
 
     def __post_init__(self) -> None:  # an engine's message may hold an object's address
         object.__setattr__(self, "detail", stable(self.detail))

@@ -128,19 +128,14 @@ def _op_rows(
 def _not_supported(
     battery: Battery, results: Sequence[CaseResult]
 ) -> dict[tuple[str, str], list[str]]:
-    """The skipped cases (calls the engine cannot make), by op and by why: the detail reads
-    "not supported: <the call> on <the shapes>: <why>", and the why is what they share."""
+    """The skipped cases (calls the engine cannot make), by op and by why."""
     grouped: dict[tuple[str, str], list[str]] = {}
     cases = {c.name: c for c in battery.cases}
     for r in results:
         case = cases.get(r.case)
-        if r.status != "skip" or case is None:
-            continue
-        why = r.detail.removeprefix("not supported: ")
-        call = f"{getattr(case, 'text', '')} on {getattr(case, 'shapes', '')}"
-        if why.startswith(call):
-            why = why[len(call) :].removeprefix(":").strip()
-        grouped.setdefault((case.op or case.group, why or "skipped"), []).append(r.case)
+        if r.status == "skip" and case is not None:
+            why = r.why or r.detail.removeprefix("not supported: ")
+            grouped.setdefault((case.op or case.group, why), []).append(r.case)
     return grouped
 
 

@@ -41,7 +41,12 @@ ALL_AXES = "axis=None"
 
 
 class NotSupported(Exception):
-    """The engine has no way to make this call: a case that needs it is not supported."""
+    """The engine has no way to make this call: a case that needs it is not supported.
+    `why`: the reason without the case's call and shapes, which the cases it skips share."""
+
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message
 
 
 class TensorCalls:

@@ -31,7 +31,7 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -576,11 +576,10 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
         raise
     except Exception as err:
         if isinstance(err, NotSupported):  # a call the engine has no way to make
-            raise NotSupported(f"{case.text} on {case.shapes}: {err}") from err
+            raise NotSupported(f"{case.text} on {case.shapes}: {err}", err.why) from err
         if _refused(err):
-            raise NotSupported(
-                f"{case.text} on {case.shapes} raised {type(err).__name__}: {err}"
-            ) from err
+            why = f"raised {type(err).__name__}: {err}"
+            raise NotSupported(f"{case.text} on {case.shapes} {why}", why) from err
         raise
     weight = run.rng.normal(size=got.shape)
     if case.name in pinned:
@@ -647,7 +646,8 @@ def run_tensor_case(
     try:
         _check(case, access, pinned or {})
     except NotSupported as err:
-        return result("skip", f"not supported: {err}")
+        skipped = result("skip", f"not supported: {err}")
+        return replace(skipped, why=err.why)
     except CaseFailure as err:
         return result(
             "fail",
