@@ -237,6 +237,34 @@ class TestTestsThatCannotJudge:
             assert "ESCAPED" not in result.stdout and "0.0%" not in result.stdout
 
 
+def test_a_package_of_the_engines_name_earlier_on_the_path_is_not_checked_in_its_place(
+    tmp_path: Path,
+) -> None:
+    """Another `minigrad` (right) before the project's `src` (wrong sigmoid) on sys.path, as
+    $PYTHONPATH or an installed package puts one: the named file is checked, not that one
+    (which gave exit 0 and "0 failed" under the named file's header)."""
+    import os
+
+    root = make_lab(tmp_path / "lab", BUGGY)
+    shadow = tmp_path / "shadow" / "minigrad"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    (shadow / "engine.py").write_text(ENGINE.replace("STEP", FIXED))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shadow.parent), str(root / "src")])}
+    result = subprocess.run(
+        [sys.executable, "-m", "minigrad_tool", "gradcheck", "--engine", "src/minigrad/engine.py"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED ")]
+    assert failed and all("sigmoid" in line for line in failed), result.stdout
+
+
 class TestBreakAndConfirm:
     def test_sub_sign_explains_where_the_sign_lives(self, trial: Trial) -> None:
         """sub is `self + (-other)`: its sign lives in neg, `self * -1`; exit 2 naming the

@@ -18,7 +18,6 @@ so whose failure an exception is, is decided here too (:func:`engine_paths`).
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from minigrad_tool.adapter.loader import (
     forget_other_engines,
     import_engine,
     install_snapshot,
+    put_first_on_path,
 )
 from minigrad_tool.adapter.nodes import NodeAccess, install_leaf_factory
 from minigrad_tool.adapter.profile import Op, Precision, Profile, Step, Sweep, apply_op
@@ -197,8 +197,7 @@ def load_in_process(text: str) -> Loaded:
     """
     spec = parse_spec(text)
     set_engine_paths(*engine_paths(spec))
-    if spec.sys_path is not None and spec.sys_path not in sys.path:
-        sys.path.insert(0, spec.sys_path)
+    put_first_on_path(spec.sys_path)
     try:
         module = import_engine(spec)
         profile = _discover(spec, module, quiet, {})

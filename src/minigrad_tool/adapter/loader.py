@@ -31,6 +31,7 @@ __all__ = [
     "import_engine",
     "import_others",
     "install_snapshot",
+    "put_first_on_path",
 ]
 
 # Engine modules imported before the hook (from disk) and replaced by the snapshot's:
@@ -113,11 +114,21 @@ class SnapshotFinder(importlib.abc.MetaPathFinder):
         return None
 
 
+def put_first_on_path(folder: str | None) -> None:
+    """The engine's folder first on sys.path, also where it is there already but later (a
+    project's own editable install adds it after site-packages and $PYTHONPATH): a package
+    of the engine's name found earlier would be imported, and checked, in its place."""
+    if folder is None:
+        return
+    while folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
+
+
 def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
     """Serve the snapshot for the engine's file from now on, in this process."""
     keep_bytecode_out_of_tree()
-    if spec.sys_path is not None and spec.sys_path not in sys.path:
-        sys.path.insert(0, spec.sys_path)
+    put_first_on_path(spec.sys_path)
     served = served_names() if spec.order_sensitive else None
     finder = SnapshotFinder(spec.path, spec.source, served)
     sys.meta_path.insert(0, finder)
@@ -166,9 +177,19 @@ def forget_engine_folder(spec: EngineSpec) -> None:
 
 
 def import_engine(spec: EngineSpec) -> ModuleType:
-    """Import the engine module (its package's __init__ first, as `import` does)."""
+    """Import the engine module (its package's __init__ first, as `import` does); ImportError
+    if that name gives another file than the engine's: it would be checked in its place."""
     forget_other_engines(spec)
-    return importlib.import_module(spec.module)
+    module = importlib.import_module(spec.module)
+    found = getattr(module, "__file__", None) or ""
+    if not _same_file(found, spec.path):
+        raise ImportError(
+            f"`import {spec.module}` gives {found or 'a module with no file'}, not the engine's "
+            f"file {spec.path}: another package of that name comes first on sys.path "
+            "($PYTHONPATH, or one installed in the environment), and minigrad would check it "
+            "in the engine's place"
+        )
+    return module
 
 
 def import_others(spec: EngineSpec) -> None:
