@@ -181,7 +181,61 @@ def test_pytest_refusing_to_start_is_quoted(tmp_path: Path) -> None:
     result = command(tmp_path, "mutate", "--engine", "engine.py", "--tests", "test_engine.py")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "unrecognized arguments: -n" in result.stderr
-    assert "without pytest-xdist" in result.stderr
+    assert "`-n` comes from pytest-xdist, which pytest does not load here" in result.stderr
+
+
+# A stand-in for pytest-xdist, installed by entry point: its `-n`, its `worker_id` fixture,
+# and a refusal where real xdist would start workers.
+FAKE_XDIST = """import pytest
+
+
+def pytest_addoption(parser):  # as xdist does: lowercase short options are pytest's own
+    parser.getgroup("xdist")._addoption("-n", "--numprocesses", dest="numprocesses")
+
+
+def pytest_configure(config):
+    if config.getoption("numprocesses") not in (None, "0"):
+        raise pytest.UsageError("workers would start here")
+
+
+@pytest.fixture
+def worker_id():
+    return "master"
+"""
+
+
+@pytest.mark.campaign
+def test_xdist_in_addopts_stays_loaded_with_no_workers(tmp_path: Path) -> None:
+    """addopts = "-n 2" where pytest-xdist loads by entry point: minigrad's runs add `-n 0`
+    (the later option wins), so the addopts parse, no worker starts, and a test that takes
+    xdist's `worker_id` fixture still gets it."""
+    site = tmp_path / "site"
+    (site / "fake_xdist-1.0.dist-info").mkdir(parents=True)
+    (site / "fake_xdist.py").write_text(FAKE_XDIST)
+    (site / "fake_xdist-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: fake-xdist\nVersion: 1.0\n"
+    )
+    (site / "fake_xdist-1.0.dist-info" / "entry_points.txt").write_text(
+        "[pytest11]\nxdist = fake_xdist\n"
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(STUDENT / "engine.py", project)
+    tests = (STUDENT / "test_engine.py").read_text()
+    tests += "\n\ndef test_with_worker_id(worker_id):\n    assert worker_id == 'master'\n"
+    (project / "test_engine.py").write_text(tests)
+    (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-n 2"\n')
+    env = {"PYTHONPATH": str(site)}
+    plain = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, **env},
+    )  # fmt: skip
+    assert "workers would start here" in plain.stdout + plain.stderr  # the stand-in is loaded
+    result = command(project, "mutate", "--engine", "engine.py", "--tests", "test_engine.py",
+                     env=env)  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr  # the student's score < 100%
+    assert "mutation score: " in result.stdout
 
 
 @pytest.mark.campaign

@@ -23,7 +23,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,30 +92,46 @@ _BLOCKED_PLUGINS = ("cacheprovider", "xdist", "randomly", "random_order", "fault
 _MAX_REPORT = 4000
 
 
-def pytest_args(paths: Sequence[str]) -> list[str]:
+def pytest_args(paths: Sequence[str], loaded: Collection[str] = ()) -> list[str]:
     """Collect and run quietly; no cache written, no parallel or random plugins.
 
     Output is not captured (it goes nowhere anyway), and a failure is reported
     in one line: building pytest's long failure report costs more than most tests.
+    pytest-xdist, where it loads by entry point (`loaded`), stays loaded with `-n 0`: no
+    worker starts (each mutant's tests run in a child of their own, --jobs of them side by
+    side), yet a `-n auto` in the user's addopts still parses (the later `-n` wins) and
+    xdist's fixtures (`worker_id`) are there, as in their own `pytest -n 0`.
     """
-    blocked = [arg for name in _BLOCKED_PLUGINS for arg in ("-p", f"no:{name}")]
-    return [*paths, *blocked, "-q", "--no-header", "-rN", "-s", "--tb=line"]
+    xdist = "xdist" in loaded
+    blocked = [
+        arg
+        for name in _BLOCKED_PLUGINS
+        if not (xdist and name == "xdist")
+        for arg in ("-p", f"no:{name}")
+    ]
+    serial = ["-n", "0"] if xdist else []
+    return [*paths, *blocked, *serial, "-q", "--no-header", "-rN", "-s", "--tb=line"]
 
 
-def scratch_args(scratch: Path) -> list[str]:
+def _autoloaded_plugins() -> set[str]:
+    """The pytest plugins installed with an entry point, which pytest loads by itself."""
+    import importlib.metadata  # 12 ms of imports: here, in the host pytest runs in
+
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return set()
+    return {ep.name for ep in importlib.metadata.entry_points(group="pytest11")}
+
+
+def scratch_args(scratch: Path, loaded: Collection[str]) -> list[str]:
     """Options that point plugins which write into the folder pytest runs in at `scratch`, so
     a campaign leaves the user's tree as it found it (call where pytest will run).
 
     pytest-benchmark makes `.benchmarks/` at start-up (its fixture still works, run once), and
     pytest-cov writes `.coverage` when the user's addopts ask for it.  Hypothesis's
     `.hypothesis/` is moved by :func:`_hypothesis_home` (it has no option).  A plugin is only
-    named when it is installed and loaded by entry point, or pytest would refuse the option.
+    named when it is installed and loaded by entry point (`loaded`), or pytest would refuse
+    the option.
     """
-    import importlib.metadata  # 12 ms of imports: here, in the host pytest runs in
-
-    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        return []
-    loaded = {ep.name for ep in importlib.metadata.entry_points(group="pytest11")}
     args = []
     if "benchmark" in loaded:
         args += ["--benchmark-disable", f"--benchmark-storage=file://{scratch / 'benchmarks'}"]
@@ -462,10 +478,10 @@ def _refused(code: int, said: str) -> str:
         why += ", saying:\n" + "\n".join(f"  {line}" for line in lines)
     if "unrecognized arguments" in said and " -n" in said:
         why += (
-            "\nminigrad runs your tests without pytest-xdist (-p no:xdist: each mutant's tests "
-            "run in a child of their own, and --jobs runs children side by side), so `-n` from "
-            "addopts is unknown there; move it out of addopts (PYTEST_ADDOPTS, or the command "
-            "line) for minigrad's runs"
+            "\n`-n` comes from pytest-xdist, which pytest does not load here (not installed in "
+            "this environment, or not loaded by its entry point); minigrad would run it with "
+            "-n 0 anyway (each mutant's tests run in a child of their own, and --jobs runs "
+            "children side by side): install it beside minigrad, or move `-n` out of addopts"
         )
     return why
 
@@ -540,7 +556,8 @@ class TestsHost:
         plugin = _Plugin(serve, self.session, prepare)
         reporter.phase("collecting your tests")
         _hypothesis_home(self.scratch)  # its pytest plugin stores examples from configure on
-        args = [*pytest_args(self.paths), *scratch_args(self.scratch)]
+        loaded = _autoloaded_plugins()
+        args = [*pytest_args(self.paths, loaded), *scratch_args(self.scratch, loaded)]
         with _said_on_stderr(self.scratch / "pytest-stderr.txt") as said:
             code = pytest.main(args, plugins=[plugin])
         if plugin.served:
