@@ -218,7 +218,7 @@ class TestHost:
         """While the parent waits for one host (or writes to one), it reads what the others
         answer.  Here host A's first answer alone overfills a pipe; unread, A would block on it
         and never run its second request, which B's request waits for; and a 300 KB request
-        written to A then would wait forever for A to read it (a campaign whose tests let 150
+        written to A then would wait forever for A to read it (a campaign whose tests let 244
         mutants through hung so).  The alarm turns such a hang into this test's failure."""
         answer_text = "x" * 100_000  # a pipe holds 64 KiB
 

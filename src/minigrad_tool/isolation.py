@@ -720,7 +720,7 @@ def _threads_started() -> str:
 # parent waits for one host, or writes a request to one, it reads what the others answer into
 # their buffers: a host whose answers nobody reads blocks writing them, stops reading its
 # requests, and a parent writing one more request to it would then wait forever (a campaign
-# whose tests let 150 mutants through hung so: their probes' answers filled the engine host's
+# whose tests let 244 mutants through hung so: their probes' answers filled the engine host's
 # pipe while the parent read your tests' host).
 _OPEN: dict[int, Host] = {}
 
