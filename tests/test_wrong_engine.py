@@ -265,6 +265,27 @@ def test_a_package_of_the_engines_name_earlier_on_the_path_is_not_checked_in_its
     assert failed and all("sigmoid" in line for line in failed), result.stdout
 
 
+def test_tests_that_put_a_namesake_first_on_the_path_are_refused_naming_both(
+    tmp_path: Path,
+) -> None:
+    """A conftest.py that puts a folder with another `minigrad` first on sys.path: the tests
+    would test that one, so they cannot judge the engine named; exit 2 names both files."""
+    root = make_lab(tmp_path / "lab", FIXED)
+    other = root / "reference" / "minigrad"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("")
+    (other / "engine.py").write_text(ENGINE.replace("STEP", FIXED))
+    (root / "tests" / "conftest.py").write_text(
+        "import pathlib, sys\n"
+        "sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / 'reference'))\n"
+    )
+    result = run(root, "mutate")
+    assert result.returncode == 2, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert "they would test another module than the engine" in said, said
+    assert f"gives {other / 'engine.py'}, not the engine's file {root / 'src'}" in said, said
+
+
 class TestBreakAndConfirm:
     def test_sub_sign_explains_where_the_sign_lives(self, trial: Trial) -> None:
         """sub is `self + (-other)`: its sign lives in neg, `self * -1`; exit 2 naming the

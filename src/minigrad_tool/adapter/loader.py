@@ -24,6 +24,7 @@ from minigrad_tool.adapter.spec import EngineSpec, module_of_file
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
 
 __all__ = [
+    "NotTheEngine",
     "SnapshotFinder",
     "engine_modules",
     "forget_modules",
@@ -176,19 +177,25 @@ def forget_engine_folder(spec: EngineSpec) -> None:
                 del sys.modules[name]
 
 
+class NotTheEngine(ImportError):
+    """The engine's module name gives another file: it would be checked in the engine's place."""
+
+    def __init__(self, name: str, found: str, path: Path) -> None:
+        super().__init__(
+            f"`import {name}` gives {found or 'a module with no file'}, not the engine's file "
+            f"{path}: another package of that name comes first on sys.path"
+        )
+        self.found = found
+
+
 def import_engine(spec: EngineSpec) -> ModuleType:
-    """Import the engine module (its package's __init__ first, as `import` does); ImportError
-    if that name gives another file than the engine's: it would be checked in its place."""
+    """Import the engine module (its package's __init__ first, as `import` does); NotTheEngine
+    if that name gives another file than the engine's."""
     forget_other_engines(spec)
     module = importlib.import_module(spec.module)
     found = getattr(module, "__file__", None) or ""
     if not _same_file(found, spec.path):
-        raise ImportError(
-            f"`import {spec.module}` gives {found or 'a module with no file'}, not the engine's "
-            f"file {spec.path}: another package of that name comes first on sys.path "
-            "($PYTHONPATH, or one installed in the environment), and minigrad would check it "
-            "in the engine's place"
-        )
+        raise NotTheEngine(spec.module, found, spec.path)
     return module
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from minigrad_tool import leftovers
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
-from minigrad_tool.adapter.loader import import_engine
+from minigrad_tool.adapter.loader import NotTheEngine, import_engine
 from minigrad_tool.adapter.order import (
     Served,
     current_order,
@@ -185,6 +185,7 @@ class _Plugin:
         self.prepare = prepare
         self.errors: list[str] = []
         self.served = False
+        self.refused = ""  # why the session cannot judge the engine (NotTheEngine)
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
@@ -229,7 +230,14 @@ class _Plugin:
             # property, about 0.2 ms per item per child otherwise).
             with contextlib.suppress(Exception):  # pytest says it, if it fails there too
                 _ = item.location
-        self.prepare()
+        try:
+            self.prepare()
+        except NotTheEngine as err:
+            self.refused = (
+                f"they would test another module than the engine: {err} (a conftest.py or a "
+                "test module put its folder there)"
+            )
+            return True
         self.served = True
         self.serve(self.session)
         if self.session.warmed is not None:  # the end of the campaign: their teardown runs
@@ -562,6 +570,8 @@ class TestsHost:
             code = pytest.main(args, plugins=[plugin])
         if plugin.served:
             return None
+        if plugin.refused:
+            return plugin.refused
         if plugin.errors:
             return "they fail to collect:\n" + "\n".join(plugin.errors)
         return _refused(int(code), said())
