@@ -73,11 +73,15 @@ def make_lab(root: Path, step: str) -> Path:
     return root
 
 
-def run(cwd: Path, *args: str, module: str = "minigrad_tool") -> subprocess.CompletedProcess[str]:
-    """A command from the project's root, with the student's package importable."""
+def run(
+    cwd: Path, *args: str, module: str = "minigrad_tool", before: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A command from the project's root, with the student's package importable (`before`: a
+    folder on $PYTHONPATH ahead of it)."""
     import os
 
-    env = {**os.environ, "PYTHONPATH": str(cwd / "src")}
+    path = [str(cwd / "src")] if before is None else [str(before), str(cwd / "src")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     env.pop("UV_RUN_RECURSION_DEPTH", None)  # hints as a plain shell shows them
     return subprocess.run(
         [sys.executable, "-m", module, *args],
@@ -243,23 +247,12 @@ def test_a_package_of_the_engines_name_earlier_on_the_path_is_not_checked_in_its
     """Another `minigrad` (right) before the project's `src` (wrong sigmoid) on sys.path, as
     $PYTHONPATH or an installed package puts one: the named file is checked, not that one
     (which gave exit 0 and "0 failed" under the named file's header)."""
-    import os
-
     root = make_lab(tmp_path / "lab", BUGGY)
     shadow = tmp_path / "shadow" / "minigrad"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("")
     (shadow / "engine.py").write_text(ENGINE.replace("STEP", FIXED))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shadow.parent), str(root / "src")])}
-    result = subprocess.run(
-        [sys.executable, "-m", "minigrad_tool", "gradcheck", "--engine", "src/minigrad/engine.py"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run(root, "gradcheck", "--engine", "src/minigrad/engine.py", before=shadow.parent)
     assert result.returncode == 1, result.stdout + result.stderr
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED ")]
     assert failed and all("sigmoid" in line for line in failed), result.stdout
