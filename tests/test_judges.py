@@ -128,7 +128,7 @@ def test_the_other_judges_judge_what_the_scoring_judge_lets_through(
     about the others only (its kills are the missing tests), and about all with --matrix."""
     monkeypatch.setitem(judge_table.JUDGES, "toy", JudgeRow("a toy judge", SignRuleJudge))
     monkeypatch.setitem(judge_table.JUDGES, "spy", JudgeRow("a spying judge", RecordingJudge))
-    asked: ClassVar[list[str]] = []  # set by each test
+    asked: list[str] = []
     monkeypatch.setattr(RecordingJudge, "asked", asked)
     loaded = load_in_process(str(ENGINES / "microstyle.py"))
     config = CampaignConfig(

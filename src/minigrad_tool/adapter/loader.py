@@ -185,7 +185,6 @@ class NotTheEngine(ImportError):
             f"`import {name}` gives {found or 'a module with no file'}, not the engine's file "
             f"{path}: another package of that name comes first on sys.path"
         )
-        self.found = found
 
 
 def import_engine(spec: EngineSpec) -> ModuleType:

@@ -31,7 +31,7 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -641,13 +641,14 @@ def run_tensor_case(
                 reason=why or detail,
                 file=case.file,
             )
-        return CaseResult(case.name, status, detail, time.perf_counter() - start, finding=finding)
+        seconds = time.perf_counter() - start
+        skipped = why if status == "skip" else ""  # what the cases it skips share
+        return CaseResult(case.name, status, detail, seconds, finding=finding, why=skipped)
 
     try:
         _check(case, access, pinned or {})
     except NotSupported as err:
-        skipped = result("skip", f"not supported: {err}")
-        return replace(skipped, why=err.why)
+        return result("skip", f"not supported: {err}", why=err.why)
     except CaseFailure as err:
         return result(
             "fail",

@@ -88,11 +88,11 @@ __all__ = [
     "tests_started_early",
 ]
 
-_BLOCKED_PLUGINS = ("cacheprovider", "xdist", "randomly", "random_order", "faulthandler")
+_BLOCKED_PLUGINS = ("cacheprovider", "randomly", "random_order", "faulthandler")
 _MAX_REPORT = 4000
 
 
-def pytest_args(paths: Sequence[str], loaded: Collection[str] = ()) -> list[str]:
+def pytest_args(paths: Sequence[str], loaded: Collection[str]) -> list[str]:
     """Collect and run quietly; no cache written, no parallel or random plugins.
 
     Output is not captured (it goes nowhere anyway), and a failure is reported
@@ -102,14 +102,8 @@ def pytest_args(paths: Sequence[str], loaded: Collection[str] = ()) -> list[str]
     side), yet a `-n auto` in the user's addopts still parses (the later `-n` wins) and
     xdist's fixtures (`worker_id`) are there, as in their own `pytest -n 0`.
     """
-    xdist = "xdist" in loaded
-    blocked = [
-        arg
-        for name in _BLOCKED_PLUGINS
-        if not (xdist and name == "xdist")
-        for arg in ("-p", f"no:{name}")
-    ]
-    serial = ["-n", "0"] if xdist else []
+    blocked = [arg for name in _BLOCKED_PLUGINS for arg in ("-p", f"no:{name}")]
+    serial = ["-n", "0"] if "xdist" in loaded else ["-p", "no:xdist"]
     return [*paths, *blocked, *serial, "-q", "--no-header", "-rN", "-s", "--tb=line"]
 
 
