@@ -208,6 +208,19 @@ class TestSuggestedTestsAssertTheTruth:
         failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
         assert failed and all("test_sigmoid" in line for line in failed), result.stdout
 
+    def test_the_failing_test_vouches_for_no_mutant(self, trial: Trial) -> None:
+        """Every mutant fails it as the buggy engine does, which says nothing of the fixed
+        engine (sigmoid-assign's line is not even there then): it lists none, and the command
+        names sigmoid's mutants with why, for --suggest after the fix."""
+        start = trial.suggested.index("def test_sigmoid_accumulates_and_scales")
+        body = trial.suggested[start:].split("\n\n\ndef ")[0]
+        assert "FAILS on your engine today" in body
+        assert "mutants" not in body, body
+        named = [line for line in trial.out.splitlines() if line.startswith("  no test for ")]
+        assert any(
+            "sigmoid-assign" in line and "which your engine gets wrong" in line for line in named
+        ), trial.out
+
     @pytest.mark.e2e
     def test_every_suggested_test_passes_on_the_fixed_engine(
         self, trial: Trial, tmp_path: Path

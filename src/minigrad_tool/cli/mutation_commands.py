@@ -315,13 +315,17 @@ def _write_reports(
 
 def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> None:
     out.line()
-    if suggestions.written:
+    guarding = suggestions.tests - len(suggestions.failing)
+    if guarding:
         out.line(
-            f"wrote {path}: {suggestions.tests} tests for {len(suggestions.written)} mutants, "
+            f"wrote {path}: {guarding} test{'s' if guarding > 1 else ''} for "
+            f"{len(suggestions.written)} mutant{'s' if len(suggestions.written) > 1 else ''}, "
             "each asserting what a correct engine gives (plain math, central differences) and "
             "failing on the mutants it lists; add it to --tests and run again",
             "bold green",
         )
+    elif suggestions.tests:
+        out.line(f"wrote {path}: only tests that expose a bug in your engine (below)", "yellow")
     else:
         out.line(f"no test written to {path}", "yellow")
     if suggestions.failing:
@@ -329,11 +333,15 @@ def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> Non
         names = ", ".join(name for name, _ in suggestions.failing)
         out.line(
             f"{len(suggestions.failing)} suggested test(s) fail on your engine today: they "
-            f"expose {' and '.join(ops)}'s bug; fix it, then they guard it ({names})",
+            f"expose {' and '.join(ops)}'s bug; fix it, then they guard it ({names}), and "
+            f"run --suggest again for the mutants they cannot vouch for yet",
             "bold red",
         )
+    by_why: dict[str, list[str]] = {}
     for mutant, why in suggestions.dropped:
-        out.line(f"  no test for {mutant}: {why}", "yellow")
+        by_why.setdefault(why, []).append(mutant)
+    for why, mutants in by_why.items():
+        out.line(f"  no test for {', '.join(mutants)}: {why}", "yellow")
 
 
 def _mutate_code(out: Output, campaign: Campaign, min_score: float) -> int:

@@ -178,18 +178,13 @@ def _test_source(
     exposes: str = "",
 ) -> str:
     _, doc = _what(test.probe, test.regime)
-    if test.habits:
+    if test.habits and not exposes:  # the habit is that of the mutants it lists
         said = "; ".join(f"{h.name}: {h.broken_by}" for h in test.habits)
         doc = f"{doc} It breaks the habit of your tests that let these mutants live ({said})."
     doc = f"{doc} {exposes}" if exposes else doc
     body = [f"    {line}" for line in test.probe.test_lines(test.want, test.regime, style)]
     wrapped = textwrap.wrap(
         doc, width=88, initial_indent="    ", subsequent_indent="    ", break_on_hyphens=False
-    )
-    mutants_heading = (
-        "    # once fixed, it catches these mutants of the engine:"
-        if exposes
-        else "    # catches these mutants of the engine:"
     )
     docstring = (
         [f'    """{doc}"""']
@@ -200,7 +195,10 @@ def _test_source(
             '    """',
         ]
     )
-    head = [f"def {name}():", *docstring, mutants_heading]
+    head = [f"def {name}():", *docstring]
+    if exposes:  # it fails on the engine today: it claims no mutant (suggest_tests)
+        return _hug_powers("\n".join([*head, *body]) + "\n")
+    head.append("    # catches these mutants of the engine:")
     for m in test.mutants:
         head.append(f"    #   {m.id} ({spec.name_of(m.file)}:{m.start[0]}), which reads")
         head += textwrap.wrap(
@@ -242,7 +240,7 @@ class _Checked:
     """What running the written tests showed."""
 
     caught: dict[str, list[str]] = field(default_factory=dict)  # passing test -> mutants killed
-    exposing: dict[str, list[str]] = field(default_factory=dict)  # failing by design -> mutants
+    exposing: list[str] = field(default_factory=list)  # tests failing by design: no mutant
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (mutant, why no test)
 
 
@@ -268,8 +266,10 @@ def _verify(
 ) -> _Checked:
     """Run the written tests both ways, by pytest in children.  On the engine: a test passes,
     or it fails on its assertions because an op it calls is wrong (the battery says which).
-    On each mutant it lists: a passing test must fail in every graph order; a failing one
-    must fail too."""
+    On each mutant it lists, a passing test must fail in every graph order.  A test that
+    fails today claims no mutant: every mutant fails it as the engine does, so failing says
+    nothing of what it would do once the op is fixed (a mutant of the wrong line itself is
+    no longer there then).  Its mutants are reported, to be judged again after the fix."""
     mutants = [m for _, written in tests.values() for m in written.mutants]
     checked = _Checked()
     with tempfile.TemporaryDirectory(prefix="minigrad-suggest-") as tmp:
@@ -290,9 +290,8 @@ def _verify(
                     and _exposes_bug(why_of[name])
                 )
 
-            # Only tests that may be written run on their mutants: those that pass on the
-            # engine, and those that fail on their own assertions where an op is wrong.
-            kept = [n for n, o in outcome_of.items() if o == "passed" or exposing(n)]
+            # Only tests that pass on the engine run on their mutants.
+            kept = [n for n, o in outcome_of.items() if o == "passed"]
             requests = [
                 Request(f"{name}|{m.id}", "judge", {"mutant": m.id, "items": [ids[name]]})
                 for name in sorted(kept)
@@ -302,15 +301,14 @@ def _verify(
     for name, (_, written) in tests.items():
         outcome, why = outcome_of[name], why_of[name] or "not collected"
         if exposing(name):
-            failing_too = []
-            for m in written.mutants:
-                run = _run_of(outcomes.get(f"{name}|{m.id}"))
-                if run.killed_by or run.unreliable:
-                    failing_too.append(m.id)
-                else:
-                    checked.dropped.append((m.id, "its test passes on the mutant"))
-            if failing_too:
-                checked.exposing[name] = failing_too
+            checked.exposing.append(name)
+            wrong = " and ".join(written.blames)
+            said = (
+                f"its input calls {wrong}, which your engine gets wrong: {name} exposes the "
+                f"bug, and fails on every mutant as on your engine; once {wrong} is fixed, "
+                "run --suggest again"
+            )
+            checked.dropped += [(m.id, said) for m in written.mutants]
             continue
         if outcome != "passed":
             said = (
@@ -444,12 +442,10 @@ def suggest_tests(
     for name in kept:
         written = tests[name][1]
         if name in checked.exposing:
-            source = writer.source(written, name, _exposes(written, profile))
-            bodies.append(_only_caught(source, checked.exposing[name]))
+            bodies.append(writer.source(written, name, _exposes(written, profile)))
         else:
             bodies.append(_only_caught(tests[name][0], checked.caught[name]))
     caught_ids = [m for name in kept for m in checked.caught.get(name, [])]
-    caught_ids += [m for name in kept for m in checked.exposing.get(name, [])]
     failing = [(name, tests[name][1].blames) for name in kept if name in checked.exposing]
     text = header + "\n\n" + "\n\n".join(bodies)
     return Suggestions(text, caught_ids, [*dropped, *checked.dropped], len(kept), failing)
