@@ -294,6 +294,41 @@ def test_a_campaign_leaves_the_tests_folder_as_it_was(student: Path) -> None:
     assert sorted(p.name for p in student.iterdir() if p.name.startswith(".")) == []
 
 
+@pytest.mark.e2e
+def test_hypothesis_draws_the_same_examples_in_every_run(student: Path, tmp_path: Path) -> None:
+    """Hypothesis seeds each process at random: a mutant caught by some draws only got its
+    verdict by luck (a lab project's relu-sign: killed in three runs of four).  With the seed
+    forced, two campaigns draw the same examples, and give the same verdicts."""
+    draws = tmp_path / "draws.txt"
+    (student / "test_hyp.py").write_text(
+        "from hypothesis import given, settings, strategies as st\n\nfrom engine import Value\n\n\n"
+        "@settings(max_examples=3)\n"
+        "@given(st.floats(-3, 3))\n"
+        "def test_relu(x):\n"
+        f"    with open({str(draws)!r}, 'a') as log:\n"
+        "        log.write(repr(x) + '\\n')\n"
+        "    a = Value(x)\n"
+        "    a.relu().backward()\n"
+        "    assert a.grad == (1.0 if x > 0 else 0.0)\n"
+    )
+    command = ["mutate", "--engine", "engine.py", "--tests", "test_hyp.py", "--judge", "tests"]
+    seen, reports = [], []
+    for k in range(2):
+        draws.write_text("")
+        report = tmp_path / f"run{k}.json"
+        result = subprocess.run(
+            [sys.executable, "-m", "minigrad_tool", *command, "--operators", "sign", "--json",
+             str(report), "--min-score", "0"],
+            cwd=student, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        seen.append(sorted(set(draws.read_text().split())))
+        mutants = json.loads(report.read_text())["files"]["engine.py"]["mutants"]
+        reports.append({m["id"]: m["status"] for m in mutants})
+    assert len(seen[0]) >= 3 and seen[0] == seen[1]
+    assert reports[0] == reports[1] and "relu-sign" in reports[0]
+
+
 class TestOutputs:
     def test_report_onto_a_source_is_refused_before_work(
         self, student: Path, capsys: pytest.CaptureFixture[str]

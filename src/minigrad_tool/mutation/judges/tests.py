@@ -149,6 +149,22 @@ def _hypothesis_home(scratch: Path) -> None:
         configuration.set_hypothesis_home_dir(home)
 
 
+# Hypothesis draws a test's examples from a fresh random seed in every process, and replays
+# examples that earlier runs saved in its database: a mutant that some draws catch and others
+# do not would get its verdict by luck (on a lab project, relu's sign mutant was killed in
+# three runs of four).  A forced seed, which `--hypothesis-seed` sets, draws the same examples
+# in every child of every run, and leaves the database alone; a test with an @seed of its own,
+# or derandomize, keeps it.  Set in the host once the tests imported hypothesis, so that it
+# holds whatever their settings or addopts say.
+HYPOTHESIS_SEED = 0
+
+
+def _hypothesis_seeded() -> None:
+    core = sys.modules.get("hypothesis.core")
+    if core is not None:
+        vars(core)["global_force_seed"] = HYPOTHESIS_SEED  # what --hypothesis-seed sets
+
+
 @dataclass
 class _Session:
     """What the host keeps after collection; every task's child inherits it."""
@@ -549,6 +565,7 @@ class TestsHost:
 
         def prepare() -> None:
             _hypothesis_home(self.scratch)  # again: an older hypothesis the tests imported
+            _hypothesis_seeded()
             import_engine(spec)  # tests that import it inside a test get the same module
             self.session.patcher = patcher_for(spec, self.index)
             _prepare_sites(self.session)  # none yet when the host started early: `assign`
