@@ -329,6 +329,70 @@ def test_hypothesis_draws_the_same_examples_in_every_run(student: Path, tmp_path
     assert reports[0] == reports[1] and "relu-sign" in reports[0]
 
 
+def test_judging_children_run_hypothesis_without_its_deadline() -> None:
+    """A hypothesis deadline fails a test on a busy machine (a kill by load): a judging child
+    turns it off, and the too_slow health check, in the tests it runs, methods included."""
+    import time
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from hypothesis import HealthCheck, errors, given, settings
+    from hypothesis import strategies as st
+
+    from minigrad_tool.mutation.judges.tests import _hypothesis_untimed
+
+    @settings(deadline=timedelta(milliseconds=1), max_examples=1, database=None)
+    @given(st.just(0))
+    def slow(x: int) -> None:
+        time.sleep(0.02)  # always beyond its 1 ms deadline
+
+    class Tests:
+        @settings(deadline=timedelta(milliseconds=1), max_examples=1, database=None)
+        @given(st.just(0))
+        def test_slow(self, x: int) -> None:
+            time.sleep(0.02)
+
+    with pytest.raises((errors.DeadlineExceeded, errors.FlakyFailure)):
+        slow()
+    method = Tests().test_slow
+    _hypothesis_untimed([SimpleNamespace(obj=slow), SimpleNamespace(obj=method), object()])
+    slow()  # no deadline now
+    method()
+    used = slow._hypothesis_internal_use_settings  # type: ignore[attr-defined]
+    assert used.deadline is None and HealthCheck.too_slow in used.suppress_health_check
+    assert used.max_examples == 1  # the test's own settings are kept
+
+
+def test_values_computed_at_import_are_named(
+    student: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A test file that runs backward() when it is imported checks what the unmutated engine
+    computed, whatever the mutant (its plain pytest run catches a wrong tanh; minigrad saw
+    "no test ran their changed code"): the report names the file and its globals.  A leaf, a
+    list of leaves and the student's own file are not named."""
+    (student / "test_at_import.py").write_text(
+        "from engine import Value\n\n"
+        "x = Value(0.5)\n"
+        "y = x.tanh() * x\n"
+        "y.backward()\n"
+        "w = Value(2.0)\n"
+        "leaves = [Value(1.0), Value(-1.0)]\n\n\n"
+        "def test_tanh_times_x():\n"
+        "    assert abs(x.grad - 0.8553410237) < 1e-6\n\n\n"
+        "def test_leaf():\n"
+        "    assert (w * w).data == 4.0 and leaves[0].data == 1.0\n"
+    )
+    tests = [str(student / "test_engine.py"), str(student / "test_at_import.py")]
+    _, out, _ = mutate(
+        ["--engine", str(student / "engine.py"), "--tests", *tests, "--judge", "tests",
+         "--operators", "sign", "--min-score", "0"],
+        capsys,
+    )  # fmt: skip
+    said = out[out.index("computed at import") :].split("\n\n")[0]
+    named = [line.strip() for line in said.splitlines()[1:]]
+    assert len(named) == 1 and named[0].endswith("test_at_import.py: x, y"), out
+
+
 class TestOutputs:
     def test_report_onto_a_source_is_refused_before_work(
         self, student: Path, capsys: pytest.CaptureFixture[str]

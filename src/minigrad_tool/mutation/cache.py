@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 ENV = "MINIGRAD_RESULTS"
-FORMAT = 3  # bumped when what is stored changes shape: older files are ignored
+FORMAT = 4  # bumped when what is stored changes shape: older files are ignored
 # Runs kept at most: one file per command (folder, engine, options), each 0.1 to 1 MB; the
 # least recently written go first, so a cache folder never grows past a few hundred MB.
 KEPT_RUNS = 256

@@ -374,6 +374,7 @@ def _of_your_tests(harness: Harness | None) -> dict[str, Any]:
         "tests": list(harness.items),
         "fixtures": dict(harness.fixtures),
         "warmed": dict(harness.warmed),
+        "imported": {file: list(names) for file, names in harness.imported.items()},
     }
 
 

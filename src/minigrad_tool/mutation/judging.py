@@ -141,6 +141,9 @@ class Harness:
     # session fixtures that could be set up once before the fork: name -> "" if they were,
     # else why not (judges.fixtures)
     warmed: Mapping[str, str] = field(default_factory=dict)
+    # test file -> its globals holding what the engine computed when the file was imported
+    # (judges.fixtures.computed_at_import): no mutant was in then
+    imported: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def dependent(self) -> list[str]:

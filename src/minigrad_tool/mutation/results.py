@@ -156,6 +156,9 @@ class Campaign:
     # session fixtures that could be set up once before the fork: name -> "" if they were, else
     # why not (judges.fixtures)
     warmed: dict[str, str] = field(default_factory=dict)
+    # test file -> its globals holding what the engine computed when it was imported, before
+    # any mutant (judges.fixtures.computed_at_import)
+    imported: dict[str, list[str]] = field(default_factory=dict)
     # The other files of the engine's package that were mutated (they hold steps): path -> source
     others: dict[str, str] = field(default_factory=dict)
     reused: int = 0  # verdicts reported from the last run, their inputs unchanged (cache)

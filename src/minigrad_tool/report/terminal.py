@@ -323,6 +323,25 @@ def fixtures_line(campaign: Campaign) -> str:
     return "fixtures wider than a test: " + "; ".join(said)
 
 
+def _print_cannot_judge(out: Output, campaign: Campaign) -> None:
+    """Tests left out as judges, and test files that keep what the engine computed at import."""
+    if campaign.excluded:
+        out.line()
+        out.line("not used as judges (a verdict from them would depend on luck):", "bold yellow")
+        for why in campaign.excluded:
+            out.line(f"  {why}")
+    if campaign.imported:
+        out.line()
+        out.line(
+            "computed at import: these test files keep what the engine computed when they "
+            "were imported, before any mutant was put in, so a test that checks it cannot "
+            "judge a mutant of that code; compute it inside the test, or in a fixture:",
+            "bold yellow",
+        )
+        for file, names in campaign.imported.items():
+            out.line(f"  {file}: {', '.join(names)}")
+
+
 def print_campaign(
     out: Output, campaign: Campaign, suggest: str = "test_suggested.py", *, verbose: bool = False
 ) -> None:
@@ -369,11 +388,7 @@ def print_campaign(
                 out.line(f"    {r.reason}", "dim")
     for name, why in campaign.unreachable:
         out.line(f"not mutated: {name}: {why}", "yellow")
-    if campaign.excluded:
-        out.line()
-        out.line("not used as judges (a verdict from them would depend on luck):", "bold yellow")
-        for why in campaign.excluded:
-            out.line(f"  {why}")
+    _print_cannot_judge(out, campaign)
     if campaign.orders > 1:
         out.line()
         out.line(

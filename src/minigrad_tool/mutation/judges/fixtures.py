@@ -30,11 +30,19 @@ import os
 import sys
 from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from minigrad_tool.adapter.trace import runs
 
-__all__ = ["KeptFixtures", "Warmed", "engine_module_names", "plan_warm", "set_up_once"]
+__all__ = [
+    "KeptFixtures",
+    "Warmed",
+    "computed_at_import",
+    "engine_module_names",
+    "plan_warm",
+    "set_up_once",
+]
 
 _WIDE = frozenset({"session", "package", "module", "class"})
 # How far a value is searched for the engine's objects: containers and instance attributes,
@@ -78,6 +86,34 @@ def _objects(value: Any) -> Iterator[Any]:
 def _engine_made(value: Any, modules: frozenset[str]) -> bool:
     """Does the value hold an object of a class from the engine's modules?"""
     return any(type(obj).__module__ in modules for obj in _objects(value))
+
+
+def _computed(obj: Any, modules: frozenset[str], children: str | None) -> bool:
+    """Is it a node of the engine that an op made (it has children), or whose gradient a
+    backward() set (a `.grad` other than zero)?  A leaf or a model's parameters are not."""
+    if type(obj).__module__ not in modules:
+        return False
+    with contextlib.suppress(Exception):  # whatever the engine keeps there (in __slots__ too)
+        if children is not None and len(getattr(obj, children, ())):
+            return True
+    with contextlib.suppress(Exception):  # a number, an array, a node, or None
+        grad = getattr(obj, "grad", None)
+        grad = getattr(grad, "data", grad)  # a gradient kept as a node
+        return grad is not None and bool((grad != 0).any() if hasattr(grad, "any") else grad)
+    return False
+
+
+def computed_at_import(module: Any, modules: frozenset[str], children: str | None) -> list[str]:
+    """The names of a test module's globals that hold what the engine computed while the
+    module was imported (an op's result, a gradient): that ran on the unmutated engine,
+    before any mutant was put in, so a test that checks it cannot judge a mutant."""
+    found = []
+    for name, value in list(vars(module).items()):
+        if isinstance(value, type | ModuleType) or name.startswith("__"):
+            continue  # its classes and the modules it imported are not walked into
+        if any(_computed(obj, modules, children) for obj in _objects(value)):
+            found.append(name)
+    return found
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ from minigrad_tool.mutation.habits import HabitWatch, record_habits
 from minigrad_tool.mutation.judges.fixtures import (
     KeptFixtures,
     Warmed,
+    computed_at_import,
     engine_module_names,
     plan_warm,
     set_up_once,
@@ -154,8 +155,7 @@ def _hypothesis_home(scratch: Path) -> None:
 # do not would get its verdict by luck (on a lab project, relu's sign mutant was killed in
 # three runs of four).  A forced seed, which `--hypothesis-seed` sets, draws the same examples
 # in every child of every run, and leaves the database alone; a test with an @seed of its own,
-# or derandomize, keeps it.  Set in the host once the tests imported hypothesis, so that it
-# holds whatever their settings or addopts say.
+# or derandomize, keeps it.  Set in the host once the tests imported hypothesis.
 HYPOTHESIS_SEED = 0
 
 
@@ -163,6 +163,26 @@ def _hypothesis_seeded() -> None:
     core = sys.modules.get("hypothesis.core")
     if core is not None:
         vars(core)["global_force_seed"] = HYPOTHESIS_SEED  # what --hypothesis-seed sets
+
+
+def _hypothesis_untimed(items: Iterable[Any]) -> None:
+    """In a judging child: no hypothesis deadline (200 ms an example by default) and no
+    too_slow health check for these tests.  Either fails a test on a busy machine, which
+    would be a kill by load; a mutant that hangs meets minigrad's own deadline, confirmed
+    alone.  Your tests' first run on the unmutated engine keeps them, as your own runs do."""
+    hypothesis = sys.modules.get("hypothesis")
+    if hypothesis is None:
+        return
+    for item in items:
+        test: Any = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+        current = getattr(test, "_hypothesis_internal_use_settings", None)
+        if current is None:
+            continue
+        with contextlib.suppress(Exception):  # a hypothesis too old or too new to ask
+            slow = hypothesis.HealthCheck.too_slow
+            suppressed = [*current.suppress_health_check, slow]
+            untimed = hypothesis.settings(current, deadline=None, suppress_health_check=suppressed)
+            test._hypothesis_internal_use_settings = untimed  # read at each call
 
 
 @dataclass
@@ -325,8 +345,22 @@ def _run_item(session: _Session, nodeid: str) -> tuple[str, str]:
     return _outcome(session.kept.run(session.items[nodeid], (applied, current_order())))
 
 
-def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[str]:
-    return session.order
+def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    """The tests in collection order, and, by test file, the globals that hold what the
+    engine computed when it was imported (judges.fixtures.computed_at_import)."""
+    assert session.kept is not None, "the host prepares it"
+    children = session.habits.children if session.habits is not None else None
+    imported: dict[str, list[str]] = {}
+    seen: set[int] = set()
+    for nodeid in session.order:
+        module = getattr(session.items[nodeid], "module", None)
+        if module is None or id(module) in seen:
+            continue
+        seen.add(id(module))
+        names = computed_at_import(module, session.kept.modules, children)
+        if names:
+            imported[nodeid.split("::")[0]] = names
+    return {"order": session.order, "imported": imported}
 
 
 def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[Any]:
@@ -453,6 +487,7 @@ def _judge_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> 
 
     assert session.patcher is not None
     _keep_as_judging(session, args)
+    _hypothesis_untimed(session.items[nodeid] for nodeid in args["items"])
     mutant = session.mutants[args["mutant"]]
     run = run_mutant(
         session.patcher,
@@ -547,6 +582,8 @@ class TestsHost:
         self.scratch = Path(leftovers.make("pytest"))
         self.host = Host(self._setup, tasks, limits, jobs=jobs, slots=slots)
         self.warmed = False  # the host holds fixtures set up once (warm_fixtures)
+        # test file -> its globals that hold what the engine computed at import (`tests`)
+        self.imported: dict[str, tuple[str, ...]] = {}
         self.unassigned = False  # the host started before `assign`: it has no mutants yet
 
     def assign(self, mutants: Sequence[Mutant], habits: HabitWatch | None) -> None:
@@ -640,11 +677,12 @@ class TestsHost:
         return self.host.run(list(requests))
 
     def tests(self) -> list[str]:
+        """The collected tests, in collection order; `imported` is set too."""
         outcome = self.run([Request("list", "list")])["list"]
         if not outcome.ok:
             raise HarnessError(f"listing your tests failed: {outcome.message}")
-        listed: list[str] = outcome.value
-        return listed
+        self.imported = {str(f): tuple(map(str, n)) for f, n in outcome.value["imported"].items()}
+        return [str(nodeid) for nodeid in outcome.value["order"]]
 
 
 @dataclass(frozen=True)
@@ -814,7 +852,14 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
     fixtures: dict[str, tuple[str, bool]] = {}
     for name, scope, dependent in (f for n in kept for f in stats[n].fixtures):
         fixtures[name] = (scope, dependent or fixtures.get(name, ("", False))[1])
-    return Harness(tuple(kept), covers, seconds, excluded=excluded, fixtures=fixtures)
+    return Harness(
+        tuple(kept),
+        covers,
+        seconds,
+        excluded=excluded,
+        fixtures=fixtures,
+        imported=tests.imported,
+    )
 
 
 def _run_engine_code(tests: TestsHost, kept: Sequence[str]) -> bool:
