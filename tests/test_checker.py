@@ -89,6 +89,24 @@ class TestGradcheckCatches:
         for needle in ("'sub'", "input index: 1", "expected: -1.0", "actual:   1.0", "abs diff: 2"):
             assert needle in text
 
+    def test_an_output_cut_from_the_graph_is_named(self) -> None:
+        """A gradient of 0 because the op returned a fresh node (lilgrad 0.6.0's `__pos__`):
+        the reason says the output keeps no children.  A missing step (children kept,
+        nothing propagated) gets no such words."""
+
+        def cut(x: Value) -> Value:
+            return Value(x.data)  # a copy, without x among its children
+
+        def no_step(x: Value) -> Value:
+            return Value(x.data, (x,), "copy")  # x kept, but its _backward does nothing
+
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(cut, [Value(1.5)])
+        assert "the output keeps no children (its ._prev is empty)" in info.value.reason
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(no_step, [Value(1.5)])
+        assert info.value.actual == 0 and "keeps no children" not in info.value.reason
+
     def test_fast_mode_rejects_and_names_index(self) -> None:
         """Fast mode catches the same bug and falls back to per-input mode to name the index."""
         with pytest.raises(GradcheckError) as info:

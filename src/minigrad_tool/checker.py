@@ -288,13 +288,31 @@ class _Checker:
         """Per-input mode: one central difference per input, 2n forward passes."""
         for i, actual in enumerate(analytic):
             delta, taken, _ = self._difference({i: 1.0}, self.tol.eps)
-            self._compare(
-                "gradient",
-                "analytic gradient (actual) differs from the central difference (expected)",
-                i,
-                delta / taken[i],
-                actual,
-            )
+            expected = delta / taken[i]
+            reason = "analytic gradient (actual) differs from the central difference (expected)"
+            if actual == 0 and not self.tol.accepts(expected, actual):
+                reason += self._cut_off()
+            self._compare("gradient", reason, i, expected, actual)
+
+    def _cut_off(self) -> str:
+        """Why a gradient is 0 that should not be, where the graph says it: the output keeps
+        no children, though it depends on the inputs (an op returned a fresh node, a copy
+        cut from the graph), so backward() never reaches them.  Said only where the engine's
+        children are known, and the output is not an input itself."""
+        if self.access.children_attr is None:
+            return ""
+        out = self._forward()
+        kept = getattr(out, self.access.children_attr, None)
+        try:
+            empty = kept is not None and len(kept) == 0
+        except TypeError:  # not a collection: nothing to say
+            return ""
+        if not empty or any(out is x for x in self.inputs):
+            return ""
+        return (
+            f"; the output keeps no children (its .{self.access.children_attr} is empty), so "
+            "backward() never reaches the inputs: the op returns a node cut from the graph"
+        )
 
     def check_directions(self, analytic: Sequence[float], rng: random.Random) -> None:
         """Fast mode: screen grad . u against the derivative along Gaussian directions u.
