@@ -97,6 +97,30 @@ class TestCtrlCAtStartUp:
 
 @pytest.mark.e2e
 @pytest.mark.campaign
+def test_engine_code_hashes_strings_alike_in_every_run(tmp_path: Path) -> None:
+    """Python salts str hashes per process, so a set of op names iterates in another order
+    on every run: the command runs itself again with $PYTHONHASHSEED fixed, and the engine's
+    children hash alike from one run to the next (they differed on the old code)."""
+    seen = tmp_path / "hashes.txt"
+    engine = tmp_path / "eng.py"
+    engine.write_text(
+        f"open({str(seen)!r}, 'a').write(repr(hash('minigrad')) + '\\n')\n"
+        + (STUDENT / "engine.py").read_text()
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "minigrad_tool", "gradcheck", "--engine", str(engine)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+            env={**env, "MINIGRAD_WRITABLE": str(tmp_path)},  # where the engine writes
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+    hashes = set(seen.read_text().split())
+    assert len(seen.read_text().split()) >= 2 and len(hashes) == 1, hashes
+
+
+@pytest.mark.e2e
+@pytest.mark.campaign
 def test_an_engine_path_that_is_not_utf8_still_gets_its_reports(tmp_path: Path) -> None:
     """`eng\\xff.py`: the HTML and the JSON are written, valid UTF-8, naming the file."""
     name = os.fsdecode(b"eng\xff.py")

@@ -3,20 +3,41 @@ the command starts ends with it."""
 
 from __future__ import annotations
 
+import os
 import sys
 
-from minigrad_tool.bytecode import keep_bytecode_out_of_tree
 from minigrad_tool.interrupt import early
 
 early()  # before the command's imports (minigrad_tool.interrupt)
-# The command's own modules load from bytecode kept in minigrad's cache folder, as the
-# children's imports do, even where $PYTHONDONTWRITEBYTECODE is set: compiling them again
-# took about 0.1 s of every run (66 modules; cProfile of `mutate` on examples/student).
-keep_bytecode_out_of_tree()
+
+
+def _with_fixed_hashes() -> None:
+    """Run this command again, at once, with `$PYTHONHASHSEED` fixed, unless it is.
+
+    Python salts str and bytes hashes per process: a set of strings (the op names a test
+    loops over) iterates in another order in every run, and with it which assertion fails
+    first and the order a graph's sums are added in.  Every host and child the command
+    forks inherits its salt, so fixing it here makes them hash alike in every run; it costs
+    one interpreter start, before any of the command's imports.  Where it cannot be run
+    again, it runs as it is."""
+    if os.environ.get("PYTHONHASHSEED", "random") not in ("", "random") or not sys.executable:
+        return
+    os.environ["PYTHONHASHSEED"] = "0"
+    try:
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+    except OSError:
+        del os.environ["PYTHONHASHSEED"]
 
 
 def main() -> int:
     """The `minigrad` command (`minigrad_tool.cli.main`), imported under the early handler."""
+    _with_fixed_hashes()
+    from minigrad_tool.bytecode import keep_bytecode_out_of_tree
+
+    # The command's own modules load from bytecode kept in minigrad's cache folder, as the
+    # children's imports do, even where $PYTHONDONTWRITEBYTECODE is set: compiling them again
+    # took about 0.1 s of every run (66 modules; cProfile of `mutate` on examples/student).
+    keep_bytecode_out_of_tree()
     from minigrad_tool.cli import main as command
     from minigrad_tool.isolation import adopt_strays, kill_strays
 
