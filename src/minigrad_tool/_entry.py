@@ -19,8 +19,11 @@ def _with_fixed_hashes() -> None:
     first and the order a graph's sums are added in.  Every host and child the command
     forks inherits its salt, so fixing it here makes them hash alike in every run; it costs
     one interpreter start, before any of the command's imports.  Where it cannot be run
-    again, it runs as it is."""
-    if os.environ.get("PYTHONHASHSEED", "random") not in ("", "random") or not sys.executable:
+    again (no interpreter to name, or not POSIX, where exec would start another process),
+    it runs as it is."""
+    if os.environ.get("PYTHONHASHSEED", "random") not in ("", "random"):
+        return
+    if os.name != "posix" or not sys.executable:
         return
     os.environ["PYTHONHASHSEED"] = "0"
     try:
