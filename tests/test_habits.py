@@ -303,6 +303,9 @@ def test_merge_joins_the_shards_diagnoses() -> None:
     assert merged["habits"][0]["tests"] == ["t::a", "t::b"]
     assert merged["unexplained"] == ["mul-sign"]
     assert _merged_diagnosis([{"config": {}}]) is None
+    at_import = {"config": {"diagnosis": {"computedAtImport": {"tests/test_a.py": ["x"]}}}}
+    merged = _merged_diagnosis([at_import, shard([], [], [])])
+    assert merged is not None and merged["computedAtImport"] == {"tests/test_a.py": ["x"]}
 
 
 STRONG_ADD_WEAK_MUL = """from engine import Value

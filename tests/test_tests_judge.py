@@ -383,14 +383,21 @@ def test_values_computed_at_import_are_named(
         "    assert (w * w).data == 4.0 and leaves[0].data == 1.0\n"
     )
     tests = [str(student / "test_engine.py"), str(student / "test_at_import.py")]
+    report, page = student / "report.json", student / "report.html"
     _, out, _ = mutate(
         ["--engine", str(student / "engine.py"), "--tests", *tests, "--judge", "tests",
-         "--operators", "sign", "--min-score", "0"],
+         "--operators", "sign", "--min-score", "0", "--json", str(report), "--html", str(page)],
         capsys,
     )  # fmt: skip
     said = out[out.index("computed at import") :].split("\n\n")[0]
     named = [line.strip() for line in said.splitlines()[1:]]
     assert len(named) == 1 and named[0].endswith("test_at_import.py: x, y"), out
+    kept = json.loads(report.read_text())["config"]["diagnosis"]["computedAtImport"]
+    assert [names for file, names in kept.items() if file.endswith("test_at_import.py")] == [
+        ["x", "y"]
+    ] and len(kept) == 1
+    html = page.read_text()
+    assert "Computed at import" in html and "test_at_import.py: x, y" in html
 
 
 class TestOutputs:

@@ -223,8 +223,19 @@ def _findings(campaign: Campaign) -> str:
 def _diagnosis(campaign: Campaign) -> str:
     """Why the tests miss what they miss: each habit, its survivors, the tests, the fix."""
     found, unexplained = campaign.diagnosis()
+    imported = "".join(
+        f"<li>{escape(file)}: {escape(', '.join(names))}</li>"
+        for file, names in campaign.imported.items()
+    )
+    at_import = (
+        "<p>Computed at import: these test files keep what the engine computed when they were "
+        "imported, before any mutant was put in, so a test that checks it cannot judge a "
+        f"mutant of that code; compute it inside the test, or in a fixture.</p><ul>{imported}</ul>"
+        if imported
+        else ""
+    )
     if not found:
-        return ""
+        return f'<div class="diagnosis">{at_import}</div>' if at_import else ""
     items = "".join(
         f"<li><b>{escape(d.habit.name)}</b>: {escape(d.habit.shows)} "
         f"({len(d.survivors)} survivor(s): {escape(', '.join(d.survivors))}; in "
@@ -232,7 +243,10 @@ def _diagnosis(campaign: Campaign) -> str:
         for d in found
     )
     rest = f"<p>{len(unexplained)} survivor(s) no habit explains.</p>" if unexplained else ""
-    return f'<div class="diagnosis"><h2>Why your tests miss them</h2><ul>{items}</ul>{rest}</div>'
+    return (
+        f'<div class="diagnosis"><h2>Why your tests miss them</h2><ul>{items}</ul>{rest}'
+        f"{at_import}</div>"
+    )
 
 
 def render_html(campaign: Campaign, index_of: Callable[[str], SourceIndex]) -> str:

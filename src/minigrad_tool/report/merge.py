@@ -223,6 +223,7 @@ def _merged_diagnosis(reports: Sequence[dict[str, Any]]) -> dict[str, Any] | Non
     survivors with the same tests, so the habits' tests are the same runs)."""
     habits: dict[str, dict[str, Any]] = {}
     unexplained: list[str] = []
+    imported: dict[str, list[str]] = {}  # the same tests in every shard: the same files
     found = False
     for report in reports:
         diagnosis = report["config"].get("diagnosis")
@@ -234,7 +235,14 @@ def _merged_diagnosis(reports: Sequence[dict[str, Any]]) -> dict[str, Any] | Non
             into["survivors"] += [s for s in habit["survivors"] if s not in into["survivors"]]
             into["tests"] = sorted({*into["tests"], *habit["tests"]})
         unexplained += [u for u in diagnosis.get("unexplained", []) if u not in unexplained]
-    return {"habits": list(habits.values()), "unexplained": unexplained} if found else None
+        imported.update(diagnosis.get("computedAtImport", {}))
+    if not found:
+        return None
+    return {
+        "habits": list(habits.values()),
+        "unexplained": unexplained,
+        "computedAtImport": imported,
+    }
 
 
 def score_of(report: dict[str, Any]) -> tuple[float | None, Counter[str]]:

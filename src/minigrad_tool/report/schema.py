@@ -80,6 +80,8 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
             config["diagnosis"] = {
                 "habits": [d.to_json() for d in found],
                 "unexplained": unexplained,
+                # test file -> its globals holding what the engine computed at import
+                "computedAtImport": campaign.imported,
             }
         if campaign.since:  # --since REF judged the changed ops only
             config["since"] = {"ref": campaign.since, "notJudged": campaign.not_judged}
