@@ -181,6 +181,20 @@ class TestGradcheck:
         assert failed and " fail" in failed[0], out
         assert op in out
 
+    def test_an_output_cut_from_the_graph_is_named(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """relu returning a fresh tensor, a copy with no children and no step (lilgrad's `+x`,
+        in arrays): its cases say the output keeps no children; no other case says so."""
+        cut = 'out = Tensor(np.maximum(self.data, 0.0), (self,), "relu")'
+        assert SOURCE.count(cut) == 1
+        body = SOURCE.replace(cut, "return Tensor(np.maximum(self.data, 0.0))", 1)
+        code, out, err = run(["gradcheck", "--engine", engine(tmp_path, body), "--json"], capsys)
+        assert code == 1, out + err
+        failed = [c for c in json.loads(out)["cases"] if c["status"] == "fail"]
+        said = [c["case"] for c in failed if "the output keeps no children" in c["detail"]]
+        assert said == ["relu_2d", "relu_3d"], failed  # the composites' output is an add
+
     def test_a_leaf_born_with_a_gradient_fails_only_the_unused_input_check(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from minigrad_tool.adapter.nodes import NodeAccess
+from minigrad_tool.adapter.nodes import NodeAccess, find_children_attribute
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.cases import CaseResult, Settings, Status
 from minigrad_tool.checker import REENTRANT_SHARE, directional
@@ -272,7 +272,9 @@ class CaseRun:
             g = self.access.grad(leaf)
             name = _NAMES[i]
             if g is None:
-                raise CaseFailure(check, f"no gradient reached {name} (.grad is None)")
+                raise CaseFailure(
+                    check, f"no gradient reached {name} (.grad is None){_cut_off(self)}"
+                )
             g = one_element_as(g, self.x[i].shape)
             if g.shape != self.x[i].shape:
                 raise CaseFailure(
@@ -315,6 +317,25 @@ _NAMES = ("x", "y", "z", "w")
 
 def _shown(a: Array) -> str:
     return np.array2string(np.asarray(a), precision=4, threshold=12, separator=", ")
+
+
+def _cut_off(run: CaseRun) -> str:
+    """Why no gradient reaches the inputs, where the graph says it: the case's output keeps
+    no children (an op returned a fresh node, a copy cut from the graph).  Said only where
+    a known children attribute holds an empty collection, and the output is no input."""
+    leaves = [run.access.leaf(x) for x in run.x]
+    try:
+        out = run.output(leaves)
+        name = find_children_attribute(out)
+        empty = name is not None and len(getattr(out, name)) == 0
+    except Exception:  # nothing to say where the output cannot be read so
+        return ""
+    if not empty or any(out is leaf for leaf in leaves):
+        return ""
+    return (
+        f"; the output keeps no children (its .{name} is empty), so backward() never "
+        "reaches the inputs: the op returns a node cut from the graph"
+    )
 
 
 def _forward(run: CaseRun) -> tuple[Any, Array]:
@@ -407,6 +428,8 @@ def _directions(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
         )
         if not along.accepts(analytic):
             where = _locate(run, grads, weight)
+            if any(not np.any(g) for g in grads):  # an input got gradient 0 throughout
+                where += _cut_off(run)
             raise CaseFailure(
                 "directions",
                 f"along a random direction the loss changes at {along.numeric:.8g}, but the "
