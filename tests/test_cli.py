@@ -93,6 +93,22 @@ class TestGradcheckCommand:
         assert report["summary"]["pass"] > 10 and "fail" not in report["summary"]
         assert {op["op"] for op in report["ops"]} >= {"add", "mul", "relu"}
 
+    def test_json_with_a_path_writes_it_as_mutate_does(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`--json PATH` (as `mutate --json PATH`, which users type for gradcheck too; it was
+        an argparse error): the JSON goes to the file, the usual report to stdout; a path
+        onto the engine is refused before any work (exit 2)."""
+        path = write(tmp_path, MICRO)
+        report = tmp_path / "check.json"
+        code, out, _ = run(["gradcheck", "--engine", path, "--json", str(report)], capsys)
+        assert code == 0 and f"wrote {report}" in out and "passed, 0 failed" in out
+        assert json.loads(report.read_text())["summary"]["pass"] > 10
+        before = Path(path).read_bytes()
+        code, _, err = run(["gradcheck", "--engine", path, "--json", path], capsys)
+        assert code == 2 and "refusing to write --json onto" in err
+        assert Path(path).read_bytes() == before
+
     def test_nothing_checked_fails(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -7,6 +7,7 @@ from collections import Counter
 
 from minigrad_tool.cli import common
 from minigrad_tool.cli.common import FAILED, OK
+from minigrad_tool.cli.outputs import Outputs, write_file
 from minigrad_tool.report.output import Output
 
 __all__ = ["gradcheck", "inspect"]
@@ -16,14 +17,20 @@ def gradcheck(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.check import check_engine
     from minigrad_tool.report.check import check_json, print_check
 
+    path = None if args.json in (None, "-") else args.json  # `--json` alone: stdout
+    outputs = Outputs.check([("--json", path)], common.reads_of(args, common.engine_spec(args), []))
     spec, profile = common.profile(args, out)
     settings = common.settings(args, profile)
     with common.status(out, "running the battery"):
         report = check_engine(spec, profile, settings, common.limits(args), jobs=args.jobs)
-    if args.json:
+    if args.json == "-":
         out.line(check_json(report))
     else:
         print_check(out, report)
+    json_path = outputs.get("--json")
+    if json_path is not None:
+        write_file(json_path, check_json(report) + "\n")
+        out.line(f"wrote {json_path} (the results as JSON)")
     if report.checked == 0:
         out.line(
             f"FAILED: nothing was checked: {profile.class_name} has none of the ops the "

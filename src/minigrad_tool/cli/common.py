@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
-from minigrad_tool.adapter import EngineError, EngineSpec, Profile, parse_spec
+from minigrad_tool.adapter import EngineError, EngineSpec, Profile, engine_paths, parse_spec
 from minigrad_tool.battery import Settings
 from minigrad_tool.faults import InternalError
 from minigrad_tool.isolation import HostError, Limits
+from minigrad_tool.reads import read_by_run
 from minigrad_tool.report.output import Output
 
 __all__ = [
@@ -93,6 +95,18 @@ def engine_spec(args: argparse.Namespace) -> EngineSpec:
     if not args.engine:
         raise UsageError(NO_ENGINE)
     return parse_spec(args.engine)
+
+
+def reads_of(args: argparse.Namespace, spec: EngineSpec | None, tests: Sequence[str]) -> list[Path]:
+    """Every file this run reads: no output may land on one."""
+    package = None
+    if spec is not None:
+        _, dirs = engine_paths(spec)
+        package = Path(dirs[0]) if dirs else None
+    config = args.config.path
+    root = config.parent if config is not None else None
+    others = [config] if config is not None else []
+    return read_by_run(spec.path if spec else None, package, tests, root, others)
 
 
 def profile(

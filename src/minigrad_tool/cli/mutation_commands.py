@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minigrad_tool.adapter import EngineSpec, Profile, engine_paths
+from minigrad_tool.adapter import EngineSpec, Profile
 from minigrad_tool.cli import common
 from minigrad_tool.cli.common import FAILED, OK, USAGE, UsageError
 from minigrad_tool.cli.outputs import Outputs, write_file
 from minigrad_tool.invocation import command
-from minigrad_tool.reads import read_by_run
 from minigrad_tool.report.output import Output
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so help stays fast
@@ -65,18 +64,6 @@ def _existing_tests(tests: Sequence[str]) -> tuple[str, ...]:
         if not Path(path).exists():
             raise UsageError(f"--tests: {path} does not exist")
     return tuple(tests)
-
-
-def _reads(args: argparse.Namespace, spec: EngineSpec | None, tests: Sequence[str]) -> list[Path]:
-    """Every file this run reads: no output may land on one."""
-    package = None
-    if spec is not None:
-        _, dirs = engine_paths(spec)
-        package = Path(dirs[0]) if dirs else None
-    config = args.config.path
-    root = config.parent if config is not None else None
-    others = [config] if config is not None else []
-    return read_by_run(spec.path if spec else None, package, tests, root, others)
 
 
 def suggest_hint(tests: Sequence[str]) -> str:
@@ -135,7 +122,7 @@ def _since(
 
     if not args.since:
         return None, generated
-    others = [p for p in _reads(args, spec, judging) if p.resolve() != spec.path]
+    others = [p for p in common.reads_of(args, spec, judging) if p.resolve() != spec.path]
     try:
         changes = changes_since(spec, profile, generated.sites, others, args.since)
     except SinceError as err:
@@ -170,7 +157,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
             ("--junit", args.junit),
             ("--suggest", args.suggest),
         ],
-        _reads(args, spec, tests),
+        common.reads_of(args, spec, tests),
         new_only=() if args.overwrite else ("--suggest",),
     )
     kept = _kept(args, spec, tests)
@@ -262,7 +249,7 @@ def _kept(args: argparse.Namespace, spec: EngineSpec, tests: Sequence[str]) -> R
 
     if not RunCache.wanted(args):
         return None
-    return RunCache(args, spec, _reads(args, spec, tests), tests)
+    return RunCache(args, spec, common.reads_of(args, spec, tests), tests)
 
 
 def _report(

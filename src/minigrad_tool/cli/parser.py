@@ -164,7 +164,14 @@ def _check_commands(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
     b.engine(check)
     b.checking(check)
     b.limits(check, "deadline of each case, and of loading the engine (default: 60)")
-    check.add_argument("--json", action="store_true", help="print results as JSON only")
+    check.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="print the results as JSON only; with PATH, write them there as JSON, and print "
+        "the usual report",
+    )
     check.set_defaults(run=run("gradcheck"))
 
     inspect = b.command(
