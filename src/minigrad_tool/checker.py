@@ -58,7 +58,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from minigrad_tool.adapter.nodes import NodeAccess, NotANumber, is_node
+from minigrad_tool.adapter.nodes import NodeAccess, NotANumber, cut_from_graph, is_node
 
 __all__ = [
     "REENTRANT_SHARE",
@@ -295,24 +295,8 @@ class _Checker:
             self._compare("gradient", reason, i, expected, actual)
 
     def _cut_off(self) -> str:
-        """Why a gradient is 0 that should not be, where the graph says it: the output keeps
-        no children, though it depends on the inputs (an op returned a fresh node, a copy
-        cut from the graph), so backward() never reaches them.  Said only where the engine's
-        children are known, and the output is not an input itself."""
-        if self.access.children_attr is None:
-            return ""
-        out = self._forward()
-        kept = getattr(out, self.access.children_attr, None)
-        try:
-            empty = kept is not None and len(kept) == 0
-        except TypeError:  # not a collection: nothing to say
-            return ""
-        if not empty or any(out is x for x in self.inputs):
-            return ""
-        return (
-            f"; the output keeps no children (its .{self.access.children_attr} is empty), so "
-            "backward() never reaches the inputs: the op returns a node cut from the graph"
-        )
+        """Why a gradient is 0 that should not be, where the graph says it (cut_from_graph)."""
+        return cut_from_graph(self._forward(), self.access.children_attr, self.inputs)
 
     def check_directions(self, analytic: Sequence[float], rng: random.Random) -> None:
         """Fast mode: screen grad . u against the derivative along Gaussian directions u.

@@ -12,7 +12,7 @@ import copy
 import enum
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import FunctionType
@@ -31,6 +31,7 @@ __all__ = [
     "NodeAccess",
     "NotANumber",
     "ReadOnlyGrad",
+    "cut_from_graph",
     "find_data_attribute",
     "forget_leaf_factory",
     "grad_is_lazy",
@@ -173,6 +174,23 @@ def find_children_attribute(node: object, operands: tuple[object, ...] = ()) -> 
         elif name in CHILDREN_NAMES:
             return name
     return None
+
+
+def cut_from_graph(out: object, children: str | None, inputs: Sequence[object]) -> str:
+    """Why no gradient reaches the inputs, where the graph says it: the output keeps no
+    children (an op returned a fresh node, a copy cut from the graph), so backward() never
+    reaches them.  "" unless `children` names an empty collection on `out`, and `out` is
+    none of the inputs."""
+    try:
+        empty = children is not None and len(getattr(out, children)) == 0
+    except Exception:  # not a collection, or not readable: nothing to say
+        return ""
+    if not empty or any(out is x for x in inputs):
+        return ""
+    return (
+        f"; the output keeps no children (its .{children} is empty), so backward() never "
+        "reaches the inputs: the op returns a node cut from the graph"
+    )
 
 
 # Torch-style constructors make a leaf that gets no gradient unless asked: `requires_grad`

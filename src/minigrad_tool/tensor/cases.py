@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from minigrad_tool.adapter.nodes import NodeAccess, find_children_attribute
+from minigrad_tool.adapter.nodes import NodeAccess, cut_from_graph, find_children_attribute
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.cases import CaseResult, Settings, Status
 from minigrad_tool.checker import REENTRANT_SHARE, directional
@@ -320,22 +320,15 @@ def _shown(a: Array) -> str:
 
 
 def _cut_off(run: CaseRun) -> str:
-    """Why no gradient reaches the inputs, where the graph says it: the case's output keeps
-    no children (an op returned a fresh node, a copy cut from the graph).  Said only where
-    a known children attribute holds an empty collection, and the output is no input."""
+    """Why no gradient reaches the inputs, where the graph says it (cut_from_graph), on a
+    fresh run of the case's output."""
     leaves = [run.access.leaf(x) for x in run.x]
     try:
         out = run.output(leaves)
-        name = find_children_attribute(out)
-        empty = name is not None and len(getattr(out, name)) == 0
-    except Exception:  # nothing to say where the output cannot be read so
+        children = find_children_attribute(out)  # an engine's property may raise
+    except Exception:  # nothing to say where the output cannot be made or read again
         return ""
-    if not empty or any(out is leaf for leaf in leaves):
-        return ""
-    return (
-        f"; the output keeps no children (its .{name} is empty), so backward() never "
-        "reaches the inputs: the op returns a node cut from the graph"
-    )
+    return cut_from_graph(out, children, leaves)
 
 
 def _forward(run: CaseRun) -> tuple[Any, Array]:

@@ -174,7 +174,8 @@ def _hypothesis_untimed(items: Iterable[Any]) -> None:
     if hypothesis is None:
         return
     for item in items:
-        test: Any = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+        obj = getattr(item, "obj", None)
+        test: Any = getattr(obj, "__func__", obj)  # a method's function holds the settings
         current = getattr(test, "_hypothesis_internal_use_settings", None)
         if current is None:
             continue
