@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,13 @@ def reused(out: str) -> int:
         if " verdicts from the last run" in line:
             return int(line.split()[0])
     return 0
+
+
+def reprobed(out: str) -> int:
+    """Of the verdicts not reused whole, how many kept their judges' verdicts and were only
+    probed again (0 if the run says nothing of it)."""
+    found = re.search(r"; (\d+) more whose judges' verdicts hold were only probed again", out)
+    return int(found.group(1)) if found else 0
 
 
 def kept_cases(out: str) -> tuple[int, int]:
@@ -149,7 +157,9 @@ def test_a_survivor_is_reused_when_the_probes_that_told_it_apart_never_ran_the_c
     probe that tells one apart rarely runs tanh.  A change to tanh's step, then to exp's (the
     same maths), judges again the mutants whose tests, cases or probes run that op, reuses the
     other survivors too (before, every survivor was judged again after any change), and every
-    status, killer and reason is the full run's."""
+    status, killer and reason is the full run's.  A mutant no probe told apart (relu's
+    equivalent ones) keeps its judges' verdicts, whose tests and cases never run the changed
+    op, and is only probed again: the probes mix every op."""
     mutate(project, "--tests", "test_engine.py")
     exp = "self.grad += out.data * out.grad"
     for old, new in (
@@ -162,6 +172,9 @@ def test_a_survivor_is_reused_when_the_probes_that_told_it_apart_never_ran_the_c
         assert statuses == full
         killed = sum(status == "Killed" for status, _, _ in full.values())
         assert killed < reused(cached.stdout) < len(full), cached.stdout
+        equivalent = sum(status == "Ignored" for status, _, _ in full.values())  # Stryker
+        assert 0 < reprobed(cached.stdout) <= len(full) - reused(cached.stdout), cached.stdout
+        assert equivalent > 0  # what the probes decide, again after each change
 
 
 class TestKeys:

@@ -17,7 +17,8 @@ Two levels, both keyed by what a verdict depends on, never by time:
   without a ``forward`` mutant (an item can run such an op's code unseen); and
   what discovery found, with the settings it gave.  A mutant some judge let
   through was probed on every op (random graphs mix them): it is reused only
-  when no op's code changed.
+  when no op's code changed; otherwise its judges' verdicts are reused (their key
+  holds) and only the probes run again.
 
 A verdict is deterministic (the same command on the same files gives the same
 one), so a reused verdict is the one a full run would give; ``--no-cache``
@@ -250,16 +251,19 @@ class MutantKeys:
 
     def reuse(
         self, mutant: Mutant, key_of: Callable[[MutantResult], str | None]
-    ) -> MutantResult | None:
-        """The last run's verdict, if nothing it depends on changed (and kept again): `key_of`
-        gives the key it has now (None: it cannot be reused)."""
+    ) -> tuple[MutantResult, bool] | None:
+        """The last run's verdict, if nothing its judges depended on changed: `key_of` gives
+        the key it has now (None: it cannot be reused).  With True it holds whole (and is kept
+        again); with False only its judges' verdicts do: no probe told it apart, and the
+        probes, which mix every op, ran other code than now, so they must run again."""
         entry = self.previous.get(mutant.id)
         if entry is None or key_of(entry.result) != entry.key:
             return None
+        result = replace(entry.result, mutant=mutant)
         if _probed(entry.result) and not _told_apart(entry.result) and entry.engine != self.engine:
-            return None
+            return result, False
         self.entries[mutant.id] = entry
-        return replace(entry.result, mutant=mutant)
+        return result, True
 
     def keep(self, result: MutantResult, key: str | None) -> None:
         """Keep a verdict of this run for the next, under the key it has."""

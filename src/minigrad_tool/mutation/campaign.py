@@ -188,20 +188,26 @@ def _judge_all(
     progress: JudgeProgress | None,
     ahead: _ProbeAhead | None = None,
     every: bool = False,
+    known: Mapping[str, MutantResult] | None = None,
 ) -> dict[str, dict[str, Verdict]]:
     """judge -> mutant ID -> verdict.  The scoring judge judges every mutant; the others,
     those it lets through (each a missing test when another judge catches it; a mutant your
-    tests kill needs no second verdict), or every mutant with `every` (--matrix)."""
+    tests kill needs no second verdict), or every mutant with `every` (--matrix).  `known`:
+    mutants whose verdicts the last run gave and still hold; only their probes run again."""
     verdicts: dict[str, dict[str, Verdict]] = {}
-    left = list(mutants)
+    for mutant, result in (known or {}).items():
+        for name, verdict in result.judges:
+            verdicts.setdefault(name, {})[mutant] = verdict
+            if ahead is not None:
+                ahead.verdict(mutant, verdict)  # probed again, beside the judging
+    left = [m for m in mutants if m.id not in (known or {})]
     for judge in judges:
         if judge.name not in harnesses:
             continue
+        judged = verdicts.setdefault(judge.name, {})
         if left:
             tick = _ticker(progress, judge.name)
-            verdicts[judge.name] = judge.judge(host, left, harnesses[judge.name], tick, ahead)
-        else:
-            verdicts[judge.name] = {}
+            judged |= judge.judge(host, left, harnesses[judge.name], tick, ahead)
         if judge is judges[0] and not every:
             left = [m for m in left if not verdicts[judge.name][m.id].status.detected]
     return verdicts
@@ -322,9 +328,11 @@ def run_campaign(
                 ahead = _ProbeAhead(host, probing, original, [f.case for f in findings if f.case])
                 if keyed is not None:  # a kept survivor's key holds the probes that reach it now
                     keyed.probed_by(probing, original, ahead.broken)
-            reused = _reused(keyed, mutants)
+            reused, reprobed = _reused(keyed, mutants)
             judged = [m for m in mutants if m.id not in reused]
-            verdicts = _judge_all(host, judges, harnesses, judged, progress, ahead, config.matrix)
+            verdicts = _judge_all(
+                host, judges, harnesses, judged, progress, ahead, config.matrix, reprobed
+            )
             results = [_combine(m, verdicts, config.judges) for m in judged]
             if ahead is not None:
                 results = ahead.probe(results)
@@ -361,6 +369,7 @@ def run_campaign(
         habits=_habits(harnesses),
         **_of_your_tests(yours),
         reused=len(reused),
+        reprobed=len(reprobed),
         kept_cases=cases.kept if cases else (0, 0),
     )
 
@@ -476,16 +485,20 @@ class _ProbeReach:
         return ("probes", items, set().union(*(self.ops.get(i, set()) for i in upto)))
 
 
-def _reused(keyed: _Keys | None, mutants: Sequence[Mutant]) -> dict[str, MutantResult]:
-    """The last run's verdicts of the mutants whose keys are unchanged."""
+def _reused(
+    keyed: _Keys | None, mutants: Sequence[Mutant]
+) -> tuple[dict[str, MutantResult], dict[str, MutantResult]]:
+    """The last run's verdicts of the mutants whose keys are unchanged: those that hold whole,
+    and those whose judges' verdicts hold but whose probes must run again (mutation.cache)."""
+    whole: dict[str, MutantResult] = {}
+    judged: dict[str, MutantResult] = {}
     if keyed is None:
-        return {}
-    found: dict[str, MutantResult] = {}
+        return whole, judged
     for mutant in mutants:
         kept = keyed.keys.reuse(mutant, functools.partial(keyed, mutant))
         if kept is not None:
-            found[mutant.id] = kept
-    return found
+            (whole if kept[1] else judged)[mutant.id] = kept[0]
+    return whole, judged
 
 
 def _in_order(

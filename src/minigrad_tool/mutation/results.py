@@ -162,6 +162,8 @@ class Campaign:
     # The other files of the engine's package that were mutated (they hold steps): path -> source
     others: dict[str, str] = field(default_factory=dict)
     reused: int = 0  # verdicts reported from the last run, their inputs unchanged (cache)
+    # of the others, those whose judges' verdicts were the last run's: only probed again
+    reprobed: int = 0
     kept_cases: tuple[int, int] = (0, 0)  # battery cases whose unmutated run was the last's, of
     replayed: bool = False  # the whole campaign is the last run's: nothing it read changed
 

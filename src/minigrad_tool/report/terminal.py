@@ -427,10 +427,17 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
     if campaign.reused or kept:
         out.line()
     if campaign.reused:
+        judged = len(campaign.results) - campaign.reused - campaign.reprobed
+        reprobed = (
+            f"{campaign.reprobed} more whose judges' verdicts hold were only probed again (the "
+            "probes mix every op, and some op's code changed); "
+            if campaign.reprobed
+            else ""
+        )
         out.line(
             f"{campaign.reused} of {len(campaign.results)} verdicts from the last run: their "
             "op's code, the code their covering tests reach, the tests and the settings are "
-            f"unchanged; {len(campaign.results) - campaign.reused} judged (--no-cache judges all)",
+            f"unchanged; {reprobed}{judged} judged (--no-cache judges all)",
             "dim",
         )
     if kept:
