@@ -22,6 +22,8 @@ import pytest
 from test_hostile import minigrad as run_minigrad
 
 from minigrad_tool.adapter.nodes import (
+    backward_resets,
+    grad_is_owned,
     grad_is_read_only,
     grad_reset,
     leaf_enums,
@@ -180,6 +182,9 @@ class TestReadOnlyGradients:
         written = (tests / "test_suggested.py").read_text()
         code = [line for line in written.splitlines() if not line.lstrip().startswith("#")]
         assert not [line for line in code if re.search(r"\.grad = ", line)]
+        # nor do the words claim what was not done
+        assert "pre-seeded" not in written and "seed + scale" not in written
+        assert "_scales():" in written and "accumulates" not in written
         again = minigrad(
             tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests"
         )
@@ -642,6 +647,61 @@ class TestEnginesThatSetGradients:
         result = minigrad(tmp_path, "gradcheck", "--engine", engine)
         assert result.returncode == 1, result.stdout + result.stderr
         assert "FAILED two_products" in result.stdout
+
+
+# --- a scalar backward() that zeroes every gradient it reaches first (nano-autograds 1.1.1) ----
+
+MICROSTYLE = (ENGINES / "microstyle.py").read_text()
+RESETS = MICROSTYLE.replace(
+    "                visited.add(v)\n",
+    "                visited.add(v)\n                v.grad = 0\n",
+    1,
+)
+
+
+def _value_class(source: str) -> type[Any]:
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "engine.py", "exec"), namespace)
+    return namespace["Value"]  # type: ignore[no-any-return]
+
+
+class TestScalarEnginesThatResetGradients:
+    """nano-autograds' backward() sets every gradient it reaches to 0 before the pass ("to
+    prevent previous values affecting the result"): its steps use `+=` and every gradient
+    is right, but a pre-seeded gradient is gone.  Every case failed its accumulation check,
+    blaming each op's step ("a backward step overwrites (=)"), so no mutant could be judged.
+    The convention is measured, said, and checked as engines that set gradients are."""
+
+    def test_the_probe_tells_a_reset_from_accumulating(self) -> None:
+        assert RESETS != MICROSTYLE
+        assert backward_resets(_value_class(RESETS))
+        assert not backward_resets(_value_class(MICROSTYLE))
+        assert grad_is_owned(_value_class(RESETS))
+
+    def test_a_correct_engine_passes_and_is_told_its_convention(self, tmp_path: Path) -> None:
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, RESETS))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "backward() sets .grad to zero on every node it reaches" in result.stdout
+        assert "a second backward into the same inputs must set their gradients again" in (
+            result.stdout
+        )
+        assert re.search(r"\b[1-9]\d* passed, 0 failed", result.stdout)
+
+    def test_a_step_that_assigns_is_still_caught(self, tmp_path: Path) -> None:
+        buggy = RESETS.replace(
+            "self.grad += other.data * out.grad", "self.grad = other.data * out.grad", 1
+        )
+        assert buggy != RESETS
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, buggy))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED mul_reuse" in result.stdout
+
+    def test_its_mutants_are_judged_and_every_one_killed(self, tmp_path: Path) -> None:
+        engine = write(tmp_path, RESETS)
+        result = minigrad(tmp_path, "mutate", "--engine", engine, "--judge", "battery")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "YOUR ENGINE IS WRONG" not in result.stdout
+        assert re.search(r"mutation score: 100\.0% \([1-9]\d* killed, 0 survived", result.stdout)
 
 
 # --- a leaf switched on by an enum, steps as functions of another file (clumsygrad) --------

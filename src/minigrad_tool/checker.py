@@ -58,7 +58,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from minigrad_tool.adapter.nodes import NodeAccess, NotANumber, cut_from_graph, is_node
+from minigrad_tool.adapter.nodes import (
+    NodeAccess,
+    NotANumber,
+    backward_resets,
+    cut_from_graph,
+    is_node,
+)
 
 __all__ = [
     "REENTRANT_SHARE",
@@ -340,8 +346,10 @@ class _Checker:
 
     def check_accumulation(self, analytic: Sequence[float], rng: random.Random) -> None:
         """Pre-seeded gradients must end as seed + gradient: backward accumulates.  Where
-        `.grad` is read-only (nothing can be pre-seeded), a second graph backpropagated into
-        the same inputs, without a reset, must leave twice the gradient instead."""
+        the engine owns `.grad` (nothing can be pre-seeded), a second graph backpropagated
+        into the same inputs, without a reset, must leave twice the gradient instead; once
+        again where backward() sets every gradient it reaches to zero first (its convention,
+        measured: adapter.nodes.backward_resets)."""
         if not self.access.grad_writable:
             self._check_second_backward(analytic)
             return
@@ -363,14 +371,22 @@ class _Checker:
         out = self._forward()
         self._backward_from(out)
         self._forward().backward()  # a fresh graph, into inputs that keep their gradients
+        resets = backward_resets(self.access.cls)
+        reason = (
+            "a second backward into the same input must give its gradient once again: this "
+            "engine's backward() sets every gradient it reaches to zero first (measured on "
+            "the engine as it was given)"
+            if resets
+            else "a second backward into the same input must add its gradient again;"
+            " a backward step overwrites (=) instead of accumulating (+=)"
+        )
         for i, x in enumerate(self.inputs):
             if x is not out:
                 self._compare(
                     "accumulation",
-                    "a second backward into the same input must add its gradient again;"
-                    " a backward step overwrites (=) instead of accumulating (+=)",
+                    reason,
                     i,
-                    2 * analytic[i],
+                    (1 if resets else 2) * analytic[i],
                     self._read(self.access.grad, x, i),
                 )
 

@@ -34,7 +34,7 @@ from minigrad_tool.adapter.loader import (
     install_snapshot,
     put_first_on_path,
 )
-from minigrad_tool.adapter.nodes import NodeAccess, install_leaf_factory
+from minigrad_tool.adapter.nodes import NodeAccess, install_leaf_factory, remember_backward_resets
 from minigrad_tool.adapter.profile import Op, Precision, Profile, Step, Sweep, apply_op
 from minigrad_tool.adapter.session import Progress, quiet
 from minigrad_tool.adapter.spec import (
@@ -185,6 +185,7 @@ def load_in_child(spec: EngineSpec, profile: Profile, reporter: Reporter | None)
     module = _import(spec, reporter)
     cls = getattr(module, profile.class_name)
     install_leaf_factory(module, cls, profile.leaf_factory)
+    remember_backward_resets(cls, profile.backward_resets)  # the unmutated engine's convention
     return Loaded(
         spec, module, cls, NodeAccess(cls, profile.children_attr, profile.data_attr), profile
     )

@@ -31,6 +31,7 @@ __all__ = [
     "NodeAccess",
     "NotANumber",
     "ReadOnlyGrad",
+    "backward_resets",
     "cut_from_graph",
     "find_data_attribute",
     "forget_leaf_factory",
@@ -49,6 +50,7 @@ __all__ = [
     "leaf_maker",
     "make_leaf",
     "real",
+    "remember_backward_resets",
     "require_writable_grad",
     "set_leaf_factory",
 ]
@@ -310,9 +312,70 @@ def _zero_d_array() -> Any:
 _LEAF_VALUES: tuple[Callable[[], Any], ...] = (lambda: 0.5, _zero_d_array)
 
 
+_RESETS: dict[type[Any], bool] = {}
+
+
+def backward_resets(cls: type[Any]) -> bool:
+    """Does backward() itself set the `.grad` of every node it visits to zero before the pass
+    (nano-autograds 1.1.1: "set grad to zero to prevent previous values affecting the
+    result")?  Then a pre-seeded gradient is gone before any step adds to it: the engine
+    owns its gradients, and a second backward gives the new graph's alone.  Runs engine code
+    (call in a child); measured once per class, or as the unmutated engine's profile says
+    (`remember_backward_resets`): a mutant never decides what is expected of it."""
+    if cls not in _RESETS:
+        _RESETS[cls] = _measure_backward_resets(cls)
+    return _RESETS[cls]
+
+
+def remember_backward_resets(cls: type[Any], resets: bool) -> None:
+    """What discovery measured on the unmutated engine (Profile.backward_resets)."""
+    _RESETS[cls] = resets
+
+
+def _measure_backward_resets(cls: type[Any]) -> bool:
+    """A leaf x backpropagated alone (its `.grad` 1, the root's seed), then reached from a node
+    with no backward step of its own (a fresh leaf whose children are set to hold x): x keeps
+    1 unless backward() reset it.  False where the probe cannot be built or read (no children
+    attribute, a refused assignment, an engine error): the checks then see what they see."""
+    for value in _LEAF_VALUES:
+        try:
+            x, root = make_leaf(cls, value()), make_leaf(cls, value())
+        except Exception:
+            continue  # DeZero's Variable takes arrays only
+        try:
+            children = find_children_attribute(root)
+            held = getattr(root, children) if children is not None else None
+            if children is None or not isinstance(held, (tuple, list, AbstractSet)):
+                return False
+            x.backward()
+            if _grad_number(x) != 1.0:
+                return False
+            holding: Any = type(held)  # a set, tuple or list: hold x in the same kind
+            setattr(root, children, holding([x]))
+            root.backward()
+            return _grad_number(x) == 0.0
+        except Exception:
+            return False
+    return False
+
+
+def _grad_number(node: Any) -> float:
+    """A node's `.grad` as a float: a number, or a 0-d array; anything else raises."""
+    grad: Any = getattr(node, "grad", None)
+    if is_number(grad) or getattr(grad, "shape", None) == ():
+        return float(grad)
+    raise NotANumber(f"grad is {type(grad).__name__}")
+
+
 def grad_is_owned(cls: type) -> bool:
     """Does the engine own its gradients, so that none can be pre-seeded: `.grad` is a
-    read-only property, or appears only after a backward (which sets it)?"""
+    read-only property, appears only after a backward (which sets it), or backward() sets
+    every gradient it reaches to zero first?"""
+    return _grad_is_locked(cls) or backward_resets(cls)
+
+
+def _grad_is_locked(cls: type) -> bool:
+    """Can `.grad` not be written at all (read-only, lazy, or the engine's own wrapper)?"""
     return grad_is_read_only(cls) or grad_is_lazy(cls) or bool(grad_wrapper(cls))
 
 
@@ -328,6 +391,11 @@ def require_writable_grad(cls: type) -> None:
     if grad_wrapper(cls):
         raise ReadOnlyGrad(
             f"{cls.__name__}.grad holds the engine's own {grad_wrapper(cls)}: "
+            "it cannot be pre-seeded"
+        )
+    if backward_resets(cls):
+        raise ReadOnlyGrad(
+            f"{cls.__name__}.backward() sets .grad to zero on every node it reaches: "
             "it cannot be pre-seeded"
         )
 
@@ -487,7 +555,7 @@ class NodeAccess:
     def zero_grad(self, node: Any) -> None:
         """Reset `.grad` to the zero a fresh leaf has (0, 0.0 or a 0-d array), or through the
         engine's own method (`null_grad()`) where `.grad` is read-only."""
-        if self.grad_writable:
+        if self.grad_writable or not _grad_is_locked(self.cls):  # writable, though reset
             node.grad = self._fresh_zero()
             return
         reset = grad_reset(self.cls)

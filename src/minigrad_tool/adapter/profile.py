@@ -240,6 +240,9 @@ class Profile:
     # False: backward() sets gradients, it does not add to an earlier backward's: the measured
     # convention of an engine with a read-only `.grad` (mygrad); else gradients must accumulate
     grad_accumulates: bool = True
+    # backward() sets every gradient it reaches to zero before the pass (measured on the
+    # unmutated engine, adapter.nodes.backward_resets): then it owns them, and they do not add up
+    backward_resets: bool = False
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
     leaf_label: bool = False  # the constructor takes a label first: `Node("x", value)`

@@ -25,9 +25,11 @@ from typing import Any, Protocol
 from minigrad_tool.adapter.classes import class_line, function_of
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
+    backward_resets,
     find_children_attribute,
     grad_is_lazy,
     grad_is_owned,
+    grad_is_read_only,
     grad_reset,
     grad_wrapper,
     is_node,
@@ -177,6 +179,7 @@ class Session:
     def profile(self, ops: Sequence[Op], sweep: Sweep | None, **extra: Any) -> Profile:
         """What was found, as the profile that crosses to the parent."""
         maker = leaf_maker(self.cls)  # the class, or the factory that makes its leaves
+        resets = backward_resets(self.cls)
         return Profile(
             spec=self.spec.text,
             module=self.spec.module,
@@ -194,7 +197,7 @@ class Session:
             notes=(
                 *self.notes,
                 *self._factory_notes(),
-                *self._grad_notes(extra.get("grad_accumulates", True)),
+                *self._grad_notes(extra.get("grad_accumulates", not resets)),
             ),
             broken=tuple(self.broken),
             leaf_keywords=leaf_keywords(maker),
@@ -205,7 +208,8 @@ class Session:
             ),
             leaf_factory=leaf_factory(self.cls),
             grad_writable=not grad_is_owned(self.cls),
-            **extra,
+            backward_resets=resets,
+            **{"grad_accumulates": not resets, **extra},
         )
 
     def _placed(self, op: Op) -> Op:
@@ -223,20 +227,27 @@ class Session:
     def _grad_notes(self, accumulates: bool) -> list[str]:
         if not grad_is_owned(self.cls):
             return []
-        reset = grad_reset(self.cls)
         wrapper = grad_wrapper(self.cls)
-        owned = (
-            ".grad appears only once a backward sets it"
-            if grad_is_lazy(self.cls)
-            else f".grad holds the engine's own {wrapper} once a backward makes one"
-            if wrapper
-            else ".grad is a read-only property"
-        )
+        locked = True
+        if grad_is_lazy(self.cls):
+            owned = ".grad appears only once a backward sets it"
+        elif wrapper:
+            owned = f".grad holds the engine's own {wrapper} once a backward makes one"
+        elif grad_is_read_only(self.cls):
+            owned = ".grad is a read-only property"
+        else:  # writable, but backward() zeroes it first (adapter.nodes.backward_resets)
+            locked = False
+            owned = (
+                "backward() sets .grad to zero on every node it reaches before the pass "
+                "(measured: a leaf reached from a node with no backward step of its own loses "
+                "its gradient), so gradients do not add up across backward() calls"
+            )
         checked = (
             "accumulation is checked by a second backward into the same inputs"
             if accumulates
             else "a second backward into the same inputs must set their gradients again"
         )
+        reset = grad_reset(self.cls) if locked else None
         return [
             f"{owned}: nothing is pre-seeded; {checked}"
             + (f", and gradients are reset with {reset}()" if reset else "")

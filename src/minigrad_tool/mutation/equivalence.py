@@ -153,7 +153,7 @@ class ScalarProbe:
         lines = [*inputs, *graph, "out.backward()"]
         lines += _assertions(names, (want[1], want[2]), style.rtol, style.data_attr)
         if regime == "seeded" and not style.preseed:
-            lines.append("# the upstream gradient is not 1 (.grad is read-only: no pre-seeding)")
+            lines.append("# the upstream gradient is not 1 (the engine owns .grad: no pre-seeding)")
             lines += [*inputs, *graph, f"out = {style.scale}", "out.backward()"]
             lines += _assertions(names, (None, want[3]), style.rtol)
         elif regime == "seeded":

@@ -159,9 +159,20 @@ class _Written:
     habits: tuple[Habit, ...] = ()  # the habits of the user's tests it breaks (mutation.habits)
 
 
-def _what(probe: equivalence.Probe, regime: str) -> tuple[str, str]:
+# The seeded regime where nothing can be pre-seeded (the engine owns .grad): scaling alone.
+_UNSEEDED = ("scales", ", and that backward() scales them by the upstream gradient")
+
+
+def _regime_words(regime: str, preseed: bool) -> tuple[str, str]:
+    """(test name part, what it checks) of a regime (mutation.probe.REGIMES)."""
+    if regime == "seeded" and not preseed:
+        return _UNSEEDED
+    return _REGIMES[regime].test_name, _REGIMES[regime].checks
+
+
+def _what(probe: equivalence.Probe, regime: str, preseed: bool) -> tuple[str, str]:
     """(name part, docstring) saying what a test checks."""
-    checks = "its value and gradients" + _REGIMES[regime].checks
+    checks = "its value and gradients" + _regime_words(regime, preseed)[1]
     if probe.label.startswith("random graph"):
         count = len(equivalence.reaching(probe.lines))
         point = ", ".join(f"{n}={v!r}" for n, v in zip(("x", "y", "z"), probe.point, strict=False))
@@ -177,7 +188,7 @@ def _test_source(
     spec: EngineSpec,
     exposes: str = "",
 ) -> str:
-    _, doc = _what(test.probe, test.regime)
+    _, doc = _what(test.probe, test.regime, style.preseed)
     if test.habits and not exposes:  # the habit is that of the mutants it lists
         said = "; ".join(f"{h.name}: {h.broken_by}" for h in test.habits)
         doc = f"{doc} It breaks the habit of your tests that let these mutants live ({said})."
@@ -223,11 +234,11 @@ def _hug_powers(source: str) -> str:
     return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
 
 
-def _name(test: _Written, taken: set[str]) -> str:
+def _name(test: _Written, taken: set[str], preseed: bool) -> str:
     """`test_<op>_<what it checks>`, numbered when two tests would share a name."""
-    part, _ = _what(test.probe, test.regime)
+    part, _ = _what(test.probe, test.regime, preseed)
     op = part or test.mutants[0].op
-    base = f"test_{op}_{_REGIMES[test.regime].test_name}"
+    base = f"test_{op}_{_regime_words(test.regime, preseed)[0]}"
     name, k = base, 2
     while name in taken:
         name, k = f"{base}_{k}", k + 1
@@ -375,8 +386,8 @@ _HEADER = """\
 Each builds the smallest input minigrad found that tells the mutants it lists from
 the engine, runs backward(), and asserts what a correct engine gives, never what
 yours gives today: values from plain math, gradients from float64 central
-differences of it (Richardson-extrapolated), and pre-seeded, scaled gradients
-from their relation (seed + scale * gradient).  Each was run before it was
+differences of it (Richardson-extrapolated), and {seeded}gradients
+from their relation ({relation}).  Each was run before it was
 written: it fails on each mutant it lists, in every graph order, and passes on
 your engine, except where its docstring says it exposes a bug in an op.
 \"\"\"
@@ -431,7 +442,7 @@ def suggest_tests(
         blames = tuple(op for op in probe.ops(profile) if op in wrong)
         habits = tuple(dict.fromkeys(habit_of[m.id] for m in members if m.id in habit_of))
         written = _Written(probe, truths[probe_index], regime, tuple(members), blames, habits)
-        name = _name(written, taken)
+        name = _name(written, taken, profile.grad_writable)
         tests[name] = (writer.source(written, name), written)
     header = _header(spec, profile, config)
     checked = _verify(spec, tests, header, limits, config.jobs)
@@ -503,7 +514,10 @@ def _header(spec: EngineSpec, profile: Profile, config: CampaignConfig) -> str:
     rel = written_tolerance(profile)
     return "\n".join(
         [
-            _HEADER.rstrip("\n"),
+            _HEADER.rstrip("\n").format(  # nothing is pre-seeded where the engine owns .grad
+                seeded="pre-seeded, scaled " if profile.grad_writable else "scaled ",
+                relation="seed + scale * gradient" if profile.grad_writable else "scale * gradient",
+            ),
             "",
             _HELPERS[profile.kind][0],
             "",
