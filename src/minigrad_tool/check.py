@@ -20,7 +20,14 @@ from minigrad_tool.checker import Tolerance
 from minigrad_tool.faults import InternalError
 from minigrad_tool.isolation import Limits, Outcome, Reporter, Request
 
-__all__ = ["CheckReport", "check_engine", "crashed", "settings_for"]
+__all__ = [
+    "BACKWARD_RESETS",
+    "CheckReport",
+    "check_engine",
+    "crashed",
+    "reset_by_backward",
+    "settings_for",
+]
 
 # From this many failures with one cause on, the cause is named once instead of each time.
 MANY_FAILURES = 5
@@ -146,8 +153,10 @@ def check_engine(
 
 
 def crashed(profile: Profile) -> list[CaseResult]:
-    """An op whose call crashes in the engine's own code is a failure, not an absent op."""
-    return [
+    """An op whose call crashes in the engine's own code is a failure, not an absent op; and
+    a backward() that zeroes every gradient it reaches (`reset_by_backward`) is one failure,
+    blamed on backward() once."""
+    found = [
         CaseResult(
             f"{method}_runs",
             "error",
@@ -155,3 +164,22 @@ def crashed(profile: Profile) -> list[CaseResult]:
         )
         for method, why in profile.broken
     ]
+    if profile.backward_resets:
+        found.append(CaseResult(BACKWARD_RESETS, "fail", reset_by_backward(profile)))
+    return found
+
+
+BACKWARD_RESETS = "backward_accumulates"  # the result that says backward() zeroes gradients
+
+
+def reset_by_backward(profile: Profile) -> str:
+    """Why a backward() that sets every gradient it reaches to zero before the pass is wrong
+    (Profile.backward_resets, measured on the unmutated engine): one blame, not one per op."""
+    return (
+        f"{profile.class_name}.backward() sets .grad to zero on every node it reaches before "
+        "the pass (measured: a leaf whose gradient was 1, reached from a node with no backward "
+        "step of its own, ends with 0): a pre-seeded gradient is lost, and gradients do not add "
+        "up across backward() calls as micrograd's and torch's do. Zero them before a pass "
+        "(zero_grad() in the training loop), not inside backward(). The op cases are checked "
+        "with this engine's convention, so each op's verdict is its own"
+    )

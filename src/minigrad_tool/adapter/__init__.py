@@ -34,7 +34,12 @@ from minigrad_tool.adapter.loader import (
     install_snapshot,
     put_first_on_path,
 )
-from minigrad_tool.adapter.nodes import NodeAccess, install_leaf_factory, remember_backward_resets
+from minigrad_tool.adapter.nodes import (
+    NodeAccess,
+    alias_backward,
+    install_leaf_factory,
+    remember_backward_resets,
+)
 from minigrad_tool.adapter.profile import Op, Precision, Profile, Step, Sweep, apply_op
 from minigrad_tool.adapter.session import Progress, quiet
 from minigrad_tool.adapter.spec import (
@@ -186,6 +191,7 @@ def load_in_child(spec: EngineSpec, profile: Profile, reporter: Reporter | None)
     cls = getattr(module, profile.class_name)
     install_leaf_factory(module, cls, profile.leaf_factory)
     remember_backward_resets(cls, profile.backward_resets)  # the unmutated engine's convention
+    alias_backward(cls)  # backwards(), where that is its name, as discovery found
     return Loaded(
         spec, module, cls, NodeAccess(cls, profile.children_attr, profile.data_attr), profile
     )

@@ -16,7 +16,7 @@ from types import FunctionType
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
-from minigrad_tool.adapter.nodes import GRAD_RESETS
+from minigrad_tool.adapter.nodes import BACKWARD_ALIASES, GRAD_RESETS
 from minigrad_tool.adapter.profile import CallForm, Op
 from minigrad_tool.adapter.session import Point, Session
 
@@ -26,6 +26,7 @@ __all__ = ["Candidate", "candidates", "crash_in_engine", "forms", "is_an_op", "o
 # (write a file, plot, train): they are not called.
 _NOT_OPS = {
     "backward",
+    *BACKWARD_ALIASES,  # backwards(): the backward pass, aliased (nodes.alias_backward)
     *GRAD_RESETS,  # zero_grad(), null_grad(), ...
     "item",
     "tolist",
@@ -133,6 +134,8 @@ def candidates(session: Session) -> list[Candidate]:
     for name, attr in attrs.items():
         function = function_of(attr)
         if function is None:
+            if _compiled(attr) and _op_like(name):
+                session.skipped.append((name, _COMPILED))
             continue
         if name in catalogue.BINARY_DUNDERS:
             op, symbol = catalogue.BINARY_DUNDERS[name]
@@ -153,6 +156,26 @@ def candidates(session: Session) -> list[Candidate]:
         else:
             found.append(Candidate(name, function, None, name, ""))
     return sorted(found, key=lambda c: c.function.__code__.co_firstlineno)
+
+
+_COMPILED = (
+    "compiled code, not a Python function: minigrad checks the ops whose Python code it can "
+    "trace and mutate"
+)
+# How a C extension's methods look on its class (pybind11's `instancemethod`, CPython's own).
+_COMPILED_KINDS = ("instancemethod", "method_descriptor", "builtin_function_or_method")
+
+
+def _compiled(attr: object) -> bool:
+    return type(attr).__name__ in _COMPILED_KINDS
+
+
+def _op_like(name: str) -> bool:
+    """An operator's dunder, or a method an op could be (not private, not never called)."""
+    dunders = (catalogue.BINARY_DUNDERS, catalogue.REFLECTED_DUNDERS, catalogue.UNARY_DUNDERS)
+    if any(name in table for table in dunders):
+        return True
+    return not name.startswith("_") and not _never_called(name)
 
 
 def _an_alias(function: FunctionType, attrs: dict[str, object]) -> bool:

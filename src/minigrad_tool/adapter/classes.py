@@ -19,6 +19,7 @@ from minigrad_tool.adapter.nodes import (
     FACTORY_METHODS,
     FACTORY_NAMES,
     NotANumber,
+    alias_backward,
     find_data_attribute,
     forget_leaf_factory,
     grad_is_lazy,
@@ -147,7 +148,10 @@ _FACTORY_VALUES: tuple[Callable[[], object], ...] = (lambda: 0.5, _array)
 
 
 def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) -> type:
-    """`:CLASS`, else `Value`, else the one class with data, grad and backward() on its nodes."""
+    """`:CLASS`, else `Value`, else the one class with data, grad and backward() on its nodes
+    (a backward pass named otherwise, `backwards()`, aliased first: nodes.alias_backward)."""
+    for candidate in _own_classes(module):
+        alias_backward(candidate)
     if class_name is not None:
         cls = getattr(module, class_name, None)
         if not isinstance(cls, type):
@@ -155,6 +159,7 @@ def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) ->
                 f"engine {spec_text!r} has no class {class_name!r}"
                 + _candidates_hint(module, spec_text)
             )
+        alias_backward(cls)  # named, though another module's
         return cls
     value = getattr(module, "Value", None)
     if isinstance(value, type):
@@ -177,16 +182,20 @@ def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) ->
     )
 
 
-def node_classes(module: ModuleType) -> list[type]:
-    own = (module.__name__, f"{module.__name__}.")  # this module, or a module of its package
-    classes = [
+def _own_classes(module: ModuleType) -> list[type]:
+    """The classes of this module, or of a module of its package."""
+    own = (module.__name__, f"{module.__name__}.")
+    return [
         c
         for name, c in vars(module).items()
         if isinstance(c, type)
         and not name.startswith("__")
         and (c.__module__ == own[0] or c.__module__.startswith(own[1]))
     ]
-    return [c for c in classes if callable(getattr(c, "backward", None))]
+
+
+def node_classes(module: ModuleType) -> list[type]:
+    return [c for c in _own_classes(module) if callable(getattr(c, "backward", None))]
 
 
 def _nearest_node_class(module: ModuleType) -> tuple[str, str] | None:

@@ -21,6 +21,7 @@ from typing import Any
 from minigrad_tool.adapter.order import ControlledFrozenSet, ControlledSet
 
 __all__ = [
+    "BACKWARD_ALIASES",
     "CHILDREN_NAMES",
     "DATA_NAMES",
     "FACTORY_METHODS",
@@ -31,6 +32,8 @@ __all__ = [
     "NodeAccess",
     "NotANumber",
     "ReadOnlyGrad",
+    "alias_backward",
+    "backward_name",
     "backward_resets",
     "cut_from_graph",
     "find_data_attribute",
@@ -312,6 +315,49 @@ def _zero_d_array() -> Any:
 _LEAF_VALUES: tuple[Callable[[], Any], ...] = (lambda: 0.5, _zero_d_array)
 
 
+# What some engines call their backward pass (nano-autograds' NanoAutoGrad, nanograd-bgriebel):
+# minigrad calls it as `backward()`, an alias it gives the class in its own processes.
+BACKWARD_ALIASES = ("backwards",)
+_ALIASED: dict[type[Any], str] = {}
+
+
+def alias_backward(cls: type[Any]) -> str:
+    """Where `cls` has no `backward()` but a backward pass under another name of
+    BACKWARD_ALIASES, callable with no argument, give the class a `backward` that is that very
+    function (so a mutant of it is a mutant of both), in this process only: never in the
+    engine's files.  The name aliased, or "" (also where the class refuses the attribute)."""
+    if cls in _ALIASED:
+        return _ALIASED[cls]
+    if callable(inspect.getattr_static(cls, "backward", None)):
+        return ""
+    for name in BACKWARD_ALIASES:
+        method = inspect.getattr_static(cls, name, None)
+        if callable(method) and _no_arguments_needed(getattr(cls, name)):
+            try:
+                cls.backward = method
+            except (AttributeError, TypeError):  # a compiled class that takes no attribute
+                return ""
+            _ALIASED[cls] = name
+            return name
+    return ""
+
+
+def backward_name(cls: type[Any]) -> str:
+    """What the engine itself calls its backward pass: `backward`, or the name aliased."""
+    return _ALIASED.get(cls) or "backward"
+
+
+def _no_arguments_needed(method: Callable[..., Any]) -> bool:
+    """Every parameter but self has a default (True where no signature can be read)."""
+    try:
+        parameters = list(inspect.signature(method).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return True
+    return all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters
+    )
+
+
 _RESETS: dict[type[Any], bool] = {}
 
 
@@ -336,7 +382,10 @@ def _measure_backward_resets(cls: type[Any]) -> bool:
     """A leaf x backpropagated alone (its `.grad` 1, the root's seed), then reached from a node
     with no backward step of its own (a fresh leaf whose children are set to hold x): x keeps
     1 unless backward() reset it.  False where the probe cannot be built or read (no children
-    attribute, a refused assignment, an engine error): the checks then see what they see."""
+    attribute, a refused assignment, an engine error): the checks then see what they see;
+    and where `.grad` cannot be written at all: the engine owns it anyway."""
+    if _grad_is_locked(cls):
+        return False
     for value in _LEAF_VALUES:
         try:
             x, root = make_leaf(cls, value()), make_leaf(cls, value())

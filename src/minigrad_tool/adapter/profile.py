@@ -243,6 +243,9 @@ class Profile:
     # backward() sets every gradient it reaches to zero before the pass (measured on the
     # unmutated engine, adapter.nodes.backward_resets): then it owns them, and they do not add up
     backward_resets: bool = False
+    # what the engine calls its backward pass (`backwards`: aliased as backward in minigrad's
+    # processes, adapter.nodes.alias_backward); the tests minigrad writes call it so
+    backward_name: str = "backward"
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
     leaf_label: bool = False  # the constructor takes a label first: `Node("x", value)`

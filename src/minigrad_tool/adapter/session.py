@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from minigrad_tool.adapter.classes import class_line, function_of
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
+    backward_name,
     backward_resets,
     find_children_attribute,
     grad_is_lazy,
@@ -197,6 +198,7 @@ class Session:
             notes=(
                 *self.notes,
                 *self._factory_notes(),
+                *self._backward_notes(),
                 *self._grad_notes(extra.get("grad_accumulates", not resets)),
             ),
             broken=tuple(self.broken),
@@ -209,6 +211,7 @@ class Session:
             leaf_factory=leaf_factory(self.cls),
             grad_writable=not grad_is_owned(self.cls),
             backward_resets=resets,
+            backward_name=backward_name(self.cls),
             **{"grad_accumulates": not resets, **extra},
         )
 
@@ -223,6 +226,16 @@ class Session:
         if not factory:
             return []
         return [f"{self.cls.__name__}(0.5) cannot make a leaf: leaves are made with {factory}()"]
+
+    def _backward_notes(self) -> list[str]:
+        name = backward_name(self.cls)
+        if name == "backward":
+            return []
+        return [
+            f"its backward pass is {self.cls.__name__}.{name}(): minigrad calls it as backward(), "
+            "an alias it gives the class in its own processes (your files are unchanged); the "
+            f"tests it writes call {name}()"
+        ]
 
     def _grad_notes(self, accumulates: bool) -> list[str]:
         if not grad_is_owned(self.cls):

@@ -31,6 +31,7 @@ from typing import Any
 from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
+from minigrad_tool.check import reset_by_backward
 from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -130,13 +131,23 @@ def _longest_deadline(
 
 
 def _crashed_ops(profile: Profile) -> list[Finding]:
-    """Ops whose call crashed in the engine's code while it was discovered: findings."""
-    return [
+    """Ops whose call crashed in the engine's code while it was discovered, and a backward()
+    that zeroes every gradient it reaches (check.reset_by_backward): findings."""
+    found = [
         Finding(
             "", f"op {method} crashes in the engine's code: {why}", op_name(method), check="crash"
         )
         for method, why in profile.broken
     ]
+    if profile.backward_resets:
+        message, sweep = reset_by_backward(profile), profile.sweep
+        where, line = "", None
+        if sweep is not None and sweep.qualname:
+            where, line = f"{sweep.qualname} ({profile.where('', sweep.line)})", sweep.line
+        found.append(
+            Finding("", message, "backward", where, line, check="accumulation", reason=message)
+        )
+    return found
 
 
 def _run_harnesses(
@@ -322,12 +333,7 @@ def run_campaign(
             _run_harnesses(host, judges, harnesses, findings, excluded)
             harness_seconds = time.monotonic() - harness_start
             keyed = _Keys.of(keys, judges, harnesses, generated.mutants, config.matrix)
-            ahead = None
-            if probing is not None:
-                original = probing.original(host, started=True)
-                ahead = _ProbeAhead(host, probing, original, [f.case for f in findings if f.case])
-                if keyed is not None:  # a kept survivor's key holds the probes that reach it now
-                    keyed.probed_by(probing, original, ahead.broken)
+            ahead = _probes_ahead(host, probing, findings, keyed)
             reused, reprobed = _reused(keyed, mutants)
             judged = [m for m in mutants if m.id not in reused]
             verdicts = _judge_all(
@@ -372,6 +378,20 @@ def run_campaign(
         reprobed=len(reprobed),
         kept_cases=cases.kept if cases else (0, 0),
     )
+
+
+def _probes_ahead(
+    host: Host, probing: Probing | None, findings: Sequence[Finding], keyed: _Keys | None
+) -> _ProbeAhead | None:
+    """The probes of each mutant a judge lets through, sent as its verdict comes (None
+    without probes); a kept survivor's key holds the probes that reach it now."""
+    if probing is None:
+        return None
+    original = probing.original(host, started=True)
+    ahead = _ProbeAhead(host, probing, original, [f.case for f in findings if f.case])
+    if keyed is not None:
+        keyed.probed_by(probing, original, ahead.broken)
+    return ahead
 
 
 def _of_your_tests(harness: Harness | None) -> dict[str, Any]:

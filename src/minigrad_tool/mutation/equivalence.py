@@ -150,21 +150,21 @@ class ScalarProbe:
         names = _names(len(self.point))
         inputs = probe_source(self, style.leaf)[: len(names)]
         graph = reaching(self.lines)
-        lines = [*inputs, *graph, "out.backward()"]
+        lines = [*inputs, *graph, f"out.{style.backward}()"]
         lines += _assertions(names, (want[1], want[2]), style.rtol, style.data_attr)
         if regime == "seeded" and not style.preseed:
             lines.append("# the upstream gradient is not 1 (the engine owns .grad: no pre-seeding)")
-            lines += [*inputs, *graph, f"out = {style.scale}", "out.backward()"]
+            lines += [*inputs, *graph, f"out = {style.scale}", f"out.{style.backward}()"]
             lines += _assertions(names, (None, want[3]), style.rtol)
         elif regime == "seeded":
             lines.append("# pre-seeded gradients must be added to; the upstream gradient is not 1")
             lines += inputs
             lines += [f"{n}.grad = {SEED!r}" for n in names]
-            lines += [*graph, f"out = {style.scale}", "out.backward()"]
+            lines += [*graph, f"out = {style.scale}", f"out.{style.backward}()"]
             lines += _assertions(names, (None, want[3]), style.rtol)
         elif regime == "zero" and style.zero:
             lines.append("# a zero upstream gradient: every gradient must be exactly 0")
-            lines += [*inputs, *graph, f"out = {style.zero}", "out.backward()"]
+            lines += [*inputs, *graph, f"out = {style.zero}", f"out.{style.backward}()"]
             read = f".{style.data_attr}" if style.grad_is_node else ""
             lines += [f"assert {n}.grad{read} == 0" for n in names]
         elif regime == "again":
@@ -189,7 +189,7 @@ class ScalarProbe:
             *graph,
         ]
         lines += [f"{n}2 = {style.leaf(repr(v))}" for n, v in zip(names, second, strict=True)]
-        lines += [*renamed(graph, names, "2"), "out.backward()"]
+        lines += [*renamed(graph, names, "2"), f"out.{style.backward}()"]
         return lines + _assertions(names, (None, want[2]), style.rtol)
 
 

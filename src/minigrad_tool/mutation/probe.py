@@ -48,6 +48,7 @@ class TestStyle:
     preseed: bool = True  # `.grad` can be written (not a read-only property)
     zero: str = "out * 0.0"  # the output times 0 ("" where the engine cannot multiply)
     parameters: Mapping[str, float] = field(default_factory=dict)  # for the oracle (slopes)
+    backward: str = "backward"  # what the engine calls its backward pass (Profile.backward_name)
 
 
 @dataclass(frozen=True)

@@ -492,6 +492,7 @@ class _Writer:
             profile.grad_writable,
             "out * 0.0" if "mul" in profile.names else "",
             equivalence.parameters_of(profile),
+            backward=profile.backward_name,
         )
 
     def source(self, written: _Written, name: str, exposes: str = "") -> str:

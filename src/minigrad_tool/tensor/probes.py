@@ -201,7 +201,7 @@ class TensorProbe:
             *inputs,
             *graph,
             weighted,
-            f"{loss}.backward()",
+            f"{loss}.{style.backward}()",
             f"assert close(out.{data_attr}, {_literal(np.reshape(want[1], shape))})",
         ]
 
@@ -225,11 +225,11 @@ class TensorProbe:
                     if style.grad_is_node
                     else f"{n}.grad = {value}"
                 )
-            lines += [*graph, f"{loss}.backward()"]
+            lines += [*graph, f"{loss}.{style.backward}()"]
             lines += grads_are(want[3])
         elif regime == "zero":
             lines.append("# a zero upstream gradient: every gradient must be exactly 0")
-            lines += [*inputs, *graph, f"w = np.zeros({shape!r})", f"{loss}.backward()"]
+            lines += [*inputs, *graph, f"w = np.zeros({shape!r})", f"{loss}.{style.backward}()"]
             lines += [f"assert np.all({grad_of(n)} == 0)" for n in names]
         elif regime == "again":
             second = self.second_arrays()
@@ -243,11 +243,11 @@ class TensorProbe:
                 for n, a in zip(names, second, strict=True)
             ]
             lines += renamed(graph, names, "2")
-            lines += [f"{loss.replace('(out ', '(out2 ')}", "loss.backward()"]
+            lines += [f"{loss.replace('(out ', '(out2 ')}", f"loss.{style.backward}()"]
             lines += grads_are(want[5])
         elif regime == "dtype":
             lines.append("# every gradient keeps its node's dtype, the loss's included")
-            lines += [*inputs, *graph, f"loss = {loss}", "loss.backward()"]
+            lines += [*inputs, *graph, f"loss = {loss}", f"loss.{style.backward}()"]
             lines += [
                 f"assert np.asarray({grad_of(n)}).dtype == {n}.{data_attr}.dtype"
                 for n in (*names, "loss")
