@@ -5,6 +5,8 @@ Modules: minigrad_tool.adapter.profile, minigrad_tool.adapter.spec, minigrad_too
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -263,6 +265,28 @@ class TestNoFilesWritten:
             f"helper_mod.{sys.implementation.cache_tag}.pyc"
         ]
         assert not list(cache.rglob("eng*.pyc"))  # the engine runs from its snapshot
+
+    def test_numba_caches_go_to_the_cache_folder_unless_you_say_where(self, tmp_path: Path) -> None:
+        """`@njit(cache=True)` writes beside its source (your tree) or in ~/.cache, which a
+        confined child may not: eazygrad 0.0.2's import failed ("no locator available")."""
+        said = (
+            "from minigrad_tool.bytecode import keep_bytecode_out_of_tree\n"
+            "keep_bytecode_out_of_tree()\n"
+            "import os\n"
+            "print(os.environ.get('NUMBA_CACHE_DIR'))\n"
+        )
+        env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+        env["MINIGRAD_CACHE"] = str(tmp_path / "cache")
+
+        def where(**more: str) -> str:
+            run = subprocess.run(
+                [sys.executable, "-c", said], env={**env, **more}, capture_output=True, text=True
+            )
+            assert run.returncode == 0, run.stderr
+            return run.stdout.strip()
+
+        assert where() == str((tmp_path / "cache").resolve() / "numba")
+        assert where(NUMBA_CACHE_DIR=str(tmp_path / "mine")) == str(tmp_path / "mine")
 
     def test_cache_off_writes_no_bytecode(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -53,6 +53,12 @@ def keep_bytecode_out_of_tree() -> None:
             if os.access(folder, os.W_OK):
                 sys.pycache_prefix = str(folder.resolve())
                 sys.dont_write_bytecode = False
+                # numba's compiled functions (`@njit(cache=True)`) are bytecode too: beside
+                # their source they would land in your tree, and a confined child may write
+                # neither there nor in ~/.cache, so the engine's import failed ("cannot cache
+                # function ...: no locator available", eazygrad 0.0.2).  Set before any
+                # child starts, so every process of the run inherits it; yours wins if set.
+                os.environ.setdefault("NUMBA_CACHE_DIR", str(folder.resolve() / "numba"))
                 return
     except OSError:
         pass
