@@ -763,6 +763,16 @@ class TestABackwardPassNamedBackwards:
         assert "mutation score: 100.0%" in again.stdout
 
 
+def test_a_class_whose_module_reads_builtins_is_still_looked_at(tmp_path: Path) -> None:
+    """A C extension that names no module leaves `__module__ == "builtins"` (minigrad 0.0.6 on
+    the registry): its class's methods were skipped as float's would be, so nothing was ever
+    listed.  Here a Python engine says the same of itself, and its ops are found and checked."""
+    engine = write(tmp_path, MICROSTYLE + '\n\nValue.__module__ = "builtins"\n')
+    result = minigrad(tmp_path, "gradcheck", "--engine", f"{engine}:Value")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b[1-9]\d* passed, 0 failed", result.stdout)
+
+
 # --- a leaf switched on by an enum, steps as functions of another file (clumsygrad) --------
 
 TYPED = ENGINES / "typed"  # tensor.py: the class; grad.py: the steps; math.py: sum, exp

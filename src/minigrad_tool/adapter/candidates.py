@@ -127,7 +127,9 @@ def is_an_op(c: Candidate) -> bool:
 def candidates(session: Session) -> list[Candidate]:
     attrs: dict[str, object] = {}
     for klass in reversed(session.cls.__mro__):
-        if klass is object or klass.__module__ == "builtins":
+        # float's or list's methods are no ops; the engine's own class is looked at even when
+        # a C extension left its module unnamed ("builtins": minigrad 0.0.6 on the registry)
+        if klass is object or (klass.__module__ == "builtins" and klass is not session.cls):
             continue
         attrs.update(vars(klass))
     found: list[Candidate] = []
@@ -163,7 +165,12 @@ _COMPILED = (
     "trace and mutate"
 )
 # How a C extension's methods look on its class (pybind11's `instancemethod`, CPython's own).
-_COMPILED_KINDS = ("instancemethod", "method_descriptor", "builtin_function_or_method")
+_COMPILED_KINDS = (
+    "instancemethod",
+    "method_descriptor",
+    "wrapper_descriptor",  # a C type's operator slots (`__add__` from nb_add)
+    "builtin_function_or_method",
+)
 
 
 def _compiled(attr: object) -> bool:
