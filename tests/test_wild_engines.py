@@ -64,6 +64,26 @@ def write(folder: Path, text: str, name: str = "engine.py") -> str:
     return name
 
 
+def weak_test_then_suggest(folder: Path, engine: str, leaf: str, backward: str = "backward") -> str:
+    """tests/test_weak.py checks one gradient of x + y (leaves made as `leaf` says), then
+    `mutate --suggest` writes tests/test_suggested.py: its text."""
+    tests = folder / "tests"
+    tests.mkdir()
+    (tests / "test_weak.py").write_text(
+        "from engine import Value\n\n\n"
+        "def test_add():\n"
+        f"    x, y = {leaf.format(2.0)}, {leaf.format(-3.0)}\n"
+        f"    (x + y).{backward}()\n"
+        "    assert x.grad == 1.0\n"
+    )
+    first = minigrad(
+        folder, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests",
+        "--suggest", "tests/test_suggested.py",
+    )  # fmt: skip
+    assert first.returncode == 1, first.stdout + first.stderr
+    return (tests / "test_suggested.py").read_text()
+
+
 def with_gelu(bug: bool = False) -> str:
     step = GELU.replace("+ x * pdf)", "+ pdf)") if bug else GELU
     return READ_ONLY.replace("\n    def __neg__(self):", step, 1)
@@ -167,21 +187,7 @@ class TestReadOnlyGradients:
     @pytest.mark.e2e
     def test_suggested_tests_need_no_pre_seeding_and_close_the_gap(self, tmp_path: Path) -> None:
         engine = write(tmp_path, READ_ONLY)
-        tests = tmp_path / "tests"
-        tests.mkdir()
-        (tests / "test_weak.py").write_text(
-            "from engine import Value\n\n\n"
-            "def test_add():\n"
-            "    x, y = Value(2.0, requires_grad=True), Value(-3.0, requires_grad=True)\n"
-            "    (x + y).backward()\n"
-            "    assert x.grad == 1.0\n"
-        )
-        first = minigrad(
-            tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests",
-            "--suggest", "tests/test_suggested.py",
-        )  # fmt: skip
-        assert first.returncode == 1, first.stdout + first.stderr
-        written = (tests / "test_suggested.py").read_text()
+        written = weak_test_then_suggest(tmp_path, engine, "Value({}, requires_grad=True)")
         code = [line for line in written.splitlines() if not line.lstrip().startswith("#")]
         assert not [line for line in code if re.search(r"\.grad = ", line)]
         # nor do the words claim what was not done
@@ -740,21 +746,7 @@ class TestABackwardPassNamedBackwards:
             checked.stdout
         )
         assert "not an op here: Value.exp: compiled code, not a Python function" in checked.stdout
-        tests = tmp_path / "tests"
-        tests.mkdir()
-        (tests / "test_weak.py").write_text(
-            "from engine import Value\n\n\n"
-            "def test_add():\n"
-            "    x, y = Value(2.0), Value(-3.0)\n"
-            "    (x + y).backwards()\n"
-            "    assert x.grad == 1.0\n"
-        )
-        first = minigrad(
-            tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests",
-            "--suggest", "tests/test_suggested.py",
-        )  # fmt: skip
-        assert first.returncode == 1, first.stdout + first.stderr
-        written = (tests / "test_suggested.py").read_text()
+        written = weak_test_then_suggest(tmp_path, engine, "Value({})", "backwards")
         assert ".backwards()" in written and ".backward()" not in written
         again = minigrad(
             tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests"

@@ -16,7 +16,7 @@ from types import FunctionType
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
-from minigrad_tool.adapter.nodes import BACKWARD_ALIASES, GRAD_RESETS
+from minigrad_tool.adapter.nodes import BACKWARD_ALIASES, GRAD_RESETS, takes_no_arguments
 from minigrad_tool.adapter.profile import CallForm, Op
 from minigrad_tool.adapter.session import Point, Session
 
@@ -74,17 +74,6 @@ def _never_called(name: str) -> bool:
     Names with `__mutmut_` are the mutant copies mutmut adds to a class it mutates.
     """
     return name in _NOT_OPS or name.lower().startswith(_NOT_OP_PREFIXES) or "__mutmut_" in name
-
-
-def _takes_no_arguments(function: FunctionType) -> bool:
-    """Callable as `x.m()`: every parameter after self has a default."""
-    try:
-        params = list(inspect.signature(function).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return False
-    return all(
-        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params
-    )
 
 
 def _numeric_default(function: FunctionType) -> float | None:
@@ -153,7 +142,7 @@ def candidates(session: Session) -> list[Candidate]:
         elif name in catalogue.BINARY_METHODS and _an_alias(function, attrs):
             op = catalogue.BINARY_METHODS[name]
             found.append(Candidate(name, function, "binary", op, ""))
-        elif not _takes_no_arguments(function):
+        elif not takes_no_arguments(function):
             session.skipped.append((name, "takes arguments besides self: not called"))
         else:
             found.append(Candidate(name, function, None, name, ""))

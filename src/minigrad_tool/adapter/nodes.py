@@ -56,6 +56,7 @@ __all__ = [
     "remember_backward_resets",
     "require_writable_grad",
     "set_leaf_factory",
+    "takes_no_arguments",
 ]
 
 # Where engines keep a node's operands, most common first.
@@ -332,7 +333,7 @@ def alias_backward(cls: type[Any]) -> str:
         return ""
     for name in BACKWARD_ALIASES:
         method = inspect.getattr_static(cls, name, None)
-        if callable(method) and _no_arguments_needed(getattr(cls, name)):
+        if callable(method) and takes_no_arguments(getattr(cls, name), unreadable=True):
             try:
                 cls.backward = method
             except (AttributeError, TypeError):  # a compiled class that takes no attribute
@@ -347,12 +348,13 @@ def backward_name(cls: type[Any]) -> str:
     return _ALIASED.get(cls) or "backward"
 
 
-def _no_arguments_needed(method: Callable[..., Any]) -> bool:
-    """Every parameter but self has a default (True where no signature can be read)."""
+def takes_no_arguments(method: Callable[..., Any], unreadable: bool = False) -> bool:
+    """Callable as `x.m()`: every parameter after self has a default (`unreadable` where no
+    signature can be read: a compiled method's)."""
     try:
         parameters = list(inspect.signature(method).parameters.values())[1:]
     except (TypeError, ValueError):
-        return True
+        return unreadable
     return all(
         p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters
     )
