@@ -165,9 +165,9 @@ SHAPES = {
         + MICRO.replace("        self.data = data\n", "        self.data = Box()\n", 1),
         "Value(0.5).data is Box",
     ),
-    "backwardPropagation()": (
-        MICRO.replace("def backward(self):", "def backwardPropagation(self):"),
-        "Value(0.5) has no backward() (found backwardPropagation(), not backward())",
+    "runBackwardStep()": (  # sounds like one, though no known name: not aliased
+        MICRO.replace("def backward(self):", "def runBackwardStep(self):"),
+        "Value(0.5) has no backward() (found runBackwardStep(), not backward())",
     ),
     "data and grad as methods": (
         "class Value:\n"

@@ -733,6 +733,12 @@ class TestABackwardPassNamedBackwards:
         plain = _value_class(MICROSTYLE)
         assert alias_backward(plain) == "" and backward_name(plain) == "backward"
 
+    @pytest.mark.parametrize("name", ["backprop", "backwardPropagation"])
+    def test_other_names_of_a_whole_pass_are_taken_too(self, name: str) -> None:
+        """delgrada 0.1.2's `backprop()`, quackgrad 0.1.0's `backwardPropagation(grad=None)`."""
+        cls = _value_class(MICROSTYLE.replace("def backward(self):", f"def {name}(self):", 1))
+        assert alias_backward(cls) == name and cls.backward is getattr(cls, name)
+
     def test_a_backwards_that_needs_arguments_is_not_taken(self) -> None:
         cls = _value_class(BACKWARDS.replace("def backwards(self):", "def backwards(self, g):"))
         assert alias_backward(cls) == ""

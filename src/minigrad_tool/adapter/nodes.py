@@ -316,9 +316,16 @@ def _zero_d_array() -> Any:
 _LEAF_VALUES: tuple[Callable[[], Any], ...] = (lambda: 0.5, _zero_d_array)
 
 
-# What some engines call their backward pass (nano-autograds' NanoAutoGrad, nanograd-bgriebel):
-# minigrad calls it as `backward()`, an alias it gives the class in its own processes.
-BACKWARD_ALIASES = ("backwards",)
+# What some engines call their whole backward pass (`backwards()`: NanoAutoGrad 0.1.2,
+# nanograd-bgriebel 0.1.4; `backprop()`: delgrada 0.1.2; `backwardPropagation()`: quackgrad
+# 0.1.0): minigrad calls it as `backward()`, an alias it gives the class in its own processes.
+BACKWARD_ALIASES = (
+    "backwards",
+    "backprop",
+    "backpropagate",
+    "backwardPropagation",
+    "backward_pass",
+)
 _ALIASED: dict[type[Any], str] = {}
 
 

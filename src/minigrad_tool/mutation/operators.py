@@ -30,7 +30,7 @@ import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.source import Function
@@ -549,6 +549,17 @@ def _called_name(call: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
+def _plain_call(node: ast.AST, count: int) -> TypeGuard[ast.Call]:
+    """A call with `count` positional arguments, none of them unpacked (`reshape(*shape)`:
+    `-*shape` is no Python, quackgrad 0.1.0), and no keyword."""
+    return (
+        isinstance(node, ast.Call)
+        and len(node.args) == count
+        and not node.keywords
+        and not any(isinstance(arg, ast.Starred) for arg in node.args)
+    )
+
+
 def operator_forward(site: Site) -> Iterator[Edit]:
     """Perturb an op's forward computation: its operator, sign, constants or branch."""
     for region in site.forward:
@@ -564,15 +575,10 @@ def operator_forward(site: Site) -> Iterator[Edit]:
                 )
             elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
                 yield Edit(node, node.operand, "the forward loses its minus", unit)
-            elif isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+            elif _plain_call(node, 1):
                 negated = ast.Call(node.func, [ast.UnaryOp(ast.USub(), node.args[0])], [])
                 yield Edit(node, negated, "the forward function sees a negated argument", unit)
-            elif (
-                isinstance(node, ast.Call)
-                and len(node.args) == 2
-                and not node.keywords
-                and _called_name(node) not in _SYMMETRIC_CALLS
-            ):
+            elif _plain_call(node, 2) and _called_name(node) not in _SYMMETRIC_CALLS:
                 swapped = ast.Call(node.func, [node.args[1], node.args[0]], [])
                 yield Edit(node, swapped, "the forward function's arguments swap", unit)
             elif isinstance(node, ast.IfExp):
