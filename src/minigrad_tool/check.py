@@ -175,11 +175,12 @@ BACKWARD_RESETS = "backward_accumulates"  # the result that says backward() zero
 def reset_by_backward(profile: Profile) -> str:
     """Why a backward() that sets every gradient it reaches to zero before the pass is wrong
     (Profile.backward_resets, measured on the unmutated engine): one blame, not one per op."""
+    call = f"{profile.backward_name}()"  # backwards(), where that is the engine's name
     return (
-        f"{profile.class_name}.backward() sets .grad to zero on every node it reaches before "
+        f"{profile.class_name}.{call} sets .grad to zero on every node it reaches before "
         "the pass (measured: a leaf whose gradient was 1, reached from a node with no backward "
         "step of its own, ends with 0): a pre-seeded gradient is lost, and gradients do not add "
-        "up across backward() calls as micrograd's and torch's do. Zero them before a pass "
-        "(zero_grad() in the training loop), not inside backward(). The op cases are checked "
+        f"up across {call} calls as micrograd's and torch's do. Zero them before a pass "
+        f"(zero_grad() in the training loop), not inside {call}. The op cases are checked "
         "with this engine's convention, so each op's verdict is its own"
     )
