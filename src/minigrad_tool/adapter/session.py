@@ -250,10 +250,9 @@ class Session:
             owned = ".grad is a read-only property"
         else:  # writable, but backward() zeroes it first (adapter.nodes.backward_resets)
             locked = False
-            owned = (
-                "backward() sets .grad to zero on every node it reaches before the pass "
-                "(measured: a leaf reached from a node with no backward step of its own loses "
-                "its gradient), so gradients do not add up across backward() calls"
+            owned = (  # how it was measured, and why it is wrong: the failure (check.crashed)
+                f"{backward_name(self.cls)}() sets .grad to zero on every node it reaches "
+                "before the pass (one failure says so)"
             )
         checked = (
             "accumulation is checked by a second backward into the same inputs"
