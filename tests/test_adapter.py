@@ -1,6 +1,7 @@
 """The engine adapter: specs, the snapshot, and what discovery finds in each style of engine.
 
-Modules: minigrad_tool.adapter.profile, minigrad_tool.adapter.spec, minigrad_tool.adapter.trace.
+Modules: minigrad_tool.adapter.profile, minigrad_tool.adapter.spec, minigrad_tool.adapter.trace,
+minigrad_tool.adapter.loader.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from minigrad_tool.adapter import EngineError, Profile, load_in_process, parse_spec, profile_engine
+from minigrad_tool.adapter.loader import installed_elsewhere, plain_path
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber, real
 from minigrad_tool.isolation import Limits
 
@@ -26,6 +28,42 @@ def profile(spec: str) -> Profile:
 
 def steps(p: Profile) -> dict[str, tuple[str, ...]]:
     return {op.name: tuple(s.style for s in op.steps) for op in p.ops}
+
+
+class TestAnotherCopyOnThePath:
+    """Where a plain `pytest` imports the engine's package from (loader.installed_elsewhere),
+    on sys.path as it has it (loader.plain_path)."""
+
+    def test_the_folder_minigrad_put_first_is_left_out(self) -> None:
+        assert plain_path(["/bin", "/site"], ["/src", "/bin", "/site"], "/src") == ["/bin", "/site"]
+
+    def test_pytests_own_pythonpath_entry_stays(self) -> None:
+        """`pythonpath = ["src"]`: pytest put it first too, after minigrad did."""
+        current = ["/src", "/tests", "/src", "/bin", "/site"]
+        assert plain_path(["/bin", "/site"], current, "/src") == ["/src", "/tests", "/bin", "/site"]
+
+    def test_an_editable_install_keeps_its_place(self) -> None:
+        """A .pth put src/ after site-packages: plain pytest finds a copy there first."""
+        assert plain_path(["/site", "/src"], ["/src", "/site"], "/src") == ["/site", "/src"]
+
+    @staticmethod
+    def _package(root: Path, body: str = "") -> Path:
+        (root / "pkg").mkdir(parents=True)
+        (root / "pkg" / "__init__.py").write_text("")
+        (root / "pkg" / "engine.py").write_text(body or "class Value: pass\n")
+        return root / "pkg" / "engine.py"
+
+    def test_a_copy_first_on_the_path_is_named(self, tmp_path: Path) -> None:
+        spec = parse_spec(str(self._package(tmp_path / "src")))
+        self._package(tmp_path / "site", "raise SystemExit('never run')\n")
+        path = [str(tmp_path / "site"), str(tmp_path / "src")]
+        assert installed_elsewhere(spec, path) == str(tmp_path / "site" / "pkg")
+        assert installed_elsewhere(spec, path[::-1]) == ""  # its own folder comes first
+        assert installed_elsewhere(spec, [str(tmp_path / "nowhere")]) == ""
+
+    def test_an_engine_named_as_a_module_is_its_install(self) -> None:
+        """`--engine wave`: the module found on the path is the engine, wherever it is."""
+        assert installed_elsewhere(parse_spec("wave"), sys.path) == ""
 
 
 class TestSpec:

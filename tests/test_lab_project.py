@@ -11,6 +11,7 @@ too: every command must check the student's engine, never ours.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -152,9 +153,12 @@ def make_project(root: Path, *, step: str = RIGHT, config: bool = True) -> Path:
     return root
 
 
-def minigrad(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The command, run from the project's root, as the student runs it."""
-    env = {**os.environ, "PYTHONPATH": str(project / "src")}  # their editable install
+def minigrad(
+    project: Path, *args: str, path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command, run from the project's root, as the student runs it; `path`: where
+    their package is installed (else src/, as an editable install puts it)."""
+    env = {**os.environ, "PYTHONPATH": str(path or project / "src")}
     return subprocess.run(
         [sys.executable, "-m", "minigrad_tool", *args],
         cwd=project,
@@ -230,6 +234,72 @@ class TestTheStudentsEngineIsChecked:
         assert "judged by your tests" in result.stdout
         assert "sigmoid" in result.stdout
         assert files_of(correct) == before  # nothing written, bytecode included
+        assert "another copy" not in result.stdout  # their pytest imports src/ too
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A project, and its package copied into a folder of its own, as an install copies it."""
+    root = tmp_path_factory.mktemp("installed")
+    project = make_project(root / "lab")
+    site = root / "site-packages"
+    shutil.copytree(project / "src" / "minigrad", site / "minigrad")
+    return project, site
+
+
+class TestAnInstalledCopy:
+    """The package installed as a copy (`pip install .`, not editable), then edited: a plain
+    `pytest` runs the copy, minigrad runs the tests against src/, and says so."""
+
+    def test_the_tests_pass_on_the_copy(self, installed: tuple[Path, Path]) -> None:
+        """What the student sees: plain pytest passes, whatever src/ says since."""
+        project, site = installed
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts="],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(site)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0 and "3 passed" in result.stdout, result.stdout
+
+    def test_the_run_says_which_copy_plain_pytest_imports(
+        self, installed: tuple[Path, Path]
+    ) -> None:
+        project, site = installed
+        result = minigrad(project, "mutate", "--operators", "sign", "--no-cache", path=site)
+        assert result.returncode == 1, result.stdout + result.stderr  # sigmoid is never tested
+        assert f"plain `pytest` imports `minigrad` from {site / 'minigrad'}, another copy, " in (
+            " ".join(result.stdout.split())
+        )
+        assert f"mutants of src/minigrad/engine.py ({project}" in result.stdout
+
+    def test_inject_says_so_too(self, installed: tuple[Path, Path]) -> None:
+        project, site = installed
+        result = minigrad(project, "inject", "mul-sign", path=site)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"imports `minigrad` from {site / 'minigrad'}, another copy" in (
+            " ".join(result.stdout.split())
+        )
+
+    def test_a_test_failing_on_src_is_explained(self, installed: tuple[Path, Path]) -> None:
+        """mul's step broken in src/ after the install: the student's test_mul fails on the
+        engine minigrad checks, and plain pytest passes; exit 2 says why they differ."""
+        project, site = installed
+        engine = project / "src" / "minigrad" / "engine.py"
+        right = engine.read_text()
+        engine.write_text(right.replace("other.grad += self.data", "other.grad -= self.data"))
+        try:
+            result = minigrad(project, "mutate", "--no-cache", path=site)
+        finally:
+            engine.write_text(right)
+        assert result.returncode == 2, result.stdout + result.stderr
+        said = " ".join(result.stderr.split())
+        assert "must pass on the unmutated engine" in said and "test_mul" in said
+        assert f"imports `minigrad` from {site / 'minigrad'}, another copy" in said
+        assert "Install your project editable" in said
 
 
 class TestBreakAndConfirm:

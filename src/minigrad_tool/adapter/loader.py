@@ -32,7 +32,10 @@ __all__ = [
     "import_engine",
     "import_others",
     "install_snapshot",
+    "installed_elsewhere",
+    "plain_path",
     "put_first_on_path",
+    "top_of",
 ]
 
 # Engine modules imported before the hook (from disk) and replaced by the snapshot's:
@@ -124,6 +127,44 @@ def put_first_on_path(folder: str | None) -> None:
     while folder in sys.path:
         sys.path.remove(folder)
     sys.path.insert(0, folder)
+
+
+def plain_path(original: Sequence[str], current: Sequence[str], folder: str | None) -> list[str]:
+    """sys.path as a plain `pytest` has it: `current` (pytest configured, the tests collected)
+    less the engine's folder minigrad put first (`put_first_on_path`), which stays only where
+    it was on `original` (sys.path before) or where pytest put it too (its `pythonpath`)."""
+    before = set(original)
+    front = [p for p in current if p not in before]  # what pytest (or the tests) put in
+    if folder is not None and folder in front:
+        del front[len(front) - 1 - front[::-1].index(folder)]  # minigrad's: after pytest's
+    return [*front, *original]
+
+
+def top_of(spec: EngineSpec) -> Path:
+    """The engine's top-level package folder (`src/minigrad` for `minigrad.engine`), or its
+    file when it is a module of its own."""
+    depth = spec.module.count(".")
+    return spec.path if depth == 0 else spec.path.parents[depth - 1]
+
+
+def installed_elsewhere(spec: EngineSpec, path: Sequence[str]) -> str:
+    """Where `import` finds the engine's top-level package (or module) on `path` when that
+    is another copy than the engine's own (an install that copied it into site-packages,
+    stale once the file changes): its folder or file; "" where it finds the engine's own,
+    nothing, or a namespace package.  Nothing is imported: no code runs."""
+    if spec.sys_path is None:  # named as an installed module: that install is the engine
+        return ""
+    own = top_of(spec)
+    with contextlib.suppress(Exception):  # a broken path entry is no reason to fail a run
+        found = importlib.machinery.PathFinder.find_spec(spec.module.split(".")[0], list(path))
+        if found is None or found.origin is None:
+            return ""
+        where = Path(found.origin)
+        if found.submodule_search_locations is not None:
+            where = where.parent
+        if not _same_file(str(where), own):
+            return str(where)
+    return ""
 
 
 def install_snapshot(spec: EngineSpec) -> SnapshotFinder:

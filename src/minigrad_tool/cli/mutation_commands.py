@@ -450,13 +450,15 @@ def inject(args: argparse.Namespace, out: Output) -> int:
         raise _no_engine_code(args, err, "name its tests with --tests") from err
     except HarnessError as err:
         raise UsageError(str(err)) from err
-    from minigrad_tool.report.terminal import print_findings
+    from minigrad_tool.report.terminal import print_findings, print_judge_notes
 
     print_findings(out, injection.campaign.findings)
     out.line(f"Injected {mutant.id} into {mutant.function}: {mutant.description}", "bold")
     out.diff(mutant.diff(spec.source_of(mutant.file), spec.name_of(mutant.file)))
     out.line(f"Your tests ({' '.join(tests)}) ran against the mutant, held in memory", "bold")
-    return _print_injection(out, injection, spec, tests)
+    code = _print_injection(out, injection, spec, tests)
+    print_judge_notes(out, injection.campaign.findings)
+    return code
 
 
 def _print_injection(

@@ -19,6 +19,7 @@ __all__ = [
     "print_campaign",
     "print_diagnosis",
     "print_findings",
+    "print_judge_notes",
     "print_matrix",
     "score_line",
     "tally",
@@ -402,14 +403,20 @@ def print_campaign(
     if campaign.uncontrolled:
         out.line()
         out.line(uncontrolled_line(campaign), "bold yellow")
-    judge_notes = [f for f in campaign.findings if f.check == "judge"]
-    for f in judge_notes:
-        out.line(f.message, "yellow")
+    print_judge_notes(out, campaign.findings)
     _print_reuse(out, campaign)
     out.line()
     uncovered = campaign.count(Status.NO_COVERAGE)
     good = campaign.survived == 0 and not uncovered and not campaign.engine_findings
     out.line(score_line(campaign), "bold green" if good else "bold red")
+
+
+def print_judge_notes(out: Output, findings: Sequence[Finding]) -> None:
+    """What a judge said of itself (one that could not judge; your tests' other copy of the
+    engine), not of the engine."""
+    for f in findings:
+        if f.check == "judge":
+            out.line(f.message, "yellow")
 
 
 def _print_reuse(out: Output, campaign: Campaign) -> None:

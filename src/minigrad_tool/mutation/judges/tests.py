@@ -30,7 +30,13 @@ from typing import Any
 
 from minigrad_tool import leftovers
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
-from minigrad_tool.adapter.loader import NotTheEngine, import_engine
+from minigrad_tool.adapter.loader import (
+    NotTheEngine,
+    import_engine,
+    installed_elsewhere,
+    plain_path,
+    top_of,
+)
 from minigrad_tool.adapter.order import (
     Served,
     current_order,
@@ -40,6 +46,7 @@ from minigrad_tool.adapter.order import (
     set_order,
 )
 from minigrad_tool.adapter.trace import runs
+from minigrad_tool.findings import Finding
 from minigrad_tool.isolation import (
     Host,
     HostError,
@@ -83,6 +90,7 @@ __all__ = [
     "TestRun",
     "TestsHost",
     "TestsJudge",
+    "elsewhere_note",
     "pytest_args",
     "run_stats",
     "run_tests_harness",
@@ -203,6 +211,9 @@ class _Session:
     # traceback cut and formatted, about a millisecond) is left unmade (_Plugin).
     quiet: bool = False
     warmed: Warmed | None = None  # session fixtures the host set up once, for every child
+    # Where a plain `pytest` run imports the engine's package from, when that is another
+    # copy than the engine's own file (an install into site-packages); "" if it is not.
+    elsewhere: str = ""
 
 
 class _Plugin:
@@ -361,7 +372,7 @@ def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> d
         names = computed_at_import(module, session.kept.modules, children)
         if names:
             imported[nodeid.split("::")[0]] = names
-    return {"order": session.order, "imported": imported}
+    return {"order": session.order, "imported": imported, "elsewhere": session.elsewhere}
 
 
 def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[Any]:
@@ -585,6 +596,7 @@ class TestsHost:
         self.warmed = False  # the host holds fixtures set up once (warm_fixtures)
         # test file -> its globals that hold what the engine computed at import (`tests`)
         self.imported: dict[str, tuple[str, ...]] = {}
+        self.elsewhere = ""  # where a plain pytest run imports another copy of the engine
         self.unassigned = False  # the host started before `assign`: it has no mutants yet
 
     def assign(self, mutants: Sequence[Mutant], habits: HabitWatch | None) -> None:
@@ -599,9 +611,12 @@ class TestsHost:
         import pytest
 
         spec = self.spec
+        before = list(sys.path)  # as a plain `pytest` starts (minigrad's command inherits it)
         serve_for_tests(spec, self.paths)
 
         def prepare() -> None:
+            plain = plain_path(before, sys.path, spec.sys_path)
+            self.session.elsewhere = installed_elsewhere(spec, plain)
             _hypothesis_home(self.scratch)  # again: an older hypothesis the tests imported
             _hypothesis_seeded()
             import_engine(spec)  # tests that import it inside a test get the same module
@@ -683,6 +698,7 @@ class TestsHost:
         if not outcome.ok:
             raise HarnessError(f"listing your tests failed: {outcome.message}")
         self.imported = {str(f): tuple(map(str, n)) for f, n in outcome.value["imported"].items()}
+        self.elsewhere = str(outcome.value["elsewhere"])
         return [str(nodeid) for nodeid in outcome.value["order"]]
 
 
@@ -838,7 +854,9 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
     ]
     if failing:
         raise HarnessError(
-            f"{what} must pass on the unmutated engine; these do not:\n" + "\n".join(failing)
+            f"{what} must pass on the unmutated engine; these do not:\n"
+            + "\n".join(failing)
+            + (f"\n{elsewhere_note(tests)}" if tests.elsewhere else "")
         )
     kept = [n for n, run in stats.items() if run.outcome == "passed" and n not in differs]
     if not kept:
@@ -860,6 +878,23 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
         excluded=excluded,
         fixtures=fixtures,
         imported=tests.imported,
+        findings=(Finding("", elsewhere_note(tests), check="judge"),) if tests.elsewhere else (),
+    )
+
+
+def elsewhere_note(tests: TestsHost) -> str:
+    """Why a plain `pytest` run can pass or fail where minigrad's run of the same tests does
+    not: it imports another copy of the engine's package (TestsHost.elsewhere)."""
+    spec, top = tests.spec, tests.spec.module.split(".")[0]
+    own, folder = top_of(spec), Path(spec.sys_path or ".")
+    shown = os.path.relpath(folder) if folder.is_relative_to(Path.cwd()) else str(folder)
+    return (
+        f"plain `pytest` imports `{top}` from {tests.elsewhere}, another copy, not from "
+        f"{own}, the engine checked here: minigrad runs your tests against {own}, plain "
+        "pytest against that copy (an install that is not editable copies your files once, "
+        "so it misses every edit since). Install your project editable (`uv sync`, or `pip "
+        f'install -e .`), or put {shown} first on pytest\'s path (`pythonpath = ["{shown}"]` '
+        "in [tool.pytest.ini_options])"
     )
 
 
