@@ -304,16 +304,22 @@ class TestNoFilesWritten:
         ]
         assert not list(cache.rglob("eng*.pyc"))  # the engine runs from its snapshot
 
-    def test_numba_caches_go_to_the_cache_folder_unless_you_say_where(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize(
+        ("name", "folder"), [("NUMBA_CACHE_DIR", "numba"), ("CUPY_CACHE_DIR", "cupy")]
+    )
+    def test_compiled_kernels_go_to_the_cache_folder_unless_you_say_where(
+        self, tmp_path: Path, name: str, folder: str
+    ) -> None:
         """`@njit(cache=True)` writes beside its source (your tree) or in ~/.cache, which a
-        confined child may not: eazygrad 0.0.2's import failed ("no locator available")."""
+        confined child may not: eazygrad 0.0.2's import failed ("no locator available");
+        `import cupy` makes ~/.cupy: minigrad-python 0.1.1's failed ("Permission denied")."""
         said = (
             "from minigrad_tool.bytecode import keep_bytecode_out_of_tree\n"
             "keep_bytecode_out_of_tree()\n"
             "import os\n"
-            "print(os.environ.get('NUMBA_CACHE_DIR'))\n"
+            f"print(os.environ.get({name!r}))\n"
         )
-        env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+        env = {k: v for k, v in os.environ.items() if k != name}
         env["MINIGRAD_CACHE"] = str(tmp_path / "cache")
 
         def where(**more: str) -> str:
@@ -323,8 +329,8 @@ class TestNoFilesWritten:
             assert run.returncode == 0, run.stderr
             return run.stdout.strip()
 
-        assert where() == str((tmp_path / "cache").resolve() / "numba")
-        assert where(NUMBA_CACHE_DIR=str(tmp_path / "mine")) == str(tmp_path / "mine")
+        assert where() == str((tmp_path / "cache").resolve() / folder)
+        assert where(**{name: str(tmp_path / "mine")}) == str(tmp_path / "mine")
 
     def test_cache_off_writes_no_bytecode(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -417,3 +417,27 @@ def test_an_engine_cannot_write_into_your_tree_by_an_absolute_path(tmp_path: Pat
     assert result.returncode == 0, result.stdout + result.stderr
     assert "x.graph() raised PermissionError" in result.stdout
     assert not target.exists()
+
+
+@pytest.mark.campaign
+@pytest.mark.skipif(not _landlock(), reason="this kernel has no Landlock: only the cwd is moved")
+def test_a_folder_the_engine_makes_is_named_in_the_hint(tmp_path: Path) -> None:
+    """An engine whose import makes a cache folder that does not exist yet (CuPy's ~/.cupy):
+    $MINIGRAD_WRITABLE can only let in a folder that exists, and the hint says so."""
+    cache = tmp_path / "home" / ".kernels"
+    (tmp_path / "home").mkdir()
+    (tmp_path / "eng.py").write_text(
+        f"import os\nos.makedirs({str(cache)!r}, exist_ok=True)\n"
+        + (STUDENT / "engine.py").read_text()
+    )
+    result = command(tmp_path, "gradcheck", "--engine", "eng.py")
+    assert result.returncode == 2, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"{cache} does not exist, and only a folder that exists can be let in" in said
+    assert f"(`mkdir -p {cache}`) and set $MINIGRAD_WRITABLE={cache}" in said
+    assert not cache.exists()
+    cache.mkdir()  # as the hint says: then the import works
+    again = command(
+        tmp_path, "gradcheck", "--engine", "eng.py", env={"MINIGRAD_WRITABLE": str(cache)}
+    )
+    assert again.returncode == 0, again.stdout + again.stderr

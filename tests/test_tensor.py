@@ -181,6 +181,27 @@ class TestGradcheck:
         assert failed and " fail" in failed[0], out
         assert op in out
 
+    def test_a_result_rounded_to_float32_is_said_so(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Data that is no array made float32, arrays kept (minigrad-python 0.1.1): numpy's
+        scalar result of a sum becomes a float32 node, and `x + 1.7` adds 1.7 rounded.  A
+        float64 engine's forward is wrong there, and the failure says by how much and why."""
+        made = "    array = np.array(data, dtype=np.float64)"
+        assert SOURCE.count(made) == 1
+        as_float32 = "np.float64 if isinstance(data, np.ndarray) else np.float32"
+        body = SOURCE.replace(made, f"    array = np.array(data, dtype={as_float32})")
+        code, out, err = run(["gradcheck", "--engine", engine(tmp_path, body), "--json"], capsys)
+        assert code == 1, out + err
+        detail = {c["case"]: c["detail"] for c in json.loads(out)["cases"]}
+        rounded = "float32's rounding and no more: "
+        assert (
+            rounded + "the output node holds float32 though its inputs hold float64"
+            in (detail["sum_5_all"])
+        )
+        assert rounded + "a number it was given, or one made on the way" in detail["add_number"]
+        assert rounded not in detail["matmul_2d"]  # a case that passes says nothing
+
     def test_an_output_cut_from_the_graph_is_named(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

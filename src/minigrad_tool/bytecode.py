@@ -56,9 +56,12 @@ def keep_bytecode_out_of_tree() -> None:
                 # numba's compiled functions (`@njit(cache=True)`) are bytecode too: beside
                 # their source they would land in your tree, and a confined child may write
                 # neither there nor in ~/.cache, so the engine's import failed ("cannot cache
-                # function ...: no locator available", eazygrad 0.0.2).  Set before any
-                # child starts, so every process of the run inherits it; yours wins if set.
-                os.environ.setdefault("NUMBA_CACHE_DIR", str(folder.resolve() / "numba"))
+                # function ...: no locator available", eazygrad 0.0.2).  So are CuPy's
+                # kernels, whose folder `import cupy` makes in ~/.cupy ("Permission denied:
+                # '/root/.cupy'", minigrad-python 0.1.1).  Set before any child starts, so
+                # every process of the run inherits them; yours win if set.
+                for name, sub in (("NUMBA_CACHE_DIR", "numba"), ("CUPY_CACHE_DIR", "cupy")):
+                    os.environ.setdefault(name, str(folder.resolve() / sub))
                 return
     except OSError:
         pass

@@ -279,9 +279,26 @@ def _describe_engine_error(err: BaseException) -> str:
     if isinstance(err, PermissionError) and _confinement["on"]:
         return (
             f"{where(err)}; minigrad lets engine code write only in a scratch folder of the run "
-            f"(Landlock): ${WRITABLE}=FOLDER lets it write under FOLDER too"
+            f"(Landlock): {_writable_hint(err.filename)}"
         )
     return where(err)
+
+
+def _writable_hint(path: object) -> str:
+    """How to let the engine write where it was refused: the folder to name, which must exist
+    (a Landlock rule is made from an open folder)."""
+    if not isinstance(path, str) or not os.path.isabs(path):
+        return f"${WRITABLE}=FOLDER lets it write under FOLDER too"
+    if os.path.isdir(path):
+        return f"${WRITABLE}={path} lets it write there too"
+    parent = os.path.dirname(path)
+    if os.path.exists(path):
+        return f"${WRITABLE}={parent} lets it write there too"
+    return (
+        f"{path} does not exist, and only a folder that exists can be let in: if it is a "
+        f"folder the engine makes (a cache), make it (`mkdir -p {path}`) and set "
+        f"${WRITABLE}={path}; if it is a file, ${WRITABLE}={parent}"
+    )
 
 
 def _over_limit(limits: Limits) -> str:

@@ -348,9 +348,41 @@ def _forward(run: CaseRun) -> tuple[Any, Array]:
         raise CaseFailure(
             "forward",
             f"the forward differs from numpy at out{list(at)}: "
-            f"{got.reshape(want.shape)[at]!r} instead of {want[at]!r}",
+            f"{got.reshape(want.shape)[at]!r} instead of {want[at]!r}"
+            + _rounded_to_float32(run, out, got.reshape(want.shape), want),
         )
     return out, got
+
+
+# float32's machine epsilon: a float64 result rounded to float32 once is off by at most half
+# of it, relatively; a few roundings on the way (a constant, then the result), a few halves.
+_FLOAT32_EPS = float(np.finfo(np.float32).eps)
+
+
+def _rounded_to_float32(run: CaseRun, out: Any, got: Array, want: Array) -> str:
+    """Why a float64 engine's forward is off, where it is off by float32's rounding and no
+    more: a value on the way was made float32 (numpy's own scalar result of a 0-d or reduced
+    array, or a Python number, wrapped as a new node with float32 data, say); "" otherwise."""
+    if run.case.macheps > 1e-10 or not np.all(np.isfinite(got)):  # a float32 engine: expected
+        return ""
+    # relative to the result, or to the inputs where it is smaller (a constant rounded in
+    # `x + 1.7` is off by 1.7's rounding wherever x + 1.7 is near 0)
+    biggest = max((float(np.max(np.abs(x), initial=0.0)) for x in run.x), default=0.0)
+    scale = np.maximum(np.maximum(np.abs(want), biggest), np.finfo(np.float32).tiny)
+    relative = float(np.max(np.abs(got - want) / scale))
+    if relative > 2 * _FLOAT32_EPS:
+        return ""
+    held, _ = run.access.dtypes(out)
+    inputs = sorted({str(run.access.dtypes(leaf)[0]) for leaf in run.leaves})
+    where = (
+        f"the output node holds {held} though its inputs hold {', '.join(inputs)}"
+        if held == np.float32
+        else "a number it was given, or one made on the way, was rounded to float32"
+    )
+    return (
+        f" (off by {relative:.1e} relatively, float32's rounding and no more: {where}; numpy "
+        "keeps float64 there)"
+    )
 
 
 def _backward(
