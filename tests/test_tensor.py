@@ -202,6 +202,25 @@ class TestGradcheck:
         assert rounded + "a number it was given, or one made on the way" in detail["add_number"]
         assert rounded not in detail["matmul_2d"]  # a case that passes says nothing
 
+    def test_a_backward_that_fails_on_a_reused_node_is_blamed_once(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Its sweep raises on a node reached twice (minigrad-python 0.1.1's topo sort): the
+        cases of every op that reuses an input fail in backward() itself, blamed on it."""
+        skip = "            if id(node) in visited:\n                continue\n"
+        assert SOURCE.count(skip) == 1
+        raising = (
+            "            if id(node) in visited:\n                raise KeyError('reached twice')\n"
+        )
+        body = SOURCE.replace(skip, raising)
+        argv = ["mutate", "--engine", engine(tmp_path, body), "--judge", "battery"]
+        code, out, err = run([*argv, "--json", str(tmp_path / "r.json")], capsys)
+        assert code == 1, out + err
+        found = json.loads((tmp_path / "r.json").read_text())["config"]["findings"]
+        assert {f["op"] for f in found} == {"backward"}, {f["op"] for f in found}
+        assert all(f["where"].startswith("Tensor.backward (") for f in found)
+        assert out.startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)")
+
     def test_an_output_cut_from_the_graph_is_named(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

@@ -25,9 +25,11 @@ from test_lab_project import ENGINE as LAB_ENGINE
 from test_lab_project import PYPROJECT
 
 from minigrad_tool.battery.oracle import NoTruth, truth
-from minigrad_tool.findings import Finding, wrong_ops
+from minigrad_tool.findings import Finding, blame_backward, wrong_ops
 
 pytestmark = pytest.mark.campaign
+
+STUDENT = Path(__file__).parent.parent / "examples" / "student"
 
 # The lab project's engine (test_lab_project.py), its sigmoid step left to each test here.
 ENGINE = LAB_ENGINE.replace("SIGMOID_STEP * out.grad", "STEP")
@@ -368,6 +370,78 @@ def test_an_op_that_fails_only_beside_a_wrong_op_is_not_called_wrong() -> None:
     assert "finds 3 op(s) (mul, exp, pow) wrong" in text
     assert "1 more op(s) fail only cases that call mul too" in text
     assert "tanh (tanh_reuse)" in text
+
+
+class TestAFaultOfBackwardItself:
+    """backward()'s walk of the graph raising whatever op it walks (a topo sort whose cycle
+    check removes a node on each visit: KeyError on a node reached twice) is blamed once, on
+    backward(), not on every op whose cases reuse a node."""
+
+    WHERE = ("Value.backward (engine.py:78)", 78)
+
+    @staticmethod
+    def raised(case: str, op: str | None, at: str) -> Finding:
+        return Finding(case, f"{case}: KeyError", op, f"Value.{op}", also=("add",), raised=at)
+
+    def test_in_the_cases_of_two_ops_it_is_backwards(self) -> None:
+        findings = [
+            self.raised("mul_reuse", "mul", "Value.backward.<locals>.build"),
+            self.raised("tanh_reuse", "tanh", "Value.backward"),
+            self.raised("paths", None, "Value.backward.<locals>.build"),  # a graph case
+            self.raised("exp", "exp", "Value.exp.<locals>._backward"),  # in exp's own step
+            Finding("relu", "relu: wrong gradient", "relu"),  # a check that failed
+        ]
+        blamed = blame_backward(findings, ["Value.backward", ""], *self.WHERE)
+        assert [f.op for f in blamed] == ["backward", "backward", "backward", "exp", "relu"]
+        assert blamed[0].where == self.WHERE[0] and blamed[0].line == 78 and not blamed[0].also
+        assert wrong_ops(blamed) == ["backward", "exp", "relu"]
+        assert Finding.from_json(json.loads(json.dumps(blamed[0].to_json()))) == blamed[0]
+
+    def test_in_one_ops_cases_it_stays_that_ops(self) -> None:
+        """The op may hand backward() what it cannot use (local derivatives of a wrong type):
+        one op's cases only do not show a fault of backward()."""
+        findings = [
+            self.raised("exp", "exp", "Value.backward"),
+            self.raised("exp_reuse", "exp", "Value.backward"),
+            self.raised("paths", None, "Value.backward"),
+        ]
+        assert blame_backward(findings, ["Value.backward"], *self.WHERE) == findings
+        other = [self.raised("a", "mul", "Value.backwards_helper"), self.raised("b", "add", "x")]
+        assert blame_backward(other, ["Value.backward"], *self.WHERE) == other  # not nested
+
+    def test_gradcheck_and_mutate_name_backward_first(self, tmp_path: Path) -> None:
+        walk = (
+            "        def build(v):\n"
+            "            if v not in visited:\n"
+            "                visited.add(v)\n"
+            "                for child in v._prev:\n"
+            "                    build(child)\n"
+            "                topo.append(v)\n"
+        )
+        engine = (STUDENT / "engine.py").read_text()
+        assert engine.count(walk) == 1
+        checked = (
+            "        active = set()\n\n"
+            "        def build(v):\n"
+            "            if v not in visited:\n"
+            "                active.add(v)\n"
+            "                visited.add(v)\n"
+            "                for child in v._prev:\n"
+            "                    build(child)\n"
+            "            active.remove(v)  # on every visit: KeyError on the second\n"
+            "            topo.append(v)\n"
+        )
+        (tmp_path / "engine.py").write_text(engine.replace(walk, checked))
+        gradcheck = run(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert gradcheck.returncode == 1, gradcheck.stdout + gradcheck.stderr
+        said = " ".join(gradcheck.stdout.split())
+        assert "FAILED backward(): all " in said
+        assert "raise in Value.backward (engine.py:" in said and "not in an op's step" in said
+        mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
+        first = mutate.stdout.splitlines()[0]
+        assert first.startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)"), (
+            mutate.stdout
+        )
 
 
 class TestTruth:

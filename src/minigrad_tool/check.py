@@ -18,6 +18,7 @@ from minigrad_tool.battery import Battery, CaseResult, Settings, build_battery, 
 from minigrad_tool.battery.cases import ForwardTolerance
 from minigrad_tool.checker import Tolerance
 from minigrad_tool.faults import InternalError
+from minigrad_tool.findings import blame_backward
 from minigrad_tool.isolation import Limits, Outcome, Reporter, Request
 
 __all__ = [
@@ -90,12 +91,34 @@ class CheckReport:
         accumulation check, each op's step is not to blame; backward() is (it zeroes or
         overwrites gradients before the steps add to them)."""
         failed = self.failed
+        raised = self._raised_in_backward()
+        if raised:
+            return raised
         if len(failed) < MANY_FAILURES or not all("accumulation check" in r.detail for r in failed):
             return ""
         return (
             f"all {len(failed)} failing cases fail only the accumulation check, the same way: "
             "pre-seeded gradients are lost, whichever op the case checks. Look at backward() "
             "itself (does it reset .grad on every node before the steps run?), not at each op"
+        )
+
+    def _raised_in_backward(self) -> str:
+        """One blame when every failing case raises in backward()'s own code, in cases of two
+        ops or more (findings.blame_backward): its walk of the graph, not each op's step."""
+        found = [r.finding for r in self.failed]
+        if not found or not all(f is not None for f in found):
+            return ""
+        where, line = self.profile.backward_where()
+        blamed = blame_backward(
+            [f for f in found if f is not None], self.profile.backward_functions(), where, line
+        )
+        if not all(f.op == "backward" for f in blamed):
+            return ""
+        ops = sorted({f.op for f in found if f is not None and f.op})
+        return (
+            f"all {len(found)} failing cases, of {len(ops)} ops ({', '.join(ops)}), raise in "
+            f"{where} itself, not in an op's step: backward() fails whichever op it walks "
+            "through, so look at it, not at each op"
         )
 
     @property

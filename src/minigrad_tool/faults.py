@@ -14,7 +14,14 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["InternalError", "engine_caused", "engine_file", "set_engine_paths", "where"]
+__all__ = [
+    "InternalError",
+    "engine_caused",
+    "engine_file",
+    "raised_in",
+    "set_engine_paths",
+    "where",
+]
 
 _MINIGRAD = str(Path(__file__).resolve().parent) + os.sep
 _engine_files: set[str] = set()
@@ -51,6 +58,19 @@ def _frames(tb: TracebackType | None) -> list[str]:
         files.append(tb.tb_frame.f_code.co_filename)
         tb = tb.tb_next
     return files
+
+
+def raised_in(err: BaseException) -> str:
+    """The engine function the exception was raised in (the innermost of the engine's frames
+    on its traceback), by qualified name: `Value.backward.<locals>.build`; "" if none."""
+    found = ""
+    tb = err.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if _is_engine_file(code.co_filename):
+            found = code.co_qualname
+        tb = tb.tb_next
+    return found
 
 
 def engine_caused(err: BaseException) -> bool:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-__all__ = ["Finding", "by_op", "explained", "stable", "wrong_ops"]
+__all__ = ["Finding", "blame_backward", "by_op", "explained", "stable", "wrong_ops"]
 
 
 # An object's address in an engine's message (`<ops.Sum object at 0x7f94bb1bba50>`): it
@@ -58,6 +58,9 @@ class Finding:
     reason: str = ""  # the check's own words: "a backward step drops its upstream factor"
     file: str = ""  # the file `line` is in, when not the engine's (DeZero's functions.py)
     also: tuple[str, ...] = ()  # the other ops its case calls (tanh_reuse: add and mul)
+    # The engine function an exception was raised in (faults.raised_in): "" for a check
+    # that failed, or an exception outside the engine's code.
+    raised: str = ""
 
     def __post_init__(self) -> None:  # NaN (a check that compared no number) is no evidence
         object.__setattr__(self, "expected", _number(self.expected))
@@ -100,6 +103,7 @@ class Finding:
             "input": "",
             "reason": "",
             "file": "",
+            "raised": "",
         }
         values: dict[str, Any] = {}
         for key, default in text.items():
@@ -124,6 +128,30 @@ class Finding:
         if not isinstance(also, list | tuple) or not all(isinstance(o, str) for o in also):
             raise ValueError("finding.also is not a list of op names")
         return cls(op=op, also=tuple(also), **values)
+
+
+def blame_backward(
+    findings: Sequence[Finding], backward: Collection[str], where: str, line: int | None
+) -> list[Finding]:
+    """The findings, those whose exception was raised in backward()'s own code blamed on
+    backward() (op "backward", at `where` and `line`) instead of each op, where that happens
+    in cases of two ops or more: its walk of the graph fails whatever op it walks (a topo
+    sort that fails on a node reached twice).  `backward`: the qualified names of its method
+    and helpers; a function nested in one is theirs.  In one op's cases only, it stays that
+    op's: the op may hand backward() something it cannot use (a local gradient of the wrong
+    type)."""
+
+    def inside(f: Finding) -> bool:
+        return any(f.raised == name or f.raised.startswith(name + ".") for name in backward if name)
+
+    if len({f.op for f in findings if f.op and f.raised and inside(f)}) < 2:
+        return list(findings)
+    return [
+        replace(f, op="backward", where=where, line=line, also=(), file="")
+        if f.raised and inside(f)
+        else f
+        for f in findings
+    ]
 
 
 def _explained(f: Finding, alone: set[str]) -> bool:

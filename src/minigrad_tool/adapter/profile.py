@@ -305,6 +305,27 @@ class Profile:
         step = f"; its step: {', '.join(elsewhere)}" if elsewhere else ""
         return f"{name} ({self.where(op.file, op.line)}{step})"
 
+    def backward_functions(self) -> tuple[str, ...]:
+        """The qualified names of backward()'s own code: its method, wherever it is, and the
+        helpers it runs for every node."""
+        sweep = self.sweep
+        if sweep is None:
+            return ()
+        names = [
+            sweep.qualname,
+            *(q for q, _ in sweep.helpers),
+            *(q for _, q, _ in sweep.elsewhere),
+        ]
+        return tuple(n for n in names if n)
+
+    def backward_where(self) -> tuple[str, int | None]:
+        """Where backward() is, as a finding names it: "Value.backward (engine.py:78)", and
+        its line in the engine's file (None where it is in another)."""
+        sweep = self.sweep
+        if sweep is None or not sweep.qualname:
+            return f"{self.class_name}.{self.backward_name}()", None
+        return f"{sweep.qualname} ({self.where('', sweep.line)})", sweep.line
+
     def where(self, file: str, line: int) -> str:
         """`engine.py:52`, `functions.py:36`: a line of the engine's file ("") or another."""
         return f"{file_name(file or self.path, self.path)}:{line}"

@@ -28,7 +28,7 @@ from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
 from minigrad_tool.adapter.order import fresh
 from minigrad_tool.battery.oracle import NoOracle, trace_ops
 from minigrad_tool.checker import GradcheckError, Tolerance, gradcheck
-from minigrad_tool.faults import engine_caused, engine_file
+from minigrad_tool.faults import engine_caused, engine_file, raised_in
 from minigrad_tool.findings import Finding, stable
 
 __all__ = [
@@ -139,7 +139,7 @@ class Case:
             if not engine_caused(err):
                 raise
             status, detail = "error", _crash(self, err)
-            finding = _finding(self, detail, "crash", None)
+            finding = _finding(self, detail, "crash", None, raised=raised_in(err))
         else:
             return CaseResult(self.name, "pass", "", time.perf_counter() - start, note)
         finally:
@@ -465,8 +465,11 @@ def _finding(
     check: str,
     point: Point | None,
     err: GradcheckError | None = None,
+    *,
+    raised: str = "",
 ) -> Finding:
-    """A failed case as evidence: the op, the input, expected against actual, the line."""
+    """A failed case as evidence: the op, the input, expected against actual, the line; for
+    an exception, the engine function that raised it."""
     return Finding(
         case.name,
         detail,
@@ -481,6 +484,7 @@ def _finding(
         err.why if err is not None else detail.splitlines()[0],
         case.file,
         tuple(sorted(case.requires - {case.op})),
+        raised,
     )
 
 

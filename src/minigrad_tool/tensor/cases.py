@@ -41,7 +41,7 @@ from minigrad_tool.adapter.nodes import NodeAccess, cut_from_graph, find_childre
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.cases import CaseResult, Settings, Status
 from minigrad_tool.checker import REENTRANT_SHARE, directional
-from minigrad_tool.faults import engine_caused, engine_file
+from minigrad_tool.faults import engine_caused, engine_file, raised_in
 from minigrad_tool.findings import Finding
 from minigrad_tool.tensor.access import Array, TensorAccess
 from minigrad_tool.tensor.calls import NotSupported, TensorCalls
@@ -183,9 +183,10 @@ def describe_checks(profile: Profile) -> str:
 
 
 class CaseFailure(Exception):
-    def __init__(self, check: str, detail: str) -> None:
+    def __init__(self, check: str, detail: str, raised: str = "") -> None:
         super().__init__(detail)
         self.check = check
+        self.raised = raised  # the engine function an exception came from (faults.raised_in)
 
 
 # Exceptions by which a forward refuses shapes or arguments it does not support: numpy's
@@ -647,7 +648,9 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
         if not engine_caused(err):
             raise
         raise CaseFailure(
-            "backward", f"the backward raised {type(err).__name__}: {err}{_engine_line(err)}"
+            "backward",
+            f"the backward raised {type(err).__name__}: {err}{_engine_line(err)}",
+            raised_in(err),
         ) from err
     run.inputs_unchanged("backward()")
     if case.kind == "kink":
@@ -675,7 +678,9 @@ def run_tensor_case(
     about = f"{case.where} on {case.shapes}: {case.text}" if case.where else case.text
     start = time.perf_counter()
 
-    def result(status: Status, detail: str = "", check: str = "", why: str = "") -> CaseResult:
+    def result(
+        status: Status, detail: str = "", check: str = "", why: str = "", raised: str = ""
+    ) -> CaseResult:
         finding = None
         if status in ("fail", "error"):
             finding = Finding(
@@ -688,6 +693,7 @@ def run_tensor_case(
                 f"shapes {case.shapes}",
                 reason=why or detail,
                 file=case.file,
+                raised=raised,
             )
         seconds = time.perf_counter() - start
         skipped = why if status == "skip" else ""  # what the cases it skips share
@@ -703,11 +709,14 @@ def run_tensor_case(
             f"{case.name}: the {err.check} check of {about} failed: {err}",
             err.check,
             str(err),
+            err.raised,
         )
     except Exception as err:
         if not engine_caused(err):
             raise
         return result(
-            "error", f"{case.name}: {about} raised {type(err).__name__}: {err}{_engine_line(err)}"
+            "error",
+            f"{case.name}: {about} raised {type(err).__name__}: {err}{_engine_line(err)}",
+            raised=raised_in(err),
         )
     return result("pass")

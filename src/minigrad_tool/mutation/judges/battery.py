@@ -20,7 +20,7 @@ from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case
 from minigrad_tool.battery.cases import pinned_values
-from minigrad_tool.findings import Finding
+from minigrad_tool.findings import Finding, blame_backward
 from minigrad_tool.isolation import Host, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.judging import (
@@ -178,12 +178,14 @@ class BatteryJudge:
         passing = [c.name for c in self.cases if c.name in seconds]  # cheapest first, by cost
         if not all(name in reached for name in passing):  # a case said nothing: no reuse
             reached = {}
+        profile = self.setup.profile
+        where, line = profile.backward_where()
         return Harness(
             tuple(passing),
             {},
             seconds,
             pinned,
-            tuple(findings),
+            tuple(blame_backward(findings, profile.backward_functions(), where, line)),
             reached=reached,
             kept=(kept, len(self.cases)),
         )
