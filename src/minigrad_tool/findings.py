@@ -136,8 +136,8 @@ def blame_backward(
     """The findings, those whose exception was raised in backward()'s own code blamed on
     backward() (op "backward", at `where` and `line`) instead of each op, where that happens
     in cases of two ops or more: its walk of the graph fails whatever op it walks (a topo
-    sort that fails on a node reached twice).  `backward`: the qualified names of its method
-    and helpers; a function nested in one is theirs.  In one op's cases only, it stays that
+    sort that fails on a node reached twice).  `backward`: the qualified names of its code; a
+    function nested in one is its own too.  In one op's cases only, it stays that
     op's: the op may hand backward() something it cannot use (a local gradient of the wrong
     type)."""
 

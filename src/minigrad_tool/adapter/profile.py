@@ -306,17 +306,13 @@ class Profile:
         return f"{name} ({self.where(op.file, op.line)}{step})"
 
     def backward_functions(self) -> tuple[str, ...]:
-        """The qualified names of backward()'s own code: its method, wherever it is, and the
-        helpers it runs for every node."""
+        """The qualified names of backward()'s own code: its method, wherever it is (the
+        functions nested in it are its own too).  Not its helpers: code the ops' steps share
+        (a function that sums a broadcast gradient back) is a helper as well."""
         sweep = self.sweep
         if sweep is None:
             return ()
-        names = [
-            sweep.qualname,
-            *(q for q, _ in sweep.helpers),
-            *(q for _, q, _ in sweep.elsewhere),
-        ]
-        return tuple(n for n in names if n)
+        return tuple(n for n in [sweep.qualname, *(q for _, q, _ in sweep.elsewhere)] if n)
 
     def backward_where(self) -> tuple[str, int | None]:
         """Where backward() is, as a finding names it: "Value.backward (engine.py:78)", and
