@@ -199,7 +199,9 @@ class TestGradcheck:
             rounded + "the output node holds float32 though its inputs hold float64"
             in (detail["sum_5_all"])
         )
-        assert rounded + "a number it was given, or one made on the way" in detail["add_number"]
+        assert (
+            rounded + "as if a number it was given, or one made on the way" in detail["add_number"]
+        )
         assert rounded not in detail["matmul_2d"]  # a case that passes says nothing
 
     def test_a_backward_that_fails_on_a_reused_node_is_blamed_once(

@@ -378,7 +378,7 @@ def _rounded_to_float32(run: CaseRun, out: Any, got: Array, want: Array) -> str:
     where = (
         f"the output node holds {held} though its inputs hold {', '.join(inputs)}"
         if held == np.float32
-        else "a number it was given, or one made on the way, was rounded to float32"
+        else "as if a number it was given, or one made on the way, were rounded to float32"
     )
     return (
         f" (off by {relative:.1e} relatively, float32's rounding and no more: {where}; numpy "
