@@ -269,12 +269,14 @@ class TestAnInstalledCopy:
         self, installed: tuple[Path, Path]
     ) -> None:
         project, site = installed
-        result = minigrad(project, "mutate", "--operators", "sign", "--no-cache", path=site)
+        page = site.parent / "report.html"
+        args = ["mutate", "--operators", "sign", "--no-cache", "--html", str(page)]
+        result = minigrad(project, *args, path=site)
         assert result.returncode == 1, result.stdout + result.stderr  # sigmoid is never tested
-        assert f"plain `pytest` imports `minigrad` from {site / 'minigrad'}, another copy, " in (
-            " ".join(result.stdout.split())
-        )
+        said = f"plain `pytest` imports `minigrad` from {site / 'minigrad'}, another copy, "
+        assert said in " ".join(result.stdout.split())
         assert f"mutants of src/minigrad/engine.py ({project}" in result.stdout
+        assert said in page.read_text()  # the page says it too, below the score
 
     def test_inject_says_so_too(self, installed: tuple[Path, Path]) -> None:
         project, site = installed

@@ -220,6 +220,13 @@ def _findings(campaign: Campaign) -> str:
     )
 
 
+def _judge_notes(campaign: Campaign) -> str:
+    """What a judge said of itself, below the score (as the terminal says it): one that could
+    not judge; your tests, whose plain pytest run imports another copy of the engine."""
+    notes = [f.message for f in campaign.findings if f.check == "judge"]
+    return "".join(f'<p class="meta note">{escape(note)}</p>' for note in notes)
+
+
 def _diagnosis(campaign: Campaign) -> str:
     """Why the tests miss what they miss: each habit, its survivors, the tests, the fix."""
     found, unexplained = campaign.diagnosis()
@@ -266,6 +273,7 @@ def render_html(campaign: Campaign, index_of: Callable[[str], SourceIndex]) -> s
         f"timeout {campaign.timeout:.1f} s per mutant</p>"
         f"{_findings(campaign)}"
         f'<p class="score {ok}">{escape(score_line(campaign, name_engine=False))}</p>'
+        f"{_judge_notes(campaign)}"
         f"{_diagnosis(campaign)}"
         f"<h2>Detected / judged per op and operator</h2>{_summary(campaign)}"
         '<h2>Source</h2><p class="meta">Lines with mutants are marked: green all killed, '
