@@ -437,6 +437,8 @@ class TestAFaultOfBackwardItself:
         said = " ".join(gradcheck.stdout.split())
         assert "FAILED backward(): all " in said
         assert "raise in Value.backward (engine.py:" in said and "not in an op's step" in said
+        add = next(line for line in gradcheck.stdout.splitlines() if line.startswith("add "))
+        assert add.endswith("FAILED 1/4, raised in backward()"), add  # add_reuse, in the table
         mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
         first = mutate.stdout.splitlines()[0]
         assert first.startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)"), (

@@ -102,19 +102,24 @@ class CheckReport:
             "itself (does it reset .grad on every node before the steps run?), not at each op"
         )
 
-    def _raised_in_backward(self) -> str:
-        """One blame when every failing case raises in backward()'s own code, in cases of two
-        ops or more (findings.blame_backward): its walk of the graph, not each op's step."""
-        found = [r.finding for r in self.failed]
-        if not found or not all(f is not None for f in found):
-            return ""
+    @property
+    def in_backward(self) -> set[str]:
+        """The failing cases whose exception backward()'s own code raised, in the cases of two
+        ops or more (findings.blame_backward): blamed on it, not on their ops."""
+        found = [r.finding for r in self.failed if r.finding is not None]
         where, line = self.profile.backward_where()
-        blamed = blame_backward(
-            [f for f in found if f is not None], self.profile.backward_functions(), where, line
-        )
-        if not all(f.op == "backward" for f in blamed):
+        blamed = blame_backward(found, self.profile.backward_functions(), where, line)
+        return {f.case for f in blamed if f.op == "backward"}
+
+    def _raised_in_backward(self) -> str:
+        """One blame when every failing case raises in backward()'s own code (`in_backward`):
+        its walk of the graph, not each op's step."""
+        failed = self.failed
+        if not failed or {r.case for r in failed} != self.in_backward:
             return ""
+        found = [r.finding for r in failed]
         ops = sorted({f.op for f in found if f is not None and f.op})
+        where, _ = self.profile.backward_where()
         return (
             f"all {len(found)} failing cases, of {len(ops)} ops ({', '.join(ops)}), raise in "
             f"{where} itself, not in an op's step: backward() fails whichever op it walks "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from minigrad_tool.adapter import Op, Profile
@@ -95,15 +95,21 @@ def _how_checked(op: Op, battery: Battery) -> str:
 
 
 def _op_rows(
-    profile: Profile, battery: Battery, results: Mapping[str, CaseResult]
+    profile: Profile,
+    battery: Battery,
+    results: Mapping[str, CaseResult],
+    in_backward: Collection[str] = (),
 ) -> list[list[Cell]]:
+    """An op per row; `in_backward`: failing cases blamed on backward() itself."""
     rows: list[list[Cell]] = []
     for op in profile.ops:
         cases = [c.name for c in battery.cases if c.op == op.name]
         statuses = Counter(results[c].status for c in cases if c in results)
         verdict: Cell = "not checked"
         if statuses["fail"] or statuses["error"]:
-            verdict = (f"FAILED {statuses['fail'] + statuses['error']}/{len(cases)}", "bold red")
+            failing = [c for c in cases if c in results and results[c].failed]
+            where = ", raised in backward()" if set(failing) <= set(in_backward) else ""
+            verdict = (f"FAILED {len(failing)}/{len(cases)}{where}", "bold red")
         elif cases and statuses["pass"] == len(cases):
             verdict = ("ok", "green")
         elif statuses["pass"]:  # the rest are calls the engine cannot make (skipped)
@@ -149,7 +155,7 @@ def print_check(out: Output, report: CheckReport) -> None:
     out.table(
         f"ops ({len(profile.ops)})",
         ["op", "called as", "backward step", "checked by", "result"],
-        _op_rows(profile, battery, results),
+        _op_rows(profile, battery, results, report.in_backward),
     )
     out.line()
     case_rows: list[list[Cell]] = []
