@@ -271,8 +271,8 @@ class TestAnInstalledCopy:
         project, site = installed
         page = site.parent / "report.html"
         args = ["mutate", "--operators", "sign", "--no-cache", "--html", str(page)]
-        result = minigrad(project, *args, path=site)
-        assert result.returncode == 1, result.stdout + result.stderr  # sigmoid is never tested
+        result = minigrad(project, *args, "--min-score", "0", path=site)
+        assert result.returncode == 0, result.stdout + result.stderr  # a note fails nothing
         said = f"plain `pytest` imports `minigrad` from {site / 'minigrad'}, another copy, "
         assert said in " ".join(result.stdout.split())
         assert f"mutants of src/minigrad/engine.py ({project}" in result.stdout

@@ -69,6 +69,13 @@ class Finding:
         object.__setattr__(self, "reason", stable(self.reason))
 
     @property
+    def of_a_judge(self) -> bool:
+        """Said of a judge, not of the engine: one that cannot judge (check "judge"), or a
+        note on how your tests run (check "note": the copy of the engine a plain pytest run
+        imports), which leaves the verdict whole."""
+        return self.check in ("judge", "note")
+
+    @property
     def first_line(self) -> str:
         return self.message.splitlines()[0] if self.message else ""
 

@@ -24,6 +24,7 @@ from minigrad_tool.adapter.spec import EngineSpec, module_of_file
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
 
 __all__ = [
+    "STARTUP_PATH",
     "NotTheEngine",
     "SnapshotFinder",
     "engine_modules",
@@ -37,6 +38,11 @@ __all__ = [
     "put_first_on_path",
     "top_of",
 ]
+
+# sys.path as this process started, before any engine was put on it (`put_first_on_path`):
+# what a plain `pytest` started beside it would have.  A process that imports minigrad late
+# (a test session) has it as it was then.
+STARTUP_PATH = tuple(sys.path)
 
 # Engine modules imported before the hook (from disk) and replaced by the snapshot's:
 # objects other modules took from them still run, so mutants are swapped into them too.

@@ -200,7 +200,7 @@ class Campaign:
     @property
     def engine_findings(self) -> list[Finding]:
         """What is wrong with the unmutated engine (not a judge that could not judge)."""
-        return [f for f in self.findings if f.check != "judge"]
+        return [f for f in self.findings if not f.of_a_judge]
 
     @property
     def killed(self) -> int:

@@ -223,7 +223,7 @@ def _findings(campaign: Campaign) -> str:
 def _judge_notes(campaign: Campaign) -> str:
     """What a judge said of itself, below the score (as the terminal says it): one that could
     not judge; your tests, whose plain pytest run imports another copy of the engine."""
-    notes = [f.message for f in campaign.findings if f.check == "judge"]
+    notes = [f.message for f in campaign.findings if f.of_a_judge]
     return "".join(f'<p class="meta note">{escape(note)}</p>' for note in notes)
 
 

@@ -70,7 +70,7 @@ def uncontrolled_line(campaign: Campaign) -> str:
 def print_findings(out: Output, findings: Sequence[Finding], *, verbose: bool = False) -> None:
     """The headline: what the battery finds wrong in the unmutated engine, op by op, with the
     input, expected against actual, and the source line.  Nothing when it finds nothing."""
-    engine = [f for f in findings if f.check != "judge"]
+    engine = [f for f in findings if not f.of_a_judge]
     if not engine:
         return
     grouped = by_op(engine)
@@ -415,7 +415,7 @@ def print_judge_notes(out: Output, findings: Sequence[Finding]) -> None:
     """What a judge said of itself (one that could not judge; your tests' other copy of the
     engine), not of the engine."""
     for f in findings:
-        if f.check == "judge":
+        if f.of_a_judge:
             out.line(f.message, "yellow")
 
 

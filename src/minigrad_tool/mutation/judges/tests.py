@@ -31,6 +31,7 @@ from typing import Any
 from minigrad_tool import leftovers
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import (
+    STARTUP_PATH,
     NotTheEngine,
     import_engine,
     installed_elsewhere,
@@ -611,11 +612,14 @@ class TestsHost:
         import pytest
 
         spec = self.spec
-        before = list(sys.path)  # as a plain `pytest` starts (minigrad's command inherits it)
+        before = list(sys.path)
         serve_for_tests(spec, self.paths)
 
         def prepare() -> None:
+            # what pytest put on the path, then the path as this process started (less what a
+            # long-lived caller put on it since: another engine's folder, say)
             plain = plain_path(before, sys.path, spec.sys_path)
+            plain = [p for p in plain if p not in before or p in STARTUP_PATH]
             self.session.elsewhere = installed_elsewhere(spec, plain)
             _hypothesis_home(self.scratch)  # again: an older hypothesis the tests imported
             _hypothesis_seeded()
@@ -878,7 +882,7 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
         excluded=excluded,
         fixtures=fixtures,
         imported=tests.imported,
-        findings=(Finding("", elsewhere_note(tests), check="judge"),) if tests.elsewhere else (),
+        findings=(Finding("", elsewhere_note(tests), check="note"),) if tests.elsewhere else (),
     )
 
 
