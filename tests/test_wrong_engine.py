@@ -446,6 +446,45 @@ class TestAFaultOfBackwardItself:
         )
 
 
+class TestABackwardThatDoesNotSeed:
+    """A backward() that forgets `self.grad = 1` gives 0 for every gradient: one fault,
+    measured once on the unmutated engine and blamed on backward(), not on every op."""
+
+    def test_the_seed_is_measured(self, tmp_path: Path) -> None:
+        from minigrad_tool.adapter import load_in_process
+        from minigrad_tool.adapter.nodes import backward_seeds
+
+        seeded = (STUDENT / "engine.py").read_text()
+        assert seeded.count("        self.grad = 1.0\n") == 1
+        (tmp_path / "unseeded.py").write_text(seeded.replace("        self.grad = 1.0\n", ""))
+        assert backward_seeds(load_in_process(str(STUDENT / "engine.py")).cls)
+        assert not backward_seeds(load_in_process(str(tmp_path / "unseeded.py")).cls)
+
+        class NoChildren:  # the probe cannot be built: no blame
+            def __init__(self, data: float) -> None:
+                self.data, self.grad = data, 0.0
+
+            def backward(self) -> None:
+                return None
+
+        assert backward_seeds(NoChildren)
+
+    def test_gradcheck_and_mutate_blame_backward_once(self, tmp_path: Path) -> None:
+        engine = (STUDENT / "engine.py").read_text().replace("        self.grad = 1.0\n", "")
+        (tmp_path / "engine.py").write_text(engine)
+        gradcheck = run(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert gradcheck.returncode == 1, gradcheck.stdout + gradcheck.stderr
+        said = " ".join(gradcheck.stdout.split())
+        assert (
+            "FAILED backward(): Value.backward() does not set the gradient of the node it " in said
+        )
+        assert "the cases: backward_seeds, add," in said  # one result of its own, first
+        mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
+        lines = mutate.stdout.splitlines()
+        assert lines[0].startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)")
+        assert any("more op(s) fail only cases that call backward too" in line for line in lines)
+
+
 class TestTruth:
     def test_gradients_are_those_of_the_maths(self) -> None:
         """sigmoid' = s(1 - s); d(xy)/dx = y; from plain math, never from an engine."""

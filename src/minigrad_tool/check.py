@@ -23,11 +23,13 @@ from minigrad_tool.isolation import Limits, Outcome, Reporter, Request
 
 __all__ = [
     "BACKWARD_RESETS",
+    "BACKWARD_SEEDS",
     "CheckReport",
     "check_engine",
     "crashed",
     "reset_by_backward",
     "settings_for",
+    "unseeded",
 ]
 
 # From this many failures with one cause on, the cause is named once instead of each time.
@@ -87,10 +89,13 @@ class CheckReport:
 
     @property
     def common_cause(self) -> str:
-        """One blame for many failures with one cause: when every failing case fails only the
-        accumulation check, each op's step is not to blame; backward() is (it zeroes or
-        overwrites gradients before the steps add to them)."""
+        """One blame for many failures with one cause, backward(): it does not start the pass
+        from gradient 1 (measured); every failing case raises in it (`_raised_in_backward`);
+        or every failing case fails only the accumulation check (it zeroes or overwrites
+        gradients before the steps add to them)."""
         failed = self.failed
+        if not self.profile.backward_seeds:
+            return unseeded(self.profile)
         raised = self._raised_in_backward()
         if raised:
             return raised
@@ -194,10 +199,26 @@ def crashed(profile: Profile) -> list[CaseResult]:
     ]
     if profile.backward_resets:
         found.append(CaseResult(BACKWARD_RESETS, "fail", reset_by_backward(profile)))
+    if not profile.backward_seeds:
+        found.append(CaseResult(BACKWARD_SEEDS, "fail", unseeded(profile)))
     return found
 
 
 BACKWARD_RESETS = "backward_accumulates"  # the result that says backward() zeroes gradients
+BACKWARD_SEEDS = "backward_seeds"  # the result that says backward() starts from gradient 0
+
+
+def unseeded(profile: Profile) -> str:
+    """Why a backward() that does not start the pass from gradient 1 is wrong
+    (Profile.backward_seeds, measured on the unmutated engine): one blame, not one per op."""
+    call = f"{profile.class_name}.{profile.backward_name}()"
+    return (
+        f"{call} does not set the gradient of the node it is called on to 1 before the pass "
+        "(measured: a node holding a leaf, with no backward step of its own, keeps .grad 0 "
+        f"after its {profile.backward_name}()), so every gradient it gives is 0 and every "
+        "op's gradient check fails for that alone: start the pass with self.grad = 1 (ones "
+        "for an array), as micrograd does, before the steps run"
+    )
 
 
 def reset_by_backward(profile: Profile) -> str:

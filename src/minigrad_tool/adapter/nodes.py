@@ -35,6 +35,7 @@ __all__ = [
     "alias_backward",
     "backward_name",
     "backward_resets",
+    "backward_seeds",
     "cut_from_graph",
     "find_data_attribute",
     "forget_leaf_factory",
@@ -415,6 +416,32 @@ def _measure_backward_resets(cls: type[Any]) -> bool:
         except Exception:
             return False
     return False
+
+
+def backward_seeds(cls: type[Any]) -> bool:
+    """Does backward() start the pass with the gradient of the node it is called on set to 1
+    (micrograd's `self.grad = 1`)?  Measured on a node that holds a leaf and has no backward
+    step of its own: after its backward() its `.grad` is 1 where the engine seeds it, and 0
+    where it does not (every gradient the engine gives is then 0).  True where the probe
+    cannot be built or read (no blame without the evidence).  Runs engine code (call in a
+    child, on the unmutated engine: discovery's profile keeps the answer)."""
+    for value in _LEAF_VALUES:
+        try:
+            x, root = make_leaf(cls, value()), make_leaf(cls, value())
+        except Exception:
+            continue  # DeZero's Variable takes arrays only
+        try:
+            children = find_children_attribute(root)
+            held = getattr(root, children) if children is not None else None
+            if children is None or not isinstance(held, (tuple, list, AbstractSet)):
+                return True
+            holding: Any = type(held)  # a set, tuple or list: hold x in the same kind
+            setattr(root, children, holding([x]))
+            root.backward()
+            return _grad_number(root) != 0.0
+        except Exception:
+            return True
+    return True
 
 
 def _grad_number(node: Any) -> float:

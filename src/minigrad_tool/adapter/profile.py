@@ -243,6 +243,9 @@ class Profile:
     # backward() sets every gradient it reaches to zero before the pass (measured on the
     # unmutated engine, adapter.nodes.backward_resets): then it owns them, and they do not add up
     backward_resets: bool = False
+    # False: backward() does not set the gradient of the node it is called on to 1 before the
+    # pass, so every gradient it gives is 0 (measured, adapter.nodes.backward_seeds)
+    backward_seeds: bool = True
     # what the engine calls its backward pass (`backwards`: aliased as backward in minigrad's
     # processes, adapter.nodes.alias_backward); the tests minigrad writes call it so
     backward_name: str = "backward"

@@ -27,6 +27,7 @@ from minigrad_tool.adapter.nodes import (
     NodeAccess,
     backward_name,
     backward_resets,
+    backward_seeds,
     find_children_attribute,
     grad_is_lazy,
     grad_is_owned,
@@ -211,6 +212,7 @@ class Session:
             leaf_factory=leaf_factory(self.cls),
             grad_writable=not grad_is_owned(self.cls),
             backward_resets=resets,
+            backward_seeds=backward_seeds(self.cls),
             backward_name=backward_name(self.cls),
             **{"grad_accumulates": not resets, **extra},
         )

@@ -31,7 +31,7 @@ from typing import Any
 from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
-from minigrad_tool.check import reset_by_backward
+from minigrad_tool.check import reset_by_backward, unseeded
 from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -132,21 +132,23 @@ def _longest_deadline(
 
 def _crashed_ops(profile: Profile) -> list[Finding]:
     """Ops whose call crashed in the engine's code while it was discovered, and a backward()
-    that zeroes every gradient it reaches (check.reset_by_backward): findings."""
+    that zeroes every gradient it reaches (check.reset_by_backward) or starts from 0
+    (check.unseeded): findings."""
     found = [
         Finding(
             "", f"op {method} crashes in the engine's code: {why}", op_name(method), check="crash"
         )
         for method, why in profile.broken
     ]
+    where, line = profile.backward_where()
     if profile.backward_resets:
-        message, sweep = reset_by_backward(profile), profile.sweep
-        where, line = "", None
-        if sweep is not None and sweep.qualname:
-            where, line = f"{sweep.qualname} ({profile.where('', sweep.line)})", sweep.line
+        message = reset_by_backward(profile)
         found.append(
             Finding("", message, "backward", where, line, check="accumulation", reason=message)
         )
+    if not profile.backward_seeds:
+        message = unseeded(profile)
+        found.append(Finding("", message, "backward", where, line, check="seed", reason=message))
     return found
 
 

@@ -178,17 +178,26 @@ class BatteryJudge:
         passing = [c.name for c in self.cases if c.name in seconds]  # cheapest first, by cost
         if not all(name in reached for name in passing):  # a case said nothing: no reuse
             reached = {}
-        profile = self.setup.profile
-        where, line = profile.backward_where()
         return Harness(
             tuple(passing),
             {},
             seconds,
             pinned,
-            tuple(blame_backward(findings, profile.backward_functions(), where, line)),
+            tuple(self._blamed(findings)),
             reached=reached,
             kept=(kept, len(self.cases)),
         )
+
+    def _blamed(self, findings: Sequence[Finding]) -> list[Finding]:
+        """The findings, those backward() itself raised in blamed on it (blame_backward); where
+        it starts the pass from gradient 0 (check.unseeded), each op's told apart as one that
+        fault may explain (findings.explained), not called wrong on its own."""
+        profile = self.setup.profile
+        where, line = profile.backward_where()
+        found = blame_backward(findings, profile.backward_functions(), where, line)
+        if profile.backward_seeds:
+            return found
+        return [f if f.op == "backward" else replace(f, also=(*f.also, "backward")) for f in found]
 
     def explain(self, harness: Harness, survivors: Sequence[Mutant]) -> Harness:
         return harness  # a case's checks say why it passes: nothing more to record
