@@ -446,19 +446,39 @@ class TestAFaultOfBackwardItself:
         )
 
 
-class TestABackwardThatDoesNotSeed:
-    """A backward() that forgets `self.grad = 1` gives 0 for every gradient: one fault,
-    measured once on the unmutated engine and blamed on backward(), not on every op."""
+# backward() wrong for every op at once: no seed (every gradient 0), or its steps run in
+# topological order (inputs first), not reversed: (what is changed, into what, the blame).
+WHOLE_PASS_BUGS = {
+    "no seed": ("        self.grad = 1.0\n", "", "does not set the gradient of the node it "),
+    "steps in topological order": (
+        "        for v in reversed(topo):\n",
+        "        for v in topo:\n",
+        "runs a node's backward step before the nodes that use it have given it its gradient",
+    ),
+}
 
-    def test_the_seed_is_measured(self, tmp_path: Path) -> None:
+
+class TestABackwardWrongForEveryOp:
+    """A backward() that forgets `self.grad = 1`, or runs the steps inputs first, gives 0 for
+    every gradient past the output: one fault, measured once on the unmutated engine and
+    blamed on backward(), not on every op."""
+
+    def test_the_seed_and_the_order_are_measured(self, tmp_path: Path) -> None:
         from minigrad_tool.adapter import load_in_process
         from minigrad_tool.adapter.nodes import backward_seeds
 
-        seeded = (STUDENT / "engine.py").read_text()
-        assert seeded.count("        self.grad = 1.0\n") == 1
-        (tmp_path / "unseeded.py").write_text(seeded.replace("        self.grad = 1.0\n", ""))
-        assert backward_seeds(load_in_process(str(STUDENT / "engine.py")).cls)
-        assert not backward_seeds(load_in_process(str(tmp_path / "unseeded.py")).cls)
+        right = load_in_process(str(STUDENT / "engine.py"))
+        assert backward_seeds(right.cls) and right.profile.backward_in_order
+        for name, (old, new, _) in WHOLE_PASS_BUGS.items():
+            source = (STUDENT / "engine.py").read_text()
+            assert source.count(old) == 1
+            path = tmp_path / f"{name.replace(' ', '_')}.py"
+            path.write_text(source.replace(old, new))
+            profile = load_in_process(str(path)).profile
+            assert (profile.backward_seeds, profile.backward_in_order) == (
+                name != "no seed",
+                name == "no seed",  # no seed: add's own step looks wrong too, no order blame
+            ), name
 
         class NoChildren:  # the probe cannot be built: no blame
             def __init__(self, data: float) -> None:
@@ -469,16 +489,15 @@ class TestABackwardThatDoesNotSeed:
 
         assert backward_seeds(NoChildren)
 
-    def test_gradcheck_and_mutate_blame_backward_once(self, tmp_path: Path) -> None:
-        engine = (STUDENT / "engine.py").read_text().replace("        self.grad = 1.0\n", "")
-        (tmp_path / "engine.py").write_text(engine)
+    @pytest.mark.parametrize("bug", list(WHOLE_PASS_BUGS))
+    def test_gradcheck_and_mutate_blame_backward_once(self, bug: str, tmp_path: Path) -> None:
+        old, new, blame = WHOLE_PASS_BUGS[bug]
+        (tmp_path / "engine.py").write_text((STUDENT / "engine.py").read_text().replace(old, new))
         gradcheck = run(tmp_path, "gradcheck", "--engine", "engine.py")
         assert gradcheck.returncode == 1, gradcheck.stdout + gradcheck.stderr
         said = " ".join(gradcheck.stdout.split())
-        assert (
-            "FAILED backward(): Value.backward() does not set the gradient of the node it " in said
-        )
-        assert "the cases: backward_seeds, add," in said  # one result of its own, first
+        assert f"FAILED backward(): Value.backward() {blame}" in said
+        assert "the cases: backward_" in said  # one result of its own, first
         mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
         lines = mutate.stdout.splitlines()
         assert lines[0].startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)")

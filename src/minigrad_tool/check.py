@@ -22,11 +22,13 @@ from minigrad_tool.findings import blame_backward
 from minigrad_tool.isolation import Limits, Outcome, Reporter, Request
 
 __all__ = [
+    "BACKWARD_ORDER",
     "BACKWARD_RESETS",
     "BACKWARD_SEEDS",
     "CheckReport",
     "check_engine",
     "crashed",
+    "out_of_order",
     "reset_by_backward",
     "settings_for",
     "unseeded",
@@ -96,6 +98,8 @@ class CheckReport:
         failed = self.failed
         if not self.profile.backward_seeds:
             return unseeded(self.profile)
+        if not self.profile.backward_in_order:
+            return out_of_order(self.profile)
         raised = self._raised_in_backward()
         if raised:
             return raised
@@ -201,11 +205,28 @@ def crashed(profile: Profile) -> list[CaseResult]:
         found.append(CaseResult(BACKWARD_RESETS, "fail", reset_by_backward(profile)))
     if not profile.backward_seeds:
         found.append(CaseResult(BACKWARD_SEEDS, "fail", unseeded(profile)))
+    if not profile.backward_in_order:
+        found.append(CaseResult(BACKWARD_ORDER, "fail", out_of_order(profile)))
     return found
 
 
 BACKWARD_RESETS = "backward_accumulates"  # the result that says backward() zeroes gradients
 BACKWARD_SEEDS = "backward_seeds"  # the result that says backward() starts from gradient 0
+BACKWARD_ORDER = "backward_order"  # the result that says backward() runs steps out of order
+
+
+def out_of_order(profile: Profile) -> str:
+    """Why a backward() that runs a node's step before the nodes that use it is wrong
+    (Profile.backward_in_order, measured on the unmutated engine): one blame, not one per op."""
+    call = f"{profile.class_name}.{profile.backward_name}()"
+    return (
+        f"{call} runs a node's backward step before the nodes that use it have given it its "
+        "gradient (measured with the engine's add: x + 2 gives x the gradient 1, but "
+        "(x + 2) + 3 gives 0): it walks the nodes in topological order, inputs first, where "
+        "the pass needs the reverse, so every op's step past the first level adds nothing and "
+        "every op's gradient check fails for that alone: run the steps over reversed(topo), as "
+        "micrograd does"
+    )
 
 
 def unseeded(profile: Profile) -> str:

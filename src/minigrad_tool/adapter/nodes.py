@@ -42,6 +42,7 @@ __all__ = [
     "grad_is_lazy",
     "grad_is_owned",
     "grad_is_read_only",
+    "grad_number",
     "grad_reset",
     "grad_wrapper",
     "install_leaf_factory",
@@ -407,12 +408,12 @@ def _measure_backward_resets(cls: type[Any]) -> bool:
             if children is None or not isinstance(held, (tuple, list, AbstractSet)):
                 return False
             x.backward()
-            if _grad_number(x) != 1.0:
+            if grad_number(x) != 1.0:
                 return False
             holding: Any = type(held)  # a set, tuple or list: hold x in the same kind
             setattr(root, children, holding([x]))
             root.backward()
-            return _grad_number(x) == 0.0
+            return grad_number(x) == 0.0
         except Exception:
             return False
     return False
@@ -438,14 +439,15 @@ def backward_seeds(cls: type[Any]) -> bool:
             holding: Any = type(held)  # a set, tuple or list: hold x in the same kind
             setattr(root, children, holding([x]))
             root.backward()
-            return _grad_number(root) != 0.0
+            return grad_number(root) != 0.0
         except Exception:
             return True
     return True
 
 
-def _grad_number(node: Any) -> float:
-    """A node's `.grad` as a float: a number, or a 0-d array; anything else raises."""
+def grad_number(node: Any) -> float:
+    """A node's `.grad` as a float: a number, or a 0-d array; anything else raises (call in a
+    child: a property may run engine code)."""
     grad: Any = getattr(node, "grad", None)
     if is_number(grad) or getattr(grad, "shape", None) == ():
         return float(grad)

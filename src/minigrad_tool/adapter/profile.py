@@ -246,6 +246,9 @@ class Profile:
     # False: backward() does not set the gradient of the node it is called on to 1 before the
     # pass, so every gradient it gives is 0 (measured, adapter.nodes.backward_seeds)
     backward_seeds: bool = True
+    # False: backward() runs a node's step before the nodes that use it gave it its gradient
+    # (its topological order, not reversed), measured with add (Session.backward_in_order)
+    backward_in_order: bool = True
     # what the engine calls its backward pass (`backwards`: aliased as backward in minigrad's
     # processes, adapter.nodes.alias_backward); the tests minigrad writes call it so
     backward_name: str = "backward"

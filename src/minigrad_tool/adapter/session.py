@@ -32,6 +32,7 @@ from minigrad_tool.adapter.nodes import (
     grad_is_lazy,
     grad_is_owned,
     grad_is_read_only,
+    grad_number,
     grad_reset,
     grad_wrapper,
     is_node,
@@ -149,6 +150,27 @@ class Session:
     def leaf(self, value: Any) -> Any:
         return self.make(self.cls, value)
 
+    def backward_in_order(self, ops: Sequence[Op]) -> bool:
+        """Does backward() run a node's step only once the nodes that use it gave it its
+        gradient (reverse topological order)?  Measured with the engine's own add: x + 2
+        gives x the gradient 1 (add's step is right on its own), and (x + 2) + 3 must too; a
+        backward() that runs the inner node's step first (the topological order, not
+        reversed) gives 0.  True where it cannot tell: no add, add wrong on its own, an
+        error."""
+        add = next((op for op in ops if op.name == "add" and op.call == "binary"), None)
+        if add is None:
+            return True
+        try:
+            x = self.leaf(0.5)
+            apply_op(add, [x, self.leaf(2.0)]).backward()
+            if grad_number(x) != 1.0:
+                return True
+            x = self.leaf(0.5)
+            apply_op(add, [apply_op(add, [x, self.leaf(2.0)]), self.leaf(3.0)]).backward()
+            return grad_number(x) != 0.0
+        except Exception:
+            return True
+
     def no_step_here(self, op: str) -> str:
         """Why an op has no step minigrad can mutate: it lives in another file of the package
         (only the engine's file is traced and mutated), or none was seen running."""
@@ -213,6 +235,7 @@ class Session:
             grad_writable=not grad_is_owned(self.cls),
             backward_resets=resets,
             backward_seeds=backward_seeds(self.cls),
+            backward_in_order=self.backward_in_order(ops),
             backward_name=backward_name(self.cls),
             **{"grad_accumulates": not resets, **extra},
         )

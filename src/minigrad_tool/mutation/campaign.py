@@ -31,7 +31,7 @@ from typing import Any
 from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
-from minigrad_tool.check import reset_by_backward, unseeded
+from minigrad_tool.check import out_of_order, reset_by_backward, unseeded
 from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -149,6 +149,9 @@ def _crashed_ops(profile: Profile) -> list[Finding]:
     if not profile.backward_seeds:
         message = unseeded(profile)
         found.append(Finding("", message, "backward", where, line, check="seed", reason=message))
+    if not profile.backward_in_order:
+        message = out_of_order(profile)
+        found.append(Finding("", message, "backward", where, line, check="order", reason=message))
     return found
 
 

@@ -190,12 +190,13 @@ class BatteryJudge:
 
     def _blamed(self, findings: Sequence[Finding]) -> list[Finding]:
         """The findings, those backward() itself raised in blamed on it (blame_backward); where
-        it starts the pass from gradient 0 (check.unseeded), each op's told apart as one that
-        fault may explain (findings.explained), not called wrong on its own."""
+        it starts the pass from gradient 0 (check.unseeded) or runs the steps out of order
+        (check.out_of_order), each op's told apart as one that fault may explain
+        (findings.explained), not called wrong on its own."""
         profile = self.setup.profile
         where, line = profile.backward_where()
         found = blame_backward(findings, profile.backward_functions(), where, line)
-        if profile.backward_seeds:
+        if profile.backward_seeds and profile.backward_in_order:
             return found
         return [f if f.op == "backward" else replace(f, also=(*f.also, "backward")) for f in found]
 
