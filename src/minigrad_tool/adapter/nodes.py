@@ -389,34 +389,46 @@ def remember_backward_resets(cls: type[Any], resets: bool) -> None:
     _RESETS[cls] = resets
 
 
-def _measure_backward_resets(cls: type[Any]) -> bool:
-    """A leaf x backpropagated alone (its `.grad` 1, the root's seed), then reached from a node
-    with no backward step of its own (a fresh leaf whose children are set to hold x): x keeps
-    1 unless backward() reset it.  False where the probe cannot be built or read (no children
-    attribute, a refused assignment, an engine error): the checks then see what they see;
-    and where `.grad` cannot be written at all: the engine owns it anyway."""
-    if _grad_is_locked(cls):
-        return False
+def _leaf_and_holder(cls: type[Any]) -> tuple[Any, Any] | None:
+    """A leaf x, and a node with no backward step of its own that holds it (a fresh leaf whose
+    children are set to hold x): the probes of backward() itself.  None where they cannot be
+    built (no leaf from a number or a 0-d array, no children attribute of a known kind); an
+    engine error raises."""
     for value in _LEAF_VALUES:
         try:
             x, root = make_leaf(cls, value()), make_leaf(cls, value())
         except Exception:
             continue  # DeZero's Variable takes arrays only
-        try:
-            children = find_children_attribute(root)
-            held = getattr(root, children) if children is not None else None
-            if children is None or not isinstance(held, (tuple, list, AbstractSet)):
-                return False
-            x.backward()
-            if grad_number(x) != 1.0:
-                return False
-            holding: Any = type(held)  # a set, tuple or list: hold x in the same kind
-            setattr(root, children, holding([x]))
-            root.backward()
-            return grad_number(x) == 0.0
-        except Exception:
+        children = find_children_attribute(root)
+        held = getattr(root, children) if children is not None else None
+        if children is None or not isinstance(held, (tuple, list, AbstractSet)):
+            return None
+        holding: Any = type(held)  # a set, tuple or list: hold x in the same kind
+        setattr(root, children, holding([x]))
+        return x, root
+    return None
+
+
+def _measure_backward_resets(cls: type[Any]) -> bool:
+    """A leaf x backpropagated alone (its `.grad` 1, the root's seed), then reached from a node
+    with no backward step of its own: x keeps 1 unless backward() reset it.  False where the
+    probe cannot be built or read (no children attribute, a refused assignment, an engine
+    error): the checks then see what they see; and where `.grad` cannot be written at all: the
+    engine owns it anyway."""
+    if _grad_is_locked(cls):
+        return False
+    try:
+        probe = _leaf_and_holder(cls)
+        if probe is None:
             return False
-    return False
+        x, root = probe
+        x.backward()
+        if grad_number(x) != 1.0:
+            return False
+        root.backward()
+        return grad_number(x) == 0.0
+    except Exception:
+        return False
 
 
 def backward_seeds(cls: type[Any]) -> bool:
@@ -426,23 +438,15 @@ def backward_seeds(cls: type[Any]) -> bool:
     where it does not (every gradient the engine gives is then 0).  True where the probe
     cannot be built or read (no blame without the evidence).  Runs engine code (call in a
     child, on the unmutated engine: discovery's profile keeps the answer)."""
-    for value in _LEAF_VALUES:
-        try:
-            x, root = make_leaf(cls, value()), make_leaf(cls, value())
-        except Exception:
-            continue  # DeZero's Variable takes arrays only
-        try:
-            children = find_children_attribute(root)
-            held = getattr(root, children) if children is not None else None
-            if children is None or not isinstance(held, (tuple, list, AbstractSet)):
-                return True
-            holding: Any = type(held)  # a set, tuple or list: hold x in the same kind
-            setattr(root, children, holding([x]))
-            root.backward()
-            return grad_number(root) != 0.0
-        except Exception:
+    try:
+        probe = _leaf_and_holder(cls)
+        if probe is None:
             return True
-    return True
+        _, root = probe
+        root.backward()
+        return grad_number(root) != 0.0
+    except Exception:
+        return True
 
 
 def grad_number(node: Any) -> float:
