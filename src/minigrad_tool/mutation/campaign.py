@@ -132,8 +132,8 @@ def _longest_deadline(
 
 def _crashed_ops(profile: Profile) -> list[Finding]:
     """Ops whose call crashed in the engine's code while it was discovered, and a backward()
-    that zeroes every gradient it reaches (check.reset_by_backward) or starts from 0
-    (check.unseeded): findings."""
+    that zeroes every gradient it reaches (check.reset_by_backward), starts from 0
+    (check.unseeded) or runs the steps inputs first (check.out_of_order): findings."""
     found = [
         Finding(
             "", f"op {method} crashes in the engine's code: {why}", op_name(method), check="crash"
