@@ -278,6 +278,17 @@ class TestAnInstalledCopy:
         assert f"mutants of src/minigrad/engine.py ({project}" in result.stdout
         assert said in page.read_text()  # the page says it too, below the score
 
+    def test_merge_says_so_once(self, installed: tuple[Path, Path]) -> None:
+        project, site = installed
+        shards = [site.parent / f"shard-{k}.json" for k in (1, 2)]
+        for k, shard in enumerate(shards, 1):
+            args = ["mutate", "--operators", "sign", "--shard", f"{k}/2", "--json", str(shard)]
+            result = minigrad(project, *args, "--min-score", "0", path=site)
+            assert result.returncode == 0, result.stdout + result.stderr
+        merged = minigrad(project, "merge", *map(str, shards), "--min-score", "0", path=site)
+        assert merged.returncode == 0, merged.stdout + merged.stderr  # a note fails nothing
+        assert " ".join(merged.stdout.split()).count("another copy, not from") == 1
+
     def test_inject_says_so_too(self, installed: tuple[Path, Path]) -> None:
         project, site = installed
         result = minigrad(project, "inject", "mul-sign", path=site)

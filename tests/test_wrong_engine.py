@@ -498,6 +498,8 @@ class TestABackwardWrongForEveryOp:
         said = " ".join(gradcheck.stdout.split())
         assert f"FAILED backward(): Value.backward() {blame}" in said
         assert "the cases: backward_" in said  # one result of its own, first
+        add = next(line for line in gradcheck.stdout.splitlines() if line.startswith("add "))
+        assert add.endswith(", backward() first"), add  # the table says it too
         mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
         lines = mutate.stdout.splitlines()
         assert lines[0].startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)")

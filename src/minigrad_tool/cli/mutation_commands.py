@@ -361,7 +361,7 @@ def merge(args: argparse.Namespace, out: Output) -> int:
         read_report,
         score_of,
     )
-    from minigrad_tool.report.terminal import print_findings
+    from minigrad_tool.report.terminal import print_findings, print_judge_notes
 
     inputs = [Path(p) for p in args.reports]
     outputs = Outputs.check([("--json", args.json)], inputs)
@@ -375,6 +375,7 @@ def merge(args: argparse.Namespace, out: Output) -> int:
     total = sum(counts.values())
     detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     out.line(f"merged {len(args.reports)} shard reports: {total} mutants ({detail})")
+    print_judge_notes(out, findings)
     json_path = outputs.get("--json")
     if json_path is not None:
         write_file(json_path, json.dumps(merged, indent=2) + "\n")

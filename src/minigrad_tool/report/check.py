@@ -108,7 +108,11 @@ def _op_rows(
         verdict: Cell = "not checked"
         if statuses["fail"] or statuses["error"]:
             failing = [c for c in cases if c in results and results[c].failed]
-            where = ", raised in backward()" if set(failing) <= set(in_backward) else ""
+            where = ""
+            if not (profile.backward_seeds and profile.backward_in_order):
+                where = ", backward() first"  # every gradient past the output's is 0
+            elif set(failing) <= set(in_backward):
+                where = ", raised in backward()"
             verdict = (f"FAILED {len(failing)}/{len(cases)}{where}", "bold red")
         elif cases and statuses["pass"] == len(cases):
             verdict = ("ok", "green")
