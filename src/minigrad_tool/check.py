@@ -26,6 +26,7 @@ __all__ = [
     "BACKWARD_RESETS",
     "BACKWARD_SEEDS",
     "CheckReport",
+    "backward_faults",
     "check_engine",
     "crashed",
     "out_of_order",
@@ -191,8 +192,7 @@ def check_engine(
 
 def crashed(profile: Profile) -> list[CaseResult]:
     """An op whose call crashes in the engine's own code is a failure, not an absent op; and
-    a backward() that zeroes every gradient it reaches (`reset_by_backward`) is one failure,
-    blamed on backward() once."""
+    each fault of backward() itself (`backward_faults`) is one failure, blamed on it once."""
     found = [
         CaseResult(
             f"{method}_runs",
@@ -201,13 +201,20 @@ def crashed(profile: Profile) -> list[CaseResult]:
         )
         for method, why in profile.broken
     ]
+    return found + [CaseResult(name, "fail", why) for name, _, why in backward_faults(profile)]
+
+
+def backward_faults(profile: Profile) -> list[tuple[str, str, str]]:
+    """backward()'s own faults, measured on the unmutated engine, each blamed once on it:
+    (the name of its result in `gradcheck`, the check, why)."""
+    faults = []
     if profile.backward_resets:
-        found.append(CaseResult(BACKWARD_RESETS, "fail", reset_by_backward(profile)))
+        faults.append((BACKWARD_RESETS, "accumulation", reset_by_backward(profile)))
     if not profile.backward_seeds:
-        found.append(CaseResult(BACKWARD_SEEDS, "fail", unseeded(profile)))
+        faults.append((BACKWARD_SEEDS, "seed", unseeded(profile)))
     if not profile.backward_in_order:
-        found.append(CaseResult(BACKWARD_ORDER, "fail", out_of_order(profile)))
-    return found
+        faults.append((BACKWARD_ORDER, "order", out_of_order(profile)))
+    return faults
 
 
 BACKWARD_RESETS = "backward_accumulates"  # the result that says backward() zeroes gradients

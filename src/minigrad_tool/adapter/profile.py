@@ -311,6 +311,12 @@ class Profile:
         step = f"; its step: {', '.join(elsewhere)}" if elsewhere else ""
         return f"{name} ({self.where(op.file, op.line)}{step})"
 
+    @property
+    def backward_zeroes_every_op(self) -> bool:
+        """backward() itself gives 0 for every gradient past the output's, whatever op the
+        steps are of: it does not start from gradient 1, or runs the steps inputs first."""
+        return not (self.backward_seeds and self.backward_in_order)
+
     def backward_functions(self) -> tuple[str, ...]:
         """The qualified names of backward()'s own code: its method, wherever it is (the
         functions nested in it are its own too).  Not its helpers: code the ops' steps share

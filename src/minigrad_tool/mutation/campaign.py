@@ -31,7 +31,7 @@ from typing import Any
 from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
-from minigrad_tool.check import out_of_order, reset_by_backward, unseeded
+from minigrad_tool.check import backward_faults
 from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -131,9 +131,8 @@ def _longest_deadline(
 
 
 def _crashed_ops(profile: Profile) -> list[Finding]:
-    """Ops whose call crashed in the engine's code while it was discovered, and a backward()
-    that zeroes every gradient it reaches (check.reset_by_backward), starts from 0
-    (check.unseeded) or runs the steps inputs first (check.out_of_order): findings."""
+    """Ops whose call crashed in the engine's code while it was discovered, and the faults of
+    backward() itself (check.backward_faults): findings."""
     found = [
         Finding(
             "", f"op {method} crashes in the engine's code: {why}", op_name(method), check="crash"
@@ -141,18 +140,10 @@ def _crashed_ops(profile: Profile) -> list[Finding]:
         for method, why in profile.broken
     ]
     where, line = profile.backward_where()
-    if profile.backward_resets:
-        message = reset_by_backward(profile)
-        found.append(
-            Finding("", message, "backward", where, line, check="accumulation", reason=message)
-        )
-    if not profile.backward_seeds:
-        message = unseeded(profile)
-        found.append(Finding("", message, "backward", where, line, check="seed", reason=message))
-    if not profile.backward_in_order:
-        message = out_of_order(profile)
-        found.append(Finding("", message, "backward", where, line, check="order", reason=message))
-    return found
+    return found + [
+        Finding("", why, "backward", where, line, check=check, reason=why)
+        for _, check, why in backward_faults(profile)
+    ]
 
 
 def _run_harnesses(

@@ -109,8 +109,8 @@ def _op_rows(
         if statuses["fail"] or statuses["error"]:
             failing = [c for c in cases if c in results and results[c].failed]
             where = ""
-            if not (profile.backward_seeds and profile.backward_in_order):
-                where = ", backward() first"  # every gradient past the output's is 0
+            if profile.backward_zeroes_every_op:
+                where = ", backward() first"
             elif set(failing) <= set(in_backward):
                 where = ", raised in backward()"
             verdict = (f"FAILED {len(failing)}/{len(cases)}{where}", "bold red")

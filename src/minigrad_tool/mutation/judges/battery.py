@@ -196,7 +196,7 @@ class BatteryJudge:
         profile = self.setup.profile
         where, line = profile.backward_where()
         found = blame_backward(findings, profile.backward_functions(), where, line)
-        if profile.backward_seeds and profile.backward_in_order:
+        if not profile.backward_zeroes_every_op:
             return found
         return [f if f.op == "backward" else replace(f, also=(*f.also, "backward")) for f in found]
 
