@@ -4,7 +4,10 @@ other files of the engine's package (mutated there, with IDs that name the file)
 
 Each engine here is one of ours, shaped like the published ones of its class: a `.grad`
 property without a setter over `._grad`, reset by `null_grad()`; leaves that need
-`requires_grad`, which defaults to None.
+`requires_grad`, which defaults to None.  Also ops of compiled code, checked as black boxes
+(nanograd-bgriebel's), and engines whose process a crash kills.
+
+Modules: minigrad_tool.adapter.native.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_hostile import MICRO
 from test_hostile import minigrad as run_minigrad
 
 from minigrad_tool.adapter.nodes import (
@@ -745,13 +749,14 @@ class TestABackwardPassNamedBackwards:
         assert not hasattr(cls, "backward")
 
     def test_checked_mutated_and_written_for_in_its_own_spelling(self, tmp_path: Path) -> None:
-        engine = write(tmp_path, BACKWARDS + "\n    exp = abs  # compiled: listed, not called\n")
+        # compiled code is called as any op (TestCompiledOps); a builtin is no method
+        engine = write(tmp_path, BACKWARDS + "\n    exp = abs\n")
         checked = minigrad(tmp_path, "gradcheck", "--engine", engine)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "its backward pass is Value.backwards(): minigrad calls it as backward()" in (
             checked.stdout
         )
-        assert "not an op here: Value.exp: compiled code, not a Python function" in checked.stdout
+        assert "not an op here: Value.exp: x.exp() raised TypeError: abs()" in checked.stdout
         written = weak_test_then_suggest(tmp_path, engine, "Value({})", "backwards")
         assert ".backwards()" in written and ".backward()" not in written
         again = minigrad(
@@ -1034,3 +1039,178 @@ def test_a_mutant_that_differs_only_where_the_engine_is_wrong_is_not_judged(
         assert m["statusReason"].startswith("not judged: it agrees with the original"), m
         assert "case add_trailing" in m["statusReason"] or "case add_leading" in m["statusReason"]
     assert "(not judged: it differs only where the engine already fails a case)" in result.stdout
+
+
+COMPILED = (ENGINES / "compiled_value.py").read_text()
+COMPILED_MUL_STEP = "other.grad += self.data * out.grad"
+# micrograd with `-` replaced by compiled code (as a C extension's method), which builds the
+# difference with the Python ops: the rest stays Python, stepped and mutated as ever.
+MIXED = (
+    MICRO
+    + """
+
+import types as _types
+
+
+class instancemethod:
+    def __init__(self, function):
+        self._function = function
+
+    def __get__(self, node, owner=None):
+        return self if node is None else _types.MethodType(self._function, node)
+
+    def __call__(self, *args):
+        return self._function(*args)
+
+
+_native = {}
+exec(compile("def sub(self, other):\\n    return self + (-other)\\n", "<native>", "exec"), _native)
+Value.__sub__ = instancemethod(_native["sub"])
+"""
+)
+
+
+@pytest.fixture(scope="module")
+def compiled_check(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """`gradcheck` on tests/engines/compiled_value.py, whose ops are compiled code."""
+    folder = tmp_path_factory.mktemp("compiled")
+    return minigrad(folder, "gradcheck", "--engine", write(folder, COMPILED))
+
+
+class TestCompiledOps:
+    """Ops of compiled code (nanograd-bgriebel's, in Rust) are checked as black boxes: by
+    their values and gradients, the checks that need no source; nothing of them is mutated."""
+
+    def test_each_is_checked_by_its_values_and_gradients(
+        self, compiled_check: subprocess.CompletedProcess[str]
+    ) -> None:
+        out = compiled_check.stdout
+        assert compiled_check.returncode == 0, out + compiled_check.stderr
+        assert re.search(r"\b[1-9]\d* passed, 0 failed", out)
+        assert "class Value, children not visible" in out
+        rows = {
+            line.split()[0]: line for line in out.splitlines() if "compiled: a black box" in line
+        }
+        assert set(rows) == {"add", "radd", "mul", "rmul", "pow", "neg", "sub", "div", "tanh"}
+        assert all("(compiled)" in row and row.endswith("ok") for row in rows.values()), rows
+        assert "sub, div, tanh: compiled code, checked as black boxes" in out
+
+    def test_the_json_says_which_ops_are_compiled(self, tmp_path: Path) -> None:
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, COMPILED), "--json")
+        ops = json.loads(result.stdout)["ops"]
+        assert ops and all(op["compiled"] and op["line"] == 0 for op in ops), ops
+
+    def test_a_wrong_gradient_in_compiled_code_is_found(self, tmp_path: Path) -> None:
+        buggy = COMPILED.replace(COMPILED_MUL_STEP, "other.grad += out.grad")
+        assert buggy != COMPILED
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, buggy))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED mul\n" in result.stdout
+        assert "the backward of Value.__mul__ (compiled) at (1.5, -2.0) is wrong" in result.stdout
+
+    @pytest.mark.parametrize("command", [["mutate"], ["inject", "sub-sign"], ["inject", "--list"]])
+    def test_mutate_and_inject_say_there_is_nothing_to_mutate(
+        self, tmp_path: Path, command: list[str]
+    ) -> None:
+        result = minigrad(tmp_path, *command, "--engine", write(tmp_path, COMPILED))
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "has no backward step minigrad can mutate; compiled code (a C extension's): " in (
+            result.stderr
+        )
+        assert "`minigrad gradcheck` checks compiled ops as black boxes" in result.stderr
+
+    def test_a_compiled_op_beside_python_ones_is_left_out_of_the_mutants(
+        self, tmp_path: Path
+    ) -> None:
+        engine = write(tmp_path, MIXED)
+        result = minigrad(tmp_path, "mutate", "--engine", engine, "--judge", "battery")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "not mutated: sub: compiled code (a C extension's)" in result.stdout
+        assert re.search(r"^mul +\S", result.stdout, re.MULTILINE)  # the Python ops are
+        injected = minigrad(tmp_path, "inject", "sub-sign", "--engine", engine)
+        assert injected.returncode == 2, injected.stdout + injected.stderr
+        assert "sub is compiled code (a C extension's)" in injected.stderr
+        assert "there is no sub-sign to inject" in injected.stderr
+
+    def test_an_exception_of_compiled_code_is_the_engines(self, tmp_path: Path) -> None:
+        """A C++ exception in tanh's step (RuntimeError) has no frame of the engine's: it is
+        traced by the call minigrad puts around each compiled method (adapter.native), and
+        fails tanh's cases, not minigrad ("minigrad itself failed", exit 2)."""
+        buggy = COMPILED.replace(COMPILED_TANH_STEP, TANH_RAISES)
+        assert buggy != COMPILED
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, buggy))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED tanh\n" in result.stdout
+        assert "RuntimeError: std::domain_error in compiled Value.backward" in result.stdout
+
+    def test_a_class_that_takes_no_attribute_leaves_the_exception_minigrads(
+        self, tmp_path: Path
+    ) -> None:
+        """A C type of its own refuses the traced calls: its exception cannot be told from
+        minigrad's, so there is no verdict (exit 2), where it was raised said."""
+        immutable = IMMUTABLE_COMPILED.replace(COMPILED_TANH_STEP, TANH_RAISES)
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, immutable))
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "minigrad failed while running case" in result.stderr
+        assert "RuntimeError: std::domain_error" in result.stderr
+
+    def test_after_a_crash_an_exception_in_minigrads_code_is_not_blamed_on_minigrad(
+        self, tmp_path: Path
+    ) -> None:
+        """The same, but mul's step crashes the process (SIGSEGV) where its upstream gradient
+        is not 1: the engine is known to crash, so memory it corrupts may be what minigrad's
+        code met; the crash is the verdict (exit 1), and the cases say why they failed."""
+        crashing = IMMUTABLE_COMPILED.replace(COMPILED_TANH_STEP, TANH_RAISES)
+        crashing = crashing.replace(COMPILED_MUL_STEP, SEGFAULT_UNLESS_UPSTREAM_ONE)
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, crashing))
+        assert result.returncode == 1, result.stdout + result.stderr
+        out = result.stdout
+        assert "FAILED: the engine's process died with SIGSEGV in " in out
+        assert re.search(r"^mul .*FAILED \d/4, crashed$", out, re.MULTILINE)
+        assert "FAILED tanh\nminigrad's own code raised in this case (RuntimeError" in out
+        assert "other cases died with SIGSEGV, a crash in compiled code" in out
+
+
+COMPILED_TANH_STEP = "self.grad += (1 - t * t) * out.grad"
+TANH_RAISES = 'raise RuntimeError("std::domain_error")'  # a C++ exception, through pybind11
+# A C type of its own (not a heap type): the class takes no new attribute, so its backward
+# pass is named backward() (no alias could be given it).
+IMMUTABLE_COMPILED = COMPILED.replace(
+    "class Value:",
+    """class Immutable(type):
+    def __setattr__(cls, name, value):
+        raise TypeError(f"cannot set {name!r} attribute of immutable type {cls.__name__!r}")
+
+
+class Value(metaclass=Immutable):""",
+).replace("    backwards = instancemethod", "    backward = instancemethod")
+# mul's step crashes the process where its upstream gradient is not 1: not in discovery, which
+# backpropagates from the op's own output, but in every case that scales it.
+SEGFAULT_UNLESS_UPSTREAM_ONE = """if out.grad != 1.0:
+            import ctypes
+
+            ctypes.string_at(0)
+        other.grad += self.data * out.grad"""
+
+
+class TestCrashes:
+    def test_cases_a_crash_killed_are_said_once(self, tmp_path: Path) -> None:
+        """A Python engine whose mul's step segfaults (through ctypes) where it scales: one
+        line names the crash and its cases, and the op table marks the ops it killed."""
+        crashing = MICRO.replace(
+            "            self.grad += other.data * out.grad\n",
+            "            if out.grad != 1:\n                import ctypes\n\n"
+            "                ctypes.string_at(0)\n"
+            "            self.grad += other.data * out.grad\n",
+            1,
+        )
+        assert crashing != MICRO
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, crashing))
+        assert result.returncode == 1, result.stdout + result.stderr
+        out = result.stdout
+        (said,) = [line for line in out.splitlines() if line.startswith("FAILED: ")]
+        assert re.match(r"FAILED: the engine's process died with SIGSEGV in \d+ cases of", said)
+        assert "(mul, " in said and "fix the crash first" in said
+        assert re.search(r"^mul .*FAILED 4/4, crashed$", out, re.MULTILINE)
+        assert re.search(r"^add .* ok$", out, re.MULTILINE)
+        assert "FAILED mul\n" not in out  # each case is not said again

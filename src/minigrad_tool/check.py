@@ -9,7 +9,7 @@ verdict but an :class:`~minigrad_tool.faults.InternalError`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from minigrad_tool.battery.cases import ForwardTolerance
 from minigrad_tool.checker import Tolerance
 from minigrad_tool.faults import InternalError
 from minigrad_tool.findings import blame_backward
-from minigrad_tool.isolation import Limits, Outcome, Reporter, Request
+from minigrad_tool.isolation import Limits, Outcome, Reporter, Request, crash_signal
 
 __all__ = [
     "BACKWARD_ORDER",
@@ -113,6 +113,30 @@ class CheckReport:
         )
 
     @property
+    def crashes(self) -> list[CaseResult]:
+        """The failing cases whose child a crash killed (SIGSEGV: compiled code's memory)."""
+        return [r for r in self.failed if crash_signal(r.detail)]
+
+    @property
+    def crash_cause(self) -> str:
+        """One blame for the cases a crash killed, when there are two or more: a memory error
+        in compiled code kills whichever case meets it, and says nothing of its gradients."""
+        crashes = self.crashes
+        if len(crashes) < 2:
+            return ""
+        signals = sorted({crash_signal(r.detail) for r in crashes})
+        op_of = {c.name: c.op for c in self.battery.cases}
+        ops = list(dict.fromkeys(op for r in crashes if (op := op_of.get(r.case))))
+        of_ops = f" of {len(ops)} op(s) ({', '.join(ops)})" if ops else ""
+        return (
+            f"the engine's process died with {' and '.join(signals)} in {len(crashes)} "
+            f"cases{of_ops}: a crash ended each before its checks, so they say nothing of "
+            "their gradients; fix the crash first. One in compiled code (a pointer or a "
+            "reference count gone wrong) may kill whichever case meets it, so which cases die "
+            "can change from run to run"
+        )
+
+    @property
     def in_backward(self) -> set[str]:
         """The failing cases whose exception backward()'s own code raised, in the cases of two
         ops or more (findings.blame_backward): blamed on it, not on their ops."""
@@ -146,9 +170,32 @@ def _as_result(case: str, outcome: Outcome) -> CaseResult:
     if outcome.ok:
         value: dict[str, Any] = outcome.value
         return CaseResult.from_json(value)
-    if outcome.status == "internal":
-        raise InternalError(f"minigrad failed while running case {case!r}: {outcome.message}")
     return CaseResult(case, "error", outcome.message, outcome.seconds)
+
+
+def _internal(outcomes: Mapping[str, Outcome]) -> dict[str, CaseResult]:
+    """The cases in which minigrad's own code raised: InternalError (no verdict), unless a
+    crash killed another case.  Then the engine's compiled code is known to corrupt its
+    process, and an exception minigrad's code met after it ran there may be that (a C
+    extension's reference count gone wrong breaks whatever reads the object next): the case
+    fails and says so, and the crash is the verdict."""
+    internal = {k: o for k, o in outcomes.items() if o.status == "internal"}
+    crashes = sorted({s for o in outcomes.values() if (s := crash_signal(o.message))})
+    if internal and not crashes:
+        case, outcome = next(iter(internal.items()))
+        raise InternalError(f"minigrad failed while running case {case!r}: {outcome.message}")
+    return {
+        case: CaseResult(
+            case,
+            "error",
+            f"minigrad's own code raised in this case ({o.message}), in a process where the "
+            f"engine's code ran; other cases died with {' and '.join(crashes)}, a crash in "
+            "compiled code, which may corrupt what minigrad reads next: not counted as "
+            "minigrad's failure",
+            o.seconds,
+        )
+        for case, o in internal.items()
+    }
 
 
 def check_engine(
@@ -177,14 +224,19 @@ def check_engine(
         return run_case(case, engine.access, settings, last=True).to_json()
 
     results: dict[str, CaseResult] = {}
+    outcomes: dict[str, Outcome] = {}
 
     def done(key: str, outcome: Outcome) -> None:
+        outcomes[key] = outcome
+        if outcome.status == "internal":  # judged once every case has ended (_internal)
+            return
         results[key] = _as_result(key, outcome)
         if on_result is not None:
             on_result(results[key])
 
     with engine_host(spec, profile, {"case": run}, limits, jobs=jobs) as host:
         host.run([Request(c.name, "case", {"case": c.name}) for c in cases], on_done=done)
+    results.update(_internal(outcomes))
     ordered = tuple(results[c.name] for c in cases)
     crashes = tuple(crashed(profile))
     return CheckReport(spec, profile, battery, settings, crashes + ordered)

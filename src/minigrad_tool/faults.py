@@ -16,6 +16,8 @@ from types import TracebackType
 
 __all__ = [
     "InternalError",
+    "compiled_call_file",
+    "compiled_call_of",
     "engine_caused",
     "engine_file",
     "raised_in",
@@ -26,6 +28,9 @@ __all__ = [
 _MINIGRAD = str(Path(__file__).resolve().parent) + os.sep
 _engine_files: set[str] = set()
 _engine_dirs: tuple[str, ...] = ()
+# The file names of the calls into compiled engine code (adapter.native): engine files.
+_COMPILED_CALL = "<compiled call of {}>"
+_compiled_calls: set[str] = set()
 
 
 class InternalError(Exception):
@@ -39,13 +44,30 @@ def set_engine_paths(files: set[str], dirs: tuple[str, ...] = ()) -> None:
     _engine_dirs = tuple(str(Path(d).resolve()) + os.sep for d in dirs)
 
 
+def compiled_call_file(method: str) -> str:
+    """The file name the call into a compiled method (`Value.__add__`) runs under, an engine
+    file: compiled code has no frame of its own, so an exception it raises is the engine's by
+    this call's frame on the traceback."""
+    filename = _COMPILED_CALL.format(method)
+    _compiled_calls.add(filename)
+    return filename
+
+
+def compiled_call_of(filename: str) -> str:
+    """The compiled method (`Value.__add__`) whose call runs under `filename`, or ""."""
+    prefix, _, suffix = _COMPILED_CALL.partition("{}")
+    if filename not in _compiled_calls:
+        return ""
+    return filename.removeprefix(prefix).removesuffix(suffix)
+
+
 def engine_file(filename: str) -> bool:
     """Is this source file the engine's (or the user's, in a tests run)?"""
     return _is_engine_file(filename)
 
 
 def _is_engine_file(filename: str) -> bool:
-    if filename in _engine_files:
+    if filename in _engine_files or filename in _compiled_calls:
         return True
     if filename.startswith(_MINIGRAD):
         return False
@@ -88,7 +110,12 @@ def engine_caused(err: BaseException) -> bool:
 def where(err: BaseException) -> str:
     """`file:line in function` of the innermost frame, and the exception, on one line."""
     frames = traceback.extract_tb(err.__traceback__)
-    last = traceback.format_exception_only(type(err), err)[-1].strip()
+    # the exception's own line: format_exception_only ends with its notes, where it has any
+    said = str(err).strip().splitlines()
+    last = f"{type(err).__name__}: {said[0]}" if said else type(err).__name__
+    notes = [str(n) for n in getattr(err, "__notes__", ())]
+    if notes:
+        last += f" ({'; '.join(notes)})"
     if not frames:
         return last
     f = frames[-1]

@@ -55,6 +55,7 @@ __all__ = [
     "Request",
     "Slots",
     "adopt_strays",
+    "crash_signal",
     "enter_scratch",
     "kill_strays",
     "memory_hint",
@@ -68,6 +69,10 @@ MAX_TIMEOUT = 86_400.0  # a day: any longer deadline is a typo
 # and still stops a runaway engine long before a 24 GiB machine swaps with two children at once.
 DEFAULT_MEMORY_MIB = 8192
 Status = Literal["ok", "engine", "timeout", "died", "memory", "internal"]
+_DIED = "the engine died with "  # + the signal's name: how a child killed by one is reported
+# The signals of a crash in compiled code (a bad pointer, a reference count gone wrong), not
+# of a limit: SIGKILL and SIGABRT may be the memory limit, SIGXCPU a CPU one.
+_CRASHES = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE")
 _STATUS: dict[str, Status] = {"engine": "engine", "memory": "memory", "internal": "internal"}
 
 
@@ -413,11 +418,20 @@ class _Child:
                     f" (perhaps at the memory limit of {self.memory_mib} MiB: "
                     "raise it with --memory MIB)"
                 )
-            message = f"the engine died with {name}{during}{hint}"
+            message = f"{_DIED}{name}{during}{hint}"
             return Outcome("died", None, message, self.phase, seconds, where)
         code = os.WEXITSTATUS(status_word)
         message = f"the engine exited with status {code}{during}"
         return Outcome("died", None, message, self.phase, seconds, where)
+
+
+def crash_signal(message: str) -> str:
+    """The signal that crashed a child, read from its outcome's message (SIGSEGV), or ""
+    where it was not killed by a crash."""
+    if not message.startswith(_DIED):
+        return ""
+    name = message[len(_DIED) :].split(" ", 1)[0]
+    return name if name in _CRASHES else ""
 
 
 def _from_final(

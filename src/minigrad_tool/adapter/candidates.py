@@ -62,7 +62,7 @@ class Candidate:
     """A method of the node class that may be an op, and how it is called."""
 
     name: str
-    function: FunctionType
+    function: FunctionType | None  # None: compiled code (a C extension's), a black box
     form: CallForm | None  # None: a method, to be tried as one
     op: str
     symbol: str
@@ -124,10 +124,8 @@ def candidates(session: Session) -> list[Candidate]:
     found: list[Candidate] = []
     for name, attr in attrs.items():
         function = function_of(attr)
-        if function is None:
-            if _compiled(attr) and _op_like(name):
-                session.skipped.append((name, _COMPILED))
-            continue
+        if function is None and not (_compiled(attr) and _op_like(name)):
+            continue  # a compiled op is a candidate too: called, and checked as a black box
         if name in catalogue.BINARY_DUNDERS:
             op, symbol = catalogue.BINARY_DUNDERS[name]
             found.append(Candidate(name, function, "binary", op, symbol))
@@ -139,6 +137,8 @@ def candidates(session: Session) -> list[Candidate]:
             found.append(Candidate(name, function, "unary", op, symbol))
         elif name.startswith("__") or _never_called(name):
             continue
+        elif function is None:  # a compiled method: called as `x.m()`; one that needs
+            found.append(Candidate(name, None, None, name, ""))  # arguments raises there
         elif name in catalogue.BINARY_METHODS and _an_alias(function, attrs):
             op = catalogue.BINARY_METHODS[name]
             found.append(Candidate(name, function, "binary", op, ""))
@@ -146,13 +146,9 @@ def candidates(session: Session) -> list[Candidate]:
             session.skipped.append((name, "takes arguments besides self: not called"))
         else:
             found.append(Candidate(name, function, None, name, ""))
-    return sorted(found, key=lambda c: c.function.__code__.co_firstlineno)
+    return sorted(found, key=lambda c: c.function.__code__.co_firstlineno if c.function else 0)
 
 
-_COMPILED = (
-    "compiled code, not a Python function: minigrad checks the ops whose Python code it can "
-    "trace and mutate"
-)
 # How a C extension's methods look on its class (pybind11's `instancemethod`, CPython's own).
 _COMPILED_KINDS = (
     "instancemethod",
@@ -187,8 +183,8 @@ def _an_alias(function: FunctionType, attrs: dict[str, object]) -> bool:
     return len(required) == 1 and function not in dunders
 
 
-def op_for(c: Candidate, form: CallForm, name: str, symbol: str) -> Op:
-    code = c.function.__code__
+def op_for(c: Candidate, form: CallForm, name: str, symbol: str, owner: str = "") -> Op:
+    code = c.function.__code__ if c.function else None
     if form == "method":
         oracle = catalogue.canonical(c.name)
     elif form == "binary" and not symbol:  # an alias method: the operator's oracle
@@ -201,13 +197,14 @@ def op_for(c: Candidate, form: CallForm, name: str, symbol: str) -> Op:
         call=form,
         symbol=symbol,
         oracle=oracle,
-        parameter=_numeric_default(c.function) if form == "method" else None,
-        qualname=code.co_qualname,
-        line=code.co_firstlineno,
+        parameter=_numeric_default(c.function) if form == "method" and c.function else None,
+        qualname=code.co_qualname if code else f"{owner}.{c.name}",
+        line=code.co_firstlineno if code else 0,
         steps=(),
         uses=(),
         points=(),
-        file=code.co_filename,  # "" once it is known to be the engine's (Session.profile)
+        compiled=code is None,
+        file=code.co_filename if code else "",  # "" once known to be the engine's (Session.profile)
     )
 
 

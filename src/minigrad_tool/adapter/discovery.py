@@ -83,8 +83,14 @@ def discover(
     final = [_with_form(d, op) for op in final]
     if sweep is not None and d.backward_helpers:
         sweep = dataclasses.replace(sweep, helpers=tuple(d.backward_helpers))
+    compiled = [op.name for op in final if op.compiled]
+    if compiled:
+        d.notes.append(
+            f"{', '.join(compiled)}: compiled code, checked as black boxes (their values and "
+            "gradients, not their code): `minigrad mutate` needs backward steps in Python"
+        )
     for op in final:
-        if op.composite and not op.uses:
+        if op.composite and not op.uses and not op.compiled:
             d.unreachable.append((op.name, d.no_step_here(op.name)))
     return d.profile(final, sweep)
 
@@ -110,7 +116,7 @@ def _called_ops(
         worked = False
         for form, name, symbol, points, constant in forms(c):
             unique = name if name not in taken else f"{name}_method"
-            op = op_for(c, form, unique, symbol)
+            op = op_for(c, form, unique, symbol, cls.__qualname__)
             progress(f"calling {cls.__name__}.{c.name} ({op.describe_call()})", method=c.name)
             watch, error, crash = None, "", ""
             for point in (*points, *fallback_points(op.arity)):

@@ -21,6 +21,7 @@ from minigrad_tool.adapter.nodes import LEAF_LABEL
 from minigrad_tool.adapter.spec import file_name
 
 __all__ = [
+    "COMPILED",
     "CallForm",
     "Op",
     "Precision",
@@ -68,6 +69,13 @@ class Step:
     file: str = ""
 
 
+# Why an op of compiled code (a C extension's method) has no step minigrad can mutate.
+COMPILED = (
+    "compiled code (a C extension's): minigrad mutates Python code only; `minigrad gradcheck` "
+    "checks compiled ops as black boxes, by their values and gradients"
+)
+
+
 @dataclass(frozen=True)
 class Op:
     """An op of the engine: how to call it, where it is, its backward steps, where to check it."""
@@ -94,6 +102,7 @@ class Op:
     # An op that is a function of one of the engine's modules, not a method (`F.sum(x)`,
     # `ops.exp(x)`): "module:name"; it is called with the node first.  "" for a method.
     function: str = ""
+    compiled: bool = False  # compiled code (a C extension's): a black box (COMPILED)
 
     @property
     def spelled(self) -> str:
@@ -309,7 +318,7 @@ class Profile:
             if (s.file or self.path) != (op.file or self.path)
         ]
         step = f"; its step: {', '.join(elsewhere)}" if elsewhere else ""
-        return f"{name} ({self.where(op.file, op.line)}{step})"
+        return f"{name} ({self.op_where(op)}{step})"
 
     @property
     def backward_zeroes_every_op(self) -> bool:
@@ -333,6 +342,10 @@ class Profile:
         if sweep is None or not sweep.qualname:
             return f"{self.class_name}.{self.backward_name}()", None
         return f"{sweep.qualname} ({self.where('', sweep.line)})", sweep.line
+
+    def op_where(self, op: Op) -> str:
+        """`engine.py:52`, `functions.py:36`, or `compiled` for an op with no line to point at."""
+        return "compiled" if op.compiled else self.where(op.file, op.line)
 
     def where(self, file: str, line: int) -> str:
         """`engine.py:52`, `functions.py:36`: a line of the engine's file ("") or another."""

@@ -16,7 +16,7 @@ from types import FunctionType
 from typing import Any
 
 from minigrad_tool.adapter.nodes import NodeAccess, is_node, real
-from minigrad_tool.adapter.profile import Op, Step, StepStyle
+from minigrad_tool.adapter.profile import COMPILED, Op, Step, StepStyle
 from minigrad_tool.adapter.session import Session, Watch
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 from minigrad_tool.adapter.trace import CodeKey
@@ -29,6 +29,9 @@ def steps_of(
     session: Session, op: Op, watch: Watch
 ) -> tuple[tuple[Step, ...], tuple[CodeKey, ...]]:
     """The backward steps op owns, from the code its backward ran; and foreign code it ran."""
+    if op.compiled:
+        session.unreachable.append((op.name, COMPILED))
+        return (), ()
     method = method_of(session, op)
     if method is None:
         session.unreachable.append((op.name, f"{op.qualname} is not in {session.spec.path.name}"))

@@ -28,7 +28,7 @@ from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
 from minigrad_tool.adapter.order import fresh
 from minigrad_tool.battery.oracle import NoOracle, trace_ops
 from minigrad_tool.checker import GradcheckError, Tolerance, gradcheck
-from minigrad_tool.faults import engine_caused, engine_file, raised_in
+from minigrad_tool.faults import compiled_call_of, engine_caused, engine_file, raised_in
 from minigrad_tool.findings import Finding, stable
 
 __all__ = [
@@ -424,6 +424,8 @@ def _crash(case: Case, err: Exception) -> str:
     notes = "; ".join(getattr(err, "__notes__", []))
     frames = [f for f in traceback.extract_tb(err.__traceback__) if engine_file(f.filename)]
     line = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    if frames and compiled_call_of(frames[-1].filename):  # raised by compiled code
+        line = f" in compiled {compiled_call_of(frames[-1].filename)}"
     code = f" ({frames[-1].line.strip()})" if frames and frames[-1].line else ""
     about = f" in {case.where}" if case.where else ""
     during = f", {notes}" if notes else ""

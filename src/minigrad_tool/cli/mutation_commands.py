@@ -418,6 +418,8 @@ def inject(args: argparse.Namespace, out: Output) -> int:
     tests = _existing_tests(args.tests)
     spec, profile = common.profile(args, out)
     generated = generate_mutants(spec, profile)
+    if not generated.mutants:  # no bug to list or inject (compiled ops, say): why
+        raise UsageError(_nothing_to_mutate(spec, profile, generated))
     config = CampaignConfig(
         jobs=args.jobs,
         memory_mib=args.memory,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
-from minigrad_tool.adapter.profile import Op
+from minigrad_tool.adapter.profile import COMPILED, Op
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import build_battery
 from minigrad_tool.invocation import command
@@ -161,6 +161,8 @@ def composite_bug(
         return None
     ops = {op.name: op for op in profile.ops}
     op = ops.get(op_name)
+    if op is not None and op.compiled:
+        return Composite(bug, f"{op.name} is {COMPILED}: there is no {bug} to inject", ())
     if op is None or not op.composite:
         return None
     parts = [

@@ -33,12 +33,10 @@ def summary_line(results: Sequence[CaseResult]) -> str:
 
 
 def engine_header(profile: Profile) -> str:
-    children = profile.children_attr or "?"
+    attr = profile.children_attr
+    children = f"children in .{attr}" if attr else "children not visible"
     number = "" if profile.data_attr == "data" else f", numbers in .{profile.data_attr}"
-    return (
-        f"engine {profile.spec} ({profile.path}): class {profile.class_name}, "
-        f"children in .{children}{number}"
-    )
+    return f"engine {profile.spec} ({profile.path}): class {profile.class_name}, {children}{number}"
 
 
 def tolerance_line(settings: Settings, profile: Profile) -> str:
@@ -70,11 +68,17 @@ _CHECKS: dict[EngineKind, Callable[[Settings, Profile], str]] = {
 
 
 def _step_text(op: Op, engine: str) -> str:
+    if op.compiled:
+        return "compiled: a black box"
     if not op.steps:
         return f"none of its own: built from {', '.join(op.uses)}" if op.uses else "none seen"
     styles = sorted({s.style for s in op.steps})
     lines = ", ".join(_place(s.file, s.line, engine) for s in op.steps)
     return f"{'/'.join(styles)} (line {lines})"
+
+
+def _line_of(op: Op, engine: str) -> str:
+    return "compiled" if op.compiled else f"line {_place(op.file, op.line, engine)}"
 
 
 def _place(file: str, line: int, engine: str) -> str:
@@ -99,8 +103,10 @@ def _op_rows(
     battery: Battery,
     results: Mapping[str, CaseResult],
     in_backward: Collection[str] = (),
+    crashed: Collection[str] = (),
 ) -> list[list[Cell]]:
-    """An op per row; `in_backward`: failing cases blamed on backward() itself."""
+    """An op per row; `in_backward`: failing cases blamed on backward() itself; `crashed`:
+    those a crash killed (CheckReport.crash_cause)."""
     rows: list[list[Cell]] = []
     for op in profile.ops:
         cases = [c.name for c in battery.cases if c.op == op.name]
@@ -113,6 +119,8 @@ def _op_rows(
                 where = ", backward() first"
             elif set(failing) <= set(in_backward):
                 where = ", raised in backward()"
+            elif set(failing) <= set(crashed):
+                where = ", crashed"
             verdict = (f"FAILED {len(failing)}/{len(cases)}{where}", "bold red")
         elif cases and statuses["pass"] == len(cases):
             verdict = ("ok", "green")
@@ -126,7 +134,7 @@ def _op_rows(
         rows.append(
             [
                 op.name,
-                f"{op.describe_call()}  ({profile.where(op.file, op.line)})",
+                f"{op.describe_call()}  ({profile.op_where(op)})",
                 _step_text(op, profile.path),
                 _how_checked(op, battery),
                 verdict,
@@ -153,13 +161,16 @@ def print_check(out: Output, report: CheckReport) -> None:
     """The ops and how each was checked, the cases, every failure in full, notes, a summary."""
     profile, battery = report.profile, report.battery
     results = {r.case: r for r in report.results}
+    cause = report.common_cause
+    crash = "" if cause else report.crash_cause
+    crashed = {r.case for r in report.crashes} if crash else set()
     out.line(f"gradcheck on {engine_header(profile)}", "bold")
     out.line(tolerance_line(report.settings, profile))
     out.line()
     out.table(
         f"ops ({len(profile.ops)})",
         ["op", "called as", "backward step", "checked by", "result"],
-        _op_rows(profile, battery, results, report.in_backward),
+        _op_rows(profile, battery, results, report.in_backward, crashed),
     )
     out.line()
     case_rows: list[list[Cell]] = []
@@ -170,13 +181,18 @@ def print_check(out: Output, report: CheckReport) -> None:
         ms = f"{r.seconds * 1000:.1f}" if r.status != "skip" else ""
         case_rows.append([case.name, case.group, (r.status, _STYLE[r.status]), ms])
     out.table(f"cases ({len(case_rows)})", ["case", "group", "status", "ms"], case_rows, right=[3])
-    cause = report.common_cause
     if cause:
         out.line()
         out.line(f"FAILED backward(): {cause}", "bold red")
         out.line(f"  the cases: {', '.join(r.case for r in report.failed)}")
         out.line(f"  the first, in full:\n{report.failed[0].detail}")
+    elif crash:
+        out.line()
+        out.line(f"FAILED: {crash}", "bold red")
+        out.line(f"  the cases: {', '.join(sorted(crashed))}")
     for r in [] if cause else report.failed:
+        if r.case in crashed:  # said once, above
+            continue
         out.line()
         out.line(f"FAILED {r.case}", "bold red")
         out.line(r.detail)
@@ -214,7 +230,8 @@ def check_json(report: CheckReport) -> str:
                 {
                     "op": op.name,
                     "method": op.method,
-                    "line": op.line,
+                    "line": op.line,  # 0 for compiled code
+                    "compiled": op.compiled,
                     "oracle": op.oracle,
                     "cases": [c.name for c in report.battery.cases if c.op == op.name],
                 }
@@ -267,7 +284,7 @@ def print_profile(
         rows.append(
             [
                 op.name,
-                f"{op.describe_call()}  (line {_place(op.file, op.line, profile.path)})",
+                f"{op.describe_call()}  ({_line_of(op, profile.path)})",
                 _step_text(op, profile.path),
                 _how_checked(op, battery),
                 mutants,
@@ -289,8 +306,7 @@ def print_profile(
         ["op", "called as", "backward step", "checked by", "mutants"],
         rows,
     )
-    for name, why in unreachable:
-        out.line(f"not mutated: {name}: {why}", "yellow")
+    out.grouped("not mutated", unreachable, "yellow")
     for name, why in battery.unchecked:
         out.line(f"not checked: op {name}: {why}", "bold yellow")
     for method, why in profile.skipped:

@@ -8,7 +8,7 @@ source lines) is printed as text, never parsed as markup, so a path like
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -70,6 +70,17 @@ class Output:
                 self.gone = True
         else:
             self._write(text)
+
+    def grouped(
+        self, label: str, pairs: Iterable[tuple[str, str]], style: str | None = None
+    ) -> None:
+        """`label: a, b: why`, a line per reason, the names that share it together (a
+        compiled engine's ops are not mutated for one reason, said once)."""
+        names: dict[str, list[str]] = {}
+        for name, why in pairs:
+            names.setdefault(why, []).append(name)
+        for why, said in names.items():
+            self.line(f"{label}: {', '.join(said)}: {why}", style)
 
     def table(
         self,

@@ -387,8 +387,7 @@ def print_campaign(
             out.line(f"  {r.mutant.id}: {r.mutant.one_line()}{said}")
             if verbose:
                 out.line(f"    {r.reason}", "dim")
-    for name, why in campaign.unreachable:
-        out.line(f"not mutated: {name}: {why}", "yellow")
+    out.grouped("not mutated", campaign.unreachable, "yellow")
     _print_cannot_judge(out, campaign)
     if campaign.orders > 1:
         out.line()
