@@ -372,6 +372,24 @@ def test_an_op_that_fails_only_beside_a_wrong_op_is_not_called_wrong() -> None:
     assert "tanh (tanh_reuse)" in text
 
 
+def test_gradchecks_op_table_names_the_wrong_op_apart_from_those_it_drags_down(
+    tmp_path: Path,
+) -> None:
+    """examples/student with mul's step dropping `* out.grad` for its second operand: the
+    op table says FAILED for mul, and for tanh, exp, ... whose only failing cases (`*_reuse`)
+    call mul too, says so, as `mutate`'s first screen does."""
+    engine = (STUDENT / "engine.py").read_text()
+    buggy = engine.replace("other.grad += self.data * out.grad", "other.grad += out.grad")
+    assert buggy != engine
+    (tmp_path / "engine.py").write_text(buggy)
+    result = run(tmp_path, "gradcheck", "--engine", "engine.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if "FAILED " in line}
+    assert rows["mul"].endswith("FAILED 3/4"), rows["mul"]
+    for op in ("tanh", "exp", "pow"):
+        assert rows[op].endswith(", in cases that call mul too"), rows[op]
+
+
 class TestAFaultOfBackwardItself:
     """backward()'s walk of the graph raising whatever op it walks (a topo sort whose cycle
     check removes a node on each visit: KeyError on a node reached twice) is blamed once, on

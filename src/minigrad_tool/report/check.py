@@ -12,6 +12,7 @@ from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.battery import Battery, CaseResult, Settings
 from minigrad_tool.check import CheckReport
+from minigrad_tool.findings import Finding, by_op, explained
 from minigrad_tool.report.output import Cell, Output
 
 __all__ = [
@@ -108,6 +109,7 @@ def _op_rows(
     """An op per row; `in_backward`: failing cases blamed on backward() itself; `crashed`:
     those a crash killed (CheckReport.crash_cause)."""
     rows: list[list[Cell]] = []
+    callers = _callers_of_wrong_ops([r.finding for r in results.values() if r.finding])
     for op in profile.ops:
         cases = [c.name for c in battery.cases if c.op == op.name]
         statuses = Counter(results[c].status for c in cases if c in results)
@@ -121,6 +123,8 @@ def _op_rows(
                 where = ", raised in backward()"
             elif set(failing) <= set(crashed):
                 where = ", crashed"
+            elif op.name in callers:
+                where = f", in cases that call {callers[op.name]} too"
             verdict = (f"FAILED {len(failing)}/{len(cases)}{where}", "bold red")
         elif cases and statuses["pass"] == len(cases):
             verdict = ("ok", "green")
@@ -141,6 +145,16 @@ def _op_rows(
             ]
         )
     return rows
+
+
+def _callers_of_wrong_ops(found: Sequence[Finding]) -> dict[str, str]:
+    """The ops all of whose failing cases also call an op found wrong on its own (a wrong mul
+    fails tanh_reuse, tanh(x) * tanh(x) + ...), each with those ops: `mul`, `mul or pow`."""
+    wrong = set(by_op(found))
+    return {
+        op: " or ".join(sorted({o for f in failures for o in f.also} & wrong))
+        for op, failures in explained(found).items()
+    }
 
 
 def _not_supported(
