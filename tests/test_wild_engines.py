@@ -1097,8 +1097,10 @@ class TestCompiledOps:
 
     def test_the_json_says_which_ops_are_compiled(self, tmp_path: Path) -> None:
         result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, COMPILED), "--json")
-        ops = json.loads(result.stdout)["ops"]
+        report = json.loads(result.stdout)
+        ops = report["ops"]
         assert ops and all(op["compiled"] and op["line"] == 0 for op in ops), ops
+        assert all(op["result"] == "ok" for op in ops) and report["causes"] == [], report
 
     def test_a_wrong_gradient_in_compiled_code_is_found(self, tmp_path: Path) -> None:
         buggy = COMPILED.replace(COMPILED_MUL_STEP, "other.grad += out.grad")
@@ -1205,7 +1207,8 @@ class TestCrashes:
             1,
         )
         assert crashing != MICRO
-        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, crashing))
+        engine = write(tmp_path, crashing)
+        result = minigrad(tmp_path, "gradcheck", "--engine", engine, "--json", "check.json")
         assert result.returncode == 1, result.stdout + result.stderr
         out = result.stdout
         (said,) = [line for line in out.splitlines() if line.startswith("FAILED: ")]
@@ -1214,3 +1217,9 @@ class TestCrashes:
         assert re.search(r"^mul .*FAILED 4/4, crashed$", out, re.MULTILINE)
         assert re.search(r"^add .* ok$", out, re.MULTILINE)
         assert "FAILED mul\n" not in out  # each case is not said again
+        report = json.loads((tmp_path / "check.json").read_text())  # the JSON says it too
+        (cause,) = report["causes"]
+        assert cause["blames"] == "a crash" and said == f"FAILED: {cause['why']}"
+        assert "mul" in cause["cases"] and len(cause["cases"]) == report["summary"]["error"]
+        results = {op["op"]: op["result"] for op in report["ops"]}
+        assert results["mul"] == "FAILED 4/4, crashed" and results["add"] == "ok", results

@@ -511,13 +511,18 @@ class TestABackwardWrongForEveryOp:
     def test_gradcheck_and_mutate_blame_backward_once(self, bug: str, tmp_path: Path) -> None:
         old, new, blame = WHOLE_PASS_BUGS[bug]
         (tmp_path / "engine.py").write_text((STUDENT / "engine.py").read_text().replace(old, new))
-        gradcheck = run(tmp_path, "gradcheck", "--engine", "engine.py")
+        gradcheck = run(tmp_path, "gradcheck", "--engine", "engine.py", "--json", "check.json")
         assert gradcheck.returncode == 1, gradcheck.stdout + gradcheck.stderr
         said = " ".join(gradcheck.stdout.split())
         assert f"FAILED backward(): Value.backward() {blame}" in said
         assert "the cases: backward_" in said  # one result of its own, first
         add = next(line for line in gradcheck.stdout.splitlines() if line.startswith("add "))
         assert add.endswith(", backward() first"), add  # the table says it too
+        report = json.loads((tmp_path / "check.json").read_text())  # and the JSON
+        (cause,) = report["causes"]
+        assert cause["blames"] == "backward()" and cause["why"].startswith("Value.backward() ")
+        (add_op,) = [op for op in report["ops"] if op["op"] == "add"]
+        assert add_op["result"].endswith(", backward() first"), add_op
         mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
         lines = mutate.stdout.splitlines()
         assert lines[0].startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)")

@@ -13,7 +13,7 @@ from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.battery import Battery, CaseResult, Settings
 from minigrad_tool.check import CheckReport
 from minigrad_tool.findings import Finding, by_op, explained
-from minigrad_tool.report.output import Cell, Output
+from minigrad_tool.report.output import Cell, Output, cell_text
 
 __all__ = [
     "check_json",
@@ -171,20 +171,31 @@ def _not_supported(
     return grouped
 
 
+def _blames(report: CheckReport) -> tuple[str, str, set[str]]:
+    """What a report leads with: one cause of many failures in backward() (or ""), else the
+    crash that killed cases (or ""), and those cases."""
+    cause = report.common_cause
+    crash = "" if cause else report.crash_cause
+    return cause, crash, {r.case for r in report.crashes} if crash else set()
+
+
+def _rows(report: CheckReport, crashed: Collection[str]) -> list[list[Cell]]:
+    results = {r.case: r for r in report.results}
+    return _op_rows(report.profile, report.battery, results, report.in_backward, crashed)
+
+
 def print_check(out: Output, report: CheckReport) -> None:
     """The ops and how each was checked, the cases, every failure in full, notes, a summary."""
     profile, battery = report.profile, report.battery
     results = {r.case: r for r in report.results}
-    cause = report.common_cause
-    crash = "" if cause else report.crash_cause
-    crashed = {r.case for r in report.crashes} if crash else set()
+    cause, crash, crashed = _blames(report)
     out.line(f"gradcheck on {engine_header(profile)}", "bold")
     out.line(tolerance_line(report.settings, profile))
     out.line()
     out.table(
         f"ops ({len(profile.ops)})",
         ["op", "called as", "backward step", "checked by", "result"],
-        _op_rows(profile, battery, results, report.in_backward, crashed),
+        _rows(report, crashed),
     )
     out.line()
     case_rows: list[list[Cell]] = []
@@ -230,7 +241,15 @@ def print_check(out: Output, report: CheckReport) -> None:
 
 
 def check_json(report: CheckReport) -> str:
+    """The report as JSON: each op with its result as the table says it, and the blames the
+    text leads with (`causes`: backward() itself, or a crash, with their cases)."""
     profile = report.profile
+    cause, crash, crashed = _blames(report)
+    results = [cell_text(row[-1]) for row in _rows(report, crashed)]
+    causes = [{"blames": "backward()", "why": cause, "cases": [r.case for r in report.failed]}]
+    causes = causes if cause else []
+    if crash:
+        causes.append({"blames": "a crash", "why": crash, "cases": sorted(crashed)})
     return json.dumps(
         {
             "engine": profile.spec,
@@ -248,9 +267,11 @@ def check_json(report: CheckReport) -> str:
                     "compiled": op.compiled,
                     "oracle": op.oracle,
                     "cases": [c.name for c in report.battery.cases if c.op == op.name],
+                    "result": result,  # as the op table says it: "FAILED 1/2, crashed"
                 }
-                for op in profile.ops
+                for op, result in zip(profile.ops, results, strict=True)
             ],
+            "causes": causes,
             "cases": [
                 {
                     "case": r.case,

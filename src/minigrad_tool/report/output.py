@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["Cell", "Output"]
+__all__ = ["Cell", "Output", "cell_text"]
 
 Cell = str | tuple[str, str]  # text, or (text, rich style)
 
 
-def _text(cell: Cell) -> str:
+def cell_text(cell: Cell) -> str:
     return cell if isinstance(cell, str) else cell[0]
 
 
@@ -95,12 +95,12 @@ class Output:
             return
         widths = [len(h) for h in headers]
         for row in rows:
-            widths = [max(w, len(_text(c))) for w, c in zip(widths, row, strict=True)]
+            widths = [max(w, len(cell_text(c))) for w, c in zip(widths, row, strict=True)]
         if title:
             self._write(title)
         for row in [list(headers), *rows]:
             cells = [
-                _text(c).rjust(w) if i in right else _text(c).ljust(w)
+                cell_text(c).rjust(w) if i in right else cell_text(c).ljust(w)
                 for i, (c, w) in enumerate(zip(row, widths, strict=True))
             ]
             self._write("  ".join(cells).rstrip())
