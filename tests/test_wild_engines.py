@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 import subprocess
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -1133,6 +1134,32 @@ class TestCompiledOps:
         assert injected.returncode == 2, injected.stdout + injected.stderr
         assert "sub is compiled code (a C extension's)" in injected.stderr
         assert "there is no sub-sign to inject" in injected.stderr
+
+    def test_a_traced_call_is_bound_as_the_compiled_method_was(self) -> None:
+        """adapter.native replaces a compiled method by a Python call of it, which binds as
+        the attribute did (a slot wrapper gets self; a builtin put on a class does not), and
+        under which an exception raised in compiled code is the engine's, named."""
+        import math
+
+        from minigrad_tool.adapter.native import trace_compiled_calls
+        from minigrad_tool.faults import compiled_call_of, engine_caused
+
+        class Number(float):
+            plus = float.__add__  # a slot wrapper: bound, gets self
+            root = math.sqrt  # a builtin: not bound, gets no self
+
+            def python(self) -> float:  # Python code: left as it is
+                return 1.0
+
+        assert Number(-2.0).root(4.0) == 2.0 and Number(2.0).plus(3.0) == 5.0
+        replaced = trace_compiled_calls(Number, ["plus", "root", "python", "missing"])
+        assert replaced == ["plus", "root"]
+        assert Number(-2.0).root(4.0) == 2.0 and Number(2.0).plus(3.0) == 5.0
+        with pytest.raises(ValueError, match="math domain error") as caught:
+            Number(2.0).root(-1.0)
+        assert engine_caused(caught.value)
+        frames = traceback.extract_tb(caught.value.__traceback__)
+        assert compiled_call_of(frames[-1].filename) == "Number.root"
 
     def test_an_exception_of_compiled_code_is_the_engines(self, tmp_path: Path) -> None:
         """A C++ exception in tanh's step (RuntimeError) has no frame of the engine's: it is

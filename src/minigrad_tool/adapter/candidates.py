@@ -16,6 +16,7 @@ from types import FunctionType
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
+from minigrad_tool.adapter.native import is_compiled
 from minigrad_tool.adapter.nodes import BACKWARD_ALIASES, GRAD_RESETS, takes_no_arguments
 from minigrad_tool.adapter.profile import CallForm, Op
 from minigrad_tool.adapter.session import Point, Session
@@ -124,7 +125,7 @@ def candidates(session: Session) -> list[Candidate]:
     found: list[Candidate] = []
     for name, attr in attrs.items():
         function = function_of(attr)
-        if function is None and not (_compiled(attr) and _op_like(name)):
+        if function is None and not (is_compiled(attr) and _op_like(name)):
             continue  # a compiled op is a candidate too: called, and checked as a black box
         if name in catalogue.BINARY_DUNDERS:
             op, symbol = catalogue.BINARY_DUNDERS[name]
@@ -147,19 +148,6 @@ def candidates(session: Session) -> list[Candidate]:
         else:
             found.append(Candidate(name, function, None, name, ""))
     return sorted(found, key=lambda c: c.function.__code__.co_firstlineno if c.function else 0)
-
-
-# How a C extension's methods look on its class (pybind11's `instancemethod`, CPython's own).
-_COMPILED_KINDS = (
-    "instancemethod",
-    "method_descriptor",
-    "wrapper_descriptor",  # a C type's operator slots (`__add__` from nb_add)
-    "builtin_function_or_method",
-)
-
-
-def _compiled(attr: object) -> bool:
-    return type(attr).__name__ in _COMPILED_KINDS
 
 
 def _op_like(name: str) -> bool:

@@ -13,16 +13,37 @@ class changes in that process only, never in the engine's files.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from minigrad_tool.adapter.classes import function_of
 from minigrad_tool.faults import compiled_call_file
 
-__all__ = ["trace_compiled_calls"]
+__all__ = ["is_compiled", "trace_compiled_calls"]
 
-# The call, as source: a method of the class that hands everything to the compiled one.
-_CALL = "def {name}(self, *args, **kwargs):\n    return compiled(self, *args, **kwargs)\n"
+# How a C extension's methods look on its class (pybind11's `instancemethod`, CPython's own).
+_COMPILED_KINDS = (
+    "instancemethod",
+    "method_descriptor",
+    "wrapper_descriptor",  # a C type's operator slots (`__add__` from nb_add)
+    "builtin_function_or_method",
+)
+
+
+def is_compiled(attr: object) -> bool:
+    """Is this class attribute a method of compiled code?"""
+    return type(attr).__name__ in _COMPILED_KINDS
+
+
+# The call, as source: a method of the class that hands everything to the compiled one, bound
+# as the class attribute would be (a builtin assigned to a class is not: it gets no self).
+_CALL = "def {name}(self, *args, **kwargs):\n    return bound(self)(*args, **kwargs)\n"
+
+
+def _binder(attr: Any) -> Callable[[Any], Any]:
+    get = getattr(type(attr), "__get__", None)
+    if get is None:
+        return lambda node: attr
+    return lambda node: get(attr, node, type(node))
 
 
 def trace_compiled_calls(cls: type[Any], methods: Iterable[str]) -> list[str]:
@@ -33,10 +54,10 @@ def trace_compiled_calls(cls: type[Any], methods: Iterable[str]) -> list[str]:
     replaced: list[str] = []
     for name in dict.fromkeys(methods):
         attr = inspect.getattr_static(cls, name, None)
-        if attr is None or function_of(attr) is not None or not name.isidentifier():
+        if not is_compiled(attr) or not name.isidentifier():
             continue
         filename = compiled_call_file(f"{cls.__name__}.{name}")
-        namespace: dict[str, Any] = {"compiled": getattr(cls, name)}
+        namespace: dict[str, Any] = {"bound": _binder(attr)}
         exec(compile(_CALL.format(name=name), filename, "exec"), namespace)
         try:
             setattr(cls, name, namespace[name])
