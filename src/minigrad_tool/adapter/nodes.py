@@ -389,6 +389,17 @@ def remember_backward_resets(cls: type[Any], resets: bool) -> None:
     _RESETS[cls] = resets
 
 
+def _probed(cls: type[Any], measure: Callable[[Any, Any], bool], *, otherwise: bool) -> bool:
+    """`measure(x, root)` on a leaf and a node that holds it (`_leaf_and_holder`), or
+    `otherwise` where they cannot be built or the engine raises: each probe of backward()
+    says which answer claims nothing without the evidence."""
+    try:
+        probe = _leaf_and_holder(cls)
+        return otherwise if probe is None else measure(*probe)
+    except Exception:
+        return otherwise
+
+
 def _leaf_and_holder(cls: type[Any]) -> tuple[Any, Any] | None:
     """A leaf x, and a node with no backward step of its own that holds it (a fresh leaf whose
     children are set to hold x): the probes of backward() itself.  None where they cannot be
@@ -417,18 +428,15 @@ def _measure_backward_resets(cls: type[Any]) -> bool:
     engine owns it anyway."""
     if _grad_is_locked(cls):
         return False
-    try:
-        probe = _leaf_and_holder(cls)
-        if probe is None:
-            return False
-        x, root = probe
+
+    def reset(x: Any, root: Any) -> bool:
         x.backward()
         if grad_number(x) != 1.0:
             return False
         root.backward()
         return grad_number(x) == 0.0
-    except Exception:
-        return False
+
+    return _probed(cls, reset, otherwise=False)
 
 
 def backward_seeds(cls: type[Any]) -> bool:
@@ -438,15 +446,12 @@ def backward_seeds(cls: type[Any]) -> bool:
     where it does not (every gradient the engine gives is then 0).  True where the probe
     cannot be built or read (no blame without the evidence).  Runs engine code (call in a
     child, on the unmutated engine: discovery's profile keeps the answer)."""
-    try:
-        probe = _leaf_and_holder(cls)
-        if probe is None:
-            return True
-        _, root = probe
+
+    def seeded(_: Any, root: Any) -> bool:
         root.backward()
         return grad_number(root) != 0.0
-    except Exception:
-        return True
+
+    return _probed(cls, seeded, otherwise=True)
 
 
 def grad_number(node: Any) -> float:

@@ -423,10 +423,16 @@ def _crash(case: Case, err: Exception) -> str:
     """An engine exception in a case: the op, the check it was in, the engine's line."""
     notes = "; ".join(getattr(err, "__notes__", []))
     frames = [f for f in traceback.extract_tb(err.__traceback__) if engine_file(f.filename)]
-    line = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-    if frames and compiled_call_of(frames[-1].filename):  # raised by compiled code
-        line = f" in compiled {compiled_call_of(frames[-1].filename)}"
-    code = f" ({frames[-1].line.strip()})" if frames and frames[-1].line else ""
+    line = code = ""
+    if frames:
+        last = frames[-1]
+        compiled = compiled_call_of(last.filename)  # raised by compiled code: no line of it
+        line = (
+            f" in compiled {compiled}"
+            if compiled
+            else f" at {Path(last.filename).name}:{last.lineno}"
+        )
+        code = f" ({last.line.strip()})" if last.line else ""
     about = f" in {case.where}" if case.where else ""
     during = f", {notes}" if notes else ""
     return f"{case.name}{about}{during}: {type(err).__name__}: {err}{line}{code}"

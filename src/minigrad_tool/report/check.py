@@ -246,8 +246,11 @@ def check_json(report: CheckReport) -> str:
     profile = report.profile
     cause, crash, crashed = _blames(report)
     results = [cell_text(row[-1]) for row in _rows(report, crashed)]
-    causes = [{"blames": "backward()", "why": cause, "cases": [r.case for r in report.failed]}]
-    causes = causes if cause else []
+    causes: list[dict[str, Any]] = []
+    if cause:
+        causes.append(
+            {"blames": "backward()", "why": cause, "cases": [r.case for r in report.failed]}
+        )
     if crash:
         causes.append({"blames": "a crash", "why": crash, "cases": sorted(crashed)})
     return json.dumps(
