@@ -6,6 +6,7 @@ minigrad_tool.adapter.loader.
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import subprocess
 import sys
@@ -112,7 +113,8 @@ class TestSpec:
             ("missing_file.py", "engine file not found: missing_file.py"),
             ("no_such_module_xyz", "no module named 'no_such_module_xyz'"),
             ("json.no_such_sub", "no module named 'json.no_such_sub'"),
-            ("math", "has no Python source file"),
+            ("sys", "has no Python source file"),
+            ("math", "'math' is compiled code .*: name a Python module that imports its class"),
             ("", "needs a .py path or a module name"),
             ("not a module!", "neither a .py file nor a module name"),
         ],
@@ -121,6 +123,19 @@ class TestSpec:
         """Each unusable spec is an EngineError that says why."""
         with pytest.raises(EngineError, match=message):
             parse_spec(text)
+
+    def test_a_compiled_module_names_its_package(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A package's compiled engine module (kiwigrad 0.28's engine, a C extension) cannot
+        be read: the error names the package, which may import its class, as what to pass."""
+        package = tmp_path / "cpkg"
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / f"engine{importlib.machinery.EXTENSION_SUFFIXES[0]}").write_bytes(b"")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        with pytest.raises(EngineError, match=r"compiled code .*\(its package, --engine cpkg,"):
+            parse_spec("cpkg.engine:Value")
 
     def test_not_a_py_file(self, tmp_path: Path) -> None:
         """A file that is not .py is refused."""

@@ -464,6 +464,66 @@ class TestAFaultOfBackwardItself:
         )
 
 
+STORED = "        self._backward = _backward\n"
+Runs = tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], Path]
+
+
+@pytest.fixture(scope="module")
+def stored_runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """The student's engine with exp's step stored on its input: gradcheck, and mutate with
+    the op cases only, whose exp cases fail, so no passing case runs exp's mutants."""
+    engine = (STUDENT / "engine.py").read_text()
+    kept = engine.index("        out._backward = _backward\n", engine.index("    def exp(self):"))
+    changed = engine[:kept] + STORED + engine[kept + len(STORED) - 1 :]
+    root = tmp_path_factory.mktemp("stored")
+    (root / "engine.py").write_text(changed)
+    gradcheck = run(root, "gradcheck", "--engine", "engine.py")
+    mutate = run(
+        root, "mutate", "--engine", "engine.py", "--groups", "op", "--json", "r.json", "--no-cache"
+    )
+    return gradcheck, mutate, root
+
+
+class TestAStepStoredOnTheInput:
+    """exp's forward stores its step on its input (`self._backward = _backward`, NanoAutoGrad
+    0.1.2): an exp used once still gets its gradient, but a second graph on the same input
+    replaces the step.  The checks measure the failure; the cause, read from the source, is
+    said with it, and exp's mutants are not "not covered" for want of a case."""
+
+    def test_each_failing_case_of_exp_says_the_cause(self, stored_runs: Runs) -> None:
+        gradcheck, _, root = stored_runs
+        assert gradcheck.returncode == 1, gradcheck.stdout + gradcheck.stderr
+        line = (root / "engine.py").read_text().splitlines().index(STORED.rstrip("\n")) + 1
+        cause = (
+            "  cause: Value.exp stores its backward step on its input, not on the node it "
+            f"returns (engine.py:{line}: self._backward = _backward)"
+        )
+        blocks = gradcheck.stdout.split("\nFAILED ")[1:]
+        assert {b.split("\n")[0] for b in blocks} >= {"exp", "exp_reuse"}, gradcheck.stdout
+        for block in blocks:
+            said = cause in block and "(out._backward = _backward)" in block
+            assert said == block.startswith("exp"), block  # exp's own cases, and only they
+
+    def test_mutate_leads_with_it_and_says_why_exp_is_not_judged(self, stored_runs: Runs) -> None:
+        _, mutate, root = stored_runs
+        assert mutate.returncode == 1, mutate.stdout + mutate.stderr
+        lines = mutate.stdout.splitlines()
+        assert lines[0].startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (exp)")
+        assert "Value.exp stores its backward step on its input" in lines[2], lines[:3]
+        report = json.loads((root / "r.json").read_text())
+        found = [f for f in report["config"]["findings"] if f["op"] == "exp"]
+        assert found and all(f["reason"].startswith("Value.exp stores its") for f in found)
+        exp = [m for f in report["files"].values() for m in f["mutants"] if m["id"][:4] == "exp-"]
+        assert exp and all(m["status"] == "NoCoverage" for m in exp)
+        for m in exp:
+            assert m["statusReason"].startswith("no passing case runs line "), m
+            assert (
+                "exp's own cases (exp, exp_reuse) fail on the unmutated engine"
+                in (m["statusReason"])
+            )
+        assert "    exp is wrong (above): fix it first, then judge them" in lines
+
+
 # backward() wrong for every op at once: no seed (every gradient 0), or its steps run in
 # topological order (inputs first), not reversed: (what is changed, into what, the blame).
 WHOLE_PASS_BUGS = {

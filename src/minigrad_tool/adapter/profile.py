@@ -103,6 +103,10 @@ class Op:
     # `ops.exp(x)`): "module:name"; it is called with the node first.  "" for a method.
     function: str = ""
     compiled: bool = False  # compiled code (a C extension's): a black box (COMPILED)
+    # Where its method stores its step on an input instead of on the node it returns
+    # (adapter.steps.step_on_input): (line, `self._backward = _backward`, the statement that
+    # would store it on the returned node, or ""); None: it does not.
+    step_on_input: tuple[int, str, str] | None = None
 
     @property
     def spelled(self) -> str:
@@ -347,6 +351,20 @@ class Profile:
         """`engine.py:52`, `functions.py:36`, or `compiled` for an op with no line to point at."""
         return "compiled" if op.compiled else self.where(op.file, op.line)
 
+    def step_on_input_cause(self, op: Op) -> str:
+        """Why op's cases fail when its method stores its backward step on an input
+        (Op.step_on_input): read from its source, said beside what the checks measured."""
+        if op.step_on_input is None:
+            return ""
+        line, stored, fix = op.step_on_input
+        instead = f" ({fix})" if fix else ""
+        return (
+            f"{op.qualname} stores its backward step on its input, not on the node it returns "
+            f"({self.where(op.file, line)}: {stored}): backward() runs it only on reaching "
+            "that input, and the next op on the same input replaces it, so an input used "
+            f"twice, or by two ops, gets a wrong gradient; store it on the result{instead}"
+        )
+
     def where(self, file: str, line: int) -> str:
         """`engine.py:52`, `functions.py:36`: a line of the engine's file ("") or another."""
         return f"{file_name(file or self.path, self.path)}:{line}"
@@ -374,6 +392,7 @@ class Profile:
                     "forward_helpers": tuple(o["forward_helpers"]),
                     "delegates": tuple(map(tuple, o.get("delegates", ()))),
                     "keywords": tuple(o.get("keywords", ())),
+                    "step_on_input": tuple(o["step_on_input"]) if o.get("step_on_input") else None,
                 }
             )
             for o in data["ops"]

@@ -248,8 +248,22 @@ def _locate_module(module: str, first: str | None = None) -> Path:
     assert spec is not None
     origin = spec.origin
     if origin is None or not origin.endswith(".py"):
-        raise EngineError(f"engine {module!r} has no Python source file (found {origin})")
+        raise EngineError(_not_source(module, origin))
     return Path(origin)
+
+
+def _not_source(module: str, origin: str | None) -> str:
+    """Why a module cannot be the engine: minigrad reads an engine's Python source.  A
+    compiled module's class is checked through a Python module that imports it."""
+    if origin is None or not origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+        return f"engine {module!r} has no Python source file (found {origin})"
+    package = module.rpartition(".")[0]
+    through = f" (its package, --engine {package}, if it does)" if package else ""
+    return (
+        f"engine {module!r} is compiled code ({origin}), not Python source: name a Python "
+        f"module that imports its class{through}. `minigrad gradcheck` checks a compiled "
+        "class's ops as black boxes; `minigrad mutate` needs backward steps written in Python"
+    )
 
 
 def _read(path: Path) -> bytes:

@@ -20,9 +20,9 @@ from minigrad_tool.adapter.profile import COMPILED, Op, Step, StepStyle
 from minigrad_tool.adapter.session import Session, Watch
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 from minigrad_tool.adapter.trace import CodeKey
-from minigrad_tool.mutation.sites import grad_writes
+from minigrad_tool.mutation.sites import grad_writes, own_nodes
 
-__all__ = ["delegates_of", "forward_helpers", "settle_delegates", "steps_of"]
+__all__ = ["delegates_of", "forward_helpers", "settle_delegates", "step_on_input", "steps_of"]
 
 
 def steps_of(
@@ -66,6 +66,45 @@ def steps_of(
     if not steps and not foreign:
         steps = local_grad_steps(session, op, method, watch.out)
     return tuple(dict.fromkeys(steps)), tuple(foreign)
+
+
+def step_on_input(session: Session, op: Op, steps: Sequence[Step]) -> tuple[int, str, str]:
+    """The statement of op's method that stores one of its own steps on an input
+    (`self._backward = _backward`) instead of on the node it returns: (line, source, the
+    statement that would store it on the returned node), or (0, "", "") if there is none.
+
+    Such a step still runs when backward() reaches that input, so an op used once gets its
+    gradient; but the next op on the same input replaces it, and the node the op returns
+    has no step of its own (NanoAutoGrad 0.1.2's exp).  Read from the source: it explains a
+    failing case of the op, it never fails one."""
+    own = [s for s in steps if s.style in ("closure", "lambda") and not s.file]
+    method = method_of(session, op) if own else None
+    if method is None:
+        return 0, "", ""
+    node = method.node
+    names = {s.qualname.rpartition(".")[2] for s in own if s.style == "closure"}
+    arguments = node.args
+    inputs = {a.arg for a in (*arguments.posonlyargs, *arguments.args)}
+    nodes = list(own_nodes(node))
+    returned = {
+        n.value.id for n in nodes if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)
+    }
+    for n in nodes:
+        if not (isinstance(n, ast.Assign) and len(n.targets) == 1):
+            continue
+        target, value = n.targets[0], n.value
+        stored = (isinstance(value, ast.Name) and value.id in names) or (
+            isinstance(value, ast.Lambda) and any(s.style == "lambda" for s in own)
+        )
+        if (
+            stored
+            and isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id in inputs - returned
+        ):
+            fix = f"{min(returned)}.{target.attr} = {ast.unparse(value)}" if returned else ""
+            return n.lineno, ast.unparse(n), fix
+    return 0, "", ""
 
 
 def method_of(session: Session, op: Op) -> Function | None:

@@ -120,6 +120,9 @@ class Case:
     depth: int = 0  # nodes on the longest path, so recursive topo sorts can be given room
     parameters: Mapping[str, float] = field(default_factory=dict)  # op parameters for the oracle
     cost: int = 0  # op calls it makes in all: cheaper cases run first
+    # A fault read in the op's source (Profile.step_on_input_cause): said when the case fails,
+    # whichever check failed, and the finding's reason
+    cause: str = ""
 
     def run(self, access: NodeAccess, settings: Settings) -> CaseResult:
         start = time.perf_counter()
@@ -130,21 +133,24 @@ class Case:
         try:
             note = _RUNNERS[self.kind](self, access, settings)
         except GradcheckError as err:
-            status, detail = "fail", str(err)
+            status, detail = "fail", self._caused(str(err))
             finding = _finding(self, detail, err.check, err.point, err)
         except NotANumber as err:
-            status, detail = "fail", f"{self.name}: {err}"
+            status, detail = "fail", self._caused(f"{self.name}: {err}")
             finding = _finding(self, detail, "number", None)
         except Exception as err:
             if not engine_caused(err):
                 raise
-            status, detail = "error", _crash(self, err)
+            status, detail = "error", self._caused(_crash(self, err))
             finding = _finding(self, detail, "crash", None, raised=raised_in(err))
         else:
             return CaseResult(self.name, "pass", "", time.perf_counter() - start, note)
         finally:
             sys.setrecursionlimit(old_limit)
         return CaseResult(self.name, status, detail, time.perf_counter() - start, "", finding)
+
+    def _caused(self, detail: str) -> str:
+        return f"{detail}\n  cause: {self.cause}" if self.cause else detail
 
     def pinned(self, access: NodeAccess) -> list[list[float]]:
         rows = []
@@ -489,7 +495,7 @@ def _finding(
         err.index if err is not None else None,
         err.expected if err is not None else None,
         err.actual if err is not None else None,
-        err.why if err is not None else detail.splitlines()[0],
+        case.cause or (err.why if err is not None else detail.splitlines()[0]),
         case.file,
         tuple(sorted(case.requires - {case.op})),
         raised,

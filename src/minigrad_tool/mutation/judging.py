@@ -502,6 +502,20 @@ def _other_orders(
     set_order(0)
 
 
+def _uncovered(mutant: Mutant, harness: Harness, item: str) -> str:
+    """Why no item judges the mutant: none ran its code, or those that do are its op's own
+    cases and fail on the unmutated engine (a wrong op: its findings say why)."""
+    line = mutant.start[0]
+    failing = [f.case for f in harness.findings if f.case and f.op == mutant.op]
+    if not failing:
+        return f"no {item} runs line {line}"
+    return (
+        f"no passing {item} runs line {line}: {mutant.op}'s own {item}s "
+        f"({', '.join(failing)}) fail on the unmutated engine, so none can judge a change to "
+        f"it; fix {mutant.op} first"
+    )
+
+
 def _with_note(text: str, mutant: Mutant) -> str:
     return text + (f" ({mutant.note})" if mutant.note else "")
 
@@ -620,10 +634,7 @@ def judge_mutants(
     for m in mutants:
         items = order(m, harness)
         if not items:
-            found(
-                m.id,
-                Verdict(Status.NO_COVERAGE, _with_note(f"no {item} runs line {m.start[0]}", m)),
-            )
+            found(m.id, Verdict(Status.NO_COVERAGE, _with_note(_uncovered(m, harness, item), m)))
             continue
         requests[m.id] = _request(m, task, items, harness, config, 1.0)
     by_id = {m.id: m for m in mutants}

@@ -293,6 +293,7 @@ def _print_uncovered(out: Output, campaign: Campaign, verbose: bool) -> None:
             out.line(_survivor_line(campaign, r))
             out.line(f"    {r.reason}", "dim")
     else:  # one line per op: which lines no item runs, and the mutants there
+        wrong = set(campaign.wrong_ops)
         for op in dict.fromkeys(r.mutant.op for r in uncovered):
             of_op = [r for r in uncovered if r.mutant.op == op]
             names = {r.mutant.file: campaign.name_of(r.mutant) for r in of_op}
@@ -300,6 +301,8 @@ def _print_uncovered(out: Output, campaign: Campaign, verbose: bool) -> None:
             lines = ", ".join(f"{names[f]}:{n}" if f else str(n) for f, n in places)
             ids = ", ".join(r.mutant.id for r in of_op)
             out.line(f"  {op} (line {lines}): {ids}")
+            if op in wrong:
+                out.line(f"    {op} is wrong (above): fix it first, then judge them", "dim")
 
 
 def fixtures_line(campaign: Campaign) -> str:
