@@ -386,6 +386,66 @@ def test_steps_of_ops_that_never_run_still_get_mutants(tmp_path: Path) -> None:
     assert matmul and all("needs 2-d data" in m.note for m in matmul)
 
 
+def test_a_gradient_passed_to_an_inputs_own_backward_is_a_contribution() -> None:
+    """A recursive pass (gradzero 0.1.0): each step calls `x.backward(g)` on its inputs.
+    Those calls are the steps' contributions: flipped, deleted and cut from the upstream
+    gradient like any `x.grad += g`; before, only the forwards had mutants."""
+    loaded, made = generated("recursive_pass.py")
+    by_op: dict[str, set[str]] = {}
+    for m in made.mutants:
+        by_op.setdefault(m.op, set()).add(m.operator)
+    for op in ("add", "mul", "tanh"):
+        assert {"sign", "drop", "chain"} <= by_op[op], (op, by_op[op])
+    texts = {m.id: (m.original, m.replacement) for m in made.mutants}
+    assert texts["add-sign"] == ("g", "(-g)") and texts["add-drop"][1] == "pass"
+    assert texts["mul-chain"] == ("g", "1.0")
+    assert made.unreachable == [] and loaded.profile.class_name == "Value"
+
+
+def test_a_step_that_sets_grad_outright_is_said_not_mutated(tmp_path: Path) -> None:
+    """milligrad 1.2.0's exp sets `self.grad = x * out.grad`: no operator edits such a step,
+    so the op is listed as not mutated, with the statement, never left out without a word."""
+    body = (ENGINES / "microstyle.py").read_text()
+    step = "            self.grad += (other * self.data ** (other - 1)) * out.grad\n"
+    assert body.count(step) == 1
+    (tmp_path / "set.py").write_text(body.replace(step, step.replace("+=", "=")))
+    loaded = load_in_process(str(tmp_path / "set.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    assert {m.operator for m in made.mutants if m.op == "pow"} <= {"forward"}
+    assert [op for op, _ in made.unreachable] == ["pow"]
+    assert made.unreachable[0][1].startswith(
+        "its step sets .grad outright (line 42: self.grad = other * self.data ** (other - 1) "
+        "* out.grad)"
+    )
+    plain = generate_mutants(OURS.spec, OURS.profile)
+    assert plain.unreachable == [] and {m.op for m in plain.mutants} >= {"relu", "add"}
+
+
+def test_a_step_no_operator_reads_is_said_not_mutated(tmp_path: Path) -> None:
+    """whalegrad 0.0.2's steps hand each input a function (`x.set_grad_fn(lambda ug: ug)`),
+    here `vars(self)["grad"] += g`: no operator reads such a step, and its op is listed as
+    not mutated, with why, in words every such op shares (said once for all)."""
+    body = (ENGINES / "microstyle.py").read_text()
+    changed = body
+    for node, other in (("self", "other"), ("other", "self")):
+        step = f"            {node}.grad += {other}.data * out.grad\n"
+        assert changed.count(step) == 1
+        changed = changed.replace(
+            step, f'            vars({node})["grad"] += {other}.data * out.grad\n'
+        )
+    (tmp_path / "kept.py").write_text(changed)
+    loaded = load_in_process(str(tmp_path / "kept.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    assert {m.operator for m in made.mutants if m.op == "mul"} <= {"forward"}
+    assert made.unreachable == [
+        (
+            "mul",
+            "no operator reads a gradient contribution in its step: minigrad knows "
+            "`x.grad += g`, a returned gradient, and one handed to a helper or to x.backward(g)",
+        )
+    ]
+
+
 def test_a_mutant_that_deletes_the_only_super_call_keeps_the_class_cell() -> None:
     """mygrad's `Mean.backward_var` is `return super().backward_var(grad / n, ...)`: a mutant
     that drops that statement must still compile to code with the `__class__` cell the live

@@ -22,7 +22,7 @@ from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.adapter.source import Function
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.mutation.operators import OPERATORS, Edit
-from minigrad_tool.mutation.sites import Site, find_sites
+from minigrad_tool.mutation.sites import Site, find_sites, grad_set_outright
 
 __all__ = [
     "AstPath",
@@ -299,4 +299,34 @@ def generate_mutants(
     for site in sites:
         for operator in chosen:
             mutants.extend(_mutants_of(site, operator, texts, names, seen, numbers, originals))
-    return Generated(mutants, unreachable, sites)
+    return Generated(mutants, unreachable + _unmutated_steps(profile, sites, mutants), sites)
+
+
+def _unmutated_steps(
+    profile: Profile, sites: Sequence[Site], mutants: Sequence[Mutant]
+) -> list[tuple[str, str]]:
+    """The ops with backward steps of their own that gave no mutant of a step, with why: a
+    step that sets .grad instead of adding to it (milligrad 1.2.0's exp: `self.grad = x *
+    out.grad`), or one in a form no operator reads (whalegrad 0.0.2's `x.set_grad_fn(lambda
+    ug: ug)`).  Said, so that a score is never read as covering them."""
+    mutated = {m.op for m in mutants if m.operator != "forward"}
+    stepped = {op.name for op in profile.ops if op.steps and not op.composite}
+    found = []
+    for site in sites:
+        if site.kind != "op" or site.op in mutated or site.op not in stepped or not site.steps:
+            continue
+        sets = [n for r in site.steps if (n := grad_set_outright(r.node)) is not None]
+        if sets:
+            why = (
+                f"its step sets .grad outright (line {sets[0].lineno}: {ast.unparse(sets[0])}), "
+                "where the operators edit a step that adds to it (+=): make it add, as the "
+                "battery asks, and run again"
+            )
+        else:  # the same words for each such op, so that they are said once for all
+            why = (
+                "no operator reads a gradient contribution in its step: minigrad knows "
+                "`x.grad += g`, a returned gradient, and one handed to a helper or to "
+                "x.backward(g)"
+            )
+        found.append((site.op, why))
+    return found

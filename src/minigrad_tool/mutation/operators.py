@@ -158,6 +158,12 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
             assert isinstance(receiver, ast.Name)  # _handed
             value = _handed_value(region.node, given, node)
             yield Contribution("handed", node, value, receiver.id, False, region, call=handed)
+        elif isinstance(node, ast.Expr) and (passed := _passed_on(node.value)) is not None:
+            name, given, call = passed  # a local passed on is followed to what it holds
+            value = (
+                _handed_value(region.node, given, node) if isinstance(given, ast.Name) else given
+            )
+            yield Contribution("handed", node, value, name, False, region, call=call)
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -184,6 +190,25 @@ def _handed(call: ast.expr) -> ast.Call | None:
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
     return call if "grad" in name.lower() and isinstance(call.args[0], ast.Name) else None
+
+
+# What a step calls on an input to pass its gradient on down the graph (a recursive pass).
+_PASSES_ON = ("backward", "backwards")
+
+
+def _passed_on(call: ast.expr) -> tuple[str, ast.expr, ast.Call] | None:
+    """`x.backward(g)` in a step: the gradient passed to an input's own backward pass, which
+    adds it to x.grad and recurses (gradzero 0.1.0's steps): (x, g, the call); else None."""
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr in _PASSES_ON
+        and isinstance(call.func.value, ast.Name)
+        and len(call.args) == 1
+        and not call.keywords
+    ):
+        return call.func.value.id, call.args[0], call
+    return None
 
 
 def _handed_value(function: ast.AST, handed: ast.expr, statement: ast.stmt) -> ast.expr:

@@ -27,6 +27,7 @@ __all__ = [
     "Region",
     "Site",
     "find_sites",
+    "grad_set_outright",
     "grad_writes",
     "node_aliases",
     "node_expr",
@@ -212,6 +213,18 @@ def _is_grad(target: ast.AST) -> bool:
     if isinstance(target, ast.Attribute) and target.attr == "data":
         target = target.value
     return isinstance(target, ast.Attribute) and target.attr in GRAD_ATTRS
+
+
+def grad_set_outright(node: ast.AST) -> ast.Assign | None:
+    """The first `x.grad = v` in the code whose v does not read x.grad: a step that sets a
+    gradient instead of adding to it (`self.grad = x * out.grad`), which no operator edits."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and _is_grad(n.targets[0]):
+            target = ast.unparse(n.targets[0])
+            read = (ast.unparse(r) for r in ast.walk(n.value) if isinstance(r, ast.Attribute))
+            if target not in read:
+                return n
+    return None
 
 
 def grad_writes(node: ast.AST) -> bool:
