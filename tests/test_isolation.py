@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from minigrad_tool import leftovers
-from minigrad_tool.faults import engine_caused, set_engine_paths
+from minigrad_tool.faults import engine_caused, set_engine_paths, told
 from minigrad_tool.isolation import Host, HostError, Limits, Reporter, Request, run_isolated
 
 QUICK = Limits(timeout=5.0, memory_mib=512)
@@ -128,6 +128,25 @@ class TestBlame:
         ns = _engine_file(tmp_path, "import sys\ndef f():\n    sys.exit(0)\n")
         outcome = run_isolated(lambda r: ns["f"](), QUICK)
         assert (outcome.status, outcome.message) == ("engine", "the engine called sys.exit(0)")
+
+    def test_an_exception_whose_message_raises_is_still_named(self, tmp_path: Path) -> None:
+        """whalegrad 0.0.2 raises KeyError(node) where the node's __repr__ raises: the
+        exception and the engine's line are said, never the error its message raised."""
+        source = (
+            "class Node:\n"
+            "    def __repr__(self):\n"
+            "        raise ValueError('only size-1 arrays')\n"
+            "def f():\n"
+            "    return {}.pop(Node())\n"
+        )
+        ns = _engine_file(tmp_path, source)
+        outcome = run_isolated(lambda r: ns["f"](), QUICK)
+        assert outcome.status == "engine"
+        assert outcome.message.startswith(
+            "KeyError (its message cannot be shown: str() of it raised ValueError)"
+        ), outcome.message
+        assert "engine_code.py:5" in outcome.message
+        assert told(KeyError("k")) == "KeyError: 'k'" and told(ValueError()) == "ValueError: "
 
     def test_chained_cause_counts(self, tmp_path: Path) -> None:
         """An exception raised from an engine exception is the engine's."""

@@ -22,6 +22,7 @@ __all__ = [
     "engine_file",
     "raised_in",
     "set_engine_paths",
+    "told",
     "where",
 ]
 
@@ -107,12 +108,23 @@ def engine_caused(err: BaseException) -> bool:
     return False
 
 
+def told(err: BaseException) -> str:
+    """`Type: message` of an exception, as an f-string would say it; the message itself may
+    raise (a KeyError holding a node whose __repr__ fails, whalegrad 0.0.2's), and then the
+    exception is still named, with why its message cannot be shown."""
+    name = type(err).__name__
+    try:
+        return f"{name}: {err}"
+    except Exception as inner:
+        return f"{name} (its message cannot be shown: str() of it raised {type(inner).__name__})"
+
+
 def where(err: BaseException) -> str:
     """`file:line in function` of the innermost frame, and the exception, on one line."""
     frames = traceback.extract_tb(err.__traceback__)
     # the exception's own line: format_exception_only ends with its notes, where it has any
-    said = str(err).strip().splitlines()
-    last = f"{type(err).__name__}: {said[0]}" if said else type(err).__name__
+    said = told(err).strip().splitlines()
+    last = said[0].removesuffix(":") if said else type(err).__name__
     notes = [str(n) for n in getattr(err, "__notes__", ())]
     if notes:
         last += f" ({'; '.join(notes)})"

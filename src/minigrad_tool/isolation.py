@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
-from minigrad_tool.faults import engine_caused, where
+from minigrad_tool.faults import engine_caused, told, where
 
 __all__ = [
     "MAX_TIMEOUT",
@@ -336,7 +336,7 @@ def _final_message(fn: Callable[[], Any], limits: Limits) -> dict[str, Any]:
     except MemoryError:
         return {"memory": f"{_over_limit(limits)} (MemoryError)"}
     except BaseException as err:
-        if hit_memory_limit(str(err), limits):
+        if hit_memory_limit(told(err), limits):
             return {"memory": f"{_over_limit(limits)} ({_describe_engine_error(err)})"}
         if engine_caused(err):
             return {"engine": _describe_engine_error(err)}

@@ -49,6 +49,7 @@ from minigrad_tool.adapter.steps import (
     steps_of,
 )
 from minigrad_tool.adapter.trace import CodeKey
+from minigrad_tool.faults import told
 
 __all__ = ["discover"]
 
@@ -125,7 +126,7 @@ def _called_ops(
                     watch = d.watch(op, point, constant)
                     break
                 except Exception as err:
-                    error = f"{type(err).__name__}: {err}"
+                    error = told(err)
                     crash = crash_in_engine(err, d.filename, op, point)
             if watch is None:
                 d.skipped.append((c.name, f"{op.describe_call()} raised {error}"))

@@ -47,6 +47,7 @@ from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Sweep
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec, parse_snapshot
 from minigrad_tool.adapter.trace import CodeKey, Tracer
+from minigrad_tool.faults import told
 
 __all__ = ["Point", "Progress", "Session", "Watch", "quiet"]
 
@@ -327,7 +328,7 @@ class Session:
             try:
                 root.backward()
             except Exception as err:  # a broken backward is gradcheck's finding, not absence
-                watch.error = f"{type(err).__name__}: {err}"
+                watch.error = told(err)
         watch.backward_codes = [
             c for c in backward.codes if not self.in_sweep(c) and c[0] not in skip
         ]
@@ -360,7 +361,7 @@ class Session:
                 leaf.backward()
         except Exception as err:
             self.sweep_prefix = code.co_qualname
-            self.notes.append(f"backward() on a leaf raises {type(err).__name__}: {err}")
+            self.notes.append(f"backward() on a leaf raises {told(err)}")
             return Sweep(code.co_qualname, code.co_firstlineno) if self._own(code) else None
         self.sweep_codes = set(t.codes)
         self.sweep_elsewhere = set(t.package_codes)  # a sweep in autograd.py (jungrad)

@@ -28,7 +28,7 @@ from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
 from minigrad_tool.adapter.order import fresh
 from minigrad_tool.battery.oracle import NoOracle, trace_ops
 from minigrad_tool.checker import GradcheckError, Tolerance, gradcheck
-from minigrad_tool.faults import compiled_call_of, engine_caused, engine_file, raised_in
+from minigrad_tool.faults import compiled_call_of, engine_caused, engine_file, raised_in, told
 from minigrad_tool.findings import Finding, stable
 
 __all__ = [
@@ -441,7 +441,7 @@ def _crash(case: Case, err: Exception) -> str:
         code = f" ({last.line.strip()})" if last.line else ""
     about = f" in {case.where}" if case.where else ""
     during = f", {notes}" if notes else ""
-    return f"{case.name}{about}{during}: {type(err).__name__}: {err}{line}{code}"
+    return f"{case.name}{about}{during}: {told(err)}{line}{code}"
 
 
 def run_case(

@@ -41,7 +41,7 @@ from minigrad_tool.adapter.nodes import NodeAccess, cut_from_graph, find_childre
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.cases import CaseResult, Settings, Status
 from minigrad_tool.checker import REENTRANT_SHARE, directional
-from minigrad_tool.faults import engine_caused, engine_file, raised_in
+from minigrad_tool.faults import engine_caused, engine_file, raised_in, told
 from minigrad_tool.findings import Finding
 from minigrad_tool.tensor.access import Array, TensorAccess
 from minigrad_tool.tensor.calls import NotSupported, TensorCalls
@@ -627,7 +627,7 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
         if isinstance(err, NotSupported):  # a call the engine has no way to make
             raise NotSupported(f"{case.text} on {case.shapes}: {err}", err.why) from err
         if _refused(err):
-            why = f"raised {type(err).__name__}: {err}"
+            why = f"raised {told(err)}"
             raise NotSupported(f"{case.text} on {case.shapes} {why}", why) from err
         raise
     weight = run.rng.normal(size=got.shape)
@@ -649,7 +649,7 @@ def _check(case: TensorCase, access: TensorAccess, pinned: Mapping[str, Any]) ->
             raise
         raise CaseFailure(
             "backward",
-            f"the backward raised {type(err).__name__}: {err}{_engine_line(err)}",
+            f"the backward raised {told(err)}{_engine_line(err)}",
             raised_in(err),
         ) from err
     run.inputs_unchanged("backward()")
@@ -716,7 +716,7 @@ def run_tensor_case(
             raise
         return result(
             "error",
-            f"{case.name}: {about} raised {type(err).__name__}: {err}{_engine_line(err)}",
+            f"{case.name}: {about} raised {told(err)}{_engine_line(err)}",
             raised=raised_in(err),
         )
     return result("pass")
