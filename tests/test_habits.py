@@ -9,6 +9,7 @@ from __future__ import annotations
 import cProfile
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_hostile import minigrad as run_minigrad
@@ -266,6 +267,39 @@ def test_the_recorder_reads_each_step_call() -> None:
     assert "nonzero-upstream" not in zeroed["habits"]["mul"]
     sent = json.loads(json.dumps(watch.to_json()))  # to a host launched before discovery
     assert HabitWatch.from_json(sent) == watch
+
+
+class _Named:
+    """A node whose steps call the node they give their gradient from `output`, not `out`
+    (tardigrad 0.1.0): the recorder reads its upstream gradient all the same."""
+
+    def __init__(self, data: float) -> None:
+        self.data, self.grad = data, 0.0
+        self.grad_fn: Any = lambda: None
+
+    def __mul__(self, other: _Named) -> _Named:
+        output = _Named(self.data * other.data)
+
+        def grad_fn() -> None:
+            self.grad += other.data * output.grad
+            other.grad += self.data * output.grad
+
+        output.grad_fn = grad_fn
+        return output
+
+
+def test_the_recorder_finds_an_output_not_named_out() -> None:
+    code = next(c for c in _Named.__mul__.__code__.co_consts if hasattr(c, "co_qualname"))
+    watch = HabitWatch({(code.co_filename, code.co_qualname, code.co_firstlineno): "mul"})
+    found = {}
+    for upstream in (1.0, -1.7):
+        with record_habits(watch) as seen:
+            out = _Named(2.0) * _Named(-3.0)
+            out.grad = upstream
+            out.grad_fn()
+        found[upstream] = seen["habits"]["mul"]
+    assert "upstream-one" in found[1.0] and "upstream-one" not in found[-1.7]
+    assert "nonzero-upstream" in found[-1.7]
 
 
 def test_the_recorder_runs_under_a_profiler_written_in_c() -> None:

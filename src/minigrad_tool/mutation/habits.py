@@ -169,6 +169,19 @@ def _shape(node: Any) -> tuple[int, ...] | None:
     return tuple(shape) if isinstance(shape, tuple) else None
 
 
+def _output_of(local: Mapping[str, Any]) -> Any:
+    """The node a step's frame gives its gradient from: `out`, else the one node among its
+    locals that is not a receiver (`output` in tardigrad 0.1.0's closures); None if unsure."""
+    if "out" in local:
+        return local["out"]
+    nodes = [
+        v
+        for name, v in local.items()
+        if name not in _RECEIVERS and hasattr(v, "grad") and hasattr(v, "data")
+    ]
+    return nodes[0] if len(nodes) == 1 else None
+
+
 def _observe(
     local: Mapping[str, Any], flags: dict[str, bool], children: str | None, forwards: int
 ) -> None:
@@ -176,7 +189,7 @@ def _observe(
     nodes it adds to are its `self` and `other`, else the output's children (a step that
     unpacks `out._prev` only after it is called).  `forwards`: the op's forward calls since
     its step last ran."""
-    out = local.get("out")
+    out = _output_of(local)
     upstream = getattr(out, "grad", None) if out is not None else None
     flags["upstream-one"] &= out is not None and _all(upstream, 1.0) is True
     flags["nonzero-upstream"] &= out is not None and _all(upstream, 0.0) is False
