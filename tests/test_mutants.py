@@ -402,6 +402,17 @@ def test_a_gradient_passed_to_an_inputs_own_backward_is_a_contribution() -> None
     assert made.unreachable == [] and loaded.profile.class_name == "Value"
 
 
+def test_a_function_lent_to_an_input_is_a_contribution() -> None:
+    """whalegrad 0.0.2's steps hand each input `lambda ug: local * ug`: its body is the
+    contribution, `ug` its upstream gradient; before, its ops' steps had no mutant."""
+    _, made = generated("lent_functions.py")
+    texts = {m.id: (m.original, m.replacement) for m in made.mutants}
+    assert texts["mul-sign"] == ("other.data * ug", "(-(other.data * ug))")
+    assert texts["mul-chain"] == ("ug", "1.0") and texts["tanh-chain"] == ("ug", "1.0")
+    assert {"mul-swap", "mul-drop", "add-sign", "tanh-const"} <= set(texts)
+    assert made.unreachable == []
+
+
 def test_a_step_that_sets_grad_outright_is_said_not_mutated(tmp_path: Path) -> None:
     """milligrad 1.2.0's exp sets `self.grad = x * out.grad`: no operator edits such a step,
     so the op is listed as not mutated, with the statement, never left out without a word."""

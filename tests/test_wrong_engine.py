@@ -524,6 +524,30 @@ class TestAStepStoredOnTheInput:
         assert "    exp is wrong (above): fix it first, then judge them" in lines
 
 
+def test_a_step_never_stored_is_named_as_the_cause(tmp_path: Path) -> None:
+    """The assignment a student forgets: exp defines its step and never stores it, so it
+    never runs (gradient 0).  Its failing cases say so, with the step's line and the
+    statement the other ops use; the cases of the other ops say nothing of it."""
+    engine = (STUDENT / "engine.py").read_text()
+    stored = "        out._backward = _backward\n"
+    kept = engine.index(stored, engine.index("    def exp(self):"))
+    changed = engine[:kept] + engine[kept + len(stored) :]
+    (tmp_path / "engine.py").write_text(changed)
+    line = changed[:kept].count("\n") - 2  # `def _backward():`, above its body and a blank
+    assert changed.splitlines()[line - 1] == "        def _backward():"
+    gradcheck = run(tmp_path, "gradcheck", "--engine", "engine.py")
+    assert gradcheck.returncode == 1, gradcheck.stdout + gradcheck.stderr
+    cause = (
+        f"  cause: Value.exp defines its backward step, _backward (engine.py:{line}), but never "
+        "stores it on the node it returns, so backward() never runs it and the op passes no "
+        "gradient to its inputs; store it (out._backward = _backward, as the other ops do)"
+    )
+    blocks = gradcheck.stdout.split("\nFAILED ")[1:]
+    assert {b.split("\n")[0] for b in blocks} >= {"exp", "exp_reuse"}, gradcheck.stdout
+    for block in blocks:
+        assert (cause in block) == block.startswith("exp"), block
+
+
 # backward() wrong for every op at once: no seed (every gradient 0), or its steps run in
 # topological order (inputs first), not reversed: (what is changed, into what, the blame).
 WHOLE_PASS_BUGS = {

@@ -45,7 +45,7 @@ from minigrad_tool.adapter.steps import (
     delegates_of,
     forward_helpers,
     settle_delegates,
-    step_on_input,
+    step_fault,
     steps_of,
 )
 from minigrad_tool.adapter.trace import CodeKey
@@ -162,7 +162,6 @@ def _placed(
     if form != "pow":
         with_steps = dataclasses.replace(op, steps=steps)
         chosen = (*chosen, *branch_points(d, with_steps, chosen, constant))
-    line, stored, fix = step_on_input(d, op, steps)
     note = ""
     if not op.oracle:
         note = (
@@ -178,7 +177,7 @@ def _placed(
         forward_helpers=forward_helpers(d, op, watch),
         delegates=delegates_of(d, op, watch),
         note=note,
-        step_on_input=(line, stored, fix) if stored else None,
+        step_fault=step_fault(d, op, steps),
     )
 
 

@@ -12,6 +12,7 @@ import functools
 import importlib
 import json
 import operator
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -103,10 +104,10 @@ class Op:
     # `ops.exp(x)`): "module:name"; it is called with the node first.  "" for a method.
     function: str = ""
     compiled: bool = False  # compiled code (a C extension's): a black box (COMPILED)
-    # Where its method stores its step on an input instead of on the node it returns
-    # (adapter.steps.step_on_input): (line, `self._backward = _backward`, the statement that
-    # would store it on the returned node, or ""); None: it does not.
-    step_on_input: tuple[int, str, str] | None = None
+    # Where its method keeps its step wrong, read from its source (adapter.steps.step_fault):
+    # ("input", line, `self._backward = _backward`, the statement that would store it on the
+    # returned node) or ("unattached", line, the step's name, the returned node's name).
+    step_fault: tuple[str, int, str, str] | None = None
 
     @property
     def spelled(self) -> str:
@@ -351,18 +352,31 @@ class Profile:
         """`engine.py:52`, `functions.py:36`, or `compiled` for an op with no line to point at."""
         return "compiled" if op.compiled else self.where(op.file, op.line)
 
-    def step_on_input_cause(self, op: Op) -> str:
-        """Why op's cases fail when its method stores its backward step on an input
-        (Op.step_on_input): read from its source, said beside what the checks measured."""
-        if op.step_on_input is None:
+    def step_cause(self, op: Op) -> str:
+        """Why op's cases fail when its method keeps its step wrong (Op.step_fault): read
+        from its source, said beside what the checks measured."""
+        if op.step_fault is None:
             return ""
-        line, stored, fix = op.step_on_input
-        instead = f" ({fix})" if fix else ""
+        kind, line, text, fix = op.step_fault
+        where = self.where(op.file, line)
+        if kind == "input":
+            instead = f" ({fix})" if fix else ""
+            return (
+                f"{op.qualname} stores its backward step on its input, not on the node it "
+                f"returns ({where}: {text}): backward() runs it only on reaching that input, "
+                "and the next op on the same input replaces it, so an input used twice, or by "
+                f"two ops, gets a wrong gradient; store it on the result{instead}"
+            )
+        attributes = Counter(s.attribute for o in self.ops for s in o.steps if s.attribute != "?")
+        store = (
+            f" ({fix}.{attributes.most_common(1)[0][0]} = {text}, as the other ops do)"
+            if fix and attributes
+            else ""
+        )
         return (
-            f"{op.qualname} stores its backward step on its input, not on the node it returns "
-            f"({self.where(op.file, line)}: {stored}): backward() runs it only on reaching "
-            "that input, and the next op on the same input replaces it, so an input used "
-            f"twice, or by two ops, gets a wrong gradient; store it on the result{instead}"
+            f"{op.qualname} defines its backward step, {text} ({where}), but never stores it "
+            "on the node it returns, so backward() never runs it and the op passes no "
+            f"gradient to its inputs; store it{store}"
         )
 
     def where(self, file: str, line: int) -> str:
@@ -392,7 +406,7 @@ class Profile:
                     "forward_helpers": tuple(o["forward_helpers"]),
                     "delegates": tuple(map(tuple, o.get("delegates", ()))),
                     "keywords": tuple(o.get("keywords", ())),
-                    "step_on_input": tuple(o["step_on_input"]) if o.get("step_on_input") else None,
+                    "step_fault": tuple(o["step_fault"]) if o.get("step_fault") else None,
                 }
             )
             for o in data["ops"]

@@ -18,11 +18,11 @@ from typing import Any
 from minigrad_tool.adapter.nodes import NodeAccess, is_node, real
 from minigrad_tool.adapter.profile import COMPILED, Op, Step, StepStyle
 from minigrad_tool.adapter.session import Session, Watch
-from minigrad_tool.adapter.source import Function, SourceIndex, references
+from minigrad_tool.adapter.source import Function, FunctionNode, SourceIndex, references
 from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.mutation.sites import grad_writes, own_nodes
 
-__all__ = ["delegates_of", "forward_helpers", "settle_delegates", "step_on_input", "steps_of"]
+__all__ = ["delegates_of", "forward_helpers", "settle_delegates", "step_fault", "steps_of"]
 
 
 def steps_of(
@@ -68,27 +68,45 @@ def steps_of(
     return tuple(dict.fromkeys(steps)), tuple(foreign)
 
 
-def step_on_input(session: Session, op: Op, steps: Sequence[Step]) -> tuple[int, str, str]:
-    """The statement of op's method that stores one of its own steps on an input
-    (`self._backward = _backward`) instead of on the node it returns: (line, source, the
-    statement that would store it on the returned node), or (0, "", "") if there is none.
+# A fault of where an op keeps its step, read from its source (Op.step_fault): (kind, line,
+# the statement or the step's name, the statement that would fix it or the returned node's
+# name).  "input": the step is stored on an input; "unattached": it is never stored at all.
+StepFault = tuple[str, int, str, str]
 
-    Such a step still runs when backward() reaches that input, so an op used once gets its
-    gradient; but the next op on the same input replaces it, and the node the op returns
-    has no step of its own (NanoAutoGrad 0.1.2's exp).  Read from the source: it explains a
-    failing case of the op, it never fails one."""
-    own = [s for s in steps if s.style in ("closure", "lambda") and not s.file]
-    method = method_of(session, op) if own else None
+
+def step_fault(session: Session, op: Op, steps: Sequence[Step]) -> StepFault | None:
+    """Where op's method keeps its step wrong, read from its source, or None.
+
+    A step stored on an input (`self._backward = _backward`, NanoAutoGrad 0.1.2's exp) still
+    runs when backward() reaches that input, so an op used once gets its gradient; but the
+    next op on the same input replaces it.  A step defined and never stored (the assignment
+    forgotten) never runs.  Either explains a failing case of the op; neither fails one."""
+    method = method_of(session, op)
     if method is None:
-        return 0, "", ""
+        return None
     node = method.node
+    nodes = list(own_nodes(node))
+    returned = sorted(
+        n.value.id for n in nodes if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)
+    )
+    own = [s for s in steps if s.style in ("closure", "lambda") and not s.file]
+    if own:
+        return _stored_on_input(node, nodes, own, returned)
+    if steps:
+        return None
+    read = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    for n in nodes:
+        if isinstance(n, ast.FunctionDef) and n.name not in read:
+            return "unattached", n.lineno, n.name, returned[0] if returned else ""
+    return None
+
+
+def _stored_on_input(
+    node: FunctionNode, nodes: Sequence[ast.AST], own: Sequence[Step], returned: Sequence[str]
+) -> StepFault | None:
     names = {s.qualname.rpartition(".")[2] for s in own if s.style == "closure"}
     arguments = node.args
-    inputs = {a.arg for a in (*arguments.posonlyargs, *arguments.args)}
-    nodes = list(own_nodes(node))
-    returned = {
-        n.value.id for n in nodes if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)
-    }
+    inputs = {a.arg for a in (*arguments.posonlyargs, *arguments.args)} - set(returned)
     for n in nodes:
         if not (isinstance(n, ast.Assign) and len(n.targets) == 1):
             continue
@@ -100,11 +118,11 @@ def step_on_input(session: Session, op: Op, steps: Sequence[Step]) -> tuple[int,
             stored
             and isinstance(target, ast.Attribute)
             and isinstance(target.value, ast.Name)
-            and target.value.id in inputs - returned
+            and target.value.id in inputs
         ):
-            fix = f"{min(returned)}.{target.attr} = {ast.unparse(value)}" if returned else ""
-            return n.lineno, ast.unparse(n), fix
-    return 0, "", ""
+            fix = f"{returned[0]}.{target.attr} = {ast.unparse(value)}" if returned else ""
+            return "input", n.lineno, ast.unparse(n), fix
+    return None
 
 
 def method_of(session: Session, op: Op) -> Function | None:

@@ -120,7 +120,7 @@ class Case:
     depth: int = 0  # nodes on the longest path, so recursive topo sorts can be given room
     parameters: Mapping[str, float] = field(default_factory=dict)  # op parameters for the oracle
     cost: int = 0  # op calls it makes in all: cheaper cases run first
-    # A fault read in the op's source (Profile.step_on_input_cause): said when the case fails,
+    # A fault read in the op's source (Profile.step_cause): said when the case fails,
     # whichever check failed, and the finding's reason
     cause: str = ""
 

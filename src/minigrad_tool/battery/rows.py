@@ -113,7 +113,7 @@ class _OpRows:
             "where": _where(self.profile, op),
             "line": op.line,
             "file": op.file,
-            "cause": self.profile.step_on_input_cause(op),
+            "cause": self.profile.step_cause(op),
         }
         known = catalogue.KNOWN.get(op.oracle or "")
         if op.parameter is not None and known is not None:

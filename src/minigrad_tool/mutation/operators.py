@@ -84,6 +84,7 @@ class Contribution:
     index: int = 0
     accumulation: ast.BinOp | None = None  # `x.grad + v` in an add or setattr contribution
     call: ast.Call | None = None  # `x.grad.__iadd__(v)` in a call contribution
+    upstream: str | None = None  # the upstream gradient's name where not the region's
 
 
 # Contributions that add into `x.grad` (the others are returned or stored as local derivatives).
@@ -158,6 +159,12 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
             assert isinstance(receiver, ast.Name)  # _handed
             value = _handed_value(region.node, given, node)
             yield Contribution("handed", node, value, receiver.id, False, region, call=handed)
+        elif isinstance(node, ast.Expr) and (lent := _given_function(node.value)) is not None:
+            name, function, call = lent
+            upstream = function.args.args[0].arg
+            yield Contribution(
+                "handed", node, function.body, name, False, region, call=call, upstream=upstream
+            )
         elif isinstance(node, ast.Expr) and (passed := _passed_on(node.value)) is not None:
             name, given, call = passed  # a local passed on is followed to what it holds
             value = (
@@ -190,6 +197,25 @@ def _handed(call: ast.expr) -> ast.Call | None:
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
     return call if "grad" in name.lower() and isinstance(call.args[0], ast.Name) else None
+
+
+def _given_function(call: ast.expr) -> tuple[str, ast.Lambda, ast.Call] | None:
+    """`x.set_grad_fn(lambda ug: w.data * ug)` in a step: the input is handed a function of
+    the upstream gradient that gives its own (whalegrad 0.0.2), named for gradients: (x, the
+    function, the call); else None.  The function's body is the contribution."""
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and "grad" in call.func.attr.lower()
+        and isinstance(call.func.value, ast.Name)
+        and len(call.args) == 1
+        and not call.keywords
+    ):
+        return None
+    function = call.args[0]
+    if not isinstance(function, ast.Lambda) or len(function.args.args) != 1:
+        return None
+    return call.func.value.id, function, call
 
 
 # What a step calls on an input to pass its gradient on down the graph (a recursive pass).
@@ -471,7 +497,7 @@ def operator_chain(site: Site) -> Iterator[Edit]:
         }
         for node in ast.walk(c.value):
             if (_grad_of(node) is not None and id(node) not in inner) or (
-                isinstance(node, ast.Name) and node.id == c.region.upstream
+                isinstance(node, ast.Name) and node.id in (c.region.upstream, c.upstream)
             ):
                 yield Edit(
                     node, _ones(node, site), "the upstream gradient is dropped", c.region.unit
