@@ -1223,6 +1223,47 @@ SEGFAULT_UNLESS_UPSTREAM_ONE = """if out.grad != 1.0:
 
 
 class TestCrashes:
+    def test_a_system_error_after_compiled_code_is_the_engines(self, tmp_path: Path) -> None:
+        """minigrad 0.0.6's C code broke the interpreter's rules, and minigrad's own reading of
+        a gradient raised "SystemError: bad argument to internal function" (exit 2, "minigrad
+        itself failed"). With compiled ops, a SystemError is the engine's: its cases fail and
+        say why.  Here the emulated C type's `grad` getter raises once tanh's step has added to
+        a gradient that was not zero."""
+        broken = (
+            COMPILED.replace('__slots__ = ("data", "grad")', '__slots__ = ("data", "_grad")')
+            .replace(
+                "    def __repr__(self):",
+                "    @property\n"
+                "    def grad(self):\n"
+                "        if _BROKEN:\n"
+                "            raise SystemError('Objects/tupleobject.c:90: bad argument to "
+                "internal function')\n"
+                "        return self._grad\n\n"
+                "    @grad.setter\n"
+                "    def grad(self, value):\n"
+                "        self._grad = value\n\n"
+                "    def __repr__(self):",
+            )
+            .replace(  # once it adds to a gradient that is not zero (a pre-seeded input)
+                COMPILED_TANH_STEP,
+                f"_PENDING.append(self._grad != 0)\n        {COMPILED_TANH_STEP}",
+            )
+            .replace(
+                "            step()\n",
+                "            step()\n    _BROKEN.extend(filter(None, _PENDING))\n",
+            )
+            .replace("_GRAPH = {}", "_GRAPH = {}\n_PENDING = []\n_BROKEN = []")
+        )
+        assert broken.count("_BROKEN") == 3 and "_PENDING.append" in broken
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, broken))
+        assert result.returncode == 1, result.stdout + result.stderr
+        out = result.stdout
+        assert "minigrad itself failed" not in out + result.stderr
+        assert re.search(r"^tanh .*FAILED 2/2$", out, re.MULTILINE), out
+        assert re.search(r"^mul .* ok$", out, re.MULTILINE), out
+        assert "raised in this case (SystemError: Objects/tupleobject.c:90" in out
+        assert "CPython raises SystemError only when C code breaks the rules of its API" in out
+
     def test_cases_a_crash_killed_are_said_once(self, tmp_path: Path) -> None:
         """A Python engine whose mul's step segfaults (through ctypes) where it scales: one
         line names the crash and its cases, and the op table marks the ops it killed."""

@@ -173,29 +173,42 @@ def _as_result(case: str, outcome: Outcome) -> CaseResult:
     return CaseResult(case, "error", outcome.message, outcome.seconds)
 
 
-def _internal(outcomes: Mapping[str, Outcome]) -> dict[str, CaseResult]:
-    """The cases in which minigrad's own code raised: InternalError (no verdict), unless a
-    crash killed another case.  Then the engine's compiled code is known to corrupt its
-    process, and an exception minigrad's code met after it ran there may be that (a C
-    extension's reference count gone wrong breaks whatever reads the object next): the case
-    fails and says so, and the crash is the verdict."""
+def _internal(outcomes: Mapping[str, Outcome], compiled: bool) -> dict[str, CaseResult]:
+    """The cases in which minigrad's own code raised: InternalError (no verdict), unless the
+    engine's compiled code is known to have broken its process.  A crash killed another case
+    (a C extension's reference count gone wrong breaks whatever reads the object next); or,
+    with compiled ops, the exception is a SystemError, which CPython raises only when C code
+    breaks the rules of its API (minigrad 0.0.6: "bad argument to internal function").  Then
+    the case fails and says why."""
     internal = {k: o for k, o in outcomes.items() if o.status == "internal"}
     crashes = sorted({s for o in outcomes.values() if (s := crash_signal(o.message))})
-    if internal and not crashes:
-        case, outcome = next(iter(internal.items()))
+    broken = {k for k, o in internal.items() if compiled and o.message.startswith("SystemError")}
+    unexplained = {k: o for k, o in internal.items() if k not in broken}
+    if unexplained and not crashes:
+        case, outcome = next(iter(unexplained.items()))
         raise InternalError(f"minigrad failed while running case {case!r}: {outcome.message}")
     return {
-        case: CaseResult(
-            case,
-            "error",
-            f"minigrad's own code raised in this case ({o.message}), in a process where the "
-            f"engine's code ran; other cases died with {' and '.join(crashes)}, a crash in "
-            "compiled code, which may corrupt what minigrad reads next: not counted as "
-            "minigrad's failure",
-            o.seconds,
-        )
+        case: CaseResult(case, "error", _compiled_fault(o.message, case in broken, crashes))
         for case, o in internal.items()
     }
+
+
+def _compiled_fault(message: str, system_error: bool, crashes: Sequence[str]) -> str:
+    """Why an exception of minigrad's own code is counted as the engine's compiled code's."""
+    if system_error:
+        return (
+            f"minigrad's own code raised in this case ({message}), reading what the engine's "
+            "compiled code gave back: CPython raises SystemError only when C code breaks the "
+            "rules of its API (an object returned with an exception set, a bad argument to an "
+            "internal function), and minigrad is pure Python: counted as the engine's "
+            "failure, not minigrad's"
+        )
+    return (
+        f"minigrad's own code raised in this case ({message}), in a process where the "
+        f"engine's code ran; other cases died with {' and '.join(crashes)}, a crash in "
+        "compiled code, which may corrupt what minigrad reads next: not counted as "
+        "minigrad's failure"
+    )
 
 
 def check_engine(
@@ -236,7 +249,7 @@ def check_engine(
 
     with engine_host(spec, profile, {"case": run}, limits, jobs=jobs) as host:
         host.run([Request(c.name, "case", {"case": c.name}) for c in cases], on_done=done)
-    results.update(_internal(outcomes))
+    results.update(_internal(outcomes, any(op.compiled for op in profile.ops)))
     ordered = tuple(results[c.name] for c in cases)
     crashes = tuple(crashed(profile))
     return CheckReport(spec, profile, battery, settings, crashes + ordered)
