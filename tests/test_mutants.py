@@ -452,7 +452,8 @@ def test_a_step_no_operator_reads_is_said_not_mutated(tmp_path: Path) -> None:
         (
             "mul",
             "no operator reads a gradient contribution in its step: minigrad knows "
-            "`x.grad += g`, a returned gradient, and one handed to a helper or to x.backward(g)",
+            "`x.grad += g`, a returned gradient, and one handed to a helper, to x.backward(g) "
+            "or as a function of the upstream gradient",
         )
     ]
 

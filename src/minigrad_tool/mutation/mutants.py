@@ -307,8 +307,9 @@ def _unmutated_steps(
 ) -> list[tuple[str, str]]:
     """The ops with backward steps of their own that gave no mutant of a step, with why: a
     step that sets .grad instead of adding to it (milligrad 1.2.0's exp: `self.grad = x *
-    out.grad`), or one in a form no operator reads (whalegrad 0.0.2's `x.set_grad_fn(lambda
-    ug: ug)`).  Said, so that a score is never read as covering them."""
+    out.grad`), or one in a form no operator reads (`vars(x)["grad"] += g`; whalegrad 0.0.2's
+    `x.set_grad_fn(lambda ug: ug)` was one, until 2026-12-05).  Said, so that a score is never
+    read as covering them."""
     mutated = {m.op for m in mutants if m.operator != "forward"}
     stepped = {op.name for op in profile.ops if op.steps and not op.composite}
     found = []
@@ -325,8 +326,8 @@ def _unmutated_steps(
         else:  # the same words for each such op, so that they are said once for all
             why = (
                 "no operator reads a gradient contribution in its step: minigrad knows "
-                "`x.grad += g`, a returned gradient, and one handed to a helper or to "
-                "x.backward(g)"
+                "`x.grad += g`, a returned gradient, and one handed to a helper, to "
+                "x.backward(g) or as a function of the upstream gradient"
             )
         found.append((site.op, why))
     return found
