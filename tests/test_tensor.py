@@ -237,6 +237,23 @@ class TestGradcheck:
         said = [c["case"] for c in failed if "the output keeps no children" in c["detail"]]
         assert said == ["relu_2d", "relu_3d"], failed  # the composites' output is an add
 
+    def test_a_step_stored_on_the_input_is_named_as_the_cause(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """pow's step stored on its input (`self._backward = _backward`): only `x ** 2 + x ** 2`
+        fails (the second pow replaces the first's step), and says why, from the source."""
+        pow_start = SOURCE.index("    def __pow__(")
+        kept = SOURCE.index("        out._backward = _backward\n", pow_start)
+        body = SOURCE[:kept] + "        self" + SOURCE[kept + len("        out") :]
+        code, out, err = run(["gradcheck", "--engine", engine(tmp_path, body), "--json"], capsys)
+        assert code == 1, out + err
+        failed = [c for c in json.loads(out)["cases"] if c["status"] == "fail"]
+        assert [c["case"] for c in failed] == ["pow_called_twice"], failed
+        assert (
+            "\n  cause: Tensor.__pow__ stores its backward step on its input"
+            in (failed[0]["detail"])
+        )
+
     def test_a_leaf_born_with_a_gradient_fails_only_the_unused_input_check(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

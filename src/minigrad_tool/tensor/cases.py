@@ -106,6 +106,7 @@ class TensorCase:
     kink: KinkKind | None = None
     reduction: Reduction | None = None
     cost: int = 0
+    cause: str = ""  # a fault read in the op's source (Profile.step_cause), said if it fails
 
     @property
     def shapes(self) -> str:
@@ -683,6 +684,8 @@ def run_tensor_case(
     ) -> CaseResult:
         finding = None
         if status in ("fail", "error"):
+            if case.cause:  # a fault read in the op's source explains whatever check failed
+                detail, why = f"{detail}\n  cause: {case.cause}", case.cause
             finding = Finding(
                 case.name,
                 detail,

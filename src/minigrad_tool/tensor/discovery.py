@@ -35,6 +35,7 @@ from minigrad_tool.adapter.steps import (
     delegates_of,
     forward_helpers,
     settle_delegates,
+    step_fault,
     steps_of,
 )
 from minigrad_tool.adapter.trace import CodeKey
@@ -524,6 +525,7 @@ def _traced_ops(
                 steps=steps,
                 forward_helpers=forward_helpers(d, op, watch),
                 delegates=delegates_of(d, op, watch),
+                step_fault=step_fault(d, op, steps),
             )
         )
     return ops, foreign

@@ -852,6 +852,7 @@ def build_tensor_battery(profile: Profile) -> Built:
                 kink=row.kink,  # type: ignore[arg-type]
                 reduction=row.reduction,
                 cost=_cost(row),
+                cause=profile.step_cause(op) if op is not None else "",
             )
         )
     covered = {c.op for c in cases} | {r for c in cases for r in c.requires}
