@@ -524,24 +524,38 @@ class TestAStepStoredOnTheInput:
         assert "    exp is wrong (above): fix it first, then judge them" in lines
 
 
-def test_a_step_never_stored_is_named_as_the_cause(tmp_path: Path) -> None:
-    """The assignment a student forgets: exp defines its step and never stores it, so it
-    never runs (gradient 0).  Its failing cases say so, with the step's line and the
-    statement the other ops use; the cases of the other ops say nothing of it."""
+NEVER_RUN = {  # exp's `out._backward = _backward` becomes: (that, the cause's words)
+    "forgotten": (
+        "",
+        "Value.exp defines its backward step, _backward (engine.py:{step}), but never stores "
+        "it on the node it returns, so backward() never runs it and the op passes no gradient "
+        "to its inputs; store it (out._backward = _backward, as the other ops do)",
+    ),
+    "misspelt": (
+        "        out._backwards = _backward\n",
+        "Value.exp stores its backward step in ._backwards (engine.py:{stored}: "
+        "out._backwards = _backward), where the other ops store theirs in ._backward: "
+        "backward() never runs it, so the op passes no gradient to its inputs",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(NEVER_RUN))
+def test_a_step_that_never_runs_is_named_as_the_cause(tmp_path: Path, fault: str) -> None:
+    """The assignment a student forgets, or misspells: exp's step never runs (gradient 0).
+    Its failing cases say why, with the lines and the name the other ops use; the cases of
+    the other ops say nothing of it."""
     engine = (STUDENT / "engine.py").read_text()
     stored = "        out._backward = _backward\n"
     kept = engine.index(stored, engine.index("    def exp(self):"))
-    changed = engine[:kept] + engine[kept + len(stored) :]
+    instead, words = NEVER_RUN[fault]
+    changed = engine[:kept] + instead + engine[kept + len(stored) :]
     (tmp_path / "engine.py").write_text(changed)
-    line = changed[:kept].count("\n") - 2  # `def _backward():`, above its body and a blank
-    assert changed.splitlines()[line - 1] == "        def _backward():"
+    lines = changed.splitlines()
+    step = lines.index("        def _backward():", changed[:kept].count("\n") - 4) + 1
     gradcheck = run(tmp_path, "gradcheck", "--engine", "engine.py")
     assert gradcheck.returncode == 1, gradcheck.stdout + gradcheck.stderr
-    cause = (
-        f"  cause: Value.exp defines its backward step, _backward (engine.py:{line}), but never "
-        "stores it on the node it returns, so backward() never runs it and the op passes no "
-        "gradient to its inputs; store it (out._backward = _backward, as the other ops do)"
-    )
+    cause = "  cause: " + words.format(step=step, stored=changed[:kept].count("\n") + 1)
     blocks = gradcheck.stdout.split("\nFAILED ")[1:]
     assert {b.split("\n")[0] for b in blocks} >= {"exp", "exp_reuse"}, gradcheck.stdout
     for block in blocks:

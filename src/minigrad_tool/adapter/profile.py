@@ -106,7 +106,8 @@ class Op:
     compiled: bool = False  # compiled code (a C extension's): a black box (COMPILED)
     # Where its method keeps its step wrong, read from its source (adapter.steps.step_fault):
     # ("input", line, `self._backward = _backward`, the statement that would store it on the
-    # returned node) or ("unattached", line, the step's name, the returned node's name).
+    # returned node), ("unattached", line, the step's name, the returned node's name) or
+    # ("attribute", line, `out._backwards = _backward`, the attribute it is stored in).
     step_fault: tuple[str, int, str, str] | None = None
 
     @property
@@ -368,11 +369,14 @@ class Profile:
                 f"two ops, gets a wrong gradient; store it on the result{instead}"
             )
         attributes = Counter(s.attribute for o in self.ops for s in o.steps if s.attribute != "?")
-        store = (
-            f" ({fix}.{attributes.most_common(1)[0][0]} = {text}, as the other ops do)"
-            if fix and attributes
-            else ""
-        )
+        usual = attributes.most_common(1)[0][0] if attributes else ""
+        if kind == "attribute":
+            called = f", where the other ops store theirs in .{usual}" if usual != fix else ""
+            return (
+                f"{op.qualname} stores its backward step in .{fix} ({where}: {text}){called}: "
+                "backward() never runs it, so the op passes no gradient to its inputs"
+            )
+        store = f" ({fix}.{usual} = {text}, as the other ops do)" if fix and usual else ""
         return (
             f"{op.qualname} defines its backward step, {text} ({where}), but never stores it "
             "on the node it returns, so backward() never runs it and the op passes no "

@@ -69,8 +69,9 @@ def steps_of(
 
 
 # A fault of where an op keeps its step, read from its source (Op.step_fault): (kind, line,
-# the statement or the step's name, the statement that would fix it or the returned node's
-# name).  "input": the step is stored on an input; "unattached": it is never stored at all.
+# the statement or the step's name, the statement that would fix it, the returned node's
+# name or the attribute used).  "input": the step is stored on an input; "unattached": it is
+# never stored at all; "attribute": stored on the result, under a name backward() never calls.
 StepFault = tuple[str, int, str, str]
 
 
@@ -80,7 +81,8 @@ def step_fault(session: Session, op: Op, steps: Sequence[Step]) -> StepFault | N
     A step stored on an input (`self._backward = _backward`, NanoAutoGrad 0.1.2's exp) still
     runs when backward() reaches that input, so an op used once gets its gradient; but the
     next op on the same input replaces it.  A step defined and never stored (the assignment
-    forgotten) never runs.  Either explains a failing case of the op; neither fails one."""
+    forgotten), or stored under another name than the one backward() calls (`out._backwards`),
+    never runs.  Each explains a failing case of the op; none fails one."""
     method = method_of(session, op)
     if method is None:
         return None
@@ -95,9 +97,22 @@ def step_fault(session: Session, op: Op, steps: Sequence[Step]) -> StepFault | N
     if steps:
         return None
     read = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    for n in nodes:
-        if isinstance(n, ast.FunctionDef) and n.name not in read:
+    defined = [n for n in nodes if isinstance(n, ast.FunctionDef)]
+    for n in defined:
+        if n.name not in read:
             return "unattached", n.lineno, n.name, returned[0] if returned else ""
+    names = {f.name for f in defined}
+    for statement in nodes:  # stored on the node it returns, under a name backward() never calls
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.value, ast.Name)
+            and statement.value.id in names
+            and isinstance(target := statement.targets[0], ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id in returned
+        ):
+            return "attribute", statement.lineno, ast.unparse(statement), target.attr
     return None
 
 
