@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import FunctionType
 from typing import Any
 
@@ -102,18 +102,26 @@ def step_fault(session: Session, op: Op, steps: Sequence[Step]) -> StepFault | N
         if n.name not in read:
             return "unattached", n.lineno, n.name, returned[0] if returned else ""
     names = {f.name for f in defined}
-    for statement in nodes:  # stored on the node it returns, under a name backward() never calls
-        if (
-            isinstance(statement, ast.Assign)
-            and len(statement.targets) == 1
-            and isinstance(statement.value, ast.Name)
-            and statement.value.id in names
-            and isinstance(target := statement.targets[0], ast.Attribute)
-            and isinstance(target.value, ast.Name)
-            and target.value.id in returned
-        ):
-            return "attribute", statement.lineno, ast.unparse(statement), target.attr
+    for statement, owner, attribute in _stores(nodes, names, lambdas=False):
+        if owner in returned:  # on the node it returns, under a name backward() never calls
+            return "attribute", statement.lineno, ast.unparse(statement), attribute
     return None
+
+
+def _stores(
+    nodes: Sequence[ast.AST], names: set[str], *, lambdas: bool
+) -> Iterator[tuple[ast.Assign, str, str]]:
+    """`owner.attribute = step` among a method's statements, the step one of its functions
+    `names` (or a lambda, with `lambdas`): (the statement, owner, attribute)."""
+    for n in nodes:
+        if not (isinstance(n, ast.Assign) and len(n.targets) == 1):
+            continue
+        target, value = n.targets[0], n.value
+        stored = (isinstance(value, ast.Name) and value.id in names) or (
+            lambdas and isinstance(value, ast.Lambda)
+        )
+        if stored and isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            yield n, target.value.id, target.attr
 
 
 def _stored_on_input(
@@ -122,21 +130,12 @@ def _stored_on_input(
     names = {s.qualname.rpartition(".")[2] for s in own if s.style == "closure"}
     arguments = node.args
     inputs = {a.arg for a in (*arguments.posonlyargs, *arguments.args)} - set(returned)
-    for n in nodes:
-        if not (isinstance(n, ast.Assign) and len(n.targets) == 1):
-            continue
-        target, value = n.targets[0], n.value
-        stored = (isinstance(value, ast.Name) and value.id in names) or (
-            isinstance(value, ast.Lambda) and any(s.style == "lambda" for s in own)
-        )
-        if (
-            stored
-            and isinstance(target, ast.Attribute)
-            and isinstance(target.value, ast.Name)
-            and target.value.id in inputs
-        ):
-            fix = f"{returned[0]}.{target.attr} = {ast.unparse(value)}" if returned else ""
-            return "input", n.lineno, ast.unparse(n), fix
+    lambdas = any(s.style == "lambda" for s in own)
+    for statement, owner, attribute in _stores(nodes, names, lambdas=lambdas):
+        if owner in inputs:
+            stored = ast.unparse(statement.value)
+            fix = f"{returned[0]}.{attribute} = {stored}" if returned else ""
+            return "input", statement.lineno, ast.unparse(statement), fix
     return None
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "Settings",
     "pinned_values",
     "run_case",
+    "with_cause",
 ]
 
 Point = tuple[float, ...]
@@ -150,7 +151,7 @@ class Case:
         return CaseResult(self.name, status, detail, time.perf_counter() - start, "", finding)
 
     def _caused(self, detail: str) -> str:
-        return f"{detail}\n  cause: {self.cause}" if self.cause else detail
+        return with_cause(detail, self.cause)
 
     def pinned(self, access: NodeAccess) -> list[list[float]]:
         rows = []
@@ -423,6 +424,12 @@ _RUNNERS: dict[Kind, Callable[[Case, NodeAccess, Settings], str]] = {
     "exact": _run_exact,
     "learn": _run_learn,
 }
+
+
+def with_cause(detail: str, cause: str) -> str:
+    """A failure's text, with the cause read from the op's source (Profile.step_cause) under
+    it, when there is one: the scalar and the tensor battery say it alike."""
+    return f"{detail}\n  cause: {cause}" if cause else detail
 
 
 def _crash(case: Case, err: Exception) -> str:

@@ -199,23 +199,31 @@ def _handed(call: ast.expr) -> ast.Call | None:
     return call if "grad" in name.lower() and isinstance(call.args[0], ast.Name) else None
 
 
-def _given_function(call: ast.expr) -> tuple[str, ast.Lambda, ast.Call] | None:
-    """`x.set_grad_fn(lambda ug: w.data * ug)` in a step: the input is handed a function of
-    the upstream gradient that gives its own (whalegrad 0.0.2), named for gradients: (x, the
-    function, the call); else None.  The function's body is the contribution."""
-    if not (
+def _method_call(call: ast.expr) -> tuple[str, str, ast.expr, ast.Call] | None:
+    """`x.method(arg)`, a method of a plain name with one positional argument: (x, method,
+    arg, the call); else None."""
+    if (
         isinstance(call, ast.Call)
         and isinstance(call.func, ast.Attribute)
-        and "grad" in call.func.attr.lower()
         and isinstance(call.func.value, ast.Name)
         and len(call.args) == 1
         and not call.keywords
     ):
+        return call.func.value.id, call.func.attr, call.args[0], call
+    return None
+
+
+def _given_function(call: ast.expr) -> tuple[str, ast.Lambda, ast.Call] | None:
+    """`x.set_grad_fn(lambda ug: w.data * ug)` in a step: the input is handed a function of
+    the upstream gradient that gives its own (whalegrad 0.0.2), named for gradients: (x, the
+    function, the call); else None.  The function's body is the contribution."""
+    found = _method_call(call)
+    if found is None:
         return None
-    function = call.args[0]
-    if not isinstance(function, ast.Lambda) or len(function.args.args) != 1:
+    name, method, function, whole = found
+    if "grad" not in method.lower() or not isinstance(function, ast.Lambda):
         return None
-    return call.func.value.id, function, call
+    return (name, function, whole) if len(function.args.args) == 1 else None
 
 
 # What a step calls on an input to pass its gradient on down the graph (a recursive pass).
@@ -225,16 +233,11 @@ _PASSES_ON = ("backward", "backwards")
 def _passed_on(call: ast.expr) -> tuple[str, ast.expr, ast.Call] | None:
     """`x.backward(g)` in a step: the gradient passed to an input's own backward pass, which
     adds it to x.grad and recurses (gradzero 0.1.0's steps): (x, g, the call); else None."""
-    if (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Attribute)
-        and call.func.attr in _PASSES_ON
-        and isinstance(call.func.value, ast.Name)
-        and len(call.args) == 1
-        and not call.keywords
-    ):
-        return call.func.value.id, call.args[0], call
-    return None
+    found = _method_call(call)
+    if found is None or found[1] not in _PASSES_ON:
+        return None
+    name, _, given, whole = found
+    return name, given, whole
 
 
 def _handed_value(function: ast.AST, handed: ast.expr, statement: ast.stmt) -> ast.expr:

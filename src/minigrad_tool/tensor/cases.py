@@ -39,7 +39,7 @@ import numpy as np
 
 from minigrad_tool.adapter.nodes import NodeAccess, cut_from_graph, find_children_attribute
 from minigrad_tool.adapter.profile import Profile
-from minigrad_tool.battery.cases import CaseResult, Settings, Status
+from minigrad_tool.battery.cases import CaseResult, Settings, Status, with_cause
 from minigrad_tool.checker import REENTRANT_SHARE, directional
 from minigrad_tool.faults import engine_caused, engine_file, raised_in, told
 from minigrad_tool.findings import Finding
@@ -685,7 +685,7 @@ def run_tensor_case(
         finding = None
         if status in ("fail", "error"):
             if case.cause:  # a fault read in the op's source explains whatever check failed
-                detail, why = f"{detail}\n  cause: {case.cause}", case.cause
+                detail, why = with_cause(detail, case.cause), case.cause
             finding = Finding(
                 case.name,
                 detail,
