@@ -10,12 +10,18 @@ import importlib.machinery
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 
 from minigrad_tool.adapter import EngineError, Profile, load_in_process, parse_spec, profile_engine
-from minigrad_tool.adapter.loader import installed_elsewhere, plain_path
+from minigrad_tool.adapter.loader import (
+    forget_engine_folder,
+    forget_modules,
+    installed_elsewhere,
+    plain_path,
+)
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber, real
 from minigrad_tool.isolation import Limits
 
@@ -29,6 +35,56 @@ def profile(spec: str) -> Profile:
 
 def steps(p: Profile) -> dict[str, tuple[str, ...]]:
     return {op.name: tuple(s.style for s in op.steps) for op in p.ops}
+
+
+class TestForgettingModules:
+    """Before your tests' host collects them, modules loaded from the test folders or the
+    engine's folder are dropped from sys.modules, links followed either way (a file that is a
+    link into the folder, a folder reached through a link), and nothing else is."""
+
+    @pytest.fixture
+    def tree(self, tmp_path: Path) -> Path:
+        (tmp_path / "tests").mkdir()
+        (tmp_path / "tests" / "test_x.py").write_text("")
+        (tmp_path / "engine").mkdir()
+        (tmp_path / "engine" / "engine.py").write_text("class Value:\n    pass\n")
+        (tmp_path / "elsewhere").mkdir()
+        (tmp_path / "elsewhere" / "helper.py").write_text("")
+        (tmp_path / "link_into_tests.py").symlink_to(tmp_path / "tests" / "test_x.py")
+        (tmp_path / "tests_again").symlink_to(tmp_path / "tests")
+        (tmp_path / "engine_again").symlink_to(tmp_path / "engine")
+        return tmp_path
+
+    def _loaded(self, monkeypatch: pytest.MonkeyPatch, files: dict[str, Path]) -> None:
+        for name, file in files.items():
+            module = types.ModuleType(name)
+            module.__file__ = str(file)
+            monkeypatch.setitem(sys.modules, name, module)
+
+    def test_from_the_test_folders(self, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        files = {
+            "fake_in_tests": tree / "tests" / "a.py",
+            "fake_via_a_linked_folder": tree / "tests_again" / "b.py",
+            "fake_a_link_into_tests": tree / "link_into_tests.py",
+            "fake_elsewhere": tree / "elsewhere" / "helper.py",
+            "fake_nul": Path("/no\0where.py"),
+        }
+        self._loaded(monkeypatch, files)
+        forget_modules([str(tree / "tests")])
+        kept = {name for name in files if name in sys.modules}
+        assert kept == {"fake_elsewhere", "fake_nul"}
+
+    def test_from_the_engine_folder(self, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        files = {
+            "fake_sibling": tree / "engine" / "gradcheck.py",
+            "fake_sibling_via_a_link": tree / "engine_again" / "nn.py",
+            "fake_in_tests": tree / "tests" / "test_x.py",
+            "minigrad_tool_fake": tree / "engine" / "ours.py",  # minigrad's own: kept
+        }
+        self._loaded(monkeypatch, files)
+        forget_engine_folder(parse_spec(str(tree / "engine" / "engine.py")))
+        kept = {name for name in files if name in sys.modules}
+        assert kept == {"fake_in_tests", "minigrad_tool_fake"}
 
 
 class TestAnotherCopyOnThePath:

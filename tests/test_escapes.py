@@ -441,3 +441,25 @@ def test_a_folder_the_engine_makes_is_named_in_the_hint(tmp_path: Path) -> None:
         tmp_path, "gradcheck", "--engine", "eng.py", env={"MINIGRAD_WRITABLE": str(cache)}
     )
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.campaign
+@pytest.mark.parametrize(("fault", "code"), [("", 0), ("out.grad * 2.0", 1)])
+def test_the_command_ends_with_its_output_its_code_and_no_scratch_left(
+    tmp_path: Path, fault: str, code: int
+) -> None:
+    """The command ends its process itself once its work is done (_entry._end): all it
+    printed reaches the reader, the exit code is the verdict's, and the exit handlers ran
+    (the scratch folder its children worked in is gone)."""
+    engine = tmp_path / "engine.py"
+    source = (STUDENT / "engine.py").read_text()
+    engine.write_text(
+        source.replace("self.grad += out.grad", f"self.grad += {fault}", 1) if fault else source
+    )
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = command(tmp_path, "gradcheck", "--engine", str(engine), env={"TMPDIR": str(scratch)})
+    assert result.returncode == code, result.stdout + result.stderr
+    last = result.stdout.rstrip().splitlines()[-1]
+    assert ("passed" in last) if code == 0 else ("failed" in last), result.stdout
+    assert list(scratch.iterdir()) == []

@@ -3,8 +3,11 @@ the command starts ends with it."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import sys
+from typing import NoReturn
 
 from minigrad_tool.interrupt import early
 
@@ -32,7 +35,7 @@ def _with_fixed_hashes() -> None:
         del os.environ["PYTHONHASHSEED"]
 
 
-def main() -> int:
+def main() -> NoReturn:
     """The `minigrad` command (`minigrad_tool.cli.main`), imported under the early handler."""
     _with_fixed_hashes()
     from minigrad_tool.bytecode import keep_bytecode_out_of_tree
@@ -49,6 +52,19 @@ def main() -> int:
     # called as a function, from a process whose other children are not ours to end.)
     adopt_strays()
     try:
-        return command(sys.argv[1:])
+        code = command(sys.argv[1:])
     finally:
         kill_strays()
+    _end(code)
+
+
+def _end(code: int) -> NoReturn:
+    """End the process with `code` once what it owes the user is done: its output flushed,
+    the exit handlers run (the scratch folder removed).  Python's own finalization after
+    that (every module and object torn down: 15 ms after a campaign, timestamps against
+    the process's end) leaves nothing behind that anyone reads."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a reader gone (`| head`) is no error now
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)

@@ -150,20 +150,6 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
     if tests:
         _needs_pytest("--tests")
     spec = common.engine_spec(args)
-    outputs = Outputs.check(
-        [
-            ("--json", args.json),
-            ("--html", args.html),
-            ("--junit", args.junit),
-            ("--suggest", args.suggest),
-        ],
-        common.reads_of(args, spec, tests),
-        new_only=() if args.overwrite else ("--suggest",),
-    )
-    kept = _kept(args, spec, tests)
-    replayed = kept.replay() if kept is not None else None
-    if replayed is not None:
-        return _report(args, out, replayed, outputs, spec, tests)
     config = CampaignConfig(
         operators=args.operators,
         jobs=args.jobs,
@@ -175,7 +161,23 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         tests=tests,
         judges=judges,
     )
-    with tests_started_early(spec, config) as early:  # collected while the engine is profiled
+    # Your tests' host collects them while the outputs and the result cache are checked and
+    # the engine is profiled; a run the cache replays closes it unused.
+    with tests_started_early(spec, config) as early:
+        outputs = Outputs.check(
+            [
+                ("--json", args.json),
+                ("--html", args.html),
+                ("--junit", args.junit),
+                ("--suggest", args.suggest),
+            ],
+            common.reads_of(args, spec, tests),
+            new_only=() if args.overwrite else ("--suggest",),
+        )
+        kept = _kept(args, spec, tests)
+        replayed = kept.replay() if kept is not None else None
+        if replayed is not None:
+            return _report(args, out, replayed, outputs, spec, tests)
         return _campaign(args, out, kept, config, outputs, early)
 
 
