@@ -9,6 +9,8 @@
 * Children kept in a frozenset or a set subclass are served an ordered
   stand-in; a set literal cannot be, and every report says so.
 * A backward() that hangs on every op's graph is blamed once, not op by op.
+
+Modules: minigrad_tool.mutation.judgement.
 """
 
 from __future__ import annotations
@@ -30,14 +32,8 @@ from minigrad_tool.adapter.order import (
     uncontrolled,
 )
 from minigrad_tool.isolation import Limits, Outcome, Reporter, Request, run_isolated
-from minigrad_tool.mutation.judging import (
-    CONFIRM_FACTOR,
-    CampaignConfig,
-    Harness,
-    MutantRun,
-    costliest_first,
-    judge_mutants,
-)
+from minigrad_tool.mutation.judgement import costliest_first, judge_mutants
+from minigrad_tool.mutation.judging import CONFIRM_FACTOR, CampaignConfig, Harness, MutantRun
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Status
 
@@ -117,6 +113,15 @@ class SlowedHost:
             if on_done is not None:
                 on_done(request.key, outcome)
         return results
+
+    jobs = 1
+
+    def submit(self, requests: list[Request]) -> None:
+        if requests:
+            self.calls.append(list(requests))
+
+    def next_of(self, keys: list[str]) -> tuple[str, Outcome]:
+        return keys[0], self.script[keys[0]].pop(0)
 
 
 def _judge(host: SlowedHost) -> Status:

@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
@@ -600,8 +600,9 @@ class Request:
     show_output: bool = False  # let the task write to the caller's terminal
     per_phase: bool = False  # the timeout is for each phase the task reports, not the whole
     # Run in the host itself, once nothing else runs, so that every child forked after it
-    # inherits what it did (fixtures set up once).  A hang or a crash there ends the host:
-    # the caller tries the same task in a child first.
+    # inherits what it did (fixtures set up once): as soon as the children running end,
+    # before any request sent earlier starts.  A hang or a crash there ends the host: the
+    # caller tries the same task in a child first.
     in_host: bool = False
 
 
@@ -662,13 +663,16 @@ def _serve(
             slots.give()
         answers.send({"key": child.key, "outcome": outcome.__dict__})
 
+    in_host = 0  # requests to run in the host itself, in the queue
     while reading or queue or children:
         waiting = False  # for a slot the other host holds
         while queue and len(children) < jobs:
-            if queue[0].get("in_host"):
+            if in_host:  # one comes first: what it does, every child forked after inherits
                 if children:
-                    break  # it waits for the children already running
-                request = queue.popleft()
+                    break  # it waits for the children already running; none starts meanwhile
+                request = next(r for r in queue if r.get("in_host"))
+                queue.remove(request)
+                in_host -= 1
                 outcome = _in_host(request, tasks, context, limits)
                 gc.freeze()  # what it made joins what the children leave to the collector
                 answers.send({"key": request["key"], "outcome": outcome})
@@ -703,7 +707,9 @@ def _serve(
             reading = bool(chunk)
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
-            queue.extend(json.loads(line) for line in lines)
+            for line in lines:
+                queue.append(json.loads(line))
+                in_host += bool(queue[-1].get("in_host"))
 
 
 class _Quiet(Reporter):
@@ -926,6 +932,15 @@ class Host:
         while any(k in self._submitted for k in wanted):
             self._answer({})
         return {k: self._early.pop(k) for k in wanted}
+
+    def next_of(self, keys: Collection[str]) -> tuple[str, Outcome]:
+        """The first of these submitted requests to finish (one finished already, if any),
+        and its outcome; the others stay submitted."""
+        while True:
+            for key in keys:
+                if key in self._early:
+                    return key, self._early.pop(key)
+            self._answer({})
 
     def _send(self, request: Request) -> float:
         """Write the request to the host; the seconds it is allowed."""

@@ -249,6 +249,12 @@ class MutantKeys:
             text += self._code_of(ops | {mutant.op})
         return hashlib.sha256("\0".join(text).encode()).hexdigest()
 
+    @property
+    def told_apart(self) -> set[str]:
+        """The mutants a probe told apart in the last run: their keys hold the probes that
+        reach them, known once the probes have run on this run's unmutated engine."""
+        return {m for m, entry in self.previous.items() if _told_apart(entry.result)}
+
     def reuse(
         self, mutant: Mutant, key_of: Callable[[MutantResult], str | None]
     ) -> tuple[MutantResult, bool] | None:

@@ -37,9 +37,11 @@ from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import compiled
 from minigrad_tool.mutation.cache import MutantKeys, Part
+from minigrad_tool.mutation.judgement import Streaming
 from minigrad_tool.mutation.judges import JUDGES
 from minigrad_tool.mutation.judges.tests import EarlyTests
 from minigrad_tool.mutation.judging import (
+    Ahead,
     CampaignConfig,
     Harness,
     HarnessError,
@@ -196,57 +198,180 @@ def _judge_all(
     ahead: _ProbeAhead | None = None,
     every: bool = False,
     known: Mapping[str, MutantResult] | None = None,
+    late: Late | None = None,
 ) -> dict[str, dict[str, Verdict]]:
     """judge -> mutant ID -> verdict.  The scoring judge judges every mutant; the others,
     those it lets through (each a missing test when another judge catches it; a mutant your
-    tests kill needs no second verdict), or every mutant with `every` (--matrix).  `known`:
-    mutants whose verdicts the last run gave and still hold; only their probes run again."""
+    tests kill needs no second verdict), each as soon as it does, or every mutant with
+    `every` (--matrix).  `known`: mutants whose verdicts the last run gave and still hold;
+    only their probes run again.  `late()`, called once the judges' children are running:
+    more mutants to judge, and more known ones (the result cache's that wait for the probes'
+    run on the unmutated engine)."""
     verdicts: dict[str, dict[str, Verdict]] = {}
-    for mutant, result in (known or {}).items():
+    _known(verdicts, known or {}, ahead)
+    left = [m for m in mutants if m.id not in (known or {})]
+    scoring, *others = [j for j in judges if j.name in harnesses]  # the first always has one
+    followers = [_Follower(j, host, harnesses[j.name], progress, ahead) for j in others]
+    relay = _Relay(followers, ahead)
+    first = _Follower(scoring, host, harnesses[scoring.name], progress, relay)
+    batches = [left]
+    if late is not None:
+        _give(first, relay, left, every)
+        more, more_known = late()
+        _known(verdicts, more_known, ahead)
+        batches.append([m for m in more if m.id not in more_known])
+        left = [*left, *batches[-1]]
+    _give(first, relay, batches[-1], every)
+    verdicts.setdefault(scoring.name, {}).update(first.finish())
+    relay.release([m for m in left if not verdicts[scoring.name][m.id].status.detected])
+    for judge, follower in zip(others, followers, strict=True):
+        verdicts.setdefault(judge.name, {}).update(follower.finish())
+    return verdicts
+
+
+# More mutants to judge, and more whose verdicts hold (by ID), known only once the judges'
+# children run (campaign._judge_all).
+Late = Callable[[], tuple[list[Mutant], dict[str, MutantResult]]]
+
+
+def _known(
+    verdicts: dict[str, dict[str, Verdict]],
+    known: Mapping[str, MutantResult],
+    ahead: _ProbeAhead | None,
+) -> None:
+    """The verdicts kept from the last run, each judge's; their probes run again."""
+    for mutant, result in known.items():
         for name, verdict in result.judges:
             verdicts.setdefault(name, {})[mutant] = verdict
             if ahead is not None:
                 ahead.verdict(mutant, verdict)  # probed again, beside the judging
-    left = [m for m in mutants if m.id not in (known or {})]
-    for judge in judges:
-        if judge.name not in harnesses:
-            continue
-        judged = verdicts.setdefault(judge.name, {})
-        if left:
-            tick = _ticker(progress, judge.name)
-            judged |= judge.judge(host, left, harnesses[judge.name], tick, ahead)
-        if judge is judges[0] and not every:
-            left = [m for m in left if not verdicts[judge.name][m.id].status.detected]
-    return verdicts
+
+
+def _give(first: _Follower, relay: _Relay, mutants: Sequence[Mutant], every: bool) -> None:
+    """The scoring judge's mutants; with `every` (--matrix), every judge's, all at once."""
+    relay.by_id.update((m.id, m) for m in mutants)
+    if mutants:
+        first.add(mutants)
+        if every:
+            relay.release(mutants)
+
+
+class _Follower:
+    """A judge's mutants, given as they come: a streaming judge starts each one's child at
+    once (judgement.Judging); any other judges them all when asked to finish."""
+
+    def __init__(
+        self,
+        judge: Judge,
+        host: Host,
+        harness: Harness,
+        progress: JudgeProgress | None,
+        ahead: Ahead | None,
+    ) -> None:
+        self.judge, self.host, self.harness, self.ahead = judge, host, harness, ahead
+        self.tick = _ticker(progress, judge.name)
+        self.stream = (
+            judge.judging(host, harness, self.tick, ahead) if isinstance(judge, Streaming) else None
+        )
+        self.given: list[Mutant] = []
+
+    def add(self, mutants: Sequence[Mutant]) -> None:
+        if self.stream is not None:
+            self.stream.add(mutants)
+        else:
+            self.given += mutants
+
+    def wait(self) -> None:
+        if self.stream is not None:
+            self.stream.wait()
+
+    def finish(self) -> dict[str, Verdict]:
+        if self.stream is not None:
+            return self.stream.finish()
+        if not self.given:
+            return {}
+        return self.judge.judge(self.host, self.given, self.harness, self.tick, self.ahead)
+
+
+class _Relay:
+    """The scoring judge's `ahead`: each mutant it lets through goes to the other judges at
+    once (their children run beside its own), and to the probes.  Before the scoring judge
+    runs a hang again alone, the others finish what they started, and what it lets through
+    from then on waits for `release`, after its last verdict."""
+
+    def __init__(self, followers: Sequence[_Follower], probes: _ProbeAhead | None) -> None:
+        self.by_id: dict[str, Mutant] = {}  # the scoring judge's mutants
+        self.followers, self.probes = followers, probes
+        self.given: set[str] = set()
+        self.held = False
+
+    def verdict(self, mutant: str, verdict: Verdict) -> None:
+        if self.probes is not None:
+            self.probes.verdict(mutant, verdict)
+        if not verdict.status.detected and not self.held:
+            self.release([self.by_id[mutant]])
+
+    def release(self, mutants: Sequence[Mutant]) -> None:
+        """Give the followers these mutants, those not given already."""
+        new = [m for m in mutants if m.id not in self.given]
+        self.given.update(m.id for m in new)
+        if new:
+            for follower in self.followers:
+                follower.add(new)
+
+    def drain(self) -> None:
+        self.held = True
+        for follower in self.followers:
+            follower.wait()
+        if self.probes is not None:
+            self.probes.drain()
 
 
 class _ProbeAhead:
     """Probes each mutant a judge lets through as soon as it does, while the judges go on:
     the probes run in the engine host, beside your tests' children in theirs (on the scaled-up
     student suite, judging left a core idle 12% of the time, and probing after it 25%).  A
-    probe run's outcome does not depend on when it runs: a fresh child, the same probes."""
+    probe run's outcome does not depend on when it runs: a fresh child, the same probes.
+    Until the probes' run on the unmutated engine is in (`settle`), which the judges' first
+    children need not wait for, what they let through waits."""
 
-    def __init__(self, host: Host, probing: Probing, original: Original, broken: list[str]):
-        self.host, self.probing, self.original = host, probing, original
+    def __init__(self, host: Host, probing: Probing, broken: list[str]):
+        self.host, self.probing = host, probing
         self.broken = broken  # the battery's cases the unmutated engine fails
-        probing.keep(host, original, broken)
+        self.original: Original | None = None
+        self.held: list[str] = []  # let through before the original's probes were in
         self.sent: set[str] = set()
         self.done: dict[str, ChildOutcome] = {}
+
+    def settle(self) -> Original:
+        """The probes' run on the unmutated engine (started beside the harnesses), waited
+        for; its observations kept in the engine host for every probe child after."""
+        if self.original is None:
+            self.original = self.probing.original(self.host, started=True)
+            self.probing.keep(self.host, self.original, self.broken)
+            held, self.held = self.held, []
+            if held:
+                self.probing.submit(self.host, held, self.original)
+        return self.original
 
     def verdict(self, mutant: str, verdict: Verdict) -> None:
         if not verdict.status.detected and mutant not in self.sent:
             self.sent.add(mutant)
-            self.probing.submit(self.host, [mutant], self.original)
+            if self.original is None:
+                self.held.append(mutant)
+            else:
+                self.probing.submit(self.host, [mutant], self.original)
 
     def drain(self) -> None:
         """Every probe run started so far, finished (a hang is confirmed alone)."""
+        self.settle()
         waiting = [m for m in self.sent if m not in self.done]
         self.done.update(self.probing.collect(self.host, waiting))
 
     def probe(self, results: list[MutantResult]) -> list[MutantResult]:
         """Each mutant some judge let through, probed: most as their verdicts came."""
         self.drain()
-        return self.probing.probe(self.host, results, self.original, self.broken, self.done)
+        return self.probing.probe(self.host, results, self.settle(), self.broken, self.done)
 
 
 def _engine_tasks(parts: Sequence[Judge | Probing]) -> dict[str, Task]:
@@ -329,12 +454,21 @@ def run_campaign(
             _run_harnesses(host, judges, harnesses, findings, excluded)
             harness_seconds = time.monotonic() - harness_start
             keyed = _Keys.of(keys, judges, harnesses, generated.mutants, config.matrix)
-            ahead = _probes_ahead(host, probing, findings, keyed)
-            reused, reprobed = _reused(keyed, mutants)
-            judged = [m for m in mutants if m.id not in reused]
+            ahead = _probes_ahead(host, probing, findings)
+            reuse = _Reuse(keyed, mutants, probing, ahead)
             verdicts = _judge_all(
-                host, judges, harnesses, judged, progress, ahead, config.matrix, reprobed
+                host,
+                judges,
+                harnesses,
+                reuse.judged(),
+                progress,
+                ahead,
+                config.matrix,
+                reuse.reprobed,
+                reuse.settle,
             )
+            reused, reprobed = reuse.whole, reuse.reprobed
+            judged = reuse.judged()
             results = [_combine(m, verdicts, config.judges) for m in judged]
             if ahead is not None:
                 results = ahead.probe(results)
@@ -377,17 +511,13 @@ def run_campaign(
 
 
 def _probes_ahead(
-    host: Host, probing: Probing | None, findings: Sequence[Finding], keyed: _Keys | None
+    host: Host, probing: Probing | None, findings: Sequence[Finding]
 ) -> _ProbeAhead | None:
     """The probes of each mutant a judge lets through, sent as its verdict comes (None
-    without probes); a kept survivor's key holds the probes that reach it now."""
+    without probes)."""
     if probing is None:
         return None
-    original = probing.original(host, started=True)
-    ahead = _ProbeAhead(host, probing, original, [f.case for f in findings if f.case])
-    if keyed is not None:
-        keyed.probed_by(probing, original, ahead.broken)
-    return ahead
+    return _ProbeAhead(host, probing, [f.case for f in findings if f.case])
 
 
 def _of_your_tests(harness: Harness | None) -> dict[str, Any]:
@@ -501,20 +631,53 @@ class _ProbeReach:
         return ("probes", items, set().union(*(self.ops.get(i, set()) for i in upto)))
 
 
-def _reused(
-    keyed: _Keys | None, mutants: Sequence[Mutant]
-) -> tuple[dict[str, MutantResult], dict[str, MutantResult]]:
-    """The last run's verdicts of the mutants whose keys are unchanged: those that hold whole,
-    and those whose judges' verdicts hold but whose probes must run again (mutation.cache)."""
-    whole: dict[str, MutantResult] = {}
-    judged: dict[str, MutantResult] = {}
-    if keyed is None:
-        return whole, judged
-    for mutant in mutants:
-        kept = keyed.keys.reuse(mutant, functools.partial(keyed, mutant))
-        if kept is not None:
-            (whole if kept[1] else judged)[mutant.id] = kept[0]
-    return whole, judged
+class _Reuse:
+    """Which of the last run's verdicts hold (mutation.cache), and which mutants are judged
+    again.  Decided at once for most; for those a probe told apart last time, only once the
+    probes' run on the unmutated engine says which probes reach them now (`settle`), which
+    the judges' children need not wait for: after a one-op change judged by the battery
+    alone, that run was most of what the judging waited for."""
+
+    def __init__(
+        self,
+        keyed: _Keys | None,
+        mutants: Sequence[Mutant],
+        probing: Probing | None,
+        ahead: _ProbeAhead | None,
+    ) -> None:
+        self.keyed, self.mutants, self.probing, self.ahead = keyed, mutants, probing, ahead
+        self.whole: dict[str, MutantResult] = {}  # held whole
+        self.reprobed: dict[str, MutantResult] = {}  # the judges' verdicts hold; probed again
+        told = keyed.keys.told_apart if keyed is not None and probing is not None else set()
+        self.later = [m for m in mutants if m.id in told]
+        self._decide([m for m in mutants if m.id not in told])
+
+    def _decide(self, mutants: Sequence[Mutant]) -> None:
+        if self.keyed is None:
+            return
+        for mutant in mutants:
+            kept = self.keyed.keys.reuse(mutant, functools.partial(self.keyed, mutant))
+            if kept is not None:
+                (self.whole if kept[1] else self.reprobed)[mutant.id] = kept[0]
+
+    def judged(self) -> list[Mutant]:
+        """The mutants judged by this run's judges, or whose verdicts are kept but probed
+        again, in generation order: so far, until `settle`."""
+        later = {m.id for m in self.later}
+        return [m for m in self.mutants if m.id not in self.whole and m.id not in later]
+
+    def settle(self) -> tuple[list[Mutant], dict[str, MutantResult]]:
+        """Once the probes' run on the unmutated engine is in: the mutants left to decide that
+        are judged, and those whose judges' verdicts hold."""
+        if self.ahead is not None:
+            original = self.ahead.settle()
+            if self.keyed is not None and self.probing is not None:
+                self.keyed.probed_by(self.probing, original, self.ahead.broken)
+        later, self.later = self.later, []
+        before = set(self.reprobed)
+        self._decide(later)
+        more = [m for m in later if m.id not in self.whole]
+        return more, {m: r for m, r in self.reprobed.items() if m not in before}
 
 
 def _in_order(

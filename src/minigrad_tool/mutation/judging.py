@@ -11,7 +11,8 @@ one of its items is called (a case, a test), and two steps.
    engine loaded: its one function is swapped in memory, and the items that
    may run its code, in the judge's order (never by measured time), up to the
    first failure
-   (:func:`run_mutant`, in the child; :func:`judge_mutants`, in the parent).
+   (:func:`run_mutant`, in the child; :mod:`minigrad_tool.mutation.judgement`,
+   in the parent).
 
 A judge may also add tasks to the campaign's engine host (the battery does:
 its cases run there) and run hosts of its own (your tests do).
@@ -30,11 +31,11 @@ from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery import Battery, Settings
 from minigrad_tool.faults import InternalError
 from minigrad_tool.findings import Finding
-from minigrad_tool.isolation import Host, Limits, Reporter, Request, Slots
+from minigrad_tool.isolation import Host, Limits, Reporter, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import Patcher, patcher_for
-from minigrad_tool.mutation.results import Status, Verdict
+from minigrad_tool.mutation.results import Verdict
 
 if TYPE_CHECKING:  # the cache imports the results this module does: no cycle at run time
     from minigrad_tool.mutation.cache import MutantKeys
@@ -53,11 +54,9 @@ __all__ = [
     "Task",
     "budget_for",
     "check_timeout",
-    "costliest_first",
     "covering",
     "deadline_for",
     "host_limits",
-    "judge_mutants",
     "prepare_patcher",
     "raise_internal",
     "run_mutant",
@@ -500,199 +499,6 @@ def _other_orders(
         else:
             runner.missed.append(order)
     set_order(0)
-
-
-def _uncovered(mutant: Mutant, harness: Harness, item: str) -> str:
-    """Why no item judges the mutant: none ran its code, or those that do are its op's own
-    cases and fail on the unmutated engine (a wrong op: its findings say why)."""
-    line = mutant.start[0]
-    failing = [f.case for f in harness.findings if f.case and f.op == mutant.op]
-    if not failing:
-        return f"no {item} runs line {line}"
-    return (
-        f"no passing {item} runs line {line}: {mutant.op}'s own {item}s "
-        f"({', '.join(failing)}) fail on the unmutated engine, so none can judge a change to "
-        f"it; fix {mutant.op} first"
-    )
-
-
-def _with_note(text: str, mutant: Mutant) -> str:
-    return text + (f" ({mutant.note})" if mutant.note else "")
-
-
-def _timeout(
-    mutant: Mutant, first: ChildOutcome, second: ChildOutcome, items: Sequence[str], item: str
-) -> Verdict:
-    """A hang seen twice, the second time alone with CONFIRM_FACTOR times the deadline: a
-    Timeout, unless the mutant had already survived in some graph order (then Survived)."""
-    where = second.where
-    missed = [int(o) for o in where.get("missed", [])]
-    caught = [int(o) for o in where.get("caught", [])]
-    said = f"{first.message}; again alone with {CONFIRM_FACTOR:g}x the deadline: {second.message}"
-    if missed:
-        return Verdict(
-            Status.SURVIVED,
-            f"it survived in graph order(s) {', '.join(map(str, missed))} before it hung: {said}",
-            (),
-            tuple(items),
-            second.seconds,
-        )
-    return Verdict(
-        Status.TIMEOUT,
-        f"hung where the unmutated engine finished ({item} {where.get('item', '?')}, graph "
-        f"order {where.get('order', 0)}; caught in order(s) "
-        f"{', '.join(map(str, caught)) or 'none'} before): {said}",
-        (),
-        tuple(items),
-        second.seconds,
-    )
-
-
-def _verdict(mutant: Mutant, outcome: ChildOutcome, items: Sequence[str], item: str) -> Verdict:
-    """Turn a judge child's outcome into a verdict; a failure of minigrad itself is no verdict."""
-    raise_internal(outcome, f"mutant {mutant.id}")
-    if outcome.status == "timeout":
-        return Verdict(Status.TIMEOUT, outcome.message, (), tuple(items), outcome.seconds)
-    if not outcome.ok:  # the mutant made the engine raise outside an item, crash, or exit
-        return Verdict(Status.KILLED, outcome.message, (), tuple(items), outcome.seconds)
-    run = MutantRun.from_json(outcome.value)
-    killers, covered, unreliable = run.killed_by, run.covered_by, run.unreliable
-    flaky = (
-        f"; {', '.join(unreliable)} failed on it but also failed on the unmutated engine, run "
-        f"again in the same process: flaky, or dependent on an earlier {item}'s state, so no kill"
-        if unreliable
-        else ""
-    )
-    if run.hits == 0:
-        reason = _with_note(
-            f"none of the {len(items)} {item}s run ran the changed code (line {mutant.start[0]})",
-            mutant,
-        )
-        if killers:
-            reason += f"; {killers[0]} failed all the same: is it flaky?"
-        return Verdict(Status.NO_COVERAGE, reason + flaky, (), (), outcome.seconds)
-    caught, orders = run.orders_caught, run.orders
-    if killers and len(caught) < orders:
-        return Verdict(
-            Status.SURVIVED,
-            f"caught in only {len(caught)} of {orders} graph orders (orders "
-            f"{', '.join(map(str, caught))}; {killers[0]} in order 0): the {item}s catch it by "
-            "luck of the order in which backward() visits nodes, so it is not counted as killed"
-            + flaky,
-            (),
-            covered,
-            outcome.seconds,
-            orders=(len(caught), orders),
-        )
-    if killers:
-        return Verdict(
-            Status.KILLED,
-            run.reason + flaky,
-            killers,
-            covered,
-            outcome.seconds,
-            orders=(len(caught), orders),
-        )
-    return Verdict(
-        Status.SURVIVED,
-        f"no {item} fails, though {len(covered)} ran the changed code" + flaky,
-        (),
-        covered,
-        outcome.seconds,
-    )
-
-
-def judge_mutants(
-    host: Host,
-    task: str,
-    mutants: Sequence[Mutant],
-    harness: Harness,
-    config: CampaignConfig,
-    item: str,
-    order: Order = covering,
-    progress: Progress | None = None,
-    ahead: Ahead | None = None,
-) -> dict[str, Verdict]:
-    """Each mutant judged by the items `order` gives it, in the host's children; first,
-    HarnessError if --timeout leaves the unmutated engine no room (:func:`check_timeout`).
-
-    Every run of an item has its own deadline (:func:`budget_for`).  A mutant that hangs is
-    run again, alone, with CONFIRM_FACTOR times the deadlines: only a second hang is a
-    Timeout, so a busy machine cannot turn a survivor into a kill."""
-    check_timeout(mutants, harness, config, order)
-    verdicts: dict[str, Verdict] = {}
-    requests: dict[str, Request] = {}
-    total = len(mutants)
-
-    def found(key: str, verdict: Verdict) -> None:
-        verdicts[key] = verdict
-        if ahead is not None:
-            ahead.verdict(key, verdict)
-        if progress is not None:
-            progress(len(verdicts), total)
-
-    for m in mutants:
-        items = order(m, harness)
-        if not items:
-            found(m.id, Verdict(Status.NO_COVERAGE, _with_note(_uncovered(m, harness, item), m)))
-            continue
-        requests[m.id] = _request(m, task, items, harness, config, 1.0)
-    by_id = {m.id: m for m in mutants}
-    if progress is not None:
-        progress(len(verdicts), total)
-    hung: dict[str, ChildOutcome] = {}
-
-    def finished(key: str, outcome: ChildOutcome) -> None:
-        if outcome.status == "timeout":
-            hung[key] = outcome  # confirmed below, alone, before it counts
-            return
-        found(key, _verdict(by_id[key], outcome, requests[key].args["items"], item))
-
-    host.run(costliest_first(list(requests.values()), harness), on_done=finished)
-    if hung and ahead is not None:
-        ahead.drain()  # alone on the machine: no probe runs beside it
-    for key in sorted(hung, key=list(requests).index):  # one at a time: alone on the host
-        items = requests[key].args["items"]
-        again = _request(by_id[key], task, items, harness, config, CONFIRM_FACTOR)
-        outcome = host.run([again])[key]
-        if outcome.status == "timeout":
-            found(key, _timeout(by_id[key], hung[key], outcome, items, item))
-        else:
-            found(key, _verdict(by_id[key], outcome, items, item))
-    return verdicts
-
-
-def costliest_first(requests: Sequence[Request], harness: Harness) -> list[Request]:
-    """The requests by what their items took on the unmutated engine, longest first (in
-    generation order among equals): a long one started last would leave the other slots
-    idle at the end (the longest-processing-time-first rule).  The order they run in
-    changes no verdict: each runs in a fresh child."""
-
-    def cost(request: Request) -> float:
-        return sum(harness.seconds.get(i, 0.0) for i in request.args["items"])
-
-    return sorted(requests, key=lambda r: -cost(r))
-
-
-def _request(
-    mutant: Mutant,
-    task: str,
-    items: Sequence[str],
-    harness: Harness,
-    config: CampaignConfig,
-    scale: float,
-) -> Request:
-    """A judge child's request: the items, each one's deadline per run (`scale` times the
-    usual), and the kink pins the host forked before."""
-    budgets = {i: budget_for(i, harness, config, scale) for i in items}
-    args: dict[str, Any] = {"mutant": mutant.id, "items": list(items), "budgets": budgets}
-    pinned = {i: harness.pinned[i] for i in items if i in harness.pinned}
-    if pinned and not config.settings.any_subgradient:
-        args["pinned"] = pinned  # the host forked before the harness ran: send them along
-    if harness.dependent:  # fixtures the stats run saw depend on the engine (judges.fixtures)
-        args["dependent"] = harness.dependent
-    # Until the child's first phase starts the first item's deadline: the fork and the swap.
-    return Request(mutant.id, task, args, scale * DEADLINE_SLACK + max(budgets.values()))
 
 
 def prepare_patcher(setup: Setup) -> Callable[[Loaded], None]:

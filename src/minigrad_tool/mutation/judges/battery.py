@@ -23,6 +23,7 @@ from minigrad_tool.battery.cases import pinned_values
 from minigrad_tool.findings import Finding, blame_backward
 from minigrad_tool.isolation import Host, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
+from minigrad_tool.mutation.judgement import Judging
 from minigrad_tool.mutation.judging import (
     Ahead,
     Harness,
@@ -30,7 +31,6 @@ from minigrad_tool.mutation.judging import (
     Progress,
     Setup,
     Task,
-    judge_mutants,
     raise_internal,
     run_mutant,
 )
@@ -225,10 +225,16 @@ class BatteryJudge:
         progress: Progress,
         ahead: Ahead | None = None,
     ) -> dict[str, Verdict]:
-        return judge_mutants(
+        judging = self.judging(engine, harness, progress, ahead)
+        judging.add(mutants)
+        return judging.finish()
+
+    def judging(
+        self, engine: Host, harness: Harness, progress: Progress, ahead: Ahead | None
+    ) -> Judging:
+        return Judging(
             engine,
             "battery-judge",
-            mutants,
             harness,
             self.setup.config,
             self.item,

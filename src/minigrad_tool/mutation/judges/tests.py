@@ -59,6 +59,7 @@ from minigrad_tool.isolation import (
 )
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.habits import HabitWatch, record_habits
+from minigrad_tool.mutation.judgement import Judging
 from minigrad_tool.mutation.judges.fixtures import (
     KeptFixtures,
     Warmed,
@@ -77,7 +78,6 @@ from minigrad_tool.mutation.judging import (
     Task,
     covering,
     host_limits,
-    judge_mutants,
     raise_internal,
     run_mutant,
 )
@@ -1072,10 +1072,16 @@ class TestsJudge:
         progress: Progress,
         ahead: Ahead | None = None,
     ) -> dict[str, Verdict]:
-        return judge_mutants(
+        judging = self.judging(engine, harness, progress, ahead)
+        judging.add(mutants)
+        return judging.finish()
+
+    def judging(
+        self, engine: Host, harness: Harness, progress: Progress, ahead: Ahead | None
+    ) -> Judging:
+        return Judging(
             self.tests.host,
             "judge",
-            mutants,
             harness,
             self.setup.config,
             self.item,
