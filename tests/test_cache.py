@@ -80,11 +80,11 @@ def reprobed(out: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def kept_cases(out: str) -> tuple[int, int]:
-    """How many battery cases' runs on the unmutated engine the run took from the last one,
-    of how many."""
+def kept_runs(out: str, what: str = "battery cases'") -> tuple[int, int]:
+    """How many battery cases' runs on the unmutated engine (or your tests' first runs there,
+    `what` "tests' first") the run took from the last one, of how many."""
     for line in out.splitlines():
-        if " battery cases' runs on the unmutated engine from the last run" in line:
+        if f" {what} runs on the unmutated engine from the last run" in line:
             words = line.split()
             return int(words[0]), int(words[2])
     return 0, 0
@@ -125,7 +125,7 @@ def test_one_op_changed_the_rest_is_reused_with_the_statuses_of_a_full_run(
         edit(project / "engine.py", old, new)
         cached, statuses = mutate(project, "--judge", "battery")
         assert 0 < reused(cached.stdout) < len(statuses), cached.stdout
-        kept, cases = kept_cases(cached.stdout)
+        kept, cases = kept_runs(cached.stdout)
         assert 0 < kept < cases, cached.stdout  # the cases that reach tanh ran again
         done, full = mutate(project, "--judge", "battery", "--no-cache")
         assert statuses == full
@@ -136,16 +136,21 @@ def test_one_op_changed_the_rest_is_reused_with_the_statuses_of_a_full_run(
 def test_your_tests_judge_a_changed_op_and_a_changed_test_judges_everything(
     project: Path,
 ) -> None:
+    """After tanh's step changed, the tests that reach tanh run again on the unmutated engine
+    and the others' first runs are the last run's; a changed test file runs them all."""
     mutate(project, "--tests", "test_engine.py")
     edit(project / "engine.py", TANH_STEP, "self.grad += out.grad * (1 - t**2)")
     cached, statuses = mutate(project, "--tests", "test_engine.py")
     assert 0 < reused(cached.stdout) < len(statuses), cached.stdout
+    kept, tests = kept_runs(cached.stdout, "tests' first")
+    assert 0 < kept < tests, cached.stdout
     _, full = mutate(project, "--tests", "test_engine.py", "--no-cache")
     assert statuses == full
     with (project / "test_engine.py").open("a") as f:
         f.write("\n# a comment changes the file: every verdict may depend on it\n")
     cached, statuses = mutate(project, "--tests", "test_engine.py")
     assert REPLAYED not in cached.stdout and not reused(cached.stdout)
+    assert kept_runs(cached.stdout, "tests' first") == (0, 0), cached.stdout
     assert statuses == full
 
 

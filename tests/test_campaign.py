@@ -406,7 +406,8 @@ def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each mutant your tests or the battery let through is probed once, its probe run
-    started as its verdict came (campaign._ProbeAhead), and the results are those of probing
+    started as its verdict came, or as the probes' run on the unmutated engine came in for
+    those let through before it (campaign._ProbeAhead), and the results are those of probing
     after judging, mutant for mutant."""
     from minigrad_tool.adapter import parse_spec, profile_engine
     from minigrad_tool.isolation import Limits
@@ -416,7 +417,8 @@ def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
     sent: list[str] = []
 
     class Recording(module._ProbeAhead):
-        def verdict(self, mutant: str, verdict: Verdict) -> None:
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
             submit = self.probing.submit
 
             def recorded(host: Any, mutants: Sequence[str], original: Any) -> None:
@@ -424,10 +426,6 @@ def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
                 submit(host, mutants, original)
 
             self.probing.submit = recorded  # type: ignore[method-assign]
-            try:
-                super().verdict(mutant, verdict)
-            finally:
-                self.probing.submit = submit  # type: ignore[method-assign]
 
     class Late(module._ProbeAhead):
         def verdict(self, mutant: str, verdict: Verdict) -> None:

@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 ENV = "MINIGRAD_RESULTS"
-FORMAT = 4  # bumped when what is stored changes shape: older files are ignored
+FORMAT = 5  # bumped when what is stored changes shape: older files are ignored
 # Runs kept at most: one file per command (folder, engine, options), each 0.1 to 1 MB; the
 # least recently written go first, so a cache folder never grows past a few hundred MB.
 KEPT_RUNS = 256
@@ -139,7 +139,8 @@ class _Entry:
 
 @dataclass(frozen=True)
 class _Case:
-    """A battery case's run on the unmutated engine, under the key of the code it reached."""
+    """A battery case's run on the unmutated engine, or a chunk of your tests' first run
+    there (judges.tests.run_stats), under the key of the code it reached."""
 
     key: str
     ops: tuple[str, ...]  # the ops whose mutated code it ran
@@ -240,6 +241,16 @@ class MutantKeys:
         kept = tuple(sorted(set(ops)))
         self.cases[case] = _Case(self._case_key(case, kept), kept, value, seconds)
 
+    def kept_tests(self, tests: Sequence[str]) -> list[Any] | None:
+        """A chunk of your tests' first run on the unmutated engine, each test's run, if none
+        of the code they reached changed: the same tests run the same code in a child forked
+        from the same collected session, so they would run the same again."""
+        kept = self.kept_case(_chunk(tests))
+        return None if kept is None else list(kept[0])
+
+    def keep_tests(self, tests: Sequence[str], ops: Iterable[str], runs: Sequence[Any]) -> None:
+        self.keep_case(_chunk(tests), ops, list(runs), 0.0)
+
     def key(self, mutant: Mutant, parts: Sequence[Part]) -> str:
         """Of the mutant, the inputs, the shared code, and per judge the items it ran and the
         code of the ops they reach."""
@@ -275,6 +286,11 @@ class MutantKeys:
         """Keep a verdict of this run for the next, under the key it has."""
         if key is not None:
             self.entries[result.mutant.id] = _Entry(key, self.engine, result)
+
+
+def _chunk(tests: Sequence[str]) -> str:
+    """A chunk of tests under the name it is kept by, apart from every battery case's."""
+    return "tests\0" + "\0".join(tests)
 
 
 def _told_apart(result: MutantResult) -> bool:

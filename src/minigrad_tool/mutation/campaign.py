@@ -193,45 +193,36 @@ def _judge_all(
     host: Host,
     judges: Sequence[Judge],
     harnesses: Mapping[str, Harness],
-    mutants: Sequence[Mutant],
+    reuse: _Reuse,
     progress: JudgeProgress | None,
     ahead: _ProbeAhead | None = None,
     every: bool = False,
-    known: Mapping[str, MutantResult] | None = None,
-    late: Late | None = None,
 ) -> dict[str, dict[str, Verdict]]:
     """judge -> mutant ID -> verdict.  The scoring judge judges every mutant; the others,
     those it lets through (each a missing test when another judge catches it; a mutant your
     tests kill needs no second verdict), each as soon as it does, or every mutant with
-    `every` (--matrix).  `known`: mutants whose verdicts the last run gave and still hold;
-    only their probes run again.  `late()`, called once the judges' children are running:
-    more mutants to judge, and more known ones (the result cache's that wait for the probes'
-    run on the unmutated engine)."""
+    `every` (--matrix).  The mutants whose verdicts the last run gave and still hold
+    (`reuse`) are not judged; those whose judges' verdicts hold are only probed again.  The
+    mutants whose reuse waits for the probes' run on the unmutated engine follow once it is
+    in (`reuse.settle`), the others' children running meanwhile."""
     verdicts: dict[str, dict[str, Verdict]] = {}
-    _known(verdicts, known or {}, ahead)
-    left = [m for m in mutants if m.id not in (known or {})]
+    _known(verdicts, reuse.reprobed, ahead)
+    left = [m for m in reuse.judged() if m.id not in reuse.reprobed]
     scoring, *others = [j for j in judges if j.name in harnesses]  # the first always has one
     followers = [_Follower(j, host, harnesses[j.name], progress, ahead) for j in others]
     relay = _Relay(followers, ahead)
     first = _Follower(scoring, host, harnesses[scoring.name], progress, relay)
-    batches = [left]
-    if late is not None:
-        _give(first, relay, left, every)
-        more, more_known = late()
-        _known(verdicts, more_known, ahead)
-        batches.append([m for m in more if m.id not in more_known])
-        left = [*left, *batches[-1]]
-    _give(first, relay, batches[-1], every)
+    _give(first, relay, left, every)
+    more, more_known = reuse.settle()
+    _known(verdicts, more_known, ahead)
+    later = [m for m in more if m.id not in more_known]
+    _give(first, relay, later, every)
+    left += later
     verdicts.setdefault(scoring.name, {}).update(first.finish())
     relay.release([m for m in left if not verdicts[scoring.name][m.id].status.detected])
     for judge, follower in zip(others, followers, strict=True):
         verdicts.setdefault(judge.name, {}).update(follower.finish())
     return verdicts
-
-
-# More mutants to judge, and more whose verdicts hold (by ID), known only once the judges'
-# children run (campaign._judge_all).
-Late = Callable[[], tuple[list[Mutant], dict[str, MutantResult]]]
 
 
 def _known(
@@ -456,20 +447,9 @@ def run_campaign(
             keyed = _Keys.of(keys, judges, harnesses, generated.mutants, config.matrix)
             ahead = _probes_ahead(host, probing, findings)
             reuse = _Reuse(keyed, mutants, probing, ahead)
-            verdicts = _judge_all(
-                host,
-                judges,
-                harnesses,
-                reuse.judged(),
-                progress,
-                ahead,
-                config.matrix,
-                reuse.reprobed,
-                reuse.settle,
-            )
+            verdicts = _judge_all(host, judges, harnesses, reuse, progress, ahead, config.matrix)
             reused, reprobed = reuse.whole, reuse.reprobed
-            judged = reuse.judged()
-            results = [_combine(m, verdicts, config.judges) for m in judged]
+            results = [_combine(m, verdicts, config.judges) for m in reuse.judged()]
             if ahead is not None:
                 results = ahead.probe(results)
             _explain(judges, harnesses, [*results, *reused.values()])
@@ -507,6 +487,7 @@ def run_campaign(
         reused=len(reused),
         reprobed=len(reprobed),
         kept_cases=cases.kept if cases else (0, 0),
+        kept_tests=yours.kept if yours else (0, 0),
     )
 
 

@@ -433,7 +433,8 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
         )
         return
     kept, cases = campaign.kept_cases
-    if campaign.reused or kept:
+    tests_kept, tests = campaign.kept_tests
+    if campaign.reused or kept or tests_kept:
         out.line()
     if campaign.reused:
         judged = len(campaign.results) - campaign.reused - campaign.reprobed
@@ -453,6 +454,12 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
         out.line(
             f"{kept} of {cases} battery cases' runs on the unmutated engine from the last run "
             "(none of the code they reached changed)",
+            "dim",
+        )
+    if tests_kept:
+        out.line(
+            f"{tests_kept} of {tests} tests' first runs on the unmutated engine from the last "
+            "run (none of the code they reached changed)",
             "dim",
         )
 

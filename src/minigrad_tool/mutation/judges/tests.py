@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minigrad_tool import leftovers
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
@@ -85,8 +85,12 @@ from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import Patcher, patcher_for
 from minigrad_tool.mutation.results import Verdict
 
+if TYPE_CHECKING:  # the cache imports what judging does: no cycle at run time
+    from minigrad_tool.mutation.cache import MutantKeys
+
 __all__ = [
     "EarlyTests",
+    "KeptRuns",
     "NoEngineCode",
     "TestRun",
     "TestsHost",
@@ -767,17 +771,52 @@ def _stats(
     return results, unfinished
 
 
-def run_stats(tests: TestsHost) -> Stats:
+class KeptRuns:
+    """The result cache's runs of your tests on the unmutated engine, chunk by chunk
+    (mutation.cache.MutantKeys.kept_tests), and the op of each mutant whose sites a test ran:
+    a chunk is run again only when the code of an op it reached changed."""
+
+    def __init__(self, keys: MutantKeys, op_of: Mapping[str, str]) -> None:
+        self.keys, self.op_of = keys, op_of
+        self.reused = 0  # tests whose run was the last run's
+
+    def take(self, chunk: Sequence[str]) -> list[TestRun] | None:
+        runs = self.keys.kept_tests(chunk)
+        if runs is not None:
+            self.reused += len(chunk)
+        return runs
+
+    def keep(self, chunk: Sequence[str], runs: Sequence[TestRun]) -> None:
+        covers = {m for run in runs for m in run.covers}
+        if covers <= self.op_of.keys():  # else what it reached cannot be told: not kept
+            self.keys.keep_tests(chunk, {self.op_of[m] for m in covers}, runs)
+
+
+def run_stats(tests: TestsHost, kept: KeptRuns | None = None) -> Stats:
     """Every collected test once on the unmutated engine: (outcome, text, sites and seconds).
 
     Tests run in chunks, in collection order, a child per chunk (a child per
     test costs more than most tests).  A test that fails, or a chunk that hangs
     or dies, is run again alone, from the collected state: that is how each
-    mutant's tests start, and it names the test to blame.
+    mutant's tests start, and it names the test to blame.  With `kept`, a chunk
+    none of whose reached code changed since the last run is that run's.
     """
     ids = tests.tests()
     size = max(1, math.ceil(len(ids) / (4 * tests.host.jobs)))
-    results, again = _stats(tests, [ids[i : i + size] for i in range(0, len(ids), size)])
+    results: Stats = {}
+    chunks: list[list[str]] = []
+    for chunk in (ids[i : i + size] for i in range(0, len(ids), size)):
+        runs = kept.take(chunk) if kept is not None else None
+        if runs is None:
+            chunks.append(chunk)
+        else:
+            results.update(zip(chunk, runs, strict=True))
+    fresh, again = _stats(tests, chunks)
+    results.update(fresh)
+    if kept is not None:
+        for chunk in chunks:
+            if all(n in fresh for n in chunk):
+                kept.keep(chunk, [fresh[n] for n in chunk])
     again += [nodeid for nodeid, run in results.items() if run.outcome == "failed"]
     if again:
         alone, _ = _stats(tests, [[nodeid] for nodeid in again])
@@ -835,9 +874,12 @@ def _set_up_in_host(tests: TestsHost, plan: list[list[str]]) -> str:
     return "; ".join(f"in the host it leaves {why}" for why in left.values())
 
 
-def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
-    """Every test once on the unmutated engine, sites recorded; HarnessError naming the failures."""
-    stats = run_stats(tests)
+def run_tests_harness(
+    tests: TestsHost, what: str = "your tests", last: KeptRuns | None = None
+) -> Harness:
+    """Every test once on the unmutated engine, sites recorded (the result cache's runs, with
+    `last`, where they hold); HarnessError naming the failures."""
+    stats = run_stats(tests, last)
     if not stats:
         raise HarnessError(f"{what} in {' '.join(tests.paths)} collect no test")
     differs = {n: run.differs_in_orders for n, run in stats.items() if run.differs_in_orders}
@@ -883,6 +925,7 @@ def run_tests_harness(tests: TestsHost, what: str = "your tests") -> Harness:
         fixtures=fixtures,
         imported=tests.imported,
         findings=(Finding("", elsewhere_note(tests), check="note"),) if tests.elsewhere else (),
+        kept=(last.reused, len(stats)) if last is not None else (0, 0),
     )
 
 
@@ -1032,7 +1075,10 @@ class TestsJudge:
         self.tests.close()
 
     def harness(self, engine: Host) -> Harness:
-        return warm_fixtures(self.tests, run_tests_harness(self.tests.ready()))
+        keys = self.setup.keys if self.setup.config.record_code else None
+        op_of = {m.id: m.op for m in self.setup.mutants.values()}
+        last = KeptRuns(keys, op_of) if keys is not None else None
+        return warm_fixtures(self.tests, run_tests_harness(self.tests.ready(), last=last))
 
     def order(self, mutant: Mutant, harness: Harness) -> list[str]:
         return covering(mutant, harness)
