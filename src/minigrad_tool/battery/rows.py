@@ -15,6 +15,7 @@ Tests, the CLI and the mutation campaign all read the same rows.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -55,10 +56,15 @@ class Battery:
     calls: Calls
 
     def case(self, name: str) -> BatteryCase:
+        return self._by_name[name]
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, BatteryCase]:
+        """Each case by name (the first of a name): a judge looks cases up for every mutant."""
+        found: dict[str, BatteryCase] = {}
         for case in self.cases:
-            if case.name == name:
-                return case
-        raise KeyError(name)
+            found.setdefault(case.name, case)
+        return found
 
     @property
     def groups(self) -> tuple[str, ...]:
