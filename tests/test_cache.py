@@ -82,7 +82,8 @@ def reprobed(out: str) -> int:
 
 def kept_runs(out: str, what: str = "battery cases'") -> tuple[int, int]:
     """How many battery cases' runs on the unmutated engine (or your tests' first runs there,
-    `what` "tests' first") the run took from the last one, of how many."""
+    `what` "tests' first", or the probes', "probes'") the run took from the last one, of how
+    many."""
     for line in out.splitlines():
         if f" {what} runs on the unmutated engine from the last run" in line:
             words = line.split()
@@ -116,8 +117,9 @@ def test_one_op_changed_the_rest_is_reused_with_the_statuses_of_a_full_run(
     project: Path,
 ) -> None:
     """tanh's step rewritten (same maths), then broken: each time the cached run reuses the
-    verdicts of mutants whose cases never reach tanh and judges the others, and every status,
-    killer and reason is the full run's."""
+    verdicts of mutants whose cases never reach tanh and judges the others, runs again the
+    cases and probes that reach tanh on the unmutated engine, and every status, killer and
+    reason is the full run's."""
     mutate(project, "--judge", "battery")
     rewritten = "self.grad += out.grad * (1 - t**2)"
     broken = "self.grad += (1 - t) * out.grad"
@@ -127,6 +129,8 @@ def test_one_op_changed_the_rest_is_reused_with_the_statuses_of_a_full_run(
         assert 0 < reused(cached.stdout) < len(statuses), cached.stdout
         kept, cases = kept_runs(cached.stdout)
         assert 0 < kept < cases, cached.stdout  # the cases that reach tanh ran again
+        kept, probes = kept_runs(cached.stdout, "probes'")
+        assert 0 < kept < probes, cached.stdout  # and the probes that do
         done, full = mutate(project, "--judge", "battery", "--no-cache")
         assert statuses == full
         assert cached.returncode == done.returncode == (0 if new == rewritten else 1)

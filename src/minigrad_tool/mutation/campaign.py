@@ -488,6 +488,7 @@ def run_campaign(
         reprobed=len(reprobed),
         kept_cases=cases.kept if cases else (0, 0),
         kept_tests=yours.kept if yours else (0, 0),
+        kept_probes=(len(probing.last), len(probing.probes)) if probing else (0, 0),
     )
 
 

@@ -16,6 +16,7 @@ should build.
 from __future__ import annotations
 
 import ast
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -60,6 +61,8 @@ class Probing:
         # In the engine host: the original's observations and the cases it fails, kept once
         # for every probe child forked after (_keep), not sent with each mutant's request.
         self.kept: tuple[list[Any], list[str]] = ([], [])
+        # probe index -> its last run's (observation, mutants reached, seconds): not run again
+        self.last: dict[int, tuple[Any, list[str], float]] = {}
 
     def engine_tasks(self) -> dict[str, Task]:
         return {"probe": self._task, "probe-keep": self._keep}
@@ -72,8 +75,9 @@ class Probing:
     def _task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
         if "mutant" not in args:
             reporter.phase("probing the unmutated engine")
-            want, reached = self._observe_original(engine)
-            return {"count": len(want), "want": want, "reached": reached}
+            skip = set(args.get("skip", ()))
+            want, reached, seconds = self._observe_original(engine, skip)
+            return {"count": len(want), "want": want, "reached": reached, "seconds": seconds}
         want, broken_cases = self.kept  # the original's observations, made once
         mutant = self.setup.mutants[args["mutant"]]
         patcher = self.setup.patcher
@@ -108,25 +112,35 @@ class Probing:
             "only_broken": only_broken,
         }
 
-    def _observe_original(self, engine: Loaded) -> tuple[list[Any], dict[str, list[int]] | None]:
-        """Each probe's observation of the unmutated engine, and for each mutant with site
-        markers, the probes that run its code (None: not recorded).  A probe that never
+    def _observe_original(
+        self, engine: Loaded, skip: set[int]
+    ) -> tuple[list[Any], dict[str, list[int]] | None, list[float]]:
+        """Each probe's observation of the unmutated engine (None for those in `skip`, whose
+        observations the result cache keeps), for each mutant with site markers the probes
+        that run its code (None: not recorded), and each probe's seconds.  A probe that never
         reaches a mutant's code runs the mutant exactly as the original, so it cannot tell
         the mutant apart: a mutant is probed by the probes that reach it alone."""
         patcher = self.setup.patcher
-        if patcher is None or not patcher.marked:
-            return [equivalence.observe(engine.access, p) for p in self.probes], None
+        marked = patcher is not None and bool(patcher.marked)
         want: list[Any] = []
-        reached: dict[str, list[int]] = {m: [] for m in patcher.marked}
+        seconds: list[float] = []
+        reached: dict[str, list[int]] = {m: [] for m in patcher.marked} if patcher else {}
         try:
             for i, probe in enumerate(self.probes):
-                record = patcher.record_sites()
+                if i in skip:
+                    want.append(None)
+                    seconds.append(0.0)
+                    continue
+                record = patcher.record_sites() if marked and patcher else None
+                start = time.perf_counter()
                 want.append(equivalence.observe(engine.access, probe))
-                for m in record():
+                seconds.append(time.perf_counter() - start)
+                for m in record() if record is not None else ():
                     reached[m].append(i)
         finally:
-            patcher.restore()
-        return want, reached
+            if marked and patcher:
+                patcher.restore()
+        return want, reached if marked else None, seconds
 
     def _lines_run(
         self, engine: Loaded, mutant: Mutant, first: Sequence[int]
@@ -157,19 +171,65 @@ class Probing:
 
     def start(self, engine: Host) -> None:
         """Start the probes on the unmutated engine, to run beside other work; `original`
-        with `started` collects them."""
-        engine.submit([Request(_AHEAD + "original", "probe", {}, ORIGINAL_DEADLINE)])
+        with `started` collects them.  With the result cache, a probe none of whose reached
+        code changed since the last run is that run's (`_kept`): it is not run again."""
+        self.last = self._kept()
+        args = {"skip": sorted(self.last)} if self.last else {}
+        engine.submit([Request(_AHEAD + "original", "probe", args, ORIGINAL_DEADLINE)])
+
+    def _kept(self) -> dict[int, tuple[Any, list[str], float]]:
+        """probe index -> its last run's observation, the mutants it reached, its seconds."""
+        keys = self.setup.keys if self.setup.config.record_code else None
+        if keys is None:
+            return {}
+        kept = {}
+        for i in range(len(self.probes)):
+            run = keys.kept_case(_probe_name(i, self.probes[i].label))
+            if run is not None:
+                kept[i] = run[0]
+        return kept
 
     def original(self, engine: Host, started: bool = False) -> Original:
         """The probes on the unmutated engine: they must run, and are observed once."""
         if started:
             outcome = engine.collect([_AHEAD + "original"])[_AHEAD + "original"]
         else:
+            self.last = {}
             outcome = engine.run([Request("original", "probe", {}, ORIGINAL_DEADLINE)])["original"]
         raise_internal(outcome, "probing the unmutated engine")
         if not outcome.ok:
             raise HarnessError(f"the probes fail on the unmutated engine: {outcome.message}")
-        return outcome.seconds, outcome.value["want"], outcome.value["reached"]
+        value = outcome.value
+        want, reached, seconds = list(value["want"]), value["reached"], list(value["seconds"])
+        for i, (observed, reaching, took) in self.last.items():
+            want[i], seconds[i] = observed, took
+            if reached is not None:
+                for m in reaching:
+                    reached.setdefault(m, []).append(i)
+        if reached is not None:
+            reached = {m: sorted(probes) for m, probes in reached.items()}
+            self._keep_runs(want, reached, seconds)
+        # the deadline of a mutant's probe run: what its probes took here, and the fork
+        spent = outcome.seconds + sum(took for _, _, took in self.last.values())
+        return spent, want, reached
+
+    def _keep_runs(
+        self, want: list[Any], reached: Mapping[str, list[int]], seconds: list[float]
+    ) -> None:
+        """Each probe run here, for the next run's result cache, under the ops it reached."""
+        keys = self.setup.keys if self.setup.config.record_code else None
+        if keys is None:
+            return
+        reaching: dict[int, list[str]] = {}
+        for m, probes in reached.items():
+            for i in probes:
+                reaching.setdefault(i, []).append(m)
+        mutants = self.setup.mutants
+        for i, probe in enumerate(self.probes):
+            found = sorted(reaching.get(i, []))
+            if i not in self.last and all(m in mutants for m in found):
+                ops = {mutants[m].op for m in found}
+                keys.keep_case(_probe_name(i, probe.label), ops, (want[i], found, seconds[i]), 0.0)
 
     def probe(
         self,
@@ -243,6 +303,11 @@ class Probing:
 
 # The keys of probe runs submitted ahead: apart from a judge's, which are the mutants' IDs.
 _AHEAD = "probe "
+
+
+def _probe_name(index: int, label: str) -> str:
+    """A probe's name in the result cache, apart from every case's and every test chunk's."""
+    return f"probe\0{index}\0{label}"
 
 
 def _requests(mutants: Sequence[str], original: Original, prefix: str) -> list[Request]:

@@ -166,6 +166,7 @@ class Campaign:
     reprobed: int = 0
     kept_cases: tuple[int, int] = (0, 0)  # battery cases whose unmutated run was the last's, of
     kept_tests: tuple[int, int] = (0, 0)  # the same of your tests' first run
+    kept_probes: tuple[int, int] = (0, 0)  # the same of the probes' run
     replayed: bool = False  # the whole campaign is the last run's: nothing it read changed
 
     def path_of(self, mutant: Mutant) -> str:

@@ -434,7 +434,8 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
         return
     kept, cases = campaign.kept_cases
     tests_kept, tests = campaign.kept_tests
-    if campaign.reused or kept or tests_kept:
+    probes_kept, probes = campaign.kept_probes
+    if campaign.reused or kept or tests_kept or probes_kept:
         out.line()
     if campaign.reused:
         judged = len(campaign.results) - campaign.reused - campaign.reprobed
@@ -456,12 +457,16 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
             "(none of the code they reached changed)",
             "dim",
         )
-    if tests_kept:
-        out.line(
-            f"{tests_kept} of {tests} tests' first runs on the unmutated engine from the last "
-            "run (none of the code they reached changed)",
-            "dim",
-        )
+    for count, total, what in (
+        (tests_kept, tests, "tests' first runs"),
+        (probes_kept, probes, "probes' runs"),
+    ):
+        if count:
+            out.line(
+                f"{count} of {total} {what} on the unmutated engine from the last run (none "
+                "of the code they reached changed)",
+                "dim",
+            )
 
 
 def _item(campaign: Campaign) -> str:
