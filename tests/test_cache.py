@@ -141,13 +141,17 @@ def test_your_tests_judge_a_changed_op_and_a_changed_test_judges_everything(
     project: Path,
 ) -> None:
     """After tanh's step changed, the tests that reach tanh run again on the unmutated engine
-    and the others' first runs are the last run's; a changed test file runs them all."""
+    and the others' first runs are the last run's, as are the probe runs of mutants judged
+    again whose telling probe runs no tanh; a changed test file runs them all."""
     mutate(project, "--tests", "test_engine.py")
     edit(project / "engine.py", TANH_STEP, "self.grad += out.grad * (1 - t**2)")
     cached, statuses = mutate(project, "--tests", "test_engine.py")
     assert 0 < reused(cached.stdout) < len(statuses), cached.stdout
     kept, tests = kept_runs(cached.stdout, "tests' first")
     assert 0 < kept < tests, cached.stdout
+    # judged again (a test that covers them runs tanh), yet the probe that told them apart
+    # runs no tanh: its run is the last run's
+    assert re.search(r"\n(\d+) mutants judged again kept the probe", cached.stdout), cached.stdout
     _, full = mutate(project, "--tests", "test_engine.py", "--no-cache")
     assert statuses == full
     with (project / "test_engine.py").open("a") as f:

@@ -135,6 +135,7 @@ class _Entry:
     key: str  # what the verdict depends on, but the code of ops it does not reach
     engine: str  # every op's code: a verdict that was probed depends on all of it
     result: MutantResult
+    probe: str | None = None  # what the probe run that told it apart depended on, alone
 
 
 @dataclass(frozen=True)
@@ -282,10 +283,23 @@ class MutantKeys:
         self.entries[mutant.id] = entry
         return result, True
 
-    def keep(self, result: MutantResult, key: str | None) -> None:
-        """Keep a verdict of this run for the next, under the key it has."""
+    def keep(self, result: MutantResult, key: str | None, probe: str | None = None) -> None:
+        """Keep a verdict of this run for the next, under the key it has (and the key of the
+        probe run that told it apart, `probe`)."""
         if key is not None:
-            self.entries[result.mutant.id] = _Entry(key, self.engine, result)
+            self.entries[result.mutant.id] = _Entry(key, self.engine, result, probe)
+
+    def kept_probe(
+        self, mutant: Mutant, key_of: Callable[[MutantResult], str | None]
+    ) -> MutantResult | None:
+        """The last run's result of a mutant a probe told apart, if that probe run would be
+        the same now (`key_of` gives its key now): the same probes reach the mutant up to the
+        one that told it apart, and run the same code.  Its judges' verdicts need not hold
+        (a test that runs a changed op covers it): only what the probes found is reused."""
+        entry = self.previous.get(mutant.id)
+        if entry is None or entry.probe is None or key_of(entry.result) != entry.probe:
+            return None
+        return entry.result
 
 
 def _chunk(tests: Sequence[str]) -> str:

@@ -326,11 +326,12 @@ class _ProbeAhead:
     Until the probes' run on the unmutated engine is in (`settle`), which the judges' first
     children need not wait for, what they let through waits."""
 
-    def __init__(self, host: Host, probing: Probing, broken: list[str]):
-        self.host, self.probing = host, probing
+    def __init__(self, host: Host, probing: Probing, broken: list[str], keyed: _Keys | None):
+        self.host, self.probing, self.keyed = host, probing, keyed
         self.broken = broken  # the battery's cases the unmutated engine fails
         self.original: Original | None = None
         self.held: list[str] = []  # let through before the original's probes were in
+        self.kept = 0  # probe runs that were the last run's
         self.sent: set[str] = set()
         self.done: dict[str, ChildOutcome] = {}
 
@@ -340,9 +341,11 @@ class _ProbeAhead:
         if self.original is None:
             self.original = self.probing.original(self.host, started=True)
             self.probing.keep(self.host, self.original, self.broken)
+            if self.keyed is not None:  # which probes reach which mutant now: for their keys
+                self.keyed.probed_by(self.probing, self.original, self.broken)
             held, self.held = self.held, []
-            if held:
-                self.probing.submit(self.host, held, self.original)
+            for mutant in held:
+                self._start(mutant)
         return self.original
 
     def verdict(self, mutant: str, verdict: Verdict) -> None:
@@ -351,7 +354,17 @@ class _ProbeAhead:
             if self.original is None:
                 self.held.append(mutant)
             else:
-                self.probing.submit(self.host, [mutant], self.original)
+                self._start(mutant)
+
+    def _start(self, mutant: str) -> None:
+        """The mutant's probe run: the last run's where it holds (mutation.cache), else sent."""
+        assert self.original is not None, "settled first"
+        kept = self.keyed.kept_probe(mutant) if self.keyed is not None else None
+        if kept is not None:
+            self.done[mutant] = kept
+            self.kept += 1
+        else:
+            self.probing.submit(self.host, [mutant], self.original)
 
     def drain(self) -> None:
         """Every probe run started so far, finished (a hang is confirmed alone)."""
@@ -445,7 +458,7 @@ def run_campaign(
             _run_harnesses(host, judges, harnesses, findings, excluded)
             harness_seconds = time.monotonic() - harness_start
             keyed = _Keys.of(keys, judges, harnesses, generated.mutants, config.matrix)
-            ahead = _probes_ahead(host, probing, findings)
+            ahead = _probes_ahead(host, probing, findings, keyed)
             reuse = _Reuse(keyed, mutants, probing, ahead)
             verdicts = _judge_all(host, judges, harnesses, reuse, progress, ahead, config.matrix)
             reused, reprobed = reuse.whole, reuse.reprobed
@@ -489,17 +502,18 @@ def run_campaign(
         kept_cases=cases.kept if cases else (0, 0),
         kept_tests=yours.kept if yours else (0, 0),
         kept_probes=(len(probing.last), len(probing.probes)) if probing else (0, 0),
+        kept_probe_runs=ahead.kept if ahead else 0,
     )
 
 
 def _probes_ahead(
-    host: Host, probing: Probing | None, findings: Sequence[Finding]
+    host: Host, probing: Probing | None, findings: Sequence[Finding], keyed: _Keys | None
 ) -> _ProbeAhead | None:
     """The probes of each mutant a judge lets through, sent as its verdict comes (None
     without probes)."""
     if probing is None:
         return None
-    return _ProbeAhead(host, probing, [f.case for f in findings if f.case])
+    return _ProbeAhead(host, probing, [f.case for f in findings if f.case], keyed)
 
 
 def _of_your_tests(harness: Harness | None) -> dict[str, Any]:
@@ -530,6 +544,7 @@ class _Keys:
         self.judges = {j.name: j for j in judges}
         self.harnesses = harnesses
         self.op_of = {m.id: m.op for m in every}
+        self.mutants = {m.id: m for m in every}
         self.matrix = matrix
         self.probes: _ProbeReach | None = None  # known once the probes ran on the original
 
@@ -538,6 +553,23 @@ class _Keys:
         they told apart; `broken`: the battery's cases the unmutated engine fails."""
         reached = original[2]
         self.probes = None if reached is None else _ProbeReach(probing, reached, broken, self.op_of)
+
+    def probe_key(self, mutant: Mutant, result: MutantResult) -> str | None:
+        """What the probe run that told the mutant apart depended on, alone: the probes that
+        reach it up to that one, and the code they ran (None: no probe told it apart)."""
+        if result.probe_index is None or self.probes is None:
+            return None
+        part = self.probes.part(mutant, result.probe_index)
+        return None if part is None else self.keys.key(mutant, [part])
+
+    def kept_probe(self, mutant_id: str) -> ChildOutcome | None:
+        """The last run's probe run of the mutant, as a probe child's outcome, if it holds."""
+        mutant = self.mutants[mutant_id]
+        kept = self.keys.kept_probe(mutant, functools.partial(self.probe_key, mutant))
+        if kept is None:
+            return None
+        value = {"probe_index": kept.probe_index, "text": kept.distinguishing, "hits": 1}
+        return ChildOutcome("ok", value)
 
     @classmethod
     def of(
@@ -652,9 +684,7 @@ class _Reuse:
         """Once the probes' run on the unmutated engine is in: the mutants left to decide that
         are judged, and those whose judges' verdicts hold."""
         if self.ahead is not None:
-            original = self.ahead.settle()
-            if self.keyed is not None and self.probing is not None:
-                self.keyed.probed_by(self.probing, original, self.ahead.broken)
+            self.ahead.settle()  # which probes reach which mutant now, for their keys
         later, self.later = self.later, []
         before = set(self.reprobed)
         self._decide(later)
@@ -672,7 +702,8 @@ def _in_order(
     the next run (a reused one was kept again as it was reused)."""
     if keyed is not None:
         for result in judged:
-            keyed.keys.keep(result, keyed(result.mutant, result))
+            probe = keyed.probe_key(result.mutant, result)
+            keyed.keys.keep(result, keyed(result.mutant, result), probe)
     by_id = {r.mutant.id: r for r in judged} | dict(reused)
     return [by_id[m.id] for m in mutants]
 

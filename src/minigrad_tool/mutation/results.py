@@ -167,6 +167,7 @@ class Campaign:
     kept_cases: tuple[int, int] = (0, 0)  # battery cases whose unmutated run was the last's, of
     kept_tests: tuple[int, int] = (0, 0)  # the same of your tests' first run
     kept_probes: tuple[int, int] = (0, 0)  # the same of the probes' run
+    kept_probe_runs: int = 0  # mutants judged again whose probe run was the last run's
     replayed: bool = False  # the whole campaign is the last run's: nothing it read changed
 
     def path_of(self, mutant: Mutant) -> str:

@@ -435,7 +435,7 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
     kept, cases = campaign.kept_cases
     tests_kept, tests = campaign.kept_tests
     probes_kept, probes = campaign.kept_probes
-    if campaign.reused or kept or tests_kept or probes_kept:
+    if campaign.reused or kept or tests_kept or probes_kept or campaign.kept_probe_runs:
         out.line()
     if campaign.reused:
         judged = len(campaign.results) - campaign.reused - campaign.reprobed
@@ -467,6 +467,12 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
                 "of the code they reached changed)",
                 "dim",
             )
+    if campaign.kept_probe_runs:
+        out.line(
+            f"{campaign.kept_probe_runs} mutants judged again kept the probe that told them "
+            "apart in the last run (the probes up to it run no changed code)",
+            "dim",
+        )
 
 
 def _item(campaign: Campaign) -> str:
