@@ -4,7 +4,8 @@ statuses a full run gives; a run that changed nothing is the last one, reported 
 Each comparison runs the same command with the cache and with `--no-cache` on the same files
 and requires identical statuses, killers and reasons for every mutant.
 
-Modules: minigrad_tool.mutation.cache, minigrad_tool.cli.cached, minigrad_tool.mutation.compiled.
+Modules: minigrad_tool.mutation.cache, minigrad_tool.cli.cached, minigrad_tool.mutation.compiled,
+minigrad_tool.mutation.reuse.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -36,7 +35,7 @@ from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import compiled
-from minigrad_tool.mutation.cache import MutantKeys, Part
+from minigrad_tool.mutation.cache import MutantKeys
 from minigrad_tool.mutation.judgement import Streaming
 from minigrad_tool.mutation.judges import JUDGES
 from minigrad_tool.mutation.judges.tests import EarlyTests
@@ -55,6 +54,7 @@ from minigrad_tool.mutation.judging import (
 from minigrad_tool.mutation.mutants import Generated, Mutant, generate_mutants
 from minigrad_tool.mutation.probing import Original, Probing
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status, Verdict
+from minigrad_tool.mutation.reuse import Keys, Reuse, in_order
 from minigrad_tool.ops import op_name
 from minigrad_tool.reads import python_files
 
@@ -193,7 +193,7 @@ def _judge_all(
     host: Host,
     judges: Sequence[Judge],
     harnesses: Mapping[str, Harness],
-    reuse: _Reuse,
+    reuse: Reuse,
     progress: JudgeProgress | None,
     ahead: _ProbeAhead | None = None,
     every: bool = False,
@@ -326,7 +326,7 @@ class _ProbeAhead:
     Until the probes' run on the unmutated engine is in (`settle`), which the judges' first
     children need not wait for, what they let through waits."""
 
-    def __init__(self, host: Host, probing: Probing, broken: list[str], keyed: _Keys | None):
+    def __init__(self, host: Host, probing: Probing, broken: list[str], keyed: Keys | None):
         self.host, self.probing, self.keyed = host, probing, keyed
         self.broken = broken  # the battery's cases the unmutated engine fails
         self.original: Original | None = None
@@ -457,9 +457,9 @@ def run_campaign(
                 probing.start(host)
             _run_harnesses(host, judges, harnesses, findings, excluded)
             harness_seconds = time.monotonic() - harness_start
-            keyed = _Keys.of(keys, judges, harnesses, generated.mutants, config.matrix)
+            keyed = Keys.of(keys, judges, harnesses, generated.mutants, config.matrix)
             ahead = _probes_ahead(host, probing, findings, keyed)
-            reuse = _Reuse(keyed, mutants, probing, ahead)
+            reuse = Reuse(keyed, mutants, probing, ahead.settle if ahead else None)
             verdicts = _judge_all(host, judges, harnesses, reuse, progress, ahead, config.matrix)
             reused, reprobed = reuse.whole, reuse.reprobed
             results = [_combine(m, verdicts, config.judges) for m in reuse.judged()]
@@ -470,7 +470,7 @@ def run_campaign(
         for judge in judges:
             judge.close()
         slots.close()
-    results = _in_order(mutants, results, reused, keyed)
+    results = in_order(mutants, results, reused, keyed)
     _require_unchanged(spec)
     primary, harness = judges[0], harnesses[judges[0].name]
     yours, cases = harnesses.get("tests"), harnesses.get("battery")  # the harnesses that ran
@@ -507,7 +507,7 @@ def run_campaign(
 
 
 def _probes_ahead(
-    host: Host, probing: Probing | None, findings: Sequence[Finding], keyed: _Keys | None
+    host: Host, probing: Probing | None, findings: Sequence[Finding], keyed: Keys | None
 ) -> _ProbeAhead | None:
     """The probes of each mutant a judge lets through, sent as its verdict comes (None
     without probes)."""
@@ -527,185 +527,6 @@ def _of_your_tests(harness: Harness | None) -> dict[str, Any]:
         "warmed": dict(harness.warmed),
         "imported": {file: list(names) for file, names in harness.imported.items()},
     }
-
-
-class _Keys:
-    """Each mutant's key (mutation.cache) in this run: what its verdicts depended on."""
-
-    def __init__(
-        self,
-        keys: MutantKeys,
-        judges: Sequence[Judge],
-        harnesses: Mapping[str, Harness],
-        every: Sequence[Mutant],
-        matrix: bool,
-    ) -> None:
-        self.keys = keys
-        self.judges = {j.name: j for j in judges}
-        self.harnesses = harnesses
-        self.op_of = {m.id: m.op for m in every}
-        self.mutants = {m.id: m for m in every}
-        self.matrix = matrix
-        self.probes: _ProbeReach | None = None  # known once the probes ran on the original
-
-    def probed_by(self, probing: Probing, original: Original, broken: Sequence[str]) -> None:
-        """What this run's probes reach on the unmutated engine, for the keys of the mutants
-        they told apart; `broken`: the battery's cases the unmutated engine fails."""
-        reached = original[2]
-        self.probes = None if reached is None else _ProbeReach(probing, reached, broken, self.op_of)
-
-    def probe_key(self, mutant: Mutant, result: MutantResult) -> str | None:
-        """What the probe run that told the mutant apart depended on, alone: the probes that
-        reach it up to that one, and the code they ran (None: no probe told it apart)."""
-        if result.probe_index is None or self.probes is None:
-            return None
-        part = self.probes.part(mutant, result.probe_index)
-        return None if part is None else self.keys.key(mutant, [part])
-
-    def kept_probe(self, mutant_id: str) -> ChildOutcome | None:
-        """The last run's probe run of the mutant, as a probe child's outcome, if it holds."""
-        mutant = self.mutants[mutant_id]
-        kept = self.keys.kept_probe(mutant, functools.partial(self.probe_key, mutant))
-        if kept is None:
-            return None
-        value = {"probe_index": kept.probe_index, "text": kept.distinguishing, "hits": 1}
-        return ChildOutcome("ok", value)
-
-    @classmethod
-    def of(
-        cls,
-        keys: MutantKeys | None,
-        judges: Sequence[Judge],
-        harnesses: Mapping[str, Harness],
-        every: Sequence[Mutant],
-        matrix: bool,
-    ) -> _Keys | None:
-        return None if keys is None else cls(keys, judges, harnesses, every, matrix)
-
-    def _ops(self, item: str, harness: Harness) -> set[str]:
-        """The ops whose code an item ran on the unmutated engine: those of the mutants whose
-        sites it ran (an op's forward mutant among them when its forward ran)."""
-        reached = harness.covers.get(item, frozenset()) | harness.reached.get(item, frozenset())
-        return {self.op_of[i] for i in reached if i in self.op_of}
-
-    def __call__(self, mutant: Mutant, result: MutantResult) -> str | None:
-        """The items each judge ran on the mutant (in its order, up to the killer, which a
-        change can move) and the ops they reach; None when a judge cannot judge now."""
-        parts: list[Part] = []
-        for name, verdict in result.judges:
-            judge, harness = self.judges.get(name), self.harnesses.get(name)
-            if judge is None or harness is None or not (harness.covers or harness.reached):
-                return None  # this judge cannot judge now, or did not say what its items ran
-            items = judge.order(mutant, harness)
-            killer = verdict.killed_by[0] if verdict.killed_by and not self.matrix else None
-            if killer is not None:
-                if killer not in items:
-                    return None
-                items = items[: items.index(killer) + 1]
-            ops = set().union(*(self._ops(item, harness) for item in items))
-            parts.append((name, items, ops))
-        if result.probe_index is not None:  # a probe told it apart: what that depended on
-            probes = self.probes.part(mutant, result.probe_index) if self.probes else None
-            if probes is None:
-                return None
-            parts.append(probes)
-        return self.keys.key(mutant, parts)
-
-
-class _ProbeReach:
-    """Which probes reach which mutant's code on this run's unmutated engine.
-
-    A mutant some judge let through is probed by the probes that reach its code, in order,
-    up to the first that tells it apart (mutation.probing).  That one is found again as long
-    as the same probes reach it up to there, and each of them runs the same code: the code
-    of the ops whose sites it ran (as an item's ops, `_Keys._ops`), and whether the original
-    fails its battery case (a difference there is passed over).  A change to an op no such
-    probe runs leaves the verdict as it was."""
-
-    def __init__(
-        self,
-        probing: Probing,
-        reached: Mapping[str, Sequence[int]],
-        broken: Sequence[str],
-        op_of: Mapping[str, str],
-    ) -> None:
-        self.reached = reached
-        self.ops: dict[int, set[str]] = {}
-        for mutant, probes in reached.items():
-            for i in probes:
-                self.ops.setdefault(i, set()).add(op_of.get(mutant, "?"))
-        self.broken = {i for i, p in enumerate(probing.probes) if p.case_name in broken}
-
-    def part(self, mutant: Mutant, index: int) -> Part | None:
-        """None: which probes reach the mutant is not known (it has no site marker)."""
-        if mutant.id not in self.reached:
-            return None
-        upto = [i for i in self.reached[mutant.id] if i <= index]
-        items = [f"probe {i}{' (broken)' if i in self.broken else ''}" for i in upto]
-        return ("probes", items, set().union(*(self.ops.get(i, set()) for i in upto)))
-
-
-class _Reuse:
-    """Which of the last run's verdicts hold (mutation.cache), and which mutants are judged
-    again.  Decided at once for most; for those a probe told apart last time, only once the
-    probes' run on the unmutated engine says which probes reach them now (`settle`), which
-    the judges' children need not wait for: after a one-op change judged by the battery
-    alone, that run was most of what the judging waited for."""
-
-    def __init__(
-        self,
-        keyed: _Keys | None,
-        mutants: Sequence[Mutant],
-        probing: Probing | None,
-        ahead: _ProbeAhead | None,
-    ) -> None:
-        self.keyed, self.mutants, self.probing, self.ahead = keyed, mutants, probing, ahead
-        self.whole: dict[str, MutantResult] = {}  # held whole
-        self.reprobed: dict[str, MutantResult] = {}  # the judges' verdicts hold; probed again
-        told = keyed.keys.told_apart if keyed is not None and probing is not None else set()
-        self.later = [m for m in mutants if m.id in told]
-        self._decide([m for m in mutants if m.id not in told])
-
-    def _decide(self, mutants: Sequence[Mutant]) -> None:
-        if self.keyed is None:
-            return
-        for mutant in mutants:
-            kept = self.keyed.keys.reuse(mutant, functools.partial(self.keyed, mutant))
-            if kept is not None:
-                (self.whole if kept[1] else self.reprobed)[mutant.id] = kept[0]
-
-    def judged(self) -> list[Mutant]:
-        """The mutants judged by this run's judges, or whose verdicts are kept but probed
-        again, in generation order: so far, until `settle`."""
-        later = {m.id for m in self.later}
-        return [m for m in self.mutants if m.id not in self.whole and m.id not in later]
-
-    def settle(self) -> tuple[list[Mutant], dict[str, MutantResult]]:
-        """Once the probes' run on the unmutated engine is in: the mutants left to decide that
-        are judged, and those whose judges' verdicts hold."""
-        if self.ahead is not None:
-            self.ahead.settle()  # which probes reach which mutant now, for their keys
-        later, self.later = self.later, []
-        before = set(self.reprobed)
-        self._decide(later)
-        more = [m for m in later if m.id not in self.whole]
-        return more, {m: r for m, r in self.reprobed.items() if m not in before}
-
-
-def _in_order(
-    mutants: Sequence[Mutant],
-    judged: Sequence[MutantResult],
-    reused: Mapping[str, MutantResult],
-    keyed: _Keys | None,
-) -> list[MutantResult]:
-    """Every mutant's result in generation order; with `keyed`, each judged one is kept for
-    the next run (a reused one was kept again as it was reused)."""
-    if keyed is not None:
-        for result in judged:
-            probe = keyed.probe_key(result.mutant, result)
-            keyed.keys.keep(result, keyed(result.mutant, result), probe)
-    by_id = {r.mutant.id: r for r in judged} | dict(reused)
-    return [by_id[m.id] for m in mutants]
 
 
 def _require_unchanged(spec: EngineSpec) -> None:
