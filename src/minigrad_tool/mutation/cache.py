@@ -140,8 +140,9 @@ class _Entry:
 
 @dataclass(frozen=True)
 class _Case:
-    """A battery case's run on the unmutated engine, or a chunk of your tests' first run
-    there (judges.tests.run_stats), under the key of the code it reached."""
+    """A battery case's run on the unmutated engine, a chunk of your tests' first run there
+    (judges.tests.run_stats) or of their habits' recording, or a probe's run: under the key of
+    the code it reached."""
 
     key: str
     ops: tuple[str, ...]  # the ops whose mutated code it ran

@@ -1049,6 +1049,32 @@ def tests_started_early(spec: EngineSpec, config: CampaignConfig) -> Iterator[Ea
         early.close()
 
 
+class _KeptHabits:
+    """The habits chunks of your tests showed in the last run (the result cache), each under
+    the tests, the fixtures that depend on the engine and the code of the ops they reached."""
+
+    def __init__(self, setup: Setup, harness: Harness) -> None:
+        self.keys = setup.keys if setup.config.record_code else None
+        self.op_of = {m.id: m.op for m in setup.mutants.values()}
+        self.harness = harness
+
+    def _name(self, chunk: Sequence[str]) -> str:
+        return "\0".join(["habits", *self.harness.dependent, "", *chunk])
+
+    def _ops(self, chunk: Sequence[str]) -> set[str] | None:
+        reached = {m for t in chunk for m in self.harness.covers.get(t, ())}
+        return {self.op_of[m] for m in reached} if reached <= self.op_of.keys() else None
+
+    def take(self, chunk: Sequence[str]) -> dict[str, Any] | None:
+        kept = self.keys.kept_case(self._name(chunk)) if self.keys is not None else None
+        return None if kept is None else dict(kept[0])
+
+    def keep(self, chunk: Sequence[str], habits: Mapping[str, Any]) -> None:
+        ops = self._ops(chunk)
+        if self.keys is not None and ops is not None:
+            self.keys.keep_case(self._name(chunk), ops, dict(habits), 0.0)
+
+
 class TestsJudge:
     """Judges by the user's pytest tests, in a host of their own that collects them once."""
 
@@ -1086,28 +1112,37 @@ class TestsJudge:
     def explain(self, harness: Harness, survivors: Sequence[Mutant]) -> Harness:
         """The habits of the tests that ran a survivor's code (mutation.habits), recorded now,
         each test run again in a child of the collected session: the recorder's profile hook
-        slows every call, so only the tests that explain something pay for it."""
+        slows every call, so only the tests that explain something pay for it.  With the
+        result cache, a chunk of tests none of whose reached code changed since the last run
+        shows the habits it showed then."""
         wanted = {t for m in survivors for t in covering(m, harness)}
         tests = [t for t in harness.items if t in wanted]
         if not tests:
             return harness
         size = max(1, math.ceil(len(tests) / (2 * self.tests.host.jobs)))
         chunks = [tests[i : i + size] for i in range(0, len(tests), size)]
+        last = _KeptHabits(self.setup, harness)
+        found: dict[str, Any] = {}
+        todo = []
+        for chunk in chunks:
+            kept = last.take(chunk)
+            if kept is None:
+                todo.append(chunk)
+            else:
+                found.update(kept)
+        args = {"dependent": harness.dependent}
         outcomes = self.tests.run(
             [
-                Request(
-                    str(k), "habits", {"tests": c, "dependent": harness.dependent}, per_phase=True
-                )
-                for k, c in enumerate(chunks)
+                Request(str(k), "habits", {"tests": c, **args}, per_phase=True)
+                for k, c in enumerate(todo)
             ]
         )
-        habits: dict[str, frozenset[tuple[str, str]]] = {}
         for key, outcome in outcomes.items():
-            raise_internal(outcome, f"recording what tests {', '.join(chunks[int(key)])} do")
+            raise_internal(outcome, f"recording what tests {', '.join(todo[int(key)])} do")
             if outcome.ok:  # a chunk that hung or died shows no habit: no claim is made
-                habits.update(
-                    {n: frozenset((op, h) for op, h in pairs) for n, pairs in outcome.value.items()}
-                )
+                found.update(outcome.value)
+                last.keep(todo[int(key)], outcome.value)
+        habits = {n: frozenset((op, h) for op, h in pairs) for n, pairs in found.items()}
         return dataclasses.replace(harness, habits=habits)
 
     def judge(
