@@ -81,8 +81,10 @@ def _tool_digest() -> str:
 
 
 def _environment() -> str:
-    """The interpreter and the installed distributions (names carry their versions)."""
-    parts = [sys.version, sys.platform, sys.executable]
+    """The interpreter and the installed distributions (names carry their versions); not
+    where they live: `uv run --with` builds the same environment in a new folder each time,
+    and its runs would never reuse a verdict."""
+    parts = [sys.version, sys.platform, sys.implementation.cache_tag or ""]
     for entry in sys.path:
         with contextlib.suppress(OSError):
             names = os.listdir(entry or ".")
