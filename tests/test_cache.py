@@ -213,6 +213,15 @@ class TestKeys:
         monkeypatch.setenv("MINIGRAD_ORDERS", "1")
         assert cache.inputs_digest("s", []) != before
 
+    def test_where_the_interpreter_lives_is_no_input(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """`uv run --with` builds the same environment in a new folder for each run: a verdict
+        does not depend on the python's path, only on what it is and what is installed."""
+        before = cache.inputs_digest("s", [])
+        monkeypatch.setattr(sys, "executable", "/elsewhere/.tmpAbC123/bin/python")
+        assert cache.inputs_digest("s", []) == before
+        monkeypatch.setattr(sys, "version", sys.version + " (another build)")
+        assert cache.inputs_digest("s", []) != before
+
     def test_a_missing_file_counts_as_missing(self, tmp_path: Path) -> None:
         gone = tmp_path / "gone.py"
         before = cache.inputs_digest("s", [gone])
