@@ -32,7 +32,7 @@ from minigrad_tool.adapter.order import (
     uncontrolled,
 )
 from minigrad_tool.isolation import Limits, Outcome, Reporter, Request, run_isolated
-from minigrad_tool.mutation.judgement import costliest_first, judge_mutants
+from minigrad_tool.mutation.judgement import Judging, costliest_first
 from minigrad_tool.mutation.judging import CONFIRM_FACTOR, CampaignConfig, Harness, MutantRun
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Status
@@ -41,9 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_costliest_mutants_start_first() -> None:
-    """judge_mutants sends the mutants whose items took longest on the unmutated engine
-    first, in generation order among equals: a long one started last would leave the other
-    slots idle at the end."""
+    """A judge (judgement.Judging) sends the mutants whose items took longest on the unmutated
+    engine first, in generation order among equals: a long one started last would leave the
+    other slots idle at the end."""
     harness = Harness(("a", "b", "c"), {}, {"a": 0.001, "b": 0.05, "c": 0.001})
     requests = [
         Request(key, "judge", {"items": items})
@@ -125,7 +125,7 @@ class SlowedHost:
 
 
 def _judge(host: SlowedHost) -> Status:
-    verdicts = judge_mutants(host, "judge", [_mutant("m")], HARNESS, CampaignConfig(), "test")  # type: ignore[arg-type]
+    verdicts = Judging(host, "judge", HARNESS, CampaignConfig(), "test").all([_mutant("m")])  # type: ignore[arg-type]
     return verdicts["m"].status
 
 
@@ -150,7 +150,7 @@ class TestATimeoutIsConfirmed:
     def test_a_second_hang_is_a_timeout(self) -> None:
         """Hung twice where the original finished: Timeout, with both deadlines said."""
         host = SlowedHost({"m": [_hung(item="t1", order=0), _hung(item="t1", order=0)]})
-        verdicts = judge_mutants(host, "judge", [_mutant("m")], HARNESS, CampaignConfig(), "test")  # type: ignore[arg-type]
+        verdicts = Judging(host, "judge", HARNESS, CampaignConfig(), "test").all([_mutant("m")])  # type: ignore[arg-type]
         assert verdicts["m"].status is Status.TIMEOUT
         assert "again alone with 5x the deadline" in verdicts["m"].reason
 

@@ -35,7 +35,7 @@ from minigrad_tool.mutation.judging import (
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Status, Verdict
 
-__all__ = ["Judging", "Streaming", "costliest_first", "judge_mutants"]
+__all__ = ["Judging", "Streaming", "costliest_first"]
 
 
 @runtime_checkable
@@ -101,6 +101,11 @@ class Judging:
         self.host.submit(sent)
         self.running += [r.key for r in sent]
 
+    def all(self, mutants: Sequence[Mutant]) -> dict[str, Verdict]:
+        """These mutants' verdicts, judged as one batch (a judge's `judge`)."""
+        self.add(mutants)
+        return self.finish()
+
     def wait(self) -> None:
         """Every child given so far, finished; a hang is set aside for `finish`."""
         while self.running:
@@ -143,23 +148,6 @@ class Judging:
             self.ahead.verdict(key, verdict)
         if self.progress is not None:
             self.progress(len(self.verdicts), len(self.mutants))
-
-
-def judge_mutants(
-    host: Host,
-    task: str,
-    mutants: Sequence[Mutant],
-    harness: Harness,
-    config: CampaignConfig,
-    item: str,
-    order: Order = covering,
-    progress: Progress | None = None,
-    ahead: Ahead | None = None,
-) -> dict[str, Verdict]:
-    """Each mutant judged by the items `order` gives it, in the host's children (Judging)."""
-    judging = Judging(host, task, harness, config, item, order, progress, ahead)
-    judging.add(mutants)
-    return judging.finish()
 
 
 def _uncovered(mutant: Mutant, harness: Harness, item: str) -> str:

@@ -225,9 +225,7 @@ class BatteryJudge:
         progress: Progress,
         ahead: Ahead | None = None,
     ) -> dict[str, Verdict]:
-        judging = self.judging(engine, harness, progress, ahead)
-        judging.add(mutants)
-        return judging.finish()
+        return self.judging(engine, harness, progress, ahead).all(mutants)
 
     def judging(
         self, engine: Host, harness: Harness, progress: Progress, ahead: Ahead | None

@@ -1153,9 +1153,7 @@ class TestsJudge:
         progress: Progress,
         ahead: Ahead | None = None,
     ) -> dict[str, Verdict]:
-        judging = self.judging(engine, harness, progress, ahead)
-        judging.add(mutants)
-        return judging.finish()
+        return self.judging(engine, harness, progress, ahead).all(mutants)
 
     def judging(
         self, engine: Host, harness: Harness, progress: Progress, ahead: Ahead | None
