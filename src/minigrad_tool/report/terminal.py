@@ -468,9 +468,11 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
                 "dim",
             )
     if campaign.kept_probe_runs:
+        many = campaign.kept_probe_runs != 1
         out.line(
-            f"{campaign.kept_probe_runs} mutants judged again kept the probe that told them "
-            "apart in the last run (the probes up to it run no changed code)",
+            f"{campaign.kept_probe_runs} mutant{'s' if many else ''} judged again kept the probe "
+            f"that told {'them' if many else 'it'} apart in the last run (the probes up to it "
+            "run no changed code)",
             "dim",
         )
 
