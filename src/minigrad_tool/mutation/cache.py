@@ -35,7 +35,7 @@ import hashlib
 import os
 import pickle
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -245,15 +245,15 @@ class MutantKeys:
         kept = tuple(sorted(set(ops)))
         self.cases[case] = _Case(self._case_key(case, kept), kept, value, seconds)
 
-    def kept_tests(self, tests: Sequence[str]) -> list[Any] | None:
-        """A chunk of your tests' first run on the unmutated engine, each test's run, if none
-        of the code they reached changed: the same tests run the same code in a child forked
-        from the same collected session, so they would run the same again."""
-        kept = self.kept_case(_chunk(tests))
-        return None if kept is None else list(kept[0])
-
-    def keep_tests(self, tests: Sequence[str], ops: Iterable[str], runs: Sequence[Any]) -> None:
-        self.keep_case(_chunk(tests), ops, list(runs), 0.0)
+    def keep_reached(
+        self, case: str, reached: Iterable[str], op_of: Mapping[str, str], value: Any
+    ) -> None:
+        """Keep a run (a chunk of your tests', a probe's) under the ops of the mutants whose
+        sites it `reached`; nothing is kept when one of them is unknown (`op_of`): what the
+        run depended on could not be told."""
+        reached = set(reached)
+        if reached <= op_of.keys():
+            self.keep_case(case, {op_of[m] for m in reached}, value, 0.0)
 
     def key(self, mutant: Mutant, parts: Sequence[Part]) -> str:
         """Of the mutant, the inputs, the shared code, and per judge the items it ran and the
@@ -303,11 +303,6 @@ class MutantKeys:
         if entry is None or entry.probe is None or key_of(entry.result) != entry.probe:
             return None
         return entry.result
-
-
-def _chunk(tests: Sequence[str]) -> str:
-    """A chunk of tests under the name it is kept by, apart from every battery case's."""
-    return "tests\0" + "\0".join(tests)
 
 
 def _told_apart(result: MutantResult) -> bool:

@@ -192,16 +192,6 @@ def path_to(root: ast.AST, target: ast.AST) -> AstPath | None:
     return None
 
 
-def follow(root: ast.AST, path: AstPath) -> tuple[ast.AST, str, int | None]:
-    """The parent of the node at `path`, and the field (and index) holding it."""
-    node = root
-    for name, index in path[:-1]:
-        value = getattr(node, name)
-        node = value[index] if index is not None else value
-    name, index = path[-1]
-    return node, name, index
-
-
 class _Forms:
     """Normal forms of functions, equal only for identical code: each subtree of an unmutated
     function is written out once, and a mutant's form writes out again only the nodes above
@@ -222,12 +212,13 @@ class _Forms:
     def mutated(self, unit: Function, path: AstPath, replacement: ast.AST) -> str:
         """The form of the unit with the node at `path` replaced: the edit is made in place
         and undone, where `apply_edit` would copy the whole function for each mutant."""
-        above = {id(unit.node)}
-        node: Any = unit.node
-        for name, index in path[:-1]:
-            node = getattr(node, name) if index is None else getattr(node, name)[index]
-            above.add(id(node))
-        parent, name, index = follow(unit.node, path)
+        above = {id(unit.node)}  # the nodes whose form the edit changes: the path's
+        parent: Any = unit.node
+        for field_name, at in path[:-1]:
+            value = getattr(parent, field_name)
+            parent = value if at is None else value[at]
+            above.add(id(parent))
+        name, index = path[-1]
         if index is None:
             old = getattr(parent, name)
             setattr(parent, name, replacement)

@@ -224,12 +224,13 @@ class Probing:
         for m, probes in reached.items():
             for i in probes:
                 reaching.setdefault(i, []).append(m)
-        mutants = self.setup.mutants
+        op_of = {m.id: m.op for m in self.setup.mutants.values()}
         for i, probe in enumerate(self.probes):
             found = sorted(reaching.get(i, []))
-            if i not in self.last and all(m in mutants for m in found):
-                ops = {mutants[m].op for m in found}
-                keys.keep_case(_probe_name(i, probe.label), ops, (want[i], found, seconds[i]), 0.0)
+            if i not in self.last:
+                keys.keep_reached(
+                    _probe_name(i, probe.label), found, op_of, (want[i], found, seconds[i])
+                )
 
     def probe(
         self,

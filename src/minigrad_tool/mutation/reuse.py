@@ -50,12 +50,16 @@ class Keys:
         reached = original[2]
         self.probes = None if reached is None else ProbeReach(probing, reached, broken, self.op_of)
 
-    def probe_key(self, mutant: Mutant, result: MutantResult) -> str | None:
-        """What the probe run that told the mutant apart depended on, alone: the probes that
-        reach it up to that one, and the code they ran (None: no probe told it apart)."""
+    def _probe_part(self, mutant: Mutant, result: MutantResult) -> Part | None:
+        """The probes that reach the mutant up to the one that told it apart, and the code
+        they ran (None: none told it apart, or which probes reach it is not known)."""
         if result.probe_index is None or self.probes is None:
             return None
-        part = self.probes.part(mutant, result.probe_index)
+        return self.probes.part(mutant, result.probe_index)
+
+    def probe_key(self, mutant: Mutant, result: MutantResult) -> str | None:
+        """What the probe run that told the mutant apart depended on, alone."""
+        part = self._probe_part(mutant, result)
         return None if part is None else self.keys.key(mutant, [part])
 
     def kept_probe(self, mutant_id: str) -> ChildOutcome | None:
@@ -101,7 +105,7 @@ class Keys:
             ops = set().union(*(self._ops(item, harness) for item in items))
             parts.append((name, items, ops))
         if result.probe_index is not None:  # a probe told it apart: what that depended on
-            probes = self.probes.part(mutant, result.probe_index) if self.probes else None
+            probes = self._probe_part(mutant, result)
             if probes is None:
                 return None
             parts.append(probes)

@@ -772,24 +772,37 @@ def _stats(
 
 
 class KeptRuns:
-    """The result cache's runs of your tests on the unmutated engine, chunk by chunk
-    (mutation.cache.MutantKeys.kept_tests), and the op of each mutant whose sites a test ran:
-    a chunk is run again only when the code of an op it reached changed."""
+    """What chunks of your tests did on the unmutated engine in the last run (the result
+    cache, mutation.cache.MutantKeys): their first runs, or their habits.  Each chunk is
+    kept under `kind`, its tests and the code of the ops whose sites they ran: the same tests
+    run the same code in a child forked from the same collected session, so a chunk is run
+    again only when that code changed."""
 
-    def __init__(self, keys: MutantKeys, op_of: Mapping[str, str]) -> None:
-        self.keys, self.op_of = keys, op_of
+    def __init__(self, keys: MutantKeys, op_of: Mapping[str, str], kind: Sequence[str]) -> None:
+        self.keys, self.op_of, self.kind = keys, op_of, list(kind)
         self.reused = 0  # tests whose run was the last run's
 
-    def take(self, chunk: Sequence[str]) -> list[TestRun] | None:
-        runs = self.keys.kept_tests(chunk)
-        if runs is not None:
-            self.reused += len(chunk)
-        return runs
+    @classmethod
+    def of(cls, setup: Setup, *kind: str) -> KeptRuns | None:
+        """None without the result cache."""
+        keys = setup.keys if setup.config.record_code else None
+        if keys is None:
+            return None
+        return cls(keys, {m.id: m.op for m in setup.mutants.values()}, kind)
 
-    def keep(self, chunk: Sequence[str], runs: Sequence[TestRun]) -> None:
-        covers = {m for run in runs for m in run.covers}
-        if covers <= self.op_of.keys():  # else what it reached cannot be told: not kept
-            self.keys.keep_tests(chunk, {self.op_of[m] for m in covers}, runs)
+    def _name(self, chunk: Sequence[str]) -> str:
+        return "\0".join([*self.kind, "", *chunk])  # apart from every battery case's name
+
+    def take(self, chunk: Sequence[str]) -> Any:
+        """The chunk's last run, if it holds (else None)."""
+        kept = self.keys.kept_case(self._name(chunk))
+        if kept is None:
+            return None
+        self.reused += len(chunk)
+        return kept[0]
+
+    def keep(self, chunk: Sequence[str], reached: Iterable[str], value: Any) -> None:
+        self.keys.keep_reached(self._name(chunk), reached, self.op_of, value)
 
 
 def run_stats(tests: TestsHost, kept: KeptRuns | None = None) -> Stats:
@@ -816,7 +829,8 @@ def run_stats(tests: TestsHost, kept: KeptRuns | None = None) -> Stats:
     if kept is not None:
         for chunk in chunks:
             if all(n in fresh for n in chunk):
-                kept.keep(chunk, [fresh[n] for n in chunk])
+                runs = [fresh[n] for n in chunk]
+                kept.keep(chunk, (m for run in runs for m in run.covers), runs)
     again += [nodeid for nodeid, run in results.items() if run.outcome == "failed"]
     if again:
         alone, _ = _stats(tests, [[nodeid] for nodeid in again])
@@ -1049,32 +1063,6 @@ def tests_started_early(spec: EngineSpec, config: CampaignConfig) -> Iterator[Ea
         early.close()
 
 
-class _KeptHabits:
-    """The habits chunks of your tests showed in the last run (the result cache), each under
-    the tests, the fixtures that depend on the engine and the code of the ops they reached."""
-
-    def __init__(self, setup: Setup, harness: Harness) -> None:
-        self.keys = setup.keys if setup.config.record_code else None
-        self.op_of = {m.id: m.op for m in setup.mutants.values()}
-        self.harness = harness
-
-    def _name(self, chunk: Sequence[str]) -> str:
-        return "\0".join(["habits", *self.harness.dependent, "", *chunk])
-
-    def _ops(self, chunk: Sequence[str]) -> set[str] | None:
-        reached = {m for t in chunk for m in self.harness.covers.get(t, ())}
-        return {self.op_of[m] for m in reached} if reached <= self.op_of.keys() else None
-
-    def take(self, chunk: Sequence[str]) -> dict[str, Any] | None:
-        kept = self.keys.kept_case(self._name(chunk)) if self.keys is not None else None
-        return None if kept is None else dict(kept[0])
-
-    def keep(self, chunk: Sequence[str], habits: Mapping[str, Any]) -> None:
-        ops = self._ops(chunk)
-        if self.keys is not None and ops is not None:
-            self.keys.keep_case(self._name(chunk), ops, dict(habits), 0.0)
-
-
 class TestsJudge:
     """Judges by the user's pytest tests, in a host of their own that collects them once."""
 
@@ -1101,9 +1089,7 @@ class TestsJudge:
         self.tests.close()
 
     def harness(self, engine: Host) -> Harness:
-        keys = self.setup.keys if self.setup.config.record_code else None
-        op_of = {m.id: m.op for m in self.setup.mutants.values()}
-        last = KeptRuns(keys, op_of) if keys is not None else None
+        last = KeptRuns.of(self.setup, "tests")
         return warm_fixtures(self.tests, run_tests_harness(self.tests.ready(), last=last))
 
     def order(self, mutant: Mutant, harness: Harness) -> list[str]:
@@ -1121,27 +1107,31 @@ class TestsJudge:
             return harness
         size = max(1, math.ceil(len(tests) / (2 * self.tests.host.jobs)))
         chunks = [tests[i : i + size] for i in range(0, len(tests), size)]
-        last = _KeptHabits(self.setup, harness)
+        last = KeptRuns.of(self.setup, "habits", *harness.dependent)
         found: dict[str, Any] = {}
         todo = []
         for chunk in chunks:
-            kept = last.take(chunk)
+            kept = last.take(chunk) if last is not None else None
             if kept is None:
                 todo.append(chunk)
             else:
                 found.update(kept)
-        args = {"dependent": harness.dependent}
         outcomes = self.tests.run(
             [
-                Request(str(k), "habits", {"tests": c, **args}, per_phase=True)
+                Request(
+                    str(k), "habits", {"tests": c, "dependent": harness.dependent}, per_phase=True
+                )
                 for k, c in enumerate(todo)
             ]
         )
         for key, outcome in outcomes.items():
-            raise_internal(outcome, f"recording what tests {', '.join(todo[int(key)])} do")
+            chunk = todo[int(key)]
+            raise_internal(outcome, f"recording what tests {', '.join(chunk)} do")
             if outcome.ok:  # a chunk that hung or died shows no habit: no claim is made
                 found.update(outcome.value)
-                last.keep(todo[int(key)], outcome.value)
+                if last is not None:
+                    reached = (m for t in chunk for m in harness.covers.get(t, ()))
+                    last.keep(chunk, reached, outcome.value)
         habits = {n: frozenset((op, h) for op, h in pairs) for n, pairs in found.items()}
         return dataclasses.replace(harness, habits=habits)
 
