@@ -341,11 +341,12 @@ class TestCompiledMutants:
         compiled.used("b")  # used again: the latest
         assert sorted(p.name for p in (tmp_path / compiled.FOLDER).iterdir()) == ["b", "c", "d"]
 
-    def test_a_host_loads_the_kept_code_once_for_its_children(
+    def test_a_child_loads_the_kept_code_of_its_mutant_and_compiles_nothing(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Patcher.preload: the code an earlier patcher compiled and kept is loaded into a
-        new one (in a host, before it forks), so its children compile and read nothing."""
+        """The code an earlier patcher compiled and kept is what a new one (a child of a
+        host, whose patcher is `warm`) swaps in, without compiling; a mutant never kept is
+        compiled."""
         from minigrad_tool.adapter import load_in_process
         from minigrad_tool.adapter.loader import engine_modules
         from minigrad_tool.adapter.source import SourceIndex
@@ -364,10 +365,11 @@ class TestCompiledMutants:
         first = patcher()
         codes = [first.compile(m) for m in mutants[:2]]  # compiled, and kept
         second = patcher()
-        second.preload(mutants)
-        assert set(second._compiled) == {m.id for m in mutants[:2]}  # the third was never kept
+        second.warm()
         monkeypatch.setattr(second, "_compile_unit", None)  # compiling now would fail
         assert [second.compile(m) for m in mutants[:2]] == codes
+        with pytest.raises(TypeError):
+            second.compile(mutants[2])  # never kept: it is compiled
 
     @pytest.mark.e2e
     def test_a_second_run_loads_the_mutants_the_first_compiled(
@@ -375,8 +377,10 @@ class TestCompiledMutants:
     ) -> None:
         """The same statuses, and every mutant's code kept once (nothing more written)."""
         monkeypatch.setenv("MINIGRAD_CACHE", str(tmp_path / "pycache"))
+        from minigrad_tool.mutation import compiled
+
         _, first = mutate(project, "--tests", "test_engine.py", "--no-cache")
-        kept = sorted((tmp_path / "pycache").rglob("*.marshal"))
+        kept = sorted((tmp_path / "pycache" / compiled.FOLDER).rglob("*.marshal"))
         assert len(kept) == len(first)
         stamps = [p.stat().st_mtime_ns for p in kept]
         _, second = mutate(project, "--tests", "test_engine.py", "--no-cache")

@@ -108,6 +108,48 @@ class TestOutcomes:
             Limits(timeout=timeout, memory_mib=memory)
 
 
+class TestStarted:
+    def test_the_caller_works_while_the_child_runs_then_waits_for_it(self, tmp_path: Path) -> None:
+        """`Started`: the child runs from the start; `wait` gives its outcome and its phases."""
+        from minigrad_tool.isolation import Started
+
+        go = tmp_path / "go"
+
+        def body(reporter: Reporter) -> int:
+            reporter.phase("waiting")
+            while not go.exists():  # only once the caller has come back from starting it
+                time.sleep(0.005)
+            return os.getpid()
+
+        started = Started(body, QUICK, per_phase=True)
+        go.touch()
+        phases: list[str] = []
+        outcome = started.wait(phases.append)
+        assert outcome.ok and outcome.value != os.getpid()
+        assert phases == ["waiting"]
+
+    def test_a_child_not_waited_for_is_stopped(self, tmp_path: Path) -> None:
+        """`stop`: the child is killed and reaped (the run it served ended another way: the
+        result cache replayed it); stopping again does nothing."""
+        from minigrad_tool.isolation import Started
+
+        marks = tmp_path / "pid"
+
+        def body(reporter: Reporter) -> None:
+            marks.write_text(str(os.getpid()))
+            while True:
+                time.sleep(0.01)
+
+        started = Started(body, QUICK)
+        while not marks.exists() or not marks.read_text():
+            time.sleep(0.005)
+        pid = int(marks.read_text())
+        started.stop()
+        started.stop()
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # gone, and reaped: no longer this process's child
+
+
 class TestBlame:
     def test_engine_exception_is_the_engines(self, tmp_path: Path) -> None:
         """Raised in engine code: the engine failed."""
@@ -276,6 +318,43 @@ class TestHost:
         assert [got[k].value for k in ("a0", "a1")] == [answer_text] * 2
         assert got["big"].value == 300_000
 
+    def test_requests_sent_before_the_host_serves_never_stop_the_parent(
+        self, tmp_path: Path
+    ) -> None:
+        """Requests may go to a host still setting up (your tests' host, sent the mutants as
+        soon as they are known): what the pipe cannot take yet (here 300 KB, a pipe holds 64
+        KiB) waits in the parent, which goes on, and is written as the host reads.  The host
+        here serves only once the parent has come back and said so: had the parent waited
+        for the write, the alarm would fail the test."""
+        go = tmp_path / "go"
+
+        def setup(serve: Any, reporter: Reporter) -> None:
+            while not go.exists():
+                time.sleep(0.005)
+            serve({})
+
+        def size(ctx: Any, args: dict[str, Any], reporter: Reporter) -> int:
+            return len(args["text"])
+
+        def hung(signum: int, frame: Any) -> None:
+            raise AssertionError("the parent waited for a host that was not reading")
+
+        host = Host(setup, {"size": size}, QUICK)
+        before = signal.signal(signal.SIGALRM, hung)
+        signal.alarm(30)
+        try:
+            host.launch()
+            host.submit([Request("big", "size", {"text": "y" * 300_000}, in_host=True)])
+            host.submit([Request("small", "size", {"text": "z" * 10})])
+            go.touch()  # only now: the parent came back from sending
+            host.wait_ready()
+            got = host.collect(["big", "small"])
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, before)
+            host.close()
+        assert (got["big"].value, got["small"].value) == (300_000, 10)
+
     def test_a_task_run_in_the_host_is_inherited_by_the_children_forked_after_it(
         self, tmp_path: Path
     ) -> None:
@@ -327,6 +406,24 @@ class TestHost:
         """A setup that returns a reason instead of serving: that reason."""
         with pytest.raises(HostError, match="your tests do not collect"):
             Host(lambda serve, r: "your tests do not collect", {}, QUICK).start()
+
+
+STRAYS_SCRIPT = """
+import subprocess, sys
+from minigrad_tool.isolation import kill_strays
+
+helpers = [subprocess.Popen(["sleep", "300"]) for _ in range(3)]
+print(kill_strays(), [helper.poll() is not None for helper in helpers])
+"""
+
+
+def test_every_child_left_is_killed_when_the_command_ends() -> None:
+    """kill_strays finds this process's children (as the kernel lists them, or by scanning
+    every process) and ends each one."""
+    result = subprocess.run(
+        [sys.executable, "-c", STRAYS_SCRIPT], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split(maxsplit=1) == ["3", "[True, True, True]\n"]
 
 
 ORPHAN_SCRIPT = """

@@ -3,13 +3,16 @@ the command starts ends with it."""
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
 import sys
-from typing import NoReturn
 
 from minigrad_tool.interrupt import early
+
+# Not `typing` (nor atexit and contextlib, imported where used): the process that runs again
+# with fixed hashes (below) imports nothing it does not need first.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 early()  # before the command's imports (minigrad_tool.interrupt)
 
@@ -44,6 +47,9 @@ def main() -> NoReturn:
     # children's imports do, even where $PYTHONDONTWRITEBYTECODE is set: compiling them again
     # took about 0.1 s of every run (66 modules; cProfile of `mutate` on examples/student).
     keep_bytecode_out_of_tree()
+    from minigrad_tool.dataclass_code import install
+
+    install()  # the methods of the command's dataclasses: compiled in an earlier run
     from minigrad_tool.cli import main as command
     from minigrad_tool.isolation import adopt_strays, kill_strays
 
@@ -63,6 +69,9 @@ def _end(code: int) -> NoReturn:
     the exit handlers run (the scratch folder removed).  Python's own finalization after
     that (every module and object torn down: 15 ms after a campaign, timestamps against
     the process's end) leaves nothing behind that anyone reads."""
+    import atexit
+    import contextlib
+
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a reader gone (`| head`) is no error now
             stream.flush()

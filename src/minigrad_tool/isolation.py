@@ -41,6 +41,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
+from minigrad_tool import dataclass_code
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
 from minigrad_tool.faults import engine_caused, told, where
 
@@ -54,6 +55,7 @@ __all__ = [
     "Reporter",
     "Request",
     "Slots",
+    "Started",
     "adopt_strays",
     "crash_signal",
     "enter_scratch",
@@ -203,6 +205,19 @@ def adopt_strays() -> None:
 
 
 def _children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid`: as the kernel lists each of its threads'
+    children, else (a kernel without those lists) from every process's status."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as listed:
+                found += map(int, listed.read().split())
+    except OSError:
+        return _children_by_scan(pid)
+    return found
+
+
+def _children_by_scan(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
         if not entry.isdigit():
@@ -565,20 +580,51 @@ def run_isolated(
     The child's stdout and stderr go to `output` (a file path, or SHOW for the
     caller's own stdout), or nowhere.
     """
-    out = _output_fd(output)
-    children: dict[int, _Child] = {}
-    result: list[Outcome] = []
-    try:
-        child = _fork(body, "task", limits, per_phase=per_phase, output=out, on_phase=on_phase)
-        children[child.fd] = child
-        while children:
-            _drive(children, lambda _c, o: result.append(o))
-    finally:
-        for child in children.values():
+    return Started(body, limits, per_phase=per_phase, output=output).wait(on_phase)
+
+
+class Started:
+    """`run_isolated`'s child, started now: the caller does other work while it runs, then
+    `wait`s for how it ended (or `stop`s it: it is killed)."""
+
+    def __init__(
+        self,
+        body: Callable[[Reporter], Any],
+        limits: Limits,
+        *,
+        per_phase: bool = False,
+        output: str | None = None,
+    ) -> None:
+        self.out = _output_fd(output)
+        self.children: dict[int, _Child] = {}
+        try:
+            child = _fork(body, "task", limits, per_phase=per_phase, output=self.out)
+        except BaseException:
+            os.close(self.out)
+            raise
+        self.children[child.fd] = child
+
+    def wait(self, on_phase: Callable[[str], None] | None = None) -> Outcome:
+        """How the child ended; its phases, as they are read, go to `on_phase`."""
+        result: list[Outcome] = []
+        try:
+            for child in self.children.values():
+                child.on_phase = on_phase
+            while self.children:
+                _drive(self.children, lambda _c, o: result.append(o))
+        finally:
+            self.stop()
+        return result[0]
+
+    def stop(self) -> None:
+        """The child killed, if it still runs; its pipes closed (once)."""
+        for child in self.children.values():
             _kill(child.pid)
             os.close(child.fd)
-        os.close(out)
-    return result[0]
+        self.children.clear()
+        if self.out >= 0:
+            os.close(self.out)
+            self.out = -1
 
 
 # --- hosts ----------------------------------------------------------------------------------
@@ -653,6 +699,9 @@ def _serve(
     # child's collections then leave those pages shared instead of copying them.
     gc.freeze()
     answers.send({"ready": True})
+    # What its setup compiled for dataclasses (pytest's, in your tests' host), kept for the
+    # next run: nothing after the first (minigrad_tool.dataclass_code)
+    dataclass_code.keep()
     queue: deque[dict[str, Any]] = deque()
     children: dict[int, _Child] = {}
     buffer = b""
@@ -798,6 +847,7 @@ class Host:
         self._commands = -1
         self._answers = -1
         self._buffer = b""
+        self._outgoing = b""  # requests not yet written to the commands pipe (_send)
         self._ended = False  # its answers pipe said end-of-file: the host is gone
         # Requests sent ahead (`submit`): their seconds allowed, and the outcomes that came
         # in while other requests ran, until `collect` takes them.
@@ -879,14 +929,19 @@ class Host:
             raise HostError(child.outcome(status))
 
     def _next_message(self, deadline: float | None) -> dict[str, Any] | None:
-        """The next line from the host; None at the deadline; {} when the host is gone."""
+        """The next line from the host; None at the deadline; {} when the host is gone.
+        Meanwhile every host's answers are read (none waits on a full pipe for us) and its
+        queued requests written."""
         while b"\n" not in self._buffer:
             if self._ended:
                 return {}
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select(_listening(), [], [], wait)
-            if not ready:
+            sending = {h._commands: h for h in _OPEN.values() if h._outgoing and h._commands >= 0}
+            ready, writable, _ = select.select(_listening(), list(sending), [], wait)
+            if not ready and not writable:
                 return None
+            for fd in writable:
+                sending[fd]._write_some()
             for fd in ready:
                 _OPEN[fd]._take_chunk()
         line, _, self._buffer = self._buffer.partition(b"\n")
@@ -943,7 +998,9 @@ class Host:
             self._answer({})
 
     def _send(self, request: Request) -> float:
-        """Write the request to the host; the seconds it is allowed."""
+        """Queue the request for the host, written as the pipe takes it (never waited on:
+        what does not fit now goes while answers are awaited); the seconds it is allowed.
+        A host still setting up reads it once it serves."""
         timeout = request.timeout or self.limits.timeout
         line = json.dumps(
             {
@@ -956,15 +1013,21 @@ class Host:
                 "in_host": request.in_host,
             }
         )
-        data = memoryview(line.encode() + b"\n")
-        while data:  # every host's answers read meanwhile: none waits on a full pipe for us
-            readable, writable, _ = select.select(_listening(), [self._commands], [])
-            for fd in readable:
-                _OPEN[fd]._take_chunk()
-            if writable:
-                with contextlib.suppress(BlockingIOError):
-                    data = data[os.write(self._commands, data) :]
+        self._outgoing += line.encode() + b"\n"
+        self._write_some()
         return timeout
+
+    def _write_some(self) -> None:
+        """As much of the queued requests as the commands pipe takes now.  A host gone
+        takes none: they are dropped, and the wait for its answers says it died."""
+        try:
+            while self._outgoing:
+                written = os.write(self._commands, self._outgoing)
+                self._outgoing = self._outgoing[written:]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self._outgoing = b""
 
     def _answer(self, in_flight: Mapping[str, float]) -> tuple[str, Outcome]:
         """The next answer to a request of `run`; the answers to submitted requests that come
@@ -1006,7 +1069,7 @@ class Host:
         try:
             if self.pid and grace > 0 and self._commands >= 0:
                 os.close(self._commands)
-                self._commands = -1
+                self._commands, self._outgoing = -1, b""  # what was not sent never runs
                 deadline = time.monotonic() + grace
                 with contextlib.suppress(OSError, ValueError):
                     while self._next_message(deadline):  # {} once it is gone, None at the deadline
@@ -1016,6 +1079,6 @@ class Host:
                 _kill(self.pid)
                 self.pid = 0
             self._close_fds()
-            self._buffer = b""  # a host launched again starts a new conversation
+            self._buffer = self._outgoing = b""  # a host launched again starts anew
             self._submitted.clear()
             self._early.clear()

@@ -56,12 +56,13 @@ from minigrad_tool.isolation import (
     Outcome,
     Reporter,
     Slots,
+    Started,
     enter_scratch,
-    run_isolated,
     scratch_folder,
 )
 
 __all__ = [
+    "Discovery",
     "EngineError",
     "EngineSpec",
     "Loaded",
@@ -260,48 +261,71 @@ def profile_engine(
     A spec naming a package that re-exports the class is followed to the module
     that defines it, since that is the source to check and mutate.
     """
-    scratch = scratch_folder()  # the discovery children's working folder
-    avoid: dict[str, str] = {}
-    in_backward: list[str] = []  # methods whose backward pass killed the child
-    moves = 0
-    while True:
-        # Once an op's backward pass has hung, the next gets half the deadline: a second hang
-        # there blames backward() itself, within 1.5 deadlines of the start.
-        budget = limits.timeout / 2 if in_backward else None
-        outcome = run_isolated(
-            lambda r, spec=spec, b=budget: _discover_in_child(spec, r, avoid, b, scratch),  # type: ignore[misc]
-            limits,
+    return Discovery(spec, limits, output).result(on_phase)
+
+
+class Discovery:
+    """:func:`profile_engine`, its first child started at once: the caller does other work
+    while the engine is discovered, then asks for the `result` (or `stop`s it)."""
+
+    def __init__(self, spec: EngineSpec, limits: Limits, output: str | None = None) -> None:
+        self.spec, self.limits, self.output = spec, limits, output
+        self.scratch = scratch_folder()  # the discovery children's working folder
+        self.first: Started | None = self._start(spec, {}, None)
+
+    def _start(self, spec: EngineSpec, avoid: Mapping[str, str], budget: float | None) -> Started:
+        scratch = self.scratch
+        return Started(
+            lambda r: _discover_in_child(spec, r, avoid, budget, scratch),
+            self.limits,
             per_phase=True,
-            on_phase=on_phase,
-            output=output,
+            output=self.output,
         )
-        killed = _killed_in_op(outcome)
-        if killed is not None and killed[1] == "backward" and outcome.status == "timeout":
-            in_backward.append(killed[0])
-            if len(in_backward) == 2:  # a hang costs a deadline: blame the backward pass once
+
+    def stop(self) -> None:
+        if self.first is not None:
+            self.first.stop()
+            self.first = None
+
+    def result(self, on_phase: Callable[[str], None] | None = None) -> tuple[EngineSpec, Profile]:
+        """The spec of the class found (it may have moved) and its profile."""
+        spec, limits = self.spec, self.limits
+        avoid: dict[str, str] = {}
+        in_backward: list[str] = []  # methods whose backward pass killed the child
+        moves = 0
+        while True:
+            # Once an op's backward pass has hung, the next gets half the deadline: a second
+            # hang there blames backward() itself, within 1.5 deadlines of the start.
+            budget = limits.timeout / 2 if in_backward else None
+            child, self.first = self.first or self._start(spec, dict(avoid), budget), None
+            outcome = child.wait(on_phase)
+            killed = _killed_in_op(outcome)
+            if killed is not None and killed[1] == "backward" and outcome.status == "timeout":
+                in_backward.append(killed[0])
+                if len(in_backward) == 2:  # a hang costs a deadline: blame the backward pass
+                    raise EngineError(
+                        f"engine {spec.text!r}: the backward pass hangs on the graphs of "
+                        f"{' and '.join(in_backward)} ({outcome.message}), in backward() "
+                        "itself or in steps every op's graph runs; nothing can be checked"
+                    )
+            if killed is not None and killed[0] not in avoid and len(avoid) < _MOST_KILLING_OPS:
+                avoid[killed[0]] = outcome.message  # a broken op: discover the others without
+                continue
+            if not outcome.ok:
+                earlier = f" (so did calling {', '.join(avoid)} before)" if avoid else ""
                 raise EngineError(
-                    f"engine {spec.text!r}: the backward pass hangs on the graphs of "
-                    f"{' and '.join(in_backward)} ({outcome.message}), in backward() itself "
-                    "or in steps every op's graph runs; nothing can be checked"
+                    f"engine {spec.text!r} could not be loaded: {outcome.message}{earlier}"
                 )
-        if killed is not None and killed[0] not in avoid and len(avoid) < _MOST_KILLING_OPS:
-            avoid[killed[0]] = outcome.message  # a broken op: discover the others without it
-            continue
-        if not outcome.ok:
-            earlier = f" (so did calling {', '.join(avoid)} before)" if avoid else ""
-            raise EngineError(
-                f"engine {spec.text!r} could not be loaded: {outcome.message}{earlier}"
-            )
-        data = json.loads(outcome.value)
-        if "unusable" in data:
-            raise EngineError(data["unusable"])
-        if "redirect" not in data:
-            found = Profile.from_dict(data)
-            return spec.with_files(found.step_files), found
-        moves += 1
-        if moves == 2:
-            raise EngineError(f"engine {spec.text!r}: the class moved twice while loading")
-        spec = spec_for_module(spec, data["redirect"], data["class"])
+            data = json.loads(outcome.value)
+            if "unusable" in data:
+                raise EngineError(data["unusable"])
+            if "redirect" not in data:
+                found = Profile.from_dict(data)
+                return spec.with_files(found.step_files), found
+            moves += 1
+            if moves == 2:
+                raise EngineError(f"engine {spec.text!r}: the class moved twice while loading")
+            spec = spec_for_module(spec, data["redirect"], data["class"])
 
 
 # Ops that may kill discovery before the engine is given up as unusable: each costs a child,

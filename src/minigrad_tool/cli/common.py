@@ -8,7 +8,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from minigrad_tool.adapter import EngineError, EngineSpec, Profile, engine_paths, parse_spec
+from minigrad_tool.adapter import (
+    Discovery,
+    EngineError,
+    EngineSpec,
+    Profile,
+    engine_paths,
+    parse_spec,
+)
 from minigrad_tool.battery import Settings
 from minigrad_tool.faults import InternalError
 from minigrad_tool.isolation import HostError, Limits
@@ -22,6 +29,7 @@ __all__ = [
     "OK",
     "USAGE",
     "UsageError",
+    "discovery",
     "engine_spec",
     "guarded",
     "limits",
@@ -110,14 +118,36 @@ def reads_of(args: argparse.Namespace, spec: EngineSpec | None, tests: Sequence[
 
 
 def profile(
-    args: argparse.Namespace, out: Output, loading: float | None = None
+    args: argparse.Namespace,
+    out: Output,
+    loading: float | None = None,
+    started: Discovery | None = None,
 ) -> tuple[EngineSpec, Profile]:
-    """Discover the engine in a child; `loading` is the deadline of each step (else --timeout)."""
-    from minigrad_tool.adapter import profile_engine
-
-    spec = engine_spec(args)
+    """Discover the engine in a child; `loading` is the deadline of each step (else --timeout).
+    `started`: a discovery started earlier (`discovery`), waited for here."""
+    discovery = started or discovery_of(args, loading)
     with status(out, f"loading {args.engine}") as update:
-        return profile_engine(spec, limits(args, loading), on_phase=update)
+        return discovery.result(update)
+
+
+def discovery_of(
+    args: argparse.Namespace, loading: float | None = None, spec: EngineSpec | None = None
+) -> Discovery:
+    """The engine's discovery (of `spec`, else the one named), started now."""
+    return Discovery(spec or engine_spec(args), limits(args, loading))
+
+
+@contextlib.contextmanager
+def discovery(
+    args: argparse.Namespace, loading: float | None = None, spec: EngineSpec | None = None
+) -> Iterator[Discovery]:
+    """The engine's discovery, started now, while the caller checks what it can meanwhile
+    (`profile` waits for it); stopped if it was not waited for."""
+    started = discovery_of(args, loading, spec)
+    try:
+        yield started
+    finally:
+        started.stop()
 
 
 def settings(args: argparse.Namespace, found: Profile) -> Settings:

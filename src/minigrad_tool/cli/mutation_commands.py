@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minigrad_tool.adapter import EngineSpec, Profile
+from minigrad_tool.adapter import Discovery, EngineSpec, Profile
 from minigrad_tool.cli import common
 from minigrad_tool.cli.common import FAILED, OK, USAGE, UsageError
 from minigrad_tool.cli.outputs import Outputs, write_file
@@ -161,9 +161,13 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         tests=tests,
         judges=judges,
     )
-    # Your tests' host collects them while the outputs and the result cache are checked and
-    # the engine is profiled; a run the cache replays closes it unused.
-    with tests_started_early(spec, config) as early:
+    # Your tests' host collects them, and the engine's discovery runs, while the outputs and
+    # the result cache are checked; a run the cache replays stops both unused.
+    loading = common.DEFAULT_TIMEOUT  # --timeout: per mutant
+    with (
+        tests_started_early(spec, config) as early,
+        common.discovery(args, loading, spec) as discovery,
+    ):
         outputs = Outputs.check(
             [
                 ("--json", args.json),
@@ -178,7 +182,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
         replayed = kept.replay() if kept is not None else None
         if replayed is not None:
             return _report(args, out, replayed, outputs, spec, tests)
-        return _campaign(args, out, kept, config, outputs, early)
+        return _campaign(args, out, kept, config, outputs, (early, discovery))
 
 
 def _campaign(
@@ -187,7 +191,7 @@ def _campaign(
     kept: RunCache | None,
     config: CampaignConfig,
     outputs: Outputs,
-    early: EarlyTests | None,
+    started: tuple[EarlyTests | None, Discovery],
 ) -> int:
     from minigrad_tool.mutation.campaign import run_campaign
     from minigrad_tool.mutation.judges.tests import NoEngineCode
@@ -195,7 +199,8 @@ def _campaign(
     from minigrad_tool.mutation.mutants import MutationError, generate_mutants
 
     tests, judges = config.tests, config.judges
-    spec, profile = common.profile(args, out, common.DEFAULT_TIMEOUT)  # --timeout: per mutant
+    early, discovery = started
+    spec, profile = common.profile(args, out, started=discovery)
     config = dataclasses.replace(config, settings=common.settings(args, profile))
     try:
         generated = generate_mutants(spec, profile, config.operators)

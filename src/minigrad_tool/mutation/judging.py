@@ -514,6 +514,6 @@ def prepare_patcher(setup: Setup) -> Callable[[Loaded], None]:
                 setup.patcher.prepare_sites(setup.mutants.values())
             except InternalError:  # no record, so no verdict of this run's is reused
                 setup.config = replace(setup.config, record_code=False)
-        setup.patcher.preload(setup.mutants.values())
+        setup.patcher.warm()
 
     return prepare

@@ -468,10 +468,10 @@ def _warm_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> d
 
 
 def _prepare_sites(session: _Session) -> None:
-    """The patcher's site markers for the mutants, and their code kept by an earlier run."""
+    """The patcher's site markers for the mutants; what loading their kept code needs."""
     assert session.patcher is not None, "the host prepares it"
     session.patcher.prepare_sites(session.mutants.values())
-    session.patcher.preload(session.mutants.values())
+    session.patcher.warm()
 
 
 def _assign_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> None:
@@ -602,15 +602,20 @@ class TestsHost:
         # test file -> its globals that hold what the engine computed at import (`tests`)
         self.imported: dict[str, tuple[str, ...]] = {}
         self.elsewhere = ""  # where a plain pytest run imports another copy of the engine
-        self.unassigned = False  # the host started before `assign`: it has no mutants yet
+        # The host started before `assign`: the mutants, and the listing of your tests after
+        # them, were sent to it; their answers are not read yet.
+        self.unassigned = self.listing = False
 
     def assign(self, mutants: Sequence[Mutant], habits: HabitWatch | None) -> None:
         """The mutants to judge, and what the habit recorder watches: a host launched
-        before they were known gets them once it is ready, in the host itself (so every
-        child inherits them); one launched later (a restart) starts with them."""
+        before they were known is sent them at once, and takes them in the host itself (so
+        every child inherits them) as soon as it serves; one launched later (a restart)
+        starts with them."""
         self.session.mutants = {m.id: m for m in mutants}
         self.session.habits = habits
-        self.unassigned = bool(self.host.pid)
+        if self.host.pid:  # sent now, read once it serves, before the listing sent after it
+            self.host.submit([self._assign_request(), Request("list", "list")])
+            self.unassigned = self.listing = True
 
     def _setup(self, serve: Callable[[Any], None], reporter: Reporter) -> str | None:
         import pytest
@@ -655,7 +660,7 @@ class TestsHost:
         """Start collecting, unless it started already; `ready` waits for it."""
         if not self.host.pid:
             self.host.launch()
-            self.unassigned = False  # forked with the mutants it judges
+            self.unassigned = self.listing = False  # forked with the mutants it judges
 
     def ready(self) -> TestsHost:
         """The tests collected and served; HarnessError if they cannot be run at all."""
@@ -664,7 +669,9 @@ class TestsHost:
             self.host.wait_ready()
             if self.unassigned:
                 self.unassigned = False
-                self._send_assigned()
+                outcome = self.host.collect(["assign"])["assign"]
+                if not outcome.ok:  # as when the host's own preparation fails: it cannot judge
+                    raise HostError(outcome)
         except HostError as err:
             raise HarnessError(
                 memory_hint(
@@ -673,14 +680,11 @@ class TestsHost:
             ) from err
         return self
 
-    def _send_assigned(self) -> None:
+    def _assign_request(self) -> Request:
         session = self.session
         habits = session.habits.to_json() if session.habits is not None else None
         mutants = [m.to_json() for m in session.mutants.values()]
-        request = Request("assign", "assign", {"mutants": mutants, "habits": habits}, in_host=True)
-        outcome = self.host.run([request])["assign"]
-        if not outcome.ok:  # as when the host's own preparation fails: it cannot judge
-            raise HostError(outcome)
+        return Request("assign", "assign", {"mutants": mutants, "habits": habits}, in_host=True)
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -702,7 +706,11 @@ class TestsHost:
 
     def tests(self) -> list[str]:
         """The collected tests, in collection order; `imported` is set too."""
-        outcome = self.run([Request("list", "list")])["list"]
+        if self.listing:  # sent with the mutants (assign)
+            self.listing = False
+            outcome = self.host.collect(["list"])["list"]
+        else:
+            outcome = self.run([Request("list", "list")])["list"]
         if not outcome.ok:
             raise HarnessError(f"listing your tests failed: {outcome.message}")
         self.imported = {str(f): tuple(map(str, n)) for f, n in outcome.value["imported"].items()}
