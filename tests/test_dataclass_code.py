@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from minigrad_tool.dataclass_code import Codes, install, keep, uninstall
+from minigrad_tool.dataclass_code import MOST_KEPT, Codes, install, keep, take_role, uninstall
 
 
 def _point_class() -> Any:
@@ -92,32 +92,56 @@ def test_nothing_is_installed_without_a_folder(monkeypatch: pytest.MonkeyPatch) 
     assert "exec" not in vars(dataclasses)
 
 
-def test_a_forked_copy_keeps_nothing_at_exit(kept_in: Path) -> None:
+def test_a_forked_copy_keeps_nothing(kept_in: Path) -> None:
     codes = _installed(kept_in)
     try:
         _point_class()
     finally:
         uninstall(codes)
     codes.owner = os.getpid() + 1  # as in a child forked after install
-    codes._save_at_exit()
+    assert not codes.save()
     assert not codes.path.exists()
 
 
-def test_what_two_processes_compiled_is_kept_together(kept_in: Path) -> None:
-    """The command and its host each keep what they compiled (the host with `keep`, once it
-    serves): whichever writes last keeps the other's too."""
-    command = _installed(kept_in)
-    uninstall(command)
-    host = _installed(kept_in)  # both read the file before either wrote it
+def _source(name: str) -> str:
+    return f"def __create_fn__():\n def {name}(self): return 1\n return {name}"
+
+
+def test_each_role_keeps_what_it_ran_in_its_own_file(kept_in: Path) -> None:
+    """The command keeps what it ran; a host that takes a role keeps what it ran from then on
+    in that role's file (pytest's methods in your tests' host), not what it inherited; two
+    processes of one role keep each other's."""
+    codes = _installed(kept_in)
     try:
-        _point_class()
+        codes.code_of(_source("command_method"))
+        take_role("tests")  # as your tests' host does, forked from the command
+        codes.code_of(_source("pytest_method"))
         assert keep()
         assert not keep()  # nothing new since
     finally:
-        uninstall(host)
-    command.code_of("def __create_fn__():\n def f(self): return 1\n return f")
-    assert command.save()
-    assert len(Codes(command.path).codes) == len(host.codes) + 1
+        uninstall(codes)
+    tests_file = codes.path
+    assert list(Codes(kept_in, "tests").codes) == [_source("pytest_method")]
+    other = Codes(kept_in, "tests")  # another host of the role, which read the file before
+    other.code_of(_source("conftest_method"))
+    assert other.save()
+    assert len(Codes(kept_in, "tests").codes) == 2
+    assert tests_file.name.endswith("-tests.marshal")
+    assert not Codes(kept_in, "command").codes  # the command's process never saved here
+
+
+def test_a_file_past_its_size_starts_again_with_what_one_process_ran(
+    kept_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(MOST_KEPT, "tests", 3)
+    first = Codes(kept_in, "tests")
+    for name in ("a", "b", "c"):
+        first.code_of(_source(name))
+    assert first.save()
+    second = Codes(kept_in, "tests")
+    second.code_of(_source("d"))
+    assert second.save()
+    assert list(Codes(kept_in, "tests").codes) == [_source("d")]
 
 
 def test_the_command_keeps_the_code_and_finds_it_the_next_time(tmp_path: Path) -> None:
@@ -125,8 +149,8 @@ def test_the_command_keeps_the_code_and_finds_it_the_next_time(tmp_path: Path) -
     command = [sys.executable, "-m", "minigrad_tool", "mutate", "--help"]
     subprocess.run(command, env=env, check=True, capture_output=True)
     (kept,) = tmp_path.glob("dataclass-code-*.marshal")
+    assert kept.name.endswith("-command.marshal")
     written = kept.stat().st_mtime_ns
     subprocess.run(command, env=env, check=True, capture_output=True)
     assert kept.stat().st_mtime_ns == written  # all found: nothing compiled, nothing written
-    codes = Codes(kept)
-    assert len(codes.codes) >= 100  # the command's own dataclasses, a few hundred methods
+    assert len(Codes(tmp_path, "command").codes) >= 100  # the command's own dataclasses

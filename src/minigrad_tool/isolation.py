@@ -699,8 +699,8 @@ def _serve(
     # child's collections then leave those pages shared instead of copying them.
     gc.freeze()
     answers.send({"ready": True})
-    # What its setup compiled for dataclasses (pytest's, in your tests' host), kept for the
-    # next run: nothing after the first (minigrad_tool.dataclass_code)
+    # What its setup compiled for dataclasses, kept for the next run where the host took a
+    # role (your tests': pytest's, and what your tests import): minigrad_tool.dataclass_code
     dataclass_code.keep()
     queue: deque[dict[str, Any]] = deque()
     children: dict[int, _Child] = {}

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minigrad_tool import leftovers
+from minigrad_tool import dataclass_code, leftovers
 from minigrad_tool.adapter import EngineSpec, serve_for_tests
 from minigrad_tool.adapter.loader import (
     STARTUP_PATH,
@@ -618,6 +618,8 @@ class TestsHost:
             self.unassigned = self.listing = True
 
     def _setup(self, serve: Callable[[Any], None], reporter: Reporter) -> str | None:
+        # The dataclasses pytest and your tests' imports define: compiled by an earlier run
+        dataclass_code.take_role("tests")
         import pytest
 
         spec = self.spec
