@@ -172,6 +172,13 @@ class Setup:
         """Graph orders a verdict of `judge` must hold in (CampaignConfig.orders_for)."""
         return self.config.orders_for(judge, self.spec.orders)
 
+    @property
+    def run_keys(self) -> MutantKeys | None:
+        """The result cache's keys, where this run records the code each of its runs reaches
+        (what a kept run is keyed by): None without the cache, or where the engine host could
+        not mark the sites (prepare_patcher)."""
+        return self.keys if self.config.record_code else None
+
 
 class Ahead(Protocol):
     """Told each verdict as it comes, to start work on it meanwhile (the probes of a mutant a

@@ -179,7 +179,7 @@ class Probing:
 
     def _kept(self) -> dict[int, tuple[Any, list[str], float]]:
         """probe index -> its last run's observation, the mutants it reached, its seconds."""
-        keys = self.setup.keys if self.setup.config.record_code else None
+        keys = self.setup.run_keys
         if keys is None:
             return {}
         kept = {}
@@ -217,7 +217,7 @@ class Probing:
         self, want: list[Any], reached: Mapping[str, list[int]], seconds: list[float]
     ) -> None:
         """Each probe run here, for the next run's result cache, under the ops it reached."""
-        keys = self.setup.keys if self.setup.config.record_code else None
+        keys = self.setup.run_keys
         if keys is None:
             return
         reaching: dict[int, list[str]] = {}

@@ -451,13 +451,8 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
             f"unchanged; {reprobed}{judged} judged (--no-cache judges all)",
             "dim",
         )
-    if kept:
-        out.line(
-            f"{kept} of {cases} battery cases' runs on the unmutated engine from the last run "
-            "(none of the code they reached changed)",
-            "dim",
-        )
     for count, total, what in (
+        (kept, cases, "battery cases' runs"),
         (tests_kept, tests, "tests' first runs"),
         (probes_kept, probes, "probes' runs"),
     ):

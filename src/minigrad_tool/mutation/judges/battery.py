@@ -125,7 +125,7 @@ class BatteryJudge:
         of a child it killed; and how many were the last run's.  With the result cache, a
         case none of whose reached code changed is the last run's (the same code runs the
         same way), and every new run is kept."""
-        keys = self.setup.keys if self.setup.config.record_code else None
+        keys = self.setup.run_keys
         kept = {c.name: k for c in self.cases if keys and (k := keys.kept_case(c.name))}
         # The costliest first: a long case (a deep chain) runs beside the many short ones,
         # not after them, when children run at once.

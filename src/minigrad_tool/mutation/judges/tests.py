@@ -795,7 +795,7 @@ class KeptRuns:
     @classmethod
     def of(cls, setup: Setup, *kind: str) -> KeptRuns | None:
         """None without the result cache."""
-        keys = setup.keys if setup.config.record_code else None
+        keys = setup.run_keys
         if keys is None:
             return None
         return cls(keys, {m.id: m.op for m in setup.mutants.values()}, kind)
