@@ -573,6 +573,81 @@ class TestOurConventions:
         assert (up.grad, down.grad) == (1.0, 0.0)
 
 
+class NoneGrad:
+    """PyTorch's convention for "no gradient": `.grad` is None until one reaches the node.
+    With `cut`, `*` gives its right operand nothing (its `.grad` stays None)."""
+
+    cut = False
+
+    def __init__(self, data: float, children: tuple[NoneGrad, ...] = ()) -> None:
+        self.data = data
+        self.grad: float | None = None
+        self._prev = children
+        self._backward: Any = lambda: None
+
+    def add_grad(self, g: float) -> None:
+        self.grad = g if self.grad is None else self.grad + g
+
+    def __mul__(self, other: NoneGrad | float) -> NoneGrad:
+        other = other if isinstance(other, NoneGrad) else type(self)(other)
+        out = type(self)(self.data * other.data, (self, other))
+
+        def _backward() -> None:
+            assert out.grad is not None
+            self.add_grad(other.data * out.grad)
+            if not self.cut:
+                other.add_grad(self.data * out.grad)
+
+        out._backward = _backward
+        return out
+
+    def backward(self) -> None:
+        order: list[NoneGrad] = []
+        seen: set[int] = set()
+
+        def visit(node: NoneGrad) -> None:
+            if id(node) not in seen:
+                seen.add(id(node))
+                for child in node._prev:
+                    visit(child)
+                order.append(node)
+
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+
+
+class CutNoneGrad(NoneGrad):
+    cut = True
+
+
+class TestNoneForNoGradient:
+    """An engine that keeps `.grad` None where no gradient reached a node (PyTorch's way):
+    None reads as 0, so an input f does not use passes, and one it does use that gets no
+    gradient fails, as 0, with its None said."""
+
+    def test_an_input_f_does_not_use_may_keep_none(self) -> None:
+        x, y = NoneGrad(1.5), NoneGrad(-2.0)
+        assert gradcheck(lambda a, b: a * 2.0, [x, y])
+        assert gradcheck(lambda a, b: a * 2.0, [x, y], fast=True)
+
+    def test_an_input_f_uses_that_gets_no_gradient_fails_and_is_named(self) -> None:
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(lambda a, b: a * b, [CutNoneGrad(1.5), CutNoneGrad(-2.0)])
+        err = info.value
+        assert (err.check, err.index, err.actual) == ("gradient", 1, 0.0)
+        assert err.expected == pytest.approx(1.5)
+        assert "input 1's .grad is None after backward(), read as 0" in str(err)
+
+    def test_a_node_without_a_grad_attribute_is_still_no_number(self) -> None:
+        class Bare:
+            pass
+
+        with pytest.raises(ValueError, match="grad is NoneType None, not a real number"):
+            NodeAccess(Bare, None).grad(Bare())
+
+
 def _recording(f: Any) -> tuple[Any, list[tuple[float, ...]]]:
     """f, and the list of input values it is called at (one tuple per forward pass)."""
     calls: list[tuple[float, ...]] = []

@@ -41,6 +41,7 @@ from minigrad_tool.adapter.spec import parse_spec
 
 ENGINES = Path(__file__).parent / "engines"
 READ_ONLY = (ENGINES / "readonly_grad.py").read_text()
+NONE_GRAD = (ENGINES / "none_grad.py").read_text()
 
 pytestmark = pytest.mark.campaign
 
@@ -203,6 +204,55 @@ class TestReadOnlyGradients:
         )
         assert again.returncode == 0, again.stdout + again.stderr
         assert "mutation score: 100.0%" in again.stdout
+
+
+class TestNoneForNoGradient:
+    """PyTorch's convention: `.grad` is None until a gradient reaches a node, and an input the
+    output does not use keeps None.  A correct engine that keeps it passes every case and is
+    no wrong engine to a campaign (every case with an unused input failed it before: the
+    battery's unused_input, six of its eight random graphs); suggested tests read None as 0."""
+
+    def test_a_correct_engine_passes_every_case(self, tmp_path: Path) -> None:
+        done = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, NONE_GRAD))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "unused_input       edge       pass" in done.stdout
+        assert re.search(r"^\d+ passed, 0 failed", done.stdout, re.M), done.stdout
+
+    def test_a_campaign_finds_nothing_wrong_with_it(self, tmp_path: Path) -> None:
+        done = minigrad(tmp_path, "mutate", "--engine", write(tmp_path, NONE_GRAD))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "WRONG" not in done.stdout
+        assert "mutation score: 100.0%" in done.stdout
+
+    @pytest.mark.parametrize("kind", ["scalar", "tensor"])
+    def test_a_suggested_test_reads_none_as_zero(self, kind: str) -> None:
+        from minigrad_tool.mutation.suggest import _HELPERS
+
+        imports, helper = _HELPERS[kind]  # type: ignore[index]
+        space: dict[str, Any] = {}
+        exec(imports + helper.format(rel=1e-6, abs_=1e-9), space)
+        assert space["close"](None, 0.0)
+        assert not space["close"](None, 1.5)
+        assert space["close"](1.5, 1.5)
+
+    def test_a_written_test_with_an_unused_input_passes_on_it(self) -> None:
+        """A probe whose graph leaves an input unused, written as a test in each regime:
+        every assertion holds on the engine, the zero-upstream one's too."""
+        from minigrad_tool.mutation.equivalence import ScalarProbe
+        from minigrad_tool.mutation.probe import TestStyle
+        from minigrad_tool.mutation.suggest import _HELPERS
+
+        probe = ScalarProbe(
+            "x * 2.0, y unused", lambda x, y: x * 2.0, (1.5, -2.0), ("out = x * 2.0",)
+        )
+        want = (None, 3.0, (2.0, 0.0), (0.37, -2.4), None, (0.0, 0.0), None)
+        style = TestStyle("Value", leaf=lambda v: f"Value({v})", scale="out * 1.0")
+        space: dict[str, Any] = {}
+        exec(NONE_GRAD + _HELPERS["scalar"][1].format(rel=1e-6, abs_=1e-9), space)
+        for regime in ("plain", "zero"):
+            lines = probe.test_lines(want, regime, style)  # type: ignore[arg-type]
+            assert any("y.grad" in line for line in lines)
+            exec("\n".join(lines), dict(space))
 
 
 class TestTwoStandardGelus:

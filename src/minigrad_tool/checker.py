@@ -208,6 +208,8 @@ class _Checker:
         self.tol = tol
         self.case = case
         self.access = NodeAccess.infer(inputs[0])
+        # The inputs whose .grad was None after the last backward(): read as 0, and said so
+        self.unreached: frozenset[int] = frozenset()
 
     def _fail(self, check: str, reason: str, **fields: Any) -> GradcheckError:
         return GradcheckError(check, reason, case=self.case, **fields)
@@ -234,6 +236,7 @@ class _Checker:
         for i, seed in enumerate(seeds):
             self.access.set_grad(self.inputs[i], seed)
         out.backward()
+        self.unreached = frozenset(i for i, x in enumerate(self.inputs) if x.grad is None)
         return [self._read(self.access.grad, x, i) for i, x in enumerate(self.inputs)]
 
     def analytic(self) -> list[float]:
@@ -281,6 +284,9 @@ class _Checker:
     ) -> None:
         """Fail unless actual is within tolerance of expected (NaN and inf never are)."""
         if not self.tol.accepts(expected, actual):
+            if index in self.unreached:
+                reason += f"; input {index}'s .grad is None after backward(), read as 0: no "
+                reason += "gradient reached it (is the graph cut between it and the output?)"
             raise self._fail(
                 check,
                 reason,

@@ -615,7 +615,14 @@ class NodeAccess:
         return real(getattr(node, self.data_attr), self.data_attr)
 
     def grad(self, node: Any) -> float:
-        return real(getattr(node, "grad", None), "grad")
+        """The node's gradient; 0 where `.grad` is None: no gradient reached it (PyTorch's
+        convention, where a fresh leaf's `.grad` is None and an input the output does not use
+        keeps it).  An input the output does use and that ends with None still fails its
+        check, as 0 against its derivative (the checker says which is None)."""
+        grad = getattr(node, "grad", _ABSENT)
+        if grad is None:
+            return 0.0
+        return real(None if grad is _ABSENT else grad, "grad")
 
     def set_value(self, node: Any, x: float) -> float:
         """Store `x` in the engine's own number type; the value actually stored."""

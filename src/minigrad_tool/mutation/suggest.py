@@ -124,7 +124,9 @@ def observe_mutants(
 _HELPER = '''
 
 def close(actual, expected):
-    """Equal within a relative {rel:g} (and {abs_:g} absolute, around zero)."""
+    """Equal within a relative {rel:g} (and {abs_:g} absolute, around zero); a .grad of None
+    is 0 (no gradient reached the node: PyTorch's convention)."""
+    actual = 0.0 if actual is None else actual
     return math.isclose(float(actual), expected, rel_tol={rel!r}, abs_tol={abs_!r})
 '''
 
@@ -132,8 +134,9 @@ def close(actual, expected):
 _ARRAY_HELPER = '''
 
 def close(actual, expected):
-    """Equal elementwise within a relative {rel:g} (and {abs_:g} absolute, around zero)."""
-    actual = getattr(actual, "data", actual)  # a gradient kept as a node holds an array
+    """Equal elementwise within a relative {rel:g} (and {abs_:g} absolute, around zero); a
+    .grad of None is 0 (no gradient reached the node: PyTorch's convention)."""
+    actual = 0.0 if actual is None else getattr(actual, "data", actual)  # a node holds an array
     return np.allclose(np.asarray(actual, dtype=float), expected, rtol={rel!r}, atol={abs_!r})
 '''
 
