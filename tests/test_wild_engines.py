@@ -224,35 +224,52 @@ class TestNoneForNoGradient:
         assert "WRONG" not in done.stdout
         assert "mutation score: 100.0%" in done.stdout
 
-    @pytest.mark.parametrize("kind", ["scalar", "tensor"])
-    def test_a_suggested_test_reads_none_as_zero(self, kind: str) -> None:
-        from minigrad_tool.mutation.suggest import _HELPERS
+    def test_discovery_measures_the_convention(self) -> None:
+        from minigrad_tool.adapter import profile_engine
+        from minigrad_tool.isolation import Limits
 
-        imports, helper = _HELPERS[kind]  # type: ignore[index]
+        def starts_none(name: str) -> bool:
+            _, profile = profile_engine(parse_spec(str(ENGINES / name)), Limits(60.0, None))
+            return profile.grad_starts_none
+
+        assert starts_none("none_grad.py")
+        assert not starts_none("microstyle.py")
+
+    @pytest.mark.parametrize("kind", ["scalar", "tensor"])
+    def test_a_written_close_reads_none_as_zero_where_the_engine_keeps_none(
+        self, kind: str
+    ) -> None:
+        from minigrad_tool.mutation.suggest import _HELPERS, close_helper
+
         space: dict[str, Any] = {}
-        exec(imports + helper.format(rel=1e-6, abs_=1e-9), space)
+        exec(_HELPERS[kind][0] + close_helper(kind, 1e-6, none=True), space)  # type: ignore[index]
         assert space["close"](None, 0.0)
         assert not space["close"](None, 1.5)
         assert space["close"](1.5, 1.5)
+        assert "None" not in close_helper(kind, 1e-6, none=False)  # as before, elsewhere
 
-    def test_a_written_test_with_an_unused_input_passes_on_it(self) -> None:
-        """A probe whose graph leaves an input unused, written as a test in each regime:
-        every assertion holds on the engine, the zero-upstream one's too."""
+    @pytest.mark.parametrize("none", [True, False])
+    def test_a_written_test_with_an_unused_input_passes_on_it(self, none: bool) -> None:
+        """A probe whose graph leaves an input unused, written as a test in each regime for
+        an engine that keeps None: every assertion holds on it, the zero-upstream one's too.
+        For an engine whose gradients start at 0, the zero-upstream test asks for 0 alone."""
         from minigrad_tool.mutation.equivalence import ScalarProbe
         from minigrad_tool.mutation.probe import TestStyle
-        from minigrad_tool.mutation.suggest import _HELPERS
+        from minigrad_tool.mutation.suggest import close_helper
 
         probe = ScalarProbe(
             "x * 2.0, y unused", lambda x, y: x * 2.0, (1.5, -2.0), ("out = x * 2.0",)
         )
         want = (None, 3.0, (2.0, 0.0), (0.37, -2.4), None, (0.0, 0.0), None)
-        style = TestStyle("Value", leaf=lambda v: f"Value({v})", scale="out * 1.0")
-        space: dict[str, Any] = {}
-        exec(NONE_GRAD + _HELPERS["scalar"][1].format(rel=1e-6, abs_=1e-9), space)
-        for regime in ("plain", "zero"):
-            lines = probe.test_lines(want, regime, style)  # type: ignore[arg-type]
-            assert any("y.grad" in line for line in lines)
-            exec("\n".join(lines), dict(space))
+        style = TestStyle("Value", leaf=lambda v: f"Value({v})", none_grad=none)
+        zero = probe.test_lines(want, "zero", style)  # type: ignore[arg-type]
+        assert ("assert y.grad is None or y.grad == 0" in zero) is none
+        assert ("assert y.grad == 0" in zero) is not none
+        if none:
+            space: dict[str, Any] = {}
+            exec(NONE_GRAD + close_helper("scalar", 1e-6, none=True), space)
+            for lines in (probe.test_lines(want, "plain", style), zero):  # type: ignore[arg-type]
+                exec("\n".join(lines), dict(space))
 
 
 class TestTwoStandardGelus:

@@ -252,6 +252,9 @@ class Profile:
     helpers: tuple[tuple[str, int], ...] = ()
     grad_is_node: bool = False  # a tensor engine keeping a node in .grad (DeZero)
     grad_writable: bool = True  # False: `.grad` is a read-only property (reset by a method)
+    # A fresh leaf's `.grad` is None (PyTorch's "no gradient"): a node no gradient reaches keeps
+    # it, which reads as 0, and the tests minigrad writes accept it where they expect 0
+    grad_starts_none: bool = False
     # False: backward() sets gradients, it does not add to an earlier backward's: the measured
     # convention of an engine with a read-only `.grad` (mygrad); else gradients must accumulate
     grad_accumulates: bool = True

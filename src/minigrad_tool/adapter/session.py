@@ -234,12 +234,20 @@ class Session:
             ),
             leaf_factory=leaf_factory(self.cls),
             grad_writable=not grad_is_owned(self.cls),
+            grad_starts_none=self._grad_starts_none(),
             backward_resets=resets,
             backward_seeds=backward_seeds(self.cls),
             backward_in_order=self.backward_in_order(ops),
             backward_name=backward_name(self.cls),
             **{"grad_accumulates": not resets, **extra},
         )
+
+    def _grad_starts_none(self) -> bool:
+        """Is a fresh leaf's `.grad` None?  (False where no leaf can be made from 0.5.)"""
+        try:
+            return getattr(self.leaf(0.5), "grad", 0.0) is None
+        except Exception:
+            return False
 
     def _placed(self, op: Op) -> Op:
         """The op's file said as the profile says it: "" for the engine's own."""

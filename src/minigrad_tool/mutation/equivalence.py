@@ -166,7 +166,8 @@ class ScalarProbe:
             lines.append("# a zero upstream gradient: every gradient must be exactly 0")
             lines += [*inputs, *graph, f"out = {style.zero}", f"out.{style.backward}()"]
             read = f".{style.data_attr}" if style.grad_is_node else ""
-            lines += [f"assert {n}.grad is None or {n}.grad{read} == 0" for n in names]
+            none = [f"{n}.grad is None or " if style.none_grad else "" for n in names]
+            lines += [f"assert {a}{n}.grad{read} == 0" for a, n in zip(none, names, strict=True)]
         elif regime == "again":
             lines += self._second_graph_lines(want, names, inputs, graph, style)
         return lines

@@ -49,6 +49,7 @@ class TestStyle:
     zero: str = "out * 0.0"  # the output times 0 ("" where the engine cannot multiply)
     parameters: Mapping[str, float] = field(default_factory=dict)  # for the oracle (slopes)
     backward: str = "backward"  # what the engine calls its backward pass (Profile.backward_name)
+    none_grad: bool = False  # a node no gradient reaches keeps `.grad` None (grad_starts_none)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from minigrad_tool.mutation.probe import REGIMES, telling_regime
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
 from minigrad_tool.reads import python_files
 
-__all__ = ["Suggestions", "observe_mutants", "suggest_tests"]
+__all__ = ["Suggestions", "close_helper", "observe_mutants", "suggest_tests"]
 
 
 @dataclass
@@ -124,21 +124,26 @@ def observe_mutants(
 _HELPER = '''
 
 def close(actual, expected):
-    """Equal within a relative {rel:g} (and {abs_:g} absolute, around zero); a .grad of None
-    is 0 (no gradient reached the node: PyTorch's convention)."""
-    actual = 0.0 if actual is None else actual
-    return math.isclose(float(actual), expected, rel_tol={rel!r}, abs_tol={abs_!r})
+    """Equal within a relative {rel:g} (and {abs_:g} absolute, around zero){none_doc}."""
+{none}    return math.isclose(float(actual), expected, rel_tol={rel!r}, abs_tol={abs_!r})
 '''
 
 
-_ARRAY_HELPER = '''
+_ARRAY_HELPER = (
+    '''
 
 def close(actual, expected):
-    """Equal elementwise within a relative {rel:g} (and {abs_:g} absolute, around zero); a
-    .grad of None is 0 (no gradient reached the node: PyTorch's convention)."""
-    actual = 0.0 if actual is None else getattr(actual, "data", actual)  # a node holds an array
+    """Equal elementwise within a relative {rel:g} (and {abs_:g} absolute, around zero)'''
+    '''{none_doc}."""
+{none}    actual = getattr(actual, "data", actual)  # a gradient kept as a node holds an array
     return np.allclose(np.asarray(actual, dtype=float), expected, rtol={rel!r}, atol={abs_!r})
 '''
+)
+
+# Where a node no gradient reaches keeps `.grad` None (Profile.grad_starts_none), `close` reads
+# it as 0: what its docstring adds, and its first line.
+_NONE_DOC = ";\n    a .grad of None is 0: no gradient reached the node"
+_NONE_LINE = "    actual = 0.0 if actual is None else actual\n"
 
 # What a written test imports to compare, and its `close` helper, for each kind of engine.
 _HELPERS: dict[EngineKind, tuple[str, str]] = {
@@ -496,6 +501,7 @@ class _Writer:
             "out * 0.0" if "mul" in profile.names else "",
             equivalence.parameters_of(profile),
             backward=profile.backward_name,
+            none_grad=profile.grad_starts_none,
         )
 
     def source(self, written: _Written, name: str, exposes: str = "") -> str:
@@ -540,8 +546,19 @@ def _header(spec: EngineSpec, profile: Profile, config: CampaignConfig) -> str:
                     for _, member, module in profile.leaf_enums
                 }
             ),
-            _HELPERS[profile.kind][1].format(rel=rel, abs_=rel * 1e-3),
+            close_helper(profile.kind, rel, none=profile.grad_starts_none),
         ]
+    )
+
+
+def close_helper(kind: EngineKind, rel: float, *, none: bool) -> str:
+    """The `close` a written test compares with: within `rel`; with `none`, a `.grad` of None
+    reads as 0 (where the engine keeps None for "no gradient": Profile.grad_starts_none)."""
+    return _HELPERS[kind][1].format(
+        rel=rel,
+        abs_=rel * 1e-3,
+        none_doc=_NONE_DOC if none else "",
+        none=_NONE_LINE if none else "",
     )
 
 
