@@ -413,6 +413,71 @@ def test_a_function_lent_to_an_input_is_a_contribution() -> None:
     assert made.unreachable == []
 
 
+# How an engine that keeps torch's None for "no gradient" adds one: a method of the node.
+_ADDS = {
+    "ternary": "self.grad = g if self.grad is None else self.grad + g",
+    "if-else": (
+        "if self.grad is None:\n            self.grad = g\n"
+        "        else:\n            self.grad += g"
+    ),
+    "plus-equals": "self.grad += g",
+}
+_TERNARY = "        self.grad = g if self.grad is None else self.grad + g\n"
+
+
+@pytest.mark.parametrize("form", sorted(_ADDS))
+def test_a_gradient_added_through_a_method_of_the_node_is_a_contribution(
+    tmp_path: Path, form: str
+) -> None:
+    """A step that adds through a method of the node that only adds its argument to the
+    gradient (`x._acc(g)`, however the method is written): its calls are the contributions,
+    mutated as `+=` is: flipped, made an assignment (`x.grad = g`), sent to another node,
+    deleted, cut from the upstream gradient.  Before, every such op was "not mutated"."""
+    body = (ENGINES / "none_grad.py").read_text()
+    assert body.count(_TERNARY) == 1
+    (tmp_path / "adds.py").write_text(body.replace(_TERNARY, f"        {_ADDS[form]}\n"))
+    loaded = load_in_process(str(tmp_path / "adds.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    texts = {m.id: (m.original, m.replacement) for m in made.mutants}
+    assert made.unreachable == []
+    assert texts["mul-sign"] == ("other.data * out.grad", "(-(other.data * out.grad))")
+    assert texts["mul-assign-2"] == (
+        "other._acc(self.data * out.grad)",
+        "other.grad = self.data * out.grad",
+    )
+    assert texts["mul-swap-5"] == ("self._acc", "other._acc")
+    assert texts["mul-drop"] == ("self._acc(other.data * out.grad)", "pass")
+    assert texts["mul-chain"] == ("out.grad", "1.0")
+    for op in ("add", "mul", "pow", "tanh", "exp", "relu"):
+        assert {"sign", "assign", "swap", "drop"} <= {
+            m.operator for m in made.mutants if m.op == op
+        }
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "def _acc(self, g):\n        self.grad = g",  # sets: no accumulation
+        "def _acc(self, g):\n        self.grad += float(g)",  # a call on the way
+        "def _acc(self, g):\n        self.other = self.grad + g",  # not the gradient
+    ],
+)
+def test_a_method_that_does_more_or_less_than_add_is_no_contribution(
+    tmp_path: Path, method: str
+) -> None:
+    """Only a method that does nothing but add its argument to the gradient stands for `+=`:
+    one that sets it, calls anything, or writes elsewhere leaves its callers' ops said not
+    mutated, as before."""
+    body = (ENGINES / "none_grad.py").read_text()
+    original = "def _acc(self, g):\n" + _TERNARY.rstrip("\n")
+    assert body.count(original) == 1
+    (tmp_path / "other.py").write_text(body.replace(original, method))
+    loaded = load_in_process(str(tmp_path / "other.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    assert "mul" in {op for op, _ in made.unreachable}
+    assert {m.operator for m in made.mutants if m.op == "mul"} <= {"forward", "offset", "stale"}
+
+
 def test_a_step_that_sets_grad_outright_is_said_not_mutated(tmp_path: Path) -> None:
     """milligrad 1.2.0's exp sets `self.grad = x * out.grad`: no operator edits such a step,
     so the op is listed as not mutated, with the statement, never left out without a word."""
@@ -452,8 +517,9 @@ def test_a_step_no_operator_reads_is_said_not_mutated(tmp_path: Path) -> None:
         (
             "mul",
             "no operator reads a gradient contribution in its step: minigrad knows "
-            "`x.grad += g`, a returned gradient, and one handed to a helper, to x.backward(g) "
-            "or as a function of the upstream gradient",
+            "`x.grad += g`, a returned gradient, and one handed to a helper, to x.backward(g), "
+            "to a method of the node that only adds it (x._acc(g)) or as a function of the "
+            "upstream gradient",
         )
     ]
 

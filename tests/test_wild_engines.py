@@ -223,6 +223,7 @@ class TestNoneForNoGradient:
         assert done.returncode == 0, done.stdout + done.stderr
         assert "WRONG" not in done.stdout
         assert "mutation score: 100.0%" in done.stdout
+        assert "not mutated" not in done.stdout  # its steps add through `_acc`: read since
 
     def test_discovery_measures_the_convention(self) -> None:
         from minigrad_tool.adapter import profile_engine

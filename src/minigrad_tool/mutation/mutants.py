@@ -354,7 +354,8 @@ def _unmutated_steps(
             why = (
                 "no operator reads a gradient contribution in its step: minigrad knows "
                 "`x.grad += g`, a returned gradient, and one handed to a helper, to "
-                "x.backward(g) or as a function of the upstream gradient"
+                "x.backward(g), to a method of the node that only adds it (x._acc(g)) or as a "
+                "function of the upstream gradient"
             )
         found.append((site.op, why))
     return found

@@ -74,10 +74,10 @@ Operator = Callable[[Site], Iterator[Edit]]
 class Contribution:
     """One gradient contribution of a backward step: `value` goes into `target`'s grad."""
 
-    kind: Literal["aug", "add", "setattr", "call", "returned", "local", "handed"]
+    kind: Literal["aug", "add", "setattr", "call", "returned", "local", "handed", "method"]
     node: ast.AST  # what statement-level edits replace
     value: ast.expr  # the local derivative times the upstream gradient
-    target: str | None  # the receiving node's name (aug, add, setattr)
+    target: str | None  # the receiving node's name (aug, add, setattr, method)
     subtracts: bool  # `-=`, `x.grad - v`
     region: Region
     elements: ast.Tuple | ast.List | None = None  # the tuple holding a returned/local value
@@ -85,6 +85,7 @@ class Contribution:
     accumulation: ast.BinOp | None = None  # `x.grad + v` in an add or setattr contribution
     call: ast.Call | None = None  # `x.grad.__iadd__(v)` in a call contribution
     upstream: str | None = None  # the upstream gradient's name where not the region's
+    attr: str = "grad"  # the gradient attribute a method contribution's method adds to
 
 
 # Contributions that add into `x.grad` (the others are returned or stored as local derivatives).
@@ -154,6 +155,12 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
             subtracts = node.value.func.attr == "__isub__"
             call = node.value
             yield Contribution("call", node, call.args[0], target, subtracts, region, call=call)
+        elif isinstance(node, ast.Expr) and (added := _added(node.value, region)) is not None:
+            name, given, call, attr = added  # a local is followed to what it holds
+            value = (
+                _handed_value(region.node, given, node) if isinstance(given, ast.Name) else given
+            )
+            yield Contribution("method", node, value, name, False, region, call=call, attr=attr)
         elif isinstance(node, ast.Expr) and (handed := _handed(node.value)) is not None:
             receiver, given = handed.args
             assert isinstance(receiver, ast.Name)  # _handed
@@ -211,6 +218,18 @@ def _method_call(call: ast.expr) -> tuple[str, str, ast.expr, ast.Call] | None:
     ):
         return call.func.value.id, call.func.attr, call.args[0], call
     return None
+
+
+def _added(call: ast.expr, region: Region) -> tuple[str, ast.expr, ast.Call, str] | None:
+    """`other._acc(self.data * out.grad)` in a step: a method of the engine's that adds its
+    argument to the node's gradient (sites' accumulators): (x, g, the call, the gradient
+    attribute it adds to); else None."""
+    found = _method_call(call)
+    if found is None:
+        return None
+    name, method, given, whole = found
+    attr = dict(region.accumulators).get(method)
+    return (name, given, whole, attr) if attr is not None else None
 
 
 def _given_function(call: ast.expr) -> tuple[str, ast.Lambda, ast.Call] | None:
@@ -428,7 +447,7 @@ def operator_sign(site: Site) -> Iterator[Edit]:
             yield Edit(*_flipped(c), "+= becomes -=", c.region.unit)
         elif c.kind in ("returned", "local"):
             yield Edit(c.node, _negated(c.value), "a local derivative changes sign", c.region.unit)
-        elif c.kind == "handed":
+        elif c.kind in ("handed", "method"):
             yield Edit(c.value, _negated(c.value), "a contribution changes sign", c.region.unit)
     for node, region in _values(site):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
@@ -441,6 +460,10 @@ def operator_assign(site: Site) -> Iterator[Edit]:
     for c in contributions(site):
         if c.kind in _ACCUMULATING:
             yield Edit(*_assigned(c), "accumulation becomes assignment", c.region.unit)
+        elif c.kind == "method" and c.target is not None:  # `x._acc(g)` becomes `x.grad = g`
+            target = ast.Attribute(node_expr(c.target), c.attr, ast.Store())
+            assigned = ast.Assign([target], c.value)
+            yield Edit(c.node, assigned, "accumulation becomes assignment", c.region.unit)
 
 
 def _same_node(aliases: dict[str, str], a: str | None, b: str | None) -> bool:
@@ -470,6 +493,13 @@ def operator_swap(site: Site) -> Iterator[Edit]:
                     moved = _Receiver(c.target, name).visit(copy.deepcopy(c.node))
                     text = f"the contribution goes to {name} instead"
                     yield Edit(c.node, moved, text, unit)
+        elif c.kind == "method" and c.call is not None:  # `x._acc(g)` becomes `y._acc(g)`
+            func = c.call.func
+            assert isinstance(func, ast.Attribute)  # _added
+            for name in names:
+                if not _same_node(aliases, name, c.target):
+                    moved = ast.Attribute(node_expr(name), func.attr, ast.Load())
+                    yield Edit(func, moved, f"the contribution goes to {name} instead", unit)
         elif c.elements is not None and c.index == 0 and len(c.elements.elts) >= 2:
             elts = list(c.elements.elts)
             elts[0], elts[1] = elts[1], elts[0]
@@ -480,7 +510,7 @@ def operator_swap(site: Site) -> Iterator[Edit]:
 def operator_drop(site: Site) -> Iterator[Edit]:
     """Delete one gradient contribution."""
     for c in contributions(site):
-        if c.kind in ("aug", "add", "call", "handed"):
+        if c.kind in ("aug", "add", "call", "handed", "method"):
             replacement: ast.AST = ast.Pass()
         elif c.kind == "setattr":
             replacement = ast.Constant(None)

@@ -45,6 +45,9 @@ class Region:
     unit: Function
     style: str  # the step's style, "forward", or "sweep"
     upstream: str | None = None  # a Function-style backward's upstream-gradient parameter
+    # The engine's methods a step adds a gradient through (`x._acc(g)`), with the attribute
+    # each adds to: (method, "grad")
+    accumulators: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,60 @@ class Site:
     forward: tuple[Region, ...] = ()
     note: str = ""  # why this site's code may never run (an op that raised on scalars)
     tensor: bool = False  # array code: the tensor operators apply
+
+
+def _accumulators(index: SourceIndex, class_qualname: str) -> tuple[tuple[str, str], ...]:
+    """The engine class's methods that add their one argument to the node's gradient, with
+    the attribute they add to: `def _acc(self, g): self.grad = g if self.grad is None else
+    self.grad + g` (torch's None for "no gradient" kept), or `self.grad += g`.  A step that
+    calls one (`other._acc(self.data * out.grad)`) adds a contribution as `+=` does."""
+    found = []
+    for method in index.methods(class_qualname):
+        node = method.node
+        if isinstance(node, ast.Lambda) or len(node.args.args) != 2 or node.args.vararg:
+            continue
+        receiver, given = (a.arg for a in node.args.args)
+        attr = _adds_to(node, receiver, given)
+        if attr is not None:
+            found.append((node.name, attr))
+    return tuple(found)
+
+
+def _adds_to(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str, given: str
+) -> str | None:
+    """The gradient attribute `function` adds `given` to on `receiver`, if that is all it
+    does: only assignments to that attribute (an `+=` of `given`, or an `=` whose value reads
+    the attribute and `given`), under `if`s, and no call (a method that applies a function to
+    its argument, or passes it on down the graph, is another form: `_passed_on`)."""
+    attrs: set[str] = set()
+    adds = False
+    for n in ast.walk(ast.Module(body=function.body, type_ignores=[])):
+        if isinstance(n, ast.Call | ast.Return | ast.Yield | ast.YieldFrom | ast.Delete):
+            return None
+        if not isinstance(n, ast.AugAssign | ast.Assign):
+            continue
+        targets = [n.target] if isinstance(n, ast.AugAssign) else n.targets
+        attr = _grad_attribute(targets[0], receiver) if len(targets) == 1 else None
+        if attr is None:
+            return None
+        attrs.add(attr)
+        reads = {node_text(r) for r in ast.walk(n.value) if isinstance(r, ast.Name | ast.Attribute)}
+        if given in reads and (isinstance(n, ast.AugAssign) or f"{receiver}.{attr}" in reads):
+            adds = adds or not isinstance(n, ast.AugAssign) or isinstance(n.op, ast.Add)
+    return attrs.pop() if adds and len(attrs) == 1 else None
+
+
+def _grad_attribute(target: ast.AST, receiver: str) -> str | None:
+    """ "grad" (or "_grad") where `target` is `receiver.grad` (`._grad`); else None."""
+    if (
+        isinstance(target, ast.Attribute)
+        and target.attr in GRAD_ATTRS
+        and isinstance(target.value, ast.Name)
+        and target.value.id == receiver
+    ):
+        return target.attr
+    return None
 
 
 def _find_step(index: SourceIndex, op: Op, step: Step) -> Region | None:
@@ -306,12 +363,15 @@ def find_sites(
     data_param = _data_param(index, profile)
     sites: list[Site] = []
     taken: set[int] = set()  # step nodes already given to an op (an alias shares its target's)
+    adders = _accumulators(index, profile.class_qualname)
     for op in sorted(profile.ops, key=lambda o: o.line):
         if op.composite:
             continue
         steps = []
         for step in op.steps:
             region = _find_step(index_of(step.file), op, step)
+            if region is not None and adders:
+                region = dataclasses.replace(region, accumulators=adders)
             if region is None:
                 unreachable.append(
                     (op.name, f"its backward step {step.qualname} is not in the source")
