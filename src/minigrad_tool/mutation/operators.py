@@ -156,10 +156,8 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
             call = node.value
             yield Contribution("call", node, call.args[0], target, subtracts, region, call=call)
         elif isinstance(node, ast.Expr) and (added := _added(node.value, region)) is not None:
-            name, given, call, attr = added  # a local is followed to what it holds
-            value = (
-                _handed_value(region.node, given, node) if isinstance(given, ast.Name) else given
-            )
+            name, given, call, attr = added
+            value = _argument_value(region, given, node)
             yield Contribution("method", node, value, name, False, region, call=call, attr=attr)
         elif isinstance(node, ast.Expr) and (handed := _handed(node.value)) is not None:
             receiver, given = handed.args
@@ -173,10 +171,8 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
                 "handed", node, function.body, name, False, region, call=call, upstream=upstream
             )
         elif isinstance(node, ast.Expr) and (passed := _passed_on(node.value)) is not None:
-            name, given, call = passed  # a local passed on is followed to what it holds
-            value = (
-                _handed_value(region.node, given, node) if isinstance(given, ast.Name) else given
-            )
+            name, given, call = passed
+            value = _argument_value(region, given, node)
             yield Contribution("handed", node, value, name, False, region, call=call)
         elif (
             isinstance(node, ast.Call)
@@ -274,6 +270,12 @@ def _handed_value(function: ast.AST, handed: ast.expr, statement: ast.stmt) -> a
         and node.lineno < statement.lineno
     ]
     return max(earlier, key=lambda node: node.lineno).value if earlier else handed
+
+
+def _argument_value(region: Region, given: ast.expr, statement: ast.stmt) -> ast.expr:
+    """What a call's one argument gives: a local is followed to what it holds
+    (`_handed_value`), any other expression is itself."""
+    return _handed_value(region.node, given, statement) if isinstance(given, ast.Name) else given
 
 
 def _elements(

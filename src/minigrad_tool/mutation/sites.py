@@ -99,8 +99,12 @@ def _adds_to(
             return None
         attrs.add(attr)
         reads = {node_text(r) for r in ast.walk(n.value) if isinstance(r, ast.Name | ast.Attribute)}
-        if given in reads and (isinstance(n, ast.AugAssign) or f"{receiver}.{attr}" in reads):
-            adds = adds or not isinstance(n, ast.AugAssign) or isinstance(n.op, ast.Add)
+        # `+=` adds; an `=` adds where its value reads the gradient it replaces
+        if isinstance(n, ast.AugAssign):
+            accumulates = isinstance(n.op, ast.Add)
+        else:
+            accumulates = f"{receiver}.{attr}" in reads
+        adds = adds or (given in reads and accumulates)
     return attrs.pop() if adds and len(attrs) == 1 else None
 
 
