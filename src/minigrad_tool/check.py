@@ -24,6 +24,7 @@ from minigrad_tool.isolation import Limits, Outcome, Reporter, Request, crash_si
 __all__ = [
     "BACKWARD_ORDER",
     "BACKWARD_RESETS",
+    "BACKWARD_REUSE",
     "BACKWARD_SEEDS",
     "CheckReport",
     "backward_faults",
@@ -33,6 +34,7 @@ __all__ = [
     "reset_by_backward",
     "settings_for",
     "unseeded",
+    "walks_reuse_wrong",
 ]
 
 # From this many failures with one cause on, the cause is named once instead of each time.
@@ -93,14 +95,17 @@ class CheckReport:
     @property
     def common_cause(self) -> str:
         """One blame for many failures with one cause, backward(): it does not start the pass
-        from gradient 1 (measured); every failing case raises in it (`_raised_in_backward`);
-        or every failing case fails only the accumulation check (it zeroes or overwrites
-        gradients before the steps add to them)."""
+        from gradient 1, runs the steps inputs first, or walks a node two others use wrongly
+        (each measured); every failing case raises in it (`_raised_in_backward`); or every
+        failing case fails only the accumulation check (it zeroes or overwrites gradients
+        before the steps add to them).  The cases it explains: `explained`."""
         failed = self.failed
         if not self.profile.backward_seeds:
             return unseeded(self.profile)
         if not self.profile.backward_in_order:
             return out_of_order(self.profile)
+        if self.profile.backward_reuse:
+            return walks_reuse_wrong(self.profile)
         raised = self._raised_in_backward()
         if raised:
             return raised
@@ -111,6 +116,17 @@ class CheckReport:
             "pre-seeded gradients are lost, whichever op the case checks. Look at backward() "
             "itself (does it reset .grad on every node before the steps run?), not at each op"
         )
+
+    @property
+    def explained(self) -> list[CaseResult]:
+        """The failing cases the common cause explains: all of them, but for a backward()
+        that walks a reused node wrongly, which explains only the cases that reuse one
+        (Battery.reusing): another case that fails is its op's own failure."""
+        failed = self.failed
+        if self.profile.backward_reuse is None or self.profile.backward_zeroes_every_op:
+            return failed
+        reusing = self.battery.reusing(self.profile) | {BACKWARD_REUSE}
+        return [r for r in failed if r.case in reusing]
 
     @property
     def crashes(self) -> list[CaseResult]:
@@ -279,12 +295,54 @@ def backward_faults(profile: Profile) -> list[tuple[str, str, str]]:
         faults.append((BACKWARD_SEEDS, "seed", unseeded(profile)))
     if not profile.backward_in_order:
         faults.append((BACKWARD_ORDER, "order", out_of_order(profile)))
+    elif profile.backward_reuse:
+        faults.append((BACKWARD_REUSE, "reuse", walks_reuse_wrong(profile)))
     return faults
 
 
 BACKWARD_RESETS = "backward_accumulates"  # the result that says backward() zeroes gradients
 BACKWARD_SEEDS = "backward_seeds"  # the result that says backward() starts from gradient 0
 BACKWARD_ORDER = "backward_order"  # the result that says backward() runs steps out of order
+BACKWARD_REUSE = "backward_reuse"  # the result that says it walks a reused node wrongly
+
+
+def walks_reuse_wrong(profile: Profile) -> str:
+    """Why a backward() that runs a reused node's step once per path, or before every node
+    that uses it has given it its gradient, is wrong (Profile.backward_reuse, measured on the
+    unmutated engine by adapter.traversal): one blame, not one per op."""
+    walk = profile.backward_reuse
+    assert walk is not None
+    call = f"{profile.class_name}.{profile.backward_name}()"
+    measured = (
+        "measured with the engine's add: w = x + 2, used by w + 3 and by ((w + 4) + 5) + 6, "
+        f"must give x the gradient 2 when the two are added, and gives {walk.input_grad:g}"
+    )
+    if walk.kind == "repeats":
+        what = (
+            f"{call} runs the backward step of a node that two others use more than once "
+            f"({measured}; w's step ran {walk.runs} times, the first with w's gradient at "
+            f"{walk.at_step:g} of 2): it runs a node's step once per path that reaches it, "
+            "passing on all it has gathered each time, so the inputs below a reused node get "
+            "too much"
+        )
+        fix = "collect the nodes once, with a visited set, each after its children"
+    else:
+        what = (
+            f"{call} runs the backward step of a node that two others use before both have "
+            f"given it their gradient ({measured}; w's step ran once, with w's gradient at "
+            f"{walk.at_step:g} of 2): what arrives after its step never reaches the nodes "
+            "below it"
+        )
+        fix = (
+            "run a node's step only once every node that uses it has run: collect the nodes "
+            "with a visited set, each after its children (a topological order)"
+        )
+    return (
+        f"{what}. add's step is right on its own (x + 2, (x + 2) + 3 and (x + 3) + (x + 4) "
+        "give x the right gradients), yet every case that reuses a node an op made fails "
+        f"for this alone, whatever its ops: {fix}, and run each node's step once, over "
+        "reversed(topo), as micrograd does"
+    )
 
 
 def out_of_order(profile: Profile) -> str:

@@ -49,6 +49,7 @@ from minigrad_tool.adapter.steps import (
     steps_of,
 )
 from minigrad_tool.adapter.trace import CodeKey
+from minigrad_tool.adapter.traversal import reuse_walk
 from minigrad_tool.faults import told
 
 __all__ = ["discover"]
@@ -94,7 +95,7 @@ def discover(
     for op in final:
         if op.composite and not op.uses and not op.compiled:
             d.unreachable.append((op.name, d.no_step_here(op.name)))
-    return d.profile(final, sweep)
+    return d.profile(final, sweep, backward_reuse=reuse_walk(d.leaf, d.access.children, final))
 
 
 Codes = dict[str, tuple[CodeKey, ...]]

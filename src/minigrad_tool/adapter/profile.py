@@ -15,7 +15,7 @@ import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import LEAF_LABEL
@@ -27,6 +27,7 @@ __all__ = [
     "Op",
     "Precision",
     "Profile",
+    "ReuseWalk",
     "Step",
     "StepStyle",
     "Sweep",
@@ -193,6 +194,26 @@ def apply_op(op: Op, args: Sequence[Any], constant: float = 2.0) -> Any:
     return bound(op, args[0])()
 
 
+class ReuseWalk(NamedTuple):
+    """backward() walks a node that two others use wrongly (adapter.traversal, measured with
+    the engine's add on w = x + 2, used by w + 3 and ((w + 4) + 5) + 6)."""
+
+    kind: Literal["repeats", "early"]  # w's step runs once per path; or before both users gave
+    input_grad: float  # what x got (2 is right)
+    runs: int  # how often w's step ran
+    at_step: float  # w's gradient as its step first ran (2 is right)
+    # the ops built from others whose own graph reuses a node (adapter.traversal._sharing)
+    sharing: tuple[str, ...] = ()
+
+
+def _reuse_walk(data: list[Any] | None) -> ReuseWalk | None:
+    """A ReuseWalk from its JSON (a list), or None."""
+    if not data:
+        return None
+    kind, input_grad, runs, at_step, sharing = data
+    return ReuseWalk(kind, input_grad, runs, at_step, tuple(sharing))
+
+
 @dataclass(frozen=True)
 class Precision:
     """The float width an engine computes in, measured, and what follows from it."""
@@ -267,6 +288,9 @@ class Profile:
     # False: backward() runs a node's step before the nodes that use it gave it its gradient
     # (its topological order, not reversed), measured with add (Session.backward_in_order)
     backward_in_order: bool = True
+    # backward() walks a node two others use wrongly (adapter.traversal): None where it is
+    # right, or it cannot tell
+    backward_reuse: ReuseWalk | None = None
     # what the engine calls its backward pass (`backwards`: aliased as backward in minigrad's
     # processes, adapter.nodes.alias_backward); the tests minigrad writes call it so
     backward_name: str = "backward"
@@ -439,5 +463,6 @@ class Profile:
                 "helpers": tuple(map(tuple, data.get("helpers", ()))),
                 "leaf_keywords": tuple(data.get("leaf_keywords", ())),
                 "leaf_enums": tuple(map(tuple, data.get("leaf_enums", ()))),
+                "backward_reuse": _reuse_walk(data.get("backward_reuse")),
             }
         )

@@ -91,6 +91,9 @@ class BatteryCase(Protocol):
     @property
     def cost(self) -> int: ...
 
+    @property
+    def shares(self) -> bool: ...
+
     def run(self, access: NodeAccess, settings: Settings) -> CaseResult:
         """Check the engine `access` reaches; a failed check or an engine error as a result,
         an error of minigrad's own code raised."""
@@ -124,6 +127,10 @@ class Case:
     # A fault read in the op's source (Profile.step_cause): said when the case fails,
     # whichever check failed, and the finding's reason
     cause: str = ""
+    # A node an op made feeds more than one op (t in `t * t + t`): a backward() that walks a
+    # reused node wrongly fails this case whatever the ops (check.walks_reuse_wrong).  True
+    # where the oracle cannot tell
+    shares: bool = True
 
     def run(self, access: NodeAccess, settings: Settings) -> CaseResult:
         start = time.perf_counter()

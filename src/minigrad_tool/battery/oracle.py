@@ -15,7 +15,17 @@ from typing import Any
 
 from minigrad_tool import ops as catalogue
 
-__all__ = ["Calls", "NoOracle", "NoTruth", "Ref", "RefContext", "slope", "trace_ops", "truth"]
+__all__ = [
+    "Calls",
+    "NoOracle",
+    "NoTruth",
+    "Ref",
+    "RefContext",
+    "evaluate",
+    "slope",
+    "trace_ops",
+    "truth",
+]
 
 
 class NoOracle(Exception):
@@ -24,10 +34,13 @@ class NoOracle(Exception):
 
 @dataclass
 class RefContext:
-    """Shared by the Refs of one evaluation: the ops called, and op parameters."""
+    """Shared by the Refs of one evaluation: the ops called, op parameters, and whether a
+    node an op made is an operand more than once (`shared`: t in `t * t + t`, not x in
+    `x * x`), where a backward() that walks a reused node wrongly goes wrong."""
 
     trace: list[str] = field(default_factory=list)
     parameters: Mapping[str, float] = field(default_factory=dict)
+    shared: bool = False
 
 
 def _num(x: object) -> float:
@@ -37,45 +50,52 @@ def _num(x: object) -> float:
 class Ref:
     """A float that computes like a node and records the ops applied to it."""
 
-    __slots__ = ("context", "data")
+    __slots__ = ("context", "data", "uses")
 
-    def __init__(self, data: float, context: RefContext) -> None:
+    def __init__(self, data: float, context: RefContext, *, made: bool = False) -> None:
         self.data = float(data)
         self.context = context
+        # the ops it is an operand of, counted for a node an op made (an input: None)
+        self.uses: int | None = 0 if made else None
 
-    def _new(self, data: float, op: str) -> Ref:
-        self.context.trace.append(op)
-        return Ref(data, self.context)
+    def _new(self, data: float, op: str, other: object = None) -> Ref:
+        context = self.context
+        context.trace.append(op)
+        for operand in (self, other):  # t * t uses t twice
+            if isinstance(operand, Ref) and operand.uses is not None:
+                operand.uses += 1
+                context.shared = context.shared or operand.uses > 1
+        return Ref(data, context, made=True)
 
     def __add__(self, o: object) -> Ref:
-        return self._new(self.data + _num(o), "add")
+        return self._new(self.data + _num(o), "add", o)
 
     def __radd__(self, o: object) -> Ref:
-        return self._new(_num(o) + self.data, "radd")
+        return self._new(_num(o) + self.data, "radd", o)
 
     def __sub__(self, o: object) -> Ref:
-        return self._new(self.data - _num(o), "sub")
+        return self._new(self.data - _num(o), "sub", o)
 
     def __rsub__(self, o: object) -> Ref:
-        return self._new(_num(o) - self.data, "rsub")
+        return self._new(_num(o) - self.data, "rsub", o)
 
     def __mul__(self, o: object) -> Ref:
-        return self._new(self.data * _num(o), "mul")
+        return self._new(self.data * _num(o), "mul", o)
 
     def __rmul__(self, o: object) -> Ref:
-        return self._new(_num(o) * self.data, "rmul")
+        return self._new(_num(o) * self.data, "rmul", o)
 
     def __truediv__(self, o: object) -> Ref:
-        return self._new(self.data / _num(o), "div")
+        return self._new(self.data / _num(o), "div", o)
 
     def __rtruediv__(self, o: object) -> Ref:
-        return self._new(_num(o) / self.data, "rdiv")
+        return self._new(_num(o) / self.data, "rdiv", o)
 
     def __pow__(self, k: object) -> Ref:
-        return self._new(self.data ** _num(k), "vpow" if isinstance(k, Ref) else "pow")
+        return self._new(self.data ** _num(k), "vpow" if isinstance(k, Ref) else "pow", k)
 
     def __rpow__(self, base: object) -> Ref:
-        return self._new(_num(base) ** self.data, "rpow")
+        return self._new(_num(base) ** self.data, "rpow", base)
 
     def __neg__(self) -> Ref:
         return self._new(-self.data, "neg")
@@ -141,9 +161,17 @@ def trace_ops(
     fn: Callable[..., Any], point: tuple[float, ...], parameters: Mapping[str, float]
 ) -> tuple[float, list[str]]:
     """fn's value on plain floats and the ops it called; NoOracle if one has no oracle."""
+    value, context = evaluate(fn, point, parameters)
+    return value, context.trace
+
+
+def evaluate(
+    fn: Callable[..., Any], point: tuple[float, ...], parameters: Mapping[str, float]
+) -> tuple[float, RefContext]:
+    """fn's value on plain floats, and what its evaluation recorded (the ops it called)."""
     context = RefContext([], parameters)
     out = fn(*(Ref(x, context) for x in point))
-    return _num(out), context.trace
+    return _num(out), context
 
 
 class NoTruth(Exception):

@@ -25,7 +25,7 @@ from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op
 from minigrad_tool.battery.cases import BatteryCase, Case, KinkRule, cost
 from minigrad_tool.battery.dags import CORE_DAG_OPS, DAG_OPS, dag_op_requires, eval_dag, random_dag
-from minigrad_tool.battery.oracle import Calls, trace_ops
+from minigrad_tool.battery.oracle import Calls, evaluate
 
 __all__ = ["Battery", "build_battery"]
 
@@ -66,6 +66,14 @@ class Battery:
             found.setdefault(case.name, case)
         return found
 
+    def reusing(self, profile: Profile) -> frozenset[str]:
+        """The cases that may use a node an op made twice (Case.shares), or call an op built
+        from others whose own graph does (ReuseWalk.sharing): those a backward() that walks a
+        reused node wrongly fails whatever their ops (check.walks_reuse_wrong)."""
+        walk = profile.backward_reuse
+        built = set(walk.sharing if walk else ())
+        return frozenset(c.name for c in self.cases if c.shares or c.requires & built)
+
     @property
     def groups(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.group for c in self.cases))
@@ -86,12 +94,14 @@ def _make(
     requires: frozenset[str] | None = None,
     **fields: Any,
 ) -> Case:
-    """A case; its requirements and cost come from a run on the oracle when it has one."""
+    """A case; its requirements, cost and whether it reuses a node an op made come from a run
+    on the oracle when it has one (else it may: Case.shares)."""
     kind = fields.get("kind", "gradcheck")
     try:
-        _, trace = trace_ops(fn, points[0], fields.get("parameters", {}))
+        _, context = evaluate(fn, tuple(points[0]), fields.get("parameters", {}))
+        trace, shares = context.trace, context.shared
     except Exception:  # an op with no oracle: the caller states what it requires
-        trace = sorted(requires or ())
+        trace, shares = sorted(requires or ()), True
     needs = requires if requires is not None else frozenset(trace)
     return Case(
         name,
@@ -100,6 +110,7 @@ def _make(
         tuple(points),
         needs,
         cost=cost(trace or ["?"], len(points), kind, len(points[0])),
+        shares=shares,
         **fields,
     )
 

@@ -105,9 +105,11 @@ def _op_rows(
     results: Mapping[str, CaseResult],
     in_backward: Collection[str] = (),
     crashed: Collection[str] = (),
+    walked: Collection[str] = (),
 ) -> list[list[Cell]]:
     """An op per row; `in_backward`: failing cases blamed on backward() itself; `crashed`:
-    those a crash killed (CheckReport.crash_cause)."""
+    those a crash killed (CheckReport.crash_cause); `walked`: those a backward() that walks a
+    reused node wrongly explains (CheckReport.explained)."""
     rows: list[list[Cell]] = []
     callers = _callers_of_wrong_ops([r.finding for r in results.values() if r.finding])
     for op in profile.ops:
@@ -117,7 +119,7 @@ def _op_rows(
         if statuses["fail"] or statuses["error"]:
             failing = [c for c in cases if c in results and results[c].failed]
             where = ""
-            if profile.backward_zeroes_every_op:
+            if profile.backward_zeroes_every_op or set(failing) <= set(walked):
                 where = ", backward() first"
             elif set(failing) <= set(in_backward):
                 where = ", raised in backward()"
@@ -181,7 +183,8 @@ def _blames(report: CheckReport) -> tuple[str, str, set[str]]:
 
 def _rows(report: CheckReport, crashed: Collection[str]) -> list[list[Cell]]:
     results = {r.case: r for r in report.results}
-    return _op_rows(report.profile, report.battery, results, report.in_backward, crashed)
+    walked = {r.case for r in report.explained} if report.profile.backward_reuse else set()
+    return _op_rows(report.profile, report.battery, results, report.in_backward, crashed, walked)
 
 
 def print_check(out: Output, report: CheckReport) -> None:
@@ -206,17 +209,20 @@ def print_check(out: Output, report: CheckReport) -> None:
         ms = f"{r.seconds * 1000:.1f}" if r.status != "skip" else ""
         case_rows.append([case.name, case.group, (r.status, _STYLE[r.status]), ms])
     out.table(f"cases ({len(case_rows)})", ["case", "group", "status", "ms"], case_rows, right=[3])
+    explained = {r.case for r in report.explained} if cause else set()
     if cause:
         out.line()
         out.line(f"FAILED backward(): {cause}", "bold red")
-        out.line(f"  the cases: {', '.join(r.case for r in report.failed)}")
-        out.line(f"  the first, in full:\n{report.failed[0].detail}")
+        out.line(f"  the cases: {', '.join(r.case for r in report.explained)}")
+        first = next((r for r in report.explained if r.detail != cause), None)
+        if first is not None:  # the first case, past backward()'s own result
+            out.line(f"  the first, {first.case}, in full:\n{first.detail}")
     elif crash:
         out.line()
         out.line(f"FAILED: {crash}", "bold red")
         out.line(f"  the cases: {', '.join(sorted(crashed))}")
-    for r in [] if cause else report.failed:
-        if r.case in crashed:  # said once, above
+    for r in report.failed:
+        if r.case in crashed or r.case in explained:  # said once, above
             continue
         out.line()
         out.line(f"FAILED {r.case}", "bold red")
@@ -249,7 +255,7 @@ def check_json(report: CheckReport) -> str:
     causes: list[dict[str, Any]] = []
     if cause:
         causes.append(
-            {"blames": "backward()", "why": cause, "cases": [r.case for r in report.failed]}
+            {"blames": "backward()", "why": cause, "cases": [r.case for r in report.explained]}
         )
     if crash:
         causes.append({"blames": "a crash", "why": crash, "cases": sorted(crashed)})

@@ -107,6 +107,7 @@ class TensorCase:
     reduction: Reduction | None = None
     cost: int = 0
     cause: str = ""  # a fault read in the op's source (Profile.step_cause), said if it fails
+    shares: bool = True  # may reuse a node an op made (the scalar Case.shares): not traced here
 
     @property
     def shapes(self) -> str:

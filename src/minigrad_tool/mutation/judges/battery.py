@@ -192,13 +192,21 @@ class BatteryJudge:
         """The findings, those backward() itself raised in blamed on it (blame_backward); where
         it starts the pass from gradient 0 (check.unseeded) or runs the steps out of order
         (check.out_of_order), each op's told apart as one that fault may explain
-        (findings.explained), not called wrong on its own."""
+        (findings.explained), not called wrong on its own; where it walks a reused node wrongly
+        (check.walks_reuse_wrong), those of the cases that reuse one (Battery.reusing)."""
         profile = self.setup.profile
         where, line = profile.backward_where()
         found = blame_backward(findings, profile.backward_functions(), where, line)
-        if not profile.backward_zeroes_every_op:
+        if profile.backward_zeroes_every_op:
+            walked = {f.case for f in found}
+        elif profile.backward_reuse:
+            walked = set(self.setup.battery.reusing(profile))
+        else:
             return found
-        return [f if f.op == "backward" else replace(f, also=(*f.also, "backward")) for f in found]
+        return [
+            replace(f, also=(*f.also, "backward")) if f.op != "backward" and f.case in walked else f
+            for f in found
+        ]
 
     def explain(self, harness: Harness, survivors: Sequence[Mutant]) -> Harness:
         return harness  # a case's checks say why it passes: nothing more to record

@@ -1,0 +1,158 @@
+"""backward()'s walk past a node that two others use, measured once on the unmutated engine.
+
+With the engine's own add: w = x + 2 feeds two nodes, w + 3 and ((w + 4) + 5) + 6, and z
+adds them, so dz/dx = 2.  A backward() that runs each node's step once, after every node
+that uses it has given it its gradient (micrograd's reversed topological order), gives x
+exactly 2.  Two walks give it something else, whatever the ops' steps are:
+
+- "repeats": w's step runs once per path (no visited set: a recursion into the children,
+  a topological list holding w twice, a stack that pushes it again), each time passing on
+  all the gradient w has gathered so far, so x gets too much;
+- "early": w's step runs once, before both of its users have given it their gradient (a
+  node's step run as the walk first meets it: depth first preorder, breadth first), so what
+  arrives later never reaches x.
+
+w's step is watched through the callable its node keeps it in (`out._backward`, a
+`grad_fn`): a wrapper counts its runs and reads w's gradient as each begins.  Blamed only
+where the add's step is right on its own (x + 2 gives x 1, (x + 2) + 3 gives 1, and
+(x + 3) + (x + 4) gives 2: it passes its upstream gradient on and adds what two users give),
+so a wrong add is blamed on add, and an engine whose nodes keep no callable step, or that
+passes each path its own share (a recursive `backward(g)`, right), is not blamed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from minigrad_tool.adapter.nodes import grad_number, is_node
+from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op
+
+__all__ = ["reuse_walk"]
+
+# dz/dx of the probe graph: w = x + 2 is used by two nodes, each passing on gradient 1
+_RIGHT = 2.0
+
+
+Children = Callable[[Any], Sequence[Any]]
+
+
+def reuse_walk(
+    leaf: Callable[[float], Any], children: Children, ops: Sequence[Op]
+) -> ReuseWalk | None:
+    """How backward() walks a node two others use, if wrongly (else None; None too where it
+    cannot tell: no add, an add wrong on its own, no callable step to watch, an error).
+    `leaf` makes a leaf of the engine's from a number, `children` gives a node's children
+    (call in a child: both run engine code)."""
+    add = next((op for op in ops if op.name == "add" and op.call == "binary"), None)
+    if add is None:
+        return None
+
+    def plus(a: Any, b: float) -> Any:
+        return apply_op(add, [a, leaf(b)])
+
+    try:
+        if not _add_is_right(leaf, plus, add):
+            return None
+        x = leaf(0.5)
+        w = plus(x, 2.0)
+        runs = _watch(w, leaf(0.5))
+        if runs is None:
+            return None
+        longer = plus(plus(plus(w, 4.0), 5.0), 6.0)
+        apply_op(add, [plus(w, 3.0), longer]).backward()
+        got = _grad(x)
+    except Exception:
+        return None
+    if got == _RIGHT or not runs:
+        return None
+    if len(runs) == 1 and runs[0] == _RIGHT:
+        return None
+    kind: Literal["repeats", "early"] = "repeats" if len(runs) > 1 else "early"
+    return ReuseWalk(kind, got, len(runs), runs[0], _sharing(leaf, children, ops))
+
+
+def _sharing(
+    leaf: Callable[[float], Any], children: Children, ops: Sequence[Op]
+) -> tuple[str, ...]:
+    """The ops built from others whose own graph uses a node it makes twice (tanh as
+    (e - 1) / (e + 1), e = exp(2x)): a case of theirs reuses one whatever the case's maths.
+    An op that cannot be built here may."""
+    found = []
+    for op in ops:
+        if not op.uses:
+            continue
+        try:
+            out = apply_op(op, [leaf(x) for x in op.points[0]])
+            if _reuses(out, children):
+                found.append(op.name)
+        except Exception:
+            found.append(op.name)
+    return tuple(found)
+
+
+def _reuses(out: Any, children: Children) -> bool:
+    """Is a node with children of its own a child twice in out's graph (of two nodes, or
+    twice of one)?  The graph keeps every node alive, so their ids stay theirs."""
+    seen: set[int] = set()
+    uses: Counter[int] = Counter()
+    stack = [out]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for child in children(node):
+            if children(child):
+                uses[id(child)] += 1
+                if uses[id(child)] > 1:
+                    return True
+            stack.append(child)
+    return False
+
+
+def _add_is_right(leaf: Callable[[float], Any], plus: Callable[[Any, float], Any], add: Op) -> bool:
+    """x + 2 gives x 1; (x + 2) + 3 gives 1 (the step passes its upstream gradient on);
+    (x + 3) + (x + 4) gives 2 (it adds to what an earlier user gave)."""
+    x = leaf(0.5)
+    plus(x, 2.0).backward()
+    if _grad(x) != 1.0:
+        return False
+    x = leaf(0.5)
+    plus(plus(x, 2.0), 3.0).backward()
+    if _grad(x) != 1.0:
+        return False
+    x = leaf(0.5)
+    apply_op(add, [plus(x, 3.0), plus(x, 4.0)]).backward()
+    return _grad(x) == _RIGHT
+
+
+def _grad(node: Any) -> float:
+    """The node's gradient; 0 where it is None (no gradient reached it)."""
+    return 0.0 if getattr(node, "grad", None) is None else grad_number(node)
+
+
+def _watch(node: Any, leaf: Any) -> list[float] | None:
+    """Wrap the callable step `node` keeps (one a fresh leaf does not): the list it fills
+    with the node's gradient as each run of its step begins; None if it keeps none."""
+    names = list(getattr(node, "__dict__", {}))
+    for klass in type(node).__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        names += [slots] if isinstance(slots, str) else list(slots)
+    for name in dict.fromkeys(names):
+        step, before = getattr(node, name, None), getattr(leaf, name, None)
+        if not callable(step) or is_node(step) or isinstance(step, type) or step is before:
+            continue
+        code = getattr(step, "__code__", None)
+        if code is not None and code is getattr(before, "__code__", None):
+            continue
+        runs: list[float] = []
+
+        def watched(*args: Any, _step: Any = step, _runs: list[float] = runs, **kw: Any) -> Any:
+            _runs.append(_grad(node))
+            return _step(*args, **kw)
+
+        setattr(node, name, watched)
+        return runs
+    return None

@@ -1,0 +1,260 @@
+"""A backward() that walks a reused node wrongly is blamed on backward(), not on every op.
+
+The student's engine with its visited set dropped, its walk made recursive, depth first
+preorder or breadth first: each op's step is right, yet every case whose graph reuses a
+node an op made fails.  Measured once on the unmutated engine (adapter.traversal), said once
+as backward()'s own failure, and the ops whose failing cases all reuse a node are told apart
+("backward() first"), where an op wrong on its own still reads as wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from test_wrong_engine import STUDENT, run
+
+from minigrad_tool.adapter import load_in_process
+from minigrad_tool.adapter.profile import Profile, ReuseWalk
+from minigrad_tool.adapter.traversal import reuse_walk
+from minigrad_tool.battery.oracle import evaluate
+
+pytestmark = pytest.mark.campaign
+
+SOURCE = (STUDENT / "engine.py").read_text()
+BACKWARD = SOURCE[SOURCE.index("    def backward(self):") : SOURCE.index("    def __neg__")]
+
+# backward() as students get it wrong: (its text, the kind of wrong walk it is)
+WALKS = {
+    "no visited set": (
+        """    def backward(self):
+        topo = []
+
+        def build(v):
+            for child in v._prev:
+                build(child)
+            topo.append(v)
+
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+
+""",
+        "repeats",
+    ),
+    "recursion into the children": (
+        """    def backward(self):
+        self.grad = 1.0
+        self._walk()
+
+    def _walk(self):
+        self._backward()
+        for child in self._prev:
+            child._walk()
+
+""",
+        "repeats",
+    ),
+    "depth first preorder": (
+        """    def backward(self):
+        self.grad = 1.0
+        visited = set()
+
+        def walk(v):
+            if v not in visited:
+                visited.add(v)
+                v._backward()
+                for child in v._prev:
+                    walk(child)
+
+        walk(self)
+
+""",
+        "early",
+    ),
+    "breadth first": (
+        """    def backward(self):
+        self.grad = 1.0
+        queue, seen = [self], {self}
+        while queue:
+            v = queue.pop(0)
+            v._backward()
+            for child in v._prev:
+                if child not in seen:
+                    seen.add(child)
+                    queue.append(child)
+
+""",
+        "early",
+    ),
+}
+
+# tanh built from exp, whose node its own graph uses twice
+COMPOSITE_TANH = """    def tanh(self):
+        e = (self * 2).exp()
+        return (e - 1) / (e + 1)
+
+"""
+
+# A node keeps its step with its parents in a tuple, and backward() has no visited set
+KEPT_IN_A_TUPLE = """class Value:
+    def __init__(self, data, parents=(), step=None):
+        self.data, self.grad = data, 0.0
+        self._node = (parents, step)
+
+    @property
+    def _prev(self):
+        return self._node[0]
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+
+        def step(out):
+            self.grad += out.grad
+            other.grad += out.grad
+
+        return Value(self.data + other.data, (self, other), step)
+
+    def backward(self):
+        self.grad = 1.0
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            parents, step = node._node
+            if step is not None:
+                step(node)
+            stack.extend(parents)
+"""
+
+
+def engine(walk: str, tmp: Path, *, step: tuple[str, str] = ("", ""), tanh: str = "") -> Path:
+    source = SOURCE.replace(BACKWARD, WALKS[walk][0])
+    if step[0]:
+        assert source.count(step[0]) == 1
+        source = source.replace(*step)
+    if tanh:
+        start, end = source.index("    def tanh(self):"), source.index("    def exp(self):")
+        source = source[:start] + tanh + source[end:]
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "engine.py").write_text(source)
+    return tmp
+
+
+class TestMeasured:
+    @pytest.mark.parametrize("walk", list(WALKS))
+    def test_each_wrong_walk_is_measured_with_its_kind(self, walk: str, tmp_path: Path) -> None:
+        found = load_in_process(str(engine(walk, tmp_path) / "engine.py")).profile.backward_reuse
+        assert found is not None and found.kind == WALKS[walk][1], found
+        if found.kind == "repeats":  # w's step ran twice, x got 1 + 2
+            assert (found.runs, found.input_grad, found.at_step) == (2, 3.0, 1.0)
+        else:  # once, with half its gradient: x got 1
+            assert (found.runs, found.input_grad, found.at_step) == (1, 1.0, 1.0)
+        assert found.sharing == ()  # the student's composites (sub, div, ...) reuse no node
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            STUDENT / "engine.py",
+            STUDENT.parent.parent / "tests/engines/recursive_pass.py",  # each path its share
+            STUDENT.parent.parent / "tests/engines/none_grad.py",
+            STUDENT.parent.parent / "tests/engines/tensor_grad_fn.py",
+        ],
+    )
+    def test_a_right_walk_is_not_blamed(self, path: Path) -> None:
+        assert load_in_process(str(path)).profile.backward_reuse is None
+
+    def test_a_wrong_add_is_not_read_as_a_wrong_walk(self, tmp_path: Path) -> None:
+        """add's `self.grad = out.grad` (no `+=`) gives the diamond 1, as an early walk would:
+        the probe's own checks of add find it, and the blame stays with add."""
+        path = engine(
+            "depth first preorder",
+            tmp_path,
+            step=("            self.grad += out.grad\n", "            self.grad = out.grad\n"),
+        )
+        assert load_in_process(str(path / "engine.py")).profile.backward_reuse is None
+
+    def test_no_add_cannot_tell(self) -> None:
+        class Node:
+            def __init__(self, data: float) -> None:
+                self.data, self.grad = data, 0.0
+
+            def backward(self) -> None:
+                self.grad = 1.0
+
+        assert reuse_walk(Node, lambda n: (), []) is None
+
+    def test_a_step_kept_in_no_callable_cannot_tell(self, tmp_path: Path) -> None:
+        """Its walk is wrong (x gets 3 on the probe's graph), but no callable step can be
+        watched to say which way: no blame rather than a guess."""
+        (tmp_path / "engine.py").write_text(KEPT_IN_A_TUPLE)
+        loaded = load_in_process(str(tmp_path / "engine.py"))
+        value = loaded.cls
+        x = value(0.5)
+        w = x + 2.0
+        (w + 3.0 + (w + 4.0 + 5.0 + 6.0)).backward()
+        assert x.grad == 3.0
+        assert loaded.profile.backward_reuse is None
+
+    def test_a_composite_whose_graph_reuses_a_node_is_told(self, tmp_path: Path) -> None:
+        path = engine("no visited set", tmp_path, tanh=COMPOSITE_TANH) / "engine.py"
+        found = load_in_process(str(path)).profile.backward_reuse
+        assert found is not None and found.sharing == ("tanh",)
+
+    def test_the_measurement_crosses_to_the_parent(self) -> None:
+        walk = ReuseWalk("early", 1.0, 1, 1.0, ("tanh",))
+        profile = load_in_process(str(STUDENT / "engine.py")).profile
+        moved = dataclasses.replace(profile, backward_reuse=walk)
+        assert Profile.from_dict(json.loads(moved.to_json())).backward_reuse == walk
+
+
+def test_the_oracle_says_which_cases_reuse_a_node_an_op_made() -> None:
+    def shared(fn: object, point: tuple[float, ...]) -> bool:
+        return evaluate(fn, point, {})[1].shared  # type: ignore[arg-type]
+
+    assert shared(lambda a, b: (lambda t: t * t + t)(a * b), (1.5, -0.5))
+    assert shared(lambda a: (lambda t: t * t)(a + 1.0), (1.5,))  # twice by one node
+    assert not shared(lambda a: a * a + a, (1.5,))  # an input reused: no step to walk twice
+    assert not shared(lambda a, b, d: a * b + a * d + b, (1.5, -2.0, 0.7))
+
+
+@pytest.fixture(scope="module")
+def novisited(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return engine("no visited set", tmp_path_factory.mktemp("novisited"))
+
+
+class TestReported:
+    def test_gradcheck_blames_backward_once(self, novisited: Path) -> None:
+        result = run(novisited, "gradcheck", "--engine", "engine.py", "--json", "check.json")
+        assert result.returncode == 1, result.stdout + result.stderr
+        said = " ".join(result.stdout.split())
+        assert "FAILED backward(): Value.backward() runs the backward step of a node that " in said
+        assert "w's step ran 2 times" in said and "with a visited set" in said
+        assert "the cases: backward_reuse, add_reuse, " in said
+        assert "FAILED add_reuse" not in result.stdout  # said once, in the blame
+        rows = {line.split()[0]: line for line in result.stdout.splitlines()[4:18]}
+        assert rows["add"].endswith("FAILED 1/4, backward() first"), rows["add"]
+        report = json.loads((novisited / "check.json").read_text())
+        (cause,) = report["causes"]
+        assert cause["blames"] == "backward()" and "add_reuse" in cause["cases"]
+        assert "add" not in cause["cases"]  # a case that reuses no node is not its
+
+    def test_mutate_calls_backward_wrong_not_the_ops(self, novisited: Path) -> None:
+        result = run(novisited, "mutate", "--engine", "engine.py", "--judge", "battery")
+        assert result.returncode == 1, result.stdout + result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)")
+        assert any("more op(s) fail only cases that call backward too" in x for x in lines)
+
+    def test_an_op_wrong_on_its_own_is_still_wrong(self, tmp_path: Path) -> None:
+        """mul's sign flipped as well: its plain cases fail, so it is not backward()'s."""
+        flipped = ("other.grad += self.data * out.grad", "other.grad -= self.data * out.grad")
+        path = engine("no visited set", tmp_path, step=flipped)
+        result = run(path, "gradcheck", "--engine", "engine.py")
+        assert result.returncode == 1, result.stdout + result.stderr
+        rows = {line.split()[0]: line for line in result.stdout.splitlines()[4:18]}
+        assert rows["mul"].endswith("FAILED 3/4"), rows["mul"]
+        assert rows["add"].endswith("FAILED 1/4, backward() first"), rows["add"]
+        assert "\nFAILED mul\n" in result.stdout  # printed in full, apart from the blame
