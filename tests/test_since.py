@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from test_cache import STUDENT, TANH_STEP, kept_runs, mutate
 from test_hostile import minigrad as run_minigrad
 
 ENGINES = Path(__file__).parent / "engines"
@@ -110,3 +112,31 @@ def test_an_engine_new_since_the_ref_is_judged_whole(repo: Path) -> None:
     result = minigrad(repo, "--judge", "battery", "--since", "HEAD")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "every op judged: engine.py is new since HEAD" in result.stdout
+
+
+def test_since_reads_the_cache_and_keeps_nothing(tmp_path: Path) -> None:
+    """After a whole run, `--since` takes the runs on the unmutated engine that reach no
+    changed code from the cache, gives the statuses `--since --no-cache` gives, and leaves the
+    cache as the whole run left it (its campaign judged some ops only: no run to report again,
+    nor to keep in the place of the whole one)."""
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    for name in ("engine.py", "test_engine.py"):
+        shutil.copy2(STUDENT / name, folder / name)
+    git(folder, "init", "-q")
+    git(folder, "add", "-A")
+    git(folder, "commit", "-qm", "lab")
+    mutate(folder, "--tests", "test_engine.py")
+    kept = {p.name: p.read_bytes() for p in (tmp_path / "cache").iterdir()}
+    assert kept
+    edit(folder / "engine.py", TANH_STEP, "self.grad += out.grad * (1 - t**2)")
+    cached, statuses = mutate(folder, "--tests", "test_engine.py", "--since", "HEAD")
+    assert {m.split("-")[0] for m in statuses} == {"tanh"}
+    ran, cases = kept_runs(cached.stdout)
+    assert 0 < ran < cases, cached.stdout  # the cases that reach tanh ran again
+    ran, first = kept_runs(cached.stdout, "tests' first")
+    assert 0 < ran < first, cached.stdout
+    assert {p.name: p.read_bytes() for p in (tmp_path / "cache").iterdir()} == kept
+    full, same = mutate(folder, "--tests", "test_engine.py", "--since", "HEAD", "--no-cache")
+    assert statuses == same and not kept_runs(full.stdout)[0]
+    assert cached.returncode == full.returncode == 0

@@ -93,9 +93,16 @@ class RunCache:
 
     @staticmethod
     def wanted(args: argparse.Namespace) -> bool:
-        """--no-cache, --since (it says what it did not judge) and --suggest (it probes the
-        engine again) run in full."""
-        return not (args.no_cache or args.since or args.suggest) and cache.folder() is not None
+        """--no-cache and --suggest (it probes the engine again) run in full; --since reads
+        the cache (`reads_only`)."""
+        return not (args.no_cache or args.suggest) and cache.folder() is not None
+
+    @staticmethod
+    def reads_only(args: argparse.Namespace) -> bool:
+        """--since judges some ops, and says what it did not: its campaign is no whole run to
+        report again, nor to keep in the place of the last whole one (whose runs and verdicts
+        the next run reuses), so it only reads."""
+        return bool(args.since)
 
     def replay(self) -> Campaign | None:
         """The last campaign, if nothing this run reads changed since."""

@@ -179,7 +179,7 @@ def mutate(args: argparse.Namespace, out: Output) -> int:
             new_only=() if args.overwrite else ("--suggest",),
         )
         kept = _kept(args, spec, tests)
-        replayed = kept.replay() if kept is not None else None
+        replayed = kept.replay() if kept is not None and not kept.reads_only(args) else None
         if replayed is not None:
             return _report(args, out, replayed, outputs, spec, tests)
         return _campaign(args, out, kept, config, outputs, (early, discovery))
@@ -206,6 +206,9 @@ def _campaign(
         generated = generate_mutants(spec, profile, config.operators)
         if not generated.mutants:
             raise UsageError(_nothing_to_mutate(spec, profile, generated))
+        keys = None
+        if kept is not None:  # what discovery found and the settings it gave count too
+            keys = kept.mutant_keys(spec, generated, profile, config)  # of every op's mutants
         judging = tests if "tests" in judges else ()  # the battery reads no test
         changes, generated = _since(args, out, spec, profile, generated, judging)
         with _progress(out) as bar:
@@ -218,9 +221,6 @@ def _campaign(
                     tasks[judge_name] = bar.add_task(f"{judge_name}: mutants", total=total)
                 bar.update(tasks[judge_name], completed=done, total=total)
 
-            keys = None
-            if kept is not None:  # what discovery found and the settings it gave count too
-                keys = kept.mutant_keys(spec, generated, profile, config)
             campaign = run_campaign(
                 spec,
                 profile,
@@ -236,7 +236,7 @@ def _campaign(
         raise UsageError(str(err)) from err
     if changes is not None:
         campaign.since, campaign.not_judged = changes.ref, list(changes.unchanged)
-    if kept is not None:
+    if kept is not None and not kept.reads_only(args):
         kept.save(campaign)
     code = _report(args, out, campaign, outputs, spec, tests)
     suggest_path = outputs.get("--suggest")
