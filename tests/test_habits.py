@@ -18,7 +18,13 @@ from minigrad.engine import Value
 from minigrad_tool.adapter import load_in_process
 from minigrad_tool.check import settings_for
 from minigrad_tool.mutation.campaign import run_campaign
-from minigrad_tool.mutation.habits import HABITS, HabitWatch, diagnose, record_habits
+from minigrad_tool.mutation.habits import (
+    HABITS,
+    HabitWatch,
+    backward_undone,
+    diagnose,
+    record_habits,
+)
 from minigrad_tool.mutation.judging import CampaignConfig
 from minigrad_tool.mutation.results import Status
 
@@ -381,3 +387,83 @@ def test_only_the_tests_that_ran_a_survivors_code_are_recorded(tmp_path: Path) -
     recorded = {test.rpartition("::")[2]: ops for test, ops in campaign.habits.items()}
     assert list(recorded) == ["test_mul"], campaign.habits
     assert "upstream-one" in recorded["test_mul"]["mul"]
+
+
+BLIND = """from engine import Value
+
+
+def test_mul():
+    x, y = Value(2.0), Value(-3.0)
+    out = x * y
+    out.backward()
+    assert out.data == -6.0  # the value only: no gradient is compared
+"""
+
+
+def test_a_test_that_compares_no_gradient_is_named_so(tmp_path: Path) -> None:
+    """It passes with backward() doing nothing (run once more so): every survivor it alone
+    ran is its habit's, whatever the operator, rather than upstream-one's and the others'."""
+    (tmp_path / "engine.py").write_text((ENGINES / "microstyle.py").read_text())
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_blind.py").write_text(BLIND)
+    report = campaign(tmp_path, "chain,assign,sign")
+    diagnosis = report["config"]["diagnosis"]  # type: ignore[index]
+    (named,) = diagnosis["habits"]
+    assert named["habit"] == "no-gradient-checked", diagnosis
+    assert sorted(named["survivors"]) == sorted(
+        m
+        for m, s in report["statuses"].items()
+        if s == "Survived"  # type: ignore[attr-defined]
+    )
+    assert named["tests"] == ["tests/test_blind.py::test_mul"]
+    assert "pass with the engine's backward() doing nothing" in str(report["stdout"])
+
+
+def test_no_gradient_explains_any_operator_and_only_where_every_test_shows_it() -> None:
+    habits = {"t1": {"": ["no-gradient-checked"], "mul": ["upstream-one"]}, "t2": {"mul": []}}
+    found, unexplained = diagnose(
+        [
+            ("mul-sign", "mul", "sign", "", ["t1"]),
+            ("mul-chain", "mul", "chain", "", ["t1"]),
+            ("mul-sign-2", "mul", "sign", "", ["t1", "t2"]),
+        ],
+        habits,
+    )
+    assert [(d.habit.name, d.survivors) for d in found] == [
+        ("no-gradient-checked", ("mul-sign", "mul-chain"))
+    ]
+    assert unexplained == ["mul-sign-2"]
+    habits["t2"]["mul"] = ["upstream-one"]  # where it does not hold, the next habit may
+    habits["t1"][""] = []
+    found, _ = diagnose([("mul-chain", "mul", "chain", "", ["t1", "t2"])], habits)
+    assert [d.habit.name for d in found] == ["upstream-one"]
+
+
+def test_backward_undone_does_nothing_and_puts_backward_back(tmp_path: Path) -> None:
+    import importlib.util
+    import sys
+
+    path = tmp_path / "blind_engine.py"
+    path.write_text((ENGINES / "microstyle.py").read_text() + "\n\nclass Child(Value):\n    pass\n")
+    spec = importlib.util.spec_from_file_location("blind_engine", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["blind_engine"] = module
+    try:
+        spec.loader.exec_module(module)
+        own = module.Value.__dict__["backward"]
+        with backward_undone((str(path), "Value", "backward")) as calls:  # its own
+            x = module.Value(2.0)
+            (x * 3.0).backward()
+            assert x.grad == 0 and calls == [1]
+        with backward_undone((str(path), "Child", "backward")) as calls:  # an inherited one
+            leaf = module.Child(2.0)
+            leaf.backward()
+            assert leaf.grad == 0 and calls == [1]
+        x, leaf = module.Value(2.0), module.Child(2.0)
+        (x * 3.0).backward()
+        leaf.backward()
+        assert x.grad == 3.0 and leaf.grad == 1.0
+        assert module.Value.__dict__["backward"] is own and "backward" not in vars(module.Child)
+    finally:
+        del sys.modules["blind_engine"]

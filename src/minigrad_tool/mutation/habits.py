@@ -18,7 +18,9 @@ operator needs to live:
   after its op's only forward (the recorder counts the op's forward calls too);
 * `unbroadcast` (a reduction skipped) lives when nothing is ever broadcast;
 * `transpose` (a transpose dropped) lives when every matrix is square, and `.T` for
-  `swapaxes(-1, -2)` when every operand is 2-D (no batch axis).
+  `swapaxes(-1, -2)` when every operand is 2-D (no batch axis);
+* every mutant lives when the test compares no gradient at all: it still passes, run once
+  more, with the engine's backward() doing nothing (`backward_undone`).
 
 Habits are rows: a habit is a name, what it means, its fix and the operator it
 lets through (with words of the mutant's description where the habit hides only some of
@@ -28,6 +30,7 @@ that operator's mutants).
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +38,17 @@ from typing import Any
 
 from minigrad_tool.adapter.nodes import NodeAccess
 
-__all__ = ["HABITS", "Diagnosis", "Habit", "HabitWatch", "diagnose", "record_habits"]
+__all__ = [
+    "ANY_OP",
+    "HABITS",
+    "NO_GRADIENT",
+    "Diagnosis",
+    "Habit",
+    "HabitWatch",
+    "backward_undone",
+    "diagnose",
+    "record_habits",
+]
 
 
 @dataclass(frozen=True)
@@ -50,11 +63,27 @@ class Habit:
     described: str = ""  # words of the mutant's description it needs ("": any of the operator's)
 
     def hides(self, operator: str, description: str) -> bool:
-        """Could this habit be what lets a mutant of `operator` so described live?"""
-        return operator == self.operator and self.described in description
+        """Could this habit be what lets a mutant of `operator` so described live?  ("" for
+        the habit's operator: any mutant.)"""
+        return self.operator in ("", operator) and self.described in description
 
+
+# A habit shown by a test whatever the op (test -> "" -> habits, beside test -> op -> ...)
+ANY_OP = ""
+# The habit of a test that passes with backward() doing nothing: it compares no gradient
+NO_GRADIENT = "no-gradient-checked"
 
 HABITS: tuple[Habit, ...] = (
+    Habit(
+        NO_GRADIENT,
+        "",
+        "they pass with the engine's backward() doing nothing at all (each run once more so, "
+        "on the unmutated engine): whatever gradient a step gives, no test compares it with "
+        "anything",
+        "after backward(), assert each input's .grad against its derivative (a central "
+        "difference, (f(x + h) - f(x - h)) / (2 * h)), not only the output's .data",
+        "it asserts the gradients backward() gives",
+    ),
     Habit(
         "upstream-one",
         "chain",
@@ -129,6 +158,8 @@ HABITS: tuple[Habit, ...] = (
     ),
 )
 _RECEIVERS = ("self", "other")
+# The habits a step's frame shows (record_habits); NO_GRADIENT is measured by a run of its own
+_WATCHED = tuple(h.name for h in HABITS if h.name != NO_GRADIENT)
 
 
 def _floats(value: Any) -> Any:
@@ -230,6 +261,9 @@ class HabitWatch:
     steps: Mapping[FileCode, str]  # a step's code -> its op
     forwards: Mapping[FileCode, str] = field(default_factory=dict)  # an op's method -> the op
     children: str | None = None  # where the engine's nodes keep their children
+    # the engine's file, its node class's qualified name and its backward's name, which
+    # backward_undone makes do nothing; None: no such run
+    backward: tuple[str, str, str] | None = None
 
     @property
     def files(self) -> frozenset[str]:
@@ -243,6 +277,7 @@ class HabitWatch:
             "steps": rows(self.steps),
             "forwards": rows(self.forwards),
             "children": self.children,
+            "backward": self.backward,
         }
 
     @classmethod
@@ -250,7 +285,49 @@ class HabitWatch:
         def codes(rows: list[list[Any]]) -> dict[FileCode, str]:
             return {(file, qualname, line): op for file, qualname, line, op in rows}
 
-        return cls(codes(data["steps"]), codes(data["forwards"]), data["children"])
+        backward = data.get("backward")
+        return cls(
+            codes(data["steps"]),
+            codes(data["forwards"]),
+            data["children"],
+            (backward[0], backward[1], backward[2]) if backward else None,
+        )
+
+
+@contextlib.contextmanager
+def backward_undone(backward: tuple[str, str, str]) -> Iterator[list[int]]:
+    """While the block runs, the engine's backward() does nothing: on its node class (file,
+    qualified name, method name; each such class of a module loaded from that file).  The list
+    yielded counts its calls: a test that passes so, having called it, compares no gradient."""
+    file, qualname, name = backward
+    calls = [0]
+
+    def nothing(self: Any, *args: Any, **kwargs: Any) -> None:
+        calls[0] += 1
+
+    classes: list[tuple[type, Any]] = []
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not path or os.path.realpath(path) != os.path.realpath(file):
+            continue
+        found: Any = module
+        for part in qualname.split("."):
+            found = getattr(found, part, None)
+        if isinstance(found, type) and all(found is not c for c, _ in classes):
+            classes.append((found, found.__dict__.get(name, _ABSENT)))
+    for cls, _ in classes:
+        setattr(cls, name, nothing)
+    try:
+        yield calls
+    finally:
+        for cls, old in classes:
+            if old is _ABSENT:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, old)
+
+
+_ABSENT = object()  # a class that inherits its backward(): nothing of its own to put back
 
 
 @contextlib.contextmanager
@@ -274,7 +351,7 @@ def record_habits(watch: HabitWatch) -> Iterator[dict[str, Any]]:
                 forwards[forward] = forwards.get(forward, 0) + 1
             op = watch.steps.get(key)
             if op is not None:
-                flags = seen.setdefault(op, {h.name: True for h in HABITS})
+                flags = seen.setdefault(op, dict.fromkeys(_WATCHED, True))
                 try:
                     _observe(frame.f_locals, flags, watch.children, forwards.get(op, 0))
                 except Exception:  # an engine object that will not be read: no claim
@@ -320,13 +397,18 @@ def diagnose(
     explains."""
     explained: dict[str, tuple[list[str], set[str]]] = {}
     unexplained: list[str] = []
+
+    def held(habit: Habit, op: str, tests: Sequence[str]) -> bool:
+        return bool(tests) and all(
+            habit.name in (*habits.get(t, {}).get(op, ()), *habits.get(t, {}).get(ANY_OP, ()))
+            for t in tests
+        )
+
     for mutant, op, operator, description, tests in survivors:
-        habit = next((h for h in HABITS if h.hides(operator, description)), None)
-        if (
-            habit is not None
-            and tests
-            and all(habit.name in habits.get(t, {}).get(op, ()) for t in tests)
-        ):
+        habit = next(
+            (h for h in HABITS if h.hides(operator, description) and held(h, op, tests)), None
+        )
+        if habit is not None:
             ids, shown = explained.setdefault(habit.name, ([], set()))
             ids.append(mutant)
             shown.update(tests)

@@ -58,7 +58,13 @@ from minigrad_tool.isolation import (
     memory_hint,
 )
 from minigrad_tool.isolation import Outcome as ChildOutcome
-from minigrad_tool.mutation.habits import HabitWatch, record_habits
+from minigrad_tool.mutation.habits import (
+    ANY_OP,
+    NO_GRADIENT,
+    HabitWatch,
+    backward_undone,
+    record_habits,
+)
 from minigrad_tool.mutation.judgement import Judging
 from minigrad_tool.mutation.judges.fixtures import (
     KeptFixtures,
@@ -435,15 +441,35 @@ def _habits_task(
     fixtures are kept as when the survivors were judged."""
     _keep_as_judging(session, args)
     found: dict[str, list[list[str]]] = {}
+    watch = session.habits or HabitWatch({})
     for nodeid in args["tests"]:
         reporter.phase(f"test {nodeid}: what it does on the unmutated engine")
         set_order(0)
-        with record_habits(session.habits or HabitWatch({})) as seen:
+        with record_habits(watch) as seen:
             outcome, _ = _run_item(session, nodeid)
         if outcome == "passed":
             found[nodeid] = [[op, h] for op, names in seen["habits"].items() for h in names]
+    if watch.backward is not None:  # after every plain run
+        for nodeid in _pass_undone(session, watch.backward, list(found), reporter):
+            found[nodeid].append([ANY_OP, NO_GRADIENT])
     _release(session)
     return found
+
+
+def _pass_undone(
+    session: _Session, backward: tuple[str, str, str], tests: list[str], reporter: Reporter
+) -> list[str]:
+    """The tests that still pass with the engine's backward() doing nothing, having called it
+    (mutation.habits.backward_undone): they compare no gradient."""
+    passing = []
+    for nodeid in tests:
+        reporter.phase(f"test {nodeid}: with backward() doing nothing")
+        set_order(0)
+        with backward_undone(backward) as calls:
+            outcome, _ = _run_item(session, nodeid)
+        if outcome == "passed" and calls[0]:
+            passing.append(nodeid)
+    return passing
 
 
 def _warm_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
@@ -1007,6 +1033,7 @@ def _habit_watch(setup: Setup) -> HabitWatch:
         },
         forwards={(op.file or engine, op.qualname, op.line): op.name for op in setup.profile.ops},
         children=setup.profile.children_attr,
+        backward=(engine, setup.profile.class_qualname, setup.profile.backward_name),
     )
 
 
