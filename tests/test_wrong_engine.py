@@ -537,12 +537,20 @@ NEVER_RUN = {  # exp's `out._backward = _backward` becomes: (that, the cause's w
         "out._backwards = _backward), where the other ops store theirs in ._backward: "
         "backward() never runs it, so the op passes no gradient to its inputs",
     ),
+    "called": (
+        "        out._backward = _backward()\n",
+        "Value.exp stores what its backward step returns, not the step (engine.py:{stored}: "
+        "out._backward = _backward()): the step ran once, as the op's forward ran (its "
+        "output's gradient still 0), and backward() finds None where it calls it; store the "
+        "function itself (out._backward = _backward)",
+    ),
 }
 
 
 @pytest.mark.parametrize("fault", sorted(NEVER_RUN))
 def test_a_step_that_never_runs_is_named_as_the_cause(tmp_path: Path, fault: str) -> None:
-    """The assignment a student forgets, or misspells: exp's step never runs (gradient 0).
+    """The assignment a student forgets, misspells, or writes as a call: exp's step never runs
+    in a backward pass (gradient 0, or None called).
     Its failing cases say why, with the lines and the name the other ops use; the cases of
     the other ops say nothing of it."""
     engine = (STUDENT / "engine.py").read_text()

@@ -397,6 +397,13 @@ class Profile:
             )
         attributes = Counter(s.attribute for o in self.ops for s in o.steps if s.attribute != "?")
         usual = attributes.most_common(1)[0][0] if attributes else ""
+        if kind == "called":
+            return (
+                f"{op.qualname} stores what its backward step returns, not the step ({where}: "
+                f"{text}): the step ran once, as the op's forward ran (its output's gradient "
+                "still 0), and backward() finds None where it calls it; store the function "
+                f"itself ({fix})"
+            )
         if kind == "attribute":
             called = f", where the other ops store theirs in .{usual}" if usual != fix else ""
             return (

@@ -81,8 +81,9 @@ def step_fault(session: Session, op: Op, steps: Sequence[Step]) -> StepFault | N
     A step stored on an input (`self._backward = _backward`, NanoAutoGrad 0.1.2's exp) still
     runs when backward() reaches that input, so an op used once gets its gradient; but the
     next op on the same input replaces it.  A step defined and never stored (the assignment
-    forgotten), or stored under another name than the one backward() calls (`out._backwards`),
-    never runs.  Each explains a failing case of the op; none fails one."""
+    forgotten), called where it should be stored (`out._backward = _backward()`), or stored
+    under another name than the one backward() calls (`out._backwards`), never runs in a
+    backward pass.  Each explains a failing case of the op; none fails one."""
     method = method_of(session, op)
     if method is None:
         return None
@@ -102,9 +103,32 @@ def step_fault(session: Session, op: Op, steps: Sequence[Step]) -> StepFault | N
         if n.name not in read:
             return "unattached", n.lineno, n.name, returned[0] if returned else ""
     names = {f.name for f in defined}
+    called = _called_not_stored(nodes, names)
+    if called is not None:
+        return called
     for statement, owner, attribute in _stores(nodes, names, lambdas=False):
         if owner in returned:  # on the node it returns, under a name backward() never calls
             return "attribute", statement.lineno, ast.unparse(statement), attribute
+    return None
+
+
+def _called_not_stored(nodes: Sequence[ast.AST], names: set[str]) -> StepFault | None:
+    """`out._backward = _backward()`: what the step returns is stored, not the step, which
+    ran once as the forward ran (the output's gradient still 0).  ("called", line, the
+    statement, the statement that stores the step itself.)"""
+    for n in nodes:
+        if not (isinstance(n, ast.Assign) and len(n.targets) == 1):
+            continue
+        target, value = n.targets[0], n.value
+        if (
+            isinstance(target, ast.Attribute)
+            and isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id in names
+            and not value.args
+            and not value.keywords
+        ):
+            return "called", n.lineno, ast.unparse(n), f"{ast.unparse(target)} = {value.func.id}"
     return None
 
 
