@@ -570,14 +570,22 @@ def test_a_step_that_never_runs_is_named_as_the_cause(tmp_path: Path, fault: str
         assert (cause in block) == block.startswith("exp"), block
 
 
-# backward() wrong for every op at once: no seed (every gradient 0), or its steps run in
-# topological order (inputs first), not reversed: (what is changed, into what, the blame).
+# backward() wrong for every op at once: no seed (every gradient 0), its steps run in
+# topological order (inputs first), not reversed, or only the output's step runs (no walk):
+# (what is changed, into what, the blame).
 WHOLE_PASS_BUGS = {
     "no seed": ("        self.grad = 1.0\n", "", "does not set the gradient of the node it "),
     "steps in topological order": (
         "        for v in reversed(topo):\n",
         "        for v in topo:\n",
         "runs a node's backward step before the nodes that use it have given it its gradient",
+    ),
+    "no walk": (
+        "        for v in reversed(topo):\n            v._backward()\n",
+        "        self._backward()\n",
+        "runs only the backward step of the node it is called on (measured with the engine's "
+        "add: x + 2 gives x the gradient 1, but in (x + 2) + 3 the inner node's step never "
+        "runs, and x gets 0): it never walks the graph",
     ),
 }
 
@@ -603,6 +611,7 @@ class TestABackwardWrongForEveryOp:
                 name != "no seed",
                 name == "no seed",  # no seed: add's own step looks wrong too, no order blame
             ), name
+            assert profile.backward_walks == (name != "no walk"), name
 
         class NoChildren:  # the probe cannot be built: no blame
             def __init__(self, data: float) -> None:

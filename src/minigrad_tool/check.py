@@ -349,6 +349,16 @@ def out_of_order(profile: Profile) -> str:
     """Why a backward() that runs a node's step before the nodes that use it is wrong
     (Profile.backward_in_order, measured on the unmutated engine): one blame, not one per op."""
     call = f"{profile.class_name}.{profile.backward_name}()"
+    if not profile.backward_walks:
+        return (
+            f"{call} runs only the backward step of the node it is called on (measured with "
+            "the engine's add: x + 2 gives x the gradient 1, but in (x + 2) + 3 the inner "
+            "node's step never runs, and x gets 0): it never walks the graph, so every "
+            "gradient past the output's own inputs is 0 and every op's gradient check fails "
+            "for that alone: collect the nodes with a visited set, each after its children "
+            "(a topological order), and run each node's step over reversed(topo), as "
+            "micrograd does"
+        )
     return (
         f"{call} runs a node's backward step before the nodes that use it have given it its "
         "gradient (measured with the engine's add: x + 2 gives x the gradient 1, but "

@@ -49,7 +49,7 @@ from minigrad_tool.adapter.steps import (
     steps_of,
 )
 from minigrad_tool.adapter.trace import CodeKey
-from minigrad_tool.adapter.traversal import reuse_walk
+from minigrad_tool.adapter.traversal import reuse_walk, walks_past_the_output
 from minigrad_tool.faults import told
 
 __all__ = ["discover"]
@@ -95,7 +95,12 @@ def discover(
     for op in final:
         if op.composite and not op.uses and not op.compiled:
             d.unreachable.append((op.name, d.no_step_here(op.name)))
-    return d.profile(final, sweep, backward_reuse=reuse_walk(d.leaf, d.access.children, final))
+    return d.profile(
+        final,
+        sweep,
+        backward_reuse=reuse_walk(d.leaf, d.access.children, final),
+        backward_walks=walks_past_the_output(d.leaf, final) is not False,
+    )
 
 
 Codes = dict[str, tuple[CodeKey, ...]]

@@ -288,6 +288,9 @@ class Profile:
     # False: backward() runs a node's step before the nodes that use it gave it its gradient
     # (its topological order, not reversed), measured with add (Session.backward_in_order)
     backward_in_order: bool = True
+    # False: backward() runs only the step of the node it is called on, never one below it
+    # (adapter.traversal.walks_past_the_output): not out of order, no walk at all
+    backward_walks: bool = True
     # backward() walks a node two others use wrongly (adapter.traversal): None where it is
     # right, or it cannot tell
     backward_reuse: ReuseWalk | None = None

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from minigrad_tool.adapter.nodes import grad_number, is_node
 from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op
 
-__all__ = ["reuse_walk"]
+__all__ = ["reuse_walk", "walks_past_the_output"]
 
 # dz/dx of the probe graph: w = x + 2 is used by two nodes, each passing on gradient 1
 _RIGHT = 2.0
@@ -110,6 +110,24 @@ def _reuses(out: Any, children: Children) -> bool:
                     return True
             stack.append(child)
     return False
+
+
+def walks_past_the_output(leaf: Callable[[float], Any], ops: Sequence[Op]) -> bool | None:
+    """Does backward() run a step below the node it is called on?  In (x + 2) + 3 the inner
+    node's step is watched: False where it never runs (a backward() that runs only the
+    output's own step), None where it cannot tell (no add, no callable step, an error)."""
+    add = next((op for op in ops if op.name == "add" and op.call == "binary"), None)
+    if add is None:
+        return None
+    try:
+        inner = apply_op(add, [leaf(0.5), leaf(2.0)])
+        runs = _watch(inner, leaf(0.5))
+        if runs is None:
+            return None
+        apply_op(add, [inner, leaf(3.0)]).backward()
+    except Exception:
+        return None
+    return bool(runs)
 
 
 def _add_is_right(leaf: Callable[[float], Any], plus: Callable[[Any, float], Any], add: Op) -> bool:

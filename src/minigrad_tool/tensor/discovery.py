@@ -39,7 +39,7 @@ from minigrad_tool.adapter.steps import (
     steps_of,
 )
 from minigrad_tool.adapter.trace import CodeKey
-from minigrad_tool.adapter.traversal import reuse_walk
+from minigrad_tool.adapter.traversal import reuse_walk, walks_past_the_output
 from minigrad_tool.mutation.sites import grad_writes
 from minigrad_tool.tensor.access import TensorAccess, array_leaf
 from minigrad_tool.tensor.calls import ALL_AXES, BINARY
@@ -358,6 +358,7 @@ def discover_tensor(
         grad_accumulates=accumulates,
         min_rank=min_rank,
         backward_reuse=reuse_walk(d.leaf, d.access.children, ops),
+        backward_walks=walks_past_the_output(d.leaf, ops) is not False,
     )
 
 
