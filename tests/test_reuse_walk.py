@@ -17,6 +17,7 @@ import pytest
 from test_wrong_engine import STUDENT, run
 
 from minigrad_tool.adapter import load_in_process
+from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile, ReuseWalk
 from minigrad_tool.adapter.traversal import reuse_walk
 from minigrad_tool.battery.oracle import evaluate
@@ -184,7 +185,7 @@ class TestMeasured:
             def backward(self) -> None:
                 self.grad = 1.0
 
-        assert reuse_walk(Node, lambda n: (), []) is None
+        assert reuse_walk(Node, NodeAccess(Node, None), []) is None
 
     def test_a_step_kept_in_no_callable_cannot_tell(self, tmp_path: Path) -> None:
         """Its walk is wrong (x gets 3 on the probe's graph), but no callable step can be

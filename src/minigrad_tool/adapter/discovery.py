@@ -98,7 +98,7 @@ def discover(
     return d.profile(
         final,
         sweep,
-        backward_reuse=reuse_walk(d.leaf, d.access.children, final),
+        backward_reuse=reuse_walk(d.leaf, d.access, final),
         backward_walks=walks_past_the_output(d.leaf, final) is not False,
     )
 

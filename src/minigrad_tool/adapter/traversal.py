@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from minigrad_tool.adapter.nodes import grad_number, is_node
+from minigrad_tool.adapter.nodes import NodeAccess, grad_number, is_node
 from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op
 
 __all__ = ["reuse_walk", "walks_past_the_output"]
@@ -35,17 +35,14 @@ __all__ = ["reuse_walk", "walks_past_the_output"]
 _RIGHT = 2.0
 
 
-Children = Callable[[Any], Sequence[Any]]
-
-
 def reuse_walk(
-    leaf: Callable[[float], Any], children: Children, ops: Sequence[Op]
+    leaf: Callable[[float], Any], access: NodeAccess, ops: Sequence[Op]
 ) -> ReuseWalk | None:
     """How backward() walks a node two others use, if wrongly (else None; None too where it
     cannot tell: no add, an add wrong on its own, no callable step to watch, an error).
-    `leaf` makes a leaf of the engine's from a number, `children` gives a node's children
-    (call in a child: both run engine code)."""
-    add = next((op for op in ops if op.name == "add" and op.call == "binary"), None)
+    `leaf` makes a leaf of the engine's from a number, `access` reads its nodes (call in a
+    child: both run engine code)."""
+    add = _add_of(ops)
     if add is None:
         return None
 
@@ -70,11 +67,11 @@ def reuse_walk(
     if len(runs) == 1 and runs[0] == _RIGHT:
         return None
     kind: Literal["repeats", "early"] = "repeats" if len(runs) > 1 else "early"
-    return ReuseWalk(kind, got, len(runs), runs[0], _sharing(leaf, children, ops))
+    return ReuseWalk(kind, got, len(runs), runs[0], _sharing(leaf, access, ops))
 
 
 def _sharing(
-    leaf: Callable[[float], Any], children: Children, ops: Sequence[Op]
+    leaf: Callable[[float], Any], access: NodeAccess, ops: Sequence[Op]
 ) -> tuple[str, ...]:
     """The ops built from others whose own graph uses a node it makes twice (tanh as
     (e - 1) / (e + 1), e = exp(2x)): a case of theirs reuses one whatever the case's maths.
@@ -85,30 +82,23 @@ def _sharing(
             continue
         try:
             out = apply_op(op, [leaf(x) for x in op.points[0]])
-            if _reuses(out, children):
+            if _reuses(out, access):
                 found.append(op.name)
         except Exception:
             found.append(op.name)
     return tuple(found)
 
 
-def _reuses(out: Any, children: Children) -> bool:
+def _reuses(out: Any, access: NodeAccess) -> bool:
     """Is a node with children of its own a child twice in out's graph (of two nodes, or
     twice of one)?  The graph keeps every node alive, so their ids stay theirs."""
-    seen: set[int] = set()
     uses: Counter[int] = Counter()
-    stack = [out]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for child in children(node):
-            if children(child):
+    for node in access.nodes_below(out):
+        for child in access.children(node):
+            if access.children(child):
                 uses[id(child)] += 1
                 if uses[id(child)] > 1:
                     return True
-            stack.append(child)
     return False
 
 
@@ -116,7 +106,7 @@ def walks_past_the_output(leaf: Callable[[float], Any], ops: Sequence[Op]) -> bo
     """Does backward() run a step below the node it is called on?  In (x + 2) + 3 the inner
     node's step is watched: False where it never runs (a backward() that runs only the
     output's own step), None where it cannot tell (no add, no callable step, an error)."""
-    add = next((op for op in ops if op.name == "add" and op.call == "binary"), None)
+    add = _add_of(ops)
     if add is None:
         return None
     try:
@@ -144,6 +134,11 @@ def _add_is_right(leaf: Callable[[float], Any], plus: Callable[[Any, float], Any
     x = leaf(0.5)
     apply_op(add, [plus(x, 3.0), plus(x, 4.0)]).backward()
     return _grad(x) == _RIGHT
+
+
+def _add_of(ops: Sequence[Op]) -> Op | None:
+    """The engine's `x + y`, which the probes are built with."""
+    return next((op for op in ops if op.name == "add" and op.call == "binary"), None)
 
 
 def _grad(node: Any) -> float:

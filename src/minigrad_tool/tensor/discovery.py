@@ -357,7 +357,7 @@ def discover_tensor(
         second_order=second,
         grad_accumulates=accumulates,
         min_rank=min_rank,
-        backward_reuse=reuse_walk(d.leaf, d.access.children, ops),
+        backward_reuse=reuse_walk(d.leaf, d.access, ops),
         backward_walks=walks_past_the_output(d.leaf, ops) is not False,
     )
 
