@@ -52,20 +52,25 @@ class Ref:
 
     __slots__ = ("context", "data", "uses")
 
-    def __init__(self, data: float, context: RefContext, *, made: bool = False) -> None:
+    def __init__(self, data: float, context: RefContext, made: bool = False) -> None:
         self.data = float(data)
         self.context = context
-        # the ops it is an operand of, counted for a node an op made (an input: None)
-        self.uses: int | None = 0 if made else None
+        # a node an op made: has an op used it yet (an input: None, not counted)
+        self.uses: bool | None = False if made else None
 
     def _new(self, data: float, op: str, other: object = None) -> Ref:
         context = self.context
         context.trace.append(op)
-        for operand in (self, other):  # t * t uses t twice
-            if isinstance(operand, Ref) and operand.uses is not None:
-                operand.uses += 1
-                context.shared = context.shared or operand.uses > 1
-        return Ref(data, context, made=True)
+        if not context.shared:  # once a node is shared, no more counting
+            self._used()
+            if type(other) is Ref:
+                other._used()  # t * t uses t twice
+        return Ref(data, context, True)
+
+    def _used(self) -> None:
+        if self.uses is not None:
+            self.context.shared = self.uses
+            self.uses = True
 
     def __add__(self, o: object) -> Ref:
         return self._new(self.data + _num(o), "add", o)
