@@ -580,6 +580,17 @@ WHOLE_PASS_BUGS = {
         "        for v in topo:\n",
         "runs a node's backward step before the nodes that use it have given it its gradient",
     ),
+    "appended before its children": (
+        "                for child in v._prev:\n                    build(child)\n"
+        "                topo.append(v)\n",
+        "                topo.append(v)\n                for child in v._prev:\n"
+        "                    build(child)\n",
+        "runs a node's backward step before the nodes that use it have given it its gradient "
+        "(measured with the engine's add: x + 2 gives x the gradient 1, but (x + 2) + 3 gives "
+        "0): it walks the nodes in topological order, inputs first, where the pass needs the "
+        "reverse, so every op's step past the first level adds nothing and every op's gradient "
+        "check fails for that alone: append each node to topo after its children",
+    ),
     "no walk": (
         "        for v in reversed(topo):\n            v._backward()\n",
         "        self._backward()\n",

@@ -364,8 +364,9 @@ def out_of_order(profile: Profile) -> str:
         "gradient (measured with the engine's add: x + 2 gives x the gradient 1, but "
         "(x + 2) + 3 gives 0): it walks the nodes in topological order, inputs first, where "
         "the pass needs the reverse, so every op's step past the first level adds nothing and "
-        "every op's gradient check fails for that alone: run the steps over reversed(topo), as "
-        "micrograd does"
+        "every op's gradient check fails for that alone: append each node to topo after its "
+        "children (after the loop over them, not before it) and run the steps over "
+        "reversed(topo), as micrograd does"
     )
 
 
