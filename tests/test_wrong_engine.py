@@ -390,6 +390,42 @@ def test_gradchecks_op_table_names_the_wrong_op_apart_from_those_it_drags_down(
         assert rows[op].endswith(", in cases that call mul too"), rows[op]
 
 
+def test_an_op_whose_cases_fail_in_another_ops_code_is_that_ops(tmp_path: Path) -> None:
+    """mul that takes no plain number (its `other = ... Value(other)` line left out): every
+    check scales an output with a number (`out * 2.5`), so every op's cases fail, each raised in
+    Value.__mul__, and neg, sub, ... crash in it when called.  One op is wrong: mul, the
+    others fail only in its code (findings.blame_raisers), in gradcheck's table and in
+    mutate's first screen."""
+    engine = (STUDENT / "engine.py").read_text()
+    start = engine.index("    def __mul__(self, other):")
+    wrap = "        other = other if isinstance(other, Value) else Value(other)\n"
+    kept = engine.index(wrap, start)
+    (tmp_path / "engine.py").write_text(engine[:kept] + engine[kept + len(wrap) :])
+    result = run(tmp_path, "gradcheck", "--engine", "engine.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if "FAILED " in line}
+    assert rows["mul"].endswith("FAILED 4/4"), rows["mul"]
+    for op in ("add", "tanh", "exp", "div"):
+        assert rows[op].endswith(", in cases that call mul too"), rows[op]
+    mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
+    lines = mutate.stdout.splitlines()
+    assert lines[0].startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (mul)"), lines[0]
+    assert any("neg (its call, crashing)" in line for line in lines), mutate.stdout
+
+
+def test_blame_raisers_adds_the_op_whose_code_raised() -> None:
+    from minigrad_tool.findings import blame_raisers
+
+    methods = {"Value.__mul__": "mul", "Value.exp": "exp"}
+    findings = [
+        Finding("add", "add fails", "add", raised="Value.__mul__"),
+        Finding("mul", "mul fails", "mul", raised="Value.__mul__"),  # its own code
+        Finding("tanh", "tanh fails", "tanh", raised="Value.exp.<locals>._backward"),
+        Finding("relu", "relu fails", "relu"),  # no exception
+    ]
+    assert [f.also for f in blame_raisers(findings, methods)] == [("mul",), (), ("exp",), ()]
+
+
 class TestAFaultOfBackwardItself:
     """backward()'s walk of the graph raising whatever op it walks (a topo sort whose cycle
     check removes a node on each visit: KeyError on a node reached twice) is blamed once, on

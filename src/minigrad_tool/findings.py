@@ -20,7 +20,15 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-__all__ = ["Finding", "blame_backward", "by_op", "explained", "stable", "wrong_ops"]
+__all__ = [
+    "Finding",
+    "blame_backward",
+    "blame_raisers",
+    "by_op",
+    "explained",
+    "stable",
+    "wrong_ops",
+]
 
 
 # An object's address in an engine's message (`<ops.Sum object at 0x7f94bb1bba50>`): it
@@ -159,6 +167,27 @@ def blame_backward(
         else f
         for f in findings
     ]
+
+
+def blame_raisers(findings: Sequence[Finding], methods: Mapping[str, str]) -> list[Finding]:
+    """The findings, each whose exception another op's code raised (its method, or a step
+    nested in it) calling that op too: an add whose case scales its output with `out * 2.5`
+    fails in mul where mul takes no plain number, and a wrong mul may be all that is wrong
+    with it (`explained`).  `methods`: each op's method by qualified name -> the op."""
+
+    def raiser(f: Finding) -> str | None:
+        for name, op in methods.items():
+            if f.raised == name or f.raised.startswith(name + "."):
+                return op
+        return None
+
+    found = []
+    for f in findings:
+        op = raiser(f) if f.raised else None
+        if op is not None and op != f.op and op not in f.also:
+            f = replace(f, also=(*f.also, op))
+        found.append(f)
+    return found
 
 
 def _explained(f: Finding, alone: set[str]) -> bool:

@@ -50,7 +50,7 @@ from minigrad_tool.adapter.steps import (
 )
 from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.adapter.traversal import reuse_walk, walks_past_the_output
-from minigrad_tool.faults import told
+from minigrad_tool.faults import raised_in, told
 
 __all__ = ["discover"]
 
@@ -120,13 +120,14 @@ def _called_ops(
         if c.name in avoid:
             d.broken.append((c.name, avoid[c.name]))
             continue
-        crashes: list[str] = []  # forms of this method that crashed inside the engine's code
+        # forms of this method that crashed inside the engine's code: (why, raised in)
+        crashes: list[tuple[str, str]] = []
         worked = False
         for form, name, symbol, points, constant in forms(c):
             unique = name if name not in taken else f"{name}_method"
             op = op_for(c, form, unique, symbol, cls.__qualname__)
             progress(f"calling {cls.__name__}.{c.name} ({op.describe_call()})", method=c.name)
-            watch, error, crash = None, "", ""
+            watch, error, crash, raised = None, "", "", ""
             for point in (*points, *fallback_points(op.arity)):
                 try:
                     watch = d.watch(op, point, constant)
@@ -134,10 +135,11 @@ def _called_ops(
                 except Exception as err:
                     error = told(err)
                     crash = crash_in_engine(err, d.filename, op, point)
+                    raised = raised_in(err)
             if watch is None:
                 d.skipped.append((c.name, f"{op.describe_call()} raised {error}"))
                 if crash:
-                    crashes.append(crash)
+                    crashes.append((crash, raised))
                 continue
             worked = True
             steps, foreign = steps_of(d, op, watch)
@@ -150,7 +152,8 @@ def _called_ops(
             ops.append(op)
             taken.add(unique)
         if crashes and not worked and is_an_op(c):
-            d.broken.append((c.name, crashes[0]))
+            d.broken.append((c.name, crashes[0][0]))
+            d.broken_in.append((c.name, crashes[0][1]))
     return ops, foreign_codes, forward_codes
 
 

@@ -266,6 +266,8 @@ class Profile:
     unreachable: tuple[tuple[str, str], ...] = ()  # (op, why its step cannot be mutated)
     notes: tuple[str, ...] = field(default_factory=tuple)
     broken: tuple[tuple[str, str], ...] = ()  # (method, how it crashed): ops that are bugs
+    # (method, the engine function its crash was raised in: faults.raised_in)
+    broken_in: tuple[tuple[str, str], ...] = ()
     data_attr: str = "data"  # where a node keeps its number (`.val` in some engines)
     kind: EngineKind = "scalar"
     # Functions several ops' backward steps call (a tensor engine's `unbroadcast`): each is
@@ -314,6 +316,11 @@ class Profile:
         found |= {op.file for op in self.ops if op.file}
         found |= {file for file, _, _ in (self.sweep.elsewhere if self.sweep else ())}
         return tuple(sorted(found))
+
+    def op_methods(self) -> dict[str, str]:
+        """Each op's method (or function) by qualified name -> the op, for telling which op's
+        code raised an exception (findings.blame_raisers)."""
+        return {op.qualname: op.name for op in self.ops if op.qualname and not op.compiled}
 
     def op(self, name: str) -> Op:
         for op in self.ops:
@@ -470,6 +477,7 @@ class Profile:
                 "unreachable": tuple(map(tuple, data["unreachable"])),
                 "notes": tuple(data["notes"]),
                 "broken": tuple(map(tuple, data.get("broken", ()))),
+                "broken_in": tuple(map(tuple, data.get("broken_in", ()))),
                 "helpers": tuple(map(tuple, data.get("helpers", ()))),
                 "leaf_keywords": tuple(data.get("leaf_keywords", ())),
                 "leaf_enums": tuple(map(tuple, data.get("leaf_enums", ()))),

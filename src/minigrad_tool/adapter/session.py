@@ -94,6 +94,8 @@ class Session:
     sweep_prefix: str = ""  # the backward method's qualname, when a leaf's backward() raised
     skipped: list[tuple[str, str]] = field(default_factory=list)
     broken: list[tuple[str, str]] = field(default_factory=list)  # ops that crash: (method, why)
+    # of those, the engine function each crash was raised in: (method, qualified name)
+    broken_in: list[tuple[str, str]] = field(default_factory=list)
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     precision: Precision = FLOAT64
@@ -226,6 +228,7 @@ class Session:
                 *self._grad_notes(extra.get("grad_accumulates", not resets)),
             ),
             broken=tuple(self.broken),
+            broken_in=tuple(self.broken_in),
             leaf_keywords=leaf_keywords(maker),
             leaf_label=leaf_label(maker),
             leaf_enums=tuple(

@@ -31,7 +31,7 @@ from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
 from minigrad_tool.check import backward_faults
-from minigrad_tool.findings import Finding, by_op
+from minigrad_tool.findings import Finding, blame_raisers, by_op
 from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import compiled
@@ -135,14 +135,19 @@ def _longest_deadline(
 def _crashed_ops(profile: Profile) -> list[Finding]:
     """Ops whose call crashed in the engine's code while it was discovered, and the faults of
     backward() itself (check.backward_faults): findings."""
+    raised = dict(profile.broken_in)
     found = [
         Finding(
-            "", f"op {method} crashes in the engine's code: {why}", op_name(method), check="crash"
+            "",
+            f"op {method} crashes in the engine's code: {why}",
+            op_name(method),
+            check="crash",
+            raised=raised.get(method, ""),
         )
         for method, why in profile.broken
     ]
     where, line = profile.backward_where()
-    return found + [
+    return blame_raisers(found, profile.op_methods()) + [
         Finding("", why, "backward", where, line, check=check, reason=why)
         for _, check, why in backward_faults(profile)
     ]

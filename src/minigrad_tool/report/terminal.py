@@ -92,7 +92,8 @@ def print_findings(out: Output, findings: Sequence[Finding], *, verbose: bool = 
     if also := explained(engine):
         calls = sorted({o for found in also.values() for f in found for o in f.also} & set(grouped))
         cases = ", ".join(
-            f"{op} ({', '.join(f.case for f in found)})" for op, found in also.items()
+            f"{op} ({', '.join(f.case or 'its call, crashing' for f in found)})"
+            for op, found in also.items()
         )
         out.line(
             f"  {len(also)} more op(s) fail only cases that call {' or '.join(calls)} too, "
