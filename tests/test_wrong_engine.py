@@ -377,7 +377,8 @@ def test_gradchecks_op_table_names_the_wrong_op_apart_from_those_it_drags_down(
 ) -> None:
     """examples/student with mul's step dropping `* out.grad` for its second operand: the
     op table says FAILED for mul, and for tanh, exp, ... whose only failing cases (`*_reuse`)
-    call mul too, says so, as `mutate`'s first screen does."""
+    call mul too, says so, as `mutate`'s first screen does; so for div, built from mul (its
+    own cases call only div, but mul's step runs for it: findings.blame_constituents)."""
     engine = (STUDENT / "engine.py").read_text()
     buggy = engine.replace("other.grad += self.data * out.grad", "other.grad += out.grad")
     assert buggy != engine
@@ -386,8 +387,11 @@ def test_gradchecks_op_table_names_the_wrong_op_apart_from_those_it_drags_down(
     assert result.returncode == 1, result.stdout + result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines() if "FAILED " in line}
     assert rows["mul"].endswith("FAILED 3/4"), rows["mul"]
-    for op in ("tanh", "exp", "pow"):
+    for op in ("tanh", "exp", "pow", "div"):  # div is self * other**-1: built from mul
         assert rows[op].endswith(", in cases that call mul too"), rows[op]
+    mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
+    first = mutate.stdout.splitlines()[0]
+    assert first.startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (mul)"), first
 
 
 def test_an_op_whose_cases_fail_in_another_ops_code_is_that_ops(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 __all__ = [
     "Finding",
     "blame_backward",
+    "blame_constituents",
     "blame_raisers",
     "by_op",
     "explained",
@@ -187,6 +188,19 @@ def blame_raisers(findings: Sequence[Finding], methods: Mapping[str, str]) -> li
         if op is not None and op != f.op and op not in f.also:
             f = replace(f, also=(*f.also, op))
         found.append(f)
+    return found
+
+
+def blame_constituents(
+    findings: Sequence[Finding], uses: Mapping[str, Sequence[str]]
+) -> list[Finding]:
+    """The findings, each of an op built from others (neg as `self * -1`: `uses` gives the
+    ops whose steps ran for it) calling those too: a wrong mul may be all that is wrong with
+    neg (`explained`)."""
+    found = []
+    for f in findings:
+        more = tuple(op for op in uses.get(f.op or "", ()) if op != f.op and op not in f.also)
+        found.append(replace(f, also=(*f.also, *more)) if more else f)
     return found
 
 

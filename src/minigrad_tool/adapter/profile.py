@@ -20,6 +20,7 @@ from typing import Any, Literal, NamedTuple
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import LEAF_LABEL
 from minigrad_tool.adapter.spec import file_name
+from minigrad_tool.findings import Finding, blame_constituents, blame_raisers
 
 __all__ = [
     "COMPILED",
@@ -317,10 +318,13 @@ class Profile:
         found |= {file for file, _, _ in (self.sweep.elsewhere if self.sweep else ())}
         return tuple(sorted(found))
 
-    def op_methods(self) -> dict[str, str]:
-        """Each op's method (or function) by qualified name -> the op, for telling which op's
-        code raised an exception (findings.blame_raisers)."""
-        return {op.qualname: op.name for op in self.ops if op.qualname and not op.compiled}
+    def attributed(self, findings: Sequence[Finding]) -> list[Finding]:
+        """The findings, each also calling the ops whose code raised its exception
+        (findings.blame_raisers) and, for an op built from others, those
+        (findings.blame_constituents): a wrong one of them may be all that is wrong."""
+        methods = {op.qualname: op.name for op in self.ops if op.qualname and not op.compiled}
+        uses = {op.name: op.uses for op in self.ops if op.uses}
+        return blame_constituents(blame_raisers(findings, methods), uses)
 
     def op(self, name: str) -> Op:
         for op in self.ops:

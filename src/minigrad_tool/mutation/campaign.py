@@ -31,7 +31,7 @@ from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
 from minigrad_tool.check import backward_faults
-from minigrad_tool.findings import Finding, blame_raisers, by_op
+from minigrad_tool.findings import Finding, by_op
 from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import compiled
@@ -147,7 +147,7 @@ def _crashed_ops(profile: Profile) -> list[Finding]:
         for method, why in profile.broken
     ]
     where, line = profile.backward_where()
-    return blame_raisers(found, profile.op_methods()) + [
+    return profile.attributed(found) + [
         Finding("", why, "backward", where, line, check=check, reason=why)
         for _, check, why in backward_faults(profile)
     ]

@@ -12,7 +12,7 @@ from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.battery import Battery, CaseResult, Settings
 from minigrad_tool.check import CheckReport
-from minigrad_tool.findings import Finding, blame_raisers, by_op, explained
+from minigrad_tool.findings import Finding, by_op, explained
 from minigrad_tool.report.output import Cell, Output, cell_text
 
 __all__ = [
@@ -112,7 +112,7 @@ def _op_rows(
     reused node wrongly explains (CheckReport.explained)."""
     rows: list[list[Cell]] = []
     found = [r.finding for r in results.values() if r.finding]
-    callers = _callers_of_wrong_ops(blame_raisers(found, profile.op_methods()))
+    callers = _callers_of_wrong_ops(profile.attributed(found))
     for op in profile.ops:
         cases = [c.name for c in battery.cases if c.op == op.name]
         statuses = Counter(results[c].status for c in cases if c in results)

@@ -20,7 +20,7 @@ from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case
 from minigrad_tool.battery.cases import pinned_values
-from minigrad_tool.findings import Finding, blame_backward, blame_raisers
+from minigrad_tool.findings import Finding, blame_backward
 from minigrad_tool.isolation import Host, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.judgement import Judging
@@ -197,7 +197,7 @@ class BatteryJudge:
         profile = self.setup.profile
         where, line = profile.backward_where()
         found = blame_backward(findings, profile.backward_functions(), where, line)
-        found = blame_raisers(found, profile.op_methods())
+        found = profile.attributed(found)
         if profile.backward_zeroes_every_op:
             walked = {f.case for f in found}
         elif profile.backward_reuse:
