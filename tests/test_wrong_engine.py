@@ -420,14 +420,16 @@ def test_an_op_whose_cases_fail_in_another_ops_code_is_that_ops(tmp_path: Path) 
 def test_blame_raisers_adds_the_op_whose_code_raised() -> None:
     from minigrad_tool.findings import blame_raisers
 
-    methods = {"Value.__mul__": "mul", "Value.exp": "exp"}
+    methods = {"Value.__mul__": {"mul"}, "Value.exp": {"exp"}, "Value.__add__": {"add", "radd"}}
     findings = [
         Finding("add", "add fails", "add", raised="Value.__mul__"),
         Finding("mul", "mul fails", "mul", raised="Value.__mul__"),  # its own code
         Finding("tanh", "tanh fails", "tanh", raised="Value.exp.<locals>._backward"),
         Finding("relu", "relu fails", "relu"),  # no exception
+        Finding("radd", "radd fails", "radd", raised="Value.__add__"),  # __radd__ = __add__
     ]
-    assert [f.also for f in blame_raisers(findings, methods)] == [("mul",), (), ("exp",), ()]
+    found = blame_raisers(findings, methods)
+    assert [f.also for f in found] == [("mul",), (), ("exp",), (), ()]
 
 
 class TestAFaultOfBackwardItself:

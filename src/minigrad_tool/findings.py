@@ -170,24 +170,26 @@ def blame_backward(
     ]
 
 
-def blame_raisers(findings: Sequence[Finding], methods: Mapping[str, str]) -> list[Finding]:
+def blame_raisers(
+    findings: Sequence[Finding], methods: Mapping[str, Collection[str]]
+) -> list[Finding]:
     """The findings, each whose exception another op's code raised (its method, or a step
     nested in it) calling that op too: an add whose case scales its output with `out * 2.5`
     fails in mul where mul takes no plain number, and a wrong mul may be all that is wrong
-    with it (`explained`).  `methods`: each op's method by qualified name -> the op."""
+    with it (`explained`).  `methods`: each op's method by qualified name -> the ops it is
+    (`__radd__ = __add__` is both add's and radd's: neither calls the other)."""
 
-    def raiser(f: Finding) -> str | None:
-        for name, op in methods.items():
+    def raisers(f: Finding) -> Collection[str]:
+        for name, ops in methods.items():
             if f.raised == name or f.raised.startswith(name + "."):
-                return op
-        return None
+                return ops
+        return ()
 
     found = []
     for f in findings:
-        op = raiser(f) if f.raised else None
-        if op is not None and op != f.op and op not in f.also:
-            f = replace(f, also=(*f.also, op))
-        found.append(f)
+        ops = raisers(f) if f.raised else ()
+        more = tuple(op for op in sorted(ops) if op not in f.also) if f.op not in ops else ()
+        found.append(replace(f, also=(*f.also, *more)) if more else f)
     return found
 
 

@@ -322,7 +322,10 @@ class Profile:
         """The findings, each also calling the ops whose code raised its exception
         (findings.blame_raisers) and, for an op built from others, those
         (findings.blame_constituents): a wrong one of them may be all that is wrong."""
-        methods = {op.qualname: op.name for op in self.ops if op.qualname and not op.compiled}
+        methods: dict[str, set[str]] = {}
+        for op in self.ops:
+            if op.qualname and not op.compiled:
+                methods.setdefault(op.qualname, set()).add(op.name)
         uses = {op.name: op.uses for op in self.ops if op.uses}
         return blame_constituents(blame_raisers(findings, methods), uses)
 
