@@ -720,3 +720,18 @@ class TestTruth:
         """A kink, a domain error, an op without an oracle: NoTruth, so no test is written."""
         with pytest.raises(NoTruth):
             truth(fn, point, {})  # type: ignore[arg-type]
+
+
+def test_blame_constituents_explains_gradients_not_a_wrong_forward() -> None:
+    """neg built from mul (mul's step ran for it): its wrong gradient may be mul's; a wrong
+    forward value of rsub built from sub (`2.0 - x` computed as x - 2.0) is its own."""
+    from minigrad_tool.findings import blame_constituents
+
+    uses = {"neg": ("mul",), "rsub": ("sub",)}
+    findings = [
+        Finding("neg", "neg fails", "neg", check="gradient"),
+        Finding("rsub", "rsub fails", "rsub", check="forward"),
+        Finding("mul", "mul fails", "mul", check="gradient"),
+    ]
+    found = blame_constituents(findings, uses)
+    assert [f.also for f in found] == [("mul",), (), ()]

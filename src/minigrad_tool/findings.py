@@ -198,9 +198,13 @@ def blame_constituents(
 ) -> list[Finding]:
     """The findings, each of an op built from others (neg as `self * -1`: `uses` gives the
     ops whose steps ran for it) calling those too: a wrong mul may be all that is wrong with
-    neg (`explained`)."""
+    neg (`explained`).  Not a wrong forward value: the steps that ran explain gradients, and
+    an op that computes the wrong thing from right parts (`2.0 - x` as x - 2.0) is wrong."""
     found = []
     for f in findings:
+        if f.check == "forward":
+            found.append(f)
+            continue
         more = tuple(op for op in uses.get(f.op or "", ()) if op != f.op and op not in f.also)
         found.append(replace(f, also=(*f.also, *more)) if more else f)
     return found
