@@ -467,3 +467,36 @@ def test_backward_undone_does_nothing_and_puts_backward_back(tmp_path: Path) -> 
         assert module.Value.__dict__["backward"] is own and "backward" not in vars(module.Child)
     finally:
         del sys.modules["blind_engine"]
+
+
+WAITS = """from engine import Value
+
+
+def test_mul():
+    x, y = Value(2.0), Value(-3.0)
+    (x * y).backward()
+    assert x.grad == -3.0 and y.grad == 2.0
+
+
+def test_waits():
+    x = Value(2.0)
+    out = x * 4.0
+    out.backward()
+    while x.grad == 0:  # never ends when no gradient arrives
+        pass
+    assert out.data == 8.0
+"""
+
+
+def test_a_test_that_never_ends_without_gradients_costs_only_that_claim(tmp_path: Path) -> None:
+    """With backward() doing nothing, test_waits never ends: its run is stopped at a mutant's
+    deadline, in a child of its own, and the habits both tests showed in their plain runs
+    still explain mul's chain mutants (upstream 1 everywhere)."""
+    (tmp_path / "engine.py").write_text((ENGINES / "microstyle.py").read_text())
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_waits.py").write_text(WAITS)
+    report = campaign(tmp_path, "chain")
+    diagnosis = report["config"]["diagnosis"]  # type: ignore[index]
+    named = {d["habit"]: d for d in diagnosis["habits"]}
+    assert "no-gradient-checked" not in named, diagnosis
+    assert "mul-chain" in named["upstream-one"]["survivors"], diagnosis

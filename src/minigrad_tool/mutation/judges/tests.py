@@ -83,6 +83,7 @@ from minigrad_tool.mutation.judging import (
     Setup,
     Task,
     covering,
+    deadline_for,
     host_limits,
     raise_internal,
     run_mutant,
@@ -442,16 +443,17 @@ def _habits_task(
     _keep_as_judging(session, args)
     found: dict[str, list[list[str]]] = {}
     watch = session.habits or HabitWatch({})
-    for nodeid in args["tests"]:
+    if args.get("undone"):  # only the runs with backward() doing nothing
+        backward = watch.backward
+        passing = _pass_undone(session, backward, args["tests"], reporter) if backward else []
+        found = {nodeid: [[ANY_OP, NO_GRADIENT]] for nodeid in passing}
+    for nodeid in [] if args.get("undone") else args["tests"]:
         reporter.phase(f"test {nodeid}: what it does on the unmutated engine")
         set_order(0)
         with record_habits(watch) as seen:
             outcome, _ = _run_item(session, nodeid)
         if outcome == "passed":
             found[nodeid] = [[op, h] for op, names in seen["habits"].items() for h in names]
-    if watch.backward is not None:  # after every plain run
-        for nodeid in _pass_undone(session, watch.backward, list(found), reporter):
-            found[nodeid].append([ANY_OP, NO_GRADIENT])
     _release(session)
     return found
 
@@ -1135,41 +1137,54 @@ class TestsJudge:
     def explain(self, harness: Harness, survivors: Sequence[Mutant]) -> Harness:
         """The habits of the tests that ran a survivor's code (mutation.habits), recorded now,
         each test run again in a child of the collected session: the recorder's profile hook
-        slows every call, so only the tests that explain something pay for it.  With the
-        result cache, a chunk of tests none of whose reached code changed since the last run
-        shows the habits it showed then."""
+        slows every call, so only the tests that explain something pay for it.  The runs with
+        backward() doing nothing go in children of their own, each test within a mutant's
+        deadline: a test that never ends so (training until a loss falls) costs only that
+        claim.  With the result cache, a chunk
+        of tests none of whose reached code changed since the last run shows the habits it
+        showed then."""
         wanted = {t for m in survivors for t in covering(m, harness)}
         tests = [t for t in harness.items if t in wanted]
         if not tests:
             return harness
         size = max(1, math.ceil(len(tests) / (2 * self.tests.host.jobs)))
         chunks = [tests[i : i + size] for i in range(0, len(tests), size)]
-        last = KeptRuns.of(self.setup, "habits", *harness.dependent)
-        found: dict[str, Any] = {}
-        todo = []
-        for chunk in chunks:
-            kept = last.take(chunk) if last is not None else None
-            if kept is None:
-                todo.append(chunk)
-            else:
-                found.update(kept)
+        kinds = ("habits", "habits-undone")
+        found: dict[str, dict[str, Any]] = {kind: {} for kind in kinds}
+        todo: list[tuple[str, list[str], KeptRuns | None]] = []
+        for kind in kinds:
+            last = KeptRuns.of(self.setup, kind, *harness.dependent)
+            for chunk in chunks:
+                kept = last.take(chunk) if last is not None else None
+                if kept is None:
+                    todo.append((kind, chunk, last))
+                else:
+                    found[kind].update(kept)
         outcomes = self.tests.run(
             [
                 Request(
-                    str(k), "habits", {"tests": c, "dependent": harness.dependent}, per_phase=True
+                    str(k),
+                    "habits",
+                    {"tests": c, "dependent": harness.dependent, "undone": kind != "habits"},
+                    # a mutant's deadline for each: a test need not end with no gradients
+                    timeout=deadline_for(c, harness, self.setup.config)
+                    if kind != "habits"
+                    else None,
+                    per_phase=True,
                 )
-                for k, c in enumerate(todo)
+                for k, (kind, c, _) in enumerate(todo)
             ]
         )
         for key, outcome in outcomes.items():
-            chunk = todo[int(key)]
+            kind, chunk, last = todo[int(key)]
             raise_internal(outcome, f"recording what tests {', '.join(chunk)} do")
             if outcome.ok:  # a chunk that hung or died shows no habit: no claim is made
-                found.update(outcome.value)
+                found[kind].update(outcome.value)
                 if last is not None:
                     reached = (m for t in chunk for m in harness.covers.get(t, ()))
                     last.keep(chunk, reached, outcome.value)
-        habits = {n: frozenset((op, h) for op, h in pairs) for n, pairs in found.items()}
+        pairs = {n: [*p, *found["habits-undone"].get(n, ())] for n, p in found["habits"].items()}
+        habits = {n: frozenset((op, h) for op, h in p) for n, p in pairs.items()}
         return dataclasses.replace(harness, habits=habits)
 
     def judge(
