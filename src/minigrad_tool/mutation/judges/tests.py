@@ -439,15 +439,17 @@ def _habits_task(
 ) -> dict[str, list[list[str]]]:
     """Each test's habits on the unmutated engine, in graph order 0 (mutation.habits): what
     it did that lets a survivor live.  A test that does not pass here shows none.  Its wide
-    fixtures are kept as when the survivors were judged."""
+    fixtures are kept as when the survivors were judged.  With `undone`, only whether each
+    passes with backward() doing nothing (NO_GRADIENT, for any op)."""
     _keep_as_judging(session, args)
-    found: dict[str, list[list[str]]] = {}
     watch = session.habits or HabitWatch({})
     if args.get("undone"):  # only the runs with backward() doing nothing
         backward = watch.backward
         passing = _pass_undone(session, backward, args["tests"], reporter) if backward else []
-        found = {nodeid: [[ANY_OP, NO_GRADIENT]] for nodeid in passing}
-    for nodeid in [] if args.get("undone") else args["tests"]:
+        _release(session)
+        return {nodeid: [[ANY_OP, NO_GRADIENT]] for nodeid in passing}
+    found: dict[str, list[list[str]]] = {}
+    for nodeid in args["tests"]:
         reporter.phase(f"test {nodeid}: what it does on the unmutated engine")
         set_order(0)
         with record_habits(watch) as seen:
