@@ -158,7 +158,7 @@ def blame_backward(
     type)."""
 
     def inside(f: Finding) -> bool:
-        return any(f.raised == name or f.raised.startswith(name + ".") for name in backward if name)
+        return any(_raised_within(f, name) for name in backward if name)
 
     if len({f.op for f in findings if f.op and f.raised and inside(f)}) < 2:
         return list(findings)
@@ -180,16 +180,12 @@ def blame_raisers(
     (`__radd__ = __add__` is both add's and radd's: neither calls the other)."""
 
     def raisers(f: Finding) -> Collection[str]:
-        for name, ops in methods.items():
-            if f.raised == name or f.raised.startswith(name + "."):
-                return ops
-        return ()
+        return next((ops for name, ops in methods.items() if _raised_within(f, name)), ())
 
     found = []
     for f in findings:
         ops = raisers(f) if f.raised else ()
-        more = tuple(op for op in sorted(ops) if op not in f.also) if f.op not in ops else ()
-        found.append(replace(f, also=(*f.also, *more)) if more else f)
+        found.append(f if f.op in ops else _calling(f, sorted(ops)))
     return found
 
 
@@ -200,14 +196,18 @@ def blame_constituents(
     ops whose steps ran for it) calling those too: a wrong mul may be all that is wrong with
     neg (`explained`).  Not a wrong forward value: the steps that ran explain gradients, and
     an op that computes the wrong thing from right parts (`2.0 - x` as x - 2.0) is wrong."""
-    found = []
-    for f in findings:
-        if f.check == "forward":
-            found.append(f)
-            continue
-        more = tuple(op for op in uses.get(f.op or "", ()) if op != f.op and op not in f.also)
-        found.append(replace(f, also=(*f.also, *more)) if more else f)
-    return found
+    return [f if f.check == "forward" else _calling(f, uses.get(f.op or "", ())) for f in findings]
+
+
+def _raised_within(f: Finding, name: str) -> bool:
+    """Was f's exception raised in the function `name`, or in one nested in it?"""
+    return f.raised == name or f.raised.startswith(name + ".")
+
+
+def _calling(f: Finding, ops: Iterable[str]) -> Finding:
+    """f, its case calling `ops` too (those not its own op nor already in f.also)."""
+    more = tuple(op for op in ops if op != f.op and op not in f.also)
+    return replace(f, also=(*f.also, *more)) if more else f
 
 
 def _explained(f: Finding, alone: set[str]) -> bool:

@@ -33,6 +33,7 @@ __all__ = [
     "NotANumber",
     "ReadOnlyGrad",
     "alias_backward",
+    "attribute_names",
     "backward_name",
     "backward_resets",
     "backward_seeds",
@@ -153,7 +154,8 @@ def is_node(x: object) -> bool:
     )
 
 
-def _attribute_names(node: object) -> list[str]:
+def attribute_names(node: object) -> list[str]:
+    """The attributes an object keeps: its `__dict__`'s, then each class's `__slots__`, once."""
     names = list(getattr(node, "__dict__", {}))
     for klass in type(node).__mro__:
         slots = klass.__dict__.get("__slots__", ())
@@ -167,8 +169,8 @@ def find_children_attribute(node: object, operands: tuple[object, ...] = ()) -> 
     With `operands` (the nodes an op was applied to), the attribute must hold
     them all; without, a known name holding a collection is taken.
     """
-    names = [n for n in CHILDREN_NAMES if n in _attribute_names(node) or hasattr(node, n)]
-    names += [n for n in _attribute_names(node) if n not in names]
+    names = [n for n in CHILDREN_NAMES if n in attribute_names(node) or hasattr(node, n)]
+    names += [n for n in attribute_names(node) if n not in names]
     for name in names:
         value = getattr(node, name, None)
         if isinstance(value, dict):

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from types import FunctionType
 from typing import Any
 
-from minigrad_tool.adapter.nodes import NodeAccess, is_node, real
+from minigrad_tool.adapter.nodes import NodeAccess, attribute_names, is_node, real
 from minigrad_tool.adapter.profile import COMPILED, Op, Step, StepStyle
 from minigrad_tool.adapter.session import Session, Watch
 from minigrad_tool.adapter.source import Function, FunctionNode, SourceIndex, references
@@ -336,10 +336,7 @@ def forward_helpers(session: Session, op: Op, watch: Watch) -> tuple[str, ...]:
 
 def _attached_attribute(out: Any, leaf: Any) -> str:
     """The attribute in which the output carries something a fresh leaf does not."""
-    names = list(getattr(out, "__dict__", {}))
-    for klass in type(out).__mro__:
-        slots = klass.__dict__.get("__slots__", ())
-        names += [slots] if isinstance(slots, str) else list(slots)
+    names = attribute_names(out)
     for name in names:
         value, before = getattr(out, name, None), getattr(leaf, name, None)
         if callable(value) and not is_node(value) and value is not before:

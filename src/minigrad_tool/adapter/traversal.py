@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from minigrad_tool.adapter.nodes import NodeAccess, grad_number, is_node
+from minigrad_tool.adapter.nodes import NodeAccess, attribute_names, grad_number, is_node
 from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op
 
 __all__ = ["reuse_walk", "walks_past_the_output"]
@@ -149,11 +149,7 @@ def _grad(node: Any) -> float:
 def _watch(node: Any, leaf: Any) -> list[float] | None:
     """Wrap the callable step `node` keeps (one a fresh leaf does not): the list it fills
     with the node's gradient as each run of its step begins; None if it keeps none."""
-    names = list(getattr(node, "__dict__", {}))
-    for klass in type(node).__mro__:
-        slots = klass.__dict__.get("__slots__", ())
-        names += [slots] if isinstance(slots, str) else list(slots)
-    for name in dict.fromkeys(names):
+    for name in attribute_names(node):
         step, before = getattr(node, name, None), getattr(leaf, name, None)
         if not callable(step) or is_node(step) or isinstance(step, type) or step is before:
             continue

@@ -30,12 +30,13 @@ that operator's mutants).
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from minigrad_tool.adapter.loader import engine_modules
 from minigrad_tool.adapter.nodes import NodeAccess
 
 __all__ = [
@@ -306,10 +307,7 @@ def backward_undone(backward: tuple[str, str, str]) -> Iterator[list[int]]:
         calls[0] += 1
 
     classes: list[tuple[type, Any]] = []
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if not path or os.path.realpath(path) != os.path.realpath(file):
-            continue
+    for module in engine_modules(Path(file)):
         found: Any = module
         for part in qualname.split("."):
             found = getattr(found, part, None)
