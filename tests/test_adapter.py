@@ -17,6 +17,7 @@ import pytest
 
 from minigrad_tool.adapter import EngineError, Profile, load_in_process, parse_spec, profile_engine
 from minigrad_tool.adapter.loader import (
+    engine_modules,
     forget_engine_folder,
     forget_modules,
     installed_elsewhere,
@@ -85,6 +86,43 @@ class TestForgettingModules:
         forget_engine_folder(parse_spec(str(tree / "engine" / "engine.py")))
         kept = {name for name in files if name in sys.modules}
         assert kept == {"fake_in_tests", "minigrad_tool_fake"}
+
+
+class TestEngineModules:
+    """The modules loaded from the engine's file, by whatever path (a link to it, a folder
+    linked to its folder), and no other; each module's file is looked up once per process,
+    not on every scan (a campaign scans once per test whose habits it records)."""
+
+    def test_by_any_path_once(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        (tmp_path / "pkg").mkdir()
+        engine = tmp_path / "pkg" / "engine.py"
+        engine.write_text("")
+        (tmp_path / "pkg" / "other.py").write_text("")
+        (tmp_path / "link.py").symlink_to(engine)
+        (tmp_path / "pkg_again").symlink_to(tmp_path / "pkg")
+        files = {
+            "fake_engine": engine,
+            "fake_engine_by_link": tmp_path / "link.py",
+            "fake_engine_by_folder": tmp_path / "pkg_again" / "engine.py",
+            "fake_other": tmp_path / "pkg" / "other.py",
+            "fake_gone": tmp_path / "gone.py",
+        }
+        modules = {}
+        for name, file in files.items():
+            modules[name] = types.ModuleType(name)
+            modules[name].__file__ = str(file)
+            monkeypatch.setitem(sys.modules, name, modules[name])
+        found = engine_modules(engine)
+        assert [m.__name__ for m in found if m.__name__.startswith("fake_")] == [
+            "fake_engine",
+            "fake_engine_by_link",
+            "fake_engine_by_folder",
+        ]
+        looked_up: list[object] = []
+        real_stat = os.stat
+        monkeypatch.setattr(os, "stat", lambda *a, **k: looked_up.append(a) or real_stat(*a, **k))
+        assert engine_modules(engine) == found
+        assert looked_up == []
 
 
 class TestAnotherCopyOnThePath:

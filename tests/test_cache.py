@@ -345,11 +345,12 @@ class TestCompiledMutants:
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """The code an earlier patcher compiled and kept is what a new one (a child of a
-        host, whose patcher is `warm`) swaps in, without compiling; a mutant never kept is
-        compiled."""
+        host, whose patcher is `warm`) swaps in, without compiling or looking for the cache
+        folder again; a mutant never kept is compiled."""
         from minigrad_tool.adapter import load_in_process
         from minigrad_tool.adapter.loader import engine_modules
         from minigrad_tool.adapter.source import SourceIndex
+        from minigrad_tool.mutation import compiled
         from minigrad_tool.mutation.mutants import generate_mutants
         from minigrad_tool.mutation.patch import Patcher
 
@@ -367,6 +368,8 @@ class TestCompiledMutants:
         second = patcher()
         second.warm()
         monkeypatch.setattr(second, "_compile_unit", None)  # compiling now would fail
+        # and so would working out the cache folder again: the host did, once for its children
+        monkeypatch.setattr(compiled, "cache_folder", None)
         assert [second.compile(m) for m in mutants[:2]] == codes
         with pytest.raises(TypeError):
             second.compile(mutants[2])  # never kept: it is compiled

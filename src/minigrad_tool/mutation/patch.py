@@ -342,7 +342,7 @@ class Patcher:
         own mutant's: loading every mutant's in the host took 3.8 ms of its start for the
         student example's 104, of which a rerun after one op changed swaps in 22."""
         if self.version:
-            compiled.warm()
+            compiled.warm(self.version)
 
     def prepare_sites(self, mutants: Iterable[Mutant]) -> None:
         """Compile, once, every unit with a marker at each of its mutants' sites (no edit).
