@@ -273,6 +273,21 @@ class TestDiscoveryStyles:
         for op, styles in expected.items():
             assert found[op] == styles
 
+    def test_local_grads_in_a_slot_named_by_a_string(self, tmp_path: Path) -> None:
+        """`__slots__ = "_local_grads"` declares one slot (a string is not iterated): the
+        local derivatives are found there as in a tuple of slots."""
+        text = (ENGINES / "local_grads.py").read_text()
+        slots = '    __slots__ = ("_children", "_local_grads", "data", "grad")\n'
+        assert slots in text
+        text = text.replace(
+            "class Value:\n" + slots,
+            'class Node:\n    __slots__ = ("_children", "data", "grad")\n\n\n'
+            'class Value(Node):\n    __slots__ = "_local_grads"\n',
+        )
+        (tmp_path / "string_slots.py").write_text(text)
+        found = steps(profile(f"{tmp_path / 'string_slots.py'}:Value"))
+        assert found["mul"] == found["log"] == ("local-grads",)
+
     def test_our_engine_has_method_steps(self) -> None:
         """minigrad's own steps are methods beside each op; reflected ops are built from others."""
         p = profile("minigrad.engine")

@@ -356,9 +356,7 @@ def _attached_attribute(out: Any, leaf: Any) -> str:
 
 def _local_grads_attribute(out: Any, access: NodeAccess) -> str | None:
     children = access.children(out)
-    for name in list(getattr(out, "__dict__", {})) + [
-        s for k in type(out).__mro__ for s in k.__dict__.get("__slots__", ())
-    ]:
+    for name in attribute_names(out):
         if name == access.children_attr:
             continue
         value = getattr(out, name, None)
