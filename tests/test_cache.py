@@ -81,6 +81,13 @@ def reprobed(out: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+def passed_over(out: str) -> tuple[int, int]:
+    """Of the probes that reach the mutants probed again, how many the run did not run on
+    them (they agreed in the last run, and run no changed code), of how many."""
+    found = re.search(r"\n(\d+) of the (\d+) probes that reach the mutants probed again", out)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
 def kept_runs(out: str, what: str = "battery cases'") -> tuple[int, int]:
     """How many battery cases' runs on the unmutated engine (or your tests' first runs there,
     `what` "tests' first", or the probes', "probes'") the run took from the last one, of how
@@ -173,7 +180,8 @@ def test_a_survivor_is_reused_when_the_probes_that_told_it_apart_never_ran_the_c
     other survivors too (before, every survivor was judged again after any change), and every
     status, killer and reason is the full run's.  A mutant no probe told apart (relu's
     equivalent ones) keeps its judges' verdicts, whose tests and cases never run the changed
-    op, and is only probed again: the probes mix every op."""
+    op, and is only probed again: the probes mix every op.  A mutant probed again is not
+    probed by the probes that agreed on it in the last run and run no changed code."""
     mutate(project, "--tests", "test_engine.py")
     exp = "self.grad += out.data * out.grad"
     for old, new in (
@@ -189,6 +197,8 @@ def test_a_survivor_is_reused_when_the_probes_that_told_it_apart_never_ran_the_c
         equivalent = sum(status == "Ignored" for status, _, _ in full.values())  # Stryker
         assert 0 < reprobed(cached.stdout) <= len(full) - reused(cached.stdout), cached.stdout
         assert equivalent > 0  # what the probes decide, again after each change
+        skipped, reaching = passed_over(cached.stdout)
+        assert 0 < skipped < reaching, cached.stdout
 
 
 class TestKeys:

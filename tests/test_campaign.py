@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -421,9 +420,9 @@ def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
             super().__init__(*args)
             submit = self.probing.submit
 
-            def recorded(host: Any, mutants: Sequence[str], original: Any) -> None:
-                sent.extend(mutants)  # each probe run started, as it starts
-                submit(host, mutants, original)
+            def recorded(host: Any, mutant: str, original: Any, last: Any) -> tuple[int, int]:
+                sent.append(mutant)  # each probe run started, as it starts
+                return submit(host, mutant, original, last)
 
             self.probing.submit = recorded  # type: ignore[method-assign]
 

@@ -18,7 +18,8 @@ Two levels, both keyed by what a verdict depends on, never by time:
   what discovery found, with the settings it gave.  A mutant some judge let
   through was probed on every op (random graphs mix them): it is reused only
   when no op's code changed; otherwise its judges' verdicts are reused (their key
-  holds) and only the probes run again.
+  holds) and only the probes run again (on an equivalent one, only the probes
+  that run changed code: the others agreed, and would again).
 
 A verdict is deterministic (the same command on the same files gives the same
 one), so a reused verdict is the one a full run would give; ``--no-cache``
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 ENV = "MINIGRAD_RESULTS"
-FORMAT = 5  # bumped when what is stored changes shape: older files are ignored
+FORMAT = 6  # bumped when what is stored changes shape: older files are ignored
 # Runs kept at most: one file per command (folder, engine, options), each 0.1 to 1 MB; the
 # least recently written go first, so a cache folder never grows past a few hundred MB.
 KEPT_RUNS = 256
@@ -285,6 +286,12 @@ class MutantKeys:
             return result, False
         self.entries[mutant.id] = entry
         return result, True
+
+    def last_result(self, mutant: str) -> MutantResult | None:
+        """The mutant's result in the last run, whatever its key now (what its probes found
+        holds of the probes that run the same code: mutation.probing)."""
+        entry = self.previous.get(mutant)
+        return None if entry is None else entry.result
 
     def keep(self, result: MutantResult, key: str | None, probe: str | None = None) -> None:
         """Keep a verdict of this run for the next, under the key it has (and the key of the

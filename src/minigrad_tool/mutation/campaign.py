@@ -337,6 +337,9 @@ class _ProbeAhead:
         self.original: Original | None = None
         self.held: list[str] = []  # let through before the original's probes were in
         self.kept = 0  # probe runs that were the last run's
+        # of the probes reaching the mutants probed again, those not run (they agreed in the
+        # last run, and run the same code), of all
+        self.passed_over = (0, 0)
         self.sent: set[str] = set()
         self.done: dict[str, ChildOutcome] = {}
 
@@ -369,7 +372,10 @@ class _ProbeAhead:
             self.done[mutant] = kept
             self.kept += 1
         else:
-            self.probing.submit(self.host, [mutant], self.original)
+            last = self.keyed.keys.last_result(mutant) if self.keyed is not None else None
+            passed, reaching = self.probing.submit(self.host, mutant, self.original, last)
+            if last is not None:
+                self.passed_over = (self.passed_over[0] + passed, self.passed_over[1] + reaching)
 
     def drain(self) -> None:
         """Every probe run started so far, finished (a hang is confirmed alone)."""
@@ -508,6 +514,7 @@ def run_campaign(
         kept_tests=yours.kept if yours else (0, 0),
         kept_probes=(len(probing.last), len(probing.probes)) if probing else (0, 0),
         kept_probe_runs=ahead.kept if ahead else 0,
+        agreeing_probes=ahead.passed_over if ahead else (0, 0),
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -37,7 +37,7 @@ from minigrad_tool.mutation.judging import (
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import NOT_JUDGED, MutantResult, Status
 
-__all__ = ["Original", "Probing"]
+__all__ = ["Original", "Probing", "agreed_all"]
 
 # The unmutated engine's probe run gets ten minutes: hundreds of probes on a slow engine.
 ORIGINAL_DEADLINE = 600.0
@@ -91,7 +91,11 @@ class Probing:
         # nothing about the changed code.
         hits, only_broken = 0, ""
         reaching = args.get("probes")  # None: not recorded, every probe may reach it
+        agreed = set(args.get("agreed", ()))
         for i in range(len(self.probes)) if reaching is None else reaching:
+            if i in agreed:  # it agreed in the last run and runs the same code: it agrees
+                hits += want[i][0] == "ok"  # and it ran the changed code, as it reaches it
+                continue
             probe, before = self.probes[i], patcher.hits.count
             got = equivalence.observe(engine.access, probe)
             if want[i][0] == "ok":
@@ -280,9 +284,35 @@ class Probing:
                 f"the engine host cannot keep the probes' observations: {kept.message}"
             )
 
-    def submit(self, engine: Host, mutants: Sequence[str], original: Original) -> None:
-        """Start the mutants' probe runs (after `keep`), while the judges go on."""
-        engine.submit(_requests(mutants, original, _AHEAD))
+    def submit(
+        self, engine: Host, mutant: str, original: Original, last: MutantResult | None = None
+    ) -> tuple[int, int]:
+        """Start the mutant's probe run (after `keep`), while the judges go on.  With `last`,
+        its result in the last run, the probes that agreed with the original on it then and
+        whose run on the unmutated engine is the last run's (`last`: they run the same code)
+        are not run: each would agree again.  What a full probe run finds is found still: the
+        first probe that tells it apart is among the others, and an equivalence claim rests
+        on their agreement and the lines all the probes run.  How many of the probes that
+        reach the mutant were so passed over, of how many."""
+        agreed = self._agreed(last)
+        engine.submit(_requests([mutant], original, _AHEAD, agreed))
+        reached = original[2]
+        reaching = set(range(len(self.probes))) if reached is None else set(reached.get(mutant, ()))
+        return len(reaching & agreed), len(reaching)
+
+    def _agreed(self, last: MutantResult | None) -> set[int]:
+        """The probes whose run is the last run's that agreed on a mutant whose last result is
+        `last`: every one if none told it apart and none differed (`agreed_all`), else those
+        before the one that told it apart, but a probe of a battery case (a difference on a
+        case the unmutated engine failed was passed over, not an agreement)."""
+        if last is None:
+            return set()
+        if agreed_all(last):
+            return set(self.last)
+        told = last.probe_index
+        if told is None:
+            return set()
+        return {i for i in self.last if i < told and not self.probes[i].case_name}
 
     def collect(self, engine: Host, mutants: Sequence[str]) -> dict[str, ChildOutcome]:
         """The probe runs `submit` started, by mutant."""
@@ -311,14 +341,28 @@ def _probe_name(index: int, label: str) -> str:
     return f"probe\0{index}\0{label}"
 
 
-def _requests(mutants: Sequence[str], original: Original, prefix: str) -> list[Request]:
-    """Each mutant's probe request, its key the mutant's ID after `prefix`."""
+def _requests(
+    mutants: Sequence[str], original: Original, prefix: str, agreed: Collection[int] = ()
+) -> list[Request]:
+    """Each mutant's probe request, its key the mutant's ID after `prefix`; the probes in
+    `agreed` are passed over (Probing.submit)."""
     seconds, _, reached = original
     deadline = max(PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK)
+    passed = {"agreed": sorted(agreed)} if agreed else {}
     return [
-        Request(prefix + m, "probe", {"mutant": m, **_probes(m, reached)}, deadline)
+        Request(prefix + m, "probe", {"mutant": m, **_probes(m, reached), **passed}, deadline)
         for m in mutants
     ]
+
+
+def agreed_all(result: MutantResult) -> bool:
+    """Did every probe that reaches the mutant agree with the original (an equivalent one:
+    none told it apart, none differed where the unmutated engine fails a case)?"""
+    return (
+        result.status is Status.EQUIVALENT
+        and result.probe_index is None
+        and not result.reason.startswith(NOT_JUDGED)
+    )
 
 
 def _probes(mutant: str, reached: Mapping[str, list[int]] | None) -> dict[str, list[int]]:

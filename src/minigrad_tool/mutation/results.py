@@ -168,6 +168,9 @@ class Campaign:
     kept_tests: tuple[int, int] = (0, 0)  # the same of your tests' first run
     kept_probes: tuple[int, int] = (0, 0)  # the same of the probes' run
     kept_probe_runs: int = 0  # mutants judged again whose probe run was the last run's
+    # of the probes reaching the mutants probed again, those not run on them (each agreed in
+    # the last run, and runs no changed code), of all
+    agreeing_probes: tuple[int, int] = (0, 0)
     replayed: bool = False  # the whole campaign is the last run's: nothing it read changed
 
     def path_of(self, mutant: Mutant) -> str:

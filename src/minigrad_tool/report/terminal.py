@@ -436,6 +436,7 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
     kept, cases = campaign.kept_cases
     tests_kept, tests = campaign.kept_tests
     probes_kept, probes = campaign.kept_probes
+    passed_over, reaching = campaign.agreeing_probes
     if campaign.reused or kept or tests_kept or probes_kept or campaign.kept_probe_runs:
         out.line()
     if campaign.reused:
@@ -469,6 +470,13 @@ def _print_reuse(out: Output, campaign: Campaign) -> None:
             f"{campaign.kept_probe_runs} mutant{'s' if many else ''} judged again kept the probe "
             f"that told {'them' if many else 'it'} apart in the last run (the probes up to it "
             "run no changed code)",
+            "dim",
+        )
+    if passed_over:
+        out.line(
+            f"{passed_over} of the {reaching} probes that reach the mutants probed again "
+            "were not run on them: each agreed with the original on its mutant in the last "
+            "run, and runs no changed code",
             "dim",
         )
 
