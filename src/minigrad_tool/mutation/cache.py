@@ -18,8 +18,8 @@ Two levels, both keyed by what a verdict depends on, never by time:
   what discovery found, with the settings it gave.  A mutant some judge let
   through was probed on every op (random graphs mix them): it is reused only
   when no op's code changed; otherwise its judges' verdicts are reused (their key
-  holds) and only the probes run again (on an equivalent one, only the probes
-  that run changed code: the others agreed, and would again).
+  holds) and only the probes run again (only those that run changed code or did
+  not agree with the original on it: the others would agree again).
 
 A verdict is deterministic (the same command on the same files gives the same
 one), so a reused verdict is the one a full run would give; ``--no-cache``

@@ -37,7 +37,7 @@ from minigrad_tool.mutation.judging import (
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import NOT_JUDGED, MutantResult, Status
 
-__all__ = ["Original", "Probing", "agreed_all"]
+__all__ = ["Original", "Probing"]
 
 # The unmutated engine's probe run gets ten minutes: hundreds of probes on a slow engine.
 ORIGINAL_DEADLINE = 600.0
@@ -302,12 +302,12 @@ class Probing:
 
     def _agreed(self, last: MutantResult | None) -> set[int]:
         """The probes whose run is the last run's that agreed on a mutant whose last result is
-        `last`: every one if none told it apart and none differed (`agreed_all`), else those
+        `last`: every one if none told it apart and none differed (`_agreed_all`), else those
         before the one that told it apart, but a probe of a battery case (a difference on a
         case the unmutated engine failed was passed over, not an agreement)."""
         if last is None:
             return set()
-        if agreed_all(last):
+        if _agreed_all(last):
             return set(self.last)
         told = last.probe_index
         if told is None:
@@ -355,7 +355,7 @@ def _requests(
     ]
 
 
-def agreed_all(result: MutantResult) -> bool:
+def _agreed_all(result: MutantResult) -> bool:
     """Did every probe that reaches the mutant agree with the original (an equivalent one:
     none told it apart, none differed where the unmutated engine fails a case)?"""
     return (
