@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,8 @@ from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.profile import Profile, ReuseWalk
 from minigrad_tool.adapter.traversal import reuse_walk
 from minigrad_tool.battery.oracle import evaluate
+from minigrad_tool.mutation.equivalence import observe, walk_probe
+from minigrad_tool.mutation.suggest import WALK_TEST
 
 pytestmark = pytest.mark.campaign
 
@@ -145,6 +150,18 @@ def engine(walk: str, tmp: Path, *, step: tuple[str, str] = ("", ""), tanh: str 
 
 
 class TestMeasured:
+    def test_the_walk_probe_asserts_the_truth(self, tmp_path: Path) -> None:
+        """The graph --suggest writes a test of where the walk is wrong (the one measured, on
+        two inputs): the oracle's gradients 2 and 6, never the engine's 3 and 7."""
+        loaded = load_in_process(str(engine("no visited set", tmp_path) / "engine.py"))
+        probe = walk_probe(loaded.profile)
+        assert probe is not None and probe.lines[0] == "w = x + y"
+        assert "used twice, by w + y and by w + y + y + y" in probe.label
+        truth = probe.truth(loaded.profile)
+        assert truth[1] == -9.0 and [round(g, 9) for g in truth[2]] == [2.0, 6.0]
+        got = observe(loaded.access, probe)
+        assert got[1] == -9.0 and got[2] == [3.0, 7.0]
+
     @pytest.mark.parametrize("walk", list(WALKS))
     def test_each_wrong_walk_is_measured_with_its_kind(self, walk: str, tmp_path: Path) -> None:
         found = load_in_process(str(engine(walk, tmp_path) / "engine.py")).profile.backward_reuse
@@ -248,6 +265,31 @@ class TestReported:
         lines = result.stdout.splitlines()
         assert lines[0].startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)")
         assert any("more op(s) fail only cases that call backward too" in x for x in lines)
+
+    @pytest.mark.e2e
+    def test_suggest_writes_a_test_of_the_walk(self, tmp_path: Path) -> None:
+        """The student's tests miss the walk, and so does every survivor's input: --suggest
+        adds a test of it, which fails on the engine today, by design, and passes once
+        backward() has its visited set back, as the other tests written do."""
+        folder = engine("no visited set", tmp_path)
+        shutil.copy2(STUDENT / "test_engine.py", folder / "test_engine.py")
+        args = ("--engine", "engine.py", "--tests", "test_engine.py", "--suggest", "new.py")
+        result = run(folder, "mutate", *args)
+        assert result.returncode == 1, result.stdout + result.stderr
+        said = " ".join(result.stdout.split())
+        assert f"expose backward's bug; fix it, then they guard it ({WALK_TEST})" in said
+        text = (folder / "new.py").read_text()
+        assert f"def {WALK_TEST}():" in text
+        flat = " ".join(text.split())  # the docstring, as wrapped
+        assert "finds Value.backward (engine.py:" in flat and "fix backward(), then" in flat
+        (folder / "test_suggested.py").write_text(text)
+        pytest_run = ("-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suggested.py")
+        today = subprocess.run([sys.executable, *pytest_run], cwd=folder, capture_output=True)
+        assert today.returncode == 1 and today.stdout.count(b"FAILED") == 1, today.stdout
+        assert f"FAILED test_suggested.py::{WALK_TEST}".encode() in today.stdout
+        (folder / "engine.py").write_text(SOURCE)  # the visited set back
+        fixed = subprocess.run([sys.executable, *pytest_run], cwd=folder, capture_output=True)
+        assert fixed.returncode == 0, fixed.stdout
 
     def test_an_op_wrong_on_its_own_is_still_wrong(self, tmp_path: Path) -> None:
         """mul's sign flipped as well: its plain cases fail, so it is not backward()'s."""

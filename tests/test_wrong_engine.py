@@ -195,6 +195,20 @@ class TestTheFindingIsTheHeadline:
 
 
 class TestSuggestedTestsAssertTheTruth:
+    def test_a_failed_assertion_of_the_truth_exposes_the_bug(self) -> None:
+        """A written test that fails on its own assertion of the truth exposes a bug: a value
+        or gradient within its tolerance, or a gradient of exactly 0 under a zero upstream
+        gradient (before, that one read as "its test does not run on the engine"); an error,
+        or another assertion, does not."""
+        from minigrad_tool.mutation.suggest import _exposes_bug
+
+        assert _exposes_bug("test_s.py:12: assert close(x.grad, 2) (assert False)")
+        assert _exposes_bug("test_s.py:145: assert x.grad == 0 (assert -2.0 == 0)")
+        assert _exposes_bug("test_s.py:9: assert x.grad is None or x.grad == 0 (assert ...)")
+        assert _exposes_bug("test_s.py:9: assert x.grad.data == 0 (assert 0.5 == 0)")
+        assert not _exposes_bug("test_s.py:3: NameError: name 'Value' is not defined")
+        assert not _exposes_bug("test_s.py:9: assert x.grad == 0.5 (assert 1 == 0.5)")
+
     def test_the_sigmoid_test_asserts_the_true_value_and_fails_today(self, trial: Trial) -> None:
         """The pre-seeded, scaled gradient is 0.37 - 1.7 s(1-s) = -0.0295, not the bug's 0.605;
         the test says it fails by design, and the command says so."""

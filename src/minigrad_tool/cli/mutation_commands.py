@@ -325,10 +325,16 @@ def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> Non
     if suggestions.failing:
         ops = list(dict.fromkeys(op for _, blamed in suggestions.failing for op in blamed))
         names = ", ".join(name for name, _ in suggestions.failing)
+        # the mutants whose tests expose a bug are vouched for once it is fixed
+        waiting = any(why.endswith("run --suggest again") for _, why in suggestions.dropped)
         out.line(
             f"{len(suggestions.failing)} suggested test(s) fail on your engine today: they "
-            f"expose {' and '.join(ops)}'s bug; fix it, then they guard it ({names}), and "
-            f"run --suggest again for the mutants they cannot vouch for yet",
+            f"expose {' and '.join(ops)}'s bug; fix it, then they guard it ({names})"
+            + (
+                ", and run --suggest again for the mutants they cannot vouch for yet"
+                if waiting
+                else ""
+            ),
             "bold red",
         )
     by_why: dict[str, list[str]] = {}

@@ -45,6 +45,7 @@ __all__ = [
     "op_probe",
     "probe_source",
     "probes",
+    "walk_probe",
 ]
 
 SPECIAL = (-2.5, -1.0, -0.5, -0.0, 0.0, 0.3, 1.0, 2.0)
@@ -243,6 +244,36 @@ def _op_probe(
 def op_probe(op: Op, point: Point) -> ScalarProbe:
     """The op alone at `point` (2.0 as its number operand)."""
     return _op_probe(op, point, 2.0, None)
+
+
+def _reuse_probe(profile: Profile) -> ScalarProbe | None:
+    """The graph backward()'s walk is measured on (adapter.traversal), over two inputs: w =
+    x + y, used by w + y and by ((w + y) + y) + y, the two summed.  A backward() that runs w's
+    step once, after both its users gave it their gradients, gives x the gradient 2; one that
+    runs it once per path, or too early, does not.  None where the engine adds no two nodes."""
+    add = next((op for op in profile.ops if op.name == "add" and op.call == "binary"), None)
+    if add is None:
+        return None
+
+    def plus(a: Any, b: Any) -> Any:
+        return apply_op(add, (a, b))
+
+    def graph(x: Any, y: Any) -> Any:
+        w = plus(x, y)
+        return plus(plus(w, y), plus(plus(plus(w, y), y), y))
+
+    def call(left: str) -> str:
+        return add.describe_call((left, "y"))
+
+    steps = (("w", "x"), ("a", "w"), ("b1", "w"), ("b2", "b1"), ("b3", "b2"))
+    lines = [f"{name} = {call(left)}" for name, left in steps]
+    return ScalarProbe(
+        f"w = {call('x')} used twice, by {call('w')} and by {call(call(call('w')))}, "
+        "at x=1.5, y=-2.0",
+        graph,
+        (1.5, -2.0),
+        (*lines, f"out = {add.describe_call(('a', 'b3'))}"),
+    )
 
 
 def _point(point: Point) -> str:
@@ -486,16 +517,26 @@ class _ProbeKind:
 
     build: Callable[[Profile], list[Probe]]
     description: Callable[[Profile], str]
+    # the graph backward()'s walk over a reused node is written at (None: none written yet)
+    walk: Callable[[Profile], Probe | None] = lambda _: None
 
 
 _PROBE_KINDS: dict[EngineKind, _ProbeKind] = {
-    "scalar": _ProbeKind(lambda profile: list(probes(profile)), lambda _: _SCALAR_PROBES),
+    "scalar": _ProbeKind(
+        lambda profile: list(probes(profile)), lambda _: _SCALAR_PROBES, _reuse_probe
+    ),
     "tensor": _ProbeKind(_tensor_probes, _tensor_description),
 }
 
 
 def all_probes(profile: Profile) -> list[Probe]:
     return _PROBE_KINDS[profile.kind].build(profile)
+
+
+def walk_probe(profile: Profile) -> Probe | None:
+    """Where the engine's kind has one, the graph a test of backward()'s walk over a reused
+    node is written at."""
+    return _PROBE_KINDS[profile.kind].walk(profile)
 
 
 def describe_probes(profile: Profile) -> str:

@@ -271,9 +271,16 @@ def _run_of(outcome: ChildOutcome | None) -> MutantRun:
     return MutantRun.from_json(outcome.value)
 
 
+# A written test's own assertions of the truth: a value or gradient within its tolerance, or
+# a gradient of exactly 0 under a zero upstream gradient (equivalence.ScalarProbe.test_lines).
+_TRUTH_ASSERTION = re.compile(
+    r"assert (close\(|(\w+\.grad is None or )?\w+\.grad(\.\w+)? == 0(?![\w.]))"
+)
+
+
 def _exposes_bug(why: str) -> bool:
     """The test failed on one of its own assertions of the truth (not a NameError, say)."""
-    return "assert close(" in why
+    return _TRUTH_ASSERTION.search(why) is not None
 
 
 def _verify(
@@ -415,10 +422,14 @@ def suggest_tests(
         (r.mutant.id, "no probe tells it from the engine") for r in through if r.probe_index is None
     ]
     chosen = [r for r in through if r.probe_index is not None]
-    if not chosen:
+    wrong = set(campaign.wrong_ops)
+    walk = _walk_test(profile, wrong)
+    if not chosen and walk is None:
         return Suggestions("", [], dropped)
     probes = equivalence.all_probes(profile)
-    observed, truths, no_truth = _observed_with_truths(spec, profile, probes, chosen, limits)
+    observed, truths, no_truth = (
+        _observed_with_truths(spec, profile, probes, chosen, limits) if chosen else ({}, {}, {})
+    )
     groups: dict[tuple[int, str], list[Mutant]] = {}
     for r in chosen:
         if r.mutant.id not in observed:
@@ -440,18 +451,22 @@ def suggest_tests(
             continue
         regime = telling_regime(probes[probe_index], want, got, written_tolerance(profile))
         groups.setdefault((probe_index, regime), []).append(r.mutant)
-    wrong = set(campaign.wrong_ops)
     habit_of = {m: d.habit for d in campaign.diagnosis()[0] for m in d.survivors}
     writer = _Writer(spec, profile, equivalence.tolerance_for(profile))
     tests: dict[str, tuple[str, _Written]] = {}
     taken: set[str] = set()
+    # Every test runs backward(): where the battery finds it wrong, a test that fails on its
+    # own assertion of the truth may do so for that alone.
+    walking = ("backward",) if "backward" in wrong else ()
     for (probe_index, regime), members in groups.items():
         probe = probes[probe_index]
-        blames = tuple(op for op in probe.ops(profile) if op in wrong)
+        blames = tuple(op for op in probe.ops(profile) if op in wrong) + walking
         habits = tuple(dict.fromkeys(habit_of[m.id] for m in members if m.id in habit_of))
         written = _Written(probe, truths[probe_index], regime, tuple(members), blames, habits)
         name = _name(written, taken, profile.grad_writable)
         tests[name] = (writer.source(written, name), written)
+    if walk is not None:
+        tests[WALK_TEST] = (writer.source(walk, WALK_TEST), walk)
     header = _header(spec, profile, config)
     checked = _verify(spec, tests, header, limits, config.jobs)
     kept = [name for name in tests if name in checked.caught or name in checked.exposing]
@@ -470,14 +485,39 @@ def suggest_tests(
     return Suggestions(text, caught_ids, [*dropped, *checked.dropped], len(kept), failing)
 
 
+# The test of backward()'s walk over a reused node (_walk_test).
+WALK_TEST = "test_backward_runs_a_reused_nodes_step_once"
+
+
+def _walk_test(profile: Profile, wrong: set[str]) -> _Written | None:
+    """Where the battery finds backward() walking a reused node wrongly (a step run once per
+    path, or before every user gave its gradient: Profile.backward_reuse), a test of that
+    walk: no survivor's input need reuse a node, so no other test written may expose it.
+    It asserts the truth, and fails on the engine until backward() is fixed."""
+    if profile.backward_reuse is None or "backward" not in wrong:
+        return None
+    probe = equivalence.walk_probe(profile)
+    if probe is None:
+        return None
+    try:
+        want = probe.truth(profile)
+    except NoTruth:
+        return None
+    return _Written(probe, want, "plain", (), ("backward",))
+
+
 def _exposes(written: _Written, profile: Profile) -> str:
     """The docstring's word on a test that fails on the engine today, by design."""
     ops = {op.name: op for op in profile.ops}
     where = ", ".join(
-        f"{name} ({profile.where(ops[name].file, ops[name].line)})" if name in ops else name
+        f"{name} ({profile.where(ops[name].file, ops[name].line)})"
+        if name in ops
+        else profile.backward_where()[0]
+        if name == "backward"
+        else name
         for name in written.blames
     )
-    said = " and ".join(written.blames)
+    said = " and ".join(f"{b}()" if b == "backward" else b for b in written.blames)
     them = "them" if len(written.blames) > 1 else "it"
     return (
         f"It FAILS on your engine today, by design: the battery finds {where} wrong, and this "
