@@ -291,6 +291,28 @@ class TestReported:
         fixed = subprocess.run([sys.executable, *pytest_run], cwd=folder, capture_output=True)
         assert fixed.returncode == 0, fixed.stdout
 
+    @pytest.mark.e2e
+    def test_suggest_names_backward_in_the_tests_it_fails(self, tmp_path: Path) -> None:
+        """Each node appended before its children: steps run out of order.  The tests written
+        for survivors that fail on their own assertions of the truth do so for backward()
+        alone: written as exposing its bug, never dropped as disagreeing "where the battery
+        finds every op right"."""
+        visit = "                for child in v._prev:\n                    build(child)\n"
+        appended = "                topo.append(v)\n"
+        assert SOURCE.count(visit + appended) == 1
+        folder = tmp_path / "lab"
+        folder.mkdir()
+        (folder / "engine.py").write_text(SOURCE.replace(visit + appended, appended + visit))
+        shutil.copy2(STUDENT / "test_engine.py", folder / "test_engine.py")
+        args = ("--engine", "engine.py", "--tests", "test_engine.py", "--suggest", "new.py")
+        result = run(folder, "mutate", *args)
+        assert result.returncode == 1, result.stdout + result.stderr
+        said = " ".join(result.stdout.split())
+        assert "fail on your engine today: they expose backward's bug" in said, said
+        assert "its test calls backward(), which your engine gets wrong" in said
+        assert "finds every op right" not in said
+        assert WALK_TEST not in said  # the walk over a reused node is right
+
     def test_an_op_wrong_on_its_own_is_still_wrong(self, tmp_path: Path) -> None:
         """mul's sign flipped as well: its plain cases fail, so it is not backward()'s."""
         flipped = ("other.grad += self.data * out.grad", "other.grad -= self.data * out.grad")

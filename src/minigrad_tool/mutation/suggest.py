@@ -328,9 +328,9 @@ def _verify(
         outcome, why = outcome_of[name], why_of[name] or "not collected"
         if exposing(name):
             checked.exposing.append(name)
-            wrong = " and ".join(written.blames)
+            wrong = _called(written.blames)
             said = (
-                f"its input calls {wrong}, which your engine gets wrong: {name} exposes the "
+                f"its test calls {wrong}, which your engine gets wrong: {name} exposes the "
                 f"bug, and fails on every mutant as on your engine; once {wrong} is fixed, "
                 "run --suggest again"
             )
@@ -485,6 +485,11 @@ def suggest_tests(
     return Suggestions(text, caught_ids, [*dropped, *checked.dropped], len(kept), failing)
 
 
+def _called(blames: Sequence[str]) -> str:
+    """What a test calls that the battery finds wrong: `mul and backward()`."""
+    return " and ".join(f"{b}()" if b == "backward" else b for b in blames)
+
+
 # The test of backward()'s walk over a reused node (_walk_test).
 WALK_TEST = "test_backward_runs_a_reused_nodes_step_once"
 
@@ -517,7 +522,7 @@ def _exposes(written: _Written, profile: Profile) -> str:
         else name
         for name in written.blames
     )
-    said = " and ".join(f"{b}()" if b == "backward" else b for b in written.blames)
+    said = _called(written.blames)
     them = "them" if len(written.blames) > 1 else "it"
     return (
         f"It FAILS on your engine today, by design: the battery finds {where} wrong, and this "
