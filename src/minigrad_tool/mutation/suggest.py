@@ -43,7 +43,7 @@ from minigrad_tool.mutation.probe import REGIMES, telling_regime
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
 from minigrad_tool.reads import python_files
 
-__all__ = ["Suggestions", "close_helper", "observe_mutants", "suggest_tests"]
+__all__ = ["WALK_TEST", "Suggestions", "close_helper", "observe_mutants", "suggest_tests"]
 
 
 @dataclass
