@@ -33,6 +33,7 @@ __all__ = [
     "StepStyle",
     "Sweep",
     "apply_op",
+    "binary_add",
     "bound",
     "call_text",
 ]
@@ -178,6 +179,12 @@ def bound(op: Op, node: Any) -> Callable[..., Any]:
     module, _, name = op.function.partition(":")
     function = getattr(importlib.import_module(module), name)
     return functools.partial(function, node)
+
+
+def binary_add(ops: Sequence[Op]) -> Op | None:
+    """The engine's `x + y` of two nodes, which backward()'s walk is measured with (and
+    --suggest writes the walk's test with): None where it has none."""
+    return next((op for op in ops if op.name == "add" and op.call == "binary"), None)
 
 
 def apply_op(op: Op, args: Sequence[Any], constant: float = 2.0) -> Any:

@@ -43,7 +43,15 @@ from minigrad_tool.adapter.nodes import (
     leaf_maker,
     make_leaf,
 )
-from minigrad_tool.adapter.profile import FLOAT64, Op, Precision, Profile, Sweep, apply_op
+from minigrad_tool.adapter.profile import (
+    FLOAT64,
+    Op,
+    Precision,
+    Profile,
+    Sweep,
+    apply_op,
+    binary_add,
+)
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec, parse_snapshot
 from minigrad_tool.adapter.trace import CodeKey, Tracer
@@ -160,7 +168,7 @@ class Session:
         backward() that runs the inner node's step first (the topological order, not
         reversed) gives 0.  True where it cannot tell: no add, add wrong on its own, an
         error."""
-        add = next((op for op in ops if op.name == "add" and op.call == "binary"), None)
+        add = binary_add(ops)
         if add is None:
             return True
         try:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from minigrad_tool.adapter.nodes import NodeAccess, attribute_names, grad_number, is_node
-from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op
+from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op, binary_add
 
 __all__ = ["reuse_walk", "walks_past_the_output"]
 
@@ -42,7 +42,7 @@ def reuse_walk(
     cannot tell: no add, an add wrong on its own, no callable step to watch, an error).
     `leaf` makes a leaf of the engine's from a number, `access` reads its nodes (call in a
     child: both run engine code)."""
-    add = _add_of(ops)
+    add = binary_add(ops)
     if add is None:
         return None
 
@@ -106,7 +106,7 @@ def walks_past_the_output(leaf: Callable[[float], Any], ops: Sequence[Op]) -> bo
     """Does backward() run a step below the node it is called on?  In (x + 2) + 3 the inner
     node's step is watched: False where it never runs (a backward() that runs only the
     output's own step), None where it cannot tell (no add, no callable step, an error)."""
-    add = _add_of(ops)
+    add = binary_add(ops)
     if add is None:
         return None
     try:
@@ -134,11 +134,6 @@ def _add_is_right(leaf: Callable[[float], Any], plus: Callable[[Any, float], Any
     x = leaf(0.5)
     apply_op(add, [plus(x, 3.0), plus(x, 4.0)]).backward()
     return _grad(x) == _RIGHT
-
-
-def _add_of(ops: Sequence[Op]) -> Op | None:
-    """The engine's `x + y`, which the probes are built with."""
-    return next((op for op in ops if op.name == "add" and op.call == "binary"), None)
 
 
 def _grad(node: Any) -> float:

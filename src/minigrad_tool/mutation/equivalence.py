@@ -28,7 +28,7 @@ from typing import Any
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.order import fresh
-from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op
+from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op, binary_add
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, NoTruth, trace_ops, truth
 from minigrad_tool.checker import second_points
@@ -251,7 +251,7 @@ def _reuse_probe(profile: Profile) -> ScalarProbe | None:
     x + y, used by w + y and by ((w + y) + y) + y, the two summed.  A backward() that runs w's
     step once, after both its users gave it their gradients, gives x the gradient 2; one that
     runs it once per path, or too early, does not.  None where the engine adds no two nodes."""
-    add = next((op for op in profile.ops if op.name == "add" and op.call == "binary"), None)
+    add = binary_add(profile.ops)
     if add is None:
         return None
 

@@ -296,8 +296,8 @@ class Probing:
         reach the mutant were so passed over, of how many."""
         agreed = self._agreed(last)
         engine.submit(_requests([mutant], original, _AHEAD, agreed))
-        reached = original[2]
-        reaching = set(range(len(self.probes))) if reached is None else set(reached.get(mutant, ()))
+        # the probes its run goes through, as its child reads the request (_task)
+        reaching = set(_probes(mutant, original[2]).get("probes", range(len(self.probes))))
         return len(reaching & agreed), len(reaching)
 
     def _agreed(self, last: MutantResult | None) -> set[int]:

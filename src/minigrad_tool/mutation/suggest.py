@@ -514,14 +514,13 @@ def _walk_test(profile: Profile, wrong: set[str]) -> _Written | None:
 def _exposes(written: _Written, profile: Profile) -> str:
     """The docstring's word on a test that fails on the engine today, by design."""
     ops = {op.name: op for op in profile.ops}
-    where = ", ".join(
-        f"{name} ({profile.where(ops[name].file, ops[name].line)})"
-        if name in ops
-        else profile.backward_where()[0]
-        if name == "backward"
-        else name
-        for name in written.blames
-    )
+
+    def located(name: str) -> str:
+        if name == "backward":
+            return profile.backward_where()[0]
+        return f"{name} ({profile.where(ops[name].file, ops[name].line)})" if name in ops else name
+
+    where = ", ".join(located(name) for name in written.blames)
     said = _called(written.blames)
     them = "them" if len(written.blames) > 1 else "it"
     return (

@@ -1142,9 +1142,8 @@ class TestsJudge:
         slows every call, so only the tests that explain something pay for it.  The runs with
         backward() doing nothing go in children of their own, each test within a mutant's
         deadline: a test that never ends so (training until a loss falls) costs only that
-        claim.  With the result cache, a chunk
-        of tests none of whose reached code changed since the last run shows the habits it
-        showed then."""
+        claim.  With the result cache, a chunk of tests none of whose reached code changed
+        since the last run shows the habits it showed then."""
         wanted = {t for m in survivors for t in covering(m, harness)}
         tests = [t for t in harness.items if t in wanted]
         if not tests:
