@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_wrong_engine import STUDENT, run
 
@@ -26,6 +27,7 @@ from minigrad_tool.adapter.traversal import reuse_walk
 from minigrad_tool.battery.oracle import evaluate
 from minigrad_tool.mutation.equivalence import observe, walk_probe
 from minigrad_tool.mutation.suggest import WALK_TEST
+from minigrad_tool.tensor.probes import TensorProbe
 
 pytestmark = pytest.mark.campaign
 
@@ -98,6 +100,17 @@ WALKS = {
     ),
 }
 
+# A student's test of a tensor engine: add alone, which no wrong walk shows in
+TENSOR_TEST = """import numpy as np
+from engine import Tensor
+
+
+def test_add():
+    x, y = Tensor([1.0, 2.0]), Tensor([3.0, 4.0])
+    (x + y).sum().backward()
+    assert np.allclose(x.grad.data, [1.0, 1.0])
+"""
+
 # tanh built from exp, whose node its own graph uses twice
 COMPOSITE_TANH = """    def tanh(self):
         e = (self * 2).exp()
@@ -134,6 +147,29 @@ KEPT_IN_A_TUPLE = """class Value:
                 step(node)
             stack.extend(parents)
 """
+
+
+ENGINES = Path(__file__).parent / "engines"
+# A tensor engine's topological sort with its visited set, as tests/engines write it
+TENSOR_VISITED = """            if id(v) not in seen:
+                seen.add(id(v))
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+"""
+TENSOR_NO_VISITED = """            for child in v._prev:
+                build(child)
+            topo.append(v)
+"""
+
+
+def tensor_engine(name: str, tmp: Path) -> Path:
+    """tests/engines/`name` with its visited set dropped, as engine.py in `tmp`."""
+    source = (ENGINES / name).read_text()
+    assert source.count(TENSOR_VISITED) == 1
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "engine.py").write_text(source.replace(TENSOR_VISITED, TENSOR_NO_VISITED))
+    return tmp
 
 
 def engine(walk: str, tmp: Path, *, step: tuple[str, str] = ("", ""), tanh: str = "") -> Path:
@@ -179,10 +215,43 @@ class TestMeasured:
             STUDENT.parent.parent / "tests/engines/recursive_pass.py",  # each path its share
             STUDENT.parent.parent / "tests/engines/none_grad.py",
             STUDENT.parent.parent / "tests/engines/tensor_grad_fn.py",
+            STUDENT.parent.parent / "tests/engines/tensor_grad_node.py",
+            STUDENT.parent.parent / "tests/engines/tensor_one_element.py",
         ],
     )
     def test_a_right_walk_is_not_blamed(self, path: Path) -> None:
         assert load_in_process(str(path)).profile.backward_reuse is None
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "tensor_grad_node.py",  # .grad is a node of its own (DeZero): its array is read
+            "tensor_one_element.py",  # a leaf of a number, and its gradient, have shape (1,)
+        ],
+    )
+    def test_a_tensor_engines_wrong_walk_is_measured(self, name: str, tmp_path: Path) -> None:
+        """Read as the engine keeps it, w's gradient is a number however it is held: the
+        walk is measured as on a scalar engine (it was not: `grad is Tensor`, `grad is
+        ndarray` of shape (1,))."""
+        path = tensor_engine(name, tmp_path) / "engine.py"
+        found = load_in_process(str(path)).profile.backward_reuse
+        assert found is not None and found.kind == "repeats", found
+        assert (found.runs, found.input_grad, found.at_step) == (2, 3.0, 1.0)
+
+    def test_the_tensor_walk_probe_asserts_the_truth(self, tmp_path: Path) -> None:
+        """A tensor engine's test of the walk is written at the same graph on arrays: the
+        oracle gives x the upstream gradient W twice and y six times, never the 3W and 7W
+        of the engine with its visited set dropped."""
+        loaded = load_in_process(str(tensor_engine("tensor_grad_node.py", tmp_path) / "engine.py"))
+        probe = walk_probe(loaded.profile)
+        assert isinstance(probe, TensorProbe) and probe.case.requires == {"add"}
+        assert "w = x + y used twice, by w + y and by ((w + y) + y) + y" in probe.label
+        truth = probe.truth(loaded.profile)
+        upstream = np.array(truth[2][0]) / 2  # W, the random upstream gradient
+        assert np.allclose(truth[2][1], 6 * upstream) and np.any(upstream != 0)
+        got = observe(loaded.access, probe)
+        assert np.allclose(got[2][0], 3 * upstream) and np.allclose(got[2][1], 7 * upstream)
+        assert np.allclose(got[1], truth[1])  # the forward is right: only the walk is wrong
 
     def test_a_wrong_add_is_not_read_as_a_wrong_walk(self, tmp_path: Path) -> None:
         """add's `self.grad = out.grad` (no `+=`) gives the diamond 1, as an early walk would:
@@ -288,6 +357,29 @@ class TestReported:
         assert today.returncode == 1 and today.stdout.count(b"FAILED") == 1, today.stdout
         assert f"FAILED test_suggested.py::{WALK_TEST}".encode() in today.stdout
         (folder / "engine.py").write_text(SOURCE)  # the visited set back
+        fixed = subprocess.run([sys.executable, *pytest_run], cwd=folder, capture_output=True)
+        assert fixed.returncode == 0, fixed.stdout
+
+    @pytest.mark.e2e
+    def test_suggest_writes_a_test_of_a_tensor_engines_walk(self, tmp_path: Path) -> None:
+        """A tensor engine with its visited set dropped, and a test of add alone: --suggest
+        writes the walk's test on arrays, which fails today and passes once it is back."""
+        folder = tensor_engine("tensor_grad_node.py", tmp_path)
+        (folder / "test_engine.py").write_text(TENSOR_TEST)
+        args = ("--engine", "engine.py", "--tests", "test_engine.py", "--suggest", "new.py")
+        result = run(folder, "mutate", *args, "--operators", "sign")
+        assert result.returncode == 1, result.stdout + result.stderr
+        said = " ".join(result.stdout.split())
+        assert f"expose backward's bug; fix it, then they guard it ({WALK_TEST})" in said
+        text = (folder / "new.py").read_text()
+        assert f"def {WALK_TEST}():" in text and "(out * Tensor(w)).sum().backward()" in text
+        assert "finds Tensor.backward (engine.py:" in " ".join(text.split())
+        (folder / "test_suggested.py").write_text(text)
+        pytest_run = ("-m", "pytest", "-q", "-p", "no:cacheprovider", "test_suggested.py")
+        today = subprocess.run([sys.executable, *pytest_run], cwd=folder, capture_output=True)
+        assert today.returncode == 1 and today.stdout.count(b"FAILED") == 1, today.stdout
+        assert f"FAILED test_suggested.py::{WALK_TEST}".encode() in today.stdout
+        shutil.copy2(ENGINES / "tensor_grad_node.py", folder / "engine.py")  # visited set back
         fixed = subprocess.run([sys.executable, *pytest_run], cwd=folder, capture_output=True)
         assert fixed.returncode == 0, fixed.stdout
 

@@ -99,7 +99,7 @@ def discover(
         final,
         sweep,
         backward_reuse=reuse_walk(d.leaf, d.access, final),
-        backward_walks=walks_past_the_output(d.leaf, final) is not False,
+        backward_walks=walks_past_the_output(d.leaf, d.access, final) is not False,
     )
 
 

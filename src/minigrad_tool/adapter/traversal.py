@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from minigrad_tool.adapter.nodes import NodeAccess, attribute_names, grad_number, is_node
+from minigrad_tool.adapter.nodes import NodeAccess, attribute_names, is_node, real
 from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op, binary_add
 
 __all__ = ["reuse_walk", "walks_past_the_output"]
@@ -50,16 +50,16 @@ def reuse_walk(
         return apply_op(add, [a, leaf(b)])
 
     try:
-        if not _add_is_right(leaf, plus, add):
+        if not _add_is_right(leaf, plus, add, access.data_attr):
             return None
         x = leaf(0.5)
         w = plus(x, 2.0)
-        runs = _watch(w, leaf(0.5))
+        runs = _watch(w, leaf(0.5), access.data_attr)
         if runs is None:
             return None
         longer = plus(plus(plus(w, 4.0), 5.0), 6.0)
         apply_op(add, [plus(w, 3.0), longer]).backward()
-        got = _grad(x)
+        got = _grad(x, access.data_attr)
     except Exception:
         return None
     if got == _RIGHT or not runs:
@@ -102,7 +102,9 @@ def _reuses(out: Any, access: NodeAccess) -> bool:
     return False
 
 
-def walks_past_the_output(leaf: Callable[[float], Any], ops: Sequence[Op]) -> bool | None:
+def walks_past_the_output(
+    leaf: Callable[[float], Any], access: NodeAccess, ops: Sequence[Op]
+) -> bool | None:
     """Does backward() run a step below the node it is called on?  In (x + 2) + 3 the inner
     node's step is watched: False where it never runs (a backward() that runs only the
     output's own step), None where it cannot tell (no add, no callable step, an error)."""
@@ -111,7 +113,7 @@ def walks_past_the_output(leaf: Callable[[float], Any], ops: Sequence[Op]) -> bo
         return None
     try:
         inner = apply_op(add, [leaf(0.5), leaf(2.0)])
-        runs = _watch(inner, leaf(0.5))
+        runs = _watch(inner, leaf(0.5), access.data_attr)
         if runs is None:
             return None
         apply_op(add, [inner, leaf(3.0)]).backward()
@@ -120,28 +122,40 @@ def walks_past_the_output(leaf: Callable[[float], Any], ops: Sequence[Op]) -> bo
     return bool(runs)
 
 
-def _add_is_right(leaf: Callable[[float], Any], plus: Callable[[Any, float], Any], add: Op) -> bool:
+def _add_is_right(
+    leaf: Callable[[float], Any], plus: Callable[[Any, float], Any], add: Op, data_attr: str
+) -> bool:
     """x + 2 gives x 1; (x + 2) + 3 gives 1 (the step passes its upstream gradient on);
     (x + 3) + (x + 4) gives 2 (it adds to what an earlier user gave)."""
     x = leaf(0.5)
     plus(x, 2.0).backward()
-    if _grad(x) != 1.0:
+    if _grad(x, data_attr) != 1.0:
         return False
     x = leaf(0.5)
     plus(plus(x, 2.0), 3.0).backward()
-    if _grad(x) != 1.0:
+    if _grad(x, data_attr) != 1.0:
         return False
     x = leaf(0.5)
     apply_op(add, [plus(x, 3.0), plus(x, 4.0)]).backward()
-    return _grad(x) == _RIGHT
+    return _grad(x, data_attr) == _RIGHT
 
 
-def _grad(node: Any) -> float:
-    """The node's gradient; 0 where it is None (no gradient reached it)."""
-    return 0.0 if getattr(node, "grad", None) is None else grad_number(node)
+def _grad(node: Any, data_attr: str) -> float:
+    """The node's gradient as a number; 0 where it is None (no gradient reached it).  One kept
+    in a node of the engine's (DeZero's `.grad`) is read from its `data_attr`, and a
+    one-element array (a tensor engine's leaf of a number may have shape (1,)) as its one
+    number; anything else raises NotANumber."""
+    grad = getattr(node, "grad", None)
+    if grad is not None and type(grad) is type(node):
+        grad = getattr(grad, data_attr, None)
+    if grad is None:
+        return 0.0
+    if getattr(grad, "shape", ()) != () and getattr(grad, "size", None) == 1:
+        grad = grad.reshape(())  # (1,) or (1, 1): its one number, as a 0-d array
+    return real(grad, "grad")
 
 
-def _watch(node: Any, leaf: Any) -> list[float] | None:
+def _watch(node: Any, leaf: Any, data_attr: str) -> list[float] | None:
     """Wrap the callable step `node` keeps (one a fresh leaf does not): the list it fills
     with the node's gradient as each run of its step begins; None if it keeps none."""
     for name in attribute_names(node):
@@ -154,7 +168,7 @@ def _watch(node: Any, leaf: Any) -> list[float] | None:
         runs: list[float] = []
 
         def watched(*args: Any, _step: Any = step, _runs: list[float] = runs, **kw: Any) -> Any:
-            _runs.append(_grad(node))
+            _runs.append(_grad(node, data_attr))
             return _step(*args, **kw)
 
         setattr(node, name, watched)

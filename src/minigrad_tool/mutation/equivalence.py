@@ -505,6 +505,12 @@ def _tensor_probes(profile: Profile) -> list[Probe]:
     return list(tensor_probes(profile))
 
 
+def _tensor_walk(profile: Profile) -> Probe | None:
+    from minigrad_tool.tensor.probes import walk_probe as tensor_walk_probe
+
+    return tensor_walk_probe(profile)
+
+
 def _tensor_description(profile: Profile) -> str:
     from minigrad_tool.tensor.probes import description
 
@@ -517,15 +523,16 @@ class _ProbeKind:
 
     build: Callable[[Profile], list[Probe]]
     description: Callable[[Profile], str]
-    # the graph backward()'s walk over a reused node is written at (None: none written yet)
-    walk: Callable[[Profile], Probe | None] = lambda _: None
+    # the graph a test of backward()'s walk over a reused node is written at (None where the
+    # engine lacks the ops it takes)
+    walk: Callable[[Profile], Probe | None]
 
 
 _PROBE_KINDS: dict[EngineKind, _ProbeKind] = {
     "scalar": _ProbeKind(
         lambda profile: list(probes(profile)), lambda _: _SCALAR_PROBES, _reuse_probe
     ),
-    "tensor": _ProbeKind(_tensor_probes, _tensor_description),
+    "tensor": _ProbeKind(_tensor_probes, _tensor_description, _tensor_walk),
 }
 
 

@@ -358,7 +358,7 @@ def discover_tensor(
         grad_accumulates=accumulates,
         min_rank=min_rank,
         backward_reuse=reuse_walk(d.leaf, d.access, ops),
-        backward_walks=walks_past_the_output(d.leaf, ops) is not False,
+        backward_walks=walks_past_the_output(d.leaf, d.access, ops) is not False,
     )
 
 

@@ -24,9 +24,9 @@ from minigrad_tool.battery.oracle import NoTruth, slope
 from minigrad_tool.mutation.probe import TestStyle, attempt, renamed
 from minigrad_tool.tensor.calls import SourceCalls
 from minigrad_tool.tensor.cases import CaseRun, TensorCase, one_element_as
-from minigrad_tool.tensor.rows import build_tensor_battery
+from minigrad_tool.tensor.rows import build_tensor_battery, walk_case
 
-__all__ = ["TensorProbe", "description", "tensor_probes"]
+__all__ = ["TensorProbe", "description", "tensor_probes", "walk_probe"]
 
 VARIANTS = (1, 2)  # new draws per case; the battery itself uses draw 0
 
@@ -324,3 +324,10 @@ def tensor_probes(profile: Profile) -> list[TensorProbe]:
         variants = (0,) if case.kind == "kink" else VARIANTS
         probes += [TensorProbe(case, v) for v in variants]
     return probes
+
+
+def walk_probe(profile: Profile) -> TensorProbe | None:
+    """The probe a test of backward()'s walk over a reused node is written at (rows.walk_case),
+    on the probes' first new draw of its inputs; None where the engine lacks its ops."""
+    case = walk_case(profile)
+    return None if case is None else TensorProbe(case, VARIANTS[0])

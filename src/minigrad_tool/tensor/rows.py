@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from minigrad_tool.adapter.profile import Profile
+from minigrad_tool.adapter.profile import Op, Profile
 from minigrad_tool.ops import why_not_run
 from minigrad_tool.tensor.access import Array
 from minigrad_tool.tensor.calls import SYMBOLS, TensorCalls
 from minigrad_tool.tensor.cases import Domain, Input, Reduction, TensorCase
 
-__all__ = ["build_tensor_battery"]
+__all__ = ["build_tensor_battery", "walk_case"]
 
 Build = Callable[[TensorCalls, Sequence[Any]], Any]
 Ref = Callable[[Sequence[Array]], Array]
@@ -806,6 +806,33 @@ def _cost(row: _Row) -> int:
 Built = tuple[tuple[TensorCase, ...], tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
 
 
+def _case(row: _Row, profile: Profile, calls: TensorCalls, op: Op | None) -> TensorCase:
+    """The row as the engine's case (`op`: the engine's op the row checks, if one)."""
+    return TensorCase(
+        name=row.name,
+        group=row.group,
+        text=row.text,
+        inputs=row.inputs,
+        build=row.build,
+        ref=row.ref,
+        requires=frozenset(row.requires),
+        calls=calls,
+        macheps=profile.precision.macheps,
+        grad_is_node=profile.grad_is_node,
+        second_order=profile.second_order,
+        accumulates=profile.grad_accumulates,
+        op=row.op,
+        where=profile.place(op) if op is not None else "",
+        line=op.line if op is not None else None,
+        file=op.file if op is not None else "",
+        kind="kink" if row.kink else "tensor",
+        kink=row.kink,  # type: ignore[arg-type]
+        reduction=row.reduction,
+        cost=_cost(row),
+        cause=profile.step_cause(op) if op is not None else "",
+    )
+
+
 def build_tensor_battery(profile: Profile) -> Built:
     """The rows whose ops the engine has, as cases; the rows it lacks ops for, with what they
     lack; and the ops no case calls (the battery's three parts)."""
@@ -829,34 +856,49 @@ def build_tensor_battery(profile: Profile) -> Built:
         op = ops.get(row.op) if row.op else None
         if row.form is not None and op is not None and (op.parameter or 0.0) != row.form:
             continue  # a row for another standard definition of the op
-        where = profile.place(op) if op is not None else ""
-        cases.append(
-            TensorCase(
-                name=row.name,
-                group=row.group,
-                text=row.text,
-                inputs=row.inputs,
-                build=row.build,
-                ref=row.ref,
-                requires=frozenset(row.requires),
-                calls=calls,
-                macheps=profile.precision.macheps,
-                grad_is_node=profile.grad_is_node,
-                second_order=profile.second_order,
-                accumulates=profile.grad_accumulates,
-                op=row.op,
-                where=where,
-                line=op.line if op is not None else None,
-                file=op.file if op is not None else "",
-                kind="kink" if row.kink else "tensor",
-                kink=row.kink,  # type: ignore[arg-type]
-                reduction=row.reduction,
-                cost=_cost(row),
-                cause=profile.step_cause(op) if op is not None else "",
-            )
-        )
+        cases.append(_case(row, profile, calls, op))
     covered = {c.op for c in cases} | {r for c in cases for r in c.requires}
     unchecked = tuple(
         (op.name, "no case of the battery calls it") for op in profile.ops if op.name not in covered
     )
     return tuple(cases), tuple(skipped), unchecked
+
+
+def _walk_row() -> _Row:
+    """backward()'s walk over a reused node, with add alone: the graph adapter.traversal
+    measures the walk on, on arrays.  w = x + y is used by w + y and by ((w + y) + y) + y,
+    the two added: a backward() that runs w's step once, after both users gave it their
+    gradients, gives x the upstream gradient twice (2W) and y six times (6W); one that runs
+    it once per path, or too early, gives x more or less.  Not a battery row: the battery
+    measures the walk itself (Profile.backward_reuse); --suggest writes a test at this one."""
+
+    def build(c: TensorCalls, xs: Sequence[Any]) -> Any:
+        x, y = xs
+        w = c.binary("add", x, y)
+        longer = c.binary("add", c.binary("add", c.binary("add", w, y), y), y)
+        return c.binary("add", c.binary("add", w, y), longer)
+
+    def ref(xs: Sequence[Array]) -> Array:
+        x, y = xs
+        w = x + y
+        return np.asarray((w + y) + (((w + y) + y) + y))
+
+    return _Row(
+        "backward_walk",
+        "graph",
+        "w = x + y used twice, by w + y and by ((w + y) + y) + y, the two added",
+        (Input((2, 3)), Input((2, 3))),
+        build,
+        ref,
+        ("add",),
+    )
+
+
+def walk_case(profile: Profile) -> TensorCase | None:
+    """The case of backward()'s walk over a reused node (_walk_row), where the engine has
+    its ops (add, and the loss's mul and sum) and arrays of its rank."""
+    calls = TensorCalls(profile)
+    row = _walk_row()
+    if not {*row.requires, "mul", "sum"} <= set(calls.ops) or _ranks(row) < profile.min_rank:
+        return None
+    return _case(row, profile, calls, None)
