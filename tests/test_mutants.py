@@ -6,6 +6,7 @@ Modules: minigrad_tool.mutation.sites.
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from pathlib import Path
 
@@ -448,6 +449,41 @@ def test_a_gradient_added_through_a_method_of_the_node_is_a_contribution(
     assert texts["mul-swap-5"] == ("self._acc", "other._acc")
     assert texts["mul-drop"] == ("self._acc(other.data * out.grad)", "pass")
     assert texts["mul-chain"] == ("out.grad", "1.0")
+    for op in ("add", "mul", "pow", "tanh", "exp", "relu"):
+        assert {"sign", "assign", "swap", "drop"} <= {
+            m.operator for m in made.mutants if m.op == op
+        }
+
+
+@pytest.mark.parametrize(
+    "inline",
+    [
+        "{x}.grad = {g} if {x}.grad is None else {x}.grad + {g}",
+        "{x}.grad = {x}.grad + {g} if {x}.grad is not None else {g}",
+    ],
+)
+def test_a_gradient_added_unless_none_in_the_step_is_a_contribution(
+    tmp_path: Path, inline: str
+) -> None:
+    """The same test written in each step (miniad's `left.grad = out_grad if left.grad is
+    None else left.grad + out_grad`): its adding branch is mutated as the `else: x.grad += g`
+    of an if statement is.  Before, five of the six ops were "not mutated" and the score
+    counted relu alone."""
+    body = (ENGINES / "none_grad.py").read_text()
+    calls = re.findall(r"(\w+)\._acc\((.*)\)\n", body)
+    assert len(calls) == 8  # every op's step: add, mul, pow, tanh, exp, relu
+    for x, g in calls:
+        body = body.replace(f"{x}._acc({g})\n", inline.format(x=x, g=g) + "\n", 1)
+    (tmp_path / "inline.py").write_text(body)
+    loaded = load_in_process(str(tmp_path / "inline.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    texts = {m.id: (m.original, m.replacement) for m in made.mutants}
+    assert made.unreachable == []
+    assert texts["mul-sign"] == (
+        "self.grad + other.data * out.grad",
+        "(self.grad - other.data * out.grad)",
+    )
+    assert texts["mul-assign"] == ("self.grad + other.data * out.grad", "(other.data * out.grad)")
     for op in ("add", "mul", "pow", "tanh", "exp", "relu"):
         assert {"sign", "assign", "swap", "drop"} <= {
             m.operator for m in made.mutants if m.op == op

@@ -114,10 +114,16 @@ def _grad_of(node: ast.AST) -> str | None:
 def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool] | None:
     """`x.grad + v` / `v + x.grad` / `x.grad - v` -> (that expression, v, subtracts).
 
-    A one-argument call around it (`f32(x.grad + v)`, rounding) is looked through.
+    A one-argument call around it (`f32(x.grad + v)`, rounding) is looked through, and so is
+    a test of whether the gradient is still None (`v if x.grad is None else x.grad + v`,
+    torch's None for "no gradient"): its adding branch is the accumulation, as the `else:
+    x.grad += v` of the same test written as statements is.
     """
     if isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords:
         expr = expr.args[0]
+    if isinstance(expr, ast.IfExp) and _tests_for_none(expr.test, target):
+        adding = expr.orelse if isinstance(expr.test.ops[0], ast.Is) else expr.body
+        return _accumulation(adding, target)
     if not isinstance(expr, ast.BinOp) or not isinstance(expr.op, ast.Add | ast.Sub):
         return None
     if _grad_of(expr.left) == target:
@@ -125,6 +131,18 @@ def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool
     if isinstance(expr.op, ast.Add) and _grad_of(expr.right) == target:
         return expr, expr.left, False
     return None
+
+
+def _tests_for_none(test: ast.expr, target: str) -> TypeGuard[ast.Compare]:
+    """`x.grad is None` or `x.grad is not None`, for `target` x."""
+    return (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Is | ast.IsNot)
+        and _grad_of(test.left) == target
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    )
 
 
 def _from_statements(region: Region) -> Iterator[Contribution]:
