@@ -455,6 +455,69 @@ def test_a_gradient_added_through_a_method_of_the_node_is_a_contribution(
         }
 
 
+# sum's step written as vizgrad 0.1.2 writes neg's: a lambda whose body adds in place
+_SUM_STEP = """        def _backward():
+            self.grad += np.broadcast_to(out.grad, self.data.shape)
+
+        out._backward = _backward
+"""
+_SUM_LAMBDA = (
+    "        out._backward = lambda: "
+    + "self.grad.__iadd__(np.broadcast_to(out.grad, self.data.shape))\n"
+)
+
+
+def test_a_lambda_that_adds_in_place_is_a_contribution(tmp_path: Path) -> None:
+    """`out._backward = lambda: self.grad.__iadd__(g)`: the lambda's body is the call a step's
+    statement would be.  Mutated as that statement is, in forms a lambda's body can hold: made
+    an assignment as `setattr(self, 'grad', g)`, deleted as `None`.  Before, the op was "not
+    mutated" (vizgrad's neg)."""
+    body = (ENGINES / "tensor_one_element.py").read_text()
+    assert body.count(_SUM_STEP) == 1
+    (tmp_path / "lam.py").write_text(body.replace(_SUM_STEP, _SUM_LAMBDA))
+    loaded = load_in_process(str(tmp_path / "lam.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    assert "sum" not in {op for op, _ in made.unreachable}
+    texts = {m.id: m.replacement for m in made.mutants if m.op == "sum"}
+    upstream = "np.broadcast_to(out.grad, self.data.shape)"
+    assert texts["sum-assign"] == f"setattr(self, 'grad', {upstream})"
+    assert texts["sum-drop"] == "None"
+    assert "self.grad.__isub__" in texts.values()
+    p = patcher(loaded)
+    for mutant in (m for m in made.mutants if m.op == "sum"):  # each compiles
+        p.apply(mutant)
+        p.restore()
+    p.apply(next(m for m in made.mutants if m.id == "sum-drop"))
+    try:
+        x = loaded.cls([1.0, 2.0])
+        x.sum().backward()
+    finally:
+        p.restore()
+    assert x.grad.tolist() == [0.0, 0.0]  # the lambda ran, and added nothing
+
+
+def test_a_lambda_that_adds_through_a_method_is_not_read_as_returning(tmp_path: Path) -> None:
+    """`out._backward = lambda: self._acc(g)` adds g, as the statement `self._acc(g)` does;
+    before, its body was read as a returned gradient, and its sign flip `-(self._acc(g))`
+    was "killed" by a TypeError (negating None), not by a wrong gradient."""
+    body = (ENGINES / "none_grad.py").read_text()
+    step = re.compile(
+        r"\n        def _backward\(\):\n            self\._acc\((.*)\)\n\n"
+        r"        out\._backward = _backward\n"
+    )
+    lam = "\n        out._backward = lambda: self._acc({})\n"
+    body, count = step.subn(lambda m: lam.format(m[1]), body)
+    assert count == 4  # pow, tanh, exp, relu
+    (tmp_path / "lam.py").write_text(body)
+    loaded = load_in_process(str(tmp_path / "lam.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    texts = {m.id: (m.original, m.replacement) for m in made.mutants if m.op == "exp"}
+    assert texts["exp-sign"] == ("e * out.grad", "(-(e * out.grad))")
+    assert texts["exp-assign"] == ("self._acc(e * out.grad)", "setattr(self, 'grad', e * out.grad)")
+    assert texts["exp-drop"][1] == "None"
+    assert not any("-(self._acc" in replacement for _, replacement in texts.values())
+
+
 @pytest.mark.parametrize(
     "inline",
     [

@@ -146,6 +146,9 @@ def _tests_for_none(test: ast.expr, target: str) -> TypeGuard[ast.Compare]:
 
 
 def _from_statements(region: Region) -> Iterator[Contribution]:
+    # a lambda's body is an expression where a step's statement would be (vizgrad's neg:
+    # `lambda: self.grad.__iadd__(-out.grad)`)
+    body = region.node.body if isinstance(region.node, ast.Lambda) else None
     for node in ast.walk(region.node):
         if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add | ast.Sub):
             target = _grad_of(node.target)
@@ -161,46 +164,12 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
                 yield Contribution(
                     "add", node, value, target, subtracts, region, accumulation=accumulation
                 )
-        elif (
-            isinstance(node, ast.Expr)
-            and isinstance(node.value, ast.Call)
-            and isinstance(node.value.func, ast.Attribute)
-            and node.value.func.attr in IN_PLACE
-            and len(node.value.args) == 1
-            and not node.value.keywords
-            and (target := _grad_of(node.value.func.value)) is not None
-        ):
-            subtracts = node.value.func.attr == "__isub__"
-            call = node.value
-            yield Contribution("call", node, call.args[0], target, subtracts, region, call=call)
-        elif isinstance(node, ast.Expr) and (added := _added(node.value, region)) is not None:
-            name, given, call, attr = added
-            value = _argument_value(region, given, node)
-            yield Contribution("method", node, value, name, False, region, call=call, attr=attr)
-        elif isinstance(node, ast.Expr) and (handed := _handed(node.value)) is not None:
-            receiver, given = handed.args
-            assert isinstance(receiver, ast.Name)  # _handed
-            value = _handed_value(region.node, given, node)
-            yield Contribution("handed", node, value, receiver.id, False, region, call=handed)
-        elif isinstance(node, ast.Expr) and (lent := _given_function(node.value)) is not None:
-            name, function, call = lent
-            upstream = function.args.args[0].arg
-            yield Contribution(
-                "handed", node, function.body, name, False, region, call=call, upstream=upstream
-            )
-        elif isinstance(node, ast.Expr) and (passed := _passed_on(node.value)) is not None:
-            name, given, call = passed
-            value = _argument_value(region, given, node)
-            yield Contribution("handed", node, value, name, False, region, call=call)
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "setattr"
-            and len(node.args) == 3
-            and isinstance(node.args[0], ast.Name)
-            and isinstance(node.args[1], ast.Constant)
-            and node.args[1].value in GRAD_ATTRS
-        ):
+        elif isinstance(node, ast.Expr):
+            yield from _from_expression(region, node, node.value)
+        elif node is body and not _sets_grad(node):
+            yield from _from_expression(region, node, node)
+        elif _sets_grad(node):
+            assert isinstance(node, ast.Call) and isinstance(node.args[0], ast.Name)  # _sets_grad
             target = node.args[0].id
             found = _accumulation(node.args[2], target)
             if found is not None:
@@ -208,6 +177,55 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
                 yield Contribution(
                     "setattr", node, value, target, subtracts, region, accumulation=accumulation
                 )
+
+
+def _sets_grad(node: ast.AST) -> bool:
+    """`setattr(x, "grad", v)`."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "setattr"
+        and len(node.args) == 3
+        and isinstance(node.args[0], ast.Name)
+        and isinstance(node.args[1], ast.Constant)
+        and node.args[1].value in GRAD_ATTRS
+    )
+
+
+def _from_expression(
+    region: Region, node: ast.stmt | ast.expr, value: ast.expr
+) -> Iterator[Contribution]:
+    """The contribution an expression statement makes (`node`, whose expression is `value`;
+    a lambda's body is both): a call that adds in place, or hands the gradient on."""
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr in IN_PLACE
+        and len(value.args) == 1
+        and not value.keywords
+        and (target := _grad_of(value.func.value)) is not None
+    ):
+        subtracts = value.func.attr == "__isub__"
+        yield Contribution("call", node, value.args[0], target, subtracts, region, call=value)
+    elif (added := _added(value, region)) is not None:
+        name, given, call, attr = added
+        given = _argument_value(region, given, node)
+        yield Contribution("method", node, given, name, False, region, call=call, attr=attr)
+    elif (handed := _handed(value)) is not None:
+        receiver, given = handed.args
+        assert isinstance(receiver, ast.Name)  # _handed
+        given = _handed_value(region.node, given, node)
+        yield Contribution("handed", node, given, receiver.id, False, region, call=handed)
+    elif (lent := _given_function(value)) is not None:
+        name, function, call = lent
+        upstream = function.args.args[0].arg
+        yield Contribution(
+            "handed", node, function.body, name, False, region, call=call, upstream=upstream
+        )
+    elif (passed := _passed_on(value)) is not None:
+        name, given, call = passed
+        given = _argument_value(region, given, node)
+        yield Contribution("handed", node, given, name, False, region, call=call)
 
 
 def _handed(call: ast.expr) -> ast.Call | None:
@@ -273,7 +291,7 @@ def _passed_on(call: ast.expr) -> tuple[str, ast.expr, ast.Call] | None:
     return name, given, whole
 
 
-def _handed_value(function: ast.AST, handed: ast.expr, statement: ast.stmt) -> ast.expr:
+def _handed_value(function: ast.AST, handed: ast.expr, statement: ast.stmt | ast.expr) -> ast.expr:
     """What a handed contribution computes: the expression last assigned before `statement`
     to a local the handed value reads (`grad_a = out.grad.data * b.value.data`, then
     `Data(_sum_to_shape(grad_a, ...))`), else the handed value itself."""
@@ -290,7 +308,7 @@ def _handed_value(function: ast.AST, handed: ast.expr, statement: ast.stmt) -> a
     return max(earlier, key=lambda node: node.lineno).value if earlier else handed
 
 
-def _argument_value(region: Region, given: ast.expr, statement: ast.stmt) -> ast.expr:
+def _argument_value(region: Region, given: ast.expr, statement: ast.stmt | ast.expr) -> ast.expr:
     """What a call's one argument gives: a local is followed to what it holds
     (`_handed_value`), any other expression is itself."""
     return _handed_value(region.node, given, statement) if isinstance(given, ast.Name) else given
@@ -333,9 +351,11 @@ def contributions(site: Site) -> list[Contribution]:
         if region.style == "local-grads":
             found += _elements(region, region.node, "local")
             continue
-        found += _from_statements(region)
+        made = list(_from_statements(region))
+        found += made
         if isinstance(region.node, ast.Lambda) and _returns_gradients(region):
-            found += _elements(region, region.node.body, "returned")
+            if not any(c.node is region.node.body for c in made):  # a call that adds it
+                found += _elements(region, region.node.body, "returned")
         elif region.style == "function-class" or _returns_gradients(region):
             for node in ast.walk(region.node):
                 if isinstance(node, ast.Return) and node.value is not None:
@@ -414,10 +434,17 @@ def _assigned(c: Contribution) -> tuple[ast.AST, ast.AST]:
         assert isinstance(func, ast.Attribute)
         grad = func.value
         assert isinstance(grad, ast.Attribute)  # `x.grad.__iadd__`: `x.grad` (or `x._grad`)
-        target = ast.Attribute(grad.value, grad.attr, ast.Store())
-        return c.node, ast.Assign([target], value)
+        return c.node, _overwrite(c.node, grad.value, grad.attr, value)
     assert c.accumulation is not None
     return c.accumulation, value
+
+
+def _overwrite(where: ast.AST, node: ast.expr, attr: str, value: ast.expr) -> ast.AST:
+    """`node.attr = value`, or where a statement cannot stand (a lambda's body) the same as
+    an expression: `setattr(node, "attr", value)`."""
+    if isinstance(where, ast.stmt):
+        return ast.Assign([ast.Attribute(node, attr, ast.Store())], value)
+    return ast.Call(ast.Name("setattr", ast.Load()), [node, ast.Constant(attr), value], [])
 
 
 class _Receiver(ast.NodeTransformer):
@@ -481,8 +508,7 @@ def operator_assign(site: Site) -> Iterator[Edit]:
         if c.kind in _ACCUMULATING:
             yield Edit(*_assigned(c), "accumulation becomes assignment", c.region.unit)
         elif c.kind == "method" and c.target is not None:  # `x._acc(g)` becomes `x.grad = g`
-            target = ast.Attribute(node_expr(c.target), c.attr, ast.Store())
-            assigned = ast.Assign([target], c.value)
+            assigned = _overwrite(c.node, node_expr(c.target), c.attr, c.value)
             yield Edit(c.node, assigned, "accumulation becomes assignment", c.region.unit)
 
 
@@ -530,9 +556,9 @@ def operator_swap(site: Site) -> Iterator[Edit]:
 def operator_drop(site: Site) -> Iterator[Edit]:
     """Delete one gradient contribution."""
     for c in contributions(site):
-        if c.kind in ("aug", "add", "call", "handed", "method"):
+        if c.kind in ("aug", "add", "call", "handed", "method") and isinstance(c.node, ast.stmt):
             replacement: ast.AST = ast.Pass()
-        elif c.kind == "setattr":
+        elif c.kind != "returned" and c.kind != "local":  # setattr, or a lambda's body
             replacement = ast.Constant(None)
         else:
             replacement = ast.Constant(0.0)
