@@ -458,3 +458,73 @@ def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
     assert run() == ahead
     through = [r[0] for r in ahead if any(not v[1].detected for v in r[5:])]
     assert through and sorted(sent) == sorted(through) and len(set(sent)) == len(sent)
+
+
+class TestTheHarnessInChunks:
+    """The battery's cases on the unmutated engine run a chunk of them per child (a child per
+    case cost more than most cases); a chunk whose child dies runs again a case per child,
+    so a crash is still blamed on its own case."""
+
+    class Engine:
+        """A host that answers each chunk as its cases would, where a chunk holding a case
+        named in `dies` dies as its child would."""
+
+        def __init__(self, dies: set[str]) -> None:
+            self.dies = dies
+            self.requests: list[list[str]] = []
+
+        def run(self, requests: list[Any]) -> dict[str, ChildOutcome]:
+            answers = {}
+            for request in requests:
+                cases = request.args["cases"]
+                self.requests.append(cases)
+                assert request.per_phase  # each case has the whole deadline
+                if self.dies & set(cases):
+                    answers[request.key] = ChildOutcome("died", None, "exited with status 7")
+                    continue
+                value = {c: {"status": "pass", "reached": None, "seconds": 0.5} for c in cases}
+                answers[request.key] = ChildOutcome("ok", value)
+            return answers
+
+    def test_cases_share_children(self) -> None:
+        from minigrad_tool.mutation.judges.battery import CHUNKS_PER_JOB, _run_in_chunks
+
+        names = [f"case{i}" for i in range(67)]
+        engine = self.Engine(set())
+        runs = _run_in_chunks(engine, names, jobs=2)  # type: ignore[arg-type]
+        assert len(engine.requests) == 2 * CHUNKS_PER_JOB == 8
+        assert sorted(c for chunk in engine.requests for c in chunk) == sorted(names)
+        assert engine.requests[0][:2] == ["case0", "case8"]  # dealt out in turn
+        assert runs["case5"] == ({"status": "pass", "reached": None}, 0.5)
+
+    def test_a_chunk_that_dies_runs_again_a_case_per_child(self) -> None:
+        from minigrad_tool.mutation.judges.battery import _run_in_chunks
+
+        names = [f"case{i}" for i in range(20)]
+        engine = self.Engine({"case3"})
+        runs = _run_in_chunks(engine, names, jobs=1)  # type: ignore[arg-type]
+        chunk = next(c for c in engine.requests if "case3" in c)
+        assert len(chunk) == 5 and engine.requests[-5:] == [[c] for c in chunk]
+        died = runs["case3"]
+        assert isinstance(died, ChildOutcome) and died.message == "exited with status 7"
+        assert all(isinstance(runs[c], tuple) for c in names if c != "case3")
+
+    def test_each_crash_is_its_own_cases(self, tmp_path: Path) -> None:
+        """backward() exits the process on graphs of more than 40 nodes: the three cases
+        that build one (the costliest, each dealt into a chunk of its own with cheap ones)
+        are the findings, each named, and no other case is."""
+        body = MICRO.replace(
+            "        build_topo(self)\n",
+            "        build_topo(self)\n"
+            "        if len(topo) > 40:\n"
+            "            import os\n\n"
+            "            os._exit(7)\n",
+        )
+        assert body != MICRO
+        (tmp_path / "long_graphs_exit.py").write_text(body)
+        result = campaign(str(tmp_path / "long_graphs_exit.py"))
+        died = {f.case: f.message for f in result.findings}
+        assert set(died) == {"deep_chain", "mlp_gradcheck", "mlp_learns"}
+        for case, message in died.items():
+            assert f"the engine exited with status 7 during case {case}" in message
+        assert result.score == 100.0 and result.survived == 0 and len(result.results) > 70

@@ -12,6 +12,7 @@ is caught.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case
-from minigrad_tool.battery.cases import pinned_values
+from minigrad_tool.battery.cases import BatteryCase, pinned_values
 from minigrad_tool.findings import Finding, blame_backward
 from minigrad_tool.isolation import Host, Reporter, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -38,6 +39,52 @@ from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Verdict
 
 __all__ = ["BatteryJudge"]
+
+# Cases on the unmutated engine run this many chunks per job, a child each: a child per case
+# cost more than most cases (examples/student: 67 children of about 3 ms of work each).
+CHUNKS_PER_JOB = 4
+
+
+def _run_in_chunks(
+    engine: Host, cases: Sequence[str], jobs: int
+) -> dict[str, tuple[Any, float] | ChildOutcome]:
+    """Each case's run on the unmutated engine, in chunks dealt out in turn (the costliest
+    first in each): its answer and seconds, or, where its child hung, died or raised in
+    minigrad's code, the outcome of the case run again alone (which names it)."""
+    count = max(1, min(len(cases), CHUNKS_PER_JOB * jobs))
+    chunks = [list(cases[k::count]) for k in range(count)] if cases else []
+    runs: dict[str, tuple[Any, float] | ChildOutcome] = {}
+    alone: list[str] = []
+    requests = [
+        Request(str(k), "battery-harness", {"cases": chunk}, per_phase=True)
+        for k, chunk in enumerate(chunks)
+    ]
+    for key, outcome in engine.run(requests).items():
+        chunk = chunks[int(key)]
+        if not outcome.ok and len(chunk) > 1:
+            alone += chunk
+            continue
+        _take(runs, chunk, outcome)
+    if alone:
+        requests = [
+            Request(name, "battery-harness", {"cases": [name]}, per_phase=True) for name in alone
+        ]
+        for name, outcome in engine.run(requests).items():
+            _take(runs, [name], outcome)
+    return runs
+
+
+def _take(
+    runs: dict[str, tuple[Any, float] | ChildOutcome], chunk: Sequence[str], outcome: ChildOutcome
+) -> None:
+    if len(chunk) == 1:
+        raise_internal(outcome, f"the harness run of case {chunk[0]}")
+    if not outcome.ok:  # one case alone: its child's outcome
+        runs[chunk[0]] = outcome
+        return
+    for name in chunk:
+        answer = dict(outcome.value[name])
+        runs[name] = (answer, answer.pop("seconds"))
 
 
 class BatteryJudge:
@@ -66,13 +113,23 @@ class BatteryJudge:
     # --- in the engine host's children ------------------------------------------------------
 
     def _harness_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
-        case = self.setup.battery.case(args["case"])
-        reporter.phase(f"case {case.name} on the unmutated engine")
+        """Each case of a chunk on the unmutated engine, in turn (a phase each, so each has the
+        whole deadline): case -> its answer, with the seconds it took."""
         set_order(0)  # the other orders are checked kill by kill (judging._orders_caught)
+        answers: dict[str, Any] = {}
+        for name in args["cases"]:
+            case = self.setup.battery.case(name)
+            reporter.phase(f"case {case.name} on the unmutated engine")
+            start = time.monotonic()
+            answer = self._harness_case(case, engine)
+            answers[name] = {**answer, "seconds": time.monotonic() - start}
+        return answers
+
+    def _harness_case(self, case: BatteryCase, engine: Loaded) -> dict[str, Any]:
         patcher = self.setup.patcher
         # the markers are there for the result cache's keys or for the probes (prepare_patcher)
         record = patcher.record_sites() if patcher is not None and patcher.marked else None
-        try:
+        try:  # the child ends after its chunk: its graphs are freed whole (run_case's `last`)
             result = run_case(case, engine.access, self.setup.config.settings, last=True)
         finally:
             reached = sorted(record()) if record is not None else None  # None: not recorded
@@ -127,22 +184,17 @@ class BatteryJudge:
         same way), and every new run is kept."""
         keys = self.setup.run_keys
         kept = {c.name: k for c in self.cases if keys and (k := keys.kept_case(c.name))}
+        runs: dict[str, tuple[Any, float] | ChildOutcome] = dict(kept)
         # The costliest first: a long case (a deep chain) runs beside the many short ones,
         # not after them, when children run at once.
-        outcomes = engine.run(
-            [
-                Request(c.name, "battery-harness", {"case": c.name})
-                for c in sorted(self.cases, key=lambda c: -c.cost)
-                if c.name not in kept
-            ]
-        )
-        runs: dict[str, tuple[Any, float] | ChildOutcome] = dict(kept)
-        for name, outcome in outcomes.items():
-            raise_internal(outcome, f"the harness run of case {name}")
-            runs[name] = (outcome.value, outcome.seconds) if outcome.ok else outcome
-            reached = outcome.value["reached"] if outcome.ok else None
-            if keys is not None and reached is not None:
-                keys.keep_case(name, self._ops(reached), outcome.value, outcome.seconds)
+        todo = [c.name for c in sorted(self.cases, key=lambda c: -c.cost) if c.name not in kept]
+        for name, run in _run_in_chunks(engine, todo, self.setup.config.jobs).items():
+            runs[name] = run
+            if not isinstance(run, tuple) or keys is None:
+                continue
+            answer, seconds = run
+            if answer["reached"] is not None:
+                keys.keep_case(name, self._ops(answer["reached"]), answer, seconds)
         return runs, len(kept)
 
     def harness(self, engine: Host) -> Harness:
