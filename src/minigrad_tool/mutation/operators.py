@@ -45,6 +45,7 @@ from minigrad_tool.mutation.sites import (
     node_names,
     node_text,
     own_nodes,
+    sets_grad,
 )
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
@@ -180,16 +181,8 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
 
 
 def _sets_grad(node: ast.AST) -> bool:
-    """`setattr(x, "grad", v)`."""
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "setattr"
-        and len(node.args) == 3
-        and isinstance(node.args[0], ast.Name)
-        and isinstance(node.args[1], ast.Constant)
-        and node.args[1].value in GRAD_ATTRS
-    )
+    """`setattr(x, "grad", v)` of a plain name x."""
+    return sets_grad(node) and isinstance(node.args[0], ast.Name)
 
 
 def _from_expression(

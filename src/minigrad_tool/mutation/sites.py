@@ -14,7 +14,7 @@ import ast
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import NODE_ATTRS
@@ -34,6 +34,7 @@ __all__ = [
     "node_names",
     "node_text",
     "own_nodes",
+    "sets_grad",
 ]
 
 
@@ -288,6 +289,18 @@ def grad_set_outright(node: ast.AST) -> ast.Assign | None:
     return None
 
 
+def sets_grad(node: ast.AST) -> TypeGuard[ast.Call]:
+    """`setattr(x, "grad", v)` (or `"_grad"`)."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "setattr"
+        and len(node.args) == 3
+        and isinstance(node.args[1], ast.Constant)
+        and node.args[1].value in GRAD_ATTRS
+    )
+
+
 def grad_writes(node: ast.AST) -> bool:
     """Does the code change some node's `.grad` (`x.grad += ...`, `setattr(x, "grad", ...)`,
     `x.grad.__iadd__(...)`)?"""
@@ -304,14 +317,7 @@ def grad_writes(node: ast.AST) -> bool:
             and n.func.value.attr in GRAD_ATTRS
         ):
             return True
-        if (
-            isinstance(n, ast.Call)
-            and isinstance(n.func, ast.Name)
-            and n.func.id == "setattr"
-            and len(n.args) == 3
-            and isinstance(n.args[1], ast.Constant)
-            and n.args[1].value in GRAD_ATTRS
-        ):
+        if sets_grad(n):
             return True
     return False
 
