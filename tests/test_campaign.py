@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -460,34 +461,44 @@ def test_what_a_judge_lets_through_is_probed_while_the_judges_go_on(
     assert through and sorted(sent) == sorted(through) and len(set(sent)) == len(sent)
 
 
-class TestTheHarnessInChunks:
-    """The battery's cases on the unmutated engine run a chunk of them per child (a child per
-    case cost more than most cases); a chunk whose child dies runs again a case per child,
-    so a crash is still blamed on its own case."""
+class TestCasesInChunks:
+    """Battery cases run a chunk of them per child, in the campaign's harness and in
+    gradcheck (a child per case cost more than most cases; minigrad_tool.battery.chunks); a
+    chunk whose child dies runs again a case per child, so a crash is still blamed on its own
+    case, and one that hangs is the running case's own, never waited for twice."""
 
     class Engine:
-        """A host that answers each chunk as its cases would, where a chunk holding a case
-        named in `dies` dies as its child would."""
+        """A host that answers each chunk as its cases would; a chunk holding a case named
+        in `dies` dies as its child would, one holding a case named in `hangs` is killed at
+        its deadline while that case runs."""
 
-        def __init__(self, dies: set[str]) -> None:
-            self.dies = dies
+        def __init__(self, dies: set[str], hangs: frozenset[str] = frozenset()) -> None:
+            self.dies, self.hangs = dies, hangs
             self.requests: list[list[str]] = []
 
-        def run(self, requests: list[Any]) -> dict[str, ChildOutcome]:
+        def run(
+            self, requests: list[Any], on_done: Callable[[str, ChildOutcome], None]
+        ) -> dict[str, ChildOutcome]:
             answers = {}
             for request in requests:
                 cases = request.args["cases"]
                 self.requests.append(cases)
                 assert request.per_phase  # each case has the whole deadline
-                if self.dies & set(cases):
+                hung = [c for c in cases if c in self.hangs]
+                if hung:
+                    phase = f"case {hung[0]} on the unmutated engine"
+                    answers[request.key] = ChildOutcome("timeout", None, "no answer", phase)
+                elif self.dies & set(cases):
                     answers[request.key] = ChildOutcome("died", None, "exited with status 7")
-                    continue
-                value = {c: {"status": "pass", "reached": None, "seconds": 0.5} for c in cases}
-                answers[request.key] = ChildOutcome("ok", value)
+                else:
+                    value = {c: {"status": "pass", "reached": None, "seconds": 0.5} for c in cases}
+                    answers[request.key] = ChildOutcome("ok", value)
+                on_done(request.key, answers[request.key])
             return answers
 
     def test_cases_share_children(self) -> None:
-        from minigrad_tool.mutation.judges.battery import CHUNKS_PER_JOB, _run_in_chunks
+        from minigrad_tool.battery.chunks import CHUNKS_PER_JOB
+        from minigrad_tool.mutation.judges.battery import _run_in_chunks
 
         names = [f"case{i}" for i in range(67)]
         engine = self.Engine(set())
@@ -508,6 +519,25 @@ class TestTheHarnessInChunks:
         died = runs["case3"]
         assert isinstance(died, ChildOutcome) and died.message == "exited with status 7"
         assert all(isinstance(runs[c], tuple) for c in names if c != "case3")
+
+    def test_a_chunk_that_hangs_is_its_running_cases_own(self) -> None:
+        from minigrad_tool.battery.chunks import run_in_chunks
+
+        names = [f"case{i}" for i in range(20)]
+        engine = self.Engine(set(), hangs=frozenset({"case7"}))
+        heard: list[str] = []
+        outcomes = run_in_chunks(
+            engine,  # type: ignore[arg-type]
+            "battery-harness",
+            names,
+            4,
+            on_done=lambda case, _: heard.append(case),
+        )
+        assert outcomes["case7"].status == "timeout"
+        assert ["case7"] not in engine.requests  # not waited for a second time
+        others = [c for c in next(c for c in engine.requests if "case7" in c) if c != "case7"]
+        assert engine.requests[-4:] == [[c] for c in others]  # the rest of its chunk, alone
+        assert sorted(heard) == sorted(names) and all(outcomes[c].ok for c in others)
 
     def test_each_crash_is_its_own_cases(self, tmp_path: Path) -> None:
         """backward() exits the process on graphs of more than 40 nodes: the three cases

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -339,3 +341,52 @@ def test_a_reader_gone_before_gradcheck_or_inspect_prints(tmp_path: Path, comman
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_gradcheck_blames_each_crash_on_its_own_case(tmp_path: Path) -> None:
+    """gradcheck runs a chunk of cases per child (minigrad_tool.battery.chunks): backward()
+    exiting the process on graphs of more than 40 nodes fails the three cases that build one,
+    each with its own words, and every other case passes, as when each case had a child."""
+    body = MICRO.replace(
+        "        build_topo(self)\n",
+        "        build_topo(self)\n        if len(topo) > 40:\n            os._exit(7)\n",
+    )
+    assert body != MICRO
+    (tmp_path / "eng.py").write_text("import os\n" + body)
+    result = minigrad(tmp_path, "gradcheck", "--engine", "eng.py", "--json", "out.json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((tmp_path / "out.json").read_text())
+    failed = {r["case"]: r["detail"] for r in report["cases"] if r["status"] != "pass"}
+    assert set(failed) == {"deep_chain", "mlp_gradcheck", "mlp_learns"}
+    for case, detail in failed.items():
+        assert f"the engine exited with status 7 during case {case}" in detail
+    assert "60 passed, 3 failed" in result.stdout
+
+
+def test_compiled_engines_keep_a_case_per_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled code that breaks its process may corrupt what the next case reads: where an
+    op is compiled, no case shares a child with another."""
+    from minigrad_tool import check
+    from minigrad_tool.adapter import load_in_process
+    from minigrad_tool.isolation import Outcome
+
+    loaded = load_in_process(str(ENGINES / "microstyle.py"))
+    asked: list[int] = []
+
+    def recorded(
+        host: object, task: str, cases: list[str], chunks: int, on_done: Any
+    ) -> dict[str, Any]:
+        asked.append(chunks)
+        for case in cases:  # each passes: no child needed to know how many chunks were asked
+            on_done(case, Outcome("ok", check.CaseResult(case, "pass").to_json()))
+        return {}
+
+    monkeypatch.setattr(check, "run_in_chunks", recorded)
+    settings = check.settings_for(loaded.profile)
+    limits = check.Limits(60.0)
+    check.check_engine(loaded.spec, loaded.profile, settings, limits, jobs=2)
+    compiled_ops = [dataclasses.replace(op, compiled=True) for op in loaded.profile.ops]
+    compiled = dataclasses.replace(loaded.profile, ops=tuple(compiled_ops))
+    check.check_engine(loaded.spec, compiled, settings, limits, jobs=2)
+    cases = len(check.build_battery(loaded.profile).cases)
+    assert asked == [8, cases] and cases > 8

@@ -16,10 +16,11 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
 from minigrad_tool.battery import Battery, CaseResult, Settings, build_battery, run_case
 from minigrad_tool.battery.cases import ForwardTolerance
+from minigrad_tool.battery.chunks import CHUNKS_PER_JOB, run_in_chunks
 from minigrad_tool.checker import Tolerance
 from minigrad_tool.faults import InternalError
 from minigrad_tool.findings import blame_backward
-from minigrad_tool.isolation import Limits, Outcome, Reporter, Request, crash_signal
+from minigrad_tool.isolation import Limits, Outcome, Reporter, crash_signal
 
 __all__ = [
     "BACKWARD_ORDER",
@@ -238,7 +239,8 @@ def check_engine(
     only: Collection[str] | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
 ) -> CheckReport:
-    """Run every case of the engine's battery (of `groups`, or named in `only`), each in a child."""
+    """Run every case of the engine's battery (of `groups`, or named in `only`), a chunk of
+    them per child (battery.chunks), or each in a child of its own where an op is compiled."""
     battery = build_battery(profile)
     cases = [
         c
@@ -248,9 +250,12 @@ def check_engine(
     by_name = {c.name: c for c in cases}
 
     def run(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
-        case = by_name[args["case"]]
-        reporter.phase(f"case {case.name}")
-        return run_case(case, engine.access, settings, last=True).to_json()
+        answers = {}
+        for name in args["cases"]:  # a chunk of them (battery.chunks)
+            case = by_name[name]
+            reporter.phase(f"case {case.name}")
+            answers[name] = run_case(case, engine.access, settings, last=True).to_json()
+        return answers
 
     results: dict[str, CaseResult] = {}
     outcomes: dict[str, Outcome] = {}
@@ -263,9 +268,14 @@ def check_engine(
         if on_result is not None:
             on_result(results[key])
 
+    compiled = any(op.compiled for op in profile.ops)
+    # A case per child where compiled code runs: a crash there may corrupt what the next case
+    # reads (_internal), so no case shares a process with another.
+    chunks = len(cases) if compiled else CHUNKS_PER_JOB * jobs
     with engine_host(spec, profile, {"case": run}, limits, jobs=jobs) as host:
-        host.run([Request(c.name, "case", {"case": c.name}) for c in cases], on_done=done)
-    results.update(_internal(outcomes, any(op.compiled for op in profile.ops)))
+        costliest = [c.name for c in sorted(cases, key=lambda c: -c.cost)]  # stable on ties
+        run_in_chunks(host, "case", costliest, chunks, on_done=done)
+    results.update(_internal(outcomes, compiled))
     ordered = tuple(results[c.name] for c in cases)
     crashes = tuple(crashed(profile))
     return CheckReport(spec, profile, battery, settings, crashes + ordered)

@@ -21,8 +21,9 @@ from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case
 from minigrad_tool.battery.cases import BatteryCase, pinned_values
+from minigrad_tool.battery.chunks import CHUNKS_PER_JOB, run_in_chunks
 from minigrad_tool.findings import Finding, blame_backward
-from minigrad_tool.isolation import Host, Reporter, Request
+from minigrad_tool.isolation import Host, Reporter
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.judgement import Judging
 from minigrad_tool.mutation.judging import (
@@ -40,51 +41,23 @@ from minigrad_tool.mutation.results import Verdict
 
 __all__ = ["BatteryJudge"]
 
-# Cases on the unmutated engine run this many chunks per job, a child each: a child per case
-# cost more than most cases (examples/student: 67 children of about 3 ms of work each).
-CHUNKS_PER_JOB = 4
-
 
 def _run_in_chunks(
     engine: Host, cases: Sequence[str], jobs: int
 ) -> dict[str, tuple[Any, float] | ChildOutcome]:
-    """Each case's run on the unmutated engine, in chunks dealt out in turn (the costliest
-    first in each): its answer and seconds, or, where its child hung, died or raised in
-    minigrad's code, the outcome of the case run again alone (which names it)."""
-    count = max(1, min(len(cases), CHUNKS_PER_JOB * jobs))
-    chunks = [list(cases[k::count]) for k in range(count)] if cases else []
+    """Each case's run on the unmutated engine, a chunk of cases per child (battery.chunks): its
+    answer and the seconds it took, or the outcome of its child, run again alone, where it
+    hung or died; InternalError where minigrad's own code raised."""
     runs: dict[str, tuple[Any, float] | ChildOutcome] = {}
-    alone: list[str] = []
-    requests = [
-        Request(str(k), "battery-harness", {"cases": chunk}, per_phase=True)
-        for k, chunk in enumerate(chunks)
-    ]
-    for key, outcome in engine.run(requests).items():
-        chunk = chunks[int(key)]
-        if not outcome.ok and len(chunk) > 1:
-            alone += chunk
+    outcomes = run_in_chunks(engine, "battery-harness", cases, CHUNKS_PER_JOB * jobs)
+    for name, outcome in outcomes.items():
+        raise_internal(outcome, f"the harness run of case {name}")
+        if not outcome.ok:
+            runs[name] = outcome
             continue
-        _take(runs, chunk, outcome)
-    if alone:
-        requests = [
-            Request(name, "battery-harness", {"cases": [name]}, per_phase=True) for name in alone
-        ]
-        for name, outcome in engine.run(requests).items():
-            _take(runs, [name], outcome)
-    return runs
-
-
-def _take(
-    runs: dict[str, tuple[Any, float] | ChildOutcome], chunk: Sequence[str], outcome: ChildOutcome
-) -> None:
-    if len(chunk) == 1:
-        raise_internal(outcome, f"the harness run of case {chunk[0]}")
-    if not outcome.ok:  # one case alone: its child's outcome
-        runs[chunk[0]] = outcome
-        return
-    for name in chunk:
-        answer = dict(outcome.value[name])
+        answer = dict(outcome.value)
         runs[name] = (answer, answer.pop("seconds"))
+    return runs
 
 
 class BatteryJudge:
