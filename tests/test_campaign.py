@@ -472,8 +472,13 @@ class TestCasesInChunks:
         in `dies` dies as its child would, one holding a case named in `hangs` is killed at
         its deadline while that case runs."""
 
-        def __init__(self, dies: set[str], hangs: frozenset[str] = frozenset()) -> None:
-            self.dies, self.hangs = dies, hangs
+        def __init__(
+            self,
+            dies: set[str],
+            hangs: frozenset[str] = frozenset(),
+            fails: frozenset[str] = frozenset(),
+        ) -> None:
+            self.dies, self.hangs, self.fails = dies, hangs, fails
             self.requests: list[list[str]] = []
 
         def run(
@@ -490,8 +495,14 @@ class TestCasesInChunks:
                     answers[request.key] = ChildOutcome("timeout", None, "no answer", phase)
                 elif self.dies & set(cases):
                     answers[request.key] = ChildOutcome("died", None, "exited with status 7")
-                else:
-                    value = {c: {"status": "pass", "reached": None, "seconds": 0.5} for c in cases}
+                else:  # as each_until_failure answers: up to the first case that fails
+                    value = {}
+                    for c in cases:
+                        failed = c in self.fails
+                        status = "fail" if failed else "pass"
+                        value[c] = {"status": status, "reached": None, "seconds": 0.5}
+                        if failed:
+                            break
                     answers[request.key] = ChildOutcome("ok", value)
                 on_done(request.key, answers[request.key])
             return answers
@@ -538,6 +549,21 @@ class TestCasesInChunks:
         others = [c for c in next(c for c in engine.requests if "case7" in c) if c != "case7"]
         assert engine.requests[-4:] == [[c] for c in others]  # the rest of its chunk, alone
         assert sorted(heard) == sorted(names) and all(outcomes[c].ok for c in others)
+
+    def test_the_cases_after_a_failure_run_in_another_child(self) -> None:
+        """A case that fails may leave its process as no other case should find it (a
+        MemoryError caught half-way): its chunk stops there, and the cases it did not reach
+        run in new chunks."""
+        from minigrad_tool.battery.chunks import run_in_chunks
+
+        names = [f"case{i}" for i in range(12)]
+        engine = self.Engine(set(), fails=frozenset({"case0", "case4"}))
+        outcomes = run_in_chunks(engine, "battery-harness", names, 2)  # type: ignore[arg-type]
+        assert engine.requests[:2] == [names[0::2], names[1::2]]
+        # after case0's failure the rest of its chunk is dealt again, then after case4's
+        assert engine.requests[2:] == [["case2", "case6", "case10"], ["case4", "case8"], ["case8"]]
+        assert sorted(outcomes) == sorted(names)
+        assert [c for c in names if outcomes[c].value["status"] == "fail"] == ["case0", "case4"]
 
     def test_each_crash_is_its_own_cases(self, tmp_path: Path) -> None:
         """backward() exits the process on graphs of more than 40 nodes: the three cases

@@ -16,7 +16,7 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
 from minigrad_tool.battery import Battery, CaseResult, Settings, build_battery, run_case
 from minigrad_tool.battery.cases import ForwardTolerance
-from minigrad_tool.battery.chunks import CHUNKS_PER_JOB, run_in_chunks
+from minigrad_tool.battery.chunks import CHUNKS_PER_JOB, each_until_failure, run_in_chunks
 from minigrad_tool.checker import Tolerance
 from minigrad_tool.faults import InternalError
 from minigrad_tool.findings import blame_backward
@@ -250,12 +250,10 @@ def check_engine(
     by_name = {c.name: c for c in cases}
 
     def run(engine: Loaded, args: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
-        answers = {}
-        for name in args["cases"]:  # a chunk of them (battery.chunks)
-            case = by_name[name]
-            reporter.phase(f"case {case.name}")
-            answers[name] = run_case(case, engine.access, settings, last=True).to_json()
-        return answers
+        def one(name: str) -> dict[str, Any]:
+            return run_case(by_name[name], engine.access, settings, last=True).to_json()
+
+        return each_until_failure(args["cases"], one, reporter)  # a chunk of them
 
     results: dict[str, CaseResult] = {}
     outcomes: dict[str, Outcome] = {}

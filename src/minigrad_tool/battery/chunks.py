@@ -10,17 +10,20 @@ child: each case then has the outcome it has alone, which names the one that bro
 chunk that hung is the running case's own (its phase names it): running it alone would only
 wait as long again; the chunk's other cases run again alone.
 
-The task a host runs for a chunk takes `{"cases": [name, ...]}`, reports the phase `case NAME`
-(and more words, if it likes) as each starts, and answers `{name: answer}`.
+The task a host runs for a chunk takes `{"cases": [name, ...]}` and answers `{name: answer}`
+(each_until_failure): it stops at the first case that does not pass, whose engine may have
+left the process as no other case should find it; the cases it did not reach run in another
+child.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from minigrad_tool.isolation import Host, Outcome, Request
+from minigrad_tool.isolation import Host, Outcome, Reporter, Request
 
-__all__ = ["CHUNKS_PER_JOB", "run_in_chunks"]
+__all__ = ["CHUNKS_PER_JOB", "each_until_failure", "run_in_chunks"]
 
 # Chunks per job: enough that the jobs stay busy to the end whatever the cases cost, few
 # enough that forking stays a small share (8 chunks of about 8 cases for examples/student).
@@ -35,8 +38,9 @@ def run_in_chunks(
     on_done: Callable[[str, Outcome], None] | None = None,
 ) -> dict[str, Outcome]:
     """Each case's outcome, its answer as the value where its chunk ended well (`chunks` of
-    them at most); `on_done` hears each case as soon as its outcome is known."""
-    count = max(1, min(len(cases), chunks))
+    them at most at a time); `on_done` hears each case as soon as its outcome is known.  The
+    cases a chunk did not reach (it stopped at a failure: each_until_failure) run in new
+    chunks, until every case has its outcome."""
     outcomes: dict[str, Outcome] = {}
     alone: list[str] = []
 
@@ -45,7 +49,7 @@ def run_in_chunks(
         if on_done is not None:
             on_done(case, outcome)
 
-    def run(dealt: list[list[str]]) -> None:
+    def run(dealt: list[list[str]], rest: list[str]) -> None:
         def done(key: str, outcome: Outcome) -> None:
             chunk = dealt[int(key)]
             if not outcome.ok and len(chunk) > 1:
@@ -55,20 +59,47 @@ def run_in_chunks(
                 alone.extend(c for c in chunk if c != hung)
                 return
             for case in chunk:  # the chunk's answer for each case, as if it ran alone
-                if outcome.ok:
-                    heard(case, Outcome("ok", outcome.value[case], seconds=outcome.seconds))
-                else:  # a chunk of one
+                if not outcome.ok:  # a chunk of one
                     heard(case, outcome)
+                elif case in outcome.value:
+                    heard(case, Outcome("ok", outcome.value[case], seconds=outcome.seconds))
+                else:  # after a failure in its chunk: another child's
+                    rest.append(case)
 
         requests = [
             Request(str(k), task, {"cases": chunk}, per_phase=True) for k, chunk in enumerate(dealt)
         ]
         host.run(requests, on_done=done)
 
-    run([list(cases[k::count]) for k in range(count)] if cases else [])
+    pending = list(cases)
+    while pending:  # each round answers at least the first case of every chunk
+        count = max(1, min(len(pending), chunks))
+        rest: list[str] = []
+        run([pending[k::count] for k in range(count)], rest)
+        pending = rest
     if alone:
-        run([[case] for case in alone])
+        run([[case] for case in alone], [])
     return outcomes
+
+
+def each_until_failure(
+    cases: Sequence[str],
+    run_one: Callable[[str], dict[str, Any]],
+    reporter: Reporter,
+    doing: str = "",
+) -> dict[str, dict[str, Any]]:
+    """A chunk's task: each case in turn, a phase each (`case NAME`, then `doing`: what a
+    message about its child says it was doing), its answer by name,
+    until one does not pass: an engine that failed may leave its process as no other case
+    should find it (a MemoryError caught half-way through building a node), so the chunk's
+    other cases run in another child."""
+    answers: dict[str, dict[str, Any]] = {}
+    for name in cases:
+        reporter.phase(f"case {name}{doing}")
+        answers[name] = answer = run_one(name)
+        if answer["status"] not in ("pass", "skip"):
+            break
+    return answers
 
 
 def _hung_in(outcome: Outcome, chunk: Sequence[str]) -> str | None:

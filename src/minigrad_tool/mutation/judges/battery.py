@@ -21,7 +21,7 @@ from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case
 from minigrad_tool.battery.cases import BatteryCase, pinned_values
-from minigrad_tool.battery.chunks import CHUNKS_PER_JOB, run_in_chunks
+from minigrad_tool.battery.chunks import CHUNKS_PER_JOB, each_until_failure, run_in_chunks
 from minigrad_tool.findings import Finding, blame_backward
 from minigrad_tool.isolation import Host, Reporter
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -86,17 +86,16 @@ class BatteryJudge:
     # --- in the engine host's children ------------------------------------------------------
 
     def _harness_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
-        """Each case of a chunk on the unmutated engine, in turn (a phase each, so each has the
-        whole deadline): case -> its answer, with the seconds it took."""
+        """Each case of a chunk on the unmutated engine, in turn, until one does not pass
+        (battery.chunks): case -> its answer, with the seconds it took."""
         set_order(0)  # the other orders are checked kill by kill (judging._orders_caught)
-        answers: dict[str, Any] = {}
-        for name in args["cases"]:
-            case = self.setup.battery.case(name)
-            reporter.phase(f"case {case.name} on the unmutated engine")
+
+        def one(name: str) -> dict[str, Any]:
             start = time.monotonic()
-            answer = self._harness_case(case, engine)
-            answers[name] = {**answer, "seconds": time.monotonic() - start}
-        return answers
+            answer = self._harness_case(self.setup.battery.case(name), engine)
+            return {**answer, "seconds": time.monotonic() - start}
+
+        return each_until_failure(args["cases"], one, reporter, " on the unmutated engine")
 
     def _harness_case(self, case: BatteryCase, engine: Loaded) -> dict[str, Any]:
         patcher = self.setup.patcher
