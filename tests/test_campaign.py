@@ -519,6 +519,16 @@ class TestCasesInChunks:
         assert engine.requests[0][:2] == ["case0", "case8"]  # dealt out in turn
         assert runs["case5"] == ({"status": "pass", "reached": None}, 0.5)
 
+    def test_a_compiled_engine_keeps_a_case_per_child(self) -> None:
+        """Compiled code that breaks its process may corrupt what the next case reads: the
+        harness, as gradcheck, runs no case beside another there."""
+        from minigrad_tool.mutation.judges.battery import _run_in_chunks
+
+        names = [f"case{i}" for i in range(67)]
+        engine = self.Engine(set())
+        _run_in_chunks(engine, names, jobs=2, compiled=True)  # type: ignore[arg-type]
+        assert engine.requests == [[name] for name in names]
+
     def test_a_chunk_that_dies_runs_again_a_case_per_child(self) -> None:
         from minigrad_tool.mutation.judges.battery import _run_in_chunks
 

@@ -16,7 +16,12 @@ from typing import Any
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
 from minigrad_tool.battery import Battery, CaseResult, Settings, build_battery, run_case
 from minigrad_tool.battery.cases import ForwardTolerance
-from minigrad_tool.battery.chunks import CHUNKS_PER_JOB, each_until_failure, run_in_chunks
+from minigrad_tool.battery.chunks import (
+    chunks_for,
+    costliest_first,
+    each_until_failure,
+    run_in_chunks,
+)
 from minigrad_tool.checker import Tolerance
 from minigrad_tool.faults import InternalError
 from minigrad_tool.findings import blame_backward
@@ -266,13 +271,10 @@ def check_engine(
         if on_result is not None:
             on_result(results[key])
 
-    compiled = any(op.compiled for op in profile.ops)
-    # A case per child where compiled code runs: a crash there may corrupt what the next case
-    # reads (_internal), so no case shares a process with another.
-    chunks = len(cases) if compiled else CHUNKS_PER_JOB * jobs
+    compiled = profile.runs_compiled_code
+    chunks = chunks_for(compiled, jobs, len(cases))
     with engine_host(spec, profile, {"case": run}, limits, jobs=jobs) as host:
-        costliest = [c.name for c in sorted(cases, key=lambda c: -c.cost)]  # stable on ties
-        run_in_chunks(host, "case", costliest, chunks, on_done=done)
+        run_in_chunks(host, "case", costliest_first(cases), chunks, on_done=done)
     results.update(_internal(outcomes, compiled))
     ordered = tuple(results[c.name] for c in cases)
     crashes = tuple(crashed(profile))

@@ -358,6 +358,12 @@ class Profile:
         """Every op name, plus the oracle names they answer to (`reLU` answers to relu)."""
         return frozenset(n for op in self.ops for n in (op.name, op.oracle) if n)
 
+    @property
+    def runs_compiled_code(self) -> bool:
+        """Is any op compiled (a C or Rust extension's), whose crash may corrupt what the
+        process reads next?"""
+        return any(op.compiled for op in self.ops)
+
     def method_for(self, name: str) -> str | None:
         """The engine's method for a named op (`relu` -> "reLU"), or None."""
         for op in self.ops:

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from minigrad_tool.adapter.nodes import NodeAccess, attribute_names, is_node, real
 from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op, binary_add
 
-__all__ = ["reuse_walk", "walks_past_the_output"]
+__all__ = ["reuse_walk", "reused_twice", "walks_past_the_output"]
 
 # dz/dx of the probe graph: w = x + 2 is used by two nodes, each passing on gradient 1
 _RIGHT = 2.0
@@ -68,6 +68,14 @@ def reuse_walk(
         return None
     kind: Literal["repeats", "early"] = "repeats" if len(runs) > 1 else "early"
     return ReuseWalk(kind, got, len(runs), runs[0], _sharing(leaf, access, ops))
+
+
+def reused_twice(plus: Callable[[Any, Any], Any], x: Any, y: Any) -> Any:
+    """The graph a test of the walk is written at (--suggest, scalar and tensor): the measured
+    one's shape over two inputs.  w = x + y, used by w + y and by ((w + y) + y) + y, the two
+    added: a right walk gives x the upstream gradient twice and y six times."""
+    w = plus(x, y)
+    return plus(plus(w, y), plus(plus(plus(w, y), y), y))
 
 
 def _sharing(

@@ -18,16 +18,30 @@ child.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from minigrad_tool.battery.cases import BatteryCase
 from minigrad_tool.isolation import Host, Outcome, Reporter, Request
 
-__all__ = ["CHUNKS_PER_JOB", "each_until_failure", "run_in_chunks"]
+__all__ = ["CHUNKS_PER_JOB", "chunks_for", "costliest_first", "each_until_failure", "run_in_chunks"]
 
 # Chunks per job: enough that the jobs stay busy to the end whatever the cases cost, few
 # enough that forking stays a small share (8 chunks of about 8 cases for examples/student).
 CHUNKS_PER_JOB = 4
+
+
+def chunks_for(compiled: bool, jobs: int, cases: int) -> int:
+    """How many chunks the cases are dealt into: a case each where the engine runs compiled
+    code (a crash there may corrupt what the next case reads, check._internal), so no case
+    shares a process with another; else CHUNKS_PER_JOB per job."""
+    return cases if compiled else CHUNKS_PER_JOB * jobs
+
+
+def costliest_first(cases: Iterable[BatteryCase]) -> list[str]:
+    """The cases' names, the costliest first (ties keep their order): a long case (a deep
+    chain) runs beside the many short ones, not after them."""
+    return [c.name for c in sorted(cases, key=lambda c: -c.cost)]
 
 
 def run_in_chunks(

@@ -29,6 +29,7 @@ from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import NodeAccess
 from minigrad_tool.adapter.order import fresh
 from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op, binary_add
+from minigrad_tool.adapter.traversal import reused_twice
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
 from minigrad_tool.battery.oracle import Calls, NoTruth, trace_ops, truth
 from minigrad_tool.checker import second_points
@@ -255,12 +256,8 @@ def _reuse_probe(profile: Profile) -> ScalarProbe | None:
     if add is None:
         return None
 
-    def plus(a: Any, b: Any) -> Any:
-        return apply_op(add, (a, b))
-
     def graph(x: Any, y: Any) -> Any:
-        w = plus(x, y)
-        return plus(plus(w, y), plus(plus(plus(w, y), y), y))
+        return reused_twice(lambda a, b: apply_op(add, (a, b)), x, y)
 
     def call(left: str) -> str:
         return add.describe_call((left, "y"))

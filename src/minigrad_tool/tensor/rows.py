@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from minigrad_tool.adapter.profile import Op, Profile
+from minigrad_tool.adapter.traversal import reused_twice
 from minigrad_tool.ops import why_not_run
 from minigrad_tool.tensor.access import Array
 from minigrad_tool.tensor.calls import SYMBOLS, TensorCalls
@@ -833,6 +834,17 @@ def _case(row: _Row, profile: Profile, calls: TensorCalls, op: Op | None) -> Ten
     )
 
 
+def _missing(row: _Row, have: set[str]) -> list[str]:
+    """The ops the row calls that the engine lacks, its loss's included: every loss is
+    sum(out * W)."""
+    return sorted({*row.requires, "mul", "sum"} - have)
+
+
+def _too_few_dimensions(row: _Row, profile: Profile) -> bool:
+    """Does the engine keep arrays in more dimensions than the row has (fygrad: 2-D)?"""
+    return bool(profile.min_rank) and _ranks(row) < profile.min_rank
+
+
 def build_tensor_battery(profile: Profile) -> Built:
     """The rows whose ops the engine has, as cases; the rows it lacks ops for, with what they
     lack; and the ops no case calls (the battery's three parts)."""
@@ -842,15 +854,14 @@ def build_tensor_battery(profile: Profile) -> Built:
     cases: list[TensorCase] = []
     skipped: list[tuple[str, str]] = []
     for row in _rows():
-        needs = {*row.requires, "mul", "sum"}  # every loss is sum(out * W)
-        missing = sorted(needs - have)
+        missing = _missing(row, have)
         if missing and row.optional and row.op in missing:  # a spelling it does not have
             continue
         if missing:
             broken = [method for method, _ in profile.broken]
             skipped.append((row.name, why_not_run(missing, broken)))
             continue
-        if profile.min_rank and _ranks(row) < profile.min_rank:
+        if _too_few_dimensions(row, profile):
             skipped.append((row.name, f"the engine keeps arrays in {profile.min_rank}-D at least"))
             continue
         op = ops.get(row.op) if row.op else None
@@ -865,23 +876,17 @@ def build_tensor_battery(profile: Profile) -> Built:
 
 
 def _walk_row() -> _Row:
-    """backward()'s walk over a reused node, with add alone: the graph adapter.traversal
-    measures the walk on, on arrays.  w = x + y is used by w + y and by ((w + y) + y) + y,
-    the two added: a backward() that runs w's step once, after both users gave it their
-    gradients, gives x the upstream gradient twice (2W) and y six times (6W); one that runs
-    it once per path, or too early, gives x more or less.  Not a battery row: the battery
-    measures the walk itself (Profile.backward_reuse); --suggest writes a test at this one."""
+    """backward()'s walk over a reused node, with add alone, on arrays (traversal.reused_twice):
+    a backward() that runs w's step once, after both users gave it their gradients, gives x
+    the upstream gradient twice (2W) and y six times (6W); one that runs it once per path, or
+    too early, gives x more or less.  Not a battery row: the battery measures the walk itself
+    (Profile.backward_reuse); --suggest writes a test at this one."""
 
     def build(c: TensorCalls, xs: Sequence[Any]) -> Any:
-        x, y = xs
-        w = c.binary("add", x, y)
-        longer = c.binary("add", c.binary("add", c.binary("add", w, y), y), y)
-        return c.binary("add", c.binary("add", w, y), longer)
+        return reused_twice(lambda a, b: c.binary("add", a, b), *xs)
 
     def ref(xs: Sequence[Array]) -> Array:
-        x, y = xs
-        w = x + y
-        return np.asarray((w + y) + (((w + y) + y) + y))
+        return np.asarray(reused_twice(np.add, *xs))
 
     return _Row(
         "backward_walk",
@@ -899,6 +904,6 @@ def walk_case(profile: Profile) -> TensorCase | None:
     its ops (add, and the loss's mul and sum) and arrays of its rank."""
     calls = TensorCalls(profile)
     row = _walk_row()
-    if not {*row.requires, "mul", "sum"} <= set(calls.ops) or _ranks(row) < profile.min_rank:
+    if _missing(row, set(calls.ops)) or _too_few_dimensions(row, profile):
         return None
     return _case(row, profile, calls, None)

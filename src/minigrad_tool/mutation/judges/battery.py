@@ -21,7 +21,12 @@ from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case
 from minigrad_tool.battery.cases import BatteryCase, pinned_values
-from minigrad_tool.battery.chunks import CHUNKS_PER_JOB, each_until_failure, run_in_chunks
+from minigrad_tool.battery.chunks import (
+    chunks_for,
+    costliest_first,
+    each_until_failure,
+    run_in_chunks,
+)
 from minigrad_tool.findings import Finding, blame_backward
 from minigrad_tool.isolation import Host, Reporter
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -43,13 +48,15 @@ __all__ = ["BatteryJudge"]
 
 
 def _run_in_chunks(
-    engine: Host, cases: Sequence[str], jobs: int
+    engine: Host, cases: Sequence[str], jobs: int, compiled: bool = False
 ) -> dict[str, tuple[Any, float] | ChildOutcome]:
-    """Each case's run on the unmutated engine, a chunk of cases per child (battery.chunks): its
-    answer and the seconds it took, or the outcome of its child, run again alone, where it
-    hung or died; InternalError where minigrad's own code raised."""
+    """Each case's run on the unmutated engine, a chunk of cases per child (battery.chunks; a
+    case each where the engine runs compiled code): its answer and the seconds it took, or
+    the outcome of its child, run again alone, where it hung or died; InternalError where
+    minigrad's own code raised."""
     runs: dict[str, tuple[Any, float] | ChildOutcome] = {}
-    outcomes = run_in_chunks(engine, "battery-harness", cases, CHUNKS_PER_JOB * jobs)
+    chunks = chunks_for(compiled, jobs, len(cases))
+    outcomes = run_in_chunks(engine, "battery-harness", cases, chunks)
     for name, outcome in outcomes.items():
         raise_internal(outcome, f"the harness run of case {name}")
         if not outcome.ok:
@@ -157,10 +164,9 @@ class BatteryJudge:
         keys = self.setup.run_keys
         kept = {c.name: k for c in self.cases if keys and (k := keys.kept_case(c.name))}
         runs: dict[str, tuple[Any, float] | ChildOutcome] = dict(kept)
-        # The costliest first: a long case (a deep chain) runs beside the many short ones,
-        # not after them, when children run at once.
-        todo = [c.name for c in sorted(self.cases, key=lambda c: -c.cost) if c.name not in kept]
-        for name, run in _run_in_chunks(engine, todo, self.setup.config.jobs).items():
+        todo = costliest_first(c for c in self.cases if c.name not in kept)
+        compiled = self.setup.profile.runs_compiled_code
+        for name, run in _run_in_chunks(engine, todo, self.setup.config.jobs, compiled).items():
             runs[name] = run
             if not isinstance(run, tuple) or keys is None:
                 continue
