@@ -948,26 +948,6 @@ def test_a_scalar_engine_whose_nodes_take_arrays_but_cannot_sum_is_checked_as_sc
     assert "mutation score: 100.0%" in result.stdout
 
 
-def test_an_engine_that_wraps_every_number_in_a_0d_array_is_checked_as_scalar(
-    tmp_path: Path,
-) -> None:
-    """ngrad's class: `Value(0.5).data` is `np.array(0.5)`, shape (); without sum() the tensor
-    battery cannot check it, and it was refused ("a tensor engine minigrad cannot check")
-    although a node made from a number holds one number.  It is checked as a scalar engine,
-    its `self.grad = self.grad + ...` steps mutated and every mutant killed."""
-    name = write(tmp_path, (ENGINES / "zero_d_arrays.py").read_text())
-    checked = minigrad(tmp_path, "gradcheck", "--engine", name)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "Value(0.5) holds a 0-d array: checked as a scalar engine" in checked.stdout
-    result = minigrad(tmp_path, "mutate", "--engine", name, "--judge", "battery", "--json", "r")
-    assert result.returncode == 0, result.stdout + result.stderr
-    (mutants,) = [f["mutants"] for f in json.loads((tmp_path / "r").read_text())["files"].values()]
-    assert {"add-assign", "mul-swap", "pow-sign", "exp-chain", "tanh-const"} <= {
-        m["id"] for m in mutants
-    }
-    assert "mutation score: 100.0%" in result.stdout
-
-
 def test_a_needle_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:
     """CMU needle's shape (gradflow's): `.grad` appears only once a backward sets it, so the
     engine owns its gradients (nothing pre-seeded; a second backward must set them again);

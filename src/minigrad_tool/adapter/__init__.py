@@ -154,9 +154,8 @@ def _discover(
 ) -> Profile:
     """The scalar discovery, or the tensor one for nodes that hold arrays (numpy from here).
 
-    Nodes that take arrays but hold one number when made from one (an engine written for
-    numbers that numpy's operators happen to carry through, or one that wraps every number
-    in a 0-d array) are checked as a scalar engine
+    Nodes that take arrays but hold a plain number when made from one (an engine written for
+    numbers that numpy's operators happen to carry through) are checked as a scalar engine
     when the tensor discovery cannot check them, and the note says why.
     """
     try:
@@ -172,7 +171,7 @@ def _discover(
             note = (
                 "its nodes take arrays too, but it cannot be checked as a tensor engine "
                 f"({refused.why}); "
-                f"{found.cls.__name__}(0.5) holds {found.scalar_too}: checked as a scalar engine"
+                f"{found.cls.__name__}(0.5) holds a plain number: checked as a scalar engine"
             )
             try:
                 return discover(spec, module, progress, avoid, as_scalar=note)

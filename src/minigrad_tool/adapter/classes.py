@@ -56,11 +56,9 @@ def function_of(attr: object) -> FunctionType | None:
 class TensorEngine(Exception):
     """Its nodes hold arrays: :mod:`minigrad_tool.tensor.discovery` takes over."""
 
-    def __init__(self, cls: type, data_attr: str, scalar_too: str = "") -> None:
+    def __init__(self, cls: type, data_attr: str, scalar_too: bool = False) -> None:
         self.cls, self.data_attr = cls, data_attr
-        # what a node made from a number holds, if one number ("a plain number", "a 0-d
-        # array": ngrad wraps every number in np.array), else ""
-        self.scalar_too = scalar_too
+        self.scalar_too = scalar_too  # a node made from a number holds a plain number
         super().__init__(f"{cls.__name__} holds arrays in .{data_attr}")
 
 
@@ -107,7 +105,8 @@ def node_class(
         raise EngineError(f"engine {spec.text!r} cannot be used: {cls.__name__}(0.5) {missing}")
     data_attr = find_data_attribute(leaf, 0.5) or "data"
     if not as_scalar and _holds_arrays(cls, data_attr):
-        raise TensorEngine(cls, data_attr, _one_number(getattr(leaf, data_attr)))
+        number = getattr(leaf, data_attr)
+        raise TensorEngine(cls, data_attr, scalar_too=getattr(number, "shape", None) is None)
     try:  # axgrad keeps a compiled CTensor there: nothing minigrad can read or compare
         real(getattr(leaf, data_attr), f"{cls.__name__}(0.5).{data_attr}")
     except NotANumber as err:
@@ -116,12 +115,6 @@ def node_class(
             "the number a node holds"
         ) from None
     return cls, data_attr
-
-
-def _one_number(held: object) -> str:
-    """How a node made from a number holds it, if as one number; else ""."""
-    shape = getattr(held, "shape", None)
-    return "a plain number" if shape is None else "a 0-d array" if shape == () else ""
 
 
 def find_leaf_factory(module: ModuleType, cls: type) -> str:
