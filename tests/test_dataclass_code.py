@@ -17,6 +17,12 @@ import pytest
 
 from minigrad_tool.dataclass_code import MOST_KEPT, Codes, install, keep, take_role, uninstall
 
+# Texts dataclasses compiles for a frozen class: one per method (__init__, __repr__, __eq__,
+# __setattr__, __delattr__, __hash__) up to CPython 3.12; from 3.13 one text holds them all.
+TEXTS_PER_FROZEN_CLASS = 1 if sys.version_info >= (3, 13) else 5
+# Texts the command's own imports compile (`mutate --help`): 297 on 3.11 and 3.12, 58 on 3.13.
+COMMAND_TEXTS = 50 if sys.version_info >= (3, 13) else 100
+
 
 def _point_class() -> Any:
     @dataclasses.dataclass(frozen=True)
@@ -58,7 +64,7 @@ def test_a_class_defined_again_runs_the_code_kept_and_behaves_the_same(kept_in: 
     first = _installed(kept_in)
     try:
         made_first = _point_class()
-        assert first.compiled >= 5  # __init__, __repr__, __eq__, __setattr__, __delattr__...
+        assert first.compiled >= TEXTS_PER_FROZEN_CLASS
     finally:
         uninstall(first)
     assert first.save()
@@ -81,7 +87,7 @@ def test_an_unreadable_file_is_no_cache_and_no_error(kept_in: Path) -> None:
     codes = _installed(kept_in)
     try:
         assert _behaviour(_point_class()) == _behaviour(_point_class())
-        assert codes.compiled >= 5
+        assert codes.compiled >= TEXTS_PER_FROZEN_CLASS
     finally:
         uninstall(codes)
 
@@ -153,4 +159,4 @@ def test_the_command_keeps_the_code_and_finds_it_the_next_time(tmp_path: Path) -
     written = kept.stat().st_mtime_ns
     subprocess.run(command, env=env, check=True, capture_output=True)
     assert kept.stat().st_mtime_ns == written  # all found: nothing compiled, nothing written
-    assert len(Codes(tmp_path, "command").codes) >= 100  # the command's own dataclasses
+    assert len(Codes(tmp_path, "command").codes) >= COMMAND_TEXTS  # the command's dataclasses

@@ -4,7 +4,8 @@ A dataclass's ``__init__``, ``__repr__``, ``__eq__`` (and, frozen, ``__setattr__
 ``__delattr__`` and ``__hash__``) are written as source text and compiled each time the class
 is defined: one compile per method, in every run.  The command's imports define 69 of them:
 360 compiles, 37 ms of the 80 ms those imports took (CPython 3.11, timed by wrapping
-``dataclasses._process_class``), paid by every command before it starts any child.  The text
+``dataclasses._process_class``), paid by every command before it starts any child (CPython
+3.13 writes a class's methods as one text: 58 texts for the same imports).  The text
 is the same in every run, so its code objects are kept in minigrad's bytecode folder
 (:mod:`minigrad_tool.bytecode`) and the next run executes them without compiling: the same
 code, compiled from the same text with the same flags.
