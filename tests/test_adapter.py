@@ -218,6 +218,42 @@ class TestSpec:
         with pytest.raises(EngineError, match=message):
             parse_spec(text)
 
+    @pytest.mark.parametrize(
+        ("files", "text", "said"),
+        [
+            (["src/labpkg_q/__init__.py"], "labpkg_q:Value", "src/labpkg_q/__init__.py:Value"),
+            (["src/labpkg_q/__init__.py", "src/labpkg_q/core.py"], "labpkg_q.core", None),
+            (["lab_engine_q.py"], "lab_engine_q:Value", "lab_engine_q.py:Value"),
+        ],
+    )
+    def test_a_module_here_but_not_importable_names_the_path_to_pass(
+        self,
+        files: list[str],
+        text: str,
+        said: str | None,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A src layout not installed (pytest's `pythonpath = ["src"]` imports it for the tests
+        alone), or a file where the `minigrad` script runs (it does not import from there):
+        the error names the file's path as what to pass."""
+        for name in files:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text("")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+        with pytest.raises(EngineError) as raised:
+            parse_spec(text)
+        shown = said or files[-1]
+        message = str(raised.value)
+        assert f"; {shown.partition(':')[0]} is here, but not on this environment's" in message
+        assert message.endswith(f"import path; pass its path: --engine {shown}")
+
+    def test_a_folder_is_not_an_engine_file(self, tmp_path: Path) -> None:
+        (tmp_path / "pkg").mkdir()
+        with pytest.raises(EngineError, match=r"is a folder: pass the \.py file that defines"):
+            parse_spec(f"{tmp_path / 'pkg'}:Value")
+
     def test_a_compiled_module_names_its_package(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -223,10 +223,35 @@ def _find_spec(name: str, search: list[str] | None) -> importlib.machinery.Modul
     return None
 
 
-def _locate_module(module: str, first: str | None = None) -> Path:
+# Folders, from where the command runs, where a module that is not on the import path is
+# looked for, only to say which path to pass: the folder itself (the `minigrad` script does not
+# put it on sys.path, as `python -m` does) and a src layout not installed (pytest's
+# `pythonpath = ["src"]` puts it there for the tests alone).
+_FOLDERS_TO_HINT = (".", "src")
+_PASS_A_PATH = "pass a .py path or an importable module"
+
+
+def _what_to_pass(module: str, class_name: str | None) -> str:
+    """What to do about a module not found: pass the path of the file of those folders that is
+    `module`'s (`src/pkg/core.py is here, but ...: --engine src/pkg/core.py:Value`), if any."""
+    parts = module.split(".")
+    for folder in _FOLDERS_TO_HINT:
+        base = Path(folder).joinpath(*parts)
+        for file in (base.with_name(f"{parts[-1]}.py"), base / "__init__.py"):
+            if file.is_file():
+                suffix = f":{class_name}" if class_name else ""
+                return (
+                    f"{file.as_posix()} is here, but not on this environment's import path; "
+                    f"pass its path: --engine {file.as_posix()}{suffix}"
+                )
+    return _PASS_A_PATH
+
+
+def _locate_module(module: str, first: str | None = None, class_name: str | None = None) -> Path:
     """The source file of `module`, found the way `import` would find it.
 
-    `first` is a folder searched before sys.path, as a child will put it there.
+    `first` is a folder searched before sys.path, as a child will put it there; `class_name`
+    the class the spec names, for the hint of a module not found.
     """
     search: list[str] | None = [first, *sys.path] if first else None
     spec = None
@@ -239,7 +264,7 @@ def _locate_module(module: str, first: str | None = None) -> Path:
         if spec is None:
             raise EngineError(
                 f"no module named {name!r} (looking for {module!r}); "
-                "pass a .py path or an importable module"
+                + (_what_to_pass(module, class_name) if depth == 1 else _PASS_A_PATH)
             )
         locations = spec.submodule_search_locations
         search = list(locations) if locations is not None else None
@@ -267,6 +292,11 @@ def _not_source(module: str, origin: str | None) -> str:
 
 
 def _read(path: Path) -> bytes:
+    if path.is_dir():
+        raise EngineError(
+            f"engine {path} is a folder: pass the .py file that defines the class, or its "
+            f"package's {(path / '__init__.py').as_posix()} with :CLASS after it"
+        )
     if not path.is_file():
         raise EngineError(f"engine file not found: {path}")
     if path.suffix != ".py":
@@ -309,7 +339,7 @@ def parse_spec(text: str) -> EngineSpec:
         resolved = path.resolve()
         module, sys_path = module_of_file(resolved)
         return EngineSpec(text, module, resolved, sys_path, class_name, snapshot)
-    path = _locate_module(target)
+    path = _locate_module(target, class_name=class_name)
     return EngineSpec(text, target, path.resolve(), None, class_name, _read(path))
 
 
