@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from minigrad_tool.cli import main
-from minigrad_tool.cli.config import ConfigError, find_config
+from minigrad_tool.cli.config import Config, ConfigError, find_config
+from minigrad_tool.cli.parser import build_parser
 
 ENGINES = Path(__file__).parent / "engines"
 
@@ -58,6 +59,24 @@ class TestFinding:
         (inner / "pyproject.toml").write_text('[project]\nname = "inner"\n')
         monkeypatch.chdir(inner)
         assert find_config().values == {}
+
+
+@pytest.mark.parametrize(
+    ("settings", "argv", "tests"),
+    [
+        ((), ["--tests", "a.py", "--tests", "b.py", "c.py"], ["a.py", "b.py", "c.py"]),
+        (("t/",), ["--tests", "a.py", "--tests", "b.py"], ["a.py", "b.py"]),
+        (("t/",), [], ("t/",)),
+    ],
+)
+def test_each_tests_flag_adds_to_the_last_and_the_first_replaces_the_setting(
+    settings: tuple[str, ...], argv: list[str], tests: object
+) -> None:
+    """argparse's own `store` kept only the last `--tests`: `--tests a.py --tests b.py` judged
+    by b.py alone, reported as "your tests"."""
+    config = Config(Path("pyproject.toml"), {"tests": settings} if settings else {})
+    parser = build_parser(config, lambda name: lambda *_: 0)
+    assert parser.parse_args(["mutate", *argv]).tests == tests
 
 
 class TestRefusing:

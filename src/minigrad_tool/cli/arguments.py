@@ -9,7 +9,25 @@ from typing import Any
 
 from minigrad_tool.isolation import MAX_TIMEOUT
 
-__all__ = ["jobs", "memory", "names", "number", "percentage", "seconds", "shard"]
+__all__ = ["Repeatable", "jobs", "memory", "names", "number", "percentage", "seconds", "shard"]
+
+
+class Repeatable(argparse.Action):
+    """`--tests a --tests b c` gives a, b and c (argparse's own `store` keeps only the last,
+    silently: a campaign judged by b and c alone, reported as judged by "your tests").  The
+    first occurrence on the command line replaces the default, the project's settings."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        current = getattr(namespace, self.dest, None)
+        kept = [] if current is self.default or current is None else list(current)
+        given = [values] if isinstance(values, str) or values is None else list(values)
+        setattr(namespace, self.dest, kept + given)
 
 
 def number(

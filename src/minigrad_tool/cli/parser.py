@@ -139,7 +139,14 @@ class _Builder:
 
     def tests(self, parser: argparse.ArgumentParser, help_text: str) -> None:
         self.option(
-            parser, "--tests", nargs="+", metavar="PATH", default=(), type=str, help=help_text
+            parser,
+            "--tests",
+            nargs="+",
+            action=arguments.Repeatable,
+            metavar="PATH",
+            default=(),
+            type=str,
+            help=help_text,
         )
 
     def min_score(self, parser: argparse.ArgumentParser) -> None:
