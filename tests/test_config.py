@@ -79,6 +79,13 @@ def test_each_tests_flag_adds_to_the_last_and_the_first_replaces_the_setting(
     assert parser.parse_args(["mutate", *argv]).tests == tests
 
 
+def test_operators_and_groups_given_twice_add_up() -> None:
+    parser = build_parser(Config(), lambda name: lambda *_: 0)
+    argv = ["--operators", "sign,drop", "--operators", "swap,sign", "--groups", "op"]
+    args = parser.parse_args(["mutate", *argv, "--groups", "graph"])
+    assert (args.operators, args.groups) == (("sign", "drop", "swap"), ("op", "graph"))
+
+
 class TestRefusing:
     @pytest.mark.parametrize(
         ("table", "said"),

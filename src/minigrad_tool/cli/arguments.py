@@ -13,9 +13,10 @@ __all__ = ["Repeatable", "jobs", "memory", "names", "number", "percentage", "sec
 
 
 class Repeatable(argparse.Action):
-    """`--tests a --tests b c` gives a, b and c (argparse's own `store` keeps only the last,
-    silently: a campaign judged by b and c alone, reported as judged by "your tests").  The
-    first occurrence on the command line replaces the default, the project's settings."""
+    """`--tests a --tests b c` gives a, b and c, `--operators sign --operators drop` both
+    (argparse's own `store` keeps only the last, silently: a campaign judged by b and c alone,
+    reported as judged by "your tests").  The first occurrence on the command line replaces
+    the default, the project's settings; a value given twice counts once."""
 
     def __call__(
         self,
@@ -27,7 +28,8 @@ class Repeatable(argparse.Action):
         current = getattr(namespace, self.dest, None)
         kept = [] if current is self.default or current is None else list(current)
         given = [values] if isinstance(values, str) or values is None else list(values)
-        setattr(namespace, self.dest, kept + given)
+        both = list(dict.fromkeys(kept + given))
+        setattr(namespace, self.dest, tuple(both) if isinstance(values, tuple) else both)
 
 
 def number(

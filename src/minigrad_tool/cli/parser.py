@@ -238,6 +238,7 @@ def _mutate_selection(mutate: argparse.ArgumentParser) -> None:
     )
     mutate.add_argument(
         "--groups",
+        action=arguments.Repeatable,
         type=lambda text: tuple(g.strip() for g in text.split(",") if g.strip()),
         default=None,
         metavar="NAMES",
@@ -284,6 +285,7 @@ def _mutate_command(b: _Builder, run: Callable[[str], Callable[..., int]]) -> No
     b.option(
         mutate,
         "--operators",
+        action=arguments.Repeatable,
         type=arguments.names("operator", tuple(OPERATORS)),
         metavar="NAMES",
         help=f"comma-separated operators (default: all of {','.join(OPERATORS)})",
