@@ -948,6 +948,26 @@ def test_a_scalar_engine_whose_nodes_take_arrays_but_cannot_sum_is_checked_as_sc
     assert "mutation score: 100.0%" in result.stdout
 
 
+def test_a_dunder_that_only_calls_a_method_owns_that_methods_step(tmp_path: Path) -> None:
+    """tinygrad-classroom's shape: `__pow__` returns `self.pow(exponent)`.  The closure of
+    `pow` is pow's step (it was "none seen", and the report said "not mutated: pow" above a
+    table of pow's mutants); `__truediv__`, which multiplies by `other.pow(-1.0)`, is built
+    from mul and pow."""
+    name = write(tmp_path, (ENGINES / "method_alias.py").read_text())
+    checked = minigrad(tmp_path, "gradcheck", "--engine", name)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    rows: dict[str, str] = {}
+    for line in checked.stdout.splitlines():  # the ops table's row, not the cases table's
+        rows.setdefault(line.partition(" ")[0], line)
+    assert "closure (line 44)" in rows["pow"]
+    assert "none of its own: built from mul, pow" in rows["div"]
+    result = minigrad(tmp_path, "mutate", "--engine", name, "--judge", "battery")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not mutated" not in result.stdout
+    assert "pow-sign" not in result.stdout  # killed: no survivor listed
+    assert "mutation score: 100.0% (78 killed" in result.stdout
+
+
 def test_a_needle_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:
     """CMU needle's shape (gradflow's): `.grad` appears only once a backward sets it, so the
     engine owns its gradients (nothing pre-seeded; a second backward must set them again);

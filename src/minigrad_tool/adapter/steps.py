@@ -41,8 +41,10 @@ def steps_of(
     foreign: list[CodeKey] = []
     attribute = _attached_attribute(watch.out, session.leaf(0.5))
     # module functions of the engine's file the method hands its work to (nanotorch's
-    # `tensor.relu` returns `relu(self)`): their closures are the op's steps
+    # `tensor.relu` returns `relu(self)`), and the method of its class it only calls
+    # (`__pow__` returning `self.pow(exponent)`): their closures are the op's steps
     handed = tuple(f"{q}.<locals>." for q, _ in watch.forward_codes if "." not in q and q in refs)
+    handed += tuple(f"{q}.<locals>." for q in _alias_of(method, op.qualname))
     for key in watch.backward_codes:
         qualname, first = key
         style: StepStyle
@@ -66,6 +68,30 @@ def steps_of(
     if not steps and not foreign:
         steps = local_grad_steps(session, op, method, watch.out)
     return tuple(dict.fromkeys(steps)), tuple(foreign)
+
+
+def _alias_of(method: Function, qualname: str) -> tuple[str, ...]:
+    """The method of the same class that `method` only calls and returns (`def __pow__(self,
+    e): return self.pow(e)`): its qualname, or () if the method does more than that."""
+    if not isinstance(method.node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return ()
+    body = [
+        s
+        for s in method.node.body
+        if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))  # a docstring
+    ]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return ()
+    call = body[0].value
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id == "self"
+    ):
+        return ()
+    owner, _, name = qualname.rpartition(".")
+    return (f"{owner}.{call.func.attr}",) if owner and call.func.attr != name else ()
 
 
 # A fault of where an op keeps its step, read from its source (Op.step_fault): (kind, line,
