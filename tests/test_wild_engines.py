@@ -952,15 +952,17 @@ def test_a_dunder_that_only_calls_a_method_owns_that_methods_step(tmp_path: Path
     """tinygrad-classroom's shape: `__pow__` returns `self.pow(exponent)`.  The closure of
     `pow` is pow's step (it was "none seen", and the report said "not mutated: pow" above a
     table of pow's mutants); `__truediv__`, which multiplies by `other.pow(-1.0)`, is built
-    from mul and pow."""
+    from mul and pow.  `__rmul__` only calls `self.__mul__`: an op's method, whose steps stay
+    mul's (rmul is built from mul)."""
     name = write(tmp_path, (ENGINES / "method_alias.py").read_text())
     checked = minigrad(tmp_path, "gradcheck", "--engine", name)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     rows: dict[str, str] = {}
     for line in checked.stdout.splitlines():  # the ops table's row, not the cases table's
         rows.setdefault(line.partition(" ")[0], line)
-    assert "closure (line 44)" in rows["pow"]
+    assert "closure (line 45)" in rows["pow"]
     assert "none of its own: built from mul, pow" in rows["div"]
+    assert "none of its own: built from mul " in rows["rmul"]  # mul's method: mul's steps
     result = minigrad(tmp_path, "mutate", "--engine", name, "--judge", "battery")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not mutated" not in result.stdout

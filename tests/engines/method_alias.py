@@ -1,6 +1,7 @@
 """An op whose dunder only calls a method of its own (tinygrad-classroom's shape): `__pow__`
 returns `self.pow(exponent)`, whose closure is pow's backward step; `__truediv__` multiplies by
-`other.pow(-1.0)`, so div is built from mul and pow."""
+`other.pow(-1.0)`, so div is built from mul and pow; `__rmul__` only calls `self.__mul__`, an
+op's own method, so rmul is built from mul."""
 
 import math
 
@@ -74,7 +75,7 @@ class Value:
         return self + other
 
     def __rmul__(self, other):
-        return self * other
+        return self.__mul__(other)
 
     def backward(self):
         topo, seen = [], set()

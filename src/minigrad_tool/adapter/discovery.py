@@ -44,6 +44,7 @@ from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.adapter.steps import (
     delegates_of,
     forward_helpers,
+    release_aliases,
     settle_delegates,
     step_fault,
     steps_of,
@@ -195,6 +196,7 @@ def _settled(
 ) -> list[Op]:
     """Each op's own steps (a function several ops' steps call is none's) and the ops whose
     steps it uses; code no op owns becomes a backward helper."""
+    release_aliases(d, ops, foreign_codes)
     claims = Counter(s.qualname for op in ops for s in op.steps if s.style == "method")
     shared = {q for q, n in claims.items() if n > 1}
     for i, op in enumerate(ops):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from types import FunctionType
 from typing import Any
@@ -22,7 +23,14 @@ from minigrad_tool.adapter.source import Function, FunctionNode, SourceIndex, re
 from minigrad_tool.adapter.trace import CodeKey
 from minigrad_tool.mutation.sites import grad_writes, own_nodes
 
-__all__ = ["delegates_of", "forward_helpers", "settle_delegates", "step_fault", "steps_of"]
+__all__ = [
+    "delegates_of",
+    "forward_helpers",
+    "release_aliases",
+    "settle_delegates",
+    "step_fault",
+    "steps_of",
+]
 
 
 def steps_of(
@@ -44,7 +52,9 @@ def steps_of(
     # `tensor.relu` returns `relu(self)`), and the method of its class it only calls
     # (`__pow__` returning `self.pow(exponent)`): their closures are the op's steps
     handed = tuple(f"{q}.<locals>." for q, _ in watch.forward_codes if "." not in q and q in refs)
-    handed += tuple(f"{q}.<locals>." for q in _alias_of(method, op.qualname))
+    for alias in _alias_of(method, op.qualname):
+        session.aliases[op.name] = alias
+        handed += (f"{alias}.<locals>.",)
     for key in watch.backward_codes:
         qualname, first = key
         style: StepStyle
@@ -92,6 +102,26 @@ def _alias_of(method: Function, qualname: str) -> tuple[str, ...]:
         return ()
     owner, _, name = qualname.rpartition(".")
     return (f"{owner}.{call.func.attr}",) if owner and call.func.attr != name else ()
+
+
+def release_aliases(
+    d: Session, ops: list[Op], foreign_codes: dict[str, tuple[CodeKey, ...]]
+) -> None:
+    """The closures of a method an op's method only calls are its steps (`__pow__` returning
+    `self.pow(exponent)`), unless that method is an op's own (`__rmul__` returning
+    `self.__mul__(other)`, `__matmul__` returning `self.matmul(other)`: built from that op) or
+    several ops only call it (a shared helper, vizgrad's `_create_unary_op`)."""
+    methods = {op.qualname for op in ops}
+    callers = Counter(d.aliases.values())
+    for i, op in enumerate(ops):
+        alias = d.aliases.get(op.name)
+        if alias is None or (alias not in methods and callers[alias] == 1):
+            continue
+        prefix = f"{alias}.<locals>."
+        released = tuple((s.qualname, s.line) for s in op.steps if s.qualname.startswith(prefix))
+        kept = tuple(s for s in op.steps if not s.qualname.startswith(prefix))
+        ops[i] = dataclasses.replace(op, steps=kept)
+        foreign_codes[op.name] = (*foreign_codes[op.name], *released)
 
 
 # A fault of where an op keeps its step, read from its source (Op.step_fault): (kind, line,

@@ -34,6 +34,7 @@ from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.steps import (
     delegates_of,
     forward_helpers,
+    release_aliases,
     settle_delegates,
     step_fault,
     steps_of,
@@ -306,6 +307,7 @@ def discover_tensor(
     found += _functions_of(d, {op.name for op, _ in found})
     ops, foreign = _traced_ops(d, found, avoid or {})
     ops = settle_delegates(d, ops)
+    release_aliases(d, ops, foreign)
     _require_the_loss(d, spec, ops, found)
     progress("backpropagating a loss (x * w).sum()")  # no one op's fault if this hangs
     grad_is_node = _check_loss(d, spec, ops)
