@@ -52,7 +52,8 @@ def steps_of(
     # `tensor.relu` returns `relu(self)`), and the method of its class it only calls
     # (`__pow__` returning `self.pow(exponent)`): their closures are the op's steps
     handed = tuple(f"{q}.<locals>." for q, _ in watch.forward_codes if "." not in q and q in refs)
-    for alias in _alias_of(method, op.qualname):
+    alias = _alias_of(method, op.qualname)
+    if alias:
         session.aliases[op.name] = alias
         handed += (f"{alias}.<locals>.",)
     for key in watch.backward_codes:
@@ -80,18 +81,18 @@ def steps_of(
     return tuple(dict.fromkeys(steps)), tuple(foreign)
 
 
-def _alias_of(method: Function, qualname: str) -> tuple[str, ...]:
+def _alias_of(method: Function, qualname: str) -> str:
     """The method of the same class that `method` only calls and returns (`def __pow__(self,
-    e): return self.pow(e)`): its qualname, or () if the method does more than that."""
+    e): return self.pow(e)`): its qualname, or "" if the method does more than that."""
     if not isinstance(method.node, ast.FunctionDef | ast.AsyncFunctionDef):
-        return ()
+        return ""
     body = [
         s
         for s in method.node.body
         if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))  # a docstring
     ]
     if len(body) != 1 or not isinstance(body[0], ast.Return):
-        return ()
+        return ""
     call = body[0].value
     if not (
         isinstance(call, ast.Call)
@@ -99,22 +100,22 @@ def _alias_of(method: Function, qualname: str) -> tuple[str, ...]:
         and isinstance(call.func.value, ast.Name)
         and call.func.value.id == "self"
     ):
-        return ()
+        return ""
     owner, _, name = qualname.rpartition(".")
-    return (f"{owner}.{call.func.attr}",) if owner and call.func.attr != name else ()
+    return f"{owner}.{call.func.attr}" if owner and call.func.attr != name else ""
 
 
 def release_aliases(
-    d: Session, ops: list[Op], foreign_codes: dict[str, tuple[CodeKey, ...]]
+    session: Session, ops: list[Op], foreign_codes: dict[str, tuple[CodeKey, ...]]
 ) -> None:
     """The closures of a method an op's method only calls are its steps (`__pow__` returning
     `self.pow(exponent)`), unless that method is an op's own (`__rmul__` returning
     `self.__mul__(other)`, `__matmul__` returning `self.matmul(other)`: built from that op) or
     several ops only call it (a shared helper, vizgrad's `_create_unary_op`)."""
     methods = {op.qualname for op in ops}
-    callers = Counter(d.aliases.values())
+    callers = Counter(session.aliases.values())
     for i, op in enumerate(ops):
-        alias = d.aliases.get(op.name)
+        alias = session.aliases.get(op.name)
         if alias is None or (alias not in methods and callers[alias] == 1):
             continue
         prefix = f"{alias}.<locals>."
