@@ -370,3 +370,64 @@ print(module.__file__, minigrad.__file__, hasattr(module.Value, "sigmoid"))
     assert engine_file == str(project / "src" / "minigrad" / "engine.py")
     assert package_file == str(project / "src" / "minigrad" / "__init__.py")
     assert has_sigmoid == "True"
+
+
+ONLY_ADD = """from mlstack_q.autograd import Value
+
+
+def test_add():
+    x, y = Value(2.0), Value(3.0)
+    (x + y).backward()
+    assert x.grad == 1.0 and y.grad == 1.0
+"""
+
+
+def _flat_project(root: Path, pythonpath: bool) -> Path:
+    """A package beside its tests, no install, no conftest: a plain `pytest` imports it only if
+    its settings put the folder on the path (tinygrad-classroom has none: its author runs
+    `python -m pytest`)."""
+    package = root / "mlstack_q"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "autograd.py").write_text(
+        (Path(__file__).parent / "engines" / "microstyle.py").read_text()
+    )
+    (root / "tests").mkdir()
+    (root / "tests" / "test_engine.py").write_text(ONLY_ADD)
+    settings = '[tool.pytest.ini_options]\npythonpath = ["."]\n' if pythonpath else ""
+    (root / "pyproject.toml").write_text(f'[project]\nname = "q"\n\n{settings}')
+    return root
+
+
+@pytest.mark.parametrize("pythonpath", [False, True], ids=["no-pythonpath", "pythonpath"])
+def test_a_package_plain_pytest_cannot_import_is_said(tmp_path: Path, pythonpath: bool) -> None:
+    """The `minigrad` and `pytest` scripts, as a user runs them: where plain `pytest` cannot
+    collect the tests (the package is on no path of its own), minigrad's run, which puts the
+    engine's folder first on the path, says so and how to make them agree."""
+    project = _flat_project(tmp_path / "project", pythonpath)
+    scripts = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    plain = subprocess.run(
+        [str(scripts / "pytest"), "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert (plain.returncode == 0) is pythonpath, plain.stdout  # the premise, as users see it
+    args = ["--engine", "mlstack_q/autograd.py", "--tests", "tests", "--judge", "tests"]
+    result = subprocess.run(
+        [str(scripts / "minigrad"), "mutate", *args, "--operators", "sign", "--min-score", "0"],
+        cwd=project,
+        env={**env, "MINIGRAD_RESULTS": "off"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr  # a note fails nothing
+    said = "a plain `pytest` run here finds no `mlstack_q` to import"
+    assert (said in " ".join(result.stdout.split())) is not pythonpath, result.stdout
+    assert "mutation score: " in result.stdout

@@ -33,6 +33,7 @@ __all__ = [
     "forget_other_engines",
     "import_engine",
     "import_others",
+    "importable_on",
     "install_snapshot",
     "installed_elsewhere",
     "plain_path",
@@ -152,6 +153,18 @@ def top_of(spec: EngineSpec) -> Path:
     file when it is a module of its own."""
     depth = spec.module.count(".")
     return spec.path if depth == 0 else spec.path.parents[depth - 1]
+
+
+def importable_on(spec: EngineSpec, path: Sequence[str]) -> bool:
+    """Does `import` find the engine's top-level package (or module) on `path`, any copy of
+    it?  Always, for an engine named as an installed module.  Nothing is imported."""
+    if spec.sys_path is None:
+        return True
+    try:
+        top = spec.module.split(".")[0]
+        return importlib.machinery.PathFinder.find_spec(top, list(path)) is not None
+    except Exception:  # a broken path entry: no reason to say anything
+        return True
 
 
 def installed_elsewhere(spec: EngineSpec, path: Sequence[str]) -> str:

@@ -34,6 +34,7 @@ from minigrad_tool.adapter.loader import (
     STARTUP_PATH,
     NotTheEngine,
     import_engine,
+    importable_on,
     installed_elsewhere,
     plain_path,
     top_of,
@@ -226,6 +227,9 @@ class _Session:
     # Where a plain `pytest` run imports the engine's package from, when that is another
     # copy than the engine's own file (an install into site-packages); "" if it is not.
     elsewhere: str = ""
+    # A plain `pytest` run finds no copy of the engine's package to import at all: your tests
+    # import it only because minigrad put its folder first on the path.
+    unfound: bool = False
 
 
 class _Plugin:
@@ -384,7 +388,12 @@ def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> d
         names = computed_at_import(module, session.kept.modules, children)
         if names:
             imported[nodeid.split("::")[0]] = names
-    return {"order": session.order, "imported": imported, "elsewhere": session.elsewhere}
+    return {
+        "order": session.order,
+        "imported": imported,
+        "elsewhere": session.elsewhere,
+        "unfound": session.unfound,
+    }
 
 
 def _stats_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> list[Any]:
@@ -632,6 +641,7 @@ class TestsHost:
         # test file -> its globals that hold what the engine computed at import (`tests`)
         self.imported: dict[str, tuple[str, ...]] = {}
         self.elsewhere = ""  # where a plain pytest run imports another copy of the engine
+        self.unfound = False  # a plain pytest run finds no copy of it at all
         # The host started before `assign`: the mutants, and the listing of your tests after
         # them, were sent to it; their answers are not read yet.
         self.unassigned = self.listing = False
@@ -662,6 +672,7 @@ class TestsHost:
             plain = plain_path(before, sys.path, spec.sys_path)
             plain = [p for p in plain if p not in before or p in STARTUP_PATH]
             self.session.elsewhere = installed_elsewhere(spec, plain)
+            self.session.unfound = not importable_on(spec, plain)
             _hypothesis_home(self.scratch)  # again: an older hypothesis the tests imported
             _hypothesis_seeded()
             import_engine(spec)  # tests that import it inside a test get the same module
@@ -747,6 +758,7 @@ class TestsHost:
             raise HarnessError(f"listing your tests failed: {outcome.message}")
         self.imported = {str(f): tuple(map(str, n)) for f, n in outcome.value["imported"].items()}
         self.elsewhere = str(outcome.value["elsewhere"])
+        self.unfound = bool(outcome.value["unfound"])
         return [str(nodeid) for nodeid in outcome.value["order"]]
 
 
@@ -978,8 +990,31 @@ def run_tests_harness(
         excluded=excluded,
         fixtures=fixtures,
         imported=tests.imported,
-        findings=(Finding("", elsewhere_note(tests), check="note"),) if tests.elsewhere else (),
+        findings=tuple(Finding("", note, check="note") for note in _path_notes(tests)),
         kept=(last.reused, len(stats)) if last is not None else (0, 0),
+    )
+
+
+def _path_notes(tests: TestsHost) -> list[str]:
+    """What a plain `pytest` run would import differently from minigrad's run: said."""
+    if tests.elsewhere:
+        return [elsewhere_note(tests)]
+    return [unfound_note(tests)] if tests.unfound else []
+
+
+def unfound_note(tests: TestsHost) -> str:
+    """Your tests import the engine's package only because minigrad put its folder first on
+    the path: a plain `pytest` run here finds no copy of it (TestsHost.unfound)."""
+    spec, top = tests.spec, tests.spec.module.split(".")[0]
+    folder = Path(spec.sys_path or ".")
+    shown = os.path.relpath(folder) if folder.is_relative_to(Path.cwd()) else str(folder)
+    where = "this folder" if shown == "." else shown
+    return (
+        f"a plain `pytest` run here finds no `{top}` to import: your tests import it only "
+        f"because minigrad puts {where}, which holds it, first on the path (as `python -m "
+        f'pytest` run from {where} does). Add `pythonpath = ["{shown}"]` to '
+        "[tool.pytest.ini_options], or install your project editable (`uv sync`, `pip "
+        "install -e .`), so that a plain `pytest` runs the tests judged here"
     )
 
 
