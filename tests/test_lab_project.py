@@ -399,34 +399,28 @@ def _flat_project(root: Path, pythonpath: bool) -> Path:
     return root
 
 
+def _script(
+    project: Path, env: dict[str, str], name: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """One of the venv's scripts (`pytest`, `minigrad`), run from the project as users do."""
+    command = [str(Path(sys.executable).parent / name), *args]
+    return subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
 @pytest.mark.parametrize("pythonpath", [False, True], ids=["no-pythonpath", "pythonpath"])
 def test_a_package_plain_pytest_cannot_import_is_said(tmp_path: Path, pythonpath: bool) -> None:
     """The `minigrad` and `pytest` scripts, as a user runs them: where plain `pytest` cannot
     collect the tests (the package is on no path of its own), minigrad's run, which puts the
     engine's folder first on the path, says so and how to make them agree."""
     project = _flat_project(tmp_path / "project", pythonpath)
-    scripts = Path(sys.executable).parent
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    plain = subprocess.run(
-        [str(scripts / "pytest"), "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    plain = _script(project, env, "pytest", "-q", "-p", "no:cacheprovider", "tests")
     assert (plain.returncode == 0) is pythonpath, plain.stdout  # the premise, as users see it
-    args = ["--engine", "mlstack_q/autograd.py", "--tests", "tests", "--judge", "tests"]
-    result = subprocess.run(
-        [str(scripts / "minigrad"), "mutate", *args, "--operators", "sign", "--min-score", "0"],
-        cwd=project,
-        env={**env, "MINIGRAD_RESULTS": "off"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    args = ["--engine", "mlstack_q/autograd.py", "--tests", "tests", "--operators", "sign"]
+    env["MINIGRAD_RESULTS"] = "off"
+    result = _script(project, env, "minigrad", "mutate", *args, "--min-score", "0")
     assert result.returncode == 0, result.stdout + result.stderr  # a note fails nothing
     said = "a plain `pytest` run here finds no `mlstack_q` to import"
     assert (said in " ".join(result.stdout.split())) is not pythonpath, result.stdout

@@ -1005,9 +1005,7 @@ def _path_notes(tests: TestsHost) -> list[str]:
 def unfound_note(tests: TestsHost) -> str:
     """Your tests import the engine's package only because minigrad put its folder first on
     the path: a plain `pytest` run here finds no copy of it (TestsHost.unfound)."""
-    spec, top = tests.spec, tests.spec.module.split(".")[0]
-    folder = Path(spec.sys_path or ".")
-    shown = os.path.relpath(folder) if folder.is_relative_to(Path.cwd()) else str(folder)
+    top, shown = tests.spec.module.split(".")[0], _shown_folder(tests.spec)
     where = "this folder" if shown == "." else shown
     return (
         f"a plain `pytest` run here finds no `{top}` to import: your tests import it only "
@@ -1018,12 +1016,17 @@ def unfound_note(tests: TestsHost) -> str:
     )
 
 
+def _shown_folder(spec: EngineSpec) -> str:
+    """The folder minigrad puts first on the path for the engine, as a user would type it."""
+    folder = Path(spec.sys_path or ".")
+    return os.path.relpath(folder) if folder.is_relative_to(Path.cwd()) else str(folder)
+
+
 def elsewhere_note(tests: TestsHost) -> str:
     """Why a plain `pytest` run can pass or fail where minigrad's run of the same tests does
     not: it imports another copy of the engine's package (TestsHost.elsewhere)."""
     spec, top = tests.spec, tests.spec.module.split(".")[0]
-    own, folder = top_of(spec), Path(spec.sys_path or ".")
-    shown = os.path.relpath(folder) if folder.is_relative_to(Path.cwd()) else str(folder)
+    own, shown = top_of(spec), _shown_folder(spec)
     return (
         f"plain `pytest` imports `{top}` from {tests.elsewhere}, another copy, not from "
         f"{own}, the engine checked here: minigrad runs your tests against {own}, plain "
