@@ -244,6 +244,9 @@ def print_check(out: Output, report: CheckReport) -> None:
     for note in profile.notes:  # what discovery decided: a read-only .grad, gelu's form, ...
         out.line(f"note: {note}", "yellow")
     out.line()
+    wrong = by_op(profile.attributed([r.finding for r in report.results if r.finding]))
+    if wrong and not cause:  # the ops to fix, said last too, where a terminal's reader starts
+        out.line(f"wrong: {', '.join(wrong)} (the ops table and each failure above)", "bold red")
     out.line(summary_line(report.results), "bold")
 
 
