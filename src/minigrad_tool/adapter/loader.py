@@ -155,36 +155,40 @@ def top_of(spec: EngineSpec) -> Path:
     return spec.path if depth == 0 else spec.path.parents[depth - 1]
 
 
+def _find_top(
+    spec: EngineSpec, path: Sequence[str]
+) -> tuple[bool, importlib.machinery.ModuleSpec | None]:
+    """What `import` finds for the engine's top-level package (or module) on `path`, nothing
+    imported: (whether that can be told, its spec or None).  Not for an engine named as an
+    installed module (that install is the engine), nor where a broken path entry raises: no
+    reason to say anything, nor to fail a run."""
+    if spec.sys_path is None:
+        return False, None
+    try:
+        return True, importlib.machinery.PathFinder.find_spec(spec.module.split(".")[0], list(path))
+    except Exception:
+        return False, None
+
+
 def importable_on(spec: EngineSpec, path: Sequence[str]) -> bool:
     """Does `import` find the engine's top-level package (or module) on `path`, any copy of
-    it?  Always, for an engine named as an installed module.  Nothing is imported."""
-    if spec.sys_path is None:
-        return True
-    try:
-        top = spec.module.split(".")[0]
-        return importlib.machinery.PathFinder.find_spec(top, list(path)) is not None
-    except Exception:  # a broken path entry: no reason to say anything
-        return True
+    it?  Always, where that cannot be told (_find_top)."""
+    told, found = _find_top(spec, path)
+    return not told or found is not None
 
 
 def installed_elsewhere(spec: EngineSpec, path: Sequence[str]) -> str:
     """Where `import` finds the engine's top-level package (or module) on `path` when that
     is another copy than the engine's own (an install that copied it into site-packages,
     stale once the file changes): its folder or file; "" where it finds the engine's own,
-    nothing, or a namespace package.  Nothing is imported: no code runs."""
-    if spec.sys_path is None:  # named as an installed module: that install is the engine
+    nothing, or a namespace package, or where that cannot be told (_find_top)."""
+    _, found = _find_top(spec, path)
+    if found is None or found.origin is None:
         return ""
-    own = top_of(spec)
-    with contextlib.suppress(Exception):  # a broken path entry is no reason to fail a run
-        found = importlib.machinery.PathFinder.find_spec(spec.module.split(".")[0], list(path))
-        if found is None or found.origin is None:
-            return ""
-        where = Path(found.origin)
-        if found.submodule_search_locations is not None:
-            where = where.parent
-        if not _same_file(str(where), own):
-            return str(where)
-    return ""
+    where = Path(found.origin)
+    if found.submodule_search_locations is not None:
+        where = where.parent
+    return "" if _same_file(str(where), top_of(spec)) else str(where)
 
 
 def install_snapshot(spec: EngineSpec) -> SnapshotFinder:

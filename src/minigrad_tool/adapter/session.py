@@ -112,10 +112,6 @@ class Session:
     elsewhere: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     # op -> the code of other files of the package its backward ran, in call order
     ran_elsewhere: dict[str, list[tuple[str, CodeKey]]] = field(default_factory=dict)
-    # op -> the method of its class its own method only calls (`__pow__` -> `Tensor.pow`),
-    # whose closures steps_of gave it: kept only if that method is no op's and no other op's
-    # alias too (discovery._settled)
-    aliases: dict[str, str] = field(default_factory=dict)
 
     _indexes: dict[str, SourceIndex | None] = field(default_factory=dict)
 

@@ -53,8 +53,7 @@ def steps_of(
     # (`__pow__` returning `self.pow(exponent)`): their closures are the op's steps
     handed = tuple(f"{q}.<locals>." for q, _ in watch.forward_codes if "." not in q and q in refs)
     alias = _alias_of(method, op.qualname)
-    if alias:
-        session.aliases[op.name] = alias
+    if alias:  # kept only if no other op has a claim on it (release_aliases)
         handed += (f"{alias}.<locals>.",)
     for key in watch.backward_codes:
         qualname, first = key
@@ -113,10 +112,15 @@ def release_aliases(
     `self.__mul__(other)`, `__matmul__` returning `self.matmul(other)`: built from that op) or
     several ops only call it (a shared helper, vizgrad's `_create_unary_op`)."""
     methods = {op.qualname for op in ops}
-    callers = Counter(session.aliases.values())
+    aliases = {
+        op.name: target
+        for op in ops
+        if (method := method_of(session, op)) and (target := _alias_of(method, op.qualname))
+    }
+    callers = Counter(aliases.values())
     for i, op in enumerate(ops):
-        alias = session.aliases.get(op.name)
-        if alias is None or (alias not in methods and callers[alias] == 1):
+        alias = aliases.get(op.name, "")
+        if not alias or (alias not in methods and callers[alias] == 1):
             continue
         prefix = f"{alias}.<locals>."
         released = tuple((s.qualname, s.line) for s in op.steps if s.qualname.startswith(prefix))

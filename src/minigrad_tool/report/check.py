@@ -12,7 +12,7 @@ from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.battery import Battery, CaseResult, Settings
 from minigrad_tool.check import CheckReport
-from minigrad_tool.findings import Finding, by_op, explained
+from minigrad_tool.findings import Finding, by_op, explained, wrong_ops
 from minigrad_tool.report.output import Cell, Output, cell_text
 
 __all__ = [
@@ -244,7 +244,7 @@ def print_check(out: Output, report: CheckReport) -> None:
     for note in profile.notes:  # what discovery decided: a read-only .grad, gelu's form, ...
         out.line(f"note: {note}", "yellow")
     out.line()
-    wrong = by_op(profile.attributed([r.finding for r in report.results if r.finding]))
+    wrong = wrong_ops(profile.attributed([r.finding for r in report.results if r.finding]))
     if wrong and not cause:  # the ops to fix, said last too, where a terminal's reader starts
         out.line(f"wrong: {', '.join(wrong)} (the ops table and each failure above)", "bold red")
     out.line(summary_line(report.results), "bold")
