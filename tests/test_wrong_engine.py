@@ -257,6 +257,47 @@ class TestSuggestedTestsAssertTheTruth:
         assert "0 survived" in score, judged.stdout
 
 
+# abs as lilgrad 0.6.0 (PyPI) writes it: a node cut from the graph, with no step of its own.
+ABS_CUT = """    def __abs__(self):
+        return Value(abs(self.data))
+
+"""
+ABS_OP = """    def __abs__(self):
+        out = Value(abs(self.data), (self,), "abs")
+
+        def _backward():
+            self.grad += (1.0 if self.data > 0 else -1.0) * out.grad
+
+        out._backward = _backward
+        return out
+
+"""
+
+
+@pytest.mark.e2e
+def test_a_wrong_op_with_no_mutant_gets_the_test_that_exposes_it(tmp_path: Path) -> None:
+    """abs is cut from the graph: no step, so no mutant, and no survivor's test calls it.
+    --suggest still writes a test of it, first in the file: it fails on the engine today on
+    its assertion of the truth (x.grad is 1 at x=1.5), and passes once abs is an op."""
+    root = make_lab(tmp_path / "lab", FIXED)
+    engine = root / "src" / "minigrad" / "engine.py"
+    sigmoid = "    def sigmoid(self):"
+    engine.write_text(engine.read_text().replace(sigmoid, ABS_CUT + sigmoid))
+    result = run(root, "mutate", "--suggest", "tests/test_suggested.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "they expose abs's bug; fix it, then they guard it" in result.stdout, result.stdout
+    first = (root / "tests" / "test_suggested.py").read_text().split("\n\n\ndef ")[2]
+    assert first.startswith("test_abs_value_and_gradients():"), first
+    assert "It FAILS on your engine today" in " ".join(first.split())
+    assert "assert close(x.grad, 1)" in first
+    today = run(root, "-q", "-p", "no:cacheprovider", "tests/test_suggested.py", module="pytest")
+    failed = [line for line in today.stdout.splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 1 and "::test_abs_value_and_gradients" in failed[0], today.stdout
+    engine.write_text(engine.read_text().replace(ABS_CUT, ABS_OP))
+    fixed = run(root, "-q", "-p", "no:cacheprovider", "tests/test_suggested.py", module="pytest")
+    assert fixed.returncode == 0, fixed.stdout
+
+
 class TestTestsThatCannotJudge:
     def test_tests_of_another_engine_are_refused(self, trial: Trial) -> None:
         """The configured tests never run other.py: exit 2 naming them and their origin."""

@@ -327,9 +327,14 @@ def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> Non
         names = ", ".join(name for name, _ in suggestions.failing)
         # the mutants whose tests expose a bug are vouched for once it is fixed
         waiting = any(why.endswith("run --suggest again") for _, why in suggestions.dropped)
+        bugs = (
+            f"{ops[0]}'s bug; fix it, then they guard it"
+            if len(ops) == 1
+            else f"the bugs of {', '.join(ops[:-1])} and {ops[-1]}; fix them, then they guard them"
+        )
         out.line(
             f"{len(suggestions.failing)} suggested test(s) fail on your engine today: they "
-            f"expose {' and '.join(ops)}'s bug; fix it, then they guard it ({names})"
+            f"expose {bugs} ({names})"
             + (
                 ", and run --suggest again for the mutants they cannot vouch for yet"
                 if waiting

@@ -245,7 +245,7 @@ def _hug_powers(source: str) -> str:
 def _name(test: _Written, taken: set[str], preseed: bool) -> str:
     """`test_<op>_<what it checks>`, numbered when two tests would share a name."""
     part, _ = _what(test.probe, test.regime, preseed)
-    op = part or test.mutants[0].op
+    op = part or (test.mutants[0].op if test.mutants else test.blames[0])
     base = f"test_{op}_{_regime_words(test.regime, preseed)[0]}"
     name, k = base, 2
     while name in taken:
@@ -424,12 +424,71 @@ def suggest_tests(
     chosen = [r for r in through if r.probe_index is not None]
     wrong = set(campaign.wrong_ops)
     walk = _walk_test(profile, wrong)
-    if not chosen and walk is None:
-        return Suggestions("", [], dropped)
     probes = equivalence.all_probes(profile)
+    for_ops = _wrong_op_tests(profile, probes, wrong)
+    if not chosen and walk is None and not for_ops:
+        return Suggestions("", [], dropped)
     observed, truths, no_truth = (
         _observed_with_truths(spec, profile, probes, chosen, limits) if chosen else ({}, {}, {})
     )
+    groups = _grouped(profile, probes, chosen, observed, no_truth, dropped)
+    habit_of = {m: d.habit for d in campaign.diagnosis()[0] for m in d.survivors}
+    writer = _Writer(spec, profile, equivalence.tolerance_for(profile))
+    tests: dict[str, tuple[str, _Written]] = {}
+    taken: set[str] = set()
+    # Every test runs backward(): where the battery finds it wrong, a test that fails on its
+    # own assertion of the truth may do so for that alone.
+    walking = ("backward",) if "backward" in wrong else ()
+    for (probe_index, regime), members in groups.items():
+        probe = probes[probe_index]
+        blames = tuple(op for op in probe.ops(profile) if op in wrong) + walking
+        habits = tuple(dict.fromkeys(habit_of[m.id] for m in members if m.id in habit_of))
+        written = _Written(probe, truths[probe_index], regime, tuple(members), blames, habits)
+        name = _name(written, taken, profile.grad_writable)
+        tests[name] = (writer.source(written, name), written)
+    if walk is not None:
+        tests[WALK_TEST] = (writer.source(walk, WALK_TEST), walk)
+    tried: dict[str, list[str]] = {}  # a wrong op -> the names of the tests tried for it
+    for op, candidates in for_ops.items():
+        for k, written in enumerate(candidates):
+            name = f"test_minigrad_tries_{op}_{k}"  # the one kept is named below
+            tests[name] = (writer.source(written, name), written)
+            tried.setdefault(op, []).append(name)
+    header = _header(spec, profile, config)
+    checked = _verify(spec, tests, header, limits, config.jobs)
+    kept = [name for name in tests if name in checked.caught or name in checked.exposing]
+    kept = _one_per_wrong_op(kept, tried, tests, dropped, checked.exposing)
+    for i, name in enumerate(kept):
+        if name.startswith("test_minigrad_tries_"):
+            written = tests[name][1]
+            kept[i] = _name(written, taken, profile.grad_writable)
+            tests[kept[i]] = tests[name]
+            checked.exposing.append(kept[i])
+    if not kept:
+        return Suggestions("", [], [*dropped, *checked.dropped])
+    bodies = []
+    for name in kept:
+        written = tests[name][1]
+        if name in checked.exposing:
+            bodies.append(writer.source(written, name, _exposes(written, profile)))
+        else:
+            bodies.append(_only_caught(tests[name][0], checked.caught[name]))
+    caught_ids = [m for name in kept for m in checked.caught.get(name, [])]
+    failing = [(name, tests[name][1].blames) for name in kept if name in checked.exposing]
+    text = header + "\n\n" + "\n\n".join(bodies)
+    return Suggestions(text, caught_ids, [*dropped, *checked.dropped], len(kept), failing)
+
+
+def _grouped(
+    profile: Profile,
+    probes: Sequence[equivalence.Probe],
+    chosen: Sequence[MutantResult],
+    observed: dict[str, tuple[int, Any, Any]],
+    no_truth: dict[int, str],
+    dropped: list[tuple[str, str]],
+) -> dict[tuple[int, str], list[Mutant]]:
+    """The survivors by the test that may catch them: the probe that told each apart, where
+    it has a truth, and the regime that tells it; those left out, and why, in `dropped`."""
     groups: dict[tuple[int, str], list[Mutant]] = {}
     for r in chosen:
         if r.mutant.id not in observed:
@@ -451,38 +510,7 @@ def suggest_tests(
             continue
         regime = telling_regime(probes[probe_index], want, got, written_tolerance(profile))
         groups.setdefault((probe_index, regime), []).append(r.mutant)
-    habit_of = {m: d.habit for d in campaign.diagnosis()[0] for m in d.survivors}
-    writer = _Writer(spec, profile, equivalence.tolerance_for(profile))
-    tests: dict[str, tuple[str, _Written]] = {}
-    taken: set[str] = set()
-    # Every test runs backward(): where the battery finds it wrong, a test that fails on its
-    # own assertion of the truth may do so for that alone.
-    walking = ("backward",) if "backward" in wrong else ()
-    for (probe_index, regime), members in groups.items():
-        probe = probes[probe_index]
-        blames = tuple(op for op in probe.ops(profile) if op in wrong) + walking
-        habits = tuple(dict.fromkeys(habit_of[m.id] for m in members if m.id in habit_of))
-        written = _Written(probe, truths[probe_index], regime, tuple(members), blames, habits)
-        name = _name(written, taken, profile.grad_writable)
-        tests[name] = (writer.source(written, name), written)
-    if walk is not None:
-        tests[WALK_TEST] = (writer.source(walk, WALK_TEST), walk)
-    header = _header(spec, profile, config)
-    checked = _verify(spec, tests, header, limits, config.jobs)
-    kept = [name for name in tests if name in checked.caught or name in checked.exposing]
-    if not kept:
-        return Suggestions("", [], [*dropped, *checked.dropped])
-    bodies = []
-    for name in kept:
-        written = tests[name][1]
-        if name in checked.exposing:
-            bodies.append(writer.source(written, name, _exposes(written, profile)))
-        else:
-            bodies.append(_only_caught(tests[name][0], checked.caught[name]))
-    caught_ids = [m for name in kept for m in checked.caught.get(name, [])]
-    failing = [(name, tests[name][1].blames) for name in kept if name in checked.exposing]
-    text = header + "\n\n" + "\n\n".join(bodies)
-    return Suggestions(text, caught_ids, [*dropped, *checked.dropped], len(kept), failing)
+    return groups
 
 
 def _called(blames: Sequence[str]) -> str:
@@ -509,6 +537,88 @@ def _walk_test(profile: Profile, wrong: set[str]) -> _Written | None:
     except NoTruth:
         return None
     return _Written(probe, want, "plain", (), ("backward",))
+
+
+# How many inputs are tried for the test of one wrong op (_wrong_op_tests): its single-op
+# probes come first, at the battery's own points, where the bug was found.
+WRONG_OP_INPUTS = 3
+
+
+# The ops a written test may call besides its probe's: those that weight the output by an
+# upstream gradient other than 1 (`out * -1.7`; `(out * Tensor(w)).sum()` for arrays).
+_WEIGHTING = frozenset({"mul", "sum"})
+
+
+def _wrong_op_tests(
+    profile: Profile, probes: Sequence[equivalence.Probe], wrong: set[str]
+) -> dict[str, list[_Written]]:
+    """For each op the battery finds wrong, the tests that may expose its bug, in the order
+    to prefer: the op alone at its first inputs where plain math gives the truth, then in a
+    graph with ops the battery finds right; each in every regime.  A survivor's test may call
+    no wrong op, and an op cut from the graph has no mutant at all: without these, the file
+    of missing tests would leave out the one the engine needs first.  None for an op while
+    another op that weights the output is wrong, so that a failure is the op's own; none for
+    backward(), which has its test of the walk (_walk_test)."""
+    found: dict[str, list[_Written]] = {}
+    ops = [
+        op for op in sorted(wrong & profile.names - {"backward"}) if not (_WEIGHTING - {op}) & wrong
+    ]
+    calls = [(p, p.ops(profile)) for p in probes if p.kink is None] if ops else []
+    for op in ops:
+        alone = [p for p, called in calls if called == [op]]
+        mixed = [
+            p
+            for p, called in calls
+            if op in called and len(called) > 1 and not (set(called) & wrong) - {op}
+        ]
+        inputs = 0
+        for probe in [*alone, *mixed]:
+            try:
+                want = probe.truth(profile)
+            except NoTruth:
+                continue
+            parts = probe.parts(want)
+            found.setdefault(op, []).extend(
+                _Written(probe, want, regime, (), (op,))
+                for regime, part in parts.items()
+                if part is not None
+            )
+            inputs += 1
+            if inputs == WRONG_OP_INPUTS:
+                break
+    return found
+
+
+def _one_per_wrong_op(
+    kept: list[str],
+    tried: dict[str, list[str]],
+    tests: dict[str, tuple[str, _Written]],
+    dropped: list[tuple[str, str]],
+    exposing: Sequence[str],
+) -> list[str]:
+    """`kept` with, for each wrong op that no other kept test exposes, the first of the tests
+    tried for it that exposes its bug (first in the file: the engine's bug is the first thing
+    to fix), and no other; an op none of them exposes is said in `dropped`."""
+    trials = {name for names in tried.values() for name in names}
+    others = [name for name in kept if name not in trials]
+    exposed = {op for name in others if name in exposing for op in tests[name][1].blames}
+    first: list[str] = []
+    for op, names in tried.items():
+        chosen = next((name for name in names if name in exposing), None)
+        if op in exposed:
+            continue
+        if chosen is None:
+            dropped.append(
+                (
+                    op,
+                    f"the battery finds {op} wrong, and none of the {len(names)} tests tried at "
+                    "its inputs fails on an assertion of the truth on your engine (its failing "
+                    "cases above say how it is wrong)",
+                )
+            )
+            continue
+        first.append(chosen)
+    return [*first, *others]
 
 
 def _exposes(written: _Written, profile: Profile) -> str:
