@@ -667,3 +667,27 @@ def test_a_forward_call_with_an_unpacked_argument_gets_no_negated_or_swapped_one
     assert forward
     for m in forward:
         ast.parse(m.replacement, mode="eval")  # raises on `max(-*(0, self.data))`
+
+
+def test_a_sweep_that_spreads_children_into_a_step_gets_no_mutant_of_them(
+    tmp_path: Path,
+) -> None:
+    """A miniad-style backward() calls `node.grad_fn(node, *node.children)`: a call named
+    for gradients with two arguments, once read as handing `*node.children` over as a
+    gradient; its sign mutant `-*node.children` is no Python, and the campaign stopped
+    ("the engine could not be served").  Every mutant of the engine is Python."""
+    package = ENGINES / "classops"
+    functional = (package / "functional.py").read_text()
+    classes = functional[functional.index("class Function") :].replace("value.Value", "Value")
+    node = (package / "value.py").read_text()
+    for line in ("from . import functional as F\n", "from __future__ import annotations\n"):
+        node = node.replace(line, "")
+    node = node.replace("F.", "")
+    text = node + "\n\ndef _node(x):\n    return x if isinstance(x, Value) else Value(x)\n\n\n"
+    (tmp_path / "spread.py").write_text("import math\n" + text + classes)
+    loaded = load_in_process(str(tmp_path / "spread.py"))
+    made = generate_mutants(loaded.spec, loaded.profile).mutants
+    assert {"add-sign", "mul-swap", "tanh-sign"} <= {m.id for m in made}
+    assert not [m.id for m in made if "*node.children" in m.original]
+    for m in made:
+        ast.parse(textwrap.dedent(m.replacement), mode="exec" if m.statement else "eval")

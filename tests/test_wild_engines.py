@@ -1381,3 +1381,28 @@ class TestCrashes:
         assert "mul" in cause["cases"] and len(cause["cases"]) == report["summary"]["error"]
         results = {op["op"]: op["result"] for op in report["ops"]}
         assert results["mul"] == "FAILED 4/4, crashed" and results["add"] == "ok", results
+
+
+def test_steps_of_function_classes_named_by_module_aliases_are_found(tmp_path: Path) -> None:
+    """miniad's shape: `Value.__add__` calls `F.add`, which functional.py defines as
+    `add = Add.forward`; the forward stores `Add.backward` on the node.  The alias leads to
+    the class, so its backward is add's step (it was "none seen", and no op was mutated)."""
+    shutil.copytree(
+        ENGINES / "classops", tmp_path / "classops", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    engine = ["--engine", "classops.value:Value"]
+    checked = minigrad(tmp_path, "inspect", *engine)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for op in ("add", "mul", "tanh", "exp"):
+        assert re.search(rf"^{op}\s.*function-class \(line functional\.py:", checked.stdout, re.M)
+    assert "none seen" not in checked.stdout
+    result = minigrad(tmp_path, "mutate", *engine, "--judge", "battery", "--json", "r")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ids = {
+        m["id"]
+        for m in json.loads((tmp_path / "r").read_text())["files"]["classops/functional.py"][
+            "mutants"
+        ]
+    }
+    assert {"functional.py:add-sign", "functional.py:mul-swap", "functional.py:tanh-sign"} <= ids
+    assert "mutation score: 100.0%" in result.stdout

@@ -45,6 +45,7 @@ def steps_of(
         session.unreachable.append((op.name, f"{op.qualname} is not in {session.spec.path.name}"))
         return (), ()
     refs = references(method.node)
+    refs |= _owners_named(session, refs)
     steps: list[Step] = []
     foreign: list[CodeKey] = []
     attribute = _attached_attribute(watch.out, session.leaf(0.5))
@@ -254,9 +255,32 @@ def delegates_of(session: Session, op: Op, watch: Watch) -> tuple[tuple[str, str
     found += [
         (file, qualname, line)
         for file, (qualname, line) in watch.forward_elsewhere
-        if "." not in qualname and qualname in names
+        if ("." not in qualname and qualname in names) or _aliased(session, file, qualname, names)
     ]
     return tuple(dict.fromkeys(found))
+
+
+def _owners_named(session: Session, names: set[str]) -> set[str]:
+    """The classes (not the engine's own) whose functions the engine's module gives names of
+    their own among `names`: `add = Add.forward` at the top of the file names Add, whose
+    backward is then add's step (miniad's shape, in one file)."""
+    namespace = session.namespace("")
+    qualnames = {getattr(namespace.get(name), "__qualname__", "") for name in names}
+    owners = {
+        q.rpartition(".")[0].rpartition(".")[2]
+        for q in qualnames
+        if isinstance(q, str) and "." in q and "<locals>" not in q
+    }
+    return owners - {session.cls.__name__}
+
+
+def _aliased(session: Session, file: str, qualname: str, names: set[str]) -> bool:
+    """A class's function that its module gives a name of its own, which the method names
+    (miniad's `F.add`, where functional.py says `add = Add.forward`)."""
+    if "." not in qualname or "<locals>" in qualname:
+        return False
+    namespace = session.namespace(file)
+    return any(getattr(namespace.get(name), "__qualname__", None) == qualname for name in names)
 
 
 def delegated_steps(session: Session, op: Op, watch: Watch, attribute: str) -> list[Step]:

@@ -224,7 +224,7 @@ def _from_expression(
 def _handed(call: ast.expr) -> ast.Call | None:
     """`Node._add_grad(a, delta)`, `accumulate_grad(x, g)`: a call that hands a node and its
     gradient contribution to a helper named for gradients, which adds it (fygrad's)."""
-    if not isinstance(call, ast.Call) or len(call.args) != 2 or call.keywords:
+    if not isinstance(call, ast.Call) or len(call.args) != 2 or call.keywords or _spread(call):
         return None
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -240,9 +240,17 @@ def _method_call(call: ast.expr) -> tuple[str, str, ast.expr, ast.Call] | None:
         and isinstance(call.func.value, ast.Name)
         and len(call.args) == 1
         and not call.keywords
+        and not _spread(call)
     ):
         return call.func.value.id, call.func.attr, call.args[0], call
     return None
+
+
+def _spread(call: ast.Call) -> bool:
+    """A call with a `*args` argument: none of its arguments is a gradient to mutate
+    (miniad-style sweeps call `node.grad_fn(node, *node.children)`; `-*node.children` is
+    no Python)."""
+    return any(isinstance(arg, ast.Starred) for arg in call.args)
 
 
 def _added(call: ast.expr, region: Region) -> tuple[str, ast.expr, ast.Call, str] | None:
