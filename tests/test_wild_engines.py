@@ -985,11 +985,17 @@ def test_a_needle_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:
     assert "transpose: it swaps the two axes it is given" in out
     assert re.search(r"^transpose_swap_3d\s+transpose\s+pass", out, re.M)
     assert not re.search(r"^transpose_3d\s", out, re.M)  # numpy's permutation is not its op
+    # sub builds EWiseAdd and Negate: add's and neg's steps, and their mutants' names (neg's
+    # were named sub's, and neg read "not mutated")
+    assert re.search(r"^neg\s+-x .*function-class \(line \d+\)", out, re.M)
+    assert re.search(r"^sub\s+x - y .*none of its own: built from add, neg", out, re.M)
     result = minigrad(tmp_path, "mutate", *engine, "--judge", "battery", "--json", "r")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "not mutated" not in result.stdout
     (mutants,) = [f["mutants"] for f in json.loads((tmp_path / "r").read_text())["files"].values()]
     ids = {m["id"] for m in mutants}
-    assert {"mul-swap", "matmul-transpose", "sum-sign", "add-unbroadcast"} <= ids
+    assert {"mul-swap", "matmul-transpose", "sum-sign", "add-unbroadcast", "neg-sign"} <= ids
+    assert not [i for i in ids if i.startswith("sub-")]
     assert "mutation score: 100.0%" in result.stdout
 
 

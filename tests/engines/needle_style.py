@@ -2,7 +2,8 @@
 a detached node, the array is `cached_data`, `.grad` does not exist until a backward sets it
 (each backward sets it again: no accumulation across backwards), each op is a class whose
 `gradient(out_grad, node)` returns its inputs' gradients as nodes, and `transpose(axes)` swaps
-two axes (torch's transpose(dim0, dim1)), not numpy's permutation."""
+two axes (torch's transpose(dim0, dim1)), not numpy's permutation; `__sub__` builds the classes
+of add and neg, `EWiseAdd()(self, Negate()(other))`, as needle's does."""
 
 import numpy
 
@@ -48,6 +49,14 @@ class EWiseMul(Op):
             Tensor(_unbroadcast(g * b.cached_data, a.shape)),
             Tensor(_unbroadcast(g * a.cached_data, b.shape)),
         )
+
+
+class Negate(Op):
+    def compute(self, a):
+        return -a
+
+    def gradient(self, out_grad, node):
+        return Tensor(-out_grad.cached_data)
 
 
 class MulScalar(Op):
@@ -139,6 +148,12 @@ class Tensor:
 
     __radd__ = __add__
     __rmul__ = __mul__
+
+    def __neg__(self):
+        return Negate()(self)
+
+    def __sub__(self, other):  # needle's: the classes of add and neg
+        return EWiseAdd()(self, Negate()(other if isinstance(other, Tensor) else Tensor(other)))
 
     def __matmul__(self, other):
         return MatMul()(self, other)

@@ -43,8 +43,10 @@ from minigrad_tool.adapter.session import Point, Progress, Session, Watch, quiet
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.adapter.steps import (
     delegates_of,
+    first_owners,
     forward_helpers,
     release_aliases,
+    release_lent_classes,
     settle_delegates,
     step_fault,
     steps_of,
@@ -197,6 +199,7 @@ def _settled(
     """Each op's own steps (a function several ops' steps call is none's) and the ops whose
     steps it uses; code no op owns becomes a backward helper."""
     release_aliases(d, ops, foreign_codes)
+    release_lent_classes(ops, foreign_codes)
     claims = Counter(s.qualname for op in ops for s in op.steps if s.style == "method")
     shared = {q for q, n in claims.items() if n > 1}
     for i, op in enumerate(ops):
@@ -204,7 +207,7 @@ def _settled(
         moved = tuple((s.qualname, s.line) for s in op.steps if s.qualname in shared)
         ops[i] = dataclasses.replace(op, steps=mine)
         foreign_codes[op.name] = (*foreign_codes[op.name], *moved)
-    owner = {s.qualname: op.name for op in ops for s in op.steps}
+    owner = first_owners(ops)
     final = []
     for op in ops:
         foreign = foreign_codes[op.name]

@@ -207,7 +207,11 @@ class Session:
     def uses_elsewhere(self, op: Op, ops: Sequence[Op]) -> list[str]:
         """The ops whose steps in other files of the package the op's backward ran (jungrad's
         `__radd__` is `self.__add__(other)`: it uses add's closures in ops.py)."""
-        owner = {(s.file, s.qualname): o.name for o in ops for s in o.steps if s.file}
+        owner: dict[tuple[str, str], str] = {}
+        for o in ops:  # a step ops share is the first's (steps.first_owners): add's, not radd's
+            for s in o.steps:
+                if s.file:
+                    owner.setdefault((s.file, s.qualname), o.name)
         ran = self.ran_elsewhere.get(op.name, [])
         return [owner[f, q] for f, (q, _) in ran if (f, q) in owner and owner[f, q] != op.name]
 

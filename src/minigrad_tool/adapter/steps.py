@@ -25,8 +25,10 @@ from minigrad_tool.mutation.sites import grad_writes, own_nodes
 
 __all__ = [
     "delegates_of",
+    "first_owners",
     "forward_helpers",
     "release_aliases",
+    "release_lent_classes",
     "settle_delegates",
     "step_fault",
     "steps_of",
@@ -79,6 +81,42 @@ def steps_of(
     if not steps and not foreign:
         steps = local_grad_steps(session, op, method, watch.out)
     return tuple(dict.fromkeys(steps)), tuple(foreign)
+
+
+def first_owners(ops: Sequence[Op]) -> dict[str, str]:
+    """Each step's op: of the ops that share one (`__radd__ = __add__`), the first found, the
+    operator before its alias, so that an op built from it reads "built from add"."""
+    owner: dict[str, str] = {}
+    for op in ops:
+        for step in op.steps:
+            owner.setdefault(step.qualname, op.name)
+    return owner
+
+
+def release_lent_classes(ops: list[Op], foreign_codes: dict[str, tuple[CodeKey, ...]]) -> None:
+    """A `Function` class's step that several methods name is theirs that name the fewest
+    such steps: CMU needle's `__sub__` builds `EWiseAdd()(self, Negate()(other))`, which
+    are `__add__`'s and `__neg__`'s, so sub is built from add and neg, and neg's step is
+    neg's (its mutants were named sub's, and neg read "not mutated").  The ops of one method
+    (`__radd__ = __add__`, which runs only its `AddScalar`) count as that method."""
+    by_method: dict[tuple[str, str, int], set[str]] = {}
+    for op in ops:
+        by_method.setdefault((op.file, op.qualname, op.line), set()).update(
+            s.qualname for s in op.steps if s.style == "function-class"
+        )
+    fewest: dict[str, int] = {}
+    for steps in by_method.values():
+        for qualname in steps:
+            fewest[qualname] = min(fewest.get(qualname, len(steps)), len(steps))
+    for i, op in enumerate(ops):
+        count = len(by_method[(op.file, op.qualname, op.line)])
+        lent = [s for s in op.steps if s.style == "function-class" and count > fewest[s.qualname]]
+        if lent:
+            ops[i] = dataclasses.replace(op, steps=tuple(s for s in op.steps if s not in lent))
+            foreign_codes[op.name] = (
+                *foreign_codes[op.name],
+                *((s.qualname, s.line) for s in lent),
+            )
 
 
 def _alias_of(method: Function, qualname: str) -> str:

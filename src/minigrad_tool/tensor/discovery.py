@@ -33,8 +33,10 @@ from minigrad_tool.adapter.session import Progress, Session
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.steps import (
     delegates_of,
+    first_owners,
     forward_helpers,
     release_aliases,
+    release_lent_classes,
     settle_delegates,
     step_fault,
     steps_of,
@@ -308,12 +310,13 @@ def discover_tensor(
     ops, foreign = _traced_ops(d, found, avoid or {})
     ops = settle_delegates(d, ops)
     release_aliases(d, ops, foreign)
+    release_lent_classes(ops, foreign)
     _require_the_loss(d, spec, ops, found)
     progress("backpropagating a loss (x * w).sum()")  # no one op's fault if this hangs
     grad_is_node = _check_loss(d, spec, ops)
     accumulates = d.access.grad_writable or _accumulates_across_backwards(d, ops)
     ops = _table_steps(d, ops, foreign)
-    owner = {s.qualname: op.name for op in ops for s in op.steps}
+    owner = first_owners(ops)
     ops = [
         dataclasses.replace(
             op,
