@@ -136,6 +136,18 @@ class TestStale:
         assert lines[:2] == ["if True:", "            type(self)._minigrad_saved_out = out"]
         assert "(type(self)._minigrad_saved_out.data > 0) * out.grad" in lines[-1]
 
+    def test_its_one_line_is_the_line_it_changes_and_what_it_does(self) -> None:
+        """The survivors list shows a mutant on one line; a stale mutant wraps the whole step
+        (five lines, one of them blank), so the line it changes is shown, with its reason."""
+        loaded = load_in_process(str(ENGINES / "microstyle.py"))
+        found = generate_mutants(loaded.spec, loaded.profile, ["stale"])
+        relu = next(m for m in found.mutants if m.id == "relu-stale")
+        shown = relu.one_line()
+        assert "\n" not in shown
+        before, _, after = shown.partition("  ->  ")
+        assert "_minigrad_saved_out.data" in after and "_minigrad_saved" not in before
+        assert before in relu.original and after.endswith(f"({relu.description})")
+
     def test_the_mutant_compiles_and_reads_the_latest_forward(self) -> None:
         """relu-stale, patched in: a graph whose relu input is negative backpropagates the
         gradient of a later graph's positive one."""

@@ -109,8 +109,21 @@ class Mutant:
         return "".join(lines)
 
     def one_line(self) -> str:
-        """`old  ->  new`: the mutated text before and after, stripped, on one line."""
-        return f"{self.original.strip()}  ->  {self.replacement.strip()}"
+        """`old  ->  new`: the mutated text before and after, stripped, on one line.  A mutant
+        of several lines (the stale operator wraps a whole step) shows the first line it
+        changes, and what it does: `self.grad += (1 - t ** 2) * out.grad  ->  self.grad += (1 -
+        type(self)._minigrad_saved_t ** 2) * out.grad (the step reads t saved by ...)`."""
+        before, after = self.original.strip(), self.replacement.strip()
+        if "\n" not in before and "\n" not in after:
+            return f"{before}  ->  {after}"
+        old = [line.strip() for line in before.splitlines() if line.strip()]
+        new = [line.strip() for line in after.splitlines() if line.strip()]
+        matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+        changed = next((c for c in matcher.get_opcodes() if c[0] == "replace"), None)
+        if changed is None:
+            return f"{old[0]}  ->  {new[0]} ({self.description})"
+        _, i, _, j, _ = changed
+        return f"{old[i]}  ->  {new[j]} ({self.description})"
 
 
 @dataclass(frozen=True)
