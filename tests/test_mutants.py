@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from minigrad_tool.mutation.mutants import (
 )
 from minigrad_tool.mutation.operators import OPERATORS
 from minigrad_tool.mutation.patch import Patcher
+from minigrad_tool.mutation.sites import Site
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 
 ENGINES = Path(__file__).parent / "engines"
@@ -703,3 +705,22 @@ def test_a_sweep_that_spreads_children_into_a_step_gets_no_mutant_of_them(
     assert not [m.id for m in made if "*node.children" in m.original]
     for m in made:
         ast.parse(textwrap.dedent(m.replacement), mode="exec" if m.statement else "eval")
+
+
+def test_an_edit_that_is_not_python_is_no_mutant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator's edit that cannot be compiled where it stands (`-*xs`, as one once made of
+    `node.grad_fn(node, *node.children)`) would stop every campaign on the engine ("the
+    engine could not be served", exit 2): it is left out, and the others are kept."""
+    from minigrad_tool.mutation.operators import Edit
+
+    sign = OPERATORS["sign"]
+    starred = ast.UnaryOp(ast.USub(), ast.Starred(ast.Name("xs", ast.Load()), ast.Load()))
+
+    def spreading(site: Site) -> Iterator[Edit]:
+        for edit in sign(site):
+            yield Edit(edit.node, starred, edit.description, edit.unit)
+
+    monkeypatch.setitem(OPERATORS, "sign", spreading)
+    loaded = load_in_process(str(ENGINES / "microstyle.py"))
+    made = generate_mutants(loaded.spec, loaded.profile, ["sign", "swap"]).mutants
+    assert made and {m.operator for m in made} == {"swap"}

@@ -293,6 +293,9 @@ def _mutants_of(
         if normal in seen:  # identical to the original or to an earlier mutant
             continue
         seen.add(normal)
+        rendered = _render(edit)
+        if not _is_python(edit.node, rendered):
+            continue
         key = (site.op, operator)
         numbers[key] = numbers.get(key, 0) + 1
         node = edit.node
@@ -305,7 +308,7 @@ def _mutants_of(
             start=(node.lineno, node.col_offset + 1),  # type: ignore[attr-defined]
             end=(node.end_lineno, node.end_col_offset + 1),  # type: ignore[attr-defined]
             original=text.text(node),
-            replacement=_render(edit),
+            replacement=rendered,
             unit=(unit.qualname, unit.first_line),
             path=path,
             statement=isinstance(node, ast.stmt),
@@ -313,6 +316,23 @@ def _mutants_of(
             offsets=text.span(node),
             file=unit.file,
         )
+
+
+def _is_python(node: ast.AST, replacement: str) -> bool:
+    """Whether an edit can be compiled where it stands: not at a `*args` (whose marker,
+    `(hit() or *args)`, is no Python), and with a replacement that parses as the patcher
+    parses it.  An operator's edit that is not (`-*node.children` was one) would stop every
+    campaign on the engine with "could not be served": it is no mutant."""
+    if isinstance(node, ast.Starred):
+        return False
+    try:
+        if isinstance(node, ast.stmt):
+            ast.parse(replacement)
+        else:
+            ast.parse(replacement.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    return True
 
 
 def generate_mutants(
