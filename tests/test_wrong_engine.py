@@ -298,6 +298,45 @@ def test_a_wrong_op_with_no_mutant_gets_the_test_that_exposes_it(tmp_path: Path)
     assert fixed.returncode == 0, fixed.stdout
 
 
+# A test that catches the lab's sigmoid bug, and one that fails for a reason of its own.
+CATCHING = """import math
+
+from minigrad.engine import Value
+
+
+def test_sigmoid_scales():
+    x = Value(0.5)
+    (x.sigmoid() * 2.0).backward()
+    s = 1 / (1 + math.exp(-0.5))
+    assert abs(x.grad - 2 * s * (1 - s)) < 1e-9
+"""
+OWN_ERROR = """from minigrad.engine import Value
+
+
+def test_against_torch():
+    x = Value(0.5)
+    y = torch.tensor([0.5])
+    assert x.data == y.item()
+"""
+
+
+@pytest.mark.parametrize(("tests", "blamed"), [(CATCHING, True), (OWN_ERROR, False)])
+def test_failing_tests_are_blamed_on_the_wrong_op_only_when_it_can_be_why(
+    tmp_path: Path, tests: str, blamed: bool
+) -> None:
+    """Tests that fail on the unmutated engine cannot judge (exit 2).  With sigmoid wrong,
+    one that fails on its assertion most likely fails for sigmoid, and the error says so; one
+    that fails on a name it never imported (nano-autograds' tests: `torch` is not defined)
+    fails for that alone, and the error blames no op."""
+    root = make_lab(tmp_path / "lab", BUGGY)
+    (root / "tests" / "test_gradcheck.py").write_text(tests)
+    result = run(root, "mutate")
+    assert result.returncode == 2, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    assert "must pass on the unmutated engine" in said
+    assert ("The battery finds the unmutated engine wrong in sigmoid" in said) is blamed, said
+
+
 class TestTestsThatCannotJudge:
     def test_tests_of_another_engine_are_refused(self, trial: Trial) -> None:
         """The configured tests never run other.py: exit 2 naming them and their origin."""

@@ -114,7 +114,7 @@ def _blame_wrong_ops(err: HarnessError, findings: Sequence[Finding]) -> HarnessE
     """When the battery has found ops wrong, a judge that fails on the unmutated engine most
     likely fails for them (a suggested test that exposes one does, by design): say so."""
     blamed = by_op(findings)
-    if not blamed or type(err) is not HarnessError:
+    if not blamed or type(err) is not HarnessError or err.own_errors:
         return err
     where = ", ".join(f"{op} ({found[0].where})" for op, found in blamed.items())
     return HarnessError(

@@ -80,7 +80,13 @@ TIMEOUT_SLACK = 0.05
 
 
 class HarnessError(Exception):
-    """The unmutated engine fails its judge, or cannot be run: no verdict (exit 2)."""
+    """The unmutated engine fails its judge, or cannot be run: no verdict (exit 2).
+    `own_errors`: every failure is the tests' own, whatever the engine computes (a name they
+    never imported, a module not installed): no op the battery finds wrong is why."""
+
+    def __init__(self, message: str, *, own_errors: bool = False) -> None:
+        super().__init__(message)
+        self.own_errors = own_errors
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import dataclasses
 import linecache
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -940,6 +941,17 @@ def _set_up_in_host(tests: TestsHost, plan: list[list[str]]) -> str:
     return "; ".join(f"in the host it leaves {why}" for why in left.values())
 
 
+# Errors a test raises for reasons of its own, whatever the engine computes: a name it never
+# imported, a module that is not installed, code that does not parse (as _quote says them:
+# `test_x.py:28: the line (NameError: ...)`).
+_OWN_ERROR = re.compile(r"\((NameError|ModuleNotFoundError|ImportError|SyntaxError): ")
+
+
+def _own_error(text: str, engine_files: Collection[str]) -> bool:
+    """A failure the test raised itself, in its own file, not in the engine's."""
+    return _OWN_ERROR.search(text) is not None and not text.startswith(tuple(engine_files))
+
+
 def run_tests_harness(
     tests: TestsHost, what: str = "your tests", last: KeptRuns | None = None
 ) -> Harness:
@@ -959,16 +971,18 @@ def run_tests_harness(
         "and fails alone: it cannot judge a mutant by itself"
         for nodeid in depends
     )
-    failing = [
-        f"{nodeid}: {run.text}"
+    failed = [
+        (nodeid, run.text)
         for nodeid, run in stats.items()
         if run.outcome == "failed" and nodeid not in differs
     ]
-    if failing:
+    if failed:
+        engine_files = {f"{path.name}:" for path in tests.spec.files}
         raise HarnessError(
             f"{what} must pass on the unmutated engine; these do not:\n"
-            + "\n".join(failing)
-            + (f"\n{elsewhere_note(tests)}" if tests.elsewhere else "")
+            + "\n".join(f"{nodeid}: {text}" for nodeid, text in failed)
+            + (f"\n{elsewhere_note(tests)}" if tests.elsewhere else ""),
+            own_errors=all(_own_error(text, engine_files) for _, text in failed),
         )
     kept = [n for n, run in stats.items() if run.outcome == "passed" and n not in differs]
     if not kept:
