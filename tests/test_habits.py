@@ -500,3 +500,19 @@ def test_a_test_that_never_ends_without_gradients_costs_only_that_claim(tmp_path
     named = {d["habit"]: d for d in diagnosis["habits"]}
     assert "no-gradient-checked" not in named, diagnosis
     assert "mul-chain" in named["upstream-one"]["survivors"], diagnosis
+
+
+@pytest.mark.e2e
+def test_a_habit_explains_the_survivors_of_a_step_an_alias_shares(tmp_path: Path) -> None:
+    """`__rmul__ = __mul__`, a common spelling: rmul's steps are mul's, and so are its
+    mutants' names; the habits were recorded as rmul's, and no habit explained mul's
+    survivors ("8 survivor(s) no habit explains" on the student example so spelt)."""
+    folder = project(tmp_path, 2.0, -3.0, 1e-9)
+    engine = folder / "engine.py"
+    rmul = "    def __rmul__(self, other):\n        return self * other\n"
+    assert rmul in engine.read_text()
+    engine.write_text(engine.read_text().replace(rmul, "    __rmul__ = __mul__\n"))
+    diagnosis = campaign(folder, "chain")["config"]["diagnosis"]  # type: ignore[index]
+    named = {d["habit"]: d["survivors"] for d in diagnosis["habits"]}
+    assert "upstream-one" in named, diagnosis
+    assert named["upstream-one"] and all(i.startswith("mul-") for i in named["upstream-one"])

@@ -1078,16 +1078,20 @@ class NoEngineCode(HarnessError):
 
 
 def _habit_watch(setup: Setup) -> HabitWatch:
-    """The steps and forwards of the engine's ops, wherever in its files (mutation.habits)."""
+    """The steps and forwards of the engine's ops, wherever in its files (mutation.habits).
+    Code that ops share (`__radd__ = __add__`) is the first op's, as its mutants are: the
+    habits of add's survivors were recorded as radd's, and no habit explained them."""
     engine = str(setup.spec.path)
+    steps: dict[tuple[str, str, int], str] = {}
+    forwards: dict[tuple[str, str, int], str] = {}
+    for op in setup.profile.ops:
+        forwards.setdefault((op.file or engine, op.qualname, op.line), op.name)
+        for s in op.steps:
+            if s.style != "local-grads":  # no code of its own runs
+                steps.setdefault((s.file or engine, s.qualname, s.line), op.name)
     return HabitWatch(
-        steps={
-            (s.file or engine, s.qualname, s.line): op.name
-            for op in setup.profile.ops
-            for s in op.steps
-            if s.style != "local-grads"  # no code of its own runs
-        },
-        forwards={(op.file or engine, op.qualname, op.line): op.name for op in setup.profile.ops},
+        steps=steps,
+        forwards=forwards,
         children=setup.profile.children_attr,
         backward=(engine, setup.profile.class_qualname, setup.profile.backward_name),
     )
