@@ -1412,3 +1412,24 @@ def test_steps_of_function_classes_named_by_module_aliases_are_found(tmp_path: P
     }
     assert {"functional.py:add-sign", "functional.py:mul-swap", "functional.py:tanh-sign"} <= ids
     assert "mutation score: 100.0%" in result.stdout
+
+
+def test_an_object_that_raises_when_asked_its_name_is_passed_over(tmp_path: Path) -> None:
+    """An op's method names a module global that raises anything on a missing attribute (a
+    lazy loader): looking for `add = Add.forward` aliases asks each global its `__qualname__`,
+    and a RuntimeError there stopped discovery."""
+    text = (ENGINES / "microstyle.py").read_text()
+    lazy = (
+        "class _Lazy:\n"
+        "    def __getattr__(self, name):\n"
+        "        raise RuntimeError('not loaded yet')\n\n\n"
+        "lazy = _Lazy()\n\n\n"
+    )
+    add = "    def __add__(self, other):\n"
+    assert text.count(add) == 1 and "\nclass Value" in text
+    text = text.replace("\nclass Value", "\n" + lazy + "class Value", 1)
+    text = text.replace(add, add + "        assert lazy is not None\n", 1)
+    name = write(tmp_path, text)
+    checked = minigrad(tmp_path, "gradcheck", "--engine", name)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert re.search(r"^add\s+x \+ y .*closure", checked.stdout, re.M)

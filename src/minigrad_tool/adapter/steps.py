@@ -303,13 +303,19 @@ def _owners_named(session: Session, names: set[str]) -> set[str]:
     their own among `names`: `add = Add.forward` at the top of the file names Add, whose
     backward is then add's step (miniad's shape, in one file)."""
     namespace = session.namespace("")
-    qualnames = {getattr(namespace.get(name), "__qualname__", "") for name in names}
-    owners = {
-        q.rpartition(".")[0].rpartition(".")[2]
-        for q in qualnames
-        if isinstance(q, str) and "." in q and "<locals>" not in q
-    }
+    qualnames = {_qualname_of(namespace.get(name)) for name in names}
+    classes = [q.rpartition(".")[0] for q in qualnames if "." in q and "<locals>" not in q]
+    owners = {c.rpartition(".")[2] for c in classes}
     return owners - {session.cls.__name__}
+
+
+def _qualname_of(obj: object) -> str:
+    """`obj.__qualname__`, or "" (an engine's object may raise anything when asked)."""
+    try:
+        found = getattr(obj, "__qualname__", "")
+    except Exception:
+        return ""
+    return found if isinstance(found, str) else ""
 
 
 def _aliased(session: Session, file: str, qualname: str, names: set[str]) -> bool:
@@ -318,7 +324,7 @@ def _aliased(session: Session, file: str, qualname: str, names: set[str]) -> boo
     if "." not in qualname or "<locals>" in qualname:
         return False
     namespace = session.namespace(file)
-    return any(getattr(namespace.get(name), "__qualname__", None) == qualname for name in names)
+    return any(_qualname_of(namespace.get(name)) == qualname for name in names)
 
 
 def delegated_steps(session: Session, op: Op, watch: Watch, attribute: str) -> list[Step]:
