@@ -302,11 +302,22 @@ def _owners_named(session: Session, names: set[str]) -> set[str]:
     """The classes (not the engine's own) whose functions the engine's module gives names of
     their own among `names`: `add = Add.forward` at the top of the file names Add, whose
     backward is then add's step (miniad's shape, in one file)."""
-    namespace = session.namespace("")
-    qualnames = {_qualname_of(namespace.get(name)) for name in names}
-    classes = [q.rpartition(".")[0] for q in qualnames if "." in q and "<locals>" not in q]
-    owners = {c.rpartition(".")[2] for c in classes}
-    return owners - {session.cls.__name__}
+    classes = {q.rpartition(".")[0] for q in _class_functions_named(session, "", names)}
+    return {c.rpartition(".")[2] for c in classes} - {session.cls.__name__}
+
+
+def _aliased(session: Session, file: str, qualname: str, names: set[str]) -> bool:
+    """A class's function that its module gives a name of its own, which the method names
+    (miniad's `F.add`, where functional.py says `add = Add.forward`)."""
+    return qualname in _class_functions_named(session, file, names)
+
+
+def _class_functions_named(session: Session, file: str, names: set[str]) -> set[str]:
+    """The qualified names of the classes' functions (`Add.forward`) that the module of
+    `file` (the engine's for "") holds under `names` of its own."""
+    namespace = session.namespace(file)
+    found = {_qualname_of(namespace.get(name)) for name in names}
+    return {q for q in found if "." in q and "<locals>" not in q}
 
 
 def _qualname_of(obj: object) -> str:
@@ -316,15 +327,6 @@ def _qualname_of(obj: object) -> str:
     except Exception:
         return ""
     return found if isinstance(found, str) else ""
-
-
-def _aliased(session: Session, file: str, qualname: str, names: set[str]) -> bool:
-    """A class's function that its module gives a name of its own, which the method names
-    (miniad's `F.add`, where functional.py says `add = Add.forward`)."""
-    if "." not in qualname or "<locals>" in qualname:
-        return False
-    namespace = session.namespace(file)
-    return any(_qualname_of(namespace.get(name)) == qualname for name in names)
 
 
 def delegated_steps(session: Session, op: Op, watch: Watch, attribute: str) -> list[Step]:

@@ -224,7 +224,7 @@ def _from_expression(
 def _handed(call: ast.expr) -> ast.Call | None:
     """`Node._add_grad(a, delta)`, `accumulate_grad(x, g)`: a call that hands a node and its
     gradient contribution to a helper named for gradients, which adds it (fygrad's)."""
-    if not isinstance(call, ast.Call) or len(call.args) != 2 or call.keywords or _spread(call):
+    if not _plain_call(call, 2):
         return None
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -235,22 +235,12 @@ def _method_call(call: ast.expr) -> tuple[str, str, ast.expr, ast.Call] | None:
     """`x.method(arg)`, a method of a plain name with one positional argument: (x, method,
     arg, the call); else None."""
     if (
-        isinstance(call, ast.Call)
+        _plain_call(call, 1)
         and isinstance(call.func, ast.Attribute)
         and isinstance(call.func.value, ast.Name)
-        and len(call.args) == 1
-        and not call.keywords
-        and not _spread(call)
     ):
         return call.func.value.id, call.func.attr, call.args[0], call
     return None
-
-
-def _spread(call: ast.Call) -> bool:
-    """A call with a `*args` argument: none of its arguments is a gradient to mutate
-    (miniad-style sweeps call `node.grad_fn(node, *node.children)`; `-*node.children` is
-    no Python)."""
-    return any(isinstance(arg, ast.Starred) for arg in call.args)
 
 
 def _added(call: ast.expr, region: Region) -> tuple[str, ast.expr, ast.Call, str] | None:
@@ -682,7 +672,9 @@ def _called_name(call: ast.Call) -> str:
 
 def _plain_call(node: ast.AST, count: int) -> TypeGuard[ast.Call]:
     """A call with `count` positional arguments, none of them unpacked (`reshape(*shape)`:
-    `-*shape` is no Python, quackgrad 0.1.0), and no keyword."""
+    `-*shape` is no Python, quackgrad 0.1.0; nor is `-*node.children` of a miniad-style
+    sweep's `node.grad_fn(node, *node.children)`, which hands no gradient over), and no
+    keyword."""
     return (
         isinstance(node, ast.Call)
         and len(node.args) == count
