@@ -413,6 +413,20 @@ class TestClassChoice:
         with pytest.raises(EngineError, match=r"has no class 'B'.*classes with a backward\(\): A"):
             profile(f"{path}:B")
 
+    def test_a_package_that_imports_the_module_but_not_the_class(self, tmp_path: Path) -> None:
+        """pytorch-mini's `minitorch` imports its module `tensor`, not `Tensor`: `--engine
+        minitorch:Tensor` says which module defines it and how to name it."""
+        pkg = tmp_path / "enginepkg_module_only"
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("from . import tensor\n")
+        (pkg / "tensor.py").write_text(self.NODE.format(name="Tensor"))
+        with pytest.raises(
+            EngineError,
+            match=r"has no class 'Tensor'; enginepkg_module_only\.tensor defines it: "
+            r"use --engine enginepkg_module_only\.tensor:Tensor",
+        ):
+            profile(f"{pkg / '__init__.py'}:Tensor")
+
     def test_package_that_reexports_is_followed(self, tmp_path: Path) -> None:
         """A package whose __init__ re-exports the class: the defining module is checked."""
         pkg = tmp_path / "enginepkg_reexport"

@@ -123,6 +123,8 @@ class TestTheClassReadStatically:
             ("data, requires_grad", ("requires_grad",)),
             ("data, requires_grad=True", ()),
             ("data, requiresGrad=None", ("requiresGrad",)),
+            ("value, diff=False, creator=None", ("diff",)),
+            ("data, differentiable=False", ("differentiable",)),
             ("data", ()),
         ],
     )
@@ -651,6 +653,21 @@ class TestOpsAsModuleFunctions:
         assert re.search(r"^matmul\s+fnops\.functional\.matmul\(x, y\)\s.*ok$", out, re.M)
         assert not re.search(r"^mean\s", out, re.M)
 
+    def test_a_function_that_takes_its_tensors_as_star_args_is_found(self, tmp_path: Path) -> None:
+        """nujo's `sum(*inputs, dim=None, keepdim=False)` sums one tensor's elements, several
+        tensors elementwise: it was not read as a function of a node, and the engine was
+        refused for having no sum."""
+        source = (FNOPS / "functional.py").read_text()
+        starred = source.replace(
+            "def sum(x, axis=None, keepdims=False):\n",
+            "def sum(*xs, axis=None, keepdims=False):\n    (x,) = xs\n",
+        )
+        assert starred != source
+        folder = fn_project(tmp_path, starred)
+        result = minigrad(folder, "gradcheck", "--engine", "fnops.tensor:Tensor")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert re.search(r"^sum\s+fnops\.functional\.sum\(x, axis=", result.stdout, re.M)
+
     def test_a_module_of_binary_functions_alone_is_found(self, tmp_path: Path) -> None:
         """matmul in a linalg.py nothing imports: the module is imported for it too."""
         source = (FNOPS / "functional.py").read_text()
@@ -997,6 +1014,29 @@ def test_a_needle_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:
     assert {"mul-swap", "matmul-transpose", "sum-sign", "add-unbroadcast", "neg-sign"} <= ids
     assert not [i for i in ids if i.startswith("sub-")]
     assert "mutation score: 100.0%" in result.stdout
+
+
+def test_a_spladtool_style_engine_has_its_layers_steps_found(tmp_path: Path) -> None:
+    """spladtool's shape: inputs in `.dependency`, each op a `Layer` whose backward calls
+    its inputs' own `backward(grad)`, and operators that hand their work to module
+    functions building the layers, two calls deep for division (`div` returns `prod(x,
+    inv(y))`).  The children read "not visible" and every op "none seen": nothing was
+    mutated.  Of operators that build as many layers (`__sub__`, `__add__`), the first's
+    is the step: sub is built from add, not a second owner of add's."""
+    name = write(tmp_path, (ENGINES / "layer_style.py").read_text())
+    engine = ["--engine", f"{name}:Tensor"]
+    checked = minigrad(tmp_path, "gradcheck", *engine)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    out = checked.stdout
+    assert "children in .dependency" in out
+    assert "none seen" not in out
+    assert re.search(r"^mul\s+x \* y .*function-class \(line 104\)", out, re.M)
+    assert re.search(r"^div\s+x / y .*function-class \(line 124\)", out, re.M)  # TensorInv
+    assert re.search(r"^sub\s+x - y .*none of its own: built from add, neg", out, re.M)
+    result = minigrad(tmp_path, "mutate", *engine, "--judge", "battery")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not mutated" not in result.stdout
+    assert "mutation score: 100.0% (62 killed" in result.stdout
 
 
 def test_a_fygrad_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:

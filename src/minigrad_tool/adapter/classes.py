@@ -157,7 +157,7 @@ def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) ->
         if not isinstance(cls, type):
             raise EngineError(
                 f"engine {spec_text!r} has no class {class_name!r}"
-                + _candidates_hint(module, spec_text)
+                + (_submodule_hint(module, class_name) or _candidates_hint(module, spec_text))
             )
         alias_backward(cls)  # named, though another module's
         return cls
@@ -302,6 +302,23 @@ def _holds_arrays(cls: type, data_attr: str = "data") -> str:
     if isinstance(shape, tuple) and len(shape) >= 1:
         return f"an array of shape {shape}"
     return ""
+
+
+def _submodule_hint(module: ModuleType, class_name: str) -> str:
+    """Where a package that does not export the class has it: pytorch-mini's `minitorch`
+    imports its module `tensor` but not `Tensor` from it.  Only modules the package itself
+    imported are read: nothing more of the engine is run to find it."""
+    prefix = f"{module.__name__}."
+    homes = sorted(
+        name
+        for name, sub in list(sys.modules.items())
+        if name.startswith(prefix)
+        and isinstance(getattr(sub, class_name, None), type)
+        and getattr(sub, class_name).__module__ == name
+    )
+    if not homes:
+        return ""
+    return f"; {homes[0]} defines it: use --engine {homes[0]}:{class_name}"
 
 
 def _candidates_hint(module: ModuleType, spec_text: str) -> str:

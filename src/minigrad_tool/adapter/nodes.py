@@ -78,6 +78,8 @@ CHILDREN_NAMES = (
     "operands",
     "_src",
     "src",
+    "dependency",
+    "dependencies",
 )
 # Sets of any kind count: the `set` minigrad serves an order-sensitive engine is a Set too.
 _COLLECTIONS = (tuple, list, AbstractSet)
@@ -204,8 +206,9 @@ def cut_from_graph(out: object, children: str | None, inputs: Sequence[object]) 
 
 
 # Torch-style constructors make a leaf that gets no gradient unless asked: `requires_grad`
-# (ugrad, atomic-autograd) or `requiresGrad` defaulting to False.
-_REQUIRES_GRAD = ("requires_grad", "requiresGrad")
+# (ugrad, atomic-autograd), `requiresGrad`, or nujo's `diff`, defaulting to False.  Without
+# it, nujo's `.grad` is a fresh `np.empty`: every case read garbage as the op's gradient.
+_REQUIRES_GRAD = ("requires_grad", "requiresGrad", "requires_gradient", "diff", "differentiable")
 
 
 @functools.cache

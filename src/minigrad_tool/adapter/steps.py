@@ -55,6 +55,7 @@ def steps_of(
     # `tensor.relu` returns `relu(self)`), and the method of its class it only calls
     # (`__pow__` returning `self.pow(exponent)`): their closures are the op's steps
     handed = tuple(f"{q}.<locals>." for q, _ in watch.forward_codes if "." not in q and q in refs)
+    built = _built_through_helpers(session, watch, refs)
     alias = _alias_of(method, op.qualname)
     if alias:  # kept only if no other op has a claim on it (release_aliases)
         handed += (f"{alias}.<locals>.",)
@@ -67,7 +68,7 @@ def steps_of(
         elif qualname.rpartition(".")[2] in refs:
             function = session.index.function(qualname, first)
             style = "method"
-        elif qualname.rpartition(".")[0].rpartition(".")[2] in refs:
+        elif qualname.rpartition(".")[0].rpartition(".")[2] in refs | built:
             function = session.index.function(qualname, first)
             style = "function-class"
         else:
@@ -81,6 +82,23 @@ def steps_of(
     if not steps and not foreign:
         steps = local_grad_steps(session, op, method, watch.out)
     return tuple(dict.fromkeys(steps)), tuple(foreign)
+
+
+def _built_through_helpers(session: Session, watch: Watch, refs: set[str]) -> set[str]:
+    """The classes (not the node's) that the module functions of the engine's file the op's
+    forward ran name, from those `refs` names on, and those they name (spladtool's
+    `__truediv__` returns `div(self, y)`, which returns `prod(x, inv(y))`, which build
+    `TensorProd()(x, y)` and `TensorInv()(y)`): their backward is the op's step."""
+    helpers = {key for key in watch.forward_codes if "." not in key[0]}
+    names = set(refs)
+    while reached := {key for key in helpers if key[0] in names}:
+        helpers -= reached
+        for qualname, first in reached:
+            function = session.index.function(qualname, first)
+            names |= references(function.node) if function is not None else set()
+    namespace = session.namespace("")
+    classes = {n for n in names - refs if isinstance(namespace.get(n), type)}
+    return classes - {session.cls.__name__}
 
 
 def first_owners(ops: Sequence[Op]) -> dict[str, str]:
@@ -97,8 +115,10 @@ def release_lent_classes(ops: list[Op], foreign_codes: dict[str, tuple[CodeKey, 
     """A `Function` class's step that several methods name is theirs that name the fewest
     such steps: CMU needle's `__sub__` builds `EWiseAdd()(self, Negate()(other))`, which
     are `__add__`'s and `__neg__`'s, so sub is built from add and neg, and neg's step is
-    neg's (its mutants were named sub's, and neg read "not mutated").  The ops of one method
-    (`__radd__ = __add__`, which runs only its `AddScalar`) count as that method."""
+    neg's (its mutants were named sub's, and neg read "not mutated").  Of methods that name
+    as few, the first op's (spladtool's `__add__` and `__sub__` each build two, `TensorSum`
+    among them: sub is built from add).  The ops of one method (`__radd__ = __add__`, which
+    runs only its `AddScalar`) count as that method."""
     by_method: dict[tuple[str, str, int], set[str]] = {}
     for op in ops:
         by_method.setdefault((op.file, op.qualname, op.line), set()).update(
@@ -108,9 +128,15 @@ def release_lent_classes(ops: list[Op], foreign_codes: dict[str, tuple[CodeKey, 
     for steps in by_method.values():
         for qualname in steps:
             fewest[qualname] = min(fewest.get(qualname, len(steps)), len(steps))
+    keeper: dict[str, tuple[str, str, int]] = {}  # of methods that tie, the first op's
+    for op in ops:
+        method = (op.file, op.qualname, op.line)
+        for qualname in by_method[method]:
+            if len(by_method[method]) == fewest[qualname]:
+                keeper.setdefault(qualname, method)
     for i, op in enumerate(ops):
-        count = len(by_method[(op.file, op.qualname, op.line)])
-        lent = [s for s in op.steps if s.style == "function-class" and count > fewest[s.qualname]]
+        method = (op.file, op.qualname, op.line)
+        lent = [s for s in op.steps if s.style == "function-class" and keeper[s.qualname] != method]
         if lent:
             ops[i] = dataclasses.replace(op, steps=tuple(s for s in op.steps if s not in lent))
             foreign_codes[op.name] = (

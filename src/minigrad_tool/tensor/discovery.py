@@ -449,7 +449,8 @@ def _import_op_modules(d: Session) -> None:
 
 
 def _node_function(value: object, d: Session, arity: int) -> bool:
-    """A plain function of the engine's package taking `arity` positional arguments first."""
+    """A plain function of the engine's package taking `arity` positional arguments first
+    (nujo's `sum(*inputs, dim=None)` takes them as `*args`)."""
     if not isinstance(value, FunctionType):
         return False
     if not d.in_package(value.__code__.co_filename):
@@ -459,7 +460,9 @@ def _node_function(value: object, d: Session, arity: int) -> bool:
     except (TypeError, ValueError):
         return False
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return len(params) >= arity and all(p.kind in positional for p in params[:arity])
+    kinds = [p.kind for p in params]
+    taken = next((i for i, kind in enumerate(kinds) if kind not in positional), len(kinds))
+    return taken >= arity or kinds[taken:][:1] == [inspect.Parameter.VAR_POSITIONAL]
 
 
 def _aliases_of(cls: type, checked: Sequence[FunctionType]) -> list[tuple[Op, FunctionType]]:
