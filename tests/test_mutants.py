@@ -25,8 +25,10 @@ from minigrad_tool.mutation.mutants import (
 )
 from minigrad_tool.mutation.operators import OPERATORS
 from minigrad_tool.mutation.patch import Patcher
+from minigrad_tool.mutation.results import Campaign
 from minigrad_tool.mutation.sites import Site
 from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
+from minigrad_tool.report.terminal import left_out_line
 
 ENGINES = Path(__file__).parent / "engines"
 OURS = load_in_process("minigrad.engine")
@@ -722,5 +724,16 @@ def test_an_edit_that_is_not_python_is_no_mutant(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setitem(OPERATORS, "sign", spreading)
     loaded = load_in_process(str(ENGINES / "microstyle.py"))
-    made = generate_mutants(loaded.spec, loaded.profile, ["sign", "swap"]).mutants
+    generated = generate_mutants(loaded.spec, loaded.profile, ["sign", "swap"])
+    made = generated.mutants
     assert made and {m.operator for m in made} == {"swap"}
+    # said in `mutate --verbose`, so that an operator meeting code it does not expect is seen
+    assert generated.left_out and {e[1] for e in generated.left_out} == {"sign"}
+    assert all(where == "" and line > 0 for _, _, where, line in generated.left_out)
+    campaign = Campaign(
+        "e", "/x/engine.py", "", "Value", [], [], 1.0, left_out=[("mul", "sign", "", 7)]
+    )
+    assert (
+        left_out_line(campaign)
+        == "left out, not Python where they stand (1): mul-sign (engine.py:7)"
+    )

@@ -500,6 +500,7 @@ def run_campaign(
         total_mutants=len(generated.mutants),
         run_id=run_id(spec, config, len(generated.mutants)),
         unreachable=list(generated.unreachable),
+        left_out=list(generated.left_out),
         harness_seconds=harness_seconds,
         test_paths=list(config.tests),
         findings=findings,

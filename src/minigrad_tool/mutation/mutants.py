@@ -133,6 +133,9 @@ class Generated:
     mutants: list[Mutant]
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
+    # edits an operator made that are not Python where they stand: (op, operator, the other
+    # file of the package it is in or "" for the engine's, line)
+    left_out: list[tuple[str, str, str, int]] = field(default_factory=list)
 
 
 def make_key(op: str, operator: str, n: int, file: str = "") -> str:
@@ -276,6 +279,7 @@ def _mutants_of(
     seen: set[str],
     numbers: dict[tuple[str, str], int],
     forms: _Forms,
+    left_out: list[tuple[str, str, str, int]],
 ) -> Iterable[Mutant]:
     for edit in OPERATORS[operator](site):
         unit = edit.unit
@@ -295,6 +299,8 @@ def _mutants_of(
         seen.add(normal)
         rendered = _render(edit)
         if not _is_python(edit.node, rendered):
+            where = names.get(unit.file, "")
+            left_out.append((site.op, operator, where, getattr(edit.node, "lineno", 0)))
             continue
         key = (site.op, operator)
         numbers[key] = numbers.get(key, 0) + 1
@@ -356,10 +362,13 @@ def generate_mutants(
     numbers: dict[tuple[str, str], int] = {}
     forms = _Forms()
     mutants: list[Mutant] = []
+    left_out: list[tuple[str, str, str, int]] = []
     for site in sites:
         for operator in chosen:
-            mutants.extend(_mutants_of(site, operator, texts, names, seen, numbers, forms))
-    return Generated(mutants, unreachable + _unmutated_steps(profile, sites, mutants), sites)
+            made = _mutants_of(site, operator, texts, names, seen, numbers, forms, left_out)
+            mutants.extend(made)
+    unmutated = unreachable + _unmutated_steps(profile, sites, mutants)
+    return Generated(mutants, unmutated, sites, left_out)
 
 
 def _unmutated_steps(

@@ -139,6 +139,8 @@ class Campaign:
     total_mutants: int = 0
     run_id: str = ""
     unreachable: list[tuple[str, str]] = field(default_factory=list)
+    # edits of operators that were not Python where they stood: (op, operator, file, line)
+    left_out: list[tuple[str, str, str, int]] = field(default_factory=list)
     harness_seconds: float = 0.0
     tests: list[str] = field(default_factory=list)  # the test IDs that judged
     test_paths: list[str] = field(default_factory=list)  # the files and folders they came from

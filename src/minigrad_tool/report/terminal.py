@@ -57,6 +57,17 @@ def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
     )
 
 
+def left_out_line(campaign: Campaign) -> str:
+    """The edits operators made that are no Python where they stand (an edit at a `*args`):
+    no mutants, said so that an operator meeting code it does not expect is seen."""
+    name = os.path.basename(campaign.path)
+    edits = ", ".join(
+        f"{op}-{operator} ({where or name}:{line})"
+        for op, operator, where, line in campaign.left_out
+    )
+    return f"left out, not Python where they stand ({len(campaign.left_out)}): {edits}"
+
+
 def uncontrolled_line(campaign: Campaign) -> str:
     name = os.path.basename(campaign.path)
     lines = ", ".join(f"{name}:{n}" for n in campaign.uncontrolled)
@@ -392,6 +403,9 @@ def print_campaign(
             if verbose:
                 out.line(f"    {r.reason}", "dim")
     out.grouped("not mutated", campaign.unreachable, "yellow")
+    if verbose and campaign.left_out:
+        out.line()
+        out.line(left_out_line(campaign), "dim")
     _print_cannot_judge(out, campaign)
     if campaign.orders > 1:
         out.line()
