@@ -1178,6 +1178,31 @@ def test_a_mutant_that_differs_only_where_the_engine_is_wrong_is_not_judged(
     assert "(not judged: it differs only where the engine already fails a case)" in result.stdout
 
 
+def test_an_equivalent_mutant_of_a_wrong_op_is_not_judged(tmp_path: Path) -> None:
+    """A step whose contribution never reaches the input (a GitHub `minigrad`'s tanh saves a
+    new `Tensor(tanh_val)` for backward, not its input): every edit of it agrees with the
+    original on every probe, and was called equivalent, though once the op is fixed most of
+    them would be caught.  They are not judged, and said so."""
+    source = (ENGINES / "microstyle.py").read_text()
+    step = "            self.grad += (out.data > 0) * out.grad\n"
+    lost = (
+        "            kept = Value(self.data)\n            kept.grad += (out.data > 0) * out.grad\n"
+    )
+    assert step in source
+    name = write(tmp_path, source.replace(step, lost))
+    result = minigrad(tmp_path, "mutate", "--engine", name, "--judge", "battery", "--json", "r")
+    assert result.returncode == 1, result.stdout + result.stderr  # relu is wrong
+    (mutants,) = [f["mutants"] for f in json.loads((tmp_path / "r").read_text())["files"].values()]
+    ignored = [m for m in mutants if m["id"].startswith("relu-") and m["status"] == "Ignored"]
+    assert len(ignored) >= 10, [m["id"] for m in mutants]
+    for m in ignored:
+        assert m["statusReason"].startswith("not judged: relu is wrong on the unmutated"), m
+    assert "relu-sign: " in result.stdout
+    assert "(not judged: relu is wrong; judge it once that is fixed)" in result.stdout
+    others = [m for m in mutants if not m["id"].startswith("relu-")]
+    assert others and not [m for m in others if "is wrong on" in m.get("statusReason", "")]
+
+
 COMPILED = (ENGINES / "compiled_value.py").read_text()
 COMPILED_MUL_STEP = "other.grad += self.data * out.grad"
 # micrograd with `-` replaced by compiled code (as a C extension's method), which builds the

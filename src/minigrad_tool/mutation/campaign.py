@@ -31,7 +31,7 @@ from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
 from minigrad_tool.check import backward_faults
-from minigrad_tool.findings import Finding, by_op
+from minigrad_tool.findings import Finding, by_op, wrong_ops
 from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import compiled
@@ -52,7 +52,7 @@ from minigrad_tool.mutation.judging import (
     prepare_patcher,
 )
 from minigrad_tool.mutation.mutants import Generated, Mutant, generate_mutants
-from minigrad_tool.mutation.probing import Original, Probing
+from minigrad_tool.mutation.probing import Original, Probing, of_wrong_ops
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status, Verdict
 from minigrad_tool.mutation.reuse import Keys, Reuse, in_order
 from minigrad_tool.ops import op_name
@@ -481,7 +481,7 @@ def run_campaign(
         for judge in judges:
             judge.close()
         slots.close()
-    results = in_order(mutants, results, reused, keyed)
+    results = of_wrong_ops(in_order(mutants, results, reused, keyed), wrong_ops(findings))
     _require_unchanged(spec)
     primary, harness = judges[0], harnesses[judges[0].name]
     yours, cases = harnesses.get("tests"), harnesses.get("battery")  # the harnesses that ran

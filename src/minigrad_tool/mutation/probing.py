@@ -365,6 +365,23 @@ def _agreed_all(result: MutantResult) -> bool:
     )
 
 
+def of_wrong_ops(results: Sequence[MutantResult], wrong: Collection[str]) -> list[MutantResult]:
+    """An equivalent mutant of an op the battery finds wrong is not judged: the probes agree
+    with an original that is wrong (a step whose gradient never reaches the inputs agrees
+    with every edit of it), and once the op is fixed the mutant may well be caught."""
+    return [
+        replace(
+            r,
+            reason=f"{NOT_JUDGED}: {r.mutant.op} is wrong on the unmutated engine, and the "
+            f"probes agree with that wrong original; fix {r.mutant.op}, then judge it again "
+            f"({r.reason})",
+        )
+        if r.status is Status.EQUIVALENT and not r.not_judged and r.mutant.op in wrong
+        else r
+        for r in results
+    ]
+
+
 def _probes(mutant: str, reached: Mapping[str, list[int]] | None) -> dict[str, list[int]]:
     """The probes to run on `mutant`: those that reach its code, when that was recorded."""
     return {"probes": reached[mutant]} if reached is not None and mutant in reached else {}

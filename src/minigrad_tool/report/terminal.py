@@ -394,11 +394,11 @@ def print_campaign(
         out.line()
         out.line("equivalent mutants (not counted in the score):", "bold")
         for r in equivalents:
-            said = (
-                f" ({NOT_JUDGED}: it differs only where the engine already fails a case)"
-                if r.not_judged
-                else ""
-            )
+            said = ""
+            if r.reason.startswith(f"{NOT_JUDGED}: {r.mutant.op} is wrong"):
+                said = f" ({NOT_JUDGED}: {r.mutant.op} is wrong; judge it once that is fixed)"
+            elif r.not_judged:
+                said = f" ({NOT_JUDGED}: it differs only where the engine already fails a case)"
             out.line(f"  {r.mutant.id}: {r.mutant.one_line()}{said}")
             if verbose:
                 out.line(f"    {r.reason}", "dim")
