@@ -124,6 +124,7 @@ class TestTheClassReadStatically:
             ("data, requires_grad=True", ()),
             ("data, requiresGrad=None", ("requiresGrad",)),
             ("value, diff=False, creator=None", ("diff",)),
+            ("data, creator=None, require_grad=False", ("require_grad",)),
             ("data, differentiable=False", ("differentiable",)),
             ("data", ()),
         ],
