@@ -27,15 +27,19 @@ from test_hostile import MICRO
 from test_hostile import minigrad as run_minigrad
 
 from minigrad_tool.adapter.nodes import (
+    NodeAccess,
     alias_backward,
     backward_name,
     backward_resets,
+    cut_from_graph,
+    find_children_attribute,
     grad_is_owned,
     grad_is_read_only,
     grad_reset,
     leaf_enums,
     leaf_keywords,
     make_leaf,
+    read_attribute,
 )
 from minigrad_tool.adapter.spec import parse_spec
 
@@ -1038,6 +1042,49 @@ def test_a_spladtool_style_engine_has_its_layers_steps_found(tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not mutated" not in result.stdout
     assert "mutation score: 100.0% (62 killed" in result.stdout
+
+
+def test_children_kept_in_the_record_of_the_op_are_read() -> None:
+    """Old tinygrad's `_ctx.parents`, DeZero's `creator.inputs`, a GitHub minigrad's
+    `ctx._prev`: the inputs are one level down, in the record of the op the node keeps.
+    They read "children not visible" (8 of 57 published engines tried), so the walks that
+    need them (reused nodes, what a step received, a node cut from the graph) saw none."""
+
+    class Ctx:
+        def __init__(self, *inputs: object) -> None:
+            self._prev, self.function = inputs, None
+
+    class T:
+        def __init__(self, data: float, ctx: Ctx | None = None) -> None:
+            self.data, self.grad, self.ctx = data, 0.0, ctx
+
+        def backward(self) -> None:
+            self.grad = 1.0
+
+    x, y = T(1.0), T(2.0)
+    out = T(3.0, Ctx(x, y))
+    assert find_children_attribute(out) is None  # no known name without the operands
+    assert find_children_attribute(out, (x, y)) == "ctx._prev"
+    assert NodeAccess(T, "ctx._prev").children(out) == (x, y)
+    assert NodeAccess(T, "ctx._prev").children(x) == ()  # a leaf's record is None
+    assert read_attribute(out, "ctx._prev") == (x, y)
+    assert read_attribute(x, "ctx._prev", ()) == ()
+    cut = T(3.0)
+    assert "keeps no children (its .ctx is None)" in cut_from_graph(cut, "ctx._prev", [x])
+    assert cut_from_graph(out, "ctx._prev", [x, y]) == ""
+
+
+def test_a_ctx_style_engine_shows_its_children_and_is_mutated(tmp_path: Path) -> None:
+    """The engine of tests/engines/ctx_style.py: static `forward`/`backward` of op classes,
+    a recursive pass, the inputs in `.ctx._prev`."""
+    name = write(tmp_path, (ENGINES / "ctx_style.py").read_text())
+    engine = ["--engine", f"{name}:Tensor"]
+    checked = minigrad(tmp_path, "gradcheck", *engine)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "class Tensor, children in .ctx._prev" in checked.stdout
+    result = minigrad(tmp_path, "mutate", *engine, "--judge", "battery")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mutation score: 100.0% (64 killed" in result.stdout
 
 
 def test_a_fygrad_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ __all__ = [
     "leaf_label",
     "leaf_maker",
     "make_leaf",
+    "read_attribute",
     "real",
     "remember_backward_resets",
     "require_writable_grad",
@@ -169,8 +170,14 @@ def find_children_attribute(node: object, operands: tuple[object, ...] = ()) -> 
     """The attribute of `node` that holds its operands.
 
     With `operands` (the nodes an op was applied to), the attribute must hold
-    them all; without, a known name holding a collection is taken.
+    them all, on the node or on the record of its op it keeps (`ctx._prev`); without,
+    a known name holding a collection is taken.
     """
+    found = _holding(node, operands)
+    return found if found is not None or not operands else _held_by_a_part(node, operands)
+
+
+def _holding(node: object, operands: tuple[object, ...]) -> str | None:
     names = [n for n in CHILDREN_NAMES if n in attribute_names(node) or hasattr(node, n)]
     names += [n for n in attribute_names(node) if n not in names]
     for name in names:
@@ -188,20 +195,63 @@ def find_children_attribute(node: object, operands: tuple[object, ...] = ()) -> 
     return None
 
 
+# What a record of the node's op is not: a collection, a number, a string, a function.
+_NOT_A_RECORD = (*_COLLECTIONS, dict, str, bytes, int, float, complex, type, FunctionType)
+
+
+def _held_by_a_part(node: object, operands: tuple[object, ...]) -> str | None:
+    """One level down: the record of its op that the node keeps holds the operands (old
+    tinygrad's `_ctx.parents`, DeZero's `creator.inputs`, a GitHub minigrad's `ctx._prev`):
+    "ctx._prev", read with :func:`read_attribute`."""
+    for name in attribute_names(node):
+        try:
+            part = getattr(node, name, None)
+        except Exception:  # an engine's property may raise anything
+            continue
+        if part is None or part is node or is_node(part) or isinstance(part, _NOT_A_RECORD):
+            continue
+        try:
+            inner = _holding(part, operands)
+        except Exception:
+            continue
+        if inner is not None:
+            return f"{name}.{inner}"
+    return None
+
+
+def read_attribute(node: object, path: str, default: Any = None) -> Any:
+    """`node.a`, or `node.a.b` for a path "a.b" (children kept in the op's record)."""
+    value: Any = node
+    for name in path.split("."):
+        value = getattr(value, name, _MISSING)
+        if value is _MISSING:
+            return default
+    return value
+
+
+_MISSING = object()
+
+
 def cut_from_graph(out: object, children: str | None, inputs: Sequence[object]) -> str:
     """Why no gradient reaches the inputs, where the graph says it: the output keeps no
     children (an op returned a fresh node, a copy cut from the graph), so backward() never
-    reaches them.  "" unless `children` names an empty collection on `out`, and `out` is
-    none of the inputs."""
+    reaches them.  "" unless `children` names an empty collection on `out` (or the record
+    that would hold it is None: `ctx` of "ctx._prev"), and `out` is none of the inputs."""
+    if children is None or any(out is x for x in inputs):
+        return ""
+    record = children.rpartition(".")[0]
     try:
-        empty = children is not None and len(getattr(out, children)) == 0
+        if record and read_attribute(out, record) is None:
+            said = f"its .{record} is None"
+        elif len(read_attribute(out, children)) == 0:
+            said = f"its .{children} is empty"
+        else:
+            return ""
     except Exception:  # not a collection, or not readable: nothing to say
         return ""
-    if not empty or any(out is x for x in inputs):
-        return ""
     return (
-        f"; the output keeps no children (its .{children} is empty), so backward() never "
-        "reaches the inputs: the op returns a node cut from the graph"
+        f"; the output keeps no children ({said}), so backward() never reaches the inputs: "
+        "the op returns a node cut from the graph"
     )
 
 
@@ -707,7 +757,7 @@ class NodeAccess:
     def children(self, node: Any) -> tuple[Any, ...]:
         if self.children_attr is None:
             return ()
-        value: Any = getattr(node, self.children_attr, ())
+        value: Any = read_attribute(node, self.children_attr, ())
         if type(value) in _SERVED:  # the engine's set, served: our walks need no order
             value = value.members()
         elif isinstance(value, dict):

@@ -337,10 +337,17 @@ class Session:
     ) -> Watch:
         """`call(leaf)` (a tensor op on arrays), then backward() from `loss(out)` (or `out`),
         watching; code of the functions named in `skip` is set aside."""
+        made: list[Any] = []
+
+        def leaf(value: Any) -> Any:
+            made.append(self.leaf(value))
+            return made[-1]
+
         with Tracer(self.filename, package=self.package) as forward:
-            out = call(self.leaf)
-        if self.access.children_attr is None:
-            self.access.children_attr = find_children_attribute(out)
+            out = call(leaf)
+        if self.access.children_attr is None:  # a known name, else what holds the inputs
+            found = find_children_attribute(out)
+            self.access.children_attr = found or find_children_attribute(out, tuple(made))
         root = loss(out) if loss is not None else out
         watch = Watch(out, [], forward.codes, forward_elsewhere=forward.package_codes)
         return self._backward(op, watch, root, skip)

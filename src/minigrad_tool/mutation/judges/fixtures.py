@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from minigrad_tool.adapter.nodes import read_attribute
 from minigrad_tool.adapter.trace import runs
 
 __all__ = [
@@ -94,7 +95,7 @@ def _computed(obj: Any, modules: frozenset[str], children: str | None) -> bool:
     if type(obj).__module__ not in modules:
         return False
     with contextlib.suppress(Exception):  # whatever the engine keeps there (in __slots__ too)
-        if children is not None and len(getattr(obj, children, ())):
+        if children is not None and len(read_attribute(obj, children, ())):
             return True
     with contextlib.suppress(Exception):  # a number, an array, a node, or None
         grad = getattr(obj, "grad", None)
