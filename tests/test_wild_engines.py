@@ -1085,6 +1085,15 @@ def test_a_ctx_style_engine_shows_its_children_and_is_mutated(tmp_path: Path) ->
     result = minigrad(tmp_path, "mutate", *engine, "--judge", "battery")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "mutation score: 100.0% (64 killed" in result.stdout
+    # indexing that returns a fresh node, as that GitHub minigrad's does: its record is None
+    cut = "    def tanh(self):\n"
+    source = (ENGINES / "ctx_style.py").read_text()
+    assert cut in source
+    indexing = "    def __getitem__(self, key):\n        return Tensor(self.data[key])\n\n"
+    name = write(tmp_path, source.replace(cut, indexing + cut), "cut.py")
+    wrong = minigrad(tmp_path, "gradcheck", "--engine", f"{name}:Tensor")
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    assert "the output keeps no children (its .ctx is None)" in wrong.stdout
 
 
 def test_a_fygrad_style_engine_is_checked_and_mutated(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ class TensorAccess:
     cls: type
     data_attr: str = "data"
     grad_is_node: bool = False  # the engine keeps a node in .grad (DeZero), not an array
+    children_attr: str | None = None  # where discovery found a node's inputs ("ctx._prev")
 
     def leaf(self, array: Any) -> Any:
         return array_leaf(self.cls, array)

@@ -121,7 +121,7 @@ class TensorCase:
         return pinned_tensor_values(self, self.access(access))
 
     def access(self, access: NodeAccess) -> TensorAccess:
-        return TensorAccess(access.cls, access.data_attr, self.grad_is_node)
+        return TensorAccess(access.cls, access.data_attr, self.grad_is_node, access.children_attr)
 
     def arrays(self, variant: int = 0) -> list[Array]:
         """The inputs, drawn from a generator seeded by the case's name (and a variant)."""
@@ -328,7 +328,8 @@ def _cut_off(run: CaseRun) -> str:
     leaves = [run.access.leaf(x) for x in run.x]
     try:
         out = run.output(leaves)
-        children = find_children_attribute(out)  # an engine's property may raise
+        # where discovery found the inputs (one level down too), else a known name
+        children = run.access.children_attr or find_children_attribute(out)
     except Exception:  # nothing to say where the output cannot be made or read again
         return ""
     return cut_from_graph(out, children, leaves)
