@@ -1073,6 +1073,15 @@ def test_children_kept_in_the_record_of_the_op_are_read() -> None:
     assert "keeps no children (its .ctx is None)" in cut_from_graph(cut, "ctx._prev", [x])
     assert cut_from_graph(out, "ctx._prev", [x, y]) == ""
 
+    class Lazy:  # a record that raises when asked anything (a lazy loader's)
+        @property
+        def backward(self) -> None:
+            raise RuntimeError("not loaded")
+
+    odd = T(3.0)
+    odd.lazy = Lazy()  # type: ignore[attr-defined]
+    assert find_children_attribute(odd, (x,)) is None
+
 
 def test_a_ctx_style_engine_shows_its_children_and_is_mutated(tmp_path: Path) -> None:
     """The engine of tests/engines/ctx_style.py: static `forward`/`backward` of op classes,

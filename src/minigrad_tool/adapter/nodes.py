@@ -204,13 +204,10 @@ def _held_by_a_part(node: object, operands: tuple[object, ...]) -> str | None:
     tinygrad's `_ctx.parents`, DeZero's `creator.inputs`, a GitHub minigrad's `ctx._prev`):
     "ctx._prev", read with :func:`read_attribute`."""
     for name in attribute_names(node):
-        try:
+        try:  # an engine's object may raise anything when asked
             part = getattr(node, name, None)
-        except Exception:  # an engine's property may raise anything
-            continue
-        if part is None or part is node or is_node(part) or isinstance(part, _NOT_A_RECORD):
-            continue
-        try:
+            if part is None or part is node or isinstance(part, _NOT_A_RECORD) or is_node(part):
+                continue
             inner = _holding(part, operands)
         except Exception:
             continue
