@@ -38,12 +38,11 @@ from minigrad_tool.adapter.candidates import (
 from minigrad_tool.adapter.classes import node_class
 from minigrad_tool.adapter.points import branch_points, exponents, fallback_points, points_for
 from minigrad_tool.adapter.precision import scalar_precision
-from minigrad_tool.adapter.profile import CallForm, Op, Profile, Step
+from minigrad_tool.adapter.profile import CallForm, Op, Profile, Step, step_owners
 from minigrad_tool.adapter.session import Point, Progress, Session, Watch, quiet
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.adapter.steps import (
     delegates_of,
-    first_owners,
     forward_helpers,
     release_aliases,
     release_lent_classes,
@@ -207,7 +206,7 @@ def _settled(
         moved = tuple((s.qualname, s.line) for s in op.steps if s.qualname in shared)
         ops[i] = dataclasses.replace(op, steps=mine)
         foreign_codes[op.name] = (*foreign_codes[op.name], *moved)
-    owner = first_owners(ops)
+    owner = step_owners(ops, lambda s: s.qualname)
     final = []
     for op in ops:
         foreign = foreign_codes[op.name]

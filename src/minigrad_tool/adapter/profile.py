@@ -13,9 +13,9 @@ import importlib
 import json
 import operator
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import LEAF_LABEL
@@ -36,6 +36,7 @@ __all__ = [
     "binary_add",
     "bound",
     "call_text",
+    "step_owners",
 ]
 
 Point = tuple[float, ...]
@@ -71,6 +72,22 @@ class Step:
     # The file the step is in, when it is another file of the engine's package than the
     # engine's own (DeZero's functions.py, an ops.py of closures); "" for the engine's file.
     file: str = ""
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+def step_owners(ops: Iterable[Op], key: Callable[[Step], K | None]) -> dict[K, str]:
+    """Each step's op, by `key` (None leaves the step out): of the ops that share one
+    (`__radd__ = __add__`), the first found, the operator before its alias, as its mutants
+    are named: an op built from it reads "built from add", and its habits are add's."""
+    owner: dict[K, str] = {}
+    for op in ops:
+        for step in op.steps:
+            k = key(step)
+            if k is not None:
+                owner.setdefault(k, op.name)
+    return owner
 
 
 # Why an op of compiled code (a C extension's method) has no step minigrad can mutate.

@@ -51,6 +51,7 @@ from minigrad_tool.adapter.profile import (
     Sweep,
     apply_op,
     binary_add,
+    step_owners,
 )
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec, parse_snapshot
@@ -207,11 +208,7 @@ class Session:
     def uses_elsewhere(self, op: Op, ops: Sequence[Op]) -> list[str]:
         """The ops whose steps in other files of the package the op's backward ran (jungrad's
         `__radd__` is `self.__add__(other)`: it uses add's closures in ops.py)."""
-        owner: dict[tuple[str, str], str] = {}
-        for o in ops:  # a step ops share is the first's (steps.first_owners): add's, not radd's
-            for s in o.steps:
-                if s.file:
-                    owner.setdefault((s.file, s.qualname), o.name)
+        owner = step_owners(ops, lambda s: (s.file, s.qualname) if s.file else None)
         ran = self.ran_elsewhere.get(op.name, [])
         return [owner[f, q] for f, (q, _) in ran if (f, q) in owner and owner[f, q] != op.name]
 

@@ -25,7 +25,6 @@ from minigrad_tool.mutation.sites import grad_writes, own_nodes
 
 __all__ = [
     "delegates_of",
-    "first_owners",
     "forward_helpers",
     "release_aliases",
     "release_lent_classes",
@@ -101,16 +100,6 @@ def _built_through_helpers(session: Session, watch: Watch, refs: set[str]) -> se
     return classes - {session.cls.__name__}
 
 
-def first_owners(ops: Sequence[Op]) -> dict[str, str]:
-    """Each step's op: of the ops that share one (`__radd__ = __add__`), the first found, the
-    operator before its alias, so that an op built from it reads "built from add"."""
-    owner: dict[str, str] = {}
-    for op in ops:
-        for step in op.steps:
-            owner.setdefault(step.qualname, op.name)
-    return owner
-
-
 def release_lent_classes(ops: list[Op], foreign_codes: dict[str, tuple[CodeKey, ...]]) -> None:
     """A `Function` class's step that several methods name is theirs that name the fewest
     such steps: CMU needle's `__sub__` builds `EWiseAdd()(self, Negate()(other))`, which
@@ -124,19 +113,16 @@ def release_lent_classes(ops: list[Op], foreign_codes: dict[str, tuple[CodeKey, 
         by_method.setdefault((op.file, op.qualname, op.line), set()).update(
             s.qualname for s in op.steps if s.style == "function-class"
         )
-    fewest: dict[str, int] = {}
-    for steps in by_method.values():
+    keeper: dict[str, tuple[int, tuple[str, str, int]]] = {}  # step -> (count, method)
+    for method, steps in by_method.items():  # in the order of their first ops: ties go first
         for qualname in steps:
-            fewest[qualname] = min(fewest.get(qualname, len(steps)), len(steps))
-    keeper: dict[str, tuple[str, str, int]] = {}  # of methods that tie, the first op's
-    for op in ops:
-        method = (op.file, op.qualname, op.line)
-        for qualname in by_method[method]:
-            if len(by_method[method]) == fewest[qualname]:
-                keeper.setdefault(qualname, method)
+            if qualname not in keeper or len(steps) < keeper[qualname][0]:
+                keeper[qualname] = (len(steps), method)
     for i, op in enumerate(ops):
         method = (op.file, op.qualname, op.line)
-        lent = [s for s in op.steps if s.style == "function-class" and keeper[s.qualname] != method]
+        lent = [
+            s for s in op.steps if s.style == "function-class" and keeper[s.qualname][1] != method
+        ]
         if lent:
             ops[i] = dataclasses.replace(op, steps=tuple(s for s in op.steps if s not in lent))
             foreign_codes[op.name] = (

@@ -35,7 +35,7 @@ from minigrad_tool.mutation.judging import (
     raise_internal,
 )
 from minigrad_tool.mutation.mutants import Mutant
-from minigrad_tool.mutation.results import NOT_JUDGED, MutantResult, Status
+from minigrad_tool.mutation.results import NOT_JUDGED, MutantResult, Status, wrong_op_reason
 
 __all__ = ["Original", "Probing"]
 
@@ -372,9 +372,8 @@ def of_wrong_ops(results: Sequence[MutantResult], wrong: Collection[str]) -> lis
     return [
         replace(
             r,
-            reason=f"{NOT_JUDGED}: {r.mutant.op} is wrong on the unmutated engine, and the "
-            f"probes agree with that wrong original; fix {r.mutant.op}, then judge it again "
-            f"({r.reason})",
+            reason=f"{wrong_op_reason(r.mutant.op)}, and the probes agree with that wrong "
+            f"original; fix {r.mutant.op}, then judge it again ({r.reason})",
         )
         if r.status is Status.EQUIVALENT and not r.not_judged and r.mutant.op in wrong
         else r

@@ -21,11 +21,26 @@ from minigrad_tool.findings import Finding, wrong_ops
 from minigrad_tool.mutation.habits import Diagnosis, diagnose
 from minigrad_tool.mutation.mutants import Mutant
 
-__all__ = ["NOT_JUDGED", "Campaign", "MutantResult", "Status", "Verdict", "score_of_counts"]
+__all__ = [
+    "NOT_JUDGED",
+    "Campaign",
+    "MutantResult",
+    "Status",
+    "Verdict",
+    "score_of_counts",
+    "wrong_op_reason",
+]
 
 # How the reason of an equivalent-status mutant begins when it is not judged at all: it
-# differs from the original only on cases the unmutated engine already fails.
+# differs from the original only on cases the unmutated engine already fails, or its op is
+# wrong there (wrong_op_reason).
 NOT_JUDGED = "not judged"
+
+
+def wrong_op_reason(op: str) -> str:
+    """How the reason of an equivalent mutant of an op the battery finds wrong begins: the
+    probes agree with a wrong original, so it is not judged (mutation.probing.of_wrong_ops)."""
+    return f"{NOT_JUDGED}: {op} is wrong on the unmutated engine"
 
 
 class Status(Enum):
@@ -120,6 +135,11 @@ class MutantResult:
     def not_judged(self) -> bool:
         """Left out of the score because it differs only where the engine already fails."""
         return self.status is Status.EQUIVALENT and self.reason.startswith(NOT_JUDGED)
+
+    @property
+    def of_a_wrong_op(self) -> bool:
+        """Not judged because the battery finds its op wrong (wrong_op_reason)."""
+        return self.not_judged and self.reason.startswith(wrong_op_reason(self.mutant.op))
 
 
 @dataclass

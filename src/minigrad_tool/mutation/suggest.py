@@ -605,9 +605,9 @@ def _one_per_wrong_op(
     exposed = {op for name in others if name in exposing for op in tests[name][1].blames}
     first: list[str] = []
     for op, names in tried.items():
-        chosen = next((name for name in names if name in exposing), None)
         if op in exposed:
             continue
+        chosen = next((name for name in names if name in exposing), None)
         if chosen is None:
             dropped.append(
                 (

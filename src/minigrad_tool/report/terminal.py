@@ -395,7 +395,7 @@ def print_campaign(
         out.line("equivalent mutants (not counted in the score):", "bold")
         for r in equivalents:
             said = ""
-            if r.reason.startswith(f"{NOT_JUDGED}: {r.mutant.op} is wrong"):
+            if r.of_a_wrong_op:
                 said = f" ({NOT_JUDGED}: {r.mutant.op} is wrong; judge it once that is fixed)"
             elif r.not_judged:
                 said = f" ({NOT_JUDGED}: it differs only where the engine already fails a case)"

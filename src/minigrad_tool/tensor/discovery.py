@@ -28,12 +28,11 @@ import numpy as np
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
 from minigrad_tool.adapter.precision import array_precision
-from minigrad_tool.adapter.profile import Op, Profile, Step, bound, call_text
+from minigrad_tool.adapter.profile import Op, Profile, Step, bound, call_text, step_owners
 from minigrad_tool.adapter.session import Progress, Session
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.steps import (
     delegates_of,
-    first_owners,
     forward_helpers,
     release_aliases,
     release_lent_classes,
@@ -316,7 +315,7 @@ def discover_tensor(
     grad_is_node = _check_loss(d, spec, ops)
     accumulates = d.access.grad_writable or _accumulates_across_backwards(d, ops)
     ops = _table_steps(d, ops, foreign)
-    owner = first_owners(ops)
+    owner = step_owners(ops, lambda s: s.qualname)
     ops = [
         dataclasses.replace(
             op,

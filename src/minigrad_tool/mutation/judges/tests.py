@@ -48,6 +48,7 @@ from minigrad_tool.adapter.order import (
     served,
     set_order,
 )
+from minigrad_tool.adapter.profile import step_owners
 from minigrad_tool.adapter.trace import runs
 from minigrad_tool.findings import Finding
 from minigrad_tool.isolation import (
@@ -1082,15 +1083,14 @@ def _habit_watch(setup: Setup) -> HabitWatch:
     Code that ops share (`__radd__ = __add__`) is the first op's, as its mutants are: the
     habits of add's survivors were recorded as radd's, and no habit explained them."""
     engine = str(setup.spec.path)
-    steps: dict[tuple[str, str, int], str] = {}
     forwards: dict[tuple[str, str, int], str] = {}
     for op in setup.profile.ops:
         forwards.setdefault((op.file or engine, op.qualname, op.line), op.name)
-        for s in op.steps:
-            if s.style != "local-grads":  # no code of its own runs
-                steps.setdefault((s.file or engine, s.qualname, s.line), op.name)
     return HabitWatch(
-        steps=steps,
+        steps=step_owners(  # a local-grads step runs no code of its own
+            setup.profile.ops,
+            lambda s: None if s.style == "local-grads" else (s.file or engine, s.qualname, s.line),
+        ),
         forwards=forwards,
         children=setup.profile.children_attr,
         backward=(engine, setup.profile.class_qualname, setup.profile.backward_name),
