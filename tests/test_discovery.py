@@ -148,6 +148,28 @@ class TestClasses:
         with pytest.raises(Exception, match=r"several node classes \(A, B\)"):
             resolve_class(import_engine(spec), None, spec.text)
 
+    def test_a_class_whose_metaclass_raises_for_a_missing_name_is_no_node_class(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # skinnygrad's Configuration: its metaclass's __getattr__ reads a ChainMap
+        path = engine_file(
+            tmp_path,
+            """
+            import collections
+            class Meta(type):
+                def __getattr__(cls, key):
+                    return collections.ChainMap({})[key]
+            class Configuration(metaclass=Meta): ...
+            class Node:
+                def __init__(self, data):
+                    self.data, self.grad = data, 0.0
+                def backward(self): ...
+            """,
+        )
+        spec = parse_spec(path)
+        monkeypatch.syspath_prepend(str(spec.sys_path))
+        assert resolve_class(import_engine(spec), None, spec.text).__name__ == "Node"
+
     def test_nodes_that_hold_arrays_are_handed_to_the_tensor_discovery(self) -> None:
         spec = parse_spec(str(ROOT / "src/minigrad/tensor.py"))
         with pytest.raises(TensorEngine) as found:

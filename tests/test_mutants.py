@@ -570,6 +570,40 @@ def test_a_gradient_added_unless_none_in_the_step_is_a_contribution(
 
 
 @pytest.mark.parametrize(
+    "held",
+    ["(0.0 if {x}.grad is None else {x}.grad)", "({x}.grad if {x}.grad is not None else 0.0)"],
+)
+def test_a_gradient_read_as_zero_while_none_and_added_to_is_a_contribution(
+    tmp_path: Path, held: str
+) -> None:
+    """tinydiff's steps (GitHub, 2026-12-06): `a.grad = (np.zeros_like(a.data) if a.grad is
+    None else a.grad) + out.grad * out.data`.  Before, exp, log, tanh, sigmoid, neg and pow
+    were "not mutated: no operator reads a gradient contribution", and add, mul and div had
+    their unbroadcast and forward mutants alone."""
+    body = (ENGINES / "none_grad.py").read_text()
+    calls = re.findall(r"(\w+)\._acc\((.*)\)\n", body)
+    assert len(calls) == 8  # every op's step: add, mul, pow, tanh, exp, relu
+    for x, g in calls:
+        line = f"{x}.grad = {held.format(x=x)} + {g}"
+        body = body.replace(f"{x}._acc({g})\n", line + "\n", 1)
+    (tmp_path / "held.py").write_text(body)
+    loaded = load_in_process(str(tmp_path / "held.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    texts = {m.id: (m.original, m.replacement) for m in made.mutants}
+    assert made.unreachable == []
+    grad = held.format(x="self")
+    assert texts["mul-sign"] == (
+        f"{grad} + other.data * out.grad",
+        f"({grad} - other.data * out.grad)",
+    )
+    assert texts["mul-assign"] == (f"{grad} + other.data * out.grad", "(other.data * out.grad)")
+    for op in ("add", "mul", "pow", "tanh", "exp", "relu"):
+        assert {"sign", "assign", "swap", "drop"} <= {
+            m.operator for m in made.mutants if m.op == op
+        }
+
+
+@pytest.mark.parametrize(
     "method",
     [
         "def _acc(self, g):\n        self.grad = g",  # sets: no accumulation

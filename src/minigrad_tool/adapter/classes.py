@@ -195,7 +195,18 @@ def _own_classes(module: ModuleType) -> list[type]:
 
 
 def node_classes(module: ModuleType) -> list[type]:
-    return [c for c in _own_classes(module) if callable(getattr(c, "backward", None))]
+    return [c for c in _own_classes(module) if callable(_class_attribute(c, "backward"))]
+
+
+def _class_attribute(cls: type, name: str) -> object:
+    """`cls.name`, or None: a metaclass's `__getattr__` may raise what it likes for a name
+    it lacks (skinnygrad's `Configuration` raises KeyError), which says only "not here"."""
+    try:
+        return getattr(cls, name, None)
+    except MemoryError:
+        raise
+    except Exception:
+        return None
 
 
 def _nearest_node_class(module: ModuleType) -> tuple[str, str] | None:

@@ -127,11 +127,25 @@ def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool
         return _accumulation(adding, target)
     if not isinstance(expr, ast.BinOp) or not isinstance(expr.op, ast.Add | ast.Sub):
         return None
-    if _grad_of(expr.left) == target:
+    if _held_grad_of(expr.left) == target:
         return expr, expr.right, isinstance(expr.op, ast.Sub)
-    if isinstance(expr.op, ast.Add) and _grad_of(expr.right) == target:
+    if isinstance(expr.op, ast.Add) and _held_grad_of(expr.right) == target:
         return expr, expr.left, False
     return None
+
+
+def _held_grad_of(node: ast.AST) -> str | None:
+    """`x` for `x.grad`, or for the gradient read with a zero in its place while it is None:
+    `(np.zeros_like(x.data) if x.grad is None else x.grad) + v` (tinydiff's steps) adds v to
+    x's gradient as `x.grad + v` does."""
+    if not isinstance(node, ast.IfExp):
+        return _grad_of(node)
+    test = node.test
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    held = node.orelse if isinstance(test.ops[0], ast.Is) else node.body
+    target = _grad_of(held)
+    return target if target is not None and _tests_for_none(test, target) else None
 
 
 def _tests_for_none(test: ast.expr, target: str) -> TypeGuard[ast.Compare]:
