@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from minigrad_tool.adapter import Loaded, load_in_process
 from minigrad_tool.adapter.loader import engine_modules
+from minigrad_tool.adapter.order import ControlledSet
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.mutation.mutants import (
     Generated,
@@ -286,6 +288,31 @@ class TestPatching:
         assert p.hits.count == 1
         p.restore()
         assert grads() == (1.0, 1.0)
+
+    def test_a_mutant_keeps_the_served_set_of_a_set_display(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An op that keeps its children in a set display (`out._prev = {self, other}`)
+        runs, as the engine's file does, with the display made by the served `set`: a
+        mutant of that op, compiled anew, keeps it (adapter.order.served_displays)."""
+        body = (ENGINES / "microstyle.py").read_text()
+        made = '        out = Value(self.data * other.data, (self, other), "*")\n'
+        assert made in body
+        body = body.replace(made, made + "        out._prev = {self, other}\n")
+        (tmp_path / "displays.py").write_text(body)
+        loaded, g = generated(str(tmp_path / "displays.py"))
+        # what the loader serves the engine's globals
+        monkeypatch.setattr(sys.modules[loaded.cls.__module__], "set", ControlledSet, False)
+        index = SourceIndex.parse(loaded.spec.source)
+        p = Patcher(index, str(loaded.spec.path), engine_modules(loaded.spec.path), served=True)
+        mutant = next(m for m in g.mutants if m.id == "mul-sign")
+        a, b = loaded.cls(1.5), loaded.cls(-2.0)
+        assert type((a * b)._prev) is set  # loaded in this process, not served
+        p.apply(mutant)
+        try:
+            assert type((a * b)._prev) is ControlledSet
+        finally:
+            p.restore()
 
     def test_marker_fires_before_a_raising_expression(self) -> None:
         """A mutated expression that raises still counts as executed."""
@@ -625,6 +652,46 @@ def test_a_method_that_does_more_or_less_than_add_is_no_contribution(
     made = generate_mutants(loaded.spec, loaded.profile)
     assert "mul" in {op for op, _ in made.unreachable}
     assert {m.operator for m in made.mutants if m.op == "mul"} <= {"forward", "offset", "stale"}
+
+
+def test_a_node_method_named_for_gradients_that_does_more_than_add_is_handed_one(
+    tmp_path: Path,
+) -> None:
+    """nabla's steps (GitHub, 2026-12-06) call `self._add_grad(e * out.grad)`, a method that
+    adds g to the sweep's own table while backward() runs and to `.grad` otherwise: no plain
+    accumulator, so every op but two read "not mutated".  Such a method, named for
+    gradients and called on a node, is handed a contribution, as a helper named so is: its
+    value is mutated, never the call turned into an assignment; a constant is no gradient."""
+    body = (ENGINES / "none_grad.py").read_text()
+    method = "def _acc(self, g):\n" + _TERNARY.rstrip("\n")
+    assert body.count(method) == 1
+    routed = "def _add_grad(self, g):\n        self.grad = _added(self.grad, g)"
+    # two settings of a node named for gradients, which hand it no gradient
+    routed += "\n\n    def requires_grad_(self, flag):\n        self.wants = flag"
+    routed += "\n\n    def set_grad_fn(self, fn):\n        self.fn = fn"
+    body = body.replace(method, routed).replace("._acc(", "._add_grad(")
+    body += "\n\ndef _added(held, g):\n    return g if held is None else held + g\n"
+    assert body.count("    def backward(self):\n") == 1 and body.count("self.grad = 1.0\n") == 1
+    body = body.replace("    def backward(self):\n", "    def backward(self, g=1.0):\n")
+    body = body.replace("self.grad = 1.0\n", "self._add_grad(g)\n")  # the seed, read as before
+    body = body.replace(
+        "self._add_grad(e * out.grad)",
+        "self._add_grad(e * out.grad)\n            out.requires_grad_(True)"
+        "\n            out.set_grad_fn(_backward)",
+    )
+    (tmp_path / "routed.py").write_text(body)
+    loaded = load_in_process(str(tmp_path / "routed.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    texts = {m.id: (m.original, m.replacement) for m in made.mutants}
+    assert made.unreachable == []
+    assert texts["exp-sign"] == ("e * out.grad", "(-(e * out.grad))")
+    assert texts["exp-drop"] == ("self._add_grad(e * out.grad)", "pass")
+    for op in ("add", "mul", "pow", "tanh", "exp", "relu"):
+        operators = {m.operator for m in made.mutants if m.op == op}
+        assert {"sign", "drop"} <= operators and "assign" not in operators, op
+    handed = {"True", "out.requires_grad_(True)", "_backward", "out.set_grad_fn(_backward)"}
+    handed |= {"g", "self._add_grad(g)"}
+    assert [i for i, (original, _) in texts.items() if original in handed] == []
 
 
 def test_a_step_that_sets_grad_outright_is_said_not_mutated(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ file is edited during a run; and no bytecode is ever written beside it.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import importlib
@@ -20,7 +21,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
-from minigrad_tool.adapter.order import served_names
+from minigrad_tool.adapter.order import served_displays, served_names
 from minigrad_tool.adapter.spec import EngineSpec, module_of_file
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
 
@@ -79,7 +80,10 @@ class SnapshotLoader(importlib.abc.Loader):
         return None  # the default module object
 
     def get_code(self, fullname: str) -> CodeType:
-        return compile(self.source, str(self.path), "exec", dont_inherit=True)
+        if not self.served:
+            return compile(self.source, str(self.path), "exec", dont_inherit=True)
+        tree = served_displays(ast.parse(self.source, str(self.path)))
+        return compile(tree, str(self.path), "exec", dont_inherit=True)
 
     def get_source(self, fullname: str) -> str:
         return self.source

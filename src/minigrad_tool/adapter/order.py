@@ -20,20 +20,22 @@ every one of the :data:`ORDERS` orders.  A run records the sets it iterated
 (:func:`same_run`), the run would be the very same, so it need not run again.
 Children kept in a `frozenset(...)` get :class:`ControlledFrozenSet` (a
 frozenset, still hashable, iterating in the chosen order), and a class of the
-engine's that subclasses `set` inherits from the served set.  Set literals and
-comprehensions kept as children (`self._prev = {a, b}`) cannot be served: they
-keep Python's order, and :func:`uncontrolled` names their lines, so every
-report can say that the graph order is not controlled.
+engine's that subclasses `set` inherits from the served set.  A set display kept
+as children (`self._prev = {a, b}`, `{c for c in children if c.requires_grad}`),
+which no name lookup makes, is served as the call of `set` it stands for
+(:func:`served_displays`, in the engine's code as it is run; its files are
+unchanged).
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import os
 import random
 import sys
 from collections.abc import Iterable, Iterator, Mapping, MutableSet
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "ENV",
@@ -49,9 +51,9 @@ __all__ = [
     "repeats",
     "same_run",
     "served",
+    "served_displays",
     "served_names",
     "set_order",
-    "uncontrolled",
 ]
 
 # Eight orders: insertion, reversed, and six permutations.  Two children whose order matters
@@ -296,10 +298,19 @@ def _attribute_values(tree: ast.AST) -> Iterator[tuple[int, ast.expr]]:
 
 def _kept_sets(tree: ast.AST) -> list[int]:
     """Lines that keep a set in a node's attribute (`self._prev = set(_children)`, a
-    frozenset, or a set subclass of the engine's): the children a topological sort walks.  A
-    local `visited = set()` is only asked `in`, whose answer does not depend on order."""
+    frozenset, a set subclass of the engine's, or a set display): the children a topological
+    sort walks.  A local `visited = set()` is only asked `in`, whose answer does not depend on
+    order."""
     classes = _set_classes(tree)
-    return [line for line, value in _attribute_values(tree) if _makes_a_set(value, classes)]
+    return [
+        line
+        for line, value in _attribute_values(tree)
+        if _makes_a_set(value, classes) or _displays_in(value)
+    ]
+
+
+def _displays_in(value: ast.AST) -> list[ast.Set | ast.SetComp]:
+    return [node for node in ast.walk(value) if isinstance(node, ast.Set | ast.SetComp)]
 
 
 def order_sensitive(source: str) -> bool:
@@ -310,13 +321,43 @@ def order_sensitive(source: str) -> bool:
         return False
 
 
-def uncontrolled(source: str) -> list[int]:
-    """Lines that keep a set literal or comprehension in a node's attribute
-    (`self._prev = {a, b}`): minigrad cannot serve those, so their order is Python's."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError):
-        return []
-    return sorted(
-        line for line, value in _attribute_values(tree) if isinstance(value, ast.Set | ast.SetComp)
-    )
+_Tree = TypeVar("_Tree", bound=ast.AST)
+
+
+class _AsSetCalls(ast.NodeTransformer):
+    """`{a, b}` -> `set((a, b))`, `{c for c in cs}` -> `set(c for c in cs)`: the same set,
+    made by the `set` the served globals hold (a generator runs its loops in the scope a set
+    comprehension does)."""
+
+    def __init__(self, displays: set[int]) -> None:
+        self.displays = displays
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        self.generic_visit(node)
+        if id(node) not in self.displays:
+            return node
+        return ast.copy_location(_call_set(ast.Tuple(node.elts, ast.Load())), node)
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        self.generic_visit(node)
+        if id(node) not in self.displays:
+            return node
+        return ast.copy_location(_call_set(ast.GeneratorExp(node.elt, node.generators)), node)
+
+
+def _call_set(argument: ast.expr) -> ast.Call:
+    return ast.Call(ast.Name("set", ast.Load()), [argument], [])
+
+
+def served_displays(tree: _Tree) -> _Tree:
+    """`tree` (the engine's module, or a function of it a mutant replaces) with each set
+    display a node keeps made by a call of `set`, so that the served set holds its order
+    (`self._prev = {c for c in _children if c.requires_grad}`, nabla's on GitHub, was left
+    in the order of addresses until 2026-12-06, and the reports said so).  Line numbers
+    are kept; `tree` itself is left as it is (a mutant's tree shares nodes with the index)."""
+    if not any(_displays_in(value) for _, value in _attribute_values(tree)):
+        return tree
+    tree = copy.deepcopy(tree)
+    displays = {id(d) for _, value in _attribute_values(tree) for d in _displays_in(value)}
+    _AsSetCalls(displays).visit(tree)  # a display is never the root: the tree stays itself
+    return ast.fix_missing_locations(tree)

@@ -74,14 +74,6 @@ class EngineSpec:
 
         return order_sensitive(self.source)
 
-    @functools.cached_property
-    def uncontrolled(self) -> list[int]:
-        """Lines that keep children in a set minigrad cannot serve (a set literal): there the
-        graph order follows addresses, and verdicts may change between runs."""
-        from minigrad_tool.adapter.order import uncontrolled
-
-        return uncontrolled(self.source)
-
     @property
     def orders(self) -> int:
         """How many graph orders a verdict must hold in: 1 unless the order can vary."""

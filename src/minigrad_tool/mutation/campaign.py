@@ -506,7 +506,6 @@ def run_campaign(
         findings=findings,
         excluded=excluded,
         orders=spec.orders,
-        uncontrolled=spec.uncontrolled,
         habits=_habits(harnesses),
         **_of_your_tests(yours),
         reused=len(reused),

@@ -37,10 +37,13 @@ KEPT_VERSIONS = 32
 
 @functools.cache
 def _base() -> hashlib._Hash:
-    """The digest of the Python and of this module's and the patcher's source: a change to
-    any changes every key.  Hashed once per process, or once in a host for all its children."""
+    """The digest of the Python and of this module's, the patcher's and the graph order's
+    source (which serves set displays in what the patcher compiles): a change to any changes
+    every key.  Hashed once per process, or once in a host for all its children."""
     here = Path(__file__).resolve().parent
-    sources = (here / "compiled.py").read_bytes() + (here / "patch.py").read_bytes()
+    sources = b"".join(
+        (here / name).read_bytes() for name in ("compiled.py", "patch.py", "../adapter/order.py")
+    )
     return hashlib.sha256(sys.version.encode() + b"\0" + sources)
 
 

@@ -229,7 +229,7 @@ def _from_expression(
         yield Contribution(
             "handed", node, function.body, name, False, region, call=call, upstream=upstream
         )
-    elif (passed := _passed_on(value)) is not None:
+    elif (passed := _passed_on(value, region)) is not None:
         name, given, call = passed
         given = _argument_value(region, given, node)
         yield Contribution("handed", node, given, name, False, region, call=call)
@@ -286,14 +286,46 @@ def _given_function(call: ast.expr) -> tuple[str, ast.Lambda, ast.Call] | None:
 _PASSES_ON = ("backward", "backwards")
 
 
-def _passed_on(call: ast.expr) -> tuple[str, ast.expr, ast.Call] | None:
+def _passed_on(call: ast.expr, region: Region) -> tuple[str, ast.expr, ast.Call] | None:
     """`x.backward(g)` in a step: the gradient passed to an input's own backward pass, which
-    adds it to x.grad and recurses (gradzero 0.1.0's steps): (x, g, the call); else None."""
+    adds it to x.grad and recurses (gradzero 0.1.0's steps); or handed to a node's method
+    named for gradients that does more than add it (nabla's `x._add_grad(g)` adds g to the
+    sweep's own table while backward() runs, to x.grad otherwise), as a helper named so is
+    handed one (`_handed`): (x, g, the call); else None.  A constant handed over is a
+    setting (`out.requires_grad_(True)`), no gradient, and so is a function (whalegrad's
+    `whals.set_grad_fn(sum_backward)`: what it returns is read where it returns it, and
+    `-sum_backward` would be "caught" by a TypeError).  In backward() itself such a call
+    is read as before: whalegrad's `self.accumulate_grad(upper_grad)` seeds the pass, and
+    1e-6 added to its seed survived every case of the battery."""
     found = _method_call(call)
-    if found is None or found[1] not in _PASSES_ON:
+    if found is None:
         return None
-    name, _, given, whole = found
+    name, method, given, whole = found
+    in_a_step = region.style != "sweep"
+    named = in_a_step and "grad" in method.lower() and name in _nodes_at_hand(region)
+    if method not in _PASSES_ON and not (named and _a_value(given, region)):
+        return None
     return name, given, whole
+
+
+def _a_value(given: ast.expr, region: Region) -> bool:
+    """Could `given` be a gradient: not a constant, a lambda, nor a function the op defines?"""
+    if isinstance(given, ast.Constant | ast.Lambda):
+        return False
+    defined = {
+        node.name
+        for node in ast.walk(region.unit.node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    return not (isinstance(given, ast.Name) and given.id in defined)
+
+
+def _nodes_at_hand(region: Region) -> set[str]:
+    """The names a step knows as nodes: those whose number or gradient it reads, and the
+    parameters of the op that made it (`self` in exp's `self._add_grad(e * out.grad)`)."""
+    unit = region.unit.node
+    params = [] if isinstance(unit, ast.Lambda) else [a.arg for a in unit.args.args]
+    return {*node_names(region), *params}
 
 
 def _handed_value(function: ast.AST, handed: ast.expr, statement: ast.stmt | ast.expr) -> ast.expr:

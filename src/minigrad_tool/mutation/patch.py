@@ -23,6 +23,7 @@ from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from minigrad_tool.adapter.loader import RELOADED, engine_modules, import_others
+from minigrad_tool.adapter.order import served_displays
 from minigrad_tool.adapter.source import Function, SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.faults import InternalError
@@ -220,6 +221,7 @@ class Patcher:
     modules: list[ModuleType]
     others: dict[str, SourceIndex] = field(default_factory=dict)  # other files mutated
     version: str = ""  # the engine's files' digest: where their compiled mutants are kept
+    served: bool = False  # the engine's file runs with its set displays served (adapter.order)
     hits: _Hits = field(default_factory=_Hits)
     _live: dict[UnitKey, list[FunctionType]] | None = None
     _patched: list[tuple[FunctionType, CodeType]] = field(default_factory=list)
@@ -293,6 +295,8 @@ class Patcher:
         return found
 
     def _compile_unit(self, unit: Function, node: ast.AST, what: str) -> CodeType:
+        if self.served and not unit.file:  # as the loader runs the engine's file
+            node = served_displays(node)
         module = _wrapped_in_classes(node, unit.classes)
         code = compile(module, unit.file or self.filename, "exec", dont_inherit=True)
         found = _find_code(code, (*unit.classes, unit.name))
@@ -428,6 +432,6 @@ def patcher_for(spec: EngineSpec, index: SourceIndex) -> Patcher:
     import_others(spec)
     modules = [m for path in spec.files for m in engine_modules(path)]
     others = {str(path): spec.index_of(str(path)) for path, _ in spec.others}
-    patcher = Patcher(index, str(spec.path), modules, others, spec.sha256)
+    patcher = Patcher(index, str(spec.path), modules, others, spec.sha256, spec.order_sensitive)
     RELOADED.append(patcher.reloaded)
     return patcher

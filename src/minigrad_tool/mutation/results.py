@@ -167,7 +167,6 @@ class Campaign:
     findings: list[Finding] = field(default_factory=list)  # what the unmutated engine fails
     excluded: list[str] = field(default_factory=list)  # items that could not judge, and why
     orders: int = 1  # graph orders every kill had to hold in (adapter.order)
-    uncontrolled: list[int] = field(default_factory=list)  # lines whose set order is Python's
     since: str = ""  # --since REF: only the ops whose code changed since REF were judged
     not_judged: list[str] = field(default_factory=list)  # those ops' names, under --since
     # test -> op -> the habits it showed there on the unmutated engine (mutation.habits)

@@ -72,8 +72,6 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
             # keeps them.
             "findings": [f.to_json() for f in campaign.findings],
             "graphOrders": campaign.orders,
-            # Lines whose children are kept in a set literal: order not controlled there.
-            "orderNotControlled": campaign.uncontrolled,
         }
         found, unexplained = campaign.diagnosis()
         if campaign.tests:  # your tests judged: why they miss what they miss (mutation.habits)

@@ -68,16 +68,6 @@ def left_out_line(campaign: Campaign) -> str:
     return f"left out, not Python where they stand ({len(campaign.left_out)}): {edits}"
 
 
-def uncontrolled_line(campaign: Campaign) -> str:
-    name = os.path.basename(campaign.path)
-    lines = ", ".join(f"{name}:{n}" for n in campaign.uncontrolled)
-    return (
-        f"graph order not controlled: verdicts may change between runs (children kept in a "
-        f"set literal at {lines}, whose order follows object addresses; keep them in set(...) "
-        "or a tuple, and minigrad controls it)"
-    )
-
-
 def print_findings(out: Output, findings: Sequence[Finding], *, verbose: bool = False) -> None:
     """The headline: what the battery finds wrong in the unmutated engine, op by op, with the
     input, expected against actual, and the source line.  Nothing when it finds nothing."""
@@ -417,9 +407,6 @@ def print_campaign(
     if verbose and campaign.fixtures:
         out.line()
         out.line(fixtures_line(campaign), "dim")
-    if campaign.uncontrolled:
-        out.line()
-        out.line(uncontrolled_line(campaign), "bold yellow")
     print_judge_notes(out, campaign.findings)
     _print_reuse(out, campaign)
     out.line()
