@@ -33,6 +33,7 @@ from minigrad_tool.mutation.tensor_operators import TENSOR_OPERATORS
 from minigrad_tool.report.terminal import left_out_line
 
 ENGINES = Path(__file__).parent / "engines"
+ROOT = Path(__file__).resolve().parents[1]
 OURS = load_in_process("minigrad.engine")
 OUR_MUTANTS = generate_mutants(OURS.spec, OURS.profile).mutants
 
@@ -692,6 +693,55 @@ def test_a_node_method_named_for_gradients_that_does_more_than_add_is_handed_one
     handed = {"True", "out.requires_grad_(True)", "_backward", "out.set_grad_fn(_backward)"}
     handed |= {"g", "self._add_grad(g)"}
     assert [i for i, (original, _) in texts.items() if original in handed] == []
+
+
+G = "reduce_to(b.data * out.grad, a.data.shape)"  # mul's contribution to a, in tensor_table
+
+
+@pytest.mark.parametrize(
+    ("form", "sign", "assign"),
+    [
+        (
+            r"\1np.add(\2.grad, \3, out=\2.grad)",
+            f"np.subtract(a.grad, {G}, out=a.grad)",
+            f"a.grad = {G}",
+        ),
+        (r"\1np.add(\3, \2.grad, \2.grad)", f"np.subtract(a.grad, {G}, a.grad)", f"a.grad = {G}"),
+        (r"\1\2.grad = np.add(\2.grad, \3)", f"np.subtract(a.grad, {G})", G),
+    ],
+    ids=["in-place", "in-place-positional", "assigned"],
+)
+def test_numpys_add_into_a_gradient_is_a_contribution(
+    tmp_path: Path, form: str, sign: str, assign: str
+) -> None:
+    """`np.add(x.grad, g, out=x.grad)` (in place, as several engines on GitHub write it),
+    `np.add(g, x.grad, x.grad)` and `x.grad = np.add(x.grad, g)` add as `x.grad += g` does:
+    the same mutants, the sign flip a `np.subtract`.  Before, the in-place steps were not
+    even seen ("none seen": no `.grad` written), and the assigned ones were not mutated."""
+    original = (ENGINES / "tensor_table.py").read_text()
+    body, count = re.subn(r"^(\s+)(\w+)\.grad \+= (.*)$", form, original, flags=re.M)
+    assert count == 8
+    (tmp_path / "ufunc.py").write_text(body)
+    loaded = load_in_process(str(tmp_path / "ufunc.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    assert made.unreachable == []
+    texts = {m.id: m.replacement for m in made.mutants}
+    assert (texts["mul-sign"], texts["mul-assign"]) == (sign, assign)
+    plain = load_in_process(str(ENGINES / "tensor_table.py"))
+    expected = generate_mutants(plain.spec, plain.profile).mutants
+    assert sorted(m.id for m in made.mutants) == sorted(m.id for m in expected)
+
+
+def test_a_scatter_into_a_gradient_is_a_contribution() -> None:
+    """Our tensor engine's getitem, `np.add.at(self.grad, index, out.grad)` (as many engines
+    on GitHub write theirs): its sign flip is `np.subtract.at`, its assignment `self.grad[index]
+    = out.grad`; before, the scatter operator's was its only mutant."""
+    loaded = load_in_process(str(ROOT / "src/minigrad/tensor.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    texts = {m.id: m.replacement for m in made.mutants if m.op == "getitem"}
+    assert texts["getitem-sign"] == "np.subtract.at(self.grad, index, out.grad)"
+    assert texts["getitem-assign"] == "self.grad[index] = out.grad"
+    assert {"getitem-drop", "getitem-chain", "getitem-offset", "getitem-scatter"} <= set(texts)
 
 
 def test_a_step_that_sets_grad_outright_is_said_not_mutated(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ kind           looks like                                    style
 =============  ============================================  ====================
 ``aug``        ``x.grad += d * out.grad`` (or ``-=``)         micrograd, minigrad
 ``add``        ``x.grad = x.grad + d * out.grad``             spelled out
+``add``        ``np.add(x.grad, g, out=x.grad)``              numpy's ufunc, in place
+``add``        ``np.add.at(x.grad, index, g)``                 a scatter (getitem)
 ``setattr``    ``setattr(x, "grad", x.grad + d * out.grad)``  a lambda
 ``call``       ``x.grad.__iadd__(d * out.grad)``              0-d arrays, in place
 ``returned``   ``return g * b, g * a``                        ``Function.backward``
@@ -83,7 +85,8 @@ class Contribution:
     region: Region
     elements: ast.Tuple | ast.List | None = None  # the tuple holding a returned/local value
     index: int = 0
-    accumulation: ast.BinOp | None = None  # `x.grad + v` in an add or setattr contribution
+    # `x.grad + v` (or `np.add(x.grad, v)`) in an add or setattr contribution
+    accumulation: ast.BinOp | ast.Call | None = None
     call: ast.Call | None = None  # `x.grad.__iadd__(v)` in a call contribution
     upstream: str | None = None  # the upstream gradient's name where not the region's
     attr: str = "grad"  # the gradient attribute a method contribution's method adds to
@@ -112,7 +115,7 @@ def _grad_of(node: ast.AST) -> str | None:
     return _plain_grad_of(node)
 
 
-def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool] | None:
+def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp | ast.Call, ast.expr, bool] | None:
     """`x.grad + v` / `v + x.grad` / `x.grad - v` -> (that expression, v, subtracts).
 
     A one-argument call around it (`f32(x.grad + v)`, rounding) is looked through, and so is
@@ -125,6 +128,12 @@ def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool
     if isinstance(expr, ast.IfExp) and _tests_for_none(expr.test, target):
         adding = expr.orelse if isinstance(expr.test.ops[0], ast.Is) else expr.body
         return _accumulation(adding, target)
+    if (ufunc := _ufunc(expr)) is not None:
+        if _held_grad_of(ufunc.left) == target:
+            return ufunc.call, ufunc.right, ufunc.subtracts
+        if not ufunc.subtracts and _held_grad_of(ufunc.right) == target:
+            return ufunc.call, ufunc.left, False
+        return None
     if not isinstance(expr, ast.BinOp) or not isinstance(expr.op, ast.Add | ast.Sub):
         return None
     if _held_grad_of(expr.left) == target:
@@ -132,6 +141,57 @@ def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp, ast.expr, bool
     if isinstance(expr.op, ast.Add) and _held_grad_of(expr.right) == target:
         return expr, expr.left, False
     return None
+
+
+@dataclass(frozen=True)
+class _Ufunc:
+    """A call of an adding ufunc: its operands, and whether it subtracts the second."""
+
+    call: ast.Call
+    left: ast.expr
+    right: ast.expr
+    subtracts: bool
+
+
+# numpy's adding ufuncs (any module's: np, xp, cp, jnp), and the keywords that keep them adders
+_UFUNCS = {"add": False, "subtract": True}
+_UFUNC_KEYWORDS = frozenset({"out", "where", "casting", "dtype"})
+
+
+def _ufunc(expr: ast.AST) -> _Ufunc | None:
+    """`np.add(a, b)` or `np.subtract(a, b)`, with an `out` (third or keyword) or not."""
+    if not isinstance(expr, ast.Call) or len(expr.args) not in (2, 3):
+        return None
+    func = expr.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name not in _UFUNCS or any(k.arg not in _UFUNC_KEYWORDS for k in expr.keywords):
+        return None
+    return _Ufunc(expr, expr.args[0], expr.args[1], _UFUNCS[name])
+
+
+def _scatter(expr: ast.AST) -> tuple[ast.Call, str, bool] | None:
+    """`np.add.at(x.grad, index, g)` (or `np.subtract.at`): the call, x, and whether it
+    subtracts: g added into x's gradient at an index, repeated indices each adding."""
+    if not isinstance(expr, ast.Call) or len(expr.args) != 3 or expr.keywords:
+        return None
+    func = expr.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "at"):
+        return None
+    ufunc = func.value
+    name = ufunc.attr if isinstance(ufunc, ast.Attribute) else getattr(ufunc, "id", "")
+    target = _grad_of(expr.args[0])
+    return (expr, target, _UFUNCS[name]) if name in _UFUNCS and target is not None else None
+
+
+def _in_place(call: ast.expr) -> str | None:
+    """`x` for `np.add(x.grad, g, out=x.grad)` (or `np.add(g, x.grad, x.grad)`): a ufunc that
+    adds into x's gradient in place, as `x.grad += g` does; else None."""
+    if not isinstance(call, ast.Call) or _ufunc(call) is None:
+        return None
+    outs = [k.value for k in call.keywords if k.arg == "out"] + call.args[2:]
+    target = _grad_of(outs[0]) if len(outs) == 1 else None
+    found = _accumulation(call, target) if target is not None else None
+    return target if found is not None else None
 
 
 def _held_grad_of(node: ast.AST) -> str | None:
@@ -204,7 +264,15 @@ def _from_expression(
 ) -> Iterator[Contribution]:
     """The contribution an expression statement makes (`node`, whose expression is `value`;
     a lambda's body is both): a call that adds in place, or hands the gradient on."""
-    if (
+    if (scatter := _scatter(value)) is not None:
+        at, into, subtracts = scatter
+        yield Contribution("add", node, at.args[2], into, subtracts, region, accumulation=at)
+    elif (target := _in_place(value)) is not None:
+        found = _accumulation(value, target)
+        assert found is not None  # _in_place
+        accumulation, given, subtracts = found
+        yield Contribution("add", node, given, target, subtracts, region, accumulation=accumulation)
+    elif (
         isinstance(value, ast.Call)
         and isinstance(value.func, ast.Attribute)
         and value.func.attr in IN_PLACE
@@ -458,6 +526,27 @@ def _flipped(c: Contribution) -> tuple[ast.AST, ast.AST]:
         return c.node, ast.AugAssign(c.node.target, op, c.value)
     assert c.accumulation is not None
     acc = c.accumulation
+    if isinstance(acc, ast.Call) and _scatter(acc) is not None:  # `np.subtract.at(x.grad, i, v)`
+        at = acc.func
+        assert isinstance(at, ast.Attribute)  # _scatter
+        name = "add" if c.subtracts else "subtract"
+        ufunc = at.value
+        flipped: ast.expr = (
+            ast.Attribute(ufunc.value, name, ast.Load())
+            if isinstance(ufunc, ast.Attribute)
+            else ast.Name(name, ast.Load())
+        )
+        return acc, ast.Call(ast.Attribute(flipped, "at", ast.Load()), acc.args, [])
+    if isinstance(acc, ast.Call):  # `np.add(x.grad, v)` -> `np.subtract(x.grad, v)`, in place too
+        held = acc.args[1] if acc.args[0] is c.value else acc.args[0]
+        name = "add" if c.subtracts else "subtract"
+        func = acc.func
+        swapped: ast.expr = (
+            ast.Attribute(func.value, name, ast.Load())
+            if isinstance(func, ast.Attribute)
+            else ast.Name(name, ast.Load())
+        )
+        return acc, ast.Call(swapped, [held, c.value, *acc.args[2:]], acc.keywords)
     return acc, ast.BinOp(acc.left, op, acc.right)
 
 
@@ -473,6 +562,11 @@ def _assigned(c: Contribution) -> tuple[ast.AST, ast.AST]:
         assert isinstance(grad, ast.Attribute)  # `x.grad.__iadd__`: `x.grad` (or `x._grad`)
         return c.node, _overwrite(c.node, grad.value, grad.attr, value)
     assert c.accumulation is not None
+    if isinstance(c.node, ast.Expr) and c.target is not None:  # in place: `np.add(..., out=)`
+        if isinstance(c.accumulation, ast.Call) and _scatter(c.accumulation) is not None:
+            grad, index, _ = c.accumulation.args  # `np.add.at(x.grad, i, v)`: `x.grad[i] = v`
+            return c.node, ast.Assign([ast.Subscript(grad, index, ast.Store())], value)
+        return c.node, _overwrite(c.node, node_expr(c.target), c.attr, value)
     return c.accumulation, value
 
 

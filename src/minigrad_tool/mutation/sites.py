@@ -303,7 +303,7 @@ def sets_grad(node: ast.AST) -> TypeGuard[ast.Call]:
 
 def grad_writes(node: ast.AST) -> bool:
     """Does the code change some node's `.grad` (`x.grad += ...`, `setattr(x, "grad", ...)`,
-    `x.grad.__iadd__(...)`)?"""
+    `x.grad.__iadd__(...)`, a ufunc's `out=x.grad`)?"""
     for n in ast.walk(node):
         if isinstance(n, ast.AugAssign | ast.Assign):
             targets = n.targets if isinstance(n, ast.Assign) else [n.target]
@@ -317,9 +317,25 @@ def grad_writes(node: ast.AST) -> bool:
             and n.func.value.attr in GRAD_ATTRS
         ):
             return True
-        if sets_grad(n):
+        if sets_grad(n) or _out_is_grad(n):
             return True
     return False
+
+
+def _out_is_grad(node: ast.AST) -> bool:
+    """`np.add(x.grad, g, out=x.grad)`, `np.add(g, x.grad, x.grad)`, `np.add.at(x.grad, i, g)`:
+    a numpy ufunc that writes into a gradient (out= by keyword, the third argument of a binary
+    one, or the first of its `.at`)."""
+    if not isinstance(node, ast.Call):
+        return False
+    outs = [k.value for k in node.keywords if k.arg == "out"]
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "at" and node.args:  # np.add.at(x.grad,
+        outs.append(node.args[0])
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if name in ("add", "subtract") and len(node.args) == 3:
+        outs.append(node.args[2])
+    return any(_is_grad(out) for out in outs)
 
 
 def _unrun_sites(index: SourceIndex, profile: Profile, taken: set[int]) -> list[Site]:

@@ -59,6 +59,9 @@ def _mentions_shape(node: ast.AST) -> bool:
 
 
 _SHAPE_MAKERS = {"reshape", "broadcast_to", "zeros", "ones", "full", "empty", "expand_dims"}
+# Calls that combine two arrays, never reduce one to a shape (`np.add(x.grad, g, out=x.grad)`,
+# the accumulation itself: "skipping" it would delete the contribution, the drop operator's).
+_COMBINERS = {"add", "subtract"}
 
 
 def operator_unbroadcast(site: Site) -> Iterator[Found]:
@@ -75,7 +78,7 @@ def operator_unbroadcast(site: Site) -> Iterator[Found]:
                 yield node, node.func.value, "a reduction of the helper is skipped", region
         elif (
             len(node.args) >= 2
-            and _name(node) not in _SHAPE_MAKERS
+            and _name(node) not in _SHAPE_MAKERS | _COMBINERS
             and any(_mentions_shape(a) for a in node.args[1:])
         ):
             yield node, node.args[0], "the gradient is not reduced to the input's shape", region
