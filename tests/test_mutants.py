@@ -744,6 +744,63 @@ def test_a_scatter_into_a_gradient_is_a_contribution() -> None:
     assert {"getitem-drop", "getitem-chain", "getitem-offset", "getitem-scatter"} <= set(texts)
 
 
+TABLE_SWEEP = """
+class Value:
+    def __init__(self, data, _children=(), _local=()):
+        self.data, self.grad = data, 0.0
+        self._prev, self._local = tuple(_children), tuple(_local)
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data + other.data, (self, other), (1.0, 1.0))
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data * other.data, (self, other), (other.data, self.data))
+
+    def backward(self):
+        topo, seen = [], set()
+
+        def build(v):
+            if id(v) not in seen:
+                seen.add(id(v))
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+
+        build(self)
+        grads = {id(self): 1.0}
+        for v in reversed(topo):
+            g = grads.get(id(v), 0.0)
+            v.grad = g
+            for child, local in zip(v._prev, v._local):
+                ADD
+"""
+
+
+@pytest.mark.parametrize(
+    "add",
+    [
+        "grads[id(child)] = grads.get(id(child), 0.0) + local * g",
+        "grads.setdefault(id(child), 0.0)\n                grads[id(child)] += local * g",
+    ],
+    ids=["get", "augmented"],
+)
+def test_a_gradient_added_into_the_sweeps_table_is_a_contribution(tmp_path: Path, add: str) -> None:
+    """A sweep that sums each node's gradient in a table of its own (tinytorch's `pending[key]
+    = pending[key] + g`, nabla's `active[self] = active.get(self, ...) + grad`): that sum is
+    the accumulation every reused node needs, flipped, made an assignment and deleted like
+    `x.grad += g`.  Before, the sweep's table had no mutant."""
+    (tmp_path / "table.py").write_text(TABLE_SWEEP.replace("ADD", add))
+    loaded = load_in_process(str(tmp_path / "table.py"))
+    made = generate_mutants(loaded.spec, loaded.profile)
+    sweep = {m.operator: m.replacement for m in made.mutants if m.op == "backward"}
+    assert {"sign", "assign", "drop"} <= set(sweep)
+    assert sweep["assign"].endswith("local * g)") or sweep["assign"].endswith("= local * g")
+    assert "+" not in sweep["assign"]
+    assert "-" in sweep["sign"].replace("local * g", "")
+
+
 def test_a_step_that_sets_grad_outright_is_said_not_mutated(tmp_path: Path) -> None:
     """milligrad 1.2.0's exp sets `self.grad = x * out.grad`: no operator edits such a step,
     so the op is listed as not mutated, with the statement, never left out without a word."""

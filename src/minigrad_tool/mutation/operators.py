@@ -15,6 +15,7 @@ kind           looks like                                    style
 ``add``        ``x.grad = x.grad + d * out.grad``             spelled out
 ``add``        ``np.add(x.grad, g, out=x.grad)``              numpy's ufunc, in place
 ``add``        ``np.add.at(x.grad, index, g)``                 a scatter (getitem)
+``add``        ``grads[k] = grads.get(k, 0) + g``             a table of gradients
 ``setattr``    ``setattr(x, "grad", x.grad + d * out.grad)``  a lambda
 ``call``       ``x.grad.__iadd__(d * out.grad)``              0-d arrays, in place
 ``returned``   ``return g * b, g * a``                        ``Function.backward``
@@ -194,6 +195,44 @@ def _in_place(call: ast.expr) -> str | None:
     return target if found is not None else None
 
 
+def _table_entry(node: ast.AST) -> str | None:
+    """`pending[key]` (a local table the sweep or a step keeps gradients in, by node): its
+    text; else None."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        return ast.unparse(node)
+    return None
+
+
+def _read_entry(node: ast.AST, entry: ast.Subscript) -> bool:
+    """Does `node` read `entry`'s gradient: `pending[key]`, or `pending.get(key, default)`?"""
+    if ast.unparse(node) == ast.unparse(entry):
+        return True
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and ast.unparse(node.func.value) == ast.unparse(entry.value)
+        and len(node.args) in (1, 2)
+        and ast.unparse(node.args[0]) == ast.unparse(entry.slice)
+    )
+
+
+def _table_accumulation(target: ast.AST, expr: ast.AST) -> tuple[ast.BinOp, ast.expr, bool] | None:
+    """`pending[key] = pending[key] + g` or `grads[v] = grads.get(v, 0) + g`: g added to a
+    node's entry in a table of gradients (tinytorch's and nabla's sweeps keep one), as
+    `x.grad + g` adds to its gradient: (that sum, g, subtracts); else None."""
+    if _table_entry(target) is None or not isinstance(expr, ast.BinOp):
+        return None
+    assert isinstance(target, ast.Subscript)  # _table_entry
+    if not isinstance(expr.op, ast.Add | ast.Sub):
+        return None
+    if _read_entry(expr.left, target):
+        return expr, expr.right, isinstance(expr.op, ast.Sub)
+    if isinstance(expr.op, ast.Add) and _read_entry(expr.right, target):
+        return expr, expr.left, False
+    return None
+
+
 def _held_grad_of(node: ast.AST) -> str | None:
     """`x` for `x.grad`, or for the gradient read with a zero in its place while it is None:
     `(np.zeros_like(x.data) if x.grad is None else x.grad) + v` (tinydiff's steps) adds v to
@@ -227,13 +266,15 @@ def _from_statements(region: Region) -> Iterator[Contribution]:
     for node in ast.walk(region.node):
         if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add | ast.Sub):
             target = _grad_of(node.target)
-            if target is not None:
+            if target is not None or _table_entry(node.target) is not None:
                 yield Contribution(
                     "aug", node, node.value, target, isinstance(node.op, ast.Sub), region
                 )
         elif isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = _grad_of(node.targets[0])
             found = _accumulation(node.value, target) if target else None
+            if found is None and target is None:
+                found = _table_accumulation(node.targets[0], node.value)
             if found is not None:
                 accumulation, value, subtracts = found
                 yield Contribution(
