@@ -599,15 +599,20 @@ def test_a_gradient_added_unless_none_in_the_step_is_a_contribution(
 
 @pytest.mark.parametrize(
     "held",
-    ["(0.0 if {x}.grad is None else {x}.grad)", "({x}.grad if {x}.grad is not None else 0.0)"],
+    [
+        "(0.0 if {x}.grad is None else {x}.grad)",
+        "({x}.grad if {x}.grad is not None else 0.0)",
+        "({x}.grad or 0.0)",
+    ],
 )
 def test_a_gradient_read_as_zero_while_none_and_added_to_is_a_contribution(
     tmp_path: Path, held: str
 ) -> None:
     """tinydiff's steps (GitHub, 2026-12-06): `a.grad = (np.zeros_like(a.data) if a.grad is
-    None else a.grad) + out.grad * out.data`.  Before, exp, log, tanh, sigmoid, neg and pow
-    were "not mutated: no operator reads a gradient contribution", and add, mul and div had
-    their unbroadcast and forward mutants alone."""
+    None else a.grad) + out.grad * out.data`, and `(a.grad or 0) + g`, common there too.
+    Before, exp, log, tanh, sigmoid, neg and pow were "not mutated: no operator reads a
+    gradient contribution", and add, mul and div had their unbroadcast and forward mutants
+    alone."""
     body = (ENGINES / "none_grad.py").read_text()
     calls = re.findall(r"(\w+)\._acc\((.*)\)\n", body)
     assert len(calls) == 8  # every op's step: add, mul, pow, tanh, exp, relu
@@ -782,9 +787,10 @@ class Value:
     "add",
     [
         "grads[id(child)] = grads.get(id(child), 0.0) + local * g",
+        "grads[id(child)] = grads[id(child)] + local * g if id(child) in grads else local * g",
         "grads.setdefault(id(child), 0.0)\n                grads[id(child)] += local * g",
     ],
-    ids=["get", "augmented"],
+    ids=["get", "in", "augmented"],
 )
 def test_a_gradient_added_into_the_sweeps_table_is_a_contribution(tmp_path: Path, add: str) -> None:
     """A sweep that sums each node's gradient in a table of its own (tinytorch's `pending[key]

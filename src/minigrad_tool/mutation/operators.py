@@ -221,10 +221,14 @@ def _table_accumulation(target: ast.AST, expr: ast.AST) -> tuple[ast.BinOp, ast.
     """`pending[key] = pending[key] + g` or `grads[v] = grads.get(v, 0) + g`: g added to a
     node's entry in a table of gradients (tinytorch's and nabla's sweeps keep one), as
     `x.grad + g` adds to its gradient: (that sum, g, subtracts); else None."""
-    if _table_entry(target) is None or not isinstance(expr, ast.BinOp):
+    if _table_entry(target) is None:
         return None
     assert isinstance(target, ast.Subscript)  # _table_entry
-    if not isinstance(expr.op, ast.Add | ast.Sub):
+    if isinstance(expr, ast.IfExp) and _tests_membership(expr.test, target):
+        assert isinstance(expr.test, ast.Compare)  # _tests_membership
+        there = expr.body if isinstance(expr.test.ops[0], ast.In) else expr.orelse
+        return _table_accumulation(target, there)  # `t[k] + g if k in t else g`
+    if not isinstance(expr, ast.BinOp) or not isinstance(expr.op, ast.Add | ast.Sub):
         return None
     if _read_entry(expr.left, target):
         return expr, expr.right, isinstance(expr.op, ast.Sub)
@@ -233,10 +237,24 @@ def _table_accumulation(target: ast.AST, expr: ast.AST) -> tuple[ast.BinOp, ast.
     return None
 
 
+def _tests_membership(test: ast.AST, entry: ast.Subscript) -> bool:
+    """`key in table` or `key not in table`, for `entry` table[key]."""
+    return (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.In | ast.NotIn)
+        and ast.unparse(test.left) == ast.unparse(entry.slice)
+        and ast.unparse(test.comparators[0]) == ast.unparse(entry.value)
+    )
+
+
 def _held_grad_of(node: ast.AST) -> str | None:
     """`x` for `x.grad`, or for the gradient read with a zero in its place while it is None:
-    `(np.zeros_like(x.data) if x.grad is None else x.grad) + v` (tinydiff's steps) adds v to
-    x's gradient as `x.grad + v` does."""
+    `(np.zeros_like(x.data) if x.grad is None else x.grad) + v` (tinydiff's steps), or
+    `(x.grad or 0) + v` (a common spelling on GitHub), adds v to x's gradient as `x.grad + v`
+    does."""
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) == 2:
+        return _grad_of(node.values[0])
     if not isinstance(node, ast.IfExp):
         return _grad_of(node)
     test = node.test
