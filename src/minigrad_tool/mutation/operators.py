@@ -33,15 +33,17 @@ import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, TypeGuard
+from typing import Literal, NamedTuple, TypeGuard
 
 from minigrad_tool.adapter.nodes import NODE_ATTRS
 from minigrad_tool.adapter.source import Function
 from minigrad_tool.mutation.sites import (
+    ADDERS,
     GRAD_ATTRS,
     IN_PLACE,
     Region,
     Site,
+    callee_name,
     grad_writes,
     node_aliases,
     node_expr,
@@ -116,7 +118,11 @@ def _grad_of(node: ast.AST) -> str | None:
     return _plain_grad_of(node)
 
 
-def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp | ast.Call, ast.expr, bool] | None:
+# `x.grad + v`: (that sum, v, whether v is subtracted)
+Accumulation = tuple[ast.BinOp | ast.Call, ast.expr, bool]
+
+
+def _accumulation(expr: ast.AST, target: str) -> Accumulation | None:
     """`x.grad + v` / `v + x.grad` / `x.grad - v` -> (that expression, v, subtracts).
 
     A one-argument call around it (`f32(x.grad + v)`, rounding) is looked through, and so is
@@ -129,45 +135,47 @@ def _accumulation(expr: ast.AST, target: str) -> tuple[ast.BinOp | ast.Call, ast
     if isinstance(expr, ast.IfExp) and _tests_for_none(expr.test, target):
         adding = expr.orelse if isinstance(expr.test.ops[0], ast.Is) else expr.body
         return _accumulation(adding, target)
-    if (ufunc := _ufunc(expr)) is not None:
-        if _held_grad_of(ufunc.left) == target:
-            return ufunc.call, ufunc.right, ufunc.subtracts
-        if not ufunc.subtracts and _held_grad_of(ufunc.right) == target:
-            return ufunc.call, ufunc.left, False
-        return None
-    if not isinstance(expr, ast.BinOp) or not isinstance(expr.op, ast.Add | ast.Sub):
-        return None
-    if _held_grad_of(expr.left) == target:
-        return expr, expr.right, isinstance(expr.op, ast.Sub)
-    if isinstance(expr.op, ast.Add) and _held_grad_of(expr.right) == target:
-        return expr, expr.left, False
-    return None
+    found = _ufunc(expr) or _binop(expr)
+    return found.into(lambda held: _held_grad_of(held) == target) if found else None
 
 
-@dataclass(frozen=True)
-class _Ufunc:
-    """A call of an adding ufunc: its operands, and whether it subtracts the second."""
+class _Sum(NamedTuple):
+    """`a + b`, `a - b`, or numpy's `np.add(a, b)`, `np.subtract(a, b)`: the whole, its
+    operands, and whether it subtracts the second."""
 
-    call: ast.Call
+    whole: ast.BinOp | ast.Call
     left: ast.expr
     right: ast.expr
     subtracts: bool
 
+    def into(self, holds: Callable[[ast.expr], bool]) -> Accumulation | None:
+        """(the sum, the value added, subtracts) where an operand `holds` the gradient that
+        is added to: the left one, or the right one of a sum."""
+        if holds(self.left):
+            return self.whole, self.right, self.subtracts
+        if not self.subtracts and holds(self.right):
+            return self.whole, self.left, False
+        return None
 
-# numpy's adding ufuncs (any module's: np, xp, cp, jnp), and the keywords that keep them adders
-_UFUNCS = {"add": False, "subtract": True}
+
+def _binop(expr: ast.AST) -> _Sum | None:
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add | ast.Sub):
+        return _Sum(expr, expr.left, expr.right, isinstance(expr.op, ast.Sub))
+    return None
+
+
+# The keywords that keep numpy's adders adders.
 _UFUNC_KEYWORDS = frozenset({"out", "where", "casting", "dtype"})
 
 
-def _ufunc(expr: ast.AST) -> _Ufunc | None:
+def _ufunc(expr: ast.AST) -> _Sum | None:
     """`np.add(a, b)` or `np.subtract(a, b)`, with an `out` (third or keyword) or not."""
     if not isinstance(expr, ast.Call) or len(expr.args) not in (2, 3):
         return None
-    func = expr.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    if name not in _UFUNCS or any(k.arg not in _UFUNC_KEYWORDS for k in expr.keywords):
+    name = callee_name(expr.func)
+    if name not in ADDERS or any(k.arg not in _UFUNC_KEYWORDS for k in expr.keywords):
         return None
-    return _Ufunc(expr, expr.args[0], expr.args[1], _UFUNCS[name])
+    return _Sum(expr, expr.args[0], expr.args[1], ADDERS[name])
 
 
 def _scatter(expr: ast.AST) -> tuple[ast.Call, str, bool] | None:
@@ -178,21 +186,21 @@ def _scatter(expr: ast.AST) -> tuple[ast.Call, str, bool] | None:
     func = expr.func
     if not (isinstance(func, ast.Attribute) and func.attr == "at"):
         return None
-    ufunc = func.value
-    name = ufunc.attr if isinstance(ufunc, ast.Attribute) else getattr(ufunc, "id", "")
+    name = callee_name(func.value)
     target = _grad_of(expr.args[0])
-    return (expr, target, _UFUNCS[name]) if name in _UFUNCS and target is not None else None
+    return (expr, target, ADDERS[name]) if name in ADDERS and target is not None else None
 
 
-def _in_place(call: ast.expr) -> str | None:
-    """`x` for `np.add(x.grad, g, out=x.grad)` (or `np.add(g, x.grad, x.grad)`): a ufunc that
-    adds into x's gradient in place, as `x.grad += g` does; else None."""
+def _in_place(call: ast.expr) -> tuple[str, Accumulation] | None:
+    """x and its accumulation for `np.add(x.grad, g, out=x.grad)` (or `np.add(g, x.grad,
+    x.grad)`): a ufunc that adds into x's gradient in place, as `x.grad += g` does; else
+    None."""
     if not isinstance(call, ast.Call) or _ufunc(call) is None:
         return None
     outs = [k.value for k in call.keywords if k.arg == "out"] + call.args[2:]
     target = _grad_of(outs[0]) if len(outs) == 1 else None
     found = _accumulation(call, target) if target is not None else None
-    return target if found is not None else None
+    return (target, found) if target is not None and found is not None else None
 
 
 def _table_entry(node: ast.AST) -> str | None:
@@ -217,7 +225,7 @@ def _read_entry(node: ast.AST, entry: ast.Subscript) -> bool:
     )
 
 
-def _table_accumulation(target: ast.AST, expr: ast.AST) -> tuple[ast.BinOp, ast.expr, bool] | None:
+def _table_accumulation(target: ast.AST, expr: ast.AST) -> Accumulation | None:
     """`pending[key] = pending[key] + g` or `grads[v] = grads.get(v, 0) + g`: g added to a
     node's entry in a table of gradients (tinytorch's and nabla's sweeps keep one), as
     `x.grad + g` adds to its gradient: (that sum, g, subtracts); else None."""
@@ -228,13 +236,8 @@ def _table_accumulation(target: ast.AST, expr: ast.AST) -> tuple[ast.BinOp, ast.
         assert isinstance(expr.test, ast.Compare)  # _tests_membership
         there = expr.body if isinstance(expr.test.ops[0], ast.In) else expr.orelse
         return _table_accumulation(target, there)  # `t[k] + g if k in t else g`
-    if not isinstance(expr, ast.BinOp) or not isinstance(expr.op, ast.Add | ast.Sub):
-        return None
-    if _read_entry(expr.left, target):
-        return expr, expr.right, isinstance(expr.op, ast.Sub)
-    if isinstance(expr.op, ast.Add) and _read_entry(expr.right, target):
-        return expr, expr.left, False
-    return None
+    found = _binop(expr)
+    return found.into(lambda held: _read_entry(held, target)) if found else None
 
 
 def _tests_membership(test: ast.AST, entry: ast.Subscript) -> bool:
@@ -326,11 +329,9 @@ def _from_expression(
     if (scatter := _scatter(value)) is not None:
         at, into, subtracts = scatter
         yield Contribution("add", node, at.args[2], into, subtracts, region, accumulation=at)
-    elif (target := _in_place(value)) is not None:
-        found = _accumulation(value, target)
-        assert found is not None  # _in_place
-        accumulation, given, subtracts = found
-        yield Contribution("add", node, given, target, subtracts, region, accumulation=accumulation)
+    elif (in_place := _in_place(value)) is not None:
+        into, (accumulation, given, subtracts) = in_place
+        yield Contribution("add", node, given, into, subtracts, region, accumulation=accumulation)
     elif (
         isinstance(value, ast.Call)
         and isinstance(value.func, ast.Attribute)
@@ -367,8 +368,7 @@ def _handed(call: ast.expr) -> ast.Call | None:
     gradient contribution to a helper named for gradients, which adds it (fygrad's)."""
     if not _plain_call(call, 2):
         return None
-    func = call.func
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    name = callee_name(call.func)
     return call if "grad" in name.lower() and isinstance(call.args[0], ast.Name) else None
 
 
@@ -585,28 +585,24 @@ def _flipped(c: Contribution) -> tuple[ast.AST, ast.AST]:
         return c.node, ast.AugAssign(c.node.target, op, c.value)
     assert c.accumulation is not None
     acc = c.accumulation
+    other = "add" if c.subtracts else "subtract"  # numpy's adder of the other sign
     if isinstance(acc, ast.Call) and _scatter(acc) is not None:  # `np.subtract.at(x.grad, i, v)`
         at = acc.func
         assert isinstance(at, ast.Attribute)  # _scatter
-        name = "add" if c.subtracts else "subtract"
-        ufunc = at.value
-        flipped: ast.expr = (
-            ast.Attribute(ufunc.value, name, ast.Load())
-            if isinstance(ufunc, ast.Attribute)
-            else ast.Name(name, ast.Load())
-        )
-        return acc, ast.Call(ast.Attribute(flipped, "at", ast.Load()), acc.args, [])
+        flipped = ast.Attribute(_renamed(at.value, other), "at", ast.Load())
+        return acc, ast.Call(flipped, acc.args, [])
     if isinstance(acc, ast.Call):  # `np.add(x.grad, v)` -> `np.subtract(x.grad, v)`, in place too
         held = acc.args[1] if acc.args[0] is c.value else acc.args[0]
-        name = "add" if c.subtracts else "subtract"
-        func = acc.func
-        swapped: ast.expr = (
-            ast.Attribute(func.value, name, ast.Load())
-            if isinstance(func, ast.Attribute)
-            else ast.Name(name, ast.Load())
-        )
-        return acc, ast.Call(swapped, [held, c.value, *acc.args[2:]], acc.keywords)
+        args = [held, c.value, *acc.args[2:]]
+        return acc, ast.Call(_renamed(acc.func, other), args, acc.keywords)
     return acc, ast.BinOp(acc.left, op, acc.right)
+
+
+def _renamed(func: ast.expr, name: str) -> ast.expr:
+    """`np.subtract` for `np.add` (or `subtract` for `add`): the callee by another name."""
+    if isinstance(func, ast.Attribute):
+        return ast.Attribute(func.value, name, ast.Load())
+    return ast.Name(name, ast.Load())
 
 
 def _assigned(c: Contribution) -> tuple[ast.AST, ast.AST]:
@@ -864,11 +860,6 @@ _SYMMETRIC_CALLS = frozenset(
 )
 
 
-def _called_name(call: ast.Call) -> str:
-    func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-
-
 def _plain_call(node: ast.AST, count: int) -> TypeGuard[ast.Call]:
     """A call with `count` positional arguments, none of them unpacked (`reshape(*shape)`:
     `-*shape` is no Python, quackgrad 0.1.0; nor is `-*node.children` of a miniad-style
@@ -900,7 +891,7 @@ def operator_forward(site: Site) -> Iterator[Edit]:
             elif _plain_call(node, 1):
                 negated = ast.Call(node.func, [ast.UnaryOp(ast.USub(), node.args[0])], [])
                 yield Edit(node, negated, "the forward function sees a negated argument", unit)
-            elif _plain_call(node, 2) and _called_name(node) not in _SYMMETRIC_CALLS:
+            elif _plain_call(node, 2) and callee_name(node.func) not in _SYMMETRIC_CALLS:
                 swapped = ast.Call(node.func, [node.args[1], node.args[0]], [])
                 yield Edit(node, swapped, "the forward function's arguments swap", unit)
             elif isinstance(node, ast.IfExp):

@@ -22,10 +22,12 @@ from minigrad_tool.adapter.profile import Op, Profile, Step
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 
 __all__ = [
+    "ADDERS",
     "GRAD_ATTRS",
     "IN_PLACE",
     "Region",
     "Site",
+    "callee_name",
     "find_sites",
     "grad_set_outright",
     "grad_writes",
@@ -322,6 +324,17 @@ def grad_writes(node: ast.AST) -> bool:
     return False
 
 
+# numpy's adding ufuncs (any module's: np, xp, cp, jnp), by name: whether each subtracts.
+ADDERS = {"add": False, "subtract": True}
+
+
+def callee_name(func: ast.AST) -> str:
+    """The name a call is made by: `add` for `np.add(...)` or `add(...)`; else ""."""
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
 def _out_is_grad(node: ast.AST) -> bool:
     """`np.add(x.grad, g, out=x.grad)`, `np.add(g, x.grad, x.grad)`, `np.add.at(x.grad, i, g)`:
     a numpy ufunc that writes into a gradient (out= by keyword, the third argument of a binary
@@ -332,8 +345,7 @@ def _out_is_grad(node: ast.AST) -> bool:
     func = node.func
     if isinstance(func, ast.Attribute) and func.attr == "at" and node.args:  # np.add.at(x.grad,
         outs.append(node.args[0])
-    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    if name in ("add", "subtract") and len(node.args) == 3:
+    if callee_name(func) in ADDERS and len(node.args) == 3:
         outs.append(node.args[2])
     return any(_is_grad(out) for out in outs)
 

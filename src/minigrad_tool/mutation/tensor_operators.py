@@ -29,7 +29,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from minigrad_tool.mutation.sites import GRAD_ATTRS, Region, Site
+from minigrad_tool.mutation.sites import ADDERS, GRAD_ATTRS, Region, Site, callee_name
 
 __all__ = ["TENSOR_OPERATORS"]
 
@@ -50,8 +50,7 @@ def _walk(site: Site) -> Iterator[tuple[ast.AST, Region]]:
 
 
 def _name(call: ast.Call) -> str:
-    f = call.func
-    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+    return callee_name(call.func)
 
 
 def _mentions_shape(node: ast.AST) -> bool:
@@ -59,9 +58,9 @@ def _mentions_shape(node: ast.AST) -> bool:
 
 
 _SHAPE_MAKERS = {"reshape", "broadcast_to", "zeros", "ones", "full", "empty", "expand_dims"}
-# Calls that combine two arrays, never reduce one to a shape (`np.add(x.grad, g, out=x.grad)`,
-# the accumulation itself: "skipping" it would delete the contribution, the drop operator's).
-_COMBINERS = {"add", "subtract"}
+# numpy's adders combine two arrays, never reduce one to a shape (`np.add(x.grad, g,
+# out=x.grad)`, the accumulation itself: "skipping" it would delete the contribution, the drop
+# operator's).
 
 
 def operator_unbroadcast(site: Site) -> Iterator[Found]:
@@ -78,7 +77,7 @@ def operator_unbroadcast(site: Site) -> Iterator[Found]:
                 yield node, node.func.value, "a reduction of the helper is skipped", region
         elif (
             len(node.args) >= 2
-            and _name(node) not in _SHAPE_MAKERS | _COMBINERS
+            and _name(node) not in _SHAPE_MAKERS | ADDERS.keys()
             and any(_mentions_shape(a) for a in node.args[1:])
         ):
             yield node, node.args[0], "the gradient is not reduced to the input's shape", region
