@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import traceback
+import types
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,14 @@ from test_hostile import minigrad as run_minigrad
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
     alias_backward,
+    alias_grad,
     backward_name,
     backward_resets,
     cut_from_graph,
     find_children_attribute,
     grad_is_owned,
     grad_is_read_only,
+    grad_name,
     grad_reset,
     leaf_enums,
     leaf_keywords,
@@ -42,6 +45,7 @@ from minigrad_tool.adapter.nodes import (
     read_attribute,
 )
 from minigrad_tool.adapter.spec import parse_spec
+from minigrad_tool.mutation.judges.fixtures import computed_at_import
 
 ENGINES = Path(__file__).parent / "engines"
 READ_ONLY = (ENGINES / "readonly_grad.py").read_text()
@@ -74,9 +78,12 @@ def write(folder: Path, text: str, name: str = "engine.py") -> str:
     return name
 
 
-def weak_test_then_suggest(folder: Path, engine: str, leaf: str, backward: str = "backward") -> str:
-    """tests/test_weak.py checks one gradient of x + y (leaves made as `leaf` says), then
-    `mutate --suggest` writes tests/test_suggested.py: its text."""
+def weak_test_then_suggest(
+    folder: Path, engine: str, leaf: str, backward: str = "backward", grad: str = "grad"
+) -> str:
+    """tests/test_weak.py checks one gradient of x + y (leaves made as `leaf` says, the
+    engine's names for the backward pass and a gradient), then `mutate --suggest` writes
+    tests/test_suggested.py: its text."""
     tests = folder / "tests"
     tests.mkdir()
     (tests / "test_weak.py").write_text(
@@ -84,7 +91,7 @@ def weak_test_then_suggest(folder: Path, engine: str, leaf: str, backward: str =
         "def test_add():\n"
         f"    x, y = {leaf.format(2.0)}, {leaf.format(-3.0)}\n"
         f"    (x + y).{backward}()\n"
-        "    assert x.grad == 1.0\n"
+        f"    assert x.{grad} == 1.0\n"
     )
     first = minigrad(
         folder, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests",
@@ -850,6 +857,90 @@ class TestABackwardPassNamedBackwards:
         assert "not an op here: Value.exp: x.exp() raised TypeError: abs()" in checked.stdout
         written = weak_test_then_suggest(tmp_path, engine, "Value({})", "backwards")
         assert ".backwards()" in written and ".backward()" not in written
+        again = minigrad(
+            tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests"
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "mutation score: 100.0%" in again.stdout
+
+
+# --- a gradient kept in .gradient (micrograd clones on GitHub, dragongrad on the registry) -----
+
+GRADIENT = re.sub(r"\.grad\b", ".gradient", MICROSTYLE)
+
+
+class TestAGradientKeptInGradient:
+    """Such engines were refused ("has no .grad (it keeps a number in .gradient; minigrad
+    reads .grad)"): the class gets a `grad` property over that very attribute in minigrad's
+    processes, its steps are mutated as `.grad` steps are, and what minigrad writes and says
+    reads `.gradient`."""
+
+    def test_the_alias_reads_and_writes_the_engines_own_attribute(self) -> None:
+        cls = _value_class(GRADIENT)
+        assert GRADIENT.count(".gradient") == MICROSTYLE.count(".grad") > 0
+        assert alias_grad(cls) == "gradient" and grad_name(cls) == "gradient"
+        x = cls(2.0)
+        x.grad = 0.25
+        assert x.gradient == 0.25 and x.grad == 0.25 and "grad" not in vars(x)
+        plain = _value_class(MICROSTYLE)
+        assert alias_grad(plain) == "" and grad_name(plain) == "grad"
+        assert "grad" not in vars(plain)
+
+    def test_a_class_with_neither_is_not_given_one(self) -> None:
+        cls = _value_class(MICROSTYLE.replace("self.grad = 0\n", "self.adjoint = 0\n", 1))
+        assert alias_grad(cls) == "" and not hasattr(cls(1.0), "grad")
+
+    def test_a_leaf_given_a_gradient_at_import_is_named(self) -> None:
+        """What a test module computed on the unmutated engine when it was imported (a leaf's
+        gradient, with no children to show it) judges no mutant: it is named as such."""
+        cls = _value_class(GRADIENT)
+        module = types.ModuleType("test_at_import")
+        module.x, module.w = cls(0.5), cls(2.0)  # type: ignore[attr-defined]
+        module.x.gradient = 0.3  # type: ignore[attr-defined]
+        assert computed_at_import(module, frozenset({cls.__module__}), "_prev") == ["x"]
+
+    def test_its_mutants_and_verdicts_are_those_of_its_grad_twin(self, tmp_path: Path) -> None:
+        judged = {}
+        for name, source in (("grad", MICROSTYLE), ("gradient", GRADIENT)):
+            engine = write(tmp_path, source, f"{name}_engine.py")
+            json_path = f"{name}.json"
+            result = minigrad(
+                tmp_path, "mutate", "--engine", engine, "--judge", "battery", "--json", json_path
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+            report = json.loads((tmp_path / json_path).read_text())
+            judged[name] = sorted(
+                (m["id"], m["status"], m["replacement"].replace(".gradient", ".grad"))
+                for f in report["files"].values()
+                for m in f["mutants"]
+            )
+        assert len(judged["grad"]) > 50
+        assert judged["gradient"] == judged["grad"]
+
+    def test_a_wrong_step_is_told_in_its_own_spelling(self, tmp_path: Path) -> None:
+        buggy = GRADIENT.replace(
+            "self.gradient += other.data * out.gradient",
+            "self.gradient = other.data * out.gradient",
+        )
+        assert buggy != GRADIENT
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, buggy))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED mul" in result.stdout
+        assert "input pre-seeded with .gradient = " in result.stdout
+        assert "its nodes keep their gradient in .gradient: minigrad reads and writes it" in (
+            result.stdout
+        )
+
+    def test_tests_are_written_and_habits_told_in_its_own_spelling(self, tmp_path: Path) -> None:
+        engine = write(tmp_path, GRADIENT)
+        written = weak_test_then_suggest(tmp_path, engine, "Value({})", grad="gradient")
+        assert "assert close(x.gradient, " in written and "x.gradient = " in written
+        assert not re.search(r"\.grad\b", written)
+        weak = "tests/test_weak.py"
+        told = minigrad(tmp_path, "mutate", "--engine", engine, "--tests", weak, "--judge", "tests")
+        assert told.returncode == 1, told.stdout + told.stderr
+        assert "upstream-one" in told.stdout  # its habits were recorded through .gradient
+        assert "set x.gradient = 0.37 before backward()" in told.stdout
         again = minigrad(
             tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests"
         )

@@ -386,10 +386,11 @@ def unseeded(profile: Profile) -> str:
     call = f"{profile.class_name}.{profile.backward_name}()"
     return (
         f"{call} does not set the gradient of the node it is called on to 1 before the pass "
-        "(measured: a node holding a leaf, with no backward step of its own, keeps .grad 0 "
-        f"after its {profile.backward_name}()), so every gradient it gives is 0 and every "
-        "op's gradient check fails for that alone: start the pass with self.grad = 1 (ones "
-        "for an array), as micrograd does, before the steps run"
+        "(measured: a node holding a leaf, with no backward step of its own, keeps "
+        f".{profile.grad_name} 0 after its {profile.backward_name}()), so every gradient it "
+        "gives is 0 and every op's gradient check fails for that alone: start the pass with "
+        f"self.{profile.grad_name} = 1 (ones for an array), as micrograd does, before the "
+        "steps run"
     )
 
 
@@ -398,7 +399,8 @@ def reset_by_backward(profile: Profile) -> str:
     (Profile.backward_resets, measured on the unmutated engine): one blame, not one per op."""
     call = f"{profile.backward_name}()"  # backwards(), where that is the engine's name
     return (
-        f"{profile.class_name}.{call} sets .grad to zero on every node it reaches before "
+        f"{profile.class_name}.{call} sets .{profile.grad_name} to zero on every node it "
+        "reaches before "
         "the pass (measured: a leaf whose gradient was 1, reached from a node with no backward "
         "step of its own, ends with 0): a pre-seeded gradient is lost, and gradients do not add "
         f"up across {call} calls as micrograd's and torch's do. Zero them before a pass "

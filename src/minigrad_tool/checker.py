@@ -63,6 +63,7 @@ from minigrad_tool.adapter.nodes import (
     NotANumber,
     backward_resets,
     cut_from_graph,
+    grad_name,
     is_node,
 )
 
@@ -211,6 +212,11 @@ class _Checker:
         # The inputs whose .grad was None after the last backward(): read as 0, and said so
         self.unreached: frozenset[int] = frozenset()
 
+    @property
+    def _grad(self) -> str:
+        """`.grad`, or the engine's own name for it (`.gradient`: adapter.nodes.alias_grad)."""
+        return f".{grad_name(self.access.cls)}"
+
     def _fail(self, check: str, reason: str, **fields: Any) -> GradcheckError:
         return GradcheckError(check, reason, case=self.case, **fields)
 
@@ -287,7 +293,7 @@ class _Checker:
         """Fail unless actual is within tolerance of expected (NaN and inf never are)."""
         if not self.tol.accepts(expected, actual):
             if index in self.unreached:
-                reason += f"; input {index}'s .grad is None after backward(), read as 0: no "
+                reason += f"; input {index}'s {self._grad} is None after backward(), read as 0: no "
                 reason += "gradient reached it (is the graph cut between it and the output?)"
             raise self._fail(
                 check,
@@ -368,7 +374,8 @@ class _Checker:
             if x is not out:  # backward() resets the root's own grad to 1 by design
                 self._compare(
                     "accumulation",
-                    f"input pre-seeded with .grad = {seeds[i]:.6g} must end with seed + gradient;"
+                    f"input pre-seeded with {self._grad} = {seeds[i]:.6g} must end with seed + "
+                    "gradient;"
                     " a backward step overwrites (=) instead of accumulating (+=)",
                     i,
                     seeds[i] + analytic[i],
@@ -406,7 +413,7 @@ class _Checker:
             self._compare(
                 "upstream",
                 f"gradient of w * f with w = {weight:.6g} must be w * gradient;"
-                " a backward step drops its upstream factor out.grad",
+                f" a backward step drops its upstream factor out{self._grad}",
                 i,
                 weight * analytic[i],
                 actual,
@@ -425,7 +432,7 @@ class _Checker:
                 raise self._fail(
                     "zero upstream",
                     "the gradient of 0 * f must be exactly 0; a backward step adds something "
-                    "that does not scale with out.grad (a constant)",
+                    f"that does not scale with out{self._grad} (a constant)",
                     index=i,
                     expected=0.0,
                     actual=actual,
@@ -506,7 +513,7 @@ class _Checker:
             raise self._fail(
                 "unused input",
                 "an input f does not use must keep gradient 0 after backward(); it has a "
-                "gradient from elsewhere (a leaf's .grad starts non-zero, or backward() "
+                f"gradient from elsewhere (a leaf's {self._grad} starts non-zero, or backward() "
                 "reaches nodes outside the graph)",
                 expected=0.0,
                 actual=actual,

@@ -38,6 +38,7 @@ from minigrad_tool.adapter.native import trace_compiled_calls
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
     alias_backward,
+    alias_grad,
     install_leaf_factory,
     remember_backward_resets,
 )
@@ -194,6 +195,7 @@ def load_in_child(spec: EngineSpec, profile: Profile, reporter: Reporter | None)
     install_leaf_factory(module, cls, profile.leaf_factory)
     remember_backward_resets(cls, profile.backward_resets)  # the unmutated engine's convention
     alias_backward(cls)  # backwards(), where that is its name, as discovery found
+    alias_grad(cls, profile.grad_name)  # .gradient, likewise
     # a compiled op's exception is the engine's: traced by a call of its own (adapter.native)
     trace_compiled_calls(cls, [*(op.method for op in profile.ops if op.compiled), "backward"])
     return Loaded(

@@ -20,6 +20,7 @@ from minigrad_tool.adapter.nodes import (
     FACTORY_NAMES,
     NotANumber,
     alias_backward,
+    alias_grad,
     find_data_attribute,
     forget_leaf_factory,
     grad_is_lazy,
@@ -149,9 +150,10 @@ _FACTORY_VALUES: tuple[Callable[[], object], ...] = (lambda: 0.5, _array)
 
 def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) -> type:
     """`:CLASS`, else `Value`, else the one class with data, grad and backward() on its nodes
-    (a backward pass named otherwise, `backwards()`, aliased first: nodes.alias_backward)."""
+    (a backward pass named otherwise, `backwards()`, and a gradient kept in `.gradient`
+    aliased first: _alias)."""
     for candidate in _own_classes(module):
-        alias_backward(candidate)
+        _alias(candidate)
     if class_name is not None:
         cls = getattr(module, class_name, None)
         if not isinstance(cls, type):
@@ -159,7 +161,7 @@ def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) ->
                 f"engine {spec_text!r} has no class {class_name!r}"
                 + (_submodule_hint(module, class_name) or _candidates_hint(module, spec_text))
             )
-        alias_backward(cls)  # named, though another module's
+        _alias(cls)  # named, though another module's
         return cls
     value = getattr(module, "Value", None)
     if isinstance(value, type):
@@ -180,6 +182,15 @@ def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) ->
         f"engine {spec_text!r} has several node classes ({names}): "
         f"name one, e.g. --engine {spec_text}:{found[0].__name__}"
     )
+
+
+def _alias(cls: type) -> None:
+    """The engine's own names for the backward pass and a node's gradient, aliased as the
+    names minigrad uses (nodes.alias_backward, nodes.alias_grad: a node class only, for the
+    leaf the second makes)."""
+    alias_backward(cls)
+    if callable(_class_attribute(cls, "backward")):
+        alias_grad(cls)
 
 
 def _own_classes(module: ModuleType) -> list[type]:

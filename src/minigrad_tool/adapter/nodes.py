@@ -12,6 +12,7 @@ import copy
 import enum
 import functools
 import inspect
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ __all__ = [
     "DATA_NAMES",
     "FACTORY_METHODS",
     "FACTORY_NAMES",
+    "GRAD_ALIASES",
     "GRAD_RESETS",
     "LEAF_LABEL",
     "NODE_ATTRS",
@@ -33,6 +35,7 @@ __all__ = [
     "NotANumber",
     "ReadOnlyGrad",
     "alias_backward",
+    "alias_grad",
     "attribute_names",
     "backward_name",
     "backward_resets",
@@ -43,6 +46,7 @@ __all__ = [
     "grad_is_lazy",
     "grad_is_owned",
     "grad_is_read_only",
+    "grad_name",
     "grad_number",
     "grad_reset",
     "grad_wrapper",
@@ -115,8 +119,12 @@ def mantissa_bits(one_plus: Callable[[float], float]) -> int:
 # Where an engine may keep a node's number: `.data` (micrograd), else one of these names
 # (`cached_data`: CMU's needle, whose `.data` is a detached node, not the array).
 DATA_NAMES = ("data", "val", "value", "_data", "num", "cached_data")
+# Where some engines keep a node's gradient instead of `.grad` (`self.gradient += out.gradient`:
+# micrograd clones on GitHub, dragongrad on the registry): minigrad reads and writes it as
+# `.grad`, a property it gives the class in its own processes.
+GRAD_ALIASES = ("gradient",)
 # A name read as `x.<attr>` in a backward step marks x as a node (for swap mutants).
-NODE_ATTRS = ("grad", "_grad", *DATA_NAMES)  # `._grad`: behind a read-only `grad` property
+NODE_ATTRS = ("grad", "_grad", *GRAD_ALIASES, *DATA_NAMES)  # `._grad`: behind a read-only `grad`
 
 
 def is_number(value: object) -> bool:
@@ -415,6 +423,57 @@ def alias_backward(cls: type[Any]) -> str:
 def backward_name(cls: type[Any]) -> str:
     """What the engine itself calls its backward pass: `backward`, or the name aliased."""
     return _ALIASED.get(cls) or "backward"
+
+
+_GRAD_ALIASED: dict[type[Any], str] = {}
+
+
+def alias_grad(cls: type[Any], name: str | None = None) -> str:
+    """Where the nodes of `cls` have no `.grad` but keep their gradient under another name of
+    GRAD_ALIASES (a number, or None until a backward), give the class a `grad` property that
+    reads and writes that very attribute, in this process only: never in the engine's files.
+    `name`: the alias discovery found (Profile.grad_name), installed without making a node;
+    else a leaf is made to find it (runs engine code: call in a child).  The name aliased, or
+    "" (also where the class refuses the attribute)."""
+    if cls in _GRAD_ALIASED:
+        return _GRAD_ALIASED[cls]
+    if name is None:
+        name = _grad_kept_as(cls)
+    if not name or name == "grad" or inspect.getattr_static(cls, "grad", None) is not None:
+        return ""
+    try:
+        cls.grad = property(
+            operator.attrgetter(name),
+            lambda node, value: setattr(node, name, value),
+            doc=f"minigrad's name for .{name}",
+        )
+    except (AttributeError, TypeError):  # a compiled class that takes no attribute
+        return ""
+    _GRAD_ALIASED[cls] = name
+    return name
+
+
+def _grad_kept_as(cls: type[Any]) -> str:
+    """The name of GRAD_ALIASES a fresh leaf keeps its gradient in ("" where a leaf has `.grad`,
+    none of them, or cannot be made yet: a leaf factory not found so far)."""
+    for value in _LEAF_VALUES:
+        try:
+            leaf = make_leaf(cls, value())
+        except Exception:
+            continue
+        if hasattr(leaf, "grad"):
+            return ""
+        for name in GRAD_ALIASES:
+            kept = getattr(leaf, name, _ABSENT)
+            if kept is None or (kept is not _ABSENT and is_number(kept)):
+                return name
+        return ""
+    return ""
+
+
+def grad_name(cls: type[Any]) -> str:
+    """What the engine itself calls a node's gradient: `grad`, or the name aliased."""
+    return _GRAD_ALIASED.get(cls) or "grad"
 
 
 def takes_no_arguments(method: Callable[..., Any], unreadable: bool = False) -> bool:

@@ -324,6 +324,9 @@ class Profile:
     # what the engine calls its backward pass (`backwards`: aliased as backward in minigrad's
     # processes, adapter.nodes.alias_backward); the tests minigrad writes call it so
     backward_name: str = "backward"
+    # what the engine calls a node's gradient (`gradient`: read and written as .grad in
+    # minigrad's processes, adapter.nodes.alias_grad); the tests minigrad writes read it so
+    grad_name: str = "grad"
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
     leaf_label: bool = False  # the constructor takes a label first: `Node("x", value)`

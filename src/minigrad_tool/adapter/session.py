@@ -32,6 +32,7 @@ from minigrad_tool.adapter.nodes import (
     grad_is_lazy,
     grad_is_owned,
     grad_is_read_only,
+    grad_name,
     grad_number,
     grad_reset,
     grad_wrapper,
@@ -233,7 +234,7 @@ class Session:
             notes=(
                 *self.notes,
                 *self._factory_notes(),
-                *self._backward_notes(),
+                *self._alias_notes(),
                 *self._grad_notes(extra.get("grad_accumulates", not resets)),
             ),
             broken=tuple(self.broken),
@@ -251,6 +252,7 @@ class Session:
             backward_seeds=backward_seeds(self.cls),
             backward_in_order=self.backward_in_order(ops),
             backward_name=backward_name(self.cls),
+            grad_name=grad_name(self.cls),
             **{"grad_accumulates": not resets, **extra},
         )
 
@@ -273,15 +275,23 @@ class Session:
             return []
         return [f"{self.cls.__name__}(0.5) cannot make a leaf: leaves are made with {factory}()"]
 
-    def _backward_notes(self) -> list[str]:
-        name = backward_name(self.cls)
-        if name == "backward":
-            return []
-        return [
-            f"its backward pass is {self.cls.__name__}.{name}(): minigrad calls it as backward(), "
-            "an alias it gives the class in its own processes (your files are unchanged); the "
-            f"tests it writes call {name}()"
-        ]
+    def _alias_notes(self) -> list[str]:
+        """The engine's own names for its backward pass and a node's gradient, where minigrad
+        gives the class its names for them (adapter.nodes.alias_backward, alias_grad)."""
+        aliased = "an alias it gives the class in its own processes (your files are unchanged)"
+        notes = []
+        name, grad = backward_name(self.cls), grad_name(self.cls)
+        if name != "backward":
+            notes.append(
+                f"its backward pass is {self.cls.__name__}.{name}(): minigrad calls it as "
+                f"backward(), {aliased}; the tests it writes call {name}()"
+            )
+        if grad != "grad":
+            notes.append(
+                f"its nodes keep their gradient in .{grad}: minigrad reads and writes it as "
+                f".grad, {aliased}; the tests it writes read .{grad}"
+            )
+        return notes
 
     def _grad_notes(self, accumulates: bool) -> list[str]:
         if not grad_is_owned(self.cls):

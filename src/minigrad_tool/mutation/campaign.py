@@ -491,6 +491,7 @@ def run_campaign(
         source=spec.source,
         others={str(path): spec.source_of(str(path)) for path, _ in spec.others},
         class_name=profile.class_name,
+        grad_name=profile.grad_name,
         cases=list(harness.items),
         results=results,
         timeout=_longest_deadline(primary, harness, mutants, config),

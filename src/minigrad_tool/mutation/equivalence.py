@@ -153,23 +153,27 @@ class ScalarProbe:
         inputs = probe_source(self, style.leaf)[: len(names)]
         graph = reaching(self.lines)
         lines = [*inputs, *graph, f"out.{style.backward}()"]
-        lines += _assertions(names, (want[1], want[2]), style.rtol, style.data_attr)
+        lines += _assertions(names, (want[1], want[2]), style, style.data_attr)
         if regime == "seeded" and not style.preseed:
-            lines.append("# the upstream gradient is not 1 (the engine owns .grad: no pre-seeding)")
+            lines.append(
+                f"# the upstream gradient is not 1 (the engine owns .{style.grad}: no pre-seeding)"
+            )
             lines += [*inputs, *graph, f"out = {style.scale}", f"out.{style.backward}()"]
-            lines += _assertions(names, (None, want[3]), style.rtol)
+            lines += _assertions(names, (None, want[3]), style)
         elif regime == "seeded":
             lines.append("# pre-seeded gradients must be added to; the upstream gradient is not 1")
             lines += inputs
-            lines += [f"{n}.grad = {SEED!r}" for n in names]
+            lines += [f"{n}.{style.grad} = {SEED!r}" for n in names]
             lines += [*graph, f"out = {style.scale}", f"out.{style.backward}()"]
-            lines += _assertions(names, (None, want[3]), style.rtol)
+            lines += _assertions(names, (None, want[3]), style)
         elif regime == "zero" and style.zero:
             lines.append("# a zero upstream gradient: every gradient must be exactly 0")
             lines += [*inputs, *graph, f"out = {style.zero}", f"out.{style.backward}()"]
             read = f".{style.data_attr}" if style.grad_is_node else ""
-            none = [f"{n}.grad is None or " if style.none_grad else "" for n in names]
-            lines += [f"assert {a}{n}.grad{read} == 0" for a, n in zip(none, names, strict=True)]
+            none = [f"{n}.{style.grad} is None or " if style.none_grad else "" for n in names]
+            lines += [
+                f"assert {a}{n}.{style.grad}{read} == 0" for a, n in zip(none, names, strict=True)
+            ]
         elif regime == "again":
             lines += self._second_graph_lines(want, names, inputs, graph, style)
         return lines
@@ -193,7 +197,7 @@ class ScalarProbe:
         ]
         lines += [f"{n}2 = {style.leaf(repr(v))}" for n, v in zip(names, second, strict=True)]
         lines += [*renamed(graph, names, "2"), f"out.{style.backward}()"]
-        return lines + _assertions(names, (None, want[2]), style.rtol)
+        return lines + _assertions(names, (None, want[2]), style)
 
 
 def _second_point(
@@ -563,12 +567,14 @@ def literal(value: float, rtol: float) -> str:
 
 
 def _assertions(
-    names: Sequence[str], values: Sequence[Any], rtol: float, data_attr: str = "data"
+    names: Sequence[str], values: Sequence[Any], style: TestStyle, data_attr: str = "data"
 ) -> list[str]:
     value, grads = values
+    rtol = style.rtol
     lines = [f"assert close(out.{data_attr}, {literal(value, rtol)})"] if value is not None else []
     lines += [
-        f"assert close({n}.grad, {literal(g, rtol)})" for n, g in zip(names, grads, strict=True)
+        f"assert close({n}.{style.grad}, {literal(g, rtol)})"
+        for n, g in zip(names, grads, strict=True)
     ]
     return lines
 

@@ -30,6 +30,7 @@ that operator's mutants).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -201,38 +202,40 @@ def _shape(node: Any) -> tuple[int, ...] | None:
     return tuple(shape) if isinstance(shape, tuple) else None
 
 
-def _output_of(local: Mapping[str, Any]) -> Any:
+def _output_of(local: Mapping[str, Any], grad: str) -> Any:
     """The node a step's frame gives its gradient from: `out`, else the one node among its
-    locals that is not a receiver (`output` in tardigrad 0.1.0's closures); None if unsure."""
+    locals that is not a receiver (`output` in tardigrad 0.1.0's closures); None if unsure.
+    `grad`: what the engine calls a node's gradient (HabitWatch.grad)."""
     if "out" in local:
         return local["out"]
     nodes = [
         v
         for name, v in local.items()
-        if name not in _RECEIVERS and hasattr(v, "grad") and hasattr(v, "data")
+        if name not in _RECEIVERS and hasattr(v, grad) and hasattr(v, "data")
     ]
     return nodes[0] if len(nodes) == 1 else None
 
 
 def _observe(
-    local: Mapping[str, Any], flags: dict[str, bool], children: str | None, forwards: int
+    local: Mapping[str, Any], flags: dict[str, bool], watch: HabitWatch, forwards: int
 ) -> None:
     """One call of a step: clear each habit its frame shows broken (or cannot show).  The
     nodes it adds to are its `self` and `other`, else the output's children (a step that
     unpacks `out._prev` only after it is called).  `forwards`: the op's forward calls since
     its step last ran."""
-    out = _output_of(local)
-    upstream = getattr(out, "grad", None) if out is not None else None
+    grad = watch.grad
+    out = _output_of(local, grad)
+    upstream = getattr(out, grad, None) if out is not None else None
     flags["upstream-one"] &= out is not None and _all(upstream, 1.0) is True
     flags["nonzero-upstream"] &= out is not None and _all(upstream, 0.0) is False
     flags["one-graph-at-a-time"] &= forwards == 1
-    receivers = [local[n] for n in _RECEIVERS if hasattr(local.get(n), "grad")]
+    receivers = [local[n] for n in _RECEIVERS if hasattr(local.get(n), grad)]
     if not receivers and out is not None:
-        receivers = list(NodeAccess(type(out), children).children(out))
+        receivers = list(NodeAccess(type(out), watch.children).children(out))
     if not receivers:
         flags["no-accumulation"] = False
     for node in receivers:
-        flags["no-accumulation"] &= _all(node.grad, 0.0) is True
+        flags["no-accumulation"] &= _all(getattr(node, grad), 0.0) is True
     shapes = [_shape(node) for node in receivers]
     out_shape = _shape(out)
     flags["no-broadcast"] &= (
@@ -265,6 +268,7 @@ class HabitWatch:
     # the engine's file, its node class's qualified name and its backward's name, which
     # backward_undone makes do nothing; None: no such run
     backward: tuple[str, str, str] | None = None
+    grad: str = "grad"  # what the engine calls a node's gradient (Profile.grad_name)
 
     @property
     def files(self) -> frozenset[str]:
@@ -279,6 +283,7 @@ class HabitWatch:
             "forwards": rows(self.forwards),
             "children": self.children,
             "backward": self.backward,
+            "grad": self.grad,
         }
 
     @classmethod
@@ -292,6 +297,7 @@ class HabitWatch:
             codes(data["forwards"]),
             data["children"],
             (backward[0], backward[1], backward[2]) if backward else None,
+            data.get("grad", "grad"),
         )
 
 
@@ -351,7 +357,7 @@ def record_habits(watch: HabitWatch) -> Iterator[dict[str, Any]]:
             if op is not None:
                 flags = seen.setdefault(op, dict.fromkeys(_WATCHED, True))
                 try:
-                    _observe(frame.f_locals, flags, watch.children, forwards.get(op, 0))
+                    _observe(frame.f_locals, flags, watch, forwards.get(op, 0))
                 except Exception:  # an engine object that will not be read: no claim
                     flags.update(dict.fromkeys(flags, False))
                 forwards[op] = 0
@@ -389,10 +395,11 @@ class Diagnosis:
 def diagnose(
     survivors: Sequence[tuple[str, str, str, str, Sequence[str]]],
     habits: Mapping[str, Mapping[str, Sequence[str]]],
+    grad: str = "grad",
 ) -> tuple[list[Diagnosis], list[str]]:
     """Survivors as (id, op, operator, description, tests that ran its code); habits: test ->
     op -> habit names it showed.  The habits that explain survivors, and the survivors none
-    explains."""
+    explains, their fixes written with the engine's name for a gradient (`grad`)."""
     explained: dict[str, tuple[list[str], set[str]]] = {}
     unexplained: list[str] = []
 
@@ -413,7 +420,11 @@ def diagnose(
         else:
             unexplained.append(mutant)
     found = [
-        Diagnosis(h, tuple(explained[h.name][0]), tuple(sorted(explained[h.name][1])))
+        Diagnosis(
+            dataclasses.replace(h, fix=h.fix.replace("x.grad ", f"x.{grad} ")),
+            tuple(explained[h.name][0]),
+            tuple(sorted(explained[h.name][1])),
+        )
         for h in HABITS
         if h.name in explained
     ]

@@ -50,6 +50,7 @@ class TestStyle:
     parameters: Mapping[str, float] = field(default_factory=dict)  # for the oracle (slopes)
     backward: str = "backward"  # what the engine calls its backward pass (Profile.backward_name)
     none_grad: bool = False  # a node no gradient reaches keeps `.grad` None (grad_starts_none)
+    grad: str = "grad"  # what the engine calls a node's gradient (Profile.grad_name)
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ class Campaign:
     # the last run, and runs no changed code), of all
     agreeing_probes: tuple[int, int] = (0, 0)
     replayed: bool = False  # the whole campaign is the last run's: nothing it read changed
+    grad_name: str = "grad"  # what the engine calls a node's gradient (Profile.grad_name)
 
     def path_of(self, mutant: Mutant) -> str:
         """The file a mutant changes."""
@@ -214,7 +215,7 @@ class Campaign:
             for r in self.results
             if r.status is Status.SURVIVED
         ]
-        return diagnose(survivors, self.habits)
+        return diagnose(survivors, self.habits, self.grad_name)
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeGuard
 
 from minigrad_tool import ops as catalogue
-from minigrad_tool.adapter.nodes import NODE_ATTRS
+from minigrad_tool.adapter.nodes import GRAD_ALIASES, NODE_ATTRS
 from minigrad_tool.adapter.profile import Op, Profile, Step
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 
@@ -264,9 +264,9 @@ def _data_param(index: SourceIndex, profile: Profile) -> str:
 
 # `x.grad.__iadd__(v)`: `+=` (or `-=`) on an array, spelled out.
 IN_PLACE = ("__iadd__", "__isub__")
-# Where a node keeps its gradient: `.grad`, or `._grad` behind a read-only `grad` property
-# (an engine that resets gradients through a method).
-GRAD_ATTRS = frozenset({"grad", "_grad"})
+# Where a node keeps its gradient: `.grad`, `._grad` behind a read-only `grad` property (an
+# engine that resets gradients through a method), or `.gradient` (read as .grad: alias_grad).
+GRAD_ATTRS = frozenset({"grad", "_grad", *GRAD_ALIASES})
 
 
 def _is_grad(target: ast.AST) -> bool:

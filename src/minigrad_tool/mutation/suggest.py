@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
+from minigrad_tool.adapter.nodes import GRAD_ALIASES
 from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery.oracle import NoTruth
@@ -273,8 +274,9 @@ def _run_of(outcome: ChildOutcome | None) -> MutantRun:
 
 # A written test's own assertions of the truth: a value or gradient within its tolerance, or
 # a gradient of exactly 0 under a zero upstream gradient (equivalence.ScalarProbe.test_lines).
+_GRAD = "|".join(("grad", *GRAD_ALIASES))  # `.gradient`, where the engine keeps it so
 _TRUTH_ASSERTION = re.compile(
-    r"assert (close\(|(\w+\.grad is None or )?\w+\.grad(\.\w+)? == 0(?![\w.]))"
+    rf"assert (close\(|(\w+\.({_GRAD}) is None or )?\w+\.({_GRAD})(\.\w+)? == 0(?![\w.]))"
 )
 
 
@@ -657,6 +659,7 @@ class _Writer:
             equivalence.parameters_of(profile),
             backward=profile.backward_name,
             none_grad=profile.grad_starts_none,
+            grad=profile.grad_name,
         )
 
     def source(self, written: _Written, name: str, exposes: str = "") -> str:

@@ -207,12 +207,13 @@ class TensorProbe:
 
         def grads_are(values: Sequence[Any]) -> list[str]:
             return [
-                f"assert close({n}.grad, {_literal(np.reshape(g, x.shape))})"
+                f"assert close({n}.{style.grad}, {_literal(np.reshape(g, x.shape))})"
                 for n, g, x in zip(names, values, arrays, strict=True)
             ]
 
         def grad_of(name: str) -> str:
-            return f"{name}.grad.{data_attr}" if style.grad_is_node else f"{name}.grad"
+            grad = f"{name}.{style.grad}"
+            return f"{grad}.{data_attr}" if style.grad_is_node else grad
 
         lines += grads_are(want[2])
         if regime == "seeded" and style.preseed:
@@ -220,11 +221,8 @@ class TensorProbe:
             lines += inputs
             for n, seed in zip(names, seeds, strict=True):
                 value = f"np.array({_literal(seed)})"
-                lines.append(
-                    f"{n}.grad = {class_name}({value})"
-                    if style.grad_is_node
-                    else f"{n}.grad = {value}"
-                )
+                value = f"{class_name}({value})" if style.grad_is_node else value
+                lines.append(f"{n}.{style.grad} = {value}")
             lines += [*graph, f"{loss}.{style.backward}()"]
             lines += grads_are(want[3])
         elif regime == "zero":

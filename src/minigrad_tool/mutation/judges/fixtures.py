@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from minigrad_tool.adapter.nodes import read_attribute
+from minigrad_tool.adapter.nodes import GRAD_ALIASES, read_attribute
 from minigrad_tool.adapter.trace import runs
 
 __all__ = [
@@ -97,10 +97,12 @@ def _computed(obj: Any, modules: frozenset[str], children: str | None) -> bool:
     with contextlib.suppress(Exception):  # whatever the engine keeps there (in __slots__ too)
         if children is not None and len(read_attribute(obj, children, ())):
             return True
-    with contextlib.suppress(Exception):  # a number, an array, a node, or None
-        grad = getattr(obj, "grad", None)
-        grad = getattr(grad, "data", grad)  # a gradient kept as a node
-        return grad is not None and bool((grad != 0).any() if hasattr(grad, "any") else grad)
+    for name in ("grad", *GRAD_ALIASES):  # `.gradient`, where the engine keeps it so
+        with contextlib.suppress(Exception):  # a number, an array, a node, or None
+            grad = getattr(obj, name, None)
+            grad = getattr(grad, "data", grad)  # a gradient kept as a node
+            if grad is not None and bool((grad != 0).any() if hasattr(grad, "any") else grad):
+                return True
     return False
 
 

@@ -1094,6 +1094,7 @@ def _habit_watch(setup: Setup) -> HabitWatch:
         forwards=forwards,
         children=setup.profile.children_attr,
         backward=(engine, setup.profile.class_qualname, setup.profile.backward_name),
+        grad=setup.profile.grad_name,
     )
 
 
