@@ -33,6 +33,7 @@ from minigrad_tool.adapter.nodes import (
     alias_grad,
     backward_name,
     backward_resets,
+    coerce_numbers,
     cut_from_graph,
     find_children_attribute,
     grad_is_owned,
@@ -43,9 +44,11 @@ from minigrad_tool.adapter.nodes import (
     leaf_keywords,
     make_leaf,
     read_attribute,
+    takes_nodes_only,
 )
 from minigrad_tool.adapter.spec import parse_spec
 from minigrad_tool.mutation.judges.fixtures import computed_at_import
+from minigrad_tool.mutation.probe import numbers_as_leaves
 
 ENGINES = Path(__file__).parent / "engines"
 READ_ONLY = (ENGINES / "readonly_grad.py").read_text()
@@ -941,6 +944,71 @@ class TestAGradientKeptInGradient:
         assert told.returncode == 1, told.stdout + told.stderr
         assert "upstream-one" in told.stdout  # its habits were recorded through .gradient
         assert "set x.gradient = 0.37 before backward()" in told.stdout
+        again = minigrad(
+            tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests"
+        )
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "mutation score: 100.0%" in again.stdout
+
+
+# --- binary operators that take nodes only (micrograd as its lecture first builds it) --------
+
+NODES_ONLY = (ENGINES / "nodes_only.py").read_text()
+
+
+class TestOperatorsThatTakeNodesOnly:
+    """`Value(self.data + other.data, ...)` with no `Value(other)` for a number: a correct
+    engine whose every case failed ("AttributeError: 'float' object has no attribute 'data'"
+    in the battery's own `out * w` and `x + 2.0`), so that add and mul were said wrong.  Its
+    number operands are made leaves in minigrad's processes, and in the tests it writes."""
+
+    def test_a_number_operand_becomes_a_leaf_of_the_engine(self) -> None:
+        assert (
+            NODES_ONLY.count("isinstance(other, Value)")
+            == 0
+            < MICROSTYLE.count("isinstance(other, Value)")
+        )
+        cls = _value_class(NODES_ONLY)
+        own = vars(cls)["__add__"]
+        assert "AttributeError" in takes_nodes_only(cls, "__add__", 2.0)
+        assert takes_nodes_only(cls, "__pow__", 2.0) == ""  # its exponent is a number
+        assert coerce_numbers(cls, ["__add__", "__mul__"]) == ("__add__", "__mul__")
+        out = cls(1.5) + 2.0
+        assert isinstance(out, cls) and out.data == 3.5 and cls.__add__.__wrapped__ is own
+        plain = _value_class(MICROSTYLE)
+        assert takes_nodes_only(plain, "__add__", 2.0) == ""
+
+    def test_a_number_operand_is_written_as_a_leaf(self) -> None:
+        def leaf(v: str) -> str:
+            return f"Value({v})"
+
+        line = "out = x * -1.7 + 2.0 ** y"
+        assert numbers_as_leaves(line, frozenset({"*"}), leaf) == "out = x * Value(-1.7) + 2.0 ** y"
+        assert numbers_as_leaves("n3 = x + 1", frozenset({"+", "*"}), leaf) == "n3 = x + Value(1)"
+
+    def test_checked_and_mutated_as_the_correct_engine_it_is(self, tmp_path: Path) -> None:
+        engine = write(tmp_path, NODES_ONLY)
+        checked = minigrad(tmp_path, "gradcheck", "--engine", engine)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "its +, *, / take nodes only (x + 2.0 raised AttributeError" in checked.stdout
+        assert re.search(r"\b[1-9]\d* passed, 0 failed", checked.stdout)
+        mutated = minigrad(tmp_path, "mutate", "--engine", engine, "--judge", "battery")
+        assert mutated.returncode == 0, mutated.stdout + mutated.stderr
+        assert re.search(r"mutation score: 100\.0% \([1-9]\d* killed, 0 survived", mutated.stdout)
+
+    def test_a_step_that_assigns_is_still_found_first(self, tmp_path: Path) -> None:
+        step = "self.grad += other.data * out.grad"
+        buggy = NODES_ONLY.replace(step, step.replace("+=", "="))
+        assert buggy != NODES_ONLY
+        result = minigrad(tmp_path, "mutate", "--engine", write(tmp_path, buggy))
+        assert result.returncode == 1, result.stdout + result.stderr
+        first = result.stdout.splitlines()[0]
+        assert first.startswith("YOUR ENGINE IS WRONG") and "(mul)" in first
+
+    def test_the_tests_it_writes_make_leaves_of_numbers(self, tmp_path: Path) -> None:
+        engine = write(tmp_path, NODES_ONLY)
+        written = weak_test_then_suggest(tmp_path, engine, "Value({})")
+        assert "out = out * Value(-1.7)" in written and "* -1.7" not in written
         again = minigrad(
             tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests"
         )

@@ -39,6 +39,7 @@ from minigrad_tool.adapter.nodes import (
     NodeAccess,
     alias_backward,
     alias_grad,
+    coerce_numbers,
     install_leaf_factory,
     remember_backward_resets,
 )
@@ -196,6 +197,7 @@ def load_in_child(spec: EngineSpec, profile: Profile, reporter: Reporter | None)
     remember_backward_resets(cls, profile.backward_resets)  # the unmutated engine's convention
     alias_backward(cls)  # backwards(), where that is its name, as discovery found
     alias_grad(cls, profile.grad_name)  # .gradient, likewise
+    coerce_numbers(cls, profile.coerced)  # x + 2.0 as x + Value(2.0), where + takes nodes only
     # a compiled op's exception is the engine's: traced by a call of its own (adapter.native)
     trace_compiled_calls(cls, [*(op.method for op in profile.ops if op.compiled), "backward"])
     return Loaded(

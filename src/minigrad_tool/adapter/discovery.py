@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 
 from minigrad_tool import ops as catalogue
@@ -36,9 +36,15 @@ from minigrad_tool.adapter.candidates import (
     op_for,
 )
 from minigrad_tool.adapter.classes import node_class
+from minigrad_tool.adapter.nodes import (
+    COERCIBLE,
+    coerce_numbers,
+    numbers_made_leaves,
+    takes_nodes_only,
+)
 from minigrad_tool.adapter.points import branch_points, exponents, fallback_points, points_for
 from minigrad_tool.adapter.precision import scalar_precision
-from minigrad_tool.adapter.profile import CallForm, Op, Profile, Step, step_owners
+from minigrad_tool.adapter.profile import CallForm, Op, Profile, Step, apply_op, step_owners
 from minigrad_tool.adapter.session import Point, Progress, Session, Watch, quiet
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.adapter.steps import (
@@ -80,6 +86,7 @@ def discover(
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()
     ops, foreign_codes, forward_codes = _called_ops(d, avoid or {})
+    _coerce_numbers(d, ops)
     ops = settle_delegates(d, ops)
     final = _settled(d, ops, foreign_codes, forward_codes)
     add = next((o for o in final if o.name == "add"), None)
@@ -122,14 +129,14 @@ def _called_ops(
         if c.name in avoid:
             d.broken.append((c.name, avoid[c.name]))
             continue
-        # forms of this method that crashed inside the engine's code: (why, raised in)
-        crashes: list[tuple[str, str]] = []
+        # forms of this method that crashed inside the engine's code: (why, raised in, call)
+        crashes: list[tuple[str, str, Callable[[], object]]] = []
         worked = False
         for form, name, symbol, points, constant in forms(c):
             unique = name if name not in taken else f"{name}_method"
             op = op_for(c, form, unique, symbol, cls.__qualname__)
             progress(f"calling {cls.__name__}.{c.name} ({op.describe_call()})", method=c.name)
-            watch, error, crash, raised = None, "", "", ""
+            watch, error, crash, raised, call = None, "", "", "", None
             for point in (*points, *fallback_points(op.arity)):
                 try:
                     watch = d.watch(op, point, constant)
@@ -138,10 +145,11 @@ def _called_ops(
                     error = told(err)
                     crash = crash_in_engine(err, d.filename, op, point)
                     raised = raised_in(err)
+                    call = call or _call_of(d, op, point, constant)
             if watch is None:
                 d.skipped.append((c.name, f"{op.describe_call()} raised {error}"))
-                if crash:
-                    crashes.append((crash, raised))
+                if crash and call is not None:
+                    crashes.append((crash, raised, call))
                 continue
             worked = True
             steps, foreign = steps_of(d, op, watch)
@@ -156,7 +164,52 @@ def _called_ops(
         if crashes and not worked and is_an_op(c):
             d.broken.append((c.name, crashes[0][0]))
             d.broken_in.append((c.name, crashes[0][1]))
+            d.crashing_calls.append(crashes[0][2])
     return ops, foreign_codes, forward_codes
+
+
+def _call_of(d: Session, op: Op, point: Point, constant: float) -> Callable[[], object]:
+    """The op's call at `point` on fresh leaves, to make again."""
+    return lambda: apply_op(op, tuple(d.leaf(v) for v in point), constant)
+
+
+def _coerce_numbers(d: Session, ops: Sequence[Op]) -> None:
+    """Where the engine's binary operators take nodes only (`x + 2.0` raises, `x + y` works),
+    the battery's constants become leaves in minigrad's processes (nodes.coerce_numbers),
+    said in a note; the ops found are those that work as the engine is.  Not an operator the
+    engine's own ops call with a number, which crash in it (`-x` as `self * -1`, `2.0 + x` as
+    `self + other`: a crashing op that works once the operator makes leaves of numbers): that
+    is a bug of the engine, blamed on that operator (its cases fail; theirs are explained)."""
+    refused = [
+        (op, takes_nodes_only(d.cls, op.method, 2.0))
+        for op in ops
+        if op.call == "binary" and op.method in COERCIBLE and not op.function
+    ]
+    refused = [
+        (op, why) for op, why in refused if why and not _relied_on(d, op.method, d.crashing_calls)
+    ]
+    given = coerce_numbers(d.cls, [op.method for op, _ in refused])
+    if given:
+        first, why = refused[0]
+        said = ", ".join(op.symbol for op, _ in refused if op.method in given)
+        d.notes.append(
+            f"its {said} take nodes only (x {first.symbol} 2.0 raised {why}): minigrad makes a "
+            f"leaf of a number operand (x {first.symbol} {d.cls.__name__}(2.0)) in its own "
+            "processes (your files are unchanged), and the tests it writes do the same"
+        )
+
+
+def _relied_on(d: Session, method: str, calls: Sequence[Callable[[], object]]) -> bool:
+    """Does one of the crashing ops' calls work while `method` makes leaves of numbers?  Then
+    the engine's own code calls it with a number."""
+    with numbers_made_leaves(d.cls, method):
+        for call in calls:
+            try:
+                call()
+            except Exception:
+                continue
+            return True
+    return False
 
 
 def _placed(

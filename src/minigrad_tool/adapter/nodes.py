@@ -8,6 +8,7 @@ does to a node goes through :class:`NodeAccess`, so that knowledge lives here.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import enum
 import functools
@@ -24,6 +25,8 @@ from minigrad_tool.adapter.order import ControlledFrozenSet, ControlledSet
 __all__ = [
     "BACKWARD_ALIASES",
     "CHILDREN_NAMES",
+    "COERCED_SYMBOLS",
+    "COERCIBLE",
     "DATA_NAMES",
     "FACTORY_METHODS",
     "FACTORY_NAMES",
@@ -40,6 +43,8 @@ __all__ = [
     "backward_name",
     "backward_resets",
     "backward_seeds",
+    "coerce_numbers",
+    "coerced",
     "cut_from_graph",
     "find_data_attribute",
     "forget_leaf_factory",
@@ -59,12 +64,14 @@ __all__ = [
     "leaf_label",
     "leaf_maker",
     "make_leaf",
+    "numbers_made_leaves",
     "read_attribute",
     "real",
     "remember_backward_resets",
     "require_writable_grad",
     "set_leaf_factory",
     "takes_no_arguments",
+    "takes_nodes_only",
 ]
 
 # Where engines keep a node's operands, most common first.
@@ -474,6 +481,87 @@ def _grad_kept_as(cls: type[Any]) -> str:
 def grad_name(cls: type[Any]) -> str:
     """What the engine itself calls a node's gradient: `grad`, or the name aliased."""
     return _GRAD_ALIASED.get(cls) or "grad"
+
+
+# Binary operators an engine may take nodes only in (`Value(self.data + other.data)` with no
+# `Value(other)` for a number: micrograd as its lecture first builds it), whose number operand
+# minigrad makes a leaf of in its own processes (coerce_numbers).
+COERCED_SYMBOLS = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/"}
+COERCIBLE = tuple(COERCED_SYMBOLS)
+_COERCED: dict[type[Any], tuple[str, ...]] = {}
+
+
+def takes_nodes_only(cls: type[Any], method: str, operand: float) -> str:
+    """Where `x.method(operand)` fails with the TypeError or AttributeError of an operand that
+    is not a node (`'float' object has no attribute 'data'`) and `x.method(node)` works: that
+    error, said; else "".  Runs engine code (call in a child)."""
+    try:
+        x, node = make_leaf(cls, 1.5), make_leaf(cls, operand)
+        getattr(x, method)(node)
+    except Exception:
+        return ""
+    try:
+        getattr(x, method)(operand)
+    except (TypeError, AttributeError) as err:
+        return f"{type(err).__name__}: {err}"
+    except Exception:
+        return ""
+    return ""
+
+
+def coerce_numbers(cls: type[Any], methods: Sequence[str]) -> tuple[str, ...]:
+    """Where the engine's `methods` take nodes only (takes_nodes_only), give the class, in this
+    process only, methods that make a leaf of a number operand and call the engine's own with
+    it (`x + 2.0` runs the engine's `x + Value(2.0)`): the battery's constants and scaled
+    outputs are then the engine's own nodes.  The engine's functions are kept as they are (a
+    mutant's code is swapped into them) and reached through `__wrapped__`.  The methods so
+    given."""
+    if cls in _COERCED:
+        return _COERCED[cls]
+    _COERCED[cls] = tuple(name for name in methods if _made_coercing(cls, name) is not None)
+    return _COERCED[cls]
+
+
+@contextlib.contextmanager
+def numbers_made_leaves(cls: type[Any], method: str) -> Iterator[None]:
+    """While the block runs, `method` makes a leaf of a number operand (as coerce_numbers)."""
+    own = method in vars(cls)  # else inherited: the class gets none of its own back
+    engine_own = _made_coercing(cls, method)
+    try:
+        yield
+    finally:
+        if engine_own is not None and own:
+            setattr(cls, method, engine_own)
+        elif engine_own is not None:
+            delattr(cls, method)
+
+
+def _made_coercing(cls: type[Any], name: str) -> FunctionType | None:
+    """Give the class a `name` that makes a leaf of a number operand: the engine's function it
+    calls, or None where there is none (no Python function, a class that takes no attribute)."""
+    engine_own = inspect.getattr_static(cls, name, None)
+    if not isinstance(engine_own, FunctionType):
+        return None
+    try:
+        setattr(cls, name, _coercing(cls, engine_own))
+    except (AttributeError, TypeError):  # a compiled class that takes no attribute
+        return None
+    return engine_own
+
+
+def _coercing(cls: type[Any], engine_own: FunctionType) -> Callable[[Any, Any], Any]:
+    @functools.wraps(engine_own)
+    def method(node: Any, other: Any) -> Any:
+        if isinstance(other, int | float) and not isinstance(other, bool):
+            other = make_leaf(cls, float(other))
+        return engine_own(node, other)
+
+    return method
+
+
+def coerced(cls: type[Any]) -> tuple[str, ...]:
+    """The methods coerce_numbers gave the class."""
+    return _COERCED.get(cls, ())
 
 
 def takes_no_arguments(method: Callable[..., Any], unreadable: bool = False) -> bool:

@@ -327,6 +327,9 @@ class Profile:
     # what the engine calls a node's gradient (`gradient`: read and written as .grad in
     # minigrad's processes, adapter.nodes.alias_grad); the tests minigrad writes read it so
     grad_name: str = "grad"
+    # the binary operators that take nodes only, whose number operand minigrad makes a leaf of
+    # in its processes (`__add__`: adapter.nodes.coerce_numbers); the tests it writes do too
+    coerced: tuple[str, ...] = ()
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
     leaf_label: bool = False  # the constructor takes a label first: `Node("x", value)`

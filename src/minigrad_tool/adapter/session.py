@@ -28,6 +28,7 @@ from minigrad_tool.adapter.nodes import (
     backward_name,
     backward_resets,
     backward_seeds,
+    coerced,
     find_children_attribute,
     grad_is_lazy,
     grad_is_owned,
@@ -106,6 +107,8 @@ class Session:
     broken: list[tuple[str, str]] = field(default_factory=list)  # ops that crash: (method, why)
     # of those, the engine function each crash was raised in: (method, qualified name)
     broken_in: list[tuple[str, str]] = field(default_factory=list)
+    # of those, each one's first crashing call, to make again (discovery._coerce_numbers)
+    crashing_calls: list[Callable[[], object]] = field(default_factory=list)
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     precision: Precision = FLOAT64
@@ -253,6 +256,7 @@ class Session:
             backward_in_order=self.backward_in_order(ops),
             backward_name=backward_name(self.cls),
             grad_name=grad_name(self.cls),
+            coerced=coerced(self.cls),
             **{"grad_accumulates": not resets, **extra},
         )
 

@@ -151,24 +151,27 @@ class ScalarProbe:
         scaled output, a zero upstream gradient, or a second graph built before backward()."""
         names = _names(len(self.point))
         inputs = probe_source(self, style.leaf)[: len(names)]
-        graph = reaching(self.lines)
+        graph = [style.spelled(line) for line in reaching(self.lines)]
+        scaled, zeroed = (
+            style.spelled(f"out = {by}") if by else "" for by in (style.scale, style.zero)
+        )
         lines = [*inputs, *graph, f"out.{style.backward}()"]
         lines += _assertions(names, (want[1], want[2]), style, style.data_attr)
         if regime == "seeded" and not style.preseed:
             lines.append(
                 f"# the upstream gradient is not 1 (the engine owns .{style.grad}: no pre-seeding)"
             )
-            lines += [*inputs, *graph, f"out = {style.scale}", f"out.{style.backward}()"]
+            lines += [*inputs, *graph, scaled, f"out.{style.backward}()"]
             lines += _assertions(names, (None, want[3]), style)
         elif regime == "seeded":
             lines.append("# pre-seeded gradients must be added to; the upstream gradient is not 1")
             lines += inputs
             lines += [f"{n}.{style.grad} = {SEED!r}" for n in names]
-            lines += [*graph, f"out = {style.scale}", f"out.{style.backward}()"]
+            lines += [*graph, scaled, f"out.{style.backward}()"]
             lines += _assertions(names, (None, want[3]), style)
         elif regime == "zero" and style.zero:
             lines.append("# a zero upstream gradient: every gradient must be exactly 0")
-            lines += [*inputs, *graph, f"out = {style.zero}", f"out.{style.backward}()"]
+            lines += [*inputs, *graph, zeroed, f"out.{style.backward}()"]
             read = f".{style.data_attr}" if style.grad_is_node else ""
             none = [f"{n}.{style.grad} is None or " if style.none_grad else "" for n in names]
             lines += [

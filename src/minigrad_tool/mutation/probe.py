@@ -25,6 +25,7 @@ __all__ = [
     "Regime",
     "TestStyle",
     "attempt",
+    "numbers_as_leaves",
     "renamed",
     "telling_regime",
 ]
@@ -51,6 +52,14 @@ class TestStyle:
     backward: str = "backward"  # what the engine calls its backward pass (Profile.backward_name)
     none_grad: bool = False  # a node no gradient reaches keeps `.grad` None (grad_starts_none)
     grad: str = "grad"  # what the engine calls a node's gradient (Profile.grad_name)
+    # the operators that take nodes only (Profile.coerced, as symbols): a number operand of
+    # theirs is written as a leaf
+    coerced: frozenset[str] = frozenset()
+
+    def spelled(self, line: str) -> str:
+        """The statement as the engine takes it: `out = x * Value(-1.7)` for `out = x * -1.7`
+        where its `*` takes nodes only."""
+        return numbers_as_leaves(line, self.coerced, self.leaf) if self.coerced else line
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,35 @@ def telling_regime(probe: Probe, want: Observation, got: Observation, rel: float
         ):
             return regime.name
     return "seeded"
+
+
+_SYMBOLS: dict[type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+
+
+def _is_number(node: ast.expr) -> bool:
+    """A number literal, or a negated one (`-1.7`)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    )
+
+
+def numbers_as_leaves(line: str, symbols: frozenset[str], leaf: Callable[[str], str]) -> str:
+    """A statement with each number right operand of an operator in `symbols` written as a
+    leaf: `x + 2.0` as `x + Value(2.0)` (`leaf` spells one)."""
+
+    class Leaves(ast.NodeTransformer):
+        def visit_BinOp(self, node: ast.BinOp) -> ast.BinOp:
+            self.generic_visit(node)
+            if _SYMBOLS.get(type(node.op)) in symbols and _is_number(node.right):
+                made = ast.parse(leaf(ast.unparse(node.right)), mode="eval")
+                node.right = made.body
+            return node
+
+    return ast.unparse(Leaves().visit(ast.parse(line)))
 
 
 def renamed(lines: Sequence[str], inputs: Sequence[str], suffix: str) -> list[str]:
