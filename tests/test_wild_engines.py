@@ -1009,6 +1009,10 @@ class TestOperatorsThatTakeNodesOnly:
         engine = write(tmp_path, NODES_ONLY)
         written = weak_test_then_suggest(tmp_path, engine, "Value({})")
         assert "out = out * Value(-1.7)" in written and "* -1.7" not in written
+        weak = "tests/test_weak.py"
+        told = minigrad(tmp_path, "mutate", "--engine", engine, "--tests", weak, "--judge", "tests")
+        assert "upstream-one" in told.stdout, told.stdout + told.stderr
+        assert "e.g. (out * Value(-1.7)).backward()" in told.stdout
         again = minigrad(
             tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests"
         )

@@ -492,6 +492,7 @@ def run_campaign(
         others={str(path): spec.source_of(str(path)) for path, _ in spec.others},
         class_name=profile.class_name,
         grad_name=profile.grad_name,
+        number_leaf=profile.leaf_call("{}") if "__mul__" in profile.coerced else "",
         cases=list(harness.items),
         results=results,
         timeout=_longest_deadline(primary, harness, mutants, config),

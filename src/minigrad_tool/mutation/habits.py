@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -395,11 +395,11 @@ class Diagnosis:
 def diagnose(
     survivors: Sequence[tuple[str, str, str, str, Sequence[str]]],
     habits: Mapping[str, Mapping[str, Sequence[str]]],
-    grad: str = "grad",
+    spelled: Callable[[str], str] = str,
 ) -> tuple[list[Diagnosis], list[str]]:
     """Survivors as (id, op, operator, description, tests that ran its code); habits: test ->
     op -> habit names it showed.  The habits that explain survivors, and the survivors none
-    explains, their fixes written with the engine's name for a gradient (`grad`)."""
+    explains, their fixes in the engine's spelling (`spelled`)."""
     explained: dict[str, tuple[list[str], set[str]]] = {}
     unexplained: list[str] = []
 
@@ -421,7 +421,7 @@ def diagnose(
             unexplained.append(mutant)
     found = [
         Diagnosis(
-            dataclasses.replace(h, fix=h.fix.replace("x.grad ", f"x.{grad} ")),
+            dataclasses.replace(h, fix=spelled(h.fix)),
             tuple(explained[h.name][0]),
             tuple(sorted(explained[h.name][1])),
         )

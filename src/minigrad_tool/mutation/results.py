@@ -13,6 +13,7 @@ mutants are left out, with their evidence.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -194,6 +195,9 @@ class Campaign:
     agreeing_probes: tuple[int, int] = (0, 0)
     replayed: bool = False  # the whole campaign is the last run's: nothing it read changed
     grad_name: str = "grad"  # what the engine calls a node's gradient (Profile.grad_name)
+    # how a number multiplying a node is written where its `*` takes nodes only: `Value({})`
+    # (Profile.coerced); "" where a plain number is taken
+    number_leaf: str = ""
 
     def path_of(self, mutant: Mutant) -> str:
         """The file a mutant changes."""
@@ -215,7 +219,16 @@ class Campaign:
             for r in self.results
             if r.status is Status.SURVIVED
         ]
-        return diagnose(survivors, self.habits, self.grad_name)
+        return diagnose(survivors, self.habits, self._spelled)
+
+    def _spelled(self, fix: str) -> str:
+        """A habit's fix in the engine's spelling: its gradient's name (`x.gradient = 0.37`),
+        and a weight as a leaf where its `*` takes nodes only (`(out * Value(-1.7))`)."""
+        fix = fix.replace("x.grad ", f"x.{self.grad_name} ")
+        if self.number_leaf:
+            leaf = self.number_leaf.format(r"\1")
+            fix = re.sub(r"\(out \* (-?[\d.]+)\)", f"(out * {leaf})", fix)
+        return fix
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)
