@@ -1020,6 +1020,20 @@ class TestOperatorsThatTakeNodesOnly:
         assert "mutation score: 100.0%" in again.stdout
 
 
+def test_an_op_that_calls_itself_without_end_raises_what_its_users_see(tmp_path: Path) -> None:
+    """`__rsub__` as `other - self` (a clone on GitHub): float's `-` hands it back, forever.
+    minigrad's processes allow 20,000 frames, where the C stack ran out first and the child
+    died with SIGSEGV; an op is now called with a user's budget of frames, so it raises the
+    RecursionError they see, on the line that recursed."""
+    engine = MICROSTYLE.replace("return other + (-self)", "return other - self")
+    assert engine != MICROSTYLE
+    result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, engine))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAILED __rsub___runs" in result.stdout and "SIGSEGV" not in result.stdout
+    assert "2.0 - x at x=0.8 raised RecursionError" in result.stdout
+    assert "(engine.py:82: return other - self)" in result.stdout
+
+
 def test_a_class_whose_module_reads_builtins_is_still_looked_at(tmp_path: Path) -> None:
     """A C extension that names no module leaves `__module__ == "builtins"` (minigrad 0.0.6 on
     the registry): its class's methods were skipped as float's would be, so nothing was ever

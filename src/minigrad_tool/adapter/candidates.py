@@ -86,7 +86,9 @@ def _numeric_default(function: FunctionType) -> float | None:
 
 # Exceptions that mean the engine's own code is wrong, not that the call is unsupported:
 # a name it never defined, an attribute it never set, an operand type it cannot handle.
-_PROGRAMMING_ERRORS = (NameError, AttributeError, TypeError, KeyError, IndexError)
+# A RecursionError is one too: an op that calls itself without end (`__rsub__` as `next -
+# self`), at the budget of frames a user's program has (discovery._users_recursion_budget).
+_PROGRAMMING_ERRORS = (NameError, AttributeError, TypeError, KeyError, IndexError, RecursionError)
 
 
 def crash_in_engine(err: Exception, filename: str, op: Op, point: Point) -> str:
@@ -98,6 +100,8 @@ def crash_in_engine(err: Exception, filename: str, op: Op, point: Point) -> str:
     frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == filename]
     if not frames:
         return ""
+    if isinstance(err, RecursionError):  # raised on entering a frame: its caller's line recursed
+        frames = [f for f in frames if not (f.line or "").lstrip().startswith("def ")] or frames
     last = frames[-1]
     if (last.line or "").lstrip().startswith("raise"):
         return ""

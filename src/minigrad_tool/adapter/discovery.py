@@ -21,10 +21,12 @@ points (:mod:`~minigrad_tool.adapter.points`) and precision
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import sys
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import ModuleType
 
 from minigrad_tool import ops as catalogue
@@ -139,7 +141,8 @@ def _called_ops(
             watch, error, crash, raised, call = None, "", "", "", None
             for point in (*points, *fallback_points(op.arity)):
                 try:
-                    watch = d.watch(op, point, constant)
+                    with _users_recursion_budget():
+                        watch = d.watch(op, point, constant)
                     break
                 except Exception as err:
                     error = told(err)
@@ -166,6 +169,28 @@ def _called_ops(
             d.broken_in.append((c.name, crashes[0][1]))
             d.crashing_calls.append(crashes[0][2])
     return ops, foreign_codes, forward_codes
+
+
+# The frames Python lets a program recurse by default.  minigrad's processes allow 20 times
+# more (cli.RECURSION_LIMIT, for its walks over deep syntax trees), where an op that calls
+# itself without end (`__rsub__` as `next - self`) overflows the C stack and dies with
+# SIGSEGV instead of raising the RecursionError its users see.
+_DEFAULT_RECURSION = 1000
+
+
+@contextlib.contextmanager
+def _users_recursion_budget() -> Iterator[None]:
+    """While the block runs, the engine recurses as deep as in a user's program: Python's
+    default budget of frames above this one."""
+    depth, frame = 0, sys._getframe()
+    while frame.f_back is not None:
+        depth, frame = depth + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(limit, depth + _DEFAULT_RECURSION))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _call_of(d: Session, op: Op, point: Point, constant: float) -> Callable[[], object]:

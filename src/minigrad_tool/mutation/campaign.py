@@ -132,6 +132,13 @@ def _longest_deadline(
     )
 
 
+def _spelling(profile: Profile) -> dict[str, Any]:
+    """How the report writes the engine's own names: its gradient's (`gradient`), and a number
+    multiplying a node where its `*` takes nodes only (`Value({})`)."""
+    leaf = profile.leaf_call("{}") if "__mul__" in profile.coerced else ""
+    return {"grad_name": profile.grad_name, "number_leaf": leaf}
+
+
 def _crashed_ops(profile: Profile) -> list[Finding]:
     """Ops whose call crashed in the engine's code while it was discovered, and the faults of
     backward() itself (check.backward_faults): findings."""
@@ -491,8 +498,7 @@ def run_campaign(
         source=spec.source,
         others={str(path): spec.source_of(str(path)) for path, _ in spec.others},
         class_name=profile.class_name,
-        grad_name=profile.grad_name,
-        number_leaf=profile.leaf_call("{}") if "__mul__" in profile.coerced else "",
+        **_spelling(profile),
         cases=list(harness.items),
         results=results,
         timeout=_longest_deadline(primary, harness, mutants, config),
