@@ -140,6 +140,7 @@ class TestTheClassReadStatically:
             ("value, diff=False, creator=None", ("diff",)),
             ("data, creator=None, require_grad=False", ("require_grad",)),
             ("data, differentiable=False", ("differentiable",)),
+            ("data, _children=[], op='', compute_grad=False, size=1", ("compute_grad",)),
             ("data", ()),
         ],
     )

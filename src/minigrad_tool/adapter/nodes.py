@@ -268,14 +268,16 @@ def cut_from_graph(out: object, children: str | None, inputs: Sequence[object]) 
 
 
 # Torch-style constructors make a leaf that gets no gradient unless asked: `requires_grad`
-# (ugrad, atomic-autograd), `requiresGrad`, mtorch's `require_grad`, or nujo's `diff`,
-# defaulting to False.  Without it, nujo's `.grad` is a fresh `np.empty`: every case read
-# garbage as the op's gradient.
+# (ugrad, atomic-autograd), `requiresGrad`, mtorch's `require_grad`, nujo's `diff`, or
+# `compute_grad` (a clone on GitHub, whose steps raise without it), defaulting to False.
+# Without it, nujo's `.grad` is a fresh `np.empty`: every case read garbage as the op's
+# gradient.
 _REQUIRES_GRAD = (
     "requires_grad",
     "requiresGrad",
     "require_grad",
     "requires_gradient",
+    "compute_grad",
     "diff",
     "differentiable",
 )
