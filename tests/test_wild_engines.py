@@ -997,6 +997,16 @@ class TestOperatorsThatTakeNodesOnly:
         assert mutated.returncode == 0, mutated.stdout + mutated.stderr
         assert re.search(r"mutation score: 100\.0% \([1-9]\d* killed, 0 survived", mutated.stdout)
 
+    def test_an_op_recursing_without_end_is_found_beside_them(self, tmp_path: Path) -> None:
+        """Whether `2.0 - x` works once `*` makes leaves of numbers is asked by calling it
+        again, with a user's budget of frames: it recurses (float's `-` hands it back), and
+        the discovery child lived to say so."""
+        engine = NODES_ONLY + "\n    def __rsub__(self, other):\n        return other - self\n"
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, engine))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED __rsub___runs" in result.stdout and "RecursionError" in result.stdout
+        assert "its +, *, / take nodes only" in result.stdout
+
     def test_a_step_that_assigns_is_still_found_first(self, tmp_path: Path) -> None:
         step = "self.grad += other.data * out.grad"
         buggy = NODES_ONLY.replace(step, step.replace("+=", "="))

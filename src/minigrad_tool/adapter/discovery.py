@@ -227,7 +227,7 @@ def _coerce_numbers(d: Session, ops: Sequence[Op]) -> None:
 def _relied_on(d: Session, method: str, calls: Sequence[Callable[[], object]]) -> bool:
     """Does one of the crashing ops' calls work while `method` makes leaves of numbers?  Then
     the engine's own code calls it with a number."""
-    with numbers_made_leaves(d.cls, method):
+    with numbers_made_leaves(d.cls, method), _users_recursion_budget():
         for call in calls:
             try:
                 call()
