@@ -935,6 +935,17 @@ class TestAGradientKeptInGradient:
             result.stdout
         )
 
+    def test_a_tensor_engine_is_told_in_its_own_spelling_too(self, tmp_path: Path) -> None:
+        """Our Tensor written with `.gradient`, exp's step planted as `=`."""
+        source = (Path(__file__).parents[1] / "src" / "minigrad" / "tensor.py").read_text()
+        step = "self.gradient += out.data * out.gradient"
+        buggy = re.sub(r"\.grad\b", ".gradient", source).replace(step, step.replace("+=", "="))
+        assert step.replace("+=", "=") in buggy
+        result = minigrad(tmp_path, "gradcheck", "--engine", f"{write(tmp_path, buggy)}:Tensor")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "x.gradient pre-seeded with" in result.stdout and "x.grad " not in result.stdout
+        assert "its nodes keep their gradient in .gradient" in result.stdout
+
     def test_tests_are_written_and_habits_told_in_its_own_spelling(self, tmp_path: Path) -> None:
         engine = write(tmp_path, GRADIENT)
         written = weak_test_then_suggest(tmp_path, engine, "Value({})", grad="gradient")

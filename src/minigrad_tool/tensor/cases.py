@@ -37,7 +37,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from minigrad_tool.adapter.nodes import NodeAccess, cut_from_graph, find_children_attribute
+from minigrad_tool.adapter.nodes import (
+    NodeAccess,
+    cut_from_graph,
+    find_children_attribute,
+    grad_name,
+)
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.battery.cases import CaseResult, Settings, Status, with_cause
 from minigrad_tool.checker import REENTRANT_SHARE, directional
@@ -226,6 +231,11 @@ class CaseRun:
         # that writes into its input must not change what it is compared with
         self.x = [np.array(access.value(leaf), copy=True) for leaf in self.leaves]
 
+    @property
+    def grad(self) -> str:
+        """`grad`, or the engine's own name for it (`gradient`: adapter.nodes.alias_grad)."""
+        return grad_name(self.access.cls)
+
     def inputs_unchanged(self, when: str) -> None:
         """Every input still holds its data: an op that writes into its input (`out=x`, `+=`
         on a view of it) corrupts the caller's array, whatever its gradient says."""
@@ -276,7 +286,7 @@ class CaseRun:
             name = _NAMES[i]
             if g is None:
                 raise CaseFailure(
-                    check, f"no gradient reached {name} (.grad is None){_cut_off(self)}"
+                    check, f"no gradient reached {name} (.{self.grad} is None){_cut_off(self)}"
                 )
             g = one_element_as(g, self.x[i].shape)
             if g.shape != self.x[i].shape:
@@ -476,8 +486,9 @@ def _zero_upstream(run: CaseRun, weight: Array) -> None:
         if g is not None and np.any(g != 0):
             raise CaseFailure(
                 "zero upstream",
-                f"under a zero upstream gradient {_NAMES[i]}.grad must be exactly 0, not "
-                f"{_shown(g)}: a backward step adds something that does not scale with out.grad",
+                f"under a zero upstream gradient {_NAMES[i]}.{run.grad} must be exactly 0, not "
+                f"{_shown(g)}: a backward step adds something that does not scale with "
+                f"out.{run.grad}",
             )
 
 
@@ -498,7 +509,7 @@ def _reentrant(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
         if not np.allclose(again, g, rtol=share, atol=share):
             raise CaseFailure(
                 "reentrant",
-                f"{_NAMES[i]}.grad changes once another graph is built before the backward: "
+                f"{_NAMES[i]}.{run.grad} changes once another graph is built before the backward: "
                 f"{_shown(again)} instead of {_shown(g)}; a backward step reads a value saved "
                 "by a later forward (state shared between graphs)",
             )
@@ -514,7 +525,8 @@ def _unused_input(run: CaseRun, weight: Array) -> None:
         raise CaseFailure(
             "unused input",
             f"an input the output does not use must keep gradient 0 (or None), not {_shown(g)}"
-            ": a leaf's .grad starts non-zero, or backward() reaches nodes outside the graph",
+            f": a leaf's .{run.grad} starts non-zero, or backward() reaches nodes outside the "
+            "graph",
         )
 
 
@@ -526,7 +538,7 @@ def _pre_seeded(
         if not np.allclose(total - seed, g, rtol=run.settings.rtol, atol=run.settings.rtol):
             raise CaseFailure(
                 "pre-seeded",
-                f"{_NAMES[i]}.grad pre-seeded with {_shown(seed)} must end with seed + "
+                f"{_NAMES[i]}.{run.grad} pre-seeded with {_shown(seed)} must end with seed + "
                 f"gradient {_shown(seed + g)}, not {_shown(total)} (accumulate with +=)",
             )
 
