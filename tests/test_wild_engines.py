@@ -890,6 +890,17 @@ class TestAGradientKeptInGradient:
         assert alias_grad(plain) == "" and grad_name(plain) == "grad"
         assert "grad" not in vars(plain)
 
+    def test_a_read_only_gradient_stays_read_only(self, tmp_path: Path) -> None:
+        """`.gradient` a property without a setter over `._grad`, reset by `null_grad()`:
+        read-only under minigrad's name too, so nothing is pre-seeded into it."""
+        source = READ_ONLY.replace("    def grad(self):", "    def gradient(self):")
+        assert source != READ_ONLY
+        cls = _value_class(source)
+        assert alias_grad(cls) == "gradient" and grad_is_read_only(cls)
+        result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, source))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert re.search(r"\b[1-9]\d* passed, 0 failed", result.stdout)
+
     def test_a_class_with_neither_is_not_given_one(self) -> None:
         cls = _value_class(MICROSTYLE.replace("self.grad = 0\n", "self.adjoint = 0\n", 1))
         assert alias_grad(cls) == "" and not hasattr(cls(1.0), "grad")

@@ -450,10 +450,12 @@ def alias_grad(cls: type[Any], name: str | None = None) -> str:
         name = _grad_kept_as(cls)
     if not name or name == "grad" or inspect.getattr_static(cls, "grad", None) is not None:
         return ""
+    engine_own = inspect.getattr_static(cls, name, None)
+    read_only = isinstance(engine_own, property) and engine_own.fset is None
     try:
-        cls.grad = property(
+        cls.grad = property(  # read-only as the engine's own is (grad_is_read_only)
             operator.attrgetter(name),
-            lambda node, value: setattr(node, name, value),
+            None if read_only else lambda node, value: setattr(node, name, value),
             doc=f"minigrad's name for .{name}",
         )
     except (AttributeError, TypeError):  # a compiled class that takes no attribute
