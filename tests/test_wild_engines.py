@@ -900,6 +900,7 @@ class TestAGradientKeptInGradient:
         result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, source))
         assert result.returncode == 0, result.stdout + result.stderr
         assert re.search(r"\b[1-9]\d* passed, 0 failed", result.stdout)
+        assert ".gradient is a read-only property: nothing is pre-seeded" in result.stdout
 
     def test_a_class_with_neither_is_not_given_one(self) -> None:
         cls = _value_class(MICROSTYLE.replace("self.grad = 0\n", "self.adjoint = 0\n", 1))

@@ -300,18 +300,18 @@ class Session:
     def _grad_notes(self, accumulates: bool) -> list[str]:
         if not grad_is_owned(self.cls):
             return []
-        wrapper = grad_wrapper(self.cls)
+        wrapper, grad = grad_wrapper(self.cls), grad_name(self.cls)
         locked = True
         if grad_is_lazy(self.cls):
-            owned = ".grad appears only once a backward sets it"
+            owned = f".{grad} appears only once a backward sets it"
         elif wrapper:
-            owned = f".grad holds the engine's own {wrapper} once a backward makes one"
+            owned = f".{grad} holds the engine's own {wrapper} once a backward makes one"
         elif grad_is_read_only(self.cls):
-            owned = ".grad is a read-only property"
+            owned = f".{grad} is a read-only property"
         else:  # writable, but backward() zeroes it first (adapter.nodes.backward_resets)
             locked = False
             owned = (  # how it was measured, and why it is wrong: the failure (check.crashed)
-                f"{backward_name(self.cls)}() sets .grad to zero on every node it reaches "
+                f"{backward_name(self.cls)}() sets .{grad} to zero on every node it reaches "
                 "before the pass (one failure says so)"
             )
         checked = (
