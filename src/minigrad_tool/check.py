@@ -400,10 +400,9 @@ def reset_by_backward(profile: Profile) -> str:
     call = f"{profile.backward_name}()"  # backwards(), where that is the engine's name
     return (
         f"{profile.class_name}.{call} sets .{profile.grad_name} to zero on every node it "
-        "reaches before "
-        "the pass (measured: a leaf whose gradient was 1, reached from a node with no backward "
-        "step of its own, ends with 0): a pre-seeded gradient is lost, and gradients do not add "
-        f"up across {call} calls as micrograd's and torch's do. Zero them before a pass "
-        f"(zero_grad() in the training loop), not inside {call}. The op cases are checked "
-        "with this engine's convention, so each op's verdict is its own"
+        "reaches before the pass (measured: a leaf whose gradient was 1, reached from a node "
+        "with no backward step of its own, ends with 0): a pre-seeded gradient is lost, and "
+        f"gradients do not add up across {call} calls as micrograd's and torch's do. Zero them "
+        f"before a pass (zero_grad() in the training loop), not inside {call}. The op cases "
+        "are checked with this engine's convention, so each op's verdict is its own"
     )

@@ -25,7 +25,6 @@ from minigrad_tool.adapter.order import ControlledFrozenSet, ControlledSet
 __all__ = [
     "BACKWARD_ALIASES",
     "CHILDREN_NAMES",
-    "COERCED_SYMBOLS",
     "COERCIBLE",
     "DATA_NAMES",
     "FACTORY_METHODS",
@@ -359,22 +358,20 @@ def _grad_start(cls: type[Any]) -> tuple[bool, str]:
 
 
 def _measure_grad_start(cls: type[Any]) -> tuple[bool, str]:
-    for value in _LEAF_VALUES:
-        try:
-            leaf = make_leaf(cls, value())
-        except Exception:
-            continue  # DeZero's Variable takes arrays only
-        before = getattr(leaf, "grad", _ABSENT)
-        if before is not _ABSENT and before is not None:
-            return False, ""
-        try:
-            leaf.backward()
-        except Exception:
-            return False, ""
-        if before is _ABSENT:
-            return hasattr(leaf, "grad"), ""
-        return False, _wrapper_name(getattr(leaf, "grad", None), cls)
-    return False, ""
+    made = _first_leaves(cls)
+    if made is None:
+        return False, ""
+    leaf = made[0]
+    before = getattr(leaf, "grad", _ABSENT)
+    if before is not _ABSENT and before is not None:
+        return False, ""
+    try:
+        leaf.backward()
+    except Exception:
+        return False, ""
+    if before is _ABSENT:
+        return hasattr(leaf, "grad"), ""
+    return False, _wrapper_name(getattr(leaf, "grad", None), cls)
 
 
 def _wrapper_name(grad: Any, cls: type[Any]) -> str:
@@ -393,6 +390,17 @@ def _zero_d_array() -> Any:
 
 
 _LEAF_VALUES: tuple[Callable[[], Any], ...] = (lambda: 0.5, _zero_d_array)
+
+
+def _first_leaves(cls: type[Any], count: int = 1) -> list[Any] | None:
+    """`count` fresh leaves of the first value of _LEAF_VALUES the class makes leaves of (a
+    number, else a 0-d array: DeZero's Variable takes arrays only); None where it makes none."""
+    for value in _LEAF_VALUES:
+        try:
+            return [make_leaf(cls, value()) for _ in range(count)]
+        except Exception:
+            continue
+    return None
 
 
 # What some engines call their whole backward pass (`backwards()`: NanoAutoGrad 0.1.2,
@@ -467,18 +475,13 @@ def alias_grad(cls: type[Any], name: str | None = None) -> str:
 def _grad_kept_as(cls: type[Any]) -> str:
     """The name of GRAD_ALIASES a fresh leaf keeps its gradient in ("" where a leaf has `.grad`,
     none of them, or cannot be made yet: a leaf factory not found so far)."""
-    for value in _LEAF_VALUES:
-        try:
-            leaf = make_leaf(cls, value())
-        except Exception:
-            continue
-        if hasattr(leaf, "grad"):
-            return ""
-        for name in GRAD_ALIASES:
-            kept = getattr(leaf, name, _ABSENT)
-            if kept is None or (kept is not _ABSENT and is_number(kept)):
-                return name
+    made = _first_leaves(cls)
+    if made is None or hasattr(made[0], "grad"):
         return ""
+    for name in GRAD_ALIASES:
+        kept = getattr(made[0], name, _ABSENT)
+        if kept is None or (kept is not _ABSENT and is_number(kept)):
+            return name
     return ""
 
 
@@ -490,8 +493,7 @@ def grad_name(cls: type[Any]) -> str:
 # Binary operators an engine may take nodes only in (`Value(self.data + other.data)` with no
 # `Value(other)` for a number: micrograd as its lecture first builds it), whose number operand
 # minigrad makes a leaf of in its own processes (coerce_numbers).
-COERCED_SYMBOLS = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/"}
-COERCIBLE = tuple(COERCED_SYMBOLS)
+COERCIBLE = ("__add__", "__sub__", "__mul__", "__truediv__")
 _COERCED: dict[type[Any], tuple[str, ...]] = {}
 
 
@@ -616,19 +618,17 @@ def _leaf_and_holder(cls: type[Any]) -> tuple[Any, Any] | None:
     children are set to hold x): the probes of backward() itself.  None where they cannot be
     built (no leaf from a number or a 0-d array, no children attribute of a known kind); an
     engine error raises."""
-    for value in _LEAF_VALUES:
-        try:
-            x, root = make_leaf(cls, value()), make_leaf(cls, value())
-        except Exception:
-            continue  # DeZero's Variable takes arrays only
-        children = find_children_attribute(root)
-        held = getattr(root, children) if children is not None else None
-        if children is None or not isinstance(held, (tuple, list, AbstractSet)):
-            return None
-        holding: Any = type(held)  # a set, tuple or list: hold x in the same kind
-        setattr(root, children, holding([x]))
-        return x, root
-    return None
+    made = _first_leaves(cls, 2)
+    if made is None:
+        return None
+    x, root = made
+    children = find_children_attribute(root)
+    held = getattr(root, children) if children is not None else None
+    if children is None or not isinstance(held, (tuple, list, AbstractSet)):
+        return None
+    holding: Any = type(held)  # a set, tuple or list: hold x in the same kind
+    setattr(root, children, holding([x]))
+    return x, root
 
 
 def _measure_backward_resets(cls: type[Any]) -> bool:

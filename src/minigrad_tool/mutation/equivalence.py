@@ -156,7 +156,7 @@ class ScalarProbe:
             style.spelled(f"out = {by}") if by else "" for by in (style.scale, style.zero)
         )
         lines = [*inputs, *graph, f"out.{style.backward}()"]
-        lines += _assertions(names, (want[1], want[2]), style, style.data_attr)
+        lines += _assertions(names, (want[1], want[2]), style)
         if regime == "seeded" and not style.preseed:
             lines.append(
                 f"# the upstream gradient is not 1 (the engine owns .{style.grad}: no pre-seeding)"
@@ -569,12 +569,14 @@ def literal(value: float, rtol: float) -> str:
     return repr(value)
 
 
-def _assertions(
-    names: Sequence[str], values: Sequence[Any], style: TestStyle, data_attr: str = "data"
-) -> list[str]:
+def _assertions(names: Sequence[str], values: Sequence[Any], style: TestStyle) -> list[str]:
     value, grads = values
     rtol = style.rtol
-    lines = [f"assert close(out.{data_attr}, {literal(value, rtol)})"] if value is not None else []
+    lines = (
+        [f"assert close(out.{style.data_attr}, {literal(value, rtol)})"]
+        if value is not None
+        else []
+    )
     lines += [
         f"assert close({n}.{style.grad}, {literal(g, rtol)})"
         for n, g in zip(names, grads, strict=True)

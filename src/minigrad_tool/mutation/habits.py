@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ __all__ = [
     "Diagnosis",
     "Habit",
     "HabitWatch",
+    "Spelling",
     "backward_undone",
     "diagnose",
     "record_habits",
@@ -60,7 +61,7 @@ class Habit:
     name: str
     operator: str  # the mutation operator whose mutants it lets through
     shows: str  # what the tests did, in words
-    fix: str  # the one change that breaks it
+    fix: str  # the one change that breaks it, written by a Spelling: `x.{grad}`, `out * {weight}`
     broken_by: str  # how a suggested test breaks it, for its docstring
     described: str = ""  # words of the mutant's description it needs ("": any of the operator's)
 
@@ -68,6 +69,19 @@ class Habit:
         """Could this habit be what lets a mutant of `operator` so described live?  ("" for
         the habit's operator: any mutant.)"""
         return self.operator in ("", operator) and self.described in description
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How a habit's fix writes the engine: its name for a gradient (`gradient`), and a number
+    multiplying a node (`Value({})` where its `*` takes nodes only)."""
+
+    grad: str = "grad"
+    number: str = "{}"
+
+    def fix(self, habit: Habit) -> str:
+        weight, zero = (self.number.format(n) for n in ("-1.7", "0"))
+        return habit.fix.format(grad=self.grad, weight=weight, zero=zero)
 
 
 # A habit shown by a test whatever the op (test -> "" -> habits, beside test -> op -> ...)
@@ -91,7 +105,7 @@ HABITS: tuple[Habit, ...] = (
         "chain",
         "every backward step they ran received an upstream gradient of 1 (backward() called "
         "straight on the op's output, or a .sum() loss, or ops that pass 1 along)",
-        "multiply the output by a weight before backward(), e.g. (out * -1.7).backward(), "
+        "multiply the output by a weight before backward(), e.g. (out * {weight}).backward(), "
         "and expect -1.7 times each gradient (for arrays, (out * w).sum().backward() with a "
         "random w of out's shape)",
         "its upstream gradient is not 1",
@@ -100,7 +114,7 @@ HABITS: tuple[Habit, ...] = (
         "no-accumulation",
         "assign",
         "no step ever added to a .grad that was not zero (each node used once, nothing pre-seeded)",
-        "use an input twice (x * x, or x * y + x), or set x.grad = 0.37 before backward() and "
+        "use an input twice (x * x, or x * y + x), or set x.{grad} = 0.37 before backward() and "
         "expect 0.37 + the gradient",
         "gradients are added to ones that are not zero",
     ),
@@ -110,7 +124,7 @@ HABITS: tuple[Habit, ...] = (
         "no backward step they ran received a zero upstream gradient, so a step that adds a "
         "small constant to its gradient passes every tolerance",
         "multiply the output by 0 before backward() and expect every gradient to be exactly 0 "
-        "((out * 0).backward(); assert x.grad == 0)",
+        "((out * {zero}).backward(); assert x.{grad} == 0)",
         "its upstream gradient is 0",
     ),
     Habit(
@@ -395,11 +409,11 @@ class Diagnosis:
 def diagnose(
     survivors: Sequence[tuple[str, str, str, str, Sequence[str]]],
     habits: Mapping[str, Mapping[str, Sequence[str]]],
-    spelled: Callable[[str], str] = str,
+    spelling: Spelling = Spelling(),
 ) -> tuple[list[Diagnosis], list[str]]:
     """Survivors as (id, op, operator, description, tests that ran its code); habits: test ->
     op -> habit names it showed.  The habits that explain survivors, and the survivors none
-    explains, their fixes in the engine's spelling (`spelled`)."""
+    explains, their fixes in the engine's spelling."""
     explained: dict[str, tuple[list[str], set[str]]] = {}
     unexplained: list[str] = []
 
@@ -421,7 +435,7 @@ def diagnose(
             unexplained.append(mutant)
     found = [
         Diagnosis(
-            dataclasses.replace(h, fix=spelled(h.fix)),
+            dataclasses.replace(h, fix=spelling.fix(h)),
             tuple(explained[h.name][0]),
             tuple(sorted(explained[h.name][1])),
         )

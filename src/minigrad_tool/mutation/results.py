@@ -13,13 +13,12 @@ mutants are left out, with their evidence.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 
 from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.findings import Finding, wrong_ops
-from minigrad_tool.mutation.habits import Diagnosis, diagnose
+from minigrad_tool.mutation.habits import Diagnosis, Spelling, diagnose
 from minigrad_tool.mutation.mutants import Mutant
 
 __all__ = [
@@ -219,16 +218,7 @@ class Campaign:
             for r in self.results
             if r.status is Status.SURVIVED
         ]
-        return diagnose(survivors, self.habits, self._spelled)
-
-    def _spelled(self, fix: str) -> str:
-        """A habit's fix in the engine's spelling: its gradient's name (`x.gradient = 0.37`),
-        and a weight as a leaf where its `*` takes nodes only (`(out * Value(-1.7))`)."""
-        fix = fix.replace("x.grad ", f"x.{self.grad_name} ")
-        if self.number_leaf:
-            leaf = self.number_leaf.format(r"\1")
-            fix = re.sub(r"\(out \* (-?[\d.]+)\)", f"(out * {leaf})", fix)
-        return fix
+        return diagnose(survivors, self.habits, Spelling(self.grad_name, self.number_leaf or "{}"))
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)

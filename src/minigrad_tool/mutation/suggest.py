@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
-from minigrad_tool.adapter.nodes import COERCED_SYMBOLS, GRAD_ALIASES
+from minigrad_tool.adapter.nodes import GRAD_ALIASES
 from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.battery.oracle import NoTruth
@@ -660,7 +660,7 @@ class _Writer:
             backward=profile.backward_name,
             none_grad=profile.grad_starts_none,
             grad=profile.grad_name,
-            coerced=frozenset(COERCED_SYMBOLS[m] for m in profile.coerced),
+            coerced=frozenset(op.symbol for op in profile.ops if op.method in profile.coerced),
         )
 
     def source(self, written: _Written, name: str, exposes: str = "") -> str:
