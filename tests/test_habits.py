@@ -21,6 +21,7 @@ from minigrad_tool.mutation.campaign import run_campaign
 from minigrad_tool.mutation.habits import (
     HABITS,
     HabitWatch,
+    Spelling,
     backward_undone,
     diagnose,
     record_habits,
@@ -433,6 +434,9 @@ def test_no_gradient_explains_any_operator_and_only_where_every_test_shows_it() 
         ("no-gradient-checked", ("mul-sign", "mul-chain"))
     ]
     assert unexplained == ["mul-sign-2"]
+    assert "assert each input's .grad against" in found[0].habit.fix
+    spelled, _ = diagnose([("mul-sign", "mul", "sign", "", ["t1"])], habits, Spelling("gradient"))
+    assert "assert each input's .gradient against" in spelled[0].habit.fix  # the engine's name
     habits["t2"]["mul"] = ["upstream-one"]  # where it does not hold, the next habit may
     habits["t1"][""] = []
     found, _ = diagnose([("mul-chain", "mul", "chain", "", ["t1", "t2"])], habits)

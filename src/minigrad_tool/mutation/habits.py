@@ -96,7 +96,7 @@ HABITS: tuple[Habit, ...] = (
         "they pass with the engine's backward() doing nothing at all (each run once more so, "
         "on the unmutated engine): whatever gradient a step gives, no test compares it with "
         "anything",
-        "after backward(), assert each input's .grad against its derivative (a central "
+        "after backward(), assert each input's .{grad} against its derivative (a central "
         "difference, (f(x + h) - f(x - h)) / (2 * h)), not only the output's .data",
         "it asserts the gradients backward() gives",
     ),
