@@ -98,6 +98,8 @@ class TestRefusing:
             ('operators = ["sgin"]', "unknown operator(s) sgin"),
             ("timeout = true", "timeout must be a number, not true or false"),
             ("memory = 1", "memory must be a number in [64, 1.04858e+06]"),
+            ('backward = "update grads"', "backward must be a method's name, got 'update grads'"),
+            ("backward = 3", "backward must be a method's name, got 3"),
         ],
     )
     def test_bad_settings_are_usage_errors(

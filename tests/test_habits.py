@@ -437,6 +437,11 @@ def test_no_gradient_explains_any_operator_and_only_where_every_test_shows_it() 
     assert "assert each input's .grad against" in found[0].habit.fix
     spelled, _ = diagnose([("mul-sign", "mul", "sign", "", ["t1"])], habits, Spelling("gradient"))
     assert "assert each input's .gradient against" in spelled[0].habit.fix  # the engine's name
+    named = Spelling(backward="updateGradients")  # and its backward pass's, in every fix
+    for habit in HABITS:
+        assert "backward()" not in named.fix(habit)
+    upstream = next(h for h in HABITS if h.name == "upstream-one")
+    assert "e.g. (out * -1.7).updateGradients()" in named.fix(upstream)
     habits["t2"]["mul"] = ["upstream-one"]  # where it does not hold, the next habit may
     habits["t1"][""] = []
     found, _ = diagnose([("mul-chain", "mul", "chain", "", ["t1", "t2"])], habits)

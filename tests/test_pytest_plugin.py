@@ -90,6 +90,20 @@ def test_the_battery_runs_beside_the_users_tests(tmp_path: Path) -> None:
     assert "minigrad battery on " in result.stdout and "class Value" in result.stdout
 
 
+def test_a_backward_pass_of_another_name_is_named_with_its_own_flag(tmp_path: Path) -> None:
+    """`updateGradients()`: refused, saying this plugin's flag; checked once named by it."""
+    body = MICRO.replace("    def backward(self):", "    def updateGradients(self):", 1)
+    path = engine(tmp_path, body)
+    refused = run_pytest(tmp_path, "--minigrad-engine", path)
+    assert refused.returncode == 4 and "Traceback" not in refused.stderr
+    assert "name it: --minigrad-backward NAME" in refused.stderr
+    named = run_pytest(
+        tmp_path, "--minigrad-engine", path, "--minigrad-backward", "updateGradients"
+    )
+    assert named.returncode == 0, named.stdout + named.stderr
+    assert int(named.stdout.rsplit(" passed", 1)[0].split()[-1]) > 40
+
+
 def test_a_wrong_derivative_fails_its_case(tmp_path: Path) -> None:
     """A buggy op: its cases fail and name it; pytest exits 1."""
     body = (ENGINES / "buggy_ops.py").read_text()

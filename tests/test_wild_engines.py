@@ -868,6 +868,72 @@ class TestABackwardPassNamedBackwards:
         assert "mutation score: 100.0%" in again.stdout
 
 
+# --- a backward pass under a name minigrad cannot guess (updateGradients(), a clone on GitHub) -
+
+UPDATE = MICROSTYLE.replace("    def backward(self):", "    def updateGradients(self):", 1)
+
+
+class TestABackwardPassTheUserNames:
+    """`updateGradients()` was refused ("has no backward()") with nothing the user could do:
+    `--backward NAME` (or `backward` in [tool.minigrad]) names it, and minigrad calls it as it
+    calls `backwards()`; a name that cannot be the pass is refused, saying why."""
+
+    def test_the_named_method_alone_is_aliased(self) -> None:
+        cls = _value_class(UPDATE)
+        assert alias_backward(cls) == "" and not hasattr(cls, "backward")
+        assert alias_backward(cls, "updateGradients") == "updateGradients"
+        assert cls.backward is cls.updateGradients and backward_name(cls) == "updateGradients"
+        other = _value_class(BACKWARDS)  # backwards() is found, but not in place of a name
+        assert alias_backward(other, "updateGradients") == "" and not hasattr(other, "backward")
+
+    def test_refused_until_named_then_checked_mutated_and_written_for(self, tmp_path: Path) -> None:
+        engine = write(tmp_path, UPDATE)
+        refused = minigrad(tmp_path, "gradcheck", "--engine", engine)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "has no backward(); where a method of another name runs the whole backward " in (
+            refused.stderr
+        )
+        assert "name it: --backward NAME, or `backward` in [tool.minigrad]" in refused.stderr
+        checked = minigrad(
+            tmp_path, "gradcheck", "--engine", engine, "--backward", "updateGradients"
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "its backward pass is Value.updateGradients(): minigrad calls it as backward()" in (
+            checked.stdout
+        )
+        assert "Value.updateGradients:" not in checked.stdout  # the pass is no op to call
+        (tmp_path / "pyproject.toml").write_text(
+            '[tool.minigrad]\nengine = "engine.py"\nbackward = "updateGradients"\n'
+        )
+        written = weak_test_then_suggest(tmp_path, engine, "Value({})", "updateGradients")
+        assert ".updateGradients()" in written and ".backward()" not in written
+        again = minigrad(tmp_path, "mutate", "--tests", "tests", "--judge", "tests")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "mutation score: 100.0%" in again.stdout
+
+    @pytest.mark.parametrize(
+        ("source", "name", "said"),
+        [
+            (UPDATE, "updateGradient", "Value has no updateGradient() (the backward pass you "
+             "named); did you mean Value.updateGradients()?"),
+            (UPDATE.replace("def updateGradients(self):", "def updateGradients(self, g):"),
+             "updateGradients", "Value.updateGradients() (the backward pass you named) needs "
+             "arguments; minigrad calls the whole backward pass with none"),
+            (MICROSTYLE + "\n    def backprop(self):\n        self.backward()\n", "backprop",
+             "Value has a backward() of its own, which minigrad calls as the whole backward "
+             "pass; it cannot call backprop() in its place"),
+        ],
+        ids=["misspelt", "needs-arguments", "not-the-pass-minigrad-calls"],
+    )  # fmt: skip
+    def test_a_name_that_cannot_be_the_pass_is_refused_saying_why(
+        self, tmp_path: Path, source: str, name: str, said: str
+    ) -> None:
+        engine = write(tmp_path, source)
+        result = minigrad(tmp_path, "gradcheck", "--engine", engine, "--backward", name)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert said in result.stderr and "Traceback" not in result.stderr
+
+
 # --- a gradient kept in .gradient (micrograd clones on GitHub, dragongrad on the registry) -----
 
 GRADIENT = re.sub(r"\.grad\b", ".gradient", MICROSTYLE)

@@ -68,6 +68,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="add minigrad's battery of gradient checks for this engine to the run",
     )
     group.addoption(
+        "--minigrad-backward",
+        default=None,
+        metavar="NAME",
+        help="the method of a node that runs the whole backward pass, where it is not "
+        "backward() nor a name minigrad finds (backwards(), backprop(), ...)",
+    )
+    group.addoption(
         "--minigrad-timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -94,11 +101,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
     memory = config.getoption("minigrad_memory") or DEFAULT_MEMORY_MIB
     text = _resolved(text, Path.cwd(), config.rootpath)
+    backward = config.getoption("minigrad_backward")
+    if backward is not None and not backward.isidentifier():
+        raise pytest.UsageError(f"--minigrad-backward {backward!r}: expected a method's name")
     try:
         limits = Limits(config.getoption("minigrad_timeout"), memory)
-        spec, profile = profile_engine(parse_spec(text), limits)
+        spec, profile = profile_engine(parse_spec(text, backward), limits)
     except (EngineError, ValueError) as err:
-        raise pytest.UsageError(f"--minigrad-engine {text}: {err}") from None
+        said = str(err).replace(  # this plugin's flag, where the CLI's is named
+            "--backward NAME, or `backward` in [tool.minigrad]", "--minigrad-backward NAME"
+        )
+        raise pytest.UsageError(f"--minigrad-engine {text}: {said}") from None
     jobs = os.cpu_count() or 1
     config.stash[STATE] = _State(spec, profile, settings_for(profile), limits, jobs)
 

@@ -195,7 +195,7 @@ def load_in_child(spec: EngineSpec, profile: Profile, reporter: Reporter | None)
     cls = getattr(module, profile.class_name)
     install_leaf_factory(module, cls, profile.leaf_factory)
     remember_backward_resets(cls, profile.backward_resets)  # the unmutated engine's convention
-    alias_backward(cls)  # backwards(), where that is its name, as discovery found
+    alias_backward(cls, spec.backward)  # backwards(), where that is its name, as discovery found
     alias_grad(cls, profile.grad_name)  # .gradient, likewise
     coerce_numbers(cls, profile.coerced)  # x + 2.0 as x + Value(2.0), where + takes nodes only
     # a compiled op's exception is the engine's: traced by a call of its own (adapter.native)

@@ -127,6 +127,7 @@ def candidates(session: Session) -> list[Candidate]:
             continue
         attrs.update(vars(klass))
     found: list[Candidate] = []
+    backward = function_of(attrs.get("backward"))  # the pass, by any name (`--backward NAME`)
     for name, attr in attrs.items():
         function = function_of(attr)
         if function is None and not (is_compiled(attr) and _op_like(name)):
@@ -140,7 +141,7 @@ def candidates(session: Session) -> list[Candidate]:
         elif name in catalogue.UNARY_DUNDERS:
             op, symbol = catalogue.UNARY_DUNDERS[name]
             found.append(Candidate(name, function, "unary", op, symbol))
-        elif name.startswith("__") or _never_called(name):
+        elif name.startswith("__") or _never_called(name) or function is backward is not None:
             continue
         elif function is None:  # a compiled method: called as `x.m()`; one that needs
             found.append(Candidate(name, None, None, name, ""))  # arguments raises there

@@ -9,6 +9,7 @@ Runs engine code (it makes nodes), so only in a child.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import sys
 from collections.abc import Callable
@@ -82,7 +83,7 @@ def node_class(
     that defines it, TensorEngine for nodes holding arrays (unless `as_scalar`: the tensor
     discovery refused it), EngineError if it is unusable."""
     progress("finding the node class")
-    cls = resolve_class(module, spec.class_name, spec.text)
+    cls = resolve_class(module, spec.class_name, spec.text, spec.backward)
     home = sys.modules.get(cls.__module__)
     home_file = getattr(home, "__file__", None)
     if home is not module and isinstance(home_file, str) and home_file.endswith(".py"):
@@ -103,7 +104,10 @@ def node_class(
         return node_class(spec, module, progress, as_scalar)
     missing = what_is_missing(leaf)
     if missing:
-        raise EngineError(f"engine {spec.text!r} cannot be used: {cls.__name__}(0.5) {missing}")
+        raise EngineError(
+            f"engine {spec.text!r} cannot be used: {cls.__name__}(0.5) {missing}"
+            + ("" if callable(getattr(leaf, "backward", None)) else _NAME_THE_PASS)
+        )
     data_attr = find_data_attribute(leaf, 0.5) or "data"
     if not as_scalar and _holds_arrays(cls, data_attr):
         number = getattr(leaf, data_attr)
@@ -148,12 +152,31 @@ def _array() -> object:
 _FACTORY_VALUES: tuple[Callable[[], object], ...] = (lambda: 0.5, _array)
 
 
-def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) -> type:
+def resolve_class(
+    module: ModuleType, class_name: str | None, spec_text: str, backward: str | None = None
+) -> type:
     """`:CLASS`, else `Value`, else the one class with data, grad and backward() on its nodes
-    (a backward pass named otherwise, `backwards()`, and a gradient kept in `.gradient`
-    aliased first: _alias)."""
+    (a backward pass named otherwise, `backwards()` or `backward`, the user's name for it,
+    and a gradient kept in `.gradient` aliased first: _alias)."""
     for candidate in _own_classes(module):
-        _alias(candidate)
+        _alias(candidate, backward)
+    try:
+        cls = _resolved_class(module, class_name, spec_text, backward)
+    except EngineError:
+        if backward and not any(hasattr(c, backward) for c in _own_classes(module)):
+            raise EngineError(
+                f"engine {spec_text!r} has no class with a {backward}() (the backward pass "
+                "you named)" + _backward_hint(module, backward)
+            ) from None
+        raise
+    if backward:
+        _check_named_backward(cls, backward)
+    return cls
+
+
+def _resolved_class(
+    module: ModuleType, class_name: str | None, spec_text: str, backward: str | None
+) -> type:
     if class_name is not None:
         cls = getattr(module, class_name, None)
         if not isinstance(cls, type):
@@ -161,7 +184,7 @@ def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) ->
                 f"engine {spec_text!r} has no class {class_name!r}"
                 + (_submodule_hint(module, class_name) or _candidates_hint(module, spec_text))
             )
-        _alias(cls)  # named, though another module's
+        _alias(cls, backward)  # named, though another module's
         return cls
     value = getattr(module, "Value", None)
     if isinstance(value, type):
@@ -184,11 +207,11 @@ def resolve_class(module: ModuleType, class_name: str | None, spec_text: str) ->
     )
 
 
-def _alias(cls: type) -> None:
-    """The engine's own names for the backward pass and a node's gradient, aliased as the
-    names minigrad uses (nodes.alias_backward, nodes.alias_grad: a node class only, for the
-    leaf the second makes)."""
-    alias_backward(cls)
+def _alias(cls: type, backward: str | None = None) -> None:
+    """The engine's own names for the backward pass (`backward`: the user's) and a node's
+    gradient, aliased as the names minigrad uses (nodes.alias_backward, nodes.alias_grad: a
+    node class only, for the leaf the second makes)."""
+    alias_backward(cls, backward)
     if callable(_class_attribute(cls, "backward")):
         alias_grad(cls)
 
@@ -253,6 +276,56 @@ def _makes_nodes(cls: type) -> bool:
             return False
 
 
+_NAME_THE_PASS = (
+    "; where a method of another name runs the whole backward pass (from the output node, "
+    "with no argument), name it: --backward NAME, or `backward` in [tool.minigrad]"
+)
+
+
+def _check_named_backward(cls: type, name: str) -> None:
+    """The backward pass the user named is the one minigrad calls, or EngineError says why not."""
+    method = inspect.getattr_static(cls, name, None)
+    own = inspect.getattr_static(cls, "backward", None)
+    if name == "backward" or (method is not None and own is method):
+        return
+    if method is None:
+        raise EngineError(
+            f"{cls.__name__} has no {name}() (the backward pass you named)"
+            + _backward_hint(cls, name)
+        )
+    if not callable(method):
+        raise EngineError(f"{cls.__name__}.{name} (the backward pass you named) is no method")
+    if callable(own):
+        raise EngineError(
+            f"{cls.__name__} has a backward() of its own, which minigrad calls as the whole "
+            f"backward pass; it cannot call {name}() in its place (the backward pass you named): "
+            "name none, or the class whose backward pass that is"
+        )
+    raise EngineError(  # alias_backward took it unless it needs arguments
+        f"{cls.__name__}.{name}() (the backward pass you named) needs arguments; minigrad "
+        "calls the whole backward pass with none, from the output node"
+    )
+
+
+def _backward_hint(where: type | ModuleType, name: str) -> str:
+    """Methods of a class (or of a module's classes) that may be the backward pass `name`
+    meant: names close to it, and names that say backward pass."""
+    owners = [where] if isinstance(where, type) else _own_classes(where)
+    methods = {
+        (owner.__name__, method)
+        for owner in owners
+        for method in dir(owner)
+        if not method.startswith("__") and callable(getattr(owner, method, None))
+    }
+    close = set(difflib.get_close_matches(name, [m for _, m in methods], n=3, cutoff=0.6))
+    found = sorted(
+        f"{owner}.{method}()"
+        for owner, method in methods
+        if method in close or _sounds_like_backward(method)
+    )
+    return f"; did you mean {', '.join(found)}?" if found else ""
+
+
 # Where other engines keep a gradient or a backward pass, for saying what was found instead.
 _GRAD_NAMES = ("_grad", "gradient", "g", "adjoint")
 _BACKWARD_NAMES = ("backwards", "backprop", "back", "_backward_pass", "grad_fn", "propagate")
@@ -284,9 +357,9 @@ def what_is_missing(node: object) -> str:
         )
     if not callable(getattr(node, "backward", None)):
         instead = [n for n in _BACKWARD_NAMES if callable(getattr(node, n, None))] or [
-            n
-            for n in sorted(dir(node), key=lambda n: (n.startswith("_"), n))
-            if _sounds_like_backward(n) and callable(getattr(node, n, None))
+            n  # `_backward` is a node's own step, in micrograd's style: no whole pass
+            for n in sorted(dir(node))
+            if not n.startswith("_") and _sounds_like_backward(n) and callable(getattr(node, n))
         ]
         problems.append(
             f"has no backward() (found {instead[0]}(), not backward())"

@@ -416,16 +416,17 @@ BACKWARD_ALIASES = (
 _ALIASED: dict[type[Any], str] = {}
 
 
-def alias_backward(cls: type[Any]) -> str:
+def alias_backward(cls: type[Any], named: str | None = None) -> str:
     """Where `cls` has no `backward()` but a backward pass under another name of
-    BACKWARD_ALIASES, callable with no argument, give the class a `backward` that is that very
-    function (so a mutant of it is a mutant of both), in this process only: never in the
-    engine's files.  The name aliased, or "" (also where the class refuses the attribute)."""
+    BACKWARD_ALIASES (or `named`, the user's name for it, alone), callable with no argument,
+    give the class a `backward` that is that very function (so a mutant of it is a mutant of
+    both), in this process only: never in the engine's files.  The name aliased, or "" (also
+    where the class refuses the attribute)."""
     if cls in _ALIASED:
         return _ALIASED[cls]
     if callable(inspect.getattr_static(cls, "backward", None)):
         return ""
-    for name in BACKWARD_ALIASES:
+    for name in (named,) if named else BACKWARD_ALIASES:
         method = inspect.getattr_static(cls, name, None)
         if callable(method) and takes_no_arguments(getattr(cls, name), unreadable=True):
             try:

@@ -55,6 +55,9 @@ class EngineSpec:
     # Other files of the engine's package that hold steps of its ops (DeZero's functions.py),
     # each with its snapshot: they are mutated too.  Found by discovery (`with_files`).
     others: tuple[tuple[Path, bytes], ...] = ()
+    # The user's name for the whole backward pass (`--backward updateGradients`), where it is
+    # not one minigrad finds itself (adapter.nodes.alias_backward); None: found.
+    backward: str | None = None
 
     @property
     def source(self) -> str:
@@ -320,8 +323,9 @@ def _check_syntax(source: str, path: Path) -> None:
         raise EngineError(f"{path} cannot be compiled: {type(err).__name__}: {err}") from None
 
 
-def parse_spec(text: str) -> EngineSpec:
-    """Resolve `PATH_OR_MODULE[:CLASS]` to a source snapshot; EngineError if impossible."""
+def parse_spec(text: str, backward: str | None = None) -> EngineSpec:
+    """Resolve `PATH_OR_MODULE[:CLASS]` to a source snapshot; EngineError if impossible.
+    `backward`: the user's name for the whole backward pass (EngineSpec.backward)."""
     if not text.strip():
         raise EngineError("--engine needs a .py path or a module name")
     target, class_name = _split_class(text)
@@ -330,14 +334,20 @@ def parse_spec(text: str) -> EngineSpec:
         snapshot = _read(path)
         resolved = path.resolve()
         module, sys_path = module_of_file(resolved)
-        return EngineSpec(text, module, resolved, sys_path, class_name, snapshot)
+        return EngineSpec(text, module, resolved, sys_path, class_name, snapshot, (), backward)
     path = _locate_module(target, class_name=class_name)
-    return EngineSpec(text, target, path.resolve(), None, class_name, _read(path))
+    return EngineSpec(text, target, path.resolve(), None, class_name, _read(path), (), backward)
 
 
 def spec_for_module(spec: EngineSpec, module: str, class_name: str) -> EngineSpec:
     """The spec of the module where `class_name` is really defined (a package re-exports it)."""
     path = _locate_module(module, spec.sys_path)
     return EngineSpec(
-        f"{module}:{class_name}", module, path.resolve(), spec.sys_path, class_name, _read(path)
+        f"{module}:{class_name}",
+        module,
+        path.resolve(),
+        spec.sys_path,
+        class_name,
+        _read(path),
+        backward=spec.backward,
     )

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import keyword
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from minigrad_tool.isolation import MAX_TIMEOUT
 
-__all__ = ["Repeatable", "jobs", "memory", "names", "number", "percentage", "seconds", "shard"]
+__all__ = [
+    "Repeatable",
+    "jobs",
+    "memory",
+    "method_name",
+    "names",
+    "number",
+    "percentage",
+    "seconds",
+    "shard",
+]
 
 
 class Repeatable(argparse.Action):
@@ -104,3 +115,10 @@ def jobs(text: str) -> int:
     """Children run at once."""
     value: int = number(1, 256, kind=int)(text)
     return value
+
+
+def method_name(text: str) -> str:
+    """A method's name, as Python spells one (`updateGradients`)."""
+    if not text.isidentifier() or keyword.iskeyword(text):
+        raise argparse.ArgumentTypeError(f"expected a method's name, got {text!r}")
+    return text

@@ -30,6 +30,7 @@ __all__ = ["RunCache"]
 # change one (a verdict never depends on how many children ran at once).
 VERDICT_OPTIONS = (
     "engine",
+    "backward",
     "tests",
     "judge",
     "operators",

@@ -102,7 +102,7 @@ def engine_spec(args: argparse.Namespace) -> EngineSpec:
     """The engine the user named, by flag or setting; never one they did not name."""
     if not args.engine:
         raise UsageError(NO_ENGINE)
-    return parse_spec(args.engine)
+    return parse_spec(args.engine, getattr(args, "backward", None))
 
 
 def reads_of(args: argparse.Namespace, spec: EngineSpec | None, tests: Sequence[str]) -> list[Path]:

@@ -7,6 +7,7 @@ it are relative to its folder.  Flags override every value.
 
     [tool.minigrad]
     engine = "src/minigrad/engine.py"     # or "pkg.module:Class"
+    backward = "updateGradients"          # the whole backward pass, where not backward()
     tests = ["tests/test_gradcheck.py"]
     judge = "both"                        # both, tests or battery
     min-score = 100
@@ -92,6 +93,7 @@ def _operators(value: Any) -> tuple[str, ...]:
 # key -> (the argparse destination, how to check the value).  Paths are resolved later.
 KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "engine": ("engine", _text),
+    "backward": ("backward", _via(arguments.method_name)),
     "tests": ("tests", _texts),
     "judge": ("judge", _judge),
     "min-score": ("min_score", _via(arguments.percentage)),

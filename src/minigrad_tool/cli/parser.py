@@ -79,6 +79,15 @@ class _Builder:
             "micrograd-style node class; `:CLASS` names the class when it is not `Value`. "
             "Required, here or as `engine` in [tool.minigrad] of pyproject.toml",
         )
+        self.option(
+            parser,
+            "--backward",
+            type=arguments.method_name,
+            metavar="NAME",
+            help="the method of a node that runs the whole backward pass, where it is not "
+            "backward() (nor backwards(), backprop(), ... which minigrad finds): "
+            "`--backward updateGradients`",
+        )
 
     def limits(self, parser: argparse.ArgumentParser, timeout_help: str) -> None:
         self.option(

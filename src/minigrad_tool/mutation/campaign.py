@@ -133,10 +133,15 @@ def _longest_deadline(
 
 
 def _spelling(profile: Profile) -> dict[str, Any]:
-    """How the report writes the engine's own names: its gradient's (`gradient`), and a number
-    multiplying a node where its `*` takes nodes only (`Value({})`)."""
+    """How the report writes the engine's own names: its gradient's (`gradient`), its backward
+    pass's (`backwards`), and a number multiplying a node where its `*` takes nodes only
+    (`Value({})`)."""
     leaf = profile.leaf_call("{}") if "__mul__" in profile.coerced else ""
-    return {"grad_name": profile.grad_name, "number_leaf": leaf}
+    return {
+        "grad_name": profile.grad_name,
+        "backward_name": profile.backward_name,
+        "number_leaf": leaf,
+    }
 
 
 def _crashed_ops(profile: Profile) -> list[Finding]:

@@ -73,15 +73,17 @@ class Habit:
 
 @dataclass(frozen=True)
 class Spelling:
-    """How a habit's fix writes the engine: its name for a gradient (`gradient`), and a number
-    multiplying a node (`Value({})` where its `*` takes nodes only)."""
+    """How a habit's fix writes the engine: its name for a gradient (`gradient`), a number
+    multiplying a node (`Value({})` where its `*` takes nodes only), and its name for the
+    backward pass (`backwards`)."""
 
     grad: str = "grad"
     number: str = "{}"
+    backward: str = "backward"
 
     def fix(self, habit: Habit) -> str:
         weight, zero = (self.number.format(n) for n in ("-1.7", "0"))
-        return habit.fix.format(grad=self.grad, weight=weight, zero=zero)
+        return habit.fix.format(grad=self.grad, weight=weight, zero=zero, backward=self.backward)
 
 
 # A habit shown by a test whatever the op (test -> "" -> habits, beside test -> op -> ...)
@@ -96,7 +98,7 @@ HABITS: tuple[Habit, ...] = (
         "they pass with the engine's backward() doing nothing at all (each run once more so, "
         "on the unmutated engine): whatever gradient a step gives, no test compares it with "
         "anything",
-        "after backward(), assert each input's .{grad} against its derivative (a central "
+        "after {backward}(), assert each input's .{grad} against its derivative (a central "
         "difference, (f(x + h) - f(x - h)) / (2 * h)), not only the output's .data",
         "it asserts the gradients backward() gives",
     ),
@@ -105,8 +107,8 @@ HABITS: tuple[Habit, ...] = (
         "chain",
         "every backward step they ran received an upstream gradient of 1 (backward() called "
         "straight on the op's output, or a .sum() loss, or ops that pass 1 along)",
-        "multiply the output by a weight before backward(), e.g. (out * {weight}).backward(), "
-        "and expect -1.7 times each gradient (for arrays, (out * w).sum().backward() with a "
+        "multiply the output by a weight before {backward}(), e.g. (out * {weight}).{backward}(), "
+        "and expect -1.7 times each gradient (for arrays, (out * w).sum().{backward}() with a "
         "random w of out's shape)",
         "its upstream gradient is not 1",
     ),
@@ -114,7 +116,7 @@ HABITS: tuple[Habit, ...] = (
         "no-accumulation",
         "assign",
         "no step ever added to a .grad that was not zero (each node used once, nothing pre-seeded)",
-        "use an input twice (x * x, or x * y + x), or set x.{grad} = 0.37 before backward() and "
+        "use an input twice (x * x, or x * y + x), or set x.{grad} = 0.37 before {backward}() and "
         "expect 0.37 + the gradient",
         "gradients are added to ones that are not zero",
     ),
@@ -123,8 +125,8 @@ HABITS: tuple[Habit, ...] = (
         "offset",
         "no backward step they ran received a zero upstream gradient, so a step that adds a "
         "small constant to its gradient passes every tolerance",
-        "multiply the output by 0 before backward() and expect every gradient to be exactly 0 "
-        "((out * {zero}).backward(); assert x.{grad} == 0)",
+        "multiply the output by 0 before {backward}() and expect every gradient to be exactly 0 "
+        "((out * {zero}).{backward}(); assert x.{grad} == 0)",
         "its upstream gradient is 0",
     ),
     Habit(
@@ -132,8 +134,8 @@ HABITS: tuple[Habit, ...] = (
         "stale",
         "each backward step ran right after its op's only forward: no test built two nodes of "
         "an op, or a second graph, before calling backward()",
-        "build a second graph at other inputs before backward() on the first (g1 = f(x); "
-        "g2 = f(x2); g1.backward()) and expect the gradients g1 has alone, or use the op twice "
+        "build a second graph at other inputs before {backward}() on the first (g1 = f(x); "
+        "g2 = f(x2); g1.{backward}()) and expect the gradients g1 has alone, or use the op twice "
         "in one graph at different inputs (x * y + y * z)",
         "a second graph of the op is built before backward()",
     ),

@@ -194,6 +194,7 @@ class Campaign:
     agreeing_probes: tuple[int, int] = (0, 0)
     replayed: bool = False  # the whole campaign is the last run's: nothing it read changed
     grad_name: str = "grad"  # what the engine calls a node's gradient (Profile.grad_name)
+    backward_name: str = "backward"  # and its backward pass (Profile.backward_name)
     # how a number multiplying a node is written where its `*` takes nodes only: `Value({})`
     # (Profile.coerced); "" where a plain number is taken
     number_leaf: str = ""
@@ -218,7 +219,8 @@ class Campaign:
             for r in self.results
             if r.status is Status.SURVIVED
         ]
-        return diagnose(survivors, self.habits, Spelling(self.grad_name, self.number_leaf or "{}"))
+        spelling = Spelling(self.grad_name, self.number_leaf or "{}", self.backward_name)
+        return diagnose(survivors, self.habits, spelling)
 
     def count(self, status: Status) -> int:
         return sum(r.status is status for r in self.results)
