@@ -297,6 +297,12 @@ class TestDiscoveryStyles:
                 {"mul": ("function-class",), "tanh": ("function-class",)},
             ),
             ("keyword_forward.py", "Node", "prev", {"add": ("closure",), "exp": ("closure",)}),
+            (  # each local derivative set by a statement of its own
+                "grad_wrt.py",
+                "Scalar",
+                "parents",
+                {"mul": ("local-grads",) * 2, "tanh": ("local-grads",)},
+            ),
         ],
     )
     def test_steps_children_and_class(
@@ -322,6 +328,34 @@ class TestDiscoveryStyles:
         )
         (tmp_path / "string_slots.py").write_text(text)
         found = steps(profile(f"{tmp_path / 'string_slots.py'}:Value"))
+        assert found["mul"] == found["log"] == ("local-grads",)
+
+    def test_local_grads_in_a_dict_bound_to_a_name_first(self, tmp_path: Path) -> None:
+        """`local_gradients = {self: 1.0, other: 1.0}` passed on by name: the dict is the
+        step, as microgpt's tuple is (the ops were "not mutated")."""
+        text = (ENGINES / "local_grads.py").read_text()
+        mul = "(self, other), (other.data, self.data))"
+        assert mul in text
+        text = text.replace(
+            f"        return Value(self.data * other.data, {mul}",
+            "        local = {self: other.data, other: self.data}\n"
+            "        return Value(self.data * other.data, (self, other), local_grads=local)",
+        ).replace("zip(v._children, v._local_grads, strict=True)", "v._local_grads.items()")
+        (tmp_path / "dict_grads.py").write_text(text.replace("(1, 1))", "{self: 1, other: 1})"))
+        found = steps(profile(str(tmp_path / "dict_grads.py")))
+        assert found["mul"] == found["add"] == found["log"] == ("local-grads",)
+
+    def test_local_grads_stored_by_unpacking_a_tuple(self, tmp_path: Path) -> None:
+        """`self._children, self._local_grads = tuple(children), tuple(local_grads)`: the
+        constructor's parameter is found in the unpacking (add and mul were "not mutated")."""
+        text = (ENGINES / "local_grads.py").read_text()
+        stored = "        self._children = children\n        self._local_grads = local_grads\n"
+        assert stored in text
+        unpacked = (
+            "        self._children, self._local_grads = tuple(children), tuple(local_grads)\n"
+        )
+        (tmp_path / "unpacked.py").write_text(text.replace(stored, unpacked))
+        found = steps(profile(str(tmp_path / "unpacked.py")))
         assert found["mul"] == found["log"] == ("local-grads",)
 
     def test_our_engine_has_method_steps(self) -> None:

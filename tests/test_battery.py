@@ -79,6 +79,7 @@ class TestVerdicts:
             "closure_named.py",
             "lambda_setattr.py",
             "local_grads.py",
+            "grad_wrt.py",
             "function_class.py",
             "keyword_forward.py",
             "extra_ops.py",

@@ -149,6 +149,7 @@ class TestOurEngine:
         "closure_named.py",
         "lambda_setattr.py",
         "local_grads.py",
+        "grad_wrt.py",
         "function_class.py",
         "keyword_forward.py",
         "float32.py",

@@ -934,6 +934,59 @@ class TestABackwardPassTheUserNames:
         assert said in result.stderr and "Traceback" not in result.stderr
 
 
+# --- no op's step found: the derivatives in a table backward() looks up -------------------------
+
+TABLE = """
+DERIVATIVES = {"+": lambda a, b: (1.0, 1.0), "*": lambda a, b: (b, a)}
+
+
+class Value:
+    def __init__(self, data, children=(), op=""):
+        self.data, self.grad, self._prev, self._op = data, 0.0, tuple(children), op
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data + other.data, (self, other), "+")
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data * other.data, (self, other), "*")
+
+    def backward(self):
+        topo, seen = [], set()
+
+        def build(v):
+            if v not in seen:
+                seen.add(v)
+                for c in v._prev:
+                    build(c)
+                topo.append(v)
+
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            if v._op:
+                a, b = (c.data for c in v._prev)
+                for c, local in zip(v._prev, DERIVATIVES[v._op](a, b)):
+                    c.grad += local * v.grad
+"""
+
+
+def test_no_verdict_where_no_ops_step_is_mutated(tmp_path: Path) -> None:
+    """Only backward() had mutants, every one killed: exit 0 at 100% said the tests would
+    catch a wrong derivative where no op's derivative was mutated (as for engines that set
+    local derivatives after making the node, `out.grad_wrt[self] = ...`, until they were read).
+    Now no verdict, saying why; the battery still checks the ops."""
+    engine = write(tmp_path, TABLE)
+    result = minigrad(tmp_path, "mutate", "--engine", engine, "--judge", "battery")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "has no op whose backward step minigrad can mutate (add, mul)" in result.stderr
+    assert "only Value.backward() has mutants" in result.stderr
+    assert "mutation score" not in result.stdout
+    checked = minigrad(tmp_path, "gradcheck", "--engine", engine)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 # --- a gradient kept in .gradient (micrograd clones on GitHub, dragongrad on the registry) -----
 
 GRADIENT = re.sub(r"\.grad\b", ".gradient", MICROSTYLE)

@@ -445,21 +445,54 @@ def _delegated_style(
 
 
 def local_grad_steps(session: Session, op: Op, method: Function, out: Any) -> list[Step]:
-    """microgpt style: the op passes its local derivatives to the node's constructor."""
+    """Local derivatives stored on the output node, applied by one generic backward: passed
+    to its constructor (microgpt's `Value(data, (self, other), (other.data, self.data))`, or a
+    dict `{self: 1.0, other: 1.0}`), or set on it after (`out.grad_wrt[self] = other.value`,
+    `out._local_grads = (...)`).  Each expression that holds them is a step."""
     if op.file and op.file != session.filename:
         return []
     attribute = _local_grads_attribute(out, session.access)
     if attribute is None:
         return []
+    held = list(_local_grads_set(method.node, attribute))
     position = _constructor_parameter(session.index, session.cls, attribute)
-    if position is None:
-        return []
-    steps = []
-    for call in _constructor_calls(method.node, session.cls.__name__):
-        arg = _argument(call, *position)
-        if arg is not None:
-            steps.append(Step("local-grads", op.qualname, arg.lineno, arg.col_offset, attribute))
-    return steps
+    calls = _constructor_calls(method.node, session.cls.__name__)
+    passed = [_argument(call, *position) for call in calls] if position is not None else []
+    held += [_bound_value(method.node, arg) for arg in passed if arg is not None]
+    return [Step("local-grads", op.qualname, e.lineno, e.col_offset, attribute) for e in held]
+
+
+def _local_grads_set(function: ast.AST, attribute: str) -> Iterator[ast.expr]:
+    """The values the function sets as local derivatives: `out.ATTRIBUTE[key] = value` and
+    `out.ATTRIBUTE = value`."""
+    for node in own_nodes(function):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            continue
+        target = node.targets[0]
+        if isinstance(target, ast.Subscript):
+            target = target.value
+        if isinstance(target, ast.Attribute) and target.attr == attribute:
+            yield node.value
+
+
+def _bound_value(function: ast.AST, arg: ast.expr) -> ast.expr:
+    """The value a name passed as the local derivatives is bound to, where it is bound once
+    in the function to a literal (`local_gradients = {self: 1.0, other: 1.0}`); else `arg`."""
+    if not isinstance(arg, ast.Name):
+        return arg
+    bound = [
+        n.value
+        for n in own_nodes(function)
+        if isinstance(n, ast.Assign | ast.AnnAssign)
+        and any(isinstance(t, ast.Name) and t.id == arg.id for t in _targets(n))
+    ]
+    if len(bound) == 1 and isinstance(bound[0], ast.Tuple | ast.List | ast.Dict):
+        return bound[0]
+    return arg
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
 
 
 def forward_helpers(session: Session, op: Op, watch: Watch) -> tuple[str, ...]:
@@ -498,18 +531,32 @@ def _attached_attribute(out: Any, leaf: Any) -> str:
 
 
 def _local_grads_attribute(out: Any, access: NodeAccess) -> str | None:
+    """The output node's attribute that holds a number per child (a tuple or list as long as
+    its children), or per distinct child (a dict keyed by them, or by their positions)."""
     children = access.children(out)
     for name in attribute_names(out):
         if name == access.children_attr:
             continue
         value = getattr(out, name, None)
-        if isinstance(value, tuple | list) and children and len(value) == len(children):
-            try:
-                [real(v, name) for v in value]
-            except ValueError:
+        if isinstance(value, dict) and value:
+            if not all(_names_a_child(key, children) for key in value):
                 continue
-            return str(name)
+            value = list(value.values())
+        elif not (isinstance(value, tuple | list) and children and len(value) == len(children)):
+            continue
+        try:
+            [real(v, name) for v in value]
+        except ValueError:
+            continue
+        return str(name)
     return None
+
+
+def _names_a_child(key: object, children: Sequence[Any]) -> bool:
+    """A child itself, or its position."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return 0 <= key < len(children)
+    return any(key is child for child in children)
 
 
 def _constructor_parameter(index: SourceIndex, cls: type, attribute: str) -> tuple[int, str] | None:
@@ -524,14 +571,29 @@ def _constructor_parameter(index: SourceIndex, cls: type, attribute: str) -> tup
             continue
         params = [a.arg for a in function.node.args.args][1:]
         for node in ast.walk(function.node):
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Attribute) and t.attr == attribute for t in node.targets
-            ):
-                used = references(node.value)
-                for position, name in enumerate(params):
-                    if name in used:
-                        return position, name
+            for target, value in _assigned(node):
+                if isinstance(target, ast.Attribute) and target.attr == attribute:
+                    used = references(value)
+                    for position, name in enumerate(params):
+                        if name in used:
+                            return position, name
     return None
+
+
+def _assigned(node: ast.AST) -> Iterator[tuple[ast.expr, ast.expr]]:
+    """(target, value) of an assignment, element by element where a tuple is unpacked
+    (`self._prev, self._local = tuple(children), tuple(local)`)."""
+    if not isinstance(node, ast.Assign):
+        return
+    for target in node.targets:
+        if (
+            isinstance(target, ast.Tuple)
+            and isinstance(node.value, ast.Tuple)
+            and len(target.elts) == len(node.value.elts)
+        ):
+            yield from zip(target.elts, node.value.elts, strict=True)
+        else:
+            yield target, node.value
 
 
 def _constructor_calls(node: ast.AST, class_name: str) -> list[ast.Call]:

@@ -99,12 +99,30 @@ def _judges(args: argparse.Namespace, tests: Sequence[str]) -> tuple[str, ...]:
 
 def _nothing_to_mutate(spec: EngineSpec, profile: Profile, generated: Generated) -> str:
     """No mutant: why, with the ops' own reasons (steps in another file of the package)."""
+    return (
+        f"{profile.class_name} in {spec.path} has no backward step minigrad can mutate"
+        + _reasons(generated)
+    )
+
+
+def _no_op_mutated(spec: EngineSpec, profile: Profile, generated: Generated) -> str:
+    """Mutants of backward() alone: a score of them would vouch for no op's derivative."""
+    ops = ", ".join(dict.fromkeys(op for op, _ in generated.unreachable))
+    return (
+        f"{profile.class_name} in {spec.path} has no op whose backward step minigrad can "
+        f"mutate ({ops}){_reasons(generated)}; only {profile.class_name}."
+        f"{profile.backward_name}() has mutants, and a score of them alone would say nothing "
+        "of a wrong derivative in any op: no verdict (`minigrad gradcheck` still checks every "
+        "op's gradients)"
+    )
+
+
+def _reasons(generated: Generated) -> str:
+    """Why the ops were not mutated: once where every op has the same reason."""
     reasons = {why for _, why in generated.unreachable}
-    if len(reasons) == 1:  # every op for the same reason: said once
-        said = f"; {reasons.pop()}"
-    else:
-        said = "".join(f"; {op}: {why}" for op, why in generated.unreachable[:4])
-    return f"{profile.class_name} in {spec.path} has no backward step minigrad can mutate{said}"
+    if len(reasons) == 1:
+        return f"; {reasons.pop()}"
+    return "".join(f"; {op}: {why}" for op, why in generated.unreachable[:4])
 
 
 def _since(
@@ -206,6 +224,8 @@ def _campaign(
         generated = generate_mutants(spec, profile, config.operators)
         if not generated.mutants:
             raise UsageError(_nothing_to_mutate(spec, profile, generated))
+        if generated.unreachable and not any(s.kind == "op" and s.steps for s in generated.sites):
+            raise UsageError(_no_op_mutated(spec, profile, generated))
         keys = None
         if kept is not None:  # what discovery found and the settings it gave count too
             keys = kept.mutant_keys(spec, generated, profile, config)  # of every op's mutants

@@ -485,6 +485,9 @@ def _elements(
         for i, element in enumerate(container.elts):
             element = _unless_none(element)
             yield Contribution(kind, element, element, None, False, region, container, i)
+    elif isinstance(container, ast.Dict):  # local derivatives keyed by their child
+        for value in container.values:
+            yield Contribution(kind, value, value, None, False, region)
     elif isinstance(container, ast.expr):
         container = _unless_none(container)
         yield Contribution(kind, container, container, None, False, region)
@@ -706,7 +709,7 @@ def _same_node(aliases: dict[str, str], a: str | None, b: str | None) -> bool:
 def operator_swap(site: Site) -> Iterator[Edit]:
     """Swap operand references (`other.data` <-> `self.data`), operands, or receivers."""
     for c in contributions(site):
-        names = node_names(c.region)
+        names = _swappable_names(site, c.region)
         aliases = node_aliases(c.region)
         unit = c.region.unit
         for node in ast.walk(c.value):
@@ -737,6 +740,15 @@ def operator_swap(site: Site) -> Iterator[Edit]:
             elts[0], elts[1] = elts[1], elts[0]
             rebuilt = type(c.elements)(elts, ast.Load())
             yield Edit(c.elements, rebuilt, "the first two local derivatives swap", unit)
+
+
+def _swappable_names(site: Site, region: Region) -> list[str]:
+    """The nodes a region uses; for local derivatives set one statement each (`out.grad_wrt[self]
+    = other.value`), those that all of the op's statements use."""
+    if region.style != "local-grads" or isinstance(region.node, ast.Tuple | ast.List | ast.Dict):
+        return node_names(region)
+    regions = [r for r in site.steps if r.style == "local-grads" and r.unit is region.unit]
+    return list(dict.fromkeys(name for r in regions for name in node_names(r)))
 
 
 def operator_drop(site: Site) -> Iterator[Edit]:
