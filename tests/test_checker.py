@@ -386,6 +386,26 @@ class TestBadInput:
         with pytest.raises(TypeError, match=r"input 1 must be a Value.*got float 2\.0"):
             gradcheck(lambda x, y: x * y, [Value(1.0), 2.0])
 
+    def test_a_node_that_names_its_gradient_or_pass_otherwise_is_told_what_it_lacks(
+        self,
+    ) -> None:
+        """`.gradient`, `updateGradients()`: "must be a Value ..., got Value" said nothing of
+        what was wrong; now what it lacks, and where such names are taken."""
+
+        class Node:
+            def __init__(self, data: float) -> None:
+                self.data, self.gradient = data, 0.0
+
+            def updateGradients(self) -> None:
+                self.gradient = 1.0
+
+        with pytest.raises(TypeError) as raised:
+            gradcheck(lambda x: x, [Node(1.0)])
+        said = str(raised.value)
+        assert said.startswith("input 0 (Node) has no .grad (it keeps a number in .gradient")
+        assert "has no backward()" in said and "Value" not in said
+        assert "checks an engine that names them otherwise: .gradient, backwards()" in said
+
     @pytest.mark.parametrize("inputs", ["ab", 3, None])
     def test_inputs_not_a_sequence(self, inputs: Any) -> None:
         """Inputs must be a list or tuple."""

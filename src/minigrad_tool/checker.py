@@ -565,6 +565,21 @@ def directional(
     return Directional(numeric, rtol * (scale + abs(numeric)) + rounding + abs(d1 - d2))
 
 
+def _not_a_node(x: object) -> str:
+    """Why `x` is no node this checker can use: what it lacks where it is something's node (a
+    `.gradient` or an `updateGradients()` of its own), else what it is."""
+    from minigrad_tool.adapter.classes import what_is_missing
+
+    missing = what_is_missing(x) if not isinstance(x, int | float | complex | str) else ""
+    if not missing or "has no .data" in missing:
+        return f"must be a Value (with .data, .grad and .backward()), got {_describe(x)}"
+    return (
+        f"({type(x).__name__}) {missing}: gradcheck() reads .grad and calls .backward() in "
+        "your own process, by those names only (`minigrad gradcheck --engine ...` checks an "
+        "engine that names them otherwise: .gradient, backwards(), --backward NAME)"
+    )
+
+
 def _validated_inputs(inputs: Sequence[Any]) -> Sequence[Any]:
     if isinstance(inputs, str | bytes) or not isinstance(inputs, Sequence):
         raise TypeError(f"inputs must be a list or tuple of Values, got {_describe(inputs)}")
@@ -573,9 +588,7 @@ def _validated_inputs(inputs: Sequence[Any]) -> Sequence[Any]:
     first: dict[int, int] = {}
     for i, x in enumerate(inputs):
         if not is_node(x):
-            raise TypeError(
-                f"input {i} must be a Value (with .data, .grad and .backward()), got {_describe(x)}"
-            )
+            raise TypeError(f"input {i} {_not_a_node(x)}")
         if id(x) in first:
             raise ValueError(
                 f"inputs {first[id(x)]} and {i} are the same Value: each input must be its own "
