@@ -987,6 +987,58 @@ def test_no_verdict_where_no_ops_step_is_mutated(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+GRADIENTS_FUNCTION = """
+from collections import defaultdict
+
+
+class Variable:
+    def __init__(self, value, local_gradients=()):
+        self.value = value
+        self.local_gradients = local_gradients
+
+    def __mul__(self, other):
+        return Variable(self.value * other.value, ((self, other.value), (other, self.value)))
+
+
+def get_gradients(variable):
+    gradients = defaultdict(lambda: 0)
+
+    def walk(variable, path_value):
+        for child, local in variable.local_gradients:
+            gradients[child] += path_value * local
+            walk(child, path_value * local)
+
+    walk(variable, 1)
+    return gradients
+"""
+
+
+def test_gradients_returned_by_a_function_are_refused_saying_what_would_serve(
+    tmp_path: Path,
+) -> None:
+    """A reverse-mode tutorial's style (ten files at least a code search of GitHub finds):
+    no .grad, no backward(), a function that returns every gradient.  Refused as before, now
+    saying what would let minigrad check it; done so, the battery passes, and `mutate` gives
+    no verdict (its steps, pairs of input and derivative, are not read)."""
+    engine = write(tmp_path, GRADIENTS_FUNCTION)
+    refused = minigrad(tmp_path, "gradcheck", "--engine", engine)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "its gradients seem to come back from get_gradients(...), a function" in refused.stderr
+    served = GRADIENTS_FUNCTION.replace(
+        "        self.local_gradients = local_gradients\n",
+        "        self.local_gradients = local_gradients\n        self.grad = 0\n\n"
+        "    def backward(self):\n"
+        "        for node, g in get_gradients(self).items():\n"
+        "            node.grad += g\n",
+    )
+    engine = write(tmp_path, served, "served.py")
+    checked = minigrad(tmp_path, "gradcheck", "--engine", engine)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    mutated = minigrad(tmp_path, "mutate", "--engine", engine, "--judge", "battery")
+    assert mutated.returncode == 2, mutated.stdout + mutated.stderr
+    assert "has no op whose backward step minigrad can mutate (mul)" in mutated.stderr
+
+
 # --- a gradient kept in .gradient (micrograd clones on GitHub, dragongrad on the registry) -----
 
 GRADIENT = re.sub(r"\.grad\b", ".gradient", MICROSTYLE)

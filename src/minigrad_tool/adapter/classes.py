@@ -199,6 +199,7 @@ def _resolved_class(
             "carry .data, .grad and .backward()"
             + (f"; the nearest, {near[0]}: {near[1]}" if near else "")
             + _candidates_hint(module, spec_text)
+            + _gradients_function_hint(module)
         )
     names = ", ".join(c.__name__ for c in found)
     raise EngineError(
@@ -414,6 +415,28 @@ def _submodule_hint(module: ModuleType, class_name: str) -> str:
     if not homes:
         return ""
     return f"; {homes[0]} defines it: use --engine {homes[0]}:{class_name}"
+
+
+def _gradients_function_hint(module: ModuleType) -> str:
+    """An engine whose gradients come back from a function of the output, in a mapping
+    (`get_gradients(variable)`, the style of a reverse-mode tutorial many copy), not in each
+    node's `.grad` after a backward pass: what minigrad needs instead."""
+    functions = [
+        name
+        for name, f in vars(module).items()
+        if isinstance(f, FunctionType)
+        and f.__module__ == module.__name__
+        and "grad" in name.lower()
+        and f.__code__.co_argcount >= 1
+    ]
+    if not functions:
+        return ""
+    return (
+        f"; its gradients seem to come back from {functions[0]}(...), a function, where minigrad "
+        "reads each input's .grad after the output's backward(): `self.grad = 0` in the "
+        f"constructor and a backward() that adds what {functions[0]}(self) returns to each "
+        "node's .grad let `minigrad gradcheck` check it"
+    )
 
 
 def _candidates_hint(module: ModuleType, spec_text: str) -> str:
