@@ -794,6 +794,51 @@ class TestABackwardWrongForEveryOp:
         assert any("more op(s) fail only cases that call backward too" in line for line in lines)
 
 
+# backward() sorting with a module function whose default arguments keep the first graph
+REMEMBERING = (
+    "        topo, visited = [], set()\n\n"
+    "        def build(v):\n"
+    "            if v not in visited:\n"
+    "                visited.add(v)\n"
+    "                for child in v._prev:\n"
+    "                    build(child)\n"
+    "                topo.append(v)\n\n"
+    "        build(self)\n",
+    "        topo = topo_sort(self)\n",
+)
+TOPO_SORT = """
+
+def topo_sort(v, topo=[], visited=set()):
+    if v not in visited:
+        visited.add(v)
+        for child in v._prev:
+            topo_sort(child, topo, visited)
+        topo.append(v)
+    return topo
+"""
+
+
+def test_a_backward_that_remembers_its_first_graph_is_the_one_finding(tmp_path: Path) -> None:
+    """`def topo_sort(v, topo=[], visited=set())` (a file on GitHub): its defaults are made once,
+    so every pass runs the earlier graphs' steps again.  Every op read wrong ("a backward step
+    overwrites (=) instead of accumulating"), and discovery mistook steps; now the pass is the
+    one finding, measured, and nothing else is judged on top of it."""
+    source = (STUDENT / "engine.py").read_text()
+    assert source.count(REMEMBERING[0]) == 1
+    (tmp_path / "engine.py").write_text(source.replace(*REMEMBERING) + TOPO_SORT)
+    for command in ("gradcheck", "mutate"):
+        result = run(tmp_path, command, "--engine", "engine.py")
+        assert result.returncode == 1, result.stdout + result.stderr
+        first = result.stdout.splitlines()[0]
+        assert first.startswith(
+            "YOUR ENGINE IS WRONG: Value.backward() runs the backward steps of earlier passes "
+            "again (measured with the engine's +: x + 2 and its backward pass give x the "
+            "gradient 1; x's gradient set back to 0, x + 3 and its backward pass give it 2, "
+            "not 1)"
+        ), first
+        assert "a default argument `topo=[]`" in first and "Traceback" not in result.stderr
+
+
 class TestTruth:
     def test_gradients_are_those_of_the_maths(self) -> None:
         """sigmoid' = s(1 - s); d(xy)/dx = y; from plain math, never from an engine."""

@@ -48,6 +48,7 @@ from minigrad_tool.adapter.session import Progress, quiet
 from minigrad_tool.adapter.spec import (
     EngineError,
     EngineSpec,
+    EngineWrong,
     parse_spec,
     spec_for_module,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "Discovery",
     "EngineError",
     "EngineSpec",
+    "EngineWrong",
     "Loaded",
     "NodeAccess",
     "Op",
@@ -250,6 +252,8 @@ def _discover_in_child(
         return _discover(spec, module, progress, avoid).to_json()
     except Redirect as moved:
         return json.dumps({"redirect": moved.module, "class": moved.class_name})
+    except EngineWrong as err:  # wrong in a way that stops every check: exit 1
+        return json.dumps({"wrong": str(err)})
     except EngineError as err:  # what discovery found unusable: said as it is, exit 2
         return json.dumps({"unusable": str(err)})
 
@@ -323,6 +327,8 @@ class Discovery:
             data = json.loads(outcome.value)
             if "unusable" in data:
                 raise EngineError(data["unusable"])
+            if "wrong" in data:
+                raise EngineWrong(data["wrong"])
             if "redirect" not in data:
                 found = Profile.from_dict(data)
                 return spec.with_files(found.step_files), found

@@ -40,6 +40,7 @@ from minigrad_tool.adapter.candidates import (
 from minigrad_tool.adapter.classes import node_class
 from minigrad_tool.adapter.nodes import (
     COERCIBLE,
+    backward_name,
     coerce_numbers,
     numbers_made_leaves,
     takes_nodes_only,
@@ -48,7 +49,7 @@ from minigrad_tool.adapter.points import branch_points, exponents, fallback_poin
 from minigrad_tool.adapter.precision import scalar_precision
 from minigrad_tool.adapter.profile import CallForm, Op, Profile, Step, apply_op, step_owners
 from minigrad_tool.adapter.session import Point, Progress, Session, Watch, quiet
-from minigrad_tool.adapter.spec import EngineSpec
+from minigrad_tool.adapter.spec import EngineSpec, EngineWrong
 from minigrad_tool.adapter.steps import (
     delegates_of,
     forward_helpers,
@@ -85,6 +86,8 @@ def discover(
         d.notes.append(as_scalar)
     if data_attr != "data":
         d.notes.append(f"its nodes keep their number in .{data_attr}, not .data: read there")
+    if "__add__" not in (avoid or {}):  # the measure calls x + 2: not where add killed one
+        _first_pass_forgotten(d)
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()
     ops, foreign_codes, forward_codes = _called_ops(d, avoid or {})
@@ -111,6 +114,26 @@ def discover(
         sweep,
         backward_reuse=reuse_walk(d.leaf, d.access, final),
         backward_walks=walks_past_the_output(d.leaf, d.access, final) is not False,
+    )
+
+
+def _first_pass_forgotten(d: Session) -> None:
+    """EngineWrong where a second backward pass runs the first one's steps again: every later
+    measure, case and mutant would read the earlier graphs' gradients too (discovery itself
+    mistook one op's steps for another's), so nothing else is checked."""
+    got = d.backward_forgets()
+    if got is None:
+        return
+    name = f"{d.cls.__name__}.{backward_name(d.cls)}()"
+    raise EngineWrong(
+        f"{name} runs the backward steps of earlier passes again (measured with the "
+        f"engine's +: x + 2 and its backward pass give x the gradient 1; x's gradient set "
+        f"back to 0, x + 3 and its backward pass give it {got:g}, not 1): what it keeps "
+        "between calls still holds the first graph, a topological order or visited set made "
+        "once (a default argument `topo=[]` or `visited=set()` of a function defined outside "
+        f"it, evaluated when the function is defined) or kept at module level. Every gradient "
+        "after a process's first backward pass is wrong, and minigrad checks nothing else "
+        f"while it is: make them afresh in each call of {name}"
     )
 
 

@@ -187,6 +187,35 @@ class Session:
         except Exception:
             return True
 
+    def backward_forgets(self) -> float | None:
+        """Does a second backward pass give its own graph's gradients alone?  Measured with the
+        engine's `+`: x + 2 and its backward() give x the gradient 1; x's gradient set back to
+        0, x + 3 and its backward() must give 1 again.  A pass that keeps its topological
+        order or visited set between calls (a default argument `topo=[]` of a function defined
+        once) runs the first graph's steps again, and x gets 2.  None where it does, or where
+        it cannot tell; else the gradient x got (call first: the measure runs two passes)."""
+        name = self.cls.__name__
+
+        def passes(x: Any, other: float) -> float:
+            # phases that name add: a hang or exit here is add's, as discovery's own calls are
+            self.progress(f"{name}(0.5) + {other:g}", method="__add__")
+            out = x + self.leaf(other)
+            self.progress(
+                f"backward() of {name}(0.5) + {other:g}", method="__add__", stage="backward"
+            )
+            out.backward()
+            return grad_number(x)
+
+        try:
+            x = self.leaf(0.5)
+            if passes(x, 2.0) != 1.0:
+                return None
+            self.access.zero_grad(x)
+            again = passes(x, 3.0)
+        except Exception:
+            return None
+        return None if again == 1.0 else again
+
     def no_step_here(self, op: str) -> str:
         """Why an op has no step minigrad can mutate: it lives in another file of the package
         (only the engine's file is traced and mutated), or none was seen running."""

@@ -23,6 +23,7 @@ from minigrad_tool.adapter.source import SourceIndex
 __all__ = [
     "EngineError",
     "EngineSpec",
+    "EngineWrong",
     "file_name",
     "module_of_file",
     "parse_snapshot",
@@ -40,6 +41,11 @@ class EngineError(Exception):
     def __init__(self, message: str, why: str = "") -> None:
         super().__init__(message)
         self.why = why or message
+
+
+class EngineWrong(EngineError):
+    """The engine is wrong in a way that stops every check (its backward pass runs an earlier
+    pass's steps again): a failed check, exit code 1 on the command line."""
 
 
 @dataclass(frozen=True)

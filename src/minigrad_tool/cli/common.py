@@ -12,6 +12,7 @@ from minigrad_tool.adapter import (
     Discovery,
     EngineError,
     EngineSpec,
+    EngineWrong,
     Profile,
     engine_paths,
     parse_spec,
@@ -67,6 +68,9 @@ def guarded(run: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         report_error("interrupted; every child process was stopped, no file was written")
         return INTERRUPTED
+    except EngineWrong as err:  # a check failed, one that stops every other: the first line
+        Output(sys.stdout).line(f"YOUR ENGINE IS WRONG: {err}", "bold red")
+        return FAILED
     except (EngineError, UsageError, ConfigError, OutputError) as err:
         report_error(str(err))
         return USAGE
