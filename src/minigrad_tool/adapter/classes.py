@@ -312,11 +312,11 @@ def _backward_hint(where: type | ModuleType, name: str) -> str:
     """Methods of a class (or of a module's classes) that may be the backward pass `name`
     meant: names close to it, and names that say backward pass."""
     owners = [where] if isinstance(where, type) else _own_classes(where)
-    methods = {
+    methods = {  # read statically: a descriptor or a metaclass may raise what it likes
         (owner.__name__, method)
         for owner in owners
         for method in dir(owner)
-        if not method.startswith("__") and callable(getattr(owner, method, None))
+        if not method.startswith("__") and callable(inspect.getattr_static(owner, method, None))
     }
     close = set(difflib.get_close_matches(name, [m for _, m in methods], n=3, cutoff=0.6))
     found = sorted(
@@ -426,7 +426,8 @@ def _gradients_function_hint(module: ModuleType) -> str:
         for name, f in vars(module).items()
         if isinstance(f, FunctionType)
         and f.__module__ == module.__name__
-        and "grad" in name.lower()
+        and name.lower().endswith(("gradients", "grads"))  # not zero_grad(params)
+        and not name.lower().startswith(("zero", "reset", "clear", "null"))
         and f.__code__.co_argcount >= 1
     ]
     if not functions:
