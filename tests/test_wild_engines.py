@@ -1044,6 +1044,25 @@ def test_gradients_returned_by_a_function_are_refused_saying_what_would_serve(
 GRADIENT = re.sub(r"\.grad\b", ".gradient", MICROSTYLE)
 
 
+PRIVATE = re.sub(r"\.grad\b", "._grad", re.sub(r"\.data\b", "._val", MICROSTYLE))
+
+
+def test_a_number_and_gradient_kept_private_are_read_there(tmp_path: Path) -> None:
+    """`self._val`, `self._grad` (an engine on GitHub, no property over either): refused
+    before ("has no .data, nor a number in .val, ...; has no .grad (it keeps a number in
+    ._grad ...)").  Read there as `.gradient` is, and the tests minigrad writes read them."""
+    assert "._grad" in PRIVATE and "._val" in PRIVATE and ".data" not in PRIVATE
+    engine = write(tmp_path, PRIVATE)
+    checked = minigrad(tmp_path, "gradcheck", "--engine", engine)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "its nodes keep their gradient in ._grad" in checked.stdout
+    written = weak_test_then_suggest(tmp_path, engine, "Value({})", grad="_grad")
+    assert "._grad" in written and ".grad " not in written and "._val" in written
+    again = minigrad(tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "mutation score: 100.0%" in again.stdout
+
+
 class TestAGradientKeptInGradient:
     """Such engines were refused ("has no .grad (it keeps a number in .gradient; minigrad
     reads .grad)"): the class gets a `grad` property over that very attribute in minigrad's

@@ -124,13 +124,13 @@ def mantissa_bits(one_plus: Callable[[float], float]) -> int:
 
 # Where an engine may keep a node's number: `.data` (micrograd), else one of these names
 # (`cached_data`: CMU's needle, whose `.data` is a detached node, not the array).
-DATA_NAMES = ("data", "val", "value", "_data", "num", "cached_data")
+DATA_NAMES = ("data", "val", "value", "_data", "_val", "num", "cached_data")
 # Where some engines keep a node's gradient instead of `.grad` (`self.gradient += out.gradient`:
 # micrograd clones on GitHub, dragongrad on the registry): minigrad reads and writes it as
 # `.grad`, a property it gives the class in its own processes.
-GRAD_ALIASES = ("gradient",)
+GRAD_ALIASES = ("gradient", "_grad")
 # A name read as `x.<attr>` in a backward step marks x as a node (for swap mutants).
-NODE_ATTRS = ("grad", "_grad", *GRAD_ALIASES, *DATA_NAMES)  # `._grad`: behind a read-only `grad`
+NODE_ATTRS = ("grad", *GRAD_ALIASES, *DATA_NAMES)  # `._grad`: behind a read-only `grad` too
 
 
 def is_number(value: object) -> bool:
