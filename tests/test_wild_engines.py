@@ -27,6 +27,7 @@ import pytest
 from test_hostile import MICRO
 from test_hostile import minigrad as run_minigrad
 
+from minigrad_tool.adapter import load_in_process
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
     alias_backward,
@@ -1061,6 +1062,37 @@ def test_a_number_and_gradient_kept_private_are_read_there(tmp_path: Path) -> No
     again = minigrad(tmp_path, "mutate", "--engine", engine, "--tests", "tests", "--judge", "tests")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "mutation score: 100.0%" in again.stdout
+
+
+COERCING = """
+
+def as_node(op):
+    def coerced(self, other):  # no functools.wraps: nothing names the op it calls
+        return op(self, other if isinstance(other, Value) else Value(other))
+
+    return coerced
+"""
+
+
+def test_an_op_behind_a_decorator_that_keeps_no_wrapped_is_the_ops_own(tmp_path: Path) -> None:
+    """`@force_var` on each operator (an engine on GitHub), whose wrapper closes over the op but
+    keeps no `__wrapped__`: every decorated op was placed at the wrapper's line and read
+    "none seen", none mutated.  The op is the function the wrapper holds under its name."""
+    source = COERCING + MICROSTYLE.replace(
+        "    def __add__(self, other):", "    @as_node\n    def __add__(self, other):", 1
+    ).replace("    def __mul__(self, other):", "    @as_node\n    def __mul__(self, other):", 1)
+    assert source.count("@as_node") == 2
+    engine = write(tmp_path, source)
+    profile = load_in_process(str(tmp_path / engine)).profile
+    lines = source.splitlines()
+    for op in ("add", "mul"):
+        placed = profile.op(op)
+        decorated = lines[placed.line - 1 : placed.line + 1]  # a decorated function's first
+        assert [line.strip()[:11] for line in decorated] == ["@as_node", f"def __{op}__"]
+        assert [s.style for s in placed.steps] == ["closure"], placed
+    result = minigrad(tmp_path, "mutate", "--engine", engine, "--judge", "battery")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^add +\d/\d", result.stdout, re.M) and "not mutated" not in result.stdout
 
 
 class TestAGradientKeptInGradient:

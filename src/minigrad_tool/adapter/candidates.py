@@ -129,7 +129,7 @@ def candidates(session: Session) -> list[Candidate]:
     found: list[Candidate] = []
     backward = function_of(attrs.get("backward"))  # the pass, by any name (`--backward NAME`)
     for name, attr in attrs.items():
-        function = function_of(attr)
+        function = function_of(attr, name)
         if function is None and not (is_compiled(attr) and _op_like(name)):
             continue  # a compiled op is a candidate too: called, and checked as a black box
         if name in catalogue.BINARY_DUNDERS:

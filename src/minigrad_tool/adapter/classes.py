@@ -46,13 +46,33 @@ __all__ = [
 ]
 
 
-def function_of(attr: object) -> FunctionType | None:
+def function_of(attr: object, name: str = "") -> FunctionType | None:
     """The plain function behind a class attribute (unwrapped), or None for anything minigrad
-    does not call as a method: static and class methods, properties, builtins."""
+    does not call as a method: static and class methods, properties, builtins.  `name`: the
+    attribute's, to see through a decorator that keeps no `__wrapped__` (a `force_var` whose
+    `var_func(this, other)` coerces the operand, then calls the op it closes over)."""
     if isinstance(attr, staticmethod | classmethod | property):
         return None
     function = inspect.unwrap(attr) if callable(attr) else None
-    return function if isinstance(function, FunctionType) else None
+    if not isinstance(function, FunctionType):
+        return None
+    if name and function.__name__ != name:
+        held = _closed_over(function)
+        own = [f for f in held if isinstance(f, FunctionType) and f.__name__ == name]
+        if len(own) == 1:
+            return own[0]
+    return function
+
+
+def _closed_over(function: FunctionType) -> list[object]:
+    """What a function's closure holds (cells not yet filled left out)."""
+    held = []
+    for cell in function.__closure__ or ():
+        try:
+            held.append(cell.cell_contents)
+        except ValueError:  # a cell not yet filled
+            continue
+    return held
 
 
 class TensorEngine(Exception):
