@@ -839,6 +839,45 @@ def test_a_backward_that_remembers_its_first_graph_is_the_one_finding(tmp_path: 
         assert "a default argument `topo=[]`" in first and "Traceback" not in result.stderr
 
 
+# each node's step kept in .backward, which hides the class's pass (a GitHub autograd.py)
+SHADOWING = (
+    ("self._backward = lambda: None", "self.backward = lambda: None"),
+    ("out._backward = _backward", "out.backward = _backward"),
+    ("v._backward()", "v.backward()"),
+)
+
+
+def _shadowed(source: str) -> str:
+    for old, new in SHADOWING:
+        assert old in source, old
+        source = source.replace(old, new)
+    return source
+
+
+def test_a_step_kept_in_backward_that_hides_the_pass_is_the_one_finding(tmp_path: Path) -> None:
+    """`self.backward = lambda: None` beside `def backward(self)`: x.backward() runs the node's
+    step, never the pass.  It read "Value.backward() does not set the gradient of the node it
+    is called on to 1", a fault of a method that never ran; now the hiding is the finding.
+    Where the pass has another name, the engine is refused saying why."""
+    (tmp_path / "engine.py").write_text(_shadowed((STUDENT / "engine.py").read_text()))
+    result = run(tmp_path, "gradcheck", "--engine", "engine.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith(
+        "YOUR ENGINE IS WRONG: Value(0.5) keeps its own backward step in .backward, an "
+        "attribute of the node (Value.__init__.<locals>.<lambda>), which hides the class's "
+        "Value.backward() method"
+    ), result.stdout
+    renamed = _shadowed((STUDENT / "engine.py").read_text()).replace(
+        "    def backward(self):", "    def backprop(self):"
+    )
+    (tmp_path / "engine.py").write_text(renamed)
+    refused = run(tmp_path, "gradcheck", "--engine", "engine.py")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "minigrad calls the whole backward pass, Value.backprop() here, as x.backward()" in (
+        refused.stderr
+    )
+
+
 class TestTruth:
     def test_gradients_are_those_of_the_maths(self) -> None:
         """sigmoid' = s(1 - s); d(xy)/dx = y; from plain math, never from an engine."""

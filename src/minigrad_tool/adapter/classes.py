@@ -9,6 +9,7 @@ Runs engine code (it makes nodes), so only in a child.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import sys
@@ -22,6 +23,7 @@ from minigrad_tool.adapter.nodes import (
     NotANumber,
     alias_backward,
     alias_grad,
+    backward_name,
     find_data_attribute,
     forget_leaf_factory,
     grad_is_lazy,
@@ -31,7 +33,7 @@ from minigrad_tool.adapter.nodes import (
     real,
     set_leaf_factory,
 )
-from minigrad_tool.adapter.spec import EngineError, EngineSpec
+from minigrad_tool.adapter.spec import EngineError, EngineSpec, EngineWrong
 
 __all__ = [
     "Redirect",
@@ -122,6 +124,7 @@ def node_class(
             ) from err
         progress(f"{cls.__name__}(0.5) raised {type(err).__name__}: leaves from a factory")
         return node_class(spec, module, progress, as_scalar)
+    _steps_named_backward(cls, leaf)
     missing = what_is_missing(leaf)
     if missing:
         raise EngineError(
@@ -295,6 +298,42 @@ def _makes_nodes(cls: type) -> bool:
             return _array_node(cls) is not None
         except EngineError:
             return False
+
+
+def _steps_named_backward(cls: type, leaf: object) -> None:
+    """Where each node keeps its own backward step in an attribute named `backward` (`self.
+    backward = lambda: None`, `out.backward = back_prop`), `x.backward()` runs that one step,
+    never a pass: EngineWrong where that hides the class's own backward() (dead code then),
+    EngineError where the engine's pass has another name (minigrad calls `.backward()`)."""
+    nodes = [leaf]
+    with contextlib.suppress(Exception):  # an op's output, where only ops set the step
+        nodes.append(leaf + make_leaf(cls, 2.0))
+    for node in nodes:
+        step = getattr(node, "__dict__", {}).get("backward")
+        if not callable(step) or getattr(step, "__self__", None) is node:
+            continue  # none, or a method of the node's own bound there: the pass itself
+        where = getattr(step, "__qualname__", type(step).__name__)
+        kept = (
+            f"{cls.__name__}(0.5){'' if node is leaf else ' + 2'} keeps its own backward step "
+            f"in .backward, an attribute of the node ({where})"
+        )
+        if backward_name(cls) == "backward" and callable(
+            inspect.getattr_static(cls, "backward", None)
+        ):
+            raise EngineWrong(
+                f"{kept}, which hides the class's {cls.__name__}.backward() method: "
+                "x.backward() runs that one node's step, never the pass, so no gradient "
+                "reaches any input (the method is never called). Name the step otherwise, as "
+                "micrograd does (`self._backward = lambda: None`, `out._backward = ...`), and "
+                "call `node._backward()` in the pass"
+            )
+        named = backward_name(cls)
+        its_pass = f", {cls.__name__}.{named}() here," if named != "backward" else ""
+        raise EngineError(
+            f"{kept}: minigrad calls the whole backward pass{its_pass} as x.backward(), and on "
+            "these nodes that runs one node's step; name the step otherwise (micrograd's "
+            "`_backward`)"
+        )
 
 
 _NAME_THE_PASS = (
