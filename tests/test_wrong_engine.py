@@ -876,6 +876,12 @@ def test_a_step_kept_in_backward_that_hides_the_pass_is_the_one_finding(tmp_path
     assert "minigrad calls the whole backward pass, Value.backprop() here, as x.backward()" in (
         refused.stderr
     )
+    (tmp_path / "engine.py").write_text(renamed.replace("backprop(", "propagate_backward("))
+    unguessed = run(tmp_path, "gradcheck", "--engine", "engine.py")  # no name minigrad aliases
+    assert unguessed.returncode == 2, unguessed.stdout + unguessed.stderr
+    assert "name the step otherwise (micrograd's `_backward`), then name the pass: --backward " in (
+        unguessed.stderr
+    ) and unguessed.stderr.rstrip().endswith("--backward propagate_backward")
 
 
 class TestTruth:

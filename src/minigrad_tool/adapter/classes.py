@@ -328,11 +328,21 @@ def _steps_named_backward(cls: type, leaf: object) -> None:
                 "call `node._backward()` in the pass"
             )
         named = backward_name(cls)
+        guessed = [  # a pass minigrad does not alias by itself: the user names it
+            n
+            for n in sorted(dir(cls))
+            if named == "backward"
+            and not n.startswith("_")
+            and n != "backward"
+            and _sounds_like_backward(n)
+            and callable(inspect.getattr_static(cls, n, None))
+        ]
         its_pass = f", {cls.__name__}.{named}() here," if named != "backward" else ""
+        then = f", then name the pass: --backward {guessed[0]}" if guessed else ""
         raise EngineError(
             f"{kept}: minigrad calls the whole backward pass{its_pass} as x.backward(), and on "
             "these nodes that runs one node's step; name the step otherwise (micrograd's "
-            "`_backward`)"
+            f"`_backward`){then}"
         )
 
 
