@@ -261,6 +261,24 @@ class TestHostileEngines:
         assert code == 2
         assert "the engine exited with status 0" in err and "(so did calling __add__" in err
 
+    def test_an_add_that_kills_the_process_is_set_aside_not_the_whole_engine(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """add's forward exits: add is set aside and the other ops are checked.  The measures
+        of the whole pass call x + 2 in phases that name add (a version of them called it
+        while the node class was found, and the engine "could not be loaded")."""
+        body = MICRO.replace(
+            "    def __add__(self, other):\n",
+            "    def __add__(self, other):\n        import os\n        os._exit(0)\n",
+            1,
+        )
+        assert body.count("os._exit(0)") == 1
+        code, out, err = run(["gradcheck", "--engine", write(tmp_path, body)], capsys)
+        assert code == 1, out + err  # add's crash fails its cases; the others ran
+        assert "could not be loaded" not in err
+        assert re.search(r"^mul +op +pass", out, re.M) and "FAILED __add___runs" in out
+        assert "the op Value.__add__ crashes in the engine's code: the engine exited" in out
+
     def test_markup_in_paths_and_messages_is_printed_as_is(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

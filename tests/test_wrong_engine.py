@@ -867,6 +867,15 @@ def test_a_step_kept_in_backward_that_hides_the_pass_is_the_one_finding(tmp_path
         "attribute of the node (Value.__init__.<locals>.<lambda>), which hides the class's "
         "Value.backward() method"
     ), result.stdout
+    ops_only = _shadowed((STUDENT / "engine.py").read_text()).replace(
+        "self.backward = lambda: None", "self._backward = lambda: None"
+    )  # a leaf's backward() is the pass; an op's output hides it
+    (tmp_path / "engine.py").write_text(ops_only)
+    result = run(tmp_path, "gradcheck", "--engine", "engine.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith(
+        "YOUR ENGINE IS WRONG: Value(0.5) + 2 keeps its own backward step in .backward"
+    ), result.stdout
     renamed = _shadowed((STUDENT / "engine.py").read_text()).replace(
         "    def backward(self):", "    def backprop(self):"
     )

@@ -9,7 +9,6 @@ Runs engine code (it makes nodes), so only in a child.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import inspect
 import sys
@@ -44,6 +43,7 @@ __all__ = [
     "node_class",
     "node_classes",
     "resolve_class",
+    "steps_named_backward",
     "what_is_missing",
 ]
 
@@ -124,7 +124,7 @@ def node_class(
             ) from err
         progress(f"{cls.__name__}(0.5) raised {type(err).__name__}: leaves from a factory")
         return node_class(spec, module, progress, as_scalar)
-    _steps_named_backward(cls, leaf)
+    steps_named_backward(cls, leaf, f"{cls.__name__}(0.5)")  # an op's output: discovery's
     missing = what_is_missing(leaf)
     if missing:
         raise EngineError(
@@ -300,50 +300,41 @@ def _makes_nodes(cls: type) -> bool:
             return False
 
 
-def _steps_named_backward(cls: type, leaf: object) -> None:
-    """Where each node keeps its own backward step in an attribute named `backward` (`self.
+def steps_named_backward(cls: type, node: object, made: str) -> None:
+    """Where a node keeps its own backward step in an attribute named `backward` (`self.
     backward = lambda: None`, `out.backward = back_prop`), `x.backward()` runs that one step,
     never a pass: EngineWrong where that hides the class's own backward() (dead code then),
-    EngineError where the engine's pass has another name (minigrad calls `.backward()`)."""
-    nodes = [leaf]
-    with contextlib.suppress(Exception):  # an op's output, where only ops set the step
-        nodes.append(leaf + make_leaf(cls, 2.0))
-    for node in nodes:
-        step = getattr(node, "__dict__", {}).get("backward")
-        if not callable(step) or getattr(step, "__self__", None) is node:
-            continue  # none, or a method of the node's own bound there: the pass itself
-        where = getattr(step, "__qualname__", type(step).__name__)
-        kept = (
-            f"{cls.__name__}(0.5){'' if node is leaf else ' + 2'} keeps its own backward step "
-            f"in .backward, an attribute of the node ({where})"
+    EngineError where the engine's pass has another name (minigrad calls `.backward()`).
+    `made`: how the node was made, for the message (`Value(0.5)`, `Value(0.5) + 2`)."""
+    step = getattr(node, "__dict__", {}).get("backward")
+    if not callable(step) or getattr(step, "__self__", None) is node:
+        return  # none, or a method of the node's own bound there: the pass itself
+    where = getattr(step, "__qualname__", type(step).__name__)
+    kept = f"{made} keeps its own backward step in .backward, an attribute of the node ({where})"
+    named = backward_name(cls)
+    if named == "backward" and callable(inspect.getattr_static(cls, "backward", None)):
+        raise EngineWrong(
+            f"{kept}, which hides the class's {cls.__name__}.backward() method: "
+            "x.backward() runs that one node's step, never the pass, so no gradient "
+            "reaches any input (the method is never called). Name the step otherwise, as "
+            "micrograd does (`self._backward = lambda: None`, `out._backward = ...`), and "
+            "call `node._backward()` in the pass"
         )
-        if backward_name(cls) == "backward" and callable(
-            inspect.getattr_static(cls, "backward", None)
-        ):
-            raise EngineWrong(
-                f"{kept}, which hides the class's {cls.__name__}.backward() method: "
-                "x.backward() runs that one node's step, never the pass, so no gradient "
-                "reaches any input (the method is never called). Name the step otherwise, as "
-                "micrograd does (`self._backward = lambda: None`, `out._backward = ...`), and "
-                "call `node._backward()` in the pass"
-            )
-        named = backward_name(cls)
-        guessed = [  # a pass minigrad does not alias by itself: the user names it
-            n
-            for n in sorted(dir(cls))
-            if named == "backward"
-            and not n.startswith("_")
-            and n != "backward"
-            and _sounds_like_backward(n)
-            and callable(inspect.getattr_static(cls, n, None))
-        ]
-        its_pass = f", {cls.__name__}.{named}() here," if named != "backward" else ""
-        then = f", then name the pass: --backward {guessed[0]}" if guessed else ""
-        raise EngineError(
-            f"{kept}: minigrad calls the whole backward pass{its_pass} as x.backward(), and on "
-            "these nodes that runs one node's step; name the step otherwise (micrograd's "
-            f"`_backward`){then}"
-        )
+    its_pass = f", {cls.__name__}.{named}() here," if named != "backward" else ""
+    guessed = [  # a pass minigrad does not alias by itself: the user names it
+        n
+        for n in sorted(dir(cls))
+        if not n.startswith("_")
+        and n != "backward"
+        and _sounds_like_backward(n)
+        and callable(inspect.getattr_static(cls, n, None))
+    ]
+    then = f", then name the pass: --backward {guessed[0]}" if guessed and not its_pass else ""
+    raise EngineError(
+        f"{kept}: minigrad calls the whole backward pass{its_pass} as x.backward(), and on "
+        "these nodes that runs one node's step; name the step otherwise (micrograd's "
+        f"`_backward`){then}"
+    )
 
 
 _NAME_THE_PASS = (

@@ -37,7 +37,7 @@ from minigrad_tool.adapter.candidates import (
     is_an_op,
     op_for,
 )
-from minigrad_tool.adapter.classes import node_class
+from minigrad_tool.adapter.classes import node_class, steps_named_backward
 from minigrad_tool.adapter.nodes import (
     COERCIBLE,
     backward_name,
@@ -86,8 +86,8 @@ def discover(
         d.notes.append(as_scalar)
     if data_attr != "data":
         d.notes.append(f"its nodes keep their number in .{data_attr}, not .data: read there")
-    if "__add__" not in (avoid or {}):  # the measure calls x + 2: not where add killed one
-        _first_pass_forgotten(d)
+    if "__add__" not in (avoid or {}):  # the measures call x + 2: not where add killed one
+        _whole_pass_checked(d)
     progress(f"calling {cls.__name__}(0.5).backward()")
     sweep = d.find_sweep()
     ops, foreign_codes, forward_codes = _called_ops(d, avoid or {})
@@ -115,6 +115,18 @@ def discover(
         backward_reuse=reuse_walk(d.leaf, d.access, final),
         backward_walks=walks_past_the_output(d.leaf, d.access, final) is not False,
     )
+
+
+def _whole_pass_checked(d: Session) -> None:
+    """EngineWrong (or EngineError) where x.backward() on an op's output is no pass: the node
+    keeps its own step in .backward (classes.steps_named_backward, which node_class asks of a
+    leaf); then where a second pass reruns the first one's steps (_first_pass_forgotten)."""
+    try:
+        out = d.added(d.leaf(0.5), 2.0)
+    except Exception:  # no `+` of nodes: the measures cannot be built, nothing is blamed
+        return
+    steps_named_backward(d.cls, out, f"{d.cls.__name__}(0.5) + 2")
+    _first_pass_forgotten(d)
 
 
 def _first_pass_forgotten(d: Session) -> None:

@@ -187,6 +187,13 @@ class Session:
         except Exception:
             return True
 
+    def added(self, x: Any, other: float) -> Any:
+        """x + a leaf of `other`, with the engine's `+`, in a phase that names add: a hang or
+        exit there is add's, as discovery's own calls of it are (call only where add killed
+        no earlier child)."""
+        self.progress(f"{self.cls.__name__}(0.5) + {other:g}", method="__add__")
+        return x + self.leaf(other)
+
     def backward_forgets(self) -> float | None:
         """Does a second backward pass give its own graph's gradients alone?  Measured with the
         engine's `+`: x + 2 and its backward() give x the gradient 1; x's gradient set back to
@@ -194,14 +201,13 @@ class Session:
         order or visited set between calls (a default argument `topo=[]` of a function defined
         once) runs the first graph's steps again, and x gets 2.  None where it does, or where
         it cannot tell; else the gradient x got (call first: the measure runs two passes)."""
-        name = self.cls.__name__
 
         def passes(x: Any, other: float) -> float:
-            # phases that name add: a hang or exit here is add's, as discovery's own calls are
-            self.progress(f"{name}(0.5) + {other:g}", method="__add__")
-            out = x + self.leaf(other)
+            out = self.added(x, other)
             self.progress(
-                f"backward() of {name}(0.5) + {other:g}", method="__add__", stage="backward"
+                f"backward() of {self.cls.__name__}(0.5) + {other:g}",
+                method="__add__",
+                stage="backward",
             )
             out.backward()
             return grad_number(x)
