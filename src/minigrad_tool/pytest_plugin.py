@@ -13,6 +13,7 @@ that reason; it cannot pass them, end the run or hang it.
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -102,8 +103,13 @@ def pytest_configure(config: pytest.Config) -> None:
     memory = config.getoption("minigrad_memory") or DEFAULT_MEMORY_MIB
     text = _resolved(text, Path.cwd(), config.rootpath)
     backward = config.getoption("minigrad_backward")
-    if backward is not None and not backward.isidentifier():
-        raise pytest.UsageError(f"--minigrad-backward {backward!r}: expected a method's name")
+    if backward is not None:  # checked as the command's --backward is
+        from minigrad_tool.cli.arguments import method_name
+
+        try:
+            backward = method_name(backward)
+        except argparse.ArgumentTypeError as err:
+            raise pytest.UsageError(f"--minigrad-backward: {err}") from None
     try:
         limits = Limits(config.getoption("minigrad_timeout"), memory)
         spec, profile = profile_engine(parse_spec(text, backward), limits)
