@@ -47,6 +47,7 @@ from minigrad_tool.adapter.nodes import (
     read_attribute,
     takes_nodes_only,
 )
+from minigrad_tool.adapter.script import script_failure
 from minigrad_tool.adapter.spec import parse_spec
 from minigrad_tool.mutation.judges.fixtures import computed_at_import
 from minigrad_tool.mutation.probe import numbers_as_leaves
@@ -1252,6 +1253,45 @@ class TestOperatorsThatTakeNodesOnly:
         assert "FAILED __rsub___runs" in result.stdout and "RecursionError" in result.stdout
         assert "its +, *, / take nodes only" in result.stdout
 
+    def test_an_operator_its_own_ops_call_with_numbers_is_judged_and_blamed(
+        self, tmp_path: Path
+    ) -> None:
+        """`-x` as `self * -1`, `2.0 + x` as `self + other`, `2.0 - x` as `other + (-self)`
+        (a clone on GitHub): those crash, as the engine's users see.  minigrad made no leaves
+        of numbers for `*` and `+` then, so the battery's own `out * w` and `x + 2.0` failed
+        every case of add and mul ("during the scaled (upstream) check: AttributeError"): no
+        derivative of theirs was checked, and their mutants were all "not covered".  Now
+        minigrad's own numbers become leaves, their derivatives are checked (their mutants
+        killed), and what is wrong is said as it is: `x * 2.0` crashes, which neg calls."""
+        engine = NODES_ONLY + (
+            "\n    def __neg__(self):\n        return self * -1\n"
+            "\n    def __radd__(self, other):\n        return self + other\n"
+            "\n    def __rsub__(self, other):\n        return other + (-self)\n"
+        )
+        checked = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, engine))
+        assert checked.returncode == 1, checked.stdout + checked.stderr
+        rows = dict(
+            re.findall(
+                r"^(\w+) .*forward vs plain math; \S+, (?:\S+, )*\S+  +(.+)$", checked.stdout, re.M
+            )
+        )
+        crashed = "FAILED __{}___runs (its own cases pass)"
+        assert rows == {
+            "add": crashed.format("add"),
+            "mul": crashed.format("mul"),
+            **dict.fromkeys(("pow", "div", "tanh"), "ok"),
+        }, rows
+        assert "x * 2.0 at x=1.5 raised AttributeError" in checked.stdout
+        assert "your engine's own ops call it so: neg" in checked.stdout
+        assert "it works once * takes a number operand" in checked.stdout  # neg's
+        assert "it works once + and * take a number operand" in checked.stdout  # rsub's
+        assert "\nwrong: add, mul (" in checked.stdout
+        mutated = minigrad(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
+        first = mutated.stdout.splitlines()[0]
+        assert mutated.returncode == 1 and "(add, mul)" in first, mutated.stdout
+        assert "neg (its call, crashing), radd (its call, crashing)" in mutated.stdout
+        assert re.search(r"^mul +2/2 +2/2 ", mutated.stdout, re.MULTILINE), mutated.stdout
+
     def test_a_step_that_assigns_is_still_found_first(self, tmp_path: Path) -> None:
         step = "self.grad += other.data * out.grad"
         buggy = NODES_ONLY.replace(step, step.replace("+=", "="))
@@ -1997,3 +2037,52 @@ def test_an_object_that_raises_when_asked_its_name_is_passed_over(tmp_path: Path
     checked = minigrad(tmp_path, "gradcheck", "--engine", name)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert re.search(r"^add\s+x \+ y .*closure", checked.stdout, re.M)
+
+
+# --- a script at the top of the engine's file (microgpt's shape) ------------------------------
+
+
+class TestAScriptAtTheTopOfTheEngine:
+    """A single-file engine that is also a training script (Karpathy's microgpt: it reads
+    `input.txt`, downloads it where missing, then trains) runs that script as minigrad
+    imports it, in a folder of minigrad's own.  It said "could not be loaded: URLError: ...
+    (raised at .../urllib/request.py:1351 in do_open)", or "no answer within 60 s", and
+    nothing of the script or what to do; now it names the engine's line and the way out."""
+
+    def test_a_script_statement_that_raises_is_named(self, tmp_path: Path) -> None:
+        (tmp_path / "input.txt").write_text("emma\nava\n")  # beside it; read where minigrad runs
+        engine = MICROSTYLE + "\n\ndocs = open('input.txt').read().split()\nprint(len(docs))\n"
+        line = engine.splitlines().index("docs = open('input.txt').read().split()") + 1
+        name = write(tmp_path, engine)
+        before = sorted(p.name for p in tmp_path.iterdir())
+        result = minigrad(tmp_path, "gradcheck", "--engine", name)
+        assert result.returncode == 2, result.stdout + result.stderr
+        said = result.stdout + result.stderr
+        assert f"engine.py:{line} (docs = open('input.txt').read().split())" in said
+        assert "raised FileNotFoundError" in said and "Traceback" not in said
+        assert 'under `if __name__ == "__main__":`' in said
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+    def test_a_script_that_hangs_names_its_loop(self, tmp_path: Path) -> None:
+        engine = MICROSTYLE + "\n\nwhile True:\n    pass\n"
+        line = len(engine.splitlines()) - 1
+        name = write(tmp_path, engine)
+        result = minigrad(tmp_path, "gradcheck", "--engine", name, "--timeout", "1")
+        assert result.returncode == 2, result.stdout + result.stderr
+        said = result.stdout + result.stderr
+        assert f"its top level runs a loop at engine.py:{line} (while True:)" in said
+
+    def test_a_failing_import_or_definition_is_no_script(self, tmp_path: Path) -> None:
+        path = tmp_path / "engine.py"
+        for source, script in [
+            ("import no_such_module_here\n", False),
+            ("class A:\n    x = 1 / 0\n", False),
+            ("X = 1\nY = 1 / 0\n", True),
+        ]:
+            path.write_text(source)
+            try:
+                exec(compile(source, str(path), "exec"), {})
+            except Exception as err:
+                assert bool(script_failure(err, path)) is script, source
+            else:
+                raise AssertionError(source)

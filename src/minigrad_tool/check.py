@@ -24,8 +24,9 @@ from minigrad_tool.battery.chunks import (
 )
 from minigrad_tool.checker import Tolerance
 from minigrad_tool.faults import InternalError
-from minigrad_tool.findings import blame_backward
+from minigrad_tool.findings import Finding, blame_backward
 from minigrad_tool.isolation import Limits, Outcome, Reporter, crash_signal
+from minigrad_tool.ops import op_name
 
 __all__ = [
     "BACKWARD_ORDER",
@@ -293,6 +294,25 @@ def crashed(profile: Profile) -> list[CaseResult]:
         for method, why in profile.broken
     ]
     return found + [CaseResult(name, "fail", why) for name, _, why in backward_faults(profile)]
+
+
+def crash_findings(profile: Profile) -> list[Finding]:
+    """Ops whose call crashed in the engine's code while it was discovered, as findings, each
+    also calling the op whose code raised (a `-x` that crashes in a `*` that takes no number
+    is mul's to mend: Profile.attributed)."""
+    raised = dict(profile.broken_in)
+    return profile.attributed(
+        [
+            Finding(
+                "",
+                f"op {method} crashes in the engine's code: {why}",
+                op_name(method),
+                check="crash",
+                raised=raised.get(method, ""),
+            )
+            for method, why in profile.broken
+        ]
+    )
 
 
 def backward_faults(profile: Profile) -> list[tuple[str, str, str]]:

@@ -44,6 +44,7 @@ from minigrad_tool.adapter.nodes import (
     remember_backward_resets,
 )
 from minigrad_tool.adapter.profile import Op, Precision, Profile, Step, Sweep, apply_op
+from minigrad_tool.adapter.script import script_failure, script_loop
 from minigrad_tool.adapter.session import Progress, quiet
 from minigrad_tool.adapter.spec import (
     EngineError,
@@ -183,9 +184,12 @@ def _discover(
                 raise refused from None
 
 
+_IMPORTING = "importing the engine"  # the phase a child reports as it imports the engine
+
+
 def _import(spec: EngineSpec, reporter: Reporter | None) -> ModuleType:
     if reporter is not None:
-        reporter.phase("importing the engine")
+        reporter.phase(_IMPORTING)
     set_engine_paths(*engine_paths(spec))
     return import_engine(spec)
 
@@ -199,7 +203,9 @@ def load_in_child(spec: EngineSpec, profile: Profile, reporter: Reporter | None)
     remember_backward_resets(cls, profile.backward_resets)  # the unmutated engine's convention
     alias_backward(cls, spec.backward)  # backwards(), where that is its name, as discovery found
     alias_grad(cls, profile.grad_name)  # .gradient, likewise
-    coerce_numbers(cls, profile.coerced)  # x + 2.0 as x + Value(2.0), where + takes nodes only
+    everywhere = [m for m in profile.coerced if m not in profile.coerced_for_minigrad]
+    # x + 2.0 as x + Value(2.0), where + takes nodes only
+    coerce_numbers(cls, everywhere, profile.coerced_for_minigrad)
     # a compiled op's exception is the engine's: traced by a call of its own (adapter.native)
     trace_compiled_calls(cls, [*(op.method for op in profile.ops if op.compiled), "backward"])
     return Loaded(
@@ -242,7 +248,13 @@ def _discover_in_child(
     (once one op's backward pass has hung, the next is given half the deadline)."""
     enter_scratch(scratch)  # what the engine writes as it runs lands there, not in your tree
     install_snapshot(spec)
-    module = _import(spec, reporter)
+    try:
+        module = _import(spec, reporter)
+    except Exception as err:
+        script = script_failure(err, spec.path)  # a script at the file's top level raised
+        if not script:
+            raise
+        return json.dumps({"unusable": f"engine {spec.text!r} could not be loaded: {script}"})
 
     def progress(text: str, /, **data: Any) -> None:
         budget = backward_budget if data.get("stage") == "backward" else None
@@ -321,8 +333,10 @@ class Discovery:
                 continue
             if not outcome.ok:
                 earlier = f" (so did calling {', '.join(avoid)} before)" if avoid else ""
+                hung = outcome.status == "timeout" and outcome.phase == _IMPORTING
                 raise EngineError(
                     f"engine {spec.text!r} could not be loaded: {outcome.message}{earlier}"
+                    + (script_loop(spec.path) if hung else "")
                 )
             data = json.loads(outcome.value)
             if "unusable" in data:

@@ -25,8 +25,10 @@ import contextlib
 import dataclasses
 import math
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from types import ModuleType
 
 from minigrad_tool import ops as catalogue
@@ -236,19 +238,26 @@ def _call_of(d: Session, op: Op, point: Point, constant: float) -> Callable[[], 
 def _coerce_numbers(d: Session, ops: Sequence[Op]) -> None:
     """Where the engine's binary operators take nodes only (`x + 2.0` raises, `x + y` works),
     the battery's constants become leaves in minigrad's processes (nodes.coerce_numbers),
-    said in a note; the ops found are those that work as the engine is.  Not an operator the
-    engine's own ops call with a number, which crash in it (`-x` as `self * -1`, `2.0 + x` as
-    `self + other`: a crashing op that works once the operator makes leaves of numbers): that
-    is a bug of the engine, blamed on that operator (its cases fail; theirs are explained)."""
+    said in a note; the ops found are those that work as the engine is.  Where an operator the
+    engine's own ops call with a number crashes in them (`-x` as `self * -1`, `2.0 + x` as
+    `self + other`: a crashing op that works once the operator makes leaves of numbers), that
+    is a bug of the engine: the operator's own `_runs` case fails (`x * 2.0` crashes), and
+    those ops', each saying which operator mends it.  The operator makes leaves of minigrad's
+    own numbers only, so that its derivative is judged by its own cases, not by that bug."""
     refused = [
         (op, takes_nodes_only(d.cls, op.method, 2.0))
         for op in ops
         if op.call == "binary" and op.method in COERCIBLE and not op.function
     ]
-    refused = [
-        (op, why) for op, why in refused if why and not _relied_on(d, op.method, d.crashing_calls)
-    ]
-    given = coerce_numbers(d.cls, [op.method for op, _ in refused])
+    refused = [(op, why) for op, why in refused if why]
+    rescued = {op.method: _rescued(d, [op.method]) for op, _ in refused}
+    relied = [op for op, _ in refused if rescued[op.method]]
+    refusals = [_refusal(d, op) for op in relied]  # as the engine is, before leaves are made
+    given = coerce_numbers(
+        d.cls,
+        [op.method for op, _ in refused if not rescued[op.method]],
+        [op.method for op in relied],
+    )
     if given:
         first, why = refused[0]
         said = ", ".join(op.symbol for op, _ in refused if op.method in given)
@@ -256,20 +265,81 @@ def _coerce_numbers(d: Session, ops: Sequence[Op]) -> None:
             f"its {said} take nodes only (x {first.symbol} 2.0 raised {why}): minigrad makes a "
             f"leaf of a number operand (x {first.symbol} {d.cls.__name__}(2.0)) in its own "
             "processes (your files are unchanged), and the tests it writes do the same"
+            + (
+                f"; not where your engine's own code calls {_symbols(relied)} with a number: "
+                "that crashes there as its users see (the `_runs` failures)"
+                if relied
+                else ""
+            )
+        )
+    _say_what_mends(d, relied, rescued)
+    callers = [
+        ", ".join(catalogue.op_name(d.broken[i][0]) for i in rescued[op.method]) for op in relied
+    ]
+    for op, (said, raised), its in reversed(list(zip(relied, refusals, callers, strict=True))):
+        # each a crash of its own, said first: those of the ops calling it come from it
+        d.broken.insert(0, (op.method, f"{said}; your engine's own ops call it so: {its}"))
+        d.broken_in.insert(0, (op.method, raised))
+
+
+def _say_what_mends(d: Session, relied: Sequence[Op], rescued: dict[str, list[int]]) -> None:
+    """Each crashing op that works once the operators it calls with a number take one says
+    so, with how (one operator alone, else all of them together: `2.0 - x` as `other +
+    (-self)` needs both + and *)."""
+    mended: dict[int, list[Op]] = {}
+    for op in relied:
+        for i in rescued[op.method]:
+            mended.setdefault(i, []).append(op)
+    if len(relied) > 1:
+        for i in _rescued(d, [op.method for op in relied]):
+            mended.setdefault(i, list(relied))
+    name = d.cls.__name__
+    for i, ops in sorted(mended.items()):
+        method, crash = d.broken[i]
+        d.broken[i] = (
+            method,
+            f"{crash}; it works once {_symbols(ops)} {'takes' if len(ops) == 1 else 'take'} a "
+            f"number operand (make a {name} "
+            f"of it in the operator, as micrograd does: `other = other if isinstance(other, "
+            f"{name}) else {name}(other)`)",
         )
 
 
-def _relied_on(d: Session, method: str, calls: Sequence[Callable[[], object]]) -> bool:
-    """Does one of the crashing ops' calls work while `method` makes leaves of numbers?  Then
-    the engine's own code calls it with a number."""
-    with numbers_made_leaves(d.cls, method), _users_recursion_budget():
-        for call in calls:
+def _refusal(d: Session, op: Op) -> tuple[str, str]:
+    """How the operator crashes on a number operand (`x * 2.0`), said as a crashing op's call
+    is, and the engine function it raised in (call before the operator makes leaves)."""
+    try:
+        getattr(d.leaf(1.5), op.method)(2.0)
+    except Exception as err:
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == d.filename]
+        at = (
+            f" ({Path(d.filename).name}:{frames[-1].lineno}: {(frames[-1].line or '').strip()})"
+            if frames
+            else ""
+        )
+        return f"x {op.symbol} 2.0 at x=1.5 raised {told(err)}{at}", raised_in(err)
+    return f"x {op.symbol} 2.0 at x=1.5 raised nothing here", ""
+
+
+def _symbols(ops: Sequence[Op]) -> str:
+    return " and ".join(op.symbol for op in ops)
+
+
+def _rescued(d: Session, methods: Sequence[str]) -> list[int]:
+    """The crashing ops' calls (their places in d.crashing_calls) that work while `methods`
+    make leaves of numbers: the engine's own code calls them with a number there."""
+    worked = []
+    with contextlib.ExitStack() as stack:
+        for method in methods:
+            stack.enter_context(numbers_made_leaves(d.cls, method))
+        stack.enter_context(_users_recursion_budget())
+        for i, call in enumerate(d.crashing_calls):
             try:
                 call()
             except Exception:
                 continue
-            return True
-    return False
+            worked.append(i)
+    return worked
 
 
 def _placed(

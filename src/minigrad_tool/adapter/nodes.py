@@ -14,6 +14,7 @@ import enum
 import functools
 import inspect
 import operator
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ __all__ = [
     "backward_seeds",
     "coerce_numbers",
     "coerced",
+    "coerced_for_minigrad",
     "cut_from_graph",
     "find_data_attribute",
     "forget_leaf_factory",
@@ -496,6 +498,10 @@ def grad_name(cls: type[Any]) -> str:
 # minigrad makes a leaf of in its own processes (coerce_numbers).
 COERCIBLE = ("__add__", "__sub__", "__mul__", "__truediv__")
 _COERCED: dict[type[Any], tuple[str, ...]] = {}
+# Of those, the operators the engine's own code calls with a number (`-x` as `self * -1`):
+# those crash, a bug of the engine's that its users meet, so only minigrad's own number
+# operands (the battery's constants, its scaled outputs `out * w`) are made leaves there.
+_COERCED_FOR_MINIGRAD: dict[type[Any], tuple[str, ...]] = {}
 
 
 def takes_nodes_only(cls: type[Any], method: str, operand: float) -> str:
@@ -516,16 +522,22 @@ def takes_nodes_only(cls: type[Any], method: str, operand: float) -> str:
     return ""
 
 
-def coerce_numbers(cls: type[Any], methods: Sequence[str]) -> tuple[str, ...]:
+def coerce_numbers(
+    cls: type[Any], methods: Sequence[str], for_minigrad: Sequence[str] = ()
+) -> tuple[str, ...]:
     """Where the engine's `methods` take nodes only (takes_nodes_only), give the class, in this
     process only, methods that make a leaf of a number operand and call the engine's own with
     it (`x + 2.0` runs the engine's `x + Value(2.0)`): the battery's constants and scaled
-    outputs are then the engine's own nodes.  The engine's functions are kept as they are (a
-    mutant's code is swapped into them) and reached through `__wrapped__`.  The methods so
-    given."""
+    outputs are then the engine's own nodes.  Those of `for_minigrad` do so for minigrad's own
+    calls only, never for the engine's code (whose `self * -1` crashes as its users see).  The
+    engine's functions are kept as they are (a mutant's code is swapped into them) and reached
+    through `__wrapped__`.  The methods so given (either way)."""
     if cls in _COERCED:
         return _COERCED[cls]
-    _COERCED[cls] = tuple(name for name in methods if _made_coercing(cls, name) is not None)
+    everywhere = [name for name in methods if _made_coercing(cls, name) is not None]
+    ours = [name for name in for_minigrad if _made_coercing(cls, name, True) is not None]
+    _COERCED_FOR_MINIGRAD[cls] = tuple(ours)
+    _COERCED[cls] = (*everywhere, *ours)
     return _COERCED[cls]
 
 
@@ -543,32 +555,51 @@ def numbers_made_leaves(cls: type[Any], method: str) -> Iterator[None]:
             delattr(cls, method)
 
 
-def _made_coercing(cls: type[Any], name: str) -> FunctionType | None:
+def _made_coercing(cls: type[Any], name: str, for_minigrad: bool = False) -> FunctionType | None:
     """Give the class a `name` that makes a leaf of a number operand: the engine's function it
     calls, or None where there is none (no Python function, a class that takes no attribute)."""
     engine_own = inspect.getattr_static(cls, name, None)
     if not isinstance(engine_own, FunctionType):
         return None
     try:
-        setattr(cls, name, _coercing(cls, engine_own))
+        setattr(cls, name, _coercing(cls, engine_own, for_minigrad))
     except (AttributeError, TypeError):  # a compiled class that takes no attribute
         return None
     return engine_own
 
 
-def _coercing(cls: type[Any], engine_own: FunctionType) -> Callable[[Any, Any], Any]:
+def _coercing(
+    cls: type[Any], engine_own: FunctionType, for_minigrad: bool
+) -> Callable[[Any, Any], Any]:
     @functools.wraps(engine_own)
     def method(node: Any, other: Any) -> Any:
-        if isinstance(other, int | float) and not isinstance(other, bool):
+        if (
+            isinstance(other, int | float)
+            and not isinstance(other, bool)
+            and (not for_minigrad or _called_by_minigrad())
+        ):
             other = make_leaf(cls, float(other))
         return engine_own(node, other)
 
     return method
 
 
+def _called_by_minigrad() -> bool:
+    """Is the operator's caller minigrad's own code (`out * w` in the checker), not the
+    engine's?  Read from the calling frame: an operator is called from Python code there (the
+    interpreter's dispatch of `*` makes no frame of its own), two frames up from here."""
+    caller = sys._getframe(2).f_globals.get("__name__", "")
+    return isinstance(caller, str) and caller.partition(".")[0] == "minigrad_tool"
+
+
 def coerced(cls: type[Any]) -> tuple[str, ...]:
-    """The methods coerce_numbers gave the class."""
+    """The methods coerce_numbers gave the class, either way."""
     return _COERCED.get(cls, ())
+
+
+def coerced_for_minigrad(cls: type[Any]) -> tuple[str, ...]:
+    """Of those, the methods that make leaves of minigrad's own number operands only."""
+    return _COERCED_FOR_MINIGRAD.get(cls, ())
 
 
 def takes_no_arguments(method: Callable[..., Any], unreadable: bool = False) -> bool:

@@ -330,6 +330,9 @@ class Profile:
     # the binary operators that take nodes only, whose number operand minigrad makes a leaf of
     # in its processes (`__add__`: adapter.nodes.coerce_numbers); the tests it writes do too
     coerced: tuple[str, ...] = ()
+    # of those, the operators the engine's own code calls with a number (`-x` as `self * -1`,
+    # which crashes: its bug): minigrad makes leaves of its own number operands only there
+    coerced_for_minigrad: tuple[str, ...] = ()
     # Constructor switches a leaf is made with, set to True (`requires_grad`): written tests too
     leaf_keywords: tuple[str, ...] = ()
     leaf_label: bool = False  # the constructor takes a label first: `Node("x", value)`

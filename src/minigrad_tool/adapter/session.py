@@ -29,6 +29,7 @@ from minigrad_tool.adapter.nodes import (
     backward_resets,
     backward_seeds,
     coerced,
+    coerced_for_minigrad,
     find_children_attribute,
     grad_is_lazy,
     grad_is_owned,
@@ -107,7 +108,8 @@ class Session:
     broken: list[tuple[str, str]] = field(default_factory=list)  # ops that crash: (method, why)
     # of those, the engine function each crash was raised in: (method, qualified name)
     broken_in: list[tuple[str, str]] = field(default_factory=list)
-    # of those, each one's first crashing call, to make again (discovery._coerce_numbers)
+    # of those, each one's first crashing call, to make again (discovery._coerce_numbers,
+    # which then puts the crashes of operators that take no number first in `broken`)
     crashing_calls: list[Callable[[], object]] = field(default_factory=list)
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -292,6 +294,7 @@ class Session:
             backward_name=backward_name(self.cls),
             grad_name=grad_name(self.cls),
             coerced=coerced(self.cls),
+            coerced_for_minigrad=coerced_for_minigrad(self.cls),
             **{"grad_accumulates": not resets, **extra},
         )
 

@@ -30,7 +30,7 @@ from typing import Any
 from minigrad_tool import __version__
 from minigrad_tool.adapter import EngineSpec, Profile, engine_host
 from minigrad_tool.battery import build_battery
-from minigrad_tool.check import backward_faults
+from minigrad_tool.check import backward_faults, crash_findings
 from minigrad_tool.findings import Finding, by_op, wrong_ops
 from minigrad_tool.isolation import Host, Slots
 from minigrad_tool.isolation import Outcome as ChildOutcome
@@ -55,7 +55,6 @@ from minigrad_tool.mutation.mutants import Generated, Mutant, generate_mutants
 from minigrad_tool.mutation.probing import Original, Probing, of_wrong_ops
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status, Verdict
 from minigrad_tool.mutation.reuse import Keys, Reuse, in_order
-from minigrad_tool.ops import op_name
 from minigrad_tool.reads import python_files
 
 __all__ = ["run_campaign", "run_id", "shard_of"]
@@ -147,19 +146,8 @@ def _spelling(profile: Profile) -> dict[str, Any]:
 def _crashed_ops(profile: Profile) -> list[Finding]:
     """Ops whose call crashed in the engine's code while it was discovered, and the faults of
     backward() itself (check.backward_faults): findings."""
-    raised = dict(profile.broken_in)
-    found = [
-        Finding(
-            "",
-            f"op {method} crashes in the engine's code: {why}",
-            op_name(method),
-            check="crash",
-            raised=raised.get(method, ""),
-        )
-        for method, why in profile.broken
-    ]
     where, line = profile.backward_where()
-    return profile.attributed(found) + [
+    return crash_findings(profile) + [
         Finding("", why, "backward", where, line, check=check, reason=why)
         for _, check, why in backward_faults(profile)
     ]

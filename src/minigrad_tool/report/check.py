@@ -11,7 +11,7 @@ from minigrad_tool.adapter import Op, Profile
 from minigrad_tool.adapter.profile import EngineKind
 from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.battery import Battery, CaseResult, Settings
-from minigrad_tool.check import CheckReport
+from minigrad_tool.check import CheckReport, crash_findings
 from minigrad_tool.findings import Finding, by_op, explained, wrong_ops
 from minigrad_tool.report.output import Cell, Output, cell_text
 
@@ -113,6 +113,7 @@ def _op_rows(
     rows: list[list[Cell]] = []
     found = [r.finding for r in results.values() if r.finding]
     callers = _callers_of_wrong_ops(profile.attributed(found))
+    crashing = {method for method, _ in profile.broken}  # `x * 2.0` crashes, say
     for op in profile.ops:
         cases = [c.name for c in battery.cases if c.op == op.name]
         statuses = Counter(results[c].status for c in cases if c in results)
@@ -129,6 +130,8 @@ def _op_rows(
             elif op.name in callers:
                 where = f", in cases that call {callers[op.name]} too"
             verdict = (f"FAILED {len(failing)}/{len(cases)}{where}", "bold red")
+        elif cases and statuses["pass"] == len(cases) and op.method in crashing:
+            verdict = (f"FAILED {op.method}_runs (its own cases pass)", "bold red")
         elif cases and statuses["pass"] == len(cases):
             verdict = ("ok", "green")
         elif statuses["pass"]:  # the rest are calls the engine cannot make (skipped)
@@ -244,7 +247,8 @@ def print_check(out: Output, report: CheckReport) -> None:
     for note in profile.notes:  # what discovery decided: a read-only .grad, gelu's form, ...
         out.line(f"note: {note}", "yellow")
     out.line()
-    wrong = wrong_ops(profile.attributed([r.finding for r in report.results if r.finding]))
+    found = [r.finding for r in report.results if r.finding]
+    wrong = wrong_ops([*profile.attributed(found), *crash_findings(profile)])  # `_runs` too
     if wrong and not cause:  # the ops to fix, said last too, where a terminal's reader starts
         out.line(f"wrong: {', '.join(wrong)} (the ops table and each failure above)", "bold red")
     out.line(summary_line(report.results), "bold")
