@@ -415,3 +415,89 @@ class TestReported:
         assert rows["mul"].endswith("FAILED 3/4"), rows["mul"]
         assert rows["add"].endswith("FAILED 1/4, backward() first"), rows["add"]
         assert "\nFAILED mul\n" in result.stdout  # printed in full, apart from the blame
+
+
+# backward() sorting with a stack (an engine on GitHub): right in insertion order, wrong where
+# a node's user reaches it directly and through another child, and its set gives that first
+STACK_WALK = """    def backward(self):
+        topo, visited, stack = [], set(), [self]
+        while stack:
+            v = stack[-1]
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    if child not in visited:
+                        stack.append(child)
+            if stack[-1] is v:
+                stack.pop()
+                topo.append(v)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+
+"""
+
+# sub with a step of its own that takes its operands from the node's set of children: right
+# where the set gives them in the order they were put in (x - x: one child, both operands)
+SUB_FROM_THE_SET = """    def __sub__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data - other.data, (self, other), "-")
+
+        def _backward():
+            first, *rest = out._prev
+            second = rest[0] if rest else first
+            first.grad += out.grad
+            second.grad -= out.grad
+
+        out._backward = _backward
+        return out
+"""
+
+
+def in_insertion_order(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A command that judges in insertion order alone ($MINIGRAD_ORDERS=1): as every run of
+    the battery on the unmutated engine did before."""
+    import os
+
+    env = {**os.environ, "MINIGRAD_ORDERS": "1"}
+    command = [sys.executable, "-m", "minigrad_tool", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+class TestWrongInSomeGraphOrders:
+    """An engine that keeps children in a set is walked, in its users' runs, in the order of
+    the nodes' addresses.  The battery judged the unmutated engine in insertion order alone,
+    so an engine wrong in other orders passed: `gradcheck` exited 0 on a backward() that
+    finishes a node twice where its set comes out one way, and on a sub whose step takes its
+    operands from the set.  Now every case and the measure of the walk run in each order
+    whose run differs (adapter.order.repeats), and a failure in one says so."""
+
+    def test_gradcheck_and_mutate_blame_backward(self, tmp_path: Path) -> None:
+        (tmp_path / "engine.py").write_text(SOURCE.replace(BACKWARD, STACK_WALK))
+        result = run(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED backward(): Value.backward() runs the backward step" in result.stdout
+        assert "must give x the gradient 2, and gives 3 in graph order 1 (" in result.stdout
+        mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
+        first = mutate.stdout.splitlines()[0]
+        assert first.startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (backward)")
+
+    def test_a_tensor_engine_too(self, tmp_path: Path) -> None:
+        shutil.copy(ENGINES / "tensor_stack_walk.py", tmp_path / "engine.py")
+        result = run(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "the cases: backward_reuse, intermediate_two_ways" in result.stdout
+        assert "FAILED intermediate_two_ways" not in result.stdout  # said once, above
+        insertion = in_insertion_order(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert insertion.returncode == 0, insertion.stdout  # what one order alone said
+
+    def test_an_op_whose_step_reads_the_set(self, tmp_path: Path) -> None:
+        start, end = SOURCE.index("    def __sub__(self, other):"), SOURCE.index("    def __rsub__")
+        (tmp_path / "engine.py").write_text(SOURCE[:start] + SUB_FROM_THE_SET + "\n" + SOURCE[end:])
+        result = run(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "FAILED backward()" not in result.stdout
+        assert "in graph order 1 of 8 (it passes in insertion order)" in result.stdout
+        assert "\nwrong: sub (" in result.stdout
+        insertion = in_insertion_order(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert insertion.returncode == 0, insertion.stdout

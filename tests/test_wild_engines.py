@@ -2086,3 +2086,48 @@ class TestAScriptAtTheTopOfTheEngine:
                 assert bool(script_failure(err, path)) is script, source
             else:
                 raise AssertionError(source)
+
+
+def test_nodes_that_iterate_their_data_are_refused_for_what_they_lack(tmp_path: Path) -> None:
+    """A Value that keeps a list and iterates it (`for dp in data`, a clone on GitHub) takes
+    numpy vectors, so it is read as a tensor engine; making a leaf of a number (a 0-d array)
+    raised "iteration over a 0-d array" as its steps were read, and discovery ended with
+    "could not be loaded: TypeError ... during backward() of x * y".  Now that leaf is not
+    needed there, and the refusal says what the engine lacks."""
+    engine = """class Value:
+    def __init__(self, data, _children=()):
+        self.data = data
+        self.grad = [0 for _ in data]
+        self._backward = lambda: None
+        self._prev = set(_children)
+
+    def __mul__(self, other):
+        out = Value([a * b for a, b in zip(self.data, other.data)], (self, other))
+
+        def _backward():
+            for i, g in enumerate(out.grad):
+                self.grad[i] += other.data[i] * g
+                other.grad[i] += self.data[i] * g
+
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        topo, seen = [], set()
+
+        def build(v):
+            if v not in seen:
+                seen.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+
+        build(self)
+        self.grad = [1 for _ in self.data]
+        for v in reversed(topo):
+            v._backward()
+"""
+    result = minigrad(tmp_path, "gradcheck", "--engine", write(tmp_path, engine))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "is a tensor engine minigrad cannot check: it has no sum()" in result.stderr
+    assert "0-d array" not in result.stderr

@@ -27,6 +27,7 @@ __all__ = [
     "blame_raisers",
     "by_op",
     "explained",
+    "raised_outside",
     "stable",
     "wrong_ops",
 ]
@@ -168,6 +169,13 @@ def blame_backward(
         else f
         for f in findings
     ]
+
+
+def raised_outside(f: Finding, backward: Collection[str]) -> bool:
+    """Did f's exception come from the engine's code outside backward()'s own (`backward`:
+    its functions' qualified names; one nested in them is its own too): from an op's forward
+    or step?  A backward() that walks the graph wrongly gives wrong numbers, not that."""
+    return bool(f.raised) and not any(_raised_within(f, name) for name in backward if name)
 
 
 def blame_raisers(

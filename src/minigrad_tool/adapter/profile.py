@@ -229,14 +229,16 @@ class ReuseWalk(NamedTuple):
     at_step: float  # w's gradient as its step first ran (2 is right)
     # the ops built from others whose own graph reuses a node (adapter.traversal._sharing)
     sharing: tuple[str, ...] = ()
+    graph: str = ""  # the graph it was measured on, as said (adapter.traversal._GRAPHS)
+    order: int = 0  # the graph order it went wrong in (0: insertion order, every run's)
 
 
 def _reuse_walk(data: list[Any] | None) -> ReuseWalk | None:
     """A ReuseWalk from its JSON (a list), or None."""
     if not data:
         return None
-    kind, input_grad, runs, at_step, sharing = data
-    return ReuseWalk(kind, input_grad, runs, at_step, tuple(sharing))
+    kind, input_grad, runs, at_step, sharing, graph, order = data
+    return ReuseWalk(kind, input_grad, runs, at_step, tuple(sharing), graph, order)
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,10 @@ def _said(statement: ast.stmt, path: Path) -> str:
 
 def script_failure(err: BaseException, path: Path) -> str:
     """Where importing the engine raised in a statement at its file's top level that defines
-    nothing (a script's): what to say, else "".  Not a PermissionError: a write minigrad's
-    confinement refused, whose own hint says how to let a folder in (isolation)."""
-    if isinstance(err, PermissionError):
+    nothing (a script's): what to say, else "".  Not a PermissionError (a write minigrad's
+    confinement refused, whose own hint says how to let a folder in) nor a MemoryError (the
+    memory limit, said as such): isolation says those."""
+    if isinstance(err, PermissionError | MemoryError):
         return ""
     frames = [
         f

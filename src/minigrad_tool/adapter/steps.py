@@ -49,7 +49,11 @@ def steps_of(
     refs |= _owners_named(session, refs)
     steps: list[Step] = []
     foreign: list[CodeKey] = []
-    attribute = _attached_attribute(watch.out, session.leaf(0.5))
+    try:
+        fresh = session.leaf(0.5)
+    except Exception:  # a 0-d array it cannot take (it iterates its data): compared with none
+        fresh = None
+    attribute = _attached_attribute(watch.out, fresh)
     # module functions of the engine's file the method hands its work to (nanotorch's
     # `tensor.relu` returns `relu(self)`), and the method of its class it only calls
     # (`__pow__` returning `self.pow(exponent)`): their closures are the op's steps

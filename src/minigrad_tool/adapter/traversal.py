@@ -27,9 +27,17 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from minigrad_tool.adapter.nodes import NodeAccess, attribute_names, is_node, real
+from minigrad_tool.adapter.order import (
+    Served,
+    fresh,
+    orders_to_explore,
+    repeats,
+    served,
+    set_order,
+)
 from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op, binary_add
 
-__all__ = ["reuse_walk", "reused_twice", "walks_past_the_output"]
+__all__ = ["PATHS_GRAPH", "reuse_walk", "reused_twice", "walks_past_the_output"]
 
 # dz/dx of the probe graph: w = x + 2 is used by two nodes, each passing on gradient 1
 _RIGHT = 2.0
@@ -41,7 +49,10 @@ def reuse_walk(
     """How backward() walks a node two others use, if wrongly (else None; None too where it
     cannot tell: no add, an add wrong on its own, no callable step to watch, an error).
     `leaf` makes a leaf of the engine's from a number, `access` reads its nodes (call in a
-    child: both run engine code)."""
+    child: both run engine code).  Measured on two graphs (_GRAPHS), in every graph order
+    whose run differs (adapter.order): a walk that pushes a node again where its user reaches
+    it directly and through another node is wrong only where the set of that user's children
+    comes out one way, which a user's run gets by luck of the nodes' addresses."""
     add = binary_add(ops)
     if add is None:
         return None
@@ -52,13 +63,43 @@ def reuse_walk(
     try:
         if not _add_is_right(leaf, plus, add, access.data_attr):
             return None
+    except Exception:
+        return None
+    total = orders_to_explore()
+    try:
+        for graph, build in _GRAPHS.items():
+            runs_by_order: dict[int, Served] = {}
+            for order in range(total):
+                if repeats(runs_by_order, order):
+                    continue
+                set_order(order)
+                fresh()  # sets numbered from 0: what served() logs is this run's alone
+                wrong = _walk(leaf, plus, add, build, access, graph, order)
+                runs_by_order[order] = served()
+                if wrong is not None:
+                    return wrong._replace(sharing=_sharing(leaf, access, ops))
+    finally:
+        set_order(0)
+    return None
+
+
+def _walk(
+    leaf: Callable[[float], Any],
+    plus: Callable[[Any, float], Any],
+    add: Op,
+    build: Callable[[Callable[[Any, float], Any], Op, Any], Any],
+    access: NodeAccess,
+    graph: str,
+    order: int,
+) -> ReuseWalk | None:
+    """One graph of _GRAPHS in the current graph order: how its walk went wrong, or None."""
+    try:
         x = leaf(0.5)
         w = plus(x, 2.0)
         runs = _watch(w, leaf(0.5), access.data_attr)
         if runs is None:
             return None
-        longer = plus(plus(plus(w, 4.0), 5.0), 6.0)
-        apply_op(add, [plus(w, 3.0), longer]).backward()
+        build(plus, add, w).backward()
         got = _grad(x, access.data_attr)
     except Exception:
         return None
@@ -67,7 +108,28 @@ def reuse_walk(
     if len(runs) == 1 and runs[0] == _RIGHT:
         return None
     kind: Literal["repeats", "early"] = "repeats" if len(runs) > 1 else "early"
-    return ReuseWalk(kind, got, len(runs), runs[0], _sharing(leaf, access, ops))
+    return ReuseWalk(kind, got, len(runs), runs[0], (), graph, order)
+
+
+def _two_paths(plus: Callable[[Any, float], Any], add: Op, w: Any) -> Any:
+    return apply_op(add, [plus(w, 3.0), plus(plus(plus(w, 4.0), 5.0), 6.0)])
+
+
+def _directly_and_through(plus: Callable[[Any, float], Any], add: Op, w: Any) -> Any:
+    return apply_op(add, [plus(w, 3.0), w])
+
+
+# The first graph, as said: the one a test of the walk is written at (reused_twice).
+PATHS_GRAPH = "w + 3 and by ((w + 4) + 5) + 6, the two added"
+
+# The graphs the walk is measured on, each by how it is said, over w = x + 2: with any right
+# walk x gets the gradient 2 (_RIGHT).  In the second, z's children are w + 3 and w itself:
+# a walk that stacks both, then meets w again below w + 3, stacks it twice, and where the set
+# gives it w + 3 first it finishes w twice (an iterative depth-first sort on GitHub).
+_GRAPHS: dict[str, Callable[[Callable[[Any, float], Any], Op, Any], Any]] = {
+    PATHS_GRAPH: _two_paths,
+    "(w + 3) + w, w used directly and through w + 3": _directly_and_through,
+}
 
 
 def reused_twice(plus: Callable[[Any, Any], Any], x: Any, y: Any) -> Any:

@@ -6,7 +6,14 @@
 * :mod:`~minigrad_tool.battery.rows`: the rows, per op and fixed.
 """
 
-from minigrad_tool.battery.cases import Case, CaseResult, ForwardTolerance, Settings, run_case
+from minigrad_tool.battery.cases import (
+    Case,
+    CaseResult,
+    ForwardTolerance,
+    Settings,
+    run_case,
+    run_case_in_orders,
+)
 from minigrad_tool.battery.rows import Battery, build_battery
 
 __all__ = [
@@ -17,4 +24,5 @@ __all__ = [
     "Settings",
     "build_battery",
     "run_case",
+    "run_case_in_orders",
 ]

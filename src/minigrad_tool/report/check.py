@@ -247,9 +247,11 @@ def print_check(out: Output, report: CheckReport) -> None:
     for note in profile.notes:  # what discovery decided: a read-only .grad, gelu's form, ...
         out.line(f"note: {note}", "yellow")
     out.line()
-    found = [r.finding for r in report.results if r.finding]
+    found = [r.finding for r in report.results if r.finding and r.case not in explained]
     wrong = wrong_ops([*profile.attributed(found), *crash_findings(profile)])  # `_runs` too
-    if wrong and not cause:  # the ops to fix, said last too, where a terminal's reader starts
+    if cause:  # backward() first: the failures it explains are no op's
+        wrong = ["backward()", *wrong] if found or wrong else []
+    if wrong:  # the ops to fix, said last too, where a terminal's reader starts
         out.line(f"wrong: {', '.join(wrong)} (the ops table and each failure above)", "bold red")
     out.line(summary_line(report.results), "bold")
 

@@ -704,6 +704,17 @@ def _shared_rows() -> list[_Row]:
             ("mul",),
         )
     )
+    rows.append(  # a walk that meets `a` again through a * a finishes it twice in some orders
+        _Row(
+            "intermediate_two_ways",
+            "composite",
+            "a = x * y; a * a + a (a used by the output and by a node the output uses)",
+            (Input((3, 4)), Input((3, 4))),
+            lambda c, xs: _plus_square(c, c.binary("mul", xs[0], xs[1])),
+            lambda xs: (xs[0] * xs[1]) ** 2 + xs[0] * xs[1],
+            ("mul", "add"),
+        )
+    )
     rows.append(
         _Row(
             "shared_reduction",
@@ -731,6 +742,10 @@ def _shared_rows() -> list[_Row]:
 
 def _squared(c: TensorCalls, a: Any) -> Any:
     return c.binary("mul", a, a)
+
+
+def _plus_square(c: TensorCalls, a: Any) -> Any:
+    return c.binary("add", c.binary("mul", a, a), a)
 
 
 def _times_total(c: TensorCalls, a: Any) -> Any:

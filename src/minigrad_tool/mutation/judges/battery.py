@@ -19,7 +19,7 @@ from typing import Any
 
 from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
-from minigrad_tool.battery import run_case
+from minigrad_tool.battery import run_case, run_case_in_orders
 from minigrad_tool.battery.cases import BatteryCase, pinned_values
 from minigrad_tool.battery.chunks import (
     chunks_for,
@@ -27,7 +27,7 @@ from minigrad_tool.battery.chunks import (
     each_until_failure,
     run_in_chunks,
 )
-from minigrad_tool.findings import Finding, blame_backward
+from minigrad_tool.findings import Finding, blame_backward, raised_outside
 from minigrad_tool.isolation import Host, Reporter
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.judgement import Judging
@@ -95,7 +95,7 @@ class BatteryJudge:
     def _harness_task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
         """Each case of a chunk on the unmutated engine, in turn, until one does not pass
         (battery.chunks): case -> its answer, with the seconds it took."""
-        set_order(0)  # the other orders are checked kill by kill (judging._orders_caught)
+        set_order(0)  # each case passes in every order, or fails (run_case_in_orders)
 
         def one(name: str) -> dict[str, Any]:
             start = time.monotonic()
@@ -108,8 +108,10 @@ class BatteryJudge:
         patcher = self.setup.patcher
         # the markers are there for the result cache's keys or for the probes (prepare_patcher)
         record = patcher.record_sites() if patcher is not None and patcher.marked else None
+        settings = self.setup.config.settings
         try:  # the child ends after its chunk: its graphs are freed whole (run_case's `last`)
-            result = run_case(case, engine.access, self.setup.config.settings, last=True)
+            # in every graph order a user's run may walk: a failure in one is the engine's
+            result = run_case_in_orders(case, engine.access, settings, self.orders, last=True)
         finally:
             reached = sorted(record()) if record is not None else None  # None: not recorded
             marked = sorted(patcher.marked) if record is not None and patcher else None
@@ -234,8 +236,11 @@ class BatteryJudge:
             walked = set(self.setup.battery.reusing(profile))
         else:
             return found
+        backward = profile.backward_functions()  # an exception of an op's code is the op's
         return [
-            replace(f, also=(*f.also, "backward")) if f.op != "backward" and f.case in walked else f
+            replace(f, also=(*f.also, "backward"))
+            if f.op != "backward" and f.case in walked and not raised_outside(f, backward)
+            else f
             for f in found
         ]
 
