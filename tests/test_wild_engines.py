@@ -918,6 +918,8 @@ class TestABackwardPassTheUserNames:
         [
             (UPDATE, "updateGradient", "Value has no updateGradient() (the backward pass you "
              "named); did you mean Value.updateGradients()?"),
+            (UPDATE + "\n    def _backward_step(self):\n        pass\n", "updateGradient",
+             "did you mean Value.updateGradients()?"),  # a node's own step is no pass to name
             (UPDATE.replace("def updateGradients(self):", "def updateGradients(self, g):"),
              "updateGradients", "Value.updateGradients() (the backward pass you named) needs "
              "arguments; minigrad calls the whole backward pass with none"),
@@ -925,7 +927,7 @@ class TestABackwardPassTheUserNames:
              "Value has a backward() of its own, which minigrad calls as the whole backward "
              "pass; it cannot call backprop() in its place"),
         ],
-        ids=["misspelt", "needs-arguments", "not-the-pass-minigrad-calls"],
+        ids=["misspelt", "beside-a-step", "needs-arguments", "not-the-pass-minigrad-calls"],
     )  # fmt: skip
     def test_a_name_that_cannot_be_the_pass_is_refused_saying_why(
         self, tmp_path: Path, source: str, name: str, said: str

@@ -569,9 +569,12 @@ def _not_a_node(x: object) -> str:
     """Why `x` is no node this checker can use: what it lacks where it is something's node (a
     `.gradient` or an `updateGradients()` of its own), else what it is."""
     from minigrad_tool.adapter.classes import what_is_missing
+    from minigrad_tool.adapter.nodes import find_data_attribute
 
-    missing = what_is_missing(x) if not isinstance(x, int | float | complex | str) else ""
-    if not missing or "has no .data" in missing:
+    plain = isinstance(x, int | float | complex | str)
+    holds_a_number = not plain and (hasattr(x, "data") or find_data_attribute(x) is not None)
+    missing = what_is_missing(x) if holds_a_number else ""
+    if not missing:  # no number in it either: something else than a node
         return f"must be a Value (with .data, .grad and .backward()), got {_describe(x)}"
     return (
         f"({type(x).__name__}) {missing}: gradcheck() reads .grad and calls .backward() in "

@@ -321,14 +321,7 @@ def steps_named_backward(cls: type, node: object, made: str) -> None:
             "call `node._backward()` in the pass"
         )
     its_pass = f", {cls.__name__}.{named}() here," if named != "backward" else ""
-    guessed = [  # a pass minigrad does not alias by itself: the user names it
-        n
-        for n in sorted(dir(cls))
-        if not n.startswith("_")
-        and n != "backward"
-        and _sounds_like_backward(n)
-        and callable(inspect.getattr_static(cls, n, None))
-    ]
+    guessed = _pass_names(cls)  # a pass minigrad does not alias by itself: the user names it
     then = f", then name the pass: --backward {guessed[0]}" if guessed and not its_pass else ""
     raise EngineError(
         f"{kept}: minigrad calls the whole backward pass{its_pass} as x.backward(), and on "
@@ -379,12 +372,26 @@ def _backward_hint(where: type | ModuleType, name: str) -> str:
         if not method.startswith("__") and callable(inspect.getattr_static(owner, method, None))
     }
     close = set(difflib.get_close_matches(name, [m for _, m in methods], n=3, cutoff=0.6))
+    passes = {(o.__name__, m) for o in owners for m in _pass_names(o)}
     found = sorted(
         f"{owner}.{method}()"
         for owner, method in methods
-        if method in close or _sounds_like_backward(method)
+        if method in close or (owner, method) in passes
     )
     return f"; did you mean {', '.join(found)}?" if found else ""
+
+
+def _pass_names(cls: type) -> list[str]:
+    """The class's public methods whose names say backward pass (`backwardPropagation`, not
+    the node's own step `_backward`), read statically, other than backward() itself."""
+    return [
+        n
+        for n in sorted(dir(cls))
+        if not n.startswith("_")
+        and n != "backward"
+        and _sounds_like_backward(n)
+        and callable(inspect.getattr_static(cls, n, None))
+    ]
 
 
 # Where other engines keep a gradient or a backward pass, for saying what was found instead.
