@@ -32,6 +32,7 @@ from minigrad_tool.faults import compiled_call_of, engine_caused, engine_file, r
 from minigrad_tool.findings import Finding, stable
 
 __all__ = [
+    "ORDERED_COST",
     "BatteryCase",
     "Case",
     "CaseResult",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -401,7 +402,7 @@ def run_mutant(
     matrix: bool,
     orders: int = 1,
     budgets: Mapping[str, float] | None = None,
-    passes_in_every_order: bool = False,
+    passes_in_every_order: bool | AbstractSet[str] = False,
 ) -> dict[str, Any]:
     """In a judge's child: swap the mutant in, run the items in order up to the first failure
     (all of them with `matrix`); which failed, which ran its code, and why the first failed
@@ -413,10 +414,10 @@ def run_mutant(
     it is flaky, or depends on an earlier item's state, and kills nothing).  With `orders`
     > 1 the mutant must also be caught in every other graph order (adapter.order).
     `budgets`: each item's deadline for one run, from the unmutated engine's time.
-    `passes_in_every_order`: the harness ran every item in every graph order on the
-    unmutated engine and kept only those that pass in all, with the slowest order's time in
-    `budgets`: no other order runs the original again (the kill's confirmation in order 0,
-    after the mutant failed, still does).
+    `passes_in_every_order`: the harness ran every item (True), or those named, in every
+    graph order on the unmutated engine and kept only those that pass in all, their time in
+    `budgets` at least the slowest order's: no other order runs the original again for them
+    (the kill's confirmation in order 0, after the mutant failed, still does).
     """
     patcher.apply(mutant)
     set_order(0)
@@ -477,7 +478,11 @@ class _Kill:
 
 
 def _other_orders(
-    runner: _Runner, items: Sequence[str], kill: _Kill, orders: int, known: bool
+    runner: _Runner,
+    items: Sequence[str],
+    kill: _Kill,
+    orders: int,
+    passes: bool | AbstractSet[str],
 ) -> None:
     """Each other graph order: is the mutant caught there, by an item that passes on the
     unmutated engine in that same order?  Unless the harness showed it does (`known`), the
@@ -486,14 +491,18 @@ def _other_orders(
     those of an order it caught the mutant in is caught without running them again."""
     killer = kill.killer
     first_tried = [killer, *[i for i in items if i != killer]]
+
+    def known(name: str) -> bool:  # passes on the original in every order: the harness's
+        return passes is True or (not isinstance(passes, bool) and name in passes)
+
     for order in range(1, orders):
         set_order(order)
-        if kill.repeated(order, known):
+        if kill.repeated(order, known(killer)):
             runner.caught.append(order)
             continue
         for name in first_tried:
             original: Served = None
-            if not known:
+            if not known(name):
                 start = time.monotonic()
                 if runner.run(name, order, original=True) is not None:
                     continue  # fails on the original in this order: it cannot judge here

@@ -20,7 +20,7 @@ from typing import Any
 from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case, run_case_in_orders
-from minigrad_tool.battery.cases import BatteryCase, pinned_values
+from minigrad_tool.battery.cases import ORDERED_COST, BatteryCase, pinned_values
 from minigrad_tool.battery.chunks import (
     chunks_for,
     costliest_first,
@@ -80,6 +80,9 @@ class BatteryJudge:
         cases = [c for c in setup.battery.cases if groups is None or c.group in groups]
         self.cases = sorted(cases, key=lambda c: c.cost)  # stable: ties keep the battery's order
         self.marked: frozenset[str] = frozenset()  # the mutants whose sites the harness saw
+        # the cases the harness runs in every graph order (run_case_in_orders): one that is
+        # judged passed in all of them on the unmutated engine
+        self.explored = frozenset(c.name for c in cases if c.cost <= ORDERED_COST)
 
     def engine_tasks(self) -> dict[str, Task]:
         return {"battery-harness": self._harness_task, "battery-judge": self._judge_task}
@@ -151,6 +154,7 @@ class BatteryJudge:
             matrix=self.setup.config.matrix,
             orders=self.orders,
             budgets=args.get("budgets"),
+            passes_in_every_order=self.explored,  # the harness ran them in every order
         )
 
     # --- in the campaign's process ----------------------------------------------------------
