@@ -130,7 +130,7 @@ DATA_NAMES = ("data", "val", "value", "_data", "_val", "num", "cached_data")
 # Where some engines keep a node's gradient instead of `.grad` (`self.gradient += out.gradient`:
 # micrograd clones on GitHub, dragongrad on the registry): minigrad reads and writes it as
 # `.grad`, a property it gives the class in its own processes.
-GRAD_ALIASES = ("gradient", "_grad")
+GRAD_ALIASES = ("gradient", "_grad", "derivative")
 # A name read as `x.<attr>` in a backward step marks x as a node (for swap mutants).
 NODE_ATTRS = ("grad", *GRAD_ALIASES, *DATA_NAMES)  # `._grad`: behind a read-only `grad` too
 

@@ -275,13 +275,34 @@ def _check_forward(case: Case, access: NodeAccess, point: Point, settings: Setti
         raise GradcheckError(
             "forward",
             f"the forward of {_about(case, point)} is wrong: it differs from plain math "
-            f"(rtol {settings.forward.rtol:.3g}, atol {settings.forward.atol:.3g})",
+            f"(rtol {settings.forward.rtol:.3g}, atol {settings.forward.atol:.3g})"
+            + _nudged(want, got, settings),
             case=case.name,
             expected=want,
             actual=got,
             tolerance=settings.forward.atol + settings.forward.rtol * abs(want),
         )
     return inputs
+
+
+# Below this share of the gradients' relative tolerance, a forward that differs from plain
+# math differs as a constant added inside the op does (MiniTorch's `log(x + 1e-6)`, a
+# relative 3e-6 at x = 0.5): said as such, with the flag that accepts it where it is meant.
+_NUDGE_SHARE = 0.1
+
+
+def _nudged(want: float, got: float, settings: Settings) -> str:
+    """What a forward failure adds where the value is off by a tiny relative amount."""
+    if not (math.isfinite(want) and math.isfinite(got)) or want == 0.0:
+        return ""
+    relative = abs(got - want) / abs(want)
+    if relative >= _NUDGE_SHARE * settings.tolerance.rtol:
+        return ""
+    return (
+        f"; off by a relative {relative:.2g} only, as a constant added inside the op to keep "
+        "it finite is (log(x + 1e-6) for log(x)): if your engine means it, --rtol "
+        f"{settings.tolerance.rtol:g} (the gradients' own tolerance) accepts it here too"
+    )
 
 
 def _run_gradcheck(case: Case, access: NodeAccess, settings: Settings) -> str:

@@ -144,7 +144,7 @@ def close(actual, expected):
 
 # Where a node no gradient reaches keeps `.grad` None (Profile.grad_starts_none), `close` reads
 # it as 0: what its docstring adds, and its first line.
-_NONE_DOC = ";\n    a .grad of None is 0: no gradient reached the node"
+_NONE_DOC = ";\n    a .{grad} of None is 0: no gradient reached the node"
 _NONE_LINE = "    actual = 0.0 if actual is None else actual\n"
 
 # What a written test imports to compare, and its `close` helper, for each kind of engine.
@@ -709,18 +709,19 @@ def _header(spec: EngineSpec, profile: Profile, config: CampaignConfig) -> str:
                     for _, member, module in profile.leaf_enums
                 }
             ),
-            close_helper(profile.kind, rel, none=profile.grad_starts_none),
+            close_helper(profile.kind, rel, none=profile.grad_starts_none, grad=profile.grad_name),
         ]
     )
 
 
-def close_helper(kind: EngineKind, rel: float, *, none: bool) -> str:
-    """The `close` a written test compares with: within `rel`; with `none`, a `.grad` of None
-    reads as 0 (where the engine keeps None for "no gradient": Profile.grad_starts_none)."""
+def close_helper(kind: EngineKind, rel: float, *, none: bool, grad: str = "grad") -> str:
+    """The `close` a written test compares with: within `rel`; with `none`, a gradient of None
+    (in `.grad`, or the engine's own name for it) reads as 0 (where the engine keeps None for
+    "no gradient": Profile.grad_starts_none)."""
     return _HELPERS[kind][1].format(
         rel=rel,
         abs_=rel * 1e-3,
-        none_doc=_NONE_DOC if none else "",
+        none_doc=_NONE_DOC.format(grad=grad) if none else "",
         none=_NONE_LINE if none else "",
     )
 
