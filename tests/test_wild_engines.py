@@ -12,6 +12,7 @@ Modules: minigrad_tool.adapter.native.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import enum
 import json
@@ -29,6 +30,7 @@ from test_hostile import MICRO
 from test_hostile import minigrad as run_minigrad
 
 from minigrad_tool.adapter import load_in_process
+from minigrad_tool.adapter.definitions import definitions_alone
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
     alias_backward,
@@ -2074,6 +2076,61 @@ class TestAScriptAtTheTopOfTheEngine:
         assert result.returncode == 2, result.stdout + result.stderr
         said = result.stdout + result.stderr
         assert f"its top level runs a loop at engine.py:{line} (while True:)" in said
+
+    def test_its_definitions_alone_are_checked_when_asked(self, tmp_path: Path) -> None:
+        """`--definitions-only` (or `definitions-only = true`): the file runs without its
+        script, in minigrad's processes; the engine is checked and mutated as it is, the
+        lines where they are, and the file is unchanged."""
+        script = (
+            "\n\nn_embd = 4\nhead = n_embd // 2\n"
+            "matrix = lambda n: [Value(0.1) for _ in range(n)]\n"
+            "docs = open('input.txt').read().split()\nBOS = len(docs)\n"
+            "params = matrix(n_embd)\nfor step in range(1000):\n"
+            "    loss = sum(p * p for p in params)\n    loss.backward()\n"
+        )
+        name = write(tmp_path, MICROSTYLE + script)
+        refused = minigrad(tmp_path, "gradcheck", "--engine", name)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        said = " ".join(refused.stderr.split())
+        assert "--definitions-only (or `definitions-only = true` in [tool.minigrad])" in said
+        checked = minigrad(tmp_path, "gradcheck", "--engine", name, "--definitions-only")
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert re.search(r"\b[1-9]\d* passed, 0 failed", checked.stdout)
+        (tmp_path / "pyproject.toml").write_text(
+            f'[tool.minigrad]\nengine = "{name}"\ndefinitions-only = true\n'
+        )
+        mutated = minigrad(tmp_path, "mutate", "--judge", "battery")
+        assert mutated.returncode == 0, mutated.stdout + mutated.stderr
+        assert re.search(r"mutation score: 100\.0% \([1-9]\d* killed, 0 survived", mutated.stdout)
+        assert (tmp_path / name).read_text() == MICROSTYLE + script
+
+    def test_what_definitions_alone_keep(self) -> None:
+        source = (
+            "import math\nfrom typing import Any\n'doc'\nEPS = 1e-6\nHALF = EPS / 2\n"
+            "f = lambda x: math.exp(x)\ndocs = open('input.txt')\nN = len(docs)\n"
+            "M = N + 1\nK = [0.0] * 3\nL = [x for x in range(3)]\nprint('hi')\n"
+            "try:\n    import numpy\nexcept ImportError:\n    numpy = None\n"
+            "if not math.isfinite(EPS):\n    EPS = 0.0\n"
+            "class A:\n    pass\nA.twice = A\nfor i in range(3):\n    pass\n"
+        )
+        kept = ast.unparse(definitions_alone(ast.parse(source))).splitlines()
+        assert kept == [
+            "import math",
+            "from typing import Any",
+            "'doc'",
+            "EPS = 1e-06",
+            "HALF = EPS / 2",
+            "f = lambda x: math.exp(x)",
+            "K = [0.0] * 3",
+            "try:",
+            "    import numpy",
+            "except ImportError:",
+            "    numpy = None",
+            "",
+            "class A:",
+            "    pass",
+            "A.twice = A",
+        ], kept
 
     def test_a_failing_import_or_definition_is_no_script(self, tmp_path: Path) -> None:
         path = tmp_path / "engine.py"

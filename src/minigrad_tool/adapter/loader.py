@@ -21,6 +21,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
+from minigrad_tool.adapter.definitions import definitions_alone
 from minigrad_tool.adapter.order import served_displays, served_names
 from minigrad_tool.adapter.spec import EngineSpec, module_of_file
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
@@ -71,18 +72,29 @@ class SnapshotLoader(importlib.abc.Loader):
     order minigrad controls, for an engine whose graph order follows addresses).
     """
 
-    def __init__(self, path: Path, source: str, served: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        source: str,
+        served: dict[str, Any] | None = None,
+        definitions_only: bool = False,
+    ) -> None:
         self.path = path
         self.source = source
         self.served = served or {}
+        self.definitions_only = definitions_only  # its script left out (adapter.definitions)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return None  # the default module object
 
     def get_code(self, fullname: str) -> CodeType:
-        if not self.served:
+        if not self.served and not self.definitions_only:
             return compile(self.source, str(self.path), "exec", dont_inherit=True)
-        tree = served_displays(ast.parse(self.source, str(self.path)))
+        tree = ast.parse(self.source, str(self.path))
+        if self.definitions_only:
+            tree = definitions_alone(tree)
+        if self.served:
+            tree = served_displays(tree)
         return compile(tree, str(self.path), "exec", dont_inherit=True)
 
     def get_source(self, fullname: str) -> str:
@@ -99,10 +111,17 @@ class SnapshotLoader(importlib.abc.Loader):
 class SnapshotFinder(importlib.abc.MetaPathFinder):
     """Finds modules as the other finders do, but loads the engine's file from the snapshot."""
 
-    def __init__(self, path: Path, source: str, served: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        source: str,
+        served: dict[str, Any] | None = None,
+        definitions_only: bool = False,
+    ) -> None:
         self.path = path
         self.source = source
         self.served = served
+        self.definitions_only = definitions_only
         stem = path.parent.name if path.name == "__init__.py" else path.stem
         self._stem = stem
         self.names: list[str] = []  # every name the engine was imported under
@@ -122,7 +141,7 @@ class SnapshotFinder(importlib.abc.MetaPathFinder):
                 continue
             if spec.origin is None or not _same_file(spec.origin, self.path):
                 return None  # another module of the same name: leave it alone
-            spec.loader = SnapshotLoader(self.path, self.source, self.served)
+            spec.loader = SnapshotLoader(self.path, self.source, self.served, self.definitions_only)
             spec.cached = None
             spec.has_location = True
             self.names.append(fullname)
@@ -200,7 +219,7 @@ def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
     keep_bytecode_out_of_tree()
     put_first_on_path(spec.sys_path)
     served = served_names() if spec.order_sensitive else None
-    finder = SnapshotFinder(spec.path, spec.source, served)
+    finder = SnapshotFinder(spec.path, spec.source, served, spec.definitions_only)
     sys.meta_path.insert(0, finder)
     for path, _ in spec.others:  # the package's other files that hold steps: snapshots too
         sys.meta_path.insert(1, SnapshotFinder(path, spec.source_of(str(path))))

@@ -23,8 +23,9 @@ _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.A
 _WHAT_TO_DO = (
     "minigrad imports your engine's file to find its class, which runs every statement at its "
     "top level, in a folder of minigrad's own (it reads and writes no file of yours): put the "
-    'script under `if __name__ == "__main__":`, or move the engine into a module of its own '
-    "and name that one with --engine"
+    'script under `if __name__ == "__main__":`, move the engine into a module of its own and '
+    "name that one with --engine, or have minigrad run the file's definitions alone: "
+    "--definitions-only (or `definitions-only = true` in [tool.minigrad])"
 )
 
 

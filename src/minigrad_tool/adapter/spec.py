@@ -64,6 +64,8 @@ class EngineSpec:
     # The user's name for the whole backward pass (`--backward updateGradients`), where it is
     # not one minigrad finds itself (adapter.nodes.alias_backward); None: found.
     backward: str | None = None
+    # `--definitions-only`: the engine's file runs without its script (adapter.definitions)
+    definitions_only: bool = False
 
     @property
     def source(self) -> str:
@@ -329,9 +331,17 @@ def _check_syntax(source: str, path: Path) -> None:
         raise EngineError(f"{path} cannot be compiled: {type(err).__name__}: {err}") from None
 
 
-def parse_spec(text: str, backward: str | None = None) -> EngineSpec:
+def parse_spec(
+    text: str, backward: str | None = None, definitions_only: bool = False
+) -> EngineSpec:
     """Resolve `PATH_OR_MODULE[:CLASS]` to a source snapshot; EngineError if impossible.
-    `backward`: the user's name for the whole backward pass (EngineSpec.backward)."""
+    `backward`: the user's name for the whole backward pass (EngineSpec.backward);
+    `definitions_only`: its file runs without its script (EngineSpec.definitions_only)."""
+    spec = _parsed(text, backward)
+    return dataclasses.replace(spec, definitions_only=True) if definitions_only else spec
+
+
+def _parsed(text: str, backward: str | None) -> EngineSpec:
     if not text.strip():
         raise EngineError("--engine needs a .py path or a module name")
     target, class_name = _split_class(text)
@@ -356,4 +366,5 @@ def spec_for_module(spec: EngineSpec, module: str, class_name: str) -> EngineSpe
         class_name,
         _read(path),
         backward=spec.backward,
+        definitions_only=spec.definitions_only,
     )

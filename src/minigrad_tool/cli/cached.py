@@ -31,6 +31,7 @@ __all__ = ["RunCache"]
 VERDICT_OPTIONS = (
     "engine",
     "backward",
+    "definitions_only",
     "tests",
     "judge",
     "operators",

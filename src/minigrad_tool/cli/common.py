@@ -106,7 +106,8 @@ def engine_spec(args: argparse.Namespace) -> EngineSpec:
     """The engine the user named, by flag or setting; never one they did not name."""
     if not args.engine:
         raise UsageError(NO_ENGINE)
-    return parse_spec(args.engine, getattr(args, "backward", None))
+    backward, alone = getattr(args, "backward", None), getattr(args, "definitions_only", False)
+    return parse_spec(args.engine, backward, bool(alone))
 
 
 def reads_of(args: argparse.Namespace, spec: EngineSpec | None, tests: Sequence[str]) -> list[Path]:

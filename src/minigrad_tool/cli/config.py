@@ -75,6 +75,12 @@ def _via(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
     return check
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("true or false")
+    return value
+
+
 def _judge(value: Any) -> str:
     from minigrad_tool.mutation.judges import JUDGES
 
@@ -94,6 +100,7 @@ def _operators(value: Any) -> tuple[str, ...]:
 KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "engine": ("engine", _text),
     "backward": ("backward", _via(arguments.method_name)),
+    "definitions-only": ("definitions_only", _flag),
     "tests": ("tests", _texts),
     "judge": ("judge", _judge),
     "min-score": ("min_score", _via(arguments.percentage)),

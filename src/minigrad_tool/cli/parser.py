@@ -88,6 +88,15 @@ class _Builder:
             "backward() (nor backwards(), backprop(), ... which minigrad finds): "
             "`--backward updateGradients`",
         )
+        self.option(
+            parser,
+            "--definitions-only",
+            action="store_true",
+            default=False,
+            help="run the engine's file without the script at its top level (a training "
+            "loop, a dataset read): its imports, functions, classes and assignments that call "
+            "nothing, in minigrad's processes only (your file is unchanged)",
+        )
 
     def limits(self, parser: argparse.ArgumentParser, timeout_help: str) -> None:
         self.option(
