@@ -2143,7 +2143,7 @@ class TestAScriptAtTheTopOfTheEngine:
             try:
                 exec(compile(source, str(path), "exec"), {})
             except Exception as err:
-                assert bool(script_failure(err, path)) is script, source
+                assert bool(script_failure(err, parse_spec(str(path)))) is script, source
             else:
                 raise AssertionError(source)
 

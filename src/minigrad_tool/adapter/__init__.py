@@ -251,7 +251,7 @@ def _discover_in_child(
     try:
         module = _import(spec, reporter)
     except Exception as err:
-        script = script_failure(err, spec.path)  # a script at the file's top level raised
+        script = script_failure(err, spec)  # a script at the file's top level raised
         if not script:
             raise
         return json.dumps({"unusable": f"engine {spec.text!r} could not be loaded: {script}"})
@@ -336,7 +336,7 @@ class Discovery:
                 hung = outcome.status == "timeout" and outcome.phase == _IMPORTING
                 raise EngineError(
                     f"engine {spec.text!r} could not be loaded: {outcome.message}{earlier}"
-                    + (script_loop(spec.path) if hung else "")
+                    + (script_loop(spec) if hung else "")
                 )
             data = json.loads(outcome.value)
             if "unusable" in data:

@@ -59,13 +59,23 @@ def _defines(statement: ast.stmt, bound: set[str]) -> bool:
     return isinstance(statement, ast.Pass)
 
 
+# What runs code as an expression is evaluated: a call, and a comprehension (it iterates).
+_RUNS = (
+    ast.Call,
+    ast.Await,
+    ast.Yield,
+    ast.YieldFrom,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
 def _calls_nothing(expression: ast.expr) -> bool:
-    """No call, await or yield runs as the expression is evaluated (a lambda's body does not
-    run: it is only defined)."""
-    for node in _evaluated(expression):
-        if isinstance(node, ast.Call | ast.Await | ast.Yield | ast.YieldFrom):
-            return False
-    return True
+    """Nothing runs as the expression is evaluated (a lambda's body does not run: it is only
+    defined)."""
+    return not any(isinstance(node, _RUNS) for node in _evaluated(expression))
 
 
 def _reads(expression: ast.expr) -> set[str]:
@@ -74,8 +84,7 @@ def _reads(expression: ast.expr) -> set[str]:
 
 
 def _evaluated(expression: ast.expr) -> list[ast.AST]:
-    """The nodes of the expression evaluated now: a lambda's defaults, not its body; a
-    comprehension's names are its own."""
+    """The nodes of the expression evaluated now: a lambda's defaults, not its body."""
     found: list[ast.AST] = []
     stack: list[ast.AST] = [expression]
     while stack:
@@ -83,9 +92,6 @@ def _evaluated(expression: ast.expr) -> list[ast.AST]:
         if isinstance(node, ast.Lambda):
             stack.extend(node.args.defaults + [d for d in node.args.kw_defaults if d])
             continue
-        if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-            found.append(ast.Call(func=ast.Name(id="", ctx=ast.Load()), args=[], keywords=[]))
-            continue  # a comprehension iterates: as good as a call, it is a script's
         found.append(node)
         stack.extend(ast.iter_child_nodes(node))
     return found

@@ -34,7 +34,7 @@ import copy
 import os
 import random
 import sys
-from collections.abc import Iterable, Iterator, Mapping, MutableSet
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSet
 from typing import Any, TypeVar
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "ControlledSet",
     "Served",
     "current_order",
+    "first_in_an_order",
     "fresh",
     "order_sensitive",
     "orders_to_explore",
@@ -137,6 +138,29 @@ def repeats(runs: Mapping[int, Served], order: int) -> list[int]:
     """The orders among `runs` (graph order -> the sets its run iterated) whose run a run in
     `order` would be (same_run); none for a run that iterated too many sets to tell."""
     return [o for o, sets in runs.items() if sets is not None and same_run(sets, order, o)]
+
+
+_Found = TypeVar("_Found")
+
+
+def first_in_an_order(orders: int, run: Callable[[int], _Found | None]) -> _Found | None:
+    """`run(order)` in graph order 0, then in each other of `orders` whose run would differ from
+    those made (`repeats`), the process set to that order; the first result that is not None,
+    or None.  `run` starts its item afresh (`fresh`: the sets it logs are its own).  Leaves
+    the process in order 0."""
+    runs: dict[int, Served] = {}
+    try:
+        for order in range(orders):
+            if repeats(runs, order):  # the very run of an order made already
+                continue
+            set_order(order)
+            found = run(order)
+            runs[order] = served()
+            if found is not None:
+                return found
+    finally:
+        set_order(0)
+    return None
 
 
 def _arrangement(order: int, serial: int, size: int) -> list[int]:

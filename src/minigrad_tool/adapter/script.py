@@ -14,6 +14,8 @@ import ast
 import traceback
 from pathlib import Path
 
+from minigrad_tool.adapter.spec import EngineSpec
+
 __all__ = ["script_failure", "script_loop"]
 
 # Top-level statements that define something, and run no script: a failure there is an
@@ -29,13 +31,6 @@ _WHAT_TO_DO = (
 )
 
 
-def _top_level(path: Path) -> list[ast.stmt]:
-    try:
-        return ast.parse(path.read_text(encoding="utf-8"), str(path)).body
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
-        return []
-
-
 def _same(filename: str, path: Path) -> bool:
     try:
         return Path(filename).resolve() == path.resolve()
@@ -49,13 +44,14 @@ def _said(statement: ast.stmt, path: Path) -> str:
     return f"{path.name}:{statement.lineno} ({first.strip()})"
 
 
-def script_failure(err: BaseException, path: Path) -> str:
+def script_failure(err: BaseException, spec: EngineSpec) -> str:
     """Where importing the engine raised in a statement at its file's top level that defines
-    nothing (a script's): what to say, else "".  Not a PermissionError (a write minigrad's
-    confinement refused, whose own hint says how to let a folder in) nor a MemoryError (the
-    memory limit, said as such): isolation says those."""
+    nothing (a script's): what to say, else "", read from the run's snapshot of the file.
+    Not a PermissionError (a write minigrad's confinement refused, whose own hint says how to
+    let a folder in) nor a MemoryError (the memory limit, said as such): isolation says those."""
     if isinstance(err, PermissionError | MemoryError):
         return ""
+    path = spec.path
     frames = [
         f
         for f in traceback.extract_tb(err.__traceback__)
@@ -65,7 +61,8 @@ def script_failure(err: BaseException, path: Path) -> str:
         return ""
     line = frames[-1].lineno or 0
     statement = next(
-        (s for s in _top_level(path) if s.lineno <= line <= (s.end_lineno or s.lineno)), None
+        (s for s in spec.index.tree.body if s.lineno <= line <= (s.end_lineno or s.lineno)),
+        None,
     )
     if statement is None or isinstance(statement, _DEFINITIONS):
         return ""
@@ -77,9 +74,10 @@ def script_failure(err: BaseException, path: Path) -> str:
     )
 
 
-def script_loop(path: Path) -> str:
+def script_loop(spec: EngineSpec) -> str:
     """For an import that hung: the first loop at the file's top level, said ("" if none)."""
-    loop = next((s for s in _top_level(path) if isinstance(s, ast.For | ast.While)), None)
+    body = spec.index.tree.body
+    loop = next((s for s in body if isinstance(s, ast.For | ast.While)), None)
     if loop is None:
         return ""
-    return f"; its top level runs a loop at {_said(loop, path)}: {_WHAT_TO_DO}"
+    return f"; its top level runs a loop at {_said(loop, spec.path)}: {_WHAT_TO_DO}"

@@ -27,14 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from minigrad_tool.adapter.nodes import NodeAccess, attribute_names, is_node, real
-from minigrad_tool.adapter.order import (
-    Served,
-    fresh,
-    orders_to_explore,
-    repeats,
-    served,
-    set_order,
-)
+from minigrad_tool.adapter.order import first_in_an_order, fresh, orders_to_explore
 from minigrad_tool.adapter.profile import Op, ReuseWalk, apply_op, binary_add
 
 __all__ = ["PATHS_GRAPH", "reuse_walk", "reused_twice", "walks_past_the_output"]
@@ -65,29 +58,27 @@ def reuse_walk(
             return None
     except Exception:
         return None
-    total = orders_to_explore()
-    try:
-        for graph, build in _GRAPHS.items():
-            runs_by_order: dict[int, Served] = {}
-            for order in range(total):
-                if repeats(runs_by_order, order):
-                    continue
-                set_order(order)
-                fresh()  # sets numbered from 0: what served() logs is this run's alone
-                wrong = _walk(leaf, plus, add, build, access, graph, order)
-                runs_by_order[order] = served()
-                if wrong is not None:
-                    return wrong._replace(sharing=_sharing(leaf, access, ops))
-    finally:
-        set_order(0)
+    for graph, build in _GRAPHS.items():
+
+        def walk(order: int, graph: str = graph, build: _Build = build) -> ReuseWalk | None:
+            fresh()  # sets numbered from 0: what served() logs is this run's alone
+            return _walk(leaf, plus, add, build, access, graph, order)
+
+        wrong = first_in_an_order(orders_to_explore(), walk)
+        if wrong is not None:
+            return wrong._replace(sharing=_sharing(leaf, access, ops))
     return None
+
+
+# A graph of _GRAPHS over w: built with `plus` (a node and a number) and the engine's add.
+_Build = Callable[[Callable[[Any, float], Any], Op, Any], Any]
 
 
 def _walk(
     leaf: Callable[[float], Any],
     plus: Callable[[Any, float], Any],
     add: Op,
-    build: Callable[[Callable[[Any, float], Any], Op, Any], Any],
+    build: _Build,
     access: NodeAccess,
     graph: str,
     order: int,
@@ -126,7 +117,7 @@ PATHS_GRAPH = "w + 3 and by ((w + 4) + 5) + 6, the two added"
 # walk x gets the gradient 2 (_RIGHT).  In the second, z's children are w + 3 and w itself:
 # a walk that stacks both, then meets w again below w + 3, stacks it twice, and where the set
 # gives it w + 3 first it finishes w twice (an iterative depth-first sort on GitHub).
-_GRAPHS: dict[str, Callable[[Callable[[Any, float], Any], Op, Any], Any]] = {
+_GRAPHS: dict[str, _Build] = {
     PATHS_GRAPH: _two_paths,
     "(w + 3) + w, w used directly and through w + 3": _directly_and_through,
 }

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber
-from minigrad_tool.adapter.order import fresh, repeats, served, set_order
+from minigrad_tool.adapter.order import first_in_an_order, fresh
 from minigrad_tool.battery.oracle import NoOracle, trace_ops
 from minigrad_tool.checker import GradcheckError, Tolerance, gradcheck
 from minigrad_tool.faults import compiled_call_of, engine_caused, engine_file, raised_in, told
@@ -39,6 +39,7 @@ __all__ = [
     "ForwardTolerance",
     "KinkRule",
     "Settings",
+    "ordered",
     "pinned_values",
     "run_case",
     "run_case_in_orders",
@@ -533,24 +534,22 @@ def run_case_in_orders(
     Not a case of more than ORDERED_COST op calls (a 10,000-node chain, an MLP that learns),
     run in insertion order alone: the small graphs have the same shapes.  Leaves the process
     in order 0."""
-    result = run_case(case, access, settings, last=last)
-    if case.cost > ORDERED_COST:
-        return result
-    runs = {0: served()}
-    try:
-        for order in range(1, orders):
-            if result.status != "pass":
-                break
-            if repeats(runs, order):  # the very run of an order that passed
-                continue
-            set_order(order)
-            other = run_case(case, access, settings, last=last)
-            runs[order] = served()
-            if other.status != "pass" and other.status != "skip":
-                return _in_order(other, order, orders)
-    finally:
-        set_order(0)
-    return result
+    first: list[CaseResult] = []
+
+    def failing(order: int) -> CaseResult | None:
+        result = run_case(case, access, settings, last=last)  # afresh (run_case's `fresh`)
+        if order == 0:
+            first.append(result)
+            return None if result.status == "pass" else result
+        return None if result.status in ("pass", "skip") else _in_order(result, order, orders)
+
+    return first_in_an_order(orders if ordered(case) else 1, failing) or first[0]
+
+
+def ordered(case: BatteryCase) -> bool:
+    """Is the case run in every graph order (run_case_in_orders), not one of more than
+    ORDERED_COST op calls?"""
+    return case.cost <= ORDERED_COST
 
 
 def _in_order(result: CaseResult, order: int, orders: int) -> CaseResult:

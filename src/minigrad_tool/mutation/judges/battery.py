@@ -20,7 +20,7 @@ from typing import Any
 from minigrad_tool.adapter import Loaded
 from minigrad_tool.adapter.order import set_order
 from minigrad_tool.battery import run_case, run_case_in_orders
-from minigrad_tool.battery.cases import ORDERED_COST, BatteryCase, pinned_values
+from minigrad_tool.battery.cases import BatteryCase, ordered, pinned_values
 from minigrad_tool.battery.chunks import (
     chunks_for,
     costliest_first,
@@ -82,7 +82,7 @@ class BatteryJudge:
         self.marked: frozenset[str] = frozenset()  # the mutants whose sites the harness saw
         # the cases the harness runs in every graph order (run_case_in_orders): one that is
         # judged passed in all of them on the unmutated engine
-        self.explored = frozenset(c.name for c in cases if c.cost <= ORDERED_COST)
+        self.explored = frozenset(c.name for c in cases if ordered(c))
 
     def engine_tasks(self) -> dict[str, Task]:
         return {"battery-harness": self._harness_task, "battery-judge": self._judge_task}
