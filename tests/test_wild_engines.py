@@ -7,7 +7,7 @@ property without a setter over `._grad`, reset by `null_grad()`; leaves that nee
 `requires_grad`, which defaults to None.  Also ops of compiled code, checked as black boxes
 (nanograd-bgriebel's), and engines whose process a crash kills.
 
-Modules: minigrad_tool.adapter.native.
+Modules: minigrad_tool.adapter.native, minigrad_tool.adapter.live.
 """
 
 from __future__ import annotations
@@ -2249,3 +2249,80 @@ class TestMiniTorchShape:
             timeout=300,
         )
         assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+class TestTinyTorchShape:
+    """TinyTorch (MLSysBook's course: students write its autograd module) sets its tracking
+    ops and its backward() on `Tensor` from inside `enable_autograd()`, run once at import; each
+    op's step is the `apply` of a class named for it (`AddBackward`).  Its steps were not seen
+    (a method called `apply` was taken for a helper), so `mutate` refused it; and the mutants
+    of backward() replaced enable_autograd, which never runs again: none ran, "not covered"."""
+
+    @pytest.fixture
+    def project(self, tmp_path: Path) -> Path:
+        shutil.copytree(ENGINES / "tinytorch_shape" / "tinytorch", tmp_path / "tinytorch")
+        return tmp_path
+
+    def test_each_ops_step_is_the_apply_of_its_backward_class(self, project: Path) -> None:
+        """And an op whose output keeps no graph (a `mean` not tracked) has no step: said so,
+        not "its backward ran code in autograd.py" (that code was backward() itself)."""
+        tensor = project / "tinytorch" / "core" / "tensor.py"
+        tensor.write_text(
+            tensor.read_text()
+            + "\n    def mean(self):\n        return Tensor(np.mean(self._data))\n"
+        )
+        shown = minigrad(project, "inspect", "--engine", "tinytorch/__init__.py:Tensor")
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        rows = {line.split()[0]: line for line in shown.stdout.splitlines() if line.strip()}
+        for op, line in (("add", 12), ("mul", 17), ("sub", 23), ("sum", 32)):
+            assert f"function-class (line autograd.py:{line})" in rows[op], rows[op]
+        assert "not mutated: mean: no backward step of its own was seen running" in shown.stdout
+
+    def test_backward_set_on_the_class_is_mutated_as_itself(self, project: Path) -> None:
+        """Its mutants replace backward() (and `_unbroadcast`, defined beside it and held in
+        its closure), keeping the closure's cells where the edit drops the call that read one:
+        every mutant runs, and the battery kills each."""
+        report = project / "report.json"
+        run = minigrad(
+            project, "mutate", "--engine", "tinytorch/__init__.py:Tensor", "--json", str(report)
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "mutation score: 100.0% (50 killed, 0 survived, 0 not covered" in run.stdout
+        mutants = {
+            m["id"]: m
+            for f in json.loads(report.read_text())["files"].values()
+            for m in f["mutants"]
+        }
+        dropped = mutants["autograd.py:backward-unbroadcast"]  # the only read of a closure cell
+        assert (dropped["status"], dropped["replacement"]) == ("Killed", "gradient")
+        lines = {m["location"]["start"]["line"] for i, m in mutants.items() if "backward" in i}
+        assert lines and lines <= set(range(65, 88)), lines  # _unbroadcast and backward() only
+
+    def test_a_mutant_of_backward_replaces_backward_not_the_function_that_made_it(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The unit a mutant replaces is the innermost function around its edit that the
+        engine keeps as an object (adapter.live): backward(), set on the class, and
+        `_unbroadcast` in its closure; the ops' `op`, made by `tracked` for each op, is kept
+        too; micrograd's `_backward`, made anew by each op, is not (its op's method is)."""
+        from minigrad_tool.adapter import profile_engine
+        from minigrad_tool.isolation import Limits
+        from minigrad_tool.mutation.mutants import generate_mutants
+
+        monkeypatch.chdir(project)
+        spec, profile = profile_engine(parse_spec("tinytorch/__init__.py:Tensor"), Limits(60, None))
+        kept = {qualname for _, qualname, _ in profile.live_nested}
+        assert {
+            "enable_autograd.<locals>.backward",
+            "enable_autograd.<locals>._unbroadcast",
+            "enable_autograd.<locals>.tracked.<locals>.op",
+        } <= kept, kept
+        units = {m.unit[0] for m in generate_mutants(spec, profile).mutants if m.op == "backward"}
+        assert units == {
+            "enable_autograd.<locals>.backward",
+            "enable_autograd.<locals>._unbroadcast",
+        }
+        micro = project / "micro.py"
+        micro.write_text(MICRO)
+        _, plain = profile_engine(parse_spec("micro.py"), Limits(60, None))
+        assert plain.live_nested == ()

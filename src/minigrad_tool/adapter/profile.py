@@ -300,6 +300,11 @@ class Profile:
     # Functions several ops' backward steps call (a tensor engine's `unbroadcast`): each is
     # one site of its own, (qualname, first line).
     helpers: tuple[tuple[str, int], ...] = ()
+    # The nested functions of the engine's files that it keeps as objects (adapter.live):
+    # TinyTorch's backward(), which `enable_autograd()` defines and sets on the class, is the
+    # unit of a mutant of its code, not enable_autograd (mutation.sites).  (file, "" for the
+    # engine's own; qualname; first line)
+    live_nested: tuple[tuple[str, str, int], ...] = ()
     grad_is_node: bool = False  # a tensor engine keeping a node in .grad (DeZero)
     grad_writable: bool = True  # False: `.grad` is a read-only property (reset by a method)
     # A fresh leaf's `.grad` is None (PyTorch's "no gradient"): a node no gradient reaches keeps
@@ -527,6 +532,7 @@ class Profile:
                 "broken": tuple(map(tuple, data.get("broken", ()))),
                 "broken_in": tuple(map(tuple, data.get("broken_in", ()))),
                 "helpers": tuple(map(tuple, data.get("helpers", ()))),
+                "live_nested": tuple(map(tuple, data.get("live_nested", ()))),
                 "leaf_keywords": tuple(data.get("leaf_keywords", ())),
                 "leaf_enums": tuple(map(tuple, data.get("leaf_enums", ()))),
                 "backward_reuse": _reuse_walk(data.get("backward_reuse")),

@@ -23,6 +23,7 @@ from types import CodeType, ModuleType
 from typing import Any, Protocol
 
 from minigrad_tool.adapter.classes import class_line, function_of
+from minigrad_tool.adapter.live import live_functions
 from minigrad_tool.adapter.nodes import (
     NodeAccess,
     backward_name,
@@ -227,7 +228,8 @@ class Session:
     def no_step_here(self, op: str) -> str:
         """Why an op has no step minigrad can mutate: it lives in another file of the package
         (only the engine's file is traced and mutated), or none was seen running."""
-        ran = self.elsewhere.get(op, set())
+        sweep = {(f, q) for f, (q, _) in self.sweep_elsewhere}  # backward() itself
+        ran = self.elsewhere.get(op, set()) - sweep
         steps = {Path(f).name for f, q in ran if "backward" in q.rpartition(".")[2].lower()}
         others = sorted(steps or {Path(f).name for f, _ in ran})
         if others:
@@ -295,8 +297,20 @@ class Session:
             grad_name=grad_name(self.cls),
             coerced=coerced(self.cls),
             coerced_for_minigrad=coerced_for_minigrad(self.cls),
+            live_nested=self._live_nested(),
             **{"grad_accumulates": not resets, **extra},
         )
+
+    def _live_nested(self) -> tuple[tuple[str, str, int], ...]:
+        """The nested functions of the engine's files (its own and its package's) that it
+        keeps as objects (adapter.live): the units of the code nested in them."""
+        modules, files = [self.module], {self.filename: ""}
+        for module in list(sys.modules.values()):
+            file = getattr(module, "__file__", None)
+            if isinstance(file, str) and file != self.filename and self.in_package(file):
+                modules.append(module)
+                files[file] = file
+        return tuple(sorted(k for k in live_functions(modules, files) if "<locals>" in k[1]))
 
     def _grad_starts_none(self) -> bool:
         """Is a fresh leaf's `.grad` None?  (False where no leaf can be made from 0.5.)"""

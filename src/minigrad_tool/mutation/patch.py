@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import ast
 import copy
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
+from minigrad_tool.adapter.live import UnitKey, live_functions
 from minigrad_tool.adapter.loader import RELOADED, engine_modules, import_others
 from minigrad_tool.adapter.order import served_displays
 from minigrad_tool.adapter.source import Function, SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec
 from minigrad_tool.faults import InternalError
 from minigrad_tool.mutation import compiled
-from minigrad_tool.mutation.mutants import AstPath, Mutant
+from minigrad_tool.mutation.mutants import AstPath, Mutant, path_to
 
 __all__ = ["HIT", "SITE", "Patcher", "patcher_for"]
 
@@ -151,6 +151,26 @@ def _wrapped_in_classes(node: ast.AST, classes: tuple[str, ...]) -> ast.Module:
     return ast.Module(body=[body], type_ignores=[])
 
 
+def _enclosed(unit: Function, node: ast.AST) -> tuple[ast.AST, tuple[str, ...]]:
+    """What to compile for `node`, the unit's function as it is to run, and the names that
+    lead to its code in what compiles.  A nested function (TinyTorch's backward(), which
+    `enable_autograd()` defines and sets on the class) is compiled inside the functions around
+    it, so that the names it reads from them are its closure's cells as in the live function
+    (compiled alone, they would be globals)."""
+    outermost = unit.outermost
+    if outermost is unit:
+        return node, (*unit.classes, unit.name)
+    path = path_to(outermost.node, unit.node)
+    if path is None:
+        raise InternalError(f"{unit.qualname} is not inside {outermost.qualname}")
+    top, parent, name, index = _copy_path(outermost.node, path)
+    if index is None:
+        setattr(parent, name, node)
+    else:
+        getattr(parent, name)[index] = node
+    return top, tuple(part for part in unit.qualname.split(".") if part != "<locals>")
+
+
 def _find_code(code: CodeType, names: tuple[str, ...]) -> CodeType | None:
     """Follow class bodies and then the function name down the nested code constants."""
     if not names:
@@ -161,22 +181,6 @@ def _find_code(code: CodeType, names: tuple[str, ...]) -> CodeType | None:
             if found is not None:
                 return found
     return None
-
-
-def _functions_of(obj: object) -> Iterator[FunctionType]:
-    if isinstance(obj, staticmethod | classmethod):
-        obj = obj.__func__
-    elif isinstance(obj, property):
-        for part in (obj.fget, obj.fset, obj.fdel):
-            yield from _functions_of(part)
-        return
-    while isinstance(obj, FunctionType):
-        yield obj
-        obj = getattr(obj, "__wrapped__", None)
-
-
-# A function of the engine: (its file, "" for the engine's own; qualname; first line).
-UnitKey = tuple[str, str, int]
 
 
 def _unit_key(mutant: Mutant) -> UnitKey:
@@ -204,12 +208,19 @@ def _keeps_class_cell(original: ast.AST, mutated: ast.AST) -> ast.AST:
     return kept
 
 
-def _held(cell: Any) -> bool:
-    """A closure cell holding a class or function (one that is not empty)."""
-    try:
-        return isinstance(cell.cell_contents, type | FunctionType)
-    except ValueError:  # an empty cell
-        return False
+def _keeps_closure(mutated: ast.AST, cells: Sequence[str]) -> ast.AST:
+    """A nested function's mutant that no longer reads a name of the function around it
+    (a backward() that calls a helper defined beside it, the call dropped) would lose that
+    cell, and its code no longer fits the live function: `if False: (cells,)` first, which
+    never runs, reads every name the original's cells hold (`cells`: its co_freevars)."""
+    if not cells or not isinstance(mutated, ast.FunctionDef | ast.AsyncFunctionDef):
+        return mutated
+    names: list[ast.expr] = [ast.Name(name, ast.Load()) for name in cells]
+    keep = ast.If(ast.Constant(False), [ast.Expr(ast.Tuple(names, ast.Load()))], [])
+    _located([keep], mutated.body[0])
+    kept = copy.copy(mutated)
+    kept.body = [keep, *mutated.body]  # a new list: the original's is shared
+    return kept
 
 
 @dataclass
@@ -266,40 +277,18 @@ class Patcher:
 
     def live(self) -> dict[UnitKey, list[FunctionType]]:
         """Every function object of the engine's files reachable from their modules."""
-        if self._live is not None:
-            return self._live
-        files = {self.filename: "", **{f: f for f in self.others}}
-        found: dict[UnitKey, list[FunctionType]] = {}
-        seen: set[int] = set()
-        stack: list[object] = [v for m in self.modules for v in vars(m).values()]
-        while stack:
-            obj = stack.pop()
-            if id(obj) in seen:
-                continue
-            seen.add(id(obj))
-            if isinstance(obj, type):
-                if getattr(sys.modules.get(obj.__module__), "__file__", None) is None:
-                    continue
-                stack.extend(vars(obj).values())
-                stack.extend(obj.__bases__)
-                continue
-            for function in _functions_of(obj):
-                code = function.__code__
-                if code.co_filename in files:
-                    key = (files[code.co_filename], code.co_qualname, code.co_firstlineno)
-                    found.setdefault(key, []).append(function)
-                    # what a decorator of the engine's wraps (edugrad's `@tensor_op class add`
-                    # leaves a function that holds the class in its closure)
-                    stack += [c.cell_contents for c in function.__closure__ or () if _held(c)]
-        self._live = found
-        return found
+        if self._live is None:
+            files = {self.filename: "", **{f: f for f in self.others}}
+            self._live = live_functions(self.modules, files)
+        return self._live
 
     def _compile_unit(self, unit: Function, node: ast.AST, what: str) -> CodeType:
+        top, names = _enclosed(unit, node)
         if self.served and not unit.file:  # as the loader runs the engine's file
-            node = served_displays(node)
-        module = _wrapped_in_classes(node, unit.classes)
+            top = served_displays(top)
+        module = _wrapped_in_classes(top, unit.outermost.classes)
         code = compile(module, unit.file or self.filename, "exec", dont_inherit=True)
-        found = _find_code(code, (*unit.classes, unit.name))
+        found = _find_code(code, names)
         if found is None:
             raise InternalError(f"{what}: no code for {unit.qualname} after compiling")
         return found
@@ -335,6 +324,9 @@ class Patcher:
         key, code = self._kept(mutant, unit)
         if code is None:
             marked = _keeps_class_cell(unit.node, _marked(mutant, unit.node))
+            if unit.parent is not None:  # nested: the cells of the function it replaces
+                original = self._compile_unit(unit, unit.node, f"{unit.qualname} unmutated")
+                marked = _keeps_closure(marked, original.co_freevars)
             code = self._compile_unit(unit, marked, f"mutant {mutant.id}")
             if self.version:
                 compiled.keep(self.version, key, code)

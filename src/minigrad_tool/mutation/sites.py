@@ -123,7 +123,7 @@ def _grad_attribute(target: ast.AST, receiver: str) -> str | None:
     return None
 
 
-def _find_step(index: SourceIndex, op: Op, step: Step) -> Region | None:
+def _find_step(index: SourceIndex, op: Op, step: Step, unit_of: Units) -> Region | None:
     """The step in its file's source (`index`)."""
     if step.style == "local-grads":
         method = index.function(op.qualname, op.line)
@@ -135,11 +135,11 @@ def _find_step(index: SourceIndex, op: Op, step: Step) -> Region | None:
                 and node.lineno == step.line
                 and node.col_offset == step.col
             ):
-                return Region(node, method.outermost, step.style)
+                return Region(node, unit_of(method), step.style)
         return None
     for function in index.functions.values():
         if function.qualname == step.qualname and function.node.lineno == step.line:
-            return Region(function.node, function.outermost, step.style, _upstream(function, step))
+            return Region(function.node, unit_of(function), step.style, _upstream(function, step))
     return None
 
 
@@ -369,16 +369,18 @@ def _unrun_sites(index: SourceIndex, profile: Profile, taken: set[int]) -> list[
     return sites
 
 
-def _helper_sites(index: SourceIndex, profile: Profile, taken: set[str]) -> list[Site]:
+def _helper_sites(
+    index: SourceIndex, profile: Profile, taken: set[str], unit_of: Units
+) -> list[Site]:
     """Each helper the ops' steps share (`unbroadcast`): one site, whose mutants reach every
     op that calls it."""
     sites: list[Site] = []
     seen: set[str] = set()
     for qualname, line in profile.helpers:
         found = index.function(qualname, line)
-        if found is None or found.outermost.qualname in seen:
+        if found is None or unit_of(found).qualname in seen:
             continue
-        unit = found.outermost
+        unit = unit_of(found)
         seen.add(unit.qualname)
         name = unit.qualname.rpartition(".")[2].strip("_") or "helper"
         if name in taken:
@@ -396,6 +398,11 @@ def find_sites(
     `index_of(file)` is the source of the engine's file ("") or of another file of its
     package that holds steps (`EngineSpec.index_of`)."""
     index = index_of("")
+    live = frozenset(profile.live_nested)
+
+    def unit_of(function: Function) -> Function:
+        return _unit(function, live)
+
     unreachable = list(profile.unreachable)
     class_names = {profile.class_name, profile.class_qualname.rpartition(".")[2], "Value", "cls"}
     data_param = _data_param(index, profile)
@@ -407,7 +414,7 @@ def find_sites(
             continue
         steps = []
         for step in op.steps:
-            region = _find_step(index_of(step.file), op, step)
+            region = _find_step(index_of(step.file), op, step, unit_of)
             if region is not None and adders:
                 region = dataclasses.replace(region, accumulators=adders)
             if region is None:
@@ -432,23 +439,39 @@ def find_sites(
         for helper in op.forward_helpers:
             function = next((f for f in index.functions.values() if f.qualname == helper), None)
             if function is not None:
-                forward += [Region(e, function.outermost, "forward") for e in _returns(function)]
+                forward += [Region(e, unit_of(function), "forward") for e in _returns(function)]
         if steps or forward:
             sites.append(Site(op.name, "op", tuple(steps), tuple(forward)))
     sites += _unrun_sites(index, profile, taken)
-    sites += _helper_sites(index, profile, {s.op for s in sites})
+    sites += _helper_sites(index, profile, {s.op for s in sites}, unit_of)
     if profile.sweep is not None:
         backward = index.function(profile.sweep.qualname, profile.sweep.line)
         units: list[Function] = [backward] if backward is not None else []
         places = [("", q, line) for q, line in profile.sweep.helpers]
         for file, qualname, line in [*places, *profile.sweep.elsewhere]:
             found = index_of(file).function(qualname, line)
-            if found is not None and found.outermost not in units:
-                units.append(found.outermost)
+            if found is not None and unit_of(found) not in units:
+                units.append(unit_of(found))
         regions = tuple(Region(f.node, f, "sweep") for f in units)
         if regions:
             sites.append(Site("backward", "sweep", regions))
     return [dataclasses.replace(s, tensor=profile.holds_arrays) for s in sites], unreachable
+
+
+# The function a mutant of a function's code replaces (`_unit`, with the profile's live set)
+Units = Callable[[Function], Function]
+
+
+def _unit(function: Function, live: frozenset[tuple[str, str, int]]) -> Function:
+    """The function a mutant of code in `function` replaces: the innermost around it (itself
+    included) that the engine keeps as an object (Profile.live_nested), else the top-level one.
+    micrograd's `_backward` is made anew by each `__mul__`: its unit is `__mul__`.  TinyTorch's
+    backward() is made once by `enable_autograd()` and set on the class: it is its own unit (a
+    mutant of enable_autograd would never run again)."""
+    f = function
+    while f.parent is not None and (f.file, f.qualname, f.first_line) not in live:
+        f = f.parent
+    return f
 
 
 def node_text(expr: ast.AST) -> str | None:

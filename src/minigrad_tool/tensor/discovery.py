@@ -30,6 +30,7 @@ from minigrad_tool.adapter.classes import function_of
 from minigrad_tool.adapter.precision import array_precision
 from minigrad_tool.adapter.profile import Op, Profile, Step, bound, call_text, step_owners
 from minigrad_tool.adapter.session import Progress, Session
+from minigrad_tool.adapter.source import Function
 from minigrad_tool.adapter.spec import EngineError, EngineSpec
 from minigrad_tool.adapter.steps import (
     delegates_of,
@@ -705,7 +706,7 @@ def _table_steps_elsewhere(d: Session, ops: Sequence[Op]) -> dict[str, list[Step
     by_name = {op.name: op for op in ops}
     found: dict[str, list[Step]] = {}
     for (file, (qualname, first)), names in claims.items():
-        owner, _, name = qualname.rpartition(".")
+        owner = qualname.rpartition(".")[0]
         index = d.index_for(file)
         function = index.function(qualname, first) if index is not None else None
         names = _claimant(names, qualname, by_name)
@@ -714,8 +715,8 @@ def _table_steps_elsewhere(d: Session, ops: Sequence[Op]) -> dict[str, list[Step
             and (file, qualname) not in owned
             and owner
             and "<locals>" not in owner
-            and any(word in name.lower() for word in _STEP_WORDS)
             and function is not None
+            and _returns_gradients(qualname, function)
         ):
             node = function.node
             step = Step("function-class", qualname, node.lineno, node.col_offset, "", file)
@@ -752,6 +753,21 @@ def _constructs(qualname: str) -> bool:
 _STEP_WORDS = ("backward", "gradient", "vjp")
 
 
+def _returns_gradients(qualname: str, function: Function | None) -> bool:
+    """Is this function of a `Function` class its backward: named so, or named anyhow in a
+    class named so that it takes the upstream gradient (TinyTorch's `AddBackward.apply(self,
+    grad_output)`; not synapgrad's `BackwardFunction.__call__(self)`, which only calls the
+    step it holds)?"""
+    owner, _, name = qualname.rpartition(".")
+    if any(word in name.lower() for word in _STEP_WORDS):
+        return True
+    if function is None or not any(w in owner.rpartition(".")[2].lower() for w in _STEP_WORDS):
+        return False
+    node = function.node
+    params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+    return len([p for p in params if p not in ("self", "ctx", "cls")]) >= 1
+
+
 def _own_steps(
     d: Session, steps: tuple[Step, ...], foreign: tuple[CodeKey, ...]
 ) -> tuple[tuple[Step, ...], tuple[CodeKey, ...]]:
@@ -763,8 +779,7 @@ def _own_steps(
         index = d.index_for(step.file)
         function = index.function(step.qualname, step.line) if index is not None else None
         writes = function is not None and grad_writes(function.node)
-        name = step.qualname.rpartition(".")[2].lower()
-        backward = any(word in name for word in _STEP_WORDS)
+        backward = _returns_gradients(step.qualname, function)
         if (step.style == "method" and not writes) or (
             step.style == "function-class" and not (writes or backward)
         ):
