@@ -2326,3 +2326,51 @@ class TestTinyTorchShape:
         micro.write_text(MICRO)
         _, plain = profile_engine(parse_spec("micro.py"), Limits(60, None))
         assert plain.live_nested == ()
+
+
+class TestSeedOffset:
+    """A backward(gradient=None) that adds the gradient it is given to its own node, once, and
+    then walks the graph (the published `minitorch` 0.1.0, `torch.minitorch:Tensor`): 1e-6
+    added to that seed scales every gradient by a relative 1e-6, below every tolerance, and
+    the exact check an offset step fails (a zero upstream gradient) zeroes it too.  Its mutant
+    survived the battery (minitorch: 93.8%, its one survivor); it is no longer made.  Where
+    backward() runs for every node (a recursive pass), the same statement adds each node's
+    upstream gradient, and its offset is still made, and killed."""
+
+    def test_the_seed_of_a_pass_that_runs_once_gets_no_offset(self, tmp_path: Path) -> None:
+        shutil.copy(ENGINES / "seeded_tensor.py", tmp_path)
+        report = tmp_path / "report.json"
+        run = minigrad(
+            tmp_path, "mutate", "--engine", "seeded_tensor.py:Tensor",
+            "--operators", "offset,sign", "--json", str(report),
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        ids = {
+            m["id"] for f in json.loads(report.read_text())["files"].values() for m in f["mutants"]
+        }
+        assert {"add-offset", "mul-offset", "sum-offset", "backward-sign"} <= ids, ids
+        assert "backward-offset" not in ids
+
+    def test_backward_runs_once_is_measured(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from minigrad_tool.adapter import profile_engine
+        from minigrad_tool.isolation import Limits
+
+        shutil.copy(ENGINES / "seeded_tensor.py", tmp_path)
+        shutil.copy(ENGINES / "recursive_pass.py", tmp_path)
+        shutil.copytree(ENGINES / "tinytorch_shape" / "tinytorch", tmp_path / "tinytorch")
+        (tmp_path / "micro.py").write_text(MICRO)
+        monkeypatch.chdir(tmp_path)
+        once = {}
+        for spec in ("seeded_tensor.py:Tensor", "micro.py", "recursive_pass.py",
+                     "tinytorch/__init__.py:Tensor"):  # fmt: skip
+            sweep = profile_engine(parse_spec(spec), Limits(60, None))[1].sweep
+            assert sweep is not None
+            once[spec] = sweep.once
+        assert once == {
+            "seeded_tensor.py:Tensor": True,
+            "micro.py": True,
+            "recursive_pass.py": False,
+            "tinytorch/__init__.py:Tensor": False,
+        }

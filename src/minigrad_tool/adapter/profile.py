@@ -273,6 +273,10 @@ class Sweep:
     # Its code in other files of the package (jungrad's autograd.backward, a base class's
     # backward()): (file, qualname, first line), mutated there.
     elsewhere: tuple[tuple[str, str, int], ...] = ()
+    # backward() ran once in the pass of x + 2 (measured, Session.backward_runs_once): what it
+    # adds to its own node's gradient is the seed, added once; False where it runs again for
+    # the nodes below (a recursive pass: TinyTorch's, gradzero's) or where it cannot tell
+    once: bool = False
 
 
 @dataclass(frozen=True)
@@ -525,6 +529,7 @@ class Profile:
                     sweep["line"],
                     tuple(map(tuple, sweep["helpers"])),
                     tuple(map(tuple, sweep.get("elsewhere", ()))),
+                    sweep.get("once", False),
                 ),
                 "skipped": tuple(map(tuple, data["skipped"])),
                 "unreachable": tuple(map(tuple, data["unreachable"])),

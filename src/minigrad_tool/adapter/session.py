@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import CodeType, ModuleType
+from types import CodeType, FrameType, ModuleType
 from typing import Any, Protocol
 
 from minigrad_tool.adapter.classes import class_line, function_of
@@ -197,6 +197,31 @@ class Session:
         self.progress(f"{self.cls.__name__}(0.5) + {other:g}", method="__add__")
         return x + self.leaf(other)
 
+    def backward_runs_once(self) -> bool:
+        """Does backward() run once in a pass, for the node it is called on (a loop over the
+        graph), not again for each node below (a pass that recurses into its inputs'
+        backward())?  Counted on x + 2; False where it cannot tell."""
+        backward = function_of(getattr(self.cls, "backward", None))
+        if backward is None:
+            return False
+        code, calls = backward.__code__, [0]
+
+        def count(frame: FrameType, event: str, arg: object) -> None:
+            if event == "call" and frame.f_code is code:
+                calls[0] += 1
+
+        try:
+            out = self.added(self.leaf(0.5), 2.0)
+            previous = sys.getprofile()
+            sys.setprofile(count)
+            try:
+                out.backward()
+            finally:
+                sys.setprofile(previous)
+        except Exception:
+            return False
+        return calls[0] == 1
+
     def backward_forgets(self) -> float | None:
         """Does a second backward pass give its own graph's gradients alone?  Measured with the
         engine's `+`: x + 2 and its backward() give x the gradient 1; x's gradient set back to
@@ -257,6 +282,8 @@ class Session:
 
     def profile(self, ops: Sequence[Op], sweep: Sweep | None, **extra: Any) -> Profile:
         """What was found, as the profile that crosses to the parent."""
+        if sweep is not None and any(op.name == "add" for op in ops):
+            sweep = dataclasses.replace(sweep, once=self.backward_runs_once())
         maker = leaf_maker(self.cls)  # the class, or the factory that makes its leaves
         resets = backward_resets(self.cls)
         return Profile(

@@ -820,7 +820,8 @@ def operator_compare(site: Site) -> Iterator[Edit]:
 
 def _sweep_contributions(site: Site) -> Site:
     """The sweep read as steps: its `child.grad += local * v.grad` lines are contributions."""
-    return Site(site.op, "op", tuple(Region(r.node, r.unit, "sweep") for r in site.steps))
+    regions = tuple(Region(r.node, r.unit, "sweep") for r in site.steps)
+    return Site(site.op, "op", regions, seed=site.seed)
 
 
 def operator_topo(site: Site) -> Iterator[Edit]:
@@ -949,9 +950,20 @@ def operator_offset(site: Site) -> Iterator[Edit]:
     gradient): the engine scales them by out.grad, so a constant there is only a slightly
     wrong derivative, not one that ignores out.grad."""
     for c in contributions(site):
-        if c.kind != "local" and _mentions_upstream(c.value):
+        if c.kind != "local" and _mentions_upstream(c.value) and not _the_seed(site, c):
             plus = ast.BinOp(c.value, ast.Add(), ast.Constant(_OFFSET))
             yield Edit(c.value, plus, f"{_OFFSET:g} is added to the gradient", c.region.unit)
+
+
+def _the_seed(site: Site, c: Contribution) -> bool:
+    """`self.grad += gradient` in a backward() that runs once in a pass (Sweep.once): the
+    seed, added once, to the node it is called on.  1e-6 more there scales every gradient by
+    a relative 1e-6, which only an exact check could see, and the exact check a step's offset
+    fails (a zero upstream gradient) zeroes the seed's share too.  Where backward() runs for
+    each node (TinyTorch's recursive pass), that statement adds each node's upstream
+    gradient, and its offset is a step's."""
+    unit = c.region.unit
+    return (unit.file, unit.qualname, unit.first_line) == site.seed and c.target == "self"
 
 
 # What an array's metadata is: reading it reads no value a second graph of a case would change.

@@ -18,7 +18,7 @@ from typing import Literal, TypeGuard
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.nodes import GRAD_ALIASES, NODE_ATTRS
-from minigrad_tool.adapter.profile import Op, Profile, Step
+from minigrad_tool.adapter.profile import Op, Profile, Step, Sweep
 from minigrad_tool.adapter.source import Function, SourceIndex, references
 
 __all__ = [
@@ -63,6 +63,10 @@ class Site:
     forward: tuple[Region, ...] = ()
     note: str = ""  # why this site's code may never run (an op that raised on scalars)
     tensor: bool = False  # array code: the tensor operators apply
+    # backward() itself, where it runs once in a pass (Sweep.once): what it adds to its own
+    # node's gradient is the seed (mutation.operators.operator_offset).  (file, "" for the
+    # engine's own; qualname; first line), else None
+    seed: tuple[str, str, int] | None = None
 
 
 def _accumulators(index: SourceIndex, class_qualname: str) -> tuple[tuple[str, str], ...]:
@@ -454,12 +458,21 @@ def find_sites(
                 units.append(unit_of(found))
         regions = tuple(Region(f.node, f, "sweep") for f in units)
         if regions:
-            sites.append(Site("backward", "sweep", regions))
+            sites.append(Site("backward", "sweep", regions, seed=_seed(profile.sweep)))
     return [dataclasses.replace(s, tensor=profile.holds_arrays) for s in sites], unreachable
 
 
 # The function a mutant of a function's code replaces (`_unit`, with the profile's live set)
 Units = Callable[[Function], Function]
+
+
+def _seed(sweep: Sweep) -> tuple[str, str, int] | None:
+    """backward() itself, where it runs once in a pass (it seeds the pass); else None."""
+    if not sweep.once:
+        return None
+    if sweep.qualname:
+        return ("", sweep.qualname, sweep.line)
+    return sweep.elsewhere[0] if sweep.elsewhere else None  # the first of its code there
 
 
 def _unit(function: Function, live: frozenset[tuple[str, str, int]]) -> Function:

@@ -81,7 +81,7 @@ def enable_autograd():
         self.grad += gradient
         if self._grad_fn is not None:
             grads = self._grad_fn.apply(gradient)
-            for tensor, grad in zip(self._grad_fn.saved_tensors, grads):
+            for tensor, grad in zip(self._grad_fn.saved_tensors, grads, strict=True):
                 if isinstance(tensor, Tensor) and tensor.requires_grad:
                     tensor.backward(grad)
 
