@@ -212,6 +212,9 @@ class Session:
 
         try:
             out = self.added(self.leaf(0.5), 2.0)
+            self.progress(
+                f"backward() of {self.cls.__name__}(0.5) + 2", method="__add__", stage="backward"
+            )
             previous = sys.getprofile()
             sys.setprofile(count)
             try:
