@@ -8,6 +8,7 @@ Modules: minigrad_tool.pytest_plugin.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,46 @@ def test_an_op_that_crashes_fails_its_item(tmp_path: Path) -> None:
     result = run_pytest(tmp_path, "--minigrad-engine", engine(tmp_path, body))
     assert result.returncode == 1, result.stdout
     assert "minigrad case log_runs failed" in result.stdout and "NameError" in result.stdout
+
+
+def test_a_package_that_sets_the_engine_up_on_import(tmp_path: Path) -> None:
+    """TinyTorch's shape (tests/engines/tinytorch_shape): importing the package sets the
+    tracking ops on `Tensor`.  The user's tests import it in pytest's process; the battery's
+    children reloaded the engine's file alone from its snapshot, the package left as it was,
+    so their `Tensor` had no `sum`: minigrad failed (a traceback) in the first case's item and
+    raised KeyError in each of the 190 others.  Its package runs again there too, and every
+    case that can pass passes."""
+    import shutil
+
+    shutil.copytree(ENGINES / "tinytorch_shape" / "tinytorch", tmp_path / "tinytorch")
+    (tmp_path / "test_uses_it.py").write_text(
+        "from tinytorch import Tensor\n\n\ndef test_add():\n"
+        "    x = Tensor([2.0], requires_grad=True)\n    (x + x).backward()\n"
+        "    assert x.grad.tolist() == [2.0]\n"
+    )
+    result = run_pytest(
+        tmp_path, "test_uses_it.py", "--minigrad-engine", "tinytorch/__init__.py:Tensor"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "KeyError" not in result.stdout and "InternalError" not in result.stdout
+    assert re.search(r"\b[1-9]\d* passed", result.stdout), result.stdout
+
+
+def test_minigrad_failing_fails_every_item_saying_so(tmp_path: Path) -> None:
+    """Where minigrad's own code fails (InternalError, planted here by a conftest), no case
+    has a verdict: each item fails saying so, once per item, no traceback; the first item
+    raised it and every other one raised KeyError."""
+    (tmp_path / "conftest.py").write_text(
+        "import minigrad_tool.check\nfrom minigrad_tool.faults import InternalError\n\n\n"
+        "def planted(*args, **kwargs):\n"
+        "    raise InternalError(\"minigrad failed while running case 'add': planted\")\n\n\n"
+        "minigrad_tool.check.check_engine = planted\n"
+    )
+    result = run_pytest(tmp_path, "--minigrad-engine", engine(tmp_path, MICRO))
+    assert result.returncode == 1, result.stdout
+    said = "no verdict, minigrad itself failed: minigrad failed while running case 'add': planted"
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED ")]
+    assert failed and all("minigrad" in line for line in failed), failed
+    assert result.stdout.count(said) >= len(failed) - 1, result.stdout[-3000:]
+    assert "KeyError" not in result.stdout and "Traceback" not in result.stdout
+    assert "2 passed" in result.stdout  # the user's own tests

@@ -38,16 +38,29 @@ class _State:
     jobs: int
     results: dict[str, Any] = field(default_factory=dict)
     ran: bool = False
+    failed: str = ""  # why the battery could not be run: every item fails saying it
 
     def result(self, name: str, selected: list[str]) -> Any:
         if not self.ran:
             from minigrad_tool.check import check_engine
+            from minigrad_tool.faults import InternalError
 
             self.ran = True
-            report = check_engine(
-                self.spec, self.profile, self.settings, self.limits, jobs=self.jobs, only=selected
-            )
-            self.results = {r.case: r for r in report.results}
+            try:
+                report = check_engine(
+                    self.spec,
+                    self.profile,
+                    self.settings,
+                    self.limits,
+                    jobs=self.jobs,
+                    only=selected,
+                )
+            except InternalError as err:  # minigrad's own failure: no case has a verdict
+                self.failed = f"no verdict, minigrad itself failed: {err}"
+            else:
+                self.results = {r.case: r for r in report.results}
+        if self.failed:
+            raise CaseFailed(self.failed)
         return self.results[name]
 
     def describe(self) -> str:
@@ -239,6 +252,9 @@ class BatteryCase(pytest.Item):
             raise CaseFailed(result.detail)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        state: _State = self.parent.state  # type: ignore[union-attr]
+        if isinstance(excinfo.value, CaseFailed) and state.failed:
+            return f"minigrad case {self.name}: {excinfo.value}"
         if isinstance(excinfo.value, CaseFailed):
             return f"minigrad case {self.name} failed:\n{excinfo.value}"
         return super().repr_failure(excinfo, style=style)

@@ -224,12 +224,33 @@ def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
     for path, _ in spec.others:  # the package's other files that hold steps: snapshots too
         sys.meta_path.insert(1, SnapshotFinder(path, spec.source_of(str(path))))
     # An engine imported before the hook (our own engine, in a test run) is
-    # imported again, from the snapshot, on next use.
+    # imported again, from the snapshot, on next use; and so are the packages around it, as
+    # a fresh process imports them: TinyTorch's `__init__` sets the tracking ops on the class
+    # the engine's file defines (imported by the user's tests in pytest's process, where the
+    # plugin's children are forked, the package kept would leave the new class without them).
     for name, module in list(sys.modules.items()):
         if any(_same_file(getattr(module, "__file__", None) or "", p) for p in spec.files):
             _replaced.append(sys.modules.pop(name))
+    for name in _packages_of(spec):
+        sys.modules.pop(name, None)
     importlib.invalidate_caches()
     return finder
+
+
+def _packages_of(spec: EngineSpec) -> list[str]:
+    """The packages the engine's module is in (`tinytorch`, `tinytorch.core` for
+    `tinytorch.core.tensor`), where loaded from the engine's folders: their `__init__` runs
+    before the engine's file does, wherever the engine is imported."""
+    parts = spec.module.split(".")
+    found = []
+    for depth in range(1, len(parts)):
+        name = ".".join(parts[:depth])
+        package = sys.modules.get(name)
+        folder = spec.path.parents[len(parts) - 1 - depth]
+        locations = list(getattr(package, "__path__", None) or [])
+        if package is not None and any(_same_file(loc, folder) for loc in locations):
+            found.append(name)
+    return found
 
 
 def forget_other_engines(spec: EngineSpec) -> None:
