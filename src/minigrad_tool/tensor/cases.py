@@ -587,6 +587,10 @@ def _kink(run: CaseRun, grads: Sequence[Array], weight: Array) -> None:
     reduction = case.reduction
     assert reduction is not None
     axis, keep = reduction.axis, reduction.keepdims
+    # A full reduction the engine holds as (1,) or (1, 1, 1) (the forward accepts a single
+    # element in any shape, nanograd's max keeps the reduced axes): its upstream gradient is
+    # read in numpy's shape, which the masks below are made in
+    weight = np.reshape(weight, np.max(x, axis=axis, keepdims=keep).shape)
     peak = np.max(x, axis=axis, keepdims=True)
     upstream = weight if keep else np.expand_dims(weight, _axes(axis, x.ndim))
     upstream = np.broadcast_to(upstream, peak.shape)
