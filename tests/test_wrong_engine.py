@@ -932,3 +932,18 @@ def test_blame_constituents_explains_gradients_not_a_wrong_forward() -> None:
     ]
     found = blame_constituents(findings, uses)
     assert [f.also for f in found] == [("mul",), (), ()]
+
+
+def test_an_op_with_no_place_is_blamed_by_its_name_alone() -> None:
+    """An op that killed a discovery child (mdgrad 0.3's `2.0 - x`, a SIGSEGV) has no method
+    and line to show: the error names it alone, not as "rsub ()"."""
+    from minigrad_tool.mutation.campaign import _blame_wrong_ops
+    from minigrad_tool.mutation.judging import HarnessError
+
+    findings = [
+        Finding("rsub_runs", "rsub crashes", "rsub"),
+        Finding("add_same", "add fails", "add", "Tensor.__add__ (tensor.py:17)"),
+    ]
+    said = str(_blame_wrong_ops(HarnessError("your tests fail"), findings))
+    assert "wrong in rsub, add (Tensor.__add__ (tensor.py:17)): fix rsub and add first" in said
+    assert "()" not in said

@@ -115,7 +115,9 @@ def _blame_wrong_ops(err: HarnessError, findings: Sequence[Finding]) -> HarnessE
     blamed = by_op(findings)
     if not blamed or type(err) is not HarnessError or err.own_errors:
         return err
-    where = ", ".join(f"{op} ({found[0].where})" for op, found in blamed.items())
+    where = ", ".join(
+        f"{op} ({found[0].where})" if found[0].where else op for op, found in blamed.items()
+    )
     return HarnessError(
         f"{err}\nThe battery finds the unmutated engine wrong in {where}: fix "
         f"{' and '.join(blamed)} first; a test that fails because of it cannot judge mutants"
