@@ -16,7 +16,7 @@ import importlib.abc
 import importlib.machinery
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
@@ -109,20 +109,13 @@ class SnapshotLoader(importlib.abc.Loader):
 
 
 class SnapshotFinder(importlib.abc.MetaPathFinder):
-    """Finds modules as the other finders do, but loads the engine's file from the snapshot."""
+    """Finds modules as the other finders do, but loads the engine's file from the snapshot
+    (with `loader`, which holds the file's path and snapshot)."""
 
-    def __init__(
-        self,
-        path: Path,
-        source: str,
-        served: dict[str, Any] | None = None,
-        definitions_only: bool = False,
-    ) -> None:
-        self.path = path
-        self.source = source
-        self.served = served
-        self.definitions_only = definitions_only
-        stem = path.parent.name if path.name == "__init__.py" else path.stem
+    def __init__(self, loader: SnapshotLoader) -> None:
+        self.loader = loader
+        self.path = loader.path
+        stem = self.path.parent.name if self.path.name == "__init__.py" else self.path.stem
         self._stem = stem
         self.names: list[str] = []  # every name the engine was imported under
 
@@ -141,7 +134,7 @@ class SnapshotFinder(importlib.abc.MetaPathFinder):
                 continue
             if spec.origin is None or not _same_file(spec.origin, self.path):
                 return None  # another module of the same name: leave it alone
-            spec.loader = SnapshotLoader(self.path, self.source, self.served, self.definitions_only)
+            spec.loader = self.loader
             spec.cached = None
             spec.has_location = True
             self.names.append(fullname)
@@ -219,10 +212,10 @@ def install_snapshot(spec: EngineSpec) -> SnapshotFinder:
     keep_bytecode_out_of_tree()
     put_first_on_path(spec.sys_path)
     served = served_names() if spec.order_sensitive else None
-    finder = SnapshotFinder(spec.path, spec.source, served, spec.definitions_only)
+    finder = SnapshotFinder(SnapshotLoader(spec.path, spec.source, served, spec.definitions_only))
     sys.meta_path.insert(0, finder)
     for path, _ in spec.others:  # the package's other files that hold steps: snapshots too
-        sys.meta_path.insert(1, SnapshotFinder(path, spec.source_of(str(path))))
+        sys.meta_path.insert(1, SnapshotFinder(SnapshotLoader(path, spec.source_of(str(path)))))
     # An engine imported before the hook (our own engine, in a test run) is
     # imported again, from the snapshot, on next use; and so are the packages around it, as
     # a fresh process imports them: TinyTorch's `__init__` sets the tracking ops on the class
@@ -241,16 +234,21 @@ def _packages_of(spec: EngineSpec) -> list[str]:
     """The packages the engine's module is in (`tinytorch`, `tinytorch.core` for
     `tinytorch.core.tensor`), where loaded from the engine's folders: their `__init__` runs
     before the engine's file does, wherever the engine is imported."""
+    return [name for name, ours in _loaded_packages(spec) if ours]
+
+
+def _loaded_packages(spec: EngineSpec) -> Iterator[tuple[str, bool]]:
+    """Each package the engine's module is in that is loaded now, outermost first, and
+    whether it was loaded from the engine's own folder for it (else from elsewhere)."""
     parts = spec.module.split(".")
-    found = []
     for depth in range(1, len(parts)):
         name = ".".join(parts[:depth])
         package = sys.modules.get(name)
+        if package is None:
+            continue
         folder = spec.path.parents[len(parts) - 1 - depth]
         locations = list(getattr(package, "__path__", None) or [])
-        if package is not None and any(_same_file(loc, folder) for loc in locations):
-            found.append(name)
-    return found
+        yield name, any(_same_file(loc, folder) for loc in locations)
 
 
 def forget_other_engines(spec: EngineSpec) -> None:
@@ -260,13 +258,8 @@ def forget_other_engines(spec: EngineSpec) -> None:
     cached = sys.modules.get(spec.module)
     if cached is not None and not _same_file(getattr(cached, "__file__", None) or "", spec.path):
         del sys.modules[spec.module]
-    parts = spec.module.split(".")
-    for depth in range(1, len(parts)):
-        name = ".".join(parts[:depth])
-        package = sys.modules.get(name)
-        folder = spec.path.parents[len(parts) - 1 - depth]
-        locations = list(getattr(package, "__path__", None) or [])
-        if package is not None and not any(_same_file(loc, folder) for loc in locations):
+    for name, ours in _loaded_packages(spec):
+        if not ours:
             for other in [n for n in sys.modules if n == name or n.startswith(name + ".")]:
                 del sys.modules[other]
             return

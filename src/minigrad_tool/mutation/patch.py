@@ -324,9 +324,9 @@ class Patcher:
         key, code = self._kept(mutant, unit)
         if code is None:
             marked = _keeps_class_cell(unit.node, _marked(mutant, unit.node))
-            if unit.parent is not None:  # nested: the cells of the function it replaces
-                original = self._compile_unit(unit, unit.node, f"{unit.qualname} unmutated")
-                marked = _keeps_closure(marked, original.co_freevars)
+            if unit.parent is not None:  # nested: the cells of the live function it replaces
+                targets = self.live().get(_unit_key(mutant), [])
+                marked = _keeps_closure(marked, targets[0].__code__.co_freevars if targets else ())
             code = self._compile_unit(unit, marked, f"mutant {mutant.id}")
             if self.version:
                 compiled.keep(self.version, key, code)
