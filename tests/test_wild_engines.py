@@ -733,6 +733,83 @@ class TestOpsAsModuleFunctions:
         assert survivors == ["functional.py:relu-compare"], both.stdout
 
 
+MODULE_FUNCTIONS = (ENGINES / "module_functions.py").read_text()
+MODULE_FUNCTION_TESTS = """from engine import Value, sigmoid, tanh
+
+
+def test_tanh_runs():
+    x = Value(0.3)
+    tanh(x).backward()
+    assert x.grad > 0
+
+
+def test_sigmoid_runs():
+    x = Value(0.3)
+    sigmoid(x).backward()
+    assert x.grad > 0
+"""
+
+
+class TestScalarOpsAsModuleFunctions:
+    """A scalar engine's tanh and sigmoid written as functions of its module (`tanh(x)`) were
+    no ops: `gradcheck` passed an engine whose sigmoid had a wrong step, and `mutate` made no
+    mutant of either.  Functions of the engine's module with a known op's name, taking one
+    node, are ops now, called (and written in tests) as `engine.tanh(x)`."""
+
+    def test_they_are_checked_and_a_wrong_one_is_found(self, tmp_path: Path) -> None:
+        write(tmp_path, MODULE_FUNCTIONS)
+        right = minigrad(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert right.returncode == 0, right.stdout + right.stderr
+        assert re.search(
+            r"^tanh\s+engine\.tanh\(x\)\s+\(engine\.py:\d+\)\s.*ok$", right.stdout, re.M
+        )
+        assert re.search(
+            r"^sigmoid\s+engine\.sigmoid\(x\)\s.*sigmoid_reuse\s+ok$", right.stdout, re.M
+        )
+        assert "_scale" not in right.stdout
+        wrong = MODULE_FUNCTIONS.replace("s * (1 - s) * out.grad", "s * out.grad")
+        assert wrong != MODULE_FUNCTIONS
+        write(tmp_path, wrong)
+        found = minigrad(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert found.returncode == 1, found.stdout + found.stderr
+        assert "the backward of engine.sigmoid (engine.py:" in found.stdout
+        assert "\nwrong: sigmoid (" in found.stdout
+
+    def test_a_function_of_numbers_named_like_an_op_is_no_op(self, tmp_path: Path) -> None:
+        """A helper of floats (`log(v)`, used by no op here) is called with a node once, fails
+        there, and is said to be no op; the engine is checked as before."""
+        write(tmp_path, MODULE_FUNCTIONS + "\n\ndef log(v):\n    return math.log(v)\n")
+        checked = minigrad(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert not re.search(r"^log\s", checked.stdout, re.M)
+        assert re.search(r"^not an op here: .*log", checked.stdout, re.M), checked.stdout
+
+    def test_the_random_graphs_of_the_probes_call_them_as_functions(self) -> None:
+        from minigrad_tool.mutation.equivalence import probes
+
+        loaded = load_in_process(str(ENGINES / "module_functions.py"))
+        lines = [line for probe in probes(loaded.profile) for line in probe.lines]
+        assert any("module_functions.tanh(" in line for line in lines)
+        assert not any(".tanh()" in line for line in lines)
+
+    @pytest.mark.e2e
+    def test_their_steps_are_mutated_and_written_tests_call_them(self, tmp_path: Path) -> None:
+        write(tmp_path, MODULE_FUNCTIONS)
+        (tmp_path / "test_runs.py").write_text(MODULE_FUNCTION_TESTS)
+        engine = ["--engine", "engine.py"]
+        first = minigrad(
+            tmp_path, "mutate", *engine, "--tests", "test_runs.py", "--suggest", "s.py"
+        )
+        assert first.returncode == 1, first.stdout + first.stderr
+        assert re.search(r"^tanh\s+\d+/\d+", first.stdout, re.M)
+        assert "(engine.py:" in first.stdout and ", sigmoid): " in first.stdout  # a survivor's unit
+        written = (tmp_path / "s.py").read_text()
+        assert "import engine\n" in written and "out = engine.sigmoid(x)" in written
+        both = minigrad(tmp_path, "mutate", *engine, "--tests", "test_runs.py", "s.py")
+        assert both.returncode == 0, both.stdout + both.stderr
+        assert "mutation score: 100.0%" in both.stdout
+
+
 # --- engines that set gradients on each backward (mygrad), with a read-only .grad ----------
 
 SETS = ENGINES / "tensor_sets_grads.py"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minigrad_tool.adapter import EngineSpec, Loaded, Profile, engine_host
+from minigrad_tool.adapter.profile import method_text
 from minigrad_tool.adapter.traversal import PATHS_GRAPH
 from minigrad_tool.battery import (
     Battery,
@@ -304,7 +305,7 @@ def crashed(profile: Profile) -> list[CaseResult]:
         CaseResult(
             f"{method}_runs",
             "error",
-            f"the op {profile.class_name}.{method} crashes in the engine's code: {why}",
+            f"the op {method_text(profile.class_name, method)} crashes in the engine's code: {why}",
         )
         for method, why in profile.broken
     ]

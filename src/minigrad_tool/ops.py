@@ -214,7 +214,9 @@ UNARY_DUNDERS: dict[str, tuple[str, str]] = {
 
 
 def op_name(method: str) -> str:
-    """The op a method makes: `__add__` -> add, `__rtruediv__` -> rdiv, `reLU` -> relu."""
+    """The op a method makes: `__add__` -> add, `__rtruediv__` -> rdiv, `reLU` -> relu; the
+    op a function of the engine's module makes: `engine.tanh` -> tanh."""
+    method = method.rpartition(".")[2]
     for table in (BINARY_DUNDERS, REFLECTED_DUNDERS, UNARY_DUNDERS):
         if method in table:
             return table[method][0]

@@ -12,7 +12,7 @@ import inspect
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from types import FunctionType
+from types import CodeType, FunctionType
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
@@ -67,6 +67,17 @@ class Candidate:
     form: CallForm | None  # None: a method, to be tried as one
     op: str
     symbol: str
+    # A function of the engine's module taking the node (`tanh(x)` where the class has no
+    # `tanh`): "module:name", which the op is called through; "" for a method.
+    where: str = ""
+    # Does its code name the node class (`Value(t, (x,))`)?  One that does not may be a
+    # function of numbers (`log(v)`): its crash on a node is no bug of the engine.
+    of_nodes: bool = True
+
+    @property
+    def label(self) -> str:
+        """How the candidate is named where it is said: `tanh`, or `engine.tanh`."""
+        return self.where.replace(":", ".") if self.where else self.name
 
 
 def _never_called(name: str) -> bool:
@@ -114,7 +125,10 @@ def crash_in_engine(err: Exception, filename: str, op: Op, point: Point) -> str:
 
 
 def is_an_op(c: Candidate) -> bool:
-    """An arithmetic dunder or a method named like an op minigrad knows: a crash is a bug."""
+    """An arithmetic dunder or a method named like an op minigrad knows (a function of the
+    module, if its code makes nodes): a crash is a bug."""
+    if c.where and not c.of_nodes:
+        return False
     return c.form is not None or catalogue.canonical(c.name) is not None
 
 
@@ -152,7 +166,45 @@ def candidates(session: Session) -> list[Candidate]:
             session.skipped.append((name, "takes arguments besides self: not called"))
         else:
             found.append(Candidate(name, function, None, name, ""))
+    found += _module_functions(session, {c.op for c in found} | {c.name for c in found})
     return sorted(found, key=lambda c: c.function.__code__.co_firstlineno if c.function else 0)
+
+
+def _module_functions(session: Session, taken: set[str]) -> list[Candidate]:
+    """Ops the class has no method for that the engine's module defines as a function of one
+    node (`def tanh(x)` beside a `Value` with no `tanh`): a step the battery never ran would
+    be a wrong derivative nobody checked.  Known op names only (ops.KNOWN), so that nothing
+    else of the engine is ever called; called as `module.tanh(x)`."""
+    module = session.module
+    found: list[Candidate] = []
+    for name, attr in vars(module).items():
+        if not isinstance(attr, FunctionType) or attr.__code__.co_filename != session.filename:
+            continue
+        op = catalogue.canonical(name)
+        if op is None or op in taken or name in taken or name.startswith("_"):
+            continue
+        if _required_positional(attr) == 1:
+            where, of_nodes = f"{module.__name__}:{name}", _names(attr.__code__, session.cls)
+            found.append(Candidate(name, attr, None, name, "", where, of_nodes))
+            taken.add(op)
+    return found
+
+
+def _names(code: CodeType, cls: type) -> bool:
+    """Does `code`, or code nested in it, name `cls` (a global read)?"""
+    if cls.__name__ in code.co_names:
+        return True
+    return any(isinstance(c, CodeType) and _names(c, cls) for c in code.co_consts)
+
+
+def _required_positional(function: FunctionType) -> int:
+    """How many positional arguments a call of `function` needs; -1 where it cannot tell."""
+    try:
+        params = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return -1
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.default is p.empty and p.kind in positional for p in params)
 
 
 def _op_like(name: str) -> bool:
@@ -198,6 +250,7 @@ def op_for(c: Candidate, form: CallForm, name: str, symbol: str, owner: str = ""
         points=(),
         compiled=code is None,
         file=code.co_filename if code else "",  # "" once known to be the engine's (Session.profile)
+        function=c.where,
     )
 
 

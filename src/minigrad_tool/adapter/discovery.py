@@ -166,7 +166,7 @@ def _called_ops(
     taken: set[str] = set()
     for c in candidates(d):
         if c.name in avoid:
-            d.broken.append((c.name, avoid[c.name]))
+            d.broken.append((c.label, avoid[c.name]))
             continue
         # forms of this method that crashed inside the engine's code: (why, raised in, call)
         crashes: list[tuple[str, str, Callable[[], object]]] = []
@@ -187,7 +187,7 @@ def _called_ops(
                     raised = raised_in(err)
                     call = call or _call_of(d, op, point, constant)
             if watch is None:
-                d.skipped.append((c.name, f"{op.describe_call()} raised {error}"))
+                d.skipped.append((c.label, f"{op.describe_call()} raised {error}"))
                 if crash and call is not None:
                     crashes.append((crash, raised, call))
                 continue
@@ -202,8 +202,8 @@ def _called_ops(
             ops.append(op)
             taken.add(unique)
         if crashes and not worked and is_an_op(c):
-            d.broken.append((c.name, crashes[0][0]))
-            d.broken_in.append((c.name, crashes[0][1]))
+            d.broken.append((c.label, crashes[0][0]))
+            d.broken_in.append((c.label, crashes[0][1]))
             d.crashing_calls.append(crashes[0][2])
     return ops, foreign_codes, forward_codes
 

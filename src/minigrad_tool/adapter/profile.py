@@ -36,6 +36,7 @@ __all__ = [
     "binary_add",
     "bound",
     "call_text",
+    "method_text",
     "step_owners",
 ]
 
@@ -180,6 +181,12 @@ class Op:
         return call_text(self, x, [t for t in shown if t])
 
 
+def method_text(class_name: str, method: str) -> str:
+    """A method as said, `Value.tanh`; a function of the engine's module is named by its
+    module already (`engine.tanh`, candidates.Candidate.label)."""
+    return method if "." in method else f"{class_name}.{method}"
+
+
 def call_text(op: Op, node: str, arguments: Sequence[str]) -> str:
     """Source of a call of a method op, `x.sum(axis=1)`, or of a function op,
     `clumsygrad.math.sum(x, axis=1)`."""
@@ -190,8 +197,10 @@ def call_text(op: Op, node: str, arguments: Sequence[str]) -> str:
 
 def bound(op: Op, node: Any) -> Callable[..., Any]:
     """The op's method bound to `node`, or its module function with `node` first: call it
-    with the rest of the arguments.  Runs in a child, where the engine is imported."""
-    if not op.function:
+    with the rest of the arguments.  Runs in a child, where the engine is imported.  The
+    oracle's stand-in for a node (battery.oracle.Ref, which says so) answers every op as a
+    method: plain math, never the engine's function."""
+    if not op.function or getattr(type(node), "STANDS_FOR_A_NODE", False):
         return getattr(node, op.method)  # type: ignore[no-any-return]
     module, _, name = op.function.partition(":")
     function = getattr(importlib.import_module(module), name)

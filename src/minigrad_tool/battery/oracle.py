@@ -8,8 +8,9 @@ called through :class:`Calls`, which uses the engine's own spelling
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "RefContext",
     "evaluate",
     "slope",
+    "spelling",
     "trace_ops",
     "truth",
 ]
@@ -51,6 +53,7 @@ class Ref:
     """A float that computes like a node and records the ops applied to it."""
 
     __slots__ = ("context", "data", "uses")
+    STANDS_FOR_A_NODE = True  # adapter.profile.bound calls its ops as methods
 
     def __init__(self, data: float, context: RefContext, made: bool = False) -> None:
         self.data = float(data)
@@ -144,8 +147,9 @@ class Ref:
 class Calls:
     """Named ops by canonical name, called the way the engine spells them.
 
-    `calls.relu(x)` is `x.reLU()` on an engine that spells it so, and the
-    oracle's relu on a Ref.
+    `calls.relu(x)` is `x.reLU()` on an engine that spells it so, `engine.relu(x)` on one
+    whose module has it as a function ("engine:relu", Op.function), and the oracle's relu
+    on a Ref.
     """
 
     def __init__(self, methods: Mapping[str, str]) -> None:
@@ -153,13 +157,22 @@ class Calls:
 
     def __getattr__(self, name: str) -> Callable[[Any], Any]:
         method = self._methods.get(name, name)
+        module, function, _ = (*method.split(":"), "")[:3] if ":" in method else ("", "", "")
 
         def call(x: Any) -> Any:
             if isinstance(x, Ref):
                 return x.apply(name)
+            if function:  # imported in the child that runs the case, where the engine is
+                return getattr(importlib.import_module(module), function)(x)
             return getattr(x, method)()
 
         return call
+
+
+def spelling(ops: Iterable[Any]) -> dict[str, str]:
+    """Calls' table of an engine's named scalar ops (adapter.profile.Op): each known op's
+    method, or "module:function" where the op is a function of the engine's module."""
+    return {op.oracle: op.function or op.method for op in ops if op.call == "method" and op.oracle}
 
 
 def trace_ops(

@@ -25,7 +25,7 @@ from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op
 from minigrad_tool.battery.cases import BatteryCase, Case, KinkRule, cost
 from minigrad_tool.battery.dags import CORE_DAG_OPS, DAG_OPS, dag_op_requires, eval_dag, random_dag
-from minigrad_tool.battery.oracle import Calls, evaluate
+from minigrad_tool.battery.oracle import Calls, evaluate, spelling
 
 __all__ = ["Battery", "build_battery"]
 
@@ -397,7 +397,7 @@ def _tensor_battery(profile: Profile) -> Battery:
 
 
 def _scalar_battery(profile: Profile) -> Battery:
-    calls = Calls({op.oracle: op.method for op in profile.ops if op.call == "method" and op.oracle})
+    calls = Calls(spelling(profile.ops))
     rows = _OpRows(profile)
     for op in profile.ops:
         rows.rows_of(op)

@@ -31,7 +31,7 @@ from minigrad_tool.adapter.order import fresh
 from minigrad_tool.adapter.profile import EngineKind, Op, Profile, apply_op, binary_add
 from minigrad_tool.adapter.traversal import reused_twice
 from minigrad_tool.battery.dags import DAG_OPS, DagSpec, dag_op_requires, eval_dag, random_dag
-from minigrad_tool.battery.oracle import Calls, NoTruth, trace_ops, truth
+from minigrad_tool.battery.oracle import Calls, NoTruth, spelling, trace_ops, truth
 from minigrad_tool.checker import second_points
 from minigrad_tool.mutation.probe import Observation, Probe, TestStyle, attempt, renamed
 
@@ -308,11 +308,17 @@ _DAG_SOURCE: dict[str, str] = {
     "pow3": "{a} ** 3",
     "powf": "({a} * {a} + 0.5) ** 1.5",
     "neg": "-{a}",
-    "relu": "{a}.{relu}()",
-    "tanh": "{a}.{tanh}()",
-    "exp": "{a}.{exp}()",
-    "log": "({a} * {a} + 0.5).{log}()",
 }
+# The named ops' operands, called as the engine spells each (_named_call).
+_DAG_OPERANDS = {"relu": "{a}", "tanh": "{a}", "exp": "{a}", "log": "{a} * {a} + 0.5"}
+
+
+def _named_call(how: str, operand: str) -> str:
+    """`x.tanh()` for a method, `engine.tanh(x)` for "engine:tanh" (Op.function)."""
+    module, colon, function = how.rpartition(":")
+    if colon:
+        return f"{module}.{function}({operand})"
+    return f"{operand if operand.isidentifier() else f'({operand})'}.{how}()"
 
 
 def _dag_lines(spec: DagSpec, methods: dict[str, str]) -> tuple[str, ...]:
@@ -320,7 +326,11 @@ def _dag_lines(spec: DagSpec, methods: dict[str, str]) -> tuple[str, ...]:
     lines = []
     for k, (op, i, j) in enumerate(spec, start=3):
         name = f"n{k}"
-        lines.append(f"{name} = " + _DAG_SOURCE[op].format(a=names[i], b=names[j], **methods))
+        if op in _DAG_OPERANDS:
+            text = _named_call(methods[op], _DAG_OPERANDS[op].format(a=names[i]))
+        else:
+            text = _DAG_SOURCE[op].format(a=names[i], b=names[j])
+        lines.append(f"{name} = {text}")
         names.append(name)
     lines.append(f"out = {names[-1]} + {names[-2]}")
     return tuple(lines)
@@ -358,7 +368,7 @@ def probes(profile: Profile) -> Iterator[ScalarProbe]:
             for point in dict.fromkeys([*op.points, *unary]):
                 at_kink = kink is not None and point[0] == kink.at
                 yield _op_probe(op, point, constant, interval if at_kink else None)
-    methods = {op.oracle: op.method for op in profile.ops if op.call == "method" and op.oracle}
+    methods = spelling(profile.ops)
     available = profile.names
     dag_ops = [op for op in DAG_OPS if dag_op_requires(op) <= available]
     if "add" not in available or not dag_ops:

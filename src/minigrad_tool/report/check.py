@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from minigrad_tool.adapter import Op, Profile
-from minigrad_tool.adapter.profile import EngineKind
+from minigrad_tool.adapter.profile import EngineKind, method_text
 from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.battery import Battery, CaseResult, Settings
 from minigrad_tool.check import CheckReport, crash_findings
@@ -243,7 +243,7 @@ def print_check(out: Output, report: CheckReport) -> None:
     for name, why in battery.unchecked:
         out.line(f"not checked: op {name}: {why}", "bold yellow")
     for method, why in profile.skipped:
-        out.line(f"not an op here: {profile.class_name}.{method}: {why}", "dim")
+        out.line(f"not an op here: {method_text(profile.class_name, method)}: {why}", "dim")
     for note in profile.notes:  # what discovery decided: a read-only .grad, gelu's form, ...
         out.line(f"note: {note}", "yellow")
     out.line()
@@ -364,7 +364,7 @@ def print_profile(
     for name, why in battery.unchecked:
         out.line(f"not checked: op {name}: {why}", "bold yellow")
     for method, why in profile.skipped:
-        out.line(f"not an op here: {profile.class_name}.{method}: {why}", "dim")
+        out.line(f"not an op here: {method_text(profile.class_name, method)}: {why}", "dim")
     for note in profile.notes:
         out.line(f"note: {note}", "yellow")
 
