@@ -7,7 +7,7 @@ property without a setter over `._grad`, reset by `null_grad()`; leaves that nee
 `requires_grad`, which defaults to None.  Also ops of compiled code, checked as black boxes
 (nanograd-bgriebel's), and engines whose process a crash kills.
 
-Modules: minigrad_tool.adapter.native, minigrad_tool.adapter.live.
+Modules: minigrad_tool.adapter.native, minigrad_tool.adapter.live, minigrad_tool.adapter.functions.
 """
 
 from __future__ import annotations
@@ -791,6 +791,25 @@ class TestScalarOpsAsModuleFunctions:
         lines = [line for probe in probes(loaded.profile) for line in probe.lines]
         assert any("module_functions.tanh(" in line for line in lines)
         assert not any(".tanh()" in line for line in lines)
+
+    def test_functions_of_another_module_of_the_package_are_ops_too(self, tmp_path: Path) -> None:
+        """The lab's layout: `Value` in src/minigrad/engine.py, its activations in a
+        functional.py that the package's __init__ does not import (read first, then imported
+        for its `def tanh(`), called through the module that defines them."""
+        package = tmp_path / "src" / "minigrad"
+        package.mkdir(parents=True)
+        engine, _, functions = MODULE_FUNCTIONS.partition("\n\ndef _scale")
+        (package / "__init__.py").write_text("from .engine import Value\n")
+        (package / "engine.py").write_text(engine + "\n")
+        wrong = functions.replace("s * (1 - s) * out.grad", "s * out.grad")
+        assert wrong != functions
+        imports = "import math\n\nfrom .engine import Value\n\n\ndef _scale"
+        (package / "functional.py").write_text(imports + wrong)
+        found = minigrad(tmp_path, "gradcheck", "--engine", "src/minigrad/engine.py")
+        assert found.returncode == 1, found.stdout + found.stderr
+        assert re.search(r"^tanh\s+minigrad\.functional\.tanh\(x\)\s.*ok$", found.stdout, re.M)
+        assert "the backward of minigrad.functional.sigmoid (functional.py:" in found.stdout
+        assert "\nwrong: sigmoid (" in found.stdout
 
     @pytest.mark.e2e
     def test_their_steps_are_mutated_and_written_tests_call_them(self, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from types import CodeType, FunctionType
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
+from minigrad_tool.adapter.functions import exported_place, import_op_modules, package_modules
 from minigrad_tool.adapter.native import is_compiled
 from minigrad_tool.adapter.nodes import BACKWARD_ALIASES, GRAD_RESETS, takes_no_arguments
 from minigrad_tool.adapter.profile import CallForm, Op
@@ -171,23 +172,34 @@ def candidates(session: Session) -> list[Candidate]:
 
 
 def _module_functions(session: Session, taken: set[str]) -> list[Candidate]:
-    """Ops the class has no method for that the engine's module defines as a function of one
-    node (`def tanh(x)` beside a `Value` with no `tanh`): a step the battery never ran would
-    be a wrong derivative nobody checked.  Known op names only (ops.KNOWN), so that nothing
-    else of the engine is ever called; called as `module.tanh(x)`."""
-    module = session.module
-    found: list[Candidate] = []
-    for name, attr in vars(module).items():
-        if not isinstance(attr, FunctionType) or attr.__code__.co_filename != session.filename:
-            continue
-        op = catalogue.canonical(name)
-        if op is None or op in taken or name in taken or name.startswith("_"):
-            continue
-        if _required_positional(attr) == 1:
-            where, of_nodes = f"{module.__name__}:{name}", _names(attr.__code__, session.cls)
-            found.append(Candidate(name, attr, None, name, "", where, of_nodes))
-            taken.add(op)
+    """Ops the class has no method for that the engine's module, or a module of its package,
+    defines as a function of one node (`def tanh(x)` beside a `Value` with no `tanh`): a step
+    the battery never ran would be a wrong derivative nobody checked.  Known op names only
+    (ops.KNOWN), so that nothing else of the engine is ever called; called as
+    `engine.tanh(x)`, through the package where it exports the function."""
+    import_op_modules(session, _op_named)
+    places: dict[str, list[tuple[str, FunctionType]]] = {}
+    for module_name, module in package_modules(session, lone=False):
+        for name, attr in vars(module).items():
+            if not _op_named(name) or not isinstance(attr, FunctionType) or attr.__name__ != name:
+                continue
+            file = attr.__code__.co_filename
+            if file != session.filename and not session.in_package(file):
+                continue
+            op = str(catalogue.canonical(name))
+            if op not in taken and name not in taken and _required_positional(attr) == 1:
+                places.setdefault(op, []).append((module_name, attr))
+    found = []
+    for op in sorted(places):
+        module_name, function = exported_place(session, places[op])
+        name, of_nodes = function.__name__, _names(function.__code__, session.cls)
+        found.append(Candidate(name, function, None, name, "", f"{module_name}:{name}", of_nodes))
     return found
+
+
+def _op_named(name: str) -> bool:
+    """A public name that spells an op minigrad knows (`tanh`, `reLU`, `ln`)."""
+    return not name.startswith("_") and catalogue.canonical(name) is not None
 
 
 def _names(code: CodeType, cls: type) -> bool:

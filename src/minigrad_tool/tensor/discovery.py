@@ -12,14 +12,10 @@ that every op calling it shares.
 from __future__ import annotations
 
 import ast
-import contextlib
 import dataclasses
-import importlib
 import inspect
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -27,6 +23,7 @@ import numpy as np
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
+from minigrad_tool.adapter.functions import exported_place, import_op_modules, package_modules
 from minigrad_tool.adapter.precision import array_precision
 from minigrad_tool.adapter.profile import Op, Profile, Step, bound, call_text, step_owners
 from minigrad_tool.adapter.session import Progress, Session
@@ -388,13 +385,9 @@ def _functions_of(d: Session, taken: set[str]) -> list[tuple[Op, FunctionType]]:
     of the node (`F.sum(x)`, `ops.exp(x)`, clumsygrad's `math.sum`): known op names only, so
     that nothing else of the package is ever called.  It is called, and written in suggested
     tests, through the package itself if that exports it, else the module defining it."""
-    _import_op_modules(d)
-    modules = [
-        (name, module)
-        for name, module in list(sys.modules.items())
-        if d.in_package(str(getattr(module, "__file__", None) or ""))
-    ]
-    top = d.spec.module.partition(".")[0]
+    names = {s for table in (_METHODS, _BINARY_FUNCTIONS) for ss in table.values() for s in ss}
+    import_op_modules(d, names.__contains__)
+    modules = package_modules(d)
     found: list[tuple[Op, FunctionType]] = []
     wanted = [(n, s, "method", 1) for n, s in _METHODS.items()]
     wanted += [(n, s, "binary", 2) for n, s in _BINARY_FUNCTIONS.items()]
@@ -408,44 +401,11 @@ def _functions_of(d: Session, taken: set[str]) -> list[tuple[Op, FunctionType]]:
             if _node_function(vars(module).get(s), d, arity)
         ]
         if places:
-            module_name, function = min(
-                places, key=lambda p: (p[0] != top, p[0] != p[1].__module__, p[0])
-            )
+            module_name, function = exported_place(d, places)
             op = _op(name, function.__name__, form, "", function)
             where = f"{module_name}:{function.__name__}"
             found.append((dataclasses.replace(op, function=where), function))
     return found
-
-
-# How many files of a package are read for op functions: a package is a few dozen at most.
-_MOST_PACKAGE_FILES = 400
-# Folders of a package that hold no ops, whatever functions they define.
-_NOT_OPS = frozenset({"tests", "test", "testing", "examples", "docs", "scripts", "benchmarks"})
-
-
-def _import_op_modules(d: Session) -> None:
-    """Import the modules of the engine's package that define an op function at their top
-    level (`def sum(`, `def exp(`), read first without running them: a module of anything
-    else (a dataset loader, a plotting helper) is never run."""
-    top, _, rest = d.spec.module.partition(".")
-    if not rest or not d.package:
-        return  # a lone module: no package around it
-    root = Path(d.package)
-    names = {s for table in (_METHODS, _BINARY_FUNCTIONS) for ss in table.values() for s in ss}
-    for path in sorted(root.rglob("*.py"))[:_MOST_PACKAGE_FILES]:
-        parts = path.relative_to(root).with_suffix("").parts
-        name = ".".join([top, *parts[: -1 if parts[-1] == "__init__" else None]])
-        if name in sys.modules or not all(p.isidentifier() for p in parts):
-            continue
-        if any(p in _NOT_OPS or p.startswith("test_") for p in parts):
-            continue  # a package's own tests and examples are not run to look for ops
-        try:
-            tree = ast.parse(path.read_bytes())
-        except (OSError, SyntaxError, ValueError):
-            continue
-        if any(isinstance(n, ast.FunctionDef) and n.name in names for n in tree.body):
-            with contextlib.suppress(Exception):  # it does not import: its ops are not found
-                importlib.import_module(name)
 
 
 def _node_function(value: object, d: Session, arity: int) -> bool:

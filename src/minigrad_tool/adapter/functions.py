@@ -1,0 +1,73 @@
+"""Ops that are functions of the engine's modules, not methods of its node class.
+
+A tensor engine's `F.sum(x)` or `ops.exp(x)`; a scalar engine's `tanh(x)` beside a `Value`
+with no `tanh`.  Only functions with a known op's name are ever called, and only modules that
+define one at their top level are imported, each file read first without running it: a
+dataset loader or a plotting module of the package never runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import FunctionType, ModuleType
+
+from minigrad_tool.adapter.session import Session
+
+__all__ = ["exported_place", "import_op_modules", "package_modules"]
+
+# How many files of a package are read for op functions: a package is a few dozen at most.
+_MOST_PACKAGE_FILES = 400
+# Folders of a package that hold no ops, whatever functions they define.
+_NOT_OPS = frozenset({"tests", "test", "testing", "examples", "docs", "scripts", "benchmarks"})
+
+
+def import_op_modules(d: Session, wanted: Callable[[str], bool]) -> None:
+    """Import the modules of the engine's package that define a function whose name is
+    `wanted` at their top level (`def sum(`, `def exp(`), read first without running them: a
+    module of anything else (a dataset loader, a plotting helper) is never run."""
+    top, _, rest = d.spec.module.partition(".")
+    if not rest or not d.package:
+        return  # a lone module: no package around it
+    root = Path(d.package)
+    for path in sorted(root.rglob("*.py"))[:_MOST_PACKAGE_FILES]:
+        parts = path.relative_to(root).with_suffix("").parts
+        name = ".".join([top, *parts[: -1 if parts[-1] == "__init__" else None]])
+        if name in sys.modules or not all(p.isidentifier() for p in parts):
+            continue
+        if any(p in _NOT_OPS or p.startswith("test_") for p in parts):
+            continue  # a package's own tests and examples are not run to look for ops
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        if any(isinstance(n, ast.FunctionDef) and wanted(n.name) for n in tree.body):
+            with contextlib.suppress(Exception):  # it does not import: its ops are not found
+                importlib.import_module(name)
+
+
+def package_modules(d: Session, lone: bool = True) -> list[tuple[str, ModuleType]]:
+    """The loaded modules of the engine's package, and the engine's own module, by name.
+    Without `lone`, a lone module (`engine.py`, no package around it) is its only module:
+    what else is loaded from its folder (a student's tests beside it) is none of the engine."""
+    if not lone and "." not in d.spec.module:
+        return [(d.module.__name__, d.module)]
+    found = [
+        (name, module)
+        for name, module in list(sys.modules.items())
+        if d.in_package(str(getattr(module, "__file__", None) or ""))
+    ]
+    if all(module is not d.module for _, module in found):
+        found.append((d.module.__name__, d.module))
+    return found
+
+
+def exported_place(d: Session, places: list[tuple[str, FunctionType]]) -> tuple[str, FunctionType]:
+    """Of the modules that hold a function (`places`), the one to call it through: the
+    package itself if it exports it, else the module defining it, else the first by name."""
+    top = d.spec.module.partition(".")[0]
+    return min(places, key=lambda p: (p[0] != top, p[0] != p[1].__module__, p[0]))
