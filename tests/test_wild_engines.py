@@ -795,7 +795,9 @@ class TestScalarOpsAsModuleFunctions:
     def test_functions_of_another_module_of_the_package_are_ops_too(self, tmp_path: Path) -> None:
         """The lab's layout: `Value` in src/minigrad/engine.py, its activations in a
         functional.py that the package's __init__ does not import (read first, then imported
-        for its `def tanh(`), called through the module that defines them."""
+        for its `def tanh(`), called through the module that defines them.  A function of
+        numbers in another file (kaitorch's `functional.sigmoid`, which its steps call) fails
+        on a node and is said nowhere: it is none of the engine's ops."""
         package = tmp_path / "src" / "minigrad"
         package.mkdir(parents=True)
         engine, _, functions = MODULE_FUNCTIONS.partition("\n\ndef _scale")
@@ -805,11 +807,15 @@ class TestScalarOpsAsModuleFunctions:
         assert wrong != functions
         imports = "import math\n\nfrom .engine import Value\n\n\ndef _scale"
         (package / "functional.py").write_text(imports + wrong)
+        (package / "numbers.py").write_text(
+            "import math\n\n\ndef exp(v):\n    return math.exp(v)\n"
+        )
         found = minigrad(tmp_path, "gradcheck", "--engine", "src/minigrad/engine.py")
         assert found.returncode == 1, found.stdout + found.stderr
         assert re.search(r"^tanh\s+minigrad\.functional\.tanh\(x\)\s.*ok$", found.stdout, re.M)
         assert "the backward of minigrad.functional.sigmoid (functional.py:" in found.stdout
         assert "\nwrong: sigmoid (" in found.stdout
+        assert "numbers.exp" not in found.stdout and not re.search(r"^exp\s", found.stdout, re.M)
 
     @pytest.mark.e2e
     def test_their_steps_are_mutated_and_written_tests_call_them(self, tmp_path: Path) -> None:

@@ -74,6 +74,9 @@ class Candidate:
     # Does its code name the node class (`Value(t, (x,))`)?  One that does not may be a
     # function of numbers (`log(v)`): its crash on a node is no bug of the engine.
     of_nodes: bool = True
+    # Said nowhere if a call fails: a function of numbers in another file of the package
+    # (kaitorch's `functional.sigmoid`, which its `Scalar`'s steps call), not the engine's.
+    quiet: bool = False
 
     @property
     def label(self) -> str:
@@ -193,7 +196,9 @@ def _module_functions(session: Session, taken: set[str]) -> list[Candidate]:
     for op in sorted(places):
         module_name, function = exported_place(session, places[op])
         name, of_nodes = function.__name__, _names(function.__code__, session.cls)
-        found.append(Candidate(name, function, None, name, "", f"{module_name}:{name}", of_nodes))
+        quiet = not of_nodes and function.__code__.co_filename != session.filename
+        where = f"{module_name}:{name}"
+        found.append(Candidate(name, function, None, name, "", where, of_nodes, quiet))
     return found
 
 

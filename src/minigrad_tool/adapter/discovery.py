@@ -187,7 +187,8 @@ def _called_ops(
                     raised = raised_in(err)
                     call = call or _call_of(d, op, point, constant)
             if watch is None:
-                d.skipped.append((c.label, f"{op.describe_call()} raised {error}"))
+                if not c.quiet:
+                    d.skipped.append((c.label, f"{op.describe_call()} raised {error}"))
                 if crash and call is not None:
                     crashes.append((crash, raised, call))
                 continue
