@@ -835,6 +835,59 @@ class TestScalarOpsAsModuleFunctions:
         assert "mutation score: 100.0%" in both.stdout
 
 
+RELU_ALONE = """class Value:
+    def __init__(self, data, parents=()):
+        self.data = float(data)
+        self.grad = 0.0
+        self.parents = list(parents)
+        self._backward = lambda: None
+
+    def backward(self):
+        topo, seen = [], set()
+
+        def build(n):
+            if id(n) not in seen:
+                seen.add(id(n))
+                for p in n.parents:
+                    build(p)
+                topo.append(n)
+
+        build(self)
+        self.grad = 1.0
+        for n in reversed(topo):
+            n._backward()
+
+
+def relu(x):
+    out = Value(x.data if x.data > 0 else 0.0, [x])
+
+    def _backward():
+        x.grad += (1.0 if x.data > 0 else 0.0) * out.grad
+
+    out._backward = _backward
+    return out
+"""
+
+
+def test_an_engine_of_one_op_with_no_add_is_checked_and_its_walk_probed(tmp_path: Path) -> None:
+    """An exercise's engine: `Value` and `relu(x)`, no `+` nor `*`.  gradcheck said "no
+    verdict, minigrad itself failed" (its upstream check scales the output with one of them);
+    now it checks relu and says what it cannot check.  backward()'s walk in the wrong order
+    was called equivalent (the probes built no graph of two nodes): `relu(relu(x))` shows it."""
+    write(tmp_path, RELU_ALONE)
+    checked = minigrad(tmp_path, "gradcheck", "--engine", "engine.py")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert re.search(r"^relu\s+engine\.relu\(x\)\s.*ok$", checked.stdout, re.M)
+    assert "note: it has neither * nor + of nodes: no output can be scaled" in checked.stdout
+    mutated = minigrad(tmp_path, "mutate", "--engine", "engine.py", "--verbose")
+    assert mutated.returncode == 1, mutated.stdout + mutated.stderr
+    survived = mutated.stdout.split("SURVIVED", 1)[1].split("equivalent mutants", 1)[0]
+    assert "backward-topo (engine.py:" in survived
+    assert "engine.relu(h) where h = engine.relu(x) at x=" in survived
+    equivalent = mutated.stdout.split("equivalent mutants", 1)[1]
+    assert "and each op applied to its own output;" in equivalent  # no random graph: no +
+
+
 # --- engines that set gradients on each backward (mygrad), with a read-only .grad ----------
 
 SETS = ENGINES / "tensor_sets_grads.py"

@@ -108,6 +108,12 @@ def discover(
             f"{', '.join(compiled)}: compiled code, checked as black boxes (their values and "
             "gradients, not their code): `minigrad mutate` needs backward steps in Python"
         )
+    if final and not {"add", "mul", "rmul"} & {op.name for op in final}:
+        d.notes.append(
+            "it has neither * nor + of nodes: no output can be scaled, so no check gives an "
+            "op an upstream gradient other than 1 (a step that drops it, `x.grad += local` "
+            "for `x.grad += local * out.grad`, goes unseen)"
+        )
     for op in final:
         if op.composite and not op.uses and not op.compiled:
             d.unreachable.append((op.name, d.no_step_here(op.name)))

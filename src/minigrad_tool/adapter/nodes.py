@@ -920,7 +920,8 @@ class NodeAccess:
         return self._macheps
 
     def scaled(self, out: Any, weight: float) -> tuple[Any, float]:
-        """`weight * out` as the engine can build it: with `*`, else `out + out` (weight 2)."""
+        """`weight * out` as the engine can build it: with `*`, else `out + out` (weight 2),
+        else `out` itself (weight 1: an engine of one op, relu alone; discovery says so)."""
         makers: tuple[Callable[[], Any], ...] = (
             lambda: out * weight,
             lambda: out * self.leaf(weight),
@@ -932,7 +933,10 @@ class NodeAccess:
                 continue
             if is_node(scaled):
                 return scaled, weight
-        return out + out, 2.0
+        try:
+            return out + out, 2.0
+        except TypeError:
+            return out, 1.0
 
     def children(self, node: Any) -> tuple[Any, ...]:
         if self.children_attr is None:

@@ -295,6 +295,19 @@ def _self_probe(op: Op, x: float) -> ScalarProbe:
     )
 
 
+def _chain_probe(op: Op, point: Point) -> ScalarProbe:
+    """The op applied to its own output, `relu(relu(x))`: where the engine adds no two nodes
+    (an exercise's engine of relu alone), the only graphs of more than one node it builds,
+    where a backward() that runs the steps out of order shows."""
+    inner, outer = op.describe_call(("x",)), op.describe_call(("h",))
+    return ScalarProbe(
+        f"{outer} where h = {inner} at {_point(point)}",
+        lambda x: apply_op(op, (apply_op(op, (x,)),)),
+        point,
+        (f"h = {inner}", f"out = {outer}"),
+    )
+
+
 _DAG_SOURCE: dict[str, str] = {
     "add": "{a} + {b}",
     "sub": "{a} - {b}",
@@ -371,6 +384,10 @@ def probes(profile: Profile) -> Iterator[ScalarProbe]:
     methods = spelling(profile.ops)
     available = profile.names
     dag_ops = [op for op in DAG_OPS if dag_op_requires(op) <= available]
+    if "add" not in available:  # no random graphs: chains of one op are the deepest built
+        for op in profile.ops:
+            if op.call in ("method", "unary"):
+                yield from (_chain_probe(op, point) for point in dict.fromkeys(op.points))
     if "add" not in available or not dag_ops:
         return
     calls = Calls(methods)
@@ -507,10 +524,13 @@ def tolerance_for(profile: Profile) -> float:
     return max(1e-9, 64.0 * profile.precision.macheps)
 
 
-_SCALAR_PROBES = (
-    "every op at kinks, signed zeros and random points, and random graphs; forward "
-    "values and plain, pre-seeded and scaled gradients"
-)
+def _scalar_description(profile: Profile) -> str:
+    """What the scalar probes are, for this engine: random graphs need its `+`."""
+    graphs = "random graphs" if "add" in profile.names else "each op applied to its own output"
+    return (
+        f"every op at kinks, signed zeros and random points, and {graphs}; forward "
+        "values and plain, pre-seeded and scaled gradients"
+    )
 
 
 def _tensor_probes(profile: Profile) -> list[Probe]:
@@ -543,9 +563,7 @@ class _ProbeKind:
 
 
 _PROBE_KINDS: dict[EngineKind, _ProbeKind] = {
-    "scalar": _ProbeKind(
-        lambda profile: list(probes(profile)), lambda _: _SCALAR_PROBES, _reuse_probe
-    ),
+    "scalar": _ProbeKind(lambda profile: list(probes(profile)), _scalar_description, _reuse_probe),
     "tensor": _ProbeKind(_tensor_probes, _tensor_description, _tensor_walk),
 }
 
