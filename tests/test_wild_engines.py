@@ -792,6 +792,27 @@ class TestScalarOpsAsModuleFunctions:
         assert any("module_functions.tanh(" in line for line in lines)
         assert not any(".tanh()" in line for line in lines)
 
+    def test_a_static_method_named_like_an_op_is_one(self, tmp_path: Path) -> None:
+        """`@staticmethod def sigmoid(x)` on `Value` was never called (no method of a node),
+        and its wrong step went unseen: gradcheck passed.  It is called as
+        `engine.Value.sigmoid(x)` now."""
+        engine, _, functions = MODULE_FUNCTIONS.partition("\n\ndef _scale")
+        start = functions.index("def sigmoid(x):")
+        static = "    @staticmethod\n" + "".join(
+            f"    {line}" if line else "" for line in functions[start:].splitlines(True)
+        )
+        wrong = static.replace("s * (1 - s) * out.grad", "s * out.grad")
+        assert wrong != static
+        write(
+            tmp_path, engine.replace("    def backward(self):", wrong + "\n    def backward(self):")
+        )
+        found = minigrad(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert found.returncode == 1, found.stdout + found.stderr
+        assert re.search(
+            r"^sigmoid\s+engine\.Value\.sigmoid\(x\)\s+\(engine\.py:", found.stdout, re.M
+        )
+        assert "\nwrong: sigmoid (" in found.stdout
+
     def test_functions_of_another_module_of_the_package_are_ops_too(self, tmp_path: Path) -> None:
         """The lab's layout: `Value` in src/minigrad/engine.py, its activations in a
         functional.py that the package's __init__ does not import (read first, then imported

@@ -170,8 +170,32 @@ def candidates(session: Session) -> list[Candidate]:
             session.skipped.append((name, "takes arguments besides self: not called"))
         else:
             found.append(Candidate(name, function, None, name, ""))
+    found += _static_methods(session, attrs, {c.op for c in found} | {c.name for c in found})
     found += _module_functions(session, {c.op for c in found} | {c.name for c in found})
     return sorted(found, key=lambda c: c.function.__code__.co_firstlineno if c.function else 0)
+
+
+def _static_methods(session: Session, attrs: dict[str, object], taken: set[str]) -> list[Candidate]:
+    """Static methods of the class named like a known op that take one node (`@staticmethod
+    def sigmoid(x)`): called as `engine.Value.sigmoid(x)`.  They were never called, and a
+    wrong step there went unseen."""
+    found = []
+    cls = session.cls
+    for name, attr in attrs.items():
+        if not isinstance(attr, staticmethod) or not _op_named(name):
+            continue
+        function = attr.__func__
+        if not isinstance(function, FunctionType) or _required_positional(function) != 1:
+            continue
+        op = str(catalogue.canonical(name))
+        if op in taken or name in taken:
+            continue
+        where = f"{session.module.__name__}:{cls.__name__}.{name}"
+        found.append(
+            Candidate(name, function, None, name, "", where, _names(function.__code__, cls))
+        )
+        taken.add(op)
+    return found
 
 
 def _module_functions(session: Session, taken: set[str]) -> list[Candidate]:

@@ -37,6 +37,7 @@ __all__ = [
     "bound",
     "call_text",
     "method_text",
+    "resolve_function",
     "step_owners",
 ]
 
@@ -202,9 +203,17 @@ def bound(op: Op, node: Any) -> Callable[..., Any]:
     method: plain math, never the engine's function."""
     if not op.function or getattr(type(node), "STANDS_FOR_A_NODE", False):
         return getattr(node, op.method)  # type: ignore[no-any-return]
-    module, _, name = op.function.partition(":")
-    function = getattr(importlib.import_module(module), name)
-    return functools.partial(function, node)
+    return functools.partial(resolve_function(op.function), node)
+
+
+def resolve_function(where: str) -> Callable[..., Any]:
+    """The function "module:name" names (Op.function), or "module:Class.name", a static
+    method.  Runs in a child, where the engine is imported."""
+    module, _, name = where.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found  # type: ignore[no-any-return]
 
 
 def binary_add(ops: Sequence[Op]) -> Op | None:

@@ -8,13 +8,13 @@ called through :class:`Calls`, which uses the engine's own spelling
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from minigrad_tool import ops as catalogue
+from minigrad_tool.adapter.profile import resolve_function
 
 __all__ = [
     "Calls",
@@ -157,13 +157,12 @@ class Calls:
 
     def __getattr__(self, name: str) -> Callable[[Any], Any]:
         method = self._methods.get(name, name)
-        module, function, _ = (*method.split(":"), "")[:3] if ":" in method else ("", "", "")
 
         def call(x: Any) -> Any:
             if isinstance(x, Ref):
                 return x.apply(name)
-            if function:  # imported in the child that runs the case, where the engine is
-                return getattr(importlib.import_module(module), function)(x)
+            if ":" in method:  # in the child that runs the case, where the engine is imported
+                return resolve_function(method)(x)
             return getattr(x, method)()
 
         return call
