@@ -838,6 +838,29 @@ class TestScalarOpsAsModuleFunctions:
         assert "\nwrong: sigmoid (" in found.stdout
         assert "numbers.exp" not in found.stdout and not re.search(r"^exp\s", found.stdout, re.M)
 
+    def test_a_module_beside_a_lone_engine_that_builds_on_it_is_read(self, tmp_path: Path) -> None:
+        """A flat project: engine.py, activations.py (`from engine import Value`, tanh and a
+        wrong sigmoid), a training script and the tests.  activations.py is imported for its
+        ops; the script (code at its top level) and the test file never run."""
+        engine, _, functions = MODULE_FUNCTIONS.partition("\n\ndef _scale")
+        write(tmp_path, engine + "\n")
+        wrong = functions[functions.index("def tanh") :].replace(
+            "s * (1 - s) * out.grad", "s * out.grad"
+        )
+        main = '\n\nif __name__ == "__main__":\n    print(sigmoid(Value(0.3)).data)\n'
+        imports = "import math\n\nfrom engine import Value\n\n\n"
+        write(tmp_path, imports + wrong + main, "activations.py")
+        # a call at the top level makes it a script: imported, its exp(x) would be an op
+        script = "def exp(x):\n    return x\n\n\nEPOCHS = int('3')\n"
+        write(tmp_path, imports + script, "train.py")
+        write(tmp_path, imports + script.replace("exp", "log"), "test_engine.py")
+        found = minigrad(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert found.returncode == 1, found.stdout + found.stderr
+        assert re.search(r"^tanh\s+activations\.tanh\(x\)\s+\(activations\.py:", found.stdout, re.M)
+        assert "the backward of activations.sigmoid (activations.py:" in found.stdout
+        assert "\nwrong: sigmoid (" in found.stdout
+        assert not re.search(r"^(exp|log)\s", found.stdout, re.M)
+
     @pytest.mark.e2e
     def test_their_steps_are_mutated_and_written_tests_call_them(self, tmp_path: Path) -> None:
         write(tmp_path, MODULE_FUNCTIONS)

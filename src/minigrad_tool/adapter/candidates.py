@@ -16,7 +16,12 @@ from types import CodeType, FunctionType
 
 from minigrad_tool import ops as catalogue
 from minigrad_tool.adapter.classes import function_of
-from minigrad_tool.adapter.functions import exported_place, import_op_modules, package_modules
+from minigrad_tool.adapter.functions import (
+    beside_lone_module,
+    exported_place,
+    import_op_modules,
+    package_modules,
+)
 from minigrad_tool.adapter.native import is_compiled
 from minigrad_tool.adapter.nodes import BACKWARD_ALIASES, GRAD_RESETS, takes_no_arguments
 from minigrad_tool.adapter.profile import CallForm, Op
@@ -205,8 +210,9 @@ def _module_functions(session: Session, taken: set[str]) -> list[Candidate]:
     (ops.KNOWN), so that nothing else of the engine is ever called; called as
     `engine.tanh(x)`, through the package where it exports the function."""
     import_op_modules(session, _op_named)
+    beside = beside_lone_module(session, _op_named)
     places: dict[str, list[tuple[str, FunctionType]]] = {}
-    for module_name, module in package_modules(session, lone=False):
+    for module_name, module in package_modules(session, lone=False, beside=beside):
         for name, attr in vars(module).items():
             if not _op_named(name) or not isinstance(attr, FunctionType) or attr.__name__ != name:
                 continue

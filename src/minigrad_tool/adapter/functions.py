@@ -12,13 +12,14 @@ import ast
 import contextlib
 import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FunctionType, ModuleType
 
+from minigrad_tool.adapter.definitions import definitions_alone
 from minigrad_tool.adapter.session import Session
 
-__all__ = ["exported_place", "import_op_modules", "package_modules"]
+__all__ = ["beside_lone_module", "exported_place", "import_op_modules", "package_modules"]
 
 # How many files of a package are read for op functions: a package is a few dozen at most.
 _MOST_PACKAGE_FILES = 400
@@ -32,7 +33,7 @@ def import_op_modules(d: Session, wanted: Callable[[str], bool]) -> None:
     module of anything else (a dataset loader, a plotting helper) is never run."""
     top, _, rest = d.spec.module.partition(".")
     if not rest or not d.package:
-        return  # a lone module: no package around it
+        return  # a lone module: no package around it (beside_lone_module)
     root = Path(d.package)
     for path in sorted(root.rglob("*.py"))[:_MOST_PACKAGE_FILES]:
         parts = path.relative_to(root).with_suffix("").parts
@@ -50,12 +51,74 @@ def import_op_modules(d: Session, wanted: Callable[[str], bool]) -> None:
                 importlib.import_module(name)
 
 
-def package_modules(d: Session, lone: bool = True) -> list[tuple[str, ModuleType]]:
+def beside_lone_module(d: Session, wanted: Callable[[str], bool]) -> list[str]:
+    """The modules beside a lone module (`engine.py`, no package around it) that build on
+    it, imported: each imports it, defines a function whose name is `wanted` at its top
+    level, and holds definitions alone (an `if __name__ == "__main__":` block aside), so that
+    importing it runs no script; never a test file (a flat project: engine.py, activations.py,
+    test_engine.py).  [] for an engine in a package (import_op_modules)."""
+    engine = d.spec.module
+    if "." in engine or not d.package:
+        return []
+    found = []
+    for path in sorted(d.spec.path.parent.glob("*.py"))[:_MOST_PACKAGE_FILES]:
+        name = path.stem
+        if path == d.spec.path or not name.isidentifier() or _a_test_file(name):
+            continue
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        if not any(isinstance(n, ast.FunctionDef) and wanted(n.name) for n in tree.body):
+            continue
+        if not _imports(tree, engine) or not _definitions_only(tree):
+            continue
+        with contextlib.suppress(Exception):  # it does not import: its ops are not found
+            importlib.import_module(name)
+            found.append(name)
+    return found
+
+
+def _a_test_file(stem: str) -> bool:
+    return stem.startswith("test_") or stem.endswith("_test") or stem == "conftest"
+
+
+def _imports(tree: ast.Module, module: str) -> bool:
+    """Does the module import `module` at its top level (`from engine import Value`)?"""
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == module and not node.level:
+            return True
+        if isinstance(node, ast.Import) and any(a.name == module for a in node.names):
+            return True
+    return False
+
+
+def _definitions_only(tree: ast.Module) -> bool:
+    """Does importing the module only define things (definitions.definitions_alone keeps
+    every statement but `if __name__ == "__main__":` blocks, which an import never runs)?"""
+    body = [s for s in tree.body if not _main_guard(s)]
+    return len(definitions_alone(ast.Module(body=list(body), type_ignores=[])).body) == len(body)
+
+
+def _main_guard(statement: ast.stmt) -> bool:
+    test = statement.test if isinstance(statement, ast.If) else None
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
+
+
+def package_modules(
+    d: Session, lone: bool = True, beside: Sequence[str] = ()
+) -> list[tuple[str, ModuleType]]:
     """The loaded modules of the engine's package, and the engine's own module, by name.
-    Without `lone`, a lone module (`engine.py`, no package around it) is its only module:
-    what else is loaded from its folder (a student's tests beside it) is none of the engine."""
+    Without `lone`, a lone module (`engine.py`, no package around it) is its only module with
+    those `beside` it that build on it (beside_lone_module): what else is loaded from its
+    folder (a student's tests beside it) is none of the engine."""
     if not lone and "." not in d.spec.module:
-        return [(d.module.__name__, d.module)]
+        return [(d.module.__name__, d.module)] + [(n, sys.modules[n]) for n in beside]
     found = [
         (name, module)
         for name, module in list(sys.modules.items())
