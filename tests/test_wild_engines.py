@@ -838,6 +838,24 @@ class TestScalarOpsAsModuleFunctions:
         assert "\nwrong: sigmoid (" in found.stdout
         assert "numbers.exp" not in found.stdout and not re.search(r"^exp\s", found.stdout, re.M)
 
+    def test_a_function_is_called_by_a_path_that_reaches_it(self, tmp_path: Path) -> None:
+        """numtorch's layout: functions/tanh.py defines tanh, and functions/__init__.py runs
+        `from .tanh import tanh`, which hides the module behind the function.  Called as
+        `minigrad.functions.tanh.tanh(x)`, the tests --suggest wrote raised AttributeError
+        (and were dropped); it is `minigrad.functions.tanh(x)` now."""
+        package = tmp_path / "src" / "minigrad"
+        (package / "functions").mkdir(parents=True)
+        engine, _, functions = MODULE_FUNCTIONS.partition("\n\ndef _scale")
+        (package / "__init__.py").write_text("from .engine import Value\n")
+        (package / "engine.py").write_text(engine + "\n")
+        tanh = functions[functions.index("def tanh") : functions.index("def sigmoid")]
+        imports = "import math\n\nfrom minigrad.engine import Value\n\n\n"
+        (package / "functions" / "tanh.py").write_text(imports + tanh)
+        (package / "functions" / "__init__.py").write_text("from .tanh import tanh\n")
+        found = minigrad(tmp_path, "inspect", "--engine", "src/minigrad/engine.py")
+        assert found.returncode == 0, found.stdout + found.stderr
+        assert re.search(r"^tanh\s+minigrad\.functions\.tanh\(x\)\s", found.stdout, re.M)
+
     def test_a_module_beside_a_lone_engine_that_builds_on_it_is_read(self, tmp_path: Path) -> None:
         """A flat project: engine.py, activations.py (`from engine import Value`, tanh and a
         wrong sigmoid), a training script and the tests.  activations.py is imported for its
