@@ -792,6 +792,19 @@ class TestScalarOpsAsModuleFunctions:
         assert any("module_functions.tanh(" in line for line in lines)
         assert not any(".tanh()" in line for line in lines)
 
+    def test_one_that_kills_its_child_is_a_wrong_op_named_as_it_is(self, tmp_path: Path) -> None:
+        """A function op that ends the process is blamed as such, and named by its module,
+        not as a method of the class (it said "during calling Value.tanh")."""
+        exits = "def tanh(x):\n    import os\n\n    os._exit(3)\n"
+        killing = MODULE_FUNCTIONS.replace("def tanh(x):\n", exits + "\n\ndef _tanh(x):\n")
+        assert killing != MODULE_FUNCTIONS
+        write(tmp_path, killing)
+        found = minigrad(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert found.returncode == 1, found.stdout + found.stderr
+        assert "the op engine.tanh crashes in the engine's code: the engine exited" in found.stdout
+        assert "during calling engine.tanh (engine.tanh(x))" in found.stdout
+        assert "Value.tanh" not in found.stdout
+
     def test_a_static_method_named_like_an_op_is_one(self, tmp_path: Path) -> None:
         """`@staticmethod def sigmoid(x)` on `Value` was never called (no method of a node),
         and its wrong step went unseen: gradcheck passed.  It is called as

@@ -49,7 +49,15 @@ from minigrad_tool.adapter.nodes import (
 )
 from minigrad_tool.adapter.points import branch_points, exponents, fallback_points, points_for
 from minigrad_tool.adapter.precision import scalar_precision
-from minigrad_tool.adapter.profile import CallForm, Op, Profile, Step, apply_op, step_owners
+from minigrad_tool.adapter.profile import (
+    CallForm,
+    Op,
+    Profile,
+    Step,
+    apply_op,
+    method_text,
+    step_owners,
+)
 from minigrad_tool.adapter.session import Point, Progress, Session, Watch, quiet
 from minigrad_tool.adapter.spec import EngineSpec, EngineWrong
 from minigrad_tool.adapter.steps import (
@@ -180,7 +188,8 @@ def _called_ops(
         for form, name, symbol, points, constant in forms(c):
             unique = name if name not in taken else f"{name}_method"
             op = op_for(c, form, unique, symbol, cls.__qualname__)
-            progress(f"calling {cls.__name__}.{c.name} ({op.describe_call()})", method=c.name)
+            said = method_text(cls.__name__, c.label)  # Value.tanh, or engine.tanh
+            progress(f"calling {said} ({op.describe_call()})", method=c.name)
             watch, error, crash, raised, call = None, "", "", "", None
             for point in (*points, *fallback_points(op.arity)):
                 try:
@@ -200,9 +209,7 @@ def _called_ops(
                 continue
             worked = True
             steps, foreign = steps_of(d, op, watch)
-            progress(
-                f"calling {cls.__name__}.{c.name} to choose points for {op.name}", method=c.name
-            )
+            progress(f"calling {said} to choose points for {op.name}", method=c.name)
             op = _placed(d, op, form, points, constant, steps, watch)
             foreign_codes[op.name] = foreign
             forward_codes[op.name] = [q for q, _ in watch.forward_codes]
