@@ -265,14 +265,8 @@ def _op_like(name: str) -> bool:
 def _an_alias(function: FunctionType, attrs: dict[str, object]) -> bool:
     """`add(self, other)` beside `__add__`: one argument besides self, and code of its own
     (`__add__ = add` makes one op, checked through the operator)."""
-    try:
-        params = list(inspect.signature(function).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return False
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    required = [p for p in params if p.default is p.empty and p.kind in positional]
     dunders = {function_of(attrs.get(d)) for d in catalogue.BINARY_DUNDERS}
-    return len(required) == 1 and function not in dunders
+    return _required_positional(function) == 2 and function not in dunders  # self, other
 
 
 def op_for(c: Candidate, form: CallForm, name: str, symbol: str, owner: str = "") -> Op:
