@@ -447,6 +447,57 @@ def test_a_gradient_passed_to_an_inputs_own_backward_is_a_contribution() -> None
     assert made.unreachable == [] and loaded.profile.class_name == "Value"
 
 
+def _mutated(path: Path, prefix: str) -> list[tuple[str, str]]:
+    """An engine's mutants of one op, as (original, replacement) pairs."""
+    loaded = load_in_process(str(path))
+    made = generate_mutants(loaded.spec, loaded.profile).mutants
+    return [(m.original, m.replacement) for m in made if m.id.startswith(prefix)]
+
+
+def test_a_gradient_computed_in_locals_is_mutated_where_it_is_computed(tmp_path: Path) -> None:
+    """A Function's backward written as PyTorch's are (`grad_a = b * grad_output`, then
+    `return grad_a, grad_b`) computes its gradients in locals: before, only the returned
+    names were mutated, so no mutant dropped the upstream gradient and tanh's `1 - t * t`
+    had none at all.  What the locals were assigned, and what those read, is mutated now."""
+    source = (ENGINES / "function_class.py").read_text()
+    in_locals = source.replace(
+        "        return b * grad_output, a * grad_output\n",
+        "        grad_a = b * grad_output\n        grad_b = a * grad_output\n"
+        "        return grad_a, grad_b\n",
+    ).replace(
+        "        return ((1 - t * t) * grad_output,)\n",
+        "        local = 1 - t * t\n        g = local * grad_output\n        return (g,)\n",
+    )
+    assert in_locals.count("grad_a") == 2 and in_locals.count("local") == 2
+    (tmp_path / "function_locals.py").write_text(in_locals)
+    tanh = _mutated(tmp_path / "function_locals.py", "tanh")
+    assert sorted(pair for pair in tanh if pair[0] != "g") == [
+        ("1", "0"),
+        ("1", "2"),
+        ("1 - t * t", "(1 + t * t)"),
+        ("1 - t * t", "(t * t - 1)"),
+        ("grad_output", "1.0"),
+    ]
+    mul = _mutated(tmp_path / "function_locals.py", "mul")
+    assert [pair for pair in mul if pair[1] == "1.0"] == [("grad_output", "1.0")] * 2
+
+
+def test_the_upstream_gradients_metadata_is_not_dropped(tmp_path: Path) -> None:
+    """`out_grad.shape` reads no number of the upstream gradient: ones of its shape have the
+    same, so dropping it there was an equivalent mutant (nanograd 1.0.4 had 16 such, on
+    `device=grad_output.device`).  Its numbers' read still is."""
+    source = (ENGINES / "needle_style.py").read_text()
+    reshaped = source.replace(
+        "        return Tensor(-out_grad.cached_data)\n",
+        "        return Tensor(-out_grad.cached_data.reshape(out_grad.shape))\n",
+    )
+    assert reshaped != source
+    (tmp_path / "needle_reshaped.py").write_text(reshaped)
+    neg = _mutated(tmp_path / "needle_reshaped.py", "neg")
+    dropped = [pair for pair in neg if pair[1] == "(out_grad * 0 + 1)"]
+    assert dropped == [("out_grad", "(out_grad * 0 + 1)")]
+
+
 def test_a_function_lent_to_an_input_is_a_contribution() -> None:
     """whalegrad 0.0.2's steps hand each input `lambda ug: local * ug`: its body is the
     contribution, `ug` its upstream gradient; before, its ops' steps had no mutant."""

@@ -531,10 +531,54 @@ def contributions(site: Site) -> list[Contribution]:
 
 
 def _values(site: Site) -> Iterator[tuple[ast.AST, Region]]:
-    """Every node inside the contributions' values (the local derivatives)."""
+    """Every node inside the contributions' values (the local derivatives), and inside what
+    their locals were assigned (`_feeding`)."""
     for c in contributions(site):
-        for node in ast.walk(c.value):
-            yield node, c.region
+        for value in (c.value, *_feeding(c)):
+            for node in ast.walk(value):
+                yield node, c.region
+
+
+def _feeding(c: Contribution) -> list[ast.expr]:
+    """The values assigned, before it, to the locals a returned gradient reads, and to the
+    locals those read, and so on: a `Function`'s backward written as PyTorch's are
+    (`local = 1 - t * t`, `grad = local * grad_output`, `return grad,`) computes its
+    gradient there, and the returned name alone holds nothing to mutate."""
+    if c.kind != "returned":
+        return []
+    line = getattr(c.node, "lineno", 0)
+    assigns = [
+        node
+        for node in own_nodes(c.region.node)
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign)
+        and node.value is not None
+        and node.lineno < line
+    ]
+    read = {n.id for n in ast.walk(c.value) if isinstance(n, ast.Name)}
+    found: dict[int, ast.expr] = {}
+    while True:
+        more = [
+            node
+            for node in assigns
+            if id(node) not in found and _stored_names(node) & read and node.value is not None
+        ]
+        if not more:
+            return list(found.values())
+        for node in more:
+            assert node.value is not None  # filtered above
+            found[id(node)] = node.value
+            read |= {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+
+
+def _stored_names(node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> set[str]:
+    """The plain names an assignment stores to (`a, b = ...` stores a and b)."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {
+        n.id
+        for t in targets
+        for n in ast.walk(t)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
 
 
 def _number(node: ast.AST) -> int | float | None:
@@ -712,7 +756,7 @@ def operator_swap(site: Site) -> Iterator[Edit]:
         names = _swappable_names(site, c.region)
         aliases = node_aliases(c.region)
         unit = c.region.unit
-        for node in ast.walk(c.value):
+        for node in (n for value in (c.value, *_feeding(c)) for n in ast.walk(value)):
             here = node_text(node.value) if isinstance(node, ast.Attribute) else None
             if isinstance(node, ast.Attribute) and here in names and node.attr in NODE_ATTRS:
                 for name in names:
@@ -764,21 +808,36 @@ def operator_drop(site: Site) -> Iterator[Edit]:
 
 
 def operator_chain(site: Site) -> Iterator[Edit]:
-    """Drop the upstream factor: `out.grad` (or a backward's grad argument) becomes 1."""
+    """Drop the upstream factor: `out.grad` (or a backward's grad argument) becomes 1, where
+    a contribution reads it or its locals were assigned it (`grad_a = b * grad_output`)."""
     for c in contributions(site):
-        # in `out.grad.data` the whole is the upstream gradient, not its inner `out.grad`
-        inner = {
-            id(n.value)
-            for n in ast.walk(c.value)
-            if isinstance(n, ast.Attribute) and n.attr == "data" and _plain_grad_of(n.value)
-        }
-        for node in ast.walk(c.value):
-            if (_grad_of(node) is not None and id(node) not in inner) or (
-                isinstance(node, ast.Name) and node.id in (c.region.upstream, c.upstream)
-            ):
+        for value in (c.value, *_feeding(c)):
+            for node in _upstream_reads(c, value):
                 yield Edit(
                     node, _ones(node, site), "the upstream gradient is dropped", c.region.unit
                 )
+
+
+def _upstream_reads(c: Contribution, value: ast.expr) -> list[ast.expr]:
+    """Where `value` reads the upstream gradient's numbers: `out.grad`, or the step's grad
+    argument; not where it reads only its metadata (`device=grad_output.device`)."""
+    # in `out.grad.data` the whole is the upstream gradient, not its inner `out.grad`
+    inner = {
+        id(n.value)
+        for n in ast.walk(value)
+        if isinstance(n, ast.Attribute)
+        and ((n.attr == "data" and _plain_grad_of(n.value)) or n.attr in _METADATA)
+    }
+    return [
+        node
+        for node in ast.walk(value)
+        if isinstance(node, ast.expr)
+        and id(node) not in inner
+        and (
+            _grad_of(node) is not None
+            or (isinstance(node, ast.Name) and node.id in (c.region.upstream, c.upstream))
+        )
+    ]
 
 
 def _ones(upstream: ast.AST, site: Site) -> ast.expr:
@@ -966,8 +1025,9 @@ def _the_seed(site: Site, c: Contribution) -> bool:
     return (unit.file, unit.qualname, unit.first_line) == site.seed and c.target == "self"
 
 
-# What an array's metadata is: reading it reads no value a second graph of a case would change.
-_METADATA = frozenset({"shape", "ndim", "size", "dtype"})
+# What an array's metadata is read through: reading it reads no value a second graph of a
+# case would change, and ones of the array's shape have the same.
+_METADATA = frozenset({"shape", "ndim", "size", "dtype", "device", "requires_grad"})
 
 
 def _value_reads(node: ast.AST) -> list[ast.Attribute]:
