@@ -482,6 +482,62 @@ def test_a_gradient_computed_in_locals_is_mutated_where_it_is_computed(tmp_path:
     assert [pair for pair in mul if pair[1] == "1.0"] == [("grad_output", "1.0")] * 2
 
 
+_GETITEM = """
+class GetItem(Op):
+    def __init__(self, key):
+        self.key = key
+
+    def compute(self, a):
+        return a[self.key]
+
+    def gradient(self, out_grad, node):
+        grad = numpy.zeros(node.inputs[0].shape)
+        FILL
+        return Tensor(grad)
+
+
+"""
+
+
+@pytest.mark.parametrize(
+    "fill",
+    ["numpy.add.at(grad, self.key, out_grad.cached_data)", "grad[self.key] = out_grad.cached_data"],
+)
+def test_a_gradient_written_into_a_local_array_is_mutated_there(tmp_path: Path, fill: str) -> None:
+    """numpygrad 0.1.1's getitem step fills an array of zeros (`grad_a[ctx.key] = grad`) and
+    returns it: the upstream gradient was read only in the filling statement, which no mutant
+    touched; a call that fills a local it is handed (`np.add.at(grad, key, g)`) is the same."""
+    source = (ENGINES / "needle_style.py").read_text()
+    with_getitem = source.replace(
+        "class Tensor:\n", _GETITEM.replace("FILL", fill) + "class Tensor:\n"
+    ).replace(
+        "    def exp(self):\n",
+        "    def __getitem__(self, key):\n        return GetItem(key)(self)\n\n"
+        "    def exp(self):\n",
+    )
+    assert with_getitem.count("GetItem") == 2
+    (tmp_path / "needle_getitem.py").write_text(with_getitem)
+    getitem = _mutated(tmp_path / "needle_getitem.py", "getitem")
+    assert ("out_grad", "(out_grad * 0 + 1)") in getitem
+
+
+def test_an_upstream_gradient_named_first_is_dropped_where_it_is_read(tmp_path: Path) -> None:
+    """miniad 0.1.1's steps name the upstream gradient first (`out_grad = out.grad`, then
+    `left.grad = ... + out_grad`): no contribution read `out.grad` itself, so its add and mul
+    had no `chain` mutant.  The local's assignment is mutated now, once for both inputs."""
+    source = (ENGINES / "microstyle.py").read_text()
+    named = source.replace(
+        "            self.grad += other.data * out.grad\n"
+        "            other.grad += self.data * out.grad\n",
+        "            g = out.grad\n            self.grad += other.data * g\n"
+        "            other.grad += self.data * g\n",
+    )
+    assert named != source
+    (tmp_path / "named_upstream.py").write_text(named)
+    mul = _mutated(tmp_path / "named_upstream.py", "mul")
+    assert [pair for pair in mul if pair[1] == "1.0"] == [("out.grad", "1.0")]
+
+
 def test_the_upstream_gradients_metadata_is_not_dropped(tmp_path: Path) -> None:
     """`out_grad.shape` reads no number of the upstream gradient: ones of its shape have the
     same, so dropping it there was an equivalent mutant (nanograd 1.0.4 had 16 such, on

@@ -540,45 +540,54 @@ def _values(site: Site) -> Iterator[tuple[ast.AST, Region]]:
 
 
 def _feeding(c: Contribution) -> list[ast.expr]:
-    """The values assigned, before it, to the locals a returned gradient reads, and to the
-    locals those read, and so on: a `Function`'s backward written as PyTorch's are
-    (`local = 1 - t * t`, `grad = local * grad_output`, `return grad,`) computes its
-    gradient there, and the returned name alone holds nothing to mutate."""
-    if c.kind != "returned":
-        return []
+    """What was written, in its step and before it, into the locals a contribution reads, and
+    into the locals those read, and so on: a `Function`'s backward written as PyTorch's are
+    (`local = 1 - t * t`, `grad = local * grad_output`, `return grad,`; `grad_a[key] = grad`;
+    `np.add.at(grad_a, key, grad)`), or a step that names its upstream gradient first
+    (`g = out.grad`, `self.grad += g`), computes its gradient there, and the name the
+    contribution reads holds nothing to mutate."""
     line = getattr(c.node, "lineno", 0)
-    assigns = [
-        node
+    writes = [
+        (written, value)
         for node in own_nodes(c.region.node)
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign)
-        and node.value is not None
-        and node.lineno < line
+        if isinstance(node, ast.stmt) and node.lineno < line
+        for written, value in [_written(node)]
+        if value is not None
     ]
     read = {n.id for n in ast.walk(c.value) if isinstance(n, ast.Name)}
     found: dict[int, ast.expr] = {}
     while True:
-        more = [
-            node
-            for node in assigns
-            if id(node) not in found and _stored_names(node) & read and node.value is not None
-        ]
+        more = [value for written, value in writes if id(value) not in found and written & read]
         if not more:
             return list(found.values())
-        for node in more:
-            assert node.value is not None  # filtered above
-            found[id(node)] = node.value
-            read |= {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+        for value in more:
+            found[id(value)] = value
+            read |= {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
 
 
-def _stored_names(node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> set[str]:
-    """The plain names an assignment stores to (`a, b = ...` stores a and b)."""
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return {
-        n.id
-        for t in targets
-        for n in ast.walk(t)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
+def _written(node: ast.stmt) -> tuple[set[str], ast.expr | None]:
+    """The locals a statement writes into, and what it writes: an assignment's value to the
+    names it stores (`a, b = ...`) or whose items it sets (`g[key] = v`; not attributes:
+    `left.grad = g` gives a node its gradient, and a step may return that node); a call on
+    its own line, to the names it is handed (`np.add.at(g, key, v)` fills g)."""
+    if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and node.value is not None:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {name for t in targets for name in _target_names(t)}, node.value
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        handed = {a.id for a in node.value.args if isinstance(a, ast.Name)}
+        return handed, node.value
+    return set(), None
+
+
+def _target_names(target: ast.expr) -> Iterator[str]:
+    """`a` for `a`, `a[key]` and `a[i][j]`; each name of a tuple of targets."""
+    if isinstance(target, ast.Tuple | ast.List):
+        for element in target.elts:
+            yield from _target_names(element)
+    elif isinstance(target, ast.Starred | ast.Subscript):
+        yield from _target_names(target.value)
+    elif isinstance(target, ast.Name):
+        yield target.id
 
 
 def _number(node: ast.AST) -> int | float | None:
