@@ -6,6 +6,7 @@ Modules: minigrad_tool.mutation.sites.
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 import textwrap
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_hostile import minigrad as run_minigrad
 
 from minigrad_tool.adapter import Loaded, load_in_process
 from minigrad_tool.adapter.loader import engine_modules
@@ -1058,3 +1060,62 @@ def test_an_edit_that_is_not_python_is_no_mutant(monkeypatch: pytest.MonkeyPatch
         left_out_line(campaign)
         == "left out, not Python where they stand (1): mul-sign (engine.py:7)"
     )
+
+
+def _marked_line(path: Path) -> int:
+    return next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "pragma" in text)
+
+
+class TestPragmaNoMutate:
+    """`# pragma: no mutate` (mutmut's comment) on a line keeps its mutants from being made,
+    as a maintainer marks code no test here can reach (nanograd 1.0.4's OpenCL path); the
+    score line says how many were left out, the JSON lists them, and no other mutant is
+    renamed."""
+
+    MARKED = "            self.grad += other.data * out.grad  # pragma: no mutate\n"
+
+    @pytest.fixture
+    def marked(self, tmp_path: Path) -> Path:
+        source = (ENGINES / "microstyle.py").read_text()
+        text = source.replace("            self.grad += other.data * out.grad\n", self.MARKED)
+        assert text != source
+        (tmp_path / "marked.py").write_text(text)
+        return tmp_path / "marked.py"
+
+    def test_a_marked_lines_mutants_are_not_made_and_the_others_keep_their_ids(
+        self, marked: Path
+    ) -> None:
+        whole = load_in_process(str(ENGINES / "microstyle.py"))
+        every = {m.id: m for m in generate_mutants(whole.spec, whole.profile).mutants}
+        loaded = load_in_process(str(marked))
+        made = generate_mutants(loaded.spec, loaded.profile)
+        line = _marked_line(marked)
+        assert made.no_mutate and {m.changed_lines()[0] for m in made.no_mutate} == {line}
+        assert all(line not in m.changed_lines() for m in made.mutants)
+        assert {m.id for m in made.mutants} | {m.id for m in made.no_mutate} == set(every)
+        for m in made.mutants:
+            assert (m.start, m.replacement) == (every[m.id].start, every[m.id].replacement)
+        # stale wraps the whole step: the mutant that changes the other line is still made
+        assert "mul-stale-2" in {m.id for m in made.mutants}
+
+    def test_the_score_line_and_the_json_say_what_was_left_out(
+        self, marked: Path, tmp_path: Path
+    ) -> None:
+        report = tmp_path / "r.json"
+        run = run_minigrad(tmp_path, "mutate", "--engine", marked.name, "--json", str(report))
+        assert run.returncode == 0, run.stdout + run.stderr
+        left = json.loads(report.read_text())["config"]["noMutate"]
+        assert left and {entry["line"] for entry in left} == {_marked_line(marked)}
+        assert f"; {len(left)} left out by `# pragma: no mutate`" in run.stdout
+        assert "left out by `# pragma: no mutate`" in run.stdout.split("mutation score")[0]
+
+    def test_every_line_marked_is_no_verdict(self, tmp_path: Path) -> None:
+        source = (ENGINES / "microstyle.py").read_text()
+        marked = "".join(
+            line.rstrip("\n") + "  # pragma: no mutate\n" if line.strip() else line
+            for line in source.splitlines(keepends=True)
+        )
+        (tmp_path / "all.py").write_text(marked)
+        run = run_minigrad(tmp_path, "mutate", "--engine", "all.py")
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "is of a line marked `# pragma: no mutate`" in run.stderr

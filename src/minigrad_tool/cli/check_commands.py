@@ -44,6 +44,7 @@ def gradcheck(args: argparse.Namespace, out: Output) -> int:
 def inspect(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.battery import build_battery
     from minigrad_tool.mutation.mutants import generate_mutants
+    from minigrad_tool.mutation.results import NO_MUTATE
     from minigrad_tool.report.check import print_profile
 
     spec, profile = common.profile(args, out)
@@ -53,4 +54,7 @@ def inspect(args: argparse.Namespace, out: Output) -> int:
     for mutant in generated.mutants:
         counts.setdefault(mutant.op, Counter())[mutant.operator] += 1
     print_profile(out, profile, build_battery(profile), settings, counts, generated.unreachable)
+    if generated.no_mutate:
+        keys = ", ".join(m.id for m in generated.no_mutate)
+        out.line(f"left out by `{NO_MUTATE}` ({len(generated.no_mutate)}): {keys}", "yellow")
     return OK

@@ -99,6 +99,13 @@ def _judges(args: argparse.Namespace, tests: Sequence[str]) -> tuple[str, ...]:
 
 def _nothing_to_mutate(spec: EngineSpec, profile: Profile, generated: Generated) -> str:
     """No mutant: why, with the ops' own reasons (steps in another file of the package)."""
+    from minigrad_tool.mutation.results import NO_MUTATE
+
+    if generated.no_mutate:
+        return (
+            f"every mutant of {profile.class_name} in {spec.path} is of a line marked "
+            f"`{NO_MUTATE}` ({len(generated.no_mutate)} left out): nothing to judge, no verdict"
+        )
     return (
         f"{profile.class_name} in {spec.path} has no backward step minigrad can mutate"
         + _reasons(generated)

@@ -133,6 +133,16 @@ def _longest_deadline(
     )
 
 
+def _not_made(generated: Generated) -> dict[str, Any]:
+    """What the report says was not mutated: ops no operator reaches, edits that are no
+    Python where they stand, and the mutants of lines marked `# pragma: no mutate`."""
+    return {
+        "unreachable": list(generated.unreachable),
+        "left_out": list(generated.left_out),
+        "no_mutate": [(m.id, m.changed_lines()[0]) for m in generated.no_mutate],
+    }
+
+
 def _spelling(profile: Profile) -> dict[str, Any]:
     """How the report writes the engine's own names: its gradient's (`gradient`), its backward
     pass's (`backwards`), and a number multiplying a node where its `*` takes nodes only
@@ -502,8 +512,7 @@ def run_campaign(
         shard=config.shard,
         total_mutants=len(generated.mutants),
         run_id=run_id(spec, config, len(generated.mutants)),
-        unreachable=list(generated.unreachable),
-        left_out=list(generated.left_out),
+        **_not_made(generated),
         harness_seconds=harness_seconds,
         test_paths=list(config.tests),
         findings=findings,

@@ -14,6 +14,7 @@ import ast
 import copy
 import dataclasses
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,23 @@ class Mutant:
                     return next(line for line in after[start:end] if line)
         return ""
 
+    def changed_lines(self) -> list[int]:
+        """The lines of the source the edit rewrites: its one line, or, where it spans
+        several (the stale operator wraps a whole step, re-indented and written anew by
+        `ast.unparse`), those whose code changes; spacing, quotes and comments are ignored."""
+        before = [_code_key(line) for line in self.original.splitlines()]
+        after = [_code_key(line) for line in self.replacement.splitlines()]
+        if len(before) <= 1:
+            return [self.start[0]]
+        changes = difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
+        lines = [
+            self.start[0] + i
+            for tag, first, last, _, _ in changes
+            if tag in ("replace", "delete")
+            for i in range(first, last)
+        ]
+        return lines or list(range(self.start[0], self.end[0] + 1))
+
     def diff(self, source: str, path: str = "engine.py") -> str:
         """A unified diff of the mutant against the original source."""
         lines = difflib.unified_diff(
@@ -136,6 +154,8 @@ class Generated:
     # edits an operator made that are not Python where they stand: (op, operator, the other
     # file of the package it is in or "" for the engine's, line)
     left_out: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # mutants of a line the user marked `# pragma: no mutate` (mutmut's comment): not made
+    no_mutate: list[Mutant] = field(default_factory=list)
 
 
 def make_key(op: str, operator: str, n: int, file: str = "") -> str:
@@ -173,6 +193,31 @@ class _Text:
     def text(self, node: ast.AST) -> str:
         start, end = self.span(node)
         return self.data[start:end].decode("utf-8")
+
+    def marked(self, line: int) -> bool:
+        """Does the line (1-based) say `# pragma: no mutate`?"""
+        start = self.line_starts[line - 1]
+        end = self.line_starts[line] if line < len(self.line_starts) else len(self.data)
+        return _NO_MUTATE.search(self.data[start:end]) is not None
+
+
+def _code_key(line: str) -> str:
+    """A line's code as `ast.unparse` would write it, near enough to compare: no comment, no
+    spaces, one kind of quote."""
+    quote = ""
+    for i, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote and line[i - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            line = line[:i]
+            break
+    return "".join(line.split()).replace("'", '"')
+
+
+# mutmut's comment (and coverage.py's form of pragma): a line it ends is left as written.
+_NO_MUTATE = re.compile(rb"#\s*pragma:\s*no\s+mutate\b")
 
 
 def _render(edit: Edit) -> str:
@@ -368,7 +413,10 @@ def generate_mutants(
             made = _mutants_of(site, operator, texts, names, seen, numbers, forms, left_out)
             mutants.extend(made)
     unmutated = unreachable + _unmutated_steps(profile, sites, mutants)
-    return Generated(mutants, unmutated, sites, left_out)
+    # Left out after numbering, so that marking a line renames no other mutant.
+    marked = [m for m in mutants if any(map(texts[m.file].marked, m.changed_lines()))]
+    kept = [m for m in mutants if m not in marked]
+    return Generated(kept, unmutated, sites, left_out, marked)
 
 
 def _unmutated_steps(

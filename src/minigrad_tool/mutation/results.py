@@ -35,6 +35,8 @@ __all__ = [
 # differs from the original only on cases the unmutated engine already fails, or its op is
 # wrong there (wrong_op_reason).
 NOT_JUDGED = "not judged"
+# The comment (mutmut's) that keeps a line from being mutated (mutation.mutants).
+NO_MUTATE = "# pragma: no mutate"
 
 
 def wrong_op_reason(op: str) -> str:
@@ -161,6 +163,8 @@ class Campaign:
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     # edits of operators that were not Python where they stood: (op, operator, file, line)
     left_out: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # mutants of lines the user marked `# pragma: no mutate`, not made: (ID, line)
+    no_mutate: list[tuple[str, int]] = field(default_factory=list)
     harness_seconds: float = 0.0
     tests: list[str] = field(default_factory=list)  # the test IDs that judged
     test_paths: list[str] = field(default_factory=list)  # the files and folders they came from

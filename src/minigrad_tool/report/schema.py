@@ -81,6 +81,8 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
                 # test file -> its globals holding what the engine computed at import
                 "computedAtImport": campaign.imported,
             }
+        if campaign.no_mutate:  # lines the user marked `# pragma: no mutate`: not mutated
+            config["noMutate"] = [{"id": key, "line": line} for key, line in campaign.no_mutate]
         if campaign.since:  # --since REF judged the changed ops only
             config["since"] = {"ref": campaign.since, "notJudged": campaign.not_judged}
         tests = campaign.tests

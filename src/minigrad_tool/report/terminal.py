@@ -10,7 +10,7 @@ from minigrad_tool.findings import Finding, by_op, explained
 from minigrad_tool.invocation import command
 from minigrad_tool.mutation.judges import items_of, title_of
 from minigrad_tool.mutation.operators import OPERATORS
-from minigrad_tool.mutation.results import NOT_JUDGED, Campaign, MutantResult, Status
+from minigrad_tool.mutation.results import NO_MUTATE, NOT_JUDGED, Campaign, MutantResult, Status
 from minigrad_tool.report.output import Cell, Output
 
 __all__ = [
@@ -49,12 +49,27 @@ def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
             else ""
         )
         + (
+            f"; {len(campaign.no_mutate)} left out by `{NO_MUTATE}` (listed above)"
+            if campaign.no_mutate
+            else ""
+        )
+        + (
             f"; a score of tests on an engine that is wrong in {len(wrong)} op(s) "
             f"({', '.join(wrong)})"
             if wrong
             else ""
         )
     )
+
+
+def no_mutate_line(campaign: Campaign) -> str:
+    """The mutants of lines the user marked, by line: what the score does not vouch for."""
+    by_line: dict[str, list[str]] = {}
+    for key, line in campaign.no_mutate:
+        where, _, _ = key.rpartition(":")  # another file of the package names its own
+        by_line.setdefault(f"{where or os.path.basename(campaign.path)}:{line}", []).append(key)
+    lines = "; ".join(f"{where} ({', '.join(keys)})" for where, keys in by_line.items())
+    return f"left out by `{NO_MUTATE}` ({len(campaign.no_mutate)}): {lines}"
 
 
 def left_out_line(campaign: Campaign) -> str:
@@ -393,6 +408,9 @@ def print_campaign(
             if verbose:
                 out.line(f"    {r.reason}", "dim")
     out.grouped("not mutated", campaign.unreachable, "yellow")
+    if campaign.no_mutate:
+        out.line()
+        out.line(no_mutate_line(campaign), "yellow")
     if verbose and campaign.left_out:
         out.line()
         out.line(left_out_line(campaign), "dim")
