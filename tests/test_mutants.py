@@ -1098,16 +1098,25 @@ class TestPragmaNoMutate:
         # stale wraps the whole step: the mutant that changes the other line is still made
         assert "mul-stale-2" in {m.id for m in made.mutants}
 
-    def test_the_score_line_and_the_json_say_what_was_left_out(
-        self, marked: Path, tmp_path: Path
-    ) -> None:
-        report = tmp_path / "r.json"
-        run = run_minigrad(tmp_path, "mutate", "--engine", marked.name, "--json", str(report))
+    def test_every_report_says_what_was_left_out(self, marked: Path, tmp_path: Path) -> None:
+        """The score line and the list above it, the JSON, a JUnit case skipped for each, and
+        a GitHub notice on the line."""
+        report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+        run = run_minigrad(
+            tmp_path, "mutate", "--engine", marked.name, "--json", str(report),
+            "--junit", str(junit), "--format", "github",
+        )  # fmt: skip
         assert run.returncode == 0, run.stdout + run.stderr
+        line = _marked_line(marked)
         left = json.loads(report.read_text())["config"]["noMutate"]
-        assert left and {entry["line"] for entry in left} == {_marked_line(marked)}
+        assert left and {(e["file"], e["line"]) for e in left} == {("marked.py", line)}
         assert f"; {len(left)} left out by `# pragma: no mutate`" in run.stdout
-        assert "left out by `# pragma: no mutate`" in run.stdout.split("mutation score")[0]
+        assert f"left out by `# pragma: no mutate` ({len(left)}): marked.py:{line} (" in run.stdout
+        skipped = re.findall(r'<skipped message="left out by # pragma: no mutate \(([^)]*)\)"', (
+            junit.read_text()
+        ))  # fmt: skip
+        assert skipped == [f"marked.py:{line}"] * len(left)
+        assert f"::notice file=marked.py,line={line},title=left out by" in run.stdout
 
     def test_every_line_marked_is_no_verdict(self, tmp_path: Path) -> None:
         source = (ENGINES / "microstyle.py").read_text()

@@ -172,6 +172,22 @@ class TestMerge:
         with pytest.raises(MergeError, match=r"s3of3\.json .* is not from the same run"):
             merge_reports([(p, read_report(p)) for p in [*shards[:2], other]])
 
+    def test_the_merged_score_says_what_was_left_out(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Lines marked `# pragma: no mutate`: the merged score line counts their mutants, as
+        each shard's does."""
+        source = (ENGINES / "microstyle.py").read_text()
+        line = "            self.grad += other.data * out.grad\n"
+        marked = tmp_path / "marked.py"
+        marked.write_text(source.replace(line, line[:-1] + "  # pragma: no mutate\n"))
+        parts = [_shard(tmp_path, i, 2, str(marked)) for i in (1, 2)]
+        left = read_report(parts[0])["config"]["noMutate"]
+        assert [entry["id"] for entry in left] == ["mul-sign", "mul-assign"]
+        capsys.readouterr()
+        assert main(["merge", *map(str, parts)]) == 0
+        assert "; 2 left out by `# pragma: no mutate` (config.noMutate)" in capsys.readouterr().out
+
     def test_cli_exit_codes(self, shards: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
         """merge: 0 at the threshold, 2 with a shard missing."""
         assert main(["merge", *map(str, shards)]) == 0

@@ -399,9 +399,11 @@ def _mutate_code(out: Output, campaign: Campaign, min_score: float) -> int:
 
 
 def merge(args: argparse.Namespace, out: Output) -> int:
+    from minigrad_tool.mutation.results import NO_MUTATE
     from minigrad_tool.report.merge import (
         MergeError,
         findings_of,
+        left_out_of,
         merge_reports,
         read_report,
         score_of,
@@ -428,7 +430,9 @@ def merge(args: argparse.Namespace, out: Output) -> int:
     if score is None:
         out.line("no mutant was judged: there is no score to give", "bold red")
         return USAGE
-    out.line(f"mutation score: {score:.1f}%", "bold")
+    left = left_out_of(merged)
+    said = f"; {left} left out by `{NO_MUTATE}` (config.noMutate)" if left else ""
+    out.line(f"mutation score: {score:.1f}%{said}", "bold")
     if score < args.min_score:
         out.line(f"score {score:.1f}% is below --min-score {args.min_score:g}%", "bold red")
         return FAILED

@@ -163,8 +163,9 @@ class Campaign:
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     # edits of operators that were not Python where they stood: (op, operator, file, line)
     left_out: list[tuple[str, str, str, int]] = field(default_factory=list)
-    # mutants of lines the user marked `# pragma: no mutate`, not made: (ID, line)
-    no_mutate: list[tuple[str, int]] = field(default_factory=list)
+    # mutants of lines the user marked `# pragma: no mutate`, not made: (ID, the file when
+    # not the engine's own, line)
+    no_mutate: list[tuple[str, str, int]] = field(default_factory=list)
     harness_seconds: float = 0.0
     tests: list[str] = field(default_factory=list)  # the test IDs that judged
     test_paths: list[str] = field(default_factory=list)  # the files and folders they came from
@@ -214,6 +215,13 @@ class Campaign:
     def name_of(self, mutant: Mutant) -> str:
         """How the file a mutant changes is shown: `engine.py`, `functions.py`, `nn/ops.py`."""
         return file_name(self.path_of(mutant), self.path)
+
+    def left_out_by_line(self) -> dict[tuple[str, int], list[str]]:
+        """The mutants of lines marked `# pragma: no mutate`, by (file, line)."""
+        by_line: dict[tuple[str, int], list[str]] = {}
+        for key, file, line in self.no_mutate:
+            by_line.setdefault((file or self.path, line), []).append(key)
+        return by_line
 
     def diagnosis(self) -> tuple[list[Diagnosis], list[str]]:
         """The weak habits of the judging tests that explain survivors, and the survivors no

@@ -6,13 +6,17 @@
 * :func:`junit_xml`: one test case per mutant, classed by op: a survivor or an
   uncovered mutant is a failure carrying its diff, an equivalent one is
   skipped with its evidence; each finding is a failed case of its own.
+
+The mutants of lines marked `# pragma: no mutate` are a notice on each line, and a
+skipped case each: what the score does not vouch for is seen where CI shows it.
 """
 
 from __future__ import annotations
 
 import os
 
-from minigrad_tool.mutation.results import Campaign, Status
+from minigrad_tool.adapter.spec import file_name
+from minigrad_tool.mutation.results import NO_MUTATE, Campaign, Status
 
 __all__ = ["github_annotations", "junit_xml"]
 
@@ -51,6 +55,11 @@ def github_annotations(campaign: Campaign) -> list[str]:
         message = _escape(f"{r.mutant.one_line()}; {r.reason}")
         where = _escape(_shown_path(campaign.path_of(r.mutant)), property_value=True)
         lines.append(f"::error file={where},line={r.mutant.start[0]},title={title}::{message}")
+    title = _escape(f"left out by {NO_MUTATE}", property_value=True)
+    for (file, line), keys in campaign.left_out_by_line().items():
+        where = _escape(_shown_path(file), property_value=True)
+        message = _escape(f"not mutated, so the score says nothing of it: {', '.join(keys)}")
+        lines.append(f"::notice file={where},line={line},title={title}::{message}")
     return lines
 
 
@@ -63,11 +72,11 @@ def junit_xml(campaign: Campaign) -> str:
     suite = ET.Element(
         "testsuite",
         name=f"minigrad mutate {name}",
-        tests=str(len(campaign.results) + len(campaign.engine_findings)),
+        tests=str(len(campaign.results) + len(campaign.engine_findings) + len(campaign.no_mutate)),
         failures=str(
             sum(r.status.let_through for r in campaign.results) + len(campaign.engine_findings)
         ),
-        skipped=str(campaign.count(Status.EQUIVALENT)),
+        skipped=str(campaign.count(Status.EQUIVALENT) + len(campaign.no_mutate)),
         time=f"{campaign.seconds:.3f}",
     )
     for f in campaign.engine_findings:
@@ -90,6 +99,11 @@ def junit_xml(campaign: Campaign) -> str:
             failure.text = f"{r.reason}\n\n{diff}"
         elif r.status is Status.EQUIVALENT:
             ET.SubElement(case, "skipped", message=f"equivalent: {r.reason}")
+    for (file, line), keys in campaign.left_out_by_line().items():
+        shown = file_name(file, campaign.path)
+        for key in keys:
+            case = ET.SubElement(suite, "testcase", classname=f"{shown}.pragma", name=key)
+            ET.SubElement(case, "skipped", message=f"left out by {NO_MUTATE} ({shown}:{line})")
     ET.indent(suite)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

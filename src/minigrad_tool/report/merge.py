@@ -124,6 +124,13 @@ def read_report(path: Path) -> dict[str, Any]:
     return checked
 
 
+def left_out_of(report: dict[str, Any]) -> int:
+    """How many mutants of lines marked `# pragma: no mutate` the run did not make (every
+    shard of a run made the same)."""
+    left = report["config"].get("noMutate")
+    return len(left) if isinstance(left, list) else 0
+
+
 def findings_of(report: dict[str, Any]) -> list[Finding]:
     """The findings a report carries (none in a report from before they were kept)."""
     found = report.get("config", {}).get("findings", [])

@@ -82,7 +82,10 @@ def schema_report(campaigns: Iterable[Campaign]) -> dict[str, Any]:
                 "computedAtImport": campaign.imported,
             }
         if campaign.no_mutate:  # lines the user marked `# pragma: no mutate`: not mutated
-            config["noMutate"] = [{"id": key, "line": line} for key, line in campaign.no_mutate]
+            config["noMutate"] = [
+                {"id": key, "file": _display_path(file or campaign.path), "line": line}
+                for key, file, line in campaign.no_mutate
+            ]
         if campaign.since:  # --since REF judged the changed ops only
             config["since"] = {"ref": campaign.since, "notJudged": campaign.not_judged}
         tests = campaign.tests

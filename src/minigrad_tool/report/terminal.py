@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from minigrad_tool.adapter.spec import file_name
 from minigrad_tool.findings import Finding, by_op, explained
 from minigrad_tool.invocation import command
 from minigrad_tool.mutation.judges import items_of, title_of
@@ -64,11 +65,10 @@ def score_line(campaign: Campaign, *, name_engine: bool = True) -> str:
 
 def no_mutate_line(campaign: Campaign) -> str:
     """The mutants of lines the user marked, by line: what the score does not vouch for."""
-    by_line: dict[str, list[str]] = {}
-    for key, line in campaign.no_mutate:
-        where, _, _ = key.rpartition(":")  # another file of the package names its own
-        by_line.setdefault(f"{where or os.path.basename(campaign.path)}:{line}", []).append(key)
-    lines = "; ".join(f"{where} ({', '.join(keys)})" for where, keys in by_line.items())
+    lines = "; ".join(
+        f"{file_name(path, campaign.path)}:{line} ({', '.join(keys)})"
+        for (path, line), keys in campaign.left_out_by_line().items()
+    )
     return f"left out by `{NO_MUTATE}` ({len(campaign.no_mutate)}): {lines}"
 
 
