@@ -42,13 +42,21 @@ def import_op_modules(d: Session, wanted: Callable[[str], bool]) -> None:
             continue
         if any(p in _NOT_OPS or p.startswith("test_") for p in parts):
             continue  # a package's own tests and examples are not run to look for ops
-        try:
-            tree = ast.parse(path.read_bytes())
-        except (OSError, SyntaxError, ValueError):
-            continue
-        if any(isinstance(n, ast.FunctionDef) and wanted(n.name) for n in tree.body):
+        if _defining(path, wanted) is not None:
             with contextlib.suppress(Exception):  # it does not import: its ops are not found
                 importlib.import_module(name)
+
+
+def _defining(path: Path, wanted: Callable[[str], bool]) -> ast.Module | None:
+    """The file's tree, read without running it, if it defines a function whose name is
+    `wanted` at its top level; else (or if it does not parse) None."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    if any(isinstance(n, ast.FunctionDef) and wanted(n.name) for n in tree.body):
+        return tree
+    return None
 
 
 def beside_lone_module(d: Session, wanted: Callable[[str], bool]) -> list[str]:
@@ -65,13 +73,8 @@ def beside_lone_module(d: Session, wanted: Callable[[str], bool]) -> list[str]:
         name = path.stem
         if path == d.spec.path or not name.isidentifier() or _a_test_file(name):
             continue
-        try:
-            tree = ast.parse(path.read_bytes())
-        except (OSError, SyntaxError, ValueError):
-            continue
-        if not any(isinstance(n, ast.FunctionDef) and wanted(n.name) for n in tree.body):
-            continue
-        if not _imports(tree, engine) or not _definitions_only(tree):
+        tree = _defining(path, wanted)
+        if tree is None or not _imports(tree, engine) or not _definitions_only(tree):
             continue
         with contextlib.suppress(Exception):  # it does not import: its ops are not found
             importlib.import_module(name)

@@ -414,8 +414,10 @@ def generate_mutants(
             mutants.extend(made)
     unmutated = unreachable + _unmutated_steps(profile, sites, mutants)
     # Left out after numbering, so that marking a line renames no other mutant.
-    marked = [m for m in mutants if any(map(texts[m.file].marked, m.changed_lines()))]
-    kept = [m for m in mutants if m not in marked]
+    kept: list[Mutant] = []
+    marked: list[Mutant] = []
+    for m in mutants:
+        (marked if any(map(texts[m.file].marked, m.changed_lines())) else kept).append(m)
     return Generated(kept, unmutated, sites, left_out, marked)
 
 
