@@ -143,3 +143,57 @@ class TestNames:
         marked = [line.split()[0] for line in lines if line.endswith("[equivalent]")]
         assert marked == ["relu-swap-2", "relu-forward-2"]
         assert len(lines) > 60
+
+    def test_a_bug_named_after_tests_is_the_bug(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """`--tests test_engine.py add-assign`: argparse gives --tests every word after it; the
+        last, no path and a mutant of the engine, is the bug (it read "--tests: add-assign
+        does not exist")."""
+        code, out, err = inject([*STUDENT_ARGS, "add-assign"], capsys)
+        assert code == 1, err
+        assert "ESCAPED your tests: they all pass on add-assign" in out
+
+    def test_a_word_after_tests_that_names_no_bug_is_a_missing_path(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = inject([*STUDENT_ARGS, "test_other.py"], capsys)
+        assert code == 2 and "--tests: test_other.py does not exist" in err and not out
+
+
+class TestMarkedLines:
+    """`# pragma: no mutate` keeps a line's bugs out of `mutate`; a student who names one of
+    them still gets it injected, told that `mutate` leaves it out (it read "unknown bug")."""
+
+    @pytest.fixture
+    def lab(self, tmp_path: Path) -> Path:
+        source = (STUDENT / "engine.py").read_text()
+        step = "            self.grad += out.grad\n"
+        assert source.count(step) == 1  # add's first step
+        (tmp_path / "engine.py").write_text(
+            source.replace(step, step.rstrip("\n") + "  # pragma: no mutate\n")
+        )
+        (tmp_path / "test_engine.py").write_text((STUDENT / "test_engine.py").read_text())
+        return tmp_path
+
+    def test_a_marked_bug_named_is_injected_and_said_to_be_marked(
+        self, lab: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        line = next(
+            i
+            for i, text in enumerate((lab / "engine.py").read_text().splitlines(), 1)
+            if "pragma" in text
+        )
+        args = ["--engine", str(lab / "engine.py"), "--tests", str(lab / "test_engine.py")]
+        code, out, err = inject(["add-sign", *args], capsys)
+        assert code == 0, err
+        assert out.startswith("Injected add-sign into Value.__add__: += becomes -=\n")
+        assert f"(line {line} is marked `# pragma: no mutate`: `mutate` leaves this bug out)" in out
+        assert "caught by your tests: 2 fail on add-sign" in out
+
+    def test_list_names_the_marked_line(
+        self, lab: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _ = inject(["--list", "--engine", str(lab / "engine.py")], capsys)
+        assert code == 0
+        marked = [line.split()[0] for line in out.splitlines() if "is marked `# pragma" in line]
+        assert "add-sign" in marked and "add-sign-2" not in marked
+        assert all(line.split()[0] != "add-sign" for line in out.splitlines()[: -len(marked)])

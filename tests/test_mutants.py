@@ -1118,6 +1118,28 @@ class TestPragmaNoMutate:
         assert skipped == [f"marked.py:{line}"] * len(left)
         assert f"::notice file=marked.py,line={line},title=left out by" in run.stdout
 
+    def test_the_line_named_is_the_marked_one(self, tmp_path: Path) -> None:
+        """A step written over two lines, its second marked: most of its mutants change both,
+        and the report names the marked line (it named the first a mutant changes)."""
+        source = (ENGINES / "microstyle.py").read_text()
+        text = source.replace(
+            "            self.grad += other.data * out.grad\n",
+            "            self.grad += (other.data\n"
+            "                          * out.grad)  # pragma: no mutate\n",
+        )
+        assert text != source
+        (tmp_path / "two.py").write_text(text)
+        loaded = load_in_process(str(tmp_path / "two.py"))
+        made = generate_mutants(loaded.spec, loaded.profile)
+        line = _marked_line(tmp_path / "two.py")
+        assert any(m.changed_lines() == [line - 1, line] for m in made.no_mutate)
+        assert {made.marked_line(m) for m in made.no_mutate} == {line}
+        report = tmp_path / "r.json"
+        run = run_minigrad(tmp_path, "mutate", "--engine", "two.py", "--json", str(report))
+        assert run.returncode == 0, run.stdout + run.stderr
+        left = json.loads(report.read_text())["config"]["noMutate"]
+        assert left and {e["line"] for e in left} == {line}
+
     def test_every_line_marked_is_no_verdict(self, tmp_path: Path) -> None:
         source = (ENGINES / "microstyle.py").read_text()
         marked = "".join(

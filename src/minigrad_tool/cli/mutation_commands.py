@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the library is imported when a command runs, so help stays 
     from minigrad_tool.mutation.inject import Injection
     from minigrad_tool.mutation.judges.tests import EarlyTests
     from minigrad_tool.mutation.judging import CampaignConfig
-    from minigrad_tool.mutation.mutants import Generated
+    from minigrad_tool.mutation.mutants import Generated, Mutant
     from minigrad_tool.mutation.results import Campaign
     from minigrad_tool.mutation.since import Changes
     from minigrad_tool.mutation.suggest import Suggestions
@@ -442,6 +442,38 @@ def merge(args: argparse.Namespace, out: Output) -> int:
     return OK
 
 
+def _stray_bug(args: argparse.Namespace) -> str | None:
+    """The bug's name where `--tests` took it (`inject --tests test_engine.py sub-sign`:
+    argparse gives --tests every word after it): the last word of --tests when no bug was
+    named and no such path exists.  Taken as the bug only if it names one (`inject`)."""
+    if args.bug is not None or not args.tests or Path(args.tests[-1]).exists():
+        return None
+    return str(args.tests[-1])
+
+
+def _names_a_bug(word: str, profile: Profile, ids: Sequence[str]) -> bool:
+    """Is `word` a mutant ID of this engine, or one of an op it has (`sub-sign` where sub has
+    no step of its own, which `inject` explains)?"""
+    from minigrad_tool.mutation.mutants import parse_key
+
+    try:
+        op, _, _ = parse_key(word)
+    except ValueError:
+        return False
+    ops = {o.name for o in profile.ops} | {parse_key(i)[0] for i in ids}
+    return word in ids or op in ops
+
+
+def _marked(generated: Generated, mutant: Mutant) -> str:
+    """`line 23 is marked # pragma: no mutate` for a mutant `mutate` leaves out, else ""."""
+    from minigrad_tool.mutation.results import NO_MUTATE
+
+    line = generated.marked_line(mutant)
+    if line is None:
+        return ""
+    return f"{f'{mutant.file}:{line}' if mutant.file else f'line {line}'} is marked `{NO_MUTATE}`"
+
+
 def _bug(args: argparse.Namespace, ids: Sequence[str]) -> str:
     if args.bug is None:
         raise UsageError(f"name a bug to inject (see --list), e.g. `{command('inject sub-sign')}`")
@@ -464,11 +496,20 @@ def inject(args: argparse.Namespace, out: Output) -> int:
     from minigrad_tool.mutation.judging import CampaignConfig, HarnessError
     from minigrad_tool.mutation.mutants import generate_mutants
 
-    tests = _existing_tests(args.tests)
+    stray = _stray_bug(args)
+    tests = _existing_tests([t for t in args.tests if t != stray])
     spec, profile = common.profile(args, out)
-    generated = generate_mutants(spec, profile)
+    made = generate_mutants(spec, profile)
+    # A bug named is injected even where its line is marked `# pragma: no mutate`: the
+    # comment keeps it out of campaigns, not out of reach of a student who asks for it.
+    generated = dataclasses.replace(made, mutants=[*made.mutants, *made.no_mutate])
     if not generated.mutants:  # no bug to list or inject (compiled ops, say): why
         raise UsageError(_nothing_to_mutate(spec, profile, generated))
+    ids = [m.id for m in generated.mutants]
+    if stray is not None:
+        if not _names_a_bug(stray, profile, ids):
+            raise UsageError(f"--tests: {stray} does not exist")
+        args.bug = stray  # `--tests test_engine.py sub-sign`: --tests took the bug's name
     config = CampaignConfig(
         jobs=args.jobs,
         memory_mib=args.memory,
@@ -481,14 +522,15 @@ def inject(args: argparse.Namespace, out: Output) -> int:
             raise UsageError(str(err)) from err
         for m in generated.mutants:
             mark = "  [equivalent]" if m.id in equivalent else ""
+            mark += f"  [{_marked(made, m)}]" if made.marked_line(m) is not None else ""
             out.line(f"{m.id:<22} {m.function}: {m.description}{mark}")
         return OK
-    known = {m.id.rpartition(":")[2] for m in generated.mutants}
-    if args.bug is not None and args.bug not in known | {m.id for m in generated.mutants}:
+    known = {i.rpartition(":")[2] for i in ids}
+    if args.bug is not None and args.bug not in known | set(ids):
         composite = composite_bug(spec, profile, generated, args.bug, common.limits(args))
         if composite is not None:
             raise UsageError(composite.text)
-    bug = _bug(args, [m.id for m in generated.mutants])
+    bug = _bug(args, ids)
     if not tests:
         raise UsageError(NO_TESTS)
     _needs_pytest("inject")
@@ -506,6 +548,8 @@ def inject(args: argparse.Namespace, out: Output) -> int:
 
     print_findings(out, injection.campaign.findings)
     out.line(f"Injected {mutant.id} into {mutant.function}: {mutant.description}", "bold")
+    if made.marked_line(mutant) is not None:
+        out.line(f"({_marked(made, mutant)}: `mutate` leaves this bug out)", "yellow")
     out.diff(mutant.diff(spec.source_of(mutant.file), spec.name_of(mutant.file)))
     out.line(f"Your tests ({' '.join(tests)}) ran against the mutant, held in memory", "bold")
     code = _print_injection(out, injection, spec, tests)

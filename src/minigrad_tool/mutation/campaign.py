@@ -139,7 +139,7 @@ def _not_made(generated: Generated) -> dict[str, Any]:
     return {
         "unreachable": list(generated.unreachable),
         "left_out": list(generated.left_out),
-        "no_mutate": [(m.id, m.file, m.changed_lines()[0]) for m in generated.no_mutate],
+        "no_mutate": [(m.id, m.file, generated.marked_lines[m.id]) for m in generated.no_mutate],
     }
 
 

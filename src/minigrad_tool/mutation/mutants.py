@@ -156,6 +156,12 @@ class Generated:
     left_out: list[tuple[str, str, str, int]] = field(default_factory=list)
     # mutants of a line the user marked `# pragma: no mutate` (mutmut's comment): not made
     no_mutate: list[Mutant] = field(default_factory=list)
+    # each of those by ID: the first line it changes that is marked (its file is the mutant's)
+    marked_lines: dict[str, int] = field(default_factory=dict)
+
+    def marked_line(self, mutant: Mutant) -> int | None:
+        """The line marked `# pragma: no mutate` that keeps `mutant` out, else None."""
+        return self.marked_lines.get(mutant.id)
 
 
 def make_key(op: str, operator: str, n: int, file: str = "") -> str:
@@ -416,9 +422,15 @@ def generate_mutants(
     # Left out after numbering, so that marking a line renames no other mutant.
     kept: list[Mutant] = []
     marked: list[Mutant] = []
+    lines: dict[str, int] = {}
     for m in mutants:
-        (marked if any(map(texts[m.file].marked, m.changed_lines())) else kept).append(m)
-    return Generated(kept, unmutated, sites, left_out, marked)
+        line = next(filter(texts[m.file].marked, m.changed_lines()), None)
+        if line is None:
+            kept.append(m)
+        else:
+            marked.append(m)
+            lines[m.id] = line
+    return Generated(kept, unmutated, sites, left_out, marked, lines)
 
 
 def _unmutated_steps(
