@@ -50,6 +50,34 @@ def patcher(loaded: Loaded) -> Patcher:
     return Patcher(index, str(loaded.spec.path), engine_modules(loaded.spec.path))
 
 
+@pytest.mark.parametrize(
+    "engine", ["microstyle.py", "needle_style.py", "local_grads.py", "function_class.py"]
+)
+def test_reading_each_site_once_changes_no_edit(engine: str) -> None:
+    """Generation reads a site's contributions once for every operator (`reading_once`):
+    each operator's edits, and each edit's path from its function, are those it gives
+    reading them afresh."""
+    from minigrad_tool.mutation.mutants import path_to
+    from minigrad_tool.mutation.operators import reading_once
+    from minigrad_tool.mutation.sites import find_sites
+
+    loaded = load_in_process(str(ENGINES / engine))
+    sites, _ = find_sites(loaded.spec.index_of, loaded.profile)
+
+    def edits() -> list[tuple[str, str, str, object]]:
+        return [
+            (name, ast.dump(e.node), e.description, path_to(e.unit.node, e.node))
+            for site in sites
+            for name, operator in OPERATORS.items()
+            for e in operator(site)
+        ]
+
+    afresh = edits()
+    with reading_once():
+        once = edits()
+    assert once == afresh and len(afresh) > 30
+
+
 def test_a_mutant_sent_as_json_is_the_same_mutant() -> None:
     """What a host launched before generation gets (TestsHost.assign): equal mutants."""
     import json

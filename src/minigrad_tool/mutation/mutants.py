@@ -15,14 +15,14 @@ import copy
 import dataclasses
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from minigrad_tool.adapter.profile import Profile
 from minigrad_tool.adapter.source import Function
 from minigrad_tool.adapter.spec import EngineSpec
-from minigrad_tool.mutation.operators import OPERATORS, Edit
+from minigrad_tool.mutation.operators import OPERATORS, Edit, reading_once
 from minigrad_tool.mutation.sites import Site, find_sites, grad_set_outright
 
 __all__ = [
@@ -244,11 +244,18 @@ def _render(edit: Edit) -> str:
 
 def path_to(root: ast.AST, target: ast.AST) -> AstPath | None:
     """The fields and indices that lead from `root` to `target`, or None."""
+    for node, path in _with_paths(root):
+        if node is target:
+            return path
+    return None
+
+
+def _with_paths(root: ast.AST) -> Iterator[tuple[ast.AST, AstPath]]:
+    """Every node under `root` (itself included), with the path that leads to it."""
     stack: list[tuple[ast.AST, AstPath]] = [(root, ())]
     while stack:
         node, path = stack.pop()
-        if node is target:
-            return path
+        yield node, path
         for name, value in ast.iter_fields(node):
             if isinstance(value, ast.AST):
                 stack.append((value, (*path, (name, None))))
@@ -256,7 +263,6 @@ def path_to(root: ast.AST, target: ast.AST) -> AstPath | None:
                 for i, item in enumerate(value):
                     if isinstance(item, ast.AST):
                         stack.append((item, (*path, (name, i))))
-    return None
 
 
 class _Forms:
@@ -269,12 +275,22 @@ class _Forms:
         self.known: set[int] = set()  # the unmutated functions' nodes, alive while `units` is
         self.units: list[ast.AST] = []
         self.memo: dict[int, str] = {}
+        # each function's nodes, with the path to each from it (path_to's walk for each
+        # mutant was 13% of generating minigrad.tensor's, cProfile); per function, since a
+        # closure's nodes are its op's too
+        self.paths: dict[int, dict[int, AstPath]] = {}
 
     def original(self, unit: Function) -> str:
-        if id(unit.node) not in self.known:
+        if id(unit.node) not in self.paths:
             self.units.append(unit.node)
-            self.known.update(id(n) for n in ast.walk(unit.node))
+            paths = self.paths[id(unit.node)] = {id(n): p for n, p in _with_paths(unit.node)}
+            self.known.update(paths)
         return self._named(unit, frozenset())
+
+    def path(self, unit: Function, node: ast.AST) -> AstPath | None:
+        """The path from the unit's function to `node`, if it is one of its nodes."""
+        self.original(unit)
+        return self.paths[id(unit.node)].get(id(node))
 
     def mutated(self, unit: Function, path: AstPath, replacement: ast.AST) -> str:
         """The form of the unit with the node at `path` replaced: the edit is made in place
@@ -335,10 +351,10 @@ def _mutants_of(
     for edit in OPERATORS[operator](site):
         unit = edit.unit
         text = texts[unit.file]
-        path = path_to(unit.node, edit.node)
+        seen.add(forms.original(unit))  # the unmutated function is no mutant
+        path = forms.path(unit, edit.node)
         if path is None:
             continue
-        seen.add(forms.original(unit))  # the unmutated function is no mutant
         # A new top node at the edited node's place; below it the replacement may hold the
         # function's own nodes (a swap's operands), which must keep theirs: a shallow copy
         # (a deep one was a fifth of generating the student example's mutants, cProfile).
@@ -414,10 +430,11 @@ def generate_mutants(
     forms = _Forms()
     mutants: list[Mutant] = []
     left_out: list[tuple[str, str, str, int]] = []
-    for site in sites:
-        for operator in chosen:
-            made = _mutants_of(site, operator, texts, names, seen, numbers, forms, left_out)
-            mutants.extend(made)
+    with reading_once():
+        for site in sites:
+            for operator in chosen:
+                made = _mutants_of(site, operator, texts, names, seen, numbers, forms, left_out)
+                mutants.extend(made)
     unmutated = unreachable + _unmutated_steps(profile, sites, mutants)
     # Left out after numbering, so that marking a line renames no other mutant.
     kept: list[Mutant] = []
