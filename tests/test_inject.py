@@ -155,8 +155,9 @@ class TestNames:
     def test_a_word_after_tests_that_names_no_bug_is_a_missing_path(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        code, out, err = inject([*STUDENT_ARGS, "test_other.py"], capsys)
-        assert code == 2 and "--tests: test_other.py does not exist" in err and not out
+        for word in ("test_other.py", "add-tests"):  # no operator is called `tests`
+            code, out, err = inject([*STUDENT_ARGS, word], capsys)
+            assert code == 2 and f"--tests: {word} does not exist" in err and not out
 
 
 class TestMarkedLines:
@@ -188,6 +189,19 @@ class TestMarkedLines:
         assert out.startswith("Injected add-sign into Value.__add__: += becomes -=\n")
         assert f"(line {line} is marked `# pragma: no mutate`: `mutate` leaves this bug out)" in out
         assert "caught by your tests: 2 fail on add-sign" in out
+
+    def test_the_hint_for_a_marked_bug_that_escapes_says_to_take_the_mark_off(
+        self, lab: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`mutate --suggest` writes no test for a bug it leaves out: the hint says so."""
+        args = ["--engine", str(lab / "engine.py"), "--tests", str(lab / "test_engine.py")]
+        code, out, err = inject(["add-assign", *args], capsys)
+        assert code == 1, err
+        hint = next(line for line in out.splitlines() if "to write the missing test" in line)
+        assert "is marked `# pragma: no mutate`, which `mutate` leaves out: take the mark off" in (
+            hint
+        )
+        assert hint.rstrip().endswith("--suggest " + str(lab / "test_suggested.py"))
 
     def test_list_names_the_marked_line(
         self, lab: Path, capsys: pytest.CaptureFixture[str]

@@ -452,16 +452,17 @@ def _stray_bug(args: argparse.Namespace) -> str | None:
 
 
 def _names_a_bug(word: str, profile: Profile, ids: Sequence[str]) -> bool:
-    """Is `word` a mutant ID of this engine, or one of an op it has (`sub-sign` where sub has
-    no step of its own, which `inject` explains)?"""
+    """Is `word` a mutant ID of this engine, or an operator's in an op it has (`sub-sign`
+    where sub has no step of its own, which `inject` explains)?  `add-tests` is neither."""
     from minigrad_tool.mutation.mutants import parse_key
+    from minigrad_tool.mutation.operators import OPERATORS
 
     try:
-        op, _, _ = parse_key(word)
+        op, operator, _ = parse_key(word)
     except ValueError:
         return False
     ops = {o.name for o in profile.ops} | {parse_key(i)[0] for i in ids}
-    return word in ids or op in ops
+    return word in ids or (op in ops and operator in OPERATORS)
 
 
 def _marked(generated: Generated, mutant: Mutant) -> str:
@@ -522,7 +523,7 @@ def inject(args: argparse.Namespace, out: Output) -> int:
             raise UsageError(str(err)) from err
         for m in generated.mutants:
             mark = "  [equivalent]" if m.id in equivalent else ""
-            mark += f"  [{_marked(made, m)}]" if made.marked_line(m) is not None else ""
+            mark += f"  [{_marked(made, m)}]" if _marked(made, m) else ""
             out.line(f"{m.id:<22} {m.function}: {m.description}{mark}")
         return OK
     known = {i.rpartition(":")[2] for i in ids}
@@ -548,18 +549,21 @@ def inject(args: argparse.Namespace, out: Output) -> int:
 
     print_findings(out, injection.campaign.findings)
     out.line(f"Injected {mutant.id} into {mutant.function}: {mutant.description}", "bold")
-    if made.marked_line(mutant) is not None:
-        out.line(f"({_marked(made, mutant)}: `mutate` leaves this bug out)", "yellow")
+    marked = _marked(made, mutant)
+    if marked:
+        out.line(f"({marked}: `mutate` leaves this bug out)", "yellow")
     out.diff(mutant.diff(spec.source_of(mutant.file), spec.name_of(mutant.file)))
     out.line(f"Your tests ({' '.join(tests)}) ran against the mutant, held in memory", "bold")
-    code = _print_injection(out, injection, spec, tests)
+    code = _print_injection(out, injection, spec, tests, marked)
     print_judge_notes(out, injection.campaign.findings)
     return code
 
 
 def _print_injection(
-    out: Output, injection: Injection, spec: EngineSpec, tests: Sequence[str]
+    out: Output, injection: Injection, spec: EngineSpec, tests: Sequence[str], marked: str = ""
 ) -> int:
+    """The verdict of your tests on the bug; `marked`: where its line is marked `# pragma: no
+    mutate`, which keeps `mutate --suggest` from writing its test until the mark is gone."""
     from minigrad_tool.mutation.inject import Catch
     from minigrad_tool.mutation.results import Status
 
@@ -599,8 +603,9 @@ def _print_injection(
     if injection.result.distinguishing:
         out.line(f"  distinguishing input: {injection.result.distinguishing}")
     engine = f" --engine {shlex.quote(spec.text)}"
+    first = f"{marked}, which `mutate` leaves out: take the mark off, then run " if marked else ""
     out.line(
-        f"  to write the missing test: {command('mutate')}"
+        f"  to write the missing test: {first}{command('mutate')}"
         f"{engine} --tests {' '.join(map(shlex.quote, tests))} --suggest {suggest_hint(tests)}"
     )
     return FAILED
