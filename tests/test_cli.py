@@ -169,6 +169,22 @@ class TestUsageErrors:
             main(argv)
         assert info.value.code == 2
 
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--atol", "inf"], "argument --atol: expected a finite number, got 'inf'"),
+            (["--atol", "-1"], "argument --atol: expected a number >= 0, got '-1'"),
+            (["--eps", "2"], "argument --eps: expected a number in [0, 1], got '2'"),
+        ],
+    )
+    def test_a_bad_number_is_named_for_what_it_is(
+        self, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`--atol inf` read "expected a number in [0, inf]"."""
+        with pytest.raises(SystemExit):
+            main(["gradcheck", *argv])
+        assert message in capsys.readouterr().err
+
 
 HOSTILE = {
     "sys.exit at import": ("import sys\nsys.exit(0)\n", "the engine called sys.exit(0)"),

@@ -224,6 +224,20 @@ class TestHarness:
         code, _, err = mutate(["--engine", str(student / "engine.py"), "--tests", str(bad)], capsys)
         assert code == 2
         assert "fail to collect" in err and "no_such_module_here" in err
+        assert "test_broken.py:1: in <module>\n    import no_such_module_here" in err
+        assert "importlib" not in err  # the frames of the machinery that imported it
+
+    def test_a_syntax_error_is_shown_without_pytests_frames(
+        self, student: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The line at fault and the error, not the eight frames of pytest's import that came
+        before them."""
+        bad = student / "test_typo.py"
+        bad.write_text("def test_x(:\n    pass\n")
+        code, _, err = mutate(["--engine", str(student / "engine.py"), "--tests", str(bad)], capsys)
+        assert code == 2
+        assert f'File "{bad}", line 1' in err and "SyntaxError: invalid syntax" in err
+        assert "_pytest" not in err and "importlib" not in err and " in parse" not in err
 
     def test_unittest_style_tests_judge_too(
         self, student: Path, capsys: pytest.CaptureFixture[str]

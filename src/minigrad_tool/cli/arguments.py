@@ -53,10 +53,11 @@ def number(
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (math.isfinite(value) and low <= value <= high):
-            raise argparse.ArgumentTypeError(
-                f"expected a number in [{low:g}, {high:g}], got {text!r}"
-            )
+        if not math.isfinite(value):  # "inf" is no number of [0, inf] a check can use
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if not low <= value <= high:
+            where = f">= {low:g}" if math.isinf(high) else f"in [{low:g}, {high:g}]"
+            raise argparse.ArgumentTypeError(f"expected a number {where}, got {text!r}")
         return value
 
     return parse

@@ -234,6 +234,34 @@ class _Session:
     unfound: bool = False
 
 
+# A frame of pytest's short traceback: `path:line: in function`, then its code, indented.
+_FRAME = re.compile(r"^(?P<path>\S[^\n]*?):(?:\d+|\?+): in \S+$")
+# Frames of the machinery that imports a test module, never of what the user wrote: pytest's,
+# pluggy's, importlib's, and the parse of the module that pytest's assertion rewriting calls.
+_MACHINERY = re.compile(
+    r"[/\\](_pytest|pluggy)[/\\]|^<frozen "
+    + "|^"
+    + re.escape(os.path.dirname(os.__file__))
+    + r"[/\\](importlib[/\\]|ast\.py$)"
+)
+
+
+def _without_machinery(text: str) -> str:
+    """A collection error as pytest words it, less the frames of its own import machinery: a
+    syntax error in a test module came with eight of them before the line at fault."""
+    kept: list[str] = []
+    dropping = False
+    for line in text.splitlines():
+        frame = _FRAME.match(line)
+        if frame is not None:
+            dropping = _MACHINERY.search(frame["path"]) is not None
+        elif not line.startswith(" "):
+            dropping = False  # the exception's own lines (`E   ...`), or pytest's words
+        if not dropping:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 class _Plugin:
     """Takes over pytest's run loop: the host serves tasks inside the collected session."""
 
@@ -249,7 +277,8 @@ class _Plugin:
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
-            self.errors.append(f"{report.nodeid}: {report.longreprtext[-_MAX_REPORT:]}")
+            text = _without_machinery(report.longreprtext)
+            self.errors.append(f"{report.nodeid}: {text[-_MAX_REPORT:]}")
 
     def pytest_runtest_makereport(self, item: Any, call: Any) -> Any:
         """A failure's report without its formatted traceback: while the session is quiet,
