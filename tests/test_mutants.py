@@ -484,6 +484,24 @@ def _mutated(path: Path, prefix: str) -> list[tuple[str, str]]:
     return [(m.original, m.replacement) for m in made if m.id.startswith(prefix)]
 
 
+def test_the_gradient_a_step_adds_to_is_no_upstream_gradient(tmp_path: Path) -> None:
+    """pygradproject's `other.grad += self._broadcast_addgrad(other.grad, new.grad.copy())`
+    hands the receiving node's own gradient to a helper, for its shape: `chain` made it 1 as
+    if it were the upstream gradient, and each such mutant was equivalent.  Only the output's
+    gradient is dropped now."""
+    source = (ENGINES / "microstyle.py").read_text()
+    helper = "def _fit(current, g):\n    return g\n\n\nclass Value"
+    fitted = source.replace("class Value", helper, 1).replace(
+        "            self.grad += out.grad\n            other.grad += out.grad\n",
+        "            self.grad += _fit(self.grad, out.grad)\n"
+        "            other.grad += _fit(other.grad, out.grad)\n",
+    )
+    assert fitted.count("_fit(") == 3
+    (tmp_path / "fitted.py").write_text(fitted)
+    chained = _mutated(tmp_path / "fitted.py", "add-chain")
+    assert chained == [("out.grad", "1.0"), ("out.grad", "1.0")]
+
+
 def test_a_gradient_computed_in_locals_is_mutated_where_it_is_computed(tmp_path: Path) -> None:
     """A Function's backward written as PyTorch's are (`grad_a = b * grad_output`, then
     `return grad_a, grad_b`) computes its gradients in locals: before, only the returned

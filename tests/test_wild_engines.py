@@ -997,6 +997,46 @@ class TestEnginesThatSetGradients:
         assert result.returncode == 1, result.stdout + result.stderr
         assert "FAILED two_products" in result.stdout
 
+    @pytest.mark.parametrize(
+        ("method", "case"),
+        [
+            ("reshape", "reshape_called_twice"),
+            ("broadcast_to", "broadcast_to_called_twice"),
+        ],
+    )
+    def test_a_shape_op_that_assigns_is_caught(
+        self, tmp_path: Path, method: str, case: str
+    ) -> None:
+        """pygradproject 0.0.3 zeroes every gradient in backward(): nothing is pre-seeded, and
+        its reshape's `assign` mutant (`self.grad = ...` for `+=`) was called equivalent, no
+        case using one input twice through a reshape.  `x.reshape(s) + x.reshape(s)` tells it."""
+        steps = {
+            "reshape": (
+                "    def reshape(self, shape):\n"
+                "        out = Tensor(self.data.reshape(shape), (self,))\n\n"
+                "        def _backward():\n"
+                "            self._grad = out._grad.reshape(self.shape)\n\n"
+                "        out._backward = _backward\n"
+                "        return out\n\n"
+            ),
+            "broadcast_to": (
+                "    def broadcast_to(self, shape):\n"
+                "        out = Tensor(np.broadcast_to(self.data, shape), (self,))\n\n"
+                "        def _backward():\n"
+                "            self._grad = unbroadcast(out._grad, self.shape)\n\n"
+                "        out._backward = _backward\n"
+                "        return out\n\n"
+            ),
+        }
+        source = SETS.read_text().replace("    def backward(self):\n", steps[method] + (
+            "    def backward(self):\n"
+        ), 1)  # fmt: skip
+        engine = write(tmp_path, source)
+        result = minigrad(tmp_path, "gradcheck", "--engine", engine)
+        assert result.returncode == 1, result.stdout + result.stderr
+        failed = re.findall(r"^FAILED (\S+)", result.stdout, re.M)
+        assert failed == [case], result.stdout
+
 
 # --- a scalar backward() that zeroes every gradient it reaches first (nano-autograds 1.1.1) ----
 

@@ -868,7 +868,10 @@ def operator_chain(site: Site) -> Iterator[Edit]:
 
 def _upstream_reads(c: Contribution, value: ast.expr) -> list[ast.expr]:
     """Where `value` reads the upstream gradient's numbers: `out.grad`, or the step's grad
-    argument; not where it reads only its metadata (`device=grad_output.device`)."""
+    argument; not where it reads only its metadata (`device=grad_output.device`), nor the
+    gradient of the node it adds to, which is no upstream gradient (pygradproject's
+    `other.grad += self._broadcast_addgrad(other.grad, new.grad.copy())` hands it over for
+    its shape: its `chain` mutants were equivalent)."""
     # in `out.grad.data` the whole is the upstream gradient, not its inner `out.grad`
     inner = {
         id(n.value)
@@ -882,7 +885,7 @@ def _upstream_reads(c: Contribution, value: ast.expr) -> list[ast.expr]:
         if isinstance(node, ast.expr)
         and id(node) not in inner
         and (
-            _grad_of(node) is not None
+            _grad_of(node) not in (None, c.target)
             or (isinstance(node, ast.Name) and node.id in (c.region.upstream, c.upstream))
         )
     ]

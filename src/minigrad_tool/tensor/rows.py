@@ -620,6 +620,25 @@ _ALONGSIDE: tuple[tuple[str, str, Build, Ref, Domain, tuple[int, ...]], ...] = (
         "any",
         (4, 4),
     ),
+    # Without these two, a reshape or broadcast_to step that sets its input's gradient went
+    # untold in an engine that zeroes every gradient in backward() (pygradproject 0.0.3): its
+    # `assign` mutant was called equivalent, and left out of the score.
+    (
+        "reshape",
+        "x.reshape((4, 3))",
+        lambda c, xs: c.reshape(xs[0], (4, 3)),
+        lambda xs: xs[0].reshape((4, 3)),
+        "any",
+        (3, 4),
+    ),
+    (
+        "broadcast_to",
+        "x.broadcast_to((2, 3, 4))",
+        lambda c, xs: c.broadcast_to(xs[0], (2, 3, 4)),
+        lambda xs: np.broadcast_to(xs[0], (2, 3, 4)),
+        "any",
+        (3, 1),
+    ),
 )
 
 
