@@ -522,8 +522,9 @@ def inject(args: argparse.Namespace, out: Output) -> int:
         except HarnessError as err:
             raise UsageError(str(err)) from err
         for m in generated.mutants:
+            marked = _marked(made, m)
             mark = "  [equivalent]" if m.id in equivalent else ""
-            mark += f"  [{_marked(made, m)}]" if _marked(made, m) else ""
+            mark += f"  [{marked}]" if marked else ""
             out.line(f"{m.id:<22} {m.function}: {m.description}{mark}")
         return OK
     known = {i.rpartition(":")[2] for i in ids}

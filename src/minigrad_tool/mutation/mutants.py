@@ -281,16 +281,21 @@ class _Forms:
         self.paths: dict[int, dict[int, AstPath]] = {}
 
     def original(self, unit: Function) -> str:
-        if id(unit.node) not in self.paths:
-            self.units.append(unit.node)
-            paths = self.paths[id(unit.node)] = {id(n): p for n, p in _with_paths(unit.node)}
-            self.known.update(paths)
+        self._paths_in(unit)
         return self._named(unit, frozenset())
 
     def path(self, unit: Function, node: ast.AST) -> AstPath | None:
         """The path from the unit's function to `node`, if it is one of its nodes."""
-        self.original(unit)
-        return self.paths[id(unit.node)].get(id(node))
+        return self._paths_in(unit).get(id(node))
+
+    def _paths_in(self, unit: Function) -> dict[int, AstPath]:
+        """The unit's nodes, by identity, with their paths: walked once per function."""
+        paths = self.paths.get(id(unit.node))
+        if paths is None:
+            self.units.append(unit.node)
+            paths = self.paths[id(unit.node)] = {id(n): p for n, p in _with_paths(unit.node)}
+            self.known.update(paths)
+        return paths
 
     def mutated(self, unit: Function, path: AstPath, replacement: ast.AST) -> str:
         """The form of the unit with the node at `path` replaced: the edit is made in place
