@@ -41,9 +41,11 @@ def project(tmp_path: Path) -> Path:
     return folder
 
 
-def mutate(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Statuses]:
-    """`minigrad mutate --engine engine.py ARGS`, the cache in the folder's sibling `cache`;
-    the output and each mutant's (status, killers, reason)."""
+def mutate(
+    folder: Path, *args: str, cache_in: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], Statuses]:
+    """`minigrad mutate --engine engine.py ARGS`, the cache in `cache_in`, else in the folder's
+    sibling `cache`; the output and each mutant's (status, killers, reason)."""
     report = folder.parent / "report.json"
     more = ("--min-score", "0", "--json", str(report))
     done = subprocess.run(
@@ -53,7 +55,7 @@ def mutate(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], 
         text=True,
         timeout=300,
         check=False,
-        env={**os.environ, cache.ENV: str(folder.parent / "cache")},
+        env={**os.environ, cache.ENV: str(cache_in or folder.parent / "cache")},
     )
     assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: an engine made wrong
     data = json.loads(report.read_text())
@@ -113,6 +115,17 @@ def test_a_run_that_changed_nothing_is_the_last_one_reported_again(project: Path
     assert same == statuses
     # the report below the cache line is the same, line for line
     assert again.stdout.replace(REPLAYED, "").count("\n") >= first.stdout.count("\n")
+
+
+def test_a_cache_kept_in_the_test_folder_is_no_input(project: Path) -> None:
+    """`MINIGRAD_RESULTS=cache` in the project: the files the first run keeps there are not
+    data the tests read, and the second run is the first reported again."""
+    tests = ("--tests", "test_engine.py")
+    _, statuses = mutate(project, *tests, cache_in=project / "cache")
+    assert any((project / "cache").iterdir())
+    again, same = mutate(project, *tests, cache_in=project / "cache")
+    assert REPLAYED in again.stdout
+    assert same == statuses
 
 
 def test_no_cache_neither_reads_nor_keeps(project: Path) -> None:
@@ -231,6 +244,23 @@ class TestKeys:
         assert cache.inputs_digest("s", []) == before
         monkeypatch.setattr(sys, "version", sys.version + " (another build)")
         assert cache.inputs_digest("s", []) != before
+
+    def test_a_checkout_that_only_touches_a_settings_file_changes_no_key(
+        self, tmp_path: Path
+    ) -> None:
+        """CI checks out every file anew: pyproject.toml's time changes, its bytes do not.
+        A data file larger than WHOLE_BYTES counts by size and time, unread."""
+        settings, data = tmp_path / "pyproject.toml", tmp_path / "data.bin"
+        settings.write_text("[tool.pytest.ini_options]\n")
+        data.write_bytes(b"\0" * (cache.WHOLE_BYTES + 1))
+        before = cache.inputs_digest("s", [settings, data])
+        os.utime(settings, (1, 1))
+        assert cache.inputs_digest("s", [settings, data]) == before
+        settings.write_text("[tool.pytest.ini_options]\naddopts = '-x'\n")
+        changed = cache.inputs_digest("s", [settings, data])
+        assert changed != before
+        os.utime(data, (1, 1))
+        assert cache.inputs_digest("s", [settings, data]) != changed
 
     def test_a_missing_file_counts_as_missing(self, tmp_path: Path) -> None:
         gone = tmp_path / "gone.py"

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from minigrad_tool.adapter import EngineSpec, Profile
+from minigrad_tool.bytecode import cache_folder
 from minigrad_tool.mutation import cache
 from minigrad_tool.mutation.campaign import shard_of
 from minigrad_tool.mutation.judging import CampaignConfig
@@ -53,15 +54,30 @@ PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "set
 NOT_INPUTS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "mutants"})
 
 
+def _own_folders() -> set[Path]:
+    """minigrad's cache folders (verdicts, bytecode): set inside a test folder
+    (`MINIGRAD_RESULTS=cache`), they change with every run, and no run would find its
+    verdicts again if they counted."""
+    folders = (cache.folder(), cache_folder())
+    return {f.resolve() for f in folders if f is not None}
+
+
 def _test_folder_files(tests: Sequence[str]) -> list[Path]:
-    """Every file under the test folders (a test may load data), hidden folders and those of
-    NOT_INPUTS left out."""
+    """Every file under the test folders (a test may load data), hidden folders, those of
+    NOT_INPUTS and minigrad's own left out."""
     found: list[Path] = []
+    own = _own_folders()
     for text in tests:
         path = Path(text)
         folder = path if path.is_dir() else path.parent
         for where, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in NOT_INPUTS)
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if not d.startswith(".")
+                and d not in NOT_INPUTS
+                and (Path(where) / d).resolve() not in own
+            )
             found += [Path(where) / name for name in sorted(files)]
     return found
 

@@ -4,7 +4,8 @@ Two levels, both keyed by what a verdict depends on, never by time:
 
 * **the whole run**: the bytes of every file the run reads (the engine's files,
   the other modules of its package or folder, your tests, every module and
-  data file in their folders, the conftests, the settings), the command's
+  data file in their folders (one over WHOLE_BYTES by its size and time), the
+  conftests, the settings), the command's
   settings, minigrad's own source, the Python and the installed packages.
   When none changed, the last campaign is reported as it was, without running
   anything;
@@ -99,13 +100,21 @@ def _environment() -> str:
     return "\n".join(parts)
 
 
+# Files up to this size count by their bytes: every module, and the settings and data files
+# (pyproject.toml, a test's fixtures).  A checkout (CI's, each run; git's, of another branch and
+# back) gives each file a new modification time, and a key of times would reuse nothing there.
+# A larger file (a dataset) counts by its size and time: reading it whole on every run would
+# cost more than a rerun saves.
+WHOLE_BYTES = 1 << 20
+
+
 def _file_part(path: Path) -> bytes:
-    """A module by its bytes; a data file by size and modification time (a folder of datasets
-    would otherwise be read whole on every run)."""
+    """A file by its bytes, or a large data file by its size and modification time."""
     try:
         if path.suffix != ".py":
             stat = path.stat()
-            return f"{stat.st_size}:{stat.st_mtime_ns}".encode()
+            if stat.st_size > WHOLE_BYTES:
+                return f"{stat.st_size}:{stat.st_mtime_ns}".encode()
         return path.read_bytes()
     except OSError:
         return b"<missing>"
