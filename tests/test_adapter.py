@@ -1,7 +1,7 @@
 """The engine adapter: specs, the snapshot, and what discovery finds in each style of engine.
 
 Modules: minigrad_tool.adapter.profile, minigrad_tool.adapter.spec, minigrad_tool.adapter.trace,
-minigrad_tool.adapter.loader.
+minigrad_tool.adapter.loader, minigrad_tool.installed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from minigrad_tool.adapter.loader import (
     plain_path,
 )
 from minigrad_tool.adapter.nodes import NodeAccess, NotANumber, real
+from minigrad_tool.installed import installed_below, source_files
 from minigrad_tool.isolation import Limits
 
 ENGINES = Path(__file__).parent / "engines"
@@ -86,6 +87,30 @@ class TestForgettingModules:
         forget_engine_folder(parse_spec(str(tree / "engine" / "engine.py")))
         kept = {name for name in files if name in sys.modules}
         assert kept == {"fake_in_tests", "minigrad_tool_fake"}
+
+
+class TestInstalledCode:
+    """What is installed below a user's folder (a flat project's `.venv`) is not theirs."""
+
+    def test_an_environment_inside_a_folder_is_installed_code_below_it(
+        self, tmp_path: Path
+    ) -> None:
+        prefix = os.path.join(sys.prefix, "")
+        assert prefix in installed_below([os.path.dirname(sys.prefix)])
+        assert prefix not in installed_below([sys.prefix])  # a folder is not below itself
+        assert installed_below([str(tmp_path)]) == ()
+
+    def test_a_walk_of_a_users_folder_enters_no_environment(self, tmp_path: Path) -> None:
+        wrote = ["engine.py", "tests/test_engine.py", "venvish/helper.py"]
+        installed = [".venv/lib/site.py", "env/lib/os.py", "node_modules/x.py", ".hidden/y.py"]
+        for name in [*wrote, *installed]:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text("")
+        for environment in (".venv", "env"):
+            (tmp_path / environment / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        found = [p.relative_to(tmp_path).as_posix() for p in source_files(tmp_path)]
+        assert found == sorted(wrote)
+        assert source_files(tmp_path / "nowhere") == []
 
 
 class TestEngineModules:

@@ -117,15 +117,24 @@ def test_a_run_that_changed_nothing_is_the_last_one_reported_again(project: Path
     assert again.stdout.replace(REPLAYED, "").count("\n") >= first.stdout.count("\n")
 
 
-def test_a_cache_kept_in_the_test_folder_is_no_input(project: Path) -> None:
-    """`MINIGRAD_RESULTS=cache` in the project: the files the first run keeps there are not
-    data the tests read, and the second run is the first reported again."""
+def test_the_cache_and_reports_kept_in_the_test_folder_are_no_input(project: Path) -> None:
+    """`MINIGRAD_RESULTS=cache` in the project, each report written there and a hidden file:
+    the files the first run leaves are not data the tests read, and the next runs are the
+    first reported again, with or without the reports (a report is no input whoever names
+    it); a data file is."""
     tests = ("--tests", "test_engine.py")
-    _, statuses = mutate(project, *tests, cache_in=project / "cache")
+    reports = ("--html", "report.html", "--junit", "junit.xml")
+    _, statuses = mutate(project, *tests, *reports, cache_in=project / "cache")
     assert any((project / "cache").iterdir())
-    again, same = mutate(project, *tests, cache_in=project / "cache")
-    assert REPLAYED in again.stdout
-    assert same == statuses
+    shutil.copy2(project.parent / "report.json", project / "report.json")
+    for args in (reports, ()):
+        (project / ".engine.py.swp").write_bytes(os.urandom(64))  # an editor's, hidden
+        again, same = mutate(project, *tests, *args, cache_in=project / "cache")
+        assert REPLAYED in again.stdout
+        assert same == statuses
+    (project / "notes.txt").write_text("a data file a test may read\n")
+    changed, _ = mutate(project, *tests, cache_in=project / "cache")
+    assert REPLAYED not in changed.stdout
 
 
 def test_no_cache_neither_reads_nor_keeps(project: Path) -> None:

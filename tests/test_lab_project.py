@@ -10,6 +10,7 @@ too: every command must check the student's engine, never ours.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +20,9 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.campaign
+
+STUDENT = Path(__file__).parents[1] / "examples" / "student"
+TOOL = Path(__file__).parents[1] / "src" / "minigrad_tool"
 
 ENGINE = '''"""The student's engine."""
 
@@ -425,3 +429,46 @@ def test_a_package_plain_pytest_cannot_import_is_said(tmp_path: Path, pythonpath
     said = "a plain `pytest` run here finds no `mlstack_q` to import"
     assert (said in " ".join(result.stdout.split())) is not pythonpath, result.stdout
     assert "mutation score: " in result.stdout
+
+
+def _with_its_environment(root: Path) -> Path:
+    """examples/student as a flat project with its `.venv` at its root (uv's default) holding
+    the tool and pytest, as `uv add --dev` installs them: copies below the project's folder
+    (what else they import is reached by a .pth, from this environment).  Its python."""
+    for name in ("engine.py", "test_engine.py"):
+        shutil.copy2(STUDENT / name, root / name)
+    venv = root / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    inner = subprocess.run([python, "-c", where], capture_output=True, text=True, check=True)
+    site = Path(inner.stdout.strip())
+    outer = Path(pytest.__file__).parents[1]
+    shutil.copytree(TOOL, site / "minigrad_tool")
+    for name in ("_pytest", "pytest", "pluggy"):
+        shutil.copytree(outer / name, site / name)
+    (site / "outer.pth").write_text(f"{outer}\n")
+    return python
+
+
+def test_a_flat_project_with_its_environment_inside(tmp_path: Path) -> None:
+    """engine.py and its tests at the root of a project whose `.venv` is there too: what is
+    installed in it is neither the engine's code nor the tests' (the tool's own ControlledSet
+    was mutated as the engine's, and pytest's `_py/path.py` made its host forget `os.path`:
+    exit 2, "'os' is not a package")."""
+    python = _with_its_environment(tmp_path)
+    args = ["mutate", "--engine", "engine.py", "--tests", "test_engine.py", "--operators", "sign"]
+    report = tmp_path.parent / f"{tmp_path.name}-report.json"
+    for judge in ("tests", "battery"):
+        result = subprocess.run(
+            [python, "-m", "minigrad_tool", *args, "--judge", judge, "--json", str(report)],
+            cwd=tmp_path,
+            env={**os.environ, "MINIGRAD_RESULTS": "off"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode in (0, 1), result.stdout + result.stderr  # 1: a survivor
+        assert "mutation score: " in result.stdout
+        assert list(json.loads(report.read_text())["files"]) == ["engine.py"]

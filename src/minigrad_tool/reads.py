@@ -12,16 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from minigrad_tool.installed import source_files
+
 __all__ = ["python_files", "read_by_run"]
 
 
 def python_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The .py files under the given files and folders, each once, in a stable order."""
+    """The .py files under the given files and folders, each once, in a stable order: of a
+    folder, those the user wrote (not a `.venv` inside it: installed.source_files)."""
     found: list[Path] = []
     for text in paths:
         path = Path(text)
         if path.is_dir():
-            found += sorted(path.rglob("*.py"))
+            found += source_files(path)
         elif path.is_file():
             found.append(path)
     return list(dict.fromkeys(found))

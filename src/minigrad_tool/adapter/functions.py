@@ -18,6 +18,7 @@ from types import FunctionType, ModuleType
 
 from minigrad_tool.adapter.definitions import definitions_alone
 from minigrad_tool.adapter.session import Session
+from minigrad_tool.installed import source_files
 
 __all__ = ["beside_lone_module", "exported_place", "import_op_modules", "package_modules"]
 
@@ -35,7 +36,7 @@ def import_op_modules(d: Session, wanted: Callable[[str], bool]) -> None:
     if not rest or not d.package:
         return  # a lone module: no package around it (beside_lone_module)
     root = Path(d.package)
-    for path in sorted(root.rglob("*.py"))[:_MOST_PACKAGE_FILES]:
+    for path in source_files(root)[:_MOST_PACKAGE_FILES]:
         parts = path.relative_to(root).with_suffix("").parts
         name = ".".join([top, *parts[: -1 if parts[-1] == "__init__" else None]])
         if name in sys.modules or not all(p.isidentifier() for p in parts):

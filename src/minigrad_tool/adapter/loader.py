@@ -25,6 +25,7 @@ from minigrad_tool.adapter.definitions import definitions_alone
 from minigrad_tool.adapter.order import served_displays, served_names
 from minigrad_tool.adapter.spec import EngineSpec, module_of_file
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
+from minigrad_tool.installed import installed_below, source_files
 
 __all__ = [
     "STARTUP_PATH",
@@ -337,7 +338,7 @@ def forget_modules(paths: Sequence[str]) -> None:
     """Drop modules a fresh pytest run must import itself: those from the test folders, and
     any module named like one of the test files (a caller's own `test_engine`, say)."""
     folders = [Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent for p in paths]
-    stems = {f.stem for folder in folders for f in folder.rglob("*.py")} | {"conftest"}
+    stems = {f.stem for folder in folders for f in source_files(folder)} | {"conftest"}
     inside = _Inside(folders)
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
@@ -348,14 +349,16 @@ def forget_modules(paths: Sequence[str]) -> None:
 
 
 class _Inside:
-    """Is a module's file, its links followed, inside one of `folders`?  Each folder of the
-    files asked about is resolved once: a host that has imported pytest holds about 300
-    modules from a few dozen folders, and resolving every file with pathlib took 25 ms of
-    the tests' host's start (forget_modules and forget_engine_folder, timestamps on
+    """Is a module's file, its links followed, inside one of `folders`, and not in installed
+    code below them (a flat project's `.venv`: pytest's own modules are no test's)?  Each
+    folder of the files asked about is resolved once: a host that has imported pytest holds
+    about 300 modules from a few dozen folders, and resolving every file with pathlib took
+    25 ms of the tests' host's start (forget_modules and forget_engine_folder, timestamps on
     examples/student), on the way to its first test."""
 
     def __init__(self, folders: Sequence[Path]) -> None:
-        self.prefixes = [os.path.join(os.path.realpath(f), "") for f in folders]
+        self.prefixes = tuple(os.path.join(os.path.realpath(f), "") for f in folders)
+        self.installed = installed_below(self.prefixes)
         self.resolved: dict[str, str] = {}  # a folder as written -> its real path
 
     def __call__(self, file: str) -> bool:
@@ -369,4 +372,4 @@ class _Inside:
                 path = os.path.realpath(path)
         except (OSError, ValueError):  # a name no path can be (a NUL in it): not inside
             return False
-        return any(path.startswith(prefix) for prefix in self.prefixes)
+        return path.startswith(self.prefixes) and not path.startswith(self.installed)

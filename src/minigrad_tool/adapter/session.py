@@ -61,6 +61,7 @@ from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec, parse_snapshot
 from minigrad_tool.adapter.trace import CodeKey, Tracer
 from minigrad_tool.faults import told
+from minigrad_tool.installed import installed_below
 
 __all__ = ["Point", "Progress", "Session", "Watch", "quiet"]
 
@@ -162,9 +163,20 @@ class Session:
             return ""
         return f"{folder}{os.sep}"
 
+    @functools.cached_property
+    def installed(self) -> tuple[str, ...]:
+        """Folders of installed code below the package's folder, none of it the engine's: the
+        `.venv` of a flat project, whose engine.py sits at its root beside it (pytest and
+        minigrad itself would be the engine's code)."""
+        return installed_below([self.package]) if self.package else ()
+
     def in_package(self, file: str) -> bool:
         """Is this file of the engine's package (another than the engine's own, maybe)?"""
-        return bool(self.package) and file.startswith(self.package)
+        return (
+            bool(self.package)
+            and file.startswith(self.package)
+            and not file.startswith(self.installed)
+        )
 
     def leaf(self, value: Any) -> Any:
         return self.make(self.cls, value)
@@ -412,7 +424,7 @@ class Session:
     def watch(self, op: Op, point: Point, constant: float) -> Watch:
         """Call a scalar op at `point` and run backward() from its output, watching."""
         leaves = [self.leaf(x) for x in point]
-        with Tracer(self.filename, package=self.package) as forward:
+        with Tracer(self.filename, package=self.package, installed=self.installed) as forward:
             out = apply_op(op, leaves, constant)
         if not is_node(out):
             raise TypeError(f"returned {type(out).__name__}, not a node")
@@ -436,7 +448,7 @@ class Session:
             made.append(self.leaf(value))
             return made[-1]
 
-        with Tracer(self.filename, package=self.package) as forward:
+        with Tracer(self.filename, package=self.package, installed=self.installed) as forward:
             out = call(leaf)
         if self.access.children_attr is None:  # a known name, else what holds the inputs
             found = find_children_attribute(out)
@@ -447,7 +459,7 @@ class Session:
 
     def _backward(self, op: Op, watch: Watch, root: Any, skip: set[str]) -> Watch:
         self.progress(f"backward() of {op.describe_call()}", method=op.method, stage="backward")
-        with Tracer(self.filename, package=self.package) as backward:
+        with Tracer(self.filename, package=self.package, installed=self.installed) as backward:
             try:
                 root.backward()
             except Exception as err:  # a broken backward is gradcheck's finding, not absence
@@ -480,7 +492,7 @@ class Session:
         code = backward.__code__
         try:
             leaf = self.leaf(0.5)
-            with Tracer(self.filename, package=self.package) as t:
+            with Tracer(self.filename, package=self.package, installed=self.installed) as t:
                 leaf.backward()
         except Exception as err:
             self.sweep_prefix = code.co_qualname

@@ -24,12 +24,21 @@ CodeKey = tuple[str, int]  # (co_qualname, co_firstlineno)
 class Tracer:
     """A context manager recording the code objects, and lines, of `filename` that ran."""
 
-    def __init__(self, filename: str, *, lines: bool = False, package: str = "") -> None:
+    def __init__(
+        self,
+        filename: str,
+        *,
+        lines: bool = False,
+        package: str = "",
+        installed: tuple[str, ...] = (),
+    ) -> None:
         self.filename = filename
         self.want_lines = lines
-        # Other files below `package` (the engine's package folder) whose code ran: where an
-        # op keeps its step when it is not in the watched file (DeZero's functions.py).
+        # Other files below `package` (the engine's package folder), but in `installed` (an
+        # environment inside it), whose code ran: where an op keeps its step when it is not
+        # in the watched file (DeZero's functions.py).
         self.package = package
+        self.installed = installed
         self.package_codes: list[tuple[str, CodeKey]] = []  # (file, code) in first-call order
         self._seen_elsewhere: set[tuple[str, CodeKey]] = set()
         self.codes: list[CodeKey] = []  # in first-call order
@@ -52,7 +61,12 @@ class Tracer:
     def _global(self, frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
         code = frame.f_code
         if code.co_filename != self.filename:
-            if self.package and code.co_filename.startswith(self.package):
+            file = code.co_filename
+            if (
+                self.package
+                and file.startswith(self.package)
+                and not file.startswith(self.installed)
+            ):
                 ran = (code.co_filename, (code.co_qualname, code.co_firstlineno))
                 if ran not in self._seen_elsewhere:
                     self._seen_elsewhere.add(ran)

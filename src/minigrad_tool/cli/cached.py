@@ -18,6 +18,7 @@ from pathlib import Path
 
 from minigrad_tool.adapter import EngineSpec, Profile
 from minigrad_tool.bytecode import cache_folder
+from minigrad_tool.installed import is_environment
 from minigrad_tool.mutation import cache
 from minigrad_tool.mutation.campaign import shard_of
 from minigrad_tool.mutation.judging import CampaignConfig
@@ -54,6 +55,21 @@ PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "set
 NOT_INPUTS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "mutants"})
 
 
+# How the reports `mutate` and `merge` write begin (report.schema's JSON, report.html,
+# report.ci's JUnit XML): one left in a test folder (`--json report.json` in a flat lab
+# project, the folder its tests are in) is no test's data, and counting it would make the
+# inputs of every run after the one that wrote it new (tests/test_cache.py writes each).
+REPORT_HEADS = (
+    b'{\n  "$schema": "https://git.io/mutation-testing-schema",',
+    b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>minigrad mutation ',
+    b'<?xml version="1.0" encoding="utf-8"?>\n<testsuite name="minigrad mutate ',
+)
+
+
+def _a_report(head: bytes) -> bool:
+    return head.startswith(REPORT_HEADS)
+
+
 def _own_folders() -> set[Path]:
     """minigrad's cache folders (verdicts, bytecode): set inside a test folder
     (`MINIGRAD_RESULTS=cache`), they change with every run, and no run would find its
@@ -63,8 +79,9 @@ def _own_folders() -> set[Path]:
 
 
 def _test_folder_files(tests: Sequence[str]) -> list[Path]:
-    """Every file under the test folders (a test may load data), hidden folders, those of
-    NOT_INPUTS and minigrad's own left out."""
+    """Every file under the test folders (a test may load data), hidden files and folders
+    (an editor's swap file, coverage's data), environments, those of NOT_INPUTS and
+    minigrad's own left out."""
     found: list[Path] = []
     own = _own_folders()
     for text in tests:
@@ -76,9 +93,10 @@ def _test_folder_files(tests: Sequence[str]) -> list[Path]:
                 for d in dirs
                 if not d.startswith(".")
                 and d not in NOT_INPUTS
+                and not is_environment(Path(where) / d)
                 and (Path(where) / d).resolve() not in own
             )
-            found += [Path(where) / name for name in sorted(files)]
+            found += [Path(where) / name for name in sorted(files) if not name.startswith(".")]
     return found
 
 
@@ -105,7 +123,7 @@ class RunCache:
         settings += f"\0{Path.cwd()}\0{spec.path}\0{spec.class_name}\0{spec.orders}"
         self.name = settings
         files = _inputs(reads, spec, tests)
-        self.run, self.inputs = cache.inputs_digests(settings, files, spec.files)
+        self.run, self.inputs = cache.inputs_digests(settings, files, spec.files, _a_report)
         self.stored = cache.load(self.name)
         self.keys: cache.MutantKeys | None = None
 

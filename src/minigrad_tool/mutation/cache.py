@@ -108,29 +108,50 @@ def _environment() -> str:
 WHOLE_BYTES = 1 << 20
 
 
-def _file_part(path: Path) -> bytes:
-    """A file by its bytes, or a large data file by its size and modification time."""
+# How much of a data file `no_input` is shown: enough for a report's first line.
+HEAD_BYTES = 512
+
+
+def _never(head: bytes) -> bool:
+    return False
+
+
+def _file_part(path: Path, no_input: Callable[[bytes], bool]) -> bytes | None:
+    """A file by its bytes, or a large data file by its size and modification time; None
+    for a data file `no_input` tells by its first bytes is none (a report minigrad wrote)."""
     try:
-        if path.suffix != ".py":
-            stat = path.stat()
+        if path.suffix == ".py":
+            return path.read_bytes()
+        with path.open("rb") as data:
+            head = data.read(HEAD_BYTES)
+            if no_input(head):
+                return None
+            stat = os.fstat(data.fileno())
             if stat.st_size > WHOLE_BYTES:
                 return f"{stat.st_size}:{stat.st_mtime_ns}".encode()
-        return path.read_bytes()
+            return head + data.read()
     except OSError:
         return b"<missing>"
 
 
 def inputs_digests(
-    settings: str, files: Iterable[Path], apart: Iterable[Path] = ()
+    settings: str,
+    files: Iterable[Path],
+    apart: Iterable[Path] = (),
+    no_input: Callable[[bytes], bool] = _never,
 ) -> tuple[str, str]:
     """Of the command's settings, the files given, minigrad and the environment: with every
-    file, and without those `apart` (the engine's, which a mutant's key counts op by op).
-    Each file is read, and the environment listed, once for both."""
+    file, and without those `apart` (the engine's, which a mutant's key counts op by op);
+    a data file whose first bytes `no_input` tells is none is left out of both.  Each file
+    is read, and the environment listed, once for both."""
     head = f"{FORMAT}\0{_tool_digest()}\0{_environment()}\0{settings}".encode()
     every, without = hashlib.sha256(head), hashlib.sha256(head)
     left_out = {p.resolve() for p in apart}
     for path in sorted({p.resolve() for p in files}):
-        part = b"\0" + str(path).encode() + b"\0" + _file_part(path)
+        content = _file_part(path, no_input)
+        if content is None:
+            continue
+        part = b"\0" + str(path).encode() + b"\0" + content
         every.update(part)
         if path not in left_out:
             without.update(part)
