@@ -483,8 +483,11 @@ def test_gradchecks_op_table_names_the_wrong_op_apart_from_those_it_drags_down(
     assert rows["mul"].endswith("FAILED 3/4"), rows["mul"]
     for op in ("tanh", "exp", "pow", "div"):  # div is self * other**-1: built from mul
         assert rows[op].endswith(", in cases that call mul too"), rows[op]
-    # said last too, above the counts, where a terminal's reader starts: mul alone
-    assert result.stdout.splitlines()[-2] == "wrong: mul (the ops table and each failure above)"
+    # said first, as mutate says it, and last, above the counts, where a terminal's reader
+    # starts: mul alone
+    lines = result.stdout.splitlines()
+    assert lines[0] == "YOUR ENGINE IS WRONG: mul (each failure below)", lines[0]
+    assert lines[-2] == "wrong: mul (the ops table and each failure above)"
     mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
     first = mutate.stdout.splitlines()[0]
     assert first.startswith("YOUR ENGINE IS WRONG: the battery finds 1 op(s) (mul)"), first

@@ -196,6 +196,10 @@ def print_check(out: Output, report: CheckReport) -> None:
     profile, battery = report.profile, report.battery
     results = {r.case: r for r in report.results}
     cause, crash, crashed = _blames(report)
+    explained = {r.case for r in report.explained} if cause else set()
+    wrong = _wrong_ops(report, cause, explained)
+    if wrong:  # the first thing read, as in `mutate`; and the last (below)
+        out.line(f"YOUR ENGINE IS WRONG: {', '.join(wrong)} (each failure below)", "bold red")
     out.line(f"gradcheck on {engine_header(profile)}", "bold")
     out.line(tolerance_line(report.settings, profile))
     out.line()
@@ -213,7 +217,6 @@ def print_check(out: Output, report: CheckReport) -> None:
         ms = f"{r.seconds * 1000:.1f}" if r.status != "skip" else ""
         case_rows.append([case.name, case.group, (r.status, _STYLE[r.status]), ms])
     out.table(f"cases ({len(case_rows)})", ["case", "group", "status", "ms"], case_rows, right=[3])
-    explained = {r.case for r in report.explained} if cause else set()
     if cause:
         out.line()
         out.line(f"FAILED backward(): {cause}", "bold red")
@@ -247,13 +250,19 @@ def print_check(out: Output, report: CheckReport) -> None:
     for note in profile.notes:  # what discovery decided: a read-only .grad, gelu's form, ...
         out.line(f"note: {note}", "yellow")
     out.line()
-    found = [r.finding for r in report.results if r.finding and r.case not in explained]
-    wrong = wrong_ops([*profile.attributed(found), *crash_findings(profile)])  # `_runs` too
-    if cause:  # backward() first: the failures it explains are no op's
-        wrong = ["backward()", *wrong] if found or wrong else []
     if wrong:  # the ops to fix, said last too, where a terminal's reader starts
         out.line(f"wrong: {', '.join(wrong)} (the ops table and each failure above)", "bold red")
     out.line(summary_line(report.results), "bold")
+
+
+def _wrong_ops(report: CheckReport, cause: str, explained: set[str]) -> list[str]:
+    """The ops to fix, backward() first where it explains failures (they are no op's)."""
+    profile = report.profile
+    found = [r.finding for r in report.results if r.finding and r.case not in explained]
+    wrong = wrong_ops([*profile.attributed(found), *crash_findings(profile)])  # `_runs` too
+    if cause:
+        return ["backward()", *wrong] if found or wrong else []
+    return wrong
 
 
 def check_json(report: CheckReport) -> str:
