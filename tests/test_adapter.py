@@ -103,13 +103,18 @@ class TestInstalledCode:
     def test_a_walk_of_a_users_folder_enters_no_environment(self, tmp_path: Path) -> None:
         wrote = ["engine.py", "tests/test_engine.py", "venvish/helper.py"]
         installed = [".venv/lib/site.py", "env/lib/os.py", "node_modules/x.py", ".hidden/y.py"]
-        for name in [*wrote, *installed]:
+        other = [".engine.py.swp", "cache/kept.py", "tests/data.json"]
+        for name in [*wrote, *installed, *other]:
             (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / name).write_text("")
         for environment in (".venv", "env"):
             (tmp_path / environment / "pyvenv.cfg").write_text("home = /usr/bin\n")
         found = [p.relative_to(tmp_path).as_posix() for p in source_files(tmp_path)]
-        assert found == sorted(wrote)
+        assert found == sorted([*wrote, "cache/kept.py"])
+        every = source_files(tmp_path, "*", {(tmp_path / "cache").resolve()})
+        assert [p.relative_to(tmp_path).as_posix() for p in every] == sorted(
+            [*wrote, "tests/data.json"]
+        )
         assert source_files(tmp_path / "nowhere") == []
 
 

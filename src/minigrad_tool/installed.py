@@ -12,7 +12,7 @@ import functools
 import os
 import site
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 __all__ = ["installed_below", "is_environment", "source_files"]
@@ -50,16 +50,26 @@ def is_environment(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
 
 
-def source_files(root: Path, pattern: str = "*.py") -> list[Path]:
-    """The files below `root` matching `pattern`, sorted, that a user wrote: none in a hidden
-    folder, in one of SKIPPED or in an environment."""
+def source_files(
+    root: Path, pattern: str = "*.py", leaving_out: Collection[Path] = ()
+) -> list[Path]:
+    """The files below `root` matching `pattern`, sorted, that a user wrote: none hidden, none
+    in a hidden folder, in one of SKIPPED, in an environment or in a folder of `leaving_out`
+    (real paths)."""
     found = []
     for where, dirs, files in os.walk(root):
         here = Path(where)
         dirs[:] = [
             d
             for d in dirs
-            if not d.startswith(".") and d not in SKIPPED and not is_environment(here / d)
+            if not d.startswith(".")
+            and d not in SKIPPED
+            and not is_environment(here / d)
+            and not (leaving_out and (here / d).resolve() in leaving_out)
         ]
-        found += [here / name for name in files if (here / name).match(pattern)]
+        found += [
+            here / name
+            for name in files
+            if not name.startswith(".") and (here / name).match(pattern)
+        ]
     return sorted(found)

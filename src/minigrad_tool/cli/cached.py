@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from minigrad_tool.adapter import EngineSpec, Profile
 from minigrad_tool.bytecode import cache_folder
-from minigrad_tool.installed import is_environment
+from minigrad_tool.installed import source_files
 from minigrad_tool.mutation import cache
 from minigrad_tool.mutation.campaign import shard_of
 from minigrad_tool.mutation.judging import CampaignConfig
@@ -51,8 +50,9 @@ VERDICT_OPTIONS = (
 PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 
 
-# Folders under a test folder that hold no test input: caches, environments, outputs.
-NOT_INPUTS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", "mutants"})
+# A folder under a test folder that holds no test input (beside those installed.SKIPPED
+# names, and environments): mutmut's copies of the project.
+MUTMUT_FOLDER = "mutants"
 
 
 # How the reports `mutate` and `merge` write begin (report.schema's JSON, report.html,
@@ -79,24 +79,15 @@ def _own_folders() -> set[Path]:
 
 
 def _test_folder_files(tests: Sequence[str]) -> list[Path]:
-    """Every file under the test folders (a test may load data), hidden files and folders
-    (an editor's swap file, coverage's data), environments, those of NOT_INPUTS and
-    minigrad's own left out."""
+    """Every file under the test folders (a test may load data) but what a user did not write
+    there (installed.source_files: hidden files, an editor's swap file and coverage's data
+    among them; environments), mutmut's copies and minigrad's own folders."""
     found: list[Path] = []
-    own = _own_folders()
     for text in tests:
         path = Path(text)
         folder = path if path.is_dir() else path.parent
-        for where, dirs, files in os.walk(folder):
-            dirs[:] = sorted(
-                d
-                for d in dirs
-                if not d.startswith(".")
-                and d not in NOT_INPUTS
-                and not is_environment(Path(where) / d)
-                and (Path(where) / d).resolve() not in own
-            )
-            found += [Path(where) / name for name in sorted(files) if not name.startswith(".")]
+        leaving_out = _own_folders() | {(folder / MUTMUT_FOLDER).resolve()}
+        found += source_files(folder, "*", leaving_out)
     return found
 
 
