@@ -297,6 +297,16 @@ class TestSpec:
         with pytest.raises(EngineError, match=r"compiled code .*\(its package, --engine cpkg,"):
             parse_spec("cpkg.engine:Value")
 
+    def test_a_notebook_is_said_to_be_one(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`--engine lab.ipynb` (micrograd is often written in a notebook) says how to get a
+        module from it; it read "no module named 'lab'"."""
+        (tmp_path / "lab.ipynb").write_text('{"cells": [], "nbformat": 4}')
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(EngineError, match=r"is a notebook: .*nbconvert --to script lab\.ipynb"):
+            parse_spec("lab.ipynb:Value")
+
     def test_not_a_py_file(self, tmp_path: Path) -> None:
         """A file that is not .py is refused."""
         f = tmp_path / "eng.txt"

@@ -182,8 +182,12 @@ def _split_class(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+# A student's engine is often a notebook's cells: it is said so, not "no module named".
+NOTEBOOK = ".ipynb"
+
+
 def _looks_like_path(target: str) -> bool:
-    return target.endswith(".py") or "/" in target or "\\" in target
+    return target.endswith((".py", NOTEBOOK)) or "/" in target or "\\" in target
 
 
 def spec_file(text: str) -> str | None:
@@ -302,6 +306,13 @@ def _read(path: Path) -> bytes:
         )
     if not path.is_file():
         raise EngineError(f"engine file not found: {path}")
+    if path.suffix == NOTEBOOK:
+        raise EngineError(
+            f"engine {path} is a notebook: minigrad reads a Python module; export its code "
+            f"(`jupyter nbconvert --to script {path.name}` writes {path.stem}.py: take out the "
+            "`%` and `!` lines it keeps) and pass that file, with --definitions-only if its "
+            "cells also train or plot"
+        )
     if path.suffix != ".py":
         raise EngineError(f"engine file must be a .py source file, got {path}")
     try:
