@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from minigrad_tool.installed import installed_below
+from minigrad_tool.installed import UserFolders
 
 __all__ = [
     "InternalError",
@@ -30,8 +30,7 @@ __all__ = [
 
 _MINIGRAD = str(Path(__file__).resolve().parent) + os.sep
 _engine_files: set[str] = set()
-_engine_dirs: tuple[str, ...] = ()
-_installed_dirs: tuple[str, ...] = ()  # installed code below _engine_dirs: not the user's
+_engine_dirs = UserFolders(())
 # The file names of the calls into compiled engine code (adapter.native): engine files.
 _COMPILED_CALL = "<compiled call of {}>"
 _compiled_calls: set[str] = set()
@@ -44,10 +43,9 @@ class InternalError(Exception):
 def set_engine_paths(files: set[str], dirs: tuple[str, ...] = ()) -> None:
     """Declare which source files (and folders) hold engine or user code, in this process:
     what is installed below a folder (a flat project's `.venv`) is neither."""
-    global _engine_files, _engine_dirs, _installed_dirs
+    global _engine_files, _engine_dirs
     _engine_files = {str(Path(f).resolve()) for f in files}
-    _engine_dirs = tuple(str(Path(d).resolve()) + os.sep for d in dirs)
-    _installed_dirs = installed_below(_engine_dirs)
+    _engine_dirs = UserFolders(str(Path(d).resolve()) for d in dirs)
 
 
 def compiled_call_file(method: str) -> str:
@@ -77,7 +75,7 @@ def _is_engine_file(filename: str) -> bool:
         return True
     if filename.startswith(_MINIGRAD):
         return False
-    return filename.startswith(_engine_dirs) and not filename.startswith(_installed_dirs)
+    return _engine_dirs.holds(filename)
 
 
 def _frames(tb: TracebackType | None) -> list[str]:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-__all__ = ["installed_below", "is_environment", "source_files"]
+__all__ = ["UserFolders", "installed_below", "source_files"]
 
 # The folders no walk of a user's folder enters (beside hidden ones and environments): those
 # pytest's `norecursedirs` leaves out by default, and caches.
@@ -45,7 +45,19 @@ def installed_below(folders: Iterable[str]) -> tuple[str, ...]:
     return tuple(p for p in _installed() if any(p.startswith(f) and p != f for f in mine))
 
 
-def is_environment(folder: Path) -> bool:
+class UserFolders:
+    """Folders of a user's code (an engine's package, the tests' folders), less the installed
+    code below them: `holds(file)` says whether a file is theirs."""
+
+    def __init__(self, folders: Iterable[str]) -> None:
+        self.prefixes = tuple(os.path.join(f, "") for f in folders if f)
+        self.installed = installed_below(self.prefixes)
+
+    def holds(self, file: str) -> bool:
+        return file.startswith(self.prefixes) and not file.startswith(self.installed)
+
+
+def _is_environment(folder: Path) -> bool:
     """Is this folder a Python environment (`pyvenv.cfg` at its root)?"""
     return (folder / "pyvenv.cfg").is_file()
 
@@ -64,7 +76,7 @@ def source_files(
             for d in dirs
             if not d.startswith(".")
             and d not in SKIPPED
-            and not is_environment(here / d)
+            and not _is_environment(here / d)
             and not (leaving_out and (here / d).resolve() in leaving_out)
         ]
         found += [

@@ -25,7 +25,7 @@ from minigrad_tool.adapter.definitions import definitions_alone
 from minigrad_tool.adapter.order import served_displays, served_names
 from minigrad_tool.adapter.spec import EngineSpec, module_of_file
 from minigrad_tool.bytecode import keep_bytecode_out_of_tree
-from minigrad_tool.installed import installed_below, source_files
+from minigrad_tool.installed import UserFolders, source_files
 
 __all__ = [
     "STARTUP_PATH",
@@ -357,8 +357,7 @@ class _Inside:
     examples/student), on the way to its first test."""
 
     def __init__(self, folders: Sequence[Path]) -> None:
-        self.prefixes = tuple(os.path.join(os.path.realpath(f), "") for f in folders)
-        self.installed = installed_below(self.prefixes)
+        self.folders = UserFolders(os.path.realpath(f) for f in folders)
         self.resolved: dict[str, str] = {}  # a folder as written -> its real path
 
     def __call__(self, file: str) -> bool:
@@ -372,4 +371,4 @@ class _Inside:
                 path = os.path.realpath(path)
         except (OSError, ValueError):  # a name no path can be (a NUL in it): not inside
             return False
-        return path.startswith(self.prefixes) and not path.startswith(self.installed)
+        return self.folders.holds(path)

@@ -61,7 +61,7 @@ from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.adapter.spec import EngineSpec, parse_snapshot
 from minigrad_tool.adapter.trace import CodeKey, Tracer
 from minigrad_tool.faults import told
-from minigrad_tool.installed import installed_below
+from minigrad_tool.installed import UserFolders
 
 __all__ = ["Point", "Progress", "Session", "Watch", "quiet"]
 
@@ -164,19 +164,15 @@ class Session:
         return f"{folder}{os.sep}"
 
     @functools.cached_property
-    def installed(self) -> tuple[str, ...]:
-        """Folders of installed code below the package's folder, none of it the engine's: the
-        `.venv` of a flat project, whose engine.py sits at its root beside it (pytest and
+    def package_folders(self) -> UserFolders:
+        """The package's folder, less the installed code below it, none of it the engine's:
+        the `.venv` of a flat project, whose engine.py sits at its root beside it (pytest and
         minigrad itself would be the engine's code)."""
-        return installed_below([self.package]) if self.package else ()
+        return UserFolders([self.package])
 
     def in_package(self, file: str) -> bool:
         """Is this file of the engine's package (another than the engine's own, maybe)?"""
-        return (
-            bool(self.package)
-            and file.startswith(self.package)
-            and not file.startswith(self.installed)
-        )
+        return self.package_folders.holds(file)
 
     def leaf(self, value: Any) -> Any:
         return self.make(self.cls, value)
@@ -424,7 +420,7 @@ class Session:
     def watch(self, op: Op, point: Point, constant: float) -> Watch:
         """Call a scalar op at `point` and run backward() from its output, watching."""
         leaves = [self.leaf(x) for x in point]
-        with Tracer(self.filename, package=self.package, installed=self.installed) as forward:
+        with Tracer(self.filename, package=self.package_folders) as forward:
             out = apply_op(op, leaves, constant)
         if not is_node(out):
             raise TypeError(f"returned {type(out).__name__}, not a node")
@@ -448,7 +444,7 @@ class Session:
             made.append(self.leaf(value))
             return made[-1]
 
-        with Tracer(self.filename, package=self.package, installed=self.installed) as forward:
+        with Tracer(self.filename, package=self.package_folders) as forward:
             out = call(leaf)
         if self.access.children_attr is None:  # a known name, else what holds the inputs
             found = find_children_attribute(out)
@@ -459,7 +455,7 @@ class Session:
 
     def _backward(self, op: Op, watch: Watch, root: Any, skip: set[str]) -> Watch:
         self.progress(f"backward() of {op.describe_call()}", method=op.method, stage="backward")
-        with Tracer(self.filename, package=self.package, installed=self.installed) as backward:
+        with Tracer(self.filename, package=self.package_folders) as backward:
             try:
                 root.backward()
             except Exception as err:  # a broken backward is gradcheck's finding, not absence
@@ -492,7 +488,7 @@ class Session:
         code = backward.__code__
         try:
             leaf = self.leaf(0.5)
-            with Tracer(self.filename, package=self.package, installed=self.installed) as t:
+            with Tracer(self.filename, package=self.package_folders) as t:
                 leaf.backward()
         except Exception as err:
             self.sweep_prefix = code.co_qualname

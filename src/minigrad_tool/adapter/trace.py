@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from types import CodeType, FrameType
 from typing import Any
 
+from minigrad_tool.installed import UserFolders
+
 __all__ = ["CodeKey", "Tracer", "runs"]
 
 CodeKey = tuple[str, int]  # (co_qualname, co_firstlineno)
@@ -29,16 +31,14 @@ class Tracer:
         filename: str,
         *,
         lines: bool = False,
-        package: str = "",
-        installed: tuple[str, ...] = (),
+        package: UserFolders | None = None,
     ) -> None:
         self.filename = filename
         self.want_lines = lines
-        # Other files below `package` (the engine's package folder), but in `installed` (an
-        # environment inside it), whose code ran: where an op keeps its step when it is not
-        # in the watched file (DeZero's functions.py).
+        # Other files of `package` (the engine's package folder, less an environment inside
+        # it) whose code ran: where an op keeps its step when it is not in the watched file
+        # (DeZero's functions.py).
         self.package = package
-        self.installed = installed
         self.package_codes: list[tuple[str, CodeKey]] = []  # (file, code) in first-call order
         self._seen_elsewhere: set[tuple[str, CodeKey]] = set()
         self.codes: list[CodeKey] = []  # in first-call order
@@ -62,12 +62,8 @@ class Tracer:
         code = frame.f_code
         if code.co_filename != self.filename:
             file = code.co_filename
-            if (
-                self.package
-                and file.startswith(self.package)
-                and not file.startswith(self.installed)
-            ):
-                ran = (code.co_filename, (code.co_qualname, code.co_firstlineno))
+            if self.package is not None and self.package.holds(file):
+                ran = (file, (code.co_qualname, code.co_firstlineno))
                 if ran not in self._seen_elsewhere:
                     self._seen_elsewhere.add(ran)
                     self.package_codes.append(ran)

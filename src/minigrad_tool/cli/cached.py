@@ -83,10 +83,11 @@ def _test_folder_files(tests: Sequence[str]) -> list[Path]:
     there (installed.source_files: hidden files, an editor's swap file and coverage's data
     among them; environments), mutmut's copies and minigrad's own folders."""
     found: list[Path] = []
+    own = _own_folders()
     for text in tests:
         path = Path(text)
         folder = path if path.is_dir() else path.parent
-        leaving_out = _own_folders() | {(folder / MUTMUT_FOLDER).resolve()}
+        leaving_out = own | {(folder / MUTMUT_FOLDER).resolve()}
         found += source_files(folder, "*", leaving_out)
     return found
 
