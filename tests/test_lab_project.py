@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -429,6 +430,32 @@ def test_a_package_plain_pytest_cannot_import_is_said(tmp_path: Path, pythonpath
     said = "a plain `pytest` run here finds no `mlstack_q` to import"
     assert (said in " ".join(result.stdout.split())) is not pythonpath, result.stdout
     assert "mutation score: " in result.stdout
+
+
+def test_tests_that_import_the_package_by_a_longer_name_are_not_said_to_miss_it(
+    tmp_path: Path,
+) -> None:
+    """Tests that put the project's root on the path and import `src.mlstack_q.autograd`
+    (clumsygrad 0.2.1's): a plain `pytest` runs them, so nothing is said of `mlstack_q`,
+    which no plain run imports (before, minigrad said it finds no `mlstack_q` to import)."""
+    project = _flat_project(tmp_path / "project", pythonpath=False)
+    (project / "src").mkdir()
+    (project / "mlstack_q").rename(project / "src" / "mlstack_q")
+    rooted = (
+        "import os\nimport sys\n\nsys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))\n"
+    )
+    longer = rooted + ONLY_ADD.replace("from mlstack_q.", "from src.mlstack_q.")
+    (project / "tests" / "test_engine.py").write_text(longer)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    plain = _script(project, env, "pytest", "-q", "-p", "no:cacheprovider", "tests")
+    assert plain.returncode == 0, plain.stdout  # the premise: a plain run imports it
+    args = ["--engine", "src/mlstack_q/autograd.py", "--tests", "tests", "--operators", "sign"]
+    env["MINIGRAD_RESULTS"] = "off"
+    result = _script(project, env, "minigrad", "mutate", *args, "--min-score", "0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    score = re.search(r"mutation score: \S+ \((\d+) killed", result.stdout)
+    assert score is not None and int(score[1]) > 0, result.stdout  # they judged the engine
+    assert "plain `pytest`" not in " ".join(result.stdout.split()), result.stdout
 
 
 def _with_its_environment(root: Path) -> Path:

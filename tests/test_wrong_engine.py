@@ -606,6 +606,38 @@ class TestAFaultOfBackwardItself:
             mutate.stdout
         )
 
+    def test_a_backward_that_wraps_what_a_step_raises_blames_the_step(self, tmp_path: Path) -> None:
+        """backward() raises its own error from whatever a step raised (clumsygrad 0.2.1:
+        "Error in backward pass at tensor ..."): the exception comes from the step, so the
+        op is wrong, not backward(); before, two ops' steps raising made it backward's."""
+        engine = (STUDENT / "engine.py").read_text()
+        loop = "        for v in reversed(topo):\n            v._backward()\n"
+        wrapping = (
+            "        for v in reversed(topo):\n"
+            "            try:\n"
+            "                v._backward()\n"
+            "            except Exception as err:\n"
+            "                raise RuntimeError(f'backward failed at {v._op}: {err}') from err\n"
+        )
+        steps = {
+            "self.grad += (1 - t**2) * out.grad": "self.grad += (1 - t**2) * out.gradient",
+            "self.grad += out.data * out.grad": "self.grad += out.data * out.gradient",
+        }
+        for old, new in {loop: wrapping, **steps}.items():
+            assert engine.count(old) == 1, old
+            engine = engine.replace(old, new)
+        (tmp_path / "engine.py").write_text(engine)
+        gradcheck = run(tmp_path, "gradcheck", "--engine", "engine.py")
+        assert gradcheck.returncode == 1, gradcheck.stdout + gradcheck.stderr
+        first = gradcheck.stdout.splitlines()[0]
+        assert first == "YOUR ENGINE IS WRONG: tanh, exp (each failure below)", gradcheck.stdout
+        assert "FAILED backward()" not in gradcheck.stdout
+        mutate = run(tmp_path, "mutate", "--engine", "engine.py", "--judge", "battery")
+        first = mutate.stdout.splitlines()[0]
+        assert first.startswith("YOUR ENGINE IS WRONG: the battery finds 2 op(s) (tanh, exp)"), (
+            mutate.stdout
+        )
+
 
 STORED = "        self._backward = _backward\n"
 Runs = tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], Path]

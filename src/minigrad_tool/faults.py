@@ -88,9 +88,23 @@ def _frames(tb: TracebackType | None) -> list[str]:
 
 def raised_in(err: BaseException) -> str:
     """The engine function the exception was raised in (the innermost of the engine's frames
-    on its traceback), by qualified name: `Value.backward.<locals>.build`; "" if none."""
+    on its traceback), by qualified name: `Value.backward.<locals>.build`; "" if none.  An
+    exception raised while handling another (`raise RuntimeError(...) from e`, or in an
+    `except` block) was raised where that one was, if engine code raised it: a backward()
+    that wraps whatever a step raises (clumsygrad 0.2.1's "Error in backward pass at tensor
+    ...") reports the step's failure, not its own."""
     found = ""
-    tb = err.__traceback__
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        found = _innermost_engine_function(current.__traceback__) or found
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _innermost_engine_function(tb: TracebackType | None) -> str:
+    found = ""
     while tb is not None:
         code = tb.tb_frame.f_code
         if _is_engine_file(code.co_filename):

@@ -37,6 +37,7 @@ __all__ = [
     "import_engine",
     "import_others",
     "importable_on",
+    "imported_as",
     "install_snapshot",
     "installed_elsewhere",
     "plain_path",
@@ -165,47 +166,63 @@ def plain_path(original: Sequence[str], current: Sequence[str], folder: str | No
     return [*front, *original]
 
 
-def top_of(spec: EngineSpec) -> Path:
+def top_of(spec: EngineSpec, name: str = "") -> Path:
     """The engine's top-level package folder (`src/minigrad` for `minigrad.engine`), or its
-    file when it is a module of its own."""
-    depth = spec.module.count(".")
+    file when it is a module of its own; for the engine imported as `name` (`src.minigrad.
+    engine`: `src`), that name's."""
+    depth = (name or spec.module).count(".")
     return spec.path if depth == 0 else spec.path.parents[depth - 1]
 
 
+def imported_as(spec: EngineSpec) -> list[str]:
+    """The names the engine's file is loaded under in this process (a test that adds the
+    project's root to sys.path imports `src.clumsygrad.tensor`), else the engine's own."""
+    names = [
+        name
+        for name, module in list(sys.modules.items())
+        if _same_file(getattr(module, "__file__", None) or "", spec.path)
+    ]
+    return names or [spec.module]
+
+
 def _find_top(
-    spec: EngineSpec, path: Sequence[str]
+    spec: EngineSpec, path: Sequence[str], name: str = ""
 ) -> tuple[bool, importlib.machinery.ModuleSpec | None]:
     """What `import` finds for the engine's top-level package (or module) on `path`, nothing
-    imported: (whether that can be told, its spec or None).  Not for an engine named as an
-    installed module (that install is the engine), nor where a broken path entry raises: no
-    reason to say anything, nor to fail a run."""
+    imported, by the name it is imported under (`name`, else its own): (whether that can be
+    told, its spec or None).  Not for an engine named as an installed module (that install
+    is the engine), nor where a broken path entry raises: no reason to say anything, nor to
+    fail a run."""
     if spec.sys_path is None:
         return False, None
+    top = (name or spec.module).split(".")[0]
     try:
-        return True, importlib.machinery.PathFinder.find_spec(spec.module.split(".")[0], list(path))
+        return True, importlib.machinery.PathFinder.find_spec(top, list(path))
     except Exception:
         return False, None
 
 
-def importable_on(spec: EngineSpec, path: Sequence[str]) -> bool:
+def importable_on(spec: EngineSpec, path: Sequence[str], name: str = "") -> bool:
     """Does `import` find the engine's top-level package (or module) on `path`, any copy of
-    it?  Always, where that cannot be told (_find_top)."""
-    told, found = _find_top(spec, path)
+    it, by the name it is imported under (`name`, else its own)?  Always, where that cannot
+    be told (_find_top)."""
+    told, found = _find_top(spec, path, name)
     return not told or found is not None
 
 
-def installed_elsewhere(spec: EngineSpec, path: Sequence[str]) -> str:
-    """Where `import` finds the engine's top-level package (or module) on `path` when that
-    is another copy than the engine's own (an install that copied it into site-packages,
-    stale once the file changes): its folder or file; "" where it finds the engine's own,
-    nothing, or a namespace package, or where that cannot be told (_find_top)."""
-    _, found = _find_top(spec, path)
+def installed_elsewhere(spec: EngineSpec, path: Sequence[str], name: str = "") -> str:
+    """Where `import` finds the engine's top-level package (or module) on `path`, by the name
+    it is imported under (`name`, else its own), when that is another copy than the
+    engine's own (an install that copied it into site-packages, stale once the file
+    changes): its folder or file; "" where it finds the engine's own, nothing, or a
+    namespace package, or where that cannot be told (_find_top)."""
+    _, found = _find_top(spec, path, name)
     if found is None or found.origin is None:
         return ""
     where = Path(found.origin)
     if found.submodule_search_locations is not None:
         where = where.parent
-    return "" if _same_file(str(where), top_of(spec)) else str(where)
+    return "" if _same_file(str(where), top_of(spec, name)) else str(where)
 
 
 def install_snapshot(spec: EngineSpec) -> SnapshotFinder:

@@ -36,6 +36,7 @@ from minigrad_tool.adapter.loader import (
     NotTheEngine,
     import_engine,
     importable_on,
+    imported_as,
     installed_elsewhere,
     plain_path,
     top_of,
@@ -232,6 +233,9 @@ class _Session:
     # A plain `pytest` run finds no copy of the engine's package to import at all: your tests
     # import it only because minigrad put its folder first on the path.
     unfound: bool = False
+    # The name your tests import the engine's file under, where the two above are told by it
+    # (`src.clumsygrad.tensor` from a test that puts the project's root on the path).
+    imported_as: str = ""
 
 
 # A frame of pytest's short traceback: `path:line: in function`, then its code, indented.
@@ -424,6 +428,7 @@ def _list_task(session: _Session, args: dict[str, Any], reporter: Reporter) -> d
         "imported": imported,
         "elsewhere": session.elsewhere,
         "unfound": session.unfound,
+        "imported_as": session.imported_as,
     }
 
 
@@ -673,6 +678,7 @@ class TestsHost:
         self.imported: dict[str, tuple[str, ...]] = {}
         self.elsewhere = ""  # where a plain pytest run imports another copy of the engine
         self.unfound = False  # a plain pytest run finds no copy of it at all
+        self.imported_as = ""  # the name your tests import the engine under
         # The host started before `assign`: the mutants, and the listing of your tests after
         # them, were sent to it; their answers are not read yet.
         self.unassigned = self.listing = False
@@ -702,8 +708,12 @@ class TestsHost:
             # long-lived caller put on it since: another engine's folder, say)
             plain = plain_path(before, sys.path, spec.sys_path)
             plain = [p for p in plain if p not in before or p in STARTUP_PATH]
-            self.session.elsewhere = installed_elsewhere(spec, plain)
-            self.session.unfound = not importable_on(spec, plain)
+            # by each name your tests import the engine under: found by any, it is found
+            names = imported_as(spec)
+            elsewhere = [installed_elsewhere(spec, plain, name) for name in names]
+            self.session.elsewhere = next(filter(None, elsewhere), "")
+            self.session.unfound = not any(importable_on(spec, plain, name) for name in names)
+            self.session.imported_as = names[0]
             _hypothesis_home(self.scratch)  # again: an older hypothesis the tests imported
             _hypothesis_seeded()
             import_engine(spec)  # tests that import it inside a test get the same module
@@ -790,6 +800,7 @@ class TestsHost:
         self.imported = {str(f): tuple(map(str, n)) for f, n in outcome.value["imported"].items()}
         self.elsewhere = str(outcome.value["elsewhere"])
         self.unfound = bool(outcome.value["unfound"])
+        self.imported_as = str(outcome.value["imported_as"])
         return [str(nodeid) for nodeid in outcome.value["order"]]
 
 
@@ -1049,7 +1060,7 @@ def _path_notes(tests: TestsHost) -> list[str]:
 def unfound_note(tests: TestsHost) -> str:
     """Your tests import the engine's package only because minigrad put its folder first on
     the path: a plain `pytest` run here finds no copy of it (TestsHost.unfound)."""
-    top, shown = tests.spec.module.split(".")[0], _shown_folder(tests.spec)
+    top, shown = _imported_top(tests), _shown_folder(tests)
     where = "this folder" if shown == "." else shown
     return (
         f"a plain `pytest` run here finds no `{top}` to import: your tests import it only "
@@ -1060,17 +1071,27 @@ def unfound_note(tests: TestsHost) -> str:
     )
 
 
-def _shown_folder(spec: EngineSpec) -> str:
-    """The folder minigrad puts first on the path for the engine, as a user would type it."""
-    folder = Path(spec.sys_path or ".")
+def _imported_top(tests: TestsHost) -> str:
+    """The top-level package your tests import the engine from (`minigrad`, or `src` where
+    they import `src.minigrad.engine`)."""
+    return (tests.imported_as or tests.spec.module).split(".")[0]
+
+
+def _shown_folder(tests: TestsHost) -> str:
+    """The folder that holds the package your tests import the engine from (the one minigrad
+    puts first on the path, unless they import it by a longer name), as a user would type it."""
+    folder = top_of(tests.spec, tests.imported_as).parent
     return os.path.relpath(folder) if folder.is_relative_to(Path.cwd()) else str(folder)
 
 
 def elsewhere_note(tests: TestsHost) -> str:
     """Why a plain `pytest` run can pass or fail where minigrad's run of the same tests does
     not: it imports another copy of the engine's package (TestsHost.elsewhere)."""
-    spec, top = tests.spec, tests.spec.module.split(".")[0]
-    own, shown = top_of(spec), _shown_folder(spec)
+    top, own, shown = (
+        _imported_top(tests),
+        top_of(tests.spec, tests.imported_as),
+        _shown_folder(tests),
+    )
     return (
         f"plain `pytest` imports `{top}` from {tests.elsewhere}, another copy, not from "
         f"{own}, the engine checked here: minigrad runs your tests against {own}, plain "
