@@ -373,6 +373,33 @@ class TestInspect:
             in out
         )
 
+    def test_a_step_nothing_calls_is_said_and_its_mutants_count(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A binary function of the engine's module with a wrong step (`hypot(a, b)`, which no
+        case calls): gradcheck and inspect say it is not checked, and mutate counts its
+        mutants as not covered, so the battery's score is no 100% (before: 100%, exit 0, and
+        hypot said nowhere)."""
+        hypot = (
+            "\n\ndef hypot(a, b):\n"
+            "    out = Value(math.hypot(a.data, b.data), (a, b))\n\n"
+            "    def _backward():\n"
+            "        a.grad += a.data / out.data * out.grad\n"
+            "        b.grad += a.data / out.data * out.grad  # wrong: b.data\n\n"
+            "    out._backward = _backward\n"
+            "    return out\n"
+        )
+        engine = write(tmp_path, "import math\n" + MICRO + hypot, "engine.py")
+        said = "not checked: engine.hypot: holds a backward step (line "
+        for command in ("gradcheck", "inspect"):
+            code, out, _ = run([command, "--engine", engine], capsys)
+            assert code == 0 and said in out, out  # what is checked passes; hypot is said
+        args = ["mutate", "--engine", engine, "--judge", "battery", "--operators", "sign"]
+        code, out, _ = run([*args, "--no-cache"], capsys)
+        assert code == 1, out
+        assert re.search(r"not covered \(\d+\)", out) and "hypot (line " in out, out
+        assert re.search(r"mutation score: \S+ \(\d+ killed, 0 survived, 2 not covered", out), out
+
 
 class TestTheCommand:
     def test_version(self, capsys: pytest.CaptureFixture[str]) -> None:

@@ -186,6 +186,65 @@ class TestCandidates:
         assert names == ["__add__", "softplus", "halfroot"]
         assert session.skipped == [("scaled", "takes arguments besides self: not called")]
 
+    def test_steps_nothing_calls_are_said_not_checked(self, tmp_path: Path) -> None:
+        """A binary function of the module (`hypot(a, b)`) and a method that takes an
+        argument each hold a backward step minigrad never runs: said not checked (before, the
+        function was said nowhere, and a wrong step there passed every check); a function
+        whose nested functions are ops' steps (a factory of methods) is not."""
+        plus = """
+            def plus(self, other):
+                out = Value(self.data + other.data, (self, other))
+
+                def _backward():
+                    self.grad += out.grad
+                    other.grad += out.grad
+
+                out._backward = _backward
+                return out
+        """
+        scaled = "        def scaled(self, k):\n            return self\n"
+        assert BRANCHY.count(scaled) == 1
+        engine = BRANCHY.replace(scaled, textwrap.indent(textwrap.dedent(plus), " " * 8))
+        engine += textwrap.indent(
+            textwrap.dedent(
+                """
+                def hypot(a, b):
+                    out = Value(math.hypot(a.data, b.data), (a, b))
+
+                    def _backward():
+                        a.grad += a.data / out.data * out.grad
+                        b.grad += b.data / out.data * out.grad
+
+                    out._backward = _backward
+                    return out
+
+
+                def _unary(forward, derivative):
+                    def method(self):
+                        out = Value(forward(self.data), (self,))
+
+                        def _backward():
+                            self.grad += derivative(self.data) * out.grad
+
+                        out._backward = _backward
+                        return out
+
+                    return method
+
+
+                Value.cube = _unary(lambda x: x**3, lambda x: 3 * x**2)
+                """
+            ),
+            "    ",
+        )
+        profile = load_in_process(engine_file(tmp_path, engine)).profile
+        assert "cube" in [op.name for op in profile.ops]  # the factory's step is an op's
+        assert [name for name, _ in profile.uncalled] == ["engine.hypot", "plus"]
+        why = dict(profile.uncalled)
+        assert why["engine.hypot"].startswith("holds a backward step (line ")
+        assert why["plus"].endswith("and it holds a backward step (line 50) no case checks")
+        assert "plus" not in dict(profile.skipped)  # said once, as not checked
+
     def test_each_candidate_is_called_in_its_forms(self, tmp_path: Path) -> None:
         session = session_of(engine_file(tmp_path, BRANCHY))
         add, softplus, _ = candidates(session)

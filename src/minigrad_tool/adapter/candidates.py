@@ -24,7 +24,7 @@ from minigrad_tool.adapter.functions import (
 )
 from minigrad_tool.adapter.native import is_compiled
 from minigrad_tool.adapter.nodes import BACKWARD_ALIASES, GRAD_RESETS, takes_no_arguments
-from minigrad_tool.adapter.profile import CallForm, Op
+from minigrad_tool.adapter.profile import TAKES_ARGUMENTS, CallForm, Op
 from minigrad_tool.adapter.session import Point, Session
 
 __all__ = ["Candidate", "candidates", "crash_in_engine", "forms", "is_an_op", "op_for"]
@@ -172,7 +172,7 @@ def candidates(session: Session) -> list[Candidate]:
             op = catalogue.BINARY_METHODS[name]
             found.append(Candidate(name, function, "binary", op, ""))
         elif not takes_no_arguments(function):
-            session.skipped.append((name, "takes arguments besides self: not called"))
+            session.skipped.append((name, TAKES_ARGUMENTS))
         else:
             found.append(Candidate(name, function, None, name, ""))
     found += _static_methods(session, attrs, {c.op for c in found} | {c.name for c in found})

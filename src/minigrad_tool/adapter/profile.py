@@ -24,6 +24,7 @@ from minigrad_tool.findings import Finding, blame_constituents, blame_raisers
 
 __all__ = [
     "COMPILED",
+    "TAKES_ARGUMENTS",
     "CallForm",
     "Op",
     "Precision",
@@ -93,6 +94,10 @@ def step_owners(ops: Iterable[Op], key: Callable[[Step], K | None]) -> dict[K, s
 
 
 # Why an op of compiled code (a C extension's method) has no step minigrad can mutate.
+# Why discovery does not call a method of the node class that needs arguments (`x.hypot(y)`):
+# it cannot know what to pass.
+TAKES_ARGUMENTS = "takes arguments besides self: not called"
+
 COMPILED = (
     "compiled code (a C extension's): minigrad mutates Python code only; `minigrad gradcheck` "
     "checks compiled ops as black boxes, by their values and gradients"
@@ -312,6 +317,10 @@ class Profile:
     ops: tuple[Op, ...]
     sweep: Sweep | None
     skipped: tuple[tuple[str, str], ...] = ()  # (method, why it is not an op)
+    # Functions holding a backward step that nothing minigrad runs calls (a method taking an
+    # argument, a binary function of the module): (method or `module.function`, why); their
+    # steps get mutants, judged by the tests that call them (mutation.sites)
+    uncalled: tuple[tuple[str, str], ...] = ()
     unreachable: tuple[tuple[str, str], ...] = ()  # (op, why its step cannot be mutated)
     notes: tuple[str, ...] = field(default_factory=tuple)
     broken: tuple[tuple[str, str], ...] = ()  # (method, how it crashed): ops that are bugs
@@ -550,6 +559,7 @@ class Profile:
                     sweep.get("once", False),
                 ),
                 "skipped": tuple(map(tuple, data["skipped"])),
+                "uncalled": tuple(map(tuple, data.get("uncalled", ()))),
                 "unreachable": tuple(map(tuple, data["unreachable"])),
                 "notes": tuple(data["notes"]),
                 "broken": tuple(map(tuple, data.get("broken", ()))),

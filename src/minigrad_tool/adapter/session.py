@@ -49,6 +49,7 @@ from minigrad_tool.adapter.nodes import (
 )
 from minigrad_tool.adapter.profile import (
     FLOAT64,
+    TAKES_ARGUMENTS,
     Op,
     Precision,
     Profile,
@@ -291,12 +292,33 @@ class Session:
         ran = self.ran_elsewhere.get(op.name, [])
         return [owner[f, q] for f, (q, _) in ran if (f, q) in owner and owner[f, q] != op.name]
 
+    def _uncalled_steps(self, ops: Sequence[Op], sweep: Sweep | None) -> list[tuple[str, str]]:
+        """The functions that hold a backward step nothing here calls: the methods discovery
+        did not call for taking arguments, and functions of the engine's module
+        (mutation.sites.uncalled_step_holders); each with why no case checks its step."""
+        from minigrad_tool.mutation.sites import uncalled_step_holders
+
+        methods = {name for name, why in self.skipped if why == TAKES_ARGUMENTS}
+        found = uncalled_step_holders(self.index, ops, sweep, methods, self.cls.__qualname__)
+        return [
+            (name, f"{TAKES_ARGUMENTS}, and it holds a backward step (line {line}) no case checks")
+            if name in methods
+            else (
+                f"{self.spec.module}.{name}",
+                f"holds a backward step (line {line}) that nothing here calls: minigrad calls a "
+                "function of the module only where it takes one node and is named like an op "
+                "it knows (tanh, exp, sum, ...), so no case checks that step",
+            )
+            for name, line in found
+        ]
+
     def profile(self, ops: Sequence[Op], sweep: Sweep | None, **extra: Any) -> Profile:
         """What was found, as the profile that crosses to the parent."""
         if sweep is not None and any(op.name == "add" for op in ops):
             sweep = dataclasses.replace(sweep, once=self.backward_runs_once())
         maker = leaf_maker(self.cls)  # the class, or the factory that makes its leaves
         resets = backward_resets(self.cls)
+        uncalled = self._uncalled_steps(ops, sweep)
         return Profile(
             spec=self.spec.text,
             module=self.spec.module,
@@ -309,7 +331,8 @@ class Session:
             precision=self.precision,
             ops=tuple(self._placed(op) for op in ops),
             sweep=sweep,
-            skipped=tuple(self.skipped),
+            skipped=tuple(s for s in self.skipped if s[0] not in {n for n, _ in uncalled}),
+            uncalled=tuple(uncalled),
             unreachable=tuple(self.unreachable),
             notes=(
                 *self.notes,

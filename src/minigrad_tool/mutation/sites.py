@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeGuard
 
@@ -37,6 +37,7 @@ __all__ = [
     "node_text",
     "own_nodes",
     "sets_grad",
+    "uncalled_step_holders",
 ]
 
 
@@ -355,22 +356,81 @@ def _out_is_grad(node: ast.AST) -> bool:
 
 
 def _unrun_sites(index: SourceIndex, profile: Profile, taken: set[int]) -> list[Site]:
-    """Ops that raised on scalars still have backward steps: they get mutants that never run."""
+    """Ops that raised on scalars still have backward steps: they get mutants that never run;
+    so do the functions of the engine's module that hold steps but are not called (a binary
+    `hypot(a, b)`, `uncalled_step_holders`), named `engine.hypot`, and their steps' mutants
+    are judged by the tests that call them."""
     sites = []
-    for method_name, why in profile.skipped:
-        for function in index.methods(profile.class_qualname):
-            if function.name != method_name:
+    for name, why in (*profile.skipped, *profile.uncalled):
+        module, _, function_name = name.rpartition(".")
+        if module and module != profile.module:
+            continue  # a function of another module of the package (a crash there is said)
+        holders = (
+            _top_level(index, function_name) if module else index.methods(profile.class_qualname)
+        )
+        for function in holders:
+            if function.name != function_name:
                 continue
             nested = [
                 f
-                for f in index.functions.values()
-                if f.parent is function and id(f.node) not in taken and grad_writes(f.node)
+                for f in _nested_in(index, function, direct=not module)
+                if id(f.node) not in taken and grad_writes(f.node)
             ]
             if nested:
-                op = catalogue.BINARY_DUNDERS.get(method_name, (method_name.strip("_"), ""))[0]
+                op = catalogue.BINARY_DUNDERS.get(function_name, (function_name.strip("_"), ""))[0]
                 regions = tuple(Region(f.node, function, "closure") for f in nested)
-                sites.append(Site(op, "op", regions, note=f"{method_name}: {why}"))
+                sites.append(Site(op, "op", regions, note=f"{function_name}: {why}"))
     return sites
+
+
+def _top_level(index: SourceIndex, name: str) -> list[Function]:
+    """The functions of the module's top level (in no class) named `name`."""
+    return [
+        f for f in index.functions.values() if f.parent is None and not f.classes and f.name == name
+    ]
+
+
+def _nested_in(index: SourceIndex, function: Function, direct: bool) -> list[Function]:
+    """The functions defined in `function`: its own (`direct`), or at any depth, the
+    outermost first."""
+    found = []
+    for f in index.functions.values():
+        outer = f.parent
+        while outer is not None and outer is not function and not direct:
+            outer = outer.parent
+        if outer is function and f is not function:
+            found.append(f)
+    return found
+
+
+def uncalled_step_holders(
+    index: SourceIndex,
+    ops: Sequence[Op],
+    sweep: Sweep | None,
+    methods: Collection[str] = (),
+    class_qualname: str = "",
+) -> list[tuple[str, int]]:
+    """Functions that hold a backward step (a nested function that writes a gradient) of no
+    op found, which nothing minigrad runs calls: (name, the step's first line).  Those of the
+    engine's module, at its top level (a binary `hypot(a, b)`: only functions of one node
+    named like a known op are called), and the node class's `methods` named (those discovery
+    did not call: `x.hypot(y)` takes an argument).  Not one that is an op, nor the sweep, nor
+    one any of whose nested functions is an op's step (a factory of ops' methods)."""
+    claimed = {s.qualname for op in ops for s in op.steps if not s.file}
+    own = {op.qualname for op in ops if not op.file}
+    if sweep is not None:
+        own.add(sweep.qualname)
+    holders = [f for f in index.functions.values() if f.parent is None and not f.classes]
+    holders += [f for f in index.methods(class_qualname) if f.name in methods]
+    found = []
+    for f in holders:
+        inside = _nested_in(index, f, direct=False)
+        if f.qualname in own or any(g.qualname in claimed for g in inside):
+            continue
+        writers = [g for g in inside if grad_writes(g.node)]
+        if writers:
+            found.append((f.name, writers[0].first_line))
+    return found
 
 
 def _helper_sites(

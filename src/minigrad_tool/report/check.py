@@ -243,12 +243,7 @@ def print_check(out: Output, report: CheckReport) -> None:
         out.line(f"note ({r.case}): {r.note}", "yellow")
     for name, why in battery.skipped:
         out.line(f"not run: {name}: {why}", "yellow")
-    for name, why in battery.unchecked:
-        out.line(f"not checked: op {name}: {why}", "bold yellow")
-    for method, why in profile.skipped:
-        out.line(f"not an op here: {method_text(profile.class_name, method)}: {why}", "dim")
-    for note in profile.notes:  # what discovery decided: a read-only .grad, gelu's form, ...
-        out.line(f"note: {note}", "yellow")
+    _said_of_discovery(out, profile, battery)
     out.line()
     if wrong:  # the ops to fix, said last too, where a terminal's reader starts
         out.line(f"wrong: {', '.join(wrong)} (the ops table and each failure above)", "bold red")
@@ -311,10 +306,26 @@ def check_json(report: CheckReport) -> str:
                 for r in report.results
             ],
             "not_run": [{"case": n, "why": w} for n, w in report.battery.skipped],
-            "not_checked": [{"op": n, "why": w} for n, w in report.battery.unchecked],
+            "not_checked": [
+                *({"op": n, "why": w} for n, w in report.battery.unchecked),
+                *({"function": n, "why": w} for n, w in profile.uncalled),
+            ],
         },
         indent=2,
     )
+
+
+def _said_of_discovery(out: Output, profile: Profile, battery: Battery) -> None:
+    """What is not checked, and why (an op with no case, a step of code no case calls), what
+    discovery did not call, and what it decided (a read-only .grad, gelu's form, ...)."""
+    for name, why in battery.unchecked:
+        out.line(f"not checked: op {name}: {why}", "bold yellow")
+    for method, why in profile.uncalled:
+        out.line(f"not checked: {method_text(profile.class_name, method)}: {why}", "bold yellow")
+    for method, why in profile.skipped:
+        out.line(f"not an op here: {method_text(profile.class_name, method)}: {why}", "dim")
+    for note in profile.notes:
+        out.line(f"note: {note}", "yellow")
 
 
 def print_profile(
@@ -370,12 +381,7 @@ def print_profile(
         rows,
     )
     out.grouped("not mutated", unreachable, "yellow")
-    for name, why in battery.unchecked:
-        out.line(f"not checked: op {name}: {why}", "bold yellow")
-    for method, why in profile.skipped:
-        out.line(f"not an op here: {method_text(profile.class_name, method)}: {why}", "dim")
-    for note in profile.notes:
-        out.line(f"note: {note}", "yellow")
+    _said_of_discovery(out, profile, battery)
 
 
 def profile_json(profile: Profile) -> dict[str, Any]:
