@@ -192,12 +192,13 @@ class TestCandidates:
         function was said nowhere, and a wrong step there passed every check); a function
         whose nested functions are ops' steps (a factory of methods) is not."""
         plus = """
-            def plus(self, other):
-                out = Value(self.data + other.data, (self, other))
+            def plus(self, other, weight=0.5):
+                mixed = weight * self.data + (1 - weight) * other.data
+                out = Value(mixed, (self, other))
 
                 def _backward():
-                    self.grad += out.grad
-                    other.grad += out.grad
+                    self.grad += weight * out.grad
+                    other.grad += (1 - weight) * out.grad
 
                 out._backward = _backward
                 return out
@@ -242,7 +243,7 @@ class TestCandidates:
         assert [name for name, _ in profile.uncalled] == ["engine.hypot", "plus"]
         why = dict(profile.uncalled)
         assert why["engine.hypot"].startswith("holds a backward step (line ")
-        assert why["plus"].endswith("and it holds a backward step (line 50) no case checks")
+        assert why["plus"].endswith("and it holds a backward step (line 51) no case checks")
         assert "plus" not in dict(profile.skipped)  # said once, as not checked
 
     def test_each_candidate_is_called_in_its_forms(self, tmp_path: Path) -> None:
