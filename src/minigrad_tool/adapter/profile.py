@@ -93,11 +93,11 @@ def step_owners(ops: Iterable[Op], key: Callable[[Step], K | None]) -> dict[K, s
     return owner
 
 
-# Why an op of compiled code (a C extension's method) has no step minigrad can mutate.
 # Why discovery does not call a method of the node class that needs arguments (`x.hypot(y)`):
 # it cannot know what to pass.
 TAKES_ARGUMENTS = "takes arguments besides self: not called"
 
+# Why an op of compiled code (a C extension's method) has no step minigrad can mutate.
 COMPILED = (
     "compiled code (a C extension's): minigrad mutates Python code only; `minigrad gradcheck` "
     "checks compiled ops as black boxes, by their values and gradients"

@@ -373,8 +373,8 @@ def _unrun_sites(index: SourceIndex, profile: Profile, taken: set[int]) -> list[
                 continue
             nested = [
                 f
-                for f in _nested_in(index, function, direct=not module)
-                if id(f.node) not in taken and grad_writes(f.node)
+                for f in _step_writers(_nested_in(index, function, direct=not module))
+                if id(f.node) not in taken
             ]
             if nested:
                 op = catalogue.BINARY_DUNDERS.get(function_name, (function_name.strip("_"), ""))[0]
@@ -393,14 +393,22 @@ def _top_level(index: SourceIndex, name: str) -> list[Function]:
 def _nested_in(index: SourceIndex, function: Function, direct: bool) -> list[Function]:
     """The functions defined in `function`: its own (`direct`), or at any depth, the
     outermost first."""
-    found = []
-    for f in index.functions.values():
-        outer = f.parent
-        while outer is not None and outer is not function and not direct:
-            outer = outer.parent
-        if outer is function and f is not function:
-            found.append(f)
-    return found
+    return [f for f in index.functions.values() if _inside(f, function, direct)]
+
+
+def _inside(f: Function, function: Function, direct: bool = False) -> bool:
+    """Is `f` defined in `function` (directly, with `direct`)?"""
+    outer = f.parent
+    while outer is not None and outer is not function and not direct:
+        outer = outer.parent
+    return outer is function and f is not function
+
+
+def _step_writers(functions: Sequence[Function]) -> list[Function]:
+    """Those of `functions` that write a gradient, the innermost only: the step, not also the
+    method it is nested in (whose code holds it)."""
+    writers = [f for f in functions if grad_writes(f.node)]
+    return [f for f in writers if not any(_inside(g, f) for g in writers)]
 
 
 def uncalled_step_holders(
@@ -427,7 +435,7 @@ def uncalled_step_holders(
         inside = _nested_in(index, f, direct=False)
         if f.qualname in own or any(g.qualname in claimed for g in inside):
             continue
-        writers = [g for g in inside if grad_writes(g.node)]
+        writers = _step_writers(inside)
         if writers:
             found.append((f.name, writers[0].first_line))
     return found
