@@ -30,7 +30,9 @@ from minigrad_tool.adapter.loader import import_engine
 from minigrad_tool.adapter.points import branch_points, search_domain
 from minigrad_tool.adapter.precision import array_precision, scalar_precision
 from minigrad_tool.adapter.session import Session, quiet
+from minigrad_tool.adapter.source import SourceIndex
 from minigrad_tool.adapter.steps import steps_of
+from minigrad_tool.mutation.sites import find_sites
 
 ENGINES = Path(__file__).parent / "engines"
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,15 +236,37 @@ class TestCandidates:
 
 
                 Value.cube = _unary(lambda x: x**3, lambda x: 3 * x**2)
+
+
+                def _binary(forward, derivatives):  # used nowhere
+                    def method(self, other):
+                        out = Value(forward(self.data, other.data), (self, other))
+
+                        def _backward():
+                            dx, dy = derivatives(self.data, other.data)
+                            self.grad += dx * out.grad
+                            other.grad += dy * out.grad
+
+                        out._backward = _backward
+                        return out
+
+                    return method
                 """
             ),
             "    ",
         )
         profile = load_in_process(engine_file(tmp_path, engine)).profile
         assert "cube" in [op.name for op in profile.ops]  # the factory's step is an op's
-        assert [name for name, _ in profile.uncalled] == ["engine.hypot", "plus"]
+        assert [name for name, _ in profile.uncalled] == ["engine.hypot", "engine._binary", "plus"]
         why = dict(profile.uncalled)
         assert why["engine.hypot"].startswith("holds a backward step (line ")
+        lines = engine.splitlines()  # a step nested two deep: the line of the step itself
+        step = next(n for n, t in enumerate(lines, 1) if "dx, dy = derivatives" in t) - 1
+        assert why["engine._binary"].startswith(f"holds a backward step (line {step})")
+        sites, _ = find_sites(lambda _: SourceIndex.parse(textwrap.dedent(engine)), profile)
+        binary = next(s for s in sites if s.op == "binary")
+        assert [r.unit.qualname for r in binary.steps] == ["_binary"]
+        assert [r.node.lineno for r in binary.steps] == [step]  # once, not also `method`
         assert why["plus"].endswith("and it holds a backward step (line 51) no case checks")
         assert "plus" not in dict(profile.skipped)  # said once, as not checked
 
