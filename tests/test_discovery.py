@@ -270,6 +270,21 @@ class TestCandidates:
         assert why["plus"].endswith("and it holds a backward step (line 51) no case checks")
         assert "plus" not in dict(profile.skipped)  # said once, as not checked
 
+    def test_a_method_and_a_function_of_one_name_are_each_said(self, tmp_path: Path) -> None:
+        """`Value.hypot(self, other)` and a module's `hypot(a, b)`, both with steps: each is
+        said with its own name (the function was taken for the method by its bare name)."""
+        step = (
+            "out = Value(a.data + b.data, (a, b))\n\n"
+            "def _backward():\n    a.grad += out.grad\n    b.grad += out.grad\n\n"
+            "out._backward = _backward\nreturn out\n"
+        )
+        scaled = "        def scaled(self, k):\n            return self\n"
+        method = "        def hypot(a, b):\n" + textwrap.indent(step, " " * 12)
+        function = "\n\ndef hypot(a, b):\n" + textwrap.indent(step, " " * 4)
+        engine = textwrap.dedent(BRANCHY.replace(scaled, method)) + function
+        profile = load_in_process(engine_file(tmp_path, engine)).profile
+        assert [name for name, _ in profile.uncalled] == ["engine.hypot", "hypot"]
+
     def test_each_candidate_is_called_in_its_forms(self, tmp_path: Path) -> None:
         session = session_of(engine_file(tmp_path, BRANCHY))
         add, softplus, _ = candidates(session)

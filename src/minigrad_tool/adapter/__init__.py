@@ -27,6 +27,7 @@ from typing import Any
 from minigrad_tool.adapter.classes import Redirect, TensorEngine
 from minigrad_tool.adapter.discovery import discover
 from minigrad_tool.adapter.loader import (
+    SnapshotFinder,
     forget_engine_folder,
     forget_modules,
     forget_other_engines,
@@ -114,14 +115,16 @@ def _test_folders(paths: Sequence[str]) -> tuple[str, ...]:
     )
 
 
-def serve_for_tests(spec: EngineSpec, test_paths: Sequence[str]) -> None:
+def serve_for_tests(spec: EngineSpec, test_paths: Sequence[str]) -> SnapshotFinder:
     """In a child that will run the user's tests: the engine from its snapshot, under whatever
-    name the tests import it; a failure in the engine or the tests is theirs, not minigrad's."""
+    name the tests import it (the finder returned records each name); a failure in the engine
+    or the tests is theirs, not minigrad's."""
     forget_modules(test_paths)  # this process may have run tests of the same names
     forget_other_engines(spec)  # the tests must import this engine, not one of the same name
     forget_engine_folder(spec)  # nor a sibling module bound to an earlier copy of it
-    install_snapshot(spec)
+    finder = install_snapshot(spec)
     set_engine_paths({str(p) for p in spec.files}, _test_folders(test_paths))
+    return finder
 
 
 def engine_host(

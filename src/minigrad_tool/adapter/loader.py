@@ -37,7 +37,6 @@ __all__ = [
     "import_engine",
     "import_others",
     "importable_on",
-    "imported_as",
     "install_snapshot",
     "installed_elsewhere",
     "plain_path",
@@ -172,17 +171,6 @@ def top_of(spec: EngineSpec, name: str = "") -> Path:
     engine`: `src`), that name's."""
     depth = (name or spec.module).count(".")
     return spec.path if depth == 0 else spec.path.parents[depth - 1]
-
-
-def imported_as(spec: EngineSpec) -> list[str]:
-    """The names the engine's file is loaded under in this process (a test that adds the
-    project's root to sys.path imports `src.clumsygrad.tensor`), else the engine's own."""
-    names = [
-        name
-        for name, module in list(sys.modules.items())
-        if _same_file(getattr(module, "__file__", None) or "", spec.path)
-    ]
-    return names or [spec.module]
 
 
 def _find_top(

@@ -301,15 +301,18 @@ class Session:
         methods = {name for name, why in self.skipped if why == TAKES_ARGUMENTS}
         found = uncalled_step_holders(self.index, ops, sweep, methods, self.cls.__qualname__)
         return [
-            (name, f"{TAKES_ARGUMENTS}, and it holds a backward step (line {line}) no case checks")
-            if name in methods
+            (
+                qualname.rpartition(".")[2],  # a method, named as `skipped` names it
+                f"{TAKES_ARGUMENTS}, and it holds a backward step (line {line}) no case checks",
+            )
+            if "." in qualname
             else (
-                f"{self.spec.module}.{name}",
+                f"{self.spec.module}.{qualname}",
                 f"holds a backward step (line {line}) that nothing here calls: minigrad calls a "
                 "function of the module only where it takes one node and is named like an op "
                 "it knows (tanh, exp, sum, ...), so no case checks that step",
             )
-            for name, line in found
+            for qualname, line in found
         ]
 
     def profile(self, ops: Sequence[Op], sweep: Sweep | None, **extra: Any) -> Profile:
@@ -319,6 +322,7 @@ class Session:
         maker = leaf_maker(self.cls)  # the class, or the factory that makes its leaves
         resets = backward_resets(self.cls)
         uncalled = self._uncalled_steps(ops, sweep)
+        said = {name for name, _ in uncalled}  # as not checked, not also as no op
         return Profile(
             spec=self.spec.text,
             module=self.spec.module,
@@ -331,7 +335,7 @@ class Session:
             precision=self.precision,
             ops=tuple(self._placed(op) for op in ops),
             sweep=sweep,
-            skipped=tuple(s for s in self.skipped if s[0] not in {n for n, _ in uncalled}),
+            skipped=tuple(s for s in self.skipped if s[0] not in said),
             uncalled=tuple(uncalled),
             unreachable=tuple(self.unreachable),
             notes=(

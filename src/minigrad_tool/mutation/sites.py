@@ -365,9 +365,7 @@ def _unrun_sites(index: SourceIndex, profile: Profile, taken: set[int]) -> list[
         module, _, function_name = name.rpartition(".")
         if module and module != profile.module:
             continue  # a function of another module of the package (a crash there is said)
-        holders = (
-            _top_level(index, function_name) if module else index.methods(profile.class_qualname)
-        )
+        holders = _top_level(index) if module else index.methods(profile.class_qualname)
         for function in holders:
             if function.name != function_name:
                 continue
@@ -383,11 +381,9 @@ def _unrun_sites(index: SourceIndex, profile: Profile, taken: set[int]) -> list[
     return sites
 
 
-def _top_level(index: SourceIndex, name: str) -> list[Function]:
-    """The functions of the module's top level (in no class) named `name`."""
-    return [
-        f for f in index.functions.values() if f.parent is None and not f.classes and f.name == name
-    ]
+def _top_level(index: SourceIndex) -> list[Function]:
+    """The functions of the module's top level (in no class)."""
+    return [f for f in index.functions.values() if f.parent is None and not f.classes]
 
 
 def _nested_in(index: SourceIndex, function: Function, direct: bool) -> list[Function]:
@@ -419,7 +415,8 @@ def uncalled_step_holders(
     class_qualname: str = "",
 ) -> list[tuple[str, int]]:
     """Functions that hold a backward step (a nested function that writes a gradient) of no
-    op found, which nothing minigrad runs calls: (name, the step's first line).  Those of the
+    op found, which nothing minigrad runs calls: (qualified name, the step's first line), a
+    method's `Value.hypot`, a function's `hypot`.  Those of the
     engine's module, at its top level (a binary `hypot(a, b)`: only functions of one node
     named like a known op are called), and the node class's `methods` named (those discovery
     did not call: `x.hypot(y)` takes an argument).  Not one that is an op, nor the sweep, nor
@@ -428,16 +425,19 @@ def uncalled_step_holders(
     own = {op.qualname for op in ops if not op.file}
     if sweep is not None:
         own.add(sweep.qualname)
-    holders = [f for f in index.functions.values() if f.parent is None and not f.classes]
-    holders += [f for f in index.methods(class_qualname) if f.name in methods]
+    holders = _top_level(index) + [f for f in index.methods(class_qualname) if f.name in methods]
+    inside: dict[int, list[Function]] = {id(f): [] for f in holders}
+    for g in index.functions.values():  # one pass: each function under its outermost
+        if g.parent is not None and id(g.outermost) in inside:
+            inside[id(g.outermost)].append(g)
     found = []
     for f in holders:
-        inside = _nested_in(index, f, direct=False)
-        if f.qualname in own or any(g.qualname in claimed for g in inside):
+        nested = inside[id(f)]
+        if f.qualname in own or any(g.qualname in claimed for g in nested):
             continue
-        writers = _step_writers(inside)
+        writers = _step_writers(nested)
         if writers:
-            found.append((f.name, writers[0].first_line))
+            found.append((f.qualname, writers[0].first_line))
     return found
 
 

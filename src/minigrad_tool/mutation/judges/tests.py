@@ -36,7 +36,6 @@ from minigrad_tool.adapter.loader import (
     NotTheEngine,
     import_engine,
     importable_on,
-    imported_as,
     installed_elsewhere,
     plain_path,
     top_of,
@@ -701,19 +700,21 @@ class TestsHost:
 
         spec = self.spec
         before = list(sys.path)
-        serve_for_tests(spec, self.paths)
+        finder = serve_for_tests(spec, self.paths)
 
         def prepare() -> None:
             # what pytest put on the path, then the path as this process started (less what a
             # long-lived caller put on it since: another engine's folder, say)
             plain = plain_path(before, sys.path, spec.sys_path)
             plain = [p for p in plain if p not in before or p in STARTUP_PATH]
-            # by each name your tests import the engine under: found by any, it is found
-            names = imported_as(spec)
-            elsewhere = [installed_elsewhere(spec, plain, name) for name in names]
-            self.session.elsewhere = next(filter(None, elsewhere), "")
+            # by each name your tests imported the engine under (else its own): found by any,
+            # it is found; another copy found by one is said with that name
+            names = list(dict.fromkeys(finder.names)) or [spec.module]
+            elsewhere = [(installed_elsewhere(spec, plain, n), n) for n in names]
+            self.session.elsewhere, self.session.imported_as = next(
+                (found for found in elsewhere if found[0]), ("", names[0])
+            )
             self.session.unfound = not any(importable_on(spec, plain, name) for name in names)
-            self.session.imported_as = names[0]
             _hypothesis_home(self.scratch)  # again: an older hypothesis the tests imported
             _hypothesis_seeded()
             import_engine(spec)  # tests that import it inside a test get the same module
