@@ -2,10 +2,14 @@
 
 * Every run of an item has its own deadline, set by the phase that starts it
   (isolation's phase budgets), never one deadline for a loop of items and orders.
-* A mutant that hangs is run again, alone, with 5x the deadlines: only a second
-  hang is a Timeout, and one that survived in some graph order before it hung
-  is Survived.  Shown with a host whose children are slowed on cue, not with
-  sleeps in assertions.
+* A mutant that hangs is run again at once with 2x the deadlines, counted in the
+  CPU time it spends (which a busy machine does not change): only if it spends
+  them all is it a Timeout, and one that survived in some graph order before it
+  hung is Survived.  A confirmation the clock stops first (it blocked) is run
+  again alone with 5x the deadlines.  Shown with a host whose children are
+  slowed on cue, not with sleeps in assertions.
+* A child whose deadlines count its CPU time is killed when it has spent them,
+  and by the clock only at WALL_ROOM times them.
 * Children kept in a frozenset, a set subclass or a set display are served an
   ordered stand-in.
 * A backward() that hangs on every op's graph is blamed once, not op by op.
@@ -34,9 +38,15 @@ from minigrad_tool.adapter.order import (
     served_names,
     set_order,
 )
-from minigrad_tool.isolation import Limits, Outcome, Reporter, Request, run_isolated
+from minigrad_tool.isolation import WALL_ROOM, Limits, Outcome, Reporter, Request, run_isolated
 from minigrad_tool.mutation.judgement import Judging, costliest_first
-from minigrad_tool.mutation.judging import CONFIRM_FACTOR, CampaignConfig, Harness, MutantRun
+from minigrad_tool.mutation.judging import (
+    CONFIRM_FACTOR,
+    CPU_CONFIRM_FACTOR,
+    CampaignConfig,
+    Harness,
+    MutantRun,
+)
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Status
 
@@ -82,6 +92,50 @@ class TestPhaseBudgets:
         assert outcome.ok and outcome.value == "done"
 
 
+def _spin(reporter: Reporter) -> Any:
+    reporter.phase("case add_scalar", budget=0.2, item="add_scalar")
+    while True:
+        pass
+
+
+class TestCPUTime:
+    def test_a_child_that_computes_past_its_cpu_budget_is_killed_for_it(self) -> None:
+        """The kernel ends it once it has spent its phase's CPU seconds: said as such, and
+        marked as a timeout of its own computing."""
+        outcome = run_isolated(_spin, Limits(timeout=60), cpu_time=True)
+        assert outcome.status == "timeout" and outcome.computed_too_long
+        assert outcome.message == "past its 0.2 s of CPU time during case add_scalar (killed)"
+        assert outcome.where == {"item": "add_scalar"}
+
+    def test_the_same_child_on_the_clock_is_a_plain_timeout(self) -> None:
+        outcome = run_isolated(_spin, Limits(timeout=60))
+        assert outcome.status == "timeout" and not outcome.computed_too_long
+        assert outcome.message == "no answer within 0.2 s during case add_scalar (killed)"
+
+    def test_a_child_that_waits_spends_no_cpu_and_has_the_clock_s_room(self) -> None:
+        """Sleeping past its CPU budget spends none of it: it finishes, the clock giving it
+        WALL_ROOM times the budget."""
+
+        def body(reporter: Reporter) -> Any:
+            reporter.phase("waiting", budget=0.5)
+            time.sleep(0.7)
+            return "done"
+
+        assert WALL_ROOM * 0.5 > 0.7 + 0.5  # room for a slow start
+        outcome = run_isolated(body, Limits(timeout=60), cpu_time=True)
+        assert outcome.ok and outcome.value == "done"
+
+    def test_a_child_that_blocks_is_stopped_by_the_clock(self) -> None:
+        """Never spending its CPU budget, it is killed at WALL_ROOM times it, on the clock."""
+
+        def body(reporter: Reporter) -> Any:
+            time.sleep(30)
+
+        outcome = run_isolated(body, Limits(timeout=0.1), cpu_time=True)
+        assert outcome.status == "timeout" and not outcome.computed_too_long
+        assert outcome.message == f"no answer within {0.1 * WALL_ROOM:.3g} s (killed)"
+
+
 def _mutant(name: str) -> Mutant:
     return Mutant(name, "add", "sign", "Value.__add__", "+= becomes -=", (3, 1), (3, 9), "+=",
                   "-=", ("Value.__add__", 1), (), False)  # fmt: skip
@@ -98,6 +152,12 @@ def _ran(**fields: Any) -> Outcome:
 
 def _hung(**where: Any) -> Outcome:
     return Outcome("timeout", None, "no answer within 2 s during test t1 (killed)", "", 2.0, where)
+
+
+def _spent(**where: Any) -> Outcome:
+    """A confirmation killed for the CPU time it spent."""
+    said = "past its 4 s of CPU time during test t1 (killed)"
+    return Outcome("timeout", None, said, "", 4.0, where, cpu_time=True)
 
 
 class SlowedHost:
@@ -133,35 +193,57 @@ def _judge(host: SlowedHost) -> Status:
 
 
 class TestATimeoutIsConfirmed:
-    def test_a_hang_that_finishes_alone_is_judged_by_what_it_does(self) -> None:
-        """Slowed the first time, the mutant runs to its verdict alone: Killed, and the
-        confirmation ran by itself with 5x each item's deadline."""
+    def test_a_hang_that_finishes_its_confirmation_is_judged_by_what_it_does(self) -> None:
+        """Slowed the first time, the mutant runs to its verdict at once, beside the others:
+        Killed, and the confirmation had 2x each item's deadline, of CPU time."""
         killed = _ran(killed_by=("t1",), covered_by=("t1",), orders_caught=tuple(range(8)))
         host = SlowedHost({"m": [_hung(item="t1", order=0), killed]})
         assert _judge(host) is Status.KILLED
         first, confirmation = host.calls
-        assert len(confirmation) == 1
+        assert [r.cpu_time for r in first + confirmation] == [False, True]
         for item in ("t1", "t2"):
             budget = first[0].args["budgets"][item]
-            assert confirmation[0].args["budgets"][item] == pytest.approx(CONFIRM_FACTOR * budget)
+            again = confirmation[0].args["budgets"][item]
+            assert again == pytest.approx(CPU_CONFIRM_FACTOR * budget)
 
     def test_a_survivor_slowed_down_stays_a_survivor(self) -> None:
         """A busy machine cannot turn a survivor into a kill."""
         survived = _ran(covered_by=("t1", "t2"))
         assert _judge(SlowedHost({"m": [_hung(item="t1", order=0), survived]})) is Status.SURVIVED
 
-    def test_a_second_hang_is_a_timeout(self) -> None:
-        """Hung twice where the original finished: Timeout, with both deadlines said."""
-        host = SlowedHost({"m": [_hung(item="t1", order=0), _hung(item="t1", order=0)]})
+    def test_a_second_hang_spending_its_cpu_time_is_a_timeout(self) -> None:
+        """Hung where the original finished, then spent all its CPU time: Timeout, with both
+        deadlines said; nothing ran alone."""
+        host = SlowedHost({"m": [_hung(item="t1", order=0), _spent(item="t1", order=0)]})
+        verdicts = Judging(host, "judge", HARNESS, CampaignConfig(), "test").all([_mutant("m")])  # type: ignore[arg-type]
+        assert verdicts["m"].status is Status.TIMEOUT
+        assert "again with 2x the deadline, of the CPU time it spent: past its" in (
+            verdicts["m"].reason
+        )
+        assert len(host.calls) == 2
+
+    def test_a_confirmation_the_clock_stops_runs_alone(self) -> None:
+        """Stopped by the clock before spending its CPU time (it blocked, or the machine gave
+        it little of a core): run again alone with 5x the deadlines, on the clock; a hang
+        there too is a Timeout, a run to the end its verdict."""
+        hung = _hung(item="t1", order=0)
+        host = SlowedHost({"m": [hung, hung, hung]})
         verdicts = Judging(host, "judge", HARNESS, CampaignConfig(), "test").all([_mutant("m")])  # type: ignore[arg-type]
         assert verdicts["m"].status is Status.TIMEOUT
         assert "again alone with 5x the deadline" in verdicts["m"].reason
+        first, _, alone = host.calls
+        assert not alone[0].cpu_time
+        for item in ("t1", "t2"):
+            budget = first[0].args["budgets"][item]
+            assert alone[0].args["budgets"][item] == pytest.approx(CONFIRM_FACTOR * budget)
+        survived = _ran(covered_by=("t1", "t2"))
+        assert _judge(SlowedHost({"m": [hung, hung, survived]})) is Status.SURVIVED
 
     def test_a_hang_after_surviving_an_order_is_survived(self) -> None:
         """Caught in order 0, missed in order 1, then hung in order 2: Survived, whatever the
         other orders did."""
         where = {"item": "t1", "order": 2, "caught": [0], "missed": [1]}
-        host = SlowedHost({"m": [_hung(**where), _hung(**where)]})
+        host = SlowedHost({"m": [_hung(**where), _spent(**where)]})
         assert _judge(host) is Status.SURVIVED
 
     def test_each_item_has_its_own_deadline(self) -> None:

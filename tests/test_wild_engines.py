@@ -718,6 +718,13 @@ class TestOpsAsModuleFunctions:
         engine = ["--engine", "fnops.tensor:Tensor"]
         first = minigrad(folder, "mutate", *engine, "--tests", "test_fn.py", "--suggest", "s.py")
         assert first.returncode == 1, first.stdout + first.stderr
+        # unbroadcast's `while` loop, its reduction skipped, never ends: the probe it hangs in
+        # is stopped by the CPU time it spent, and no test is written that would hang
+        assert re.search(
+            r"no test for unbroadcast-unbroadcast: probing it failed: past its [\d.]+ s of CPU "
+            r"time during probe x \+ y on",
+            first.stdout,
+        ), first.stdout
         written = (folder / "s.py").read_text()
         assert "import fnops.functional\n" in written
         assert "fnops.functional.sum(out * Tensor(w)).backward()" in written
@@ -726,6 +733,15 @@ class TestOpsAsModuleFunctions:
         report = json.loads((folder / "r").read_text())["files"]
         functional = report["fnops/functional.py"]["mutants"]
         assert "functional.py:exp-sign" in {m["id"] for m in functional}
+        # a suggested test runs the hang: confirmed by the CPU time its second run spent
+        hang = next(
+            m for m in report["fnops/tensor.py"]["mutants"] if m["id"] == "unbroadcast-unbroadcast"
+        )
+        assert hang["status"] == "Timeout", hang
+        assert (
+            "again with 2x the deadline, of the CPU time it spent: past its"
+            in (hang["statusReason"])
+        )
         survivors = [
             m["id"] for f in report.values() for m in f["mutants"] if m["status"] == "Survived"
         ]

@@ -4,6 +4,8 @@ Engine code can hang, exit, segfault or eat memory.  So every call into an
 engine happens in a forked child that
 
 * has a deadline: the parent (or the host, below) kills it when it passes;
+  a deadline may count the child's own CPU time instead (``Request.cpu_time``),
+  which no other load of the machine changes;
 * has an address-space limit (``RLIMIT_AS``), so a runaway allocation ends
   in a MemoryError or a crash, reported as "exceeded N MiB";
 * dies with its parent (``PR_SET_PDEATHSIG``), so killing minigrad leaves
@@ -48,6 +50,7 @@ from minigrad_tool.faults import engine_caused, told, where
 __all__ = [
     "MAX_TIMEOUT",
     "SHOW",
+    "WALL_ROOM",
     "Host",
     "HostError",
     "Limits",
@@ -57,6 +60,7 @@ __all__ = [
     "Slots",
     "Started",
     "adopt_strays",
+    "cpu_budget",
     "crash_signal",
     "enter_scratch",
     "kill_strays",
@@ -76,6 +80,11 @@ _DIED = "the engine died with "  # + the signal's name: how a child killed by on
 # of a limit: SIGKILL and SIGABRT may be the memory limit, SIGXCPU a CPU one.
 _CRASHES = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE")
 _STATUS: dict[str, Status] = {"engine": "engine", "memory": "memory", "internal": "internal"}
+# A child whose deadlines count its CPU time is ended by the kernel when that time runs out
+# (ITIMER_PROF: its SIGPROF ends a process that does not handle it), what else the machine
+# runs changing nothing; the clock gives it WALL_ROOM times as long, for a child that blocks
+# (sleeps, waits on a lock) or gets a third of a core.
+WALL_ROOM = 3.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,12 @@ class Outcome:
     phase: str = ""  # what the child was doing last
     seconds: float = 0.0
     where: dict[str, Any] = field(default_factory=dict)  # that phase's data: method, op, ...
+    cpu_time: bool = False  # a "timeout" of the child's own CPU time, not of the clock
+
+    @property
+    def computed_too_long(self) -> bool:
+        """Killed for the CPU time it spent computing, whatever else the machine ran."""
+        return self.status == "timeout" and self.cpu_time
 
     @property
     def ok(self) -> bool:
@@ -124,10 +139,13 @@ class HostError(Exception):
 
 
 class Reporter:
-    """The child's side of the pipe: phases as it goes, then one final message."""
+    """The child's side of the pipe: phases as it goes, then one final message.  With
+    `cpu_time`, a phase's budget is of the child's CPU time (`WALL_ROOM` times it on the
+    clock)."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, *, cpu_time: bool = False) -> None:
         self.fd = fd
+        self.cpu_time = cpu_time
 
     def send(self, message: dict[str, Any]) -> None:
         data = memoryview(json.dumps(message).encode() + b"\n")
@@ -142,7 +160,18 @@ class Reporter:
         message: dict[str, Any] = {"phase": text, "data": data}
         if budget is not None:
             message["budget"] = budget
+            if self.cpu_time:
+                cpu_budget(budget)
+                message["budget"], message["cpu"] = budget * WALL_ROOM, budget
         self.send(message)
+
+
+def cpu_budget(seconds: float) -> None:
+    """In a child: end it once it has spent `seconds` more of CPU time (its threads' all).
+    Where the engine's code handles SIGPROF itself, the clock's deadline stops the child."""
+    with contextlib.suppress(ValueError):  # not the main thread: the handler stays
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
 
 
 # --- the child's side ---------------------------------------------------------------------
@@ -384,6 +413,7 @@ class _Child:
     on_phase: Callable[[str], None] | None = None
     where: dict[str, Any] = field(default_factory=dict)  # the phase's data
     allowed: float = 0.0  # the seconds the current deadline gave
+    cpu: float | None = None  # the CPU seconds the current phase has (Request.cpu_time)
 
     def __post_init__(self) -> None:
         self.deadline = self.started + self.limit
@@ -401,6 +431,8 @@ class _Child:
                 if isinstance(budget, int | float) and budget > 0:
                     self.allowed = float(budget)
                     self.deadline = time.monotonic() + self.allowed
+                    cpu = message.get("cpu")
+                    self.cpu = float(cpu) if isinstance(cpu, int | float) else None
                 elif self.per_phase:
                     self.allowed = self.limit
                     self.deadline = time.monotonic() + self.limit
@@ -427,6 +459,9 @@ class _Child:
             )
         if os.WIFSIGNALED(status_word):
             name = signal.Signals(os.WTERMSIG(status_word)).name
+            if name == "SIGPROF" and self.cpu is not None:
+                message = f"past its {self.cpu:.3g} s of CPU time{during} (killed)"
+                return Outcome("timeout", None, message, self.phase, seconds, where, True)
             hint = ""
             if self.memory_mib is not None and name in ("SIGABRT", "SIGKILL"):
                 hint = (
@@ -483,8 +518,12 @@ def _fork(
     output: int | None,
     on_phase: Callable[[str], None] | None = None,
     timeout: float | None = None,
+    cpu_time: bool = False,
 ) -> _Child:
+    """Fork a child running `body`; with `cpu_time`, its deadlines count its CPU time (the
+    clock gives it WALL_ROOM times as long)."""
     _std_fds_open()
+    limit = limits.timeout if timeout is None else timeout
     read_fd, write_fd = os.pipe()
     parent = os.getpid()
     with contextlib.suppress(OSError):
@@ -498,20 +537,24 @@ def _fork(
         _OPEN.clear()  # the parent's hosts: never this child's to read
         try:
             _become_child(parent, limits, output)
-            reporter = Reporter(write_fd)
+            reporter = Reporter(write_fd, cpu_time=cpu_time)
+            if cpu_time:
+                cpu_budget(limit)
         except BaseException:
             os._exit(3)
         _run_and_exit(lambda: body(reporter), reporter, limits)
     os.close(write_fd)
-    return _Child(
+    child = _Child(
         key,
         pid,
         read_fd,
-        limits.timeout if timeout is None else timeout,
+        limit * WALL_ROOM if cpu_time else limit,
         per_phase,
         limits.memory_mib,
         on_phase=on_phase,
     )
+    child.cpu = limit if cpu_time else None
+    return child
 
 
 def _drive(
@@ -573,14 +616,17 @@ def run_isolated(
     per_phase: bool = False,
     output: str | None = None,
     on_phase: Callable[[str], None] | None = None,
+    cpu_time: bool = False,
 ) -> Outcome:
     """Run `body(reporter)` in a forked child within `limits`; how it ended.
 
-    With `per_phase`, the deadline restarts at each phase the child reports.
+    With `per_phase`, the deadline restarts at each phase the child reports;
+    with `cpu_time`, deadlines count the CPU time the child spends (Request.cpu_time).
     The child's stdout and stderr go to `output` (a file path, or SHOW for the
     caller's own stdout), or nowhere.
     """
-    return Started(body, limits, per_phase=per_phase, output=output).wait(on_phase)
+    started = Started(body, limits, per_phase=per_phase, output=output, cpu_time=cpu_time)
+    return started.wait(on_phase)
 
 
 class Started:
@@ -594,11 +640,14 @@ class Started:
         *,
         per_phase: bool = False,
         output: str | None = None,
+        cpu_time: bool = False,
     ) -> None:
         self.out = _output_fd(output)
         self.children: dict[int, _Child] = {}
         try:
-            child = _fork(body, "task", limits, per_phase=per_phase, output=self.out)
+            child = _fork(
+                body, "task", limits, per_phase=per_phase, output=self.out, cpu_time=cpu_time
+            )
         except BaseException:
             os.close(self.out)
             raise
@@ -645,6 +694,7 @@ class Request:
     timeout: float | None = None  # None: the host's limits
     show_output: bool = False  # let the task write to the caller's terminal
     per_phase: bool = False  # the timeout is for each phase the task reports, not the whole
+    cpu_time: bool = False  # the timeout and the phases' budgets are of the child's CPU time
     # Run in the host itself, once nothing else runs, so that every child forked after it
     # inherits what it did (fixtures set up once): as soon as the children running end,
     # before any request sent earlier starts.  A hang or a crash there ends the host: the
@@ -745,6 +795,7 @@ def _serve(
                 per_phase=request["per_phase"],
                 output=terminal if request["show_output"] else output,
                 timeout=request["timeout"] or limits.timeout,
+                cpu_time=bool(request.get("cpu_time")),
             )
             children[child.fd] = child
         if not children and not reading and not waiting:
@@ -1010,12 +1061,13 @@ class Host:
                 "timeout": timeout,
                 "show_output": request.show_output,
                 "per_phase": request.per_phase,
+                "cpu_time": request.cpu_time,
                 "in_host": request.in_host,
             }
         )
         self._outgoing += line.encode() + b"\n"
         self._write_some()
-        return timeout
+        return timeout * WALL_ROOM if request.cpu_time else timeout
 
     def _write_some(self) -> None:
         """As much of the queued requests as the commands pipe takes now.  A host gone

@@ -6,9 +6,11 @@ scoring judge lets through as soon as it does, so its children run beside the
 scoring judge's instead of after them).  Every mutant's child starts when a
 slot is free, whichever judge it is for; the verdict of each depends on its
 child alone, never on when it ran or what ran beside it.  A child that hangs is
-run again, alone, with CONFIRM_FACTOR times the deadlines, once the other
-children are done: only a second hang is a Timeout, so a busy machine cannot
-turn a survivor into a kill.
+run again at once, with CPU_CONFIRM_FACTOR times the deadlines counted in the
+CPU time it spends: only if it spends them all is it a Timeout, so a busy
+machine cannot turn a survivor into a kill.  A confirmation stopped by the
+clock instead (it blocked, or got little of a core) is run again alone, once
+the other children are done, with CONFIRM_FACTOR times the deadlines.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from minigrad_tool.isolation import Host, Request
 from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation.judging import (
     CONFIRM_FACTOR,
+    CPU_CONFIRM_FACTOR,
     DEADLINE_SLACK,
     Ahead,
     CampaignConfig,
@@ -36,6 +39,10 @@ from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import Status, Verdict
 
 __all__ = ["Judging", "Streaming", "costliest_first"]
+
+# How a hang's confirmation ran, as its verdict says.
+BY_CPU_TIME = f"with {CPU_CONFIRM_FACTOR:g}x the deadline, of the CPU time it spent"
+ALONE = f"alone with {CONFIRM_FACTOR:g}x the deadline"
 
 
 @runtime_checkable
@@ -74,6 +81,7 @@ class Judging:
         self.mutants: dict[str, Mutant] = {}
         self.queue: list[Request] = []  # not sent yet
         self.running: list[str] = []  # sent, not answered yet
+        self.confirming: dict[str, ChildOutcome] = {}  # hung once: the first outcome
         self.hung: dict[str, ChildOutcome] = {}  # confirmed alone by `finish`
 
     def add(self, mutants: Sequence[Mutant]) -> None:
@@ -115,8 +123,9 @@ class Judging:
             self._send()
 
     def finish(self) -> dict[str, Verdict]:
-        """Every mutant's verdict, once each child has finished and each hang has been run
-        again alone (what `ahead` started is finished first: nothing runs beside it)."""
+        """Every mutant's verdict, once each child has finished and each hang the clock
+        stopped twice has been run again alone (what `ahead` started is finished first:
+        nothing runs beside it)."""
         self.wait()
         if self.hung and self.ahead is not None:
             self.ahead.drain()
@@ -126,21 +135,33 @@ class Judging:
                 self.mutants[key], self.task, items, self.harness, self.config, CONFIRM_FACTOR
             )
             outcome = self.host.run([again])[key]
-            if outcome.status == "timeout":
-                self._found(
-                    key, _timeout(self.mutants[key], self.hung[key], outcome, items, self.item)
-                )
-            else:
-                self._found(key, _verdict(self.mutants[key], outcome, items, self.item))
+            self._found(key, self._second(key, self.hung[key], outcome, ALONE))
         self.hung = {}
         return self.verdicts
 
     def _finished(self, key: str, outcome: ChildOutcome) -> None:
-        if outcome.status == "timeout":
-            self.hung[key] = outcome  # confirmed alone, before it counts
-            return
-        items = self.requests[key].args["items"]
-        self._found(key, _verdict(self.mutants[key], outcome, items, self.item))
+        first = self.confirming.pop(key, None)
+        if first is None and outcome.status == "timeout":
+            # Run again at once by its CPU time, ahead of the children not started yet.
+            self.confirming[key] = outcome
+            items = self.requests[key].args["items"]
+            mutant, scale = self.mutants[key], CPU_CONFIRM_FACTOR
+            again = _request(mutant, self.task, items, self.harness, self.config, scale, cpu=True)
+            self.queue.insert(0, again)
+        elif first is not None and outcome.status == "timeout" and not outcome.cpu_time:
+            self.hung[key] = first  # the clock stopped it again: confirmed alone, by `finish`
+        elif first is not None:
+            self._found(key, self._second(key, first, outcome, BY_CPU_TIME))
+        else:
+            items = self.requests[key].args["items"]
+            self._found(key, _verdict(self.mutants[key], outcome, items, self.item))
+
+    def _second(self, key: str, first: ChildOutcome, second: ChildOutcome, how: str) -> Verdict:
+        """The verdict of a mutant that hung once, from its confirmation (`how` it ran)."""
+        mutant, items = self.mutants[key], self.requests[key].args["items"]
+        if second.status == "timeout":
+            return _timeout(mutant, first, second, items, self.item, how)
+        return _verdict(mutant, outcome=second, items=items, item=self.item)
 
     def _found(self, key: str, verdict: Verdict) -> None:
         self.verdicts[key] = verdict
@@ -169,14 +190,19 @@ def _with_note(text: str, mutant: Mutant) -> str:
 
 
 def _timeout(
-    mutant: Mutant, first: ChildOutcome, second: ChildOutcome, items: Sequence[str], item: str
+    mutant: Mutant,
+    first: ChildOutcome,
+    second: ChildOutcome,
+    items: Sequence[str],
+    item: str,
+    how: str,
 ) -> Verdict:
-    """A hang seen twice, the second time alone with CONFIRM_FACTOR times the deadline: a
-    Timeout, unless the mutant had already survived in some graph order (then Survived)."""
+    """A hang seen twice, the second time as `how` says (BY_CPU_TIME or ALONE): a Timeout,
+    unless the mutant had already survived in some graph order (then Survived)."""
     where = second.where
     missed = [int(o) for o in where.get("missed", [])]
     caught = [int(o) for o in where.get("caught", [])]
-    said = f"{first.message}; again alone with {CONFIRM_FACTOR:g}x the deadline: {second.message}"
+    said = f"{first.message}; again {how}: {second.message}"
     if missed:
         return Verdict(
             Status.SURVIVED,
@@ -269,9 +295,12 @@ def _request(
     harness: Harness,
     config: CampaignConfig,
     scale: float,
+    *,
+    cpu: bool = False,
 ) -> Request:
     """A judge child's request: the items, each one's deadline per run (`scale` times the
-    usual), and the kink pins the host forked before."""
+    usual; with `cpu`, of the CPU time it spends), and the kink pins the host forked
+    before."""
     budgets = {i: budget_for(i, harness, config, scale) for i in items}
     args: dict[str, Any] = {"mutant": mutant.id, "items": list(items), "budgets": budgets}
     pinned = {i: harness.pinned[i] for i in items if i in harness.pinned}
@@ -280,4 +309,5 @@ def _request(
     if harness.dependent:  # fixtures the stats run saw depend on the engine (judges.fixtures)
         args["dependent"] = harness.dependent
     # Until the child's first phase starts the first item's deadline: the fork and the swap.
-    return Request(mutant.id, task, args, scale * DEADLINE_SLACK + max(budgets.values()))
+    timeout = scale * DEADLINE_SLACK + max(budgets.values())
+    return Request(mutant.id, task, args, timeout, cpu_time=cpu)

@@ -70,9 +70,16 @@ Progress = Callable[[int, int], None]  # mutants done, of total
 # needs for the same items, plus a constant for the fork and the swap.
 DEADLINE_FACTOR = 10.0
 DEADLINE_SLACK = 1.0
-# A mutant that hangs is run again, alone, with this many times the deadlines: only a second
-# hang counts.  Five times covers a machine whose other core is busy (a run there takes
-# about twice as long) with room to spare.
+# A mutant that hangs is run again at once, beside the others, with this many times its
+# deadlines counted in its own CPU time (isolation's Request.cpu_time): only if it spends
+# them all is it a Timeout.  A load on the machine slows the clock, never the CPU time a
+# child spends, so a mutant that finishes within the first deadline on a quiet machine
+# finishes within twice it on a busy one.
+CPU_CONFIRM_FACTOR = 2.0
+# A confirmation that the clock stops first (isolation.WALL_ROOM times its CPU time) blocked
+# or was starved of a core: it is run again, alone, with this many times the deadlines on
+# the clock; only a hang there too counts.  Five times covers a machine whose other core is
+# busy (a run there takes about twice as long) with room to spare.
 CONFIRM_FACTOR = 5.0
 # A --timeout must leave the unmutated engine twice its time, plus 50 ms of fork and
 # swap, else every mutant would "time out" and count as killed.

@@ -37,18 +37,24 @@ from minigrad_tool.mutation.judging import (
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.results import NOT_JUDGED, MutantResult, Status, wrong_op_reason
 
-__all__ = ["Original", "Probing"]
+__all__ = ["PROBING_FAILED", "Original", "Probing"]
 
 # The unmutated engine's probe run gets ten minutes: hundreds of probes on a slow engine.
 ORIGINAL_DEADLINE = 600.0
-# A mutant's probe run may take twice the original's (a mutant can make a graph slower),
-# under mutmut's rule on top; never less than two seconds.
+# A probe on a mutant may take twice what it took on the original (a mutant can make a graph
+# slower), under mutmut's rule on top, in the CPU time the child spends (a load on the
+# machine changes nothing): a mutant that hangs in one probe is stopped there.  The whole
+# run, before its first probe and while the lines the probes run are traced, has the same
+# rule over all its probes, and never less than two seconds.
 PROBE_SLOWDOWN = 2.0
 PROBE_MIN_DEADLINE = 2.0
 
-# Seconds the probes took on the unmutated engine, what each observed, and the probes that
-# reach each mutant's code (None: not recorded, every probe runs).
-Original = tuple[float, list[Any], dict[str, list[int]] | None]
+# What a result's reason says after its verdict where its probe run hung or died: + why.
+PROBING_FAILED = "; probing it failed: "
+
+# Seconds the probes took on the unmutated engine, what each observed, the probes that
+# reach each mutant's code (None: not recorded, every probe runs), and each probe's seconds.
+Original = tuple[float, list[Any], dict[str, list[int]] | None, list[float]]
 
 
 class Probing:
@@ -60,7 +66,7 @@ class Probing:
         self.description = equivalence.describe_probes(setup.profile)
         # In the engine host: the original's observations and the cases it fails, kept once
         # for every probe child forked after (_keep), not sent with each mutant's request.
-        self.kept: tuple[list[Any], list[str]] = ([], [])
+        self.kept: tuple[list[Any], list[str], list[float]] = ([], [], [])
         # probe index -> its last run's (observation, mutants reached, seconds): not run again
         self.last: dict[int, tuple[Any, list[str], float]] = {}
 
@@ -70,7 +76,7 @@ class Probing:
     def _keep(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> None:
         """Run in the engine host itself (no engine code runs): keep what every mutant's
         probe run compares with."""
-        self.kept = (args["want"], args["broken"])
+        self.kept = (args["want"], args["broken"], args["seconds"])
 
     def _task(self, engine: Loaded, args: dict[str, Any], reporter: Reporter) -> Any:
         if "mutant" not in args:
@@ -78,7 +84,7 @@ class Probing:
             skip = set(args.get("skip", ()))
             want, reached, seconds = self._observe_original(engine, skip)
             return {"count": len(want), "want": want, "reached": reached, "seconds": seconds}
-        want, broken_cases = self.kept  # the original's observations, made once
+        want, broken_cases, seconds = self.kept  # the original's observations, made once
         mutant = self.setup.mutants[args["mutant"]]
         patcher = self.setup.patcher
         assert patcher is not None, "the engine host prepares the patcher"
@@ -97,6 +103,7 @@ class Probing:
                 hits += want[i][0] == "ok"  # and it ran the changed code, as it reaches it
                 continue
             probe, before = self.probes[i], patcher.hits.count
+            reporter.phase(f"probe {probe.label} on mutant {mutant.id}", budget=_budget(seconds[i]))
             got = equivalence.observe(engine.access, probe)
             if want[i][0] == "ok":
                 hits += patcher.hits.count - before
@@ -106,6 +113,9 @@ class Probing:
                     only_broken = only_broken or text
                     continue
                 return {"probe_index": i, "text": text, "hits": patcher.hits.count}
+        if hits:
+            whole = _budget(sum(seconds), PROBE_MIN_DEADLINE)
+            reporter.phase(f"tracing the lines the probes run on mutant {mutant.id}", budget=whole)
         ran, never = self._lines_run(engine, mutant, reaching or []) if hits else ([], [])
         return {
             "probe_index": None,
@@ -215,7 +225,7 @@ class Probing:
             self._keep_runs(want, reached, seconds)
         # the deadline of a mutant's probe run: what its probes took here, and the fork
         spent = outcome.seconds + sum(took for _, _, took in self.last.values())
-        return spent, want, reached
+        return spent, want, reached, seconds
 
     def _keep_runs(
         self, want: list[Any], reached: Mapping[str, list[int]], seconds: list[float]
@@ -275,8 +285,8 @@ class Probing:
 
     def keep(self, engine: Host, original: Original, broken: Sequence[str]) -> None:
         """Keep the original's observations in the engine host, for every probe child after."""
-        want = original[1]
-        keep = Request("keep", "probe-keep", {"want": want, "broken": sorted(broken)}, in_host=True)
+        args = {"want": original[1], "broken": sorted(broken), "seconds": original[3]}
+        keep = Request("keep", "probe-keep", args, in_host=True)
         kept = engine.run([keep])["keep"]
         raise_internal(kept, "keeping the probes' observations")
         if not kept.ok:
@@ -346,13 +356,24 @@ def _requests(
 ) -> list[Request]:
     """Each mutant's probe request, its key the mutant's ID after `prefix`; the probes in
     `agreed` are passed over (Probing.submit)."""
-    seconds, _, reached = original
-    deadline = max(PROBE_MIN_DEADLINE, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK)
+    spent, _, reached, _ = original
+    deadline = _budget(spent, PROBE_MIN_DEADLINE)
     passed = {"agreed": sorted(agreed)} if agreed else {}
     return [
-        Request(prefix + m, "probe", {"mutant": m, **_probes(m, reached), **passed}, deadline)
+        Request(
+            prefix + m,
+            "probe",
+            {"mutant": m, **_probes(m, reached), **passed},
+            deadline,
+            cpu_time=True,
+        )
         for m in mutants
     ]
+
+
+def _budget(seconds: float, least: float = 0.0) -> float:
+    """The CPU seconds a mutant may spend on what took the original `seconds` to probe."""
+    return max(least, DEADLINE_FACTOR * PROBE_SLOWDOWN * seconds + DEADLINE_SLACK)
 
 
 def _agreed_all(result: MutantResult) -> bool:
@@ -389,7 +410,7 @@ def _probes(mutant: str, reached: Mapping[str, list[int]] | None) -> dict[str, l
 def _with_probe(result: MutantResult, outcome: ChildOutcome, probes: str) -> MutantResult:
     raise_internal(outcome, f"probing mutant {result.mutant.id}")
     if not outcome.ok:
-        return replace(result, reason=f"{result.reason}; probing it failed: {outcome.message}")
+        return replace(result, reason=f"{result.reason}{PROBING_FAILED}{outcome.message}")
     value = outcome.value
     if value["probe_index"] is not None:
         return replace(result, distinguishing=value["text"], probe_index=value["probe_index"])

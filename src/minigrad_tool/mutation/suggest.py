@@ -42,6 +42,7 @@ from minigrad_tool.mutation.judging import CampaignConfig, MutantRun
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import patcher_for
 from minigrad_tool.mutation.probe import REGIMES, telling_regime
+from minigrad_tool.mutation.probing import PROBING_FAILED
 from minigrad_tool.mutation.results import Campaign, MutantResult, Status
 from minigrad_tool.reads import python_files
 
@@ -412,6 +413,14 @@ your engine, except where its docstring says it exposes a bug in an op.
 """
 
 
+def _untold(result: MutantResult) -> str:
+    """Why no input is known that tells the mutant apart."""
+    _, failed, why = result.reason.partition(PROBING_FAILED)
+    if failed:  # a hang or a crash: a test of that input would hang or die, not fail
+        return f"probing it failed: {why}"
+    return "no probe tells it from the engine"
+
+
 def suggest_tests(
     spec: EngineSpec,
     profile: Profile,
@@ -421,9 +430,7 @@ def suggest_tests(
 ) -> Suggestions:
     """A checked pytest file with a test for each mutant the user's tests let through."""
     through = [r for r in campaign.results if _let_through(r) and r.status is not Status.EQUIVALENT]
-    dropped = [
-        (r.mutant.id, "no probe tells it from the engine") for r in through if r.probe_index is None
-    ]
+    dropped = [(r.mutant.id, _untold(r)) for r in through if r.probe_index is None]
     chosen = [r for r in through if r.probe_index is not None]
     wrong = set(campaign.wrong_ops)
     walk = _walk_test(profile, wrong)
