@@ -148,7 +148,7 @@ class Judging:
             mutant, scale = self.mutants[key], CPU_CONFIRM_FACTOR
             again = _request(mutant, self.task, items, self.harness, self.config, scale, cpu=True)
             self.queue.insert(0, again)
-        elif first is not None and outcome.status == "timeout" and not outcome.cpu_time:
+        elif first is not None and outcome.status == "timeout" and not outcome.computed_too_long:
             self.hung[key] = first  # the clock stopped it again: confirmed alone, by `finish`
         elif first is not None:
             self._found(key, self._second(key, first, outcome, BY_CPU_TIME))
