@@ -167,10 +167,9 @@ class Reporter:
 
 
 def cpu_budget(seconds: float) -> None:
-    """In a child: end it once it has spent `seconds` more of CPU time (its threads' all).
-    Where the engine's code handles SIGPROF itself, the clock's deadline stops the child."""
-    with contextlib.suppress(ValueError):  # not the main thread: the handler stays
-        signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    """In a child (whose SIGPROF ends it, as `_fork` leaves it): end it once it has spent
+    `seconds` more of CPU time (its threads' all).  Where the engine's code handles SIGPROF
+    itself, the clock's deadline stops the child."""
     signal.setitimer(signal.ITIMER_PROF, seconds)
 
 
@@ -539,6 +538,7 @@ def _fork(
             _become_child(parent, limits, output)
             reporter = Reporter(write_fd, cpu_time=cpu_time)
             if cpu_time:
+                signal.signal(signal.SIGPROF, signal.SIG_DFL)
                 cpu_budget(limit)
         except BaseException:
             os._exit(3)
