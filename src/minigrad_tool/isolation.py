@@ -60,7 +60,6 @@ __all__ = [
     "Slots",
     "Started",
     "adopt_strays",
-    "cpu_budget",
     "crash_signal",
     "enter_scratch",
     "kill_strays",
@@ -161,12 +160,12 @@ class Reporter:
         if budget is not None:
             message["budget"] = budget
             if self.cpu_time:
-                cpu_budget(budget)
+                _cpu_budget(budget)
                 message["budget"], message["cpu"] = budget * WALL_ROOM, budget
         self.send(message)
 
 
-def cpu_budget(seconds: float) -> None:
+def _cpu_budget(seconds: float) -> None:
     """In a child (whose SIGPROF ends it, as `_fork` leaves it): end it once it has spent
     `seconds` more of CPU time (its threads' all).  Where the engine's code handles SIGPROF
     itself, the clock's deadline stops the child."""
@@ -539,12 +538,12 @@ def _fork(
             reporter = Reporter(write_fd, cpu_time=cpu_time)
             if cpu_time:
                 signal.signal(signal.SIGPROF, signal.SIG_DFL)
-                cpu_budget(limit)
+                _cpu_budget(limit)
         except BaseException:
             os._exit(3)
         _run_and_exit(lambda: body(reporter), reporter, limits)
     os.close(write_fd)
-    child = _Child(
+    return _Child(
         key,
         pid,
         read_fd,
@@ -552,9 +551,8 @@ def _fork(
         per_phase,
         limits.memory_mib,
         on_phase=on_phase,
+        cpu=limit if cpu_time else None,
     )
-    child.cpu = limit if cpu_time else None
-    return child
 
 
 def _drive(
