@@ -14,13 +14,14 @@
   ordered stand-in.
 * A backward() that hangs on every op's graph is blamed once, not op by op.
 
-Modules: minigrad_tool.mutation.judgement.
+Modules: minigrad_tool.mutation.judgement, minigrad_tool.mutation.suggest.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 import time
@@ -401,3 +402,52 @@ def test_a_backward_that_hangs_on_every_graph_is_blamed_once(tmp_path: Path) -> 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "the backward pass hangs on the graphs of __add__ and __mul__" in result.stderr
     assert "no answer within 1 s during backward() of x * y" in result.stderr
+
+
+# A written test that hangs wherever tanh's gradient is wrong: what a suggested test does on a
+# mutant that finished on the probe it was written from but loops in the rest of the test.
+_HANGS_ON_A_WRONG_TANH = """
+from engine import Value
+
+
+def test_hangs_unless_tanh_is_right():
+    x = Value(0.5)
+    y = x.tanh()
+    y.backward()
+    while abs(x.grad - (1 - y.data ** 2)) > 1e-9:
+        pass
+"""
+
+
+def test_a_written_test_that_hangs_on_its_mutant_costs_seconds_and_claims_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--suggest runs each written test on the mutants it lists, each run within the judges'
+    deadline of CPU time (10x what the test took on the engine + 1 s), not the host's limit
+    (60 s here): a test that hangs on its mutant is dropped, saying it did not finish (not
+    where: the test's node ID is in a temporary folder), never that it "passes on the mutant
+    too"."""
+    from typing import cast
+
+    from minigrad_tool.adapter import parse_spec, profile_engine
+    from minigrad_tool.mutation.mutants import generate_mutants
+    from minigrad_tool.mutation.suggest import _verify, _Written
+
+    (tmp_path / "engine.py").write_text((ROOT / "examples/student/engine.py").read_text())
+    monkeypatch.chdir(tmp_path)
+    spec, profile = profile_engine(parse_spec("engine.py"), Limits(60.0, None))
+    mutant = next(
+        m for m in generate_mutants(spec, profile).mutants if m.id == "tanh-sign"
+    )  # `self.grad -= ...`: the loop never ends on it
+    written = _Written(cast(Any, None), None, "plain", (mutant,))
+    tests = {"test_hangs_unless_tanh_is_right": (_HANGS_ON_A_WRONG_TANH, written)}
+    checked = _verify(spec, tests, "", Limits(60.0, None), CampaignConfig())
+    assert checked.caught == {} and len(checked.dropped) == 1
+    mutant_id, why = checked.dropped[0]
+    assert mutant_id == "tanh-sign"
+    said = re.fullmatch(
+        r"its test did not finish on the mutant: past its ([0-9.]+) s of CPU time \(killed\)",
+        why,
+    )
+    assert said is not None, why
+    assert 1.0 <= float(said[1]) < 2.0  # 10x the test's few ms + 1 s, not the host's 60 s

@@ -38,7 +38,12 @@ from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import equivalence
 from minigrad_tool.mutation.habits import Habit
 from minigrad_tool.mutation.judges.tests import TestsHost, run_stats
-from minigrad_tool.mutation.judging import CampaignConfig, MutantRun
+from minigrad_tool.mutation.judging import (
+    DEADLINE_FACTOR,
+    DEADLINE_SLACK,
+    CampaignConfig,
+    MutantRun,
+)
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import patcher_for
 from minigrad_tool.mutation.probe import REGIMES, telling_regime
@@ -266,12 +271,32 @@ class _Checked:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (mutant, why no test)
 
 
-def _run_of(outcome: ChildOutcome | None) -> MutantRun:
-    """A judge child's finding for one written test on one mutant; nothing if it did not end
-    with one (it hung or crashed: no catch is claimed)."""
+def _on_mutant(
+    name: str, mutant: Mutant, item: str, seconds: float, timeout: float | None
+) -> Request:
+    """Written test `item` on `mutant`, in every graph order, each run within the judges'
+    deadline: --timeout, else DEADLINE_FACTOR times what it took on the engine plus
+    DEADLINE_SLACK, of the CPU time it spends (a load on the machine does not spend it).  A
+    mutant the test hangs on costs that, not the host's limit."""
+    budget = timeout if timeout is not None else DEADLINE_FACTOR * seconds + DEADLINE_SLACK
+    args = {"mutant": mutant.id, "items": [item], "budgets": {item: budget}}
+    return Request(f"{name}|{mutant.id}", "judge", args, DEADLINE_SLACK + budget, cpu_time=True)
+
+
+def _not_caught(outcome: ChildOutcome | None) -> str:
+    """Why one written test's run on one mutant claims no catch: it did not end with a
+    finding (it hung, crashed or ran out of memory), or it passed, or it failed in only some
+    graph orders.  "" if the test caught the mutant in every order."""
     if outcome is None or not outcome.ok:
-        return MutantRun()
-    return MutantRun.from_json(outcome.value)
+        # the phase is the test's node ID, in a temporary folder: named above already
+        what = outcome.message.replace(f" during {outcome.phase}", "") if outcome else "no answer"
+        return f"its test did not finish on the mutant: {what}"
+    run = MutantRun.from_json(outcome.value)
+    if run.caught_everywhere:
+        return ""
+    if run.killed_by:
+        return f"its test catches it in only {len(run.orders_caught)} of {run.orders} orders"
+    return "its test passes on the mutant too"
 
 
 # A written test's own assertions of the truth: a value or gradient within its tolerance, or
@@ -292,7 +317,7 @@ def _verify(
     tests: dict[str, tuple[str, _Written]],
     header: str,
     limits: Limits,
-    jobs: int,
+    config: CampaignConfig,
 ) -> _Checked:
     """Run the written tests both ways, by pytest in children.  On the engine: a test passes,
     or it fails on its assertions because an op it calls is wrong (the battery says which).
@@ -306,7 +331,7 @@ def _verify(
         path = Path(tmp) / "test_minigrad_suggested.py"
         sources = "\n\n".join(source for source, _ in tests.values())
         path.write_text(header + "\n\n" + sources, encoding="utf-8")
-        with TestsHost(spec, [str(path)], limits, jobs=jobs, mutants=mutants) as host:
+        with TestsHost(spec, [str(path)], limits, jobs=config.jobs, mutants=mutants) as host:
             stats = run_stats(host)
             ids = {name: next((t for t in stats if t.endswith(f"::{name}")), "") for name in tests}
             outcome_of = {name: stats[t].outcome if t else "" for name, t in ids.items()}
@@ -323,7 +348,7 @@ def _verify(
             # Only tests that pass on the engine run on their mutants.
             kept = [n for n, o in outcome_of.items() if o == "passed"]
             requests = [
-                Request(f"{name}|{m.id}", "judge", {"mutant": m.id, "items": [ids[name]]})
+                _on_mutant(name, m, ids[name], stats[ids[name]].seconds, config.timeout)
                 for name in sorted(kept)
                 for m in tests[name][1].mutants
             ]
@@ -350,16 +375,11 @@ def _verify(
             checked.dropped += [(m.id, said) for m in written.mutants]
             continue
         for m in written.mutants:
-            run = _run_of(outcomes.get(f"{name}|{m.id}"))
-            if run.caught_everywhere:
-                checked.caught.setdefault(name, []).append(m.id)
-            elif run.killed_by:
-                caught = len(run.orders_caught)
-                checked.dropped.append(
-                    (m.id, f"its test catches it in only {caught} of {run.orders} orders")
-                )
+            why_not = _not_caught(outcomes.get(f"{name}|{m.id}"))
+            if why_not:
+                checked.dropped.append((m.id, why_not))
             else:
-                checked.dropped.append((m.id, "its test passes on the mutant too"))
+                checked.caught.setdefault(name, []).append(m.id)
     return checked
 
 
@@ -465,7 +485,7 @@ def suggest_tests(
             tests[name] = (writer.source(written, name), written)
             tried.setdefault(op, []).append(name)
     header = _header(spec, profile, config)
-    checked = _verify(spec, tests, header, limits, config.jobs)
+    checked = _verify(spec, tests, header, limits, config)
     kept = [name for name in tests if name in checked.caught or name in checked.exposing]
     kept = _one_per_wrong_op(kept, tried, tests, dropped, checked.exposing)
     trials = {name for names in tried.values() for name in names}
