@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -227,6 +228,18 @@ class TestSuggestedTestsAssertTheTruth:
                      "tests/test_suggested.py", module="pytest")  # fmt: skip
         failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
         assert failed and all("test_sigmoid" in line for line in failed), result.stdout
+
+    def test_the_first_line_counts_every_test_in_the_file(self, trial: Trial) -> None:
+        """The tests that guard mutants and the one that fails by design add up to the file's
+        tests (the first line counted the guarding ones alone, one short of the file)."""
+        written = trial.suggested.count("\ndef test_")
+        said = re.search(
+            r"wrote \S+: (\d+) tests for \d+ mutants, .*? and (\d+) more that fails on your "
+            r"engine today; add it to --tests",
+            trial.out,
+        )
+        assert said is not None, trial.out
+        assert int(said[1]) + int(said[2]) == written and int(said[2]) == 1
 
     def test_the_failing_test_vouches_for_no_mutant(self, trial: Trial) -> None:
         """Every mutant fails it as the buggy engine does, which says nothing of the fixed

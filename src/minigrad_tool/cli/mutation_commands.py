@@ -336,13 +336,17 @@ def _write_reports(
 
 def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> None:
     out.line()
-    guarding = suggestions.tests - len(suggestions.failing)
+    failing = len(suggestions.failing)
+    guarding = suggestions.tests - failing
     if guarding:
+        # the file's every test is counted: those that fail today are named on the next line
+        more = f", and {failing} more that fail{'s' if failing == 1 else ''} on your engine today"
         out.line(
             f"wrote {path}: {guarding} test{'s' if guarding > 1 else ''} for "
             f"{len(suggestions.written)} mutant{'s' if len(suggestions.written) > 1 else ''}, "
             "each asserting what a correct engine gives (plain math, central differences) and "
-            "failing on the mutants it lists; add it to --tests and run again",
+            f"failing on the mutants it lists{more if failing else ''}; add it to --tests and "
+            "run again",
             "bold green",
         )
     elif suggestions.tests:
