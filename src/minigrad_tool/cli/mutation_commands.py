@@ -340,13 +340,16 @@ def _print_suggestions(out: Output, suggestions: Suggestions, path: Path) -> Non
     guarding = suggestions.tests - failing
     if guarding:
         # the file's every test is counted: those that fail today are named on the next line
-        more = f", and {failing} more that fail{'s' if failing == 1 else ''} on your engine today"
+        more = (
+            f", and {failing} more that fail{'s' if failing == 1 else ''} on your engine today"
+            if failing
+            else ""
+        )
         out.line(
             f"wrote {path}: {guarding} test{'s' if guarding > 1 else ''} for "
             f"{len(suggestions.written)} mutant{'s' if len(suggestions.written) > 1 else ''}, "
             "each asserting what a correct engine gives (plain math, central differences) and "
-            f"failing on the mutants it lists{more if failing else ''}; add it to --tests and "
-            "run again",
+            f"failing on the mutants it lists{more}; add it to --tests and run again",
             "bold green",
         )
     elif suggestions.tests:

@@ -54,6 +54,7 @@ __all__ = [
     "Setup",
     "Task",
     "budget_for",
+    "budget_of",
     "check_timeout",
     "covering",
     "deadline_for",
@@ -271,12 +272,18 @@ def covering(mutant: Mutant, harness: Harness) -> list[str]:
 
 
 def budget_for(item: str, harness: Harness, config: CampaignConfig, scale: float = 1.0) -> float:
-    """How long one run of `item` may take, in one graph order: --timeout, else mutmut's rule
-    (a multiple of what the unmutated engine needs for it, plus slack); `scale` widens it
-    (a timeout's confirmation)."""
+    """How long one run of `item` may take, in one graph order (budget_of what the harness
+    measured for it)."""
+    return budget_of(harness.seconds.get(item, 0.0), config, scale)
+
+
+def budget_of(seconds: float, config: CampaignConfig, scale: float = 1.0) -> float:
+    """How long one run of what took the unmutated engine `seconds` may take: --timeout,
+    else mutmut's rule (a multiple of that, plus slack); `scale` widens it (a timeout's
+    confirmation)."""
     if config.timeout is not None:
         return config.timeout * scale
-    return scale * (DEADLINE_FACTOR * harness.seconds.get(item, 0.0) + DEADLINE_SLACK)
+    return scale * (DEADLINE_FACTOR * seconds + DEADLINE_SLACK)
 
 
 def deadline_for(items: Sequence[str], harness: Harness, config: CampaignConfig) -> float:

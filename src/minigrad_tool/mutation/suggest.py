@@ -38,12 +38,7 @@ from minigrad_tool.isolation import Outcome as ChildOutcome
 from minigrad_tool.mutation import equivalence
 from minigrad_tool.mutation.habits import Habit
 from minigrad_tool.mutation.judges.tests import TestsHost, run_stats
-from minigrad_tool.mutation.judging import (
-    DEADLINE_FACTOR,
-    DEADLINE_SLACK,
-    CampaignConfig,
-    MutantRun,
-)
+from minigrad_tool.mutation.judging import DEADLINE_SLACK, CampaignConfig, MutantRun, budget_of
 from minigrad_tool.mutation.mutants import Mutant
 from minigrad_tool.mutation.patch import patcher_for
 from minigrad_tool.mutation.probe import REGIMES, telling_regime
@@ -272,13 +267,13 @@ class _Checked:
 
 
 def _on_mutant(
-    name: str, mutant: Mutant, item: str, seconds: float, timeout: float | None
+    name: str, mutant: Mutant, item: str, seconds: float, config: CampaignConfig
 ) -> Request:
     """Written test `item` on `mutant`, in every graph order, each run within the judges'
-    deadline: --timeout, else DEADLINE_FACTOR times what it took on the engine plus
-    DEADLINE_SLACK, of the CPU time it spends (a load on the machine does not spend it).  A
-    mutant the test hangs on costs that, not the host's limit."""
-    budget = timeout if timeout is not None else DEADLINE_FACTOR * seconds + DEADLINE_SLACK
+    deadline for what it took on the engine (`budget_of`), of the CPU time it spends (a load
+    on the machine does not spend it).  A mutant the test hangs on costs that, not the
+    host's limit."""
+    budget = budget_of(seconds, config)
     args = {"mutant": mutant.id, "items": [item], "budgets": {item: budget}}
     return Request(f"{name}|{mutant.id}", "judge", args, DEADLINE_SLACK + budget, cpu_time=True)
 
@@ -348,7 +343,7 @@ def _verify(
             # Only tests that pass on the engine run on their mutants.
             kept = [n for n, o in outcome_of.items() if o == "passed"]
             requests = [
-                _on_mutant(name, m, ids[name], stats[ids[name]].seconds, config.timeout)
+                _on_mutant(name, m, ids[name], stats[ids[name]].seconds, config)
                 for name in sorted(kept)
                 for m in tests[name][1].mutants
             ]
